@@ -1,0 +1,116 @@
+# lmscope — plain GNU make. `make run` and `make check` are the two commands a
+# new user needs; both install missing Debian packages first (`make deps`).
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
+DATADIR ?= $(PREFIX)/share/lmscope
+VERSION := 0.1.0
+
+CC      ?= cc
+PYTHON  := /usr/bin/python3
+PKG     := pkg-config
+ENGINE_PKGS := openblas libpcre2-8 jansson
+FRONT_PKGS  := ncursesw
+TEST_PKGS   := check
+
+# Debian packages: to build, to test, and to make the corpora and models.
+BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev
+TEST_DEBS  := check python3-torch python3-numpy tmux
+MODEL_DEBS := bible-kjv irstlm
+
+# pkg-config runs lazily (=), after `make deps` may have installed things.
+PKG_CFLAGS = $(shell $(PKG) --cflags $(ENGINE_PKGS) $(FRONT_PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG) --libs $(ENGINE_PKGS) $(FRONT_PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG) --cflags $(TEST_PKGS) 2>/dev/null)
+CHECK_LIBS   = $(shell $(PKG) --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror
+BASEFLAGS = -std=c11 -D_GNU_SOURCE -DLMS_VERSION='"$(VERSION)"' -DLMS_DATADIR='"$(DATADIR)"' \
+            -Iinclude -Isrc/engine $(PKG_CFLAGS) -MMD -MP
+CFLAGS   ?= -O2 -g
+OPT      := -march=native
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS    = $(PKG_LIBS) -lpthread -lm
+
+ENGINE_SRC := $(wildcard src/engine/*.c)
+CLI_SRC    := $(wildcard src/cli/*.c)
+TUI_SRC    := $(wildcard src/tui/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+
+OBJ  := build/obj
+SAN  := build/asan
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(OBJ)/%.o)
+FRONT_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o) $(TUI_SRC:%.c=$(OBJ)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
+SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
+SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
+
+.PHONY: all deps check test unit bench run models corpora fuzz memcheck install uninstall clean asan
+.DEFAULT_GOAL := all
+
+all: lmscope
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -c $< -o $@
+
+$(SAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(WARN) $(BASEFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+build/liblmscope.a: $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+lmscope: $(FRONT_OBJ) build/liblmscope.a
+	$(CC) $(CFLAGS) $(OPT) -o $@ $(FRONT_OBJ) build/liblmscope.a $(LDLIBS)
+
+# Unit tests: one check suite per engine module, built with ASan + UBSan.
+$(SAN)/liblmscope.a: $(SAN_ENGINE)
+	rm -f $@ && ar rcs $@ $^
+
+$(SAN)/tests/%: $(SAN)/tests/unit/%.o $(SAN_HELP) $(SAN)/liblmscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $< $(SAN_HELP) $(SAN)/liblmscope.a $(CHECK_LIBS) $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+# Every test: unit suites (sanitized), command-line and bad-input scripts,
+# the PyTorch cross-checks and the explorer driven through tmux.
+test: all unit
+	@sh tests/run.sh $(UNIT_BIN) $(wildcard tests/cli/*.sh) $(wildcard tests/torch/*.py) $(wildcard tests/tui/*.sh)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+asan: unit
+
+deps:
+	@missing=""; for p in $(BUILD_DEBS) $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./lmscope models/kjv-transformer
+
+# Benchmarks beside PyTorch, as ratios; long, never part of check.
+build/bench: $(BENCH_SRC) build/liblmscope.a
+	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) build/liblmscope.a $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all build/bench
+	@sh tests/bench/run.sh
+
+clean:
+	rm -rf build lmscope
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,158 @@
+/* Models, their parameters, and a run: the activations and gradients of one
+ * forward/backward over a batch of token sequences.
+ *
+ * Shape letters, outermost first, used in every comment of the engine:
+ *   B  batch rows            T  positions (context length in use)
+ *   C  embedding width       H  hidden width (RNN state, MLP inner, Llama FFN)
+ *   V  vocabulary size       L  layers
+ *   NH attention heads       KV key/value heads (Llama), hs = C / NH
+ *   G  gates per RNN cell (RNN 1, GRU 3, LSTM 4)
+ *
+ * Ownership: lms_model_* allocate and free a model; a model owns one block of
+ * parameters (and, on request, one block of gradients with the same layout).
+ * lms_run_new allocates every activation for B x T once; nothing in
+ * lms_forward / lms_backward allocates, so the explorer's keystroke path
+ * never does. Runs read their model and never change it; any number of runs
+ * may share one model across threads. */
+#ifndef LMSCOPE_MODEL_H
+#define LMSCOPE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmscope/status.h"
+
+#define LMS_MAX_LAYERS 128
+
+enum lms_arch { LMS_RNN, LMS_LSTM, LMS_GRU, LMS_GPT2, LMS_LLAMA };
+
+struct lms_config {
+	enum lms_arch arch;
+	int V;            /* vocab_size */
+	int maxT;         /* positions the model supports (n_positions); recurrent: buffer default */
+	int C;            /* n_embd / embedding_dim / hidden_size */
+	int H;            /* RNN hidden_dim; GPT-2 MLP width (4C); Llama intermediate_size */
+	int L;            /* layers */
+	int NH;           /* attention heads (0 for recurrent) */
+	int KV;           /* key/value heads (Llama); NH elsewhere */
+	float eps;        /* layer_norm_epsilon / rms_norm_eps */
+	float rope_theta; /* Llama rotary base */
+	int tied;         /* output projection is the token embedding */
+};
+
+/* One named parameter tensor inside the model's parameter block. Names are
+ * the Hugging Face / PyTorch state_dict names (without a "transformer."
+ * prefix); shapes are as PyTorch stores them. */
+struct lms_tensor {
+	char name[64];
+	int ndim;
+	int64_t shape[4];
+	size_t offset; /* in floats, into params (and grads) */
+	size_t numel;
+};
+
+struct lms_model {
+	struct lms_config cfg;
+	float *params;   /* n_params floats, laid out as tensors[] says */
+	float *grads;    /* NULL until lms_model_grads(); same layout */
+	size_t n_params;
+	struct lms_tensor *tensors;
+	int n_tensors;
+};
+
+/* Architecture name as in config.json's model_type ("gpt2", "lstm", ...). */
+const char *lms_arch_name(enum lms_arch a);
+int lms_arch_from_name(const char *name, enum lms_arch *out);
+int lms_arch_is_recurrent(enum lms_arch a);
+
+/* Checks a configuration for consistency and sane sizes (no dimension of
+ * zero, heads dividing C, at most ~4e9 parameters). On failure the message
+ * starts with `what` (normally the config file's path). */
+enum lms_status lms_config_check(const struct lms_config *c, const char *what);
+size_t lms_config_n_params(const struct lms_config *c);
+
+/* A model with freshly initialised parameters (the architecture's usual
+ * initialisation, deterministic in seed). */
+enum lms_status lms_model_create(const struct lms_config *c, uint64_t seed,
+                                 struct lms_model **out);
+void lms_model_free(struct lms_model *m);
+/* Allocates (zeroed) gradients if absent. */
+enum lms_status lms_model_grads(struct lms_model *m);
+void lms_model_zero_grads(struct lms_model *m);
+const struct lms_tensor *lms_model_tensor(const struct lms_model *m, const char *name);
+
+/* Model directories (Hugging Face layout: config.json + model.safetensors). */
+enum lms_status lms_model_load(const char *dir, struct lms_model **out);
+/* Writes config.json and model.safetensors atomically (F32, or F16 when f16). */
+enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f16);
+
+/* ---- runs ---------------------------------------------------------------- */
+
+enum { LMS_GRAD_INPUT = 1, LMS_GRAD_PARAMS = 2 };
+
+struct lms_run {
+	const struct lms_model *m;
+	int B, T;        /* capacity */
+	int n;           /* positions valid in every row after the last forward */
+	int Cout;        /* width of hfin (C, or H for recurrent) */
+	int *ids;        /* (B, T) the tokens of the last lms_embed */
+	float *emb;      /* (B, T, C) input token embedding rows e_j (editable) */
+	float *demb;     /* (B, T, C) d objective / d e_j */
+	float *hfin;     /* (B, T, Cout) what the unembedding reads */
+	float *dhfin;    /* (B, T, Cout) */
+	float *logits;   /* (B, T, V) rows filled by lms_logits; the xent
+	                    objective turns them into d objective / d logits */
+	float *scratch;  /* (max(V, Cout)) for the objectives and the lens */
+	void *acts;      /* architecture-private activations and their gradients */
+};
+
+enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_run **out);
+void lms_run_free(struct lms_run *r);
+
+/* Every (B, T, X) buffer of a run has row stride T: position t of row b is
+ * at (b * T + t) * X, whatever n is. */
+
+/* ids (B, n) packed (row b at ids + b * n) -> r->emb and r->ids. An id outside [0, V) is
+ * an LMS_EARG. */
+enum lms_status lms_embed(struct lms_run *r, const int *ids, int n);
+
+/* Forward over positions [from, n) of every row, reading r->emb. Positions
+ * before `from` are reused from the previous forward (prefix reuse, KV cache,
+ * recurrent state) and must be unchanged since; from > 0 needs B == 1. */
+void lms_forward(struct lms_run *r, int from, int n);
+
+/* logits[b, t] for t in [t0, t1) of row b. */
+void lms_logits(struct lms_run *r, int b, int t0, int t1);
+
+/* Objectives: each computes its value, seeds r->dhfin (zeroing it first),
+ * and with LMS_GRAD_PARAMS also accumulates the unembedding's gradient.
+ *
+ * log p(target | x<=pos) at row b, minus log p(contrast) when contrast >= 0. */
+double lms_objective_logprob(struct lms_run *r, int b, int pos, int target,
+                             int contrast, int flags);
+/* Mean cross-entropy over every (b, t < n) with targets[b * n + t] >= 0. */
+double lms_objective_xent(struct lms_run *r, const int *targets, int flags);
+
+/* Backward from r->dhfin over positions [0, n): fills r->demb
+ * (LMS_GRAD_INPUT) and accumulates into r->m->grads (LMS_GRAD_PARAMS; the
+ * model must have grads, see lms_model_grads). Only the gradients are
+ * written; the parameters stay as they are. */
+void lms_backward(struct lms_run *r, int flags);
+
+/* ---- what the explorer shows ---------------------------------------------- */
+
+/* Attention probabilities of layer l, head h, row b: (T, T) with row stride
+ * r->T, causal (entries past the query are 0). NULL for recurrent models. */
+const float *lms_run_attention(const struct lms_run *r, int l, int h, int b);
+/* Hidden state after layer l (0 <= l < L) for row b: (T, D) with row stride D;
+ * *D is set. Transformers: the residual stream after block l. Recurrent: the
+ * layer's output h_t. */
+const float *lms_run_hidden(const struct lms_run *r, int l, int b, int *D);
+/* Gate activations of recurrent layer l for row b: (T, G*H) in PyTorch's gate
+ * order, after their nonlinearities; NULL when the architecture has none. */
+const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G);
+/* Logit lens: the final norm (if any) and unembedding applied to a hidden
+ * vector of width Cout; out has V floats. */
+void lms_lens(struct lms_run *r, const float *h, float *out);
+
+#endif

@@ -1,0 +1,42 @@
+/* Status codes and error reporting of the lmscope engine.
+ *
+ * Library code never prints and never exits. A failing call returns a status
+ * and leaves a one-line message ("<file>: <what is wrong>") that the caller
+ * reads with lms_errmsg(); the front end adds the "lmscope: " prefix. The
+ * message is per thread, so the explorer's engine thread cannot clobber the
+ * message of the input thread. */
+#ifndef LMSCOPE_STATUS_H
+#define LMSCOPE_STATUS_H
+
+enum lms_status {
+	LMS_OK = 0,
+	LMS_EIO = 1,          /* a file cannot be opened, read or written */
+	LMS_EFORMAT = 2,      /* a file is malformed or disagrees with itself */
+	LMS_ENOMEM = 3,       /* an allocation failed or would exceed a limit */
+	LMS_EARG = 4,         /* a caller passed something impossible */
+	LMS_EUNSUPPORTED = 5, /* valid, but not something lmscope handles */
+	LMS_ENUMERIC = 6,     /* NaN or Inf where a number was needed */
+	LMS_EINTR = 7,        /* interrupted on request (Ctrl-C) */
+};
+
+/* Sets this thread's message from a printf format and returns st, so that a
+ * failure path reads `return lms_fail(LMS_EFORMAT, "%s: bad header", path);`. */
+enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The message of this thread's most recent failure ("" when none). */
+const char *lms_errmsg(void);
+
+/* A short name for a status ("format error", ...). */
+const char *lms_status_name(enum lms_status st);
+
+/* Optional log sink for progress and warnings; by default messages are
+ * dropped. The front end routes them (stderr, or a status line under curses). */
+typedef void (*lms_log_fn)(void *userdata, const char *msg);
+void lms_set_log(lms_log_fn fn, void *userdata);
+void lms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* OpenBLAS thread count; n <= 0 reads LMSCOPE_THREADS, else leaves the default. */
+void lms_set_threads(int n);
+
+#endif

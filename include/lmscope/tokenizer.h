@@ -1,0 +1,56 @@
+/* Tokenizers: text <-> token ids.
+ *
+ * Kinds: word-level (a PCRE2 pre-tokenization pattern and a vocabulary),
+ * character-level (Unicode code points), GPT-2 byte-level BPE, and llama2.c's
+ * sentencepiece-style BPE. A tokenizer lives in a model (or tokenizer)
+ * directory beside config.json; the file names are documented in README.md
+ * and man/lmscope.1. The tokenizer owns all strings it returns. */
+#ifndef LMSCOPE_TOKENIZER_H
+#define LMSCOPE_TOKENIZER_H
+
+#include <stddef.h>
+
+#include "lmscope/status.h"
+
+enum lms_tok_kind { LMS_TOK_WORD, LMS_TOK_CHAR, LMS_TOK_BPE, LMS_TOK_SPM };
+
+struct lms_tokenizer;
+
+/* Counts of what an encoding could not represent exactly. */
+struct lms_tok_stats {
+	size_t unk;          /* tokens mapped to <unk> */
+	size_t replaced;     /* invalid UTF-8 sequences replaced by U+FFFD */
+};
+
+/* Loads the tokenizer files found in dir. When the directory holds none,
+ * returns LMS_OK with *out == NULL (the model is then shown by ids). */
+enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out);
+/* Writes the tokenizer's files into dir (atomically, file by file). */
+enum lms_status lms_tokenizer_save(const struct lms_tokenizer *tok, const char *dir);
+void lms_tokenizer_free(struct lms_tokenizer *tok);
+
+enum lms_tok_kind lms_tokenizer_kind(const struct lms_tokenizer *tok);
+int lms_tokenizer_vocab_size(const struct lms_tokenizer *tok);
+int lms_tokenizer_unk(const struct lms_tokenizer *tok); /* -1 when none */
+int lms_tokenizer_bos(const struct lms_tokenizer *tok); /* -1 when none */
+int lms_tokenizer_eos(const struct lms_tokenizer *tok); /* -1 when none */
+
+/* Encodes len bytes of text (any bytes: invalid UTF-8 and NULs never fail).
+ * *ids is malloc'd and owned by the caller; *n its length. When offsets is
+ * not NULL, *offsets (malloc'd, n + 1 entries) gives each token's starting
+ * byte in text and offsets[n] == len, so the explorer can mark boundaries.
+ * stats may be NULL. Does not add BOS; callers that want it prepend it. */
+enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char *text, size_t len,
+                                     int **ids, size_t *n, size_t **offsets,
+                                     struct lms_tok_stats *stats);
+
+/* The display string of one token (UTF-8, for byte-level BPE the decoded
+ * bytes with invalid sequences shown as U+FFFD); "" for an id out of range. */
+const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id);
+
+/* Decodes ids to text (malloc'd, NUL-terminated; *len excludes the NUL and
+ * may be NULL). Word-level rejoins words with natural spacing. */
+enum lms_status lms_tokenizer_decode(const struct lms_tokenizer *tok, const int *ids, size_t n,
+                                     char **text, size_t *len);
+
+#endif

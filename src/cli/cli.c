@@ -1,0 +1,116 @@
+/* Helpers shared by the subcommands: errors, exit statuses, id lists, and
+ * opening a model with its tokenizer. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+int cli_exit_code(enum lms_status st)
+{
+	switch (st) {
+	case LMS_OK: return LMS_EXIT_OK;
+	case LMS_EARG: return LMS_EXIT_USAGE;
+	case LMS_EIO: return LMS_EXIT_IO;
+	case LMS_EFORMAT: return LMS_EXIT_FORMAT;
+	case LMS_ENOMEM: return LMS_EXIT_NOMEM;
+	case LMS_EUNSUPPORTED: return LMS_EXIT_UNSUPPORTED;
+	case LMS_ENUMERIC: return LMS_EXIT_NUMERIC;
+	case LMS_EINTR: return LMS_EXIT_INTERRUPTED;
+	}
+	return LMS_EXIT_FAIL;
+}
+
+int cli_fail(enum lms_status st)
+{
+	fprintf(stderr, "lmscope: %s\n", lms_errmsg());
+	return cli_exit_code(st);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("lmscope: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return LMS_EXIT_USAGE;
+}
+
+int cli_parse_ids(const char *s, int **ids, size_t *n)
+{
+	size_t cap = 16, len = 0;
+	int *v = malloc(cap * sizeof *v);
+	if (!v)
+		return 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long x = strtol(p, &end, 10);
+		if (end == p || errno || x < 0 || x > 0x7fffffff || (*end && *end != ',')) {
+			free(v);
+			return 0;
+		}
+		if (len == cap) {
+			int *nv = realloc(v, (cap *= 2) * sizeof *v);
+			if (!nv) {
+				free(v);
+				return 0;
+			}
+			v = nv;
+		}
+		v[len++] = (int)x;
+		p = *end ? end + 1 : end;
+	}
+	if (!len) {
+		free(v);
+		return 0;
+	}
+	*ids = v;
+	*n = len;
+	return 1;
+}
+
+enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm)
+{
+	memset(cm, 0, sizeof *cm);
+	cm->path = path;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return lms_fail(LMS_EFORMAT, "%s: not a model directory", path);
+	enum lms_status st = lms_model_load(path, &cm->m);
+	if (st)
+		return st;
+	st = lms_tokenizer_load(tokpath ? tokpath : path, &cm->tok);
+	if (st) {
+		cli_close_model(cm);
+		return st;
+	}
+	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V) {
+		cli_close_model(cm);
+		return lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary", path);
+	}
+	return LMS_OK;
+}
+
+void cli_close_model(struct cli_model *cm)
+{
+	lms_model_free(cm->m);
+	lms_tokenizer_free(cm->tok);
+	cm->m = NULL;
+	cm->tok = NULL;
+}
+
+const char *cli_token_str(const struct cli_model *cm, int id, char *buf, size_t size)
+{
+	if (cm->tok && id < lms_tokenizer_vocab_size(cm->tok))
+		return lms_tokenizer_piece(cm->tok, id);
+	snprintf(buf, size, "#%d", id);
+	return buf;
+}

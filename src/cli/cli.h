@@ -1,0 +1,51 @@
+/* The command-line front end: one function per subcommand and the helpers
+ * they share. Front-end code prints; the engine never does. */
+#ifndef LMS_CLI_H
+#define LMS_CLI_H
+
+#include <stdio.h>
+
+#include "lmscope/model.h"
+#include "lmscope/tokenizer.h"
+
+/* Exit statuses (documented in man/lmscope.1). */
+enum {
+	LMS_EXIT_OK = 0,
+	LMS_EXIT_FAIL = 1,     /* a command failed for a reason not listed below */
+	LMS_EXIT_USAGE = 2,    /* bad command line */
+	LMS_EXIT_IO = 3,       /* a file could not be read or written */
+	LMS_EXIT_FORMAT = 4,   /* an input file is malformed */
+	LMS_EXIT_NOMEM = 5,    /* not enough memory */
+	LMS_EXIT_UNSUPPORTED = 6,
+	LMS_EXIT_NUMERIC = 7,  /* NaN or Inf (e.g. a diverging training run) */
+	LMS_EXIT_INTERRUPTED = 130,
+};
+
+/* Prints "lmscope: <engine message>" to stderr; returns the exit status. */
+int cli_fail(enum lms_status st);
+/* Prints "lmscope: <formatted>" to stderr and returns LMS_EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_exit_code(enum lms_status st);
+
+/* Parses "5,17,42" into a malloc'd array. Returns 0 on a malformed list. */
+int cli_parse_ids(const char *s, int **ids, size_t *n);
+
+/* A model with its tokenizer (tok may be NULL: tokens are shown by id).
+ * path is a model directory, or a llama2.c .bin with tokpath naming its
+ * tokenizer.bin (NULL when absent). */
+struct cli_model {
+	struct lms_model *m;
+	struct lms_tokenizer *tok;
+	const char *path;
+};
+enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm);
+void cli_close_model(struct cli_model *cm);
+/* The display string of a token: its piece, or "#<id>" without a tokenizer.
+ * Returns buf or a string owned by the tokenizer. */
+const char *cli_token_str(const struct cli_model *cm, int id, char *buf, size_t size);
+
+/* Subcommands: argv[0] is the subcommand's name. */
+int lms_cmd_info(int argc, char **argv);
+int lms_cmd_explain(int argc, char **argv);
+
+#endif

@@ -1,0 +1,45 @@
+/* lmscope info MODEL: architecture, sizes and parameter count. */
+#include <string.h>
+
+#include "cli.h"
+
+int lms_cmd_info(int argc, char **argv)
+{
+	const char *path = NULL, *tokpath = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			printf("usage: lmscope info MODEL [--tokenizer FILE]\n");
+			return LMS_EXIT_OK;
+		} else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+			tokpath = argv[++i];
+		else if (argv[i][0] == '-')
+			return cli_usage("info: unknown option %s", argv[i]);
+		else if (!path)
+			path = argv[i];
+		else
+			return cli_usage("info: one model at a time");
+	}
+	if (!path)
+		return cli_usage("info: which model? (lmscope info MODEL)");
+	struct cli_model cm;
+	enum lms_status st = cli_open_model(path, tokpath, &cm);
+	if (st)
+		return cli_fail(st);
+	const struct lms_config *c = &cm.m->cfg;
+	printf("model:        %s\n", path);
+	printf("architecture: %s\n", lms_arch_name(c->arch));
+	printf("layers:       %d\n", c->L);
+	printf("width:        %d\n", c->C);
+	printf("hidden:       %d\n", c->H);
+	if (!lms_arch_is_recurrent(c->arch)) {
+		printf("heads:        %d\n", c->NH);
+		if (c->KV != c->NH)
+			printf("kv heads:     %d\n", c->KV);
+	}
+	printf("context:      %d\n", c->maxT);
+	printf("vocabulary:   %d\n", c->V);
+	printf("parameters:   %zu\n", cm.m->n_params);
+	printf("tokenizer:    %s\n", cm.tok ? "yes" : "none (tokens shown by id)");
+	cli_close_model(&cm);
+	return LMS_EXIT_OK;
+}

@@ -1,0 +1,59 @@
+/* lmscope's entry point: dispatches a subcommand, or opens the explorer when
+ * the first argument is a model. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"info", lms_cmd_info, "print a model's architecture, sizes and parameter count"},
+	{"explain", lms_cmd_explain, "next-token prediction with saliency (and attention)"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: lmscope [--threads N] MODEL            open the explorer\n"
+	           "       lmscope [--threads N] COMMAND [ARGS]   (lmscope COMMAND --help)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nSee lmscope(1) for the model directory layout, keys and exit statuses.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	int threads = 0;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return LMS_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("lmscope %s\n", LMS_VERSION);
+			return LMS_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+			threads = atoi(argv[++i]);
+			if (threads <= 0)
+				return cli_usage("--threads wants a positive number");
+			continue;
+		}
+		return cli_usage("unknown option %s (see lmscope --help)", argv[i]);
+	}
+	lms_set_threads(threads);
+	if (i >= argc) {
+		usage(stderr);
+		return LMS_EXIT_USAGE;
+	}
+	for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].run(argc - i, argv + i);
+	return cli_usage("unknown command %s (see lmscope --help)", argv[i]);
+}

@@ -1,0 +1,48 @@
+/* What each architecture provides to the generic model code (model.c, run.c).
+ * Internal to the engine. One file per architecture implements one of these
+ * tables: gpt2.c, rnn.c (RNN, LSTM and GRU), llama.c. */
+#ifndef LMS_ARCH_H
+#define LMS_ARCH_H
+
+#include <stdint.h>
+
+#include "lmscope/model.h"
+
+struct lms_arch_ops {
+	/* Parameter tensors in storage order, with offsets packed from 0 in
+	 * that order; out may be NULL. Returns the count. */
+	int (*tensors)(const struct lms_config *c, struct lms_tensor *out);
+	/* Fills a fresh parameter block (the architecture's usual init). */
+	void (*init)(const struct lms_config *c, float *params, uint64_t seed);
+	/* Allocates and frees the private activations for B x T. */
+	void *(*acts_new)(const struct lms_model *m, int B, int T);
+	void (*acts_free)(void *acts);
+	/* r->emb -> r->hfin over positions [from, n) (see lms_forward). */
+	void (*forward)(struct lms_run *r, int from, int n);
+	/* r->dhfin -> r->demb and/or r->m->grads (see lms_backward). */
+	void (*backward)(struct lms_run *r, int flags);
+	/* Explorer views (see model.h); NULL entries mean "not available". */
+	const float *(*attention)(const struct lms_run *r, int l, int h, int b);
+	const float *(*hidden)(const struct lms_run *r, int l, int b, int *D);
+	const float *(*gates)(const struct lms_run *r, int l, int b, int *G);
+	/* Final normalisation applied before the unembedding, one vector of
+	 * width Cout (NULL when there is none, as in RNNs). */
+	void (*final_norm)(const struct lms_model *m, float *out, const float *in);
+	/* The unembedding: wout (V, Cout) row-major and bout (V) or NULL; the
+	 * same pointers offset into grads give their gradients. */
+	size_t (*wout_offset)(const struct lms_config *c);
+	long (*bout_offset)(const struct lms_config *c); /* -1: no bias */
+	/* Offset of the token embedding (V, C), whose rows lms_embed gathers. */
+	size_t (*wte_offset)(const struct lms_config *c);
+};
+
+extern const struct lms_arch_ops lms_gpt2_ops;
+extern const struct lms_arch_ops lms_rnn_ops; /* RNN, LSTM and GRU */
+extern const struct lms_arch_ops lms_llama_ops;
+
+const struct lms_arch_ops *lms_arch_ops(enum lms_arch a);
+
+/* A model with its tensor table and a zeroed parameter block, no init. */
+enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **out);
+
+#endif

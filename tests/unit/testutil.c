@@ -1,0 +1,147 @@
+/* Finite-difference gradient checks over whole models (see testutil.h). The
+ * objective is recomputed in float32 by the engine itself; central
+ * differences with eps ~1e-2 on small, well-scaled models keep truncation
+ * and rounding error near 1e-3 relative, which is the tolerance used. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = scale * lms_rng_normal(g);
+}
+
+double tu_max_rel_err(const float *a, const float *b, size_t n, double floor)
+{
+	double worst = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - b[i]);
+		double s = fmax(floor, fmax(fabs(a[i]), fabs(b[i])));
+		if (d / s > worst)
+			worst = d / s;
+	}
+	return worst;
+}
+
+static double rel(double a, double b, double abs_tol)
+{
+	double d = fabs(a - b);
+	if (d < abs_tol)
+		return 0.0;
+	return d / fmax(fabs(a), fabs(b));
+}
+
+static double xent_value(struct lms_run *r, const int *targets, int T)
+{
+	lms_forward(r, 0, T);
+	return lms_objective_xent(r, targets, 0);
+}
+
+double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                         double eps, double abs_tol)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	int V = m->cfg.V, C = m->cfg.C;
+	int *ids = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
+	for (int i = 0; i < B * T; i++)
+		ids[i] = (int)lms_rng_below(&g, V);
+	for (int i = 0; i < B * T; i++)
+		tg[i] = (i % T == T - 1) ? (int)lms_rng_below(&g, V) : ids[i + 1];
+	struct lms_run *r;
+	if (lms_run_new(m, B, T, &r) || lms_model_grads(m))
+		abort();
+	lms_model_zero_grads(m);
+	lms_embed(r, ids, T);
+	xent_value(r, tg, T);
+	lms_objective_xent(r, tg, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	double worst = 0.0;
+	/* parameters: a few entries of every tensor */
+	int per = samples / m->n_tensors + 1;
+	for (int ti = 0; ti < m->n_tensors; ti++) {
+		const struct lms_tensor *t = &m->tensors[ti];
+		for (int s = 0; s < per; s++) {
+			size_t i = t->offset + lms_rng_below(&g, t->numel);
+			float keep = m->params[i];
+			m->params[i] = keep + (float)eps;
+			lms_embed(r, ids, T);
+			double fp = xent_value(r, tg, T);
+			m->params[i] = keep - (float)eps;
+			lms_embed(r, ids, T);
+			double fm = xent_value(r, tg, T);
+			m->params[i] = keep;
+			double e = rel((fp - fm) / (2 * eps), m->grads[i], abs_tol);
+			if (e > worst)
+				worst = e;
+		}
+	}
+	/* inputs: every embedding entry of a handful of positions */
+	lms_embed(r, ids, T);
+	xent_value(r, tg, T);
+	lms_objective_xent(r, tg, LMS_GRAD_INPUT);
+	lms_backward(r, LMS_GRAD_INPUT);
+	float *demb = malloc(sizeof(float) * (size_t)r->B * r->T * C);
+	memcpy(demb, r->demb, sizeof(float) * (size_t)r->B * r->T * C);
+	for (int s = 0; s < samples; s++) {
+		int b = (int)lms_rng_below(&g, B), t = (int)lms_rng_below(&g, T), k = (int)lms_rng_below(&g, C);
+		size_t i = ((size_t)b * r->T + t) * C + k;
+		lms_embed(r, ids, T);
+		float keep = r->emb[i];
+		r->emb[i] = keep + (float)eps;
+		double fp = xent_value(r, tg, T);
+		lms_embed(r, ids, T);
+		r->emb[i] = keep - (float)eps;
+		double fm = xent_value(r, tg, T);
+		double e = rel((fp - fm) / (2 * eps), demb[i], abs_tol);
+		if (e > worst)
+			worst = e;
+	}
+	free(demb);
+	free(ids);
+	free(tg);
+	lms_run_free(r);
+	return worst;
+}
+
+double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,
+                            double eps, double abs_tol)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	int C = m->cfg.C;
+	int *ids = malloc(sizeof(int) * T);
+	for (int i = 0; i < T; i++)
+		ids[i] = (int)lms_rng_below(&g, m->cfg.V);
+	struct lms_run *r;
+	if (lms_run_new(m, 1, T, &r))
+		abort();
+	lms_embed(r, ids, T);
+	lms_forward(r, 0, T);
+	lms_objective_logprob(r, 0, T - 1, target, contrast, LMS_GRAD_INPUT);
+	lms_backward(r, LMS_GRAD_INPUT);
+	float *demb = malloc(sizeof(float) * (size_t)T * C);
+	memcpy(demb, r->demb, sizeof(float) * (size_t)T * C);
+	double worst = 0.0;
+	for (int t = 0; t < T; t++)
+		for (int k = 0; k < C; k += 1 + C / 8) {
+			size_t i = (size_t)t * C + k;
+			double f[2];
+			for (int side = 0; side < 2; side++) {
+				lms_embed(r, ids, T);
+				r->emb[i] += side ? -(float)eps : (float)eps;
+				lms_forward(r, 0, T);
+				f[side] = lms_objective_logprob(r, 0, T - 1, target, contrast, 0);
+			}
+			double e = rel((f[0] - f[1]) / (2 * eps), demb[i], abs_tol);
+			if (e > worst)
+				worst = e;
+		}
+	free(demb);
+	free(ids);
+	lms_run_free(r);
+	return worst;
+}

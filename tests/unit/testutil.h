@@ -1,0 +1,26 @@
+/* Helpers for the unit tests: random data and finite-difference checks. */
+#ifndef LMS_TESTUTIL_H
+#define LMS_TESTUTIL_H
+
+#include <stddef.h>
+
+#include "lmscope/model.h"
+#include "lmscope/rng.h"
+
+void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g);
+/* Largest |a - b| / max(atol_floor, |a|, |b|) over n entries. */
+double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
+
+/* Whole-model gradient check of the cross-entropy objective (all positions,
+ * targets = next ids) against central differences in the parameters and in
+ * the input embeddings. Checks `samples` parameters spread over every tensor
+ * and every input entry of a small batch. Returns the worst relative error,
+ * where a difference below abs_tol counts as zero error. */
+double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                         double eps, double abs_tol);
+/* The same for log p(target | x<=T-1) (contrast < 0) or the contrastive
+ * difference, on the input embeddings only, with B = 1. */
+double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,
+                            double eps, double abs_tol);
+
+#endif
