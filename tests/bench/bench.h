@@ -1,0 +1,15 @@
+/* The benchmark program: `build/bench NAME [ARGS]` runs one workload and
+ * prints "RESULT <key> <value> <unit>" lines that tests/bench/report.py sets
+ * beside PyTorch's figures for the same keys. Each workload runs in its own
+ * process so its peak memory is its own. */
+#ifndef LMS_BENCH_H
+#define LMS_BENCH_H
+
+double bench_now(void);                 /* seconds, monotonic */
+double bench_median(double *x, int n);  /* sorts x */
+long bench_peak_rss_kb(void);
+void bench_result(const char *key, double value, const char *unit);
+
+int bench_engine(int argc, char **argv);
+
+#endif

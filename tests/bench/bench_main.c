@@ -1,0 +1,64 @@
+/* Dispatches `build/bench NAME [ARGS]` to one workload (see bench.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "bench.h"
+#include "lmscope/status.h"
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double bench_median(double *x, int n)
+{
+	qsort(x, (size_t)n, sizeof *x, cmp_double);
+	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+long bench_peak_rss_kb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+void bench_result(const char *key, double value, const char *unit)
+{
+	printf("RESULT %s %.6g %s\n", key, value, unit);
+	fflush(stdout);
+}
+
+struct workload {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct workload workloads[] = {
+	{"engine", bench_engine},
+};
+
+int main(int argc, char **argv)
+{
+	lms_set_threads(0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench NAME [ARGS]\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+		if (!strcmp(argv[1], workloads[i].name))
+			return workloads[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "bench: unknown workload %s\n", argv[1]);
+	return 2;
+}
