@@ -110,6 +110,21 @@ bench: deps
 	@$(MAKE) --no-print-directory all build/bench
 	@sh tests/bench/run.sh
 
+# Installs the binary, the man page and the default models; uninstall removes
+# exactly those (the list of installed model files is recorded at install).
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/models
+	install -m 755 lmscope $(DESTDIR)$(BINDIR)/lmscope
+	install -m 644 man/lmscope.1 $(DESTDIR)$(MANDIR)/lmscope.1
+	@for d in models/*/; do [ -f "$$d/config.json" ] || continue; \
+	  n=$$(basename "$$d"); install -d $(DESTDIR)$(DATADIR)/models/$$n; \
+	  for f in "$$d"*; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR)/models/$$n/; done; \
+	done; echo "installed lmscope, its man page and models under $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lmscope $(DESTDIR)$(MANDIR)/lmscope.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
 clean:
 	rm -rf build lmscope
 
