@@ -1,0 +1,332 @@
+/* Layer operations shared by the architectures (see ops.h): matrix
+ * products through OpenBLAS, layer normalisation, GELU, residual additions
+ * and causal self-attention. */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "ops.h"
+
+/* out (N, OC) = b broadcast over the rows; returns the beta a following
+ * sgemm should use (1 with a bias, 0 without). */
+static float bias_rows(float *out, const float *b, int N, int OC)
+{
+	if (!b)
+		return 0.0f;
+	for (int i = 0; i < N; i++)
+		memcpy(out + (size_t)i * OC, b, (size_t)OC * sizeof(float));
+	return 1.0f;
+}
+
+/* db (OC) += sum over the N rows of dout (N, OC) */
+static void bias_backward(float *db, const float *dout, int N, int OC)
+{
+	for (int i = 0; i < N; i++) {
+		const float *d = dout + (size_t)i * OC;
+		for (int o = 0; o < OC; o++)
+			db[o] += d[o];
+	}
+}
+
+/* ---- matmul, Conv1D layout ------------------------------------------------ */
+
+/* out (N, OC) = inp (N, C) @ w (C, OC) + b (OC) */
+void lms_matmul_forward(float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int OC)
+{
+	if (N <= 0)
+		return;
+	float beta = bias_rows(out, b, N, OC);
+	if (N == 1)
+		cblas_sgemv(CblasRowMajor, CblasTrans, C, OC, 1.0f, w, OC, inp, 1, beta, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, w, OC,
+		            beta, out, OC);
+}
+
+/* Differentiates out = inp @ w + b:
+ *   dinp (N, C) += dout (N, OC) @ w^T (OC, C)
+ *   dw (C, OC)  += inp^T (C, N) @ dout (N, OC)
+ *   db (OC)     += sum_rows dout */
+void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int OC)
+{
+	if (N <= 0)
+		return;
+	if (dinp) {
+		if (N == 1)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, C, OC, 1.0f, w, OC, dout, 1, 1.0f, dinp, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, OC, 1.0f, dout, OC, w, OC,
+			            1.0f, dinp, C);
+	}
+	if (dw)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC,
+		            1.0f, dw, OC);
+	if (db)
+		bias_backward(db, dout, N, OC);
+}
+
+/* ---- linear, nn.Linear layout --------------------------------------------- */
+
+/* out (N, OC) = inp (N, C) @ w^T (C, OC) + b (OC), w stored (OC, C) */
+void lms_linear_forward(float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int OC)
+{
+	if (N <= 0)
+		return;
+	float beta = bias_rows(out, b, N, OC);
+	if (N == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp, 1, beta, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
+		            beta, out, OC);
+}
+
+/* Differentiates out = inp @ w^T + b:
+ *   dinp (N, C) += dout (N, OC) @ w (OC, C)
+ *   dw (OC, C)  += dout^T (OC, N) @ inp (N, C)
+ *   db (OC)     += sum_rows dout */
+void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int OC)
+{
+	if (N <= 0)
+		return;
+	if (dinp) {
+		if (N == 1)
+			cblas_sgemv(CblasRowMajor, CblasTrans, OC, C, 1.0f, w, C, dout, 1, 1.0f, dinp, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
+			            1.0f, dinp, C);
+	}
+	if (dw)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+		            1.0f, dw, C);
+	if (db)
+		bias_backward(db, dout, N, OC);
+}
+
+/* ---- layer normalisation ---------------------------------------------------- */
+
+/* out (N, C) = (inp - mean) * rstd * w (C) + b (C); mean (N), rstd (N) saved */
+void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, int N, int C, float eps)
+{
+	for (int i = 0; i < N; i++) {
+		const float *x = inp + (size_t)i * C;
+		float *y = out + (size_t)i * C;
+		float m = 0.0f;
+		for (int k = 0; k < C; k++)
+			m += x[k];
+		m /= (float)C;
+		float v = 0.0f;
+		for (int k = 0; k < C; k++) {
+			float d = x[k] - m;
+			v += d * d;
+		}
+		v /= (float)C;
+		float s = 1.0f / sqrtf(v + eps);
+		for (int k = 0; k < C; k++)
+			y[k] = (x[k] - m) * s * w[k] + b[k];
+		mean[i] = m;
+		rstd[i] = s;
+	}
+}
+
+/* Differentiates y = norm * w + b with norm = (x - mean) * rstd. Through
+ * the mean and the variance, per row:
+ *   dnorm = dout * w
+ *   dx    = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
+ *   dw   += dout * norm,  db += dout */
+void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, int N, int C)
+{
+	for (int i = 0; i < N; i++) {
+		const float *x = inp + (size_t)i * C;
+		const float *dy = dout + (size_t)i * C;
+		float *dx = dinp + (size_t)i * C;
+		float m = mean[i], s = rstd[i];
+		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+		for (int k = 0; k < C; k++) {
+			float norm = (x[k] - m) * s;
+			float dnorm = dy[k] * w[k];
+			dnorm_mean += dnorm;
+			dnorm_norm_mean += dnorm * norm;
+		}
+		dnorm_mean /= (float)C;
+		dnorm_norm_mean /= (float)C;
+		for (int k = 0; k < C; k++) {
+			float norm = (x[k] - m) * s;
+			float dnorm = dy[k] * w[k];
+			dx[k] += s * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
+		}
+		if (dw)
+			for (int k = 0; k < C; k++)
+				dw[k] += dy[k] * (x[k] - m) * s;
+		if (db)
+			for (int k = 0; k < C; k++)
+				db[k] += dy[k];
+	}
+}
+
+/* ---- GELU (tanh form) ------------------------------------------------------- */
+
+#define GELU_S 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_A 0.044715f
+
+/* out (n) = 0.5 x (1 + tanh(s (x + a x^3))) */
+void lms_gelu_forward(float *out, const float *inp, int n)
+{
+	for (int i = 0; i < n; i++) {
+		float x = inp[i];
+		out[i] = 0.5f * x * (1.0f + tanhf(GELU_S * (x + GELU_A * x * x * x)));
+	}
+}
+
+/* Differentiates y = 0.5 x (1 + tanh u), u = s (x + a x^3):
+ *   dy/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) s (1 + 3 a x^2) */
+void lms_gelu_backward(float *dinp, const float *dout, const float *inp, int n)
+{
+	for (int i = 0; i < n; i++) {
+		float x = inp[i];
+		float th = tanhf(GELU_S * (x + GELU_A * x * x * x));
+		float g = 0.5f * (1.0f + th) +
+		          0.5f * x * (1.0f - th * th) * GELU_S * (1.0f + 3.0f * GELU_A * x * x);
+		dinp[i] += dout[i] * g;
+	}
+}
+
+/* ---- residual addition ------------------------------------------------------ */
+
+/* out (n) = a (n) + b (n) */
+void lms_residual_forward(float *out, const float *a, const float *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = a[i] + b[i];
+}
+
+/* Differentiates out = a + b: da += dout, db += dout */
+void lms_residual_backward(float *da, float *db, const float *dout, int n)
+{
+	if (da)
+		for (int i = 0; i < n; i++)
+			da[i] += dout[i];
+	if (db)
+		for (int i = 0; i < n; i++)
+			db[i] += dout[i];
+}
+
+/* ---- causal self-attention -------------------------------------------------- */
+
+struct lms_attn_layout lms_attn_layout_fused(int B, int T, int C, int NH)
+{
+	struct lms_attn_layout s = {
+		.B = B, .T = T, .NH = NH, .KV = NH, .hs = C / NH,
+		.ldq = 3 * C, .ldkv = 3 * C, .ldo = C,
+	};
+	return s;
+}
+
+/* Queries are taken in blocks of this many rows; a block attends to the
+ * keys up to its last row only, which skips most of the masked half of
+ * q k^T and att v on long contexts. */
+#define ATT_BLOCK 64
+
+/* Softmax over row[0..t] in place; row[t+1..end) = 0. */
+static void causal_softmax_row(float *row, int t, int end)
+{
+	float mx = row[0];
+	for (int j = 1; j <= t; j++)
+		if (row[j] > mx)
+			mx = row[j];
+	float sum = 0.0f;
+	for (int j = 0; j <= t; j++) {
+		row[j] = expf(row[j] - mx);
+		sum += row[j];
+	}
+	float inv = 1.0f / sum;
+	for (int j = 0; j <= t; j++)
+		row[j] *= inv;
+	for (int j = t + 1; j < end; j++)
+		row[j] = 0.0f;
+}
+
+/* att[b, h, t, :] = softmax(q_t k^T / sqrt(hs)) masked to j <= t;
+ * out[b, t, h] = att[b, h, t, :] @ v, for t in [t0, t1) */
+void lms_attention_forward(float *out, float *att, const float *q, const float *k,
+                           const float *v, const struct lms_attn_layout *s, int t0, int t1)
+{
+	int T = s->T, hs = s->hs, group = s->NH / s->KV;
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			int kvh = h / group;
+			const float *qb = q + (size_t)b * T * s->ldq + (size_t)h * hs;
+			const float *kb = k + (size_t)b * T * s->ldkv + (size_t)kvh * hs;
+			const float *vb = v + (size_t)b * T * s->ldkv + (size_t)kvh * hs;
+			float *ob = out + (size_t)b * T * s->ldo + (size_t)h * hs;
+			float *ab = att + ((size_t)b * s->NH + h) * T * T;
+			for (int r0 = t0; r0 < t1; r0 += ATT_BLOCK) {
+				int r1 = r0 + ATT_BLOCK < t1 ? r0 + ATT_BLOCK : t1;
+				int nq = r1 - r0;
+				/* scores (nq, r1) = q[r0:r1] (nq, hs) @ k[0:r1]^T (hs, r1) * scale */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, scale,
+				            qb + (size_t)r0 * s->ldq, s->ldq, kb, s->ldkv, 0.0f,
+				            ab + (size_t)r0 * T, T);
+				for (int t = r0; t < r1; t++)
+					causal_softmax_row(ab + (size_t)t * T, t, r1);
+				/* out[r0:r1] (nq, hs) = att[r0:r1, 0:r1] (nq, r1) @ v[0:r1] (r1, hs) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f,
+				            ab + (size_t)r0 * T, T, vb, s->ldkv, 0.0f,
+				            ob + (size_t)r0 * s->ldo, s->ldo);
+			}
+		}
+}
+
+/* Differentiates, per batch row and head (P = pre-softmax scores):
+ *   P = q k^T / sqrt(hs);  att = softmax_causal(P);  out = att v
+ * as
+ *   datt = dout v^T                        (n, n)
+ *   dv  += att^T dout
+ *   dP   = att * (datt - rowsum(att * datt)) on j <= i, 0 above
+ *   dq  += dP k / sqrt(hs);  dk += dP^T q / sqrt(hs)
+ * The scratch (n, n) holds datt, then dP * scale. */
+void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                            const float *att, const float *q, const float *k, const float *v,
+                            const struct lms_attn_layout *s, int n)
+{
+	int T = s->T, hs = s->hs, group = s->NH / s->KV;
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			int kvh = h / group;
+			size_t qo = (size_t)b * T * s->ldq + (size_t)h * hs;
+			size_t kvo = (size_t)b * T * s->ldkv + (size_t)kvh * hs;
+			const float *dob = dout + (size_t)b * T * s->ldo + (size_t)h * hs;
+			const float *ab = att + ((size_t)b * s->NH + h) * T * T;
+			/* datt (n, n) = dout (n, hs) @ v^T (hs, n) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hs, 1.0f, dob, s->ldo,
+			            v + kvo, s->ldkv, 0.0f, scratch, n);
+			/* dv (n, hs) += att^T (n, n) @ dout (n, hs) */
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, ab, T, dob,
+			            s->ldo, 1.0f, dv + kvo, s->ldkv);
+			for (int i = 0; i < n; i++) {
+				const float *a = ab + (size_t)i * T;
+				float *d = scratch + (size_t)i * n;
+				float dot = 0.0f;
+				for (int j = 0; j <= i; j++)
+					dot += a[j] * d[j];
+				for (int j = 0; j <= i; j++)
+					d[j] = scale * a[j] * (d[j] - dot);
+				for (int j = i + 1; j < n; j++)
+					d[j] = 0.0f;
+			}
+			/* dq (n, hs) += dP (n, n) @ k (n, hs); dk (n, hs) += dP^T (n, n) @ q (n, hs) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n,
+			            k + kvo, s->ldkv, 1.0f, dq + qo, s->ldq);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n,
+			            q + qo, s->ldq, 1.0f, dk + kvo, s->ldkv);
+		}
+}
