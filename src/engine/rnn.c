@@ -1,0 +1,623 @@
+/* Recurrent language models: Elman RNN (tanh), LSTM and GRU, multi-layer,
+ * with PyTorch's equations and gate order, forward and backward through time.
+ *
+ * Parameters, as the state_dict of the textbook PyTorch language model
+ *   embedding = nn.Embedding(V, C)
+ *   encoder   = nn.RNN / nn.LSTM / nn.GRU(C, H, L, batch_first=True)
+ *   output    = nn.Linear(H, V)
+ * stores them, packed in this order:
+ *   embedding.weight          (V, C)
+ *   encoder.weight_ih_l{k}    (G*H, I)   I = C for k = 0, else H
+ *   encoder.weight_hh_l{k}    (G*H, H)
+ *   encoder.bias_ih_l{k}      (G*H)
+ *   encoder.bias_hh_l{k}      (G*H)      for k = 0 .. L-1
+ *   output.weight             (V, H)
+ *   output.bias               (V)
+ *
+ * One step of layer k, x = the layer's input at t, h = its state at t-1
+ * (zero before the first position), xg = W_ih x + b_ih, hg = W_hh h + b_hh,
+ * each split into G blocks of H in PyTorch's order:
+ *   RNN   h' = tanh(xg + hg)
+ *   LSTM  i, f, g, o = sigm, sigm, tanh, sigm of (xg + hg)
+ *         c' = f * c + i * g          h' = o * tanh(c')
+ *   GRU   r, z = sigm(xg_r + hg_r), sigm(xg_z + hg_z)
+ *         n = tanh(xg_n + r * hg_n)   h' = (1 - z) * n + z * h
+ *
+ * Forward: the input projections of every position at once (one matrix
+ * product per layer), then the recurrence one position at a time for all
+ * rows together. The gate activations, every layer's h (the top layer's is
+ * r->hfin) and the LSTM cell states are kept, so that the explorer can show
+ * them and a forward from position `from` can continue the saved state. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "arch.h"
+#include "lmscope/rng.h"
+
+static int gates_of(enum lms_arch a)
+{
+	return a == LMS_LSTM ? 4 : a == LMS_GRU ? 3 : 1;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static void set_tensor(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
+                       size_t *offset)
+{
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->ndim = ndim;
+	t->shape[0] = d0;
+	t->shape[1] = ndim > 1 ? d1 : 0;
+	t->shape[2] = t->shape[3] = 0;
+	t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+	t->offset = *offset;
+	*offset += t->numel;
+}
+
+static int rnn_tensors(const struct lms_config *c, struct lms_tensor *out)
+{
+	int n = 1 + 4 * c->L + 2;
+	if (!out)
+		return n;
+	int64_t GH = (int64_t)gates_of(c->arch) * c->H;
+	size_t off = 0;
+	char name[64];
+	struct lms_tensor *t = out;
+	set_tensor(t++, "embedding.weight", 2, c->V, c->C, &off);
+	for (int k = 0; k < c->L; k++) {
+		snprintf(name, sizeof name, "encoder.weight_ih_l%d", k);
+		set_tensor(t++, name, 2, GH, k ? c->H : c->C, &off);
+		snprintf(name, sizeof name, "encoder.weight_hh_l%d", k);
+		set_tensor(t++, name, 2, GH, c->H, &off);
+		snprintf(name, sizeof name, "encoder.bias_ih_l%d", k);
+		set_tensor(t++, name, 1, GH, 0, &off);
+		snprintf(name, sizeof name, "encoder.bias_hh_l%d", k);
+		set_tensor(t++, name, 1, GH, 0, &off);
+	}
+	set_tensor(t++, "output.weight", 2, c->V, c->H, &off);
+	set_tensor(t++, "output.bias", 1, c->V, 0, &off);
+	return n;
+}
+
+/* Offsets (in floats) of one layer's tensors, following rnn_tensors. */
+struct layer_w {
+	size_t wih; /* (G*H, I) */
+	size_t whh; /* (G*H, H) */
+	size_t bih; /* (G*H) */
+	size_t bhh; /* (G*H) */
+	int nin;    /* input width I */
+};
+
+static struct layer_w layer_offsets(const struct lms_config *c, int k)
+{
+	size_t GH = (size_t)gates_of(c->arch) * c->H;
+	size_t off = (size_t)c->V * c->C;
+	if (k > 0)
+		off += GH * c->C + (size_t)(k - 1) * GH * c->H + (size_t)k * (GH * c->H + 2 * GH);
+	struct layer_w w;
+	w.nin = k ? c->H : c->C;
+	w.wih = off;
+	w.whh = w.wih + GH * w.nin;
+	w.bih = w.whh + GH * c->H;
+	w.bhh = w.bih + GH;
+	return w;
+}
+
+static size_t rnn_wte_offset(const struct lms_config *c)
+{
+	(void)c;
+	return 0;
+}
+
+static size_t rnn_wout_offset(const struct lms_config *c)
+{
+	struct layer_w w = layer_offsets(c, c->L - 1);
+	return w.bhh + (size_t)gates_of(c->arch) * c->H;
+}
+
+static long rnn_bout_offset(const struct lms_config *c)
+{
+	return (long)(rnn_wout_offset(c) + (size_t)c->V * c->H);
+}
+
+static void fill_uniform(float *x, size_t n, float bound, struct lms_rng *g)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = bound * (2.0f * lms_rng_uniform(g) - 1.0f);
+}
+
+/* The textbook language model's initialisation: embedding and output weight
+ * uniform in [-0.1, 0.1], output bias zero; the recurrent layers keep
+ * PyTorch's default, uniform in [-1/sqrt(H), 1/sqrt(H)] for every weight and
+ * bias. */
+static void rnn_init(const struct lms_config *c, float *params, uint64_t seed)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	fill_uniform(params, (size_t)c->V * c->C, 0.1f, &g);
+	size_t start = layer_offsets(c, 0).wih, wout = rnn_wout_offset(c);
+	fill_uniform(params + start, wout - start, 1.0f / sqrtf((float)c->H), &g);
+	fill_uniform(params + wout, (size_t)c->V * c->H, 0.1f, &g);
+	memset(params + rnn_bout_offset(c), 0, (size_t)c->V * sizeof(float));
+}
+
+/* ---- activations ----------------------------------------------------------- */
+
+/* Every (B, T, X) buffer has row stride T, like the run's own buffers. */
+struct rnn_acts {
+	int B, T, L, G, H;
+	float *gates; /* (L, B, T, G*H) after their nonlinearities */
+	float *h;     /* (L-1, B, T, H) outputs of the layers below the top (top: r->hfin) */
+	float *c;     /* (L, B, T, H) LSTM cell states; NULL otherwise */
+	float *hn;    /* (L, B, T, H) GRU W_hn h + b_hn; NULL otherwise */
+	float *xg;    /* (B, T, G*H) input projections of the layer being computed */
+	float *hg;    /* (B, G*H) one step's W_hh h + b_hh */
+	float *dxg;   /* (B, T, G*H) d objective / d xg of the layer being differentiated */
+	float *dhg;   /* (B, T, G*H) d objective / d hg (GRU; aliases dxg otherwise) */
+	float *dh;    /* (B, T, H) d objective / d the output of the layer below */
+	float *dcur;  /* (B, H) d objective / d h_t, all paths */
+	float *drec;  /* (B, H) d objective / d h_{t-1} through step t */
+	float *dcrec; /* (B, H) d objective / d c_{t-1} through step t (LSTM) */
+	float *ones;  /* (B*T) all 1, for bias gradients */
+	float *mem;   /* the one allocation the above point into */
+};
+
+static void *rnn_acts_new(const struct lms_model *m, int B, int T)
+{
+	const struct lms_config *c = &m->cfg;
+	struct rnn_acts *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->B = B;
+	a->T = T;
+	a->L = c->L;
+	a->G = gates_of(c->arch);
+	a->H = c->H;
+	size_t BT = (size_t)B * T, H = (size_t)c->H, GH = (size_t)a->G * H, L = (size_t)c->L;
+	int lstm = c->arch == LMS_LSTM, gru = c->arch == LMS_GRU;
+	size_t sizes[] = {
+		L * BT * GH,                  /* gates */
+		(L - 1) * BT * H,             /* h */
+		lstm ? L * BT * H : 0,        /* c */
+		gru ? L * BT * H : 0,         /* hn */
+		BT * GH,                      /* xg */
+		(size_t)B * GH,               /* hg */
+		BT * GH,                      /* dxg */
+		gru ? BT * GH : 0,            /* dhg */
+		BT * H,                       /* dh */
+		(size_t)B * H,                /* dcur */
+		(size_t)B * H,                /* drec */
+		lstm ? (size_t)B * H : 0,     /* dcrec */
+		BT,                           /* ones */
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+		total += sizes[i];
+	a->mem = calloc(total, sizeof(float));
+	if (!a->mem) {
+		free(a);
+		return NULL;
+	}
+	float **ptrs[] = { &a->gates, &a->h, &a->c, &a->hn, &a->xg, &a->hg, &a->dxg, &a->dhg,
+	                   &a->dh, &a->dcur, &a->drec, &a->dcrec, &a->ones };
+	float *p = a->mem;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		*ptrs[i] = sizes[i] ? p : NULL;
+		p += sizes[i];
+	}
+	if (!gru)
+		a->dhg = a->dxg;
+	for (size_t i = 0; i < BT; i++)
+		a->ones[i] = 1.0f;
+	return a;
+}
+
+static void rnn_acts_free(void *acts)
+{
+	struct rnn_acts *a = acts;
+	if (!a)
+		return;
+	free(a->mem);
+	free(a);
+}
+
+/* Layer l's output (B, T, H): the top layer writes straight into r->hfin. */
+static float *layer_out(const struct lms_run *r, int l)
+{
+	const struct rnn_acts *a = r->acts;
+	if (l == a->L - 1)
+		return r->hfin;
+	return a->h + (size_t)l * a->B * a->T * a->H;
+}
+
+static float *layer_gates(const struct rnn_acts *a, int l)
+{
+	return a->gates + (size_t)l * a->B * a->T * a->G * a->H;
+}
+
+static float *layer_state(const struct rnn_acts *a, float *base, int l)
+{
+	return base ? base + (size_t)l * a->B * a->T * a->H : NULL;
+}
+
+/* ---- matrix products over strided rows --------------------------------------- */
+
+/* out (M, N) = alpha * in (M, K) @ W^T (K, N) + beta * out, W (N, K) row-major;
+ * rows of in and out are lda / ldo floats apart. */
+static void rows_times_wt(float *out, int ldo, const float *in, int lda, const float *W, int M,
+                          int N, int K, float beta)
+{
+	if (M == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, in, 1, beta, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, in, lda, W, K, beta,
+		            out, ldo);
+}
+
+/* out (M, N) = in (M, K) @ W (K, N) + beta * out, W (K, N) row-major. */
+static void rows_times_w(float *out, int ldo, const float *in, int lda, const float *W, int M,
+                         int N, int K, float beta)
+{
+	if (M == 1)
+		cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, W, N, in, 1, beta, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in, lda, W, N,
+		            beta, out, ldo);
+}
+
+/* Positions [t0, t1) of every row of a (B, T, X) buffer as runs of
+ * consecutive rows (first row, count): one run when they are contiguous. */
+struct span { size_t first; int count; };
+
+static int spans(int B, int T, int t0, int t1, struct span *s)
+{
+	if (B == 1 || (t0 == 0 && t1 == T)) {
+		s[0].first = (size_t)t0;
+		s[0].count = (B - 1) * T + (t1 - t0);
+		return 1;
+	}
+	for (int b = 0; b < B; b++) {
+		s[b].first = (size_t)b * T + t0;
+		s[b].count = t1 - t0;
+	}
+	return B;
+}
+
+/* ---- cells: one position, all rows ------------------------------------------ */
+
+static float sigm(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+/* Position t of every row b: row b of a (B, T, X) buffer at t is at
+ * (b * T + t) * X. */
+struct step {
+	int B, T, H, t;
+	const float *xg;   /* (B, T, G*H) */
+	const float *hg;   /* (B, G*H) */
+	const float *hprev; /* (B, T, H) at t-1, or NULL for zeros */
+	const float *cprev; /* (B, T, H) at t-1, or NULL */
+	float *gates;      /* (B, T, G*H) */
+	float *hout;       /* (B, T, H) */
+	float *cout;       /* (B, T, H) LSTM */
+	float *hn;         /* (B, T, H) GRU */
+};
+
+static void rnn_cell_forward(const struct step *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *xg = s->xg + row * H, *hg = s->hg + (size_t)b * H;
+		float *y = s->gates + row * H, *h = s->hout + row * H;
+		for (int j = 0; j < H; j++) {
+			y[j] = tanhf(xg[j] + hg[j]);
+			h[j] = y[j];
+		}
+	}
+}
+
+static void lstm_cell_forward(const struct step *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *xg = s->xg + row * 4 * H, *hg = s->hg + (size_t)b * 4 * H;
+		const float *cp = s->cprev ? s->cprev + (row - 1) * H : NULL;
+		float *y = s->gates + row * 4 * H, *h = s->hout + row * H, *c = s->cout + row * H;
+		for (int j = 0; j < 4 * H; j++) {
+			float v = xg[j] + hg[j];
+			y[j] = (j >= 2 * H && j < 3 * H) ? tanhf(v) : sigm(v);
+		}
+		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
+		for (int j = 0; j < H; j++) {
+			c[j] = (cp ? fg[j] * cp[j] : 0.0f) + ig[j] * gg[j];
+			h[j] = og[j] * tanhf(c[j]);
+		}
+	}
+}
+
+static void gru_cell_forward(const struct step *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *xg = s->xg + row * 3 * H, *hg = s->hg + (size_t)b * 3 * H;
+		const float *hp = s->hprev ? s->hprev + (row - 1) * H : NULL;
+		float *y = s->gates + row * 3 * H, *h = s->hout + row * H, *hn = s->hn + row * H;
+		float *rg = y, *zg = y + H, *ng = y + 2 * H;
+		for (int j = 0; j < H; j++) {
+			rg[j] = sigm(xg[j] + hg[j]);
+			zg[j] = sigm(xg[H + j] + hg[H + j]);
+			hn[j] = hg[2 * H + j];
+			ng[j] = tanhf(xg[2 * H + j] + rg[j] * hn[j]);
+			h[j] = (1.0f - zg[j]) * ng[j] + (hp ? zg[j] * hp[j] : 0.0f);
+		}
+	}
+}
+
+/* ---- forward ------------------------------------------------------------- */
+
+static void rnn_forward(struct lms_run *r, int from, int n)
+{
+	const struct lms_config *c = &r->m->cfg;
+	struct rnn_acts *a = r->acts;
+	const float *P = r->m->params;
+	int B = a->B, T = a->T, H = c->H, GH = a->G * H;
+	if (from >= n)
+		return;
+	struct span sp[B];
+	int ns = spans(B, T, from, n, sp);
+	for (int l = 0; l < c->L; l++) {
+		struct layer_w w = layer_offsets(c, l);
+		const float *x = l ? layer_out(r, l - 1) : r->emb; /* (B, T, I) */
+		/* xg (B, T, G*H) = x @ W_ih^T + b_ih, positions [from, n) */
+		for (int i = 0; i < ns; i++) {
+			float *xg = a->xg + sp[i].first * GH;
+			for (int k = 0; k < sp[i].count; k++)
+				memcpy(xg + (size_t)k * GH, P + w.bih, GH * sizeof(float));
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, sp[i].count, GH, w.nin, 1.0f,
+			            x + sp[i].first * w.nin, w.nin, P + w.wih, w.nin, 1.0f, xg, GH);
+		}
+		struct step s = {
+			.B = B, .T = T, .H = H, .xg = a->xg, .hg = a->hg,
+			.gates = layer_gates(a, l), .hout = layer_out(r, l),
+			.cout = layer_state(a, a->c, l), .hn = layer_state(a, a->hn, l),
+		};
+		for (int t = from; t < n; t++) {
+			s.t = t;
+			s.hprev = t ? s.hout : NULL;
+			s.cprev = t ? s.cout : NULL;
+			/* hg (B, G*H) = h_{t-1} @ W_hh^T + b_hh */
+			for (int b = 0; b < B; b++)
+				memcpy(a->hg + (size_t)b * GH, P + w.bhh, GH * sizeof(float));
+			if (t)
+				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH,
+				              H, 1.0f);
+			if (c->arch == LMS_LSTM)
+				lstm_cell_forward(&s);
+			else if (c->arch == LMS_GRU)
+				gru_cell_forward(&s);
+			else
+				rnn_cell_forward(&s);
+		}
+	}
+}
+
+/* ---- backward through time ------------------------------------------------- */
+
+/* One position t of every row: from dcur = d objective / d h_t (all paths)
+ * to dxg, dhg at t and to drec = the part of d / d h_{t-1} that bypasses
+ * W_hh (GRU only; the caller adds dhg @ W_hh). */
+struct bstep {
+	int B, T, H, t;
+	const float *dcur;  /* (B, H) */
+	const float *gates; /* (B, T, G*H) */
+	const float *hout;  /* (B, T, H) */
+	const float *cst;   /* (B, T, H) LSTM */
+	const float *hn;    /* (B, T, H) GRU */
+	float *dxg;         /* (B, T, G*H) */
+	float *dhg;         /* (B, T, G*H) */
+	float *drec;        /* (B, H) */
+	float *dcrec;       /* (B, H) LSTM: d / d c_t in, d / d c_{t-1} out */
+};
+
+/* forward: h = tanh(a), a = xg + hg */
+static void rnn_cell_backward(const struct bstep *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *y = s->gates + row * H, *dh = s->dcur + (size_t)b * H;
+		float *da = s->dxg + row * H;
+		for (int j = 0; j < H; j++)
+			da[j] = dh[j] * (1.0f - y[j] * y[j]);
+	}
+}
+
+/* forward: i, f, g, o = sigm, sigm, tanh, sigm (xg + hg);
+ *          c = f * c_prev + i * g;  h = o * tanh(c) */
+static void lstm_cell_backward(const struct bstep *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *y = s->gates + row * 4 * H, *dh = s->dcur + (size_t)b * H;
+		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
+		const float *c = s->cst + row * H, *cp = s->t ? s->cst + (row - 1) * H : NULL;
+		float *dcr = s->dcrec + (size_t)b * H, *da = s->dxg + row * 4 * H;
+		for (int j = 0; j < H; j++) {
+			float tc = tanhf(c[j]);
+			float dout = dh[j] * tc;
+			float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc * tc);
+			float di = dc * gg[j], dg = dc * ig[j], df = cp ? dc * cp[j] : 0.0f;
+			dcr[j] = dc * fg[j];
+			da[j] = di * ig[j] * (1.0f - ig[j]);
+			da[H + j] = df * fg[j] * (1.0f - fg[j]);
+			da[2 * H + j] = dg * (1.0f - gg[j] * gg[j]);
+			da[3 * H + j] = dout * og[j] * (1.0f - og[j]);
+		}
+	}
+}
+
+/* forward: r = sigm(xg_r + hg_r), z = sigm(xg_z + hg_z),
+ *          n = tanh(xg_n + r * hg_n),  h = (1 - z) * n + z * h_prev */
+static void gru_cell_backward(const struct bstep *s)
+{
+	int H = s->H;
+	for (int b = 0; b < s->B; b++) {
+		size_t row = (size_t)b * s->T + s->t;
+		const float *y = s->gates + row * 3 * H, *dh = s->dcur + (size_t)b * H;
+		const float *rg = y, *zg = y + H, *ng = y + 2 * H, *hn = s->hn + row * H;
+		const float *hp = s->t ? s->hout + (row - 1) * H : NULL;
+		float *dx = s->dxg + row * 3 * H, *dhh = s->dhg + row * 3 * H;
+		float *drec = s->drec + (size_t)b * H;
+		for (int j = 0; j < H; j++) {
+			float dz = dh[j] * ((hp ? hp[j] : 0.0f) - ng[j]);
+			float dnp = dh[j] * (1.0f - zg[j]) * (1.0f - ng[j] * ng[j]);
+			float drp = dnp * hn[j] * rg[j] * (1.0f - rg[j]);
+			float dzp = dz * zg[j] * (1.0f - zg[j]);
+			drec[j] = dh[j] * zg[j];
+			dx[j] = dhh[j] = drp;
+			dx[H + j] = dhh[H + j] = dzp;
+			dx[2 * H + j] = dnp;
+			dhh[2 * H + j] = dnp * rg[j];
+		}
+	}
+}
+
+/* One past the last position where any row of dhfin is nonzero: later
+ * positions cannot influence the objective's gradient, so BPTT starts there
+ * (a log-prob objective seeds only its own position). */
+static int seeded_end(const struct lms_run *r)
+{
+	int end = 0, H = r->Cout;
+	for (int b = 0; b < r->B; b++)
+		for (int t = r->n - 1; t >= end; t--) {
+			const float *d = r->dhfin + ((size_t)b * r->T + t) * H;
+			int any = 0;
+			for (int j = 0; j < H && !any; j++)
+				any = d[j] != 0.0f;
+			if (any) {
+				end = t + 1;
+				break;
+			}
+		}
+	return end;
+}
+
+static void rnn_backward(struct lms_run *r, int flags)
+{
+	const struct lms_config *c = &r->m->cfg;
+	struct rnn_acts *a = r->acts;
+	const float *P = r->m->params;
+	float *dP = r->m->grads;
+	int B = a->B, T = a->T, H = c->H, GH = a->G * H;
+	int params = (flags & LMS_GRAD_PARAMS) && dP;
+	int n = seeded_end(r);
+	if (n == 0)
+		return;
+	struct span sp[B];
+	int ns = spans(B, T, 0, n, sp);
+	for (int l = c->L - 1; l >= 0; l--) {
+		struct layer_w w = layer_offsets(c, l);
+		const float *dout = l == c->L - 1 ? r->dhfin : a->dh; /* (B, T, H) */
+		struct bstep s = {
+			.B = B, .T = T, .H = H, .dcur = a->dcur, .gates = layer_gates(a, l),
+			.hout = layer_out(r, l), .cst = layer_state(a, a->c, l),
+			.hn = layer_state(a, a->hn, l), .dxg = a->dxg, .dhg = a->dhg,
+			.drec = a->drec, .dcrec = a->dcrec,
+		};
+		memset(a->drec, 0, (size_t)B * H * sizeof(float));
+		if (a->dcrec)
+			memset(a->dcrec, 0, (size_t)B * H * sizeof(float));
+		for (int t = n - 1; t >= 0; t--) {
+			s.t = t;
+			/* dcur = d / d h_t from above (dout) and from step t+1 (drec) */
+			for (int b = 0; b < B; b++) {
+				const float *d = dout + ((size_t)b * T + t) * H;
+				float *cur = a->dcur + (size_t)b * H, *rec = a->drec + (size_t)b * H;
+				for (int j = 0; j < H; j++)
+					cur[j] = d[j] + rec[j];
+			}
+			if (c->arch == LMS_LSTM)
+				lstm_cell_backward(&s);
+			else if (c->arch == LMS_GRU)
+				gru_cell_backward(&s);
+			else
+				rnn_cell_backward(&s);
+			/* forward: hg = h_{t-1} @ W_hh^T + b_hh, so
+			 * drec (B, H) (+)= dhg_t (B, G*H) @ W_hh (G*H, H) */
+			if (t)
+				rows_times_w(a->drec, H, a->dhg + (size_t)t * GH, T * GH, P + w.whh, B, H, GH,
+				             c->arch == LMS_GRU ? 1.0f : 0.0f);
+		}
+		/* forward: xg = x @ W_ih^T + b_ih, so dx (rows, I) = dxg (rows, G*H) @ W_ih */
+		const float *x = l ? layer_out(r, l - 1) : r->emb;
+		float *dx = l ? a->dh : r->demb;
+		for (int i = 0; i < ns; i++)
+			rows_times_w(dx + sp[i].first * w.nin, w.nin, a->dxg + sp[i].first * GH, GH, P + w.wih,
+			             sp[i].count, w.nin, GH, l ? 0.0f : 1.0f);
+		if (!params)
+			continue;
+		for (int i = 0; i < ns; i++) {
+			size_t f = sp[i].first;
+			int m = sp[i].count;
+			/* dW_ih (G*H, I) += dxg^T @ x;  db_ih += sum over rows of dxg */
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, w.nin, m, 1.0f,
+			            a->dxg + f * GH, GH, x + f * w.nin, w.nin, 1.0f, dP + w.wih, w.nin);
+			cblas_sgemv(CblasRowMajor, CblasTrans, m, GH, 1.0f, a->dxg + f * GH, GH, a->ones, 1,
+			            1.0f, dP + w.bih, 1);
+			cblas_sgemv(CblasRowMajor, CblasTrans, m, GH, 1.0f, a->dhg + f * GH, GH, a->ones, 1,
+			            1.0f, dP + w.bhh, 1);
+		}
+		/* dW_hh (G*H, H) += sum over t >= 1 of dhg_t^T h_{t-1}, row by row
+		 * (h_{-1} = 0 contributes nothing) */
+		if (n > 1)
+			for (int b = 0; b < B; b++)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, n - 1, 1.0f,
+				            a->dhg + ((size_t)b * T + 1) * GH, GH, s.hout + (size_t)b * T * H,
+				            H, 1.0f, dP + w.whh, H);
+	}
+}
+
+/* ---- explorer views -------------------------------------------------------- */
+
+static const float *rnn_hidden(const struct lms_run *r, int l, int b, int *D)
+{
+	const struct rnn_acts *a = r->acts;
+	if (l < 0 || l >= a->L || b < 0 || b >= a->B)
+		return NULL;
+	*D = a->H;
+	return layer_out(r, l) + (size_t)b * a->T * a->H;
+}
+
+static const float *rnn_gates(const struct lms_run *r, int l, int b, int *G)
+{
+	const struct rnn_acts *a = r->acts;
+	if (l < 0 || l >= a->L || b < 0 || b >= a->B)
+		return NULL;
+	*G = a->G;
+	return layer_gates(a, l) + (size_t)b * a->T * a->G * a->H;
+}
+
+const struct lms_arch_ops lms_rnn_ops = {
+	.tensors = rnn_tensors,
+	.init = rnn_init,
+	.acts_new = rnn_acts_new,
+	.acts_free = rnn_acts_free,
+	.forward = rnn_forward,
+	.backward = rnn_backward,
+	.attention = NULL,
+	.hidden = rnn_hidden,
+	.gates = rnn_gates,
+	.final_norm = NULL,
+	.wout_offset = rnn_wout_offset,
+	.bout_offset = rnn_bout_offset,
+	.wte_offset = rnn_wte_offset,
+};
