@@ -1,0 +1,478 @@
+/* GPT-2: learned position embeddings, pre-LayerNorm blocks of causal
+ * multi-head self-attention and a GELU (tanh) MLP, a final LayerNorm, and
+ * the output tied to the token embedding (run.c does the unembedding).
+ *
+ * Parameters keep Hugging Face's names and shapes (Conv1D weights stored
+ * (in, out)) but are stacked over layers, llm.c style: every layer's
+ * ln_1.weight, then every layer's ln_1.bias, and so on, so each kind of
+ * tensor is one (L, ...) array. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "lmscope/rng.h"
+#include "ops.h"
+
+/* The parameter block, or a gradient block with the same layout. */
+struct gpt2_params {
+	float *wte;      /* (V, C) */
+	float *wpe;      /* (maxT, C) */
+	float *ln1w;     /* (L, C) */
+	float *ln1b;     /* (L, C) */
+	float *qkvw;     /* (L, C, 3C) */
+	float *qkvb;     /* (L, 3C) */
+	float *attprojw; /* (L, C, C) */
+	float *attprojb; /* (L, C) */
+	float *ln2w;     /* (L, C) */
+	float *ln2b;     /* (L, C) */
+	float *fcw;      /* (L, C, H) */
+	float *fcb;      /* (L, H) */
+	float *fcprojw;  /* (L, H, C) */
+	float *fcprojb;  /* (L, C) */
+	float *lnfw;     /* (C) */
+	float *lnfb;     /* (C) */
+};
+
+#define N_KINDS 16
+
+/* One kind of tensor: its Hugging Face name (with %d for the layer), its
+ * per-layer shape, and whether it is stacked over layers. */
+struct kind {
+	const char *name;
+	int per_layer;
+	int ndim;
+	int64_t shape[2];
+};
+
+static void kinds(const struct lms_config *c, struct kind k[N_KINDS])
+{
+	int64_t V = c->V, C = c->C, H = c->H, P = c->maxT;
+	struct kind t[N_KINDS] = {
+		{ "wte.weight", 0, 2, { V, C } },
+		{ "wpe.weight", 0, 2, { P, C } },
+		{ "h.%d.ln_1.weight", 1, 1, { C, 0 } },
+		{ "h.%d.ln_1.bias", 1, 1, { C, 0 } },
+		{ "h.%d.attn.c_attn.weight", 1, 2, { C, 3 * C } },
+		{ "h.%d.attn.c_attn.bias", 1, 1, { 3 * C, 0 } },
+		{ "h.%d.attn.c_proj.weight", 1, 2, { C, C } },
+		{ "h.%d.attn.c_proj.bias", 1, 1, { C, 0 } },
+		{ "h.%d.ln_2.weight", 1, 1, { C, 0 } },
+		{ "h.%d.ln_2.bias", 1, 1, { C, 0 } },
+		{ "h.%d.mlp.c_fc.weight", 1, 2, { C, H } },
+		{ "h.%d.mlp.c_fc.bias", 1, 1, { H, 0 } },
+		{ "h.%d.mlp.c_proj.weight", 1, 2, { H, C } },
+		{ "h.%d.mlp.c_proj.bias", 1, 1, { C, 0 } },
+		{ "ln_f.weight", 0, 1, { C, 0 } },
+		{ "ln_f.bias", 0, 1, { C, 0 } },
+	};
+	memcpy(k, t, sizeof t);
+}
+
+static size_t kind_numel(const struct kind *k)
+{
+	return (size_t)k->shape[0] * (size_t)(k->ndim == 2 ? k->shape[1] : 1);
+}
+
+static int gpt2_tensors(const struct lms_config *c, struct lms_tensor *out)
+{
+	struct kind k[N_KINDS];
+	kinds(c, k);
+	int n = 0;
+	size_t off = 0;
+	for (int i = 0; i < N_KINDS; i++) {
+		int layers = k[i].per_layer ? c->L : 1;
+		for (int l = 0; l < layers; l++, n++) {
+			size_t numel = kind_numel(&k[i]);
+			if (out) {
+				struct lms_tensor *t = &out[n];
+				memset(t, 0, sizeof *t);
+				snprintf(t->name, sizeof t->name, k[i].name, l);
+				t->ndim = k[i].ndim;
+				t->shape[0] = k[i].shape[0];
+				t->shape[1] = k[i].ndim == 2 ? k[i].shape[1] : 0;
+				t->offset = off;
+				t->numel = numel;
+			}
+			off += numel;
+		}
+	}
+	return n;
+}
+
+/* Points every member of p into base, in the order of gpt2_tensors. */
+static void params_at(struct gpt2_params *p, const struct lms_config *c, float *base)
+{
+	struct kind k[N_KINDS];
+	kinds(c, k);
+	float **slot[N_KINDS] = {
+		&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
+		&p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
+	};
+	size_t off = 0;
+	for (int i = 0; i < N_KINDS; i++) {
+		*slot[i] = base + off;
+		off += kind_numel(&k[i]) * (k[i].per_layer ? (size_t)c->L : 1);
+	}
+}
+
+/* GPT-2's initialisation: N(0, 0.02) weights, the projections into the
+ * residual stream scaled by 1 / sqrt(2 L), zero biases, LayerNorm gain 1. */
+static void gpt2_init(const struct lms_config *c, float *params, uint64_t seed)
+{
+	struct gpt2_params p;
+	params_at(&p, c, params);
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	size_t C = c->C, H = c->H, L = c->L;
+	float s = 0.02f, sres = 0.02f / sqrtf(2.0f * (float)c->L);
+	struct { float *w; size_t n; float std; } normal[] = {
+		{ p.wte, (size_t)c->V * C, s }, { p.wpe, (size_t)c->maxT * C, s },
+		{ p.qkvw, L * C * 3 * C, s }, { p.attprojw, L * C * C, sres },
+		{ p.fcw, L * C * H, s }, { p.fcprojw, L * H * C, sres },
+	};
+	for (size_t i = 0; i < sizeof normal / sizeof *normal; i++)
+		for (size_t j = 0; j < normal[i].n; j++)
+			normal[i].w[j] = normal[i].std * lms_rng_normal(&g);
+	float *ones[] = { p.ln1w, p.ln2w };
+	for (int i = 0; i < 2; i++)
+		for (size_t j = 0; j < L * C; j++)
+			ones[i][j] = 1.0f;
+	for (size_t j = 0; j < C; j++)
+		p.lnfw[j] = 1.0f;
+	/* biases were zeroed by the allocation; make that explicit */
+	memset(p.qkvb, 0, L * 3 * C * sizeof(float));
+	memset(p.attprojb, 0, L * C * sizeof(float));
+	memset(p.ln1b, 0, L * C * sizeof(float));
+	memset(p.ln2b, 0, L * C * sizeof(float));
+	memset(p.fcb, 0, L * H * sizeof(float));
+	memset(p.fcprojb, 0, L * C * sizeof(float));
+	memset(p.lnfb, 0, C * sizeof(float));
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+/* Activations of a B x T run, and the gradient buffers of one layer at a
+ * time, all carved out of one allocation. Every (.., B, T, X) buffer has
+ * row stride T positions. */
+struct gpt2_acts {
+	int B, T;
+	float *encoded;   /* (B, T, C) emb + wpe */
+	float *ln1;       /* (L, B, T, C) */
+	float *ln1_mean;  /* (L, B, T) */
+	float *ln1_rstd;  /* (L, B, T) */
+	float *qkv;       /* (L, B, T, 3C) the KV cache lives here */
+	float *atty;      /* (L, B, T, C) attention output before c_proj */
+	float *att;       /* (L, B, NH, T, T) probabilities, row stride T */
+	float *residual2; /* (L, B, T, C) after the attention half of a block */
+	float *ln2;       /* (L, B, T, C) */
+	float *ln2_mean;  /* (L, B, T) */
+	float *ln2_rstd;  /* (L, B, T) */
+	float *fch;       /* (L, B, T, H) c_fc output */
+	float *fch_gelu;  /* (L, B, T, H) */
+	float *residual3; /* (L, B, T, C) the residual stream after each block */
+	float *lnf_mean;  /* (B, T) */
+	float *lnf_rstd;  /* (B, T) */
+	/* backward, reused by every layer */
+	float *dresidual; /* (B, T, C) d objective / d residual stream */
+	float *dln;       /* (B, T, C) */
+	float *dqkv;      /* (B, T, 3C) */
+	float *datty;     /* (B, T, C) */
+	float *dfch_gelu; /* (B, T, H) */
+	float *dfch;      /* (B, T, H) */
+	float *datt;      /* (T, T) attention backward scratch */
+	float *block;
+};
+
+static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
+{
+	const struct lms_config *c = &m->cfg;
+	struct gpt2_acts *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->B = B;
+	a->T = T;
+	size_t BT = (size_t)B * T, L = c->L, C = c->C, H = c->H, NH = c->NH;
+	struct { float **p; size_t n; } parts[] = {
+		{ &a->encoded, BT * C },
+		{ &a->ln1, L * BT * C }, { &a->ln1_mean, L * BT }, { &a->ln1_rstd, L * BT },
+		{ &a->qkv, L * BT * 3 * C }, { &a->atty, L * BT * C },
+		{ &a->att, L * B * NH * T * T }, { &a->residual2, L * BT * C },
+		{ &a->ln2, L * BT * C }, { &a->ln2_mean, L * BT }, { &a->ln2_rstd, L * BT },
+		{ &a->fch, L * BT * H }, { &a->fch_gelu, L * BT * H }, { &a->residual3, L * BT * C },
+		{ &a->lnf_mean, BT }, { &a->lnf_rstd, BT },
+		{ &a->dresidual, BT * C }, { &a->dln, BT * C }, { &a->dqkv, BT * 3 * C },
+		{ &a->datty, BT * C }, { &a->dfch_gelu, BT * H }, { &a->dfch, BT * H },
+		{ &a->datt, (size_t)T * T },
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+		total += parts[i].n;
+	/* calloc maps fresh zero pages: memory grows with the positions used */
+	a->block = calloc(total, sizeof(float));
+	if (!a->block) {
+		free(a);
+		return NULL;
+	}
+	float *p = a->block;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+		*parts[i].p = p;
+		p += parts[i].n;
+	}
+	return a;
+}
+
+static void gpt2_acts_free(void *acts)
+{
+	struct gpt2_acts *a = acts;
+	if (!a)
+		return;
+	free(a->block);
+	free(a);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+/* The rows one step of the forward or backward touches: positions
+ * [from, n) of each batch row, as `nseg` runs of `len` rows, run s starting
+ * at row s * stride + from. When those runs are back to back (one batch
+ * row, or n == T) they are fused into one, so BLAS sees a single product. */
+struct span {
+	int nseg, len, from, stride;
+};
+
+static struct span span_of(int B, int T, int from, int n)
+{
+	struct span s = { B, n - from, from, T };
+	if (B == 1 || (from == 0 && n == T)) {
+		s.len = (B - 1) * T + (n - from);
+		s.nseg = 1;
+	}
+	return s;
+}
+
+static size_t seg_row(const struct span *s, int i)
+{
+	return (size_t)i * s->stride + s->from;
+}
+
+/* Layer l's slice of an (L, B, T, X) activation. */
+static float *layer(float *base, int l, const struct gpt2_acts *a, size_t X)
+{
+	return base + (size_t)l * a->B * a->T * X;
+}
+
+static void gpt2_forward(struct lms_run *r, int from, int n)
+{
+	const struct lms_config *c = &r->m->cfg;
+	struct gpt2_acts *a = r->acts;
+	struct gpt2_params p;
+	params_at(&p, c, r->m->params);
+	int B = a->B, T = a->T, C = c->C, H = c->H;
+	struct span sp = span_of(B, T, from, n);
+	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
+
+	/* encoded = emb + wpe[t] */
+	for (int b = 0; b < B; b++)
+		for (int t = from; t < n; t++) {
+			size_t row = (size_t)b * T + t;
+			lms_residual_forward(a->encoded + row * C, r->emb + row * C, p.wpe + (size_t)t * C, C);
+		}
+
+	for (int l = 0; l < c->L; l++) {
+		const float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
+		float *ln1 = layer(a->ln1, l, a, C), *ln1m = layer(a->ln1_mean, l, a, 1);
+		float *ln1r = layer(a->ln1_rstd, l, a, 1), *qkv = layer(a->qkv, l, a, 3 * C);
+		float *atty = layer(a->atty, l, a, C), *res2 = layer(a->residual2, l, a, C);
+		float *ln2 = layer(a->ln2, l, a, C), *ln2m = layer(a->ln2_mean, l, a, 1);
+		float *ln2r = layer(a->ln2_rstd, l, a, 1), *fch = layer(a->fch, l, a, H);
+		float *fchg = layer(a->fch_gelu, l, a, H), *res3 = layer(a->residual3, l, a, C);
+		float *att = a->att + (size_t)l * B * c->NH * T * T;
+		size_t lC = (size_t)l * C;
+
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C,
+			                      p.ln1w + lC, p.ln1b + lC, sp.len, C, c->eps);
+			lms_matmul_forward(qkv + r0 * 3 * C, ln1 + r0 * C, p.qkvw + lC * 3 * C,
+			                   p.qkvb + lC * 3, sp.len, C, 3 * C);
+		}
+		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, from, n);
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			/* res2 = res + atty @ c_proj: the product goes straight into res2 */
+			lms_matmul_forward(res2 + r0 * C, atty + r0 * C, p.attprojw + lC * C,
+			                   p.attprojb + lC, sp.len, C, C);
+			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, sp.len * C);
+			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
+			                      p.ln2w + lC, p.ln2b + lC, sp.len, C, c->eps);
+			lms_matmul_forward(fch + r0 * H, ln2 + r0 * C, p.fcw + lC * H,
+			                   p.fcb + (size_t)l * H, sp.len, C, H);
+			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, sp.len * H);
+			lms_matmul_forward(res3 + r0 * C, fchg + r0 * H, p.fcprojw + (size_t)l * H * C,
+			                   p.fcprojb + lC, sp.len, H, C);
+			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, sp.len * C);
+		}
+	}
+	const float *last = layer(a->residual3, c->L - 1, a, C);
+	for (int i = 0; i < sp.nseg; i++) {
+		size_t r0 = seg_row(&sp, i);
+		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0,
+		                      last + r0 * C, p.lnfw, p.lnfb, sp.len, C, c->eps);
+	}
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+static void zero_rows(float *buf, const struct span *sp, size_t X)
+{
+	for (int i = 0; i < sp->nseg; i++)
+		memset(buf + seg_row(sp, i) * X, 0, (size_t)sp->len * X * sizeof(float));
+}
+
+/* Parameter-gradient pointer for layer-stacked tensor `base` (NULL when
+ * weight gradients are not wanted). */
+static float *pg(float *base, size_t off, int want)
+{
+	return want ? base + off : NULL;
+}
+
+static void gpt2_backward(struct lms_run *r, int flags)
+{
+	const struct lms_config *c = &r->m->cfg;
+	struct gpt2_acts *a = r->acts;
+	struct gpt2_params p, g = { 0 };
+	params_at(&p, c, r->m->params);
+	int want = (flags & LMS_GRAD_PARAMS) && r->m->grads;
+	if (want)
+		params_at(&g, c, r->m->grads);
+	int B = a->B, T = a->T, C = c->C, H = c->H, n = r->n;
+	struct span sp = span_of(B, T, 0, n);
+	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
+
+	/* hfin = layernorm(residual3[L-1]) */
+	zero_rows(a->dresidual, &sp, C);
+	const float *last = layer(a->residual3, c->L - 1, a, C);
+	for (int i = 0; i < sp.nseg; i++) {
+		size_t r0 = seg_row(&sp, i);
+		lms_layernorm_backward(a->dresidual + r0 * C, pg(g.lnfw, 0, want), pg(g.lnfb, 0, want),
+		                       r->dhfin + r0 * C, last + r0 * C, p.lnfw, a->lnf_mean + r0,
+		                       a->lnf_rstd + r0, sp.len, C);
+	}
+
+	for (int l = c->L - 1; l >= 0; l--) {
+		const float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
+		float *ln1 = layer(a->ln1, l, a, C), *ln1m = layer(a->ln1_mean, l, a, 1);
+		float *ln1r = layer(a->ln1_rstd, l, a, 1), *qkv = layer(a->qkv, l, a, 3 * C);
+		float *atty = layer(a->atty, l, a, C), *res2 = layer(a->residual2, l, a, C);
+		float *ln2 = layer(a->ln2, l, a, C), *ln2m = layer(a->ln2_mean, l, a, 1);
+		float *ln2r = layer(a->ln2_rstd, l, a, 1), *fch = layer(a->fch, l, a, H);
+		float *fchg = layer(a->fch_gelu, l, a, H);
+		float *att = a->att + (size_t)l * B * c->NH * T * T;
+		size_t lC = (size_t)l * C;
+
+		zero_rows(a->dfch_gelu, &sp, H);
+		zero_rows(a->dfch, &sp, H);
+		zero_rows(a->dln, &sp, C);
+		zero_rows(a->datty, &sp, C);
+		zero_rows(a->dqkv, &sp, 3 * C);
+		/* dresidual holds d res3; res3 = res2 + fchg @ c_proj, so d res2
+		 * starts as d res3 and the ln_2 branch adds to it in place */
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			float *dres = a->dresidual + r0 * C;
+			lms_matmul_backward(a->dfch_gelu + r0 * H, pg(g.fcprojw, (size_t)l * H * C, want),
+			                    pg(g.fcprojb, lC, want), dres, fchg + r0 * H,
+			                    p.fcprojw + (size_t)l * H * C, sp.len, H, C);
+			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, sp.len * H);
+			lms_matmul_backward(a->dln + r0 * C, pg(g.fcw, lC * H, want),
+			                    pg(g.fcb, (size_t)l * H, want), a->dfch + r0 * H, ln2 + r0 * C,
+			                    p.fcw + lC * H, sp.len, C, H);
+			lms_layernorm_backward(dres, pg(g.ln2w, lC, want), pg(g.ln2b, lC, want),
+			                       a->dln + r0 * C, res2 + r0 * C, p.ln2w + lC, ln2m + r0,
+			                       ln2r + r0, sp.len, C);
+			/* res2 = res + atty @ c_proj: d res is d res2 plus the attention branch */
+			lms_matmul_backward(a->datty + r0 * C, pg(g.attprojw, lC * C, want),
+			                    pg(g.attprojb, lC, want), dres, atty + r0 * C,
+			                    p.attprojw + lC * C, sp.len, C, C);
+		}
+		float *dqkv = a->dqkv;
+		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv,
+		                       qkv + C, qkv + 2 * C, &lay, n);
+		zero_rows(a->dln, &sp, C);
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			lms_matmul_backward(a->dln + r0 * C, pg(g.qkvw, lC * 3 * C, want),
+			                    pg(g.qkvb, lC * 3, want), dqkv + r0 * 3 * C, ln1 + r0 * C,
+			                    p.qkvw + lC * 3 * C, sp.len, C, 3 * C);
+			lms_layernorm_backward(a->dresidual + r0 * C, pg(g.ln1w, lC, want),
+			                       pg(g.ln1b, lC, want), a->dln + r0 * C, res + r0 * C,
+			                       p.ln1w + lC, ln1m + r0, ln1r + r0, sp.len, C);
+		}
+	}
+	/* encoded = emb + wpe[t] */
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < n; t++) {
+			size_t row = (size_t)b * T + t;
+			const float *d = a->dresidual + row * C;
+			lms_residual_backward(r->demb + row * C, want ? g.wpe + (size_t)t * C : NULL, d, C);
+		}
+}
+
+/* ---- explorer views and the tied head --------------------------------------- */
+
+static const float *gpt2_attention(const struct lms_run *r, int l, int h, int b)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct gpt2_acts *a = r->acts;
+	if (l < 0 || l >= c->L || h < 0 || h >= c->NH || b < 0 || b >= a->B)
+		return NULL;
+	return a->att + (((size_t)l * a->B + b) * c->NH + h) * a->T * a->T;
+}
+
+static const float *gpt2_hidden(const struct lms_run *r, int l, int b, int *D)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct gpt2_acts *a = r->acts;
+	if (l < 0 || l >= c->L || b < 0 || b >= a->B)
+		return NULL;
+	*D = c->C;
+	return a->residual3 + ((size_t)l * a->B + b) * a->T * c->C;
+}
+
+static void gpt2_final_norm(const struct lms_model *m, float *out, const float *in)
+{
+	struct gpt2_params p;
+	params_at(&p, &m->cfg, m->params);
+	float mean, rstd;
+	lms_layernorm_forward(out, &mean, &rstd, in, p.lnfw, p.lnfb, 1, m->cfg.C, m->cfg.eps);
+}
+
+static size_t gpt2_wte_offset(const struct lms_config *c)
+{
+	(void)c;
+	return 0;
+}
+
+static long gpt2_bout_offset(const struct lms_config *c)
+{
+	(void)c;
+	return -1;
+}
+
+const struct lms_arch_ops lms_gpt2_ops = {
+	.tensors = gpt2_tensors,
+	.init = gpt2_init,
+	.acts_new = gpt2_acts_new,
+	.acts_free = gpt2_acts_free,
+	.forward = gpt2_forward,
+	.backward = gpt2_backward,
+	.attention = gpt2_attention,
+	.hidden = gpt2_hidden,
+	.gates = NULL,
+	.final_norm = gpt2_final_norm,
+	.wout_offset = gpt2_wte_offset,
+	.bout_offset = gpt2_bout_offset,
+	.wte_offset = gpt2_wte_offset,
+};
