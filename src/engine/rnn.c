@@ -37,6 +37,7 @@
 
 #include "arch.h"
 #include "lmscope/rng.h"
+#include "ops.h"
 
 static int gates_of(enum lms_arch a)
 {
@@ -162,7 +163,6 @@ struct rnn_acts {
 	float *dcur;  /* (B, H) d objective / d h_t, all paths */
 	float *drec;  /* (B, H) d objective / d h_{t-1} through step t */
 	float *dcrec; /* (B, H) d objective / d c_{t-1} through step t (LSTM) */
-	float *ones;  /* (B*T) all 1, for bias gradients */
 	float *mem;   /* the one allocation the above point into */
 };
 
@@ -192,7 +192,6 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		(size_t)B * H,                /* dcur */
 		(size_t)B * H,                /* drec */
 		lstm ? (size_t)B * H : 0,     /* dcrec */
-		BT,                           /* ones */
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -203,7 +202,7 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		return NULL;
 	}
 	float **ptrs[] = { &a->gates, &a->h, &a->c, &a->hn, &a->xg, &a->hg, &a->dxg, &a->dhg,
-	                   &a->dh, &a->dcur, &a->drec, &a->dcrec, &a->ones };
+	                   &a->dh, &a->dcur, &a->drec, &a->dcrec };
 	float *p = a->mem;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		*ptrs[i] = sizes[i] ? p : NULL;
@@ -211,8 +210,6 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 	}
 	if (!gru)
 		a->dhg = a->dxg;
-	for (size_t i = 0; i < BT; i++)
-		a->ones[i] = 1.0f;
 	return a;
 }
 
@@ -377,13 +374,9 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 		struct layer_w w = layer_offsets(c, l);
 		const float *x = l ? layer_out(r, l - 1) : r->emb; /* (B, T, I) */
 		/* xg (B, T, G*H) = x @ W_ih^T + b_ih, positions [from, n) */
-		for (int i = 0; i < ns; i++) {
-			float *xg = a->xg + sp[i].first * GH;
-			for (int k = 0; k < sp[i].count; k++)
-				memcpy(xg + (size_t)k * GH, P + w.bih, GH * sizeof(float));
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, sp[i].count, GH, w.nin, 1.0f,
-			            x + sp[i].first * w.nin, w.nin, P + w.wih, w.nin, 1.0f, xg, GH);
-		}
+		for (int i = 0; i < ns; i++)
+			lms_linear_forward(a->xg + sp[i].first * GH, x + sp[i].first * w.nin, P + w.wih,
+			                   P + w.bih, sp[i].count, w.nin, GH);
 		struct step s = {
 			.B = B, .T = T, .H = H, .xg = a->xg, .hg = a->hg,
 			.gates = layer_gates(a, l), .hout = layer_out(r, l),
@@ -557,32 +550,27 @@ static void rnn_backward(struct lms_run *r, int flags)
 				rows_times_w(a->drec, H, a->dhg + (size_t)t * GH, T * GH, P + w.whh, B, H, GH,
 				             c->arch == LMS_GRU ? 1.0f : 0.0f);
 		}
-		/* forward: xg = x @ W_ih^T + b_ih, so dx (rows, I) = dxg (rows, G*H) @ W_ih */
-		const float *x = l ? layer_out(r, l - 1) : r->emb;
-		float *dx = l ? a->dh : r->demb;
-		for (int i = 0; i < ns; i++)
-			rows_times_w(dx + sp[i].first * w.nin, w.nin, a->dxg + sp[i].first * GH, GH, P + w.wih,
-			             sp[i].count, w.nin, GH, l ? 0.0f : 1.0f);
-		if (!params)
-			continue;
+		/* forward: xg = x @ W_ih^T + b_ih, hg = h_{t-1} @ W_hh^T + b_hh */
+		const float *x = l ? layer_out(r, l - 1) : r->emb; /* (B, T, I) */
+		float *dx = l ? a->dh : r->demb;                   /* (B, T, I) */
 		for (int i = 0; i < ns; i++) {
 			size_t f = sp[i].first;
 			int m = sp[i].count;
-			/* dW_ih (G*H, I) += dxg^T @ x;  db_ih += sum over rows of dxg */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, w.nin, m, 1.0f,
-			            a->dxg + f * GH, GH, x + f * w.nin, w.nin, 1.0f, dP + w.wih, w.nin);
-			cblas_sgemv(CblasRowMajor, CblasTrans, m, GH, 1.0f, a->dxg + f * GH, GH, a->ones, 1,
-			            1.0f, dP + w.bih, 1);
-			cblas_sgemv(CblasRowMajor, CblasTrans, m, GH, 1.0f, a->dhg + f * GH, GH, a->ones, 1,
-			            1.0f, dP + w.bhh, 1);
+			if (l) /* demb was zeroed by lms_backward; dh holds the layer above's */
+				memset(dx + f * w.nin, 0, (size_t)m * w.nin * sizeof(float));
+			lms_linear_backward(dx + f * w.nin, params ? dP + w.wih : NULL,
+			                    params ? dP + w.bih : NULL, a->dxg + f * GH, x + f * w.nin,
+			                    P + w.wih, m, w.nin, GH);
+			if (params)
+				lms_linear_backward(NULL, NULL, dP + w.bhh, a->dhg + f * GH, NULL, NULL, m, H,
+				                    GH);
 		}
 		/* dW_hh (G*H, H) += sum over t >= 1 of dhg_t^T h_{t-1}, row by row
 		 * (h_{-1} = 0 contributes nothing) */
-		if (n > 1)
+		if (params && n > 1)
 			for (int b = 0; b < B; b++)
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, n - 1, 1.0f,
-				            a->dhg + ((size_t)b * T + 1) * GH, GH, s.hout + (size_t)b * T * H,
-				            H, 1.0f, dP + w.whh, H);
+				lms_linear_backward(NULL, dP + w.whh, NULL, a->dhg + ((size_t)b * T + 1) * GH,
+				                    s.hout + (size_t)b * T * H, P + w.whh, n - 1, H, GH);
 	}
 }
 

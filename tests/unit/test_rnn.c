@@ -1,0 +1,384 @@
+/* Recurrent models (src/engine/rnn.c): the tensor table, the forward against
+ * an independent double-precision reference written from PyTorch's
+ * documented equations, continuation from a saved state, and finite
+ * difference checks of the backward. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "lmscope/model.h"
+#include "lmscope/rng.h"
+#include "testutil.h"
+
+static const enum lms_arch archs[] = { LMS_RNN, LMS_LSTM, LMS_GRU };
+#define N_ARCHS 3
+
+static int gates_per_cell(enum lms_arch a)
+{
+	return a == LMS_LSTM ? 4 : a == LMS_GRU ? 3 : 1;
+}
+
+/* A model with every parameter N(0, scale^2): larger than the default
+ * initialisation so that every gate is away from its linear regime. */
+static struct lms_model *make_model(enum lms_arch a, int V, int C, int H, int L, float scale,
+                                    unsigned seed)
+{
+	struct lms_config c = { .arch = a, .V = V, .maxT = 16, .C = C, .H = H, .L = L };
+	struct lms_model *m;
+	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, seed + 1000);
+	tu_fill_normal(m->params, m->n_params, scale, &g);
+	return m;
+}
+
+static const float *tensor(const struct lms_model *m, const char *fmt, int k)
+{
+	char name[64];
+	snprintf(name, sizeof name, fmt, k);
+	const struct lms_tensor *t = lms_model_tensor(m, name);
+	ck_assert_msg(t != NULL, "no tensor %s", name);
+	return m->params + t->offset;
+}
+
+/* ---- the reference -------------------------------------------------------- */
+
+static double sigmoid(double x)
+{
+	return 1.0 / (1.0 + exp(-x));
+}
+
+/* Row j of W (rows x cols) dotted with v. */
+static double dot_row(const float *W, int cols, int j, const double *v)
+{
+	double s = 0.0;
+	for (int k = 0; k < cols; k++)
+		s += (double)W[(size_t)j * cols + k] * v[k];
+	return s;
+}
+
+/* One sequence through the whole model, one scalar at a time, straight from
+ * the equations in PyTorch's nn.RNN / nn.LSTM / nn.GRU documentation.
+ * Outputs: hs (L, T, H), gates (L, T, G*H), cs (L, T, H) for LSTM,
+ * logits (T, V). */
+static void reference(const struct lms_model *m, const int *ids, int T, double *hs,
+                      double *gates, double *cs, double *logits)
+{
+	const struct lms_config *cf = &m->cfg;
+	int H = cf->H, L = cf->L, G = gates_per_cell(cf->arch);
+	double x[64], h[64], c[64], ih[256], hh[256];
+	const float *emb = tensor(m, "embedding.weight", 0);
+	for (int l = 0; l < L; l++) {
+		const float *Wih = tensor(m, "encoder.weight_ih_l%d", l);
+		const float *Whh = tensor(m, "encoder.weight_hh_l%d", l);
+		const float *bih = tensor(m, "encoder.bias_ih_l%d", l);
+		const float *bhh = tensor(m, "encoder.bias_hh_l%d", l);
+		int in = l ? H : cf->C;
+		for (int j = 0; j < H; j++)
+			h[j] = c[j] = 0.0;
+		for (int t = 0; t < T; t++) {
+			for (int k = 0; k < in; k++)
+				x[k] = l ? hs[((size_t)(l - 1) * T + t) * H + k]
+				         : emb[(size_t)ids[t] * cf->C + k];
+			for (int j = 0; j < G * H; j++) {
+				ih[j] = dot_row(Wih, in, j, x) + bih[j];
+				hh[j] = dot_row(Whh, H, j, h) + bhh[j];
+			}
+			double *gt = gates + ((size_t)l * T + t) * G * H;
+			for (int j = 0; j < H; j++) {
+				if (cf->arch == LMS_RNN) {
+					gt[j] = tanh(ih[j] + hh[j]);
+				} else if (cf->arch == LMS_LSTM) {
+					double i = sigmoid(ih[j] + hh[j]);
+					double f = sigmoid(ih[H + j] + hh[H + j]);
+					double g = tanh(ih[2 * H + j] + hh[2 * H + j]);
+					double o = sigmoid(ih[3 * H + j] + hh[3 * H + j]);
+					gt[j] = i, gt[H + j] = f, gt[2 * H + j] = g, gt[3 * H + j] = o;
+				} else {
+					double r = sigmoid(ih[j] + hh[j]);
+					double z = sigmoid(ih[H + j] + hh[H + j]);
+					double n = tanh(ih[2 * H + j] + r * hh[2 * H + j]);
+					gt[j] = r, gt[H + j] = z, gt[2 * H + j] = n;
+				}
+			}
+			for (int j = 0; j < H; j++) {
+				if (cf->arch == LMS_RNN) {
+					h[j] = gt[j];
+				} else if (cf->arch == LMS_LSTM) {
+					c[j] = gt[H + j] * c[j] + gt[j] * gt[2 * H + j];
+					h[j] = gt[3 * H + j] * tanh(c[j]);
+					cs[((size_t)l * T + t) * H + j] = c[j];
+				} else {
+					h[j] = (1.0 - gt[H + j]) * gt[2 * H + j] + gt[H + j] * h[j];
+				}
+				hs[((size_t)l * T + t) * H + j] = h[j];
+			}
+		}
+	}
+	const float *Wo = tensor(m, "output.weight", 0), *bo = tensor(m, "output.bias", 0);
+	for (int t = 0; t < T; t++)
+		for (int v = 0; v < cf->V; v++)
+			logits[(size_t)t * cf->V + v] =
+				dot_row(Wo, H, v, hs + ((size_t)(L - 1) * T + t) * H) + bo[v];
+}
+
+static double max_err(const float *got, const double *want, size_t n)
+{
+	double worst = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs(got[i] - want[i]) / fmax(1.0, fabs(want[i]));
+		if (e > worst)
+			worst = e;
+	}
+	return worst;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+START_TEST(test_tensors)
+{
+	/* the parameter count of PyTorch's modules, written out */
+	for (int a = 0; a < N_ARCHS; a++) {
+		int V = 7, C = 5, H = 6, L = 3, GH = gates_per_cell(archs[a]) * H;
+		struct lms_config c = { .arch = archs[a], .V = V, .maxT = 16, .C = C, .H = H, .L = L };
+		size_t want = (size_t)V * C + (size_t)GH * (C + H + 2) + (size_t)(L - 1) * GH * (2 * H + 2) +
+		              (size_t)V * H + V;
+		ck_assert_uint_eq(lms_config_n_params(&c), want);
+		struct lms_model *m;
+		ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
+		ck_assert_int_eq(m->n_tensors, 1 + 4 * L + 2);
+		const struct lms_tensor *t = lms_model_tensor(m, "encoder.weight_ih_l1");
+		ck_assert_ptr_nonnull(t);
+		ck_assert_int_eq(t->ndim, 2);
+		ck_assert_int_eq(t->shape[0], GH);
+		ck_assert_int_eq(t->shape[1], H);
+		t = lms_model_tensor(m, "encoder.weight_ih_l0");
+		ck_assert_int_eq(t->shape[1], C);
+		t = lms_model_tensor(m, "encoder.bias_hh_l2");
+		ck_assert_int_eq(t->ndim, 1);
+		ck_assert_int_eq(t->shape[0], GH);
+		t = lms_model_tensor(m, "output.weight");
+		ck_assert_int_eq(t->shape[0], V);
+		ck_assert_int_eq(t->shape[1], H);
+		ck_assert_uint_eq(lms_model_tensor(m, "output.bias")->offset + V, m->n_params);
+		/* PyTorch's default bound for the recurrent weights, zero output bias */
+		const float *w = m->params + lms_model_tensor(m, "encoder.weight_hh_l1")->offset;
+		float bound = 1.0f / sqrtf((float)H), most = 0.0f;
+		for (int i = 0; i < GH * H; i++)
+			most = fmaxf(most, fabsf(w[i]));
+		ck_assert(most <= bound && most > 0.5f * bound);
+		ck_assert_float_eq(m->params[lms_model_tensor(m, "output.bias")->offset], 0.0f);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* One layer, two positions, every parameter set by hand: h, c and the gates
+ * after one and two steps against the cell equations evaluated here. */
+START_TEST(test_cell_by_hand)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		enum lms_arch arch = archs[a];
+		int V = 3, C = 2, H = 2, G = gates_per_cell(arch), GH = G * H;
+		struct lms_config c = { .arch = arch, .V = V, .maxT = 4, .C = C, .H = H, .L = 1 };
+		struct lms_model *m;
+		ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
+		/* parameter p gets the value 0.1 * ((p * 7) % 11 - 5): a fixed pattern
+		 * of positive and negative numbers */
+		for (size_t p = 0; p < m->n_params; p++)
+			m->params[p] = 0.1f * (float)((long)(p * 7 % 11) - 5);
+		const float *E = tensor(m, "embedding.weight", 0);
+		const float *Wi = tensor(m, "encoder.weight_ih_l%d", 0);
+		const float *Wh = tensor(m, "encoder.weight_hh_l%d", 0);
+		const float *bi = tensor(m, "encoder.bias_ih_l%d", 0);
+		const float *bh = tensor(m, "encoder.bias_hh_l%d", 0);
+		int ids[2] = { 2, 1 };
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, 1, 2, &r), LMS_OK);
+		ck_assert_int_eq(lms_embed(r, ids, 2), LMS_OK);
+		lms_forward(r, 0, 2);
+		int D, Gs;
+		const float *hv = lms_run_hidden(r, 0, 0, &D), *gv = lms_run_gates(r, 0, 0, &Gs);
+		ck_assert_int_eq(D, H);
+		ck_assert_int_eq(Gs, G);
+		double h[2] = { 0, 0 }, cell[2] = { 0, 0 };
+		for (int t = 0; t < 2; t++) {
+			const float *x = E + ids[t] * C;
+			/* a_q = W_i[q] . x + b_i[q], u_q = W_h[q] . h + b_h[q] for gate row q */
+			double A[8], U[8];
+			for (int q = 0; q < GH; q++) {
+				A[q] = Wi[q * C] * x[0] + Wi[q * C + 1] * x[1] + bi[q];
+				U[q] = Wh[q * H] * h[0] + Wh[q * H + 1] * h[1] + bh[q];
+			}
+			double gate[8], hn[2];
+			for (int j = 0; j < H; j++) {
+				if (arch == LMS_RNN) {
+					gate[j] = tanh(A[j] + U[j]);
+					hn[j] = gate[j];
+				} else if (arch == LMS_LSTM) {
+					double i = 1 / (1 + exp(-(A[j] + U[j])));
+					double f = 1 / (1 + exp(-(A[2 + j] + U[2 + j])));
+					double g = tanh(A[4 + j] + U[4 + j]);
+					double o = 1 / (1 + exp(-(A[6 + j] + U[6 + j])));
+					gate[j] = i, gate[2 + j] = f, gate[4 + j] = g, gate[6 + j] = o;
+					cell[j] = f * cell[j] + i * g;
+					hn[j] = o * tanh(cell[j]);
+				} else {
+					double rg = 1 / (1 + exp(-(A[j] + U[j])));
+					double z = 1 / (1 + exp(-(A[2 + j] + U[2 + j])));
+					double n = tanh(A[4 + j] + rg * U[4 + j]);
+					gate[j] = rg, gate[2 + j] = z, gate[4 + j] = n;
+					hn[j] = (1 - z) * n + z * h[j];
+				}
+			}
+			for (int j = 0; j < H; j++)
+				h[j] = hn[j];
+			for (int q = 0; q < GH; q++)
+				ck_assert_msg(fabs(gv[t * GH + q] - gate[q]) < 1e-6, "%s gate %d at %d: %g vs %g",
+				              lms_arch_name(arch), q, t, gv[t * GH + q], gate[q]);
+			for (int j = 0; j < H; j++)
+				ck_assert_msg(fabs(hv[t * H + j] - h[j]) < 1e-6, "%s h%d at %d: %g vs %g",
+				              lms_arch_name(arch), j, t, hv[t * H + j], h[j]);
+		}
+		lms_run_free(r);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* Two layers, a batch of two rows of different lengths' worth of run
+ * capacity: hidden states, gates and logits against the reference. */
+START_TEST(test_forward_reference)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		enum lms_arch arch = archs[a];
+		int V = 7, C = 5, H = 6, L = 2, T = 5, B = 2, Tcap = 7, G = gates_per_cell(arch);
+		struct lms_model *m = make_model(arch, V, C, H, L, 0.5f, 11 + a);
+		int ids[10] = { 3, 1, 4, 1, 5, 6, 2, 0, 2, 3 };
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, B, Tcap, &r), LMS_OK);
+		ck_assert_int_eq(lms_embed(r, ids, T), LMS_OK);
+		lms_forward(r, 0, T);
+		double hs[2 * 5 * 6], gates[2 * 5 * 24], cs[2 * 5 * 6], logits[5 * 7];
+		for (int b = 0; b < B; b++) {
+			reference(m, ids + b * T, T, hs, gates, cs, logits);
+			lms_logits(r, b, 0, T);
+			for (int l = 0; l < L; l++) {
+				int D, Gs;
+				const float *h = lms_run_hidden(r, l, b, &D), *g = lms_run_gates(r, l, b, &Gs);
+				ck_assert_int_eq(D, H);
+				ck_assert_int_eq(Gs, G);
+				double eh = max_err(h, hs + (size_t)l * T * H, (size_t)T * H);
+				double eg = max_err(g, gates + (size_t)l * T * G * H, (size_t)T * G * H);
+				ck_assert_msg(eh < 1e-5 && eg < 1e-5, "%s layer %d row %d: h %g gates %g",
+				              lms_arch_name(arch), l, b, eh, eg);
+			}
+			double el = max_err(r->logits + (size_t)b * Tcap * V, logits, (size_t)T * V);
+			ck_assert_msg(el < 1e-5, "%s row %d logits %g", lms_arch_name(arch), b, el);
+			double eo = max_err(r->hfin + (size_t)b * Tcap * H, hs + (size_t)(L - 1) * T * H,
+			                    (size_t)T * H);
+			ck_assert_msg(eo < 1e-5, "%s row %d hfin %g", lms_arch_name(arch), b, eo);
+		}
+		lms_run_free(r);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* A forward continued from a saved state (from > 0), in one or several
+ * pieces, equals a full forward: hidden states, gates, and the input
+ * gradient of a log-prob taken afterwards. */
+START_TEST(test_continuation)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		enum lms_arch arch = archs[a];
+		int V = 7, C = 5, H = 6, L = 2, T = 8, G = gates_per_cell(arch);
+		struct lms_model *m = make_model(arch, V, C, H, L, 0.5f, 21 + a);
+		int ids[8] = { 3, 1, 4, 1, 5, 6, 2, 0 }, other[8] = { 0, 0, 6, 6, 2, 2, 1, 1 };
+		struct lms_run *full, *part;
+		ck_assert_int_eq(lms_run_new(m, 1, T, &full), LMS_OK);
+		ck_assert_int_eq(lms_run_new(m, 1, T, &part), LMS_OK);
+		lms_embed(full, ids, T);
+		lms_forward(full, 0, T);
+		lms_objective_logprob(full, 0, T - 1, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(full, LMS_GRAD_INPUT);
+		/* stale positions past the prefix must not matter */
+		lms_embed(part, other, T);
+		lms_forward(part, 0, T);
+		lms_embed(part, ids, 3);
+		lms_forward(part, 0, 3);
+		lms_embed(part, ids, 5);
+		lms_forward(part, 3, 5);
+		lms_embed(part, ids, 6);
+		lms_forward(part, 5, 6);
+		lms_embed(part, ids, T);
+		lms_forward(part, 6, T);
+		lms_objective_logprob(part, 0, T - 1, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(part, LMS_GRAD_INPUT);
+		for (int l = 0; l < L; l++) {
+			int D, Gs;
+			double eh = tu_max_rel_err(lms_run_hidden(full, l, 0, &D),
+			                           lms_run_hidden(part, l, 0, &D), (size_t)T * H, 1e-3);
+			double eg = tu_max_rel_err(lms_run_gates(full, l, 0, &Gs),
+			                           lms_run_gates(part, l, 0, &Gs), (size_t)T * G * H, 1e-3);
+			ck_assert_msg(eh < 1e-6 && eg < 1e-6, "%s layer %d: h %g gates %g",
+			              lms_arch_name(arch), l, eh, eg);
+		}
+		double ed = tu_max_rel_err(full->demb, part->demb, (size_t)T * C, 1e-3);
+		ck_assert_msg(ed < 1e-5, "%s demb after continuation %g", lms_arch_name(arch), ed);
+		lms_run_free(full);
+		lms_run_free(part);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* Central differences of the mean cross-entropy over a batch of two rows,
+ * in every tensor and in the input embeddings. */
+START_TEST(test_gradcheck_xent)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		struct lms_model *m = make_model(archs[a], 7, 5, 6, 2, 0.5f, 31 + a);
+		double e = tu_gradcheck_xent(m, 2, 5, 120, 5 + a, 1e-2, 2e-5);
+		ck_assert_msg(e < 5e-3, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* The explorer's objectives: log p(target) and log p(a) - log p(b) at the
+ * last position, by input embedding. */
+START_TEST(test_gradcheck_logprob)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		struct lms_model *m = make_model(archs[a], 7, 5, 6, 2, 0.5f, 41 + a);
+		double e1 = tu_gradcheck_logprob(m, 5, 3, -1, 7 + a, 1e-2, 2e-5);
+		double e2 = tu_gradcheck_logprob(m, 5, 3, 6, 9 + a, 1e-2, 2e-5);
+		ck_assert_msg(e1 < 5e-3 && e2 < 5e-3, "%s: logprob %g contrastive %g",
+		              lms_arch_name(archs[a]), e1, e2);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	Suite *s = suite_create("rnn");
+	struct { const char *name; const TTest *fn; } cases[] = {
+		{ "tensors", test_tensors },
+		{ "cell_by_hand", test_cell_by_hand },
+		{ "forward_reference", test_forward_reference },
+		{ "continuation", test_continuation },
+		{ "gradcheck_xent", test_gradcheck_xent },
+		{ "gradcheck_logprob", test_gradcheck_logprob },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_test(tc, cases[i].fn);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
