@@ -1,0 +1,94 @@
+/* Training: AdamW with warm-up + cosine decay and gradient clipping over the
+ * mean next-token cross-entropy, as one library call. It never prints; it
+ * reports through a progress callback.
+ *
+ * A model directory being trained holds, besides the model itself (written
+ * at every checkpoint, so it always opens):
+ *   logs/train.csv                step, epoch, train_loss, valid_loss,
+ *                                 valid_perplexity, lr, grad_norm, tokens_per_s
+ *   logs/events.out.tfevents.*    the same scalars for TensorBoard
+ *   checkpoint/                   config.json + model.safetensors (F32),
+ *                                 optimizer.safetensors (AdamW moments m, v),
+ *                                 state.json (options, update count, data
+ *                                 position = epoch and chunk cursor, which
+ *                                 with the seed fixes every later batch)
+ * The checkpoint directory is replaced as a whole: it is written as
+ * checkpoint.new/, then swapped in by renames, so a crash leaves either the
+ * old checkpoint or the new one (checkpoint.old/ is used when a crash hit
+ * between the two renames). */
+#ifndef LMSCOPE_TRAIN_H
+#define LMSCOPE_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "lmscope/dataset.h"
+#include "lmscope/model.h"
+#include "lmscope/tokenizer.h"
+
+struct lms_train_opts {
+	int B, T;               /* batch rows, positions per row */
+	long steps;             /* updates in all; 0: from epochs */
+	double epochs;          /* used when steps == 0 */
+	double lr;              /* peak learning rate */
+	double min_lr_frac;     /* cosine decays to lr * min_lr_frac */
+	long warmup;            /* linear warm-up updates */
+	double weight_decay;
+	double clip;            /* global gradient norm limit, 0: none */
+	double beta1, beta2, eps;
+	long valid_every;       /* validate every N updates (and at each epoch end, and the end); 0: not by count */
+	long valid_tokens;      /* at most this many validation targets per validation, 0: all */
+	long checkpoint_every;  /* 0: only at the end (and on interruption) */
+	long log_every;         /* a CSV / TensorBoard row every N updates (1 = every update) */
+	long stop_at;           /* stop after this update with a checkpoint, as if interrupted; 0: never */
+	uint64_t seed;          /* data order (the caller seeds the initialisation) */
+	int f16;                /* the model in the directory's root in F16 (the checkpoint stays F32) */
+	volatile sig_atomic_t *interrupt; /* when set non-zero: checkpoint and return LMS_EINTR */
+};
+
+void lms_train_defaults(struct lms_train_opts *o);
+
+enum lms_train_event {
+	LMS_TRAIN_STEP,        /* an update was made */
+	LMS_TRAIN_VALID,       /* a validation finished (valid_loss is set) */
+	LMS_TRAIN_CHECKPOINT,  /* a checkpoint was written */
+};
+
+struct lms_train_progress {
+	enum lms_train_event event;
+	long step;              /* updates done */
+	long total;
+	long epoch;
+	double loss;            /* training loss of the last update */
+	double valid_loss;      /* NaN until the first validation */
+	double lr, grad_norm;
+	double tokens_per_s;    /* training tokens per second since the start of this call */
+	double elapsed;         /* seconds since the start of this call */
+};
+
+typedef void (*lms_train_fn)(void *userdata, const struct lms_train_progress *p);
+
+/* Trains m on ds, writing the model, logs and checkpoints into dir (which
+ * must exist; the tokenizer files are the caller's). With resume, the
+ * options, optimizer state and data position come from dir/checkpoint and m
+ * must already hold the checkpoint's parameters (lms_train_resume_model).
+ * Returns LMS_EINTR after an interruption or stop_at (a checkpoint was
+ * written), LMS_ENUMERIC when the loss or gradient became NaN/Inf (the last
+ * checkpoint is left as it was). */
+enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, const char *dir,
+                          const struct lms_train_opts *o, int resume, lms_train_fn cb,
+                          void *userdata);
+
+/* The training options saved in dir's checkpoint (for --resume). */
+enum lms_status lms_train_resume_opts(const char *dir, struct lms_train_opts *o);
+/* The checkpoint's model (F32), to pass to lms_train with resume. */
+enum lms_status lms_train_resume_model(const char *dir, struct lms_model **out);
+
+/* Mean cross-entropy (nats per target) of m over a token stream cut into
+ * consecutive windows of T + 1 tokens (T new targets each), using run r
+ * (B x T); at most max_targets targets when > 0. *count gets the number of
+ * targets scored. */
+double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
+                       size_t *count);
+
+#endif

@@ -1,0 +1,613 @@
+/* The training loop: batches, forward, cross-entropy, backward, clipping,
+ * AdamW; validation, CSV and TensorBoard logs, checkpoints and resume. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "atomic.h"
+#include "lmscope/train.h"
+#include "optim.h"
+#include "safetensors.h"
+#include "tfevents.h"
+
+void lms_train_defaults(struct lms_train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->B = 16;
+	o->T = 64;
+	o->epochs = 1.0;
+	o->lr = 1e-3;
+	o->min_lr_frac = 0.1;
+	o->warmup = 100;
+	o->weight_decay = 0.01;
+	o->clip = 1.0;
+	o->beta1 = 0.9;
+	o->beta2 = 0.95;
+	o->eps = 1e-8;
+	o->log_every = 1;
+	o->seed = 1;
+}
+
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+static enum lms_status make_dir(const char *path)
+{
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	return LMS_OK;
+}
+
+/* Removes a directory of plain files (a checkpoint); absent is fine. */
+static void remove_flat_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p = path_join(path, e->d_name);
+		if (p)
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* ---- validation -------------------------------------------------------------- */
+
+double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
+                       size_t *count)
+{
+	int B = r->B, T = r->T;
+	int *x = malloc((size_t)B * T * sizeof *x);
+	int *y = malloc((size_t)B * T * sizeof *y);
+	double sum = 0.0;
+	size_t done = 0;
+	size_t limit = max_targets > 0 ? (size_t)max_targets : (size_t)-1;
+	size_t pos = 0; /* next window starts at tokens[pos] */
+	while (x && y && pos + 1 < n && done < limit) {
+		int rows = 0;
+		size_t batch = 0;
+		for (; rows < B && pos + 1 < n && done + batch < limit; rows++) {
+			for (int t = 0; t < T; t++) {
+				size_t i = pos + t;
+				int ok = i + 1 < n && done + batch < limit;
+				x[rows * T + t] = i < n ? tokens[i] : 0;
+				y[rows * T + t] = ok ? tokens[i + 1] : -1;
+				batch += ok;
+			}
+			pos += T;
+		}
+		for (int b = rows; b < B; b++)
+			for (int t = 0; t < T; t++) {
+				x[b * T + t] = 0;
+				y[b * T + t] = -1;
+			}
+		if (lms_embed(r, x, T) != LMS_OK)
+			break;
+		lms_forward(r, 0, T);
+		double mean = lms_objective_xent(r, y, 0);
+		sum += mean * (double)batch;
+		done += batch;
+	}
+	free(x);
+	free(y);
+	*count = done;
+	return done ? sum / (double)done : NAN;
+}
+
+/* ---- logs ---------------------------------------------------------------------- */
+
+static const char csv_header[] =
+	"step,epoch,train_loss,valid_loss,valid_perplexity,lr,grad_norm,tokens_per_s\n";
+
+/* Opens logs/train.csv for appending; on resume, first drops rows past the
+ * checkpoint's step so the file reads as one uninterrupted run. */
+static enum lms_status open_csv(const char *path, long keep_upto, int resume, FILE **out)
+{
+	*out = NULL;
+	if (resume) {
+		char *text = NULL;
+		size_t len = 0;
+		if (lms_read_file(path, &text, &len) == LMS_OK) {
+			/* keep the header and rows with step <= keep_upto */
+			size_t kept = 0;
+			char *line = text;
+			int first = 1;
+			while (*line) {
+				char *nl = strchr(line, '\n');
+				size_t l = nl ? (size_t)(nl - line + 1) : strlen(line);
+				if (!first && strtol(line, NULL, 10) > keep_upto)
+					break;
+				if (!nl)
+					break; /* an unfinished last row */
+				first = 0;
+				kept += l;
+				line += l;
+			}
+			enum lms_status st = lms_atomic_write(path, text, kept);
+			free(text);
+			if (st)
+				return st;
+			FILE *f = fopen(path, "a");
+			if (!f)
+				return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+			*out = f;
+			return LMS_OK;
+		}
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	fputs(csv_header, f);
+	*out = f;
+	return LMS_OK;
+}
+
+/* ---- checkpoints --------------------------------------------------------------- */
+
+struct position {
+	long step, epoch;
+	size_t cursor;
+};
+
+static json_t *opts_json(const struct lms_train_opts *o)
+{
+	return json_pack("{s:i, s:i, s:I, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
+	                 "batch", o->B, "context", o->T, "steps", (json_int_t)o->steps,
+	                 "epochs", o->epochs, "lr", o->lr, "min_lr_frac", o->min_lr_frac,
+	                 "warmup", (json_int_t)o->warmup, "weight_decay", o->weight_decay,
+	                 "clip", o->clip, "beta1", o->beta1, "beta2", o->beta2, "eps", o->eps,
+	                 "valid_every", (json_int_t)o->valid_every,
+	                 "valid_tokens", (json_int_t)o->valid_tokens,
+	                 "checkpoint_every", (json_int_t)o->checkpoint_every,
+	                 "log_every", (json_int_t)o->log_every, "seed", (json_int_t)o->seed,
+	                 "f16", o->f16);
+}
+
+static enum lms_status write_state(const char *path, const struct lms_train_opts *o,
+                                   const struct position *p, long adam_t, double valid_loss)
+{
+	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:o}", "step", (json_int_t)p->step,
+	                      "epoch", (json_int_t)p->epoch, "cursor", (json_int_t)p->cursor,
+	                      "adam_t", (json_int_t)adam_t, "options", opts_json(o));
+	if (!j)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	if (isfinite(valid_loss))
+		json_object_set_new(j, "valid_loss", json_real(valid_loss));
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!s)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	enum lms_status st = lms_atomic_write(path, s, strlen(s));
+	free(s);
+	return st;
+}
+
+static enum lms_status save_checkpoint(const struct lms_model *m, const struct lms_adamw *opt,
+                                       const char *dir, const struct lms_train_opts *o,
+                                       const struct position *p, double valid_loss)
+{
+	char *cdir = path_join(dir, "checkpoint");
+	char *ndir = path_join(dir, "checkpoint.new");
+	char *odir = path_join(dir, "checkpoint.old");
+	char *opath = ndir ? path_join(ndir, "optimizer.safetensors") : NULL;
+	char *spath = ndir ? path_join(ndir, "state.json") : NULL;
+	enum lms_status st = LMS_OK;
+	if (!cdir || !ndir || !odir || !opath || !spath) {
+		st = lms_fail(LMS_ENOMEM, "out of memory");
+		goto done;
+	}
+	remove_flat_dir(ndir);
+	if ((st = make_dir(ndir)))
+		goto done;
+	if ((st = lms_model_save(m, ndir, 0)))
+		goto done;
+	int64_t shape[1] = {(int64_t)opt->n};
+	struct lms_st_out t[2] = {
+		{"m", 1, shape, opt->m},
+		{"v", 1, shape, opt->v},
+	};
+	char tbuf[32];
+	snprintf(tbuf, sizeof tbuf, "%ld", opt->t);
+	const char *meta[] = {"adam_t", tbuf, NULL};
+	if ((st = lms_st_write(opath, t, 2, LMS_ST_F32, meta)))
+		goto done;
+	if ((st = write_state(spath, o, p, opt->t, valid_loss)))
+		goto done;
+	/* swap: checkpoint -> checkpoint.old, checkpoint.new -> checkpoint */
+	remove_flat_dir(odir);
+	if (is_dir(cdir) && rename(cdir, odir) != 0) {
+		st = lms_fail(LMS_EIO, "%s: %s", cdir, strerror(errno));
+		goto done;
+	}
+	if (rename(ndir, cdir) != 0) {
+		st = lms_fail(LMS_EIO, "%s: %s", ndir, strerror(errno));
+		goto done;
+	}
+	remove_flat_dir(odir);
+	/* the directory's root model, for opening */
+	st = lms_model_save(m, dir, o->f16);
+done:
+	free(cdir);
+	free(ndir);
+	free(odir);
+	free(opath);
+	free(spath);
+	return st;
+}
+
+/* dir/checkpoint, or dir/checkpoint.old when a crash hit mid-swap. */
+static char *checkpoint_dir(const char *dir)
+{
+	char *c = path_join(dir, "checkpoint");
+	if (c && is_dir(c))
+		return c;
+	free(c);
+	c = path_join(dir, "checkpoint.old");
+	if (c && is_dir(c))
+		return c;
+	free(c);
+	return NULL;
+}
+
+static enum lms_status read_state(const char *dir, json_t **out)
+{
+	*out = NULL;
+	char *cdir = checkpoint_dir(dir);
+	if (!cdir)
+		return lms_fail(LMS_EIO, "%s: no checkpoint to resume from", dir);
+	char *spath = path_join(cdir, "state.json");
+	free(cdir);
+	if (!spath)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	json_error_t err;
+	json_t *j = json_load_file(spath, 0, &err);
+	enum lms_status st = LMS_OK;
+	if (!j || !json_is_object(j) || !json_is_object(json_object_get(j, "options")))
+		st = lms_fail(LMS_EFORMAT, "%s: %s", spath, j ? "not a training state" : err.text);
+	free(spath);
+	if (st) {
+		json_decref(j);
+		return st;
+	}
+	*out = j;
+	return LMS_OK;
+}
+
+static double jnum(json_t *o, const char *key, double dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+static long jint(json_t *o, const char *key, long dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+enum lms_status lms_train_resume_opts(const char *dir, struct lms_train_opts *o)
+{
+	json_t *j;
+	enum lms_status st = read_state(dir, &j);
+	if (st)
+		return st;
+	json_t *p = json_object_get(j, "options");
+	o->B = (int)jint(p, "batch", o->B);
+	o->T = (int)jint(p, "context", o->T);
+	o->steps = jint(p, "steps", o->steps);
+	o->epochs = jnum(p, "epochs", o->epochs);
+	o->lr = jnum(p, "lr", o->lr);
+	o->min_lr_frac = jnum(p, "min_lr_frac", o->min_lr_frac);
+	o->warmup = jint(p, "warmup", o->warmup);
+	o->weight_decay = jnum(p, "weight_decay", o->weight_decay);
+	o->clip = jnum(p, "clip", o->clip);
+	o->beta1 = jnum(p, "beta1", o->beta1);
+	o->beta2 = jnum(p, "beta2", o->beta2);
+	o->eps = jnum(p, "eps", o->eps);
+	o->valid_every = jint(p, "valid_every", o->valid_every);
+	o->valid_tokens = jint(p, "valid_tokens", o->valid_tokens);
+	o->checkpoint_every = jint(p, "checkpoint_every", o->checkpoint_every);
+	o->log_every = jint(p, "log_every", o->log_every);
+	o->seed = (uint64_t)jint(p, "seed", (long)o->seed);
+	o->f16 = (int)jint(p, "f16", o->f16);
+	json_decref(j);
+	return LMS_OK;
+}
+
+enum lms_status lms_train_resume_model(const char *dir, struct lms_model **out)
+{
+	*out = NULL;
+	char *cdir = checkpoint_dir(dir);
+	if (!cdir)
+		return lms_fail(LMS_EIO, "%s: no checkpoint to resume from", dir);
+	enum lms_status st = lms_model_load(cdir, out);
+	free(cdir);
+	return st;
+}
+
+static enum lms_status load_optimizer(const char *dir, struct lms_adamw *opt, struct position *p,
+                                      double *valid_loss)
+{
+	json_t *j;
+	enum lms_status st = read_state(dir, &j);
+	if (st)
+		return st;
+	p->step = jint(j, "step", 0);
+	p->epoch = jint(j, "epoch", 0);
+	p->cursor = (size_t)jint(j, "cursor", 0);
+	long adam_t = jint(j, "adam_t", p->step);
+	*valid_loss = jnum(j, "valid_loss", NAN);
+	json_decref(j);
+	char *cdir = checkpoint_dir(dir);
+	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
+	free(cdir);
+	if (!opath)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	struct lms_st_file *f;
+	st = lms_st_open(opath, &f);
+	if (st) {
+		free(opath);
+		return st;
+	}
+	const struct lms_st_tensor *tm = lms_st_find(f, "m"), *tv = lms_st_find(f, "v");
+	if (!tm || !tv || tm->numel != opt->n || tv->numel != opt->n)
+		st = lms_fail(LMS_EFORMAT, "%s: optimizer state does not match the model", opath);
+	if (!st)
+		st = lms_st_read_f32(f, tm, opt->m);
+	if (!st)
+		st = lms_st_read_f32(f, tv, opt->v);
+	opt->t = adam_t;
+	lms_st_close(f);
+	free(opath);
+	return st;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+struct trainer {
+	struct lms_model *m;
+	const struct lms_dataset *ds;
+	const char *dir;
+	const struct lms_train_opts *o;
+	lms_train_fn cb;
+	void *ud;
+	struct lms_run *run;
+	struct lms_adamw opt;
+	struct lms_batcher bat;
+	FILE *csv;
+	struct lms_tfevents tb;
+	int tb_open;
+	struct lms_train_progress pr;
+	double t0;
+	long tokens;
+	int *x, *y;
+};
+
+static void emit(struct trainer *tr, enum lms_train_event ev)
+{
+	if (!tr->cb)
+		return;
+	tr->pr.event = ev;
+	tr->pr.elapsed = seconds() - tr->t0;
+	tr->cb(tr->ud, &tr->pr);
+}
+
+static enum lms_status validate(struct trainer *tr)
+{
+	if (!tr->ds->n_valid)
+		return LMS_OK;
+	size_t count;
+	double v = lms_stream_xent(tr->run, tr->ds->valid, tr->ds->n_valid, tr->o->valid_tokens, &count);
+	tr->pr.valid_loss = v;
+	emit(tr, LMS_TRAIN_VALID);
+	return LMS_OK;
+}
+
+static enum lms_status log_row(struct trainer *tr, int with_valid)
+{
+	const struct lms_train_progress *p = &tr->pr;
+	if (with_valid)
+		fprintf(tr->csv, "%ld,%ld,%.6f,%.6f,%.4f,%.6g,%.6f,%.1f\n", p->step, p->epoch, p->loss,
+		        p->valid_loss, exp(p->valid_loss), p->lr, p->grad_norm, p->tokens_per_s);
+	else
+		fprintf(tr->csv, "%ld,%ld,%.6f,,,%.6g,%.6f,%.1f\n", p->step, p->epoch, p->loss, p->lr,
+		        p->grad_norm, p->tokens_per_s);
+	if (fflush(tr->csv) != 0)
+		return lms_fail(LMS_EIO, "%s/logs/train.csv: %s", tr->dir, strerror(errno));
+	struct lms_tfevents *w = &tr->tb;
+	enum lms_status st = lms_tfevents_scalar(w, p->step, "train/loss", (float)p->loss);
+	if (!st)
+		st = lms_tfevents_scalar(w, p->step, "train/lr", (float)p->lr);
+	if (!st)
+		st = lms_tfevents_scalar(w, p->step, "train/grad_norm", (float)p->grad_norm);
+	if (!st)
+		st = lms_tfevents_scalar(w, p->step, "train/tokens_per_s", (float)p->tokens_per_s);
+	if (!st && with_valid) {
+		st = lms_tfevents_scalar(w, p->step, "valid/loss", (float)p->valid_loss);
+		if (!st)
+			st = lms_tfevents_scalar(w, p->step, "valid/perplexity", (float)exp(p->valid_loss));
+	}
+	if (!st)
+		st = lms_tfevents_flush(w);
+	return st;
+}
+
+static enum lms_status checkpoint(struct trainer *tr)
+{
+	struct position p = {tr->pr.step, tr->bat.epoch, tr->bat.cursor};
+	enum lms_status st = save_checkpoint(tr->m, &tr->opt, tr->dir, tr->o, &p, tr->pr.valid_loss);
+	if (!st)
+		emit(tr, LMS_TRAIN_CHECKPOINT);
+	return st;
+}
+
+static enum lms_status setup(struct trainer *tr, int resume)
+{
+	const struct lms_train_opts *o = tr->o;
+	struct lms_model *m = tr->m;
+	enum lms_status st = lms_model_grads(m);
+	if (st)
+		return st;
+	if (o->B <= 0 || o->T <= 0 || (o->T > m->cfg.maxT && !lms_arch_is_recurrent(m->cfg.arch)))
+		return lms_fail(LMS_EARG, "context %d does not fit the model (at most %d)", o->T, m->cfg.maxT);
+	for (size_t i = 0; i < tr->ds->n_train; i++)
+		if (tr->ds->train[i] < 0 || tr->ds->train[i] >= m->cfg.V)
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary", tr->ds->train[i]);
+	for (size_t i = 0; i < tr->ds->n_valid; i++)
+		if (tr->ds->valid[i] < 0 || tr->ds->valid[i] >= m->cfg.V)
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary", tr->ds->valid[i]);
+	if ((st = lms_batcher_new(&tr->bat, tr->ds->train, tr->ds->n_train, o->T, o->seed)))
+		return st;
+	if ((st = lms_run_new(m, o->B, o->T, &tr->run)))
+		return st;
+	if ((st = lms_adamw_new(&tr->opt, m, (float)o->beta1, (float)o->beta2, (float)o->eps,
+	                        (float)o->weight_decay)))
+		return st;
+	tr->x = malloc((size_t)o->B * o->T * sizeof *tr->x);
+	tr->y = malloc((size_t)o->B * o->T * sizeof *tr->y);
+	if (!tr->x || !tr->y)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	tr->pr.valid_loss = NAN;
+	tr->pr.total = o->steps > 0 ? o->steps
+	             : (long)ceil(o->epochs * (double)tr->bat.nchunks / (double)o->B);
+	if (tr->pr.total <= 0)
+		return lms_fail(LMS_EARG, "nothing to train: zero steps");
+	if (resume) {
+		struct position p;
+		if ((st = load_optimizer(tr->dir, &tr->opt, &p, &tr->pr.valid_loss)))
+			return st;
+		tr->pr.step = p.step;
+		lms_batcher_seek(&tr->bat, p.epoch, p.cursor);
+	}
+	tr->pr.epoch = tr->bat.epoch;
+	char *logs = path_join(tr->dir, "logs");
+	char *csv = logs ? path_join(logs, "train.csv") : NULL;
+	if (!csv)
+		st = lms_fail(LMS_ENOMEM, "out of memory");
+	if (!st)
+		st = make_dir(logs);
+	if (!st)
+		st = open_csv(csv, tr->pr.step, resume, &tr->csv);
+	if (!st && !(st = lms_tfevents_open(&tr->tb, logs)))
+		tr->tb_open = 1;
+	free(logs);
+	free(csv);
+	return st;
+}
+
+static void teardown(struct trainer *tr)
+{
+	lms_run_free(tr->run);
+	lms_adamw_free(&tr->opt);
+	lms_batcher_free(&tr->bat);
+	if (tr->csv)
+		fclose(tr->csv);
+	if (tr->tb_open)
+		lms_tfevents_close(&tr->tb);
+	free(tr->x);
+	free(tr->y);
+}
+
+static enum lms_status loop(struct trainer *tr)
+{
+	const struct lms_train_opts *o = tr->o;
+	struct lms_model *m = tr->m;
+	struct lms_train_progress *p = &tr->pr;
+	enum lms_status st;
+	while (p->step < p->total) {
+		if (tr->o->interrupt && *tr->o->interrupt) {
+			if ((st = checkpoint(tr)))
+				return st;
+			return lms_fail(LMS_EINTR, "interrupted at step %ld; checkpoint saved", p->step);
+		}
+		long epoch = tr->bat.epoch;
+		lms_batcher_next(&tr->bat, o->B, tr->x, tr->y);
+		/* a batch that starts a new epoch closes the previous one */
+		int epoch_end = tr->bat.epoch != epoch && p->step > 0;
+		if ((st = lms_embed(tr->run, tr->x, o->T)))
+			return st;
+		lms_model_zero_grads(m);
+		lms_forward(tr->run, 0, o->T);
+		double loss = lms_objective_xent(tr->run, tr->y, LMS_GRAD_PARAMS);
+		if (!isfinite(loss))
+			return lms_fail(LMS_ENUMERIC, "training loss became %s at step %ld; "
+			                "the last good checkpoint is kept (try a lower --lr)",
+			                isnan(loss) ? "NaN" : "Inf", p->step + 1);
+		lms_backward(tr->run, LMS_GRAD_PARAMS);
+		double gnorm = lms_clip_grad_norm(m->grads, m->n_params, o->clip);
+		if (!isfinite(gnorm))
+			return lms_fail(LMS_ENUMERIC, "gradient norm became %s at step %ld; "
+			                "the last good checkpoint is kept (try a lower --lr)",
+			                isnan(gnorm) ? "NaN" : "Inf", p->step + 1);
+		double lr = lms_lr_at(p->step, p->total, o->warmup, o->lr, o->min_lr_frac);
+		lms_adamw_step(&tr->opt, m->params, m->grads, (float)lr);
+		p->step++;
+		p->loss = loss;
+		p->lr = lr;
+		p->grad_norm = gnorm;
+		tr->tokens += (long)o->B * o->T;
+		double el = seconds() - tr->t0;
+		p->tokens_per_s = el > 0 ? (double)tr->tokens / el : 0.0;
+		emit(tr, LMS_TRAIN_STEP);
+		int last = p->step == p->total;
+		int do_valid = last || epoch_end || (o->valid_every > 0 && p->step % o->valid_every == 0);
+		if (do_valid && (st = validate(tr)))
+			return st;
+		p->epoch = tr->bat.epoch;
+		if (do_valid || last || p->step % (o->log_every > 0 ? o->log_every : 1) == 0)
+			if ((st = log_row(tr, do_valid && tr->ds->n_valid)))
+				return st;
+		int stop = o->stop_at > 0 && p->step == o->stop_at;
+		if (last || stop || (o->checkpoint_every > 0 && p->step % o->checkpoint_every == 0))
+			if ((st = checkpoint(tr)))
+				return st;
+		if (stop && !last)
+			return lms_fail(LMS_EINTR, "stopped at step %ld as asked; checkpoint saved", p->step);
+	}
+	return LMS_OK;
+}
+
+enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, const char *dir,
+                          const struct lms_train_opts *o, int resume, lms_train_fn cb,
+                          void *userdata)
+{
+	struct trainer tr = {.m = m, .ds = ds, .dir = dir, .o = o, .cb = cb, .ud = userdata};
+	tr.t0 = seconds();
+	enum lms_status st = setup(&tr, resume);
+	if (!st)
+		st = loop(&tr);
+	teardown(&tr);
+	return st;
+}
