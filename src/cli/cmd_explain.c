@@ -1,0 +1,405 @@
+/* lmscope explain MODEL (--text TEXT | --ids 5,17,42) [options]: the next
+ * token after the input, and why: the saliency of each input position for
+ * the target's log-probability (optionally against a contrast token), and
+ * with --attention every layer's attention probabilities. --json prints one
+ * JSON object (schema in man/lmscope.1); otherwise a readable table. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+enum method { GRAD_NORM, GRAD_X_INPUT };
+static const char *const method_names[] = {"grad_norm", "grad_x_input"};
+
+struct opts {
+	const char *path, *tokpath, *text, *idlist;
+	int target, contrast, top, attention, json;
+	enum method method;
+};
+
+/* What one explanation found, computed from a run. */
+struct result {
+	int *ids;          /* (n) the positions explained */
+	int n;
+	double *logprob;   /* (V) log p(k | ids) for the token after the last position */
+	int *order;        /* (top) ids, most probable first */
+	int top;
+	int target, contrast;
+	double *scores;    /* (n) saliency */
+	struct lms_run *run; /* kept for the attention */
+};
+
+static const char usage_text[] =
+	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
+	"                       [--contrast-id N] [--method grad_norm|grad_x_input]\n"
+	"                       [--top K] [--attention] [--json] [--tokenizer FILE]\n";
+
+static int parse_int(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(s, &end, 10);
+	if (end == s || *end || errno || x < 0 || x > 0x7fffffff)
+		return 0;
+	*out = (int)x;
+	return 1;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->target = o->contrast = -1;
+	o->top = 10;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int more = i + 1 < argc;
+		if (!strcmp(a, "--help")) {
+			fputs(usage_text, stdout);
+			return -1;
+		} else if (!strcmp(a, "--text") && more)
+			o->text = argv[++i];
+		else if (!strcmp(a, "--ids") && more)
+			o->idlist = argv[++i];
+		else if (!strcmp(a, "--tokenizer") && more)
+			o->tokpath = argv[++i];
+		else if (!strcmp(a, "--target-id") && more) {
+			if (!parse_int(argv[++i], &o->target))
+				return cli_usage("explain: --target-id wants a token id");
+		} else if (!strcmp(a, "--contrast-id") && more) {
+			if (!parse_int(argv[++i], &o->contrast))
+				return cli_usage("explain: --contrast-id wants a token id");
+		} else if (!strcmp(a, "--top") && more) {
+			if (!parse_int(argv[++i], &o->top) || o->top < 1)
+				return cli_usage("explain: --top wants a positive number");
+		} else if (!strcmp(a, "--method") && more) {
+			a = argv[++i];
+			if (!strcmp(a, "grad_norm"))
+				o->method = GRAD_NORM;
+			else if (!strcmp(a, "grad_x_input"))
+				o->method = GRAD_X_INPUT;
+			else
+				return cli_usage("explain: --method is grad_norm or grad_x_input");
+		} else if (!strcmp(a, "--attention"))
+			o->attention = 1;
+		else if (!strcmp(a, "--json"))
+			o->json = 1;
+		else if (a[0] == '-')
+			return cli_usage("explain: unknown option or missing value: %s", a);
+		else if (!o->path)
+			o->path = a;
+		else
+			return cli_usage("explain: one model at a time");
+	}
+	if (!o->path)
+		return cli_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+	if (!o->text == !o->idlist)
+		return cli_usage("explain: give exactly one of --text TEXT and --ids LIST");
+	return 0;
+}
+
+/* The input ids: parsed, or the text through the model's tokenizer. */
+static enum lms_status input_ids(const struct cli_model *cm, const struct opts *o, int **ids, size_t *n)
+{
+	if (o->idlist) {
+		if (!cli_parse_ids(o->idlist, ids, n))
+			return lms_fail(LMS_EARG, "explain: --ids wants a comma-separated list of token ids");
+	} else {
+		if (!cm->tok)
+			return lms_fail(LMS_EARG, "%s: no tokenizer to encode --text (use --ids, or --tokenizer FILE)",
+			                cm->path);
+		enum lms_status st = lms_tokenizer_encode(cm->tok, o->text, strlen(o->text), ids, n, NULL, NULL);
+		if (st)
+			return st;
+		if (*n == 0) {
+			free(*ids);
+			*ids = NULL;
+			return lms_fail(LMS_EARG, "explain: --text gives no tokens");
+		}
+	}
+	int V = cm->m->cfg.V;
+	for (size_t i = 0; i < *n; i++)
+		if ((*ids)[i] >= V) {
+			int bad = (*ids)[i];
+			free(*ids);
+			*ids = NULL;
+			return lms_fail(LMS_EARG, "%s: token id %d outside the vocabulary (0 to %d)", cm->path, bad, V - 1);
+		}
+	return LMS_OK;
+}
+
+static const double *sort_key;
+
+static int by_logprob(const void *a, const void *b)
+{
+	double x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
+}
+
+static void free_result(struct result *res)
+{
+	free(res->logprob);
+	free(res->order);
+	free(res->scores);
+	lms_run_free(res->run);
+}
+
+/* Forward, next-token distribution, objective, backward to the inputs. */
+static enum lms_status explain(const struct cli_model *cm, const struct opts *o, struct result *res)
+{
+	const struct lms_config *c = &cm->m->cfg;
+	int n = res->n, V = c->V, C = c->C;
+	res->logprob = malloc((size_t)V * sizeof *res->logprob);
+	res->order = malloc((size_t)V * sizeof *res->order);
+	res->scores = calloc((size_t)n, sizeof *res->scores);
+	if (!res->logprob || !res->order || !res->scores)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	enum lms_status st = lms_run_new(cm->m, 1, n, &res->run);
+	if (st)
+		return st;
+	struct lms_run *r = res->run;
+	st = lms_embed(r, res->ids, n);
+	if (st)
+		return st;
+	lms_forward(r, 0, n);
+	lms_logits(r, 0, n - 1, n);
+	const float *x = r->logits + (size_t)(n - 1) * V;
+	double mx = -INFINITY, sum = 0.0;
+	for (int k = 0; k < V; k++) {
+		if (!isfinite(x[k]))
+			return lms_fail(LMS_ENUMERIC, "%s: the model's output is not finite", cm->path);
+		mx = fmax(mx, x[k]);
+	}
+	for (int k = 0; k < V; k++)
+		sum += exp(x[k] - mx);
+	double lse = mx + log(sum);
+	for (int k = 0; k < V; k++) {
+		res->logprob[k] = x[k] - lse;
+		res->order[k] = k;
+	}
+	sort_key = res->logprob;
+	qsort(res->order, (size_t)V, sizeof *res->order, by_logprob);
+	res->top = o->top < V ? o->top : V;
+	res->target = o->target >= 0 ? o->target : res->order[0];
+	res->contrast = o->contrast;
+	lms_objective_logprob(r, 0, n - 1, res->target, res->contrast, 0);
+	lms_backward(r, LMS_GRAD_INPUT);
+	for (int j = 0; j < n; j++) {
+		const float *g = r->demb + (size_t)j * C, *e = r->emb + (size_t)j * C;
+		double s = 0.0;
+		for (int k = 0; k < C; k++)
+			s += o->method == GRAD_NORM ? (double)g[k] * g[k] : (double)g[k] * e[k];
+		res->scores[j] = o->method == GRAD_NORM ? sqrt(s) : s;
+		if (!isfinite(res->scores[j]))
+			return lms_fail(LMS_ENUMERIC, "%s: the saliency is not finite", cm->path);
+	}
+	return LMS_OK;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static json_t *token_json(const struct cli_model *cm, int id)
+{
+	char buf[32];
+	json_t *s = json_string(cli_token_str(cm, id, buf, sizeof buf));
+	if (!s) { /* not valid UTF-8: show the id instead */
+		snprintf(buf, sizeof buf, "#%d", id);
+		s = json_string(buf);
+	}
+	return s;
+}
+
+static json_t *scored_token(const struct cli_model *cm, const struct result *res, int id)
+{
+	return json_pack("{s:i, s:o, s:f}", "id", id, "token", token_json(cm, id), "logprob", res->logprob[id]);
+}
+
+static int print_json(const struct cli_model *cm, const struct opts *o, const struct result *res)
+{
+	const struct lms_config *c = &cm->m->cfg;
+	json_t *root = json_object(), *ids = json_array(), *toks = json_array(), *top = json_array();
+	for (int j = 0; j < res->n; j++) {
+		json_array_append_new(ids, json_integer(res->ids[j]));
+		json_array_append_new(toks, token_json(cm, res->ids[j]));
+	}
+	for (int i = 0; i < res->top; i++) {
+		int id = res->order[i];
+		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", token_json(cm, id),
+		                                     "prob", exp(res->logprob[id]), "logprob", res->logprob[id]));
+	}
+	json_object_set_new(root, "ids", ids);
+	json_object_set_new(root, "tokens", toks);
+	json_object_set_new(root, "top", top);
+	json_object_set_new(root, "target", scored_token(cm, res, res->target));
+	if (res->contrast >= 0)
+		json_object_set_new(root, "contrast", scored_token(cm, res, res->contrast));
+	json_t *scores = json_array();
+	for (int j = 0; j < res->n; j++)
+		json_array_append_new(scores, json_real(res->scores[j]));
+	json_object_set_new(root, "saliency",
+	                    json_pack("{s:s, s:o}", "method", method_names[o->method], "scores", scores));
+	if (o->attention && !lms_arch_is_recurrent(c->arch)) {
+		json_t *layers = json_array();
+		for (int l = 0; l < c->L; l++) {
+			json_t *heads = json_array();
+			for (int h = 0; h < c->NH; h++) {
+				const float *a = lms_run_attention(res->run, l, h, 0);
+				json_t *rows = json_array();
+				for (int q = 0; q < res->n; q++) {
+					json_t *row = json_array();
+					for (int k = 0; k < res->n; k++)
+						json_array_append_new(row, json_real(a ? a[(size_t)q * res->run->T + k] : 0.0));
+					json_array_append_new(rows, row);
+				}
+				json_array_append_new(heads, rows);
+			}
+			json_array_append_new(layers, heads);
+		}
+		json_object_set_new(root, "attention", layers);
+	}
+	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
+	json_decref(root);
+	putchar('\n');
+	return bad;
+}
+
+/* ---- table ---------------------------------------------------------------- */
+
+/* A token for a table cell: control characters escaped, padded to width
+ * columns (counting UTF-8 code points), cut with "~" when longer. */
+static void put_token(const char *s, int width)
+{
+	int cols = 0;
+	putchar('"');
+	for (; *s && cols < width - 3; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '"' || ch == '\\') {
+			printf("\\%c", ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' : ch);
+			cols += 2;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			printf("\\x%02x", ch);
+			cols += 4;
+		} else {
+			putchar(ch);
+			cols += (ch & 0xc0) != 0x80;
+		}
+	}
+	while (*s && ((unsigned char)*s & 0xc0) == 0x80) /* finish a cut code point */
+		putchar(*s++);
+	putchar(*s ? '~' : '"');
+	for (cols += 2; cols < width; cols++)
+		putchar(' ');
+}
+
+static void bar(double v, double scale, char ch)
+{
+	int len = scale > 0 ? (int)lround(20.0 * fabs(v) / scale) : 0;
+	for (int i = 0; i < len; i++)
+		putchar(v < 0 ? '-' : ch);
+}
+
+static int print_table(const struct cli_model *cm, const struct opts *o, const struct result *res)
+{
+	const struct lms_config *c = &cm->m->cfg;
+	char buf[32];
+	printf("model %s: %s, %d layers, vocabulary %d\n\n", cm->path, lms_arch_name(c->arch), c->L, c->V);
+	double scale = 0.0;
+	for (int j = 0; j < res->n; j++)
+		scale = fmax(scale, fabs(res->scores[j]));
+	printf("input (%d tokens)  saliency: %s of d log p(%s)/d e_j\n", res->n, method_names[o->method],
+	       res->contrast >= 0 ? "target) - log p(contrast" : "target");
+	printf("%5s %7s  %-18s %12s\n", "pos", "id", "token", "saliency");
+	for (int j = 0; j < res->n; j++) {
+		printf("%5d %7d  ", j, res->ids[j]);
+		put_token(cli_token_str(cm, res->ids[j], buf, sizeof buf), 18);
+		printf(" %12.5g  ", res->scores[j]);
+		bar(res->scores[j], scale, '#');
+		putchar('\n');
+	}
+	printf("\nnext token (top %d)\n", res->top);
+	printf("%5s %7s  %-18s %9s %10s\n", "rank", "id", "token", "prob", "logprob");
+	for (int i = 0; i < res->top; i++) {
+		int id = res->order[i];
+		printf("%5d %7d  ", i + 1, id);
+		put_token(cli_token_str(cm, id, buf, sizeof buf), 18);
+		printf(" %9.5f %10.4f  ", exp(res->logprob[id]), res->logprob[id]);
+		bar(exp(res->logprob[id]), 1.0, '#');
+		putchar('\n');
+	}
+	printf("\ntarget   %7d  ", res->target);
+	put_token(cli_token_str(cm, res->target, buf, sizeof buf), 18);
+	printf(" logprob %.4f%s\n", res->logprob[res->target], o->target < 0 ? "  (most probable)" : "");
+	if (res->contrast >= 0) {
+		printf("contrast %7d  ", res->contrast);
+		put_token(cli_token_str(cm, res->contrast, buf, sizeof buf), 18);
+		printf(" logprob %.4f\n", res->logprob[res->contrast]);
+	}
+	if (o->attention && !lms_arch_is_recurrent(c->arch))
+		for (int l = 0; l < c->L; l++)
+			for (int h = 0; h < c->NH; h++) {
+				const float *a = lms_run_attention(res->run, l, h, 0);
+				if (!a)
+					continue;
+				printf("\nattention layer %d head %d (row: query position, column: key position)\n     ", l, h);
+				for (int k = 0; k < res->n; k++)
+					printf(" %6d", k);
+				putchar('\n');
+				for (int q = 0; q < res->n; q++) {
+					printf("%5d", q);
+					for (int k = 0; k <= q; k++)
+						printf(" %6.3f", a[(size_t)q * res->run->T + k]);
+					putchar('\n');
+				}
+			}
+	return 0;
+}
+
+int lms_cmd_explain(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	struct cli_model cm;
+	enum lms_status st = cli_open_model(o.path, o.tokpath, &cm);
+	if (st)
+		return cli_fail(st);
+	const struct lms_config *c = &cm.m->cfg;
+	int *ids = NULL;
+	size_t n = 0;
+	struct result res = {0};
+	st = input_ids(&cm, &o, &ids, &n);
+	if (!st && o.target >= c->V)
+		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path, o.target, c->V - 1);
+	if (!st && o.contrast >= c->V)
+		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path, o.contrast, c->V - 1);
+	if (!st && o.contrast >= 0 && o.contrast == o.target)
+		st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (!st) {
+		res.ids = ids;
+		res.n = (int)(n < (size_t)c->maxT ? n : (size_t)c->maxT);
+		if (n > (size_t)c->maxT) {
+			fprintf(stderr, "lmscope: %zu tokens exceed the model's context of %d; explaining the last %d\n",
+			        n, c->maxT, c->maxT);
+			res.ids = ids + (n - (size_t)c->maxT);
+		}
+		st = explain(&cm, &o, &res);
+		if (!st && res.contrast >= 0 && res.contrast == res.target)
+			st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	}
+	if (st)
+		rc = cli_fail(st);
+	else if (o.json ? print_json(&cm, &o, &res) : print_table(&cm, &o, &res))
+		rc = cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
+	else
+		rc = fflush(stdout) ? cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;
+	free_result(&res);
+	free(ids);
+	cli_close_model(&cm);
+	return rc;
+}
