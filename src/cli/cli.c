@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "lmscope/llama2c.h"
 
 int cli_exit_code(enum lms_status st)
 {
@@ -82,15 +83,27 @@ enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli
 	struct stat sb;
 	if (stat(path, &sb) != 0)
 		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
-		return lms_fail(LMS_EFORMAT, "%s: not a model directory", path);
-	enum lms_status st = lms_model_load(path, &cm->m);
+	/* a llama2.c checkpoint: its tokenizer.bin is only ever named by tokpath */
+	size_t plen = strlen(path);
+	int bin = S_ISREG(sb.st_mode) && plen > 4 && strcmp(path + plen - 4, ".bin") == 0;
+	if (!S_ISDIR(sb.st_mode) && !bin)
+		return lms_fail(LMS_EFORMAT, "%s: not a model directory or llama2.c checkpoint (.bin)", path);
+	enum lms_status st = bin ? lms_llama2c_load(path, &cm->m) : lms_model_load(path, &cm->m);
 	if (st)
 		return st;
-	st = lms_tokenizer_load(tokpath ? tokpath : path, &cm->tok);
+	const char *tp = tokpath ? tokpath : bin ? NULL : path;
+	if (tp && stat(tp, &sb) == 0 && S_ISREG(sb.st_mode))
+		st = lms_llama2c_tokenizer_load(tp, &cm->tok);
+	else if (tp)
+		st = lms_tokenizer_load(tp, &cm->tok);
 	if (st) {
 		cli_close_model(cm);
 		return st;
+	}
+	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V) {
+		cli_close_model(cm);
+		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
+		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);
 	}
 	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V) {
 		cli_close_model(cm);

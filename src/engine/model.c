@@ -70,7 +70,7 @@ const struct lms_arch_ops *lms_arch_ops(enum lms_arch a)
 	switch (a) {
 	case LMS_RNN: case LMS_LSTM: case LMS_GRU: return &lms_rnn_ops;
 	case LMS_GPT2: return &lms_gpt2_ops;
-	case LMS_LLAMA: return NULL; /* added with llama.c */
+	case LMS_LLAMA: return &lms_llama_ops;
 	}
 	return NULL;
 }
@@ -114,8 +114,9 @@ enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **o
 	m->n_params = last->offset + last->numel;
 	m->params = calloc(m->n_params, sizeof(float));
 	if (!m->params) {
+		size_t n_params = m->n_params;
 		lms_model_free(m);
-		return lms_fail(LMS_ENOMEM, "cannot allocate %zu parameters", m->n_params);
+		return lms_fail(LMS_ENOMEM, "cannot allocate %zu parameters", n_params);
 	}
 	*out = m;
 	return LMS_OK;

@@ -1,0 +1,474 @@
+/* Llama: RMSNorm, rotary position embeddings, grouped-query causal
+ * self-attention and a SwiGLU feed-forward, forward and backward.
+ *
+ * Parameters, named and shaped as Hugging Face's LlamaForCausalLM state_dict
+ * (nn.Linear layout: (out, in)), packed in this order:
+ *   model.embed_tokens.weight                      (V, C)
+ *   model.layers.{l}.input_layernorm.weight        (C)
+ *   model.layers.{l}.self_attn.q_proj.weight       (C, C)      NH heads of hs
+ *   model.layers.{l}.self_attn.k_proj.weight       (KC, C)     KC = KV hs
+ *   model.layers.{l}.self_attn.v_proj.weight       (KC, C)
+ *   model.layers.{l}.self_attn.o_proj.weight       (C, C)
+ *   model.layers.{l}.post_attention_layernorm.weight (C)
+ *   model.layers.{l}.mlp.gate_proj.weight          (H, C)
+ *   model.layers.{l}.mlp.up_proj.weight            (H, C)
+ *   model.layers.{l}.mlp.down_proj.weight          (C, H)      for l = 0 .. L-1
+ *   model.norm.weight                              (C)
+ *   lm_head.weight                                 (V, C)      unless tied
+ * q_proj and k_proj rows follow Hugging Face's rotate_half convention (see
+ * llama_ops.h); llama2c.c permutes llama2.c checkpoints into it on load.
+ *
+ * One block, x = its input (the token embeddings for l = 0):
+ *   xn1 = rmsnorm(x) w_ln1
+ *   q, k, v = rope(xn1 Wq^T), rope(xn1 Wk^T), xn1 Wv^T
+ *   ao  = causal softmax(q k^T / sqrt(hs)) v   (query head h reads key/value
+ *                                               head h / (NH / KV))
+ *   r1  = x + ao Wo^T
+ *   xn2 = rmsnorm(r1) w_ln2
+ *   g, u = xn2 Wg^T, xn2 Wu^T;   s = silu(g) u
+ *   res = r1 + s Wd^T
+ * and after the last block hfin = rmsnorm(res) w_norm, which run.c
+ * unembeds. Every block's activations are kept for the explorer and the
+ * backward; k and v of earlier positions are the KV cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "llama_ops.h"
+#include "lmscope/rng.h"
+#include "ops.h"
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static int kv_width(const struct lms_config *c)
+{
+	return c->KV * (c->C / c->NH);
+}
+
+static size_t layer_size(const struct lms_config *c)
+{
+	size_t C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
+	return C + C * C + 2 * KC * C + C * C + C + 3 * H * C;
+}
+
+/* One layer's tensors inside a block laid out as the parameters (params or
+ * grads). */
+struct layer_w {
+	float *ln1; /* (C) */
+	float *wq;  /* (C, C) */
+	float *wk;  /* (KC, C) */
+	float *wv;  /* (KC, C) */
+	float *wo;  /* (C, C) */
+	float *ln2; /* (C) */
+	float *wg;  /* (H, C) */
+	float *wu;  /* (H, C) */
+	float *wd;  /* (C, H) */
+};
+
+static struct layer_w layer_of(const struct lms_config *c, float *base, int l)
+{
+	size_t C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
+	struct layer_w w;
+	w.ln1 = base + (size_t)c->V * C + (size_t)l * layer_size(c);
+	w.wq = w.ln1 + C;
+	w.wk = w.wq + C * C;
+	w.wv = w.wk + KC * C;
+	w.wo = w.wv + KC * C;
+	w.ln2 = w.wo + C * C;
+	w.wg = w.ln2 + C;
+	w.wu = w.wg + H * C;
+	w.wd = w.wu + H * C;
+	return w;
+}
+
+static size_t norm_offset(const struct lms_config *c)
+{
+	return (size_t)c->V * c->C + (size_t)c->L * layer_size(c);
+}
+
+static void set_tensor(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
+                       size_t *offset)
+{
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->ndim = ndim;
+	t->shape[0] = d0;
+	t->shape[1] = ndim > 1 ? d1 : 0;
+	t->shape[2] = t->shape[3] = 0;
+	t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+	t->offset = *offset;
+	*offset += t->numel;
+}
+
+static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
+{
+	int n = 1 + 9 * c->L + 1 + !c->tied;
+	if (!out)
+		return n;
+	int64_t C = c->C, KC = kv_width(c), H = c->H;
+	size_t off = 0;
+	char name[64];
+	struct lms_tensor *t = out;
+	set_tensor(t++, "model.embed_tokens.weight", 2, c->V, C, &off);
+	for (int l = 0; l < c->L; l++) {
+#define LAYER(suffix, nd, d0, d1) \
+	do { \
+		snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix); \
+		set_tensor(t++, name, nd, d0, d1, &off); \
+	} while (0)
+		LAYER("input_layernorm.weight", 1, C, 0);
+		LAYER("self_attn.q_proj.weight", 2, C, C);
+		LAYER("self_attn.k_proj.weight", 2, KC, C);
+		LAYER("self_attn.v_proj.weight", 2, KC, C);
+		LAYER("self_attn.o_proj.weight", 2, C, C);
+		LAYER("post_attention_layernorm.weight", 1, C, 0);
+		LAYER("mlp.gate_proj.weight", 2, H, C);
+		LAYER("mlp.up_proj.weight", 2, H, C);
+		LAYER("mlp.down_proj.weight", 2, C, H);
+#undef LAYER
+	}
+	set_tensor(t++, "model.norm.weight", 1, C, 0, &off);
+	if (!c->tied)
+		set_tensor(t++, "lm_head.weight", 2, c->V, C, &off);
+	return n;
+}
+
+/* Hugging Face's LlamaConfig default: N(0, 0.02) matrices, unit norms. */
+static void llama_init(const struct lms_config *c, float *params, uint64_t seed)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	int n = llama_tensors(c, NULL);
+	struct lms_tensor *t = calloc((size_t)n, sizeof *t);
+	if (!t)
+		return;
+	llama_tensors(c, t);
+	for (int i = 0; i < n; i++) {
+		float *p = params + t[i].offset;
+		for (size_t j = 0; j < t[i].numel; j++)
+			p[j] = t[i].ndim == 1 ? 1.0f : 0.02f * lms_rng_normal(&g);
+	}
+	free(t);
+}
+
+static size_t llama_wte_offset(const struct lms_config *c)
+{
+	(void)c;
+	return 0;
+}
+
+static size_t llama_wout_offset(const struct lms_config *c)
+{
+	return c->tied ? 0 : norm_offset(c) + (size_t)c->C;
+}
+
+static long llama_bout_offset(const struct lms_config *c)
+{
+	(void)c;
+	return -1;
+}
+
+/* ---- activations ------------------------------------------------------------- */
+
+/* One layer's saved activations, each (B, T, X) with row stride T. */
+struct layer_a {
+	float *xn1;   /* (B, T, C) */
+	float *rstd1; /* (B, T) */
+	float *q;     /* (B, T, C) after rope */
+	float *k;     /* (B, T, KC) after rope: the key cache */
+	float *v;     /* (B, T, KC) the value cache */
+	float *att;   /* (B, NH, T, T) */
+	float *ao;    /* (B, T, C) attention output, before o_proj */
+	float *r1;    /* (B, T, C) residual after attention */
+	float *xn2;   /* (B, T, C) */
+	float *rstd2; /* (B, T) */
+	float *g;     /* (B, T, H) gate_proj output */
+	float *u;     /* (B, T, H) up_proj output */
+	float *s;     /* (B, T, H) silu(g) u */
+	float *res;   /* (B, T, C) the block's output: the residual stream */
+};
+
+struct llama_acts {
+	int B, T;
+	struct layer_a *layer; /* (L) */
+	float *rstdf;          /* (B, T) final norm */
+	float *cosv, *sinv;    /* (T, hs/2) rotary table */
+	/* backward scratch, shared by the layers */
+	float *d1, *d2;        /* (B, T, C) */
+	float *dxn, *dao, *dq; /* (B, T, C) */
+	float *dk, *dv;        /* (B, T, KC) */
+	float *dg, *du, *ds;   /* (B, T, H) */
+	float *datt;           /* (T, T) */
+	float *block;          /* the one allocation the above point into */
+};
+
+static void *llama_acts_new(const struct lms_model *m, int B, int T)
+{
+	const struct lms_config *c = &m->cfg;
+	size_t BT = (size_t)B * T, C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
+	size_t hs = C / c->NH;
+	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T;
+	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
+	               (size_t)T * T;
+	struct llama_acts *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->layer = calloc((size_t)c->L, sizeof *a->layer);
+	a->block = calloc(total, sizeof(float));
+	if (!a->layer || !a->block) {
+		free(a->layer);
+		free(a->block);
+		free(a);
+		return NULL;
+	}
+	a->B = B;
+	a->T = T;
+	float *p = a->block;
+#define TAKE(n) (p += (n), p - (n))
+	for (int l = 0; l < c->L; l++) {
+		struct layer_a *la = &a->layer[l];
+		la->xn1 = TAKE(BT * C);
+		la->rstd1 = TAKE(BT);
+		la->q = TAKE(BT * C);
+		la->k = TAKE(BT * KC);
+		la->v = TAKE(BT * KC);
+		la->att = TAKE((size_t)B * c->NH * T * T);
+		la->ao = TAKE(BT * C);
+		la->r1 = TAKE(BT * C);
+		la->xn2 = TAKE(BT * C);
+		la->rstd2 = TAKE(BT);
+		la->g = TAKE(BT * H);
+		la->u = TAKE(BT * H);
+		la->s = TAKE(BT * H);
+		la->res = TAKE(BT * C);
+	}
+	a->rstdf = TAKE(BT);
+	a->cosv = TAKE((size_t)T * hs / 2);
+	a->sinv = TAKE((size_t)T * hs / 2);
+	a->d1 = TAKE(BT * C);
+	a->d2 = TAKE(BT * C);
+	a->dxn = TAKE(BT * C);
+	a->dao = TAKE(BT * C);
+	a->dq = TAKE(BT * C);
+	a->dk = TAKE(BT * KC);
+	a->dv = TAKE(BT * KC);
+	a->dg = TAKE(BT * H);
+	a->du = TAKE(BT * H);
+	a->ds = TAKE(BT * H);
+	a->datt = TAKE((size_t)T * T);
+#undef TAKE
+	lms_rope_table(a->cosv, a->sinv, T, (int)hs, c->rope_theta > 0 ? c->rope_theta : 10000.0f);
+	return a;
+}
+
+static void llama_acts_free(void *p)
+{
+	struct llama_acts *a = p;
+	if (!a)
+		return;
+	free(a->block);
+	free(a->layer);
+	free(a);
+}
+
+static struct lms_attn_layout layout_of(const struct lms_config *c, const struct llama_acts *a)
+{
+	struct lms_attn_layout s = {
+		.B = a->B, .T = a->T, .NH = c->NH, .KV = c->KV, .hs = c->C / c->NH,
+		.ldq = c->C, .ldkv = kv_width(c), .ldo = c->C,
+	};
+	return s;
+}
+
+/* ---- forward ----------------------------------------------------------------- */
+
+static void llama_forward(struct lms_run *r, int from, int n)
+{
+	const struct lms_model *m = r->m;
+	const struct lms_config *c = &m->cfg;
+	struct llama_acts *a = r->acts;
+	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH, N = n - from;
+	struct lms_attn_layout lay = layout_of(c, a);
+	if (N <= 0)
+		return;
+	for (int l = 0; l < c->L; l++) {
+		struct layer_w w = layer_of(c, m->params, l);
+		struct layer_a *la = &a->layer[l];
+		const float *xin = l ? a->layer[l - 1].res : r->emb;
+		for (int b = 0; b < r->B; b++) {
+			size_t row = (size_t)b * r->T + from;
+			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
+			                    c->eps);
+			lms_linear_forward(la->q + row * C, la->xn1 + row * C, w.wq, NULL, N, C, C);
+			lms_linear_forward(la->k + row * KC, la->xn1 + row * C, w.wk, NULL, N, C, KC);
+			lms_linear_forward(la->v + row * KC, la->xn1 + row * C, w.wv, NULL, N, C, KC);
+			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, from, N, C, c->NH, hs);
+			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
+		}
+		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, &lay, from, n);
+		for (int b = 0; b < r->B; b++) {
+			size_t row = (size_t)b * r->T + from;
+			lms_linear_forward(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N, C, C);
+			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
+			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
+			                    C, c->eps);
+			lms_linear_forward(la->g + row * H, la->xn2 + row * C, w.wg, NULL, N, C, H);
+			lms_linear_forward(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N, C, H);
+			lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
+			lms_linear_forward(la->res + row * C, la->s + row * H, w.wd, NULL, N, H, C);
+			lms_residual_forward(la->res + row * C, la->res + row * C, la->r1 + row * C, N * C);
+		}
+	}
+	const float *top = a->layer[c->L - 1].res;
+	const float *wn = m->params + norm_offset(c);
+	for (int b = 0; b < r->B; b++) {
+		size_t row = (size_t)b * r->T + from;
+		lms_rmsnorm_forward(r->hfin + row * C, a->rstdf + row, top + row * C, wn, N, C, c->eps);
+	}
+}
+
+/* ---- backward ---------------------------------------------------------------- */
+
+/* Zeroes positions [0, n) of every batch row of a (B, T, X) buffer. */
+static void zero_rows(float *x, int B, int T, int n, int X)
+{
+	for (int b = 0; b < B; b++)
+		memset(x + (size_t)b * T * X, 0, (size_t)n * X * sizeof(float));
+}
+
+static void copy_rows(float *dst, const float *src, int B, int T, int n, int X)
+{
+	for (int b = 0; b < B; b++)
+		memcpy(dst + (size_t)b * T * X, src + (size_t)b * T * X, (size_t)n * X * sizeof(float));
+}
+
+static void llama_backward(struct lms_run *r, int flags)
+{
+	const struct lms_model *m = r->m;
+	const struct lms_config *c = &m->cfg;
+	struct llama_acts *a = r->acts;
+	int B = r->B, T = r->T, n = r->n;
+	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH;
+	int wgrad = (flags & LMS_GRAD_PARAMS) && m->grads;
+	struct lms_attn_layout lay = layout_of(c, a);
+	if (n <= 0)
+		return;
+
+	/* hfin = rmsnorm(res_{L-1}) w_norm */
+	float *dcur = a->d1;
+	zero_rows(dcur, B, T, n, C);
+	const float *wn = m->params + norm_offset(c);
+	float *dwn = wgrad ? m->grads + norm_offset(c) : NULL;
+	for (int b = 0; b < B; b++) {
+		size_t row = (size_t)b * T;
+		lms_rmsnorm_backward(dcur + row * C, dwn, r->dhfin + row * C,
+		                     a->layer[c->L - 1].res + row * C, wn, a->rstdf + row, n, C);
+	}
+
+	for (int l = c->L - 1; l >= 0; l--) {
+		struct layer_w w = layer_of(c, m->params, l);
+		struct layer_w dw = wgrad ? layer_of(c, m->grads, l) : (struct layer_w){0};
+		struct layer_a *la = &a->layer[l];
+		const float *xin = l ? a->layer[l - 1].res : r->emb;
+		float *dxin = l ? a->d1 : r->demb;
+		float *dr1 = a->d2;
+
+		/* res = r1 + s Wd^T: dr1 = dres; ds = dres Wd */
+		copy_rows(dr1, dcur, B, T, n, C);
+		zero_rows(a->ds, B, T, n, H);
+		zero_rows(a->dg, B, T, n, H);
+		zero_rows(a->du, B, T, n, H);
+		zero_rows(a->dxn, B, T, n, C);
+		for (int b = 0; b < B; b++) {
+			size_t row = (size_t)b * T;
+			lms_linear_backward(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H,
+			                    w.wd, n, H, C);
+			/* s = silu(g) u; g, u = xn2 Wg^T, xn2 Wu^T */
+			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H,
+			                    la->g + row * H, la->u + row * H, n * H);
+			lms_linear_backward(a->dxn + row * C, dw.wg, NULL, a->dg + row * H,
+			                    la->xn2 + row * C, w.wg, n, C, H);
+			lms_linear_backward(a->dxn + row * C, dw.wu, NULL, a->du + row * H,
+			                    la->xn2 + row * C, w.wu, n, C, H);
+			/* xn2 = rmsnorm(r1) w_ln2 */
+			lms_rmsnorm_backward(dr1 + row * C, dw.ln2, a->dxn + row * C, la->r1 + row * C,
+			                     w.ln2, la->rstd2 + row, n, C);
+		}
+
+		/* r1 = x + ao Wo^T: dx = dr1 (+ the attention path below) */
+		copy_rows(dxin, dr1, B, T, n, C);
+		zero_rows(a->dao, B, T, n, C);
+		zero_rows(a->dq, B, T, n, C);
+		zero_rows(a->dk, B, T, n, KC);
+		zero_rows(a->dv, B, T, n, KC);
+		zero_rows(a->dxn, B, T, n, C);
+		for (int b = 0; b < B; b++) {
+			size_t row = (size_t)b * T;
+			lms_linear_backward(a->dao + row * C, dw.wo, NULL, dr1 + row * C, la->ao + row * C,
+			                    w.wo, n, C, C);
+		}
+		/* ao = softmax(q k^T / sqrt(hs)) v */
+		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k,
+		                       la->v, &lay, n);
+		for (int b = 0; b < B; b++) {
+			size_t row = (size_t)b * T;
+			/* q, k = rope(xn1 Wq^T), rope(xn1 Wk^T); v = xn1 Wv^T */
+			lms_rope_backward(a->dq + row * C, a->cosv, a->sinv, 0, n, C, c->NH, hs);
+			lms_rope_backward(a->dk + row * KC, a->cosv, a->sinv, 0, n, KC, c->KV, hs);
+			lms_linear_backward(a->dxn + row * C, dw.wq, NULL, a->dq + row * C,
+			                    la->xn1 + row * C, w.wq, n, C, C);
+			lms_linear_backward(a->dxn + row * C, dw.wk, NULL, a->dk + row * KC,
+			                    la->xn1 + row * C, w.wk, n, C, KC);
+			lms_linear_backward(a->dxn + row * C, dw.wv, NULL, a->dv + row * KC,
+			                    la->xn1 + row * C, w.wv, n, C, KC);
+			/* xn1 = rmsnorm(x) w_ln1 */
+			lms_rmsnorm_backward(dxin + row * C, dw.ln1, a->dxn + row * C, xin + row * C,
+			                     w.ln1, la->rstd1 + row, n, C);
+		}
+		dcur = dxin;
+	}
+}
+
+/* ---- what the explorer shows ------------------------------------------------ */
+
+static const float *llama_attention(const struct lms_run *r, int l, int h, int b)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct llama_acts *a = r->acts;
+	if (l < 0 || l >= c->L || h < 0 || h >= c->NH || b < 0 || b >= r->B)
+		return NULL;
+	return a->layer[l].att + ((size_t)b * c->NH + h) * r->T * r->T;
+}
+
+static const float *llama_hidden(const struct lms_run *r, int l, int b, int *D)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct llama_acts *a = r->acts;
+	if (l < 0 || l >= c->L || b < 0 || b >= r->B)
+		return NULL;
+	*D = c->C;
+	return a->layer[l].res + (size_t)b * r->T * c->C;
+}
+
+static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
+{
+	float rstd;
+	lms_rmsnorm_forward(out, &rstd, in, m->params + norm_offset(&m->cfg), 1, m->cfg.C,
+	                    m->cfg.eps);
+}
+
+const struct lms_arch_ops lms_llama_ops = {
+	.tensors = llama_tensors,
+	.init = llama_init,
+	.acts_new = llama_acts_new,
+	.acts_free = llama_acts_free,
+	.forward = llama_forward,
+	.backward = llama_backward,
+	.attention = llama_attention,
+	.hidden = llama_hidden,
+	.gates = NULL,
+	.final_norm = llama_final_norm,
+	.wout_offset = llama_wout_offset,
+	.bout_offset = llama_bout_offset,
+	.wte_offset = llama_wte_offset,
+};

@@ -1,0 +1,53 @@
+/* Rotary position embeddings (Su et al. 2021) in Hugging Face's rotate_half
+ * layout (see llama_ops.h). For the pair (a, b) = (x_i, x_{i+hs/2}) at
+ * position p, angle f = p theta^(-2i/hs):
+ *   a' = a cos f - b sin f,   b' = b cos f + a sin f.
+ * The backward applies the transpose, the rotation by -f:
+ *   da = da' cos f + db' sin f,   db = db' cos f - da' sin f. */
+#include <math.h>
+#include <stddef.h>
+
+#include "llama_ops.h"
+
+void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta)
+{
+	int half = hs / 2;
+	for (int i = 0; i < half; i++) {
+		double freq = 1.0 / pow((double)theta, (double)(2 * i) / hs);
+		for (int p = 0; p < maxT; p++) {
+			double f = p * freq;
+			cosv[(size_t)p * half + i] = (float)cos(f);
+			sinv[(size_t)p * half + i] = (float)sin(f);
+		}
+	}
+}
+
+static void rotate(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,
+                   int nh, int hs, float sign)
+{
+	int half = hs / 2;
+	for (int n = 0; n < N; n++) {
+		const float *c = cosv + (size_t)(p0 + n) * half;
+		const float *s = sinv + (size_t)(p0 + n) * half;
+		for (int h = 0; h < nh; h++) {
+			float *v = x + (size_t)n * ld + (size_t)h * hs;
+			for (int i = 0; i < half; i++) {
+				float a = v[i], b = v[i + half], sn = sign * s[i];
+				v[i] = a * c[i] - b * sn;
+				v[i + half] = b * c[i] + a * sn;
+			}
+		}
+	}
+}
+
+void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,
+                      int nh, int hs)
+{
+	rotate(x, cosv, sinv, p0, N, ld, nh, hs, 1.0f);
+}
+
+void lms_rope_backward(float *dx, const float *cosv, const float *sinv, int p0, int N, int ld,
+                       int nh, int hs)
+{
+	rotate(dx, cosv, sinv, p0, N, ld, nh, hs, -1.0f);
+}
