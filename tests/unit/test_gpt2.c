@@ -1,0 +1,356 @@
+/* GPT-2 (src/engine/gpt2.c): the tensor table, the initialisation,
+ * gradients against central finite differences (cross-entropy over every
+ * parameter and input, log-prob and contrastive objectives on the inputs),
+ * prefix reuse against a full forward, and the explorer views. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "arch.h"
+#include "testutil.h"
+
+/* Tiny enough for finite differences over every tensor, big enough that
+ * every op sees more than one head, layer, position and batch row. */
+static struct lms_config tiny(void)
+{
+	struct lms_config c = {
+		.arch = LMS_GPT2, .V = 11, .maxT = 8, .C = 8, .H = 32, .L = 2, .NH = 2, .KV = 2,
+		.eps = 1e-5f, .tied = 1,
+	};
+	return c;
+}
+
+/* A tiny model with weights of order 1 (GPT-2's own init of 0.02 makes
+ * every gradient tiny and the check meaningless): N(0, 0.4) everywhere,
+ * LayerNorm gains near 1. */
+static struct lms_model *tiny_model(unsigned seed)
+{
+	struct lms_config c = tiny();
+	struct lms_model *m;
+	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, seed + 1);
+	tu_fill_normal(m->params, m->n_params, 0.4f, &g);
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct lms_tensor *t = &m->tensors[i];
+		if (strstr(t->name, "ln_") && strstr(t->name, ".weight"))
+			for (size_t k = 0; k < t->numel; k++)
+				m->params[t->offset + k] = 1.0f + 0.2f * lms_rng_normal(&g);
+	}
+	return m;
+}
+
+START_TEST(test_tensors)
+{
+	struct lms_config c = tiny();
+	struct lms_model *m;
+	ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
+	ck_assert_int_eq(m->n_tensors, 2 + 12 * c.L + 2);
+	/* packed in the listed order */
+	size_t off = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		ck_assert_uint_eq(m->tensors[i].offset, off);
+		size_t numel = 1;
+		for (int d = 0; d < m->tensors[i].ndim; d++)
+			numel *= (size_t)m->tensors[i].shape[d];
+		ck_assert_uint_eq(m->tensors[i].numel, numel);
+		off += numel;
+	}
+	/* GPT-2's parameter count: embeddings, 12 C^2 + 13 C per layer (H = 4C), ln_f */
+	size_t C = c.C, V = c.V, P = c.maxT, L = c.L;
+	ck_assert_uint_eq(m->n_params, V * C + P * C + L * (12 * C * C + 13 * C) + 2 * C);
+	ck_assert_uint_eq(lms_config_n_params(&c), m->n_params);
+	ck_assert_str_eq(m->tensors[0].name, "wte.weight");
+	ck_assert_str_eq(m->tensors[1].name, "wpe.weight");
+	ck_assert_str_eq(m->tensors[2].name, "h.0.ln_1.weight");
+	ck_assert_str_eq(m->tensors[3].name, "h.1.ln_1.weight");
+	ck_assert_str_eq(m->tensors[4].name, "h.0.ln_1.bias");
+	ck_assert_str_eq(m->tensors[m->n_tensors - 1].name, "ln_f.bias");
+	const struct lms_tensor *t = lms_model_tensor(m, "h.1.attn.c_attn.weight");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->ndim, 2);
+	ck_assert_int_eq(t->shape[0], C);
+	ck_assert_int_eq(t->shape[1], 3 * C);
+	t = lms_model_tensor(m, "h.0.mlp.c_proj.weight");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->shape[0], c.H);
+	ck_assert_int_eq(t->shape[1], C);
+	t = lms_model_tensor(m, "h.1.mlp.c_fc.bias");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->ndim, 1);
+	ck_assert_int_eq(t->shape[0], c.H);
+	/* the output is tied to wte */
+	const struct lms_arch_ops *ops = lms_arch_ops(LMS_GPT2);
+	ck_assert_uint_eq(ops->wout_offset(&c), lms_model_tensor(m, "wte.weight")->offset);
+	ck_assert_uint_eq(ops->wte_offset(&c), lms_model_tensor(m, "wte.weight")->offset);
+	ck_assert_int_eq(ops->bout_offset(&c), -1);
+	lms_model_free(m);
+}
+END_TEST
+
+START_TEST(test_init)
+{
+	struct lms_config c = tiny();
+	c.C = 64;
+	c.H = 256;
+	c.L = 4;
+	c.NH = c.KV = 4;
+	c.V = 300;
+	struct lms_model *m, *m2;
+	ck_assert_int_eq(lms_model_create(&c, 9, &m), LMS_OK);
+	ck_assert_int_eq(lms_model_create(&c, 9, &m2), LMS_OK);
+	ck_assert_int_eq(memcmp(m->params, m2->params, m->n_params * sizeof(float)), 0);
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct lms_tensor *t = &m->tensors[i];
+		const float *x = m->params + t->offset;
+		double s = 0.0, s2 = 0.0;
+		for (size_t k = 0; k < t->numel; k++) {
+			s += x[k];
+			s2 += (double)x[k] * x[k];
+		}
+		double mean = s / t->numel, sd = sqrt(s2 / t->numel - mean * mean);
+		if (strstr(t->name, "ln_") && strstr(t->name, ".weight")) {
+			ck_assert(mean == 1.0 && sd == 0.0);
+		} else if (strstr(t->name, ".bias")) {
+			ck_assert(s2 == 0.0);
+		} else {
+			/* residual projections are scaled by 1 / sqrt(2 L) */
+			double want = strstr(t->name, "c_proj.weight") ? 0.02 / sqrt(2.0 * c.L) : 0.02;
+			ck_assert_msg(fabs(sd - want) < 0.1 * want, "%s: sd %g, want %g", t->name, sd, want);
+			ck_assert(fabs(mean) < 0.1 * want);
+		}
+	}
+	lms_model_free(m);
+	lms_model_free(m2);
+}
+END_TEST
+
+/* Float32 objective, central differences. At eps 1e-2 truncation error
+ * (eps^2 times third derivatives, which attention makes large) reached
+ * 0.25 relative on some entries; at eps 5e-3 the worst relative error over
+ * seven seeds was 9e-3 (cross-entropy over parameters and inputs), 5e-4
+ * (log-prob) and 2e-3 (contrastive), with |fd - analytic| < 1e-4 counted
+ * as agreement. A wrong term in any backward gives errors of order 1. */
+#define GC_EPS 5e-3
+#define GC_TOL 2e-2
+#define GC_ABS 1e-4
+
+START_TEST(test_gradcheck_xent)
+{
+	struct lms_model *m = tiny_model(3);
+	double worst = tu_gradcheck_xent(m, 2, 5, 120, 17, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "worst relative error %g", worst);
+	/* the full context, where the batch is one fused block of rows */
+	worst = tu_gradcheck_xent(m, 2, 8, 60, 19, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "worst relative error %g (n == T)", worst);
+	lms_model_free(m);
+}
+END_TEST
+
+START_TEST(test_gradcheck_logprob)
+{
+	struct lms_model *m = tiny_model(4);
+	double worst = tu_gradcheck_logprob(m, 6, 3, -1, 5, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "target: worst relative error %g", worst);
+	worst = tu_gradcheck_logprob(m, 6, 3, 7, 6, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "contrastive: worst relative error %g", worst);
+	worst = tu_gradcheck_logprob(m, 8, 0, -1, 8, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "full context: worst relative error %g", worst);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Without LMS_GRAD_PARAMS no parameter gradient is touched, and the input
+ * gradient is the same as with it. */
+START_TEST(test_input_only)
+{
+	struct lms_model *m = tiny_model(5);
+	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
+	int ids[6] = { 1, 4, 9, 2, 2, 10 };
+	lms_embed(r, ids, 6);
+	lms_forward(r, 0, 6);
+	lms_objective_logprob(r, 0, 5, 3, -1, LMS_GRAD_INPUT);
+	lms_backward(r, LMS_GRAD_INPUT);
+	for (size_t i = 0; i < m->n_params; i++)
+		ck_assert(m->grads[i] == 0.0f);
+	float demb[6 * 8];
+	memcpy(demb, r->demb, sizeof demb);
+	lms_objective_logprob(r, 0, 5, 3, -1, LMS_GRAD_INPUT | LMS_GRAD_PARAMS);
+	lms_backward(r, LMS_GRAD_INPUT | LMS_GRAD_PARAMS);
+	ck_assert_double_lt(tu_max_rel_err(demb, r->demb, 6 * 8, 1e-6), 1e-6);
+	double norm = 0.0;
+	for (size_t i = 0; i < m->n_params; i++)
+		norm += (double)m->grads[i] * m->grads[i];
+	ck_assert(norm > 0.0);
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Largest |a - b| over n entries, relative to the largest |a|. */
+static double scaled_err(const float *a, const float *b, size_t n)
+{
+	double d = 0.0, mx = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		d = fmax(d, fabs((double)a[i] - b[i]));
+		mx = fmax(mx, fabs(a[i]));
+	}
+	return mx > 0.0 ? d / mx : d;
+}
+
+/* Forward of [k, n) after a forward of [0, k) (or of a longer, different
+ * sequence sharing the first k tokens) equals a full forward. Not always
+ * bit for bit: OpenBLAS's edge kernels order a row's sums differently
+ * depending on how many rows a product has, which leaves differences of
+ * a float ulp or two (2e-7 of the largest entry seen); stale or missing
+ * keys would show as O(1). */
+#define REUSE_TOL 1e-6
+
+START_TEST(test_prefix_reuse)
+{
+	struct lms_model *m = tiny_model(6);
+	const struct lms_config *c = &m->cfg;
+	struct lms_run *full, *inc;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &full), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &inc), LMS_OK);
+	int ids[8] = { 3, 1, 4, 1, 5, 9, 2, 6 }, other[8] = { 3, 1, 4, 7, 7, 0, 0, 0 };
+	int n = 7;
+	lms_embed(full, ids, n);
+	lms_forward(full, 0, n);
+	for (int k = 1; k < n; k++) {
+		/* first a different continuation, so stale values would show */
+		lms_embed(inc, other, 8);
+		lms_forward(inc, 0, 8);
+		lms_embed(inc, ids, k);
+		lms_forward(inc, 0, k);
+		lms_embed(inc, ids, n);
+		lms_forward(inc, k, n);
+		ck_assert_int_eq(inc->n, n);
+		ck_assert_double_lt(scaled_err(full->hfin, inc->hfin, (size_t)n * c->C), REUSE_TOL);
+		for (int l = 0; l < c->L; l++) {
+			int D1, D2;
+			const float *h1 = lms_run_hidden(full, l, 0, &D1), *h2 = lms_run_hidden(inc, l, 0, &D2);
+			ck_assert_int_eq(D1, c->C);
+			ck_assert_double_lt(scaled_err(h1, h2, (size_t)n * D1), REUSE_TOL);
+			for (int h = 0; h < c->NH; h++) {
+				const float *a1 = lms_run_attention(full, l, h, 0), *a2 = lms_run_attention(inc, l, h, 0);
+				ck_assert_double_lt(scaled_err(a1, a2, (size_t)n * 8), REUSE_TOL);
+			}
+		}
+		/* and the gradients after it */
+		lms_objective_logprob(full, 0, n - 1, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(full, LMS_GRAD_INPUT);
+		lms_objective_logprob(inc, 0, n - 1, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(inc, LMS_GRAD_INPUT);
+		ck_assert_double_lt(scaled_err(full->demb, inc->demb, (size_t)n * c->C), 10 * REUSE_TOL);
+	}
+	lms_run_free(full);
+	lms_run_free(inc);
+	lms_model_free(m);
+}
+END_TEST
+
+/* A batch forward equals each row run alone. */
+START_TEST(test_batch_rows)
+{
+	struct lms_model *m = tiny_model(7);
+	const struct lms_config *c = &m->cfg;
+	struct lms_run *batch, *one;
+	ck_assert_int_eq(lms_run_new(m, 3, 8, &batch), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &one), LMS_OK);
+	int ids[3 * 5] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6, 0, 0, 1, 1, 0 };
+	lms_embed(batch, ids, 5);
+	lms_forward(batch, 0, 5);
+	for (int b = 0; b < 3; b++) {
+		lms_embed(one, ids + b * 5, 5);
+		lms_forward(one, 0, 5);
+		ck_assert_double_lt(tu_max_rel_err(one->hfin, batch->hfin + (size_t)b * 8 * c->C,
+		                                   (size_t)5 * c->C, 1e-3), 1e-6);
+	}
+	lms_run_free(batch);
+	lms_run_free(one);
+	lms_model_free(m);
+}
+END_TEST
+
+START_TEST(test_attention_view)
+{
+	struct lms_model *m = tiny_model(8);
+	const struct lms_config *c = &m->cfg;
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 2, 8, &r), LMS_OK);
+	int ids[2 * 6] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1 };
+	lms_embed(r, ids, 6);
+	lms_forward(r, 0, 6);
+	for (int l = 0; l < c->L; l++)
+		for (int h = 0; h < c->NH; h++)
+			for (int b = 0; b < 2; b++) {
+				const float *a = lms_run_attention(r, l, h, b);
+				ck_assert_ptr_nonnull(a);
+				for (int t = 0; t < 6; t++) {
+					double s = 0.0;
+					for (int j = 0; j < 8; j++) {
+						float p = a[t * 8 + j];
+						if (j > t)
+							ck_assert(p == 0.0f);
+						ck_assert(p >= 0.0f && p <= 1.0f);
+						s += p;
+					}
+					ck_assert_double_lt(fabs(s - 1.0), 1e-5);
+				}
+				/* position 0 attends only to itself */
+				ck_assert(a[0] == 1.0f);
+			}
+	ck_assert_ptr_null(lms_run_attention(r, c->L, 0, 0));
+	ck_assert_ptr_null(lms_run_gates(r, 0, 0, NULL));
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
+/* The logit lens on the last block's output reproduces the logits. */
+START_TEST(test_lens)
+{
+	struct lms_model *m = tiny_model(9);
+	const struct lms_config *c = &m->cfg;
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
+	int ids[4] = { 5, 6, 7, 8 };
+	lms_embed(r, ids, 4);
+	lms_forward(r, 0, 4);
+	lms_logits(r, 0, 0, 4);
+	int D;
+	const float *h = lms_run_hidden(r, c->L - 1, 0, &D);
+	float out[11];
+	lms_lens(r, h + 2 * D, out);
+	ck_assert_double_lt(tu_max_rel_err(out, r->logits + 2 * c->V, c->V, 1e-3), 1e-5);
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	Suite *s = suite_create("gpt2");
+	struct { const char *name; const TTest *fn; } cases[] = {
+		{ "tensors", test_tensors },
+		{ "init", test_init },
+		{ "gradcheck_xent", test_gradcheck_xent },
+		{ "gradcheck_logprob", test_gradcheck_logprob },
+		{ "input_only", test_input_only },
+		{ "prefix_reuse", test_prefix_reuse },
+		{ "batch_rows", test_batch_rows },
+		{ "attention_view", test_attention_view },
+		{ "lens", test_lens },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_test(tc, cases[i].fn);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
