@@ -53,4 +53,29 @@ const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id);
 enum lms_status lms_tokenizer_decode(const struct lms_tokenizer *tok, const int *ids, size_t n,
                                      char **text, size_t *len);
 
+/* Building a tokenizer from a corpus (`lmscope tokenizer train`). */
+
+/* The default word-level pre-tokenization pattern (PCRE2, UTF + UCP): words
+ * of letters, marks and digits with inner apostrophes ("don't", "LORD's"),
+ * and every other non-space character on its own. */
+#define LMS_TOK_WORD_PATTERN "[\\p{L}\\p{M}\\p{N}]+(?:['\\x{2019}][\\p{L}\\p{M}\\p{N}]+)*|[^\\s\\p{L}\\p{M}\\p{N}]"
+
+struct lms_tok_train_opts {
+	enum lms_tok_kind kind; /* LMS_TOK_WORD, LMS_TOK_CHAR or LMS_TOK_BPE */
+	int vocab_size;         /* the largest vocabulary, special tokens included */
+	int min_count;          /* word, char: keep what occurs at least this often (>= 1) */
+	int lowercase;          /* word: lower-case before splitting */
+	const char *pattern;    /* word: PCRE2 pattern; NULL for LMS_TOK_WORD_PATTERN */
+	int bos_eos;            /* word, char: add <bos> and <eos> after <unk> */
+};
+
+/* Learns a tokenizer from n texts (no token spans two texts). Word and char
+ * vocabularies hold <unk> (id 0), then <bos>, <eos> when asked, then the most
+ * frequent items, ties broken by byte order. BPE learns byte-level merges on
+ * GPT-2's pre-tokenization until vocab_size (>= 256) tokens, merging the most
+ * frequent adjacent pair first; ties go to the pair whose (left, right) byte
+ * strings sort first. */
+enum lms_status lms_tokenizer_train(const struct lms_tok_train_opts *opts, const char *const *texts,
+                                    const size_t *lens, int n, struct lms_tokenizer **out);
+
 #endif

@@ -1,0 +1,90 @@
+/* Pre-tokenization through PCRE2 (see tok_impl.h). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "tok_impl.h"
+#include "utf8.h"
+
+enum lms_status tok_regex_compile(struct tok_regex *r, const char *pattern, const char *where)
+{
+	int err;
+	PCRE2_SIZE at;
+	r->jit = 0;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+	                               &err, &at, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof msg);
+		return lms_fail(LMS_EFORMAT, "%s: pattern, at offset %zu: %s", where, (size_t)at,
+		                (const char *)msg);
+	}
+	r->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
+	r->code = re;
+	return LMS_OK;
+}
+
+void tok_regex_free(struct tok_regex *r)
+{
+	pcre2_code_free(r->code);
+	r->code = NULL;
+}
+
+/* Splits one valid UTF-8 run [base, base + n) of text. */
+static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md, const char *text,
+                                 size_t base, size_t n, const struct tok_split_cb *cb)
+{
+	PCRE2_SPTR s = (PCRE2_SPTR)(text + base);
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	size_t at = 0;
+	while (at < n) {
+		int rc = r->jit ? pcre2_jit_match(r->code, s, n, at, 0, md, NULL)
+		                : pcre2_match(r->code, s, n, at, PCRE2_NO_UTF_CHECK, md, NULL);
+		size_t a, b;
+		if (rc < 0) {
+			/* No match in the rest (or a matching limit): the rest is a gap. */
+			a = b = n;
+		} else {
+			a = ov[0];
+			b = ov[1];
+		}
+		if (a > at && cb->gaps && cb->piece(cb->ud, base + at, a - at))
+			return LMS_ENOMEM;
+		if (b > a && cb->piece(cb->ud, base + a, b - a))
+			return LMS_ENOMEM;
+		if (b == a && a < n) {
+			/* An empty match: step over one character. */
+			uint32_t cp;
+			int k = lms_utf8_decode(s + a, n - a, &cp);
+			if (cb->gaps && cb->piece(cb->ud, base + a, (size_t)k))
+				return LMS_ENOMEM;
+			b = a + (size_t)k;
+		}
+		at = b;
+	}
+	return LMS_OK;
+}
+
+enum lms_status tok_regex_split(const struct tok_regex *r, const char *text, size_t len,
+                                const struct tok_split_cb *cb)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->code, NULL);
+	if (!md)
+		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
+	enum lms_status st = LMS_OK;
+	size_t i = 0;
+	while (i < len && !st) {
+		size_t valid = lms_utf8_valid_prefix((const unsigned char *)text + i, len - i);
+		if (valid)
+			st = split_run(r, md, text, i, valid, cb);
+		i += valid;
+		if (!st && i < len) {
+			if (cb->invalid(cb->ud, i))
+				st = LMS_ENOMEM;
+			i++;
+		}
+	}
+	pcre2_match_data_free(md);
+	if (st == LMS_ENOMEM)
+		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
+	return st;
+}
