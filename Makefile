@@ -48,7 +48,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps check test unit bench run models corpora fuzz memcheck install uninstall clean asan
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz memcheck install uninstall clean asan
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -101,6 +101,40 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	./lmscope models/kjv-transformer
+
+# Corpora (recipes only; the text is not committed): the King James Bible from
+# Debian's bible-kjv, one verse per line without verse numbers or chapter
+# headings, split by chapter (every 20th chapter, starting with the 20th, is
+# validation text); and the synthetic teaching corpora of corpora/synth.c.
+KJV_SPLIT := 20
+CORPORA := corpora/kjv.txt corpora/kjv.train.txt corpora/kjv.valid.txt \
+           corpora/agreement.txt corpora/induction.txt corpora/brackets.txt
+
+corpora: $(CORPORA)
+
+model-deps:
+	@missing=""; for p in $(MODEL_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make model-deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+corpora/kjv.txt corpora/kjv.train.txt corpora/kjv.valid.txt &:
+	@$(MAKE) --no-print-directory model-deps
+	bible -l100000 Gen1:1-Rev22:21 | awk -v every=$(KJV_SPLIT) ' \
+	  /^ +[0-9]+ / { sub(/^ +[0-9]+ /, ""); print > "corpora/kjv.txt"; \
+	                 print > (ch % every == 0 ? "corpora/kjv.valid.txt" : "corpora/kjv.train.txt"); next } \
+	  /[^ ]/ { ch++ }'
+
+build/synth: corpora/synth.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=c11 -o $@ $<
+
+corpora/agreement.txt corpora/induction.txt corpora/brackets.txt: corpora/%.txt: build/synth
+	build/synth $* -n 40000 -s 1 > $@.tmp && mv $@.tmp $@
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 build/bench: $(BENCH_SRC) build/liblmscope.a
