@@ -1,0 +1,165 @@
+"""Writes the bad model directories that tests/cli/bad_models.sh feeds to
+lmscope. Each case is tests/bad/<case>/: an `expected` file (the one line
+lmscope must print, with MODEL standing for the case's directory), an
+optional `path` (what to pass instead of the directory, relative to it) and
+an optional hand-written config.json. The binary files are made here, from a
+small valid GPT-2 (tests/cli/tinymodel.py) with one thing broken per case.
+
+    python3 tests/bad/gen.py tests/bad OUTDIR
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+import tinymodel as tm  # noqa: E402
+
+CFG = tm.GPT2
+
+
+def parts(tensors=None, dtype="F32"):
+    """A valid file as (header dict, data bytes) to break."""
+    tensors = tensors if tensors is not None else tm.gpt2_tensors(CFG)
+    raw = tm.safetensors_bytes(tensors, dtype, {"format": "pt"})
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def assemble(header, data, text=None):
+    text = text if text is not None else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def valid():
+    return assemble(*parts())
+
+
+def with_header(edit):
+    h, d = parts()
+    edit(h)
+    return assemble(h, d)
+
+
+def drop(name):
+    return assemble(*parts([t for t in tm.gpt2_tensors(CFG) if t[0] != name]))
+
+
+def poison(value, dtype):
+    ts = tm.gpt2_tensors(CFG, 1, dtype)
+    name, shape, vals = ts[0]
+    vals = list(vals)
+    vals[5] = value
+    ts[0] = (name, shape, vals)
+    return assemble(*parts(ts, dtype))
+
+
+def set_entry(name, **kw):
+    def edit(h):
+        h[name].update(kw)
+    return with_header(edit)
+
+
+def overlap(h):
+    h["ln_f.bias"]["data_offsets"] = list(h["ln_f.weight"]["data_offsets"])
+
+
+def wrong_vocab():
+    ts = tm.gpt2_tensors(CFG)
+    ts[0] = ("wte.weight", (CFG["V"] + 1, CFG["C"]), list(ts[0][2]) + [0.0] * CFG["C"])
+    return assemble(*parts(ts))
+
+
+def extra_layer():
+    cfg3 = dict(CFG, L=3)
+    return assemble(*parts(tm.gpt2_tensors(cfg3)))
+
+
+def duplicate_key():
+    h, d = parts()
+    text = json.dumps(h).encode()
+    entry = json.dumps({"wte.weight": h["wte.weight"]}).encode()[1:-1]
+    return assemble(None, d, text[:-1] + b", " + entry + b"}")
+
+
+def bad_utf8():
+    h, d = parts()
+    text = json.dumps(h).encode().replace(b'"ln_f.bias"', b'"ln_f.\xff\xfe"')
+    return assemble(None, d, text)
+
+
+def lstm_wrong_gates():
+    ts = tm.lstm_tensors(tm.LSTM)
+    # a GRU's 3 gates where config.json says LSTM (4)
+    out = []
+    for name, shape, vals in ts:
+        if name.startswith("encoder."):
+            shape = (3 * tm.LSTM["H"],) + tuple(shape[1:])
+            vals = vals[:tm.numel(shape)]
+        out.append((name, shape, vals))
+    return assemble(*parts(out))
+
+
+CASES = {
+    "no_config": valid,
+    "no_weights": None,
+    "not_a_directory": valid,
+    "config_invalid_json": valid,
+    "config_invalid_utf8": valid,
+    "config_missing_key": valid,
+    "config_not_integer": valid,
+    "config_absurd_size": valid,
+    "config_unknown_type": valid,
+    "config_heads": valid,
+    "config_activation": valid,
+    "empty_file": lambda: b"",
+    "short_file": lambda: b"\x10\x00\x00",
+    "header_past_end": lambda: struct.pack("<Q", 1 << 40) + b"{}",
+    "header_not_json": lambda: assemble(None, b"", b"{\"wte.weight\": [1, 2"),
+    "header_not_object": lambda: assemble(None, b"", b"[1, 2, 3]"),
+    "header_invalid_utf8": bad_utf8,
+    "header_duplicate_key": duplicate_key,
+    "truncated": lambda: valid()[:-100],
+    "offsets_outside": lambda: set_entry("ln_f.bias", data_offsets=[0, 1 << 30]),
+    "offsets_reversed": lambda: set_entry("ln_f.bias", data_offsets=[64, 32]),
+    "offsets_overlap": lambda: with_header(overlap),
+    "span_mismatch": lambda: set_entry("ln_f.bias", shape=[9]),
+    "absurd_shape": lambda: set_entry("ln_f.bias", shape=[1 << 40, 1 << 40, 1 << 40]),
+    "unknown_dtype": lambda: set_entry("ln_f.bias", dtype="F17"),
+    "unsupported_dtype": lambda: set_entry("ln_f.bias", dtype="I32"),
+    "missing_tensor": lambda: drop("h.1.mlp.c_fc.bias"),
+    "shape_vs_config": wrong_vocab,
+    "unexpected_tensor": extra_layer,
+    "nan_weight": lambda: poison(float("nan"), "F32"),
+    "inf_weight_f16": lambda: poison(float("inf"), "F16"),
+    "lstm_wrong_gates": lstm_wrong_gates,
+}
+
+DEFAULT_CONFIG = tm.gpt2_config(CFG)
+CONFIGS = {
+    "config_invalid_utf8": b'{"model_type": "gpt2", "vocab_size": 11, "name": "\xc3\x28"}',
+    "lstm_wrong_gates": json.dumps(tm.lstm_config(tm.LSTM)).encode(),
+}
+
+
+def main(src, out):
+    listed = sorted(d for d in os.listdir(src) if os.path.isdir(os.path.join(src, d)))
+    if listed != sorted(CASES):
+        sys.exit("gen.py: cases in %s %r differ from the generator's %r" % (src, listed, sorted(CASES)))
+    for case, make in CASES.items():
+        d = os.path.join(out, case)
+        os.makedirs(d)
+        given = os.path.join(src, case, "config.json")
+        if os.path.exists(given):
+            shutil.copy(given, d)
+        elif case in CONFIGS:
+            open(os.path.join(d, "config.json"), "wb").write(CONFIGS[case])
+        elif case != "no_config":
+            json.dump(DEFAULT_CONFIG, open(os.path.join(d, "config.json"), "w"))
+        if make:
+            open(os.path.join(d, "model.safetensors"), "wb").write(make())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
