@@ -16,7 +16,7 @@ TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
 BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex
 MODEL_DEBS := bible-kjv irstlm
 
 # pkg-config runs lazily (=), after `make deps` may have installed things.

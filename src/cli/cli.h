@@ -47,6 +47,8 @@ const char *cli_token_str(const struct cli_model *cm, int id, char *buf, size_t 
 /* Subcommands: argv[0] is the subcommand's name. */
 int lms_cmd_info(int argc, char **argv);
 int lms_cmd_explain(int argc, char **argv);
+int lms_cmd_tokenize(int argc, char **argv);
+int lms_cmd_tokenizer(int argc, char **argv);
 int lms_cmd_train(int argc, char **argv);
 int lms_cmd_eval(int argc, char **argv);
 int lms_cmd_generate(int argc, char **argv);

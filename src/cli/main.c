@@ -15,6 +15,8 @@ struct command {
 static const struct command commands[] = {
 	{"info", lms_cmd_info, "print a model's architecture, sizes and parameter count"},
 	{"explain", lms_cmd_explain, "next-token prediction with saliency (and attention)"},
+	{"tokenize", lms_cmd_tokenize, "the tokens and ids of a text"},
+	{"tokenizer", lms_cmd_tokenizer, "train a BPE, word or character tokenizer on corpora"},
 	{"train", lms_cmd_train, "train a model on text corpora (AdamW, checkpoints, logs)"},
 	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},

@@ -1,0 +1,142 @@
+/* `lmscope tokenize PATH (--text TEXT | FILE) [--json]`: the tokens and ids
+ * of a text under the tokenizer of a model (or tokenizer) directory. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json]\n"
+	"  PATH     a model or tokenizer directory\n"
+	"  FILE     the text to tokenize (- for standard input), read as bytes\n"
+	"  --json   print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}\n"
+	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
+
+/* Reads all of f into a malloc'd buffer. Returns 0 when out of memory. */
+static int read_all(FILE *f, char **data, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *p = malloc(cap);
+	while (p) {
+		n += fread(p + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		char *q = realloc(p, cap *= 2);
+		if (!q)
+			free(p);
+		p = q;
+	}
+	if (!p)
+		return 0;
+	*data = p;
+	*len = n;
+	return 1;
+}
+
+static void print_string(const char *s)
+{
+	char *q = json_dumps(json_string(s), JSON_ENCODE_ANY);
+	fputs(q ? q : "\"\"", stdout);
+	free(q);
+}
+
+int lms_cmd_tokenize(int argc, char **argv)
+{
+	const char *path = NULL, *text = NULL, *file = NULL;
+	int as_json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_text, stdout);
+			return LMS_EXIT_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			as_json = 1;
+		} else if (!strcmp(argv[i], "--text")) {
+			if (++i >= argc)
+				return cli_usage("--text wants an argument");
+			text = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage("tokenize: unknown option %s", argv[i]);
+		} else if (!path) {
+			path = argv[i];
+		} else if (!file) {
+			file = argv[i];
+		} else {
+			return cli_usage("tokenize: too many arguments (see lmscope tokenize --help)");
+		}
+	}
+	if (!path || (!text == !file))
+		return cli_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
+	char *data = NULL;
+	size_t len = 0;
+	if (file) {
+		FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+		if (!f) {
+			fprintf(stderr, "lmscope: %s: %s\n", file, strerror(errno));
+			return LMS_EXIT_IO;
+		}
+		int ok = read_all(f, &data, &len);
+		int err = ferror(f);
+		if (f != stdin)
+			fclose(f);
+		if (!ok || err) {
+			free(data);
+			fprintf(stderr, "lmscope: %s: %s\n", file, ok ? "read error" : "out of memory");
+			return ok ? LMS_EXIT_IO : LMS_EXIT_NOMEM;
+		}
+	}
+	struct lms_tokenizer *tok;
+	enum lms_status st = lms_tokenizer_load(path, &tok);
+	if (st) {
+		free(data);
+		return cli_fail(st);
+	}
+	if (!tok) {
+		free(data);
+		fprintf(stderr, "lmscope: %s: no tokenizer files (see lmscope(1), TOKENIZER FILES)\n", path);
+		return LMS_EXIT_FORMAT;
+	}
+	int *ids;
+	size_t n, *offs;
+	struct lms_tok_stats stats;
+	st = lms_tokenizer_encode(tok, file ? data : text, file ? len : strlen(text), &ids, &n, &offs,
+	                          &stats);
+	free(data);
+	if (st) {
+		lms_tokenizer_free(tok);
+		return cli_fail(st);
+	}
+	if (as_json) {
+		fputs("{\"ids\": [", stdout);
+		for (size_t i = 0; i < n; i++)
+			printf("%s%d", i ? ", " : "", ids[i]);
+		fputs("], \"tokens\": [", stdout);
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? ", " : "", stdout);
+			print_string(lms_tokenizer_piece(tok, ids[i]));
+		}
+		fputs("], \"offsets\": [", stdout);
+		for (size_t i = 0; i < n; i++)
+			printf("%s%zu", i ? ", " : "", offs[i]);
+		printf("], \"unk\": %zu, \"replaced\": %zu}\n", stats.unk, stats.replaced);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			printf("%d\t", ids[i]);
+			print_string(lms_tokenizer_piece(tok, ids[i]));
+			putchar('\n');
+		}
+		if (stats.unk || stats.replaced)
+			fprintf(stderr, "lmscope: %zu tokens, %zu <unk>, %zu invalid UTF-8 bytes replaced\n", n,
+			        stats.unk, stats.replaced);
+	}
+	free(ids);
+	free(offs);
+	lms_tokenizer_free(tok);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "lmscope: standard output: %s\n", strerror(errno));
+		return LMS_EXIT_IO;
+	}
+	return LMS_EXIT_OK;
+}
