@@ -65,10 +65,10 @@ static enum lms_status spm_read(const char *path, struct lms_tokenizer *tok)
 	while (!st) {
 		float score;
 		int32_t len;
-		size_t got = fread(&score, sizeof score, 1, f);
+		size_t got = fread(&score, 1, sizeof score, f);
 		if (got == 0 && feof(f))
 			break;
-		if (got != 1 || fread(&len, sizeof len, 1, f) != 1)
+		if (got != sizeof score || fread(&len, sizeof len, 1, f) != 1)
 			st = lms_fail(LMS_EFORMAT, "%s: ends inside the record of piece %d", path, s->v.n);
 		else if (len < 0 || len > max_len)
 			st = lms_fail(LMS_EFORMAT, "%s: piece %d has length %d (maximum %d)", path, s->v.n,
