@@ -403,10 +403,9 @@ enum lms_status tok_config_write(const struct tok_config *c, const char *dir)
 {
 	json_t *root = json_object();
 	json_object_set_new(root, "type", json_string(c->kind == LMS_TOK_WORD ? "word" : "char"));
-	if (c->kind == LMS_TOK_WORD) {
+	if (c->kind == LMS_TOK_WORD)
 		json_object_set_new(root, "pattern", json_string(c->pattern));
-		json_object_set_new(root, "lowercase", json_boolean(c->lowercase));
-	}
+	json_object_set_new(root, "lowercase", json_boolean(c->lowercase));
 	if (c->unk)
 		json_object_set_new(root, "unk_token", json_string(c->unk));
 	if (c->bos)

@@ -1,0 +1,250 @@
+/* Word- and character-level tokenizers, and the dispatcher: vocabulary
+ * building, encoding with offsets and counts, natural-spacing decoding,
+ * saving and loading back, and malformed files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "lmscope/tokenizer.h"
+
+static struct lms_tokenizer *train(enum lms_tok_kind kind, const char *text, int vocab, int min_count,
+                                   int lowercase, int bos_eos)
+{
+	struct lms_tok_train_opts o = {kind, vocab, min_count, lowercase, NULL, bos_eos};
+	size_t len = strlen(text);
+	struct lms_tokenizer *tok;
+	ck_assert_int_eq(lms_tokenizer_train(&o, &text, &len, 1, &tok), LMS_OK);
+	return tok;
+}
+
+static int id_of(const struct lms_tokenizer *tok, const char *s)
+{
+	for (int i = 0; i < lms_tokenizer_vocab_size(tok); i++)
+		if (!strcmp(lms_tokenizer_piece(tok, i), s))
+			return i;
+	return -1;
+}
+
+START_TEST(word_vocabulary)
+{
+	/* Counts: the 4, cat 3, sat 2, . 2, dog 2, a 1, mat 1 -- ties by bytes. */
+	const char *text = "the cat sat. the dog sat. the cat, a dog; the cat mat";
+	struct lms_tokenizer *tok = train(LMS_TOK_WORD, text, 7, 2, 0, 1);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 7);
+	const char *want[] = {"<unk>", "<bos>", "<eos>", "the", "cat", ".", "dog"};
+	for (int i = 0; i < 7; i++)
+		ck_assert_str_eq(lms_tokenizer_piece(tok, i), want[i]);
+	ck_assert_int_eq(lms_tokenizer_unk(tok), 0);
+	ck_assert_int_eq(lms_tokenizer_bos(tok), 1);
+	ck_assert_int_eq(lms_tokenizer_eos(tok), 2);
+	lms_tokenizer_free(tok);
+	/* min_count leaves out what is rarer, however large the vocabulary. */
+	tok = train(LMS_TOK_WORD, text, 1000, 2, 0, 0);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 6); /* <unk> the cat sat . dog */
+	ck_assert_int_eq(id_of(tok, "mat"), -1);
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
+START_TEST(word_encode)
+{
+	struct lms_tokenizer *tok = train(LMS_TOK_WORD, "The LORD's people don't sleep. Ça va!", 100, 1, 1, 0);
+	const char *text = "the lord's PEOPLE, \xff zebra";
+	int *ids;
+	size_t n, *off;
+	struct lms_tok_stats st;
+	ck_assert_int_eq(lms_tokenizer_encode(tok, text, strlen(text), &ids, &n, &off, &st), LMS_OK);
+	const char *want[] = {"the", "lord's", "people", "<unk>", "<unk>", "<unk>"};
+	size_t want_off[] = {0, 4, 11, 17, 19, 21, 26};
+	ck_assert_uint_eq(n, 6);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(lms_tokenizer_piece(tok, ids[i]), want[i]);
+		ck_assert_uint_eq(off[i], want_off[i]);
+	}
+	ck_assert_uint_eq(off[n], strlen(text));
+	ck_assert_uint_eq(st.unk, 3);      /* ",", the invalid byte, "zebra" */
+	ck_assert_uint_eq(st.replaced, 1); /* \xff */
+	ck_assert_int_ne(id_of(tok, "\xc3\xa7" "a"), -1); /* "Ça" lower-cased */
+	free(ids);
+	free(off);
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
+static void check_decode(struct lms_tokenizer *tok, const char *text, const char *want)
+{
+	int *ids;
+	size_t n;
+	ck_assert_int_eq(lms_tokenizer_encode(tok, text, strlen(text), &ids, &n, NULL, NULL), LMS_OK);
+	char *out;
+	size_t len;
+	ck_assert_int_eq(lms_tokenizer_decode(tok, ids, n, &out, &len), LMS_OK);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(len, strlen(want));
+	free(out);
+	free(ids);
+}
+
+START_TEST(word_decode)
+{
+	const char *corpus = "he said \" yes , ( maybe ) ! \" and ' no ' ; then : why ? well . . . "
+	                     "\xE2\x80\x9C" "quoted" "\xE2\x80\x9D" " [ x ] 50 %";
+	struct lms_tokenizer *tok = train(LMS_TOK_WORD, corpus, 100, 1, 0, 1);
+	check_decode(tok, "he   said\"yes,(maybe)!\"and 'no';then:why?well...",
+	             "he said \"yes, (maybe)!\" and 'no'; then: why? well...");
+	check_decode(tok, "\xE2\x80\x9C quoted \xE2\x80\x9D [x] 50%",
+	             "\xE2\x80\x9Cquoted\xE2\x80\x9D [x] 50%");
+	/* <bos> and <eos> are not written. */
+	int ids[] = {lms_tokenizer_bos(tok), id_of(tok, "yes"), id_of(tok, "!"), lms_tokenizer_eos(tok)};
+	char *out;
+	ck_assert_int_eq(lms_tokenizer_decode(tok, ids, 4, &out, NULL), LMS_OK);
+	ck_assert_str_eq(out, "yes!");
+	free(out);
+	int bad = 100000;
+	ck_assert_int_eq(lms_tokenizer_decode(tok, &bad, 1, &out, NULL), LMS_EARG);
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
+START_TEST(char_encode)
+{
+	struct lms_tokenizer *tok = train(LMS_TOK_CHAR, "h\xC3\xA9llo w\xF0\x9F\x98\x80rld", 100, 1, 0, 0);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 10); /* <unk> l o h é space w 😀 r d */
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 1), "l");  /* three l: the most frequent */
+	const char *text = "h\xC3\xA9\xFF" "z\xF0\x9F\x98\x80";
+	int *ids;
+	size_t n, *off;
+	struct lms_tok_stats st;
+	ck_assert_int_eq(lms_tokenizer_encode(tok, text, strlen(text), &ids, &n, &off, &st), LMS_OK);
+	ck_assert_uint_eq(n, 5);
+	size_t want_off[] = {0, 1, 3, 4, 5, 9};
+	for (size_t i = 0; i <= n; i++)
+		ck_assert_uint_eq(off[i], want_off[i]);
+	ck_assert_str_eq(lms_tokenizer_piece(tok, ids[1]), "\xC3\xA9");
+	ck_assert_int_eq(ids[2], 0);
+	ck_assert_int_eq(ids[3], 0);
+	ck_assert_str_eq(lms_tokenizer_piece(tok, ids[4]), "\xF0\x9F\x98\x80");
+	ck_assert_uint_eq(st.replaced, 1);
+	ck_assert_uint_eq(st.unk, 2);
+	char *out;
+	ck_assert_int_eq(lms_tokenizer_decode(tok, ids, n, &out, NULL), LMS_OK);
+	ck_assert_str_eq(out, "h\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xF0\x9F\x98\x80");
+	free(out);
+	free(ids);
+	free(off);
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/lmstokXXXXXX";
+	char *d = mkdtemp(tmpl);
+	ck_assert_ptr_nonnull(d);
+	return strdup(d);
+}
+
+static void rmdir_all(const char *d)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(save_load)
+{
+	const char *corpus = "Alpha beta, gamma! \"Delta\" alpha BETA \xCE\x91\xCE\xB2";
+	for (int kind = 0; kind < 2; kind++) {
+		struct lms_tokenizer *a = train(kind ? LMS_TOK_CHAR : LMS_TOK_WORD, corpus, 100, 1, 1, 1);
+		char *d = tmpdir();
+		ck_assert_int_eq(lms_tokenizer_save(a, d), LMS_OK);
+		struct lms_tokenizer *b;
+		ck_assert_int_eq(lms_tokenizer_load(d, &b), LMS_OK);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_int_eq(lms_tokenizer_kind(b), kind ? LMS_TOK_CHAR : LMS_TOK_WORD);
+		ck_assert_int_eq(lms_tokenizer_vocab_size(a), lms_tokenizer_vocab_size(b));
+		ck_assert_int_eq(lms_tokenizer_bos(a), lms_tokenizer_bos(b));
+		int *x, *y;
+		size_t nx, ny;
+		const char *t = "ALPHA, beta \xCE\x91 zeta";
+		ck_assert_int_eq(lms_tokenizer_encode(a, t, strlen(t), &x, &nx, NULL, NULL), LMS_OK);
+		ck_assert_int_eq(lms_tokenizer_encode(b, t, strlen(t), &y, &ny, NULL, NULL), LMS_OK);
+		ck_assert_uint_eq(nx, ny);
+		ck_assert_int_eq(memcmp(x, y, nx * sizeof *x), 0);
+		free(x);
+		free(y);
+		lms_tokenizer_free(a);
+		lms_tokenizer_free(b);
+		rmdir_all(d);
+		free(d);
+	}
+}
+END_TEST
+
+START_TEST(malformed)
+{
+	char *d = tmpdir();
+	struct lms_tokenizer *tok;
+	/* No tokenizer files: LMS_OK with no tokenizer. */
+	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_OK);
+	ck_assert_ptr_null(tok);
+	write_text(d, "tokenizer_config.json", "{\"type\": \"word\", \"pattern\": \"\\\\w+\", \"unk_token\": \"<unk>\"}\n");
+	const char *bad[][2] = {
+		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\" 2\n}\n", "line 4: expected ':'"},
+		{"{\n  \"<unk>\": 0,\n  \"a\": 2\n}\n", "ids are not 0..1"},
+		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\": 1\n}\n", "line 4: id 1 already given on line 3"},
+		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"a\": 2\n}\n", "line 4: token already given on line 3"},
+		{"{\n  \"<unk>\": 0,\n  \"\\ud800\": 1\n}\n", "line 3: unpaired surrogate"},
+		{"{\n  \"<unk>\": 0,\n  \"\xff\": 1\n}\n", "line 3: invalid UTF-8"},
+		{"{\n  \"x\": 0\n}\n", "\"<unk>\" is not in the vocabulary"},
+		{"", "line 1: expected a JSON object"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		write_text(d, "vocab.json", bad[i][0]);
+		ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
+		ck_assert_msg(strstr(lms_errmsg(), bad[i][1]) != NULL, "case %zu: %s", i, lms_errmsg());
+		ck_assert_ptr_null(strchr(lms_errmsg(), '\n'));
+	}
+	write_text(d, "vocab.json", "{\"<unk>\": 0}");
+	write_text(d, "tokenizer_config.json", "{\"type\": \"word\", \"pattern\": \"(\"}");
+	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "pattern"));
+	write_text(d, "tokenizer_config.json", "{\"type\": \"word\",\n \"pattern\": }");
+	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "tokenizer_config.json: line 2"));
+	rmdir_all(d);
+	free(d);
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	Suite *s = suite_create("tokenizer");
+	struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+		{"word_vocabulary", word_vocabulary}, {"word_encode", word_encode},
+		{"word_decode", word_decode},         {"char_encode", char_encode},
+		{"save_load", save_load},             {"malformed", malformed},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
