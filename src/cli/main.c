@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"train", lms_cmd_train, "train a model on text corpora (AdamW, checkpoints, logs)"},
 	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
+	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
 };
 
 static void usage(FILE *f)
