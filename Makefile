@@ -136,6 +136,11 @@ build/synth: corpora/synth.c
 corpora/agreement.txt corpora/induction.txt corpora/brackets.txt: corpora/%.txt: build/synth
 	build/synth $* -n 40000 -s 1 > $@.tmp && mv $@.tmp $@
 
+# OpenAI's tiktoken (npm, WASM), beside lmscope's GPT-2 tokenizer in `make
+# bench`; installed under build/, never committed, never needed by `make check`.
+build/npm/node_modules/tiktoken:
+	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm tiktoken@1.0.22
+
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 build/bench: $(BENCH_SRC) build/liblmscope.a
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) build/liblmscope.a $(LDLIBS)

@@ -47,6 +47,8 @@ struct workload {
 
 static const struct workload workloads[] = {
 	{"engine", bench_engine},
+	{"attribution", bench_attribution},
+	{"tokenizer", bench_tokenizer},
 };
 
 int main(int argc, char **argv)
