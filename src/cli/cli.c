@@ -101,9 +101,10 @@ enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli
 		return st;
 	}
 	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V) {
+		int pieces = lms_tokenizer_vocab_size(cm->tok), V = cm->m->cfg.V;
 		cli_close_model(cm);
 		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
-		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);
+		                pieces, path, V);
 	}
 	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V) {
 		cli_close_model(cm);

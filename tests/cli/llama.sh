@@ -1,0 +1,169 @@
+#!/bin/sh
+# llama2.c files on the command line:
+# - the real Llama 2 tokenizer (../shared/tokenizers/llama2/tokenizer.bin)
+#   on hard cases, against an independent Python implementation of
+#   llama2.c's encode() written below (sentencepiece itself is not here);
+# - stories260K.bin: convert to a model directory and back through explain
+#   (the same numbers), generate by ids;
+# - bad files: a truncated checkpoint, an absurd header, a truncated
+#   tokenizer, a tokenizer that does not fit the model — a one-line error
+#   and exit status 4, never a crash.
+LMSCOPE=${LMSCOPE:-./lmscope}
+PY=/usr/bin/python3
+MODEL=../shared/models/llama2c/stories260K.bin
+TOKDIR=../shared/tokenizers/llama2
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "llama.sh: $*" >&2; exit 1; }
+[ -f "$MODEL" ] && [ -f "$TOKDIR/tokenizer.bin" ] || fail "missing $MODEL or $TOKDIR/tokenizer.bin"
+
+# ---- the tokenizer ---------------------------------------------------------
+cat > "$tmp/lines.txt" <<'EOF'
+Hello world
+Once upon a time, there was a little girl named Lily.
+  two leading spaces and trailing  
+tabs	and
+newlines
+
+I'm can't won't they'll 1234567 3.14159 $100
+café naïve résumé Ærøskøbing
+日本語のテキスト 中文 한국어
+emoji 🤖🎉 and ⚠️ signs
+<s> </s> <unk> <0x41> literal specials
+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+    indented(code) { return x->y[0]; }
+ǅ ﬁ Ωmega — “quotes” … ₂ ½ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢
+EOF
+i=0
+while IFS= read -r line; do
+	i=$((i + 1))
+	printf '%s' "$line" > "$tmp/case$i.txt"
+	"$LMSCOPE" tokenize "$TOKDIR" "$tmp/case$i.txt" --json > "$tmp/case$i.json" 2> "$tmp/err" ||
+		fail "tokenize case $i: $(cat "$tmp/err")"
+done < "$tmp/lines.txt"
+# raw bytes: invalid UTF-8, a stray continuation byte, a truncated character
+printf 'ok\377\200x\342\202 end' > "$tmp/case0.txt"
+"$LMSCOPE" tokenize "$TOKDIR" "$tmp/case0.txt" --json > "$tmp/case0.json" 2> "$tmp/err" ||
+	fail "tokenize raw bytes: $(cat "$tmp/err")"
+# a longer text: a few kilobytes mixing all of the above
+for k in 1 2 3 4 5 6; do cat "$tmp/lines.txt"; done > "$tmp/case99.txt"
+"$LMSCOPE" tokenize "$TOKDIR" "$tmp/case99.txt" --json > "$tmp/case99.json" 2> "$tmp/err" ||
+	fail "tokenize long text: $(cat "$tmp/err")"
+
+cat > "$tmp/encode.py" <<'PYEOF'
+"""llama2.c's encode(), written from its description: a dummy-prefix space,
+UTF-8 characters looked up whole or split into byte pieces (id = byte + 3),
+then repeatedly merge the adjacent pair whose concatenation is the
+best-scoring piece (leftmost on ties), rescanning every time."""
+import glob, json, os, struct, sys
+
+tmp, tokfile = sys.argv[1], sys.argv[2]
+data = open(tokfile, "rb").read()
+pos = 4
+pieces, scores = [], []
+while pos < len(data):
+    score, n = struct.unpack_from("<fi", data, pos)
+    pos += 8
+    pieces.append(data[pos:pos + n])
+    scores.append(score)
+    pos += n
+lookup = {p: i for i, p in enumerate(pieces)}
+
+
+def encode(text):
+    toks = [lookup[b" "]] if text else []
+    buf = b""
+    for i, c in enumerate(text):
+        if c & 0xC0 != 0x80:
+            buf = b""
+        buf += bytes([c])
+        nxt = text[i + 1] if i + 1 < len(text) else 0
+        if nxt & 0xC0 == 0x80 and len(buf) < 4:
+            continue
+        if buf in lookup:
+            toks.append(lookup[buf])
+        else:
+            toks.extend(b + 3 for b in buf)
+        buf = b""
+    while True:
+        best, best_id, best_i = -1e10, -1, -1
+        for i in range(len(toks) - 1):
+            j = lookup.get(pieces[toks[i]] + pieces[toks[i + 1]])
+            if j is not None and scores[j] > best:
+                best, best_id, best_i = scores[j], j, i
+        if best_i < 0:
+            return toks
+        toks[best_i:best_i + 2] = [best_id]
+
+
+bad = 0
+files = sorted(glob.glob(os.path.join(tmp, "case*.txt")))
+for f in files:
+    text = open(f, "rb").read()
+    want = encode(text)
+    got = json.load(open(f[:-4] + ".json"))["ids"]
+    if got != want:
+        bad += 1
+        k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        print("%s: %r\n  lmscope %s\n  python  %s" % (os.path.basename(f), text[:60],
+              got[max(0, k - 3):k + 5], want[max(0, k - 3):k + 5]))
+print("%d texts, %d differ" % (len(files), bad))
+sys.exit(1 if bad or len(files) < 10 else 0)
+PYEOF
+$PY "$tmp/encode.py" "$tmp" "$TOKDIR/tokenizer.bin" || fail "encodings differ from llama2.c's algorithm"
+
+# ---- the checkpoint ---------------------------------------------------------
+"$LMSCOPE" convert "$MODEL" -o "$tmp/s260" > /dev/null 2> "$tmp/err" || fail "convert: $(cat "$tmp/err")"
+[ -f "$tmp/s260/config.json" ] && [ -f "$tmp/s260/model.safetensors" ] || fail "convert wrote no model directory"
+grep -q '"model_type": *"llama"' "$tmp/s260/config.json" || fail "config.json is not a llama config"
+for ids in 1 1,400,300,25 1,13,42,99,7,311,500,2,0,0,3; do
+	"$LMSCOPE" explain "$MODEL" --ids "$ids" --top 512 --json > "$tmp/a.json" || fail "explain .bin $ids"
+	"$LMSCOPE" explain "$tmp/s260" --ids "$ids" --top 512 --json > "$tmp/b.json" || fail "explain dir $ids"
+	$PY - "$tmp/a.json" "$tmp/b.json" <<'PYEOF' || fail "converted model differs on $ids"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+pa = {t["id"]: t["logprob"] for t in a["top"]}
+pb = {t["id"]: t["logprob"] for t in b["top"]}
+assert len(pa) == 512 and pa.keys() == pb.keys()
+worst = max(abs(pa[k] - pb[k]) for k in pa)
+assert worst <= 1e-5, worst
+sa, sb = a["saliency"]["scores"], b["saliency"]["scores"]
+assert max(abs(x - y) / max(1e-6, abs(x)) for x, y in zip(sa, sb)) <= 1e-4
+PYEOF
+done
+# float16 storage loads too, within float16 precision
+"$LMSCOPE" convert "$MODEL" -o "$tmp/s260h" --f16 > /dev/null || fail "convert --f16"
+"$LMSCOPE" explain "$tmp/s260h" --ids 1,400,300 --json > /dev/null || fail "explain f16 directory"
+
+# generation by ids (no tokenizer): greedy is deterministic
+"$LMSCOPE" generate "$MODEL" --ids 1 -n 12 --temperature 0 --json > "$tmp/g1.json" || fail "generate .bin"
+"$LMSCOPE" generate "$tmp/s260" --ids 1 -n 12 --temperature 0 --json > "$tmp/g2.json" || fail "generate dir"
+$PY - "$tmp/g1.json" "$tmp/g2.json" <<'PYEOF' || fail "generate: .bin and converted directory disagree"
+import json, sys
+a, b = (json.load(open(f))["ids"] for f in sys.argv[1:3])
+assert len(a) == 12 and a == b, (a, b)
+PYEOF
+
+# ---- bad files ------------------------------------------------------------------
+# expect_fail NAME COMMAND...: exit status 4 and one line naming the problem
+expect_fail() {
+	name=$1; shift
+	"$@" > /dev/null 2> "$tmp/err"
+	rc=$?
+	[ $rc -eq 4 ] || fail "$name: exit status $rc, want 4 ($(cat "$tmp/err"))"
+	[ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "$name: want one line of error, got: $(cat "$tmp/err")"
+	grep -q '^lmscope: ' "$tmp/err" || fail "$name: error without the lmscope: prefix"
+}
+head -c 100000 "$MODEL" > "$tmp/short.bin"
+expect_fail "truncated checkpoint" "$LMSCOPE" info "$tmp/short.bin"
+grep -q "header implies" "$tmp/err" || fail "truncated checkpoint: $(cat "$tmp/err")"
+$PY -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("7i", 1 << 30, 1 << 30, 100, 8, 8, 32000, 1 << 30))' > "$tmp/huge.bin"
+expect_fail "absurd header" "$LMSCOPE" info "$tmp/huge.bin"
+printf 'abc' > "$tmp/tiny.bin"
+expect_fail "file shorter than a header" "$LMSCOPE" info "$tmp/tiny.bin"
+head -c 200000 "$TOKDIR/tokenizer.bin" > "$tmp/tokcut.bin"
+expect_fail "truncated tokenizer" "$LMSCOPE" info "$MODEL" --tokenizer "$tmp/tokcut.bin"
+grep -q "tokcut.bin" "$tmp/err" || fail "truncated tokenizer: message does not name the file"
+# 32000 pieces for a 512-token model
+expect_fail "tokenizer of another model" "$LMSCOPE" info "$MODEL" --tokenizer "$TOKDIR/tokenizer.bin"
+echo "llama.sh: ok"
