@@ -114,6 +114,27 @@ grep -q 'explaining the last 16' "$tmp/long.err" || fail "long: no note on stder
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ids"] == list(range(5,11)) + list(range(10)), d["ids"]' \
 	"$tmp/long.json" || fail "long: wrong ids kept"
 
+# --text through the model's tokenizer (a character-level one, written by
+# hand): the same numbers as the ids it encodes to, tokens shown as pieces
+cp -r "$tmp/gpt2" "$tmp/gpt2tok"
+printf '{"type": "char"}\n' > "$tmp/gpt2tok/tokenizer_config.json"
+printf '{"<unk>": 0, "a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, " ": 10}\n' \
+	> "$tmp/gpt2tok/vocab.json"
+"$LMSCOPE" explain "$tmp/gpt2tok" --text "bad hig" --json > "$tmp/text.json" || fail "text: exit $?"
+"$LMSCOPE" explain "$tmp/gpt2" --ids 2,1,4,10,8,9,7 --json > "$tmp/ids.json" || fail "ids: exit $?"
+$PY - "$tmp" <<'PYEOF' || fail "--text disagrees with --ids"
+import json, sys
+t = json.load(open(sys.argv[1] + "/text.json"))
+i = json.load(open(sys.argv[1] + "/ids.json"))
+assert t["ids"] == [2, 1, 4, 10, 8, 9, 7], t["ids"]
+assert t["tokens"] == list("bad hig"), t["tokens"]
+assert t["saliency"] == i["saliency"] and [x["id"] for x in t["top"]] == [x["id"] for x in i["top"]]
+pieces = ["<unk>"] + list("abcdefghi ")
+assert all(x["token"] == pieces[x["id"]] for x in t["top"]), t["top"]
+PYEOF
+"$LMSCOPE" explain "$tmp/gpt2tok" --text "bad hig" > "$tmp/text.table" || fail "text table: exit $?"
+grep -q '^ *3  *10  *" " ' "$tmp/text.table" || fail "text table: no quoted space token"
+
 # errors: one line on stderr, the right exit status
 expect() {
 	want_rc=$1; want_msg=$2; shift 2
