@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../tui/tui.h"
 
 struct command {
 	const char *name;
@@ -61,5 +62,6 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(argc - i, argv + i);
-	return cli_usage("unknown command %s (see lmscope --help)", argv[i]);
+	/* not a command: a model to open in the explorer */
+	return lms_explorer_main(argc - i, argv + i);
 }

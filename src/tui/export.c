@@ -1,0 +1,137 @@
+/* Export: the screen as seen, and the numbers behind it as JSON with the
+ * keys of `lmscope explain --json` (ids, tokens, top, target, saliency,
+ * attention) plus the explorer's own (surprisal, contrast, cut). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "export.h"
+#include "ui.h"
+
+int tui_export_text(const char *path, char *msg, size_t size)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		snprintf(msg, size, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	wchar_t *line = malloc(((size_t)COLS + 1) * sizeof *line);
+	char *out = malloc((size_t)COLS * MB_CUR_MAX + 2);
+	if (!line || !out) {
+		free(line);
+		free(out);
+		fclose(f);
+		snprintf(msg, size, "out of memory");
+		return 0;
+	}
+	for (int y = 0; y < LINES; y++) {
+		int k = mvwinnwstr(curscr, y, 0, line, COLS);
+		if (k < 0)
+			k = 0;
+		line[k] = 0;
+		while (k > 0 && line[k - 1] == L' ')
+			line[--k] = 0;
+		size_t b = wcstombs(out, line, (size_t)COLS * MB_CUR_MAX + 1);
+		if (b == (size_t)-1)
+			b = 0;
+		fwrite(out, 1, b, f);
+		fputc('\n', f);
+	}
+	free(line);
+	free(out);
+	if (fclose(f) != 0) {
+		snprintf(msg, size, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+static json_t *token_json(const struct tui_engine *e, int id)
+{
+	char buf[32];
+	return json_string(tui_token_str(e->tm, id, buf, sizeof buf));
+}
+
+/* A float as JSON: NaN and infinities are not JSON numbers. */
+static json_t *num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size)
+{
+	const struct tui_view *v = &e->cur;
+	int n = v->valid ? v->n : 0;
+	json_t *o = json_object(), *ids = json_array(), *toks = json_array(), *sur = json_array();
+	for (int j = 0; j < n; j++) {
+		json_array_append_new(ids, json_integer(v->ids[j]));
+		json_array_append_new(toks, token_json(e, v->ids[j]));
+		json_array_append_new(sur, num(v->surprisal[j]));
+	}
+	json_object_set_new(o, "ids", ids);
+	json_object_set_new(o, "tokens", toks);
+	json_object_set_new(o, "cut", json_integer(v->cut));
+	json_object_set_new(o, "surprisal", sur);
+	if (n) {
+		json_t *top = json_array();
+		for (int i = 0; i < v->k && i < 20; i++) {
+			json_t *c = json_object();
+			json_object_set_new(c, "id", json_integer(v->top_id[i]));
+			json_object_set_new(c, "token", token_json(e, v->top_id[i]));
+			json_object_set_new(c, "prob", num(exp(v->top_lp[i])));
+			json_object_set_new(c, "logprob", num(v->top_lp[i]));
+			json_array_append_new(top, c);
+		}
+		json_object_set_new(o, "top", top);
+		json_t *t = json_object();
+		json_object_set_new(t, "id", json_integer(v->target));
+		json_object_set_new(t, "token", token_json(e, v->target));
+		json_object_set_new(t, "logprob", num(v->target_lp));
+		json_object_set_new(o, "target", t);
+		if (v->contrast >= 0) {
+			json_t *c = json_object();
+			json_object_set_new(c, "id", json_integer(v->contrast));
+			json_object_set_new(c, "token", token_json(e, v->contrast));
+			json_object_set_new(c, "logprob", num(v->logprob[v->contrast]));
+			json_object_set_new(o, "contrast", c);
+		}
+		json_t *sal = json_object(), *sc = json_array();
+		json_object_set_new(sal, "method", json_string(tui_methods[v->method].name));
+		for (int j = 0; j < n; j++)
+			json_array_append_new(sc, num(v->saliency[j]));
+		json_object_set_new(sal, "scores", sc);
+		json_object_set_new(o, "saliency", sal);
+		if (v->NH) {
+			json_t *att = json_array();
+			int T = e->run->T;
+			for (int l = 0; l < v->L; l++) {
+				json_t *layer = json_array();
+				for (int h = 0; h < v->NH; h++) {
+					const float *a = lms_run_attention(e->run, l, h, 0);
+					json_t *head = json_array();
+					for (int q = 0; q < n; q++) {
+						json_t *row = json_array();
+						for (int k = 0; k < n; k++)
+							json_array_append_new(row, json_real(k <= q ? a[(size_t)q * T + k] : 0.0));
+						json_array_append_new(head, row);
+					}
+					json_array_append_new(layer, head);
+				}
+				json_array_append_new(att, layer);
+			}
+			json_object_set_new(o, "attention", att);
+		}
+	}
+	int rc = json_dump_file(o, path, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	json_decref(o);
+	if (rc != 0) {
+		snprintf(msg, size, "%s: cannot write the JSON export", path);
+		return 0;
+	}
+	snprintf(msg, size, "wrote %s", path);
+	return 1;
+}

@@ -1,0 +1,328 @@
+/* The attention pane (Transformers), in three modes:
+ *   matrix   - the selected layer and head (or the mean over the layer's
+ *              heads) as a heatmap: rows are query tokens, columns key
+ *              tokens, labels on both axes, a legend; scrolls both ways;
+ *   overview - every layer x head as a thumbnail with its mean entropy,
+ *              from which a head is picked;
+ *   query    - one token's attention row as bars over the context. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ui.h"
+
+enum { CELL = 3, HEAD_ROWS = 4 /* title, legend, two rows of key labels */ };
+
+struct geom {
+	int n, rows, cols;
+	int lw;          /* row label width */
+	int nr, nc;      /* visible matrix rows / columns */
+	int row0, col0;  /* first visible query / key */
+};
+
+static int clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static struct geom matrix_geom(struct tui_state *s, WINDOW *w)
+{
+	struct geom g;
+	g.n = tui_view_n(s);
+	g.rows = getmaxy(w);
+	g.cols = getmaxx(w);
+	g.lw = clamp(g.cols / 6, 6, 12);
+	g.nr = g.rows - HEAD_ROWS;
+	g.nc = (g.cols - g.lw - 1) / CELL;
+	if (g.nr < 1)
+		g.nr = 1;
+	if (g.nc < 1)
+		g.nc = 1;
+	int maxr = g.n > g.nr ? g.n - g.nr : 0, maxc = g.n > g.nc ? g.n - g.nc : 0;
+	if (s->att_follow) {
+		g.row0 = maxr;
+		g.col0 = maxc;
+	} else {
+		g.row0 = clamp(s->att_row0, 0, maxr);
+		g.col0 = clamp(s->att_col0, 0, maxc);
+	}
+	return g;
+}
+
+static void head_name(const struct tui_view *v, char *buf, size_t size)
+{
+	if (v->mean_heads)
+		snprintf(buf, size, "layer %d, mean of %d heads", v->layer, v->NH);
+	else
+		snprintf(buf, size, "layer %d head %d", v->layer, v->head);
+}
+
+static void legend(WINDOW *w, int y, int x, int width)
+{
+	ui_printf(w, y, x, width, "0%%");
+	int steps = 8;
+	for (int i = 0; i < steps && x + 3 + i * 2 + 2 < x + width; i++) {
+		double val = (i + 0.5) / steps;
+		ui_set(w, ui_heat(val));
+		if (ui_color_mode())
+			mvwaddstr(w, y, x + 3 + i * 2, "  ");
+		else
+			mvwaddstr(w, y, x + 3 + i * 2, ui_shade(val)), waddstr(w, ui_shade(val));
+	}
+	ui_set(w, UI_NORMAL);
+	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, "100%%  rows: query, columns: key");
+}
+
+/* One cell: the probability in percent on its heat shade. */
+static void cell(WINDOW *w, int y, int x, float p)
+{
+	char buf[8];
+	ui_set(w, ui_heat(p));
+	if (p < 0.005f)
+		snprintf(buf, sizeof buf, "  %s", ui_color_mode() ? " " : ui_shade(0));
+	else if (!ui_color_mode() && p < 0.1f)
+		snprintf(buf, sizeof buf, " %s%d", ui_shade(p), (int)(p * 100 + 0.5f));
+	else
+		snprintf(buf, sizeof buf, "%3d", (int)(p * 100 + 0.5f));
+	mvwaddstr(w, y, x, buf);
+	ui_set(w, UI_NORMAL);
+}
+
+static void draw_matrix(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	struct geom g = matrix_geom(s, w);
+	char title[200], hn[80], buf[32];
+	head_name(v, hn, sizeof hn);
+	snprintf(title, sizeof title, "Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d", hn,
+	         v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
+	         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
+	ui_title(w, title, s->focus == P_ATTENTION);
+	legend(w, 1, 1, g.cols - 2);
+	/* key labels, staggered over two rows so each can be two cells wide */
+	for (int c = 0; c < g.nc && g.col0 + c < g.n; c++) {
+		int k = g.col0 + c;
+		const char *t = tui_view_token(s, k, buf, sizeof buf);
+		ui_set(w, UI_DIM);
+		ui_text(w, 2 + (c & 1), g.lw + 1 + c * CELL, t, strlen(t), 2 * CELL - 1, 1);
+	}
+	ui_set(w, UI_NORMAL);
+	int q = tui_query(s);
+	for (int r = 0; r < g.nr && g.row0 + r < g.n; r++) {
+		int qi = g.row0 + r, y = HEAD_ROWS + r;
+		const char *t = tui_view_token(s, qi, buf, sizeof buf);
+		ui_set(w, qi == q && s->query >= 0 ? UI_SELECT : UI_DIM);
+		ui_text(w, y, 0, t, strlen(t), g.lw, 1);
+		ui_set(w, UI_NORMAL);
+		for (int c = 0; c < g.nc && g.col0 + c <= qi; c++)
+			cell(w, y, g.lw + 1 + c * CELL, v->att[(size_t)qi * g.n + g.col0 + c]);
+	}
+}
+
+/* ---- overview ---------------------------------------------------------------- */
+
+struct ogeom {
+	int cw, ch;  /* cell width and height (thumbnail + label row) */
+	int l0, nl;  /* first visible layer, visible layers */
+};
+
+static struct ogeom over_geom(struct tui_state *s, WINDOW *w)
+{
+	const struct lms_config *c = &s->tm->m->cfg;
+	struct ogeom o;
+	int rows = getmaxy(w) - 1, cols = getmaxx(w) - 4;
+	o.cw = clamp(cols / c->NH, 5, 16);
+	o.ch = clamp(rows / c->L, 1, TUI_THUMB / 2 + 1);
+	o.nl = rows / o.ch;
+	if (o.nl < 1)
+		o.nl = 1;
+	int sel = s->rq.layer;
+	o.l0 = sel >= o.nl ? sel - o.nl + 1 : 0;
+	return o;
+}
+
+static void draw_overview(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	struct ogeom o = over_geom(s, w);
+	char title[160];
+	snprintf(title, sizeof title, "Overview: %d layers x %d heads, mean entropy in nats (Enter picks)",
+	         v->L, v->NH);
+	ui_title(w, title, s->focus == P_ATTENTION);
+	if (!v->have_overview) {
+		ui_printf(w, 1, 1, getmaxx(w) - 2, "computing...");
+		return;
+	}
+	int th = o.ch - 1, tw = o.cw - 1;
+	for (int li = 0; li < o.nl && o.l0 + li < v->L; li++) {
+		int l = o.l0 + li, y0 = 1 + li * o.ch;
+		ui_printf(w, y0, 0, 4, "L%d", l);
+		for (int h = 0; h < v->NH; h++) {
+			int x0 = 4 + h * o.cw;
+			const float *t = v->thumb + (size_t)(l * v->NH + h) * TUI_THUMB * TUI_THUMB;
+			float mx = 0.0f;
+			for (int i = 0; i < TUI_THUMB * TUI_THUMB; i++)
+				mx = t[i] > mx ? t[i] : mx;
+			for (int i = 0; i < th; i++)
+				for (int j = 0; j < tw; j++) {
+					float val = t[(i * TUI_THUMB / th) * TUI_THUMB + j * TUI_THUMB / tw];
+					double f = mx > 0 ? val / mx : 0;
+					ui_set(w, ui_heat(f));
+					mvwaddstr(w, y0 + i, x0 + j, ui_color_mode() ? " " : ui_shade(f));
+				}
+			int picked = l == s->rq.layer && h == s->rq.head;
+			ui_set(w, picked ? UI_SELECT : UI_NORMAL);
+			ui_printf(w, y0 + th, x0, tw, "H%d %.2f", h, v->entropy[l * v->NH + h]);
+			ui_set(w, UI_NORMAL);
+		}
+	}
+}
+
+/* ---- query mode ------------------------------------------------------------- */
+
+static int query_first(struct tui_state *s, int q, int rows)
+{
+	if (s->att_follow)
+		return q + 1 > rows ? q + 1 - rows : 0;
+	return clamp(s->att_row0, 0, q + 1 > rows ? q + 1 - rows : 0);
+}
+
+static void draw_query(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	int q = tui_query(s), n = v->n;
+	int rows = getmaxy(w) - 1, cols = getmaxx(w);
+	char title[200], hn[80], buf[32];
+	head_name(v, hn, sizeof hn);
+	const char *qt = tui_view_token(s, q, buf, sizeof buf);
+	snprintf(title, sizeof title, "Query %d \"%s\": its attention over the context  (%s)", q, qt, hn);
+	ui_title(w, title, s->focus == P_ATTENTION);
+	int first = query_first(s, q, rows);
+	int lw = clamp(cols / 4, 8, 16), bw = cols - lw - 9;
+	for (int r = 0; r < rows && first + r <= q; r++) {
+		int k = first + r;
+		float p = v->att[(size_t)q * n + k];
+		const char *t = tui_view_token(s, k, buf, sizeof buf);
+		ui_text(w, r + 1, 0, t, strlen(t), lw, 1);
+		ui_bar(w, r + 1, lw + 1, p, bw, UI_PROB_BAR);
+		ui_printf(w, r + 1, cols - 7, 7, "%5.1f%%", 100.0 * p);
+	}
+}
+
+void pane_attention_draw(struct tui_state *s, WINDOW *w)
+{
+	werase(w);
+	if (!tui_view_n(s)) {
+		ui_title(w, "Attention", s->focus == P_ATTENTION);
+		return;
+	}
+	switch (s->att_mode) {
+	case TUI_ATT_OVERVIEW: draw_overview(s, w); break;
+	case TUI_ATT_QUERY: draw_query(s, w); break;
+	default: draw_matrix(s, w); break;
+	}
+}
+
+int pane_attention_click(struct tui_state *s, int y, int x)
+{
+	WINDOW *w = s->lay.win[W_ATT];
+	if (!tui_view_n(s))
+		return TUI_REDRAW;
+	if (s->att_mode == TUI_ATT_OVERVIEW) {
+		struct ogeom o = over_geom(s, w);
+		int l = o.l0 + (y - 1) / o.ch, h = (x - 4) / o.cw;
+		if (y < 1 || x < 4 || l >= s->v->L || h >= s->v->NH)
+			return TUI_REDRAW;
+		s->rq.layer = l;
+		s->rq.head = h;
+		s->rq.mean_heads = 0;
+		s->att_mode = TUI_ATT_MATRIX;
+		s->rq.need_overview = 0;
+		return TUI_RECOMPUTE | TUI_REDRAW;
+	}
+	if (s->att_mode == TUI_ATT_MATRIX) {
+		struct geom g = matrix_geom(s, w);
+		int q = g.row0 + y - HEAD_ROWS;
+		if (y >= HEAD_ROWS && q < g.n)
+			s->query = q;
+	}
+	return TUI_REDRAW;
+}
+
+static int k_scroll(struct tui_state *s, int key)
+{
+	WINDOW *w = s->lay.win[W_ATT];
+	if (!tui_view_n(s))
+		return TUI_NONE;
+	if (s->att_mode == TUI_ATT_OVERVIEW) {
+		int NH = s->v->NH, L = s->v->L;
+		int l = s->rq.layer, h = s->rq.head;
+		switch (key) {
+		case KEY_UP: l--; break;
+		case KEY_DOWN: l++; break;
+		case KEY_LEFT: h--; break;
+		case KEY_RIGHT: h++; break;
+		default: return TUI_NONE;
+		}
+		s->rq.layer = clamp(l, 0, L - 1);
+		s->rq.head = clamp(h, 0, NH - 1);
+		s->rq.mean_heads = 0;
+		return TUI_RECOMPUTE | TUI_REDRAW;
+	}
+	if (s->att_mode == TUI_ATT_QUERY) {
+		int q = tui_query(s), rows = getmaxy(w) - 1;
+		if (key == KEY_UP || key == KEY_DOWN) {
+			s->query = clamp(q + (key == KEY_UP ? -1 : 1), 0, s->v->n - 1);
+			s->att_follow = 1;
+		} else if (key == KEY_PPAGE || key == KEY_NPAGE) {
+			s->att_row0 = query_first(s, q, rows) + (key == KEY_PPAGE ? -rows : rows);
+			s->att_follow = 0;
+		} else if (key == KEY_END) {
+			s->query = -1;
+			s->att_follow = 1;
+		}
+		return TUI_REDRAW;
+	}
+	struct geom g = matrix_geom(s, w);
+	int r0 = g.row0, c0 = g.col0;
+	switch (key) {
+	case KEY_UP: r0--; break;
+	case KEY_DOWN: r0++; break;
+	case KEY_LEFT: c0--; break;
+	case KEY_RIGHT: c0++; break;
+	case KEY_PPAGE: r0 -= g.nr; break;
+	case KEY_NPAGE: r0 += g.nr; break;
+	case KEY_HOME: r0 = c0 = 0; break;
+	case KEY_END: s->att_follow = 1; return TUI_REDRAW;
+	default: return TUI_NONE;
+	}
+	s->att_row0 = r0 < 0 ? 0 : r0;
+	s->att_col0 = c0 < 0 ? 0 : c0;
+	s->att_follow = 0;
+	return TUI_REDRAW;
+}
+
+static int k_pick(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->att_mode != TUI_ATT_OVERVIEW)
+		return TUI_NONE;
+	s->att_mode = TUI_ATT_MATRIX;
+	s->rq.need_overview = 0;
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
+const struct tui_key pane_attention_keys[] = {
+	{KEY_UP, "arrows", "scroll the matrix (overview: pick a head; query: pick the query)", k_scroll},
+	{KEY_DOWN, NULL, NULL, k_scroll},
+	{KEY_LEFT, NULL, NULL, k_scroll},
+	{KEY_RIGHT, NULL, NULL, k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
+	{KEY_NPAGE, NULL, NULL, k_scroll},
+	{KEY_HOME, "Home", "top left of the matrix", k_scroll},
+	{KEY_END, "End", "follow the end of the context", k_scroll},
+	{'\n', "Enter", "overview: show the picked head", k_pick},
+	{'\r', NULL, NULL, k_pick},
+	{KEY_ENTER, NULL, NULL, k_pick},
+	{0, NULL, NULL, NULL},
+};

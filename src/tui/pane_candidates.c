@@ -1,0 +1,204 @@
+/* The next-token pane: the top candidates after the context with bars,
+ * probabilities, log-probs and ranks. The selected candidate is the
+ * saliency target; another can be marked as the contrast (why the target
+ * rather than it); a candidate can be appended to the context. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+
+static int rows_of(WINDOW *w)
+{
+	return getmaxy(w) - 1;
+}
+
+/* Index of id in the view's top list, or -1. */
+static int top_index(const struct tui_view *v, int id)
+{
+	for (int i = 0; i < v->k; i++)
+		if (v->top_id[i] == id)
+			return i;
+	return -1;
+}
+
+void pane_candidates_draw(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	int focused = s->focus == P_CANDIDATES;
+	int cols = getmaxx(w), rows = rows_of(w);
+	char title[160], buf[32];
+	werase(w);
+	if (!tui_view_n(s)) {
+		ui_title(w, "Next token", focused);
+		return;
+	}
+	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s)", s->temperature,
+	         v->contrast >= 0 ? ", contrast " : "",
+	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "");
+	ui_title(w, title, focused);
+	/* following the top candidate, the selection follows the view; after
+	 * the user picked one it stays where the user put it */
+	if (s->rq.target < 0) {
+		int sel = top_index(v, v->target);
+		s->cand_sel = sel > 0 ? sel : 0;
+	}
+	if (s->cand_sel >= v->k)
+		s->cand_sel = v->k - 1;
+	if (s->cand_sel < s->cand_top)
+		s->cand_top = s->cand_sel;
+	if (s->cand_sel >= s->cand_top + rows)
+		s->cand_top = s->cand_sel - rows + 1;
+	int tw = cols / 3 < 8 ? 8 : cols / 3 > 18 ? 18 : cols / 3;
+	int bx = 4 + tw + 1, bw = cols - bx - 15;
+	double pmax = exp(v->top_lp[0]);
+	for (int r = 0; r < rows && s->cand_top + r < v->k; r++) {
+		int i = s->cand_top + r, y = r + 1;
+		int id = v->top_id[i];
+		double p = exp(v->top_lp[i]);
+		if (i == s->cand_sel) {
+			ui_set(w, focused ? UI_SELECT : UI_TARGET);
+			mvwhline(w, y, 0, ' ', cols);
+		}
+		ui_printf(w, y, 0, 4, "%3d", i + 1);
+		const char *t = tui_token_str(s->tm, id, buf, sizeof buf);
+		ui_text(w, y, 4, t, strlen(t), tw, 1);
+		ui_set(w, UI_NORMAL);
+		if (id == v->target)
+			ui_set(w, UI_TARGET), mvwaddstr(w, y, 3, ui_utf8 ? "\u25b6" : ">");
+		if (id == v->contrast)
+			ui_set(w, UI_CONTRAST), mvwaddstr(w, y, 3, ui_utf8 ? "\u2717" : "x");
+		ui_set(w, UI_NORMAL);
+		if (bw > 0)
+			ui_bar(w, y, bx, pmax > 0 ? p / pmax : 0, bw, UI_PROB_BAR);
+		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, v->top_lp[i]);
+	}
+}
+
+int pane_candidates_click(struct tui_state *s, int y, int x)
+{
+	(void)x;
+	int i = s->cand_top + y - 1;
+	if (y < 1 || !tui_view_n(s) || i >= s->v->k)
+		return TUI_REDRAW;
+	s->cand_sel = i;
+	s->rq.target = s->v->top_id[i];
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
+static int select_index(struct tui_state *s, int i)
+{
+	if (!tui_view_n(s))
+		return TUI_NONE;
+	if (i < 0)
+		i = 0;
+	if (i >= s->v->k)
+		i = s->v->k - 1;
+	s->cand_sel = i;
+	s->rq.target = s->v->top_id[i];
+	if (s->rq.contrast == s->rq.target)
+		s->rq.contrast = -1;
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
+static int k_move(struct tui_state *s, int key)
+{
+	int page = rows_of(s->lay.win[W_CAND]);
+	int d = key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_PPAGE ? -page : key == KEY_NPAGE ? page : 0;
+	if (key == KEY_HOME)
+		return select_index(s, 0);
+	if (key == KEY_END)
+		return select_index(s, s->v ? s->v->k - 1 : 0);
+	return select_index(s, s->cand_sel + d);
+}
+
+static int k_contrast(struct tui_state *s, int key)
+{
+	(void)key;
+	if (!tui_view_n(s))
+		return TUI_NONE;
+	int id = s->v->top_id[s->cand_sel];
+	if (s->rq.contrast == id || key == 'x') {
+		s->rq.contrast = -1;
+		return TUI_RECOMPUTE;
+	}
+	/* the contrast is the selected candidate; the target stays what it
+	 * was, or becomes the best other candidate */
+	const struct tui_view *v = s->v;
+	int target = s->rq.target >= 0 ? s->rq.target : v->target;
+	if (target == id)
+		target = v->k > 1 && id == v->top_id[0] ? v->top_id[1] : v->top_id[0];
+	s->rq.contrast = id;
+	s->rq.target = target;
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
+static int k_append_sel(struct tui_state *s, int key)
+{
+	(void)key;
+	if (!tui_view_n(s))
+		return TUI_NONE;
+	return tui_append_token(s, s->v->top_id[s->cand_sel]);
+}
+
+int tui_append_token(struct tui_state *s, int id)
+{
+	const struct tui_view *v = s->v;
+	char buf[32];
+	s->line.cur = s->line.len;
+	if (!s->tm->tok) {
+		snprintf(buf, sizeof buf, "%s%d", s->line.len ? " " : "", id);
+		tui_line_set_utf8(&s->line, v->text, v->len);
+		wchar_t wb[32];
+		int k = 0;
+		for (const char *p = buf; *p; p++)
+			wb[k++] = (wchar_t)*p;
+		s->line.cur = s->line.len;
+		tui_line_insert(&s->line, wb, k);
+		return TUI_EDIT;
+	}
+	/* the text that the token adds after the last one: decode(last, id)
+	 * minus decode(last), so word-level tokenizers get their spacing */
+	char *with = NULL, *without = NULL;
+	size_t lw = 0, lo = 0;
+	int pair[2] = {v->n ? v->ids[v->n - 1] : id, id};
+	int np = v->n ? 2 : 1;
+	const int *ids = v->n ? pair : pair + 1;
+	if (lms_tokenizer_decode(s->tm->tok, ids, (size_t)np, &with, &lw) != LMS_OK)
+		return TUI_NONE;
+	const char *add = with;
+	size_t alen = lw;
+	if (np == 2 && lms_tokenizer_decode(s->tm->tok, ids, 1, &without, &lo) == LMS_OK &&
+	    lo <= lw && !memcmp(with, without, lo)) {
+		add += lo;
+		alen -= lo;
+	}
+	/* append to the text the view was computed from */
+	size_t base = v->len;
+	char *t = malloc(base + alen + 1);
+	if (t) {
+		memcpy(t, v->text, base);
+		memcpy(t + base, add, alen);
+		tui_line_set_utf8(&s->line, t, base + alen);
+		free(t);
+	}
+	free(with);
+	free(without);
+	s->line.cur = s->line.len;
+	return TUI_EDIT;
+}
+
+const struct tui_key pane_candidates_keys[] = {
+	{KEY_UP, "Up/Down", "select a candidate: it becomes the saliency target", k_move},
+	{KEY_DOWN, NULL, NULL, k_move},
+	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_move},
+	{KEY_NPAGE, NULL, NULL, k_move},
+	{KEY_HOME, "Home/End", "first / last candidate", k_move},
+	{KEY_END, NULL, NULL, k_move},
+	{'\n', "Enter", "append the selected candidate to the context", k_append_sel},
+	{'\r', NULL, NULL, k_append_sel},
+	{KEY_ENTER, NULL, NULL, k_append_sel},
+	{'c', "c", "contrast: why the target rather than the selected candidate", k_contrast},
+	{'x', "x", "clear the contrast", k_contrast},
+	{0, NULL, NULL, NULL},
+};

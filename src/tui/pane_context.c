@@ -1,0 +1,334 @@
+/* The context pane: the input line, and under it the context as the model's
+ * tokens, each shaded by its surprisal -log p(token | what precedes it). */
+#include <math.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "ui.h"
+
+/* Where the tokens were drawn, for mouse clicks (input thread only). */
+#define MAX_HITS 512
+static struct { int y, x0, x1, j; } hits[MAX_HITS];
+static int n_hits;
+
+void pane_context_draw_input(struct tui_state *s, WINDOW *w)
+{
+	struct tui_line *l = &s->line;
+	int cols = getmaxx(w);
+	werase(w);
+	ui_set(w, s->focus == P_CONTEXT ? UI_MARKER : UI_DIM);
+	mvwaddstr(w, 0, 0, "> ");
+	ui_set(w, UI_NORMAL);
+	int room = cols - 3;
+	/* keep the cursor visible: scroll so that [scroll, cur] fits */
+	if (l->scroll > l->cur)
+		l->scroll = l->cur;
+	for (;;) {
+		int width = 0;
+		for (int i = l->scroll; i < l->cur; i++) {
+			int cw = wcwidth(l->buf[i]);
+			width += cw > 0 ? cw : 1;
+		}
+		if (width < room || l->scroll >= l->cur)
+			break;
+		l->scroll++;
+	}
+	int x = 2, cx = 2;
+	if (l->scroll > 0) {
+		ui_set(w, UI_MARKER);
+		mvwaddstr(w, 0, 1, ui_utf8 ? "\u2026" : "<");
+		ui_set(w, UI_NORMAL);
+	}
+	for (int i = l->scroll; i < l->len; i++) {
+		wchar_t c = l->buf[i];
+		if (c < 32 || c == 127)
+			c = ui_utf8 ? 0xfffd : L'?';
+		int cw = wcwidth(c);
+		if (cw < 0)
+			c = L'?', cw = 1;
+		if (x + cw > cols - 1)
+			break;
+		if (i == l->cur)
+			cx = x;
+		mvwaddnwstr(w, 0, x, &c, 1);
+		x += cw;
+	}
+	if (l->cur >= l->len)
+		cx = x;
+	if (l->len == 0) {
+		ui_set(w, UI_DIM);
+		mvwaddstr(w, 0, 3, "type a context  (Tab: next pane, F1: help, Ctrl-C: quit)");
+		ui_set(w, UI_NORMAL);
+	}
+	wmove(w, 0, cx < cols ? cx : cols - 1);
+}
+
+const char *tui_view_token(const struct tui_state *s, int j, char *buf, size_t size)
+{
+	return tui_token_str(s->tm, s->v->ids[j], buf, size);
+}
+
+int tui_view_n(const struct tui_state *s)
+{
+	return s->v && s->v->valid ? s->v->n : 0;
+}
+
+int tui_query(const struct tui_state *s)
+{
+	int n = tui_view_n(s);
+	if (!n)
+		return -1;
+	return s->query >= 0 && s->query < n ? s->query : n - 1;
+}
+
+/* Surprisal on a 0..1 scale: log V nats (a uniform guess) is the top. */
+static double surprisal01(const struct tui_view *v, int j)
+{
+	float x = v->surprisal[j];
+	if (!(x == x))
+		return 0.0;
+	return x / log((double)v->V);
+}
+
+void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
+{
+	werase(w);
+	n_hits = 0;
+	int rows = getmaxy(w), cols = getmaxx(w);
+	int n = tui_view_n(s);
+	const struct tui_view *v = s->v;
+	if (v && v->error[0]) {
+		ui_set(w, UI_ERROR);
+		ui_printf(w, 0, 0, cols, " %s ", v->error);
+		ui_set(w, UI_NORMAL);
+		return;
+	}
+	if (!n) {
+		ui_set(w, UI_DIM);
+		ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+		ui_set(w, UI_NORMAL);
+		return;
+	}
+	char buf[32];
+	/* fit as many tokens as the rows hold, keeping the last ones */
+	int room = rows * cols - 4, first = n, used = 0;
+	while (first > 0) {
+		const char *t = tui_view_token(s, first - 1, buf, sizeof buf);
+		int tw = ui_text_width(t, strlen(t), 1);
+		if (tw < 1)
+			tw = 1;
+		if (used + tw + 1 > room)
+			break;
+		used += tw + 1;
+		first--;
+	}
+	int y = 0, x = 0;
+	int q = tui_query(s);
+	if (v->cut || first > 0) {
+		ui_set(w, UI_MARKER);
+		if (v->cut && first == 0)
+			ui_printf(w, 0, 0, cols, ui_utf8 ? "\u2702%d\u2026 " : "<cut %d> ", v->cut);
+		else
+			ui_printf(w, 0, 0, cols, ui_utf8 ? "\u2026 " : "< ");
+		x = getcurx(w);
+		ui_set(w, UI_NORMAL);
+	}
+	for (int j = first; j < n; j++) {
+		const char *t = tui_view_token(s, j, buf, sizeof buf);
+		int tw = ui_text_width(t, strlen(t), 1);
+		if (tw > cols)
+			tw = cols;
+		if (x + tw > cols) {
+			if (++y >= rows)
+				break;
+			x = 0;
+		}
+		enum ui_role role = ui_heat(surprisal01(v, j));
+		if (j == q && s->att_mode == TUI_ATT_QUERY)
+			role = UI_SELECT;
+		ui_set(w, role);
+		int drawn = ui_text(w, y, x, t, strlen(t), tw, 1);
+		if (drawn == 0)
+			mvwaddch(w, y, x, ' '), drawn = 1;
+		ui_set(w, UI_NORMAL);
+		if (n_hits < MAX_HITS) {
+			hits[n_hits].y = y;
+			hits[n_hits].x0 = x;
+			hits[n_hits].x1 = x + drawn;
+			hits[n_hits++].j = j;
+		}
+		x += drawn + 1;
+	}
+}
+
+int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x)
+{
+	if (win == W_INPUT) {
+		struct tui_line *l = &s->line;
+		int col = 2, i = l->scroll;
+		while (i < l->len && col < x) {
+			int cw = wcwidth(l->buf[i]);
+			col += cw > 0 ? cw : 1;
+			i++;
+		}
+		l->cur = i;
+		return TUI_REDRAW;
+	}
+	for (int i = 0; i < n_hits; i++)
+		if (hits[i].y == y && x >= hits[i].x0 && x < hits[i].x1) {
+			s->query = hits[i].j;
+			return TUI_REDRAW;
+		}
+	return TUI_NONE;
+}
+
+/* ---- editing keys ---------------------------------------------------------- */
+
+static int k_left(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->line.cur > 0)
+		s->line.cur--;
+	return TUI_REDRAW;
+}
+
+static int k_right(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->line.cur < s->line.len)
+		s->line.cur++;
+	return TUI_REDRAW;
+}
+
+static int k_home(struct tui_state *s, int key)
+{
+	(void)key;
+	s->line.cur = 0;
+	return TUI_REDRAW;
+}
+
+static int k_end(struct tui_state *s, int key)
+{
+	(void)key;
+	s->line.cur = s->line.len;
+	return TUI_REDRAW;
+}
+
+static void delete_range(struct tui_line *l, int a, int b)
+{
+	memmove(l->buf + a, l->buf + b, (size_t)(l->len - b) * sizeof *l->buf);
+	l->len -= b - a;
+	l->cur = a;
+}
+
+static int k_backspace(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->line.cur == 0)
+		return TUI_NONE;
+	delete_range(&s->line, s->line.cur - 1, s->line.cur);
+	return TUI_EDIT;
+}
+
+static int k_delete(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->line.cur >= s->line.len)
+		return TUI_NONE;
+	delete_range(&s->line, s->line.cur, s->line.cur + 1);
+	return TUI_EDIT;
+}
+
+static int word_start(const struct tui_line *l)
+{
+	int i = l->cur;
+	while (i > 0 && iswspace((wint_t)l->buf[i - 1]))
+		i--;
+	while (i > 0 && !iswspace((wint_t)l->buf[i - 1]))
+		i--;
+	return i;
+}
+
+static int k_word_back(struct tui_state *s, int key)
+{
+	(void)key;
+	int a = word_start(&s->line);
+	if (a == s->line.cur)
+		return TUI_NONE;
+	delete_range(&s->line, a, s->line.cur);
+	return TUI_EDIT;
+}
+
+static int k_word_left(struct tui_state *s, int key)
+{
+	(void)key;
+	s->line.cur = word_start(&s->line);
+	return TUI_REDRAW;
+}
+
+static int k_word_right(struct tui_state *s, int key)
+{
+	(void)key;
+	struct tui_line *l = &s->line;
+	while (l->cur < l->len && iswspace((wint_t)l->buf[l->cur]))
+		l->cur++;
+	while (l->cur < l->len && !iswspace((wint_t)l->buf[l->cur]))
+		l->cur++;
+	return TUI_REDRAW;
+}
+
+static int k_kill_start(struct tui_state *s, int key)
+{
+	(void)key;
+	if (!s->line.cur)
+		return TUI_NONE;
+	delete_range(&s->line, 0, s->line.cur);
+	return TUI_EDIT;
+}
+
+static int k_kill_end(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->line.cur == s->line.len)
+		return TUI_NONE;
+	s->line.len = s->line.cur;
+	return TUI_EDIT;
+}
+
+static int k_history(struct tui_state *s, int key)
+{
+	tui_line_history(&s->line, key == KEY_UP ? -1 : 1);
+	return TUI_EDIT;
+}
+
+static int k_enter(struct tui_state *s, int key)
+{
+	(void)key;
+	tui_line_commit(&s->line);
+	snprintf(s->msg, sizeof s->msg, "context kept in history (Up/Down recall it)");
+	return TUI_REDRAW;
+}
+
+const struct tui_key pane_context_keys[] = {
+	{KEY_LEFT, "Left/Right", "move the cursor", k_left},
+	{KEY_RIGHT, NULL, NULL, k_right},
+	{KEY_HOME, "Home / Ctrl-A", "start of the line", k_home},
+	{TUI_CTRL('a'), NULL, NULL, k_home},
+	{KEY_END, "End / Ctrl-E", "end of the line", k_end},
+	{TUI_CTRL('e'), NULL, NULL, k_end},
+	{KEY_BACKSPACE, "Backspace", "delete the character before the cursor", k_backspace},
+	{127, NULL, NULL, k_backspace},
+	{TUI_CTRL('h'), NULL, NULL, k_backspace},
+	{KEY_DC, "Delete", "delete the character under the cursor", k_delete},
+	{TUI_CTRL('w'), "Ctrl-W", "delete the word before the cursor", k_word_back},
+	{TUI_CTRL('b'), "Ctrl-B / Ctrl-F", "move a word left / right", k_word_left},
+	{TUI_CTRL('f'), NULL, NULL, k_word_right},
+	{TUI_CTRL('u'), "Ctrl-U", "delete to the start of the line", k_kill_start},
+	{TUI_CTRL('k'), "Ctrl-K", "delete to the end of the line", k_kill_end},
+	{KEY_UP, "Up/Down", "previous / next context from the history", k_history},
+	{KEY_DOWN, NULL, NULL, k_history},
+	{'\n', "Enter", "keep the context in the history", k_enter},
+	{'\r', NULL, NULL, k_enter},
+	{KEY_ENTER, NULL, NULL, k_enter},
+	{0, NULL, NULL, NULL},
+};

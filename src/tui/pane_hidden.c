@@ -1,0 +1,148 @@
+/* The recurrent models' counterpart of the attention pane: RNN, LSTM and GRU
+ * have no attention, so the pane shows the selected layer's hidden state
+ * (or one gate's activations) per token: rows are tokens, columns units,
+ * each cell the value in tenths on a diverging shade. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ui.h"
+
+enum { CELL = 3, HEAD_ROWS = 3 /* title, legend, unit numbers */ };
+
+static int clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static const char *part_name(const struct tui_state *s, int part)
+{
+	static const char *const lstm[] = {"input gate i (sigmoid)", "forget gate f (sigmoid)",
+	                                   "cell candidate g (tanh)", "output gate o (sigmoid)"};
+	static const char *const gru[] = {"reset gate r (sigmoid)", "update gate z (sigmoid)",
+	                                  "candidate n (tanh)"};
+	enum lms_arch a = s->tm->m->cfg.arch;
+	if (part == TUI_PART_HIDDEN)
+		return "hidden state h";
+	if (a == LMS_LSTM && part <= 4)
+		return lstm[part - 1];
+	if (a == LMS_GRU && part <= 3)
+		return gru[part - 1];
+	return "gate";
+}
+
+struct geom {
+	int n, D, lw, nr, nc, row0, col0;
+};
+
+static struct geom geom(struct tui_state *s, WINDOW *w)
+{
+	struct geom g;
+	g.n = tui_view_n(s);
+	g.D = s->v ? s->v->D : 0;
+	g.lw = clamp(getmaxx(w) / 6, 6, 12);
+	g.nr = getmaxy(w) - HEAD_ROWS;
+	g.nc = (getmaxx(w) - g.lw - 1) / CELL;
+	if (g.nr < 1)
+		g.nr = 1;
+	if (g.nc < 1)
+		g.nc = 1;
+	int maxr = g.n > g.nr ? g.n - g.nr : 0, maxc = g.D > g.nc ? g.D - g.nc : 0;
+	g.row0 = s->att_follow ? maxr : clamp(s->att_row0, 0, maxr);
+	g.col0 = clamp(s->att_col0, 0, maxc);
+	return g;
+}
+
+void pane_hidden_draw(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	werase(w);
+	if (!tui_view_n(s) || !v->D) {
+		ui_title(w, "Recurrent activations (no attention in RNN/LSTM/GRU)", s->focus == P_ATTENTION);
+		return;
+	}
+	struct geom g = geom(s, w);
+	int cols = getmaxx(w);
+	char title[200], buf[32];
+	snprintf(title, sizeof title, "Recurrent activations  layer %d/%d  %s  units %d-%d of %d",
+	         v->layer, v->L - 1, part_name(s, v->part), g.col0,
+	         g.col0 + (g.nc < g.D ? g.nc : g.D) - 1, g.D);
+	ui_title(w, title, s->focus == P_ATTENTION);
+	/* legend: -1 .. +1 */
+	ui_printf(w, 1, 1, 3, "-1");
+	for (int i = 0; i < UI_DIV_LEVELS; i++) {
+		ui_set(w, (enum ui_role)(UI_DIV_0 + i));
+		mvwaddstr(w, 1, 4 + 2 * i, ui_color_mode() ? "  " : (i < 3 ? "--" : i > 3 ? "++" : "  "));
+	}
+	ui_set(w, UI_NORMAL);
+	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20,
+	          "+1  value x10 per token (rows) and unit (columns)");
+	for (int c = 0; c < g.nc && g.col0 + c < g.D; c += 2) {
+		ui_set(w, UI_DIM);
+		ui_printf(w, 2, g.lw + 1 + c * CELL, 2 * CELL, "%d", g.col0 + c);
+	}
+	ui_set(w, UI_NORMAL);
+	for (int r = 0; r < g.nr && g.row0 + r < g.n; r++) {
+		int t = g.row0 + r, y = HEAD_ROWS + r;
+		const char *tok = tui_view_token(s, t, buf, sizeof buf);
+		ui_set(w, UI_DIM);
+		ui_text(w, y, 0, tok, strlen(tok), g.lw, 1);
+		for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
+			float x = v->act[(size_t)t * g.D + g.col0 + c];
+			int tenths = (int)(x * 10.0f + (x < 0 ? -0.5f : 0.5f));
+			ui_set(w, ui_div(x));
+			if (tenths >= 10 || tenths <= -10)
+				snprintf(buf, sizeof buf, "%s", tenths > 0 ? " +1" : " -1");
+			else
+				snprintf(buf, sizeof buf, "%3d", tenths);
+			mvwaddstr(w, y, g.lw + 1 + c * CELL, buf);
+		}
+		ui_set(w, UI_NORMAL);
+	}
+}
+
+int pane_hidden_click(struct tui_state *s, int y, int x)
+{
+	(void)x;
+	struct geom g = geom(s, s->lay.win[W_ATT]);
+	int t = g.row0 + y - HEAD_ROWS;
+	if (y >= HEAD_ROWS && t < g.n)
+		s->query = t;
+	return TUI_REDRAW;
+}
+
+static int k_scroll(struct tui_state *s, int key)
+{
+	struct geom g = geom(s, s->lay.win[W_ATT]);
+	int r0 = g.row0, c0 = g.col0;
+	switch (key) {
+	case KEY_UP: r0--; break;
+	case KEY_DOWN: r0++; break;
+	case KEY_LEFT: c0--; break;
+	case KEY_RIGHT: c0++; break;
+	case KEY_PPAGE: r0 -= g.nr; break;
+	case KEY_NPAGE: r0 += g.nr; break;
+	case KEY_SLEFT: c0 -= g.nc; break;
+	case KEY_SRIGHT: c0 += g.nc; break;
+	case KEY_HOME: r0 = c0 = 0; break;
+	case KEY_END: s->att_follow = 1; return TUI_REDRAW;
+	default: return TUI_NONE;
+	}
+	s->att_row0 = r0 < 0 ? 0 : r0;
+	s->att_col0 = c0 < 0 ? 0 : c0;
+	s->att_follow = 0;
+	return TUI_REDRAW;
+}
+
+const struct tui_key pane_hidden_keys[] = {
+	{KEY_UP, "arrows", "scroll tokens (rows) and units (columns)", k_scroll},
+	{KEY_DOWN, NULL, NULL, k_scroll},
+	{KEY_LEFT, NULL, NULL, k_scroll},
+	{KEY_RIGHT, NULL, NULL, k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", "scroll a page of tokens", k_scroll},
+	{KEY_NPAGE, NULL, NULL, k_scroll},
+	{KEY_SLEFT, "Shift-Left/Right", "scroll a page of units", k_scroll},
+	{KEY_SRIGHT, NULL, NULL, k_scroll},
+	{KEY_HOME, "Home", "first token, first unit", k_scroll},
+	{KEY_END, "End", "follow the end of the context", k_scroll},
+	{0, NULL, NULL, NULL},
+};

@@ -1,0 +1,96 @@
+/* The saliency pane: for every context token, how much it drives the
+ * selected target (log p of the target, or target minus contrast), by the
+ * selected method. Signed methods show the sign in two colors. */
+#include <math.h>
+#include <string.h>
+
+#include "ui.h"
+
+static int first_row(struct tui_state *s, int n, int rows)
+{
+	if (s->sal_top < 0 || s->sal_top > n - rows)
+		return n > rows ? n - rows : 0; /* follow the end of the context */
+	return s->sal_top;
+}
+
+void pane_saliency_draw(struct tui_state *s, WINDOW *w)
+{
+	const struct tui_view *v = s->v;
+	int focused = s->focus == P_SALIENCY;
+	int cols = getmaxx(w), rows = getmaxy(w) - 1;
+	char title[200], b1[32], b2[32];
+	werase(w);
+	int n = tui_view_n(s);
+	if (!n) {
+		ui_title(w, "Saliency", focused);
+		return;
+	}
+	const struct tui_method_info *mi = &tui_methods[v->method];
+	if (v->contrast >= 0)
+		snprintf(title, sizeof title, "Saliency: %s  for %s vs %s", mi->name,
+		         tui_token_str(s->tm, v->target, b1, sizeof b1),
+		         tui_token_str(s->tm, v->contrast, b2, sizeof b2));
+	else
+		snprintf(title, sizeof title, "Saliency: %s  for %s", mi->name,
+		         tui_token_str(s->tm, v->target, b1, sizeof b1));
+	ui_title(w, title, focused);
+	float mx = 0.0f;
+	for (int j = 0; j < n; j++)
+		if (fabsf(v->saliency[j]) > mx)
+			mx = fabsf(v->saliency[j]);
+	int top = first_row(s, n, rows);
+	int tw = cols / 3 < 8 ? 8 : cols / 3 > 16 ? 16 : cols / 3;
+	int bw = cols - tw - 12;
+	int q = tui_query(s);
+	for (int r = 0; r < rows && top + r < n; r++) {
+		int j = top + r, y = r + 1;
+		float x = v->saliency[j];
+		if (j == q && s->att_mode == TUI_ATT_QUERY)
+			ui_set(w, UI_SELECT);
+		const char *t = tui_view_token(s, j, b1, sizeof b1);
+		ui_text(w, y, 0, t, strlen(t), tw, 1);
+		ui_set(w, UI_NORMAL);
+		enum ui_role role = mi->is_signed && x < 0 ? UI_SAL_NEG : UI_SAL_POS;
+		if (bw > 0)
+			ui_bar(w, y, tw + 1, mx > 0 ? fabsf(x) / mx : 0, bw, role);
+		ui_set(w, mi->is_signed ? role : UI_NORMAL);
+		ui_printf(w, y, cols - 10, 10, mi->is_signed ? "%+9.3g" : "%9.3g", x);
+		ui_set(w, UI_NORMAL);
+	}
+}
+
+int pane_saliency_click(struct tui_state *s, int y, int x)
+{
+	(void)x;
+	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
+	int j = first_row(s, n, rows) + y - 1;
+	if (y >= 1 && j < n)
+		s->query = j;
+	return TUI_REDRAW;
+}
+
+static int k_scroll(struct tui_state *s, int key)
+{
+	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
+	int top = first_row(s, n, rows);
+	switch (key) {
+	case KEY_UP: top--; break;
+	case KEY_DOWN: top++; break;
+	case KEY_PPAGE: top -= rows; break;
+	case KEY_NPAGE: top += rows; break;
+	case KEY_HOME: top = 0; break;
+	default: top = n; break;
+	}
+	s->sal_top = top < 0 ? 0 : top;
+	return TUI_REDRAW;
+}
+
+const struct tui_key pane_saliency_keys[] = {
+	{KEY_UP, "Up/Down", "scroll the tokens", k_scroll},
+	{KEY_DOWN, NULL, NULL, k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
+	{KEY_NPAGE, NULL, NULL, k_scroll},
+	{KEY_HOME, "Home/End", "first tokens / follow the end", k_scroll},
+	{KEY_END, NULL, NULL, k_scroll},
+	{0, NULL, NULL, NULL},
+};

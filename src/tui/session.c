@@ -1,0 +1,115 @@
+/* The explorer's data model: views (engine results) and requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+const struct tui_method_info tui_methods[TUI_N_METHODS] = {
+	[TUI_GRAD_NORM] = {"grad_norm", "gradient norm", 0},
+	[TUI_GRAD_X_INPUT] = {"grad_x_input", "gradient x input", 1},
+};
+
+/* Grows *p to hold want elements of size sz; *cap counts elements. */
+static int grow(void *p, size_t *cap, size_t want, size_t sz)
+{
+	if (want <= *cap)
+		return 1;
+	size_t ncap = *cap ? *cap : 16;
+	while (ncap < want)
+		ncap *= 2;
+	void *np = realloc(*(void **)p, ncap * sz);
+	if (!np)
+		return 0;
+	*(void **)p = np;
+	*cap = ncap;
+	return 1;
+}
+
+int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act)
+{
+	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n;
+	size_t nn = (size_t)n * n;
+	if (!grow(&v->text, &v->cap_text, len + 1, 1))
+		return 0;
+	/* the per-position arrays share one capacity */
+	if ((size_t)n + 1 > v->cap_n) {
+		if (!grow(&v->ids, &cn, (size_t)n + 1, sizeof *v->ids) ||
+		    !grow(&v->offsets, &cn1, (size_t)n + 1, sizeof *v->offsets) ||
+		    !grow(&v->surprisal, &cn2, (size_t)n + 1, sizeof *v->surprisal) ||
+		    !grow(&v->saliency, &cn3, (size_t)n + 1, sizeof *v->saliency))
+			return 0;
+		v->cap_n = cn;
+	}
+	if (!grow(&v->att, &v->cap_nn, nn ? nn : 1, sizeof *v->att))
+		return 0;
+	if (!grow(&v->logprob, &v->cap_V, (size_t)V, sizeof *v->logprob))
+		return 0;
+	size_t lh = (size_t)L * NH, c2 = v->cap_LH;
+	if (lh > v->cap_LH) {
+		if (!grow(&v->entropy, &c2, lh, sizeof *v->entropy) ||
+		    !grow(&v->thumb, &v->cap_LH, lh, sizeof *v->thumb * TUI_THUMB * TUI_THUMB))
+			return 0;
+	}
+	size_t cl = v->cap_L;
+	if ((size_t)L > v->cap_L) {
+		if (!grow(&v->lens_id, &cl, (size_t)L, sizeof *v->lens_id) ||
+		    !grow(&v->lens_p, &v->cap_L, (size_t)L, sizeof *v->lens_p))
+			return 0;
+	}
+	if (!grow(&v->act, &v->cap_act, act ? act : 1, sizeof *v->act))
+		return 0;
+	return 1;
+}
+
+void tui_view_free(struct tui_view *v)
+{
+	free(v->text);
+	free(v->ids);
+	free(v->offsets);
+	free(v->surprisal);
+	free(v->saliency);
+	free(v->att);
+	free(v->logprob);
+	free(v->entropy);
+	free(v->thumb);
+	free(v->lens_id);
+	free(v->lens_p);
+	free(v->act);
+	memset(v, 0, sizeof *v);
+}
+
+const char *tui_token_str(const struct tui_model *tm, int id, char *buf, size_t size)
+{
+	if (tm->tok && id >= 0 && id < lms_tokenizer_vocab_size(tm->tok))
+		return lms_tokenizer_piece(tm->tok, id);
+	snprintf(buf, size, "#%d", id);
+	return buf;
+}
+
+int tui_request_set_text(struct tui_request *rq, const char *text, size_t len)
+{
+	if (!grow(&rq->text, &rq->cap, len + 1, 1))
+		return 0;
+	memcpy(rq->text, text, len);
+	rq->text[len] = '\0';
+	rq->len = len;
+	return 1;
+}
+
+void tui_request_free(struct tui_request *rq)
+{
+	free(rq->text);
+	rq->text = NULL;
+	rq->len = rq->cap = 0;
+}
+
+int tui_request_copy(struct tui_request *dst, const struct tui_request *src)
+{
+	char *text = dst->text;
+	size_t cap = dst->cap;
+	*dst = *src;
+	dst->text = text;
+	dst->cap = cap;
+	return tui_request_set_text(dst, src->text ? src->text : "", src->len);
+}

@@ -1,0 +1,122 @@
+/* The explorer's data model: what the input thread asks the engine for (a
+ * request) and what the engine answered (a view). Only engine results fill a
+ * view; panes read the newest view and draw it, never change it.
+ *
+ * Shape letters as in include/lmscope/model.h; n is the number of positions
+ * the view covers (the tokens of the context after any cut from the left). */
+#ifndef LMS_TUI_SESSION_H
+#define LMS_TUI_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmscope/model.h"
+#include "lmscope/tokenizer.h"
+
+/* The loaded model and its tokenizer (tok NULL: contexts are typed as ids). */
+struct tui_model {
+	struct lms_model *m;
+	struct lms_tokenizer *tok;
+	const char *path;
+};
+
+/* Saliency methods of the method switch. New attribution methods append
+ * here and add a scorer in worker.c's table. */
+enum tui_method { TUI_GRAD_NORM, TUI_GRAD_X_INPUT, TUI_N_METHODS };
+struct tui_method_info {
+	const char *name;  /* as in `lmscope explain --method` */
+	const char *label; /* for the pane title */
+	int is_signed;     /* scores have a sign (two colors) */
+};
+extern const struct tui_method_info tui_methods[TUI_N_METHODS];
+
+/* What the attention pane shows (the worker extracts only that). */
+enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_MODES };
+
+/* Recurrent pane: the hidden state, or one of the cell's gates. */
+#define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1 */
+
+#define TUI_TOPK 100   /* candidates kept per view */
+#define TUI_THUMB 8    /* overview thumbnails are THUMB x THUMB */
+
+/* One request from the input thread; the worker computes only the newest. */
+struct tui_request {
+	uint64_t seq;
+	char *text;        /* UTF-8 context (not NUL-terminated) */
+	size_t len, cap;
+	int target;        /* saliency target id; -1 = the top candidate */
+	int contrast;      /* -1 = none: why target rather than contrast */
+	int method;        /* enum tui_method */
+	int layer, head;   /* selected attention head / recurrent layer */
+	int mean_heads;    /* show the mean over the layer's heads */
+	int part;          /* recurrent: TUI_PART_HIDDEN or gate + 1 */
+	int need_overview; /* thumbnails and entropies of every head */
+	int need_lens;     /* logit lens per layer */
+	int export_json;   /* nonzero: also write the JSON export to export_path */
+	char export_path[512];
+};
+
+/* One engine result. All arrays are owned by the view and grow as needed
+ * (only on the worker thread). */
+struct tui_view {
+	uint64_t seq;       /* the request it answers (0: no result yet) */
+	int valid;          /* 0 until the first forward, or after an error */
+	char error[256];    /* engine or tokenizer failure, shown in the status line */
+	char note[256];     /* one-off message (export written) */
+	double ms;          /* time of this update */
+
+	char *text;         /* the request's text, as the tokens index it */
+	size_t len;
+	int n;              /* positions computed */
+	int cut;            /* tokens cut from the left (context longer than maxT) */
+	size_t cut_byte;    /* byte offset in text where the computed tokens start */
+	int *ids;           /* (n) */
+	size_t *offsets;    /* (n + 1) byte offsets of each token in text */
+	float *surprisal;   /* (n) -log p(ids[t] | ids[<t]) in nats; NaN at t = 0 */
+
+	int V;
+	float *logprob;     /* (V) log p(next token) after the last position */
+	int k;              /* candidates in top */
+	int top_id[TUI_TOPK];
+	float top_lp[TUI_TOPK];
+
+	int target, contrast;  /* ids used (contrast -1 when none) */
+	double objective;      /* log p(target) [- log p(contrast)] */
+	float target_lp;       /* log p(target) */
+	int method;
+	float *saliency;       /* (n) */
+
+	/* attention (Transformers): one selected matrix, row stride n */
+	int L, NH;
+	int layer, head, mean_heads;
+	float *att;            /* (n, n) query rows, key columns; NULL-sized when recurrent */
+	int have_overview;
+	float *entropy;        /* (L, NH) mean entropy over queries, nats */
+	float *thumb;          /* (L, NH, THUMB, THUMB) */
+
+	/* recurrent: the selected layer's hidden state or gate, (n, D) */
+	int part, G, D;
+	float *act;
+
+	int have_lens;
+	int *lens_id;          /* (L) top token of each layer's lens at the last position */
+	float *lens_p;         /* (L) its probability */
+
+	/* capacities */
+	size_t cap_text, cap_n, cap_nn, cap_V, cap_LH, cap_act, cap_L;
+};
+
+/* Makes room for the sizes given; 0 on allocation failure. */
+int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act);
+void tui_view_free(struct tui_view *v);
+
+/* Display string of a token: its piece, or "#id" without a tokenizer. */
+const char *tui_token_str(const struct tui_model *tm, int id, char *buf, size_t size);
+
+/* Request text handling (input thread: copies only, grows rarely). */
+int tui_request_set_text(struct tui_request *rq, const char *text, size_t len);
+void tui_request_free(struct tui_request *rq);
+/* Copies every field of src into dst, growing dst->text as needed. */
+int tui_request_copy(struct tui_request *dst, const struct tui_request *src);
+
+#endif

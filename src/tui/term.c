@@ -1,0 +1,179 @@
+/* The terminal while the explorer owns it.
+ *
+ * Everything written to stderr while curses draws (engine log lines, library
+ * warnings) goes to an unlinked temporary file and is replayed after endwin.
+ * A crash signal restores the terminal with async-signal-safe calls only
+ * (write, tcsetattr, dup2) from strings prepared at startup, then re-raises
+ * the signal with its default action. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "term.h"
+#include "ui.h"
+
+volatile sig_atomic_t tui_term_quit;
+
+static int open_;
+static int saved_err = -1, capture = -1;
+static struct termios saved_tio;
+static int have_tio;
+static char restore_seq[256];
+static size_t restore_len;
+
+static void add_seq(const char *cap)
+{
+	char *s = tigetstr((char *)cap);
+	if (!s || s == (char *)-1)
+		return;
+	size_t k = strlen(s);
+	if (restore_len + k < sizeof restore_seq) {
+		memcpy(restore_seq + restore_len, s, k);
+		restore_len += k;
+	}
+}
+
+static void prepare_restore(void)
+{
+	/* mouse reporting off, attributes off, cursor on, leave the alternate screen */
+	static const char mouse_off[] = "\033[?1006l\033[?1002l\033[?1000l";
+	memcpy(restore_seq, mouse_off, sizeof mouse_off - 1);
+	restore_len = sizeof mouse_off - 1;
+	add_seq("sgr0");
+	add_seq("cnorm");
+	add_seq("rmcup");
+	static const char nl[] = "\r\n";
+	memcpy(restore_seq + restore_len, nl, 2);
+	restore_len += 2;
+}
+
+/* Copies the captured stderr to fd, with async-signal-safe calls only. */
+static void replay(int fd)
+{
+	char buf[4096];
+	ssize_t k;
+	if (capture < 0 || lseek(capture, 0, SEEK_SET) < 0)
+		return;
+	while ((k = read(capture, buf, sizeof buf)) > 0) {
+		ssize_t off = 0;
+		while (off < k) {
+			ssize_t wr = write(fd, buf + off, (size_t)(k - off));
+			if (wr <= 0)
+				return;
+			off += wr;
+		}
+	}
+}
+
+static void on_crash(int sig)
+{
+	ssize_t wr = write(STDOUT_FILENO, restore_seq, restore_len);
+	(void)wr;
+	if (have_tio)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	if (saved_err >= 0) {
+		dup2(saved_err, STDERR_FILENO);
+		replay(STDERR_FILENO);
+	}
+	/* SA_RESETHAND restored the default action: die of the same signal */
+	raise(sig);
+}
+
+static void on_quit(int sig)
+{
+	(void)sig;
+	tui_term_quit = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
+		sigaction(crash[i], &sa, NULL);
+	sa.sa_handler = on_quit;
+	sa.sa_flags = 0;
+	const int quit[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof quit / sizeof *quit; i++)
+		sigaction(quit[i], &sa, NULL);
+}
+
+static void capture_stderr(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/lmscope-stderr-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return; /* not fatal: stderr then goes to the screen */
+	unlink(path);
+	fflush(stderr);
+	saved_err = dup(STDERR_FILENO);
+	if (saved_err < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		if (saved_err >= 0)
+			close(saved_err);
+		saved_err = -1;
+		return;
+	}
+	capture = fd;
+}
+
+static void release_stderr(void)
+{
+	if (saved_err < 0)
+		return;
+	fflush(stderr);
+	dup2(saved_err, STDERR_FILENO);
+	replay(STDERR_FILENO);
+	close(saved_err);
+	close(capture);
+	saved_err = capture = -1;
+}
+
+int tui_term_open(void)
+{
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "lmscope: the explorer needs a terminal (use lmscope explain for scripts)\n");
+		return 0;
+	}
+	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
+	capture_stderr();
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	if (!scr) {
+		release_stderr();
+		fprintf(stderr, "lmscope: cannot use the terminal (TERM=%s)\n",
+		        getenv("TERM") ? getenv("TERM") : "");
+		return 0;
+	}
+	open_ = 1;
+	prepare_restore();
+	install_signals();
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	mouseinterval(0);
+	ui_colors_init();
+	return 1;
+}
+
+void tui_term_close(void)
+{
+	if (!open_)
+		return;
+	endwin();
+	open_ = 0;
+	release_stderr();
+}

@@ -1,0 +1,200 @@
+/* The explorer's screen side: the input-thread state, the layout, semantic
+ * colors, drawing helpers, the key table and the panes.
+ *
+ * Panes read the newest view (session.h) and the state's selections and
+ * draw; key handlers change selections only and return reaction flags that
+ * the one main loop (explorer.c) acts on. */
+#ifndef LMS_TUI_UI_H
+#define LMS_TUI_UI_H
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <ncurses.h>
+#include <wchar.h>
+
+#include "lmscope/rng.h"
+#include "session.h"
+#include "worker.h"
+
+/* ---- reactions of key and mouse handlers ------------------------------------ */
+enum {
+	TUI_NONE = 0,
+	TUI_REDRAW = 1,     /* selection changed: redraw the panes */
+	TUI_RECOMPUTE = 2,  /* the request changed: post it to the engine */
+	TUI_RELAYOUT = 4,   /* the layout changed */
+	TUI_QUIT = 8,
+	TUI_EDIT = 16,      /* the context text changed */
+	TUI_UNHANDLED = 32, /* not this handler's key */
+};
+
+/* ---- panes and layout ---------------------------------------------------- */
+enum tui_pane { P_CONTEXT, P_CANDIDATES, P_SALIENCY, P_ATTENTION, P_LENS, P_N };
+enum tui_win { W_INPUT, W_TOKENS, W_CAND, W_SAL, W_ATT, W_LENS, W_STATUS, W_N };
+
+#define TUI_MIN_COLS 60
+#define TUI_MIN_LINES 16
+
+struct tui_rect { int y, x, h, w; };
+
+struct tui_layout {
+	int lines, cols;
+	int too_small;
+	struct tui_rect r[W_N];
+	WINDOW *win[W_N];
+};
+
+/* Recomputes every window from the terminal size (the one place KEY_RESIZE
+ * leads to). */
+void tui_layout_compute(struct tui_layout *lay, int lines, int cols);
+void tui_layout_free(struct tui_layout *lay);
+/* The window under a screen position, or -1. */
+int tui_layout_hit(const struct tui_layout *lay, int y, int x);
+enum tui_pane tui_pane_of_win(enum tui_win w);
+
+/* ---- the input line ------------------------------------------------------ */
+#define TUI_HISTORY 64
+struct tui_line {
+	wchar_t *buf;      /* len wide characters, not terminated */
+	int len, cap, cur; /* cursor index in [0, len] */
+	int scroll;        /* first visible character */
+	wchar_t *hist[TUI_HISTORY];
+	int n_hist, hist_pos;
+};
+int tui_line_init(struct tui_line *l);
+void tui_line_free(struct tui_line *l);
+int tui_line_insert(struct tui_line *l, const wchar_t *s, int n);
+int tui_line_set_utf8(struct tui_line *l, const char *s, size_t len);
+/* The text as UTF-8 into the request (grows its buffer rarely). */
+int tui_line_to_request(const struct tui_line *l, struct tui_request *rq);
+/* Byte offset in the UTF-8 text of character index i. */
+size_t tui_line_byte_of(const struct tui_line *l, int i);
+int tui_line_char_of_byte(const struct tui_line *l, size_t byte);
+void tui_line_commit(struct tui_line *l); /* into history */
+void tui_line_history(struct tui_line *l, int dir);
+
+/* ---- state of the input thread --------------------------------------------- */
+struct tui_state {
+	const struct tui_model *tm;
+	struct tui_worker *w;
+	const struct tui_view *v;  /* newest view (the worker's front buffer) */
+	struct tui_request rq;     /* what the engine is asked for */
+	struct tui_line line;
+	enum tui_pane focus;
+	int recurrent;
+	struct tui_layout lay;
+	/* candidates */
+	int cand_sel, cand_top;
+	float temperature;
+	struct lms_rng rng;
+	/* saliency */
+	int sal_top;
+	/* attention / hidden */
+	int att_mode;              /* enum tui_att_mode */
+	int att_row0, att_col0, att_follow;
+	int query;                 /* selected token (view index), -1 = last */
+	/* lens */
+	int lens_top;
+	int help;                  /* help overlay open */
+	int help_top;
+	char msg[256];             /* one-off message for the status line */
+	double post_ms;            /* when the newest request was posted */
+	double shown_ms;           /* keystroke-to-screen time of the newest view */
+	uint64_t shown_seq;
+	int export_n;
+};
+
+/* ---- key table ------------------------------------------------------------- */
+enum tui_scope {
+	SCOPE_GLOBAL,   /* in every pane, even while typing */
+	SCOPE_COMMAND,  /* in every pane but the context (letters are typed there) */
+	SCOPE_PANE,     /* in one pane */
+};
+typedef int (*tui_key_fn)(struct tui_state *s, int key);
+struct tui_key {
+	int key;            /* ncurses code or character; 0 ends a table */
+	const char *label;  /* as shown in the help */
+	const char *help;
+	tui_key_fn fn;
+};
+#define TUI_CTRL(c) ((c) & 0x1f)
+#define TUI_KEY_ESC 27
+
+/* Dispatches a key through the focused pane's table, the command table and
+ * the global table; returns reaction flags (TUI_UNHANDLED if none). */
+int tui_keys_dispatch(struct tui_state *s, int key, int is_func);
+void tui_help_draw(struct tui_state *s);
+int tui_help_key(struct tui_state *s, int key);
+
+/* ---- colors ---------------------------------------------------------------- */
+enum ui_role {
+	UI_NORMAL, UI_STATUS, UI_STATUS_BUSY, UI_TITLE, UI_TITLE_FOCUS, UI_DIM, UI_SELECT,
+	UI_MARKER, UI_ERROR, UI_PROB_BAR, UI_TARGET, UI_CONTRAST, UI_SAL_POS, UI_SAL_NEG,
+	UI_HELP, UI_HELP_KEY,
+	UI_HEAT_0, UI_HEAT_1, UI_HEAT_2, UI_HEAT_3, UI_HEAT_4, UI_HEAT_5, UI_HEAT_6, UI_HEAT_7,
+	UI_DIV_0, UI_DIV_1, UI_DIV_2, UI_DIV_3, UI_DIV_4, UI_DIV_5, UI_DIV_6,
+	UI_N_ROLES
+};
+#define UI_HEAT_LEVELS 8
+#define UI_DIV_LEVELS 7
+
+void ui_colors_init(void);
+int ui_color_mode(void);          /* 256, 8 or 0 (monochrome) */
+attr_t ui_attr(enum ui_role r);
+void ui_set(WINDOW *w, enum ui_role r);
+/* v in [0, 1] -> a sequential heat role; v in [-1, 1] -> a diverging role. */
+enum ui_role ui_heat(double v);
+enum ui_role ui_div(double v);
+/* Monochrome shade glyph for v in [0, 1] (UTF-8 blocks or ASCII). */
+const char *ui_shade(double v);
+
+/* ---- drawing helpers ----------------------------------------------------- */
+extern int ui_utf8; /* the terminal takes UTF-8 */
+/* Draws UTF-8 text clipped to maxw columns; control characters become
+ * visible glyphs; with token != 0 spaces are shown as a middle dot. Returns
+ * the columns used. */
+int ui_text(WINDOW *w, int y, int x, const char *s, size_t len, int maxw, int token);
+int ui_text_width(const char *s, size_t len, int token);
+/* A horizontal bar of frac * width columns with eighth-block resolution. */
+void ui_bar(WINDOW *w, int y, int x, double frac, int width, enum ui_role role);
+/* The pane's title row (highlighted when focused). */
+void ui_title(WINDOW *w, const char *title, int focused);
+void ui_printf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* ---- panes: draw reads the state, click returns reaction flags ------------- */
+void pane_context_draw_input(struct tui_state *s, WINDOW *w);
+void pane_context_draw_tokens(struct tui_state *s, WINDOW *w);
+int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x);
+void pane_candidates_draw(struct tui_state *s, WINDOW *w);
+int pane_candidates_click(struct tui_state *s, int y, int x);
+void pane_saliency_draw(struct tui_state *s, WINDOW *w);
+int pane_saliency_click(struct tui_state *s, int y, int x);
+void pane_attention_draw(struct tui_state *s, WINDOW *w);
+int pane_attention_click(struct tui_state *s, int y, int x);
+void pane_hidden_draw(struct tui_state *s, WINDOW *w);
+int pane_hidden_click(struct tui_state *s, int y, int x);
+void pane_lens_draw(struct tui_state *s, WINDOW *w);
+int pane_lens_click(struct tui_state *s, int y, int x);
+
+extern const struct tui_key pane_context_keys[];
+extern const struct tui_key pane_candidates_keys[];
+extern const struct tui_key pane_saliency_keys[];
+extern const struct tui_key pane_attention_keys[];
+extern const struct tui_key pane_hidden_keys[];
+extern const struct tui_key pane_lens_keys[];
+
+/* Shared by panes: the view's token j as a display string. */
+const char *tui_view_token(const struct tui_state *s, int j, char *buf, size_t size);
+/* Number of positions the view has (0 when none). */
+int tui_view_n(const struct tui_state *s);
+/* Selected token for query mode: a valid index or -1. */
+int tui_query(const struct tui_state *s);
+/* Appends a token's text to the context (step-by-step generation). */
+int tui_append_token(struct tui_state *s, int id);
+
+/* ---- export ------------------------------------------------------------------ */
+/* Writes the screen as seen to path; 0 and a message on failure. */
+int tui_export_text(const char *path, char *msg, size_t size);
+
+#endif

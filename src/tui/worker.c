@@ -1,0 +1,590 @@
+/* The explorer's engine thread. An update tokenizes the newest context,
+ * runs the forward over the positions that changed since the previous
+ * update (a causal model's earlier positions do not change when the text is
+ * edited at its end), and derives everything the panes show: surprisal per
+ * token, the next-token distribution, the saliency gradient, the selected
+ * attention head or recurrent activations, the overview and the logit lens. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "worker.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm)
+{
+	memset(e, 0, sizeof *e);
+	e->tm = tm;
+	const struct lms_config *c = &tm->m->cfg;
+	e->T = c->maxT;
+	enum lms_status st = lms_run_new(tm->m, 1, e->T, &e->run);
+	if (st)
+		return st;
+	e->ids = calloc((size_t)e->T, sizeof *e->ids);
+	e->lse = calloc((size_t)e->T, sizeof *e->lse);
+	e->surprisal = calloc((size_t)e->T, sizeof *e->surprisal);
+	e->lens_out = calloc((size_t)c->V, sizeof *e->lens_out);
+	if (!e->ids || !e->lse || !e->surprisal || !e->lens_out) {
+		tui_engine_close(e);
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	return LMS_OK;
+}
+
+void tui_engine_close(struct tui_engine *e)
+{
+	lms_run_free(e->run);
+	free(e->ids);
+	free(e->lse);
+	free(e->surprisal);
+	free(e->lens_out);
+	free(e->all_ids);
+	free(e->all_off);
+	tui_request_free(&e->last);
+	tui_view_free(&e->cur);
+	memset(e, 0, sizeof *e);
+}
+
+/* Without a tokenizer the context is a list of ids: runs of digits. */
+static enum lms_status parse_ids(const char *text, size_t len, int **ids, size_t *n, size_t **off)
+{
+	size_t cap = len / 2 + 2, k = 0;
+	*ids = malloc(cap * sizeof **ids);
+	*off = malloc((cap + 1) * sizeof **off);
+	if (!*ids || !*off)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len;) {
+		if (text[i] < '0' || text[i] > '9') {
+			i++;
+			continue;
+		}
+		size_t s = i;
+		long v = 0;
+		while (i < len && text[i] >= '0' && text[i] <= '9') {
+			if (v < 100000000)
+				v = v * 10 + (text[i] - '0');
+			i++;
+		}
+		(*ids)[k] = (int)v;
+		(*off)[k++] = s;
+	}
+	(*off)[k] = len;
+	*n = k;
+	return LMS_OK;
+}
+
+static enum lms_status tokenize(struct tui_engine *e, const struct tui_request *rq)
+{
+	free(e->all_ids);
+	free(e->all_off);
+	e->all_ids = NULL;
+	e->all_off = NULL;
+	e->n_all = 0;
+	enum lms_status st;
+	if (e->tm->tok)
+		st = lms_tokenizer_encode(e->tm->tok, rq->text, rq->len, &e->all_ids, &e->n_all,
+		                          &e->all_off, NULL);
+	else
+		st = parse_ids(rq->text, rq->len, &e->all_ids, &e->n_all, &e->all_off);
+	if (st)
+		return st;
+	int V = e->tm->m->cfg.V;
+	for (size_t i = 0; i < e->n_all; i++)
+		if (e->all_ids[i] < 0 || e->all_ids[i] >= V) {
+			int bad = e->all_ids[i];
+			e->n_all = 0;
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", bad, V - 1);
+		}
+	return LMS_OK;
+}
+
+static float row_lse(const float *x, int V)
+{
+	float mx = x[0];
+	for (int i = 1; i < V; i++)
+		if (x[i] > mx)
+			mx = x[i];
+	double s = 0.0;
+	for (int i = 0; i < V; i++)
+		s += exp((double)x[i] - mx);
+	return (float)(mx + log(s));
+}
+
+/* The k best of V log-probs, best first, by insertion into a short list. */
+static int top_k(const float *lp, int V, int K, int *id, float *val)
+{
+	int k = 0;
+	for (int i = 0; i < V; i++) {
+		float x = lp[i];
+		if (k == K && x <= val[k - 1])
+			continue;
+		int j = k < K ? k++ : K - 1;
+		while (j > 0 && val[j - 1] < x) {
+			val[j] = val[j - 1];
+			id[j] = id[j - 1];
+			j--;
+		}
+		val[j] = x;
+		id[j] = i;
+	}
+	return k;
+}
+
+/* Forward over the positions that changed; logits, their normalisers and
+ * the surprisal of each new token. */
+static void forward_changed(struct tui_engine *e, const int *ids, int n)
+{
+	struct lms_run *r = e->run;
+	int V = e->tm->m->cfg.V;
+	int from = 0;
+	int keep = e->n < n ? e->n : n;
+	while (from < keep && e->ids[from] == ids[from])
+		from++;
+	lms_embed(r, ids, n);
+	lms_forward(r, from, n);
+	lms_logits(r, 0, from, n);
+	for (int t = from; t < n; t++)
+		e->lse[t] = row_lse(r->logits + (size_t)t * V, V);
+	memcpy(e->ids, ids, (size_t)n * sizeof *ids);
+	e->n = n;
+	e->surprisal[0] = NAN;
+	for (int t = from > 1 ? from : 1; t < n; t++)
+		e->surprisal[t] = e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + ids[t]];
+	e->have_grad = 0;
+}
+
+/* Saliency scores from the gradient at the input embeddings. */
+static void score(const struct tui_engine *e, int method, int n, float *out)
+{
+	const struct lms_run *r = e->run;
+	int C = e->tm->m->cfg.C;
+	for (int j = 0; j < n; j++) {
+		const float *g = r->demb + (size_t)j * C, *x = r->emb + (size_t)j * C;
+		double s = 0.0;
+		if (method == TUI_GRAD_X_INPUT) {
+			for (int k = 0; k < C; k++)
+				s += (double)g[k] * x[k];
+		} else {
+			for (int k = 0; k < C; k++)
+				s += (double)g[k] * g[k];
+			s = sqrt(s);
+		}
+		out[j] = (float)s;
+	}
+}
+
+static void attention_view(struct tui_engine *e, const struct tui_request *rq)
+{
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	int n = e->n, T = e->run->T;
+	v->layer = rq->layer < 0 ? 0 : rq->layer >= c->L ? c->L - 1 : rq->layer;
+	v->head = rq->head < 0 ? 0 : rq->head >= c->NH ? c->NH - 1 : rq->head;
+	v->mean_heads = rq->mean_heads;
+	int h0 = v->mean_heads ? 0 : v->head, h1 = v->mean_heads ? c->NH : v->head + 1;
+	memset(v->att, 0, (size_t)n * n * sizeof *v->att);
+	float w = 1.0f / (float)(h1 - h0);
+	for (int h = h0; h < h1; h++) {
+		const float *a = lms_run_attention(e->run, v->layer, h, 0);
+		for (int q = 0; q < n; q++)
+			for (int k = 0; k <= q; k++)
+				v->att[(size_t)q * n + k] += w * a[(size_t)q * T + k];
+	}
+}
+
+static void overview(struct tui_engine *e)
+{
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	int n = e->n, T = e->run->T, TH = TUI_THUMB;
+	for (int l = 0; l < c->L; l++)
+		for (int h = 0; h < c->NH; h++) {
+			const float *a = lms_run_attention(e->run, l, h, 0);
+			double ent = 0.0;
+			for (int q = 0; q < n; q++)
+				for (int k = 0; k <= q; k++) {
+					float p = a[(size_t)q * T + k];
+					if (p > 0.0f)
+						ent -= p * log(p);
+				}
+			v->entropy[l * c->NH + h] = (float)(ent / n);
+			float *th = v->thumb + (size_t)(l * c->NH + h) * TH * TH;
+			for (int i = 0; i < TH; i++)
+				for (int j = 0; j < TH; j++) {
+					int q0 = i * n / TH, q1 = (i + 1) * n / TH;
+					int k0 = j * n / TH, k1 = (j + 1) * n / TH;
+					if (q1 <= q0)
+						q1 = q0 + 1;
+					if (k1 <= k0)
+						k1 = k0 + 1;
+					double s = 0.0;
+					for (int q = q0; q < q1 && q < n; q++)
+						for (int k = k0; k < k1 && k <= q; k++)
+							s += a[(size_t)q * T + k];
+					th[i * TH + j] = (float)(s / ((q1 - q0) * (k1 - k0)));
+				}
+		}
+	v->have_overview = 1;
+}
+
+static void recurrent_view(struct tui_engine *e, const struct tui_request *rq)
+{
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	int n = e->n;
+	v->layer = rq->layer < 0 ? 0 : rq->layer >= c->L ? c->L - 1 : rq->layer;
+	int G = 0, D = 0;
+	const float *gates = lms_run_gates(e->run, v->layer, 0, &G);
+	v->G = gates ? G : 0;
+	v->part = rq->part < 0 || rq->part > v->G ? 0 : rq->part;
+	if (v->part == TUI_PART_HIDDEN) {
+		const float *hs = lms_run_hidden(e->run, v->layer, 0, &D);
+		v->D = D;
+		if (hs)
+			memcpy(v->act, hs, (size_t)n * D * sizeof *v->act);
+	} else {
+		int H = c->H, GH = G * H;
+		v->D = H;
+		for (int t = 0; t < n; t++)
+			memcpy(v->act + (size_t)t * H, gates + (size_t)t * GH + (size_t)(v->part - 1) * H,
+			       (size_t)H * sizeof *v->act);
+	}
+}
+
+static void lens(struct tui_engine *e)
+{
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	for (int l = 0; l < c->L; l++) {
+		int D = 0;
+		const float *hs = lms_run_hidden(e->run, l, 0, &D);
+		if (!hs || D != e->run->Cout) {
+			v->lens_id[l] = -1;
+			v->lens_p[l] = 0.0f;
+			continue;
+		}
+		lms_lens(e->run, hs + (size_t)(e->n - 1) * D, e->lens_out);
+		int best = 0;
+		for (int i = 1; i < c->V; i++)
+			if (e->lens_out[i] > e->lens_out[best])
+				best = i;
+		v->lens_id[l] = best;
+		v->lens_p[l] = expf(e->lens_out[best] - row_lse(e->lens_out, c->V));
+	}
+	v->have_lens = 1;
+}
+
+int tui_engine_update(struct tui_engine *e, const struct tui_request *rq,
+                      int (*stale)(void *arg), void *arg)
+{
+	double t0 = now_ms();
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	int recurrent = lms_arch_is_recurrent(c->arch);
+	v->error[0] = v->note[0] = '\0';
+	int text_changed = !e->last.text || rq->len != e->last.len ||
+	                   memcmp(rq->text, e->last.text, rq->len) != 0;
+	if (text_changed) {
+		if (!tui_request_set_text(&e->last, rq->text, rq->len)) {
+			snprintf(v->error, sizeof v->error, "out of memory");
+			return 1;
+		}
+		enum lms_status st = tokenize(e, rq);
+		if (st) {
+			snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
+			e->n_all = 0;
+		}
+	}
+	int cut = e->n_all > (size_t)e->T ? (int)(e->n_all - e->T) : 0;
+	int n = (int)e->n_all - cut;
+	int NH = recurrent ? 0 : c->NH;
+	size_t act = recurrent ? (size_t)n * (c->H > c->C ? c->H : c->C) : 0;
+	if (!tui_view_reserve(v, rq->len, n, c->V, c->L, NH, act)) {
+		snprintf(v->error, sizeof v->error, "out of memory");
+		return 1;
+	}
+	memcpy(v->text, rq->text, rq->len);
+	v->text[rq->len] = '\0';
+	v->len = rq->len;
+	v->cut = cut;
+	v->n = n;
+	v->V = c->V;
+	v->L = c->L;
+	v->NH = NH;
+	v->method = rq->method >= 0 && rq->method < TUI_N_METHODS ? rq->method : 0;
+	v->cut_byte = n ? e->all_off[cut] : 0;
+	for (int i = 0; i < n; i++)
+		v->offsets[i] = e->all_off[cut + i];
+	v->offsets[n] = rq->len;
+	if (n == 0) {
+		v->k = 0;
+		v->have_lens = v->have_overview = 0;
+		v->valid = 1;
+		v->ms = now_ms() - t0;
+		return 1;
+	}
+	memcpy(v->ids, e->all_ids + cut, (size_t)n * sizeof *v->ids);
+	int forwarded = 0;
+	if (n != e->n || memcmp(v->ids, e->ids, (size_t)n * sizeof *v->ids) != 0 || !v->valid) {
+		forward_changed(e, v->ids, n);
+		forwarded = 1;
+		v->have_lens = v->have_overview = 0;
+		if (stale && stale(arg))
+			return 0;
+	}
+	memcpy(v->surprisal, e->surprisal, (size_t)n * sizeof *v->surprisal);
+	/* the next-token distribution after the last position */
+	if (forwarded || !v->valid) {
+		const float *x = e->run->logits + (size_t)(n - 1) * c->V;
+		for (int i = 0; i < c->V; i++)
+			v->logprob[i] = x[i] - e->lse[n - 1];
+		v->k = top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+	}
+	int target = rq->target >= 0 && rq->target < c->V ? rq->target : v->top_id[0];
+	int contrast = rq->contrast >= 0 && rq->contrast < c->V && rq->contrast != target ? rq->contrast : -1;
+	if (!e->have_grad || e->grad_target != target || e->grad_contrast != contrast) {
+		e->grad_value = lms_objective_logprob(e->run, 0, n - 1, target, contrast, 0);
+		lms_backward(e->run, LMS_GRAD_INPUT);
+		e->have_grad = 1;
+		e->grad_target = target;
+		e->grad_contrast = contrast;
+		if (stale && stale(arg))
+			return 0;
+	}
+	v->target = target;
+	v->contrast = contrast;
+	v->objective = e->grad_value;
+	v->target_lp = v->logprob[target];
+	score(e, v->method, n, v->saliency);
+	if (recurrent) {
+		recurrent_view(e, rq);
+	} else {
+		attention_view(e, rq);
+		if (rq->need_overview && !v->have_overview)
+			overview(e);
+	}
+	if (rq->need_lens && !v->have_lens)
+		lens(e);
+	v->valid = 1;
+	v->ms = now_ms() - t0;
+	return 1;
+}
+
+#define COPY(field, count) memcpy(out->field, v->field, (size_t)(count) * sizeof *v->field)
+
+int tui_engine_publish(const struct tui_engine *e, struct tui_view *out)
+{
+	const struct tui_view *v = &e->cur;
+	int n = v->n;
+	size_t act = (size_t)n * v->D;
+	if (!tui_view_reserve(out, v->len, n, v->V, v->L, v->NH, act))
+		return 0;
+	out->valid = v->valid;
+	memcpy(out->error, v->error, sizeof out->error);
+	memcpy(out->note, v->note, sizeof out->note);
+	out->ms = v->ms;
+	COPY(text, v->len + 1);
+	out->len = v->len;
+	out->n = n;
+	out->cut = v->cut;
+	out->cut_byte = v->cut_byte;
+	COPY(ids, n);
+	COPY(offsets, n + 1);
+	COPY(surprisal, n);
+	out->V = v->V;
+	COPY(logprob, v->V);
+	out->k = v->k;
+	memcpy(out->top_id, v->top_id, sizeof out->top_id);
+	memcpy(out->top_lp, v->top_lp, sizeof out->top_lp);
+	out->target = v->target;
+	out->contrast = v->contrast;
+	out->objective = v->objective;
+	out->target_lp = v->target_lp;
+	out->method = v->method;
+	COPY(saliency, n);
+	out->L = v->L;
+	out->NH = v->NH;
+	out->layer = v->layer;
+	out->head = v->head;
+	out->mean_heads = v->mean_heads;
+	if (v->NH)
+		COPY(att, (size_t)n * n);
+	out->have_overview = v->have_overview;
+	if (v->have_overview) {
+		COPY(entropy, (size_t)v->L * v->NH);
+		COPY(thumb, (size_t)v->L * v->NH * TUI_THUMB * TUI_THUMB);
+	}
+	out->part = v->part;
+	out->G = v->G;
+	out->D = v->D;
+	if (!v->NH)
+		COPY(act, act);
+	out->have_lens = v->have_lens;
+	if (v->have_lens) {
+		COPY(lens_id, v->L);
+		COPY(lens_p, v->L);
+	}
+	return 1;
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+struct stale_arg {
+	struct tui_worker *w;
+	const struct tui_request *rq;
+};
+
+/* A newer request with a different context makes the running update stale. */
+static int is_stale(void *p)
+{
+	struct stale_arg *a = p;
+	pthread_mutex_lock(&a->w->mu);
+	const struct tui_request *nw = &a->w->pending;
+	int stale = a->w->stop || (nw->seq != a->rq->seq &&
+	            (nw->len != a->rq->len || memcmp(nw->text, a->rq->text, nw->len) != 0));
+	pthread_mutex_unlock(&a->w->mu);
+	return stale;
+}
+
+static void *worker_main(void *p)
+{
+	struct tui_worker *w = p;
+	struct tui_request rq = {0};
+	int exported = 0;
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->stop && w->pending.seq == w->done_seq)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stop) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		int ok = tui_request_copy(&rq, &w->pending);
+		w->done_seq = w->pending.seq;
+		pthread_mutex_unlock(&w->mu);
+		if (!ok)
+			continue;
+		struct stale_arg sa = {w, &rq};
+		if (!tui_engine_update(&w->eng, &rq, is_stale, &sa))
+			continue;
+		if (rq.export_json > exported) {
+			exported = rq.export_json;
+			tui_export_json(&w->eng, rq.export_path, w->eng.cur.note, sizeof w->eng.cur.note);
+		}
+		if (!tui_engine_publish(&w->eng, w->back))
+			continue;
+		w->back->seq = rq.seq;
+		pthread_mutex_lock(&w->mu);
+		struct tui_view *t = w->ready;
+		w->ready = w->back;
+		w->back = t;
+		w->ready_fresh = 1;
+		pthread_mutex_unlock(&w->mu);
+		ssize_t wr = write(w->wake_wr, "v", 1);
+		(void)wr; /* a full pipe already says "wake up" */
+	}
+	tui_request_free(&rq);
+	return NULL;
+}
+
+enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *tm)
+{
+	memset(w, 0, sizeof *w);
+	w->wake_rd = w->wake_wr = -1;
+	enum lms_status st = tui_engine_open(&w->eng, tm);
+	if (st)
+		return st;
+	int fd[2];
+	if (pipe2(fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+		tui_engine_close(&w->eng);
+		return lms_fail(LMS_EIO, "pipe: %s", strerror(errno));
+	}
+	w->wake_rd = fd[0];
+	w->wake_wr = fd[1];
+	w->front = &w->bufs[0];
+	w->ready = &w->bufs[1];
+	w->back = &w->bufs[2];
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	/* terminal signals go to the input thread; faults stay with whoever faults */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		tui_worker_stop(w);
+		return lms_fail(LMS_ENOMEM, "cannot start the engine thread: %s", strerror(err));
+	}
+	w->started = 1;
+	return LMS_OK;
+}
+
+int tui_worker_post(struct tui_worker *w, const struct tui_request *rq)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t seq = w->pending.seq + 1;
+	int ok = tui_request_copy(&w->pending, rq);
+	w->pending.seq = seq;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+int tui_worker_take(struct tui_worker *w)
+{
+	char buf[64];
+	while (read(w->wake_rd, buf, sizeof buf) > 0)
+		;
+	pthread_mutex_lock(&w->mu);
+	int fresh = w->ready_fresh;
+	if (fresh) {
+		struct tui_view *t = w->front;
+		w->front = w->ready;
+		w->ready = t;
+		w->ready_fresh = 0;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return fresh;
+}
+
+void tui_worker_stop(struct tui_worker *w)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->started = 0;
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+	}
+	if (w->wake_rd >= 0)
+		close(w->wake_rd);
+	if (w->wake_wr >= 0)
+		close(w->wake_wr);
+	w->wake_rd = w->wake_wr = -1;
+	for (int i = 0; i < 3; i++)
+		tui_view_free(&w->bufs[i]);
+	tui_request_free(&w->pending);
+	tui_engine_close(&w->eng);
+}
