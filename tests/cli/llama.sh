@@ -111,6 +111,11 @@ print("%d texts, %d differ" % (len(files), bad))
 sys.exit(1 if bad or len(files) < 10 else 0)
 PYEOF
 $PY "$tmp/encode.py" "$tmp" "$TOKDIR/tokenizer.bin" || fail "encodings differ from llama2.c's algorithm"
+# and two encodings known from Llama 2's own sentencepiece model
+for pair in "Hello world:15043,3186" "Once upon a time:9038,2501,263,931"; do
+	got=$("$LMSCOPE" tokenize "$TOKDIR" --text "${pair%%:*}" --json | $PY -c 'import json, sys; print(",".join(map(str, json.load(sys.stdin)["ids"])))')
+	[ "$got" = "${pair#*:}" ] || fail "\"${pair%%:*}\": $got, want ${pair#*:}"
+done
 
 # ---- the checkpoint ---------------------------------------------------------
 "$LMSCOPE" convert "$MODEL" -o "$tmp/s260" > /dev/null 2> "$tmp/err" || fail "convert: $(cat "$tmp/err")"

@@ -19,6 +19,10 @@ context lengths; and
     $LMSCOPE generate MODEL.bin --ids 1 -n N --temperature 0 --json
 
 the greedy continuation from BOS, against torch's argmax step by step.
+Finally `lmscope convert` writes the checkpoint as a model directory, and
+Hugging Face's LlamaForCausalLM forward (rotate_half on its own q_proj /
+k_proj layout), written here from the safetensors file, must compute the
+same logits as the llama2.c forward on the original arrays.
 Exit status 0 when everything agrees."""
 
 import json
@@ -26,6 +30,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 import torch
 
@@ -186,6 +191,81 @@ def check_greedy(w, n):
     print("greedy continuation from BOS:", got[:len(seq) - 1])
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", t["dtype"]
+        a, b = t["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[base + a:base + b]),
+                                     dtype=torch.float32).double().reshape(t["shape"])
+    return out
+
+
+def hf_forward(cfg, sd, ids):
+    """Hugging Face's LlamaForCausalLM forward: rotate_half rotary embeddings
+    on its own q_proj / k_proj layout. -> logits (T, V)."""
+    C, L, nh, nkv = cfg["hidden_size"], cfg["num_hidden_layers"], \
+        cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hs, T = C // nh, len(ids)
+    eps, theta = cfg["rms_norm_eps"], cfg["rope_theta"]
+    inv = 1.0 / (theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    ang = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+    ang = torch.cat((ang, ang), -1)[:, None, :]
+    cos, sin = ang.cos(), ang.sin()
+
+    def rot_half(x):
+        return torch.cat((-x[..., hs // 2:], x[..., :hs // 2]), -1)
+
+    def norm(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+    x = sd["model.embed_tokens.weight"][ids]
+    mask = torch.full((T, T), float("-inf"), dtype=torch.float64).triu(1)
+    for l in range(L):
+        p = "model.layers.%d." % l
+        h = norm(x, sd[p + "input_layernorm.weight"])
+        q = (h @ sd[p + "self_attn.q_proj.weight"].T).reshape(T, nh, hs)
+        k = (h @ sd[p + "self_attn.k_proj.weight"].T).reshape(T, nkv, hs)
+        v = (h @ sd[p + "self_attn.v_proj.weight"].T).reshape(T, nkv, hs)
+        q = q * cos + rot_half(q) * sin
+        k = k * cos + rot_half(k) * sin
+        k = k.repeat_interleave(nh // nkv, dim=1)
+        v = v.repeat_interleave(nh // nkv, dim=1)
+        att = torch.softmax(torch.einsum("thd,shd->hts", q, k) / hs ** 0.5 + mask, -1)
+        x = x + torch.einsum("hts,shd->thd", att, v).reshape(T, C) @ sd[p + "self_attn.o_proj.weight"].T
+        h = norm(x, sd[p + "post_attention_layernorm.weight"])
+        g = torch.nn.functional.silu(h @ sd[p + "mlp.gate_proj.weight"].T)
+        x = x + (g * (h @ sd[p + "mlp.up_proj.weight"].T)) @ sd[p + "mlp.down_proj.weight"].T
+    x = norm(x, sd["model.norm.weight"])
+    head = sd["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else sd["lm_head.weight"]
+    return x @ head.T
+
+
+def check_convert(w, ids):
+    """lmscope convert's directory, read as Hugging Face would read it,
+    computes the checkpoint's function."""
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([LMSCOPE, "convert", MODEL, "-o", d + "/m"], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("lmscope convert failed: " + r.stderr)
+        cfg = json.load(open(d + "/m/config.json"))
+        sd = read_safetensors(d + "/m/model.safetensors")
+    check(cfg["model_type"] == "llama", "converted config is not llama")
+    with torch.no_grad():
+        hf = hf_forward(cfg, sd, ids)
+        meta, _ = forward(w, w["emb"][ids])
+    err = float((hf - meta).abs().max() / meta.abs().max())
+    check(err <= 1e-9, "converted directory under Hugging Face's conventions differs by %.3g" % err)
+    print("converted directory: Hugging Face's forward equals llama2.c's (%.2g)" % err)
+
+
 def main():
     if not os.path.exists(MODEL):
         sys.exit("missing " + MODEL)
@@ -196,6 +276,7 @@ def main():
     for n in (1, 2, 9, 41):
         check_explain(w, ids[:n])
     check_greedy(w, 48)
+    check_convert(w, ids)
     if failures:
         print("%d failures" % len(failures))
         sys.exit(1)
