@@ -1,8 +1,20 @@
 /* lmscope explain MODEL (--text TEXT | --ids 5,17,42) [options]: the next
  * token after the input, and why: the saliency of each input position for
  * the target's log-probability (optionally against a contrast token), and
- * with --attention every layer's attention probabilities. --json prints one
- * JSON object (schema in man/lmscope.1); otherwise a readable table. */
+ * with --attention every layer's attention probabilities. Without --json, a
+ * readable table; with it, one JSON object on one line:
+ *   "ids"       [n] the input ids (the last maxT when the input is longer)
+ *   "tokens"    [n] their display strings ("#<id>" without a tokenizer)
+ *   "top"       [K] {"id", "token", "prob", "logprob"}, most probable first,
+ *               for the token after the last position
+ *   "target"    {"id", "token", "logprob"}, by default the most probable
+ *   "contrast"  {"id", "token", "logprob"}, only with --contrast-id
+ *   "saliency"  {"method", "scores": [n]}: with g_j the gradient of
+ *               log p(target) (minus log p(contrast)) with respect to
+ *               position j's token embedding row e_j, grad_norm = |g_j|,
+ *               grad_x_input = g_j . e_j
+ *   "attention" [L][NH][n][n] (query, key), zero above the diagonal; only
+ *               with --attention, for Transformers */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -311,8 +323,8 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 	double scale = 0.0;
 	for (int j = 0; j < res->n; j++)
 		scale = fmax(scale, fabs(res->scores[j]));
-	printf("input (%d tokens)  saliency: %s of d log p(%s)/d e_j\n", res->n, method_names[o->method],
-	       res->contrast >= 0 ? "target) - log p(contrast" : "target");
+	printf("input (%d tokens); saliency: %s of the gradient of %s\n", res->n, method_names[o->method],
+	       res->contrast >= 0 ? "log p(target) - log p(contrast)" : "log p(target)");
 	printf("%5s %7s  %-18s %12s\n", "pos", "id", "token", "saliency");
 	for (int j = 0; j < res->n; j++) {
 		printf("%5d %7d  ", j, res->ids[j]);
