@@ -73,15 +73,16 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 static void draw(struct tui_state *s, unsigned dirty)
 {
 	struct tui_layout *lay = &s->lay;
-	if (dirty & D_CLEAR) {
+	if (dirty & (D_CLEAR | D_PANES)) {
+		/* the gaps between windows, and what an overlay left there */
 		werase(stdscr);
 		wnoutrefresh(stdscr);
 	}
 	if (lay->too_small) {
 		curs_set(0);
 		werase(stdscr);
-		mvprintw(LINES / 2, 0, "terminal too small: lmscope needs %dx%d, this is %dx%d",
-		         TUI_MIN_COLS, TUI_MIN_LINES, COLS, LINES);
+		mvprintw(LINES / 2 - 1, 0, "terminal too small (%dx%d)", COLS, LINES);
+		mvprintw(LINES / 2, 0, "lmscope needs %dx%d", TUI_MIN_COLS, TUI_MIN_LINES);
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
