@@ -39,7 +39,20 @@ int lms_cmd_info(int argc, char **argv)
 	printf("context:      %d\n", c->maxT);
 	printf("vocabulary:   %d\n", c->V);
 	printf("parameters:   %zu\n", cm.m->n_params);
-	printf("tokenizer:    %s\n", cm.tok ? "yes" : "none (tokens shown by id)");
+	if (c->arch == LMS_LLAMA)
+		printf("rope theta:   %g\n", (double)c->rope_theta);
+	if (!lms_arch_is_recurrent(c->arch))
+		printf("norm eps:     %g\n", (double)c->eps);
+	if (cm.tok) {
+		static const char *const kinds[] = {
+			[LMS_TOK_WORD] = "word-level", [LMS_TOK_CHAR] = "character-level",
+			[LMS_TOK_BPE] = "byte-level BPE", [LMS_TOK_SPM] = "sentencepiece BPE",
+		};
+		enum lms_tok_kind k = lms_tokenizer_kind(cm.tok);
+		printf("tokenizer:    %s, %d tokens\n", (unsigned)k < 4 ? kinds[k] : "unknown",
+		       lms_tokenizer_vocab_size(cm.tok));
+	} else
+		printf("tokenizer:    none (tokens shown by id)\n");
 	cli_close_model(&cm);
 	return LMS_EXIT_OK;
 }

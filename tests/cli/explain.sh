@@ -13,6 +13,16 @@ $PY tests/cli/tinymodel.py gpt2 "$tmp/gpt2" || fail "cannot write the gpt2 model
 $PY tests/cli/tinymodel.py gpt2 "$tmp/gpt2p" --prefix transformer. --dtype F16 || fail "cannot write gpt2p"
 $PY tests/cli/tinymodel.py lstm "$tmp/lstm" || fail "cannot write the lstm model"
 
+# lmscope info: architecture and the parameter count tinymodel.py wrote
+for m in gpt2 lstm; do
+	"$LMSCOPE" info "$tmp/$m" > "$tmp/info.$m" || fail "info $m: exit $?"
+	want=$($PY -c "import sys; sys.path.insert(0, 'tests/cli'); import tinymodel as tm
+ts = tm.gpt2_tensors(tm.GPT2) if '$m' == 'gpt2' else tm.lstm_tensors(tm.LSTM)
+print(sum(len(v) for n, s, v in ts))")
+	grep -q "^architecture: *$m\$" "$tmp/info.$m" || fail "info $m: architecture"
+	grep -q "^parameters: *$want\$" "$tmp/info.$m" || fail "info $m: parameters, wanted $want"
+done
+
 # explain MODEL ARGS... > out.json, checked by check.py against the reference
 run() {
 	name=$1; shift
