@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <jansson.h>
 
 #include "arch.h"
+#include "lmscope/rng.h"
 #include "safetensors.h"
 
 static char dir[64];
@@ -256,6 +259,46 @@ START_TEST(test_save_replaces)
 }
 END_TEST
 
+/* A save killed at a random moment (SIGKILL: no cleanup runs) leaves a
+ * directory that loads as the old model or the new one, never a mix or a
+ * broken file. */
+START_TEST(test_killed_save)
+{
+	struct lms_config c = small(LMS_GPT2);
+	c.V = 1000;
+	c.C = 64;
+	c.H = 256;
+	struct lms_model *a, *b, *back;
+	ck_assert_int_eq(lms_model_create(&c, 1, &a), LMS_OK);
+	ck_assert_int_eq(lms_model_create(&c, 2, &b), LMS_OK);
+	const char *d = in_dir("k");
+	ck_assert_int_eq(lms_model_save(a, d, 0), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, 5);
+	int saw_b = 0;
+	for (int round = 0; round < 12; round++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			for (int k = 0;; k++)
+				lms_model_save(k % 2 ? a : b, d, 0);
+		}
+		usleep((useconds_t)(1000 + lms_rng_below(&g, 20000)));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_assert_msg(lms_model_load(d, &back) == LMS_OK, "round %d: %s", round, lms_errmsg());
+		int is_a = !memcmp(back->params, a->params, a->n_params * sizeof(float));
+		int is_b = !memcmp(back->params, b->params, b->n_params * sizeof(float));
+		ck_assert_msg(is_a || is_b, "round %d: neither model", round);
+		saw_b |= is_b;
+		lms_model_free(back);
+	}
+	ck_assert(saw_b); /* the saves did happen */
+	lms_model_free(a);
+	lms_model_free(b);
+}
+END_TEST
+
 static long maxrss_kb(void)
 {
 	struct rusage ru;
@@ -337,6 +380,7 @@ Suite *lms_test_suite(void)
 		{"roundtrip_gpt2", test_roundtrip_gpt2}, {"roundtrip_recurrent", test_roundtrip_recurrent},
 		{"roundtrip_llama", test_roundtrip_llama}, {"config_json", test_config_written},
 		{"hf_layout", test_hf_layout}, {"lms_model_save", test_save_replaces},
+		{"killed_save", test_killed_save},
 		{"no_big_allocation", test_no_big_allocation}, {"lms_model_load", test_load_bad_dirs},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
