@@ -49,6 +49,8 @@ static const struct workload workloads[] = {
 	{"engine", bench_engine},
 	{"attribution", bench_attribution},
 	{"tokenizer", bench_tokenizer},
+	{"llama", bench_llama},
+	{"llama-baseline", bench_llama_baseline},
 };
 
 int main(int argc, char **argv)
