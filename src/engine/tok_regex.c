@@ -30,19 +30,26 @@ void tok_regex_free(struct tok_regex *r)
 }
 
 /* Splits one valid UTF-8 run [base, base + n) of text. */
-static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md, const char *text,
+static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md,
+                                 pcre2_match_context *mc, const char *text,
                                  size_t base, size_t n, const struct tok_split_cb *cb)
 {
 	PCRE2_SPTR s = (PCRE2_SPTR)(text + base);
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	size_t at = 0;
 	while (at < n) {
-		int rc = r->jit ? pcre2_jit_match(r->code, s, n, at, 0, md, NULL)
-		                : pcre2_match(r->code, s, n, at, PCRE2_NO_UTF_CHECK, md, NULL);
+		int rc = r->jit ? pcre2_jit_match(r->code, s, n, at, 0, md, mc)
+		                : pcre2_match(r->code, s, n, at, PCRE2_NO_UTF_CHECK, md, mc);
+		if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter keeps its stack on the heap */
+			rc = pcre2_match(r->code, s, n, at, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, mc);
 		size_t a, b;
-		if (rc < 0) {
-			/* No match in the rest (or a matching limit): the rest is a gap. */
-			a = b = n;
+		if (rc == PCRE2_ERROR_NOMATCH) {
+			a = b = n; /* the rest is a gap */
+		} else if (rc < 0) {
+			PCRE2_UCHAR msg[128];
+			pcre2_get_error_message(rc, msg, sizeof msg);
+			return lms_fail(LMS_EUNSUPPORTED, "tokenizer: the pattern failed at byte %zu: %s",
+			                base + at, (const char *)msg);
 		} else {
 			a = ov[0];
 			b = ov[1];
@@ -67,15 +74,25 @@ static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md
 enum lms_status tok_regex_split(const struct tok_regex *r, const char *text, size_t len,
                                 const struct tok_split_cb *cb)
 {
+	/* The JIT's default 32 KiB stack is too small for some patterns on long
+	 * runs; give it room to grow to 8 MiB. */
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->code, NULL);
-	if (!md)
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	pcre2_jit_stack *js = r->jit ? pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL) : NULL;
+	if (!md || !mc || (r->jit && !js)) {
+		pcre2_match_data_free(md);
+		pcre2_match_context_free(mc);
+		pcre2_jit_stack_free(js);
 		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
+	}
+	if (js)
+		pcre2_jit_stack_assign(mc, NULL, js);
 	enum lms_status st = LMS_OK;
 	size_t i = 0;
 	while (i < len && !st) {
 		size_t valid = lms_utf8_valid_prefix((const unsigned char *)text + i, len - i);
 		if (valid)
-			st = split_run(r, md, text, i, valid, cb);
+			st = split_run(r, md, mc, text, i, valid, cb);
 		i += valid;
 		if (!st && i < len) {
 			if (cb->invalid(cb->ud, i))
@@ -84,6 +101,8 @@ enum lms_status tok_regex_split(const struct tok_regex *r, const char *text, siz
 		}
 	}
 	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	pcre2_jit_stack_free(js);
 	if (st == LMS_ENOMEM)
 		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
 	return st;

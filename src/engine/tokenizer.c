@@ -4,13 +4,12 @@
  * Adding a kind: write its tok_ops table in its own file and list it in
  * kinds[] below; detection runs in that order and the first match wins. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
+#include "atomic.h"
 #include "tok_impl.h"
 
 static const struct tok_ops *const kinds[] = {
@@ -294,39 +293,9 @@ enum lms_status tok_read_file(const char *path, char **data, size_t *len)
 enum lms_status tok_write_file(const char *dir, const char *name, const char *data, size_t len)
 {
 	char *path = tok_path(dir, name);
-	size_t plen = path ? strlen(path) : 0;
-	char *tmp = path ? malloc(plen + 16) : NULL;
-	if (!tmp) {
-		free(path);
+	if (!path)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
-	}
-	snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
-	enum lms_status st = LMS_OK;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-	if (fd < 0) {
-		st = lms_fail(LMS_EIO, "%s: %s", tmp, strerror(errno));
-		goto done;
-	}
-	for (size_t w = 0; w < len;) {
-		ssize_t k = write(fd, data + w, len - w);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			st = lms_fail(LMS_EIO, "%s: %s", tmp, strerror(errno));
-			break;
-		}
-		w += (size_t)k;
-	}
-	if (!st && fsync(fd) != 0)
-		st = lms_fail(LMS_EIO, "%s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && !st)
-		st = lms_fail(LMS_EIO, "%s: %s", tmp, strerror(errno));
-	if (!st && rename(tmp, path) != 0)
-		st = lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	if (st)
-		unlink(tmp);
-done:
-	free(tmp);
+	enum lms_status st = lms_atomic_write(path, data, len);
 	free(path);
 	return st;
 }
