@@ -1,0 +1,178 @@
+#!/bin/sh
+# The explorer end to end: tmux runs it at a fixed size, send-keys types and
+# presses keys, capture-pane reads the screen. Asserts what a person sees:
+# the candidates and their order (against `lmscope explain --json` on the
+# same context), the bars, the attention matrix, a change of head, typing,
+# the cut marker, resize and the too-small message, the help overlay, the
+# recurrent pane, export, and quitting (q, Ctrl-C, a crash signal) with the
+# terminal restored.
+set -u
+LMSCOPE=${LMSCOPE:-./lmscope}
+case $LMSCOPE in /*) ;; *) LMSCOPE=$(pwd)/$LMSCOPE ;; esac
+command -v tmux >/dev/null || { echo "tmux is missing (make deps installs it)"; exit 1; }
+export LC_ALL=C.UTF-8
+d=$(mktemp -d)
+T="tmux -u -L lmscope-test-$$ -f /dev/null"
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$d"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# A tiny word-level GPT-2 and LSTM, trained a little so heads differ.
+for i in $(seq 1 40); do
+	echo "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep."
+done > "$d/corpus.txt"
+"$LMSCOPE" train "$d/corpus.txt" -o "$d/gpt" --arch gpt2 --layers 2 --heads 2 --embd 32 \
+	--context 32 --steps 40 --lr 0.02 --warmup 1 --batch 4 > "$d/train.log" 2>&1 ||
+	{ cat "$d/train.log"; echo "cannot train the test model"; exit 1; }
+"$LMSCOPE" train "$d/corpus.txt" -o "$d/lstm" --arch lstm --layers 2 --embd 16 --hidden 16 \
+	--context 16 --steps 2 > "$d/train.log" 2>&1 ||
+	{ cat "$d/train.log"; echo "cannot train the recurrent test model"; exit 1; }
+
+# start NAME COLS ROWS 'MODEL ARGS': the explorer in its own session (in the
+# temporary directory); the shell prints its exit status when it ends.
+start() {
+	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
+		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
+}
+screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
+# wait_for NAME TEXT [TRIES]: poll the screen (0.1 s apart) until TEXT shows.
+wait_for() {
+	i=0
+	while [ $i -lt "${3:-100}" ]; do
+		screen "$1"
+		grep -qF -- "$2" "$d/screen" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "--- screen of $1 while waiting for: $2"
+	cat "$d/screen"
+	return 1
+}
+# The candidates as drawn: the token after each rank in the left column.
+candidates() {
+	sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"
+}
+# Top tokens by `lmscope explain --json`.
+explain_top() {
+	"$LMSCOPE" explain "$d/gpt" --text "$1" --top "$2" --json |
+		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
+}
+
+# --- candidates, bars, matrix ------------------------------------------------------
+start a 120 40 "gpt --text 'In the beginning God created'"
+wait_for a "Attention  layer 0 head 0" || fail "the explorer did not show attention"
+wait_for a "F1 help" || fail "no result within 10 s"
+screen a
+candidates | head -3 > "$d/shown"
+explain_top "In the beginning God created" 3 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "candidates differ from explain"; cat "$d/shown" "$d/expected"; }
+grep "^  1" "$d/screen" | grep -q "█" || fail "no probability bar on the top candidate"
+grep -q "context 5/32" "$d/screen" || fail "status line lacks the context length"
+grep -q "params" "$d/screen" || fail "status line lacks the parameter count"
+grep -Eq "update [0-9.]+ ms" "$d/screen" || fail "status line lacks the update time"
+# the first query can only attend to itself: 100 in the matrix's first row
+grep -Eq "^.{49}In +100" "$d/screen" || fail "attention matrix row 0 is not 100%"
+# the matrix rows are the tokens, in order
+for t in In the beginning God created; do
+	grep -Eq "^.{49}$t " "$d/screen" || fail "no matrix row for $t"
+done
+sed -n '8,12p' "$d/screen" | cut -c50- > "$d/head0"
+grep -q "Saliency: grad_norm" "$d/screen" || fail "no saliency pane"
+
+# --- change of head ---------------------------------------------------------------
+$T send-keys -t a Tab .
+wait_for a "Attention  layer 0 head 1" || fail "head did not change"
+sleep 0.2
+screen a
+sed -n '8,12p' "$d/screen" | cut -c50- > "$d/head1"
+cmp -s "$d/head0" "$d/head1" && fail "the matrix did not change with the head"
+$T send-keys -t a ]
+wait_for a "Attention  layer 1 head 1" || fail "layer did not change"
+$T send-keys -t a M
+wait_for a "layer 1, mean of 2 heads" || fail "no mean over heads"
+
+# --- overview and query mode ------------------------------------------------------
+$T send-keys -t a o
+wait_for a "Overview: 2 layers x 2 heads" || fail "no overview"
+grep -Eq "H0 [0-9]+\.[0-9][0-9]" "$d/screen" || fail "no head entropy in the overview"
+$T send-keys -t a Enter w
+wait_for a "its attention over the context" || fail "no query mode"
+$T send-keys -t a w
+
+# --- typing: the candidates follow the context ------------------------------------
+$T send-keys -t a Escape
+$T send-keys -t a " the heaven"
+wait_for a "context 7/32" || fail "typing did not update the context"
+wait_for a "F1 help" || fail "no result after typing"
+screen a
+candidates | head -1 > "$d/shown"
+explain_top "In the beginning God created the heaven" 1 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "top candidate after typing differs from explain"; cat "$d/shown" "$d/expected"; }
+
+# --- help overlay -------------------------------------------------------------------
+$T send-keys -t a F1
+wait_for a "lmscope help" || fail "no help on F1"
+grep -q "switch the saliency method" "$d/screen" || fail "help lacks the key table"
+$T send-keys -t a x
+i=0; while screen a && grep -q "lmscope help" "$d/screen" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "lmscope help" "$d/screen" && fail "help did not close"
+
+# --- export -------------------------------------------------------------------------
+$T send-keys -t a Tab e
+i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$d/lmscope-export-1.txt" ] || fail "no text export"
+grep -q "Next token" "$d/lmscope-export-1.txt" 2>/dev/null || fail "text export lacks the screen"
+/usr/bin/python3 - "$d/lmscope-export-1.json" <<'EOF' || fail "JSON export is wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["tokens"] == ["In", "the", "beginning", "God", "created", "the", "heaven"], d["tokens"]
+assert d["top"][0]["id"] == d["target"]["id"]
+assert len(d["saliency"]["scores"]) == 7 and len(d["attention"]) == 2
+assert abs(d["attention"][0][0][0][0] - 1.0) < 1e-6
+EOF
+
+# --- resize and too small -----------------------------------------------------------
+$T resize-window -t a -x 80 -y 24
+wait_for a "Next token" || fail "nothing after resize"
+i=0; while screen a && [ "$(wc -l < "$d/screen")" -ne 24 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sed -n 24p "$d/screen" | grep -q "params" || fail "status line not on the last row after resize"
+/usr/bin/python3 -c 'import sys; sys.exit(any(len(l.rstrip("\n")) > 80 for l in open(sys.argv[1], encoding="utf-8")))' "$d/screen" ||
+	fail "lines wider than the terminal"
+$T resize-window -t a -x 40 -y 10
+wait_for a "terminal too small" || fail "no too-small message"
+$T resize-window -t a -x 100 -y 30
+wait_for a "Attention" || fail "no recovery from too small"
+
+# --- q quits with status 0 and the terminal is restored ---------------------------
+$T send-keys -t a q
+wait_for a "EXIT=0" || fail "q did not quit with status 0"
+grep -q "Next token" "$d/screen" && fail "the screen was not restored"
+
+# --- context longer than the model: cut from the left with a marker ---------------
+long="In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And God"
+start b 120 40 "gpt --text '$long'"
+wait_for b "context 32/32 (cut)" || fail "no cut in the status line"
+grep -Eq "^(✂|<cut )[0-9]+" "$d/screen" || fail "no cut marker before the tokens"
+$T send-keys -t b C-c
+wait_for b "EXIT=0" || fail "Ctrl-C did not quit with status 0"
+
+# --- recurrent model: activations instead of attention ----------------------------
+start c 120 40 "lstm --text 'In the beginning'"
+wait_for c "Recurrent activations  layer 0/1  hidden state h" || fail "no recurrent pane"
+$T send-keys -t c Tab .
+wait_for c "input gate i" || fail "no gate view for the LSTM"
+$T send-keys -t c Tab q
+wait_for c "EXIT=0" || fail "q did not quit the recurrent explorer"
+
+# --- a crash signal restores the terminal and still kills -------------------------
+start e 100 30 "gpt --text 'In the'"
+wait_for e "F1 help" || fail "explorer e did not start"
+shell=$($T list-panes -t e -F '#{pane_pid}')
+pid=$(pgrep -P "$shell" lmscope)
+[ -n "$pid" ] && kill -SEGV "$pid"
+wait_for e "EXIT=139" || fail "no SIGSEGV exit status"
+grep -q "Next token" "$d/screen" && fail "the screen was not restored after SIGSEGV"
+
+[ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
+echo "explorer: all screen checks passed"
