@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
 	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
+	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,215 @@
+/* lmscope importance MODEL FILE: permutation importance over a text. Each
+ * context offset d = 1..K (and, with --dims, each group of embedding
+ * dimensions) is shuffled across the text's windows; the rise of the
+ * cross-entropy and of the perplexity says how much the model relies on it. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "lmscope/attribution.h"
+#include "lmscope/dataset.h"
+
+static const char usage_text[] =
+	"usage: lmscope importance MODEL FILE [options]\n"
+	"  --positions K   context offsets 1..K, K tokens per example (8)\n"
+	"  --repeats R     shuffles per feature, for the spread (5)\n"
+	"  --dims G        also G groups of embedding dimensions (0: none)\n"
+	"  --examples N    windows taken from FILE, spread evenly (512)\n"
+	"  --batch N       windows per forward pass (64)\n"
+	"  --seed S        shuffles (1)\n"
+	"  --json          one JSON object (see lmscope(1))\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct bar {
+	int tty;
+};
+
+static int on_progress(void *ud, long done, long total)
+{
+	struct bar *b = ud;
+	if (b->tty) {
+		int width = 30, fill = total ? (int)((double)width * done / total) : width;
+		fputs("\r\033[Kimportance [", stderr);
+		for (int i = 0; i < width; i++)
+			fputc(i < fill ? '=' : ' ', stderr);
+		fprintf(stderr, "] %ld/%ld", done, total);
+		fflush(stderr);
+	}
+	return interrupted;
+}
+
+static int want_int(const char *opt, const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (end == v || *end || errno || x < lo || x > hi)
+		return cli_usage("%s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
+	*out = x;
+	return 0;
+}
+
+static json_t *row_json(const struct lms_importance_row *r)
+{
+	return json_pack("{s:f, s:f, s:f, s:f}", "xent_rise", r->xent_rise, "xent_sd", r->xent_sd,
+	                 "ppl_rise", r->ppl_rise, "ppl_sd", r->ppl_sd);
+}
+
+static void print_json(const char *path, const char *file, const struct lms_importance_opts *o,
+                       const struct lms_importance *imp)
+{
+	json_t *offs = json_array(), *dims = json_array();
+	for (int d = 1; d <= imp->positions; d++) {
+		json_t *r = row_json(&imp->offset[d - 1]);
+		json_object_set_new(r, "offset", json_integer(d));
+		json_array_append_new(offs, r);
+	}
+	for (int q = 0; q < imp->groups; q++) {
+		json_t *r = row_json(&imp->group[q]);
+		json_object_set_new(r, "start", json_integer(imp->group_start[q]));
+		json_object_set_new(r, "end", json_integer(imp->group_start[q + 1]));
+		json_array_append_new(dims, r);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "model", path, "file",
+	                         file, "examples", imp->examples, "positions", imp->positions,
+	                         "repeats", o->repeats, "cross_entropy", imp->xent, "perplexity",
+	                         exp(imp->xent), "offsets", offs, "dims", dims);
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	putchar('\n');
+	json_decref(root);
+}
+
+static void print_row(const char *label, const struct lms_importance_row *r, int rank)
+{
+	printf("%-10s %4d  %10.4f  %8.4f  %12.4f  %10.4f\n", label, rank, r->xent_rise, r->xent_sd,
+	       r->ppl_rise, r->ppl_sd);
+}
+
+/* rank (1 = largest rise) of entry i among n rows */
+static int rank_of(const struct lms_importance_row *rows, int n, int i)
+{
+	int rank = 1;
+	for (int k = 0; k < n; k++)
+		rank += rows[k].xent_rise > rows[i].xent_rise ||
+		        (rows[k].xent_rise == rows[i].xent_rise && k < i);
+	return rank;
+}
+
+static void print_table(const struct lms_importance_opts *o, const struct lms_importance *imp)
+{
+	printf("examples %d, %d shuffles each; cross-entropy %.4f nats, perplexity %.3f\n\n",
+	       imp->examples, o->repeats, imp->xent, exp(imp->xent));
+	printf("%-10s %4s  %10s  %8s  %12s  %10s\n", "feature", "rank", "xent rise", "sd",
+	       "ppl rise", "sd");
+	char label[32];
+	for (int d = 1; d <= imp->positions; d++) {
+		snprintf(label, sizeof label, "offset %d", d);
+		print_row(label, &imp->offset[d - 1], rank_of(imp->offset, imp->positions, d - 1));
+	}
+	if (imp->groups)
+		putchar('\n');
+	for (int q = 0; q < imp->groups; q++) {
+		snprintf(label, sizeof label, "dims %d-%d", imp->group_start[q], imp->group_start[q + 1] - 1);
+		print_row(label, &imp->group[q], rank_of(imp->group, imp->groups, q));
+	}
+}
+
+int lms_cmd_importance(int argc, char **argv)
+{
+	const char *path = NULL, *file = NULL;
+	int json = 0;
+	struct lms_importance_opts o;
+	lms_importance_opts_default(&o);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		long v = 0;
+		int rc = 0;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			return LMS_EXIT_OK;
+		}
+		if (!strcmp(a, "--json")) {
+			json = 1;
+			continue;
+		}
+		if (a[0] != '-' || !a[1]) {
+			if (!path)
+				path = a;
+			else if (!file)
+				file = a;
+			else
+				return cli_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
+			continue;
+		}
+		if (i + 1 >= argc)
+			return cli_usage("%s wants a value", a);
+		const char *val = argv[++i];
+		if (!strcmp(a, "--positions"))
+			rc = want_int(a, val, 1, 4096, &v), o.positions = (int)v;
+		else if (!strcmp(a, "--repeats"))
+			rc = want_int(a, val, 1, 1000, &v), o.repeats = (int)v;
+		else if (!strcmp(a, "--dims"))
+			rc = want_int(a, val, 0, 1 << 20, &v), o.dim_groups = (int)v;
+		else if (!strcmp(a, "--examples"))
+			rc = want_int(a, val, 2, 1 << 24, &v), o.max_examples = (int)v;
+		else if (!strcmp(a, "--batch"))
+			rc = want_int(a, val, 1, 4096, &v), o.batch = (int)v;
+		else if (!strcmp(a, "--seed"))
+			rc = want_int(a, val, 0, 0x7fffffff, &v), o.seed = (uint64_t)v;
+		else
+			rc = cli_usage("unknown option %s (see lmscope importance --help)", a);
+		if (rc)
+			return rc;
+	}
+	if (!path || !file)
+		return cli_usage("importance needs MODEL and FILE (see lmscope importance --help)");
+	struct cli_model cm;
+	enum lms_status st = cli_open_model(path, NULL, &cm);
+	if (st)
+		return cli_fail(st);
+	char *text = NULL;
+	int *ids = NULL;
+	size_t len, n = 0;
+	if (!cm.tok)
+		st = lms_fail(LMS_EFORMAT, "%s: the model has no tokenizer to read text with", path);
+	else if (!(st = lms_read_file(file, &text, &len)))
+		st = lms_tokenizer_encode(cm.tok, text, len, &ids, &n, NULL, NULL);
+	free(text);
+	struct lms_importance imp = {0};
+	struct bar bar = {.tty = isatty(2)};
+	if (!st) {
+		struct sigaction sa = {0}, old;
+		sa.sa_handler = on_sigint;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old);
+		o.progress = on_progress;
+		o.userdata = &bar;
+		st = lms_importance_run(cm.m, ids, n, &o, &imp);
+		sigaction(SIGINT, &old, NULL);
+		if (bar.tty)
+			fputs("\r\033[K", stderr);
+	}
+	free(ids);
+	if (!st) {
+		if (json)
+			print_json(path, file, &o, &imp);
+		else
+			print_table(&o, &imp);
+	}
+	lms_importance_free(&imp);
+	cli_close_model(&cm);
+	return st ? cli_fail(st) : LMS_EXIT_OK;
+}
