@@ -1,0 +1,14 @@
+# Sourced by tests/bench/run.sh: issue 7's Llama workloads on stories260K.
+# Greedy generation beside a straightforward single-thread C loop over the
+# same weights (llama2.c's design, in bench_llama.c); goal: at least as many
+# tokens/s. Then the explorer's keystroke and forward + backward at context 64.
+echo "== llama (issue 7)"
+LLAMA_BIN=../shared/models/llama2c/stories260K.bin
+if [ -f "$LLAMA_BIN" ]; then
+	"$B" llama "$LLAMA_BIN" | grep -v '^ids' | sed 's/^/lms /' | tee -a "$out"
+	"$B" llama-baseline "$LLAMA_BIN" | grep -v '^ids' | sed 's/^/c-loop /' | tee -a "$out"
+	a=$("$B" llama "$LLAMA_BIN" | grep '^ids'); b=$("$B" llama-baseline "$LLAMA_BIN" | grep '^ids')
+	[ "$a" = "$b" ] || echo "(llama: lmscope's greedy ids differ from the C loop's)"
+else
+	echo "(no $LLAMA_BIN: skipped)"
+fi
