@@ -203,6 +203,11 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
 		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		fclose(fp);
+		return lms_fail(LMS_EIO, "%s: not a regular file", path);
+	}
 	json_t *o = json_loadf(fp, JSON_REJECT_DUPLICATES, &err);
 	fclose(fp);
 	if (!o) {
