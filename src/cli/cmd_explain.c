@@ -392,6 +392,8 @@ int lms_cmd_explain(int argc, char **argv)
 		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path, o.contrast, c->V - 1);
 	if (!st && o.contrast >= 0 && o.contrast == o.target)
 		st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (!st && o.attention && lms_arch_is_recurrent(c->arch))
+		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n", lms_arch_name(c->arch));
 	if (!st) {
 		res.ids = ids;
 		res.n = (int)(n < (size_t)c->maxT ? n : (size_t)c->maxT);
