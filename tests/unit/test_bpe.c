@@ -28,13 +28,24 @@ START_TEST(known_ids)
 	ck_assert_int_eq(lms_tokenizer_kind(tok), LMS_TOK_BPE);
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 50257);
 	ck_assert_int_eq(lms_tokenizer_eos(tok), 50256);
+	/* The first three checked by hand in encoder.json; the others are the
+	 * ids of the reference encoder of tests/tokenizer/gpt2_check.py, cases
+	 * of the pattern's edges: "\s+(?!\S)" leaves the last space to the next
+	 * word, contractions, digits in threes, a non-breaking space, CJK and an
+	 * emoji split across byte tokens. */
 	struct {
 		const char *text;
-		int n, ids[8];
+		int n, ids[12];
 	} cases[] = {
 		{"Hello world", 2, {15496, 995}},
 		{" Hello", 1, {18435}},
 		{"<|endoftext|>", 7, {27, 91, 437, 1659, 5239, 91, 29}},
+		{"a   b", 4, {64, 220, 220, 275}},
+		{"I'll they're", 4, {40, 1183, 484, 821}},
+		{"x\n\n  y", 4, {87, 628, 220, 331}},
+		{"1234567", 3, {10163, 2231, 3134}},
+		{"caf\xC3\xA9 \xC2\xA0\xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x98\x80", 11,
+		 {66, 1878, 2634, 220, 1849, 10310, 244, 45911, 234, 30325, 222}},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		int *ids;

@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "lmscope/rng.h"
 #include "lmscope/tokenizer.h"
 
 static struct lms_tokenizer *train(enum lms_tok_kind kind, const char *text, int vocab, int min_count,
@@ -139,6 +140,79 @@ START_TEST(char_encode)
 }
 END_TEST
 
+/* Any bytes: offsets increase within the text, counts add up, and
+ * character-level decoding gives the text back when every character is
+ * known and valid. */
+START_TEST(random_bytes)
+{
+	const char *corpus = "abc d\xC3\xA9" "f, gh! \"ij\" \xE4\xB8\x96 \xF0\x9F\x98\x80\n\t";
+	struct lms_tokenizer *toks[2] = {train(LMS_TOK_WORD, corpus, 100, 1, 1, 0),
+	                                 train(LMS_TOK_CHAR, corpus, 100, 1, 0, 0)};
+	struct lms_rng g;
+	lms_rng_seed(&g, 7);
+	static const char *const parts[] = {"a", "b", "c", " ", "\n", ",", "\"", "\xC3\xA9", "\xE4\xB8\x96",
+	                                    "\xF0\x9F\x98\x80", "\xFF", "\xC3", "Z", "\x00"};
+	char buf[400];
+	for (int t = 0; t < 400; t++) {
+		size_t len = 0, want = lms_rng_below(&g, 120);
+		int valid_known = 1;
+		while (len < want) {
+			if (t % 4 == 0) {
+				buf[len++] = (char)lms_rng_below(&g, 256);
+				valid_known = 0;
+				continue;
+			}
+			size_t k = lms_rng_below(&g, sizeof parts / sizeof *parts);
+			const char *p = parts[k];
+			size_t n = *p ? strlen(p) : 1;
+			memcpy(buf + len, p, n);
+			len += n;
+			if (k >= 10)
+				valid_known = 0;
+		}
+		for (int k = 0; k < 2; k++) {
+			int *ids;
+			size_t n, *off;
+			struct lms_tok_stats st;
+			ck_assert_int_eq(lms_tokenizer_encode(toks[k], buf, len, &ids, &n, &off, &st), LMS_OK);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_uint_lt(off[i], off[i + 1]);
+				ck_assert_int_ge(ids[i], 0);
+				ck_assert_int_lt(ids[i], lms_tokenizer_vocab_size(toks[k]));
+			}
+			ck_assert_uint_eq(off[n], len);
+			ck_assert_uint_le(st.replaced, st.unk + n);
+			if (k == 1 && valid_known) {
+				char *out;
+				size_t out_len;
+				ck_assert_int_eq(lms_tokenizer_decode(toks[k], ids, n, &out, &out_len), LMS_OK);
+				ck_assert_uint_eq(out_len, len);
+				ck_assert_int_eq(memcmp(out, buf, len), 0);
+				ck_assert_uint_eq(st.unk + st.replaced, 0);
+				free(out);
+			}
+			free(ids);
+			free(off);
+		}
+	}
+	lms_tokenizer_free(toks[0]);
+	lms_tokenizer_free(toks[1]);
+}
+END_TEST
+
+/* A pattern that keeps newlines as tokens: they are written as they are. */
+START_TEST(word_whitespace_tokens)
+{
+	struct lms_tok_train_opts o = {LMS_TOK_WORD, 100, 1, 0, "\\w+|\\n|[^\\s\\w]", 0};
+	const char *text = "one, two\nthree .\nfour";
+	size_t len = strlen(text);
+	struct lms_tokenizer *tok;
+	ck_assert_int_eq(lms_tokenizer_train(&o, &text, &len, 1, &tok), LMS_OK);
+	check_decode(tok, text, "one, two\nthree.\nfour");
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
 static char *tmpdir(void)
 {
 	char tmpl[] = "/tmp/lmstokXXXXXX";
@@ -240,6 +314,7 @@ Suite *lms_test_suite(void)
 		{"word_vocabulary", word_vocabulary}, {"word_encode", word_encode},
 		{"word_decode", word_decode},         {"char_encode", char_encode},
 		{"save_load", save_load},             {"malformed", malformed},
+		{"random_bytes", random_bytes},       {"word_whitespace_tokens", word_whitespace_tokens},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
