@@ -183,6 +183,11 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 	TRY(get_float(o, "rope_theta", 10000.0, &c->rope_theta, path));
 	TRY(get_bool(o, "tie_word_embeddings", 0, &c->tied, path));
 	TRY(want_string(o, "hidden_act", silu, path));
+	int abias, mbias;
+	TRY(get_bool(o, "attention_bias", 0, &abias, path));
+	TRY(get_bool(o, "mlp_bias", 0, &mbias, path));
+	if (abias || mbias)
+		return lms_fail(LMS_EUNSUPPORTED, "%s: Llama with biases (attention_bias, mlp_bias) is not supported", path);
 	json_t *rs = json_object_get(o, "rope_scaling");
 	if (rs && !json_is_null(rs))
 		return lms_fail(LMS_EUNSUPPORTED, "%s: \"rope_scaling\" is not supported", path);
