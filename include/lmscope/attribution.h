@@ -168,6 +168,10 @@ void lms_importance_opts_default(struct lms_importance_opts *o);
 enum lms_status lms_importance_run(const struct lms_model *m, const int *tokens, size_t ntok,
                                    const struct lms_importance_opts *o,
                                    struct lms_importance *out);
+/* The same over given examples: contexts ctx (N, K) and the targets (N). */
+enum lms_status lms_importance_examples(const struct lms_model *m, const int *ctx, const int *tgt,
+                                        int N, const struct lms_importance_opts *o,
+                                        struct lms_importance *out);
 void lms_importance_free(struct lms_importance *imp);
 
 #endif

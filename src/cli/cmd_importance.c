@@ -23,6 +23,9 @@ static const char usage_text[] =
 	"  --examples N    windows taken from FILE, spread evenly (512)\n"
 	"  --batch N       windows per forward pass (64)\n"
 	"  --seed S        shuffles (1)\n"
+	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n"
+	"  --lines         one example per line of FILE: its last token is the target,\n"
+	"                  the K before it the context (shorter lines are skipped)\n"
 	"  --json          one JSON object (see lmscope(1))\n";
 
 static volatile sig_atomic_t interrupted;
@@ -62,10 +65,14 @@ static int want_int(const char *opt, const char *v, long lo, long hi, long *out)
 	return 0;
 }
 
-static json_t *row_json(const struct lms_importance_row *r)
+/* head (the feature's keys) followed by the row's figures */
+static json_t *row_json(json_t *head, const struct lms_importance_row *r)
 {
-	return json_pack("{s:f, s:f, s:f, s:f}", "xent_rise", r->xent_rise, "xent_sd", r->xent_sd,
-	                 "ppl_rise", r->ppl_rise, "ppl_sd", r->ppl_sd);
+	json_t *fig = json_pack("{s:f, s:f, s:f, s:f}", "xent_rise", r->xent_rise, "xent_sd",
+	                        r->xent_sd, "ppl_rise", r->ppl_rise, "ppl_sd", r->ppl_sd);
+	json_object_update(head, fig);
+	json_decref(fig);
+	return head;
 }
 
 static void print_json(const char *path, const char *file, const struct lms_importance_opts *o,
@@ -73,15 +80,12 @@ static void print_json(const char *path, const char *file, const struct lms_impo
 {
 	json_t *offs = json_array(), *dims = json_array();
 	for (int d = 1; d <= imp->positions; d++) {
-		json_t *r = row_json(&imp->offset[d - 1]);
-		json_object_set_new(r, "offset", json_integer(d));
-		json_array_append_new(offs, r);
+		json_array_append_new(offs, row_json(json_pack("{s:i}", "offset", d), &imp->offset[d - 1]));
 	}
 	for (int q = 0; q < imp->groups; q++) {
-		json_t *r = row_json(&imp->group[q]);
-		json_object_set_new(r, "start", json_integer(imp->group_start[q]));
-		json_object_set_new(r, "end", json_integer(imp->group_start[q + 1]));
-		json_array_append_new(dims, r);
+		json_t *head = json_pack("{s:i, s:i}", "start", imp->group_start[q], "end",
+		                         imp->group_start[q + 1]);
+		json_array_append_new(dims, row_json(head, &imp->group[q]));
 	}
 	json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "model", path, "file",
 	                         file, "examples", imp->examples, "positions", imp->positions,
@@ -127,10 +131,74 @@ static void print_table(const struct lms_importance_opts *o, const struct lms_im
 	}
 }
 
+/* Token ids of len bytes of text: the tokenizer's, or, for a model without
+ * one, the text read as ids separated by spaces, commas or newlines. */
+static enum lms_status encode(const struct lms_tokenizer *tok, const char *text, size_t len,
+                              int **ids, size_t *n)
+{
+	if (tok)
+		return lms_tokenizer_encode(tok, text, len, ids, n, NULL, NULL);
+	*n = 0;
+	*ids = malloc((len / 2 + 1) * sizeof **ids);
+	if (!*ids)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len;) {
+		if (strchr(" ,\t\r\n", text[i])) {
+			i++;
+			continue;
+		}
+		long v = 0;
+		size_t k = i;
+		while (k < len && text[k] >= '0' && text[k] <= '9' && v <= 0x7fffffff)
+			v = v * 10 + (text[k++] - '0');
+		if (k == i || v > 0x7fffffff || (k < len && !strchr(" ,\t\r\n", text[k]))) {
+			free(*ids);
+			*ids = NULL;
+			return lms_fail(LMS_EFORMAT, "the model has no tokenizer, and the text is not a list of token ids");
+		}
+		(*ids)[(*n)++] = (int)v;
+		i = k;
+	}
+	return LMS_OK;
+}
+
+/* Examples from the lines of text: the last token of each line is its
+ * target and the K tokens before it the context; shorter lines are skipped. */
+static enum lms_status line_examples(const struct lms_tokenizer *tok, const char *text, int K,
+                                     int **ctx, int **tgt, int *N)
+{
+	size_t cap = 0;
+	const char *p = text;
+	for (const char *q = text; *q; q++)
+		cap += *q == '\n';
+	cap++;
+	*ctx = malloc(cap * K * sizeof **ctx);
+	*tgt = malloc(cap * sizeof **tgt);
+	if (!*ctx || !*tgt)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	*N = 0;
+	while (*p) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int *ids;
+		size_t n;
+		enum lms_status st = encode(tok, p, len, &ids, &n);
+		if (st)
+			return st;
+		if (n >= (size_t)K + 1) {
+			memcpy(*ctx + (size_t)*N * K, ids + n - 1 - K, K * sizeof(int));
+			(*tgt)[(*N)++] = ids[n - 1];
+		}
+		free(ids);
+		p += len + (end != NULL);
+	}
+	return LMS_OK;
+}
+
 int lms_cmd_importance(int argc, char **argv)
 {
 	const char *path = NULL, *file = NULL;
-	int json = 0;
+	int json = 0, lines = 0;
 	struct lms_importance_opts o;
 	lms_importance_opts_default(&o);
 	for (int i = 1; i < argc; i++) {
@@ -143,6 +211,10 @@ int lms_cmd_importance(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json")) {
 			json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--lines")) {
+			lines = 1;
 			continue;
 		}
 		if (a[0] != '-' || !a[1]) {
@@ -183,11 +255,11 @@ int lms_cmd_importance(int argc, char **argv)
 	char *text = NULL;
 	int *ids = NULL;
 	size_t len, n = 0;
-	if (!cm.tok)
-		st = lms_fail(LMS_EFORMAT, "%s: the model has no tokenizer to read text with", path);
-	else if (!(st = lms_read_file(file, &text, &len)))
-		st = lms_tokenizer_encode(cm.tok, text, len, &ids, &n, NULL, NULL);
-	free(text);
+	if (!(st = lms_read_file(file, &text, &len)) && !lines)
+		st = encode(cm.tok, text, len, &ids, &n);
+	int *ctx = NULL, *tgt = NULL, N = 0;
+	if (!st && lines)
+		st = line_examples(cm.tok, text, o.positions, &ctx, &tgt, &N);
 	struct lms_importance imp = {0};
 	struct bar bar = {.tty = isatty(2)};
 	if (!st) {
@@ -197,12 +269,16 @@ int lms_cmd_importance(int argc, char **argv)
 		sigaction(SIGINT, &sa, &old);
 		o.progress = on_progress;
 		o.userdata = &bar;
-		st = lms_importance_run(cm.m, ids, n, &o, &imp);
+		st = lines ? lms_importance_examples(cm.m, ctx, tgt, N, &o, &imp)
+		           : lms_importance_run(cm.m, ids, n, &o, &imp);
 		sigaction(SIGINT, &old, NULL);
 		if (bar.tty)
 			fputs("\r\033[K", stderr);
 	}
+	free(text);
 	free(ids);
+	free(ctx);
+	free(tgt);
 	if (!st) {
 		if (json)
 			print_json(path, file, &o, &imp);

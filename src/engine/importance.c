@@ -101,7 +101,7 @@ static void summarise(struct lms_importance_row *row, const double *xs, double b
 	row->ppl_sd = sqrt(sp);
 }
 
-static enum lms_status check_opts(const struct lms_model *m, size_t ntok,
+static enum lms_status check_opts(const struct lms_model *m, int N,
                                   const struct lms_importance_opts *o)
 {
 	const struct lms_config *c = &m->cfg;
@@ -115,10 +115,10 @@ static enum lms_status check_opts(const struct lms_model *m, size_t ntok,
 	if (o->dim_groups < 0 || o->dim_groups > c->C)
 		return lms_fail(LMS_EARG, "dimension groups %d out of range (0 to the width, %d)",
 		                o->dim_groups, c->C);
-	if (o->max_examples < 2 || o->batch < 1 || o->batch > 4096)
-		return lms_fail(LMS_EARG, "at least 2 examples and 1 to 4096 rows per batch");
-	if (ntok < (size_t)K + 2)
-		return lms_fail(LMS_EARG, "%zu tokens make fewer than two examples of %d positions", ntok, K);
+	if (o->batch < 1 || o->batch > 4096)
+		return lms_fail(LMS_EARG, "rows per batch %d out of range (1 to 4096)", o->batch);
+	if (N < 2)
+		return lms_fail(LMS_EARG, "%d examples: shuffling needs at least two", N);
 	return LMS_OK;
 }
 
@@ -127,40 +127,61 @@ enum lms_status lms_importance_run(const struct lms_model *m, const int *tokens,
                                    struct lms_importance *out)
 {
 	memset(out, 0, sizeof *out);
-	enum lms_status st = check_opts(m, ntok, o);
-	if (st)
-		return st;
-	for (size_t i = 0; i < ntok; i++)
-		if (tokens[i] < 0 || tokens[i] >= m->cfg.V)
-			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", tokens[i],
-			                m->cfg.V - 1);
-	int K = o->positions, R = o->repeats, G = o->dim_groups, C = m->cfg.C;
+	int K = o->positions;
+	if (K < 1 || K > 4096 || o->max_examples < 2)
+		return lms_fail(LMS_EARG, "positions %d / examples %d out of range", K, o->max_examples);
+	if (ntok < (size_t)K + 2)
+		return lms_fail(LMS_EARG, "%zu tokens make fewer than two examples of %d positions", ntok, K);
 	/* windows start every `stride` tokens, as many as allowed */
 	size_t avail = ntok - K;
 	size_t stride = avail > (size_t)o->max_examples ? avail / o->max_examples : 1;
 	int N = (int)(avail / stride < (size_t)o->max_examples ? avail / stride : (size_t)o->max_examples);
-	struct job j = { .o = o, .N = N, .K = K };
-	int *ctx = malloc(((size_t)N * (2 * K + 1) + N) * sizeof(int));
-	double *xs = malloc((size_t)R * sizeof(double));
-	out->offset = calloc((size_t)K, sizeof *out->offset);
-	out->group = calloc((size_t)(G ? G : 1), sizeof *out->group);
-	out->group_start = calloc((size_t)G + 1, sizeof *out->group_start);
-	if (!ctx || !xs || !out->offset || !out->group || !out->group_start) {
-		free(ctx);
-		free(xs);
-		lms_importance_free(out);
+	int *ctx = malloc((size_t)N * (K + 1) * sizeof(int));
+	if (!ctx)
 		return lms_fail(LMS_ENOMEM, "out of memory");
-	}
-	int *tgt = ctx + (size_t)N * K, *shuf = tgt + N, *perm = shuf + (size_t)N * K;
+	int *tgt = ctx + (size_t)N * K;
 	for (int e = 0; e < N; e++) {
 		memcpy(ctx + (size_t)e * K, tokens + (size_t)e * stride, K * sizeof(int));
 		tgt[e] = tokens[(size_t)e * stride + K];
 	}
-	j.ctx = ctx;
-	j.tgt = tgt;
+	enum lms_status st = lms_importance_examples(m, ctx, tgt, N, o, out);
+	free(ctx);
+	return st;
+}
+
+enum lms_status lms_importance_examples(const struct lms_model *m, const int *ctx, const int *tgt,
+                                        int N, const struct lms_importance_opts *o,
+                                        struct lms_importance *out)
+{
+	memset(out, 0, sizeof *out);
+	enum lms_status st = check_opts(m, N, o);
+	if (st)
+		return st;
+	int K = o->positions, R = o->repeats, G = o->dim_groups, C = m->cfg.C;
+	for (size_t i = 0; i < (size_t)N * K; i++)
+		if (ctx[i] < 0 || ctx[i] >= m->cfg.V)
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ctx[i],
+			                m->cfg.V - 1);
+	for (int e = 0; e < N; e++)
+		if (tgt[e] < 0 || tgt[e] >= m->cfg.V)
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", tgt[e],
+			                m->cfg.V - 1);
+	struct job j = { .o = o, .N = N, .K = K, .ctx = ctx, .tgt = tgt };
+	int *shuf = malloc(((size_t)N * K + N) * sizeof(int));
+	double *xs = malloc((size_t)R * sizeof(double));
+	out->offset = calloc((size_t)K, sizeof *out->offset);
+	out->group = calloc((size_t)(G ? G : 1), sizeof *out->group);
+	out->group_start = calloc((size_t)G + 1, sizeof *out->group_start);
+	if (!shuf || !xs || !out->offset || !out->group || !out->group_start) {
+		free(shuf);
+		free(xs);
+		lms_importance_free(out);
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	int *perm = shuf + (size_t)N * K;
 	st = lms_attrwork_open(&j.w, m, NULL, K, o->batch < N ? o->batch : N);
 	if (st) {
-		free(ctx);
+		free(shuf);
 		free(xs);
 		lms_importance_free(out);
 		return st;
@@ -196,7 +217,7 @@ enum lms_status lms_importance_run(const struct lms_model *m, const int *tokens,
 			summarise(&out->group[q], xs, out->xent, R);
 	}
 	lms_attrwork_close(&j.w);
-	free(ctx);
+	free(shuf);
 	free(xs);
 	if (st)
 		lms_importance_free(out);
