@@ -249,13 +249,18 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v)
 		st = perr(&p, "text after the JSON object");
 		goto done;
 	}
-	/* Place strings by id: every id once, and ids dense from 0. */
-	int *where = malloc((size_t)(max_id + 1 > 0 ? max_id + 1 : 1) * sizeof *where);
+	/* Place strings by id: every id once, and ids dense from 0 (an id past
+	 * the count is refused before anything is allocated for it). */
+	if (max_id >= raw.n) {
+		st = lms_fail(LMS_EFORMAT, "%s: ids are not 0..%d (largest is %d)", path, raw.n - 1, max_id);
+		goto done;
+	}
+	int *where = malloc((size_t)(raw.n ? raw.n : 1) * sizeof *where);
 	if (!where) {
 		st = lms_fail(LMS_ENOMEM, "%s: out of memory", path);
 		goto done;
 	}
-	for (int i = 0; i <= max_id; i++)
+	for (int i = 0; i < raw.n; i++)
 		where[i] = -1;
 	for (int i = 0; i < raw.n; i++) {
 		if (where[ids[i]] >= 0) {
@@ -265,11 +270,6 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v)
 			goto done;
 		}
 		where[ids[i]] = i;
-	}
-	if (max_id + 1 != raw.n) {
-		st = lms_fail(LMS_EFORMAT, "%s: ids are not 0..%d (largest is %d)", path, raw.n - 1, max_id);
-		free(where);
-		goto done;
 	}
 	for (int id = 0; id < raw.n && !st; id++)
 		if (tok_vocab_add(v, tok_vocab_str(&raw, where[id]), raw.len[where[id]]) < 0)
