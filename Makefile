@@ -11,11 +11,11 @@ CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKG     := pkg-config
 ENGINE_PKGS := openblas libpcre2-8 jansson
-FRONT_PKGS  := ncursesw
+FRONT_PKGS  := ncursesw cairo
 TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
-BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev
+BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
 TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex
 MODEL_DEBS := bible-kjv irstlm
 

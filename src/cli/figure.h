@@ -1,0 +1,34 @@
+/* Publication figures of an explanation, drawn with cairo: the input tokens
+ * shaded by their attribution scores, the next-token probabilities as bars,
+ * and optionally one attention head as a heatmap. The format follows the
+ * file name: .svg, .png or .pdf. Used by `lmscope explain --figure` and the
+ * explorer's export key. */
+#ifndef LMS_FIGURE_H
+#define LMS_FIGURE_H
+
+#include "lmscope/status.h"
+
+struct figure_spec {
+	const char *title;          /* e.g. the model and what is explained */
+	/* the input and its scores */
+	int n;
+	const char *const *tokens;  /* (n) display strings */
+	const float *scores;        /* (n), or NULL for plain tokens */
+	const char *method;         /* the scores' name, for the legend */
+	const char *note;           /* a line under the scores (e.g. the IG gap), or NULL */
+	/* next-token candidates, best first */
+	int k;
+	const char *const *top_tokens; /* (k) */
+	const float *top_probs;        /* (k) */
+	int highlight;                 /* index into top of the explained token, or -1 */
+	/* attention of one layer and head: (n, n), rows stride att_stride; NULL: none */
+	const float *attention;
+	int att_stride;
+	int layer, head;
+};
+
+/* Writes the figure; LMS_EARG for an unknown extension, LMS_EIO when the
+ * file cannot be written. */
+enum lms_status figure_write(const char *path, const struct figure_spec *f);
+
+#endif
