@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "atomic.h"
+#include "lmscope/llama2c.h"
 #include "tok_impl.h"
 
 static const struct tok_ops *const kinds[] = {
@@ -24,6 +25,10 @@ static const struct tok_ops *const kinds[] = {
 enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out)
 {
 	*out = NULL;
+	/* a file rather than a directory: llama2.c's tokenizer.bin named directly */
+	struct stat fsb;
+	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode))
+		return lms_llama2c_tokenizer_load(dir, out);
 	struct tok_config config;
 	int found;
 	enum lms_status st = tok_config_read(dir, &config, &found);
