@@ -304,6 +304,62 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* Truncated and mutated vocab.json and merges.txt files: loading fails with
+ * a one-line format error naming the file, or succeeds; never a crash. */
+START_TEST(mutated_files)
+{
+	char *d = tmpdir();
+	const char *corpus = "the cat sat on the mat; \"the\" \xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80";
+	size_t len = strlen(corpus);
+	struct lms_tok_train_opts o = {LMS_TOK_BPE, 280, 1, 0, NULL, 0};
+	struct lms_tokenizer *tok;
+	ck_assert_int_eq(lms_tokenizer_train(&o, &corpus, &len, 1, &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_save(tok, d), LMS_OK);
+	lms_tokenizer_free(tok);
+	struct lms_rng g;
+	lms_rng_seed(&g, 99);
+	const char *names[] = {"vocab.json", "merges.txt"};
+	for (int f = 0; f < 2; f++) {
+		char path[512], *orig;
+		snprintf(path, sizeof path, "%s/%s", d, names[f]);
+		FILE *fp = fopen(path, "rb");
+		ck_assert_ptr_nonnull(fp);
+		orig = malloc(1 << 16);
+		size_t n = fread(orig, 1, 1 << 16, fp);
+		fclose(fp);
+		for (int t = 0; t < 150; t++) {
+			char *m = malloc(n + 1);
+			memcpy(m, orig, n);
+			size_t mn = t % 3 == 0 ? lms_rng_below(&g, n + 1) : n;
+			for (int k = 0; t % 3 && k < 1 + t % 4; k++)
+				m[lms_rng_below(&g, n)] = "\"{}:,\\ 0123456789\n\xff#"[lms_rng_below(&g, 20)];
+			fp = fopen(path, "wb");
+			fwrite(m, 1, mn, fp);
+			fclose(fp);
+			enum lms_status st = lms_tokenizer_load(d, &tok);
+			if (st == LMS_OK) {
+				int *ids;
+				size_t ni;
+				ck_assert_int_eq(lms_tokenizer_encode(tok, corpus, len, &ids, &ni, NULL, NULL), LMS_OK);
+				free(ids);
+				lms_tokenizer_free(tok);
+			} else {
+				ck_assert_int_eq(st, LMS_EFORMAT);
+				ck_assert_msg(strstr(lms_errmsg(), d) != NULL, "%s", lms_errmsg());
+				ck_assert_ptr_null(strchr(lms_errmsg(), '\n'));
+			}
+			free(m);
+		}
+		fp = fopen(path, "wb");
+		fwrite(orig, 1, n, fp);
+		fclose(fp);
+		free(orig);
+	}
+	rmdir_all(d);
+	free(d);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("tokenizer");
@@ -315,6 +371,7 @@ Suite *lms_test_suite(void)
 		{"word_decode", word_decode},         {"char_encode", char_encode},
 		{"save_load", save_load},             {"malformed", malformed},
 		{"random_bytes", random_bytes},       {"word_whitespace_tokens", word_whitespace_tokens},
+		{"mutated_files", mutated_files},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
