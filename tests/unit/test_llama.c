@@ -724,7 +724,30 @@ START_TEST(test_tokenizer)
 	ck_assert_uint_eq(off[3], 3);
 	free(ids);
 	free(off);
+	/* saved into a directory as tokenizer.bin: the same bytes, found there */
+	char dir[] = "/tmp/lmscope-tokdir-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(lms_tokenizer_save(tok, dir), LMS_OK);
 	lms_tokenizer_free(tok);
+	char saved[64];
+	snprintf(saved, sizeof saved, "%s/tokenizer.bin", dir);
+	FILE *a = fopen(path, "rb"), *b = fopen(saved, "rb");
+	ck_assert(a && b);
+	int ca, cb;
+	do {
+		ca = fgetc(a);
+		cb = fgetc(b);
+		ck_assert_int_eq(ca, cb);
+	} while (ca != EOF);
+	fclose(a);
+	fclose(b);
+	ck_assert_int_eq(lms_tokenizer_load(dir, &tok), LMS_OK);
+	ck_assert_ptr_nonnull(tok);
+	ck_assert_int_eq(lms_tokenizer_kind(tok), LMS_TOK_SPM);
+	expect_ids(tok, "ab", (int[]){ 264 }, 1);
+	lms_tokenizer_free(tok);
+	unlink(saved);
+	rmdir(dir);
 	/* a file that ends early, inside a record */
 	for (long cut = 1; cut <= 9; cut += 4) {
 		write_tok(path, cut);
