@@ -39,7 +39,9 @@ int lms_tokenizer_eos(const struct lms_tokenizer *tok); /* -1 when none */
  * *ids is malloc'd and owned by the caller; *n its length. When offsets is
  * not NULL, *offsets (malloc'd, n + 1 entries) gives each token's starting
  * byte in text and offsets[n] == len, so the explorer can mark boundaries.
- * stats may be NULL. Does not add BOS; callers that want it prepend it. */
+ * stats may be NULL. Does not add BOS; callers that want it prepend it.
+ * Encoding keeps its scratch state per call, so threads may encode with one
+ * tokenizer at the same time. */
 enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char *text, size_t len,
                                      int **ids, size_t *n, size_t **offsets,
                                      struct lms_tok_stats *stats);
