@@ -18,6 +18,8 @@ TEST_PKGS   := check
 BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
 TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex
 MODEL_DEBS := bible-kjv irstlm
+FUZZ_DEBS  := clang libclang-rt-14-dev
+MEMCHECK_DEBS := valgrind
 
 # pkg-config runs lazily (=), after `make deps` may have installed things.
 PKG_CFLAGS = $(shell $(PKG) --cflags $(ENGINE_PKGS) $(FRONT_PKGS) 2>/dev/null)
@@ -48,7 +50,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz memcheck install uninstall clean asan
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -80,7 +82,7 @@ unit: $(UNIT_BIN)
 
 # Every test: unit suites (sanitized), command-line and bad-input scripts,
 # the PyTorch cross-checks and the explorer driven through tmux.
-test: all unit
+test: all unit fuzz-replay
 	@sh tests/run.sh $(UNIT_BIN) $(wildcard tests/cli/*.sh) $(wildcard tests/torch/*.py) $(wildcard tests/tui/*.sh)
 
 check: deps
@@ -142,12 +144,73 @@ build/npm/node_modules/tiktoken:
 	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm tiktoken@1.0.22
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
-build/bench: $(BENCH_SRC) build/liblmscope.a
-	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) build/liblmscope.a $(LDLIBS)
+# The explorer's engine thread (bench_explorer.c times its update).
+BENCH_TUI := $(addprefix $(OBJ)/src/tui/,worker.o session.o export.o)
+build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
+	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a $(LDLIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all build/bench
 	@sh tests/bench/run.sh
+
+# Fuzzing (tests/fuzz/): libFuzzer targets built with clang over an engine
+# built with clang's sanitizers. `make fuzz` runs each target for
+# FUZZ_SECONDS from its committed seeds (tests/fuzz/seeds/<target>/) and a
+# working corpus under build/; a crash lands in tests/fuzz/crashes/<target>/,
+# to be committed with its fix. `make check` replays seeds and crashes through
+# the same targets linked with a plain main (tests/fuzz/replay.c) under
+# ASan + UBSan (tests/cli/fuzz_replay.sh).
+FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_word tok_char tok_bpe tok_spm dataset
+FUZZ_SECONDS ?= 60
+FUZZ_CC   := clang
+FUZZ      := build/fuzz
+FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_HELP := tests/fuzz/fuzz_util.c tests/fuzz/fuzz_tok.c
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ)/bin/%)
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(SAN)/fuzz-replay/%)
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZFLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra $(BASEFLAGS) -c $< -o $@
+
+$(FUZZ)/liblmscope.a: $(ENGINE_SRC:%.c=$(FUZZ)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ)/bin/%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ_HELP:%.c=$(FUZZ)/%.o) $(FUZZ)/liblmscope.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(FUZZ_REPLAY): $(SAN)/fuzz-replay/%: $(SAN)/tests/fuzz/fuzz_%.o $(FUZZ_HELP:%.c=$(SAN)/%.o) \
+                $(SAN)/tests/fuzz/replay.o $(SAN)/liblmscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make fuzz-deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s, log in $(FUZZ)/$$t.log)"; \
+	  mkdir -p $(FUZZ)/corpus/$$t tests/fuzz/crashes/$$t; \
+	  before=$$(ls tests/fuzz/crashes/$$t | wc -l); \
+	  $(FUZZ)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=tests/fuzz/crashes/$$t/ \
+	    $(FUZZ)/corpus/$$t tests/fuzz/seeds/$$t > $(FUZZ)/$$t.log 2>&1; \
+	  grep -E '^(SUMMARY|stat::number_of_executed_units|artifact_prefix.*Test unit written)|Test unit written' $(FUZZ)/$$t.log; \
+	  [ $$(ls tests/fuzz/crashes/$$t | wc -l) -gt $$before ] && failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: new crashing inputs under tests/fuzz/crashes/ for:$$failed"; exit 1; fi; \
+	echo "make fuzz: no crash in $(FUZZ_SECONDS) s per target"
 
 # Installs the binary, the man page and the default models; uninstall removes
 # exactly those (the list of installed model files is recorded at install).

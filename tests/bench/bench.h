@@ -11,6 +11,7 @@ long bench_peak_rss_kb(void);
 void bench_result(const char *key, double value, const char *unit);
 
 int bench_engine(int argc, char **argv);
+int bench_explorer(int argc, char **argv);
 int bench_attribution(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
 int bench_llama(int argc, char **argv);

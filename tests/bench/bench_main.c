@@ -47,6 +47,7 @@ struct workload {
 
 static const struct workload workloads[] = {
 	{"engine", bench_engine},
+	{"explorer", bench_explorer},
 	{"attribution", bench_attribution},
 	{"tokenizer", bench_tokenizer},
 	{"llama", bench_llama},

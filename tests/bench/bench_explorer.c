@@ -1,0 +1,126 @@
+/* Issue 5's explorer workloads: the engine thread's update for one
+ * keystroke (tokens -> forward with prefix reuse -> logits and surprisal ->
+ * top-k -> saliency backward -> attention / lens extraction -> copy into a
+ * view), exactly as the explorer's worker runs it, at a given context.
+ *
+ *   bench explorer MODEL_DIR CTX     a model directory (the default model)
+ *   bench explorer gpt2-small CTX    GPT-2 small's shape, random weights
+ *
+ * Reports the median keystroke update (one token appended: prefix reuse),
+ * the median full update (first token changed: nothing reusable) and the
+ * peak resident memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/tui/worker.h"
+#include "bench.h"
+#include "lmscope/model.h"
+#include "lmscope/rng.h"
+
+enum { REPS = 21 };
+
+static struct lms_config gpt2_small(void)
+{
+	struct lms_config c = {0};
+	c.arch = LMS_GPT2;
+	c.V = 50257;
+	c.maxT = 1024;
+	c.C = 768;
+	c.H = 4 * 768;
+	c.L = 12;
+	c.NH = c.KV = 12;
+	c.eps = 1e-5f;
+	c.tied = 1;
+	return c;
+}
+
+/* The context as the explorer without a tokenizer takes it: ids as text. */
+static void ids_text(struct tui_request *rq, const int *ids, int n)
+{
+	size_t cap = (size_t)n * 12 + 1, k = 0;
+	char *t = malloc(cap);
+	for (int i = 0; i < n; i++)
+		k += (size_t)snprintf(t + k, cap - k, "%d ", ids[i]);
+	tui_request_set_text(rq, t, k);
+	free(t);
+}
+
+static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out)
+{
+	double t0 = bench_now();
+	tui_engine_update(e, rq, NULL, NULL);
+	tui_engine_publish(e, out);
+	return bench_now() - t0;
+}
+
+int bench_explorer(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench explorer MODEL_DIR|gpt2-small CTX\n");
+		return 2;
+	}
+	const char *name = argv[1];
+	int n = atoi(argv[2]);
+	struct lms_model *m = NULL;
+	enum lms_status st;
+	if (!strcmp(name, "gpt2-small")) {
+		struct lms_config c = gpt2_small();
+		st = lms_model_create(&c, 1, &m);
+	} else {
+		st = lms_model_load(name, &m);
+	}
+	if (st) {
+		fprintf(stderr, "bench: %s\n", lms_errmsg());
+		return 1;
+	}
+	if (n < 2 || n > m->cfg.maxT) {
+		fprintf(stderr, "bench: context %d does not fit (2 to %d)\n", n, m->cfg.maxT);
+		lms_model_free(m);
+		return 2;
+	}
+	/* without a tokenizer the explorer reads ids: the same work minus BPE */
+	struct tui_model tm = {m, NULL, name};
+	struct tui_engine e;
+	if ((st = tui_engine_open(&e, &tm))) {
+		fprintf(stderr, "bench: %s\n", lms_errmsg());
+		lms_model_free(m);
+		return 1;
+	}
+	struct tui_request rq = {0};
+	rq.target = rq.contrast = -1;
+	rq.need_lens = 1;
+	struct tui_view out = {0};
+	int *ids = malloc(sizeof(int) * (size_t)n);
+	struct lms_rng g;
+	lms_rng_seed(&g, 7);
+	for (int i = 0; i < n; i++)
+		ids[i] = (int)lms_rng_below(&g, (uint64_t)m->cfg.V);
+	int reps = n > 256 ? 3 : REPS;
+	double key[REPS], full[REPS];
+	for (int rep = 0; rep < reps; rep++) {
+		/* a keystroke that appends the n-th token to n - 1 computed ones */
+		ids_text(&rq, ids, n - 1);
+		update(&e, &rq, &out);
+		ids_text(&rq, ids, n);
+		key[rep] = update(&e, &rq, &out);
+		/* a change at the start: nothing can be reused */
+		ids[0] = (ids[0] + 1) % m->cfg.V;
+		ids_text(&rq, ids, n);
+		full[rep] = update(&e, &rq, &out);
+	}
+	const char *label = strcmp(name, "gpt2-small") ? "default" : "gpt2small";
+	char k[96];
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_keystroke", label, n);
+	bench_result(k, 1e3 * bench_median(key, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_update", label, n);
+	bench_result(k, 1e3 * bench_median(full, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_peak_rss", label, n);
+	bench_result(k, bench_peak_rss_kb() / 1024.0, "MiB");
+	free(ids);
+	tui_view_free(&out);
+	tui_request_free(&rq);
+	tui_engine_close(&e);
+	lms_model_free(m);
+	return 0;
+}
