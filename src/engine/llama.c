@@ -342,15 +342,42 @@ static void copy_rows(float *dst, const float *src, int B, int T, int n, int X)
 		memcpy(dst + (size_t)b * T * X, src + (size_t)b * T * X, (size_t)n * X * sizeof(float));
 }
 
+/* The rows of dhfin that carry gradient: [*lo, *hi) covers every nonzero
+ * row of every batch row. */
+static void live_rows(const struct lms_run *r, int *lo, int *hi)
+{
+	int C = r->Cout;
+	*lo = r->n;
+	*hi = 0;
+	for (int b = 0; b < r->B; b++)
+		for (int t = 0; t < r->n; t++) {
+			const float *d = r->dhfin + ((size_t)b * r->T + t) * C;
+			int nz = 0;
+			for (int i = 0; i < C && !nz; i++)
+				nz = d[i] != 0.0f;
+			if (nz) {
+				*lo = t < *lo ? t : *lo;
+				*hi = t + 1 > *hi ? t + 1 : *hi;
+			}
+		}
+}
+
+/* Work avoided, exactly: the model is causal, so positions after the last
+ * one with gradient in dhfin (hi) influence nothing the objective reads and
+ * the whole backward runs over [0, hi). In the top block, positions before
+ * the first one with gradient (lo) get gradient only through their keys and
+ * values, so the feed-forward, o_proj, q_proj and norm backwards there run
+ * over [lo, hi) only. The explorer's log p(next token) has lo = hi - 1. */
 static void llama_backward(struct lms_run *r, int flags)
 {
 	const struct lms_model *m = r->m;
 	const struct lms_config *c = &m->cfg;
 	struct llama_acts *a = r->acts;
-	int B = r->B, T = r->T, n = r->n;
+	int B = r->B, T = r->T, lo, n;
 	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH;
 	int wgrad = (flags & LMS_GRAD_PARAMS) && m->grads;
 	struct lms_attn_layout lay = layout_of(c, a);
+	live_rows(r, &lo, &n);
 	if (n <= 0)
 		return;
 
@@ -360,9 +387,9 @@ static void llama_backward(struct lms_run *r, int flags)
 	const float *wn = m->params + norm_offset(c);
 	float *dwn = wgrad ? m->grads + norm_offset(c) : NULL;
 	for (int b = 0; b < B; b++) {
-		size_t row = (size_t)b * T;
+		size_t row = (size_t)b * T + lo;
 		lms_rmsnorm_backward(dcur + row * C, dwn, r->dhfin + row * C,
-		                     a->layer[c->L - 1].res + row * C, wn, a->rstdf + row, n, C);
+		                     a->layer[c->L - 1].res + row * C, wn, a->rstdf + row, n - lo, C);
 	}
 
 	for (int l = c->L - 1; l >= 0; l--) {
@@ -372,6 +399,7 @@ static void llama_backward(struct lms_run *r, int flags)
 		const float *xin = l ? a->layer[l - 1].res : r->emb;
 		float *dxin = l ? a->d1 : r->demb;
 		float *dr1 = a->d2;
+		int N = n - lo; /* rows [lo, n) of the top block's row-wise work */
 
 		/* res = r1 + s Wd^T: dr1 = dres; ds = dres Wd */
 		copy_rows(dr1, dcur, B, T, n, C);
@@ -380,19 +408,19 @@ static void llama_backward(struct lms_run *r, int flags)
 		zero_rows(a->du, B, T, n, H);
 		zero_rows(a->dxn, B, T, n, C);
 		for (int b = 0; b < B; b++) {
-			size_t row = (size_t)b * T;
+			size_t row = (size_t)b * T + lo;
 			lms_linear_backward(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H,
-			                    w.wd, n, H, C);
+			                    w.wd, N, H, C);
 			/* s = silu(g) u; g, u = xn2 Wg^T, xn2 Wu^T */
 			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H,
-			                    la->g + row * H, la->u + row * H, n * H);
+			                    la->g + row * H, la->u + row * H, N * H);
 			lms_linear_backward(a->dxn + row * C, dw.wg, NULL, a->dg + row * H,
-			                    la->xn2 + row * C, w.wg, n, C, H);
+			                    la->xn2 + row * C, w.wg, N, C, H);
 			lms_linear_backward(a->dxn + row * C, dw.wu, NULL, a->du + row * H,
-			                    la->xn2 + row * C, w.wu, n, C, H);
+			                    la->xn2 + row * C, w.wu, N, C, H);
 			/* xn2 = rmsnorm(r1) w_ln2 */
 			lms_rmsnorm_backward(dr1 + row * C, dw.ln2, a->dxn + row * C, la->r1 + row * C,
-			                     w.ln2, la->rstd2 + row, n, C);
+			                     w.ln2, la->rstd2 + row, N, C);
 		}
 
 		/* r1 = x + ao Wo^T: dx = dr1 (+ the attention path below) */
@@ -403,20 +431,20 @@ static void llama_backward(struct lms_run *r, int flags)
 		zero_rows(a->dv, B, T, n, KC);
 		zero_rows(a->dxn, B, T, n, C);
 		for (int b = 0; b < B; b++) {
-			size_t row = (size_t)b * T;
+			size_t row = (size_t)b * T + lo;
 			lms_linear_backward(a->dao + row * C, dw.wo, NULL, dr1 + row * C, la->ao + row * C,
-			                    w.wo, n, C, C);
+			                    w.wo, N, C, C);
 		}
-		/* ao = softmax(q k^T / sqrt(hs)) v */
+		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
 		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k,
 		                       la->v, &lay, n);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T;
 			/* q, k = rope(xn1 Wq^T), rope(xn1 Wk^T); v = xn1 Wv^T */
-			lms_rope_backward(a->dq + row * C, a->cosv, a->sinv, 0, n, C, c->NH, hs);
+			lms_rope_backward(a->dq + (row + lo) * C, a->cosv, a->sinv, lo, N, C, c->NH, hs);
 			lms_rope_backward(a->dk + row * KC, a->cosv, a->sinv, 0, n, KC, c->KV, hs);
-			lms_linear_backward(a->dxn + row * C, dw.wq, NULL, a->dq + row * C,
-			                    la->xn1 + row * C, w.wq, n, C, C);
+			lms_linear_backward(a->dxn + (row + lo) * C, dw.wq, NULL, a->dq + (row + lo) * C,
+			                    la->xn1 + (row + lo) * C, w.wq, N, C, C);
 			lms_linear_backward(a->dxn + row * C, dw.wk, NULL, a->dk + row * KC,
 			                    la->xn1 + row * C, w.wk, n, C, KC);
 			lms_linear_backward(a->dxn + row * C, dw.wv, NULL, a->dv + row * KC,
@@ -426,6 +454,7 @@ static void llama_backward(struct lms_run *r, int flags)
 			                     w.ln1, la->rstd1 + row, n, C);
 		}
 		dcur = dxin;
+		lo = 0; /* below the top block every position has gradient */
 	}
 }
 

@@ -437,6 +437,39 @@ START_TEST(test_prefix_reuse)
 }
 END_TEST
 
+/* log p at an earlier position: the positions after it change nothing, so
+ * the gradients equal those of a run that ends there (and are zero after). */
+START_TEST(test_earlier_position)
+{
+	int ids[8] = { 5, 3, 9, 1, 0, 10, 4, 4 }, pos = 4;
+	struct lms_model *m = tiny_model(0, 61);
+	int C = m->cfg.C;
+	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+	struct lms_run *full, *part;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &full), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 1, pos + 1, &part), LMS_OK);
+	lms_embed(part, ids, pos + 1);
+	lms_forward(part, 0, pos + 1);
+	lms_objective_logprob(part, 0, pos, 7, -1, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	lms_backward(part, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	float *g = malloc(sizeof(float) * m->n_params);
+	memcpy(g, m->grads, sizeof(float) * m->n_params);
+	lms_model_zero_grads(m);
+	lms_embed(full, ids, 8);
+	lms_forward(full, 0, 8);
+	lms_objective_logprob(full, 0, pos, 7, -1, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	lms_backward(full, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+	ck_assert_double_le(tu_max_rel_err(full->demb, part->demb, (size_t)(pos + 1) * C, 1.0), 1e-5);
+	for (int i = (pos + 1) * C; i < 8 * C; i++)
+		ck_assert_float_eq(full->demb[i], 0.0f);
+	ck_assert_double_le(tu_max_rel_err(m->grads, g, m->n_params, 1.0), 1e-4);
+	free(g);
+	lms_run_free(full);
+	lms_run_free(part);
+	lms_model_free(m);
+}
+END_TEST
+
 /* Float32 central differences through two Llama blocks carry ~1e-4 of
  * rounding noise in the objective's slope, hence abs_tol; the tight check is
  * test_gradcheck_double below. */
@@ -771,6 +804,7 @@ Suite *lms_test_suite(void)
 		{ "tensors", test_tensors },
 		{ "forward_reference", test_forward_reference },
 		{ "prefix_reuse", test_prefix_reuse },
+		{ "earlier_position", test_earlier_position },
 		{ "gradcheck_xent", test_gradcheck_xent },
 		{ "gradcheck_logprob", test_gradcheck_logprob },
 		{ "gradcheck_double", test_gradcheck_double },
