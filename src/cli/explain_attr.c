@@ -1,0 +1,363 @@
+/* The attribution side of lmscope explain (explain_attr.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain_attr.h"
+#include "figure.h"
+
+const char cli_attr_usage[] =
+	"  --method M        grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
+	"                    lime or attention_rollout (Transformers)\n"
+	"  --ig-steps N      integration steps (32)\n"
+	"  --baseline-id N   IG baseline: token N's embedding (default zeros)\n"
+	"  --occlude HOW     occlusion and deletion: replace (default) or remove\n"
+	"  --replace-id N    hiding token (default <unk>, or zeros without one)\n"
+	"  --lime-samples N  lime's random masks (256)\n"
+	"  --seed N          lime's masks and folds (1)\n"
+	"  --csv             the explanation as CSV rows: section,index,id,token,value\n"
+	"  --figure FILE     a figure (.svg, .png or .pdf); with --attention it adds\n"
+	"                    the heatmap of --layer L --head H (last layer, head 0)\n";
+
+void cli_attr_defaults(struct cli_attr_opts *x)
+{
+	memset(x, 0, sizeof *x);
+	lms_attr_opts_default(&x->a);
+	x->a.method = LMS_ATTR_GRAD_NORM;
+	x->layer = -1;
+}
+
+static int want_int(const char *opt, const char *v, long lo, long hi, long *out, int *rc)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end || errno || n < lo || n > hi) {
+		*rc = cli_usage("explain: %s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
+		return -1;
+	}
+	*out = n;
+	return 1;
+}
+
+int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *rc)
+{
+	const char *a = argv[*i];
+	if (!strcmp(a, "--csv")) {
+		x->csv = 1;
+		return 1;
+	}
+	static const char *const valued[] = {"--method", "--ig-steps", "--baseline-id", "--occlude",
+	                                     "--replace-id", "--lime-samples", "--seed", "--figure",
+	                                     "--layer", "--head"};
+	size_t k = 0;
+	while (k < sizeof valued / sizeof *valued && strcmp(a, valued[k]))
+		k++;
+	if (k == sizeof valued / sizeof *valued)
+		return 0;
+	if (*i + 1 >= argc) {
+		*rc = cli_usage("explain: %s wants a value", a);
+		return -1;
+	}
+	const char *v = argv[++*i];
+	long n;
+	if (!strcmp(a, "--method")) {
+		if (lms_attr_method_from_name(v, &x->a.method))
+			return 1;
+		*rc = cli_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
+		                "occlusion, lime or attention_rollout");
+		return -1;
+	}
+	if (!strcmp(a, "--occlude")) {
+		if (!strcmp(v, "replace") || !strcmp(v, "remove")) {
+			x->a.occlude = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
+			return 1;
+		}
+		*rc = cli_usage("explain: --occlude is replace or remove");
+		return -1;
+	}
+	if (!strcmp(a, "--figure")) {
+		x->figure = v;
+		return 1;
+	}
+	if (want_int(a, v, 0, !strcmp(a, "--ig-steps") ? 4096 : !strcmp(a, "--lime-samples") ? 65536
+	                                                                                         : 0x7fffffff,
+	             &n, rc) < 0)
+		return -1;
+	if (!strcmp(a, "--ig-steps"))
+		x->a.ig_steps = (int)n;
+	else if (!strcmp(a, "--baseline-id"))
+		x->a.baseline_id = (int)n;
+	else if (!strcmp(a, "--replace-id")) {
+		x->a.replace_id = (int)n;
+		x->replace_set = 1;
+	} else if (!strcmp(a, "--lime-samples"))
+		x->a.lime_samples = (int)n;
+	else if (!strcmp(a, "--seed"))
+		x->a.seed = (uint64_t)n;
+	else if (!strcmp(a, "--layer"))
+		x->layer = (int)n;
+	else
+		x->head = (int)n;
+	return 1;
+}
+
+/* Methods cheap enough to compare against on every call: one or n + 1
+ * forwards each. IG and lime join only when chosen. */
+static int cheap(enum lms_attr_method m)
+{
+	return m == LMS_ATTR_GRAD_NORM || m == LMS_ATTR_GRAD_X_INPUT || m == LMS_ATTR_OCCLUSION ||
+	       m == LMS_ATTR_ATTENTION_ROLLOUT;
+}
+
+enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opts *x,
+                                 const struct cli_attr_pred *p, struct cli_attr_result *res,
+                                 int faith)
+{
+	const struct lms_config *c = &cm->m->cfg;
+	memset(res, 0, sizeof *res);
+	res->n = p->n;
+	if (!x->replace_set)
+		x->a.replace_id = cm->tok ? lms_tokenizer_unk(cm->tok) : -1;
+	if (x->layer < 0)
+		x->layer = c->L - 1;
+	if (x->figure && !lms_arch_is_recurrent(c->arch) && (x->layer >= c->L || x->head >= c->NH))
+		return lms_fail(LMS_EARG, "explain: --layer %d --head %d: the model has %d layers of %d heads",
+		                x->layer, x->head, c->L, c->NH);
+	if (x->a.ig_steps < 1)
+		return lms_fail(LMS_EARG, "explain: --ig-steps wants at least 1");
+	res->scores = malloc((size_t)p->n * sizeof *res->scores);
+	res->curve = faith ? malloc(((size_t)p->n + 1) * sizeof *res->curve) : NULL;
+	float *other = malloc((size_t)p->n * sizeof *other);
+	if (!res->scores || (faith && !res->curve) || !other) {
+		free(other);
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	enum lms_status st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &x->a,
+	                                   res->scores, &res->info);
+	if (!st && faith)
+		st = lms_deletion_curve(cm->m, p->ids, p->n, p->target, res->scores, &x->a, res->curve,
+		                        &res->area);
+	for (int k = 0; k < LMS_ATTR_N_METHODS && !st && faith; k++) {
+		if (k == (int)x->a.method || !cheap(k) || !lms_attr_method_supported(k, c->arch))
+			continue;
+		struct lms_attr_opts o = x->a;
+		o.method = k;
+		if (o.occlude == LMS_OCCLUDE_REMOVE && p->n < 2)
+			continue;
+		st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &o, other, NULL);
+		res->agree[k] = lms_spearman(res->scores, other, p->n);
+		res->agree_set[k] = 1;
+	}
+	free(other);
+	return st;
+}
+
+void cli_attr_free(struct cli_attr_result *res)
+{
+	free(res->scores);
+	free(res->curve);
+	memset(res, 0, sizeof *res);
+}
+
+static json_t *id_or_null(int id)
+{
+	return id >= 0 ? json_integer(id) : json_null();
+}
+
+json_t *cli_attr_saliency_json(const struct cli_attr_opts *x, const struct cli_attr_result *res)
+{
+	const struct lms_attr_info *in = &res->info;
+	json_t *scores = json_array();
+	for (int j = 0; j < res->n; j++)
+		json_array_append_new(scores, json_real(res->scores[j]));
+	json_t *s = json_pack("{s:s, s:o, s:f, s:i}", "method", lms_attr_method_name(x->a.method),
+	                      "scores", scores, "objective", in->f, "evaluations", in->evaluations);
+	if (x->a.method == LMS_ATTR_INTEGRATED_GRADIENTS) {
+		json_object_set_new(s, "steps", json_integer(x->a.ig_steps));
+		json_object_set_new(s, "baseline_id", id_or_null(x->a.baseline_id));
+		json_object_set_new(s, "objective_baseline", json_real(in->f_baseline));
+		json_object_set_new(s, "completeness_gap", json_real(in->gap));
+	}
+	if (x->a.method == LMS_ATTR_LIME) {
+		json_object_set_new(s, "samples", json_integer(x->a.lime_samples));
+		json_object_set_new(s, "lambda", json_real(in->lambda));
+		json_object_set_new(s, "r2", json_real(in->r2));
+		json_object_set_new(s, "nonzero", json_integer(in->nonzero));
+		json_object_set_new(s, "seed", json_integer((json_int_t)x->a.seed));
+	}
+	if (x->a.method == LMS_ATTR_OCCLUSION || x->a.method == LMS_ATTR_LIME) {
+		/* lime always replaces */
+		int rm = x->a.occlude == LMS_OCCLUDE_REMOVE && x->a.method == LMS_ATTR_OCCLUSION;
+		json_object_set_new(s, "occlude", json_string(rm ? "remove" : "replace"));
+		json_object_set_new(s, "replace_id", id_or_null(x->a.replace_id));
+	}
+	return s;
+}
+
+json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res)
+{
+	json_t *curve = json_array(), *agree = json_object();
+	for (int k = 0; k <= res->n; k++)
+		json_array_append_new(curve, json_real(res->curve[k]));
+	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
+		if (res->agree_set[k])
+			json_object_set_new(agree, lms_attr_method_name(k), json_real(res->agree[k]));
+	return json_pack("{s:o, s:f, s:o}", "deletion_curve", curve, "deletion_area", res->area,
+	                 "agreement", agree);
+}
+
+/* A CSV field: always quoted, quotes doubled, so any token survives. */
+static void csv_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_row(FILE *f, const struct cli_model *cm, const char *section, int index, int id,
+                    const char *label, double value)
+{
+	char buf[32];
+	fprintf(f, "%s,%d,", section, index);
+	if (id >= 0) {
+		fprintf(f, "%d,", id);
+		csv_str(f, cli_token_str(cm, id, buf, sizeof buf));
+	} else {
+		fputc(',', f);
+		csv_str(f, label ? label : "");
+	}
+	fprintf(f, ",%.9g\n", value);
+}
+
+int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_attr_opts *x,
+                       const struct cli_attr_pred *p, const struct cli_attr_result *res)
+{
+	const struct lms_attr_info *in = &res->info;
+	fputs("section,index,id,token,value\n", f);
+	for (int j = 0; j < p->n; j++)
+		csv_row(f, cm, "score", j, p->ids[j], NULL, res->scores[j]);
+	for (int i = 0; i < p->top; i++)
+		csv_row(f, cm, "top", i, p->order[i], NULL, exp(p->logprob[p->order[i]]));
+	csv_row(f, cm, "target", 0, p->target, NULL, p->logprob[p->target]);
+	if (p->contrast >= 0)
+		csv_row(f, cm, "contrast", 0, p->contrast, NULL, p->logprob[p->contrast]);
+	for (int k = 0; res->curve && k <= p->n; k++)
+		csv_row(f, cm, "deletion", k, -1, NULL, res->curve[k]);
+	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
+		if (res->agree_set[k])
+			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->agree[k]);
+	int i = 0;
+	if (res->curve)
+		csv_row(f, cm, "info", i++, -1, "deletion_area", res->area);
+	csv_row(f, cm, "info", i++, -1, "objective", in->f);
+	csv_row(f, cm, "info", i++, -1, "evaluations", in->evaluations);
+	if (x->a.method == LMS_ATTR_INTEGRATED_GRADIENTS) {
+		csv_row(f, cm, "info", i++, -1, "steps", x->a.ig_steps);
+		csv_row(f, cm, "info", i++, -1, "objective_baseline", in->f_baseline);
+		csv_row(f, cm, "info", i++, -1, "completeness_gap", in->gap);
+	}
+	if (x->a.method == LMS_ATTR_LIME) {
+		csv_row(f, cm, "info", i++, -1, "samples", x->a.lime_samples);
+		csv_row(f, cm, "info", i++, -1, "lambda", in->lambda);
+		csv_row(f, cm, "info", i++, -1, "r2", in->r2);
+		csv_row(f, cm, "info", i++, -1, "nonzero", in->nonzero);
+	}
+	return ferror(f);
+}
+
+/* One line of the method's own diagnostics ("" when it has none). */
+static void diagnostics(char *buf, size_t size, const struct cli_attr_opts *x,
+                        const struct lms_attr_info *in)
+{
+	buf[0] = 0;
+	if (x->a.method == LMS_ATTR_INTEGRATED_GRADIENTS) {
+		char base[32] = "zeros";
+		if (x->a.baseline_id >= 0)
+			snprintf(base, sizeof base, "token %d", x->a.baseline_id);
+		snprintf(buf, size, "%d steps from %s; completeness gap %.3g (sum %.4g, f(x) - f(baseline) %.4g)",
+		         x->a.ig_steps, base, in->gap, in->sum, in->f - in->f_baseline);
+	} else if (x->a.method == LMS_ATTR_LIME) {
+		snprintf(buf, size, "%d samples; surrogate R^2 %.3f, lambda %.3g (cross-validated), %d nonzero",
+		         x->a.lime_samples, in->r2, in->lambda, in->nonzero);
+	} else if (x->a.method == LMS_ATTR_ATTENTION_ROLLOUT) {
+		snprintf(buf, size, "attention only: the same whatever the target");
+	}
+}
+
+void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct cli_attr_result *res)
+{
+	char buf[256];
+	diagnostics(buf, sizeof buf, x, &res->info);
+	if (buf[0])
+		fprintf(f, "%s: %s\n", lms_attr_method_name(x->a.method), buf);
+	if (res->curve)
+		fprintf(f, "deletion area %.4f (p(target) as tokens are hidden from most to least important;\n"
+		           "  lower means the scores found what the prediction rests on)\n", res->area);
+	int any = 0;
+	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
+		if (res->agree_set[k]) {
+			fprintf(f, "%s %s %+.2f", any ? "," : "rank agreement (Spearman):", lms_attr_method_name(k),
+			        res->agree[k]);
+			any = 1;
+		}
+	if (any)
+		fputc('\n', f);
+}
+
+enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_attr_opts *x,
+                                const struct cli_attr_pred *p, const struct cli_attr_result *res)
+{
+	const struct lms_config *c = &cm->m->cfg;
+	char (*bufs)[32] = malloc(((size_t)p->n + p->top) * sizeof *bufs);
+	const char **toks = malloc(((size_t)p->n + p->top) * sizeof *toks);
+	float *probs = malloc(((size_t)p->top + 1) * sizeof *probs);
+	if (!bufs || !toks || !probs) {
+		free(bufs);
+		free(toks);
+		free(probs);
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	for (int j = 0; j < p->n; j++)
+		toks[j] = cli_token_str(cm, p->ids[j], bufs[j], sizeof bufs[j]);
+	int highlight = -1;
+	for (int i = 0; i < p->top; i++) {
+		toks[p->n + i] = cli_token_str(cm, p->order[i], bufs[p->n + i], sizeof bufs[p->n + i]);
+		probs[i] = (float)exp(p->logprob[p->order[i]]);
+		if (p->order[i] == p->target)
+			highlight = i;
+	}
+	char title[512], tb[32], cb[32], diag[256], note[400];
+	const char *tgt = cli_token_str(cm, p->target, tb, sizeof tb);
+	if (p->contrast >= 0)
+		snprintf(title, sizeof title, "%s: why \"%s\" rather than \"%s\"", cm->path, tgt,
+		         cli_token_str(cm, p->contrast, cb, sizeof cb));
+	else
+		snprintf(title, sizeof title, "%s: why \"%s\" (p = %.3f)", cm->path, tgt,
+		         exp(p->logprob[p->target]));
+	diagnostics(diag, sizeof diag, x, &res->info);
+	if (res->curve)
+		snprintf(note, sizeof note, "%s%sdeletion area %.3f", diag, diag[0] ? "; " : "", res->area);
+	else
+		snprintf(note, sizeof note, "%s", diag);
+	struct figure_spec f = {
+		.title = title, .n = p->n, .tokens = toks, .scores = res->scores,
+		.method = lms_attr_method_name(x->a.method), .note = note[0] ? note : NULL,
+		.k = p->top, .top_tokens = toks + p->n, .top_probs = probs, .highlight = highlight,
+		.layer = x->layer, .head = x->head,
+	};
+	if (x->want_attention && p->run && !lms_arch_is_recurrent(c->arch)) {
+		f.attention = lms_run_attention(p->run, x->layer, x->head, 0);
+		f.att_stride = p->run->T;
+	}
+	enum lms_status st = figure_write(x->figure, &f);
+	free(bufs);
+	free(toks);
+	free(probs);
+	return st;
+}

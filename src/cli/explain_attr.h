@@ -1,0 +1,72 @@
+/* The attribution side of `lmscope explain`: its options (--method and the
+ * methods' settings, --csv, --figure), the scores with their reliability
+ * (the method's own diagnostics, a deletion curve, rank agreement with the
+ * other fast methods), and their JSON, CSV and figure forms. cmd_explain.c
+ * owns the prediction; this file explains it. */
+#ifndef LMS_EXPLAIN_ATTR_H
+#define LMS_EXPLAIN_ATTR_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "lmscope/attribution.h"
+
+struct cli_attr_opts {
+	struct lms_attr_opts a;
+	int replace_set;      /* --replace-id given (else <unk> when the tokenizer has one) */
+	int csv;
+	const char *figure;   /* --figure FILE.svg|.png|.pdf */
+	int layer, head;      /* the figure's attention heatmap */
+	int want_attention;   /* --attention: the figure gets the heatmap */
+};
+
+void cli_attr_defaults(struct cli_attr_opts *x);
+/* Takes argv[*i] (and its value, advancing *i) when it is one of these
+ * options: returns 1. Returns 0 when it is not, and -1 after printing a
+ * usage error (*rc set to the exit status). */
+int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *rc);
+/* The option lines for explain's usage text. */
+extern const char cli_attr_usage[];
+
+/* The prediction being explained, as cmd_explain.c computed it. */
+struct cli_attr_pred {
+	const int *ids;
+	int n;
+	const double *logprob;  /* (V) */
+	const int *order;       /* (top) ids, most probable first */
+	int top;
+	int target, contrast;
+	const struct lms_run *run; /* the forward over ids (for attention), or NULL */
+};
+
+struct cli_attr_result {
+	int n;
+	float *scores;                          /* (n) */
+	struct lms_attr_info info;
+	float *curve;                           /* (n + 1) deletion curve: p(target), or NULL */
+	double area;
+	double agree[LMS_ATTR_N_METHODS];       /* Spearman with each other method */
+	int agree_set[LMS_ATTR_N_METHODS];
+};
+
+/* The scores; with faith also the deletion curve and the agreement (curve
+ * stays NULL without). */
+enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opts *x,
+                                 const struct cli_attr_pred *p, struct cli_attr_result *res,
+                                 int faith);
+void cli_attr_free(struct cli_attr_result *res);
+
+/* "saliency" and "faithfulness" of the JSON output. */
+json_t *cli_attr_saliency_json(const struct cli_attr_opts *x, const struct cli_attr_result *res);
+json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res);
+/* The whole explanation as CSV rows section,index,id,token,value. */
+int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_attr_opts *x,
+                       const struct cli_attr_pred *p, const struct cli_attr_result *res);
+/* Table lines under the scores: the diagnostics, deletion area, agreement. */
+void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct cli_attr_result *res);
+enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_attr_opts *x,
+                                const struct cli_attr_pred *p, const struct cli_attr_result *res);
+
+#endif
