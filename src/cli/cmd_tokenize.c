@@ -38,9 +38,11 @@ static int read_all(FILE *f, char **data, size_t *len)
 
 static void print_string(const char *s)
 {
-	char *q = json_dumps(json_string(s), JSON_ENCODE_ANY);
+	json_t *j = json_string(s);
+	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 	fputs(q ? q : "\"\"", stdout);
 	free(q);
+	json_decref(j);
 }
 
 int lms_cmd_tokenize(int argc, char **argv)
