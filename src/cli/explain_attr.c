@@ -16,6 +16,8 @@ const char cli_attr_usage[] =
 	"  --replace-id N    hiding token (default <unk>, or zeros without one)\n"
 	"  --lime-samples N  lime's random masks (256)\n"
 	"  --seed N          lime's masks and folds (1)\n"
+	"  --embedding-gradient  d loss / d (embedding matrix) on the rows of the\n"
+	"                    tokens involved (loss = -log p(target) [+ log p(contrast)])\n"
 	"  --csv             the explanation as CSV rows: section,index,id,token,value\n"
 	"  --figure FILE     a figure (.svg, .png or .pdf); with --attention it adds\n"
 	"                    the heatmap of --layer L --head H (last layer, head 0)\n";
@@ -46,6 +48,10 @@ int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *
 	const char *a = argv[*i];
 	if (!strcmp(a, "--csv")) {
 		x->csv = 1;
+		return 1;
+	}
+	if (!strcmp(a, "--embedding-gradient")) {
+		x->embgrad = 1;
 		return 1;
 	}
 	static const char *const valued[] = {"--method", "--ig-steps", "--baseline-id", "--occlude",
@@ -151,6 +157,15 @@ enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opt
 		res->agree_set[k] = 1;
 	}
 	free(other);
+	if (!st && x->embgrad) {
+		res->C = c->C;
+		res->etokens = malloc(((size_t)p->n + 2) * sizeof *res->etokens);
+		res->egrad = malloc(((size_t)p->n + 2) * c->C * sizeof *res->egrad);
+		if (!res->etokens || !res->egrad)
+			return lms_fail(LMS_ENOMEM, "out of memory");
+		st = lms_embgrad(cm->m, NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
+		                 res->egrad, &res->ek);
+	}
 	return st;
 }
 
@@ -158,6 +173,8 @@ void cli_attr_free(struct cli_attr_result *res)
 {
 	free(res->scores);
 	free(res->curve);
+	free(res->etokens);
+	free(res->egrad);
 	memset(res, 0, sizeof *res);
 }
 
@@ -208,6 +225,26 @@ json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res)
 	                 "agreement", agree);
 }
 
+json_t *cli_attr_embgrad_json(const struct cli_model *cm, const struct cli_attr_result *res)
+{
+	json_t *ids = json_array(), *toks = json_array(), *rows = json_array();
+	char buf[32];
+	for (int i = 0; i < res->ek; i++) {
+		json_array_append_new(ids, json_integer(res->etokens[i]));
+		json_t *t = json_string(cli_token_str(cm, res->etokens[i], buf, sizeof buf));
+		if (!t) {
+			snprintf(buf, sizeof buf, "#%d", res->etokens[i]);
+			t = json_string(buf);
+		}
+		json_array_append_new(toks, t);
+		json_t *row = json_array();
+		for (int q = 0; q < res->C; q++)
+			json_array_append_new(row, json_real(res->egrad[(size_t)i * res->C + q]));
+		json_array_append_new(rows, row);
+	}
+	return json_pack("{s:o, s:o, s:o}", "ids", ids, "tokens", toks, "rows", rows);
+}
+
 /* A CSV field: always quoted, quotes doubled, so any token survives. */
 static void csv_str(FILE *f, const char *s)
 {
@@ -252,6 +289,10 @@ int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_att
 	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
 		if (res->agree_set[k])
 			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->agree[k]);
+	for (int r = 0; r < res->ek; r++)
+		for (int q = 0; q < res->C; q++) /* index = row * C + dim */
+			csv_row(f, cm, "embedding_gradient", r * res->C + q, res->etokens[r], NULL,
+			        res->egrad[(size_t)r * res->C + q]);
 	int i = 0;
 	if (res->curve)
 		csv_row(f, cm, "info", i++, -1, "deletion_area", res->area);
@@ -308,6 +349,15 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 		}
 	if (any)
 		fputc('\n', f);
+	for (int i = 0; i < res->ek; i++) {
+		double ss = 0.0;
+		for (int q = 0; q < res->C; q++)
+			ss += (double)res->egrad[(size_t)i * res->C + q] * res->egrad[(size_t)i * res->C + q];
+		fprintf(f, "%s token %d: %.4g", i ? "," : "embedding gradient |d loss / d row| (--json for the rows):",
+		        res->etokens[i], sqrt(ss));
+	}
+	if (res->ek)
+		fputc('\n', f);
 }
 
 enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_attr_opts *x,
@@ -325,12 +375,14 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 	}
 	for (int j = 0; j < p->n; j++)
 		toks[j] = cli_token_str(cm, p->ids[j], bufs[j], sizeof bufs[j]);
-	int highlight = -1;
+	int highlight = -1, contrast = -1;
 	for (int i = 0; i < p->top; i++) {
 		toks[p->n + i] = cli_token_str(cm, p->order[i], bufs[p->n + i], sizeof bufs[p->n + i]);
 		probs[i] = (float)exp(p->logprob[p->order[i]]);
 		if (p->order[i] == p->target)
 			highlight = i;
+		if (p->order[i] == p->contrast)
+			contrast = i;
 	}
 	char title[512], tb[32], cb[32], diag[256], note[400];
 	const char *tgt = cli_token_str(cm, p->target, tb, sizeof tb);
@@ -349,13 +401,24 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 		.title = title, .n = p->n, .tokens = toks, .scores = res->scores,
 		.method = lms_attr_method_name(x->a.method), .note = note[0] ? note : NULL,
 		.k = p->top, .top_tokens = toks + p->n, .top_probs = probs, .highlight = highlight,
+		.contrast = contrast,
 		.layer = x->layer, .head = x->head,
+		.ek = res->egrad ? res->ek : 0, .C = res->C, .egrad = res->egrad,
 	};
+	const char **etok = malloc(((size_t)res->ek + 1) * sizeof *etok);
+	char (*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);
+	if (!etok || !ebuf)
+		f.ek = 0;
+	for (int i = 0; i < f.ek; i++)
+		etok[i] = cli_token_str(cm, res->etokens[i], ebuf[i], sizeof ebuf[i]);
+	f.etokens = etok;
 	if (x->want_attention && p->run && !lms_arch_is_recurrent(c->arch)) {
 		f.attention = lms_run_attention(p->run, x->layer, x->head, 0);
 		f.att_stride = p->run->T;
 	}
 	enum lms_status st = figure_write(x->figure, &f);
+	free(etok);
+	free(ebuf);
 	free(bufs);
 	free(toks);
 	free(probs);

@@ -20,6 +20,7 @@ struct cli_attr_opts {
 	const char *figure;   /* --figure FILE.svg|.png|.pdf */
 	int layer, head;      /* the figure's attention heatmap */
 	int want_attention;   /* --attention: the figure gets the heatmap */
+	int embgrad;          /* --embedding-gradient: d loss / d wte rows */
 };
 
 void cli_attr_defaults(struct cli_attr_opts *x);
@@ -49,6 +50,9 @@ struct cli_attr_result {
 	double area;
 	double agree[LMS_ATTR_N_METHODS];       /* Spearman with each other method */
 	int agree_set[LMS_ATTR_N_METHODS];
+	int ek, C;                              /* embedding gradient: ek rows of C */
+	int *etokens;                           /* (ek) */
+	float *egrad;                           /* (ek, C) or NULL */
 };
 
 /* The scores; with faith also the deletion curve and the agreement (curve
@@ -58,9 +62,10 @@ enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opt
                                  int faith);
 void cli_attr_free(struct cli_attr_result *res);
 
-/* "saliency" and "faithfulness" of the JSON output. */
+/* "saliency", "faithfulness" and "embedding_gradient" of the JSON output. */
 json_t *cli_attr_saliency_json(const struct cli_attr_opts *x, const struct cli_attr_result *res);
 json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res);
+json_t *cli_attr_embgrad_json(const struct cli_model *cm, const struct cli_attr_result *res);
 /* The whole explanation as CSV rows section,index,id,token,value. */
 int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_attr_opts *x,
                        const struct cli_attr_pred *p, const struct cli_attr_result *res);

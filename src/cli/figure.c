@@ -187,12 +187,14 @@ static double draw_bars(cairo_t *cr, const struct figure_spec *f, double y)
 	double bar_max = WIDTH - label_w - 60, h = 12;
 	for (int i = 0; i < f->k; i++) {
 		visible(buf, sizeof buf, f->top_tokens[i]);
-		font(cr, 10, i == f->highlight);
+		font(cr, 10, i == f->highlight || i == f->contrast);
 		cairo_set_source_rgb(cr, 0, 0, 0);
 		text_at(cr, label_w - 6 - text_width(cr, buf), y + 10, buf);
 		double w = fmax(bar_max * f->top_probs[i], 0.5);
 		if (i == f->highlight)
 			cairo_set_source_rgb(cr, 0.80, 0.25, 0.20);
+		else if (i == f->contrast)
+			cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
 		else
 			cairo_set_source_rgb(cr, 0.35, 0.50, 0.72);
 		cairo_rectangle(cr, label_w, y + 1, w, h - 2);
@@ -263,12 +265,52 @@ static double draw_heatmap(cairo_t *cr, const struct figure_spec *f, double y)
 	return y0 + n * cell + 4 + label_w + 6;
 }
 
+/* Embedding gradient: one row per token, one column per dimension. */
+static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
+{
+	y = section(cr, "Embedding gradient: d loss / d (embedding row), tokens \xc3\x97 dimensions", y);
+	char buf[256];
+	double label_w = 0, amax = 0;
+	font(cr, 8, 0);
+	for (int i = 0; i < f->ek; i++) {
+		visible(buf, sizeof buf, f->etokens[i]);
+		label_w = fmin(fmax(label_w, text_width(cr, buf)), 90);
+	}
+	for (size_t q = 0; q < (size_t)f->ek * f->C; q++)
+		amax = fmax(amax, fabs(f->egrad[q]));
+	label_w += 6;
+	double cw = fmin(8.0, (WIDTH - label_w) / f->C), ch = 10;
+	for (int i = 0; i < f->ek; i++) {
+		for (int q = 0; q < f->C; q++) {
+			double r, g, b;
+			diverging(amax > 0 ? f->egrad[(size_t)i * f->C + q] / amax : 0, &r, &g, &b);
+			cairo_set_source_rgb(cr, r, g, b);
+			cairo_rectangle(cr, label_w + q * cw, y + i * ch, cw + 0.2, ch + 0.2);
+			cairo_fill(cr);
+		}
+		visible(buf, sizeof buf, f->etokens[i]);
+		cairo_set_source_rgb(cr, 0, 0, 0);
+		text_at(cr, label_w - 4 - text_width(cr, buf), y + i * ch + 8, buf);
+	}
+	cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+	cairo_set_line_width(cr, 0.5);
+	cairo_rectangle(cr, label_w, y, f->C * cw, f->ek * ch);
+	cairo_stroke(cr);
+	font(cr, 7, 0);
+	cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+	snprintf(buf, sizeof buf, "dimension 0 .. %d; colour scale \xc2\xb1%.3g", f->C - 1, amax);
+	text_at(cr, label_w, y + f->ek * ch + 9, buf);
+	return y + f->ek * ch + 20;
+}
+
 static void draw(cairo_t *cr, const struct figure_spec *f)
 {
 	double y = draw_title(cr, f, 0);
 	y = draw_tokens(cr, f, y);
 	if (f->k > 0)
 		y = draw_bars(cr, f, y);
+	if (f->ek > 0 && f->egrad)
+		y = draw_embgrad(cr, f, y);
 	if (f->attention && f->n > 0)
 		draw_heatmap(cr, f, y);
 }

@@ -1,6 +1,7 @@
 /* Publication figures of an explanation, drawn with cairo: the input tokens
  * shaded by their attribution scores, the next-token probabilities as bars,
- * and optionally one attention head as a heatmap. The format follows the
+ * and optionally one attention head and the embedding gradient as
+ * heatmaps. The format follows the
  * file name: .svg, .png or .pdf. Used by `lmscope explain --figure` and the
  * explorer's export key. */
 #ifndef LMS_FIGURE_H
@@ -21,10 +22,15 @@ struct figure_spec {
 	const char *const *top_tokens; /* (k) */
 	const float *top_probs;        /* (k) */
 	int highlight;                 /* index into top of the explained token, or -1 */
+	int contrast;                  /* index into top of the contrast token, or -1 */
 	/* attention of one layer and head: (n, n), rows stride att_stride; NULL: none */
 	const float *attention;
 	int att_stride;
 	int layer, head;
+	/* d loss / d (embedding rows) of ek tokens: (ek, C); ek = 0: none */
+	int ek, C;
+	const char *const *etokens; /* (ek) */
+	const float *egrad;
 };
 
 /* Writes the figure; LMS_EARG for an unknown extension, LMS_EIO when the
