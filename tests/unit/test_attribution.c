@@ -198,6 +198,50 @@ START_TEST(test_ig_completeness)
 }
 END_TEST
 
+/* The other architectures: a GRU, and a Llama whose RMSNorm makes a zero
+ * baseline a kink (the norm of a vector near 0 jumps), so its baseline is a
+ * token; occlusion against direct recomputation on both. */
+START_TEST(test_gru_llama)
+{
+	struct lms_config cg = { .arch = LMS_GRU, .V = V, .maxT = 16, .C = 12, .H = 16, .L = 2 };
+	struct lms_config cl = { .arch = LMS_LLAMA, .V = V, .maxT = 16, .C = 16, .H = 24, .L = 2,
+	                         .NH = 4, .KV = 2, .eps = 1e-5f, .rope_theta = 10000.0f };
+	struct lms_config *cfgs[2] = {&cg, &cl};
+	for (int a = 0; a < 2; a++) {
+		struct lms_model *m;
+		ck_assert_int_eq(lms_model_create(cfgs[a], 7, &m), LMS_OK);
+		struct lms_rng g;
+		lms_rng_seed(&g, 13);
+		for (int i = 0; i < m->n_tensors; i++)
+			if (m->tensors[i].ndim == 2)
+				tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, 0.4f, &g);
+		int ids[N];
+		random_ids(ids, N, 100 + a);
+		struct lms_attr_opts o;
+		lms_attr_opts_default(&o);
+		o.method = LMS_ATTR_INTEGRATED_GRADIENTS;
+		o.ig_steps = 64;
+		o.baseline_id = a == 1 ? 3 : -1;
+		float s[N];
+		struct lms_attr_info info;
+		ck_assert_int_eq(lms_attribute(m, ids, N, 7, -1, &o, s, &info), LMS_OK);
+		ck_assert(fabs(info.f - info.f_baseline) > 0.05);
+		ck_assert_msg(fabs(info.gap) < 1e-2, "arch %d: gap %g", a, info.gap);
+		o.method = LMS_ATTR_OCCLUSION;
+		o.replace_id = 2;
+		ck_assert_int_eq(lms_attribute(m, ids, N, 7, -1, &o, s, &info), LMS_OK);
+		double f = direct_f(m, ids, N, 7, -1, -1, 0);
+		for (int j = 0; j < N; j++) {
+			int var[N];
+			memcpy(var, ids, sizeof var);
+			var[j] = 2;
+			ck_assert(fabs(s[j] - (f - direct_f(m, var, N, 7, -1, -1, 0))) < 1e-5);
+		}
+		lms_model_free(m);
+	}
+}
+END_TEST
+
 /* The same result whatever batch the caller's run offers. */
 START_TEST(test_ig_batching)
 {
@@ -481,6 +525,7 @@ Suite *lms_test_suite(void)
 		{"grad_x_input", test_grad_x_input},
 		{"ig_completeness", test_ig_completeness},
 		{"ig_batching", test_ig_batching},
+		{"gru_llama", test_gru_llama},
 		{"occlusion", test_occlusion},
 		{"known_by_construction", test_known_by_construction},
 		{"lime_deterministic", test_lime_deterministic},
