@@ -323,10 +323,17 @@ done:
 
 /* ---- pieces and decoding ------------------------------------------------------ */
 
+/* Pieces as stored, except that llama2.c's tokenizer.bin spells BOS and
+ * EOS "\n<s>\n" and "\n</s>\n", shown here without the newlines. */
 static const char *spm_piece(const struct lms_tokenizer *tok, int id)
 {
 	const struct spm *s = tok->impl;
-	return tok_vocab_str(&s->v, id);
+	const char *p = tok_vocab_str(&s->v, id);
+	if (id == SPM_BOS && !strcmp(p, "\n<s>\n"))
+		return "<s>";
+	if (id == SPM_EOS && !strcmp(p, "\n</s>\n"))
+		return "</s>";
+	return p;
 }
 
 static int hexval(char ch)

@@ -736,6 +736,9 @@ START_TEST(test_tokenizer)
 	ck_assert_msg(lms_llama2c_tokenizer_load(path, &tok) == LMS_OK, "%s", lms_errmsg());
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 266);
 	ck_assert_int_eq(lms_tokenizer_bos(tok), 1);
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 1), "<s>");
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 2), "</s>");
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 3 + 0x41), "<0x41>");
 	/* ids: " " 259, "a" 260, "b" 261, " a" 262, "ab" 263, " ab" 264, "é" 265.
 	 * "ab": [" ", "a", "b"]: " a" (-5) loses to "ab" (-4); then " " + "ab"
 	 * gives " ab". */
