@@ -50,7 +50,7 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	human_count(m->n_params, params, sizeof params);
 	const char *name = strrchr(s->tm->path, '/');
 	name = name && name[1] ? name + 1 : s->tm->path;
-	int busy = !v || v->seq != s->rq.seq;
+	int busy = !v || v->seq != s->rq.seq || !v->complete;
 	int n = tui_view_n(s);
 	snprintf(line, sizeof line, " %s | %s %s params | context %d/%d%s | update %.1f ms | screen %.1f ms | %s",
 	         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
@@ -192,7 +192,7 @@ static int run_loop(struct tui_state *s)
 			return 0;
 		if (tui_worker_take(s->w)) {
 			s->v = s->w->front;
-			if (s->v->seq == s->rq.seq)
+			if (s->v->seq == s->rq.seq && s->v->complete)
 				pending_shown = s->post_ms;
 			dirty |= D_ALL & ~D_CLEAR;
 		}

@@ -34,6 +34,10 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 		snprintf(title, sizeof title, "Saliency: %s  for %s", mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1));
 	ui_title(w, title, focused);
+	if (!v->have_saliency) {
+		ui_printf(w, 1, 1, cols - 2, "computing...");
+		return;
+	}
 	float mx = 0.0f;
 	for (int j = 0; j < n; j++)
 		if (fabsf(v->saliency[j]) > mx)

@@ -61,6 +61,7 @@ struct tui_request {
 struct tui_view {
 	uint64_t seq;       /* the request it answers (0: no result yet) */
 	int valid;          /* 0 until the first forward, or after an error */
+	int complete;       /* 0 for a partial result of a slow update */
 	char error[256];    /* engine or tokenizer failure, shown in the status line */
 	char note[256];     /* one-off message (export written) */
 	double ms;          /* time of this update */
@@ -84,6 +85,7 @@ struct tui_view {
 	double objective;      /* log p(target) [- log p(contrast)] */
 	float target_lp;       /* log p(target) */
 	int method;
+	int have_saliency;     /* 0 while the backward is still running */
 	float *saliency;       /* (n) */
 
 	/* attention (Transformers): one selected matrix, row stride n */

@@ -164,6 +164,7 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 	for (int t = from > 1 ? from : 1; t < n; t++)
 		e->surprisal[t] = e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + ids[t]];
 	e->have_grad = 0;
+	e->have_dist = 0;
 }
 
 /* Saliency scores from the gradient at the input embeddings. */
@@ -287,8 +288,23 @@ static void lens(struct tui_engine *e)
 	v->have_lens = 1;
 }
 
-int tui_engine_update(struct tui_engine *e, const struct tui_request *rq,
-                      int (*stale)(void *arg), void *arg)
+/* An update slower than this shows its parts as they become ready. */
+#define PARTIAL_MS 20.0
+
+static int went_stale(const struct tui_hooks *h)
+{
+	return h && h->stale && h->stale(h->arg);
+}
+
+static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t0)
+{
+	if (h && h->partial && now_ms() - t0 > PARTIAL_MS) {
+		v->ms = now_ms() - t0;
+		h->partial(h->arg);
+	}
+}
+
+int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
 {
 	double t0 = now_ms();
 	struct tui_view *v = &e->cur;
@@ -337,48 +353,52 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq,
 		return 1;
 	}
 	memcpy(v->ids, e->all_ids + cut, (size_t)n * sizeof *v->ids);
-	int forwarded = 0;
 	if (n != e->n || memcmp(v->ids, e->ids, (size_t)n * sizeof *v->ids) != 0 || !v->valid) {
 		forward_changed(e, v->ids, n);
-		forwarded = 1;
 		v->have_lens = v->have_overview = 0;
-		if (stale && stale(arg))
+		if (went_stale(h))
 			return 0;
 	}
 	memcpy(v->surprisal, e->surprisal, (size_t)n * sizeof *v->surprisal);
 	/* the next-token distribution after the last position */
-	if (forwarded || !v->valid) {
+	if (!e->have_dist) {
 		const float *x = e->run->logits + (size_t)(n - 1) * c->V;
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - e->lse[n - 1];
 		v->k = top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		e->have_dist = 1;
 	}
 	int target = rq->target >= 0 && rq->target < c->V ? rq->target : v->top_id[0];
 	int contrast = rq->contrast >= 0 && rq->contrast < c->V && rq->contrast != target ? rq->contrast : -1;
+	v->target = target;
+	v->contrast = contrast;
+	v->target_lp = v->logprob[target];
+	if (recurrent)
+		recurrent_view(e, rq);
+	else
+		attention_view(e, rq);
+	v->valid = 1;
 	if (!e->have_grad || e->grad_target != target || e->grad_contrast != contrast) {
+		v->have_saliency = 0;
+		show_partial(h, v, t0);
 		e->grad_value = lms_objective_logprob(e->run, 0, n - 1, target, contrast, 0);
 		lms_backward(e->run, LMS_GRAD_INPUT);
 		e->have_grad = 1;
 		e->grad_target = target;
 		e->grad_contrast = contrast;
-		if (stale && stale(arg))
+		if (went_stale(h))
 			return 0;
 	}
-	v->target = target;
-	v->contrast = contrast;
 	v->objective = e->grad_value;
-	v->target_lp = v->logprob[target];
 	score(e, v->method, n, v->saliency);
-	if (recurrent) {
-		recurrent_view(e, rq);
-	} else {
-		attention_view(e, rq);
-		if (rq->need_overview && !v->have_overview)
+	v->have_saliency = 1;
+	if ((rq->need_overview && !v->have_overview && !recurrent) || (rq->need_lens && !v->have_lens)) {
+		show_partial(h, v, t0);
+		if (rq->need_overview && !v->have_overview && !recurrent)
 			overview(e);
+		if (rq->need_lens && !v->have_lens)
+			lens(e);
 	}
-	if (rq->need_lens && !v->have_lens)
-		lens(e);
-	v->valid = 1;
 	v->ms = now_ms() - t0;
 	return 1;
 }
@@ -393,6 +413,7 @@ int tui_engine_publish(const struct tui_engine *e, struct tui_view *out)
 	if (!tui_view_reserve(out, v->len, n, v->V, v->L, v->NH, act))
 		return 0;
 	out->valid = v->valid;
+	out->complete = v->complete;
 	memcpy(out->error, v->error, sizeof out->error);
 	memcpy(out->note, v->note, sizeof out->note);
 	out->ms = v->ms;
@@ -414,6 +435,7 @@ int tui_engine_publish(const struct tui_engine *e, struct tui_view *out)
 	out->objective = v->objective;
 	out->target_lp = v->target_lp;
 	out->method = v->method;
+	out->have_saliency = v->have_saliency;
 	COPY(saliency, n);
 	out->L = v->L;
 	out->NH = v->NH;
@@ -459,6 +481,29 @@ static int is_stale(void *p)
 	return stale;
 }
 
+/* Hands e->cur to the input thread: copy into the back buffer, swap it
+ * with the ready one, and wake the input thread with a byte on the pipe. */
+static void publish(struct tui_worker *w, uint64_t seq)
+{
+	if (!tui_engine_publish(&w->eng, w->back))
+		return;
+	w->back->seq = seq;
+	pthread_mutex_lock(&w->mu);
+	struct tui_view *t = w->ready;
+	w->ready = w->back;
+	w->back = t;
+	w->ready_fresh = 1;
+	pthread_mutex_unlock(&w->mu);
+	ssize_t wr = write(w->wake_wr, "v", 1);
+	(void)wr; /* a full pipe already says "wake up" */
+}
+
+static void publish_partial(void *p)
+{
+	struct stale_arg *a = p;
+	publish(a->w, a->rq->seq);
+}
+
 static void *worker_main(void *p)
 {
 	struct tui_worker *w = p;
@@ -478,23 +523,16 @@ static void *worker_main(void *p)
 		if (!ok)
 			continue;
 		struct stale_arg sa = {w, &rq};
-		if (!tui_engine_update(&w->eng, &rq, is_stale, &sa))
+		struct tui_hooks hooks = {is_stale, publish_partial, &sa};
+		if (!tui_engine_update(&w->eng, &rq, &hooks))
 			continue;
 		if (rq.export_json > exported) {
 			exported = rq.export_json;
 			tui_export_json(&w->eng, rq.export_path, w->eng.cur.note, sizeof w->eng.cur.note);
 		}
-		if (!tui_engine_publish(&w->eng, w->back))
-			continue;
-		w->back->seq = rq.seq;
-		pthread_mutex_lock(&w->mu);
-		struct tui_view *t = w->ready;
-		w->ready = w->back;
-		w->back = t;
-		w->ready_fresh = 1;
-		pthread_mutex_unlock(&w->mu);
-		ssize_t wr = write(w->wake_wr, "v", 1);
-		(void)wr; /* a full pipe already says "wake up" */
+		w->eng.cur.complete = 1;
+		publish(w, rq.seq);
+		w->eng.cur.complete = 0;
 	}
 	tui_request_free(&rq);
 	return NULL;

@@ -27,6 +27,7 @@ struct tui_engine {
 	int *all_ids;       /* tokens of the whole text (before the cut) */
 	size_t *all_off;
 	size_t n_all;
+	int have_dist;      /* cur.logprob and cur.top are those of the run's tokens */
 	int have_grad;      /* r->demb holds the gradient for (grad_target, grad_contrast) */
 	int grad_target, grad_contrast;
 	double grad_value;
@@ -38,12 +39,20 @@ struct tui_engine {
 enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm);
 void tui_engine_close(struct tui_engine *e);
 
+/* Hooks of an update (either may be NULL). stale(arg) is polled between
+ * phases: when it returns nonzero the update stops early and its result is
+ * dropped. partial(arg) is called when a slow update has a useful part of
+ * e->cur ready (candidates and attention before saliency, saliency before
+ * the lens), so that a large model shows something early. */
+struct tui_hooks {
+	int (*stale)(void *arg);
+	void (*partial)(void *arg);
+	void *arg;
+};
+
 /* Computes the view for rq into e->cur, reusing what the previous update
- * left. stale(arg) is polled between phases: when it returns nonzero the
- * update stops early and returns 0 (the result is dropped). Returns 1 when
- * e->cur is complete. */
-int tui_engine_update(struct tui_engine *e, const struct tui_request *rq,
-                      int (*stale)(void *arg), void *arg);
+ * left. Returns 1 when e->cur is complete, 0 when the update went stale. */
+int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
 /* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
 

@@ -49,7 +49,7 @@ static void ids_text(struct tui_request *rq, const int *ids, int n)
 static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out)
 {
 	double t0 = bench_now();
-	tui_engine_update(e, rq, NULL, NULL);
+	tui_engine_update(e, rq, NULL);
 	tui_engine_publish(e, out);
 	return bench_now() - t0;
 }
