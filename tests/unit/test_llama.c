@@ -797,6 +797,53 @@ START_TEST(test_tokenizer)
 }
 END_TEST
 
+/* The real Llama 2 tokenizer (when ../shared is there): random byte strings,
+ * any bytes at all, decode back to themselves. */
+START_TEST(test_tokenizer_roundtrip)
+{
+	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
+	if (access(path, R_OK) != 0)
+		return;
+	struct lms_tokenizer *tok;
+	ck_assert_msg(lms_llama2c_tokenizer_load(path, &tok) == LMS_OK, "%s", lms_errmsg());
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 32000);
+	struct lms_rng g;
+	lms_rng_seed(&g, 9);
+	static const char *const alphabet[] = { " ", "  ", "e", "the", "\n", "\t", "\xc3\xa9",
+		"\xe6\x97\xa5", "\xf0\x9f\xa4\x96", "\x80", "\xff", "", "0", "'s", "<s>" };
+	for (int round = 0; round < 200; round++) {
+		char text[256];
+		size_t len = 0;
+		int parts = (int)lms_rng_below(&g, 40);
+		for (int i = 0; i < parts; i++) {
+			if (lms_rng_below(&g, 4) == 0) {
+				text[len++] = (char)lms_rng_below(&g, 256); /* any byte, NUL too */
+				continue;
+			}
+			const char *a = alphabet[lms_rng_below(&g, sizeof alphabet / sizeof *alphabet)];
+			size_t al = strlen(a);
+			memcpy(text + len, a, al);
+			len += al;
+		}
+		int *ids;
+		size_t n, *off, back_len;
+		char *back;
+		ck_assert_int_eq(lms_tokenizer_encode(tok, text, len, &ids, &n, &off, NULL), LMS_OK);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert(ids[i] >= 0 && ids[i] < 32000);
+			ck_assert(off[i] <= off[i + 1]);
+		}
+		ck_assert_int_eq(lms_tokenizer_decode(tok, ids, n, &back, &back_len), LMS_OK);
+		ck_assert_uint_eq(back_len, len);
+		ck_assert(memcmp(back, text, len) == 0);
+		free(ids);
+		free(off);
+		free(back);
+	}
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("llama");
@@ -814,6 +861,7 @@ Suite *lms_test_suite(void)
 		{ "llama2c_load", test_llama2c_load },
 		{ "llama2c_bad", test_llama2c_bad },
 		{ "tokenizer", test_tokenizer },
+		{ "tokenizer_roundtrip", test_tokenizer_roundtrip },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
