@@ -143,6 +143,22 @@ static int top_k(const float *lp, int V, int K, int *id, float *val)
 	return k;
 }
 
+/* An update slower than this shows its parts as they become ready. */
+#define PARTIAL_MS 20.0
+
+static int went_stale(const struct tui_hooks *h)
+{
+	return h && h->stale && h->stale(h->arg);
+}
+
+static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t0)
+{
+	if (h && h->partial && now_ms() - t0 > PARTIAL_MS) {
+		v->ms = now_ms() - t0;
+		h->partial(h->arg);
+	}
+}
+
 /* Forward over the positions that changed; logits, their normalisers and
  * the surprisal of each new token. */
 static void forward_changed(struct tui_engine *e, const int *ids, int n)
@@ -265,11 +281,15 @@ static void recurrent_view(struct tui_engine *e, const struct tui_request *rq)
 	}
 }
 
-static void lens(struct tui_engine *e)
+/* One vector-matrix product over the unembedding per layer: on a large
+ * vocabulary the costliest view, so it comes last and stops when stale. */
+static int lens(struct tui_engine *e, const struct tui_hooks *h)
 {
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
 	for (int l = 0; l < c->L; l++) {
+		if (went_stale(h))
+			return 0;
 		int D = 0;
 		const float *hs = lms_run_hidden(e->run, l, 0, &D);
 		if (!hs || D != e->run->Cout) {
@@ -286,22 +306,7 @@ static void lens(struct tui_engine *e)
 		v->lens_p[l] = expf(e->lens_out[best] - row_lse(e->lens_out, c->V));
 	}
 	v->have_lens = 1;
-}
-
-/* An update slower than this shows its parts as they become ready. */
-#define PARTIAL_MS 20.0
-
-static int went_stale(const struct tui_hooks *h)
-{
-	return h && h->stale && h->stale(h->arg);
-}
-
-static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t0)
-{
-	if (h && h->partial && now_ms() - t0 > PARTIAL_MS) {
-		v->ms = now_ms() - t0;
-		h->partial(h->arg);
-	}
+	return 1;
 }
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -396,8 +401,8 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		show_partial(h, v, t0);
 		if (rq->need_overview && !v->have_overview && !recurrent)
 			overview(e);
-		if (rq->need_lens && !v->have_lens)
-			lens(e);
+		if (rq->need_lens && !v->have_lens && !lens(e, h))
+			return 0;
 	}
 	v->ms = now_ms() - t0;
 	return 1;
