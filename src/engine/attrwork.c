@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "arch.h"
 #include "attrwork.h"
 
@@ -30,19 +32,15 @@ enum lms_status lms_attrwork_open(struct lms_attrwork *w, const struct lms_model
 			return st;
 		w->r = w->own;
 	}
-	w->dsave = malloc((size_t)w->r->B * w->r->Cout * sizeof(float));
-	if (!w->dsave) {
-		lms_attrwork_close(w);
-		return lms_fail(LMS_ENOMEM, "out of memory");
-	}
-	w->wte = m->params + lms_arch_ops(m->cfg.arch)->wte_offset(&m->cfg);
+	const struct lms_arch_ops *ops = lms_arch_ops(m->cfg.arch);
+	w->wte = m->params + ops->wte_offset(&m->cfg);
+	w->wout = m->params + ops->wout_offset(&m->cfg);
 	return LMS_OK;
 }
 
 void lms_attrwork_close(struct lms_attrwork *w)
 {
 	lms_run_free(w->own);
-	free(w->dsave);
 	memset(w, 0, sizeof *w);
 }
 
@@ -61,50 +59,23 @@ void lms_attrwork_set_ids(struct lms_attrwork *w, int b, const int *ids, int n)
 	}
 }
 
-static double logit_diff(struct lms_attrwork *w, int b, int n, int target, int contrast)
-{
-	struct lms_run *r = w->r;
-	lms_logits(r, b, n - 1, n);
-	const float *x = r->logits + ((size_t)b * r->T + n - 1) * w->m->cfg.V;
-	return (double)x[target] - x[contrast];
-}
-
-void lms_attrwork_eval(struct lms_attrwork *w, int rows, int n, int target, int contrast,
-                       double *vals, int grad)
-{
-	struct lms_run *r = w->r;
-	int Cout = r->Cout;
-	lms_forward(r, 0, n);
-	/* each objective call zeroes every row's seed before writing its own,
-	 * so the seeds are gathered aside and put back together */
-	for (int b = 0; b < r->B; b++) {
-		float *d = w->dsave + (size_t)b * Cout;
-		if (b >= rows) {
-			memset(d, 0, Cout * sizeof(float));
-			continue;
-		}
-		if (!grad) {
-			vals[b] = contrast >= 0 ? logit_diff(w, b, n, target, contrast)
-			                        : lms_attrwork_logprob(w, b, n, target);
-			continue;
-		}
-		vals[b] = lms_objective_logprob(r, b, n - 1, target, contrast, 0);
-		memcpy(d, r->dhfin + ((size_t)b * r->T + n - 1) * Cout, Cout * sizeof(float));
-	}
-	if (!grad)
-		return;
-	for (int b = 0; b < r->B; b++)
-		memcpy(r->dhfin + ((size_t)b * r->T + n - 1) * Cout, w->dsave + (size_t)b * Cout,
-		       Cout * sizeof(float));
-	lms_backward(r, LMS_GRAD_INPUT);
-}
-
-double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target)
+/* f of row b from its logits at position n - 1; with d (V) not NULL, also
+ * df/dlogits into d. log p(t) - log p(c) = x_t - x_c: the normaliser cancels;
+ * d log p_t / d x_k = [k = t] - p_k. */
+static double row_value(struct lms_attrwork *w, int b, int n, int target, int contrast, float *d)
 {
 	struct lms_run *r = w->r;
 	int V = w->m->cfg.V;
 	lms_logits(r, b, n - 1, n);
 	const float *x = r->logits + ((size_t)b * r->T + n - 1) * V;
+	if (contrast >= 0) {
+		if (d) {
+			memset(d, 0, V * sizeof(float));
+			d[target] = 1.0f;
+			d[contrast] = -1.0f;
+		}
+		return (double)x[target] - x[contrast];
+	}
 	float mx = x[0];
 	for (int k = 1; k < V; k++)
 		if (x[k] > mx)
@@ -112,5 +83,36 @@ double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target)
 	double s = 0.0;
 	for (int k = 0; k < V; k++)
 		s += exp((double)x[k] - mx);
-	return x[target] - mx - log(s);
+	double lse = mx + log(s);
+	if (d) {
+		for (int k = 0; k < V; k++)
+			d[k] = -(float)exp((double)x[k] - lse);
+		d[target] += 1.0f;
+	}
+	return x[target] - lse;
+}
+
+void lms_attrwork_eval(struct lms_attrwork *w, int rows, int n, int target, int contrast,
+                       double *vals, int grad)
+{
+	struct lms_run *r = w->r;
+	const struct lms_config *c = &w->m->cfg;
+	int Cout = r->Cout;
+	lms_forward(r, 0, n);
+	if (grad) /* the seeds: zero except each row's last position */
+		for (int b = 0; b < r->B; b++)
+			memset(r->dhfin + (size_t)b * r->T * Cout, 0, (size_t)n * Cout * sizeof(float));
+	for (int b = 0; b < rows; b++) {
+		vals[b] = row_value(w, b, n, target, contrast, grad ? r->scratch : NULL);
+		if (grad) /* dh = d @ wout: (V) x (V, Cout) */
+			cblas_sgemv(CblasRowMajor, CblasTrans, c->V, Cout, 1.0f, w->wout, Cout, r->scratch, 1,
+			            0.0f, r->dhfin + ((size_t)b * r->T + n - 1) * Cout, 1);
+	}
+	if (grad)
+		lms_backward(r, LMS_GRAD_INPUT);
+}
+
+double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target)
+{
+	return row_value(w, b, n, target, -1, NULL);
 }
