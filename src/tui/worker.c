@@ -159,8 +159,13 @@ static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t
 	}
 }
 
+/* Surprisal is computed for the last SURPRISAL_WINDOW positions only: the
+ * logits of every position of a long context would cost a vocabulary-sized
+ * product per position and keep (T, V) floats resident. */
+#define SURPRISAL_WINDOW 256
+
 /* Forward over the positions that changed; logits, their normalisers and
- * the surprisal of each new token. */
+ * the surprisal of each new token (NaN where no logits were computed). */
 static void forward_changed(struct tui_engine *e, const int *ids, int n)
 {
 	struct lms_run *r = e->run;
@@ -171,14 +176,16 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 		from++;
 	lms_embed(r, ids, n);
 	lms_forward(r, from, n);
-	lms_logits(r, 0, from, n);
+	int t0 = n - SURPRISAL_WINDOW > from ? n - SURPRISAL_WINDOW : from;
+	lms_logits(r, 0, t0, n);
 	for (int t = from; t < n; t++)
-		e->lse[t] = row_lse(r->logits + (size_t)t * V, V);
+		e->lse[t] = t < t0 ? NAN : row_lse(r->logits + (size_t)t * V, V);
 	memcpy(e->ids, ids, (size_t)n * sizeof *ids);
 	e->n = n;
 	e->surprisal[0] = NAN;
 	for (int t = from > 1 ? from : 1; t < n; t++)
-		e->surprisal[t] = e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + ids[t]];
+		e->surprisal[t] = isnan(e->lse[t - 1]) ? NAN
+		                  : e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + ids[t]];
 	e->have_grad = 0;
 	e->have_dist = 0;
 }
