@@ -72,6 +72,11 @@ struct lms_attr_opts {
 	float lime_kernel;        /* kernel width on the cosine distance of a mask
 	                             to the full input; 0 = unweighted (default 0.25) */
 	uint64_t seed;            /* lime's masks and folds */
+	/* Called after each batch of rows (IG, occlusion, lime) with rows done
+	 * of total; a non-zero return stops the method with LMS_EINTR, so the
+	 * explorer can drop a stale request. NULL: never called. */
+	int (*progress)(void *userdata, long done, long total);
+	void *userdata;
 };
 
 /* What a method found out about its own reliability. */

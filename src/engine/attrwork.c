@@ -112,6 +112,11 @@ void lms_attrwork_eval(struct lms_attrwork *w, int rows, int n, int target, int 
 		lms_backward(r, LMS_GRAD_INPUT);
 }
 
+int lms_attrwork_stop(const struct lms_attr_opts *o, long done, long total)
+{
+	return o->progress && o->progress(o->userdata, done, total);
+}
+
 double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target)
 {
 	return row_value(w, b, n, target, -1, NULL);

@@ -31,6 +31,9 @@ void lms_attrwork_set_ids(struct lms_attrwork *w, int b, const int *ids, int n);
 void lms_attrwork_eval(struct lms_attrwork *w, int rows, int n, int target, int contrast,
                        double *vals, int grad);
 
+/* Reports rows done of total to o->progress; non-zero: stop (LMS_EINTR). */
+int lms_attrwork_stop(const struct lms_attr_opts *o, long done, long total);
+
 /* log p(target) of row b at position n - 1, from the last forward. */
 double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target);
 

@@ -68,6 +68,12 @@ enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int t
 			for (size_t q = 0; q < nc; q++)
 				gsum[q] += g[q];
 		}
+		if (lms_attrwork_stop(o, first + rows, total)) {
+			free(e);
+			free(gsum);
+			free(vals);
+			return lms_fail(LMS_EINTR, "integrated gradients interrupted");
+		}
 	}
 	info->evaluations = total;
 	for (int j = 0; j < n; j++) {

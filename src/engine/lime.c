@@ -55,6 +55,12 @@ enum lms_status lms_attr_lime(struct lms_attrwork *w, const int *ids, int n, int
 		lms_attrwork_eval(w, rows, n, target, contrast, vals, 0);
 		for (int b = 0; b < rows; b++)
 			y[first + b] = vals[b];
+		if (lms_attrwork_stop(o, first + rows, S)) {
+			free(z);
+			free(y);
+			free(var);
+			return lms_fail(LMS_EINTR, "lime interrupted");
+		}
 	}
 	info->f = y[0];
 	info->evaluations = S;

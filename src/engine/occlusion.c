@@ -62,6 +62,11 @@ enum lms_status lms_attr_occlusion(struct lms_attrwork *w, const int *ids, int n
 			else
 				hidden[i] = vals[b];
 		}
+		if (lms_attrwork_stop(o, first + rows, total)) {
+			free(var);
+			free(vals);
+			return lms_fail(LMS_EINTR, "occlusion interrupted");
+		}
 	}
 	for (int i = 0; i < n; i++)
 		scores[i] = (float)(info->f - hidden[i]);

@@ -242,6 +242,40 @@ START_TEST(test_gru_llama)
 }
 END_TEST
 
+static int stop_after_two(void *ud, long done, long total)
+{
+	long *calls = ud;
+	ck_assert(done > 0 && done <= total);
+	return ++*calls >= 2;
+}
+
+/* A progress callback sees every batch and can stop a long method. */
+START_TEST(test_progress_stop)
+{
+	struct lms_model *m = gpt2();
+	int ids[N];
+	random_ids(ids, N, 110);
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 4, N, &r), LMS_OK);
+	enum lms_attr_method meths[] = {LMS_ATTR_INTEGRATED_GRADIENTS, LMS_ATTR_OCCLUSION, LMS_ATTR_LIME};
+	for (int i = 0; i < 3; i++) {
+		struct lms_attr_opts o;
+		lms_attr_opts_default(&o);
+		o.method = meths[i];
+		o.run = r;
+		o.lime_samples = 16;
+		long calls = 0;
+		o.progress = stop_after_two;
+		o.userdata = &calls;
+		float s[N];
+		ck_assert_int_eq(lms_attribute(m, ids, N, 1, -1, &o, s, NULL), LMS_EINTR);
+		ck_assert_int_eq(calls, 2);
+	}
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
 /* The same result whatever batch the caller's run offers. */
 START_TEST(test_ig_batching)
 {
@@ -526,6 +560,7 @@ Suite *lms_test_suite(void)
 		{"ig_completeness", test_ig_completeness},
 		{"ig_batching", test_ig_batching},
 		{"gru_llama", test_gru_llama},
+		{"progress_stop", test_progress_stop},
 		{"occlusion", test_occlusion},
 		{"known_by_construction", test_known_by_construction},
 		{"lime_deterministic", test_lime_deterministic},
