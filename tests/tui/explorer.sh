@@ -132,6 +132,67 @@ assert len(d["saliency"]["scores"]) == 7 and len(d["attention"]) == 2
 assert abs(d["attention"][0][0][0][0] - 1.0) < 1e-6
 EOF
 
+# --- contrast and method switch, checked against explain ---------------------------
+# the candidates pane has the focus (Tab above): select the second candidate
+# and make it the contrast; the target becomes the first again
+$T send-keys -t a Down c
+wait_for a " vs " || fail "no contrast in the saliency title"
+$T send-keys -t a m
+wait_for a "Saliency: grad_x_input" || fail "method did not switch"
+sleep 0.3
+screen a
+# the scores shown against explain --json on the same question
+/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" <<'EOF' || fail "saliency differs from explain"
+import json, subprocess, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+title = [l for l in lines if "Saliency: grad_x_input" in l][0]
+words = title[:48].split()
+target, contrast = words[3], words[5]
+text = "In the beginning God created the heaven"
+def explain(*a):
+    out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", text, "--json"] + list(a),
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+ids = {c["token"]: c["id"] for c in explain("--top", "50")["top"]}
+d = explain("--target-id", str(ids[target]), "--contrast-id", str(ids[contrast]),
+            "--method", "grad_x_input")
+start = lines.index(title) + 1
+shown = [float(l[:48].split()[-1]) for l in lines[start:start + 7]]
+want = d["saliency"]["scores"]
+assert len(shown) == len(want)
+for s, w in zip(shown, want):
+    assert abs(s - w) <= 1e-3 * max(1.0, abs(w)), (shown, want)
+EOF
+$T send-keys -t a x m
+wait_for a "Saliency: grad_norm  for" || fail "method did not switch back"
+
+# --- step-by-step generation: a appends the target, s samples ----------------------
+screen a
+top=$(candidates | head -1)
+$T send-keys -t a a
+wait_for a "context 8/32" || fail "a did not append a token"
+line=$(sed -n 1p "$d/screen")
+case "$line" in *"$top") ;; *) fail "appended text is not the top candidate $top: $line" ;; esac
+$T send-keys -t a s
+wait_for a "context 9/32" || fail "s did not sample a token"
+
+# --- mouse: a click on the third candidate makes it the target ---------------------
+wait_for a "F1 help" || fail "no result before the click"
+screen a
+third=$(candidates | sed -n 3p)
+$T send-keys -t a -l "$(printf '\033[<0;6;7M')"
+$T send-keys -t a -l "$(printf '\033[<0;6;7m')"
+wait_for a "Saliency: grad_norm  for $third" || fail "a click did not select candidate 3 ($third)"
+
+# --- wide characters in the context line ------------------------------------------
+$T send-keys -t a Escape
+$T send-keys -t a " 日本"
+wait_for a "日本" || fail "wide characters were not echoed"
+$T send-keys -t a C-w
+i=0; while screen a && grep -q "日本" "$d/screen" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "日本" "$d/screen" && fail "Ctrl-W did not delete the word"
+$T send-keys -t a Tab
+
 # --- resize and too small -----------------------------------------------------------
 $T resize-window -t a -x 80 -y 24
 wait_for a "Next token" || fail "nothing after resize"
@@ -164,6 +225,14 @@ $T send-keys -t c Tab .
 wait_for c "input gate i" || fail "no gate view for the LSTM"
 $T send-keys -t c Tab q
 wait_for c "EXIT=0" || fail "q did not quit the recurrent explorer"
+
+# --- NO_COLOR: monochrome, shades as glyphs --------------------------------------
+$T new-session -d -s f -x 120 -y 40 -c "$d" \
+	"NO_COLOR=1 TERM=xterm-256color \"$LMSCOPE\" gpt --text 'In the beginning'; echo EXIT=\$?; sleep 60"
+wait_for f "Attention  layer 0 head 0" || fail "no explorer under NO_COLOR"
+grep -q "▓" "$d/screen" || fail "no shade glyphs in the monochrome legend"
+$T send-keys -t f C-c
+wait_for f "EXIT=0" || fail "Ctrl-C did not quit under NO_COLOR"
 
 # --- a crash signal restores the terminal and still kills -------------------------
 start e 100 30 "gpt --text 'In the'"
