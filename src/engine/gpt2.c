@@ -338,6 +338,15 @@ static float *pg(float *base, size_t off, int want)
 	return want ? base + off : NULL;
 }
 
+/* Whether any of x (n) is non-zero. */
+static int any_nonzero(const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (x[i] != 0.0f)
+			return 1;
+	return 0;
+}
+
 static void gpt2_backward(struct lms_run *r, int flags)
 {
 	const struct lms_config *c = &r->m->cfg;
@@ -351,14 +360,25 @@ static void gpt2_backward(struct lms_run *r, int flags)
 	struct span sp = span_of(B, T, 0, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
 
+	/* Positions whose output is not differentiated (all but the last for a
+	 * log-prob objective) get no gradient until the last layer's attention
+	 * spreads it: down to there, only rows [g0, n) need work. */
+	struct span top = sp;
+	if (B == 1) {
+		int g0 = 0;
+		while (g0 < n - 1 && !any_nonzero(r->dhfin + (size_t)g0 * C, C))
+			g0++;
+		top = span_of(1, T, g0, n);
+	}
+
 	/* hfin = layernorm(residual3[L-1]) */
 	zero_rows(a->dresidual, &sp, C);
 	const float *last = layer(a->residual3, c->L - 1, a, C);
-	for (int i = 0; i < sp.nseg; i++) {
-		size_t r0 = seg_row(&sp, i);
+	for (int i = 0; i < top.nseg; i++) {
+		size_t r0 = seg_row(&top, i);
 		lms_layernorm_backward(a->dresidual + r0 * C, pg(g.lnfw, 0, want), pg(g.lnfb, 0, want),
 		                       r->dhfin + r0 * C, last + r0 * C, p.lnfw, a->lnf_mean + r0,
-		                       a->lnf_rstd + r0, sp.len, C);
+		                       a->lnf_rstd + r0, top.len, C);
 	}
 
 	for (int l = c->L - 1; l >= 0; l--) {
@@ -379,23 +399,25 @@ static void gpt2_backward(struct lms_run *r, int flags)
 		zero_rows(a->dqkv, &sp, 3 * C);
 		/* dresidual holds d res3; res3 = res2 + fchg @ c_proj, so d res2
 		 * starts as d res3 and the ln_2 branch adds to it in place */
-		for (int i = 0; i < sp.nseg; i++) {
-			size_t r0 = seg_row(&sp, i);
+		const struct span *ms = l == c->L - 1 ? &top : &sp;
+		for (int i = 0; i < ms->nseg; i++) {
+			size_t r0 = seg_row(ms, i);
+			int len = ms->len;
 			float *dres = a->dresidual + r0 * C;
 			lms_matmul_backward(a->dfch_gelu + r0 * H, pg(g.fcprojw, (size_t)l * H * C, want),
 			                    pg(g.fcprojb, lC, want), dres, fchg + r0 * H,
-			                    p.fcprojw + (size_t)l * H * C, sp.len, H, C);
-			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, sp.len * H);
+			                    p.fcprojw + (size_t)l * H * C, len, H, C);
+			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, len * H);
 			lms_matmul_backward(a->dln + r0 * C, pg(g.fcw, lC * H, want),
 			                    pg(g.fcb, (size_t)l * H, want), a->dfch + r0 * H, ln2 + r0 * C,
-			                    p.fcw + lC * H, sp.len, C, H);
+			                    p.fcw + lC * H, len, C, H);
 			lms_layernorm_backward(dres, pg(g.ln2w, lC, want), pg(g.ln2b, lC, want),
 			                       a->dln + r0 * C, res2 + r0 * C, p.ln2w + lC, ln2m + r0,
-			                       ln2r + r0, sp.len, C);
+			                       ln2r + r0, len, C);
 			/* res2 = res + atty @ c_proj: d res is d res2 plus the attention branch */
 			lms_matmul_backward(a->datty + r0 * C, pg(g.attprojw, lC * C, want),
 			                    pg(g.attprojb, lC, want), dres, atty + r0 * C,
-			                    p.attprojw + lC * C, sp.len, C, C);
+			                    p.attprojw + lC * C, len, C, C);
 		}
 		float *dqkv = a->dqkv;
 		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv,
