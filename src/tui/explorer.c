@@ -294,7 +294,14 @@ int lms_explorer_main(int argc, char **argv)
 		tui_term_close();
 		lms_set_log(NULL, NULL);
 	}
-	tui_worker_stop(&worker);
+	if (!tui_worker_stop(&worker, 200)) {
+		/* the engine is mid-update and still uses the model: end the
+		 * process now rather than wait for it or let exit handlers (BLAS's
+		 * among them) pull memory from under it */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(status);
+	}
 	tui_line_free(&s.line);
 	tui_request_free(&s.rq);
 	cli_close_model(&cm);

@@ -581,7 +581,7 @@ enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *t
 	int err = pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		tui_worker_stop(w);
+		tui_worker_stop(w, 0);
 		return lms_fail(LMS_ENOMEM, "cannot start the engine thread: %s", strerror(err));
 	}
 	w->started = 1;
@@ -616,14 +616,23 @@ int tui_worker_take(struct tui_worker *w)
 	return fresh;
 }
 
-void tui_worker_stop(struct tui_worker *w)
+int tui_worker_stop(struct tui_worker *w, int wait_ms)
 {
 	if (w->started) {
 		pthread_mutex_lock(&w->mu);
 		w->stop = 1;
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(w->thread, NULL, &until) != 0)
+			return 0; /* still inside a forward or backward */
 		w->started = 0;
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
@@ -637,4 +646,5 @@ void tui_worker_stop(struct tui_worker *w)
 		tui_view_free(&w->bufs[i]);
 	tui_request_free(&w->pending);
 	tui_engine_close(&w->eng);
+	return 1;
 }

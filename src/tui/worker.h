@@ -79,6 +79,9 @@ enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *t
 int tui_worker_post(struct tui_worker *w, const struct tui_request *rq);
 /* Takes the newest published view into w->front; returns 1 when it changed. */
 int tui_worker_take(struct tui_worker *w);
-void tui_worker_stop(struct tui_worker *w);
+/* Stops the thread and frees everything. Returns 0, freeing nothing, when
+ * the thread is still inside an engine call after wait_ms: quitting never
+ * waits for a long update; the process exit reclaims the memory. */
+int tui_worker_stop(struct tui_worker *w, int wait_ms);
 
 #endif
