@@ -149,6 +149,33 @@ a, b = (json.load(open(f))["ids"] for f in sys.argv[1:3])
 assert len(a) == 12 and a == b, (a, b)
 PYEOF
 
+# a small random model with the Llama 2 tokenizer's 32000 ids: text in, by
+# the .bin with --tokenizer and by its converted directory (tokenizer.bin beside)
+$PY - "$tmp/r32k.bin" <<'PYEOF' || fail "cannot write the 32000-token model"
+import random, struct, sys
+C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
+hs = C // NH
+n = V * C + L * (2 * C + 2 * C * C + 2 * KV * hs * C + 3 * H * C) + C + T * hs
+rng = random.Random(5)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
+    f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
+PYEOF
+TEXT="Once upon a time, a café"
+"$LMSCOPE" tokenize "$TOKDIR/tokenizer.bin" --text "$TEXT" --json > "$tmp/t.json" || fail "tokenize tokenizer.bin"
+"$LMSCOPE" explain "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" --text "$TEXT" --json > "$tmp/e1.json" ||
+	fail "explain .bin --tokenizer --text"
+"$LMSCOPE" convert "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" -o "$tmp/r32k" > /dev/null || fail "convert --tokenizer"
+cmp -s "$tmp/r32k/tokenizer.bin" "$TOKDIR/tokenizer.bin" || fail "convert: tokenizer.bin not copied exactly"
+"$LMSCOPE" explain "$tmp/r32k" --text "$TEXT" --json > "$tmp/e2.json" || fail "explain converted directory --text"
+$PY - "$tmp/t.json" "$tmp/e1.json" "$tmp/e2.json" <<'PYEOF' || fail "text through .bin, directory and tokenize disagree"
+import json, sys
+t, a, b = (json.load(open(f)) for f in sys.argv[1:4])
+assert t["ids"] == a["ids"] == b["ids"], (t["ids"], a["ids"], b["ids"])
+assert a["tokens"] == b["tokens"] == t["tokens"]
+assert abs(a["target"]["logprob"] - b["target"]["logprob"]) < 1e-5
+PYEOF
+
 # ---- bad files ------------------------------------------------------------------
 # expect_fail NAME COMMAND...: exit status 4 and one line naming the problem
 expect_fail() {
