@@ -16,7 +16,7 @@ TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
 BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
@@ -212,20 +212,66 @@ fuzz: deps fuzz-deps
 	if [ -n "$$failed" ]; then echo "make fuzz: new crashing inputs under tests/fuzz/crashes/ for:$$failed"; exit 1; fi; \
 	echo "make fuzz: no crash in $(FUZZ_SECONDS) s per target"
 
-# Installs the binary, the man page and the default models; uninstall removes
-# exactly those (the list of installed model files is recorded at install).
+# Valgrind memcheck (tests/memcheck/run.sh): the unit tests and lmscope
+# built without sanitizers and without -march=native (valgrind does not
+# decode AVX-512), one short train run, one explain and one eval; any leak
+# or invalid access fails. tests/memcheck/lmscope.supp silences only
+# OpenBLAS's and libc's own allocations (documented there).
+MC := build/memcheck
+MCFLAGS := -O1 -g
+MC_UNIT := $(UNIT_SRC:tests/unit/%.c=$(MC)/tests/%)
+
+$(MC)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MCFLAGS) $(WARN) $(BASEFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(MC)/liblmscope.a: $(ENGINE_SRC:%.c=$(MC)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(MC)/lmscope: $(CLI_SRC:%.c=$(MC)/%.o) $(TUI_SRC:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+	$(CC) $(MCFLAGS) -o $@ $^ $(LDLIBS)
+
+$(MC_UNIT): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+memcheck: deps
+	@missing=""; for p in $(MEMCHECK_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make memcheck: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(MAKE) --no-print-directory $(MC)/lmscope $(MC_UNIT)
+	@sh tests/memcheck/run.sh $(MC)/lmscope $(MC_UNIT)
+
+# Installs the binary, the man page and the default models (the files of
+# each MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs);
+# uninstall removes exactly those. The model files installed are listed in
+# DATADIR/installed-models.txt; uninstall removes the files listed, then the
+# directories left empty, and nothing else (models added by hand stay).
+MODELS_DIR ?= models
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/models
 	install -m 755 lmscope $(DESTDIR)$(BINDIR)/lmscope
 	install -m 644 man/lmscope.1 $(DESTDIR)$(MANDIR)/lmscope.1
-	@for d in models/*/; do [ -f "$$d/config.json" ] || continue; \
+	@list=$(DESTDIR)$(DATADIR)/installed-models.txt; touch $$list; cp $$list $$list.tmp; \
+	for d in $(MODELS_DIR)/*/; do [ -f "$$d/config.json" ] || continue; \
 	  n=$$(basename "$$d"); install -d $(DESTDIR)$(DATADIR)/models/$$n; \
-	  for f in "$$d"*; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR)/models/$$n/; done; \
-	done; echo "installed lmscope, its man page and models under $(DESTDIR)$(PREFIX)"
+	  for f in "$$d"*; do [ -f "$$f" ] || continue; \
+	    install -m 644 "$$f" $(DESTDIR)$(DATADIR)/models/$$n/ && echo "models/$$n/$$(basename "$$f")" >> $$list.tmp; \
+	  done; \
+	done; sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
+	echo "installed lmscope, its man page and $$(cut -d/ -f2 $$list | sort -u | wc -l) models under $(DESTDIR)$(PREFIX)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lmscope $(DESTDIR)$(MANDIR)/lmscope.1
-	rm -rf $(DESTDIR)$(DATADIR)
+	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
+	  while IFS= read -r f; do rm -f "$$d/$$f"; rmdir "$$(dirname "$$d/$$f")" 2>/dev/null; done \
+	    < $$d/installed-models.txt; \
+	  rm -f $$d/installed-models.txt; \
+	fi; rmdir $$d/models $$d 2>/dev/null; true
 
 clean:
 	rm -rf build lmscope

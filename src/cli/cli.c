@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lmscope/llama2c.h"
@@ -76,10 +77,30 @@ int cli_parse_ids(const char *s, int **ids, size_t *n)
 	return 1;
 }
 
-enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm)
+/* dir/name when it exists (malloc'd), else NULL. */
+static char *model_in(const char *dir, const char *name)
 {
-	memset(cm, 0, sizeof *cm);
-	cm->path = path;
+	struct stat sb;
+	if (!dir || !*dir)
+		return NULL;
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p && snprintf(p, n, "%s/%s", dir, name) > 0 && stat(p, &sb) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+static void drop(struct cli_model *cm)
+{
+	lms_model_free(cm->m);
+	lms_tokenizer_free(cm->tok);
+	cm->m = NULL;
+	cm->tok = NULL;
+}
+
+static enum lms_status open_model(const char *path, const char *tokpath, struct cli_model *cm)
+{
 	struct stat sb;
 	if (stat(path, &sb) != 0)
 		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
@@ -96,29 +117,59 @@ enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli
 		st = lms_llama2c_tokenizer_load(tp, &cm->tok);
 	else if (tp)
 		st = lms_tokenizer_load(tp, &cm->tok);
-	if (st) {
-		cli_close_model(cm);
+	if (st)
 		return st;
-	}
-	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V) {
-		int pieces = lms_tokenizer_vocab_size(cm->tok), V = cm->m->cfg.V;
-		cli_close_model(cm);
+	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V)
 		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
-		                pieces, path, V);
-	}
-	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V) {
-		cli_close_model(cm);
+		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);
+	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V)
 		return lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary", path);
-	}
 	return LMS_OK;
+}
+
+/* name in the models directory of an installation whose binary is this
+ * one: <bindir>/../share/lmscope/models (an installation moved, or made
+ * with a PREFIX other than the one compiled in). */
+static char *model_beside_exe(const char *name)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
+	if (n <= 0 || (size_t)n >= sizeof exe - 64)
+		return NULL;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	strcpy(slash, "/../share/lmscope/models");
+	return model_in(exe, name);
+}
+
+enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm)
+{
+	memset(cm, 0, sizeof *cm);
+	struct stat sb;
+	if (stat(path, &sb) != 0 && errno == ENOENT && *path && !strchr(path, '/')) {
+		cm->found = model_in(getenv("LMSCOPE_MODELS"), path);
+		if (!cm->found)
+			cm->found = model_in(LMS_DATADIR "/models", path);
+		if (!cm->found)
+			cm->found = model_beside_exe(path);
+		if (cm->found)
+			path = cm->found;
+	}
+	cm->path = path;
+	enum lms_status st = open_model(path, tokpath, cm);
+	if (st)
+		cli_close_model(cm);
+	return st;
 }
 
 void cli_close_model(struct cli_model *cm)
 {
-	lms_model_free(cm->m);
-	lms_tokenizer_free(cm->tok);
-	cm->m = NULL;
-	cm->tok = NULL;
+	drop(cm);
+	free(cm->found);
+	cm->found = NULL;
+	cm->path = NULL;
 }
 
 const char *cli_token_str(const struct cli_model *cm, int id, char *buf, size_t size)

@@ -32,11 +32,15 @@ int cli_parse_ids(const char *s, int **ids, size_t *n);
 
 /* A model with its tokenizer (tok may be NULL: tokens are shown by id).
  * path is a model directory, or a llama2.c .bin with tokpath naming its
- * tokenizer.bin (NULL when absent). */
+ * tokenizer.bin (NULL when absent). A bare name (no slash) that does not
+ * exist here is looked up in $LMSCOPE_MODELS, then in the installed
+ * LMS_DATADIR/models, then in ../share/lmscope/models beside the running
+ * binary; cm->path is then the directory found. */
 struct cli_model {
 	struct lms_model *m;
 	struct lms_tokenizer *tok;
 	const char *path;
+	char *found;      /* the looked-up path (owned), or NULL */
 };
 enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm);
 void cli_close_model(struct cli_model *cm);

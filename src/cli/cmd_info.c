@@ -26,7 +26,7 @@ int lms_cmd_info(int argc, char **argv)
 	if (st)
 		return cli_fail(st);
 	const struct lms_config *c = &cm.m->cfg;
-	printf("model:        %s\n", path);
+	printf("model:        %s\n", cm.path);
 	printf("architecture: %s\n", lms_arch_name(c->arch));
 	printf("layers:       %d\n", c->L);
 	printf("width:        %d\n", c->C);

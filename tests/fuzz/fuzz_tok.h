@@ -6,7 +6,7 @@
 #include "fuzz.h"
 
 /* Encodes the input with tok and checks: a status, never a crash; ids inside
- * the vocabulary; offsets from 0 rising to size; every piece readable; decode
+ * the vocabulary; offsets rising to size; every piece readable; decode
  * succeeds, and when exact is set gives back the input byte for byte. */
 void fuzz_encode(const struct lms_tokenizer *tok, const uint8_t *data, size_t size, int exact);
 

@@ -1,0 +1,68 @@
+#!/bin/sh
+# make install / make uninstall into a temporary PREFIX, from a temporary
+# models directory (MODELS_DIR) of two tiny models: the binary, the man page
+# and each model's files (not its checkpoint/ or logs/) are installed; the
+# installed lmscope, run from elsewhere, finds the installed models by bare
+# name (info, and the explorer, which gets as far as wanting a terminal);
+# $LMSCOPE_MODELS comes first; uninstall removes exactly what install put
+# there and leaves a model added by hand.
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+root=$(pwd)
+p=$tmp/prefix
+mkdir -p "$tmp/models" "$tmp/other" "$tmp/elsewhere"
+/usr/bin/python3 tests/cli/tinymodel.py gpt2 "$tmp/models/tiny-gpt2" > /dev/null &&
+	/usr/bin/python3 tests/cli/tinymodel.py lstm "$tmp/models/tiny-lstm" > /dev/null &&
+	/usr/bin/python3 tests/cli/tinymodel.py lstm "$tmp/other/tiny-gpt2" > /dev/null ||
+	{ echo "install.sh: tinymodel.py failed"; exit 1; }
+mkdir -p "$tmp/models/tiny-gpt2/checkpoint" "$tmp/models/notamodel"
+echo x > "$tmp/models/tiny-gpt2/checkpoint/state.json"
+echo x > "$tmp/models/notamodel/readme.txt"
+
+# -o all: install what is built (make test has just built it).
+make --no-print-directory -o all install PREFIX="$p" MODELS_DIR="$tmp/models" > "$tmp/log" 2>&1 ||
+	{ fail "make install"; cat "$tmp/log"; }
+(cd "$p" && find . -type f | sort) > "$tmp/installed"
+cat > "$tmp/want" <<LIST
+./bin/lmscope
+./share/lmscope/installed-models.txt
+./share/lmscope/models/tiny-gpt2/config.json
+./share/lmscope/models/tiny-gpt2/model.safetensors
+./share/lmscope/models/tiny-lstm/config.json
+./share/lmscope/models/tiny-lstm/model.safetensors
+./share/man/man1/lmscope.1
+LIST
+cmp -s "$tmp/installed" "$tmp/want" || { fail "installed files differ:"; diff "$tmp/want" "$tmp/installed"; }
+[ -x "$p/bin/lmscope" ] || fail "the installed lmscope is not executable"
+cmp -s man/lmscope.1 "$p/share/man/man1/lmscope.1" || fail "the installed man page differs"
+
+cd "$tmp/elsewhere" || exit 1
+out=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info tiny-gpt2 2>&1) || fail "installed info tiny-gpt2: $out"
+echo "$out" | grep -q "^architecture: *gpt2" || fail "info tiny-gpt2 is not the installed GPT-2: $out"
+echo "$out" | grep -q "$p/bin/../share/lmscope/models/tiny-gpt2\|$p/share/lmscope/models/tiny-gpt2" ||
+	fail "info tiny-gpt2 does not name the installed directory: $out"
+err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" tiny-lstm < /dev/null 2>&1)
+[ "$err" = "lmscope: the explorer needs a terminal (use lmscope explain for scripts)" ] ||
+	fail "the installed explorer did not open tiny-lstm: $err"
+err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info no-such-model 2>&1)
+[ $? -eq 3 ] && [ "$err" = "lmscope: no-such-model: No such file or directory" ] ||
+	fail "an unknown bare name: $err"
+out=$(LMSCOPE_MODELS="$tmp/other" "$p/bin/lmscope" info tiny-gpt2 2>&1)
+echo "$out" | grep -q "^architecture: *lstm" || fail "LMSCOPE_MODELS does not come first: $out"
+cd "$root" || exit 1
+
+# A model added by hand survives uninstall; nothing else of install does.
+mkdir -p "$p/share/lmscope/models/mine"
+echo '{}' > "$p/share/lmscope/models/mine/config.json"
+make --no-print-directory uninstall PREFIX="$p" > "$tmp/log" 2>&1 || { fail "make uninstall"; cat "$tmp/log"; }
+left=$(cd "$p" && find . -type f | sort | tr '\n' ' ')
+[ "$left" = "./share/lmscope/models/mine/config.json " ] || fail "after uninstall: $left"
+[ -d "$p/share/lmscope/models/tiny-gpt2" ] && fail "uninstall left models/tiny-gpt2/"
+rm -r "$p/share/lmscope/models/mine"
+make --no-print-directory uninstall PREFIX="$p" > "$tmp/log" 2>&1 || { fail "a second uninstall"; cat "$tmp/log"; }
+[ -d "$p/share/lmscope" ] && fail "uninstall left an empty share/lmscope/"
+
+echo "install.sh: $failed problems"
+[ $failed -eq 0 ]
