@@ -6,10 +6,12 @@
  * objective's one-coordinate minimiser is the soft threshold
  *
  *   beta_j <- S(rho_j, lambda) / z_j,  rho_j = (1/W) sum_s w_s xc_sj (r_s + xc_sj beta_j),
- *   z_j = (1/W) sum_s w_s xc_sj^2,     S(a, l) = sign(a) max(|a| - l, 0),
+ *   z_j = (1/W) sum_s w_s xc_sj^2,     S(a, l) = sign(a) max(|a| - l, 0).
  *
- * after which r is updated in place. Cross-validation hides a fold by giving
- * its rows weight zero, so one routine serves every fit. */
+ * In the covariance form used here, (1/W) sum_s w_s xc_sj r_s = c_j - (G beta)_j
+ * with G = Xc^T diag(w) Xc / W and c = Xc^T diag(w) yc / W, kept up to date
+ * as a vector, so one step costs P operations, not S. Cross-validation hides
+ * a fold by giving its rows weight zero, so one routine serves every fit. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,69 +67,121 @@ double lms_lasso_lambda_max(const float *X, const double *y, const double *w, in
 	return best;
 }
 
-int lms_lasso_fit(const float *X, const double *y, const double *w, int S, int P, double lambda,
-                  double *beta, double *b0, double tol, int max_sweeps)
+/* One coordinate step on j; returns how far beta_j moved (scaled). */
+static double step(int j, int P, const double *G, double *grad, double *beta, double lambda)
 {
-	/* xc (P, S) centered columns, stored column by column for the sweeps */
-	double *xc = malloc(((size_t)P * S + S + 2 * (size_t)P) * sizeof(double));
-	if (!xc)
+	double z = G[(size_t)j * P + j];
+	if (z <= 0.0) { /* a constant column carries nothing */
+		beta[j] = 0.0;
+		return 0.0;
+	}
+	double nb = soft(grad[j] + z * beta[j], lambda) / z, d = nb - beta[j];
+	if (d == 0.0)
+		return 0.0;
+	/* grad_k = c_k - sum_i G_ki beta_i loses G_kj d */
+	for (int k = 0; k < P; k++)
+		grad[k] -= G[(size_t)k * P + j] * d;
+	beta[j] = nb;
+	return fabs(d) * sqrt(z);
+}
+
+/* A weighted problem in covariance form, prepared once for a whole path of
+ * penalties: G (P, P), c (P), the means, and grad = c - G beta. */
+struct problem {
+	int P;
+	double *G, *c, *grad, *xbar, ybar, W;
+};
+
+static void problem_free(struct problem *q)
+{
+	free(q->G);
+	q->G = NULL;
+}
+
+static int problem_init(struct problem *q, const float *X, const double *y, const double *w, int S,
+                        int P)
+{
+	q->P = P;
+	q->G = calloc((size_t)P * P + 3 * (size_t)P, sizeof(double));
+	if (!q->G)
 		return -1;
-	double *res = xc + (size_t)P * S, *xbar = res + S, *z = xbar + P, ybar;
-	double W = means(X, y, w, S, P, xbar, &ybar);
-	if (W <= 0.0) {
+	q->grad = q->G + (size_t)P * P;
+	q->xbar = q->grad + P;
+	q->c = q->xbar + P;
+	q->W = means(X, y, w, S, P, q->xbar, &q->ybar);
+	if (q->W <= 0.0)
+		return 0;
+	double *G = q->G;
+	for (int s = 0; s < S; s++) {
+		double ws = w ? w[s] : 1.0;
+		if (ws == 0.0)
+			continue;
+		const float *xs = X + (size_t)s * P;
+		for (int j = 0; j < P; j++) {
+			double dj = ws * (xs[j] - q->xbar[j]);
+			q->c[j] += dj * (y[s] - q->ybar);
+			for (int k = 0; k <= j; k++)
+				G[(size_t)j * P + k] += dj * (xs[k] - q->xbar[k]);
+		}
+	}
+	for (int j = 0; j < P; j++) {
+		q->c[j] /= q->W;
+		for (int k = 0; k <= j; k++)
+			G[(size_t)k * P + j] = G[(size_t)j * P + k] /= q->W;
+	}
+	return 0;
+}
+
+/* Solves at lambda from the start in beta; returns the sweeps made. */
+static int problem_solve(struct problem *q, double lambda, double *beta, double *b0, double tol,
+                         int max_sweeps)
+{
+	int P = q->P;
+	if (q->W <= 0.0) {
 		memset(beta, 0, P * sizeof *beta);
 		*b0 = 0.0;
-		free(xc);
 		return 0;
 	}
 	for (int j = 0; j < P; j++) {
-		double *c = xc + (size_t)j * S;
-		z[j] = 0.0;
-		for (int s = 0; s < S; s++) {
-			double ws = w ? w[s] : 1.0;
-			c[s] = ws == 0.0 ? 0.0 : X[(size_t)s * P + j] - xbar[j];
-			z[j] += ws * c[s] * c[s];
-		}
-		z[j] /= W;
+		q->grad[j] = q->c[j];
+		for (int k = 0; k < P; k++)
+			q->grad[j] -= q->G[(size_t)j * P + k] * beta[k];
 	}
-	for (int s = 0; s < S; s++) {
-		double ws = w ? w[s] : 1.0;
-		double fit = 0.0;
-		for (int j = 0; j < P; j++)
-			fit += xc[(size_t)j * S + s] * beta[j];
-		res[s] = ws == 0.0 ? 0.0 : y[s] - ybar - fit;
-	}
+	/* full sweeps, and between them sweeps over the nonzero coefficients
+	 * only until those settle (the active set) */
 	int sweep = 0;
 	while (sweep < max_sweeps) {
-		sweep++;
 		double moved = 0.0;
-		for (int j = 0; j < P; j++) {
-			if (z[j] <= 0.0) { /* a constant column carries nothing */
-				beta[j] = 0.0;
-				continue;
-			}
-			const double *c = xc + (size_t)j * S;
-			double rho = 0.0;
-			for (int s = 0; s < S; s++)
-				rho += (w ? w[s] : 1.0) * c[s] * res[s];
-			rho = rho / W + z[j] * beta[j];
-			double nb = soft(rho, lambda) / z[j], d = nb - beta[j];
-			if (d == 0.0)
-				continue;
-			for (int s = 0; s < S; s++)
-				res[s] -= d * c[s];
-			beta[j] = nb;
-			if (fabs(d) * sqrt(z[j]) > moved)
-				moved = fabs(d) * sqrt(z[j]);
-		}
+		for (int j = 0; j < P; j++)
+			moved = fmax(moved, step(j, P, q->G, q->grad, beta, lambda));
+		sweep++;
 		if (moved < tol)
 			break;
+		while (sweep < max_sweeps) {
+			double am = 0.0;
+			for (int j = 0; j < P; j++)
+				if (beta[j] != 0.0)
+					am = fmax(am, step(j, P, q->G, q->grad, beta, lambda));
+			sweep++;
+			if (am < tol)
+				break;
+		}
 	}
-	*b0 = ybar;
+	*b0 = q->ybar;
 	for (int j = 0; j < P; j++)
-		*b0 -= xbar[j] * beta[j];
-	free(xc);
+		*b0 -= q->xbar[j] * beta[j];
 	return sweep;
+}
+
+int lms_lasso_fit(const float *X, const double *y, const double *w, int S, int P, double lambda,
+                  double *beta, double *b0, double tol, int max_sweeps)
+{
+	struct problem q;
+	if (problem_init(&q, X, y, w, S, P) < 0)
+		return -1;
+	int sweeps = problem_solve(&q, lambda, beta, b0, tol, max_sweeps);
+	problem_free(&q);
+	return sweeps;
 }
 
 #define CV_TOL 1e-7
@@ -179,12 +233,14 @@ enum lms_status lms_lasso_cv(const float *X, const double *y, const double *w, i
 				held += w ? w[s] : 1.0;
 		}
 		memset(bf, 0, P * sizeof *bf);
+		struct problem q;
+		if (problem_init(&q, X, y, wf, S, P) < 0) {
+			st = lms_fail(LMS_ENOMEM, "out of memory");
+			break;
+		}
 		for (int i = 0; i < n_lambda; i++) {
 			double c0;
-			if (lms_lasso_fit(X, y, wf, S, P, lam[i], bf, &c0, CV_TOL, CV_SWEEPS) < 0) {
-				st = lms_fail(LMS_ENOMEM, "out of memory");
-				break;
-			}
+			problem_solve(&q, lam[i], bf, &c0, CV_TOL, CV_SWEEPS);
 			double e = 0.0;
 			for (int s = 0; s < S; s++) {
 				if (fold[s] != f)
@@ -196,6 +252,7 @@ enum lms_status lms_lasso_cv(const float *X, const double *y, const double *w, i
 			}
 			err[i] += held > 0.0 ? e / held / folds : 0.0;
 		}
+		problem_free(&q);
 	}
 	int best = 0;
 	for (int i = 1; i < n_lambda; i++)
@@ -204,9 +261,12 @@ enum lms_status lms_lasso_cv(const float *X, const double *y, const double *w, i
 	if (!st) {
 		/* refit on every row along the path down to the chosen penalty */
 		memset(beta, 0, P * sizeof *beta);
+		struct problem q;
+		if (problem_init(&q, X, y, w, S, P) < 0)
+			st = lms_fail(LMS_ENOMEM, "out of memory");
 		for (int i = 0; i <= best && !st; i++)
-			if (lms_lasso_fit(X, y, w, S, P, lam[i], beta, b0, CV_TOL, CV_SWEEPS) < 0)
-				st = lms_fail(LMS_ENOMEM, "out of memory");
+			problem_solve(&q, lam[i], beta, b0, CV_TOL, CV_SWEEPS);
+		problem_free(&q);
 		*lambda = lam[best];
 		if (cv_err)
 			memcpy(cv_err, err, n_lambda * sizeof *err);
