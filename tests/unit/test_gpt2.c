@@ -271,6 +271,61 @@ START_TEST(test_batch_rows)
 		ck_assert_double_lt(tu_max_rel_err(one->hfin, batch->hfin + (size_t)b * 8 * c->C,
 		                                   (size_t)5 * c->C, 1e-3), 1e-6);
 	}
+	/* and the backward over a batch whose rows are not contiguous: the
+	 * gradient of one row's log-prob reaches that row only */
+	for (int b = 0; b < 3; b++) {
+		lms_embed(batch, ids, 5);
+		lms_forward(batch, 0, 5);
+		lms_objective_logprob(batch, b, 4, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(batch, LMS_GRAD_INPUT);
+		lms_embed(one, ids + b * 5, 5);
+		lms_forward(one, 0, 5);
+		lms_objective_logprob(one, 0, 4, 2, -1, LMS_GRAD_INPUT);
+		lms_backward(one, LMS_GRAD_INPUT);
+		for (int bb = 0; bb < 3; bb++) {
+			const float *d = batch->demb + (size_t)bb * 8 * c->C;
+			if (bb == b)
+				ck_assert_double_lt(tu_max_rel_err(one->demb, d, (size_t)5 * c->C, 1e-3), 1e-5);
+			else
+				for (int i = 0; i < 5 * c->C; i++)
+					ck_assert(d[i] == 0.0f);
+		}
+	}
+	lms_run_free(batch);
+	lms_run_free(one);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Parameter gradients of a batch with n < T (rows not contiguous) are the
+ * mean of the rows' own: mean cross-entropy over 2 x 5 positions is half
+ * the sum of the two rows' means over 5. */
+START_TEST(test_batch_param_grads)
+{
+	struct lms_model *m = tiny_model(10);
+	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+	struct lms_run *batch, *one;
+	ck_assert_int_eq(lms_run_new(m, 2, 8, &batch), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &one), LMS_OK);
+	int ids[10] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6 }, tg[10] = { 2, 3, 4, 5, 0, 9, 8, 7, 6, 1 };
+	lms_model_zero_grads(m);
+	lms_embed(batch, ids, 5);
+	lms_forward(batch, 0, 5);
+	lms_objective_xent(batch, tg, LMS_GRAD_PARAMS);
+	lms_backward(batch, LMS_GRAD_PARAMS);
+	float *gb = malloc(m->n_params * sizeof(float));
+	memcpy(gb, m->grads, m->n_params * sizeof(float));
+	lms_model_zero_grads(m);
+	for (int b = 0; b < 2; b++) {
+		lms_embed(one, ids + 5 * b, 5);
+		lms_forward(one, 0, 5);
+		lms_objective_xent(one, tg + 5 * b, LMS_GRAD_PARAMS);
+		lms_backward(one, LMS_GRAD_PARAMS);
+	}
+	for (size_t i = 0; i < m->n_params; i++)
+		m->grads[i] *= 0.5f;
+	ck_assert_double_lt(tu_max_rel_err(gb, m->grads, m->n_params, 1e-3), 1e-4);
+	free(gb);
 	lms_run_free(batch);
 	lms_run_free(one);
 	lms_model_free(m);
@@ -344,6 +399,7 @@ Suite *lms_test_suite(void)
 		{ "input_only", test_input_only },
 		{ "prefix_reuse", test_prefix_reuse },
 		{ "batch_rows", test_batch_rows },
+		{ "batch_param_grads", test_batch_param_grads },
 		{ "attention_view", test_attention_view },
 		{ "lens", test_lens },
 	};
