@@ -1,4 +1,15 @@
-/* The attribution side of lmscope explain (explain_attr.h). */
+/* The attribution side of lmscope explain (explain_attr.h).
+ *
+ * CSV schema (--csv), one header line "section,index,id,token,value", then
+ * one row per number, tokens always quoted:
+ *   score,j,id,token,s            the score of input position j
+ *   top,i,id,token,p              the i-th most probable next token
+ *   target,0,id,token,logprob     (and contrast,0,... with --contrast-id)
+ *   deletion,k,,,p                p(target) with the k top-scored hidden
+ *   agreement,m,,method,rho       Spearman with method number m
+ *   embedding_gradient,r*C+d,id,token,g   with --embedding-gradient
+ *   info,i,,key,value             objective, evaluations, deletion_area and
+ *                                 the method's diagnostics (as in the JSON) */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
