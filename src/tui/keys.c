@@ -42,7 +42,7 @@ static int k_typing(struct tui_state *s, int key)
 static int k_method(struct tui_state *s, int key)
 {
 	(void)key;
-	s->rq.method = (s->rq.method + 1) % TUI_N_METHODS;
+	s->rq.method = tui_method_next(s->rq.method, s->tm->m->cfg.arch);
 	snprintf(s->msg, sizeof s->msg, "saliency: %s", tui_methods[s->rq.method].label);
 	return TUI_RECOMPUTE;
 }

@@ -34,6 +34,15 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 		snprintf(title, sizeof title, "Saliency: %s  for %s", mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1));
 	ui_title(w, title, focused);
+	int y0 = 1;
+	if (v->have_saliency && v->sal_note[0]) {
+		/* what the method says about its own reliability */
+		ui_set(w, UI_DIM);
+		ui_printf(w, 1, 0, cols, "(%s)", v->sal_note);
+		ui_set(w, UI_NORMAL);
+		y0 = 2;
+		rows--;
+	}
 	if (!v->have_saliency) {
 		ui_printf(w, 1, 1, cols - 2, "computing...");
 		return;
@@ -47,7 +56,7 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 	int bw = cols - tw - 12;
 	int q = tui_query(s);
 	for (int r = 0; r < rows && top + r < n; r++) {
-		int j = top + r, y = r + 1;
+		int j = top + r, y = r + y0;
 		float x = v->saliency[j];
 		if (j == q && s->att_mode == TUI_ATT_QUERY)
 			ui_set(w, UI_SELECT);
@@ -67,8 +76,10 @@ int pane_saliency_click(struct tui_state *s, int y, int x)
 {
 	(void)x;
 	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
-	int j = first_row(s, n, rows) + y - 1;
-	if (y >= 1 && j < n)
+	int y0 = n && s->v->have_saliency && s->v->sal_note[0] ? 2 : 1;
+	rows -= y0 - 1;
+	int j = first_row(s, n, rows) + y - y0;
+	if (y >= y0 && j < n)
 		s->query = j;
 	return TUI_REDRAW;
 }

@@ -3,12 +3,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lmscope/attribution.h"
 #include "session.h"
 
 const struct tui_method_info tui_methods[TUI_N_METHODS] = {
-	[TUI_GRAD_NORM] = {"grad_norm", "gradient norm", 0},
-	[TUI_GRAD_X_INPUT] = {"grad_x_input", "gradient x input", 1},
+	[TUI_GRAD_NORM] = {"grad_norm", "gradient norm", 0, LMS_ATTR_GRAD_NORM},
+	[TUI_GRAD_X_INPUT] = {"grad_x_input", "gradient x input", 1, LMS_ATTR_GRAD_X_INPUT},
+	[TUI_IG] = {"integrated_gradients", "integrated gradients (32 steps)", 1,
+	            LMS_ATTR_INTEGRATED_GRADIENTS},
+	[TUI_OCCLUSION] = {"occlusion", "occlusion (leave one out)", 1, LMS_ATTR_OCCLUSION},
+	[TUI_LIME] = {"lime", "LIME (256 masks, LASSO)", 1, LMS_ATTR_LIME},
+	[TUI_ROLLOUT] = {"attention_rollout", "attention rollout", 0, LMS_ATTR_ATTENTION_ROLLOUT},
 };
+
+int tui_method_next(int m, enum lms_arch arch)
+{
+	for (int i = 1; i <= TUI_N_METHODS; i++) {
+		int k = (m + i) % TUI_N_METHODS;
+		if (lms_attr_method_supported((enum lms_attr_method)tui_methods[k].attr, arch))
+			return k;
+	}
+	return m;
+}
 
 /* Grows *p to hold want elements of size sz; *cap counts elements. */
 static int grow(void *p, size_t *cap, size_t want, size_t sz)

@@ -20,14 +20,21 @@ struct tui_model {
 	const char *path;
 };
 
-/* Saliency methods of the method switch. New attribution methods append
- * here and add a scorer in worker.c's table. */
-enum tui_method { TUI_GRAD_NORM, TUI_GRAD_X_INPUT, TUI_N_METHODS };
+/* Saliency methods of the method switch. The two gradient methods come
+ * from the gradient the worker keeps for the target; the others run
+ * through lms_attribute (attribution.h). A new method appends here. */
+enum tui_method {
+	TUI_GRAD_NORM, TUI_GRAD_X_INPUT, TUI_IG, TUI_OCCLUSION, TUI_LIME, TUI_ROLLOUT,
+	TUI_N_METHODS
+};
 struct tui_method_info {
 	const char *name;  /* as in `lmscope explain --method` */
-	const char *label; /* for the pane title */
+	const char *label; /* for messages */
 	int is_signed;     /* scores have a sign (two colors) */
+	int attr;          /* enum lms_attr_method */
 };
+/* The next method after m that applies to the architecture. */
+int tui_method_next(int m, enum lms_arch arch);
 extern const struct tui_method_info tui_methods[TUI_N_METHODS];
 
 /* What the attention pane shows (the worker extracts only that). */
@@ -86,6 +93,7 @@ struct tui_view {
 	float target_lp;       /* log p(target) */
 	int method;
 	int have_saliency;     /* 0 while the backward is still running */
+	char sal_note[96];     /* what the method says about itself (IG's gap, ...) */
 	float *saliency;       /* (n) */
 
 	/* attention (Transformers): one selected matrix, row stride n */

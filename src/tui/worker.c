@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "lmscope/attribution.h"
 #include "worker.h"
 
 static double now_ms(void)
@@ -188,6 +189,28 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 		                  : e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + ids[t]];
 	e->have_grad = 0;
 	e->have_dist = 0;
+	e->have_attr = 0;
+}
+
+/* Scores of the methods that lms_attribute computes (its own activations:
+ * the run with the context's prefix stays untouched). */
+static void attribute(struct tui_engine *e, int method, int n, int target, int contrast)
+{
+	struct tui_view *v = &e->cur;
+	struct lms_attr_opts o;
+	struct lms_attr_info info;
+	lms_attr_opts_default(&o);
+	o.method = (enum lms_attr_method)tui_methods[method].attr;
+	v->sal_note[0] = '\0';
+	if (lms_attribute(e->tm->m, e->ids, n, target, contrast, &o, v->saliency, &info)) {
+		memset(v->saliency, 0, (size_t)n * sizeof *v->saliency);
+		snprintf(v->sal_note, sizeof v->sal_note, "%s", lms_errmsg());
+		return;
+	}
+	if (method == TUI_IG)
+		snprintf(v->sal_note, sizeof v->sal_note, "completeness gap %.2g", info.gap);
+	else if (method == TUI_LIME)
+		snprintf(v->sal_note, sizeof v->sal_note, "R2 %.2f, %d nonzero", info.r2, info.nonzero);
 }
 
 /* Saliency scores from the gradient at the input embeddings. */
@@ -402,7 +425,21 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 			return 0;
 	}
 	v->objective = e->grad_value;
-	score(e, v->method, n, v->saliency);
+	if (v->method == TUI_GRAD_NORM || v->method == TUI_GRAD_X_INPUT) {
+		score(e, v->method, n, v->saliency);
+		v->sal_note[0] = '\0';
+	} else if (!e->have_attr || e->attr_method != v->method || e->attr_target != target ||
+	           e->attr_contrast != contrast) {
+		v->have_saliency = 0;
+		show_partial(h, v, t0);
+		attribute(e, v->method, n, target, contrast);
+		e->have_attr = 1;
+		e->attr_method = v->method;
+		e->attr_target = target;
+		e->attr_contrast = contrast;
+		if (went_stale(h))
+			return 0;
+	}
 	v->have_saliency = 1;
 	if ((rq->need_overview && !v->have_overview && !recurrent) || (rq->need_lens && !v->have_lens)) {
 		show_partial(h, v, t0);
@@ -448,6 +485,7 @@ int tui_engine_publish(const struct tui_engine *e, struct tui_view *out)
 	out->target_lp = v->target_lp;
 	out->method = v->method;
 	out->have_saliency = v->have_saliency;
+	memcpy(out->sal_note, v->sal_note, sizeof out->sal_note);
 	COPY(saliency, n);
 	out->L = v->L;
 	out->NH = v->NH;

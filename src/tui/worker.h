@@ -31,6 +31,8 @@ struct tui_engine {
 	int have_grad;      /* r->demb holds the gradient for (grad_target, grad_contrast) */
 	int grad_target, grad_contrast;
 	double grad_value;
+	int have_attr;      /* cur.saliency holds lms_attribute's scores for: */
+	int attr_method, attr_target, attr_contrast;
 	float *lens_out;    /* (V) */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
