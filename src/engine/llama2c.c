@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "lmscope/llama2c.h"
+#include "memlimit.h"
 
 /* llama2.c's newer export formats start with this magic ("ak42"). */
 #define LLAMA2C_MAGIC 0x616b3432
@@ -122,7 +123,9 @@ enum lms_status lms_llama2c_load(const char *path, struct lms_model **out)
 		                (long long)sb.st_size, want);
 	}
 	struct lms_model *m;
-	st = lms_model_alloc(&c, &m);
+	st = lms_memory_check(&c, path);
+	if (!st)
+		st = lms_model_alloc(&c, &m);
 	if (st) {
 		fclose(f);
 		return st;

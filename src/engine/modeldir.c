@@ -43,6 +43,7 @@
 
 #include "arch.h"
 #include "atomic.h"
+#include "memlimit.h"
 #include "safetensors.h"
 
 static char *join(const char *dir, const char *name)
@@ -351,6 +352,8 @@ static enum lms_status load_weights(const char *path, const struct lms_config *c
 	st = lms_st_open(path, &f);
 	if (!st)
 		st = match_tensors(f, c, tab, n, found);
+	if (!st)
+		st = lms_memory_check(c, path);
 	if (!st)
 		st = lms_model_alloc(c, &m);
 	for (int i = 0; i < n && !st; i++) {

@@ -1,0 +1,23 @@
+/* Refusing a model that would not fit in memory, before its weights are
+ * read: a clear error instead of the kernel's OOM killer. */
+#ifndef LMS_MEMLIMIT_H
+#define LMS_MEMLIMIT_H
+
+#include <stddef.h>
+
+#include "lmscope/model.h"
+
+/* Bytes a model needs once loaded and run at its full context: its
+ * parameters and the activations of one sequence (every layer's, with the
+ * attention probabilities the explorer keeps, and the logits). */
+size_t lms_memory_needed(const struct lms_config *c);
+
+/* Bytes this process can still allocate: the kernel's MemAvailable (or
+ * free physical pages), lowered by an address-space or data limit
+ * (ulimit -v / -d) less what the process already maps. */
+size_t lms_memory_available(void);
+
+/* LMS_ENOMEM with "<path>: the model needs X GiB ..." when it does not fit. */
+enum lms_status lms_memory_check(const struct lms_config *c, const char *path);
+
+#endif
