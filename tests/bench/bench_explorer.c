@@ -5,6 +5,7 @@
  *
  *   bench explorer MODEL_DIR CTX     a model directory (the default model)
  *   bench explorer gpt2-small CTX    GPT-2 small's shape, random weights
+ *   bench explorer gpt2-bench CTX    issue 2's benchmark GPT-2, random weights
  *
  * Reports the median keystroke update (one token appended: prefix reuse),
  * the median full update (first token changed: nothing reusable) and the
@@ -20,16 +21,19 @@
 
 enum { REPS = 21 };
 
-static struct lms_config gpt2_small(void)
+/* GPT-2 small's shape, or (small != 0) the engine benchmark's GPT-2 of
+ * issue 2 (4 layers, 4 heads, d=256, V=8192), a stand-in for the default
+ * model before `make models` has trained it. */
+static struct lms_config gpt2_config(int small)
 {
 	struct lms_config c = {0};
 	c.arch = LMS_GPT2;
-	c.V = 50257;
+	c.V = small ? 8192 : 50257;
 	c.maxT = 1024;
-	c.C = 768;
-	c.H = 4 * 768;
-	c.L = 12;
-	c.NH = c.KV = 12;
+	c.C = small ? 256 : 768;
+	c.H = 4 * c.C;
+	c.L = small ? 4 : 12;
+	c.NH = c.KV = small ? 4 : 12;
 	c.eps = 1e-5f;
 	c.tied = 1;
 	return c;
@@ -57,15 +61,15 @@ static double update(struct tui_engine *e, struct tui_request *rq, struct tui_vi
 int bench_explorer(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench explorer MODEL_DIR|gpt2-small CTX\n");
+		fprintf(stderr, "usage: bench explorer MODEL_DIR|gpt2-small|gpt2-bench CTX\n");
 		return 2;
 	}
 	const char *name = argv[1];
 	int n = atoi(argv[2]);
 	struct lms_model *m = NULL;
 	enum lms_status st;
-	if (!strcmp(name, "gpt2-small")) {
-		struct lms_config c = gpt2_small();
+	if (!strcmp(name, "gpt2-small") || !strcmp(name, "gpt2-bench")) {
+		struct lms_config c = gpt2_config(!strcmp(name, "gpt2-bench"));
 		st = lms_model_create(&c, 1, &m);
 	} else {
 		st = lms_model_load(name, &m);
@@ -109,7 +113,8 @@ int bench_explorer(int argc, char **argv)
 		ids_text(&rq, ids, n);
 		full[rep] = update(&e, &rq, &out);
 	}
-	const char *label = strcmp(name, "gpt2-small") ? "default" : "gpt2small";
+	const char *label = !strcmp(name, "gpt2-small") ? "gpt2small"
+	                    : !strcmp(name, "gpt2-bench") ? "gpt2bench" : "default";
 	char k[96];
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_keystroke", label, n);
 	bench_result(k, 1e3 * bench_median(key, reps), "ms");

@@ -157,13 +157,23 @@ $T send-keys -t a Tab e
 i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -s "$d/lmscope-export-1.txt" ] || fail "no text export"
 grep -q "Next token" "$d/lmscope-export-1.txt" 2>/dev/null || fail "text export lacks the screen"
-/usr/bin/python3 - "$d/lmscope-export-1.json" <<'EOF' || fail "JSON export is wrong"
-import json, sys
+/usr/bin/python3 - "$d/lmscope-export-1.json" "$LMSCOPE" "$d/gpt" <<'EOF' || fail "JSON export is wrong"
+import json, math, subprocess, sys
 d = json.load(open(sys.argv[1]))
-assert d["tokens"] == ["In", "the", "beginning", "God", "created", "the", "heaven"], d["tokens"]
+words = ["In", "the", "beginning", "God", "created", "the", "heaven"]
+assert d["tokens"] == words, d["tokens"]
 assert d["top"][0]["id"] == d["target"]["id"]
 assert len(d["saliency"]["scores"]) == 7 and len(d["attention"]) == 2
 assert abs(d["attention"][0][0][0][0] - 1.0) < 1e-6
+# surprisal of each token (computed incrementally while typing) against
+# -log p of that token given its prefix, from explain on the prefix alone
+assert d["surprisal"][0] is None
+for t in range(1, 7):
+    out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", " ".join(words[:t]),
+                          "--top", "100", "--json"], check=True, capture_output=True, text=True)
+    lp = {c["id"]: c["logprob"] for c in json.loads(out.stdout)["top"]}
+    want = -lp[d["ids"][t]]
+    assert abs(d["surprisal"][t] - want) < 1e-3 * max(1, want), (t, d["surprisal"][t], want)
 EOF
 
 # --- contrast and method switch, checked against explain ---------------------------
