@@ -31,14 +31,31 @@ int cli_fail(enum lms_status st)
 	return cli_exit_code(st);
 }
 
+const char *cli_command;
+
 int cli_usage(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("lmscope: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* "lmscope: CMD: what is wrong", whether or not the message names CMD */
+	const char *c = cli_command, *rest = msg;
+	size_t k = c ? strlen(c) : 0;
+	if (k && !strncmp(msg, c, k) && msg[k] == ' ') {
+		const char *colon = strchr(msg + k + 1, ':'), *space = strchr(msg + k + 1, ' ');
+		if (colon && (!space || colon < space))
+			c = NULL; /* "tokenizer train: ..." */
+		else
+			rest = msg + k + 1; /* "train needs ..." -> "train: needs ..." */
+	} else if (k && !strncmp(msg, c, k) && msg[k] == ':') {
+		c = NULL;
+	}
+	if (c)
+		fprintf(stderr, "lmscope: %s: %s\n", c, rest);
+	else
+		fprintf(stderr, "lmscope: %s\n", msg);
 	return LMS_EXIT_USAGE;
 }
 

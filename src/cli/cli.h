@@ -23,8 +23,11 @@ enum {
 
 /* Prints "lmscope: <engine message>" to stderr; returns the exit status. */
 int cli_fail(enum lms_status st);
-/* Prints "lmscope: <formatted>" to stderr and returns LMS_EXIT_USAGE. */
+/* Prints "lmscope: CMD: <formatted>" to stderr and returns LMS_EXIT_USAGE;
+ * CMD is cli_command (the running subcommand, set by main.c; NULL before
+ * one is chosen), left out when the message already starts with it. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const char *cli_command;
 int cli_exit_code(enum lms_status st);
 
 /* Parses "5,17,42" into a malloc'd array. Returns 0 on a malformed list. */

@@ -58,7 +58,7 @@ int lms_cmd_eval(int argc, char **argv)
 	int nfiles = 0, json = 0;
 	long context = 0, stride = 0, batch = 8;
 	if (!files)
-		return cli_usage("out of memory");
+		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc = 0;

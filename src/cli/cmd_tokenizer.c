@@ -40,7 +40,7 @@ static int train(int argc, char **argv)
 	const char **corpora = calloc((size_t)argc, sizeof *corpora);
 	int n = 0;
 	if (!corpora)
-		return cli_usage("out of memory");
+		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	int rc = -1;
 	for (int i = 1; i < argc && rc < 0; i++) {
 		const char *a = argv[i];

@@ -61,8 +61,10 @@ int main(int argc, char **argv)
 		return LMS_EXIT_USAGE;
 	}
 	for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
-		if (!strcmp(argv[i], commands[c].name))
+		if (!strcmp(argv[i], commands[c].name)) {
+			cli_command = commands[c].name;
 			return commands[c].run(argc - i, argv + i);
+		}
 	/* not a command: a model to open in the explorer */
 	return lms_explorer_main(argc - i, argv + i);
 }
