@@ -173,7 +173,14 @@ void tui_term_close(void)
 {
 	if (!open_)
 		return;
+	char *rmcup = tigetstr((char *)"rmcup");
+	int alternate = rmcup && rmcup != (char *)-1 && *rmcup;
 	endwin();
 	open_ = 0;
+	if (!alternate) {
+		/* the last screen stays: start what follows on a line of its own */
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
 	release_stderr();
 }
