@@ -192,6 +192,7 @@ static int run_loop(struct tui_state *s)
 			return 0;
 		if (tui_worker_take(s->w)) {
 			s->v = s->w->front;
+			pane_candidates_sync(s);
 			if (s->v->seq == s->rq.seq && s->v->complete)
 				pending_shown = s->post_ms;
 			dirty |= D_ALL & ~D_CLEAR;

@@ -37,14 +37,6 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 	         v->contrast >= 0 ? ", contrast " : "",
 	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "");
 	ui_title(w, title, focused);
-	/* following the top candidate, the selection follows the view; after
-	 * the user picked one it stays where the user put it */
-	if (s->rq.target < 0) {
-		int sel = top_index(v, v->target);
-		s->cand_sel = sel > 0 ? sel : 0;
-	}
-	if (s->cand_sel >= v->k)
-		s->cand_sel = v->k - 1;
 	if (s->cand_sel < s->cand_top)
 		s->cand_top = s->cand_sel;
 	if (s->cand_sel >= s->cand_top + rows)
@@ -73,6 +65,21 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 			ui_bar(w, y, bx, pmax > 0 ? p / pmax : 0, bw, UI_PROB_BAR);
 		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, v->top_lp[i]);
 	}
+}
+
+void pane_candidates_sync(struct tui_state *s)
+{
+	const struct tui_view *v = s->v;
+	if (!tui_view_n(s))
+		return;
+	/* following the top candidate, the selection follows the view; after
+	 * the user picked one it stays where the user put it */
+	if (s->rq.target < 0) {
+		int sel = top_index(v, v->target);
+		s->cand_sel = sel > 0 ? sel : 0;
+	}
+	if (s->cand_sel >= v->k)
+		s->cand_sel = v->k - 1;
 }
 
 int pane_candidates_click(struct tui_state *s, int y, int x)
@@ -145,6 +152,11 @@ int tui_append_token(struct tui_state *s, int id)
 {
 	const struct tui_view *v = s->v;
 	char buf[32];
+	if (v->len != s->rq.len || memcmp(v->text, s->rq.text, v->len) != 0) {
+		/* the candidates are those of an older text: typing is ahead */
+		snprintf(s->msg, sizeof s->msg, "still computing the typed context; press again");
+		return TUI_REDRAW;
+	}
 	s->line.cur = s->line.len;
 	if (!s->tm->tok) {
 		snprintf(buf, sizeof buf, "%s%d", s->line.len ? " " : "", id);

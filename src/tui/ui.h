@@ -167,6 +167,8 @@ void pane_context_draw_input(struct tui_state *s, WINDOW *w);
 void pane_context_draw_tokens(struct tui_state *s, WINDOW *w);
 int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x);
 void pane_candidates_draw(struct tui_state *s, WINDOW *w);
+/* Brings the candidate selection in line with a new view. */
+void pane_candidates_sync(struct tui_state *s);
 int pane_candidates_click(struct tui_state *s, int y, int x);
 void pane_saliency_draw(struct tui_state *s, WINDOW *w);
 int pane_saliency_click(struct tui_state *s, int y, int x);
