@@ -119,6 +119,9 @@ struct tui_view {
 /* Makes room for the sizes given; 0 on allocation failure. */
 int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act);
 void tui_view_free(struct tui_view *v);
+/* A deep copy of src into out (growing out's arrays); 0 on allocation
+ * failure. Publishing a result and pinning one are copies. */
+int tui_view_copy(struct tui_view *out, const struct tui_view *src);
 
 /* Display string of a token: its piece, or "#id" without a tokenizer. */
 const char *tui_token_str(const struct tui_model *tm, int id, char *buf, size_t size);

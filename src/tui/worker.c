@@ -452,64 +452,9 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 	return 1;
 }
 
-#define COPY(field, count) memcpy(out->field, v->field, (size_t)(count) * sizeof *v->field)
-
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out)
 {
-	const struct tui_view *v = &e->cur;
-	int n = v->n;
-	size_t act = (size_t)n * v->D;
-	if (!tui_view_reserve(out, v->len, n, v->V, v->L, v->NH, act))
-		return 0;
-	out->valid = v->valid;
-	out->complete = v->complete;
-	memcpy(out->error, v->error, sizeof out->error);
-	memcpy(out->note, v->note, sizeof out->note);
-	out->ms = v->ms;
-	COPY(text, v->len + 1);
-	out->len = v->len;
-	out->n = n;
-	out->cut = v->cut;
-	out->cut_byte = v->cut_byte;
-	COPY(ids, n);
-	COPY(offsets, n + 1);
-	COPY(surprisal, n);
-	out->V = v->V;
-	COPY(logprob, v->V);
-	out->k = v->k;
-	memcpy(out->top_id, v->top_id, sizeof out->top_id);
-	memcpy(out->top_lp, v->top_lp, sizeof out->top_lp);
-	out->target = v->target;
-	out->contrast = v->contrast;
-	out->objective = v->objective;
-	out->target_lp = v->target_lp;
-	out->method = v->method;
-	out->have_saliency = v->have_saliency;
-	memcpy(out->sal_note, v->sal_note, sizeof out->sal_note);
-	COPY(saliency, n);
-	out->L = v->L;
-	out->NH = v->NH;
-	out->layer = v->layer;
-	out->head = v->head;
-	out->mean_heads = v->mean_heads;
-	if (v->NH)
-		COPY(att, (size_t)n * n);
-	out->have_overview = v->have_overview;
-	if (v->have_overview) {
-		COPY(entropy, (size_t)v->L * v->NH);
-		COPY(thumb, (size_t)v->L * v->NH * TUI_THUMB * TUI_THUMB);
-	}
-	out->part = v->part;
-	out->G = v->G;
-	out->D = v->D;
-	if (!v->NH)
-		COPY(act, act);
-	out->have_lens = v->have_lens;
-	if (v->have_lens) {
-		COPY(lens_id, v->L);
-		COPY(lens_p, v->L);
-	}
-	return 1;
+	return tui_view_copy(out, &e->cur);
 }
 
 /* ---- the thread ------------------------------------------------------------ */
