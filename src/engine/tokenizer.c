@@ -29,6 +29,20 @@ enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out)
 	struct stat fsb;
 	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode))
 		return lms_llama2c_tokenizer_load(dir, out);
+	/* a directory (or device) where a tokenizer file belongs is an error, not
+	 * a missing file that would quietly leave the model without a tokenizer */
+	static const char *const names[] = {"tokenizer_config.json", "vocab.json", "merges.txt",
+	                                    "encoder.json", "vocab.bpe", "tokenizer.bin"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char *p = tok_path(dir, names[i]);
+		if (!p)
+			return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
+		int odd = stat(p, &fsb) == 0 && !S_ISREG(fsb.st_mode);
+		enum lms_status bad = odd ? lms_fail(LMS_EIO, "%s: not a regular file", p) : LMS_OK;
+		free(p);
+		if (bad)
+			return bad;
+	}
 	struct tok_config config;
 	int found;
 	enum lms_status st = tok_config_read(dir, &config, &found);

@@ -136,6 +136,58 @@ CASES = {
     "lstm_wrong_gates": lstm_wrong_gates,
 }
 
+def llama2c_bin(dim=8, hidden=16, layers=1, heads=2, kv=1, vocab=11, seq=4, cut=0, header=None):
+    """A llama2.c checkpoint (zeros), cut bytes short, or with a given header."""
+    hs = dim // heads
+    n = (vocab * dim + layers * dim + 2 * layers * dim * dim + 2 * layers * kv * hs * dim
+         + layers * dim + 3 * layers * hidden * dim + dim + seq * hs)
+    head = header if header is not None else (dim, hidden, layers, heads, kv, vocab, seq)
+    data = struct.pack("<7i", *head) + bytes(4 * n)
+    return data[:len(data) - cut] if cut else data
+
+
+def llama2c_tokenizer(pieces, cut=0):
+    out = struct.pack("<i", 8)
+    for i, (score, piece) in enumerate(pieces):
+        out += struct.pack("<fi", score, len(piece)) + piece
+    return out[:len(out) - cut] if cut else out
+
+
+SPM = [(0.0, b"<unk>"), (0.0, b"<s>"), (0.0, b"</s>")] + [(0.0, b"<0x%02X>" % i) for i in range(256)]
+WORD_CONFIG = json.dumps({"type": "word", "unk_token": "<unk>", "pattern": "[\\p{L}\\p{N}]+|[^\\s\\p{L}\\p{N}]"}).encode()
+WORD_VOCAB = json.dumps({w: i for i, w in enumerate(
+    ["<unk>", "in", "the", "beginning", "god", "created", "heaven", "and", "earth", ".", ","])}).encode()
+
+# Files other than config.json and model.safetensors: name -> bytes, or DIR
+# for a directory where a file belongs. A case whose `path` names one of
+# them passes that file to lmscope instead of the directory.
+DIR = object()
+EXTRA = {
+    "config_is_directory": {"config.json": DIR},
+    "weights_is_directory": {"model.safetensors": DIR},
+    "vocab_invalid_json": {"tokenizer_config.json": WORD_CONFIG, "vocab.json": b'{"<unk>": 0, "in": 1,'},
+    "vocab_ids_not_dense": {"tokenizer_config.json": WORD_CONFIG,
+                            "vocab.json": b'{"<unk>": 0, "in": 1, "the": 5}'},
+    "vocab_invalid_utf8": {"tokenizer_config.json": WORD_CONFIG,
+                           "vocab.json": b'{"<unk>": 0, "in\xff": 1}'},
+    "vocab_is_directory": {"tokenizer_config.json": WORD_CONFIG, "vocab.json": DIR},
+    "tokenizer_bad_pattern": {"tokenizer_config.json": b'{"type": "word", "pattern": "(["}',
+                              "vocab.json": WORD_VOCAB},
+    "tokenizer_more_tokens": {"tokenizer_config.json": WORD_CONFIG, "vocab.json": json.dumps(
+        {"w%d" % i if i else "<unk>": i for i in range(12)}).encode()},
+    "merges_bad_line": {"vocab.json": json.dumps(dict({chr(65 + i): i for i in range(10)}, AB=10)).encode(),
+                        "merges.txt": b"#version: 0.2\nA B\nC\n"},
+    "llama2c_absurd_header": {"model.bin": llama2c_bin(header=(1 << 30, 16, 1, 2, 1, 11, 4))},
+    "llama2c_short": {"model.bin": llama2c_bin(cut=10)},
+    "llama2c_negative_dims": {"model.bin": llama2c_bin(header=(8, -16, 1, 2, 1, 11, 4))},
+    "llama2c_empty": {"model.bin": b""},
+    "spm_truncated": {"tokenizer.bin": llama2c_tokenizer(SPM[:11], cut=3)},
+    "spm_negative_length": {"tokenizer.bin": llama2c_tokenizer(SPM[:10] + [(0.0, b"")])[:-4]
+                            + struct.pack("<i", -5)},
+}
+
+CASES.update({case: valid for case in EXTRA})
+
 DEFAULT_CONFIG = tm.gpt2_config(CFG)
 CONFIGS = {
     "config_invalid_utf8": b'{"model_type": "gpt2", "vocab_size": 11, "name": "\xc3\x28"}',
@@ -159,6 +211,14 @@ def main(src, out):
             json.dump(DEFAULT_CONFIG, open(os.path.join(d, "config.json"), "w"))
         if make:
             open(os.path.join(d, "model.safetensors"), "wb").write(make())
+        for name, data in EXTRA.get(case, {}).items():
+            p = os.path.join(d, name)
+            if os.path.isfile(p):
+                os.remove(p)
+            if data is DIR:
+                os.makedirs(p)
+            else:
+                open(p, "wb").write(data)
 
 
 if __name__ == "__main__":
