@@ -364,6 +364,58 @@ START_TEST(test_gradcheck_logprob)
 }
 END_TEST
 
+/* A model that forgets quickly: small recurrent weights, and the gate that
+ * carries the old state (LSTM forget, GRU update; block 1 of both) mostly
+ * shut. Gradients then decay by orders of magnitude per step. */
+static void make_forgetful(struct lms_model *m)
+{
+	int H = m->cfg.H;
+	for (int l = 0; l < m->cfg.L; l++) {
+		char name[64];
+		snprintf(name, sizeof name, "encoder.weight_hh_l%d", l);
+		const struct lms_tensor *t = lms_model_tensor(m, name);
+		for (size_t i = 0; i < t->numel; i++)
+			m->params[t->offset + i] *= 0.1f;
+		snprintf(name, sizeof name, "encoder.bias_hh_l%d", l);
+		t = lms_model_tensor(m, name);
+		if (m->cfg.arch != LMS_RNN)
+			for (int j = H; j < 2 * H; j++)
+				m->params[t->offset + j] -= 3.0f;
+	}
+}
+
+/* A context long enough for the gradient of early positions to vanish below
+ * float range (the backward flushes such values to zero and skips the steps
+ * they would flow through): what remains agrees with central differences,
+ * and nothing is NaN. */
+START_TEST(test_long_context)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		int T = 120, C = 5;
+		struct lms_model *m = make_model(archs[a], 7, C, 6, 2, 0.5f, 51 + a);
+		make_forgetful(m);
+		double e = tu_gradcheck_logprob(m, T, 4, -1, 13 + a, 1e-2, 2e-5);
+		ck_assert_msg(e < 5e-3, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		int ids[120];
+		for (int t = 0; t < T; t++)
+			ids[t] = (t * 5 + 3) % 7;
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, 1, T, &r), LMS_OK);
+		lms_embed(r, ids, T);
+		lms_forward(r, 0, T);
+		lms_objective_logprob(r, 0, T - 1, 4, -1, LMS_GRAD_INPUT);
+		lms_backward(r, LMS_GRAD_INPUT);
+		for (int i = 0; i < T * C; i++)
+			ck_assert(isfinite(r->demb[i]));
+		ck_assert(r->demb[(size_t)(T - 1) * C] != 0.0f);
+		ck_assert_msg(r->demb[0] == 0.0f, "%s: gradient at position 0 is %g",
+		              lms_arch_name(archs[a]), r->demb[0]);
+		lms_run_free(r);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("rnn");
@@ -374,6 +426,7 @@ Suite *lms_test_suite(void)
 		{ "continuation", test_continuation },
 		{ "gradcheck_xent", test_gradcheck_xent },
 		{ "gradcheck_logprob", test_gradcheck_logprob },
+		{ "long_context", test_long_context },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
