@@ -3,7 +3,14 @@
 # by tests/bad/gen.py): `lmscope info` and `lmscope explain` must fail with a
 # non-zero status, not by a signal (status < 128), printing exactly one line
 # on stderr: the case's `expected` line, with MODEL replaced by the path.
+# Runs lmscope built with ASan + UBSan (build/asan/lmscope, made by `make
+# test`) when it is there, so a sanitizer report fails the case too.
 LMSCOPE=${LMSCOPE:-./lmscope}
+if [ -x build/asan/lmscope ]; then
+	LMSCOPE=build/asan/lmscope
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tests/bad/gen.py tests/bad "$tmp" || { echo "bad_models.sh: gen.py failed"; exit 1; }
