@@ -395,7 +395,7 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 		if (p->order[i] == p->contrast)
 			contrast = i;
 	}
-	char title[512], tb[32], cb[32], diag[256], note[400];
+	char title[512], tb[32], cb[32], diag[256], note[256];
 	const char *tgt = cli_token_str(cm, p->target, tb, sizeof tb);
 	if (p->contrast >= 0)
 		snprintf(title, sizeof title, "%s: why \"%s\" rather than \"%s\"", cm->path, tgt,
@@ -404,10 +404,7 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 		snprintf(title, sizeof title, "%s: why \"%s\" (p = %.3f)", cm->path, tgt,
 		         exp(p->logprob[p->target]));
 	diagnostics(diag, sizeof diag, x, &res->info);
-	if (res->curve)
-		snprintf(note, sizeof note, "%s%sdeletion area %.3f", diag, diag[0] ? "; " : "", res->area);
-	else
-		snprintf(note, sizeof note, "%s", diag);
+	snprintf(note, sizeof note, "%s", diag); /* the deletion area titles its own curve */
 	struct figure_spec f = {
 		.title = title, .n = p->n, .tokens = toks, .scores = res->scores,
 		.method = lms_attr_method_name(x->a.method), .note = note[0] ? note : NULL,
@@ -415,6 +412,7 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 		.contrast = contrast,
 		.layer = x->layer, .head = x->head,
 		.ek = res->egrad ? res->ek : 0, .C = res->C, .egrad = res->egrad,
+		.curve = res->curve, .area = res->area,
 	};
 	const char **etok = malloc(((size_t)res->ek + 1) * sizeof *etok);
 	char (*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);

@@ -172,6 +172,50 @@ static double draw_tokens(cairo_t *cr, const struct figure_spec *f, double y)
 	return y + 8;
 }
 
+/* The deletion curve: p(target) against the share of positions hidden. */
+static double draw_curve(cairo_t *cr, const struct figure_spec *f, double y)
+{
+	char buf[96];
+	snprintf(buf, sizeof buf, "Deletion curve (area %.3f; lower: the scores found what matters)", f->area);
+	y = section(cr, buf, y);
+	double x0 = 36, w = 220, h = 80, pmax = 0;
+	for (int k = 0; k <= f->n; k++)
+		pmax = fmax(pmax, f->curve[k]);
+	pmax = pmax > 0 ? pmax : 1;
+	cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+	cairo_set_line_width(cr, 0.5);
+	cairo_rectangle(cr, x0, y, w, h);
+	cairo_stroke(cr);
+	/* the area, then the line over it */
+	cairo_move_to(cr, x0, y + h);
+	for (int k = 0; k <= f->n; k++)
+		cairo_line_to(cr, x0 + w * k / f->n, y + h - h * f->curve[k] / pmax);
+	cairo_line_to(cr, x0 + w, y + h);
+	cairo_close_path(cr);
+	cairo_set_source_rgba(cr, 0.80, 0.25, 0.20, 0.15);
+	cairo_fill(cr);
+	for (int k = 0; k <= f->n; k++)
+		cairo_line_to(cr, x0 + w * k / f->n, y + h - h * f->curve[k] / pmax);
+	cairo_set_source_rgb(cr, 0.80, 0.25, 0.20);
+	cairo_set_line_width(cr, 1.2);
+	cairo_stroke(cr);
+	font(cr, 7, 0);
+	cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+	snprintf(buf, sizeof buf, "%.3g", pmax);
+	text_at(cr, x0 - 4 - text_width(cr, buf), y + 6, buf);
+	text_at(cr, x0 - 8, y + h, "0");
+	text_at(cr, x0, y + h + 9, "0");
+	snprintf(buf, sizeof buf, "all %d hidden", f->n);
+	text_at(cr, x0 + w - text_width(cr, buf), y + h + 9, buf);
+	text_at(cr, x0 + w / 2 - 30, y + h + 9, "positions hidden");
+	cairo_save(cr);
+	cairo_move_to(cr, x0 - 22, y + h / 2 + 20);
+	cairo_rotate(cr, -M_PI / 2);
+	cairo_show_text(cr, "p(target)");
+	cairo_restore(cr);
+	return y + h + 22;
+}
+
 /* Next-token probabilities as horizontal bars, the explained token marked. */
 static double draw_bars(cairo_t *cr, const struct figure_spec *f, double y)
 {
@@ -307,6 +351,8 @@ static void draw(cairo_t *cr, const struct figure_spec *f)
 {
 	double y = draw_title(cr, f, 0);
 	y = draw_tokens(cr, f, y);
+	if (f->curve && f->n > 0)
+		y = draw_curve(cr, f, y);
 	if (f->k > 0)
 		y = draw_bars(cr, f, y);
 	if (f->ek > 0 && f->egrad)

@@ -27,6 +27,9 @@ struct figure_spec {
 	const float *attention;
 	int att_stride;
 	int layer, head;
+	/* deletion curve: (n + 1) p(target) with the k top-scored hidden; or NULL */
+	const float *curve;
+	double area;
 	/* d loss / d (embedding rows) of ek tokens: (ek, C); ek = 0: none */
 	int ek, C;
 	const char *const *etokens; /* (ek) */
