@@ -1,0 +1,226 @@
+/* lesson.c: lesson files parsed into steps, every malformed case reported
+ * with its file and line, and the writer's output read back unchanged. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "../../src/tui/lesson.h"
+#include "../../src/tui/session.h"
+
+static const char good[] =
+	"# a lesson\n"
+	"title   Chain rule\n"
+	"model   kjv-transformer\n"
+	"compare kjv-lstm\n"
+	"theme light\n"
+	"speed 20\n"
+	"\n"
+	"step First\n"
+	"caption   One line.  \n"
+	"caption \"  Two, with blanks \\\"kept\\\"  \"\n"
+	"context In the beginning\n"
+	"type \" God\"\n"
+	"focus candidates\n"
+	"candidate 2\n"
+	"method occlusion\n"
+	"head 1 0\n"
+	"mean off\n"
+	"view query\n"
+	"query -1\n"
+	"pin on\n"
+	"present on\n"
+	"\r\n"
+	"step\r\n"
+	"layer 3\n"
+	"target created\n"
+	"contrast off\n"
+	"theme dark\n";
+
+START_TEST(test_parse_good)
+{
+	struct lesson ls;
+	char err[256];
+	ck_assert_msg(tui_lesson_parse("g.lesson", good, strlen(good), &ls, err, sizeof err), "%s", err);
+	ck_assert_str_eq(ls.title, "Chain rule");
+	ck_assert_str_eq(ls.model, "kjv-transformer");
+	ck_assert_str_eq(ls.compare, "kjv-lstm");
+	ck_assert_int_eq(ls.theme, LESSON_LIGHT);
+	ck_assert(ls.speed == 20.0);
+	ck_assert_int_eq(ls.n, 2);
+	const struct lesson_step *a = &ls.steps[0], *b = &ls.steps[1];
+	ck_assert_int_eq(a->line, 8);
+	ck_assert_str_eq(a->title, "First");
+	ck_assert_str_eq(a->caption, "One line.\n  Two, with blanks \"kept\"  ");
+	ck_assert_str_eq(a->context, "In the beginning");
+	ck_assert_str_eq(a->type, " God");
+	ck_assert_int_eq(a->focus, LESSON_CANDIDATES);
+	ck_assert_int_eq(a->candidate, 2);
+	ck_assert_int_eq(a->method, TUI_OCCLUSION);
+	ck_assert_int_eq(a->layer, 1);
+	ck_assert_int_eq(a->head, 0);
+	ck_assert_int_eq(a->mean, 0);
+	ck_assert_int_eq(a->view, LESSON_QUERY);
+	ck_assert_int_eq(a->query, -1);
+	ck_assert_int_eq(a->pin, 1);
+	ck_assert_int_eq(a->present, 1);
+	ck_assert_int_eq(a->theme, LESSON_UNSET);
+	ck_assert_ptr_null(a->target);
+	ck_assert_int_eq(b->line, 23);
+	ck_assert_str_eq(b->title, "");
+	ck_assert_ptr_null(b->caption);
+	ck_assert_ptr_null(b->context);
+	ck_assert_int_eq(b->layer, 3);
+	ck_assert_int_eq(b->head, LESSON_UNSET);
+	ck_assert_str_eq(b->target, "created");
+	ck_assert_str_eq(b->contrast, "");
+	ck_assert_int_eq(b->theme, LESSON_DARK);
+	ck_assert_int_eq(b->focus, LESSON_UNSET);
+	ck_assert_int_eq(b->pin, LESSON_UNSET);
+	tui_lesson_free(&ls);
+}
+END_TEST
+
+/* Each malformed text with the line its error must name and a fragment of
+ * the message. */
+static const struct {
+	const char *text;
+	int line; /* 0: the message names the file only */
+	const char *what;
+} bad[] = {
+	{"step a\nfocus nowhere\n", 2, "focus wants one of context, candidates"},
+	{"step a\ncaption x\nfrobnicate 3\n", 3, "unknown keyword 'frobnicate'"},
+	{"caption too early\nstep a\n", 1, "before the first step"},
+	{"step a\nmodel m\n", 2, "belongs in the header"},
+	{"\n\nstep a\ncandidate 0\n", 4, "candidate wants a whole number >= 1"},
+	{"step a\ncandidate two\n", 2, "candidate wants a whole number"},
+	{"step a\nlayer -2\n", 2, "layer wants a whole number >= 0"},
+	{"step a\nhead 1\n", 2, "head wants a layer and a head"},
+	{"step a\nhead 1 2 3\n", 2, "head wants a layer and a head"},
+	{"step a\nmethod magic\n", 2, "method wants one of grad_norm"},
+	{"step a\nmean maybe\n", 2, "mean wants one of off, on"},
+	{"step a\npin\n", 2, "pin wants a value"},
+	{"step a\ntype \"unterminated\n", 2, "no closing \""},
+	{"step a\ntype \"a\" b\n", 2, "text after the closing"},
+	{"step a\ntype \"a\\q\"\n", 2, "unknown escape \\q"},
+	{"speed fast\nstep a\n", 1, "speed wants characters per second"},
+	{"theme pink\nstep a\n", 1, "theme wants one of dark, light"},
+	{"step a\nview sideways\n", 2, "view wants one of matrix, overview, query"},
+	{"step a\nquery 0\n", 2, "query wants a whole number >= 1"},
+	{"step a\ncontext x\x01y\n", 2, "control character"},
+	{"title only a header\n# and a comment\n", 0, "no steps"},
+	{"", 0, "no steps"},
+};
+
+START_TEST(test_parse_bad)
+{
+	const char *text = bad[_i].text;
+	struct lesson ls;
+	char err[256], want[64];
+	ck_assert(!tui_lesson_parse("b.lesson", text, strlen(text), &ls, err, sizeof err));
+	if (bad[_i].line)
+		snprintf(want, sizeof want, "b.lesson:%d: ", bad[_i].line);
+	else
+		snprintf(want, sizeof want, "b.lesson: ");
+	ck_assert_msg(!strncmp(err, want, strlen(want)), "case %d: '%s' does not start with '%s'", _i,
+	              err, want);
+	ck_assert_msg(strstr(err, bad[_i].what), "case %d: '%s' lacks '%s'", _i, err, bad[_i].what);
+	ck_assert_int_eq(ls.n, 0);
+	ck_assert_ptr_null(ls.steps);
+}
+END_TEST
+
+START_TEST(test_load)
+{
+	char dir[] = "/tmp/lms_lesson_XXXXXX", path[64], err[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/x.lesson", dir);
+	struct lesson ls;
+	ck_assert(!tui_lesson_load(path, &ls, err, sizeof err));
+	ck_assert_msg(strstr(err, path) && strstr(err, "No such file"), "%s", err);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("step one\ncaption hello\nstep two\nhead x 1\n", f);
+	fclose(f);
+	ck_assert(!tui_lesson_load(path, &ls, err, sizeof err));
+	char want[96];
+	snprintf(want, sizeof want, "%s:4: ", path);
+	ck_assert_msg(!strncmp(err, want, strlen(want)), "%s", err);
+	f = fopen(path, "w");
+	fputs(good, f);
+	fclose(f);
+	ck_assert_msg(tui_lesson_load(path, &ls, err, sizeof err), "%s", err);
+	ck_assert_int_eq(ls.n, 2);
+	tui_lesson_free(&ls);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* The writer's output parses back into the same steps. */
+START_TEST(test_write)
+{
+	struct lesson ls, back;
+	char err[256];
+	ck_assert(tui_lesson_parse("g.lesson", good, strlen(good), &ls, err, sizeof err));
+	struct lesson_step *st = tui_lesson_add_step(&ls);
+	ck_assert_ptr_nonnull(st);
+	st->title = strdup("added");
+	st->context = strdup("ends with a blank ");
+	st->target = strdup("\"quoted\\");
+	st->query = 4;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	ck_assert(tui_lesson_write(f, &ls));
+	fclose(f);
+	ck_assert_msg(tui_lesson_parse("w.lesson", buf, n, &back, err, sizeof err), "%s\n%s", err, buf);
+	ck_assert_int_eq(back.n, 3);
+	ck_assert_str_eq(back.title, ls.title);
+	ck_assert_str_eq(back.compare, ls.compare);
+	ck_assert_int_eq(back.theme, ls.theme);
+	for (int i = 0; i < 3; i++) {
+		const struct lesson_step *a = &ls.steps[i], *b = &back.steps[i];
+		ck_assert_str_eq(a->title, b->title);
+#define SAME_STR(x) ck_assert(a->x ? b->x && !strcmp(a->x, b->x) : !b->x)
+		SAME_STR(caption);
+		SAME_STR(context);
+		SAME_STR(type);
+		SAME_STR(target);
+		SAME_STR(contrast);
+#undef SAME_STR
+		ck_assert_int_eq(a->focus, b->focus);
+		ck_assert_int_eq(a->candidate, b->candidate);
+		ck_assert_int_eq(a->method, b->method);
+		ck_assert_int_eq(a->layer, b->layer);
+		ck_assert_int_eq(a->head, b->head);
+		ck_assert_int_eq(a->mean, b->mean);
+		ck_assert_int_eq(a->view, b->view);
+		ck_assert_int_eq(a->query, b->query);
+		ck_assert_int_eq(a->pin, b->pin);
+		ck_assert_int_eq(a->present, b->present);
+		ck_assert_int_eq(a->theme, b->theme);
+	}
+	free(buf);
+	tui_lesson_free(&ls);
+	tui_lesson_free(&back);
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	Suite *s = suite_create("lesson");
+	TCase *tc = tcase_create("tui_lesson_parse");
+	tcase_add_test(tc, test_parse_good);
+	tcase_add_loop_test(tc, test_parse_bad, 0, (int)(sizeof bad / sizeof *bad));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tui_lesson_load");
+	tcase_add_test(tc, test_load);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tui_lesson_write");
+	tcase_add_test(tc, test_write);
+	suite_add_tcase(s, tc);
+	return s;
+}
