@@ -78,6 +78,11 @@ $(SAN)/tests/%: $(SAN)/tests/unit/%.o $(SAN_HELP) $(SAN)/liblmscope.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -o $@ $< $(SAN_HELP) $(SAN)/liblmscope.a $(CHECK_LIBS) $(LDLIBS)
 
+# test_lesson checks the explorer's lesson parser (src/tui), beside the engine.
+LESSON_OBJ := src/tui/lesson.o src/tui/session.o
+$(SAN)/tests/test_lesson: $(LESSON_OBJ:%=$(SAN)/%)
+$(SAN)/tests/test_lesson: SAN_HELP += $(LESSON_OBJ:%=$(SAN)/%)
+
 unit: $(UNIT_BIN)
 
 # lmscope itself under ASan + UBSan, for the bad-input suite (tests/bad/).
@@ -284,6 +289,7 @@ $(MC)/lmscope: $(CLI_SRC:%.c=$(MC)/%.o) $(TUI_SRC:%.c=$(MC)/%.o) $(MC)/liblmscop
 
 $(MC_UNIT): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+$(MC)/tests/test_lesson: $(LESSON_OBJ:%=$(MC)/%)
 
 memcheck: deps
 	@missing=""; for p in $(MEMCHECK_DEBS); do \
