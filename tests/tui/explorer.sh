@@ -62,7 +62,7 @@ explain_top() {
 # check_saliency METHOD: the saliency rows on screen (session a) against
 # `lmscope explain --json` for the same context, target, contrast and method.
 check_saliency() {
-	screen a
+	wait_for a "F1 help" || return 1
 	/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" "$1" <<'EOF'
 import json, subprocess, sys
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
@@ -129,6 +129,7 @@ wait_for a "layer 1, mean of 2 heads" || fail "no mean over heads"
 # --- overview and query mode ------------------------------------------------------
 $T send-keys -t a o
 wait_for a "Overview: 2 layers x 2 heads" || fail "no overview"
+wait_for a "H1 " || fail "no heads in the overview"
 grep -Eq "H0 [0-9]+\.[0-9][0-9]" "$d/screen" || fail "no head entropy in the overview"
 $T send-keys -t a Enter w
 wait_for a "its attention over the context" || fail "no query mode"
@@ -232,7 +233,7 @@ $T send-keys -t a Tab
 # --- resize and too small -----------------------------------------------------------
 $T resize-window -t a -x 80 -y 24
 wait_for a "Next token" || fail "nothing after resize"
-i=0; while screen a && [ "$(wc -l < "$d/screen")" -ne 24 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while screen a && ! sed -n 24p "$d/screen" | grep -q "params" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 sed -n 24p "$d/screen" | grep -q "params" || fail "status line not on the last row after resize"
 /usr/bin/python3 -c 'import sys; sys.exit(any(len(l.rstrip("\n")) > 80 for l in open(sys.argv[1], encoding="utf-8")))' "$d/screen" ||
 	fail "lines wider than the terminal"
