@@ -184,8 +184,8 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
  * tanhf made GELU cost as much as all the matrix products of a block. */
 static inline float exp_fast(float x)
 {
-	x = x < -87.0f ? -87.0f : x;
-	x = x > 88.0f ? 88.0f : x;
+	x = x > -87.0f ? x : -87.0f; /* NaN becomes -87 here; the callers' */
+	x = x < 88.0f ? x : 88.0f;   /* other factors still propagate it  */
 	/* k = round(x / ln2): adding 1.5 * 2^23 leaves no fraction bits */
 	float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
 	int32_t ki = (int32_t)k;
@@ -200,7 +200,10 @@ static inline float exp_fast(float x)
 static inline float gelu(float x)
 {
 	float u = GELU_S * (x + GELU_A * x * x * x);
-	return x / (1.0f + exp_fast(-2.0f * u));
+	float y = x / (1.0f + exp_fast(-2.0f * u));
+	/* below u = -43 the result is under 1e-36 |x|, but exp_fast's clamp
+	 * would leave x / e^88, far from 0 when x is huge */
+	return u < -43.0f ? 0.0f : y;
 }
 
 /* Loops run in blocks of GELU_BLOCK with a fixed trip count, which the
@@ -225,7 +228,8 @@ static inline float gelu_grad(float x)
 {
 	float u = GELU_S * (x + GELU_A * x * x * x);
 	float sg = 1.0f / (1.0f + exp_fast(-2.0f * u));
-	return sg + 2.0f * x * sg * (1.0f - sg) * GELU_S * (1.0f + 3.0f * GELU_A * x * x);
+	float g = sg + 2.0f * x * sg * (1.0f - sg) * GELU_S * (1.0f + 3.0f * GELU_A * x * x);
+	return u < -43.0f ? 0.0f : g; /* as in gelu() */
 }
 
 void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp, int n)

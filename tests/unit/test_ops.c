@@ -238,6 +238,16 @@ START_TEST(test_gelu)
 	lms_gelu_backward(dx, dout, x, n);
 	struct fd_fn f = { .run = run_gelu, .a = { x }, .i = { n } };
 	ck_assert_double_lt(fd_check(&f, x, n, dx, dout, n), FD_TOL);
+	/* far tails: identity and zero, with slopes 1 and 0; NaN stays NaN */
+	float big[4] = { 30.0f, -30.0f, 1e30f, -1e30f }, yb[4], gb[4] = { 0 }, ones[4] = { 1, 1, 1, 1 };
+	lms_gelu_forward(yb, big, 4);
+	lms_gelu_backward(gb, ones, big, 4);
+	ck_assert(yb[0] == 30.0f && fabsf(yb[1]) < 1e-30f && yb[2] == 1e30f && fabsf(yb[3]) < 1e-30f);
+	ck_assert(gb[0] == 1.0f && fabsf(gb[1]) < 1e-30f);
+	float nan = NAN, ynan, gnan = 0.0f;
+	lms_gelu_forward(&ynan, &nan, 1);
+	lms_gelu_backward(&gnan, ones, &nan, 1);
+	ck_assert(isnan(ynan) && isnan(gnan));
 	free(x); free(out); free(dout); free(dx);
 }
 END_TEST
