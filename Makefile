@@ -168,14 +168,14 @@ models/kjv-transformer/model.safetensors: corpora/kjv.train.txt corpora/kjv.vali
 	rm -rf $(@D)
 	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt -o $(@D) --tokenizer word \
 	  --vocab-size 16384 --arch gpt2 --layers 4 --heads 4 --embd 128 --context 64 --batch 16 \
-	  --epochs 2 --lr 3e-3 --warmup 200 --valid-every 200 --log-every 10 --seed 1 --f16
+	  --epochs 1.5 --lr 3e-3 --warmup 200 --valid-every 400 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
 models/kjv-lstm/model.safetensors: corpora/kjv.train.txt corpora/kjv.valid.txt | $(LMSCOPE)
 	rm -rf $(@D)
 	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt -o $(@D) --tokenizer word \
 	  --vocab-size 16384 --arch lstm --layers 2 --embd 128 --hidden 128 --context 64 --batch 16 \
-	  --epochs 2 --lr 3e-3 --warmup 100 --valid-every 200 --log-every 10 --seed 1 --f16
+	  --epochs 1.5 --lr 3e-3 --warmup 100 --valid-every 400 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
 models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
@@ -201,7 +201,7 @@ models/kjv-baseline.txt: models/kjv-transformer/model.safetensors models/kjv-lst
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 # The explorer's engine thread (bench_explorer.c times its update).
-BENCH_TUI := $(addprefix $(OBJ)/src/tui/,worker.o session.o export.o)
+BENCH_TUI := $(addprefix $(OBJ)/src/tui/,worker.o session.o export.o) $(OBJ)/src/cli/figure.o
 build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a $(LDLIBS)
 
