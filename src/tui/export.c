@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "../cli/figure.h"
 #include "export.h"
 #include "ui.h"
 
@@ -133,5 +134,70 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 		return 0;
 	}
 	snprintf(msg, size, "wrote %s", path);
+	return 1;
+}
+
+int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, const char *path,
+                      char *msg, size_t size)
+{
+	int n = v && v->valid ? v->n : 0;
+	if (!n) {
+		snprintf(msg, size, "nothing to draw yet");
+		return 0;
+	}
+	enum { K = 10, B = 24 };
+	const char **tokens = malloc((size_t)n * sizeof *tokens);
+	char (*bufs)[B] = malloc((size_t)(n + K + 2) * sizeof *bufs);
+	if (!tokens || !bufs) {
+		free(tokens);
+		free(bufs);
+		snprintf(msg, size, "out of memory");
+		return 0;
+	}
+	for (int j = 0; j < n; j++)
+		tokens[j] = tui_token_str(tm, v->ids[j], bufs[j], B);
+	const char *top[K];
+	float probs[K];
+	int k = v->k < K ? v->k : K, hi = -1, co = -1;
+	for (int i = 0; i < k; i++) {
+		top[i] = tui_token_str(tm, v->top_id[i], bufs[n + i], B);
+		probs[i] = expf(v->top_lp[i]);
+		hi = v->top_id[i] == v->target ? i : hi;
+		co = v->top_id[i] == v->contrast ? i : co;
+	}
+	char title[256], t1[B], t2[B];
+	const char *name = strrchr(tm->path, '/');
+	name = name && name[1] ? name + 1 : tm->path;
+	if (v->contrast >= 0)
+		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
+		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));
+	else
+		snprintf(title, sizeof title, "%s: why %s", name, tui_token_str(tm, v->target, t1, B));
+	struct figure_spec f;
+	memset(&f, 0, sizeof f);
+	f.title = title;
+	f.n = n;
+	f.tokens = tokens;
+	f.scores = v->have_saliency ? v->saliency : NULL;
+	f.method = tui_methods[v->method].name;
+	f.note = v->sal_note[0] ? v->sal_note : NULL;
+	f.k = k;
+	f.top_tokens = top;
+	f.top_probs = probs;
+	f.highlight = hi;
+	f.contrast = co;
+	if (v->NH && !v->mean_heads) {
+		f.attention = v->att;
+		f.att_stride = n;
+		f.layer = v->layer;
+		f.head = v->head;
+	}
+	enum lms_status st = figure_write(path, &f);
+	free(tokens);
+	free(bufs);
+	if (st) {
+		snprintf(msg, size, "%s", lms_errmsg());
+		return 0;
+	}
 	return 1;
 }

@@ -1,16 +1,24 @@
-/* Export of the explorer's views: the screen as seen (plain text, written by
- * the input thread) and the numbers behind it as JSON in the schema of
- * `lmscope explain --json` (written by the engine thread, which holds every
- * layer's attention). */
+/* Export of the explorer's views: the screen as seen (plain text) and a
+ * figure, written by the input thread, and the numbers behind them as JSON
+ * in the schema of `lmscope explain --json` (written by the engine thread,
+ * which holds every layer's attention). */
 #ifndef LMS_TUI_EXPORT_H
 #define LMS_TUI_EXPORT_H
 
 #include <stddef.h>
 
 struct tui_engine;
+struct tui_model;
+struct tui_view;
 
 /* Writes the engine's current results to path; puts a one-line outcome
  * into msg. Returns 1 on success. */
 int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size);
+
+/* Writes the view as a figure (the tokens shaded by saliency, the candidates
+ * as bars, the attention head shown) with cairo; the format follows the
+ * name (.svg, .png, .pdf). Returns 1 on success. */
+int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, const char *path,
+                      char *msg, size_t size);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export.h"
 #include "ui.h"
 
 /* ---- handlers shared by every pane ---------------------------------------- */
@@ -58,9 +59,14 @@ static int k_export(struct tui_state *s, int key)
 		snprintf(s->msg, sizeof s->msg, "%s", msg);
 		return TUI_REDRAW;
 	}
+	snprintf(path, sizeof path, "lmscope-export-%d.svg", s->export_n);
+	if (!tui_export_figure(s->tm, s->v, path, msg, sizeof msg)) {
+		snprintf(s->msg, sizeof s->msg, "%s", msg);
+		return TUI_REDRAW;
+	}
 	snprintf(s->rq.export_path, sizeof s->rq.export_path, "lmscope-export-%d.json", s->export_n);
 	s->rq.export_json = s->export_n;
-	snprintf(s->msg, sizeof s->msg, "wrote %s; JSON follows in lmscope-export-%d.json", path,
+	snprintf(s->msg, sizeof s->msg, "wrote lmscope-export-%d.txt and .svg; .json follows",
 	         s->export_n);
 	return TUI_RECOMPUTE;
 }
@@ -179,7 +185,7 @@ static const struct tui_key global_keys[] = {
 	{KEY_F(2), "F2", "switch the saliency method", k_method},
 	{KEY_F(3), "F3", "overview of all layers x heads", k_overview},
 	{KEY_F(4), "F4", "append the target token to the context", k_append},
-	{KEY_F(5), "F5", "export the views (text as seen + JSON)", k_export},
+	{KEY_F(5), "F5", "export the views (text as seen, SVG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };
 
@@ -201,7 +207,7 @@ static const struct tui_key command_keys[] = {
 	{'M', "M", "mean over the layer's heads", k_mean},
 	{'o', "o", "overview of all layers x heads", k_overview},
 	{'w', "w", "query mode: one token's attention as bars", k_query},
-	{'e', "e", "export the views (text as seen + JSON)", k_export},
+	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };
 

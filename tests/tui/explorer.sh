@@ -158,6 +158,7 @@ $T send-keys -t a Tab e
 i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -s "$d/lmscope-export-1.txt" ] || fail "no text export"
 grep -q "Next token" "$d/lmscope-export-1.txt" 2>/dev/null || fail "text export lacks the screen"
+grep -q "<svg" "$d/lmscope-export-1.svg" 2>/dev/null || fail "no SVG figure export"
 /usr/bin/python3 - "$d/lmscope-export-1.json" "$LMSCOPE" "$d/gpt" <<'EOF' || fail "JSON export is wrong"
 import json, math, subprocess, sys
 d = json.load(open(sys.argv[1]))
