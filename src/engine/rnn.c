@@ -154,6 +154,7 @@ struct rnn_acts {
 	float *gates; /* (L, B, T, G*H) after their nonlinearities */
 	float *h;     /* (L-1, B, T, H) outputs of the layers below the top (top: r->hfin) */
 	float *c;     /* (L, B, T, H) LSTM cell states; NULL otherwise */
+	float *tc;    /* (L, B, T, H) LSTM tanh(c), for the backward; NULL otherwise */
 	float *hn;    /* (L, B, T, H) GRU W_hn h + b_hn; NULL otherwise */
 	float *xg;    /* (B, T, G*H) input projections of the layer being computed */
 	float *hg;    /* (B, G*H) one step's W_hh h + b_hh */
@@ -183,6 +184,7 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		L * BT * GH,                  /* gates */
 		(L - 1) * BT * H,             /* h */
 		lstm ? L * BT * H : 0,        /* c */
+		lstm ? L * BT * H : 0,        /* tc */
 		gru ? L * BT * H : 0,         /* hn */
 		BT * GH,                      /* xg */
 		(size_t)B * GH,               /* hg */
@@ -201,7 +203,7 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		free(a);
 		return NULL;
 	}
-	float **ptrs[] = { &a->gates, &a->h, &a->c, &a->hn, &a->xg, &a->hg, &a->dxg, &a->dhg,
+	float **ptrs[] = { &a->gates, &a->h, &a->c, &a->tc, &a->hn, &a->xg, &a->hg, &a->dxg, &a->dhg,
 	                   &a->dh, &a->dcur, &a->drec, &a->dcrec };
 	float *p = a->mem;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
@@ -302,6 +304,7 @@ struct step {
 	float *gates;      /* (B, T, G*H) */
 	float *hout;       /* (B, T, H) */
 	float *cout;       /* (B, T, H) LSTM */
+	float *tcout;      /* (B, T, H) LSTM tanh(c) */
 	float *hn;         /* (B, T, H) GRU */
 };
 
@@ -327,6 +330,7 @@ static void lstm_cell_forward(const struct step *s)
 		const float *xg = s->xg + row * 4 * H, *hg = s->hg + (size_t)b * 4 * H;
 		const float *cp = s->cprev ? s->cprev + (row - 1) * H : NULL;
 		float *y = s->gates + row * 4 * H, *h = s->hout + row * H, *c = s->cout + row * H;
+		float *tc = s->tcout + row * H;
 		for (int j = 0; j < 4 * H; j++) {
 			float v = xg[j] + hg[j];
 			y[j] = (j >= 2 * H && j < 3 * H) ? tanhf(v) : sigm(v);
@@ -334,7 +338,8 @@ static void lstm_cell_forward(const struct step *s)
 		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
 		for (int j = 0; j < H; j++) {
 			c[j] = (cp ? fg[j] * cp[j] : 0.0f) + ig[j] * gg[j];
-			h[j] = og[j] * tanhf(c[j]);
+			tc[j] = tanhf(c[j]);
+			h[j] = og[j] * tc[j];
 		}
 	}
 }
@@ -380,7 +385,8 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 		struct step s = {
 			.B = B, .T = T, .H = H, .xg = a->xg, .hg = a->hg,
 			.gates = layer_gates(a, l), .hout = layer_out(r, l),
-			.cout = layer_state(a, a->c, l), .hn = layer_state(a, a->hn, l),
+			.cout = layer_state(a, a->c, l), .tcout = layer_state(a, a->tc, l),
+			.hn = layer_state(a, a->hn, l),
 		};
 		for (int t = from; t < n; t++) {
 			s.t = t;
@@ -413,6 +419,7 @@ struct bstep {
 	const float *gates; /* (B, T, G*H) */
 	const float *hout;  /* (B, T, H) */
 	const float *cst;   /* (B, T, H) LSTM */
+	const float *tc;    /* (B, T, H) LSTM tanh(cst) */
 	const float *hn;    /* (B, T, H) GRU */
 	float *dxg;         /* (B, T, G*H) */
 	float *dhg;         /* (B, T, G*H) */
@@ -442,12 +449,11 @@ static void lstm_cell_backward(const struct bstep *s)
 		size_t row = (size_t)b * s->T + s->t;
 		const float *y = s->gates + row * 4 * H, *dh = s->dcur + (size_t)b * H;
 		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
-		const float *c = s->cst + row * H, *cp = s->t ? s->cst + (row - 1) * H : NULL;
+		const float *tc = s->tc + row * H, *cp = s->t ? s->cst + (row - 1) * H : NULL;
 		float *dcr = s->dcrec + (size_t)b * H, *da = s->dxg + row * 4 * H;
 		for (int j = 0; j < H; j++) {
-			float tc = tanhf(c[j]);
-			float dout = dh[j] * tc;
-			float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc * tc);
+			float dout = dh[j] * tc[j];
+			float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc[j] * tc[j]);
 			float di = dc * gg[j], dg = dc * ig[j], df = cp ? dc * cp[j] : 0.0f;
 			dcr[j] = dc * fg[j];
 			da[j] = di * ig[j] * (1.0f - ig[j]);
@@ -551,6 +557,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 		struct bstep s = {
 			.B = B, .T = T, .H = H, .dcur = a->dcur, .gates = layer_gates(a, l),
 			.hout = layer_out(r, l), .cst = layer_state(a, a->c, l),
+			.tc = layer_state(a, a->tc, l),
 			.hn = layer_state(a, a->hn, l), .dxg = a->dxg, .dhg = a->dhg,
 			.drec = a->drec, .dcrec = a->dcrec,
 		};
