@@ -364,6 +364,53 @@ START_TEST(test_gradcheck_logprob)
 }
 END_TEST
 
+/* Gradients of a batch whose rows use only part of the run's capacity (row
+ * stride T > n: the products run row by row) equal those of a run of exactly
+ * n positions (the products run over the whole batch at once, the case the
+ * finite-difference checks cover). */
+START_TEST(test_batch_stride)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		int B = 3, n = 4, C = 5;
+		struct lms_model *m = make_model(archs[a], 7, C, 6, 2, 0.5f, 61 + a);
+		ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+		int ids[12] = { 1, 2, 3, 4, 6, 5, 4, 3, 0, 0, 1, 1 };
+		int tg[12] = { 2, 3, 4, 5, 5, 4, 3, 2, 0, 1, 1, -1 };
+		float *want = malloc(m->n_params * sizeof(float)), demb[3 * 4 * 5];
+		for (int pass = 0; pass < 2; pass++) {
+			int cap = pass ? n + 3 : n;
+			struct lms_run *r;
+			ck_assert_int_eq(lms_run_new(m, B, cap, &r), LMS_OK);
+			lms_model_zero_grads(m);
+			lms_embed(r, ids, n);
+			lms_forward(r, 0, n);
+			lms_objective_xent(r, tg, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+			lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+			for (int b = 0; b < B; b++)
+				for (int i = 0; i < n * C; i++) {
+					float d = r->demb[(size_t)b * cap * C + i];
+					if (!pass)
+						demb[b * n * C + i] = d;
+					else
+						ck_assert_msg(fabsf(d - demb[b * n * C + i]) <= 1e-6f * (1 + fabsf(d)),
+						              "%s demb row %d entry %d: %g vs %g",
+						              lms_arch_name(archs[a]), b, i, d, demb[b * n * C + i]);
+				}
+			if (!pass)
+				memcpy(want, m->grads, m->n_params * sizeof(float));
+			else {
+				double e = tu_max_rel_err(m->grads, want, m->n_params, 1e-3);
+				ck_assert_msg(e < 1e-5, "%s parameter gradients differ by %g",
+				              lms_arch_name(archs[a]), e);
+			}
+			lms_run_free(r);
+		}
+		free(want);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
 /* A model that forgets quickly: small recurrent weights, and the gate that
  * carries the old state (LSTM forget, GRU update; block 1 of both) mostly
  * shut. Gradients then decay by orders of magnitude per step. */
@@ -426,6 +473,7 @@ Suite *lms_test_suite(void)
 		{ "continuation", test_continuation },
 		{ "gradcheck_xent", test_gradcheck_xent },
 		{ "gradcheck_logprob", test_gradcheck_logprob },
+		{ "batch_stride", test_batch_stride },
 		{ "long_context", test_long_context },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
