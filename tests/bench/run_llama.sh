@@ -12,6 +12,12 @@ if [ -f "$LLAMA_BIN" ]; then
 		LMSCOPE_THREADS=$th "$B" llama "$LLAMA_BIN" | grep -v '^ids' | sed 's/^/lms /' | tee -a "$out"
 	done
 	"$B" llama-baseline "$LLAMA_BIN" | grep -v '^ids' | sed 's/^/c-loop /' | tee -a "$out"
+	# for information only (not in the report): OpenBLAS falls back to its SSE3
+	# kernels on CPUs it does not know; naming the AVX-512/AVX2 kernel shows
+	# what this machine can do
+	core=$(grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || echo Haswell)
+	echo "(LMSCOPE_THREADS=1 OPENBLAS_CORETYPE=$core, not in the report)"
+	OPENBLAS_CORETYPE=$core LMSCOPE_THREADS=1 "$B" llama "$LLAMA_BIN" | grep -v '^ids'
 	a=$("$B" llama "$LLAMA_BIN" | grep '^ids'); b=$("$B" llama-baseline "$LLAMA_BIN" | grep '^ids')
 	[ "$a" = "$b" ] || echo "(llama: lmscope's greedy ids differ from the C loop's)"
 else
