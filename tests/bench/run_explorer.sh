@@ -7,8 +7,8 @@ echo "== explorer (issue 5)"
 if [ -f models/kjv-transformer/config.json ]; then
 	lms explorer models/kjv-transformer 64
 else
-	echo "(no models/kjv-transformer yet: issue 2's benchmark GPT-2 stands in)"
-	lms explorer gpt2-bench 64
+	echo "(no models/kjv-transformer yet: a random model of its shape stands in)"
+	lms explorer default-shape 64
 fi
 lms explorer gpt2-small 64
 lms explorer gpt2-small 1024
