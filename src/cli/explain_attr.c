@@ -28,7 +28,7 @@ const char cli_attr_usage[] =
 	"  --lime-samples N  lime's random masks (256)\n"
 	"  --seed N          lime's masks and folds (1)\n"
 	"  --embedding-gradient  d loss / d (embedding matrix) on the rows of the\n"
-	"                    tokens involved (loss = -log p(target) [+ log p(contrast)])\n"
+	"                    tokens involved (the loss: minus the explained log p)\n"
 	"  --csv             the explanation as CSV rows: section,index,id,token,value\n"
 	"  --figure FILE     a figure (.svg, .png or .pdf); with --attention it adds\n"
 	"                    the heatmap of --layer L --head H (last layer, head 0)\n";
