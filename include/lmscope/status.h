@@ -39,4 +39,13 @@ void lms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* OpenBLAS thread count; n <= 0 reads LMSCOPE_THREADS, else leaves the default. */
 void lms_set_threads(int n);
 
+/* OpenBLAS picks its kernels when the library loads. On processors newer
+ * than the OpenBLAS build knows, it falls back to its generic SSE3
+ * ("Prescott") kernels, several times slower than the AVX2/AVX-512 ones the
+ * processor can run. Returns the OPENBLAS_CORETYPE that matches this
+ * processor when that happened and the user has not chosen one, else NULL.
+ * Front ends set it in the environment and re-execute themselves (the
+ * library cannot: OpenBLAS reads the variable only at load time). */
+const char *lms_blas_better_core(void);
+
 #endif

@@ -30,6 +30,9 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *cli_command;
 int cli_exit_code(enum lms_status st);
 
+/* Makes OpenBLAS use the kernels this processor can run (may re-exec). */
+void cli_pick_blas_core(char **argv);
+
 /* Parses "5,17,42" into a malloc'd array. Returns 0 on a malformed list. */
 int cli_parse_ids(const char *s, int **ids, size_t *n);
 

@@ -36,6 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	cli_pick_blas_core(argv);
 	int i = 1;
 	int threads = 0;
 	for (; i < argc && argv[i][0] == '-'; i++) {

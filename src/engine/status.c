@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cblas.h>
 
@@ -63,4 +64,21 @@ void lms_set_threads(int n)
 	}
 	if (n > 0)
 		openblas_set_num_threads(n);
+}
+
+const char *lms_blas_better_core(void)
+{
+	if (getenv("OPENBLAS_CORETYPE"))
+		return NULL;
+	if (strcmp(openblas_get_corename(), "Prescott") != 0)
+		return NULL;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+		return "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+#endif
+	return NULL;
 }

@@ -54,9 +54,22 @@ static const struct workload workloads[] = {
 	{"llama-baseline", bench_llama_baseline},
 };
 
+/* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS
+ * chose well itself), so run.sh gives lmscope and PyTorch the same kernels. */
+static int bench_blascore(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *core = lms_blas_better_core();
+	printf("%s\n", core ? core : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	lms_set_threads(0);
+	if (argc >= 2 && !strcmp(argv[1], "blascore"))
+		return bench_blascore(argc - 1, argv + 1);
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench NAME [ARGS]\n");
 		return 2;

@@ -8,6 +8,10 @@ out=build/bench-results.txt
 : > "$out"
 B=build/bench
 PY=/usr/bin/python3
+# OpenBLAS falls back to generic kernels on processors it does not know;
+# both sides then get the kernels this processor can run, as lmscope does.
+core=$("$B" blascore)
+[ -n "$core" ] && export OPENBLAS_CORETYPE="$core" && echo "OPENBLAS_CORETYPE=$core for lmscope and PyTorch alike"
 lms() { "$B" "$@" | sed 's/^/lms /' | tee -a "$out"; }
 torch_best() {
 	script=$1; shift

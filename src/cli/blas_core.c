@@ -1,0 +1,18 @@
+/* Re-executes lmscope with OPENBLAS_CORETYPE set when OpenBLAS fell back to
+ * its generic kernels on a processor it does not recognise (see
+ * lms_blas_better_core). One exec at start-up, before anything else runs. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_pick_blas_core(char **argv)
+{
+	const char *core = lms_blas_better_core();
+	if (!core || getenv("LMSCOPE_NO_REEXEC"))
+		return;
+	setenv("OPENBLAS_CORETYPE", core, 1);
+	setenv("LMSCOPE_NO_REEXEC", "1", 1);
+	execv("/proc/self/exe", argv);
+	/* exec failed: carry on with the generic kernels */
+}
