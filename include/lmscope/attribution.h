@@ -24,8 +24,12 @@
  * in model.h. Work happens in a caller's run when opts.run is set (the
  * explorer keeps one, so a keystroke allocates no activations); its B rows
  * are the batch in which integration steps and masked variants are
- * evaluated. The run's contents are overwritten: a caller that reuses its
- * prefix must run its next forward from position 0. */
+ * evaluated, so B = 1 suits the gradient methods and rollout (one row is all
+ * they use) and B of m + 2 (IG) or 64 (occlusion, lime) the others. Without
+ * a run, one sized for the method is allocated for the call. The run's
+ * contents are overwritten: a caller that reuses its prefix must run its
+ * next forward from position 0. The scratch the sampling methods need
+ * (n C floats and less) is allocated per call. */
 #ifndef LMSCOPE_ATTRIBUTION_H
 #define LMSCOPE_ATTRIBUTION_H
 
