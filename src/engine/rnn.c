@@ -38,6 +38,7 @@
 #include "arch.h"
 #include "lmscope/rng.h"
 #include "ops.h"
+#include "rnn_cell.h"
 
 static int gates_of(enum lms_arch a)
 {
@@ -286,83 +287,6 @@ static int spans(int B, int T, int t0, int t1, struct span *s)
 	return B;
 }
 
-/* ---- cells: one position, all rows ------------------------------------------ */
-
-static float sigm(float x)
-{
-	return 1.0f / (1.0f + expf(-x));
-}
-
-/* Position t of every row b: row b of a (B, T, X) buffer at t is at
- * (b * T + t) * X. */
-struct step {
-	int B, T, H, t;
-	const float *xg;   /* (B, T, G*H) */
-	const float *hg;   /* (B, G*H) */
-	const float *hprev; /* (B, T, H) at t-1, or NULL for zeros */
-	const float *cprev; /* (B, T, H) at t-1, or NULL */
-	float *gates;      /* (B, T, G*H) */
-	float *hout;       /* (B, T, H) */
-	float *cout;       /* (B, T, H) LSTM */
-	float *tcout;      /* (B, T, H) LSTM tanh(c) */
-	float *hn;         /* (B, T, H) GRU */
-};
-
-static void rnn_cell_forward(const struct step *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *xg = s->xg + row * H, *hg = s->hg + (size_t)b * H;
-		float *y = s->gates + row * H, *h = s->hout + row * H;
-		for (int j = 0; j < H; j++) {
-			y[j] = tanhf(xg[j] + hg[j]);
-			h[j] = y[j];
-		}
-	}
-}
-
-static void lstm_cell_forward(const struct step *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *xg = s->xg + row * 4 * H, *hg = s->hg + (size_t)b * 4 * H;
-		const float *cp = s->cprev ? s->cprev + (row - 1) * H : NULL;
-		float *y = s->gates + row * 4 * H, *h = s->hout + row * H, *c = s->cout + row * H;
-		float *tc = s->tcout + row * H;
-		for (int j = 0; j < 4 * H; j++) {
-			float v = xg[j] + hg[j];
-			y[j] = (j >= 2 * H && j < 3 * H) ? tanhf(v) : sigm(v);
-		}
-		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
-		for (int j = 0; j < H; j++) {
-			c[j] = (cp ? fg[j] * cp[j] : 0.0f) + ig[j] * gg[j];
-			tc[j] = tanhf(c[j]);
-			h[j] = og[j] * tc[j];
-		}
-	}
-}
-
-static void gru_cell_forward(const struct step *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *xg = s->xg + row * 3 * H, *hg = s->hg + (size_t)b * 3 * H;
-		const float *hp = s->hprev ? s->hprev + (row - 1) * H : NULL;
-		float *y = s->gates + row * 3 * H, *h = s->hout + row * H, *hn = s->hn + row * H;
-		float *rg = y, *zg = y + H, *ng = y + 2 * H;
-		for (int j = 0; j < H; j++) {
-			rg[j] = sigm(xg[j] + hg[j]);
-			zg[j] = sigm(xg[H + j] + hg[H + j]);
-			hn[j] = hg[2 * H + j];
-			ng[j] = tanhf(xg[2 * H + j] + rg[j] * hn[j]);
-			h[j] = (1.0f - zg[j]) * ng[j] + (hp ? zg[j] * hp[j] : 0.0f);
-		}
-	}
-}
-
 /* ---- forward ------------------------------------------------------------- */
 
 static void rnn_forward(struct lms_run *r, int from, int n)
@@ -382,7 +306,7 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 		for (int i = 0; i < ns; i++)
 			lms_linear_forward(a->xg + sp[i].first * GH, x + sp[i].first * w.nin, P + w.wih,
 			                   P + w.bih, sp[i].count, w.nin, GH);
-		struct step s = {
+		struct lms_cell_fwd s = {
 			.B = B, .T = T, .H = H, .xg = a->xg, .hg = a->hg,
 			.gates = layer_gates(a, l), .hout = layer_out(r, l),
 			.cout = layer_state(a, a->c, l), .tcout = layer_state(a, a->tc, l),
@@ -398,97 +322,12 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 			if (t)
 				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH,
 				              H, 1.0f);
-			if (c->arch == LMS_LSTM)
-				lstm_cell_forward(&s);
-			else if (c->arch == LMS_GRU)
-				gru_cell_forward(&s);
-			else
-				rnn_cell_forward(&s);
+			lms_cell_forward(c->arch, &s);
 		}
 	}
 }
 
 /* ---- backward through time ------------------------------------------------- */
-
-/* One position t of every row: from dcur = d objective / d h_t (all paths)
- * to dxg, dhg at t and to drec = the part of d / d h_{t-1} that bypasses
- * W_hh (GRU only; the caller adds dhg @ W_hh). */
-struct bstep {
-	int B, T, H, t;
-	const float *dcur;  /* (B, H) */
-	const float *gates; /* (B, T, G*H) */
-	const float *hout;  /* (B, T, H) */
-	const float *cst;   /* (B, T, H) LSTM */
-	const float *tc;    /* (B, T, H) LSTM tanh(cst) */
-	const float *hn;    /* (B, T, H) GRU */
-	float *dxg;         /* (B, T, G*H) */
-	float *dhg;         /* (B, T, G*H) */
-	float *drec;        /* (B, H) */
-	float *dcrec;       /* (B, H) LSTM: d / d c_t in, d / d c_{t-1} out */
-};
-
-/* forward: h = tanh(a), a = xg + hg */
-static void rnn_cell_backward(const struct bstep *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *y = s->gates + row * H, *dh = s->dcur + (size_t)b * H;
-		float *da = s->dxg + row * H;
-		for (int j = 0; j < H; j++)
-			da[j] = dh[j] * (1.0f - y[j] * y[j]);
-	}
-}
-
-/* forward: i, f, g, o = sigm, sigm, tanh, sigm (xg + hg);
- *          c = f * c_prev + i * g;  h = o * tanh(c) */
-static void lstm_cell_backward(const struct bstep *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *y = s->gates + row * 4 * H, *dh = s->dcur + (size_t)b * H;
-		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
-		const float *tc = s->tc + row * H, *cp = s->t ? s->cst + (row - 1) * H : NULL;
-		float *dcr = s->dcrec + (size_t)b * H, *da = s->dxg + row * 4 * H;
-		for (int j = 0; j < H; j++) {
-			float dout = dh[j] * tc[j];
-			float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc[j] * tc[j]);
-			float di = dc * gg[j], dg = dc * ig[j], df = cp ? dc * cp[j] : 0.0f;
-			dcr[j] = dc * fg[j];
-			da[j] = di * ig[j] * (1.0f - ig[j]);
-			da[H + j] = df * fg[j] * (1.0f - fg[j]);
-			da[2 * H + j] = dg * (1.0f - gg[j] * gg[j]);
-			da[3 * H + j] = dout * og[j] * (1.0f - og[j]);
-		}
-	}
-}
-
-/* forward: r = sigm(xg_r + hg_r), z = sigm(xg_z + hg_z),
- *          n = tanh(xg_n + r * hg_n),  h = (1 - z) * n + z * h_prev */
-static void gru_cell_backward(const struct bstep *s)
-{
-	int H = s->H;
-	for (int b = 0; b < s->B; b++) {
-		size_t row = (size_t)b * s->T + s->t;
-		const float *y = s->gates + row * 3 * H, *dh = s->dcur + (size_t)b * H;
-		const float *rg = y, *zg = y + H, *ng = y + 2 * H, *hn = s->hn + row * H;
-		const float *hp = s->t ? s->hout + (row - 1) * H : NULL;
-		float *dx = s->dxg + row * 3 * H, *dhh = s->dhg + row * 3 * H;
-		float *drec = s->drec + (size_t)b * H;
-		for (int j = 0; j < H; j++) {
-			float dz = dh[j] * ((hp ? hp[j] : 0.0f) - ng[j]);
-			float dnp = dh[j] * (1.0f - zg[j]) * (1.0f - ng[j] * ng[j]);
-			float drp = dnp * hn[j] * rg[j] * (1.0f - rg[j]);
-			float dzp = dz * zg[j] * (1.0f - zg[j]);
-			drec[j] = dh[j] * zg[j];
-			dx[j] = dhh[j] = drp;
-			dx[H + j] = dhh[H + j] = dzp;
-			dx[2 * H + j] = dnp;
-			dhh[2 * H + j] = dnp * rg[j];
-		}
-	}
-}
 
 /* Gradients below TINY are flushed to zero. Through a long context the
  * gradient of an early position decays geometrically; once it reaches
@@ -554,7 +393,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 	for (int l = c->L - 1; l >= 0; l--) {
 		struct layer_w w = layer_offsets(c, l);
 		const float *dout = l == c->L - 1 ? r->dhfin : a->dh; /* (B, T, H) */
-		struct bstep s = {
+		struct lms_cell_bwd s = {
 			.B = B, .T = T, .H = H, .dcur = a->dcur, .gates = layer_gates(a, l),
 			.hout = layer_out(r, l), .cst = layer_state(a, a->c, l),
 			.tc = layer_state(a, a->tc, l),
@@ -584,12 +423,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 				memset(a->drec, 0, (size_t)B * H * sizeof(float));
 				continue;
 			}
-			if (c->arch == LMS_LSTM)
-				lstm_cell_backward(&s);
-			else if (c->arch == LMS_GRU)
-				gru_cell_backward(&s);
-			else
-				rnn_cell_backward(&s);
+			lms_cell_backward(c->arch, &s);
 			for (int b = 0; b < B; b++) {
 				flush_tiny(a->dxg + ((size_t)b * T + t) * GH, (size_t)GH);
 				if (a->dhg != a->dxg)

@@ -11,6 +11,7 @@
 
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
+#include "rnn_cell.h"
 #include "testutil.h"
 
 static const enum lms_arch archs[] = { LMS_RNN, LMS_LSTM, LMS_GRU };
@@ -173,6 +174,41 @@ START_TEST(test_tensors)
 		ck_assert_float_eq(m->params[lms_model_tensor(m, "output.bias")->offset], 0.0f);
 		lms_model_free(m);
 	}
+}
+END_TEST
+
+/* The vectorised nonlinearities against libm in double precision, over
+ * [-100, 100] densely near 0 and at odd lengths (the padded tail). */
+START_TEST(test_nonlinearities)
+{
+	enum { N = 20003 };
+	static float x[N], ys[N], yt[N];
+	for (int i = 0; i < N; i++) {
+		double u = (i - N / 2) / (double)(N / 2); /* [-1, 1] */
+		x[i] = (float)(100.0 * u * u * u);
+	}
+	x[0] = 1e-30f, x[1] = -1e-6f, x[2] = 0.625f, x[3] = -0.62499994f;
+	for (int n = 1; n <= N; n += n < 20 ? 1 : 997) {
+		lms_vsigmoid(ys, x, n);
+		lms_vtanh(yt, x, n);
+	}
+	lms_vsigmoid(ys, x, N);
+	lms_vtanh(yt, x, N);
+	double es = 0.0, et = 0.0;
+	for (int i = 0; i < N; i++) {
+		double s = 1.0 / (1.0 + exp(-(double)x[i])), t = tanh((double)x[i]);
+		/* relative, except where the value underflows float range */
+		es = fmax(es, fabs(ys[i] - s) / fmax(s, 1e-30));
+		et = fmax(et, fabs(yt[i] - t) / fmax(fabs(t), 1e-30));
+	}
+	ck_assert_msg(es < 1e-6 && et < 1e-6, "sigmoid %g tanh %g relative error", es, et);
+	/* in place, and the saturated ends */
+	float v[5] = { -200.0f, -20.0f, 0.0f, 20.0f, 200.0f };
+	lms_vtanh(v, v, 5);
+	ck_assert(v[0] == -1.0f && v[1] == -1.0f && v[2] == 0.0f && v[3] == 1.0f && v[4] == 1.0f);
+	float w[3] = { -200.0f, 0.0f, 200.0f };
+	lms_vsigmoid(w, w, 3);
+	ck_assert(w[0] >= 0.0f && w[0] < 1e-30f && w[1] == 0.5f && w[2] == 1.0f);
 }
 END_TEST
 
@@ -468,6 +504,7 @@ Suite *lms_test_suite(void)
 	Suite *s = suite_create("rnn");
 	struct { const char *name; const TTest *fn; } cases[] = {
 		{ "tensors", test_tensors },
+		{ "nonlinearities", test_nonlinearities },
 		{ "cell_by_hand", test_cell_by_hand },
 		{ "forward_reference", test_forward_reference },
 		{ "continuation", test_continuation },
