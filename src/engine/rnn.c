@@ -246,7 +246,11 @@ static float *layer_state(const struct rnn_acts *a, float *base, int l)
 
 /* ---- matrix products over strided rows --------------------------------------- */
 
-/* out (M, N) = alpha * in (M, K) @ W^T (K, N) + beta * out, W (N, K) row-major;
+/* The recurrence multiplies position t of every batch row, rows T positions
+ * apart, so it cannot use ops.h's linear ops (contiguous rows); with one row
+ * these are matrix-vector products.
+ *
+ * out (M, N) = in (M, K) @ W^T (K, N) + beta * out, W (N, K) row-major;
  * rows of in and out are lda / ldo floats apart. */
 static void rows_times_wt(float *out, int ldo, const float *in, int lda, const float *W, int M,
                           int N, int K, float beta)
