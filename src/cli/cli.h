@@ -64,5 +64,6 @@ int lms_cmd_eval(int argc, char **argv);
 int lms_cmd_generate(int argc, char **argv);
 int lms_cmd_convert(int argc, char **argv);
 int lms_cmd_importance(int argc, char **argv);
+int lms_cmd_lesson(int argc, char **argv);
 
 #endif

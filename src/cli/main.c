@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
 	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
 	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
+	{"lesson", lms_cmd_lesson, "play a lesson file in the explorer (for teaching)"},
 };
 
 static void usage(FILE *f)

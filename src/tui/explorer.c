@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../cli/cli.h"
+#include "teach.h"
 #include "term.h"
 #include "tui.h"
 #include "ui.h"
@@ -52,7 +53,12 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	name = name && name[1] ? name + 1 : s->tm->path;
 	int busy = !v || v->seq != s->rq.seq || !v->complete;
 	int n = tui_view_n(s);
-	snprintf(line, sizeof line, " %s | %s %s params | context %d/%d%s | update %.1f ms | screen %.1f ms | %s",
+	char step[32] = "";
+	const struct tui_app *app = s->app;
+	if (app && app->player)
+		snprintf(step, sizeof step, "%s | ", tui_player_progress(app, line, sizeof line));
+	snprintf(line, sizeof line, "%s%s%s | %s %s params | context %d/%d%s | update %.1f ms | screen %.1f ms | %s",
+	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step,
 	         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
 	         v && v->cut ? " (cut)" : "", v ? v->ms : 0.0, s->shown_ms,
 	         busy ? "computing..." : "F1 help");
@@ -70,39 +76,71 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	ui_set(w, UI_NORMAL);
 }
 
-static void draw(struct tui_state *s, unsigned dirty)
+/* One side's windows (presenter mode: only the enlarged pane's). */
+static void draw_side(struct tui_state *s, unsigned dirty)
 {
 	struct tui_layout *lay = &s->lay;
+	draw_status(s, lay->win[W_STATUS]);
+	wnoutrefresh(lay->win[W_STATUS]);
+	if (dirty & (D_PANES | D_CLEAR)) {
+		int big = lay->present;
+		pane_context_draw_tokens(s, lay->win[W_TOKENS]);
+		if (big < 0 || big == W_CAND)
+			pane_candidates_draw(s, lay->win[W_CAND]);
+		if (big < 0 || big == W_SAL)
+			pane_saliency_draw(s, lay->win[W_SAL]);
+		if ((big < 0 || big == W_ATT) && s->recurrent)
+			pane_hidden_draw(s, lay->win[W_ATT]);
+		else if (big < 0 || big == W_ATT)
+			pane_attention_draw(s, lay->win[W_ATT]);
+		if (big < 0 || big == W_LENS)
+			pane_lens_draw(s, lay->win[W_LENS]);
+		for (int i = W_TOKENS; i < W_STATUS; i++)
+			if (big < 0 || i == W_TOKENS || i == big)
+				wnoutrefresh(lay->win[i]);
+	}
+	pane_context_draw_input(s, lay->win[W_INPUT]);
+	wnoutrefresh(lay->win[W_INPUT]);
+}
+
+static void draw(struct tui_app *app, unsigned dirty)
+{
+	int too_small = 0, relayout = 0;
+	for (int i = 0; i < app->n_sides; i++) {
+		too_small |= app->side[i]->lay.too_small;
+		relayout |= app->side[i]->lay.present != tui_present_win(app->side[i]);
+	}
+	if (relayout && !too_small) {
+		/* presenter mode follows the focus to another pane */
+		tui_app_layout(app);
+		dirty |= D_CLEAR;
+	}
 	if (dirty & (D_CLEAR | D_PANES)) {
 		/* the gaps between windows, and what an overlay left there */
 		werase(stdscr);
+		if (app->n_sides > 1 && !too_small)
+			mvvline(0, app->side[1]->lay.x0 - 1, ACS_VLINE, LINES - app->caption_h);
 		wnoutrefresh(stdscr);
 	}
-	if (lay->too_small) {
+	if (too_small) {
 		curs_set(0);
 		werase(stdscr);
 		mvprintw(LINES / 2 - 1, 0, "terminal too small (%dx%d)", COLS, LINES);
-		mvprintw(LINES / 2, 0, "lmscope needs %dx%d", TUI_MIN_COLS, TUI_MIN_LINES);
+		mvprintw(LINES / 2, 0, "lmscope needs %dx%d", app->n_sides * (TUI_MIN_COLS + 1) - 1,
+		         TUI_MIN_LINES + app->caption_h);
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
 	}
-	draw_status(s, lay->win[W_STATUS]);
-	wnoutrefresh(lay->win[W_STATUS]);
-	if (dirty & (D_PANES | D_CLEAR)) {
-		pane_context_draw_tokens(s, lay->win[W_TOKENS]);
-		pane_candidates_draw(s, lay->win[W_CAND]);
-		pane_saliency_draw(s, lay->win[W_SAL]);
-		if (s->recurrent)
-			pane_hidden_draw(s, lay->win[W_ATT]);
-		else
-			pane_attention_draw(s, lay->win[W_ATT]);
-		pane_lens_draw(s, lay->win[W_LENS]);
-		for (int i = W_TOKENS; i < W_STATUS; i++)
-			wnoutrefresh(lay->win[i]);
+	struct tui_state *s = app->side[app->active];
+	for (int i = 0; i < app->n_sides; i++)
+		if (i != app->active)
+			draw_side(app->side[i], dirty);
+	if (app->caption) {
+		tui_player_draw(app, app->caption);
+		wnoutrefresh(app->caption);
 	}
-	pane_context_draw_input(s, lay->win[W_INPUT]);
-	wnoutrefresh(lay->win[W_INPUT]);
+	draw_side(s, dirty); /* last: its input line holds the cursor */
 	if (s->help)
 		tui_help_draw(s);
 	curs_set(s->focus == P_CONTEXT && !s->help ? 1 : 0);
@@ -116,11 +154,16 @@ static void post(struct tui_state *s)
 	s->rq.seq++; /* mirrors the worker's numbering: the newest posted request */
 }
 
-static int handle_mouse(struct tui_state *s)
+static int handle_mouse(struct tui_app *app)
 {
 	MEVENT ev;
 	if (getmouse(&ev) != OK)
 		return TUI_NONE;
+	int side = tui_app_side_at(app, ev.y, ev.x);
+	if (side != app->active)
+		app->flags[app->active] |= TUI_REDRAW;
+	app->active = side;
+	struct tui_state *s = app->side[side];
 	int win = tui_layout_hit(&s->lay, ev.y, ev.x);
 	if (win < 0 || win == W_STATUS)
 		return TUI_NONE;
@@ -150,17 +193,20 @@ static int handle_mouse(struct tui_state *s)
 	return TUI_REDRAW;
 }
 
-static int handle_key(struct tui_state *s, wint_t ch, int is_func)
+static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 {
+	struct tui_state *s = app->side[app->active];
 	if (is_func && ch == KEY_RESIZE)
 		return TUI_RELAYOUT;
 	if (is_func && ch == KEY_MOUSE)
-		return handle_mouse(s);
+		return handle_mouse(app);
 	if (!is_func && ch == TUI_CTRL('c'))
 		return TUI_QUIT;
 	s->msg[0] = '\0';
 	if (s->help)
 		return tui_help_key(s, (int)ch);
+	if (tui_teach_key(app, (int)ch, is_func))
+		return TUI_NONE;
 	int f = tui_keys_dispatch(s, (int)ch, is_func);
 	if (!(f & TUI_UNHANDLED))
 		return f;
@@ -171,60 +217,90 @@ static int handle_key(struct tui_state *s, wint_t ch, int is_func)
 	return TUI_NONE;
 }
 
-static int run_loop(struct tui_state *s)
+/* Acts on one side's reaction flags; returns what to redraw. */
+static unsigned apply_flags(struct tui_state *s, int flags)
 {
-	struct pollfd pfd[2] = {{STDIN_FILENO, POLLIN, 0}, {s->w->wake_rd, POLLIN, 0}};
+	unsigned dirty = 0;
+	if (flags & TUI_EDIT) {
+		tui_line_to_request(&s->line, &s->rq);
+		s->rq.target = -1;
+		s->rq.contrast = -1;
+		s->query = -1;
+		s->cand_top = s->cand_sel = 0;
+		flags |= TUI_RECOMPUTE;
+		dirty |= D_INPUT;
+	}
+	if (flags & TUI_RECOMPUTE) {
+		post(s);
+		dirty |= D_INPUT;
+	}
+	if (flags & TUI_REDRAW)
+		dirty |= D_ALL & ~D_CLEAR;
+	if (flags & ~TUI_UNHANDLED)
+		dirty |= D_INPUT;
+	return dirty;
+}
+
+static int run_loop(struct tui_app *app)
+{
+	int n = app->n_sides;
+	struct pollfd pfd[1 + TUI_SIDES];
+	pfd[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+	for (int i = 0; i < n; i++)
+		pfd[1 + i] = (struct pollfd){app->side[i]->w->wake_rd, POLLIN, 0};
 	unsigned dirty = D_ALL;
-	double pending_shown = -1.0; /* post time of a result to be timed once drawn */
+	double pending_shown[TUI_SIDES]; /* post time of a result to be timed once drawn */
+	for (int i = 0; i < n; i++)
+		pending_shown[i] = -1.0;
 	for (;;) {
 		if (tui_term_quit)
 			return 0;
 		if (dirty) {
-			draw(s, dirty);
-			if (pending_shown >= 0) {
-				s->shown_ms = now_ms() - pending_shown;
-				pending_shown = -1.0;
-			}
+			draw(app, dirty);
+			for (int i = 0; i < n; i++)
+				if (pending_shown[i] >= 0) {
+					app->side[i]->shown_ms = now_ms() - pending_shown[i];
+					pending_shown[i] = -1.0;
+				}
 			dirty = 0;
 		}
-		int rc = poll(pfd, 2, 1000);
+		int timeout = tui_player_timeout(app, now_ms());
+		int rc = poll(pfd, (nfds_t)(1 + n), timeout < 0 ? 1000 : timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;
-		if (tui_worker_take(s->w)) {
-			s->v = s->w->front;
-			pane_candidates_sync(s);
-			if (s->v->seq == s->rq.seq && s->v->complete)
-				pending_shown = s->post_ms;
-			dirty |= D_ALL & ~D_CLEAR;
+		for (int i = 0; i < n; i++) {
+			struct tui_state *s = app->side[i];
+			if (tui_worker_take(s->w)) {
+				s->v = s->w->front;
+				pane_candidates_sync(s);
+				if (s->v->seq == s->rq.seq && s->v->complete)
+					pending_shown[i] = s->post_ms;
+				dirty |= D_ALL & ~D_CLEAR;
+			}
 		}
-		int flags = 0;
+		int quit = 0;
 		wint_t ch;
 		int r;
-		while (!(flags & TUI_QUIT) && (r = get_wch(&ch)) != ERR)
-			flags |= handle_key(s, ch, r == KEY_CODE_YES);
-		if (flags & TUI_QUIT)
+		while (!quit && (r = get_wch(&ch)) != ERR) {
+			int f = handle_key(app, ch, r == KEY_CODE_YES);
+			quit = f & TUI_QUIT;
+			app->flags[app->active] |= f;
+		}
+		if (quit)
 			return 0;
-		if (flags & TUI_RELAYOUT) {
-			tui_layout_compute(&s->lay, LINES, COLS);
+		tui_player_tick(app, now_ms());
+		if (app->flags[app->active] & TUI_EDIT)
+			tui_app_mirror(app, app->active); /* the same context drives every side */
+		int relayout = 0;
+		for (int i = 0; i < n; i++)
+			relayout |= app->flags[i] & TUI_RELAYOUT;
+		if (relayout) {
+			tui_app_layout(app);
 			dirty |= D_ALL;
 		}
-		if (flags & TUI_EDIT) {
-			tui_line_to_request(&s->line, &s->rq);
-			s->rq.target = -1;
-			s->rq.contrast = -1;
-			s->query = -1;
-			s->cand_top = s->cand_sel = 0;
-			flags |= TUI_RECOMPUTE;
-			dirty |= D_INPUT;
-		}
-		if (flags & TUI_RECOMPUTE) {
-			post(s);
-			dirty |= D_INPUT;
-		}
-		if (flags & TUI_REDRAW)
-			dirty |= D_ALL & ~D_CLEAR;
-		if (flags & ~TUI_UNHANDLED)
-			dirty |= D_INPUT;
+		for (int i = 0; i < n; i++)
+			dirty |= apply_flags(app->side[i], app->flags[i]);
+		memset(app->flags, 0, sizeof app->flags);
 	}
 }
 
@@ -236,75 +312,171 @@ static void log_to_stderr(void *userdata, const char *msg)
 
 static int usage(void)
 {
-	printf("usage: lmscope [--threads N] MODEL [--tokenizer DIR] [--text TEXT]\n"
-	       "Opens the explorer on MODEL; F1 inside shows the keys.\n");
+	printf("usage: lmscope [--threads N] MODEL [MODEL_B] [--tokenizer DIR] [--text TEXT]\n"
+	       "                [--theme dark|light] [--record FILE]\n"
+	       "Opens the explorer on MODEL (beside MODEL_B: both driven by the same\n"
+	       "context); F1 inside shows the keys. --record names the lesson file that\n"
+	       "F7 adds steps to.\n");
 	return LMS_EXIT_OK;
 }
 
-int lms_explorer_main(int argc, char **argv)
+/* One side of the screen: a model, its engine thread and its input state.
+ * Static: a worker still inside the engine at exit keeps using them. */
+struct side {
+	struct cli_model cm;
+	struct tui_model tm;
+	struct tui_worker worker;
+	struct tui_state s;
+	int opened, started;
+};
+static struct side sides[TUI_SIDES];
+
+static int side_open(struct side *sd, struct tui_app *app, const char *path, const char *tokpath,
+                     const char *text)
 {
-	const char *path = argv[0], *tokpath = NULL, *text = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help"))
-			return usage();
-		else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
-			tokpath = argv[++i];
-		else if (!strcmp(argv[i], "--text") && i + 1 < argc)
-			text = argv[++i];
-		else
-			return cli_usage("unexpected argument %s (see lmscope --help)", argv[i]);
+	enum lms_status st = cli_open_model(path, tokpath, &sd->cm);
+	if (st)
+		return cli_fail(st);
+	sd->opened = 1;
+	sd->tm = (struct tui_model){sd->cm.m, sd->cm.tok, path};
+	st = tui_worker_start(&sd->worker, &sd->tm);
+	if (st)
+		return cli_fail(st);
+	sd->started = 1;
+	struct tui_state *s = &sd->s;
+	memset(s, 0, sizeof *s);
+	s->tm = &sd->tm;
+	s->w = &sd->worker;
+	s->app = app;
+	s->recurrent = lms_arch_is_recurrent(sd->cm.m->cfg.arch);
+	s->temperature = 1.0f;
+	lms_rng_seed(&s->rng, (uint64_t)time(NULL));
+	s->rq.target = s->rq.contrast = -1;
+	s->rq.need_lens = 1;
+	s->att_follow = 1;
+	s->sal_top = -1;
+	s->query = -1;
+	if (!tui_line_init(&s->line) || (text && !tui_line_set_utf8(&s->line, text, strlen(text)))) {
+		fprintf(stderr, "lmscope: out of memory\n");
+		return LMS_EXIT_NOMEM;
+	}
+	return LMS_EXIT_OK;
+}
+
+/* A model named in a lesson: beside the lesson's directory first (a
+ * lesson in models/lessons/ names models/NAME as NAME), else as given. */
+static const char *lesson_model(const char *lesson, const char *name, char *buf, size_t size)
+{
+	const char *slash = strrchr(lesson, '/');
+	if (!name || name[0] == '/')
+		return name;
+	snprintf(buf, size, "%.*s%s../%s", slash ? (int)(slash - lesson) : 0, lesson, slash ? "/" : "",
+	         name);
+	return access(buf, F_OK) == 0 ? buf : name;
+}
+
+int lms_explorer_run(const struct lms_explorer_opts *o)
+{
+	static struct tui_app app;
+	struct lesson ls;
+	memset(&ls, 0, sizeof ls);
+	int theme = LESSON_DARK;
+	if (o->theme && !strcmp(o->theme, "light"))
+		theme = LESSON_LIGHT;
+	else if (o->theme && strcmp(o->theme, "dark"))
+		return cli_usage("--theme wants dark or light, not %s", o->theme);
+	char err[600], buf[2][1024];
+	if (o->lesson && !tui_lesson_load(o->lesson, &ls, err, sizeof err)) {
+		fprintf(stderr, "lmscope: %s\n", err);
+		return LMS_EXIT_FORMAT;
+	}
+	if (o->theme)
+		ls.theme = LESSON_UNSET; /* the command line wins */
+	const char *model[TUI_SIDES] = {o->model[0], o->model[1]};
+	if (o->lesson && !model[0]) {
+		model[0] = lesson_model(o->lesson, ls.model, buf[0], sizeof buf[0]);
+		model[1] = lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
+	}
+	if (!model[0]) {
+		tui_lesson_free(&ls);
+		return cli_usage("%s names no model: give one after the lesson file", o->lesson);
 	}
 	setlocale(LC_ALL, "");
 	ui_utf8 = MB_CUR_MAX > 1;
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, tokpath, &cm);
-	if (st)
-		return cli_fail(st);
-	struct tui_model tm = {cm.m, cm.tok, path};
-	static struct tui_worker worker;
-	st = tui_worker_start(&worker, &tm);
-	if (st) {
-		cli_close_model(&cm);
-		return cli_fail(st);
-	}
-	struct tui_state s;
-	memset(&s, 0, sizeof s);
-	s.tm = &tm;
-	s.w = &worker;
-	s.recurrent = lms_arch_is_recurrent(cm.m->cfg.arch);
-	s.temperature = 1.0f;
-	lms_rng_seed(&s.rng, (uint64_t)time(NULL));
-	s.rq.target = s.rq.contrast = -1;
-	s.rq.need_lens = 1;
-	s.att_follow = 1;
-	s.sal_top = -1;
-	s.query = -1;
+	app.theme = theme;
+	app.rec_path = o->record;
 	int status = LMS_EXIT_OK;
-	if (!tui_line_init(&s.line) || (text && !tui_line_set_utf8(&s.line, text, strlen(text)))) {
-		fprintf(stderr, "lmscope: out of memory\n");
-		status = LMS_EXIT_NOMEM;
-	} else if (!tui_term_open()) {
+	for (int i = 0; i < TUI_SIDES && model[i] && status == LMS_EXIT_OK; i++) {
+		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text);
+		app.side[i] = &sides[i].s;
+		app.n_sides = i + 1;
+	}
+	if (status == LMS_EXIT_OK && !tui_term_open())
 		status = LMS_EXIT_FAIL;
-	} else {
+	else if (status == LMS_EXIT_OK) {
 		lms_set_log(log_to_stderr, NULL);
-		tui_layout_compute(&s.lay, LINES, COLS);
-		tui_line_to_request(&s.line, &s.rq);
-		post(&s);
-		run_loop(&s);
-		tui_layout_free(&s.lay);
+		if (theme != LESSON_DARK)
+			tui_theme_set(&app, theme);
+		for (int i = 0; i < app.n_sides; i++) {
+			tui_line_to_request(&app.side[i]->line, &app.side[i]->rq);
+			post(app.side[i]);
+		}
+		if (o->lesson && !tui_player_start(&app, &ls))
+			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "out of memory: no lesson");
+		tui_app_layout(&app);
+		run_loop(&app);
+		tui_player_free(&app);
+		for (int i = 0; i < app.n_sides; i++)
+			tui_layout_free(&app.side[i]->lay);
+		if (app.caption)
+			delwin(app.caption);
 		tui_term_close();
 		lms_set_log(NULL, NULL);
 	}
-	if (!tui_worker_stop(&worker, 200)) {
-		/* the engine is mid-update and still uses the model: end the
+	tui_lesson_free(&ls);
+	tui_record_free(&app);
+	int stopped = 1;
+	for (int i = 0; i < TUI_SIDES; i++)
+		if (sides[i].started)
+			stopped &= tui_worker_stop(&sides[i].worker, 200);
+	if (!stopped) {
+		/* an engine is mid-update and still uses its model: end the
 		 * process now rather than wait for it or let exit handlers (BLAS's
 		 * among them) pull memory from under it */
 		fflush(stdout);
 		fflush(stderr);
 		_exit(status);
 	}
-	tui_line_free(&s.line);
-	tui_request_free(&s.rq);
-	cli_close_model(&cm);
+	for (int i = 0; i < TUI_SIDES; i++) {
+		struct tui_state *s = &sides[i].s;
+		if (!sides[i].opened)
+			continue;
+		tui_line_free(&s->line);
+		tui_request_free(&s->rq);
+		tui_pin_free(s);
+		cli_close_model(&sides[i].cm);
+	}
 	return status;
+}
+
+int lms_explorer_main(int argc, char **argv)
+{
+	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help"))
+			return usage();
+		else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+			o.tokenizer = argv[++i];
+		else if (!strcmp(argv[i], "--text") && i + 1 < argc)
+			o.text = argv[++i];
+		else if (!strcmp(argv[i], "--theme") && i + 1 < argc)
+			o.theme = argv[++i];
+		else if (!strcmp(argv[i], "--record") && i + 1 < argc)
+			o.record = argv[++i];
+		else if (argv[i][0] != '-' && !o.model[1])
+			o.model[1] = argv[i];
+		else
+			return cli_usage("unexpected argument %s (see lmscope --help)", argv[i]);
+	}
+	return lms_explorer_run(&o);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "teach.h"
 #include "ui.h"
 
 /* ---- handlers shared by every pane ---------------------------------------- */
@@ -263,6 +264,10 @@ static int help_lines(const struct tui_state *s, struct section *sec)
 	else
 		sec[k++] = (struct section){"Attention", pane_attention_keys};
 	sec[k++] = (struct section){"Logit lens", pane_lens_keys};
+	sec[k++] = (struct section){"Teaching (everywhere)", tui_teach_global_keys};
+	sec[k++] = (struct section){"Teaching (outside the context line)", tui_teach_command_keys};
+	if (s->app && s->app->player)
+		sec[k++] = (struct section){"Lesson", tui_lesson_keys};
 	return k;
 }
 
@@ -274,7 +279,7 @@ void tui_help_draw(struct tui_state *s)
 		return;
 	wbkgd(win, ui_attr(UI_HELP));
 	werase(win);
-	struct section sec[8];
+	struct section sec[12];
 	int ns = help_lines(s, sec);
 	/* lay out all lines, then show the window's worth from help_top */
 	int y = 1 - s->help_top, total = 0;

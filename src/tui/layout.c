@@ -33,7 +33,15 @@ static struct tui_rect rect(int y, int x, int h, int w)
 
 void tui_layout_compute(struct tui_layout *lay, int lines, int cols)
 {
+	tui_layout_compute_at(lay, 0, 0, lines, cols, -1);
+}
+
+void tui_layout_compute_at(struct tui_layout *lay, int y0, int x0, int lines, int cols, int present)
+{
 	tui_layout_free(lay);
+	lay->y0 = y0;
+	lay->x0 = x0;
+	lay->present = present;
 	lay->lines = lines;
 	lay->cols = cols;
 	lay->too_small = lines < TUI_MIN_LINES || cols < TUI_MIN_COLS;
@@ -52,11 +60,16 @@ void tui_layout_compute(struct tui_layout *lay, int lines, int cols)
 	lay->r[W_ATT] = rect(top, lw + 1, ph - lens_h, rw);
 	lay->r[W_LENS] = rect(top + ph - lens_h, lw + 1, lens_h, rw);
 	lay->r[W_STATUS] = rect(lines - 1, 0, 1, cols);
+	if (present >= W_CAND && present <= W_LENS)
+		lay->r[present] = rect(top, 0, ph, cols);
 	for (int i = 0; i < W_N; i++) {
+		lay->r[i].y += y0;
+		lay->r[i].x += x0;
 		struct tui_rect r = lay->r[i];
 		lay->win[i] = newwin(r.h, r.w, r.y, r.x);
 		if (lay->win[i]) {
 			leaveok(lay->win[i], i != W_INPUT);
+			wbkgd(lay->win[i], ui_attr(UI_NORMAL)); /* the theme's background */
 			keypad(lay->win[i], TRUE);
 		}
 	}
@@ -66,6 +79,12 @@ int tui_layout_hit(const struct tui_layout *lay, int y, int x)
 {
 	if (lay->too_small)
 		return -1;
+	if (lay->present >= 0) {
+		/* presenter mode: the enlarged pane covers the others */
+		struct tui_rect r = lay->r[lay->present];
+		if (y >= r.y && y < r.y + r.h && x >= r.x && x < r.x + r.w)
+			return lay->present;
+	}
 	for (int i = 0; i < W_N; i++) {
 		struct tui_rect r = lay->r[i];
 		if (y >= r.y && y < r.y + r.h && x >= r.x && x < r.x + r.w)

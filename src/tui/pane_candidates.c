@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "teach.h"
 #include "ui.h"
 
 static int rows_of(WINDOW *w)
@@ -33,16 +34,23 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 		ui_title(w, "Next token", focused);
 		return;
 	}
-	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s)", s->temperature,
+	if (tui_presenting(s)) {
+		tui_present_candidates(s, w);
+		return;
+	}
+	char pin[80];
+	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s)%s", s->temperature,
 	         v->contrast >= 0 ? ", contrast " : "",
-	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "");
+	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "",
+	         tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, focused);
 	if (s->cand_sel < s->cand_top)
 		s->cand_top = s->cand_sel;
 	if (s->cand_sel >= s->cand_top + rows)
 		s->cand_top = s->cand_sel - rows + 1;
 	int tw = cols / 3 < 8 ? 8 : cols / 3 > 18 ? 18 : cols / 3;
-	int bx = 4 + tw + 1, bw = cols - bx - 15;
+	int dw = s->pinned ? 9 : 0; /* Δ probability against the pin */
+	int bx = 4 + tw + 1, bw = cols - bx - 15 - dw;
 	double pmax = exp(v->top_lp[0]);
 	for (int r = 0; r < rows && s->cand_top + r < v->k; r++) {
 		int i = s->cand_top + r, y = r + 1;
@@ -64,6 +72,12 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 		if (bw > 0)
 			ui_bar(w, y, bx, pmax > 0 ? p / pmax : 0, bw, UI_PROB_BAR);
 		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, v->top_lp[i]);
+		double d;
+		if (dw && tui_pin_dprob(s, id, &d)) {
+			ui_set(w, d < 0 ? UI_SAL_NEG : UI_SAL_POS);
+			ui_printf(w, y, cols - 14 - dw, dw, "\u0394%+6.2f", 100.0 * d);
+			ui_set(w, UI_NORMAL);
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "teach.h"
 #include "ui.h"
 
 static int first_row(struct tui_state *s, int n, int rows)
@@ -25,14 +26,19 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 		ui_title(w, "Saliency", focused);
 		return;
 	}
+	if (tui_presenting(s)) {
+		tui_present_saliency(s, w);
+		return;
+	}
 	const struct tui_method_info *mi = &tui_methods[v->method];
+	char pin[80];
 	if (v->contrast >= 0)
-		snprintf(title, sizeof title, "Saliency: %s  for %s vs %s", mi->name,
+		snprintf(title, sizeof title, "Saliency: %s  for %s vs %s%s", mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1),
-		         tui_token_str(s->tm, v->contrast, b2, sizeof b2));
+		         tui_token_str(s->tm, v->contrast, b2, sizeof b2), tui_pin_label(s, pin, sizeof pin));
 	else
-		snprintf(title, sizeof title, "Saliency: %s  for %s", mi->name,
-		         tui_token_str(s->tm, v->target, b1, sizeof b1));
+		snprintf(title, sizeof title, "Saliency: %s  for %s%s", mi->name,
+		         tui_token_str(s->tm, v->target, b1, sizeof b1), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, focused);
 	int y0 = 1;
 	if (v->have_saliency && v->sal_note[0]) {
@@ -53,7 +59,8 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 			mx = fabsf(v->saliency[j]);
 	int top = first_row(s, n, rows);
 	int tw = cols / 3 < 8 ? 8 : cols / 3 > 16 ? 16 : cols / 3;
-	int bw = cols - tw - 12;
+	int dw = s->pinned ? 10 : 0; /* Δ saliency against the pin */
+	int bw = cols - tw - 12 - dw;
 	int q = tui_query(s);
 	for (int r = 0; r < rows && top + r < n; r++) {
 		int j = top + r, y = r + y0;
@@ -69,6 +76,16 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 		ui_set(w, mi->is_signed ? role : UI_NORMAL);
 		ui_printf(w, y, cols - 10, 10, mi->is_signed ? "%+9.3g" : "%9.3g", x);
 		ui_set(w, UI_NORMAL);
+		double d;
+		if (dw && tui_pin_dsal(s, j, &d)) {
+			ui_set(w, d < 0 ? UI_SAL_NEG : UI_SAL_POS);
+			ui_printf(w, y, cols - 10 - dw, dw, "\u0394%+8.2g", d);
+			ui_set(w, UI_NORMAL);
+		} else if (dw) {
+			ui_set(w, UI_DIM);
+			ui_printf(w, y, cols - 10 - dw, dw, "   new");
+			ui_set(w, UI_NORMAL);
+		}
 	}
 }
 

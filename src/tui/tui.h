@@ -7,4 +7,16 @@
 
 int lms_explorer_main(int argc, char **argv);
 
+/* What the explorer opens: one model, or two side by side; a lesson to
+ * play (`lmscope lesson`); the theme; the file F7 records steps into. */
+struct lms_explorer_opts {
+	const char *model[2];   /* model[0] NULL: the lesson's */
+	const char *tokenizer;  /* for model[0] */
+	const char *text;       /* initial context */
+	const char *theme;      /* "dark", "light" or NULL */
+	const char *record;     /* NULL: lmscope-lesson-N.lesson on the first F7 */
+	const char *lesson;     /* NULL: none */
+};
+int lms_explorer_run(const struct lms_explorer_opts *o);
+
 #endif

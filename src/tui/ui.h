@@ -39,6 +39,8 @@ struct tui_rect { int y, x, h, w; };
 
 struct tui_layout {
 	int lines, cols;
+	int y0, x0;        /* the area's origin on the screen */
+	int present;       /* window enlarged to the whole pane area, or -1 */
 	int too_small;
 	struct tui_rect r[W_N];
 	WINDOW *win[W_N];
@@ -47,6 +49,9 @@ struct tui_layout {
 /* Recomputes every window from the terminal size (the one place KEY_RESIZE
  * leads to). */
 void tui_layout_compute(struct tui_layout *lay, int lines, int cols);
+/* The same for an area of lines x cols at (y0, x0); present is the pane
+ * window given the whole pane area (presenter mode), or -1. */
+void tui_layout_compute_at(struct tui_layout *lay, int y0, int x0, int lines, int cols, int present);
 void tui_layout_free(struct tui_layout *lay);
 /* The window under a screen position, or -1. */
 int tui_layout_hit(const struct tui_layout *lay, int y, int x);
@@ -102,6 +107,10 @@ struct tui_state {
 	double shown_ms;           /* keystroke-to-screen time of the newest view */
 	uint64_t shown_seq;
 	int export_n;
+	/* teaching (teach.h): the app both sides belong to, pinned results */
+	struct tui_app *app;
+	struct tui_view pin;
+	int pinned;
 };
 
 /* ---- key table ------------------------------------------------------------- */
@@ -139,6 +148,8 @@ enum ui_role {
 #define UI_DIV_LEVELS 7
 
 void ui_colors_init(void);
+/* The light theme (on) or the dark one; re-initializes the colors. */
+void ui_colors_light(int on);
 int ui_color_mode(void);          /* 256, 8 or 0 (monochrome) */
 attr_t ui_attr(enum ui_role r);
 void ui_set(WINDOW *w, enum ui_role r);

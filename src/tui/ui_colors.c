@@ -84,6 +84,80 @@ static const struct scheme_entry scheme8[UI_N_ROLES] = {
 	[UI_DIV_6] = {COLOR_WHITE, COLOR_RED, A_BOLD},
 };
 
+/* The light theme for projectors (which wash out dark screens): black on
+ * white, saturated bars, a heat ramp from white through yellow to dark red. */
+#define W 231
+static const struct scheme_entry light256[UI_N_ROLES] = {
+	[UI_NORMAL] = {16, W, 0},
+	[UI_STATUS] = {W, 24, 0},
+	[UI_STATUS_BUSY] = {16, 220, A_BOLD},
+	[UI_TITLE] = {16, 252, A_BOLD},
+	[UI_TITLE_FOCUS] = {W, 19, A_BOLD},
+	[UI_DIM] = {240, W, 0},
+	[UI_SELECT] = {W, 25, A_BOLD},
+	[UI_MARKER] = {160, W, A_BOLD},
+	[UI_ERROR] = {W, 160, A_BOLD},
+	[UI_PROB_BAR] = {19, W, 0},
+	[UI_TARGET] = {22, W, A_BOLD},
+	[UI_CONTRAST] = {127, W, A_BOLD},
+	[UI_SAL_POS] = {22, W, 0},
+	[UI_SAL_NEG] = {160, W, 0},
+	[UI_HELP] = {16, 255, 0},
+	[UI_HELP_KEY] = {19, 255, A_BOLD},
+	[UI_HEAT_0] = {16, W, 0},
+	[UI_HEAT_1] = {16, 230, 0},
+	[UI_HEAT_2] = {16, 229, 0},
+	[UI_HEAT_3] = {16, 221, 0},
+	[UI_HEAT_4] = {16, 214, 0},
+	[UI_HEAT_5] = {W, 202, A_BOLD},
+	[UI_HEAT_6] = {W, 160, A_BOLD},
+	[UI_HEAT_7] = {W, 88, A_BOLD},
+	[UI_DIV_0] = {W, 19, 0},
+	[UI_DIV_1] = {W, 27, 0},
+	[UI_DIV_2] = {16, 153, 0},
+	[UI_DIV_3] = {16, W, 0},
+	[UI_DIV_4] = {16, 217, 0},
+	[UI_DIV_5] = {W, 167, 0},
+	[UI_DIV_6] = {W, 124, 0},
+};
+#undef W
+
+static const struct scheme_entry light8[UI_N_ROLES] = {
+	[UI_NORMAL] = {COLOR_BLACK, COLOR_WHITE, 0},
+	[UI_STATUS] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+	[UI_STATUS_BUSY] = {COLOR_BLACK, COLOR_YELLOW, 0},
+	[UI_TITLE] = {COLOR_BLACK, COLOR_CYAN, 0},
+	[UI_TITLE_FOCUS] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+	[UI_DIM] = {COLOR_BLACK, COLOR_WHITE, 0},
+	[UI_SELECT] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+	[UI_MARKER] = {COLOR_RED, COLOR_WHITE, A_BOLD},
+	[UI_ERROR] = {COLOR_WHITE, COLOR_RED, A_BOLD},
+	[UI_PROB_BAR] = {COLOR_BLUE, COLOR_WHITE, 0},
+	[UI_TARGET] = {COLOR_GREEN, COLOR_WHITE, A_BOLD},
+	[UI_CONTRAST] = {COLOR_MAGENTA, COLOR_WHITE, A_BOLD},
+	[UI_SAL_POS] = {COLOR_GREEN, COLOR_WHITE, 0},
+	[UI_SAL_NEG] = {COLOR_RED, COLOR_WHITE, 0},
+	[UI_HELP] = {COLOR_BLACK, COLOR_WHITE, 0},
+	[UI_HELP_KEY] = {COLOR_BLUE, COLOR_WHITE, A_BOLD},
+	[UI_HEAT_0] = {COLOR_BLACK, COLOR_WHITE, 0},
+	[UI_HEAT_1] = {COLOR_BLACK, COLOR_WHITE, A_BOLD},
+	[UI_HEAT_2] = {COLOR_BLACK, COLOR_CYAN, 0},
+	[UI_HEAT_3] = {COLOR_BLACK, COLOR_YELLOW, 0},
+	[UI_HEAT_4] = {COLOR_WHITE, COLOR_MAGENTA, 0},
+	[UI_HEAT_5] = {COLOR_WHITE, COLOR_RED, 0},
+	[UI_HEAT_6] = {COLOR_WHITE, COLOR_RED, A_BOLD},
+	[UI_HEAT_7] = {COLOR_YELLOW, COLOR_RED, A_BOLD},
+	[UI_DIV_0] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+	[UI_DIV_1] = {COLOR_WHITE, COLOR_BLUE, 0},
+	[UI_DIV_2] = {COLOR_BLACK, COLOR_CYAN, 0},
+	[UI_DIV_3] = {COLOR_BLACK, COLOR_WHITE, 0},
+	[UI_DIV_4] = {COLOR_BLACK, COLOR_MAGENTA, 0},
+	[UI_DIV_5] = {COLOR_WHITE, COLOR_RED, 0},
+	[UI_DIV_6] = {COLOR_WHITE, COLOR_RED, A_BOLD},
+};
+
+static int light; /* the light theme is chosen */
+
 /* Monochrome: attributes only; shading is carried by glyphs (ui_shade). */
 static const attr_t scheme_mono[UI_N_ROLES] = {
 	[UI_STATUS] = A_REVERSE, [UI_STATUS_BUSY] = A_REVERSE | A_BOLD,
@@ -111,14 +185,22 @@ void ui_colors_init(void)
 			attrs[r] = scheme_mono[r];
 			continue;
 		}
-		const struct scheme_entry *e = mode == 256 ? &scheme256[r] : &scheme8[r];
-		if (r == UI_NORMAL) {
+		const struct scheme_entry *e = mode == 256 ? &(light ? light256 : scheme256)[r]
+		                                           : &(light ? light8 : scheme8)[r];
+		if (r == UI_NORMAL && !light) {
 			attrs[r] = e->attr;
 			continue;
 		}
 		init_pair((short)(r + 1), e->fg, e->bg);
 		attrs[r] = COLOR_PAIR(r + 1) | e->attr;
 	}
+}
+
+void ui_colors_light(int on)
+{
+	light = on;
+	if (mode || has_colors())
+		ui_colors_init();
 }
 
 int ui_color_mode(void)

@@ -1,0 +1,43 @@
+/* `lmscope lesson FILE [MODEL [MODEL_B]]`: plays a lesson file in the
+ * explorer (format: lesson.h and lmscope(1)). Models on the command line
+ * take the place of those the file names. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "../tui/tui.h"
+
+static int usage(void)
+{
+	printf("usage: lmscope lesson FILE [MODEL [MODEL_B]] [--tokenizer DIR] [--theme dark|light]\n"
+	       "Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
+	       "is typed out), Left steps back. MODEL replaces the lesson's model, MODEL_B\n"
+	       "its second model (side by side).\n");
+	return LMS_EXIT_OK;
+}
+
+int lms_cmd_lesson(int argc, char **argv)
+{
+	struct lms_explorer_opts o;
+	memset(&o, 0, sizeof o);
+	int n_models = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help"))
+			return usage();
+		else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+			o.tokenizer = argv[++i];
+		else if (!strcmp(argv[i], "--theme") && i + 1 < argc)
+			o.theme = argv[++i];
+		else if (argv[i][0] == '-')
+			return cli_usage("unknown option %s (see lmscope lesson --help)", argv[i]);
+		else if (!o.lesson)
+			o.lesson = argv[i];
+		else if (n_models < 2)
+			o.model[n_models++] = argv[i];
+		else
+			return cli_usage("unexpected argument %s", argv[i]);
+	}
+	if (!o.lesson)
+		return cli_usage("which lesson file? (lmscope lesson FILE [MODEL])");
+	return lms_explorer_run(&o);
+}

@@ -1,0 +1,101 @@
+/* Teaching and comparing: what the explorer adds for a class. One or two
+ * sides (a model each, `lmscope MODEL_A MODEL_B`) driven by the same typed
+ * context, a lesson being played (lesson_play.c), a recording being made
+ * (record.c), the color theme and presenter mode (theme.c), pinned results
+ * (pin.c), and the split of the screen between the sides (compare.c).
+ *
+ * The main loop (explorer.c) owns input: teaching keys are tables like the
+ * panes' (help generated from them), their handlers return reaction flags
+ * per side, and only the loop acts on them. */
+#ifndef LMS_TUI_TEACH_H
+#define LMS_TUI_TEACH_H
+
+#include "lesson.h"
+#include "ui.h"
+
+#define TUI_SIDES 2
+#define TUI_CAPTION_MAX 8 /* rows of the caption box at most */
+
+struct tui_player;
+
+struct tui_app {
+	struct tui_state *side[TUI_SIDES];
+	int n_sides;
+	int active;                 /* side that gets the keys */
+	int flags[TUI_SIDES];       /* reactions collected for each side */
+	int theme;                  /* LESSON_DARK or LESSON_LIGHT */
+	int present;                /* presenter mode: the focused pane enlarged */
+	struct tui_player *player;  /* lesson being played, or NULL */
+	struct lesson rec;          /* the recording (rec.n steps so far) */
+	const char *rec_path;       /* where it is written; NULL: not recording */
+	WINDOW *caption;            /* the lesson's caption box, or NULL */
+	int caption_h;              /* rows it takes at the bottom */
+};
+
+/* ---- compare.c: the screen split between the sides ----------------------- */
+/* Recomputes every side's layout and the caption box from the terminal size. */
+void tui_app_layout(struct tui_app *app);
+/* The side whose area holds screen column x. */
+int tui_app_side_at(const struct tui_app *app, int y, int x);
+/* After the active side's context changed: the other sides get the same
+ * text (each through its own tokenizer). */
+void tui_app_mirror(struct tui_app *app, int from);
+
+/* ---- keys (teach_keys.c) ------------------------------------------------- */
+/* Teaching keys before the pane tables: lesson navigation while a lesson
+ * plays, theme, presenter mode, pin, record, switch side. Adds reactions to
+ * app->flags and returns 1 when the key was one of them. */
+int tui_teach_key(struct tui_app *app, int key, int is_func);
+extern const struct tui_key tui_teach_global_keys[];
+extern const struct tui_key tui_teach_command_keys[];
+extern const struct tui_key tui_lesson_keys[];
+
+/* ---- theme.c --------------------------------------------------------------- */
+/* Switches the color scheme (LESSON_DARK / LESSON_LIGHT) and repaints the
+ * backgrounds. */
+void tui_theme_set(struct tui_app *app, int theme);
+/* The pane window presenter mode enlarges for a side, or -1 when off. */
+int tui_present_win(const struct tui_state *s);
+/* Presenter mode is on (panes draw larger bars and labels). */
+int tui_presenting(const struct tui_state *s);
+/* The candidates and saliency panes in presenter mode: a bold label row
+ * and a bar two rows high per entry. */
+void tui_present_candidates(struct tui_state *s, WINDOW *w);
+void tui_present_saliency(struct tui_state *s, WINDOW *w);
+
+/* ---- pin.c ----------------------------------------------------------------- */
+/* Pins the side's current results (or unpins); returns reaction flags. */
+int tui_pin_toggle(struct tui_state *s, int on);
+/* Δ probability of candidate id against the pin: 1 and *d, or 0 unpinned. */
+int tui_pin_dprob(const struct tui_state *s, int id, double *d);
+/* Δ saliency of the token at position j against the pin's position j
+ * (same method): 1 and *d, or 0 when there is nothing to compare with. */
+int tui_pin_dsal(const struct tui_state *s, int j, double *d);
+/* A short description of the pin for titles ("pinned: 'the key'"). */
+const char *tui_pin_label(const struct tui_state *s, char *buf, size_t size);
+void tui_pin_free(struct tui_state *s);
+
+/* ---- lesson_play.c --------------------------------------------------------- */
+/* Starts playing ls (taken over) at its first step; 0 on allocation failure. */
+int tui_player_start(struct tui_app *app, struct lesson *ls);
+void tui_player_free(struct tui_app *app);
+/* Advances typing and waiting; adds reactions to app->flags. Call after
+ * each round of input and results. */
+void tui_player_tick(struct tui_app *app, double now_ms);
+/* Milliseconds until the next tick is due (-1: none). */
+int tui_player_timeout(const struct tui_app *app, double now_ms);
+/* Steps forward (d = 1, typing the context) or back (d = -1, at once). */
+void tui_player_go(struct tui_app *app, int d);
+/* "step 2/7" and the step's title and caption for the caption box. */
+void tui_player_draw(struct tui_app *app, WINDOW *w);
+/* Caption rows the current step wants (0: no box). */
+int tui_player_caption_rows(const struct tui_app *app, int cols);
+const char *tui_player_progress(const struct tui_app *app, char *buf, size_t size);
+
+/* ---- record.c -------------------------------------------------------------- */
+/* Adds the active side's screen as a step of the recording and rewrites
+ * the file (app->rec_path, or lmscope-lesson.lesson); message in s->msg. */
+int tui_record_step(struct tui_app *app);
+void tui_record_free(struct tui_app *app);
+
+#endif
