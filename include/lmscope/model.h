@@ -88,7 +88,11 @@ enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f
 
 /* ---- runs ---------------------------------------------------------------- */
 
-enum { LMS_GRAD_INPUT = 1, LMS_GRAD_PARAMS = 2 };
+enum {
+	LMS_GRAD_INPUT = 1,
+	LMS_GRAD_PARAMS = 2,
+	LMS_LOGITS_READY = 4, /* lms_objective_logprob: the row's logits are current */
+};
 
 struct lms_run {
 	const struct lms_model *m;

@@ -124,8 +124,14 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 			memcpy(out + (size_t)i * c->V, bias, c->V * sizeof(float));
 		beta = 1.0f;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, r->Cout, 1.0f,
-	            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
+	/* one row (every keystroke): sgemv streams wout once, where sgemm
+	 * would first repack all of it */
+	if (rows == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, c->V, r->Cout, 1.0f, wout_of(r->m), r->Cout,
+		            r->hfin + row0 * r->Cout, 1, beta, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, r->Cout, 1.0f,
+		            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
 }
 
 /* Log-sum-exp of one row of logits, in double for accuracy. */
@@ -167,7 +173,8 @@ static void head_backward_row(struct lms_run *r, size_t row, const float *dlogit
 double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int contrast, int flags)
 {
 	const struct lms_config *c = &r->m->cfg;
-	lms_logits(r, b, pos, pos + 1);
+	if (!(flags & LMS_LOGITS_READY))
+		lms_logits(r, b, pos, pos + 1);
 	size_t row = (size_t)b * r->T + pos;
 	const float *x = r->logits + row * c->V;
 	double lse = logsumexp(x, c->V);

@@ -67,7 +67,7 @@ static void saliency(struct lms_run *r, int n)
 	for (int k = 1; k < r->m->cfg.V; k++)
 		if (x[k] > x[best])
 			best = k;
-	lms_objective_logprob(r, 0, n - 1, best, -1, LMS_GRAD_INPUT);
+	lms_objective_logprob(r, 0, n - 1, best, -1, LMS_GRAD_INPUT | LMS_LOGITS_READY);
 	lms_backward(r, LMS_GRAD_INPUT);
 }
 
