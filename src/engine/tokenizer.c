@@ -81,6 +81,10 @@ enum lms_status lms_tokenizer_train(const struct lms_tok_train_opts *opts, const
 		return lms_fail(LMS_EUNSUPPORTED, "tokenizer: this kind cannot be trained");
 	if (opts->vocab_size < 1 || opts->min_count < 0 || n < 0)
 		return lms_fail(LMS_EARG, "tokenizer: vocabulary size and counts must be positive");
+	int specials = opts->kind == LMS_TOK_BPE ? 0 : opts->bos_eos ? 3 : 1;
+	if (opts->vocab_size < specials)
+		return lms_fail(LMS_EARG, "tokenizer: a vocabulary of %d cannot hold its %d special tokens",
+		                opts->vocab_size, specials);
 	struct lms_tokenizer *tok = calloc(1, sizeof *tok);
 	if (!tok)
 		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
