@@ -185,6 +185,11 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 	lms_logits(r, 0, t0, n);
 	for (int t = from; t < n; t++)
 		e->lse[t] = t < t0 ? NAN : row_lse(r->logits + (size_t)t * V, V);
+	if (isnan(e->lse[n - 1])) {
+		/* a long cut at the end left a last row never computed */
+		lms_logits(r, 0, n - 1, n);
+		e->lse[n - 1] = row_lse(r->logits + (size_t)(n - 1) * V, V);
+	}
 	memcpy(e->ids, ids, (size_t)n * sizeof *ids);
 	e->n = n;
 	e->surprisal[0] = NAN;
@@ -420,7 +425,8 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 	if (!e->have_grad || e->grad_target != target || e->grad_contrast != contrast) {
 		v->have_saliency = 0;
 		show_partial(h, v, t0);
-		e->grad_value = lms_objective_logprob(e->run, 0, n - 1, target, contrast, 0);
+		/* the last row's logits are current since forward_changed */
+		e->grad_value = lms_objective_logprob(e->run, 0, n - 1, target, contrast, LMS_LOGITS_READY);
 		lms_backward(e->run, LMS_GRAD_INPUT);
 		e->have_grad = 1;
 		e->grad_target = target;
