@@ -6,11 +6,6 @@
 
 #include "ui.h"
 
-/* Where the tokens were drawn, for mouse clicks (input thread only). */
-#define MAX_HITS 512
-static struct { int y, x0, x1, j; } hits[MAX_HITS];
-static int n_hits;
-
 void pane_context_draw_input(struct tui_state *s, WINDOW *w)
 {
 	struct tui_line *l = &s->line;
@@ -93,7 +88,7 @@ static double surprisal01(const struct tui_view *v, int j)
 void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
-	n_hits = 0;
+	s->n_tok_hits = 0;
 	int rows = getmaxy(w), cols = getmaxx(w);
 	int n = tui_view_n(s);
 	const struct tui_view *v = s->v;
@@ -151,11 +146,12 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 		if (drawn == 0)
 			mvwaddch(w, y, x, ' '), drawn = 1;
 		ui_set(w, UI_NORMAL);
-		if (n_hits < MAX_HITS) {
-			hits[n_hits].y = y;
-			hits[n_hits].x0 = x;
-			hits[n_hits].x1 = x + drawn;
-			hits[n_hits++].j = j;
+		if (s->n_tok_hits < TUI_TOKEN_HITS) {
+			int h = s->n_tok_hits++;
+			s->tok_hit[h].y = y;
+			s->tok_hit[h].x0 = x;
+			s->tok_hit[h].x1 = x + drawn;
+			s->tok_hit[h].j = j;
 		}
 		x += drawn + 1;
 	}
@@ -174,9 +170,9 @@ int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x)
 		l->cur = i;
 		return TUI_REDRAW;
 	}
-	for (int i = 0; i < n_hits; i++)
-		if (hits[i].y == y && x >= hits[i].x0 && x < hits[i].x1) {
-			s->query = hits[i].j;
+	for (int i = 0; i < s->n_tok_hits; i++)
+		if (s->tok_hit[i].y == y && x >= s->tok_hit[i].x0 && x < s->tok_hit[i].x1) {
+			s->query = s->tok_hit[i].j;
 			return TUI_REDRAW;
 		}
 	return TUI_NONE;

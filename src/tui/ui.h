@@ -79,6 +79,7 @@ void tui_line_commit(struct tui_line *l); /* into history */
 void tui_line_history(struct tui_line *l, int dir);
 
 /* ---- state of the input thread --------------------------------------------- */
+#define TUI_TOKEN_HITS 512
 struct tui_state {
 	const struct tui_model *tm;
 	struct tui_worker *w;
@@ -100,6 +101,9 @@ struct tui_state {
 	int query;                 /* selected token (view index), -1 = last */
 	/* lens */
 	int lens_top;
+	/* where the context's tokens were last drawn, for mouse clicks */
+	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
+	int n_tok_hits;
 	int help;                  /* help overlay open */
 	int help_top;
 	char msg[256];             /* one-off message for the status line */
