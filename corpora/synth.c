@@ -8,9 +8,9 @@
  *                    The attractor noun inside the phrase has the other
  *                    number half of the time, so only the subject tells.
  *   synth induction  a random sequence of made-up syllable words, then the
- *                    same sequence again: "ko ta mi ... | ko ta mi ... ."
- *                    The second half is predictable only by copying
- *                    (induction heads).
+ *                    same sequence twice more: "ko ta mi | ko ta mi | ko ta
+ *                    mi ." After the first pass every token is predictable,
+ *                    but only by copying (induction heads).
  *   synth brackets   balanced nested brackets ( [ { } ] ) with words in
  *                    between; the closing bracket is predictable only by
  *                    tracking the nesting.
@@ -96,19 +96,18 @@ static void syllable_word(char *out, int id)
 
 static void induction(void)
 {
-	int len = 6 + below(7), seq[16];
+	int len = 4 + below(7), seq[16];
 	char w[4];
-	for (int i = 0; i < len; i++) {
+	for (int i = 0; i < len; i++)
 		seq[i] = below(140);
-		syllable_word(w, seq[i]);
-		printf("%s ", w);
+	/* the sequence three times: after its first pass every token is a copy */
+	for (int rep = 0; rep < 3; rep++) {
+		for (int i = 0; i < len; i++) {
+			syllable_word(w, seq[i]);
+			printf("%s%s", rep || i ? " " : "", w);
+		}
+		printf(rep < 2 ? " |" : " .\n");
 	}
-	printf("|");
-	for (int i = 0; i < len; i++) {
-		syllable_word(w, seq[i]);
-		printf(" %s", w);
-	}
-	printf(" .\n");
 }
 
 /* ---- brackets ------------------------------------------------------------------- */

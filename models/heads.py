@@ -108,5 +108,5 @@ def induction():
 
 
 if __name__ == "__main__":
-    agreement()
+    if "--only-induction" not in sys.argv: agreement()
     induction()
