@@ -259,6 +259,12 @@ wait_for b "EXIT=0" || fail "Ctrl-C did not quit with status 0"
 # --- recurrent model: activations instead of attention ----------------------------
 start c 120 40 "lstm --text 'In the beginning'"
 wait_for c "Recurrent activations  layer 0/1  hidden state h" || fail "no recurrent pane"
+# history: Enter keeps the context, Ctrl-U clears the line, Up recalls it
+$T send-keys -t c Enter C-u
+wait_for c "context 0/" || fail "Ctrl-U did not clear the context"
+$T send-keys -t c Up
+wait_for c "context 3/" || fail "Up did not recall the context from the history"
+sed -n 1p "$d/screen" | grep -q "^> In the beginning" || fail "the recalled context is not the kept one"
 $T send-keys -t c Tab .
 wait_for c "input gate i" || fail "no gate view for the LSTM"
 $T send-keys -t c Tab q
