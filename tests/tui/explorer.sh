@@ -113,6 +113,7 @@ for t in In the beginning God created; do
 done
 sed -n '8,12p' "$d/screen" | cut -c50- > "$d/head0"
 grep -q "Saliency: grad_norm" "$d/screen" || fail "no saliency pane"
+check_saliency grad_norm || fail "grad_norm scores differ from explain"
 
 # --- change of head ---------------------------------------------------------------
 $T send-keys -t a Tab .
