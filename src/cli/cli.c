@@ -25,9 +25,21 @@ int cli_exit_code(enum lms_status st)
 	return LMS_EXIT_FAIL;
 }
 
+/* Whether msg starts with "<something without spaces>: ", a file's name
+ * (or another subject) as the style "lmscope: <file>: <what>" wants. */
+static int has_subject(const char *msg)
+{
+	size_t n = strcspn(msg, " :");
+	return n > 0 && msg[n] == ':' && msg[n + 1] == ' ';
+}
+
 int cli_fail(enum lms_status st)
 {
-	fprintf(stderr, "lmscope: %s\n", lms_errmsg());
+	const char *msg = lms_errmsg();
+	if (!has_subject(msg) && cli_command)
+		fprintf(stderr, "lmscope: %s: %s\n", cli_command, *msg ? msg : lms_status_name(st));
+	else
+		fprintf(stderr, "lmscope: %s\n", *msg ? msg : lms_status_name(st));
 	return cli_exit_code(st);
 }
 

@@ -21,7 +21,9 @@ enum {
 	LMS_EXIT_INTERRUPTED = 130,
 };
 
-/* Prints "lmscope: <engine message>" to stderr; returns the exit status. */
+/* Prints "lmscope: <engine message>" to stderr; returns the exit status. A
+ * message that names no file ("<file>: <what>") is given the subcommand's
+ * name instead: "lmscope: eval: the texts have fewer than two tokens". */
 int cli_fail(enum lms_status st);
 /* Prints "lmscope: CMD: <formatted>" to stderr and returns LMS_EXIT_USAGE;
  * CMD is cli_command (the running subcommand, set by main.c; NULL before
