@@ -348,6 +348,19 @@ static int lens(struct tui_engine *e, const struct tui_hooks *h)
 	return 1;
 }
 
+/* Tokens cut from the left of a context of n_all tokens for a run of T
+ * positions. The cut moves in steps of T / 8: a cut that moved by one token
+ * per token typed would shift every position on every keystroke and leave
+ * nothing to reuse; in steps, the next T / 8 - 1 tokens append to an
+ * unchanged prefix. Depends on n_all only, so a text always gets the same. */
+static int cut_of(size_t n_all, int T)
+{
+	if (n_all <= (size_t)T)
+		return 0;
+	size_t step = T >= 16 ? (size_t)T / 8 : 1, need = n_all - (size_t)T;
+	return (int)((need + step - 1) / step * step);
+}
+
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
 {
 	double t0 = now_ms();
@@ -368,7 +381,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 			e->n_all = 0;
 		}
 	}
-	int cut = e->n_all > (size_t)e->T ? (int)(e->n_all - e->T) : 0;
+	int cut = cut_of(e->n_all, e->T);
 	int n = (int)e->n_all - cut;
 	int NH = recurrent ? 0 : c->NH;
 	size_t act = recurrent ? (size_t)n * (c->H > c->C ? c->H : c->C) : 0;

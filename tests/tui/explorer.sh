@@ -252,8 +252,14 @@ grep -q "Next token" "$d/screen" && fail "the screen was not restored"
 # --- context longer than the model: cut from the left with a marker ---------------
 long="In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And God"
 start b 120 40 "gpt --text '$long'"
-wait_for b "context 32/32 (cut)" || fail "no cut in the status line"
-grep -Eq "^(✂|<cut )[0-9]+" "$d/screen" || fail "no cut marker before the tokens"
+# 33 tokens for 32 positions: the cut moves in steps of 32 / 8 = 4 tokens
+# (so that typing on reuses the kept prefix): 4 cut, 29 left
+wait_for b "context 29/32 (cut)" || fail "no cut in the status line"
+grep -Eq "^(✂4…|<cut 4>) created " "$d/screen" || fail "no cut marker before the tokens"
+wait_for b "F1 help" || fail "no result for the cut context"
+candidates | head -1 > "$d/shown"
+explain_top "${long#In the beginning God }" 1 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || fail "the cut context's top candidate differs from explain on the kept text"
 $T send-keys -t b C-c
 wait_for b "EXIT=0" || fail "Ctrl-C did not quit with status 0"
 
