@@ -118,8 +118,12 @@ static void draw(struct tui_app *app, unsigned dirty)
 	if (dirty & (D_CLEAR | D_PANES)) {
 		/* the gaps between windows, and what an overlay left there */
 		werase(stdscr);
-		if (app->n_sides > 1 && !too_small)
-			mvvline(0, app->side[1]->lay.x0 - 1, ACS_VLINE, LINES - app->caption_h);
+		if (app->n_sides > 1 && !too_small) {
+			ui_set(stdscr, UI_DIM);
+			for (int y = 0; y < LINES - app->caption_h; y++)
+				mvaddstr(y, app->side[1]->lay.x0 - 1, ui_utf8 ? "\u2502" : "|");
+			ui_set(stdscr, UI_NORMAL);
+		}
 		wnoutrefresh(stdscr);
 	}
 	if (too_small) {

@@ -472,7 +472,10 @@ int tui_lesson_write(FILE *f, const struct lesson *ls)
 	fprintf(f, "speed %g\n", ls->speed);
 	for (int i = 0; i < ls->n; i++) {
 		const struct lesson_step *st = &ls->steps[i];
-		fprintf(f, "\nstep %s\n", st->title ? st->title : "");
+		if (st->title && st->title[0])
+			fprintf(f, "\nstep %s\n", st->title);
+		else
+			fprintf(f, "\nstep\n");
 		if (st->caption) {
 			/* a caption line each */
 			const char *c = st->caption;

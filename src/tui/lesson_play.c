@@ -298,6 +298,11 @@ void tui_player_tick(struct tui_app *app, double now)
 	struct tui_player *p = app->player;
 	if (!p)
 		return;
+	/* requests changed in this turn are not posted yet: the views in
+	 * hand answer older ones */
+	for (int i = 0; i < app->n_sides; i++)
+		if (app->flags[i] & (TUI_EDIT | TUI_RECOMPUTE))
+			return;
 	size_t len = strlen(p->f.context ? p->f.context : "");
 	switch (p->phase) {
 	case PH_IDLE:

@@ -17,8 +17,9 @@ int tui_pin_toggle(struct tui_state *s, int on)
 		snprintf(s->msg, sizeof s->msg, "unpinned");
 		return TUI_REDRAW;
 	}
-	if (!tui_view_n(s) || !s->v->have_saliency) {
-		snprintf(s->msg, sizeof s->msg, "nothing to pin yet: wait for the results");
+	if (!tui_view_n(s) || s->v->seq != s->rq.seq || !s->v->complete) {
+		/* the pin is of the context as typed, not of an older one */
+		snprintf(s->msg, sizeof s->msg, "still computing the typed context; pin again");
 		return TUI_REDRAW;
 	}
 	if (!tui_view_copy(&s->pin, s->v)) {

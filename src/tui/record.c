@@ -176,7 +176,6 @@ int tui_record_step(struct tui_app *app)
 			snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
 			return 0;
 		}
-		st->title = copy("pinned");
 		if (have_last)
 			free(last.context);
 		last = pn;
@@ -188,10 +187,6 @@ int tui_record_step(struct tui_app *app)
 		snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
 		return 0;
 	}
-	char title[32];
-	snprintf(title, sizeof title, "%d", app->rec.n);
-	if (!st->title)
-		st->title = copy(title);
 	if (have_last)
 		free(last.context);
 	last = n;

@@ -35,8 +35,8 @@ int tui_present_win(const struct tui_state *s)
 }
 
 /* One entry: label (bold) and value on a row, then a bar two rows high. */
-static void big_entry(WINDOW *w, int y, const char *label, const char *value, double frac,
-                      enum ui_role bar, int selected)
+static void big_entry(WINDOW *w, int y, const char *rank, const char *label, const char *value,
+                      double frac, enum ui_role bar, int selected)
 {
 	int cols = getmaxx(w);
 	if (selected) {
@@ -44,7 +44,8 @@ static void big_entry(WINDOW *w, int y, const char *label, const char *value, do
 		mvwhline(w, y, 0, ' ', cols);
 	}
 	wattron(w, A_BOLD);
-	ui_text(w, y, 2, label, strlen(label), cols / 2, 1);
+	int x = 2 + ui_text(w, y, 2, rank, strlen(rank), cols / 4, 0);
+	ui_text(w, y, x, label, strlen(label), cols / 2, 1);
 	int vw = ui_text_width(value, strlen(value), 0);
 	ui_text(w, y, cols - vw - 1 > 0 ? cols - vw - 1 : 0, value, strlen(value), cols, 0);
 	wattroff(w, A_BOLD);
@@ -67,13 +68,14 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 	for (int r = 0; r < rows && top + r < v->k; r++) {
 		int i = top + r, id = v->top_id[i];
 		double p = exp(v->top_lp[i]), d;
-		char label[64];
-		snprintf(label, sizeof label, "%2d  %s", i + 1, tui_token_str(s->tm, id, buf, sizeof buf));
+		char rank[16];
+		snprintf(rank, sizeof rank, "%2d  ", i + 1);
+		const char *label = tui_token_str(s->tm, id, buf, sizeof buf);
 		if (tui_pin_dprob(s, id, &d))
 			snprintf(value, sizeof value, "%.1f%%  (\u0394 %+.1f)", 100.0 * p, 100.0 * d);
 		else
 			snprintf(value, sizeof value, "%.1f%%", 100.0 * p);
-		big_entry(w, 1 + r * BIG_ROWS, label, value, pmax > 0 ? p / pmax : 0,
+		big_entry(w, 1 + r * BIG_ROWS, rank, label, value, pmax > 0 ? p / pmax : 0,
 		          id == v->target ? UI_TARGET : UI_PROB_BAR, i == s->cand_sel);
 	}
 }
@@ -104,7 +106,7 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 		else
 			snprintf(value, sizeof value, "%+.3g", x);
 		const char *t = tui_token_str(s->tm, v->ids[j], buf, sizeof buf);
-		big_entry(w, 1 + (j - first) * BIG_ROWS, t, value, mx > 0 ? fabsf(x) / mx : 0,
+		big_entry(w, 1 + (j - first) * BIG_ROWS, "", t, value, mx > 0 ? fabsf(x) / mx : 0,
 		          mi->is_signed && x < 0 ? UI_SAL_NEG : UI_SAL_POS, 0);
 	}
 }

@@ -1,0 +1,263 @@
+#!/bin/sh
+# Teaching and comparing, end to end in tmux: a lesson played step by step
+# with the screen asserted (captions, the typed context, candidates against
+# `lmscope explain`, the selected candidate, head and method, the context
+# typed out visibly, stepping back showing what stepping forward showed); a
+# malformed lesson named by its line; two models side by side driven by one
+# context; pinned results with deltas checked against explain on both
+# contexts; presenter mode and the light theme; a recording that replays to
+# the screens it was recorded from.
+set -u
+LMSCOPE=${LMSCOPE:-./lmscope}
+case $LMSCOPE in /*) ;; *) LMSCOPE=$(pwd)/$LMSCOPE ;; esac
+command -v tmux >/dev/null || { echo "tmux is missing (make deps installs it)"; exit 1; }
+export LC_ALL=C.UTF-8
+d=$(mktemp -d)
+T="tmux -u -L lmscope-teach-$$ -f /dev/null"
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$d"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+for i in $(seq 1 40); do
+	echo "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep."
+done > "$d/corpus.txt"
+"$LMSCOPE" train "$d/corpus.txt" -o "$d/gpt" --arch gpt2 --layers 2 --heads 2 --embd 32 \
+	--context 32 --steps 40 --lr 0.02 --warmup 1 --batch 4 > "$d/train.log" 2>&1 ||
+	{ cat "$d/train.log"; echo "cannot train the test model"; exit 1; }
+"$LMSCOPE" train "$d/corpus.txt" -o "$d/lstm" --arch lstm --layers 1 --embd 16 --hidden 16 \
+	--context 16 --steps 30 --lr 0.02 --warmup 1 > "$d/train.log" 2>&1 ||
+	{ cat "$d/train.log"; echo "cannot train the recurrent test model"; exit 1; }
+
+start() { # NAME COLS ROWS 'ARGS'
+	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
+		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
+}
+screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
+wait_for() { # NAME TEXT [TRIES]
+	i=0
+	while [ $i -lt "${3:-100}" ]; do
+		screen "$1"
+		grep -qF -- "$2" "$d/screen" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "--- screen of $1 while waiting for: $2"
+	cat "$d/screen"
+	return 1
+}
+# settle NAME TEXT: TEXT shows, the engine is idle (F1 help) and the screen
+# stays the same for 0.3 s; the screen without its status lines ends in
+# $d/settled.
+settle() {
+	wait_for "$1" "$2" || return 1
+	prev=""
+	i=0
+	while [ $i -lt 50 ]; do
+		screen "$1"
+		if grep -qF -- "$2" "$d/screen" && ! grep -q "comput" "$d/screen"; then
+			grep -v "params | context" "$d/screen" > "$d/settled"
+			[ -n "$prev" ] && cmp -s "$d/settled" "$prev" && return 0
+			cp "$d/settled" "$d/prev"
+			prev="$d/prev"
+		fi
+		sleep 0.3
+		i=$((i + 1))
+	done
+	echo "--- screen of $1 never settled on: $2"
+	cat "$d/screen"
+	return 1
+}
+# The candidate tokens as drawn in the left column (or the left side's).
+candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
+right_candidates() { sed 's/^.*│//' "$d/screen" | sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p'; }
+explain_top() { # MODEL TEXT K
+	"$LMSCOPE" explain "$1" --text "$2" --top "$3" --json |
+		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
+}
+
+# --- a malformed lesson names its line ------------------------------------------------
+printf 'title broken\nstep one\ncaption fine\nfocus nowhere\n' > "$d/bad.lesson"
+"$LMSCOPE" lesson "$d/bad.lesson" "$d/gpt" > "$d/out" 2> "$d/err"
+rc=$?
+[ $rc -eq 4 ] || fail "a malformed lesson exits with $rc, not 4"
+grep -q "^lmscope: $d/bad.lesson:4: focus wants one of" "$d/err" ||
+	{ fail "the error does not name line 4"; cat "$d/err"; }
+printf 'step one\ncontext x\n' > "$d/nomodel.lesson"
+"$LMSCOPE" lesson "$d/nomodel.lesson" > /dev/null 2> "$d/err"
+[ $? -eq 2 ] && grep -q "names no model" "$d/err" || fail "a lesson without a model is not a usage error"
+
+# --- a lesson played ---------------------------------------------------------------------
+cat > "$d/intro.lesson" <<EOF
+title Test lesson
+model gpt
+speed 20
+
+step What comes next
+caption Every word of the vocabulary gets a probability.
+context In the beginning
+focus candidates
+
+step Second choice
+caption The saliency explains the second candidate.
+type " God"
+candidate 2
+
+step A head
+head 1 1
+method grad_x_input
+
+step Typed out
+caption Watch the words arrive.
+type " created the heaven and the earth, and the deep"
+EOF
+start L 120 40 "lesson intro.lesson"
+settle L "Step 1/4: What comes next" || fail "no first step"
+grep -q "Every word of the vocabulary gets a probability." "$d/screen" || fail "no caption"
+sed -n 1p "$d/screen" | grep -q "^> In the beginning *$" || fail "step 1 context not typed"
+candidates | head -3 > "$d/shown"
+explain_top "$d/gpt" "In the beginning" 3 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "step 1 candidates differ from explain"; cat "$d/shown" "$d/expected"; }
+
+$T send-keys -t L Space
+settle L "Step 2/4: Second choice" || fail "no second step"
+sed -n 1p "$d/screen" | grep -q "^> In the beginning God *$" || fail "step 2 context not typed"
+second=$(explain_top "$d/gpt" "In the beginning God" 2 | sed -n 2p)
+grep -q "Saliency: grad_norm  for $second\$" "$d/screen" ||
+	{ fail "step 2 does not explain the second candidate ($second)"; grep Saliency "$d/screen"; }
+grep -Eq "^  2.$second " "$d/screen" || fail "the second candidate is not marked as the target"
+
+$T send-keys -t L Right
+settle L "Step 3/4: A head" || fail "no third step"
+grep -q "Attention  layer 1 head 1" "$d/screen" || fail "step 3 did not select layer 1 head 1"
+grep -q "Saliency: grad_x_input  for $second" "$d/screen" || fail "step 3 method or target lost"
+cp "$d/settled" "$d/step3"
+
+$T send-keys -t L Space
+wait_for L "Step 4/4: Typed out" || fail "no fourth step"
+sleep 0.3
+screen L
+line=$(sed -n 1p "$d/screen")
+case "$line" in
+*"the deep"*) fail "the context of step 4 appeared at once, not typed out: $line" ;;
+"> In the beginning God"*) ;;
+*) fail "step 4 types something else: $line" ;;
+esac
+settle L "Step 4/4" || fail "step 4 did not finish"
+sed -n 1p "$d/screen" | grep -q "God created the heaven and the earth, and the deep *$" ||
+	fail "step 4 context incomplete"
+
+$T send-keys -t L Left
+settle L "Step 3/4: A head" || fail "Left did not go back"
+cmp -s "$d/settled" "$d/step3" || { fail "step 3 looks different when reached back"; diff "$d/step3" "$d/settled"; }
+$T send-keys -t L Tab q
+wait_for L "EXIT=0" || fail "q did not end the lesson"
+
+# --- two models side by side ---------------------------------------------------------------
+start C 162 36 "gpt lstm --text 'In the beginning'"
+settle C "| lstm" || fail "no second model"
+tail -1 "$d/screen" | grep -q "gpt2 .*lstm" || fail "the status lines do not show both models"
+[ "$(grep -c '^> In the beginning *│> In the beginning *$' "$d/screen")" = 1 ] ||
+	fail "both sides do not show the context"
+candidates | head -3 > "$d/shown"
+explain_top "$d/gpt" "In the beginning" 3 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "left side candidates differ from explain"; cat "$d/shown" "$d/expected"; }
+$T send-keys -t C " God"
+settle C "context 4/16" || fail "typing did not reach the right side"
+grep -q '^> In the beginning God *│> In the beginning God *$' "$d/screen" || fail "the context is not shared"
+right_candidates | head -3 > "$d/shown"
+explain_top "$d/lstm" "In the beginning God" 3 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "right side candidates differ from explain"; cat "$d/shown" "$d/expected"; }
+$T send-keys -t C C-o
+wait_for C "*lstm" || fail "Ctrl-O did not move the keys to the right side"
+$T send-keys -t C C-c
+wait_for C "EXIT=0" || fail "Ctrl-C did not quit the side-by-side view"
+
+# --- pinned results: deltas against explain on both contexts --------------------------------
+start P 120 40 "gpt --text 'In the beginning God'"
+settle P "context 4/32" || fail "explorer P did not start"
+$T send-keys -t P F9
+wait_for P "pinned" || fail "F9 did not pin"
+$T send-keys -t P BSpace BSpace BSpace made
+settle P "context 4/32" || fail "no result after the edit"
+grep -q "Next token  (T=1.00)  Δ vs '…he beginning God'" "$d/screen" || fail "the candidates title lacks the pin"
+grep -q "Saliency: grad_norm  for .*Δ vs" "$d/screen" || fail "the saliency title lacks the pin"
+/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" <<'EOF' || fail "pinned deltas differ from explain"
+import json, re, subprocess, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+def explain(text):
+    out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", text, "--top", "100",
+                          "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+old, new = explain("In the beginning God"), explain("In the beginning made")
+p_old = {c["token"]: c["prob"] for c in old["top"]}
+rows = [l[:60] for l in lines if re.match(r"^ *[0-9]+.\S+ .*Δ", l[:60])]
+assert len(rows) >= 5, rows
+for c in new["top"][:5]:
+    row = [r for r in rows if re.match(r"^ *[0-9]+.%s " % re.escape(c["token"]), r)][0]
+    shown = float(re.search(r"Δ *([-+][0-9.]+)", row).group(1))
+    want = 100.0 * (c["prob"] - p_old.get(c["token"], 0.0))
+    assert abs(shown - want) < 0.011, (c["token"], shown, want)
+# saliency: against the pinned scores (the old context's own top target),
+# position by position
+title = [l for l in lines if "Saliency: grad_norm" in l][0]
+start = lines.index(title) + 1
+old_s = old["saliency"]["scores"]
+for j, s in enumerate(new["saliency"]["scores"]):
+    row = lines[start + j][:60]
+    shown = float(re.search(r"Δ *([-+][0-9.e-]+)", row).group(1))
+    assert abs(shown - (s - old_s[j])) <= 0.006 * max(1.0, abs(s - old_s[j])) + 1e-3, (row, s, old_s[j])
+EOF
+
+# --- presenter mode and the light theme ----------------------------------------------------
+$T send-keys -t P Tab F8
+wait_for P "presenter mode on" || fail "F8 did not start presenter mode"
+settle P "context 4/32"
+grep -q "Attention  layer" "$d/screen" && fail "presenter mode still shows the attention pane"
+top=$(candidates | head -1)
+grep -Eq "^ +1  [^ ]+ .*%" "$d/screen" || { fail "no large candidate label in presenter mode"; cat "$d/screen"; }
+[ "$(grep -c '^  ███' "$d/screen")" -ge 4 ] || fail "no two-row bars in presenter mode"
+$T send-keys -t P F6
+wait_for P "light theme" || fail "F6 did not switch the theme"
+$T capture-pane -e -p -t P > "$d/escaped"
+grep -q "48;5;231" "$d/escaped" || fail "the light theme has no white background"
+$T send-keys -t P C-c
+wait_for P "EXIT=0" || fail "explorer P did not quit"
+start D 100 30 "gpt --theme light --text 'In the'"
+settle D "context 2/32" || fail "--theme light did not start"
+$T capture-pane -e -p -t D > "$d/escaped"
+grep -q "48;5;231" "$d/escaped" || fail "--theme light has no white background"
+$T send-keys -t D C-c
+
+# --- a recording replays to the same screens ------------------------------------------------
+start R 120 40 "gpt --record rec.lesson"
+wait_for R "F1 help" || fail "explorer R did not start"
+$T send-keys -t R "In the beginning"
+settle R "context 3/32" && cp "$d/settled" "$d/rec1"
+$T send-keys -t R F7
+wait_for R "recorded step 1 into rec.lesson" || fail "F7 did not record"
+$T send-keys -t R " God" Tab Down Down
+settle R "context 4/32"
+$T send-keys -t R F9
+settle R "pinned" && cp "$d/settled" "$d/rec2"
+$T send-keys -t R F7
+wait_for R "recorded step 2" || fail "F7 did not record step 2"
+$T send-keys -t R Escape BSpace BSpace BSpace made Tab Tab Tab . F2
+settle R "Saliency: grad_x_input" && cp "$d/settled" "$d/rec3"
+$T send-keys -t R F7
+wait_for R "recorded step 3" || fail "F7 did not record step 3"
+$T send-keys -t R C-c
+wait_for R "EXIT=0" || fail "explorer R did not quit"
+grep -q "^step" "$d/rec.lesson" || { fail "no lesson file written"; cat "$d/rec.lesson"; }
+start Q 120 40 "lesson rec.lesson"
+for k in 1 2 3; do
+	settle Q "step $k/3 |" || { fail "the recording does not reach step $k"; break; }
+	# the replay's message line differs ("step k/3"); the panes must not
+	sed 's/ *$//' "$d/settled" > "$d/a"
+	sed 's/ *$//' "$d/rec$k" > "$d/b"
+	cmp -s "$d/a" "$d/b" || { fail "replayed step $k differs from the recorded screen"; diff "$d/b" "$d/a"; }
+	$T send-keys -t Q Space
+done
+
+[ $fails -eq 0 ] && echo "teaching.sh: all passed"
+[ $fails -eq 0 ]
