@@ -329,6 +329,12 @@ static int lens(struct tui_engine *e, const struct tui_hooks *h)
 	for (int l = 0; l < c->L; l++) {
 		if (went_stale(h))
 			return 0;
+		if (l == c->L - 1) {
+			/* the last layer's lens is the model's own prediction */
+			v->lens_id[l] = v->top_id[0];
+			v->lens_p[l] = expf(v->top_lp[0]);
+			continue;
+		}
 		int D = 0;
 		const float *hs = lms_run_hidden(e->run, l, 0, &D);
 		if (!hs || D != e->run->Cout) {
