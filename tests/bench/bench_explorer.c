@@ -8,8 +8,9 @@
  *   bench explorer default-shape CTX the default model's shape, random weights
  *
  * Reports the median keystroke update (one token appended: prefix reuse),
- * the median full update (first token changed: nothing reusable) and the
- * peak resident memory. */
+ * the median full update (first token changed: nothing reusable), each
+ * without the logit lens, the lens's own time (the update's last phase,
+ * dropped when a newer keystroke arrives) and the peak resident memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,6 @@ int bench_explorer(int argc, char **argv)
 	}
 	struct tui_request rq = {0};
 	rq.target = rq.contrast = -1;
-	rq.need_lens = 1;
 	struct tui_view out = {0};
 	int *ids = malloc(sizeof(int) * (size_t)n);
 	struct lms_rng g;
@@ -115,14 +115,20 @@ int bench_explorer(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		ids[i] = (int)lms_rng_below(&g, (uint64_t)m->cfg.V);
 	int reps = n > 256 ? 3 : REPS;
-	double key[REPS], key_cpu[REPS], full[REPS];
+	double key[REPS], key_cpu[REPS], full[REPS], lens[REPS];
 	for (int rep = 0; rep < reps; rep++) {
-		/* a keystroke that appends the n-th token to n - 1 computed ones */
+		/* a keystroke that appends the n-th token to n - 1 computed ones:
+		 * forward, logits, surprisal, top-k, saliency backward, attention */
+		rq.need_lens = 0;
 		ids_text(&rq, ids, n - 1);
 		update(&e, &rq, &out, NULL);
 		ids_text(&rq, ids, n);
 		key[rep] = update(&e, &rq, &out, &key_cpu[rep]);
+		/* then the logit lens of every layer, the update's last phase */
+		rq.need_lens = 1;
+		lens[rep] = update(&e, &rq, &out, NULL);
 		/* a change at the start: nothing can be reused */
+		rq.need_lens = 0;
 		ids[0] = (ids[0] + 1) % m->cfg.V;
 		ids_text(&rq, ids, n);
 		full[rep] = update(&e, &rq, &out, NULL);
@@ -136,6 +142,8 @@ int bench_explorer(int argc, char **argv)
 	bench_result(k, 1e3 * bench_median(key_cpu, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_update", label, n);
 	bench_result(k, 1e3 * bench_median(full, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_lens", label, n);
+	bench_result(k, 1e3 * bench_median(lens, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_peak_rss", label, n);
 	bench_result(k, bench_peak_rss_kb() / 1024.0, "MiB");
 	free(ids);
