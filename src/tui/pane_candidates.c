@@ -30,7 +30,7 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 	int cols = getmaxx(w), rows = rows_of(w);
 	char title[160], buf[32];
 	werase(w);
-	if (!tui_view_n(s)) {
+	if (!tui_view_n(s) || !v->k) {
 		ui_title(w, "Next token", focused);
 		return;
 	}
@@ -94,6 +94,8 @@ void pane_candidates_sync(struct tui_state *s)
 	}
 	if (s->cand_sel >= v->k)
 		s->cand_sel = v->k - 1;
+	if (s->cand_sel < 0)
+		s->cand_sel = 0;
 }
 
 int pane_candidates_click(struct tui_state *s, int y, int x)

@@ -409,7 +409,9 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		v->offsets[i] = e->all_off[cut + i];
 	v->offsets[n] = rq->len;
 	if (n == 0) {
+		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
+		e->have_dist = 0;
 		v->have_lens = v->have_overview = 0;
 		v->valid = 1;
 		v->ms = now_ms() - t0;

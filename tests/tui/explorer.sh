@@ -53,9 +53,9 @@ wait_for() {
 candidates() {
 	sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"
 }
-# Top tokens by `lmscope explain --json`.
+# Top tokens by `lmscope explain --json` (TEXT K [MODEL]).
 explain_top() {
-	"$LMSCOPE" explain "$d/gpt" --text "$1" --top "$2" --json |
+	"$LMSCOPE" explain "$d/${3:-gpt}" --text "$1" --top "$2" --json |
 		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
 }
 
@@ -272,6 +272,10 @@ wait_for c "context 0/" || fail "Ctrl-U did not clear the context"
 $T send-keys -t c Up
 wait_for c "context 3/" || fail "Up did not recall the context from the history"
 sed -n 1p "$d/screen" | grep -q "^> In the beginning" || fail "the recalled context is not the kept one"
+wait_for c "F1 help" || fail "no result for the recalled context"
+candidates | head -1 > "$d/shown"
+explain_top "In the beginning" 1 lstm > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || fail "candidates for the recalled context differ from explain"
 $T send-keys -t c Tab .
 wait_for c "input gate i" || fail "no gate view for the LSTM"
 $T send-keys -t c Tab q
