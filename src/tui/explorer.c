@@ -396,11 +396,12 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	}
 	if (o->theme)
 		ls.theme = LESSON_UNSET; /* the command line wins */
+	/* models on the command line take the place of the lesson's */
 	const char *model[TUI_SIDES] = {o->model[0], o->model[1]};
-	if (o->lesson && !model[0]) {
+	if (o->lesson && !model[0])
 		model[0] = lesson_model(o->lesson, ls.model, buf[0], sizeof buf[0]);
+	if (o->lesson && !model[1])
 		model[1] = lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
-	}
 	if (!model[0]) {
 		tui_lesson_free(&ls);
 		return cli_usage("%s names no model: give one after the lesson file", o->lesson);

@@ -84,7 +84,7 @@ static char *value_of(struct parser *p, const char *v, size_t n)
 	}
 	if (i + 1 != n) {
 		free(out);
-		fail(p, "text after the closing \" of a quoted value");
+		fail(p, "text after the closing \" of a quoted value (a value starting with \" is quoted)");
 		return NULL;
 	}
 	out[k] = '\0';

@@ -1,5 +1,6 @@
 /* lesson.c: lesson files parsed into steps, every malformed case reported
  * with its file and line, and the writer's output read back unchanged. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,32 @@ START_TEST(test_write)
 }
 END_TEST
 
+/* The lessons shipped in models/lessons/ (run from the project root) parse
+ * and are 5 to 10 steps long. */
+START_TEST(test_shipped)
+{
+	DIR *dir = opendir("models/lessons");
+	ck_assert_msg(dir != NULL, "models/lessons/ not found (run from the project root)");
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 8 || strcmp(e->d_name + len - 7, ".lesson"))
+			continue;
+		char path[300], err[512];
+		snprintf(path, sizeof path, "models/lessons/%s", e->d_name);
+		struct lesson ls;
+		ck_assert_msg(tui_lesson_load(path, &ls, err, sizeof err), "%s", err);
+		ck_assert_msg(ls.n >= 5 && ls.n <= 10, "%s has %d steps", path, ls.n);
+		ck_assert_msg(ls.model != NULL, "%s names no model", path);
+		tui_lesson_free(&ls);
+		n++;
+	}
+	closedir(dir);
+	ck_assert_int_ge(n, 5);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("lesson");
@@ -218,6 +245,7 @@ Suite *lms_test_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tui_lesson_load");
 	tcase_add_test(tc, test_load);
+	tcase_add_test(tc, test_shipped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tui_lesson_write");
 	tcase_add_test(tc, test_write);
