@@ -130,7 +130,7 @@ static struct ogeom over_geom(struct tui_state *s, WINDOW *w)
 {
 	const struct lms_config *c = &s->tm->m->cfg;
 	struct ogeom o;
-	int rows = getmaxy(w) - 1, cols = getmaxx(w) - 4;
+	int rows = getmaxy(w) - 2, cols = getmaxx(w) - 4; /* title, head numbers */
 	o.cw = clamp(cols / c->NH, 5, 16);
 	o.ch = clamp(rows / c->L, 1, TUI_THUMB / 2 + 1);
 	o.nl = rows / o.ch;
@@ -154,8 +154,10 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	int th = o.ch - 1, tw = o.cw - 1;
+	for (int h = 0; h < v->NH; h++)
+		ui_printf(w, 1, 4 + h * o.cw, tw, "H%d", h);
 	for (int li = 0; li < o.nl && o.l0 + li < v->L; li++) {
-		int l = o.l0 + li, y0 = 1 + li * o.ch;
+		int l = o.l0 + li, y0 = 2 + li * o.ch;
 		ui_printf(w, y0, 0, 4, "L%d", l);
 		for (int h = 0; h < v->NH; h++) {
 			int x0 = 4 + h * o.cw;
@@ -172,7 +174,11 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 				}
 			int picked = l == s->rq.layer && h == s->rq.head;
 			ui_set(w, picked ? UI_SELECT : UI_NORMAL);
-			ui_printf(w, y0 + th, x0, tw, "H%d %.2f", h, v->entropy[l * v->NH + h]);
+			/* the head's number again when there is room, and its entropy */
+			if (tw >= 8)
+				ui_printf(w, y0 + th, x0, tw, "H%d %.2f", h, v->entropy[l * v->NH + h]);
+			else
+				ui_printf(w, y0 + th, x0, tw, "%.2f", v->entropy[l * v->NH + h]);
 			ui_set(w, UI_NORMAL);
 		}
 	}
@@ -230,8 +236,8 @@ int pane_attention_click(struct tui_state *s, int y, int x)
 		return TUI_REDRAW;
 	if (s->att_mode == TUI_ATT_OVERVIEW) {
 		struct ogeom o = over_geom(s, w);
-		int l = o.l0 + (y - 1) / o.ch, h = (x - 4) / o.cw;
-		if (y < 1 || x < 4 || l >= s->v->L || h >= s->v->NH)
+		int l = o.l0 + (y - 2) / o.ch, h = (x - 4) / o.cw;
+		if (y < 2 || x < 4 || l >= s->v->L || h >= s->v->NH)
 			return TUI_REDRAW;
 		s->rq.layer = l;
 		s->rq.head = h;
