@@ -392,7 +392,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	char err[600], buf[2][1024];
 	if (o->lesson && !tui_lesson_load(o->lesson, &ls, err, sizeof err)) {
 		fprintf(stderr, "lmscope: %s\n", err);
-		return LMS_EXIT_FORMAT;
+		return access(o->lesson, R_OK) != 0 ? LMS_EXIT_IO : LMS_EXIT_FORMAT;
 	}
 	if (o->theme)
 		ls.theme = LESSON_UNSET; /* the command line wins */

@@ -17,7 +17,7 @@
 
 #include "teach.h"
 
-enum phase { PH_IDLE, PH_TYPE, PH_WAIT, PH_SELECT, PH_WAIT_SELECT };
+enum phase { PH_IDLE, PH_TYPE, PH_WAIT, PH_WAIT_SELECT };
 
 /* The settings of the explorer after a step. */
 struct fold {
@@ -329,7 +329,6 @@ void tui_player_tick(struct tui_app *app, double now)
 		apply_selection(app, &p->f);
 		p->phase = PH_WAIT_SELECT;
 		return;
-	case PH_SELECT:
 	case PH_WAIT_SELECT:
 		if (!all_ready(app))
 			return;

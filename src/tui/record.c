@@ -11,16 +11,6 @@
 
 #include "teach.h"
 
-/* The settings of a screen, in the lesson's terms. */
-struct snap {
-	char *context;
-	int focus, method, layer, head, mean, view, query, present, theme, pin;
-	char target[64], contrast[64];
-};
-
-static struct snap last;   /* of the step recorded before */
-static int have_last;
-
 static char *dup_n(const char *s, size_t n)
 {
 	char *d = malloc(n + 1);
@@ -39,7 +29,7 @@ static void token_of(const struct tui_state *s, int id, char *out, size_t size)
 		snprintf(out, size, "%s", tui_token_str(s->tm, id, buf, sizeof buf));
 }
 
-static int take(const struct tui_app *app, struct snap *n)
+static int take(const struct tui_app *app, struct tui_snap *n)
 {
 	const struct tui_state *s = app->side[app->active];
 	memset(n, 0, sizeof *n);
@@ -68,9 +58,9 @@ static char *copy(const char *s)
 }
 
 /* The step that leads from `from` (NULL: the explorer's start) to n. */
-static int describe(struct lesson_step *st, const struct snap *from, const struct snap *n)
+static int describe(struct lesson_step *st, const struct tui_snap *from, const struct tui_snap *n)
 {
-	struct snap d = {0};
+	struct tui_snap d = {0};
 	d.context = "";
 	d.query = -1;
 	d.theme = n->theme; /* the header names the starting theme */
@@ -158,39 +148,39 @@ int tui_record_step(struct tui_app *app)
 		if (app->n_sides > 1)
 			app->rec.compare = copy(app->side[1]->tm->path);
 	}
-	struct snap n;
+	struct tui_snap n;
 	if (!take(app, &n)) {
 		snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
 		return 0;
 	}
 	/* a pin made on another context: first a step that makes it */
-	if (s->pinned && !(have_last && last.pin) &&
+	if (s->pinned && !(app->rec_have_last && app->rec_last.pin) &&
 	    (s->pin.len != strlen(n.context) || memcmp(s->pin.text, n.context, s->pin.len))) {
-		struct snap pn = n;
+		struct tui_snap pn = n;
 		pn.context = dup_n(s->pin.text, s->pin.len);
 		pn.target[0] = pn.contrast[0] = '\0';
 		struct lesson_step *st = pn.context ? tui_lesson_add_step(&app->rec) : NULL;
-		if (!st || !describe(st, have_last ? &last : NULL, &pn)) {
+		if (!st || !describe(st, app->rec_have_last ? &app->rec_last : NULL, &pn)) {
 			free(pn.context);
 			free(n.context);
 			snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
 			return 0;
 		}
-		if (have_last)
-			free(last.context);
-		last = pn;
-		have_last = 1;
+		if (app->rec_have_last)
+			free(app->rec_last.context);
+		app->rec_last = pn;
+		app->rec_have_last = 1;
 	}
 	struct lesson_step *st = tui_lesson_add_step(&app->rec);
-	if (!st || !describe(st, have_last ? &last : NULL, &n)) {
+	if (!st || !describe(st, app->rec_have_last ? &app->rec_last : NULL, &n)) {
 		free(n.context);
 		snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
 		return 0;
 	}
-	if (have_last)
-		free(last.context);
-	last = n;
-	have_last = 1;
+	if (app->rec_have_last)
+		free(app->rec_last.context);
+	app->rec_last = n;
+	app->rec_have_last = 1;
 	char msg[200];
 	if (write_file(app, msg, sizeof msg))
 		snprintf(s->msg, sizeof s->msg, "recorded step %d into %s", app->rec.n, app->rec_path);
@@ -202,7 +192,7 @@ int tui_record_step(struct tui_app *app)
 void tui_record_free(struct tui_app *app)
 {
 	tui_lesson_free(&app->rec);
-	if (have_last)
-		free(last.context);
-	have_last = 0;
+	if (app->rec_have_last)
+		free(app->rec_last.context);
+	app->rec_have_last = 0;
 }

@@ -18,6 +18,13 @@
 
 struct tui_player;
 
+/* A screen's settings in a lesson's terms (record.c). */
+struct tui_snap {
+	char *context;
+	int focus, method, layer, head, mean, view, query, present, theme, pin;
+	char target[64], contrast[64];
+};
+
 struct tui_app {
 	struct tui_state *side[TUI_SIDES];
 	int n_sides;
@@ -28,6 +35,8 @@ struct tui_app {
 	struct tui_player *player;  /* lesson being played, or NULL */
 	struct lesson rec;          /* the recording (rec.n steps so far) */
 	const char *rec_path;       /* where it is written; NULL: not recording */
+	struct tui_snap rec_last;   /* the screen of the step recorded last */
+	int rec_have_last;
 	WINDOW *caption;            /* the lesson's caption box, or NULL */
 	int caption_h;              /* rows it takes at the bottom */
 };

@@ -83,6 +83,9 @@ rc=$?
 [ $rc -eq 4 ] || fail "a malformed lesson exits with $rc, not 4"
 grep -q "^lmscope: $d/bad.lesson:4: focus wants one of" "$d/err" ||
 	{ fail "the error does not name line 4"; cat "$d/err"; }
+"$LMSCOPE" lesson "$d/missing.lesson" "$d/gpt" > /dev/null 2> "$d/err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "missing.lesson: No such file" "$d/err" || fail "a missing lesson exits with $rc"
 printf 'step one\ncontext x\n' > "$d/nomodel.lesson"
 "$LMSCOPE" lesson "$d/nomodel.lesson" > /dev/null 2> "$d/err"
 [ $? -eq 2 ] && grep -q "names no model" "$d/err" || fail "a lesson without a model is not a usage error"
