@@ -80,12 +80,12 @@ int lms_cmd_tokenize(int argc, char **argv)
 			return LMS_EXIT_IO;
 		}
 		int ok = read_all(f, &data, &len);
-		int err = ferror(f);
+		int err = ferror(f) ? errno : 0;
 		if (f != stdin)
 			fclose(f);
 		if (!ok || err) {
 			free(data);
-			fprintf(stderr, "lmscope: %s: %s\n", file, ok ? "read error" : "out of memory");
+			fprintf(stderr, "lmscope: %s: %s\n", file, ok ? strerror(err) : "out of memory");
 			return ok ? LMS_EXIT_IO : LMS_EXIT_NOMEM;
 		}
 	}

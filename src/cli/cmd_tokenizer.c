@@ -107,12 +107,13 @@ static int train(int argc, char **argv)
 				free(texts[i]);
 			texts[i] = p;
 		}
+		int err = ferror(f) ? errno : 0;
 		if (!texts[i])
 			rc = LMS_EXIT_NOMEM;
-		else if (ferror(f))
+		else if (err)
 			rc = LMS_EXIT_IO;
 		if (rc)
-			fprintf(stderr, "lmscope: %s: %s\n", corpora[i], rc == LMS_EXIT_IO ? "read error" : "out of memory");
+			fprintf(stderr, "lmscope: %s: %s\n", corpora[i], rc == LMS_EXIT_IO ? strerror(err) : "out of memory");
 		fclose(f);
 	}
 	struct lms_tokenizer *tok = NULL;
