@@ -188,7 +188,7 @@ models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
 models/induction/model.safetensors: corpora/induction.txt | $(LMSCOPE)
 	rm -rf $(@D)
 	$(TRAIN) corpora/induction.txt --valid-frac 0.05 -o $(@D) --tokenizer word --vocab-size 256 \
-	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 2500 \
+	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 6000 \
 	  --lr 3e-3 --warmup 100 --valid-every 250 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 

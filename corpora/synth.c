@@ -7,9 +7,10 @@
  *                    "the keys to the old cabinet are on the table ."
  *                    The attractor noun inside the phrase has the other
  *                    number half of the time, so only the subject tells.
- *   synth induction  a random sequence of made-up syllable words, then the
- *                    same sequence twice more: "ko ta mi | ko ta mi | ko ta
- *                    mi ." After the first pass every token is predictable,
+ *   synth induction  a sequence of made-up syllable words, then the same
+ *                    sequence twice more: "ko ta mi | ko ta mi | ko ta mi ."
+ *                    The first pass is random (each word one of four given
+ *                    the two before it); after it every word is predictable,
  *                    but only by copying (induction heads).
  *   synth brackets   balanced nested brackets ( [ { } ] ) with words in
  *                    between; the closing bracket is predictable only by
@@ -98,8 +99,12 @@ static void induction(void)
 {
 	int len = 4 + below(7), seq[16];
 	char w[4];
+	/* the first two words are random, each later one is one of four that
+	 * depend on the two before it: a model gains from looking one token
+	 * back (a previous-token head) before it can copy, which is what an
+	 * induction head is built from */
 	for (int i = 0; i < len; i++)
-		seq[i] = below(140);
+		seq[i] = i < 2 ? below(140) : (seq[i - 2] * 31 + seq[i - 1] * 17 + below(4) * 37) % 140;
 	/* the sequence three times: after its first pass every token is a copy */
 	for (int rep = 0; rep < 3; rep++) {
 		for (int i = 0; i < len; i++) {
