@@ -154,9 +154,10 @@ build/npm/node_modules/tiktoken:
 
 # Models (committed; `make models` retrains them from the corpora, one thread
 # per run, two runs at a time with -j2). The KJV models train in two stages:
-# 1.5 epochs, then 0.75 more from there (--init) with a fresh, lower schedule. OpenBLAS 0.3.21 falls back to its
-# SSE3 kernels on CPUs it does not know (this VM's Xeon reports no model);
-# naming the AVX-512 or AVX2 kernel makes training 2-3x faster.
+# 1.5 epochs, then 0.75 more from there (--init) with a fresh, lower schedule.
+# OpenBLAS 0.3.21 falls back to its SSE3 kernels on CPUs it does not know
+# (this VM's Xeon reports no model); naming the AVX-512 or AVX2 kernel makes
+# training 2-3x faster.
 LMSCOPE   ?= ./lmscope
 BLAS_CORE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || \
                (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell))
