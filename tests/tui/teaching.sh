@@ -105,6 +105,7 @@ step Second choice
 caption The saliency explains the second candidate.
 type " God"
 candidate 2
+pin on
 
 step A head
 head 1 1
@@ -126,7 +127,7 @@ $T send-keys -t L Space
 settle L "Step 2/4: Second choice" || fail "no second step"
 sed -n 1p "$d/screen" | grep -q "^> In the beginning God *$" || fail "step 2 context not typed"
 second=$(explain_top "$d/gpt" "In the beginning God" 2 | sed -n 2p)
-grep -q "Saliency: grad_norm  for $second\$" "$d/screen" ||
+grep -q "Saliency: grad_norm  for $second  Δ vs" "$d/screen" ||
 	{ fail "step 2 does not explain the second candidate ($second)"; grep Saliency "$d/screen"; }
 grep -Eq "^  2.$second " "$d/screen" || fail "the second candidate is not marked as the target"
 
@@ -155,6 +156,19 @@ settle L "Step 3/4: A head" || fail "Left did not go back"
 cmp -s "$d/settled" "$d/step3" || { fail "step 3 looks different when reached back"; diff "$d/step3" "$d/settled"; }
 $T send-keys -t L Tab q
 wait_for L "EXIT=0" || fail "q did not end the lesson"
+
+# --- a lesson driving two models -----------------------------------------------------------
+printf 'model gpt\ncompare lstm\nspeed 50\nstep\ncontext In the beginning\nstep\ntype " God"\n' > "$d/two.lesson"
+start W 162 36 "lesson two.lesson"
+settle W "step 1/2" || fail "the two-model lesson did not start"
+grep -q '^> In the beginning *│> In the beginning *$' "$d/screen" || fail "the lesson does not drive both sides"
+$T send-keys -t W Space
+settle W "step 2/2" || fail "the two-model lesson did not step"
+grep -q '^> In the beginning God *│> In the beginning God *$' "$d/screen" || fail "step 2 did not reach both sides"
+right_candidates | head -3 > "$d/shown"
+explain_top "$d/lstm" "In the beginning God" 3 > "$d/expected"
+cmp -s "$d/shown" "$d/expected" || { fail "the lesson's right side differs from explain"; cat "$d/shown" "$d/expected"; }
+$T send-keys -t W C-c
 
 # --- two models side by side ---------------------------------------------------------------
 start C 162 36 "gpt lstm --text 'In the beginning'"
