@@ -127,11 +127,12 @@ static int method_applies(int m, enum lms_arch arch)
 	return tui_method_next((m + TUI_N_METHODS - 1) % TUI_N_METHODS, arch) == m;
 }
 
-/* Settings that need no results: panes, method, head, view, theme. */
-static void apply_settings(struct tui_app *app, const struct fold *f)
+/* Settings that need no results: panes, method, head, view. The theme is
+ * the presenter's (F6) unless the step itself names one. */
+static void apply_settings(struct tui_app *app, const struct fold *f, int theme)
 {
-	if (f->theme != app->theme)
-		tui_theme_set(app, f->theme);
+	if (theme != LESSON_UNSET && theme != app->theme)
+		tui_theme_set(app, theme);
 	if (f->present != app->present) {
 		app->present = f->present;
 		for (int i = 0; i < app->n_sides; i++)
@@ -241,7 +242,10 @@ static void begin_stage(struct tui_app *app, double now)
 		p->phase = PH_IDLE;
 		return;
 	}
-	apply_settings(app, &p->f);
+	int theme = p->ls.steps[sg->step].theme;
+	if (sg->step == 0 && theme == LESSON_UNSET)
+		theme = p->f.theme; /* the lesson's header */
+	apply_settings(app, &p->f, theme);
 	const struct tui_state *s0 = app->side[0];
 	size_t len = strlen(p->f.context);
 	if (!sg->animate) {
