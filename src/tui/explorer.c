@@ -62,16 +62,25 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
 	         v && v->cut ? " (cut)" : "", v ? v->ms : 0.0, s->shown_ms,
 	         busy ? "computing..." : "F1 help");
+	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
+	int width = extra[0] ? ui_text_width(extra, strlen(extra), 0) + 2 : 0;
+	if ((int)strlen(line) + width > cols)
+		/* a narrow screen (two models side by side): the timings go */
+		snprintf(line, sizeof line, "%s%s%s | %s %s params | context %d/%d%s | %s",
+		         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step,
+		         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
+		         v && v->cut ? " (cut)" : "", busy ? "computing..." : "F1 help");
 	werase(w);
 	ui_set(w, busy ? UI_STATUS_BUSY : UI_STATUS);
 	mvwhline(w, 0, 0, ' ', cols);
 	ui_text(w, 0, 0, line, strlen(line), cols, 0);
-	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
 	if (extra[0]) {
-		int width = ui_text_width(extra, strlen(extra), 0) + 2;
+		/* after the line, or over its end: a message is news */
 		int x = cols - width > (int)strlen(line) ? cols - width : (int)strlen(line) + 1;
-		if (x < cols)
-			ui_text(w, 0, x, extra, strlen(extra), cols - x, 0);
+		if (x + width > cols)
+			x = cols - width > cols / 3 ? cols - width : cols / 3;
+		mvwhline(w, 0, x, ' ', cols - x);
+		ui_text(w, 0, x + 1, extra, strlen(extra), cols - x - 1, 0);
 	}
 	ui_set(w, UI_NORMAL);
 }
