@@ -297,9 +297,10 @@ $(MC)/liblmscope.a: $(ENGINE_SRC:%.c=$(MC)/%.o)
 $(MC)/lmscope: $(CLI_SRC:%.c=$(MC)/%.o) $(TUI_SRC:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(LDLIBS)
 
-$(MC_UNIT): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+$(filter-out $(MC)/tests/test_lesson,$(MC_UNIT)): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
-$(MC)/tests/test_lesson: $(LESSON_OBJ:%=$(MC)/%)
+$(MC)/tests/test_lesson: $(MC)/tests/unit/test_lesson.o $(LESSON_OBJ:%=$(MC)/%) $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 memcheck: deps
 	@missing=""; for p in $(MEMCHECK_DEBS); do \
