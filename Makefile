@@ -221,8 +221,9 @@ bench: deps
 
 # Fuzzing (tests/fuzz/): libFuzzer targets built with clang over an engine
 # built with clang's sanitizers. `make fuzz` runs each target for
-# FUZZ_SECONDS from its committed seeds (tests/fuzz/seeds/<target>/) and a
-# working corpus under build/; a crash lands in tests/fuzz/crashes/<target>/,
+# FUZZ_SECONDS from its committed seeds (tests/fuzz/seeds/<target>/), with
+# its dictionary (tests/fuzz/dict/<target>.dict) if any, and a working
+# corpus under build/; a crash lands in tests/fuzz/crashes/<target>/,
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
@@ -269,8 +270,9 @@ fuzz: deps fuzz-deps
 	  echo "== fuzz $$t ($(FUZZ_SECONDS) s, log in $(FUZZ)/$$t.log)"; \
 	  mkdir -p $(FUZZ)/corpus/$$t tests/fuzz/crashes/$$t; \
 	  before=$$(ls tests/fuzz/crashes/$$t | wc -l); \
+	  dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
 	  $(FUZZ)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
-	    -print_final_stats=1 -artifact_prefix=tests/fuzz/crashes/$$t/ \
+	    -print_final_stats=1 -artifact_prefix=tests/fuzz/crashes/$$t/ $$dict \
 	    $(FUZZ)/corpus/$$t tests/fuzz/seeds/$$t > $(FUZZ)/$$t.log 2>&1; \
 	  grep -E '^(SUMMARY|stat::number_of_executed_units|artifact_prefix.*Test unit written)|Test unit written' $(FUZZ)/$$t.log; \
 	  [ $$(ls tests/fuzz/crashes/$$t | wc -l) -gt $$before ] && failed="$$failed $$t"; \
