@@ -114,8 +114,14 @@ static char *model_in(const char *dir, const char *name)
 		return NULL;
 	size_t n = strlen(dir) + strlen(name) + 2;
 	char *p = malloc(n);
-	if (p && snprintf(p, n, "%s/%s", dir, name) > 0 && stat(p, &sb) == 0)
+	if (p && snprintf(p, n, "%s/%s", dir, name) > 0 && stat(p, &sb) == 0) {
+		char *r = realpath(p, NULL); /* bin/../share/... as the plain path */
+		if (r) {
+			free(p);
+			p = r;
+		}
 		return p;
+	}
 	free(p);
 	return NULL;
 }
