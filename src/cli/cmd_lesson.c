@@ -2,6 +2,7 @@
  * explorer (format: lesson.h and lmscope(1)). Models on the command line
  * take the place of those the file names. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,9 +11,11 @@
 static int usage(void)
 {
 	printf("usage: lmscope lesson FILE [MODEL [MODEL_B]] [--tokenizer DIR] [--theme dark|light]\n"
+	       "                     [--speed N]\n"
 	       "Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
 	       "is typed out), Left steps back. MODEL replaces the lesson's model, MODEL_B\n"
-	       "its second model (side by side).\n");
+	       "its second model (side by side). --speed sets the typed characters per\n"
+	       "second in place of the lesson's (a rehearsal goes faster).\n");
 	return LMS_EXIT_OK;
 }
 
@@ -28,6 +31,12 @@ int lms_cmd_lesson(int argc, char **argv)
 			o.tokenizer = argv[++i];
 		else if (!strcmp(argv[i], "--theme") && i + 1 < argc)
 			o.theme = argv[++i];
+		else if (!strcmp(argv[i], "--speed") && i + 1 < argc) {
+			char *end;
+			o.speed = strtod(argv[++i], &end);
+			if (*end || !(o.speed >= 0.5 && o.speed <= 1000.0))
+				return cli_usage("--speed wants characters per second between 0.5 and 1000");
+		}
 		else if (argv[i][0] == '-')
 			return cli_usage("unknown option %s (see lmscope lesson --help)", argv[i]);
 		else if (!o.lesson)

@@ -405,6 +405,8 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	}
 	if (o->theme)
 		ls.theme = LESSON_UNSET; /* the command line wins */
+	if (o->speed > 0)
+		ls.speed = o->speed;
 	/* models on the command line take the place of the lesson's */
 	const char *model[TUI_SIDES] = {o->model[0], o->model[1]};
 	if (o->lesson && !model[0])
@@ -475,7 +477,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 
 int lms_explorer_main(int argc, char **argv)
 {
-	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL};
+	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help"))
 			return usage();

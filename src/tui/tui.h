@@ -16,6 +16,7 @@ struct lms_explorer_opts {
 	const char *theme;      /* "dark", "light" or NULL */
 	const char *record;     /* NULL: lmscope-lesson-N.lesson on the first F7 */
 	const char *lesson;     /* NULL: none */
+	double speed;           /* typed characters per second; 0: the lesson's */
 };
 int lms_explorer_run(const struct lms_explorer_opts *o);
 
