@@ -9,12 +9,23 @@
  *               for the token after the last position
  *   "target"    {"id", "token", "logprob"}, by default the most probable
  *   "contrast"  {"id", "token", "logprob"}, only with --contrast-id
- *   "saliency"  {"method", "scores": [n]}: with g_j the gradient of
- *               log p(target) (minus log p(contrast)) with respect to
- *               position j's token embedding row e_j, grad_norm = |g_j|,
- *               grad_x_input = g_j . e_j
+ *   "saliency"  {"method", "scores": [n], "objective", "evaluations", ...}:
+ *               f = log p(target) (minus log p(contrast)) and its value;
+ *               with g_j the gradient of f by position j's token embedding
+ *               row e_j, grad_norm = |g_j|, grad_x_input = g_j . e_j; the
+ *               other methods (explain_attr.c, attribution.h) add their
+ *               diagnostics: integrated_gradients "steps", "baseline_id",
+ *               "objective_baseline", "completeness_gap"; occlusion and
+ *               lime "occlude", "replace_id"; lime "samples", "lambda",
+ *               "r2", "nonzero", "seed"
+ *   "faithfulness" {"deletion_curve": [n + 1] p(target) with the k highest
+ *               scored positions hidden, "deletion_area", "agreement":
+ *               {method: Spearman rank correlation}}, unless turned off
+ *   "embedding_gradient" {"ids", "tokens", "rows": [k][C]}: d(-f) / d wte
+ *               rows, only with --embedding-gradient
  *   "attention" [L][NH][n][n] (query, key), zero above the diagonal; only
- *               with --attention, for Transformers */
+ *               with --attention, for Transformers
+ * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,14 +34,13 @@
 #include <jansson.h>
 
 #include "cli.h"
-
-enum method { GRAD_NORM, GRAD_X_INPUT };
-static const char *const method_names[] = {"grad_norm", "grad_x_input"};
+#include "explain_attr.h"
 
 struct opts {
 	const char *path, *tokpath, *text, *idlist;
 	int target, contrast, top, attention, json;
-	enum method method;
+	struct cli_attr_opts x; /* the attribution method and its settings */
+	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
 };
 
 /* What one explanation found, computed from a run. */
@@ -43,12 +53,15 @@ struct result {
 	int target, contrast;
 	double *scores;    /* (n) saliency */
 	struct lms_run *run; /* kept for the attention */
+	struct cli_attr_result attr;
 };
 
 static const char usage_text[] =
 	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
 	"                       [--contrast-id N] [--method grad_norm|grad_x_input]\n"
-	"                       [--top K] [--attention] [--json] [--tokenizer FILE]\n";
+	"                       [--top K] [--attention] [--json] [--tokenizer FILE]\n"
+	"  --faithfulness     deletion curve and rank agreement (by default when cheap)\n"
+	"  --no-faithfulness  leave them out\n";
 
 static int parse_int(const char *s, int *out)
 {
@@ -64,13 +77,20 @@ static int parse_int(const char *s, int *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
+	cli_attr_defaults(&o->x);
+	o->faith = -1;
 	o->target = o->contrast = -1;
 	o->top = 10;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		int more = i + 1 < argc;
+		int more = i + 1 < argc, rc = 0, took = cli_attr_parse(&o->x, argc, argv, &i, &rc);
+		if (took < 0)
+			return rc;
+		if (took)
+			continue;
 		if (!strcmp(a, "--help")) {
 			fputs(usage_text, stdout);
+			fputs(cli_attr_usage, stdout);
 			return -1;
 		} else if (!strcmp(a, "--text") && more)
 			o->text = argv[++i];
@@ -87,15 +107,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--top") && more) {
 			if (!parse_int(argv[++i], &o->top) || o->top < 1)
 				return cli_usage("explain: --top wants a positive number");
-		} else if (!strcmp(a, "--method") && more) {
-			a = argv[++i];
-			if (!strcmp(a, "grad_norm"))
-				o->method = GRAD_NORM;
-			else if (!strcmp(a, "grad_x_input"))
-				o->method = GRAD_X_INPUT;
-			else
-				return cli_usage("explain: --method is grad_norm or grad_x_input");
-		} else if (!strcmp(a, "--attention"))
+		} else if (!strcmp(a, "--faithfulness") || !strcmp(a, "--no-faithfulness"))
+			o->faith = !strcmp(a, "--faithfulness");
+		else if (!strcmp(a, "--attention"))
 			o->attention = 1;
 		else if (!strcmp(a, "--json"))
 			o->json = 1;
@@ -159,13 +173,23 @@ static void free_result(struct result *res)
 	free(res->order);
 	free(res->scores);
 	lms_run_free(res->run);
+	cli_attr_free(&res->attr);
 }
 
 /* Forward, next-token distribution, objective, backward to the inputs. */
-static enum lms_status explain(const struct cli_model *cm, const struct opts *o, struct result *res)
+static struct cli_attr_pred pred_of(const struct result *res)
+{
+	struct cli_attr_pred p = {
+		.ids = res->ids, .n = res->n, .logprob = res->logprob, .order = res->order,
+		.top = res->top, .target = res->target, .contrast = res->contrast, .run = res->run,
+	};
+	return p;
+}
+
+static enum lms_status explain(const struct cli_model *cm, struct opts *o, struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
-	int n = res->n, V = c->V, C = c->C;
+	int n = res->n, V = c->V;
 	res->logprob = malloc((size_t)V * sizeof *res->logprob);
 	res->order = malloc((size_t)V * sizeof *res->order);
 	res->scores = calloc((size_t)n, sizeof *res->scores);
@@ -199,18 +223,20 @@ static enum lms_status explain(const struct cli_model *cm, const struct opts *o,
 	res->top = o->top < V ? o->top : V;
 	res->target = o->target >= 0 ? o->target : res->order[0];
 	res->contrast = o->contrast;
-	lms_objective_logprob(r, 0, n - 1, res->target, res->contrast, 0);
-	lms_backward(r, LMS_GRAD_INPUT);
-	for (int j = 0; j < n; j++) {
-		const float *g = r->demb + (size_t)j * C, *e = r->emb + (size_t)j * C;
-		double s = 0.0;
-		for (int k = 0; k < C; k++)
-			s += o->method == GRAD_NORM ? (double)g[k] * g[k] : (double)g[k] * e[k];
-		res->scores[j] = o->method == GRAD_NORM ? sqrt(s) : s;
-		if (!isfinite(res->scores[j]))
-			return lms_fail(LMS_ENUMERIC, "%s: the saliency is not finite", cm->path);
-	}
-	return LMS_OK;
+	if (res->contrast == res->target)
+		return lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (o->faith < 0) /* by default only when its 2n + 2 extra forwards are cheap */
+		o->faith = (2.0 * n + 2.0) * n * (double)cm->m->n_params < 4e10;
+	o->x.want_attention = o->attention;
+	struct cli_attr_pred p = pred_of(res);
+	st = cli_attr_compute(cm, &o->x, &p, &res->attr, o->faith);
+	if (st)
+		return st;
+	for (int j = 0; j < n; j++)
+		res->scores[j] = res->attr.scores[j];
+	if (o->x.figure)
+		st = cli_attr_figure(cm, &o->x, &p, &res->attr);
+	return st;
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -253,8 +279,12 @@ static int print_json(const struct cli_model *cm, const struct opts *o, const st
 	json_t *scores = json_array();
 	for (int j = 0; j < res->n; j++)
 		json_array_append_new(scores, json_real(res->scores[j]));
-	json_object_set_new(root, "saliency",
-	                    json_pack("{s:s, s:o}", "method", method_names[o->method], "scores", scores));
+	json_decref(scores);
+	json_object_set_new(root, "saliency", cli_attr_saliency_json(&o->x, &res->attr));
+	if (res->attr.curve)
+		json_object_set_new(root, "faithfulness", cli_attr_faithfulness_json(&res->attr));
+	if (res->attr.egrad)
+		json_object_set_new(root, "embedding_gradient", cli_attr_embgrad_json(cm, &res->attr));
 	if (o->attention && !lms_arch_is_recurrent(c->arch)) {
 		json_t *layers = json_array();
 		for (int l = 0; l < c->L; l++) {
@@ -323,7 +353,7 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 	double scale = 0.0;
 	for (int j = 0; j < res->n; j++)
 		scale = fmax(scale, fabs(res->scores[j]));
-	printf("input (%d tokens); saliency: %s of the gradient of %s\n", res->n, method_names[o->method],
+	printf("input (%d tokens); saliency: %s for %s\n", res->n, lms_attr_method_name(o->x.a.method),
 	       res->contrast >= 0 ? "log p(target) - log p(contrast)" : "log p(target)");
 	printf("%5s %7s  %-18s %12s\n", "pos", "id", "token", "saliency");
 	for (int j = 0; j < res->n; j++) {
@@ -333,6 +363,7 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 		bar(res->scores[j], scale, '#');
 		putchar('\n');
 	}
+	cli_attr_print_notes(stdout, &o->x, &res->attr);
 	printf("\nnext token (top %d)\n", res->top);
 	printf("%5s %7s  %-18s %9s %10s\n", "rank", "id", "token", "prob", "logprob");
 	for (int i = 0; i < res->top; i++) {
@@ -371,6 +402,16 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 	return 0;
 }
 
+/* CSV (--csv), JSON (--json) or the table. */
+static int print_output(const struct cli_model *cm, const struct opts *o, const struct result *res)
+{
+	if (o->x.csv) {
+		struct cli_attr_pred p = pred_of(res);
+		return cli_attr_write_csv(stdout, cm, &o->x, &p, &res->attr);
+	}
+	return o->json ? print_json(cm, o, res) : print_table(cm, o, res);
+}
+
 int lms_cmd_explain(int argc, char **argv)
 {
 	struct opts o;
@@ -403,12 +444,10 @@ int lms_cmd_explain(int argc, char **argv)
 			res.ids = ids + (n - (size_t)c->maxT);
 		}
 		st = explain(&cm, &o, &res);
-		if (!st && res.contrast >= 0 && res.contrast == res.target)
-			st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
 	}
 	if (st)
 		rc = cli_fail(st);
-	else if (o.json ? print_json(&cm, &o, &res) : print_table(&cm, &o, &res))
+	else if (print_output(&cm, &o, &res))
 		rc = cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
 	else
 		rc = fflush(stdout) ? cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;

@@ -203,6 +203,21 @@ head -c 200 "$tmp/f.svg" | grep -q '<svg' || fail "figure: not SVG"
 [ "$(head -c 5 "$tmp/f.pdf")" = "%PDF-" ] || fail "figure: not PDF"
 tail -c 1024 "$tmp/f.pdf" | grep -q '%%EOF' || fail "figure: PDF not finished"
 
+# The agreement model (when trained): why "are" rather than "is" after
+# "the keys to the old cabinet"? The plural subject, by every method that
+# looks at the prediction (rollout looks only at attention).
+if [ -d models/agreement ]; then
+	is=$("$LMSCOPE" tokenize models/agreement --text "is" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['ids'][0])")
+	are=$("$LMSCOPE" tokenize models/agreement --text "are" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['ids'][0])")
+	for m in grad_x_input integrated_gradients occlusion lime; do
+		run "agree.$m" models/agreement --text "the keys to the old cabinet" --method $m \
+			--target-id "$are" --contrast-id "$is" --json
+		$PY -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['saliency']['scores']
+sys.exit(d['tokens'][max(range(len(s)), key=s.__getitem__)] != 'keys')" "$tmp/agree.$m.out" ||
+			fail "agreement model: $m does not rank the subject first"
+	done
+fi
+
 # impossible requests: a one-line message and the documented exit status
 expect() {
 	want=$1; shift

@@ -159,7 +159,7 @@ expect 2 "token id 11 outside the vocabulary" "$tmp/gpt2" --ids 1,11
 expect 2 "--target-id 99 outside the vocabulary" "$tmp/gpt2" --ids 1 --target-id 99
 expect 2 "--ids wants a comma-separated list" "$tmp/gpt2" --ids 1,,2
 expect 2 "exactly one of --text TEXT and --ids LIST" "$tmp/gpt2"
-expect 2 "--method is grad_norm or grad_x_input" "$tmp/gpt2" --ids 1 --method magic
+expect 2 "--method is grad_norm, grad_x_input" "$tmp/gpt2" --ids 1 --method magic
 expect 2 "--contrast-id must differ from the target" "$tmp/gpt2" --ids 1 --target-id 3 --contrast-id 3
 expect 4 "not a model directory" "$tmp/gpt2/config.json" --ids 1
 exit 0
