@@ -10,11 +10,12 @@ agreement  prompt = the sentence up to the verb ("the keys to the old
            the verb is predicted) to the subject noun (position 1). Accuracy:
            the verb of the right number is more probable than its other-number
            twin (are/is, were/was, have/has).
-induction  prompt = "A | A'" where A' is a prefix of the repeated sequence A.
-           Per head: at each position of A' the attention to the token right
-           after the earlier occurrence of the current token (the induction
-           pattern), and to the previous position (the previous-token pattern
-           that feeds it). Accuracy: the greedy next token is the copy.
+induction  prompt = "A | A'" and "A | A | A'" where A' is a prefix of the
+           repeated sequence A. Per head, in the third pass: at each position
+           of A' the attention to the tokens right after the earlier
+           occurrences of the current token (the induction pattern), and to
+           the previous position (the previous-token pattern). Accuracy: the
+           greedy next token is the copy.
 
 usage: models/heads.py [LMSCOPE] [EXAMPLES]
 """
@@ -79,31 +80,39 @@ def agreement():
 def induction():
     model = "models/induction"
     ind = prev = None
-    count = right = total = 0
+    count = 0
+    right = [0, 0]
+    total = 0
     for line in tail("corpora/induction.txt", N):
         words = line.split()
         bar = words.index("|")
         first = words[:bar]
         k = len(first) // 2 + 1
-        prompt = first + ["|"] + first[:k]
-        d = explain(model, " ".join(prompt))
-        right += d["top"][0]["token"] == first[k]
         total += 1
+        # the second pass (one earlier copy) and the third (two)
+        for passes in (1, 2):
+            prompt = (first + ["|"]) * passes + first[:k]
+            d = explain(model, " ".join(prompt))
+            right[passes - 1] += d["top"][0]["token"] == first[k]
         a = d["attention"]
         if ind is None:
             ind = [[0.0] * len(a[0]) for _ in a]
             prev = [[0.0] * len(a[0]) for _ in a]
-        for j in range(1, k):  # query: the j-th token of the repeat (skip repeated tokens)
-            q = bar + 1 + j
+        base = 2 * (len(first) + 1)  # the third pass starts here
+        for j in range(1, k):  # query: the j-th token of the third pass
             if first.count(first[j]) > 1:
                 continue
+            q = base + j
             for l in range(len(a)):
                 for h in range(len(a[l])):
-                    ind[l][h] += a[l][h][q][j + 1]   # the token after its first occurrence
-                    prev[l][h] += a[l][h][q][q - 1]  # the previous position
+                    # the tokens after both earlier occurrences of the query's token
+                    ind[l][h] += a[l][h][q][j + 1] + a[l][h][q][len(first) + 1 + j + 1]
+                    prev[l][h] += a[l][h][q][q - 1]
             count += 1
-    print("induction: the greedy next token is the copy in %d of %d held-out sequences" % (right, total))
-    table("induction pattern (attention to the token after the earlier occurrence)", ind, count)
+    print("induction: the greedy next token is the copy in %d of %d held-out sequences in the "
+          "second pass, %d of %d in the third" % (right[0], total, right[1], total))
+    table("induction pattern in the third pass (attention to the tokens after the earlier "
+          "occurrences)", ind, count)
     table("previous-token pattern (attention to the position before)", prev, count)
 
 
