@@ -58,10 +58,10 @@ struct result {
 
 static const char usage_text[] =
 	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
-	"                       [--contrast-id N] [--method grad_norm|grad_x_input]\n"
-	"                       [--top K] [--attention] [--json] [--tokenizer FILE]\n"
-	"  --faithfulness     deletion curve and rank agreement (by default when cheap)\n"
-	"  --no-faithfulness  leave them out\n";
+	"                       [--contrast-id N] [--method M] [--top K] [--attention]\n"
+	"                       [--json | --csv] [--figure FILE] [--tokenizer FILE]\n"
+	"  --faithfulness    deletion curve and rank agreement (by default when cheap)\n"
+	"  --no-faithfulness leave them out\n";
 
 static int parse_int(const char *s, int *out)
 {

@@ -17,13 +17,13 @@
 
 static const char usage_text[] =
 	"usage: lmscope importance MODEL FILE [options]\n"
+	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n"
 	"  --positions K   context offsets 1..K, K tokens per example (8)\n"
 	"  --repeats R     shuffles per feature, for the spread (5)\n"
 	"  --dims G        also G groups of embedding dimensions (0: none)\n"
 	"  --examples N    windows taken from FILE, spread evenly (512)\n"
 	"  --batch N       windows per forward pass (64)\n"
 	"  --seed S        shuffles (1)\n"
-	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n"
 	"  --lines         one example per line of FILE: its last token is the target,\n"
 	"                  the K before it the context (shorter lines are skipped)\n"
 	"  --json          one JSON object (see lmscope(1))\n";
