@@ -107,6 +107,13 @@ struct lms_run {
 	float *logits;   /* (B, T, V) rows filled by lms_logits; the xent
 	                    objective turns them into d objective / d logits */
 	float *scratch;  /* (max(V, Cout)) for the objectives and the lens */
+	/* The softmax of the row the last lms_logits computed on its own (one
+	 * row), which lms_objective_logprob reuses: that row (b * T + t; -1
+	 * when none), its log-normaliser, and the expected unembedding row
+	 * sum_k p_k wout_k. lms_forward and every lms_logits reset it. */
+	long soft_row;
+	double soft_lse;
+	float *soft_mean; /* (Cout) */
 	void *acts;      /* architecture-private activations and their gradients */
 };
 

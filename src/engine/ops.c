@@ -242,6 +242,24 @@ void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const f
 		dinp[i] += dout[i] * gelu_grad(inp[i]);
 }
 
+/* ---- exponential ---------------------------------------------------------------- */
+
+/* e^x below -87 is under 1.7e-38: 0 here, where exp_fast would clamp */
+static inline float exp_or_zero(float x)
+{
+	return x < -87.0f ? 0.0f : exp_fast(x);
+}
+
+void lms_vexp(float *restrict out, const float *restrict inp, int n)
+{
+	int i = 0;
+	for (; i + GELU_BLOCK <= n; i += GELU_BLOCK)
+		for (int j = 0; j < GELU_BLOCK; j++)
+			out[i + j] = exp_or_zero(inp[i + j]);
+	for (; i < n; i++)
+		out[i] = exp_or_zero(inp[i]);
+}
+
 /* ---- residual addition ------------------------------------------------------ */
 
 /* out (n) = a (n) + b (n) */

@@ -49,6 +49,11 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 void lms_gelu_forward(float *out, const float *inp, int n);
 void lms_gelu_backward(float *dinp, const float *dout, const float *inp, int n);
 
+/* ---- exponential ---------------------------------------------------------
+ * out (n) = e^inp, to a few float ulps, 0 below -87; branch-free so that it
+ * vectorises (softmax over a vocabulary). out may not alias inp. */
+void lms_vexp(float *out, const float *inp, int n);
+
 /* ---- residual addition -------------------------------------------------
  * out (n) = a + b (out may alias a or b). */
 void lms_residual_forward(float *out, const float *a, const float *b, int n);

@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "arch.h"
+#include "ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
 {
@@ -38,9 +39,11 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	r->dhfin = calloc(BT * r->Cout, sizeof(float));
 	r->logits = calloc(BT * c->V, sizeof(float));
 	r->scratch = calloc(scratch, sizeof(float));
+	r->soft_row = -1;
+	r->soft_mean = calloc((size_t)r->Cout, sizeof(float));
 	r->acts = ops_of(r)->acts_new(m, B, T);
 	if (!r->ids || !r->emb || !r->demb || !r->hfin || !r->dhfin || !r->logits ||
-	    !r->scratch || !r->acts) {
+	    !r->scratch || !r->soft_mean || !r->acts) {
 		lms_run_free(r);
 		return lms_fail(LMS_ENOMEM, "cannot allocate activations for %d x %d positions", B, T);
 	}
@@ -61,6 +64,7 @@ void lms_run_free(struct lms_run *r)
 	free(r->dhfin);
 	free(r->logits);
 	free(r->scratch);
+	free(r->soft_mean);
 	free(r);
 }
 
@@ -93,6 +97,7 @@ void lms_forward(struct lms_run *r, int from, int n)
 		from = 0;
 	if (r->B > 1)
 		from = 0;
+	r->soft_row = -1;
 	ops_of(r)->forward(r, from, n);
 	r->n = n;
 }
@@ -108,14 +113,82 @@ static const float *bout_of(const struct lms_model *m, const float *base)
 	return off < 0 ? NULL : base + off;
 }
 
+/* Rows of wout per block of the one-row head: a block (32 KiB, at least 16
+ * rows) is still in the first-level cache when it is read the second time. */
+#define HEAD_BLOCK_FLOATS 8192
+#define HEAD_BLOCK_MAX 256
+
+/* logits (V) = wout (V, D) @ h (D) + bout of one row, and its softmax's
+ * log-normaliser and mean row sum_k p_k wout_k into r->soft_*, in one pass
+ * over wout: block by block, the logits, then the block's exponentials
+ * (relative to the running maximum m) summed into S and, weighted, into
+ * the mean. When m grows, what was summed so far is rescaled by
+ * e^(m_old - m_new) (the running softmax of online normalisers). The
+ * objective's gradient at h, wout^T (onehot(t) - p) = wout_t - mean, then
+ * needs no second pass over the vocabulary. */
+static void logits_row(struct lms_run *r, size_t row, float *out)
+{
+	const struct lms_config *c = &r->m->cfg;
+	int V = c->V, D = r->Cout;
+	const float *w = wout_of(r->m), *bias = bout_of(r->m, r->m->params);
+	const float *h = r->hfin + row * D;
+	float *mean = r->soft_mean;
+	int blk = HEAD_BLOCK_FLOATS / D;
+	blk = blk < 16 ? 16 : blk > HEAD_BLOCK_MAX ? HEAD_BLOCK_MAX : blk;
+	float x[HEAD_BLOCK_MAX], e[HEAD_BLOCK_MAX];
+	memset(mean, 0, (size_t)D * sizeof(float));
+	float m = -INFINITY;
+	double S = 0.0;
+	for (int k0 = 0; k0 < V; k0 += blk) {
+		int nb = V - k0 < blk ? V - k0 : blk;
+		const float *wb = w + (size_t)k0 * D;
+		float *xb = out + k0;
+		if (bias)
+			memcpy(xb, bias + k0, (size_t)nb * sizeof(float));
+		/* xb (nb) = wb (nb, D) @ h (D) + bias */
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, D, 1.0f, wb, D, h, 1, bias ? 1.0f : 0.0f,
+		            xb, 1);
+		float bm = xb[0];
+		for (int j = 1; j < nb; j++)
+			bm = xb[j] > bm ? xb[j] : bm;
+		if (bm > m) {
+			if (S > 0.0) {
+				float scale = expf(m - bm);
+				S *= scale;
+				cblas_sscal(D, scale, mean, 1);
+			}
+			m = bm;
+		}
+		for (int j = 0; j < nb; j++)
+			x[j] = xb[j] - m;
+		lms_vexp(e, x, nb);
+		double s = 0.0;
+		for (int j = 0; j < nb; j++)
+			s += e[j];
+		S += s;
+		/* mean (D) += wb^T (D, nb) @ e (nb) */
+		cblas_sgemv(CblasRowMajor, CblasTrans, nb, D, 1.0f, wb, D, e, 1, 1.0f, mean, 1);
+	}
+	cblas_sscal(D, (float)(1.0 / S), mean, 1);
+	r->soft_lse = m + log(S);
+	r->soft_row = (long)row;
+}
+
 void lms_logits(struct lms_run *r, int b, int t0, int t1)
 {
 	const struct lms_config *c = &r->m->cfg;
 	int rows = t1 - t0;
+	r->soft_row = -1;
 	if (rows <= 0)
 		return;
 	size_t row0 = (size_t)b * r->T + t0;
 	float *out = r->logits + row0 * c->V;
+	/* one row (every keystroke): blocks of sgemv stream wout once, where
+	 * sgemm would first repack all of it */
+	if (rows == 1) {
+		logits_row(r, row0, out);
+		return;
+	}
 	const float *bias = bout_of(r->m, r->m->params);
 	/* logits (rows, V) = hfin (rows, Cout) @ wout^T (Cout, V) + bout */
 	float beta = 0.0f;
@@ -124,14 +197,8 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 			memcpy(out + (size_t)i * c->V, bias, c->V * sizeof(float));
 		beta = 1.0f;
 	}
-	/* one row (every keystroke): sgemv streams wout once, where sgemm
-	 * would first repack all of it */
-	if (rows == 1)
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, c->V, r->Cout, 1.0f, wout_of(r->m), r->Cout,
-		            r->hfin + row0 * r->Cout, 1, beta, out, 1);
-	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, r->Cout, 1.0f,
-		            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, r->Cout, 1.0f,
+	            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
 }
 
 /* Log-sum-exp of one row of logits, in double for accuracy. */
@@ -153,14 +220,11 @@ static void zero_dhfin(struct lms_run *r)
 		memset(r->dhfin + (size_t)b * r->T * r->Cout, 0, (size_t)r->n * r->Cout * sizeof(float));
 }
 
-/* Unembedding backward for one row: dh = dlogit @ wout; dwout += dlogit^T h. */
-static void head_backward_row(struct lms_run *r, size_t row, const float *dlogit, int flags)
+/* The unembedding's parameter gradient for one row: dwout += dlogit^T h,
+ * dbout += dlogit. */
+static void head_params_row(struct lms_run *r, size_t row, const float *dlogit)
 {
 	const struct lms_config *c = &r->m->cfg;
-	cblas_sgemv(CblasRowMajor, CblasTrans, c->V, r->Cout, 1.0f, wout_of(r->m), r->Cout,
-	            dlogit, 1, 0.0f, r->dhfin + row * r->Cout, 1);
-	if (!(flags & LMS_GRAD_PARAMS))
-		return;
 	const struct lms_arch_ops *ops = ops_of(r);
 	float *g = r->m->grads;
 	cblas_sger(CblasRowMajor, c->V, r->Cout, 1.0f, dlogit, 1, r->hfin + row * r->Cout, 1,
@@ -170,31 +234,64 @@ static void head_backward_row(struct lms_run *r, size_t row, const float *dlogit
 		cblas_saxpy(c->V, 1.0f, dlogit, 1, g + bo, 1);
 }
 
+/* d log p_t / d x_k = [k = t] - p_k into d (V), given the row's log-normaliser */
+static void logprob_dlogits(float *d, const float *x, int V, int target, double lse)
+{
+	for (int k = 0; k < V; k++)
+		d[k] = -(float)exp((double)x[k] - lse);
+	d[target] += 1.0f;
+}
+
 double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int contrast, int flags)
 {
 	const struct lms_config *c = &r->m->cfg;
 	if (!(flags & LMS_LOGITS_READY))
 		lms_logits(r, b, pos, pos + 1);
+	int D = r->Cout;
 	size_t row = (size_t)b * r->T + pos;
-	const float *x = r->logits + row * c->V;
-	double lse = logsumexp(x, c->V);
-	double value = x[target] - lse;
-	float *d = r->scratch;
-	if (contrast >= 0) {
-		/* log p(a) - log p(b) = x_a - x_b: the normaliser cancels */
-		value = (double)x[target] - x[contrast];
-		memset(d, 0, c->V * sizeof(float));
-		d[target] += 1.0f;
-		d[contrast] -= 1.0f;
-	} else {
-		/* d log p_t / d x_k = [k = t] - p_k */
-		for (int k = 0; k < c->V; k++)
-			d[k] = -(float)exp((double)x[k] - lse);
-		d[target] += 1.0f;
-	}
+	const float *x = r->logits + row * c->V, *w = wout_of(r->m);
+	const float *wt = w + (size_t)target * D;
 	zero_dhfin(r);
-	head_backward_row(r, row, d, flags);
-	return value;
+	float *dh = r->dhfin + row * D;
+	if (contrast >= 0) {
+		/* log p(a) - log p(b) = x_a - x_b: the normaliser cancels, and
+		 * d / dh = wout_a - wout_b */
+		const float *wc = w + (size_t)contrast * D;
+		for (int j = 0; j < D; j++)
+			dh[j] = wt[j] - wc[j];
+		if (flags & LMS_GRAD_PARAMS) {
+			const struct lms_arch_ops *ops = ops_of(r);
+			float *g = r->m->grads, *gw = g + ops->wout_offset(c);
+			const float *h = r->hfin + row * D;
+			cblas_saxpy(D, 1.0f, h, 1, gw + (size_t)target * D, 1);
+			cblas_saxpy(D, -1.0f, h, 1, gw + (size_t)contrast * D, 1);
+			long bo = ops->bout_offset(c);
+			if (bo >= 0) {
+				g[bo + target] += 1.0f;
+				g[bo + contrast] -= 1.0f;
+			}
+		}
+		return (double)x[target] - x[contrast];
+	}
+	float *d = r->scratch;
+	if (r->soft_row == (long)row) {
+		/* d log p_t / d h = wout^T (onehot(t) - p) = wout_t - sum_k p_k wout_k,
+		 * the mean row left by lms_logits: no pass over wout */
+		for (int j = 0; j < D; j++)
+			dh[j] = wt[j] - r->soft_mean[j];
+		if (flags & LMS_GRAD_PARAMS) {
+			logprob_dlogits(d, x, c->V, target, r->soft_lse);
+			head_params_row(r, row, d);
+		}
+		return (double)x[target] - r->soft_lse;
+	}
+	double lse = logsumexp(x, c->V);
+	logprob_dlogits(d, x, c->V, target, lse);
+	/* dh (D) = dlogits (V) @ wout (V, D) */
+	cblas_sgemv(CblasRowMajor, CblasTrans, c->V, D, 1.0f, w, D, d, 1, 0.0f, dh, 1);
+	if (flags & LMS_GRAD_PARAMS)
+		head_params_row(r, row, d);
+	return (double)x[target] - lse;
 }
 
 double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
