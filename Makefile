@@ -227,7 +227,7 @@ bench: deps
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
-FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm dataset
+FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm dataset lesson
 FUZZ_SECONDS ?= 60
 FUZZ_CC   := clang
 FUZZ      := build/fuzz
@@ -245,14 +245,18 @@ $(FUZZ)/liblmscope.a: $(ENGINE_SRC:%.c=$(FUZZ)/%.o)
 
 $(FUZZ_BINS): $(FUZZ)/bin/%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ_HELP:%.c=$(FUZZ)/%.o) $(FUZZ)/liblmscope.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 $(FUZZ_REPLAY): $(SAN)/fuzz-replay/%: $(SAN)/tests/fuzz/fuzz_%.o $(FUZZ_HELP:%.c=$(SAN)/%.o) \
                 $(SAN)/tests/fuzz/replay.o $(SAN)/liblmscope.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(SANFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 fuzz-replay: $(FUZZ_REPLAY)
+
+# The lesson parser lives in the explorer (src/tui/lesson.c).
+$(FUZZ)/bin/lesson: $(LESSON_OBJ:%=$(FUZZ)/%)
+$(SAN)/fuzz-replay/lesson: $(LESSON_OBJ:%=$(SAN)/%)
 
 fuzz-deps:
 	@missing=""; for p in $(FUZZ_DEBS); do \

@@ -31,6 +31,10 @@ static int fail(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* a quoted value may hold "\n": the message stays one line */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	if (p->line > 0)
 		snprintf(p->err, p->size, "%s:%d: %s", p->name, p->line, msg);
 	else
