@@ -476,10 +476,11 @@ int tui_lesson_write(FILE *f, const struct lesson *ls)
 	fprintf(f, "speed %g\n", ls->speed);
 	for (int i = 0; i < ls->n; i++) {
 		const struct lesson_step *st = &ls->steps[i];
+		fputc('\n', f);
 		if (st->title && st->title[0])
-			fprintf(f, "\nstep %s\n", st->title);
+			put_value(f, "step", st->title); /* quoted when it has outer blanks */
 		else
-			fprintf(f, "\nstep\n");
+			fprintf(f, "step\n");
 		if (st->caption) {
 			/* a caption line each */
 			const char *c = st->caption;
