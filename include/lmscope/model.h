@@ -165,5 +165,8 @@ const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G);
 /* Logit lens: the final norm (if any) and unembedding applied to a hidden
  * vector of width Cout; out has V floats. */
 void lms_lens(struct lms_run *r, const float *h, float *out);
+/* The logit lens of N hidden vectors at once: h (N, Cout) -> out (N, V), one
+ * matrix product (the unembedding read once, not once per vector). */
+void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out);
 
 #endif

@@ -378,18 +378,37 @@ const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G)
 	return ops->gates ? ops->gates(r, l, b, G) : NULL;
 }
 
-void lms_lens(struct lms_run *r, const float *h, float *out)
+void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)
 {
 	const struct lms_config *c = &r->m->cfg;
 	const struct lms_arch_ops *ops = ops_of(r);
-	const float *x = h;
-	if (ops->final_norm) {
-		ops->final_norm(r->m, r->scratch, h);
-		x = r->scratch;
-	}
 	const float *bias = bout_of(r->m, r->m->params);
-	if (bias)
-		memcpy(out, bias, c->V * sizeof(float));
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, c->V, r->Cout, 1.0f, wout_of(r->m), r->Cout, x, 1,
-	            bias ? 1.0f : 0.0f, out, 1);
+	int D = r->Cout;
+	/* the normed rows go to scratch (max(V, D) floats), as many as fit */
+	int cap = ops->final_norm ? (int)((size_t)(c->V > D ? c->V : D) / (size_t)D) : N;
+	for (int i0 = 0; i0 < N; i0 += cap) {
+		int rows = N - i0 < cap ? N - i0 : cap;
+		const float *x = h + (size_t)i0 * D;
+		float *y = out + (size_t)i0 * c->V;
+		if (ops->final_norm) {
+			for (int i = 0; i < rows; i++)
+				ops->final_norm(r->m, r->scratch + (size_t)i * D, x + (size_t)i * D);
+			x = r->scratch;
+		}
+		for (int i = 0; bias && i < rows; i++)
+			memcpy(y + (size_t)i * c->V, bias, c->V * sizeof(float));
+		/* y (rows, V) = x (rows, D) @ wout^T (D, V) + bout: one pass over
+		 * wout for every row, where a row at a time would stream it per row */
+		if (rows == 1)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, c->V, D, 1.0f, wout_of(r->m), D, x, 1,
+			            bias ? 1.0f : 0.0f, y, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, D, 1.0f, x, D,
+			            wout_of(r->m), D, bias ? 1.0f : 0.0f, y, c->V);
+	}
+}
+
+void lms_lens(struct lms_run *r, const float *h, float *out)
+{
+	lms_lens_rows(r, h, 1, out);
 }

@@ -37,8 +37,9 @@ enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm
 	e->ids = calloc((size_t)e->T, sizeof *e->ids);
 	e->lse = calloc((size_t)e->T, sizeof *e->lse);
 	e->surprisal = calloc((size_t)e->T, sizeof *e->surprisal);
-	e->lens_out = calloc((size_t)c->V, sizeof *e->lens_out);
-	if (!e->ids || !e->lse || !e->surprisal || !e->lens_out) {
+	e->lens_h = calloc((size_t)c->L * e->run->Cout, sizeof *e->lens_h);
+	e->lens_out = calloc((size_t)c->L * c->V, sizeof *e->lens_out);
+	if (!e->ids || !e->lse || !e->surprisal || !e->lens_h || !e->lens_out) {
 		tui_engine_close(e);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
@@ -51,6 +52,7 @@ void tui_engine_close(struct tui_engine *e)
 	free(e->ids);
 	free(e->lse);
 	free(e->surprisal);
+	free(e->lens_h);
 	free(e->lens_out);
 	free(e->all_ids);
 	free(e->all_off);
@@ -320,36 +322,39 @@ static void recurrent_view(struct tui_engine *e, const struct tui_request *rq)
 	}
 }
 
-/* One vector-matrix product over the unembedding per layer: on a large
- * vocabulary the costliest view, so it comes last and stops when stale. */
+/* One matrix product of every layer's last hidden vector with the
+ * unembedding: on a large vocabulary the costliest view, so it comes last
+ * and is skipped when stale. */
 static int lens(struct tui_engine *e, const struct tui_hooks *h)
 {
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
-	for (int l = 0; l < c->L; l++) {
-		if (went_stale(h))
-			return 0;
-		if (l == c->L - 1) {
-			/* the last layer's lens is the model's own prediction */
-			v->lens_id[l] = v->top_id[0];
-			v->lens_p[l] = expf(v->top_lp[0]);
-			continue;
-		}
+	if (went_stale(h))
+		return 0;
+	int Cout = e->run->Cout, N = 0, layer_of[LMS_MAX_LAYERS];
+	for (int l = 0; l < c->L - 1; l++) {
 		int D = 0;
 		const float *hs = lms_run_hidden(e->run, l, 0, &D);
-		if (!hs || D != e->run->Cout) {
-			v->lens_id[l] = -1;
-			v->lens_p[l] = 0.0f;
+		v->lens_id[l] = -1;
+		v->lens_p[l] = 0.0f;
+		if (!hs || D != Cout)
 			continue;
-		}
-		lms_lens(e->run, hs + (size_t)(e->n - 1) * D, e->lens_out);
-		int best = 0;
-		for (int i = 1; i < c->V; i++)
-			if (e->lens_out[i] > e->lens_out[best])
-				best = i;
-		v->lens_id[l] = best;
-		v->lens_p[l] = expf(e->lens_out[best] - row_lse(e->lens_out, c->V));
+		memcpy(e->lens_h + (size_t)N * Cout, hs + (size_t)(e->n - 1) * D, (size_t)D * sizeof(float));
+		layer_of[N++] = l;
 	}
+	lms_lens_rows(e->run, e->lens_h, N, e->lens_out);
+	for (int i = 0; i < N; i++) {
+		const float *x = e->lens_out + (size_t)i * c->V;
+		int best = 0;
+		for (int k = 1; k < c->V; k++)
+			if (x[k] > x[best])
+				best = k;
+		v->lens_id[layer_of[i]] = best;
+		v->lens_p[layer_of[i]] = expf(x[best] - row_lse(x, c->V));
+	}
+	/* the last layer's lens is the model's own prediction */
+	v->lens_id[c->L - 1] = v->top_id[0];
+	v->lens_p[c->L - 1] = expf(v->top_lp[0]);
 	v->have_lens = 1;
 	return 1;
 }

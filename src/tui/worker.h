@@ -33,7 +33,8 @@ struct tui_engine {
 	double grad_value;
 	int have_attr;      /* cur.saliency holds lms_attribute's scores for: */
 	int attr_method, attr_target, attr_contrast;
-	float *lens_out;    /* (V) */
+	float *lens_h;      /* (L, Cout) the hidden vectors the lens reads */
+	float *lens_out;    /* (L, V) their logits */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };

@@ -388,6 +388,34 @@ START_TEST(test_lens)
 }
 END_TEST
 
+/* The lens of many rows at once (one matrix product, the normed rows a few
+ * at a time through the run's scratch) reproduces every row's logits. */
+START_TEST(test_lens_rows)
+{
+	struct lms_config c = tiny();
+	c.V = 5 * c.C; /* scratch holds 5 normed rows: 7 go as 5 and 2 */
+	struct lms_model *m;
+	ck_assert_int_eq(lms_model_create(&c, 4, &m), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, 5);
+	tu_fill_normal(m->params, m->n_params, 0.4f, &g);
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
+	int ids[7] = { 5, 6, 7, 8, 30, 2, 39 };
+	lms_embed(r, ids, 7);
+	lms_forward(r, 0, 7);
+	lms_logits(r, 0, 0, 7);
+	int D;
+	const float *h = lms_run_hidden(r, c.L - 1, 0, &D);
+	float *out = malloc(sizeof(float) * 7 * c.V);
+	lms_lens_rows(r, h, 7, out);
+	ck_assert_double_lt(tu_max_rel_err(out, r->logits, 7 * c.V, 1e-3), 1e-5);
+	free(out);
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("gpt2");
@@ -402,6 +430,7 @@ Suite *lms_test_suite(void)
 		{ "batch_param_grads", test_batch_param_grads },
 		{ "attention_view", test_attention_view },
 		{ "lens", test_lens },
+		{ "lens_rows", test_lens_rows },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
