@@ -110,6 +110,45 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
 
 /* ---- layer normalisation ---------------------------------------------------- */
 
+/* Sums of a row in SUM_LANES interleaved partial sums: a fixed-width inner
+ * loop the compiler vectorises (a single running sum would have to stay
+ * scalar to keep its order). */
+#define SUM_LANES 16
+
+/* sum_k x[k] */
+static float row_sum(const float *x, int n)
+{
+	float acc[SUM_LANES] = { 0 };
+	int k = 0;
+	for (; k + SUM_LANES <= n; k += SUM_LANES)
+		for (int j = 0; j < SUM_LANES; j++)
+			acc[j] += x[k + j];
+	float s = 0.0f;
+	for (; k < n; k++)
+		s += x[k];
+	for (int j = 0; j < SUM_LANES; j++)
+		s += acc[j];
+	return s;
+}
+
+/* sum_k (x[k] - m)^2 */
+static float row_sqdev(const float *x, float m, int n)
+{
+	float acc[SUM_LANES] = { 0 };
+	int k = 0;
+	for (; k + SUM_LANES <= n; k += SUM_LANES)
+		for (int j = 0; j < SUM_LANES; j++) {
+			float d = x[k + j] - m;
+			acc[j] += d * d;
+		}
+	float s = 0.0f;
+	for (; k < n; k++)
+		s += (x[k] - m) * (x[k] - m);
+	for (int j = 0; j < SUM_LANES; j++)
+		s += acc[j];
+	return s;
+}
+
 /* out (N, C) = (inp - mean) * rstd * w (C) + b (C); mean (N), rstd (N) saved */
 void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C, float eps)
@@ -117,16 +156,8 @@ void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *in
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (size_t)i * C;
 		float *y = out + (size_t)i * C;
-		float m = 0.0f;
-		for (int k = 0; k < C; k++)
-			m += x[k];
-		m /= (float)C;
-		float v = 0.0f;
-		for (int k = 0; k < C; k++) {
-			float d = x[k] - m;
-			v += d * d;
-		}
-		v /= (float)C;
+		float m = row_sum(x, C) / (float)C;
+		float v = row_sqdev(x, m, C) / (float)C;
 		float s = 1.0f / sqrtf(v + eps);
 		for (int k = 0; k < C; k++)
 			y[k] = (x[k] - m) * s * w[k] + b[k];
@@ -149,12 +180,26 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 		const float *dy = dout + (size_t)i * C;
 		float *dx = dinp + (size_t)i * C;
 		float m = mean[i], s = rstd[i];
+		/* the two means in SUM_LANES partial sums each (see row_sum) */
+		float acc[SUM_LANES] = { 0 }, accn[SUM_LANES] = { 0 };
 		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-		for (int k = 0; k < C; k++) {
+		int k = 0;
+		for (; k + SUM_LANES <= C; k += SUM_LANES)
+			for (int j = 0; j < SUM_LANES; j++) {
+				float norm = (x[k + j] - m) * s;
+				float dnorm = dy[k + j] * w[k + j];
+				acc[j] += dnorm;
+				accn[j] += dnorm * norm;
+			}
+		for (; k < C; k++) {
 			float norm = (x[k] - m) * s;
 			float dnorm = dy[k] * w[k];
 			dnorm_mean += dnorm;
 			dnorm_norm_mean += dnorm * norm;
+		}
+		for (int j = 0; j < SUM_LANES; j++) {
+			dnorm_mean += acc[j];
+			dnorm_norm_mean += accn[j];
 		}
 		dnorm_mean /= (float)C;
 		dnorm_norm_mean /= (float)C;
