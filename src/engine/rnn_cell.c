@@ -194,25 +194,64 @@ static void rnn_backward(const struct lms_cell_bwd *s)
 
 /* forward: i, f, g, o = sigm, sigm, tanh, sigm (xg + hg);
  *          c = f * c_prev + i * g;  h = o * tanh(c) */
+/* Loads and stores of LANES floats */
+static vf vload(const float *p)
+{
+	vf v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static void vstore(float *p, vf v)
+{
+	memcpy(p, &v, sizeof v);
+}
+
+/* One unit j of lstm_backward; y is the row's gates, cp c_{t-1} (keep 0 at
+ * t = 0, where there is none). */
+static void lstm_backward_unit(int j, int H, const float *y, const float *dh, const float *tc,
+                               const float *cp, float keep, float *dcr, float *da)
+{
+	const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
+	float dout = dh[j] * tc[j];
+	float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc[j] * tc[j]);
+	float di = dc * gg[j], dg = dc * ig[j], df = dc * cp[j] * keep;
+	dcr[j] = dc * fg[j];
+	da[j] = di * ig[j] * (1.0f - ig[j]);
+	da[H + j] = df * fg[j] * (1.0f - fg[j]);
+	da[2 * H + j] = dg * (1.0f - gg[j] * gg[j]);
+	da[3 * H + j] = dout * og[j] * (1.0f - og[j]);
+}
+
 static void lstm_backward(const struct lms_cell_bwd *s)
 {
 	int H = s->H;
+	vf one = splat(1.0f);
 	for (int b = 0; b < s->B; b++) {
 		size_t row = (size_t)b * s->T + s->t;
 		const float *y = s->gates + row * 4 * H, *dh = s->dcur + (size_t)b * H;
-		const float *ig = y, *fg = y + H, *gg = y + 2 * H, *og = y + 3 * H;
-		const float *tc = s->tc + row * H, *cp = s->t ? s->cst + (row - 1) * H : NULL;
+		const float *tc = s->tc + row * H;
+		/* c_{t-1}; at t = 0 there is none (c_{-1} = 0): any finite row
+		 * times keep = 0, so that the loop has no branch */
+		const float *cp = s->t ? s->cst + (row - 1) * H : s->cst + row * H;
+		float keep = s->t ? 1.0f : 0.0f;
 		float *dcr = s->dcrec + (size_t)b * H, *da = s->dxg + row * 4 * H;
-		for (int j = 0; j < H; j++) {
-			float dout = dh[j] * tc[j];
-			float dc = dcr[j] + dh[j] * og[j] * (1.0f - tc[j] * tc[j]);
-			float di = dc * gg[j], dg = dc * ig[j], df = cp ? dc * cp[j] : 0.0f;
-			dcr[j] = dc * fg[j];
-			da[j] = di * ig[j] * (1.0f - ig[j]);
-			da[H + j] = df * fg[j] * (1.0f - fg[j]);
-			da[2 * H + j] = dg * (1.0f - gg[j] * gg[j]);
-			da[3 * H + j] = dout * og[j] * (1.0f - og[j]);
+		int j = 0;
+		/* lstm_backward_unit, LANES units at a time */
+		for (; j + LANES <= H; j += LANES) {
+			vf ig = vload(y + j), fg = vload(y + H + j), gg = vload(y + 2 * H + j);
+			vf og = vload(y + 3 * H + j), d = vload(dh + j), t = vload(tc + j);
+			vf dout = d * t;
+			vf dc = vload(dcr + j) + d * og * (one - t * t);
+			vf df = dc * vload(cp + j) * splat(keep);
+			vstore(dcr + j, dc * fg);
+			vstore(da + j, dc * gg * ig * (one - ig));
+			vstore(da + H + j, df * fg * (one - fg));
+			vstore(da + 2 * H + j, dc * ig * (one - gg * gg));
+			vstore(da + 3 * H + j, dout * og * (one - og));
 		}
+		for (; j < H; j++)
+			lstm_backward_unit(j, H, y, dh, tc, cp, keep, dcr, da);
 	}
 }
 
