@@ -101,7 +101,7 @@ static int parse_int(struct parser *p, const char *key, const char *v, int lo, i
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (!*v || *end || errno || x < lo || x > 1000000)
-		return fail(p, "%s wants a whole number%s, not '%s'", key, lo == 0 ? " >= 0" : lo == 1 ? " >= 1" : "", v);
+		return fail(p, "%s wants a whole number >= %d, not '%s'", key, lo, v);
 	*out = (int)x;
 	return 1;
 }
