@@ -22,7 +22,10 @@ echo "== engine (issue 2)"
 lms engine sgemm
 for arch in gpt2 lstm; do
 	for n in 16 64 256; do
+		# lmscope too at both thread counts (the default uses every core;
+		# on a busy machine one thread is often faster): the better is quoted
 		lms engine $arch $n
+		LMSCOPE_THREADS=1 "$B" engine $arch $n | sed 's/^/lms /' >> "$out"
 		torch_best tests/bench/torch_engine.py $arch $n
 	done
 done
