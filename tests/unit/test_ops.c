@@ -252,6 +252,25 @@ START_TEST(test_gelu)
 }
 END_TEST
 
+/* e^x against libm's double exp, across the range a softmax feeds it (the
+ * block loop and the tail both), and 0 below -87 */
+START_TEST(test_vexp)
+{
+	enum { n = 45 };
+	float x[n], y[n];
+	for (int i = 0; i < n; i++)
+		x[i] = -90.0f + 2.1f * (float)i;
+	lms_vexp(y, x, n);
+	for (int i = 0; i < n; i++) {
+		double want = x[i] < -87.0f ? 0.0 : exp((double)x[i]);
+		ck_assert_msg(fabs(y[i] - want) <= 4e-7 * want, "e^%g: %g, want %g", x[i], y[i], want);
+	}
+	float z = 0.0f, one;
+	lms_vexp(&one, &z, 1);
+	ck_assert(fabsf(one - 1.0f) <= 1e-7f);
+}
+END_TEST
+
 START_TEST(test_residual)
 {
 	float a[3] = { 1, 2, 3 }, b[3] = { 10, 20, 30 }, out[3];
@@ -431,6 +450,7 @@ Suite *lms_test_suite(void)
 		{ "matmul_linear_agree", test_matmul_linear_agree },
 		{ "layernorm", test_layernorm },
 		{ "gelu", test_gelu },
+		{ "vexp", test_vexp },
 		{ "residual", test_residual },
 		{ "attention_fused", test_attention_fused },
 		{ "attention_grouped", test_attention_grouped },
