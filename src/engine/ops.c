@@ -149,6 +149,19 @@ static float row_sqdev(const float *x, float m, int n)
 	return s;
 }
 
+/* y (C) = (x - m) * s * w + b, in blocks of SUM_LANES that vectorise (y is
+ * apart from the inputs) */
+static void layernorm_row(float *restrict y, const float *restrict x, const float *restrict w,
+                          const float *restrict b, float m, float s, int C)
+{
+	int k = 0;
+	for (; k + SUM_LANES <= C; k += SUM_LANES)
+		for (int j = 0; j < SUM_LANES; j++)
+			y[k + j] = (x[k + j] - m) * s * w[k + j] + b[k + j];
+	for (; k < C; k++)
+		y[k] = (x[k] - m) * s * w[k] + b[k];
+}
+
 /* out (N, C) = (inp - mean) * rstd * w (C) + b (C); mean (N), rstd (N) saved */
 void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C, float eps)
@@ -159,10 +172,29 @@ void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *in
 		float m = row_sum(x, C) / (float)C;
 		float v = row_sqdev(x, m, C) / (float)C;
 		float s = 1.0f / sqrtf(v + eps);
-		for (int k = 0; k < C; k++)
-			y[k] = (x[k] - m) * s * w[k] + b[k];
+		layernorm_row(y, x, w, b, m, s, C);
 		mean[i] = m;
 		rstd[i] = s;
+	}
+}
+
+/* dx (C) += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) of one
+ * row, in blocks of SUM_LANES that vectorise (dx is apart from the inputs) */
+static void layernorm_dx_row(float *restrict dx, const float *restrict dy,
+                             const float *restrict x, const float *restrict w, float m, float s,
+                             float dnorm_mean, float dnorm_norm_mean, int C)
+{
+	int k = 0;
+	for (; k + SUM_LANES <= C; k += SUM_LANES)
+		for (int j = 0; j < SUM_LANES; j++) {
+			float norm = (x[k + j] - m) * s;
+			float dnorm = dy[k + j] * w[k + j];
+			dx[k + j] += s * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
+		}
+	for (; k < C; k++) {
+		float norm = (x[k] - m) * s;
+		float dnorm = dy[k] * w[k];
+		dx[k] += s * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
 	}
 }
 
@@ -203,11 +235,7 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 		}
 		dnorm_mean /= (float)C;
 		dnorm_norm_mean /= (float)C;
-		for (int k = 0; k < C; k++) {
-			float norm = (x[k] - m) * s;
-			float dnorm = dy[k] * w[k];
-			dx[k] += s * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
-		}
+		layernorm_dx_row(dx, dy, x, w, m, s, dnorm_mean, dnorm_norm_mean, C);
 		if (dw)
 			for (int k = 0; k < C; k++)
 				dw[k] += dy[k] * (x[k] - m) * s;

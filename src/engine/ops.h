@@ -36,7 +36,8 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
 
 /* ---- layer normalisation ----------------------------------------------
  * out (N, C) = (inp - mean) * rstd * w + b per row; saves mean (N) and
- * rstd (N) = 1 / sqrt(var + eps) (biased variance) for the backward. */
+ * rstd (N) = 1 / sqrt(var + eps) (biased variance) for the backward. out
+ * (and dinp below) must not overlap the inputs. */
 void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C, float eps);
 /* dinp (N, C), dw (C), db (C); dw and db may be NULL. */
