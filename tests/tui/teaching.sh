@@ -47,7 +47,7 @@ wait_for() { # NAME TEXT [TRIES]
 	return 1
 }
 # settle NAME TEXT: TEXT shows, the engine is idle (F1 help) and the screen
-# stays the same for 0.3 s; the screen without its status lines ends in
+# stays the same for 0.15 s; the screen without its status lines ends in
 # $d/settled.
 settle() {
 	wait_for "$1" "$2" || return 1
@@ -55,13 +55,13 @@ settle() {
 	i=0
 	while [ $i -lt 50 ]; do
 		screen "$1"
-		if grep -qF -- "$2" "$d/screen" && ! grep -q "comput" "$d/screen"; then
+		if grep -qF -- "$2" "$d/screen" && ! grep -q "computing" "$d/screen"; then
 			grep -v "params | context" "$d/screen" > "$d/settled"
 			[ -n "$prev" ] && cmp -s "$d/settled" "$prev" && return 0
 			cp "$d/settled" "$d/prev"
 			prev="$d/prev"
 		fi
-		sleep 0.3
+		sleep 0.15
 		i=$((i + 1))
 	done
 	echo "--- screen of $1 never settled on: $2"
