@@ -68,5 +68,7 @@ int main(int argc, char **argv)
 			return commands[c].run(argc - i, argv + i);
 		}
 	/* not a command: a model to open in the explorer */
+	if (threads == 0)
+		lms_set_threads(tui_blas_threads());
 	return lms_explorer_main(argc - i, argv + i);
 }

@@ -7,6 +7,11 @@
 
 int lms_explorer_main(int argc, char **argv);
 
+/* OpenBLAS threads for the explorer when none were asked for (no --threads,
+ * LMSCOPE_THREADS or OPENBLAS_NUM_THREADS): 1 on a machine of up to two
+ * cores, else 0 (OpenBLAS's default). For lms_set_threads. */
+int tui_blas_threads(void);
+
 /* What the explorer opens: one model, or two side by side; a lesson to
  * play (`lmscope lesson`); the theme; the file F7 records steps into. */
 struct lms_explorer_opts {
