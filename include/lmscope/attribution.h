@@ -39,6 +39,8 @@
 #include "lmscope/model.h"
 #include "lmscope/status.h"
 
+struct lms_tokenizer;
+
 enum lms_attr_method {
 	LMS_ATTR_GRAD_NORM,
 	LMS_ATTR_GRAD_X_INPUT,
@@ -96,6 +98,10 @@ struct lms_attr_info {
 };
 
 void lms_attr_opts_default(struct lms_attr_opts *o);
+/* The defaults that follow the tokenizer, which every front end applies the
+ * same way: the hiding token is its <unk> (zeros when it has none, or when
+ * tok is NULL). */
+void lms_attr_opts_use_tokenizer(struct lms_attr_opts *o, const struct lms_tokenizer *tok);
 
 /* scores (n) for ids (n) explaining `target` (against `contrast` when >= 0).
  * info may be NULL. */

@@ -136,7 +136,7 @@ enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opt
 	memset(res, 0, sizeof *res);
 	res->n = p->n;
 	if (!x->replace_set)
-		x->a.replace_id = cm->tok ? lms_tokenizer_unk(cm->tok) : -1;
+		lms_attr_opts_use_tokenizer(&x->a, cm->tok);
 	if (x->layer < 0)
 		x->layer = c->L - 1;
 	if (x->figure && !lms_arch_is_recurrent(c->arch) && (x->layer >= c->L || x->head >= c->NH))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attrwork.h"
+#include "lmscope/tokenizer.h"
 
 static const char *const method_names[LMS_ATTR_N_METHODS] = {
 	[LMS_ATTR_GRAD_NORM] = "grad_norm",
@@ -63,6 +64,11 @@ void lms_attr_opts_default(struct lms_attr_opts *o)
 	o->lime_keep = 0.5f;
 	o->lime_kernel = 0.25f;
 	o->seed = 1;
+}
+
+void lms_attr_opts_use_tokenizer(struct lms_attr_opts *o, const struct lms_tokenizer *tok)
+{
+	o->replace_id = tok ? lms_tokenizer_unk(tok) : -1;
 }
 
 int lms_attr_rows(enum lms_attr_method meth, const struct lms_attr_opts *o, int n)

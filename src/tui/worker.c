@@ -223,6 +223,7 @@ static void attribute(struct tui_engine *e, int method, int n, int target, int c
 	struct lms_attr_opts o;
 	struct lms_attr_info info;
 	lms_attr_opts_default(&o);
+	lms_attr_opts_use_tokenizer(&o, e->tm->tok);
 	o.method = (enum lms_attr_method)tui_methods[method].attr;
 	v->sal_note[0] = '\0';
 	if (lms_attribute(e->tm->m, e->ids, n, target, contrast, &o, v->saliency, &info)) {

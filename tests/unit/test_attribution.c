@@ -13,6 +13,7 @@
 
 #include "lmscope/attribution.h"
 #include "lmscope/rng.h"
+#include "lmscope/tokenizer.h"
 #include "testutil.h"
 
 enum { V = 40, N = 8 };
@@ -551,6 +552,36 @@ START_TEST(test_embgrad)
 }
 END_TEST
 
+/* Every front end hides tokens the same way: by the tokenizer's <unk>, by
+ * zeros when there is none. */
+START_TEST(test_opts_use_tokenizer)
+{
+	const char *text = "the cat sat on the mat";
+	size_t len = strlen(text);
+	struct lms_tok_train_opts to = {LMS_TOK_WORD, 20, 1, 0, NULL, 0};
+	struct lms_tokenizer *word;
+	ck_assert_int_eq(lms_tokenizer_train(&to, &text, &len, 1, &word), LMS_OK);
+	to.kind = LMS_TOK_BPE;
+	to.vocab_size = 260;
+	struct lms_tokenizer *bpe;
+	ck_assert_int_eq(lms_tokenizer_train(&to, &text, &len, 1, &bpe), LMS_OK);
+	ck_assert_int_ge(lms_tokenizer_unk(word), 0);
+	ck_assert_int_lt(lms_tokenizer_unk(bpe), 0);
+	struct lms_attr_opts o;
+	lms_attr_opts_default(&o);
+	lms_attr_opts_use_tokenizer(&o, word);
+	ck_assert_str_eq(lms_tokenizer_piece(word, o.replace_id), "<unk>");
+	o.replace_id = 3;
+	lms_attr_opts_use_tokenizer(&o, bpe);
+	ck_assert_int_eq(o.replace_id, -1);
+	o.replace_id = 3;
+	lms_attr_opts_use_tokenizer(&o, NULL);
+	ck_assert_int_eq(o.replace_id, -1);
+	lms_tokenizer_free(word);
+	lms_tokenizer_free(bpe);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("attribution");
@@ -569,6 +600,7 @@ Suite *lms_test_suite(void)
 		{"deletion_curve", test_deletion_curve},
 		{"spearman", test_spearman},
 		{"embgrad", test_embgrad},
+		{"opts_use_tokenizer", test_opts_use_tokenizer},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
