@@ -46,6 +46,18 @@ enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char
                                      int **ids, size_t *n, size_t **offsets,
                                      struct lms_tok_stats *stats);
 
+/* Whether the models of this tokenizer expect BOS before every context:
+ * 1 for llama2.c's tokenizer.bin (llama2.c always encodes with BOS), 0 for
+ * the others (GPT-2 and the word and char models lmscope trains see none). */
+int lms_tokenizer_adds_bos(const struct lms_tokenizer *tok);
+/* A context as model input: lms_tokenizer_encode, with BOS prepended when
+ * lms_tokenizer_adds_bos says so; BOS gets the zero-width span at byte 0
+ * (offsets[0] == offsets[1] == 0). Every front end encodes contexts with
+ * this; lms_tokenizer_encode stays the raw encoding (`lmscope tokenize`). */
+enum lms_status lms_tokenizer_encode_input(const struct lms_tokenizer *tok, const char *text,
+                                           size_t len, int **ids, size_t *n, size_t **offsets,
+                                           struct lms_tok_stats *stats);
+
 /* The display string of one token (UTF-8, for byte-level BPE the decoded
  * bytes with invalid sequences shown as U+FFFD); "" for an id out of range. */
 const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id);

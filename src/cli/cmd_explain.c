@@ -137,7 +137,8 @@ static enum lms_status input_ids(const struct cli_model *cm, const struct opts *
 		if (!cm->tok)
 			return lms_fail(LMS_EARG, "%s: no tokenizer to encode --text (use --ids, or --tokenizer FILE)",
 			                cm->path);
-		enum lms_status st = lms_tokenizer_encode(cm->tok, o->text, strlen(o->text), ids, n, NULL, NULL);
+		enum lms_status st = lms_tokenizer_encode_input(cm->tok, o->text, strlen(o->text), ids, n, NULL,
+		                                                NULL);
 		if (st)
 			return st;
 		if (*n == 0) {

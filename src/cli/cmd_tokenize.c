@@ -1,5 +1,6 @@
-/* `lmscope tokenize PATH (--text TEXT | FILE) [--json]`: the tokens and ids
- * of a text under the tokenizer of a model (or tokenizer) directory. */
+/* `lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]`: the tokens
+ * and ids of a text under the tokenizer of a model (or tokenizer) directory;
+ * the raw encoding, or with --bos the model input the other commands feed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,12 @@
 #include "cli.h"
 
 static const char usage_text[] =
-	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json]\n"
+	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n"
 	"  PATH     a model or tokenizer directory\n"
 	"  FILE     the text to tokenize (- for standard input), read as bytes\n"
 	"  --json   print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}\n"
+	"  --bos    as model input: BOS first when the tokenizer's models expect it\n"
+	"           (llama2.c's tokenizer.bin), as explain, generate and eval do\n"
 	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
 
 /* Reads all of f into a malloc'd buffer. Returns 0 when out of memory. */
@@ -48,13 +51,15 @@ static void print_string(const char *s)
 int lms_cmd_tokenize(int argc, char **argv)
 {
 	const char *path = NULL, *text = NULL, *file = NULL;
-	int as_json = 0;
+	int as_json = 0, bos = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage_text, stdout);
 			return LMS_EXIT_OK;
 		} else if (!strcmp(argv[i], "--json")) {
 			as_json = 1;
+		} else if (!strcmp(argv[i], "--bos")) {
+			bos = 1;
 		} else if (!strcmp(argv[i], "--text")) {
 			if (++i >= argc)
 				return cli_usage("--text wants an argument");
@@ -103,8 +108,8 @@ int lms_cmd_tokenize(int argc, char **argv)
 	int *ids;
 	size_t n, *offs;
 	struct lms_tok_stats stats;
-	st = lms_tokenizer_encode(tok, file ? data : text, file ? len : strlen(text), &ids, &n, &offs,
-	                          &stats);
+	st = (bos ? lms_tokenizer_encode_input : lms_tokenizer_encode)(
+		tok, file ? data : text, file ? len : strlen(text), &ids, &n, &offs, &stats);
 	free(data);
 	if (st) {
 		lms_tokenizer_free(tok);

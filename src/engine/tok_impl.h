@@ -152,6 +152,7 @@ struct lms_tokenizer {
 	void *impl;
 	int vocab_size;
 	int unk, bos, eos; /* -1 when none */
+	int adds_bos;      /* model input starts with bos (llama2.c's convention) */
 };
 
 struct tok_ops {

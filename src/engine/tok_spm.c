@@ -114,6 +114,7 @@ static enum lms_status spm_read(const char *path, struct lms_tokenizer *tok)
 	tok->unk = 0;
 	tok->bos = SPM_BOS;
 	tok->eos = SPM_EOS;
+	tok->adds_bos = 1; /* llama2.c's encode(..., bos = 1, ...) for every prompt */
 	return LMS_OK;
 }
 

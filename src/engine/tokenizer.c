@@ -164,6 +164,44 @@ enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char
 	return LMS_OK;
 }
 
+int lms_tokenizer_adds_bos(const struct lms_tokenizer *tok)
+{
+	return tok && tok->adds_bos && tok->bos >= 0;
+}
+
+enum lms_status lms_tokenizer_encode_input(const struct lms_tokenizer *tok, const char *text,
+                                           size_t len, int **ids, size_t *n, size_t **offsets,
+                                           struct lms_tok_stats *stats)
+{
+	enum lms_status st = lms_tokenizer_encode(tok, text, len, ids, n, offsets, stats);
+	if (st || !lms_tokenizer_adds_bos(tok))
+		return st;
+	int *i2 = realloc(*ids, (*n + 1) * sizeof **ids);
+	if (i2)
+		*ids = i2;
+	size_t *o2 = offsets ? realloc(*offsets, (*n + 2) * sizeof **offsets) : NULL;
+	if (o2)
+		*offsets = o2;
+	if (!i2 || (offsets && !o2)) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		if (offsets) {
+			free(*offsets);
+			*offsets = NULL;
+		}
+		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
+	}
+	memmove(*ids + 1, *ids, *n * sizeof **ids);
+	(*ids)[0] = tok->bos;
+	if (offsets) {
+		memmove(*offsets + 1, *offsets, (*n + 1) * sizeof **offsets);
+		(*offsets)[0] = 0;
+	}
+	(*n)++;
+	return LMS_OK;
+}
+
 enum lms_status lms_tokenizer_decode(const struct lms_tokenizer *tok, const int *ids, size_t n,
                                      char **text, size_t *len)
 {

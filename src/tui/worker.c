@@ -110,8 +110,8 @@ static enum lms_status tokenize(struct tui_engine *e, const struct tui_request *
 	e->n_all = 0;
 	enum lms_status st;
 	if (e->tm->tok)
-		st = lms_tokenizer_encode(e->tm->tok, rq->text, rq->len, &e->all_ids, &e->n_all,
-		                          &e->all_off, NULL);
+		st = lms_tokenizer_encode_input(e->tm->tok, rq->text, rq->len, &e->all_ids, &e->n_all,
+		                                &e->all_off, NULL);
 	else
 		st = parse_ids(rq->text, rq->len, &e->all_ids, &e->n_all, &e->all_off);
 	if (st)

@@ -163,17 +163,30 @@ with open(sys.argv[1], "wb") as f:
 PYEOF
 TEXT="Once upon a time, a café"
 "$LMSCOPE" tokenize "$TOKDIR/tokenizer.bin" --text "$TEXT" --json > "$tmp/t.json" || fail "tokenize tokenizer.bin"
+"$LMSCOPE" tokenize "$TOKDIR/tokenizer.bin" --text "$TEXT" --json --bos > "$tmp/tb.json" ||
+	fail "tokenize --bos tokenizer.bin"
 "$LMSCOPE" explain "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" --text "$TEXT" --json > "$tmp/e1.json" ||
 	fail "explain .bin --tokenizer --text"
 "$LMSCOPE" convert "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" -o "$tmp/r32k" > /dev/null || fail "convert --tokenizer"
 cmp -s "$tmp/r32k/tokenizer.bin" "$TOKDIR/tokenizer.bin" || fail "convert: tokenizer.bin not copied exactly"
 "$LMSCOPE" explain "$tmp/r32k" --text "$TEXT" --json > "$tmp/e2.json" || fail "explain converted directory --text"
-$PY - "$tmp/t.json" "$tmp/e1.json" "$tmp/e2.json" <<'PYEOF' || fail "text through .bin, directory and tokenize disagree"
+$PY - "$tmp/t.json" "$tmp/e1.json" "$tmp/e2.json" "$tmp/tb.json" <<'PYEOF' || fail "text through .bin, directory and tokenize disagree"
 import json, sys
-t, a, b = (json.load(open(f)) for f in sys.argv[1:4])
-assert t["ids"] == a["ids"] == b["ids"], (t["ids"], a["ids"], b["ids"])
-assert a["tokens"] == b["tokens"] == t["tokens"]
+t, a, b, tb = (json.load(open(f)) for f in sys.argv[1:5])
+assert tb["ids"] == a["ids"] and tb["offsets"] == [0] + t["offsets"], (tb, t)
+# llama2.c feeds every prompt as BOS (id 1) then the text; tokenize shows the raw encoding
+assert [1] + t["ids"] == a["ids"] == b["ids"], (t["ids"], a["ids"], b["ids"])
+assert a["tokens"] == b["tokens"] == ["<s>"] + t["tokens"], (a["tokens"], t["tokens"])
 assert abs(a["target"]["logprob"] - b["target"]["logprob"]) < 1e-5
+PYEOF
+# the same context by ids, BOS written out: the same prediction
+"$LMSCOPE" explain "$tmp/r32k.bin" --ids "1,$($PY -c 'import json, sys; print(",".join(map(str, json.load(open(sys.argv[1]))["ids"])))' "$tmp/t.json")" \
+	--json > "$tmp/e3.json" || fail "explain .bin --ids"
+$PY - "$tmp/e1.json" "$tmp/e3.json" <<'PYEOF' || fail "--text and BOS + its ids predict differently"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["ids"] == b["ids"] and a["target"]["id"] == b["target"]["id"]
+assert abs(a["target"]["logprob"] - b["target"]["logprob"]) < 1e-6
 PYEOF
 
 # ---- bad files ------------------------------------------------------------------

@@ -290,6 +290,29 @@ grep -q "▓" "$d/screen" || fail "no shade glyphs in the monochrome legend"
 $T send-keys -t f C-c
 wait_for f "EXIT=0" || fail "Ctrl-C did not quit under NO_COLOR"
 
+# --- llama2.c's tokenizer: the context starts with BOS, as llama2.c feeds it -------
+if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
+	/usr/bin/python3 - "$d/r32k.bin" <<'PYEOF'
+import random, struct, sys
+C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
+n = V * C + L * (2 * C + 2 * C * C + 2 * KV * (C // NH) * C + 3 * H * C) + C + T * (C // NH)
+rng = random.Random(5)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
+    f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
+PYEOF
+	cp ../shared/tokenizers/llama2/tokenizer.bin "$d/tokenizer.bin"
+	start g 120 40 "r32k.bin --tokenizer tokenizer.bin --text 'Once upon'"
+	wait_for g "F1 help" || fail "explorer g did not start"
+	sed -n 2p "$d/screen" | grep -q "^<s> ·Once ·upon" ||
+		fail "no BOS before a llama2.c context: $(sed -n 2p "$d/screen")"
+	candidates | head -1 > "$d/shown"
+	"$LMSCOPE" explain "$d/r32k.bin" --tokenizer "$d/tokenizer.bin" --text 'Once upon' --top 1 --json |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["top"][0]["token"].replace(" ", "·"))' > "$d/expected"
+	cmp -s "$d/shown" "$d/expected" || { fail "llama candidates differ from explain"; cat "$d/shown" "$d/expected"; }
+	$T send-keys -t g q
+fi
+
 # --- a crash signal restores the terminal and still kills -------------------------
 start e 100 30 "gpt --text 'In the'"
 wait_for e "F1 help" || fail "explorer e did not start"

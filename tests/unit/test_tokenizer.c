@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "lmscope/llama2c.h"
 #include "lmscope/rng.h"
 #include "lmscope/tokenizer.h"
 
@@ -360,6 +361,56 @@ START_TEST(mutated_files)
 }
 END_TEST
 
+/* Model input: llama2.c's tokenizer puts BOS (id 1) first, on a zero-width
+ * span at byte 0, over the ids Llama 2's own sentencepiece model gives;
+ * a word-level tokenizer (even one with <bos>) adds nothing. */
+START_TEST(encode_input)
+{
+	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
+	int *ids;
+	size_t n, *off;
+	if (access(path, R_OK) == 0) {
+		struct lms_tokenizer *spm;
+		ck_assert_msg(lms_llama2c_tokenizer_load(path, &spm) == LMS_OK, "%s", lms_errmsg());
+		ck_assert_int_eq(lms_tokenizer_adds_bos(spm), 1);
+		ck_assert_int_eq(lms_tokenizer_encode_input(spm, "Hello world", 11, &ids, &n, &off, NULL),
+		                 LMS_OK);
+		ck_assert_uint_eq(n, 3);
+		ck_assert_int_eq(ids[0], 1);
+		ck_assert_int_eq(ids[1], 15043);
+		ck_assert_int_eq(ids[2], 3186);
+		ck_assert_uint_eq(off[0], 0);
+		ck_assert_uint_eq(off[1], 0);
+		ck_assert_uint_eq(off[2], 5);
+		ck_assert_uint_eq(off[3], 11);
+		free(ids);
+		free(off);
+		/* an empty context is BOS alone; without offsets too */
+		ck_assert_int_eq(lms_tokenizer_encode_input(spm, "", 0, &ids, &n, NULL, NULL), LMS_OK);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(ids[0], 1);
+		free(ids);
+		/* the raw encoding stays without BOS */
+		ck_assert_int_eq(lms_tokenizer_encode(spm, "Hello world", 11, &ids, &n, NULL, NULL), LMS_OK);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_int_eq(ids[0], 15043);
+		free(ids);
+		lms_tokenizer_free(spm);
+	}
+	struct lms_tokenizer *word = train(LMS_TOK_WORD, "a b c a b", 10, 1, 0, 1);
+	ck_assert_int_ge(lms_tokenizer_bos(word), 0);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(word), 0);
+	ck_assert_int_eq(lms_tokenizer_encode_input(word, "a b", 3, &ids, &n, &off, NULL), LMS_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ids[0], id_of(word, "a"));
+	ck_assert_uint_eq(off[0], 0);
+	ck_assert_uint_eq(off[2], 3);
+	free(ids);
+	free(off);
+	lms_tokenizer_free(word);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("tokenizer");
@@ -371,7 +422,7 @@ Suite *lms_test_suite(void)
 		{"word_decode", word_decode},         {"char_encode", char_encode},
 		{"save_load", save_load},             {"malformed", malformed},
 		{"random_bytes", random_bytes},       {"word_whitespace_tokens", word_whitespace_tokens},
-		{"mutated_files", mutated_files},
+		{"mutated_files", mutated_files},     {"encode_input", encode_input},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
