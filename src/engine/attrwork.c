@@ -1,9 +1,6 @@
 /* The attribution methods' shared work area (attrwork.h). */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cblas.h>
 
 #include "arch.h"
 #include "attrwork.h"
@@ -59,55 +56,43 @@ void lms_attrwork_set_ids(struct lms_attrwork *w, int b, const int *ids, int n)
 	}
 }
 
-/* f of row b from its logits at position n - 1; with d (V) not NULL, also
- * df/dlogits into d. log p(t) - log p(c) = x_t - x_c: the normaliser cancels;
- * d log p_t / d x_k = [k = t] - p_k. */
-static double row_value(struct lms_attrwork *w, int b, int n, int target, int contrast, float *d)
+/* f of row b from its logits at position n - 1; with dh (Cout) not NULL,
+ * also df/dh there. log p(t) - log p(c) = x_t - x_c: the normaliser cancels,
+ * df/dh = wout_t - wout_c. log p(t) = x_t - lse, df/dh = wout^T (onehot(t) -
+ * p) = wout_t - sum_k p_k wout_k: lms_logits of one row leaves lse and that
+ * mean row in r->soft_*, so no second pass over the unembedding is needed. */
+static double row_value(struct lms_attrwork *w, int b, int n, int target, int contrast, float *dh)
 {
 	struct lms_run *r = w->r;
-	int V = w->m->cfg.V;
+	int V = w->m->cfg.V, D = r->Cout;
 	lms_logits(r, b, n - 1, n);
 	const float *x = r->logits + ((size_t)b * r->T + n - 1) * V;
+	const float *wt = w->wout + (size_t)target * D;
 	if (contrast >= 0) {
-		if (d) {
-			memset(d, 0, V * sizeof(float));
-			d[target] = 1.0f;
-			d[contrast] = -1.0f;
-		}
+		const float *wc = w->wout + (size_t)contrast * D;
+		if (dh)
+			for (int j = 0; j < D; j++)
+				dh[j] = wt[j] - wc[j];
 		return (double)x[target] - x[contrast];
 	}
-	float mx = x[0];
-	for (int k = 1; k < V; k++)
-		if (x[k] > mx)
-			mx = x[k];
-	double s = 0.0;
-	for (int k = 0; k < V; k++)
-		s += exp((double)x[k] - mx);
-	double lse = mx + log(s);
-	if (d) {
-		for (int k = 0; k < V; k++)
-			d[k] = -(float)exp((double)x[k] - lse);
-		d[target] += 1.0f;
-	}
-	return x[target] - lse;
+	if (dh)
+		for (int j = 0; j < D; j++)
+			dh[j] = wt[j] - r->soft_mean[j];
+	return x[target] - r->soft_lse;
 }
 
 void lms_attrwork_eval(struct lms_attrwork *w, int rows, int n, int target, int contrast,
                        double *vals, int grad)
 {
 	struct lms_run *r = w->r;
-	const struct lms_config *c = &w->m->cfg;
 	int Cout = r->Cout;
 	lms_forward(r, 0, n);
 	if (grad) /* the seeds: zero except each row's last position */
 		for (int b = 0; b < r->B; b++)
 			memset(r->dhfin + (size_t)b * r->T * Cout, 0, (size_t)n * Cout * sizeof(float));
-	for (int b = 0; b < rows; b++) {
-		vals[b] = row_value(w, b, n, target, contrast, grad ? r->scratch : NULL);
-		if (grad) /* dh = d @ wout: (V) x (V, Cout) */
-			cblas_sgemv(CblasRowMajor, CblasTrans, c->V, Cout, 1.0f, w->wout, Cout, r->scratch, 1,
-			            0.0f, r->dhfin + ((size_t)b * r->T + n - 1) * Cout, 1);
-	}
+	for (int b = 0; b < rows; b++)
+		vals[b] = row_value(w, b, n, target, contrast,
+		                    grad ? r->dhfin + ((size_t)b * r->T + n - 1) * Cout : NULL);
 	if (grad)
 		lms_backward(r, LMS_GRAD_INPUT);
 }
