@@ -30,7 +30,12 @@ run() { # name, command...
 	else
 		rc=$?
 		fail=$((fail + 1)); failed="$failed $name"
-		echo "FAIL $name (status $rc)"; tail -60 "$tmp/out"
+		echo "FAIL $name (status $rc)"
+		# the failed checks and the kinds of valgrind errors first, then the end
+		grep -E ':[FE]:|Invalid (read|write|free)|uninitialised|definitely lost|indirectly lost|possibly lost' \
+			"$tmp/out" | grep -v 'in loss record' | head -20
+		grep -E 'in loss record|Invalid|uninitialised' "$tmp/out" | sort | uniq -c | sort -rn | head -5
+		tail -30 "$tmp/out"
 	fi
 }
 
