@@ -7,57 +7,12 @@
 # recurrent pane, export, and quitting (q, Ctrl-C, a crash signal) with the
 # terminal restored.
 set -u
-LMSCOPE=${LMSCOPE:-./lmscope}
-case $LMSCOPE in /*) ;; *) LMSCOPE=$(pwd)/$LMSCOPE ;; esac
-command -v tmux >/dev/null || { echo "tmux is missing (make deps installs it)"; exit 1; }
-export LC_ALL=C.UTF-8
-d=$(mktemp -d)
-T="tmux -u -L lmscope-test-$$ -f /dev/null"
-cleanup() { $T kill-server 2>/dev/null; rm -rf "$d"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib/tmux.sh"
 
 # A tiny word-level GPT-2 and LSTM, trained a little so heads differ.
-for i in $(seq 1 40); do
-	echo "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep."
-done > "$d/corpus.txt"
-"$LMSCOPE" train "$d/corpus.txt" -o "$d/gpt" --arch gpt2 --layers 2 --heads 2 --embd 32 \
-	--context 32 --steps 40 --lr 0.02 --warmup 1 --batch 4 > "$d/train.log" 2>&1 ||
-	{ cat "$d/train.log"; echo "cannot train the test model"; exit 1; }
-"$LMSCOPE" train "$d/corpus.txt" -o "$d/lstm" --arch lstm --layers 2 --embd 16 --hidden 16 \
-	--context 16 --steps 2 > "$d/train.log" 2>&1 ||
-	{ cat "$d/train.log"; echo "cannot train the recurrent test model"; exit 1; }
-
-# start NAME COLS ROWS 'MODEL ARGS': the explorer in its own session (in the
-# temporary directory); the shell prints its exit status when it ends.
-start() {
-	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
-		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
-}
-screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
-# wait_for NAME TEXT [TRIES]: poll the screen (0.1 s apart) until TEXT shows.
-wait_for() {
-	i=0
-	while [ $i -lt "${3:-100}" ]; do
-		screen "$1"
-		grep -qF -- "$2" "$d/screen" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "--- screen of $1 while waiting for: $2"
-	cat "$d/screen"
-	return 1
-}
-# The candidates as drawn: the token after each rank in the left column.
-candidates() {
-	sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"
-}
-# Top tokens by `lmscope explain --json` (TEXT K [MODEL]).
-explain_top() {
-	"$LMSCOPE" explain "$d/${3:-gpt}" --text "$1" --top "$2" --json |
-		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
-}
+train gpt --arch gpt2 --layers 2 --heads 2 --embd 32 --context 32 --steps 40 --lr 0.02 \
+	--warmup 1 --batch 4
+train lstm --arch lstm --layers 2 --embd 16 --hidden 16 --context 16 --steps 2
 
 # check_saliency METHOD: the saliency rows on screen (session a) against
 # `lmscope explain --json` for the same context, target, contrast and method.
@@ -100,7 +55,7 @@ wait_for a "Attention  layer 0 head 0" || fail "the explorer did not show attent
 wait_for a "F1 help" || fail "no result within 10 s"
 screen a
 candidates | head -3 > "$d/shown"
-explain_top "In the beginning God created" 3 > "$d/expected"
+explain_top "$d/gpt" "In the beginning God created" 3 > "$d/expected"
 cmp -s "$d/shown" "$d/expected" || { fail "candidates differ from explain"; cat "$d/shown" "$d/expected"; }
 grep "^  1" "$d/screen" | grep -q "█" || fail "no probability bar on the top candidate"
 grep -q "context 5/32" "$d/screen" || fail "status line lacks the context length"
@@ -144,7 +99,7 @@ wait_for a "context 7/32" || fail "typing did not update the context"
 wait_for a "F1 help" || fail "no result after typing"
 screen a
 candidates | head -1 > "$d/shown"
-explain_top "In the beginning God created the heaven" 1 > "$d/expected"
+explain_top "$d/gpt" "In the beginning God created the heaven" 1 > "$d/expected"
 cmp -s "$d/shown" "$d/expected" || { fail "top candidate after typing differs from explain"; cat "$d/shown" "$d/expected"; }
 
 # --- help overlay -------------------------------------------------------------------
@@ -259,7 +214,7 @@ wait_for b "context 29/32 (cut)" || fail "no cut in the status line"
 grep -Eq "^(✂4…|<cut 4>) created " "$d/screen" || fail "no cut marker before the tokens"
 wait_for b "F1 help" || fail "no result for the cut context"
 candidates | head -1 > "$d/shown"
-explain_top "${long#In the beginning God }" 1 > "$d/expected"
+explain_top "$d/gpt" "${long#In the beginning God }" 1 > "$d/expected"
 cmp -s "$d/shown" "$d/expected" || fail "the cut context's top candidate differs from explain on the kept text"
 $T send-keys -t b C-c
 wait_for b "EXIT=0" || fail "Ctrl-C did not quit with status 0"
@@ -275,7 +230,7 @@ wait_for c "context 3/" || fail "Up did not recall the context from the history"
 sed -n 1p "$d/screen" | grep -q "^> In the beginning" || fail "the recalled context is not the kept one"
 wait_for c "F1 help" || fail "no result for the recalled context"
 candidates | head -1 > "$d/shown"
-explain_top "In the beginning" 1 lstm > "$d/expected"
+explain_top "$d/lstm" "In the beginning" 1 > "$d/expected"
 cmp -s "$d/shown" "$d/expected" || fail "candidates for the recalled context differ from explain"
 $T send-keys -t c Tab .
 wait_for c "input gate i" || fail "no gate view for the LSTM"

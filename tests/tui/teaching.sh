@@ -8,44 +8,13 @@
 # contexts; presenter mode and the light theme; a recording that replays to
 # the screens it was recorded from.
 set -u
-LMSCOPE=${LMSCOPE:-./lmscope}
-case $LMSCOPE in /*) ;; *) LMSCOPE=$(pwd)/$LMSCOPE ;; esac
-command -v tmux >/dev/null || { echo "tmux is missing (make deps installs it)"; exit 1; }
-export LC_ALL=C.UTF-8
-d=$(mktemp -d)
-T="tmux -u -L lmscope-teach-$$ -f /dev/null"
-cleanup() { $T kill-server 2>/dev/null; rm -rf "$d"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib/tmux.sh"
 
-for i in $(seq 1 40); do
-	echo "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep."
-done > "$d/corpus.txt"
-"$LMSCOPE" train "$d/corpus.txt" -o "$d/gpt" --arch gpt2 --layers 2 --heads 2 --embd 32 \
-	--context 32 --steps 40 --lr 0.02 --warmup 1 --batch 4 > "$d/train.log" 2>&1 ||
-	{ cat "$d/train.log"; echo "cannot train the test model"; exit 1; }
-"$LMSCOPE" train "$d/corpus.txt" -o "$d/lstm" --arch lstm --layers 1 --embd 16 --hidden 16 \
-	--context 16 --steps 30 --lr 0.02 --warmup 1 > "$d/train.log" 2>&1 ||
-	{ cat "$d/train.log"; echo "cannot train the recurrent test model"; exit 1; }
+train gpt --arch gpt2 --layers 2 --heads 2 --embd 32 --context 32 --steps 40 --lr 0.02 \
+	--warmup 1 --batch 4
+train lstm --arch lstm --layers 1 --embd 16 --hidden 16 --context 16 --steps 30 --lr 0.02 \
+	--warmup 1
 
-start() { # NAME COLS ROWS 'ARGS'
-	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
-		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
-}
-screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
-wait_for() { # NAME TEXT [TRIES]
-	i=0
-	while [ $i -lt "${3:-100}" ]; do
-		screen "$1"
-		grep -qF -- "$2" "$d/screen" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "--- screen of $1 while waiting for: $2"
-	cat "$d/screen"
-	return 1
-}
 # settle NAME TEXT [TEXT2]: TEXT (and TEXT2) show, no engine is computing
 # and the screen stays the same over three looks 0.15 s apart; the screen
 # without its status lines ends in $d/settled.
@@ -75,13 +44,8 @@ settle() {
 	cat "$d/screen"
 	return 1
 }
-# The candidate tokens as drawn in the left column (or the left side's).
-candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
+# The candidate tokens as drawn in the right side's left column.
 right_candidates() { sed 's/^.*│//' "$d/screen" | sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p'; }
-explain_top() { # MODEL TEXT K
-	"$LMSCOPE" explain "$1" --text "$2" --top "$3" --json |
-		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
-}
 
 # --- a malformed lesson names its line ------------------------------------------------
 printf 'title broken\nstep one\ncaption fine\nfocus nowhere\n' > "$d/bad.lesson"

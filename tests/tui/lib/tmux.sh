@@ -1,0 +1,54 @@
+# Sourced by the explorer's screen tests (tests/tui/*.sh) after `set -u`:
+# a temporary directory $d (removed on exit), a private tmux server $T, a
+# failure count, the training corpus, and the helpers that start the
+# explorer in tmux and read its screen.
+LMSCOPE=${LMSCOPE:-./lmscope}
+case $LMSCOPE in /*) ;; *) LMSCOPE=$(pwd)/$LMSCOPE ;; esac
+command -v tmux >/dev/null || { echo "tmux is missing (make deps installs it)"; exit 1; }
+export LC_ALL=C.UTF-8
+d=$(mktemp -d)
+T="tmux -u -L lmscope-$(basename "$0" .sh)-$$ -f /dev/null"
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$d"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+for i in $(seq 1 40); do
+	echo "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep."
+done > "$d/corpus.txt"
+
+# train NAME ARGS...: `lmscope train` on the corpus into $d/NAME, or exit.
+train() {
+	name=$1
+	shift
+	"$LMSCOPE" train "$d/corpus.txt" -o "$d/$name" "$@" > "$d/train.log" 2>&1 ||
+		{ cat "$d/train.log"; echo "cannot train the test model $name"; exit 1; }
+}
+
+# start NAME COLS ROWS 'ARGS': the explorer in its own session (in the
+# temporary directory); the shell prints its exit status when it ends.
+start() {
+	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
+		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
+}
+screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
+# wait_for NAME TEXT [TRIES]: poll the screen (0.1 s apart) until TEXT shows.
+wait_for() {
+	i=0
+	while [ $i -lt "${3:-100}" ]; do
+		screen "$1"
+		grep -qF -- "$2" "$d/screen" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "--- screen of $1 while waiting for: $2"
+	cat "$d/screen"
+	return 1
+}
+# The candidates as drawn: the token after each rank in the left column.
+candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
+# explain_top MODEL TEXT K: the top K tokens by `lmscope explain --json`.
+explain_top() {
+	"$LMSCOPE" explain "$1" --text "$2" --top "$3" --json |
+		/usr/bin/python3 -c 'import json,sys; [print(c["token"]) for c in json.load(sys.stdin)["top"]]'
+}
