@@ -44,6 +44,8 @@ struct lms_train_opts {
 	uint64_t seed;          /* data order (the caller seeds the initialisation) */
 	int f16;                /* the model in the directory's root in F16 (the checkpoint stays F32) */
 	volatile sig_atomic_t *interrupt; /* when set non-zero: checkpoint and return LMS_EINTR */
+	const char *const *watch; /* files (the corpora) whose change or removal during training */
+	int nwatch;               /* stops it with LMS_EIO, keeping the last checkpoint */
 };
 
 void lms_train_defaults(struct lms_train_opts *o);
@@ -73,8 +75,10 @@ typedef void (*lms_train_fn)(void *userdata, const struct lms_train_progress *p)
  * options, optimizer state and data position come from dir/checkpoint and m
  * must already hold the checkpoint's parameters (lms_train_resume_model).
  * Returns LMS_EINTR after an interruption or stop_at (a checkpoint was
- * written), LMS_ENUMERIC when the loss or gradient became NaN/Inf (the last
- * checkpoint is left as it was). */
+ * written), LMS_ENUMERIC when the loss or gradient became NaN/Inf, LMS_EIO
+ * when a watched file changed (size, modification time or inode) or
+ * vanished since training started (in both cases the last checkpoint is
+ * left as it was). */
 enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, const char *dir,
                           const struct lms_train_opts *o, int resume, lms_train_fn cb,
                           void *userdata);

@@ -319,6 +319,12 @@ int lms_cmd_train(int argc, char **argv)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, &old);
 		a.o.interrupt = &interrupted;
+		/* the corpora must stay as they were read (a.corpora has room for
+		 * argc entries: the validation files follow the corpora) */
+		for (int i = 0; i < a.nvalid; i++)
+			a.corpora[a.ncorpora + i] = a.valid[i];
+		a.o.watch = a.corpora;
+		a.o.nwatch = a.ncorpora + a.nvalid;
 		st = lms_train(m, &ds, a.out, &a.o, a.resume, on_progress, &pg);
 		sigaction(SIGINT, &old, NULL);
 		if (pg.tty && pg.bar_shown)

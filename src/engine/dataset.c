@@ -38,13 +38,13 @@ enum lms_status lms_read_file(const char *path, char **data, size_t *len)
 		buf = nb;
 		cap *= 2;
 	}
-	int err = ferror(f);
+	int err = ferror(f) ? (errno ? errno : EIO) : 0;
 	fclose(f);
 	if (!buf)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", path);
 	if (err) {
 		free(buf);
-		return lms_fail(LMS_EIO, "%s: read error", path);
+		return lms_fail(LMS_EIO, "%s: %s", path, strerror(err));
 	}
 	buf[n] = 0;
 	*data = buf;

@@ -413,7 +413,28 @@ struct trainer {
 	double t0;
 	long tokens;
 	int *x, *y;
+	struct stat *watch; /* (o->nwatch) the watched files as training began */
 };
+
+/* A corpus file that changes or vanishes mid-run means the data on disk is
+ * no longer the data trained on (and a --resume would read other data):
+ * stop before the next update, leaving the last checkpoint as it is. */
+static enum lms_status check_watch(const struct trainer *tr)
+{
+	for (int i = 0; i < tr->o->nwatch; i++) {
+		const char *path = tr->o->watch[i];
+		const struct stat *was = &tr->watch[i];
+		struct stat now;
+		if (stat(path, &now) != 0)
+			return lms_fail(LMS_EIO, "%s: vanished during training (%s); stopped at step %ld, "
+			                "the last checkpoint is kept", path, strerror(errno), tr->pr.step);
+		if (now.st_size != was->st_size || now.st_ino != was->st_ino || now.st_dev != was->st_dev ||
+		    now.st_mtim.tv_sec != was->st_mtim.tv_sec || now.st_mtim.tv_nsec != was->st_mtim.tv_nsec)
+			return lms_fail(LMS_EIO, "%s: changed during training; stopped at step %ld, "
+			                "the last checkpoint is kept", path, tr->pr.step);
+	}
+	return LMS_OK;
+}
 
 static void emit(struct trainer *tr, enum lms_train_event ev)
 {
@@ -495,6 +516,14 @@ static enum lms_status setup(struct trainer *tr, int resume)
 	if ((st = lms_adamw_new(&tr->opt, m, (float)o->beta1, (float)o->beta2, (float)o->eps,
 	                        (float)o->weight_decay)))
 		return st;
+	if (o->nwatch > 0) {
+		tr->watch = calloc((size_t)o->nwatch, sizeof *tr->watch);
+		if (!tr->watch)
+			return lms_fail(LMS_ENOMEM, "out of memory");
+		for (int i = 0; i < o->nwatch; i++)
+			if (stat(o->watch[i], &tr->watch[i]) != 0)
+				return lms_fail(LMS_EIO, "%s: %s", o->watch[i], strerror(errno));
+	}
 	tr->x = malloc((size_t)o->B * o->T * sizeof *tr->x);
 	tr->y = malloc((size_t)o->B * o->T * sizeof *tr->y);
 	if (!tr->x || !tr->y)
@@ -538,6 +567,7 @@ static void teardown(struct trainer *tr)
 		lms_tfevents_close(&tr->tb);
 	free(tr->x);
 	free(tr->y);
+	free(tr->watch);
 }
 
 static enum lms_status loop(struct trainer *tr)
@@ -552,6 +582,8 @@ static enum lms_status loop(struct trainer *tr)
 				return st;
 			return lms_fail(LMS_EINTR, "interrupted at step %ld; checkpoint saved", p->step);
 		}
+		if ((st = check_watch(tr)))
+			return st;
 		long epoch = tr->bat.epoch;
 		lms_batcher_next(&tr->bat, o->B, tr->x, tr->y);
 		/* a batch that starts a new epoch closes the previous one */
