@@ -100,7 +100,7 @@ static int parse(int argc, char **argv, struct args *a)
 	a->corpora = calloc((size_t)argc, sizeof *a->corpora);
 	a->valid = calloc((size_t)argc, sizeof *a->valid);
 	if (!a->corpora || !a->valid)
-		return cli_usage("out of memory");
+		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (s[0] != '-' || !s[1]) {
