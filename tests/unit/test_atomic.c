@@ -1,6 +1,5 @@
 /* atomic.c: whole-file and streaming writes, replacing an existing file,
  * and that failures leave neither a temporary file nor a changed target. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +9,7 @@
 #include <check.h>
 
 #include "atomic.h"
-
-static char dir[64];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/lms_atomic_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *in_dir(const char *name)
-{
-	static char p[128];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	return p;
-}
+#include "testutil.h"
 
 /* The file's contents (NUL-terminated, malloc'd). */
 static char *slurp(const char *path)
@@ -45,19 +23,9 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static int entries(void)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
-	closedir(d);
-	return n;
-}
-
 START_TEST(test_write)
 {
-	const char *p = in_dir("f.txt");
+	const char *p = tu_path("f.txt");
 	ck_assert_int_eq(lms_atomic_write(p, "hello", 5), LMS_OK);
 	char *s = slurp(p);
 	ck_assert_str_eq(s, "hello");
@@ -66,21 +34,21 @@ START_TEST(test_write)
 	s = slurp(p);
 	ck_assert_str_eq(s, "bye");
 	free(s);
-	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(tu_entries(tu_dir), 1);
 	/* ordinary permissions, not mkstemp's 0600 */
 	mode_t um = umask(022);
 	umask(um);
 	struct stat sb;
 	ck_assert_int_eq(stat(p, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0666 & ~um);
-	ck_assert_int_eq(lms_atomic_write(in_dir("missing/f.txt"), "x", 1), LMS_EIO);
+	ck_assert_int_eq(lms_atomic_write(tu_path("missing/f.txt"), "x", 1), LMS_EIO);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "missing/f.txt"));
 }
 END_TEST
 
 START_TEST(test_stream)
 {
-	const char *p = in_dir("g.txt");
+	const char *p = tu_path("g.txt");
 	ck_assert_int_eq(lms_atomic_write(p, "old", 3), LMS_OK);
 	struct lms_atomic a;
 	ck_assert_int_eq(lms_atomic_open(&a, p), LMS_OK);
@@ -90,7 +58,7 @@ START_TEST(test_stream)
 	char *s = slurp(p);
 	ck_assert_str_eq(s, "old");
 	free(s);
-	ck_assert_int_eq(entries(), 2);
+	ck_assert_int_eq(tu_entries(tu_dir), 2);
 	ck_assert_int_eq(lms_atomic_finish(&a), LMS_OK);
 	s = slurp(p);
 	ck_assert_str_eq(s, "old");
@@ -99,13 +67,13 @@ START_TEST(test_stream)
 	s = slurp(p);
 	ck_assert_str_eq(s, "new");
 	free(s);
-	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(tu_entries(tu_dir), 1);
 }
 END_TEST
 
 START_TEST(test_abort)
 {
-	const char *p = in_dir("h.txt");
+	const char *p = tu_path("h.txt");
 	ck_assert_int_eq(lms_atomic_write(p, "keep", 4), LMS_OK);
 	struct lms_atomic a;
 	ck_assert_int_eq(lms_atomic_open(&a, p), LMS_OK);
@@ -114,12 +82,12 @@ START_TEST(test_abort)
 	char *s = slurp(p);
 	ck_assert_str_eq(s, "keep");
 	free(s);
-	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(tu_entries(tu_dir), 1);
 	/* aborting after finish removes the flushed temporary too */
 	ck_assert_int_eq(lms_atomic_open(&a, p), LMS_OK);
 	ck_assert_int_eq(lms_atomic_finish(&a), LMS_OK);
 	lms_atomic_abort(&a);
-	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(tu_entries(tu_dir), 1);
 }
 END_TEST
 
@@ -130,7 +98,7 @@ START_TEST(test_full_disk)
 	if (access("/dev/full", W_OK) != 0)
 		return;
 	struct lms_atomic a;
-	ck_assert_int_eq(lms_atomic_open(&a, in_dir("i.txt")), LMS_OK);
+	ck_assert_int_eq(lms_atomic_open(&a, tu_path("i.txt")), LMS_OK);
 	int fd = a.fd;
 	FILE *full = fopen("/dev/full", "w");
 	ck_assert_ptr_nonnull(full);
@@ -139,7 +107,7 @@ START_TEST(test_full_disk)
 	ck_assert_int_eq(lms_atomic_put(&a, "x", 1), LMS_EIO);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "No space left"));
 	ck_assert_int_ne(lms_atomic_commit(&a), LMS_OK);
-	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(tu_entries(tu_dir), 0);
 }
 END_TEST
 
@@ -152,7 +120,7 @@ Suite *lms_test_suite(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}

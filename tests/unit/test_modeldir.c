@@ -2,7 +2,6 @@
  * rounded), the config.json that is written, Hugging Face checkpoint
  * layouts (prefix, buffers, lm_head, BF16), atomic replacement, and that a
  * bad directory fails before anything large is allocated. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,49 +18,7 @@
 #include "arch.h"
 #include "lmscope/rng.h"
 #include "safetensors.h"
-
-static char dir[64];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/lms_md_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *in_dir(const char *name)
-{
-	static char p[2][128];
-	static int k;
-	k ^= 1;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static int n_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	ck_assert_ptr_nonnull(d);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d));)
-		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-	closedir(d);
-	return n;
-}
+#include "testutil.h"
 
 static struct lms_config small(enum lms_arch a)
 {
@@ -106,9 +63,9 @@ static void roundtrip(struct lms_config c)
 {
 	struct lms_model *m, *back;
 	ck_assert_int_eq(lms_model_create(&c, 7, &m), LMS_OK);
-	const char *d = in_dir("model");
+	const char *d = tu_path("model");
 	ck_assert_msg(lms_model_save(m, d, 0) == LMS_OK, "%s", lms_errmsg());
-	ck_assert_int_eq(n_entries(d), 2);
+	ck_assert_int_eq(tu_entries(d), 2);
 	ck_assert_msg(lms_model_load(d, &back) == LMS_OK, "%s", lms_errmsg());
 	same_config(&m->cfg, &back->cfg);
 	ck_assert_uint_eq(back->n_params, m->n_params);
@@ -119,7 +76,7 @@ static void roundtrip(struct lms_config c)
 	ck_assert_int_eq(lms_model_load(d, &back), LMS_OK);
 	for (size_t i = 0; i < m->n_params; i++)
 		ck_assert_float_eq(back->params[i], lms_f16_to_f32(lms_f32_to_f16(m->params[i])));
-	ck_assert_int_eq(n_entries(d), 2);
+	ck_assert_int_eq(tu_entries(d), 2);
 	lms_model_free(back);
 	lms_model_free(m);
 }
@@ -148,9 +105,9 @@ START_TEST(test_config_written)
 	struct lms_config c = small(LMS_GPT2);
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
-	ck_assert_int_eq(lms_model_save(m, dir, 0), LMS_OK);
+	ck_assert_int_eq(lms_model_save(m, tu_dir, 0), LMS_OK);
 	json_error_t err;
-	json_t *o = json_load_file(in_dir("config.json"), 0, &err);
+	json_t *o = json_load_file(tu_path("config.json"), 0, &err);
 	ck_assert_ptr_nonnull(o);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "architectures"), 0)),
 	                 "GPT2LMHeadModel");
@@ -163,14 +120,14 @@ START_TEST(test_config_written)
 	ck_assert_double_eq(json_real_value(json_object_get(o, "layer_norm_epsilon")), 1e-5);
 	json_decref(o);
 	/* the shortest decimal, as a person would write it */
-	FILE *f = fopen(in_dir("config.json"), "r");
+	FILE *f = fopen(tu_path("config.json"), "r");
 	char text[2048] = {0};
 	ck_assert_uint_gt(fread(text, 1, sizeof text - 1, f), 0);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, "\"layer_norm_epsilon\": 1e-5,"));
 	/* the weights carry the names and shapes of the tensor table, unprefixed */
 	struct lms_st_file *st;
-	ck_assert_int_eq(lms_st_open(in_dir("model.safetensors"), &st), LMS_OK);
+	ck_assert_int_eq(lms_st_open(tu_path("model.safetensors"), &st), LMS_OK);
 	ck_assert_int_eq(st->n, m->n_tensors);
 	ck_assert_str_eq(lms_st_meta(st, "format"), "pt");
 	const struct lms_st_tensor *t = lms_st_find(st, "h.1.attn.c_attn.weight");
@@ -203,15 +160,15 @@ START_TEST(test_hf_layout)
 	outs[n] = (struct lms_st_out){"transformer.h.0.attn.bias", 4, mshape, mask};
 	outs[n + 1] = (struct lms_st_out){"transformer.h.1.attn.masked_bias", 1, one, mask};
 	outs[n + 2] = (struct lms_st_out){"lm_head.weight", 2, wte->shape, m->params + wte->offset};
-	ck_assert_int_eq(mkdir(in_dir("hf"), 0777), 0);
-	ck_assert_int_eq(lms_st_write(in_dir("hf/model.safetensors"), outs, n + 3, LMS_ST_BF16, NULL), LMS_OK);
-	write_text(in_dir("hf/config.json"),
+	ck_assert_int_eq(mkdir(tu_path("hf"), 0777), 0);
+	ck_assert_int_eq(lms_st_write(tu_path("hf/model.safetensors"), outs, n + 3, LMS_ST_BF16, NULL), LMS_OK);
+	tu_write_text(tu_path("hf/config.json"),
 	           "{\"activation_function\": \"gelu_new\", \"architectures\": [\"GPT2LMHeadModel\"],"
 	           " \"bos_token_id\": 50256, \"n_ctx\": 16, \"n_embd\": 8, \"n_head\": 2,"
 	           " \"n_inner\": null, \"n_layer\": 2, \"n_positions\": 16, \"model_type\": \"gpt2\","
 	           " \"layer_norm_epsilon\": 1e-05, \"task_specific_params\": {\"x\": 1},"
 	           " \"torch_dtype\": \"float32\", \"vocab_size\": 13}");
-	ck_assert_msg(lms_model_load(in_dir("hf"), &back) == LMS_OK, "%s", lms_errmsg());
+	ck_assert_msg(lms_model_load(tu_path("hf"), &back) == LMS_OK, "%s", lms_errmsg());
 	same_config(&m->cfg, &back->cfg);
 	for (size_t i = 0; i < m->n_params; i++)
 		ck_assert_float_eq(back->params[i], lms_bf16_to_f32(lms_f32_to_bf16(m->params[i])));
@@ -231,14 +188,14 @@ START_TEST(test_save_replaces)
 	struct lms_model *a, *b, *back;
 	ck_assert_int_eq(lms_model_create(&c, 1, &a), LMS_OK);
 	ck_assert_int_eq(lms_model_create(&c, 2, &b), LMS_OK);
-	const char *d = in_dir("m");
+	const char *d = tu_path("m");
 	ck_assert_int_eq(lms_model_save(a, d, 0), LMS_OK);
-	write_text(in_dir("m/vocab.txt"), "a\nb\n");
+	tu_write_text(tu_path("m/vocab.txt"), "a\nb\n");
 	ck_assert_int_eq(lms_model_save(b, d, 0), LMS_OK);
 	ck_assert_int_eq(lms_model_load(d, &back), LMS_OK);
 	ck_assert_int_eq(memcmp(back->params, b->params, b->n_params * sizeof(float)), 0);
 	lms_model_free(back);
-	ck_assert_int_eq(n_entries(d), 3);
+	ck_assert_int_eq(tu_entries(d), 3);
 	/* a model with a NaN cannot be saved, and the saved one stays */
 	a->params[3] = NAN;
 	ck_assert_int_eq(lms_model_save(a, d, 0), LMS_ENUMERIC);
@@ -246,14 +203,14 @@ START_TEST(test_save_replaces)
 	ck_assert_int_eq(lms_model_load(d, &back), LMS_OK);
 	ck_assert_int_eq(memcmp(back->params, b->params, b->n_params * sizeof(float)), 0);
 	lms_model_free(back);
-	ck_assert_int_eq(n_entries(d), 3);
+	ck_assert_int_eq(tu_entries(d), 3);
 	/* values beyond F16's range: refused, nothing changed */
 	b->params[0] = 1e6f;
 	ck_assert_int_eq(lms_model_save(b, d, 1), LMS_ENUMERIC);
-	ck_assert_int_eq(n_entries(d), 3);
-	ck_assert_int_eq(lms_model_save(b, in_dir("absent/deeper"), 0), LMS_EIO);
-	write_text(in_dir("file"), "x");
-	ck_assert_int_eq(lms_model_save(b, in_dir("file"), 0), LMS_EIO);
+	ck_assert_int_eq(tu_entries(d), 3);
+	ck_assert_int_eq(lms_model_save(b, tu_path("absent/deeper"), 0), LMS_EIO);
+	tu_write_text(tu_path("file"), "x");
+	ck_assert_int_eq(lms_model_save(b, tu_path("file"), 0), LMS_EIO);
 	lms_model_free(a);
 	lms_model_free(b);
 }
@@ -271,7 +228,7 @@ START_TEST(test_killed_save)
 	struct lms_model *a, *b, *back;
 	ck_assert_int_eq(lms_model_create(&c, 1, &a), LMS_OK);
 	ck_assert_int_eq(lms_model_create(&c, 2, &b), LMS_OK);
-	const char *d = in_dir("k");
+	const char *d = tu_path("k");
 	ck_assert_int_eq(lms_model_save(a, d, 0), LMS_OK);
 	struct lms_rng g;
 	lms_rng_seed(&g, 5);
@@ -313,19 +270,19 @@ START_TEST(test_no_big_allocation)
 	struct lms_config c = small(LMS_GPT2);
 	struct lms_model *m, *back = (void *)1;
 	ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
-	ck_assert_int_eq(lms_model_save(m, dir, 0), LMS_OK);
+	ck_assert_int_eq(lms_model_save(m, tu_dir, 0), LMS_OK);
 	lms_model_free(m);
 	long before = maxrss_kb();
-	write_text(in_dir("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 1000000, \"n_positions\": 16,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 1000000, \"n_positions\": 16,"
 	                                  " \"n_embd\": 1024, \"n_layer\": 1, \"n_head\": 2}");
-	ck_assert_int_eq(lms_model_load(dir, &back), LMS_EFORMAT);
+	ck_assert_int_eq(lms_model_load(tu_dir, &back), LMS_EFORMAT);
 	ck_assert_ptr_null(back);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "has shape [13, 8], config.json implies [1000000, 1024]"));
 	ck_assert_int_lt(maxrss_kb() - before, 100 * 1024);
 	/* 10^12 parameters: refused by the configuration check */
-	write_text(in_dir("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50000, \"n_positions\": 1024,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50000, \"n_positions\": 1024,"
 	                                  " \"n_embd\": 100000, \"n_layer\": 100, \"n_head\": 10}");
-	ck_assert_int_eq(lms_model_load(dir, &back), LMS_ENOMEM);
+	ck_assert_int_eq(lms_model_load(tu_dir, &back), LMS_ENOMEM);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "config.json: "));
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "parameters is more than lmscope supports"));
 }
@@ -334,41 +291,41 @@ END_TEST
 START_TEST(test_load_bad_dirs)
 {
 	struct lms_model *m;
-	ck_assert_int_eq(lms_model_load(in_dir("nothing"), &m), LMS_EIO);
-	write_text(in_dir("file"), "x");
-	ck_assert_int_eq(lms_model_load(in_dir("file"), &m), LMS_EFORMAT);
+	ck_assert_int_eq(lms_model_load(tu_path("nothing"), &m), LMS_EIO);
+	tu_write_text(tu_path("file"), "x");
+	ck_assert_int_eq(lms_model_load(tu_path("file"), &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "not a model directory"));
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EFORMAT);
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "no config.json"));
-	write_text(in_dir("config.json"), "{\"model_type\": \"lstm\"}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EFORMAT);
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"lstm\"}");
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "no model.safetensors"));
-	write_text(in_dir("pytorch_model.bin"), "x");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EUNSUPPORTED);
+	tu_write_text(tu_path("pytorch_model.bin"), "x");
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "pytorch_model.bin"));
-	write_text(in_dir("model.safetensors"), "12345678");
-	write_text(in_dir("config.json"), "{\"model_type\": \"lstm\", \"vocab_size\": 5}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EFORMAT);
+	tu_write_text(tu_path("model.safetensors"), "12345678");
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"lstm\", \"vocab_size\": 5}");
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "missing key \"embedding_dim\""));
-	write_text(in_dir("config.json"), "{\"model_type\": \"rnn\", \"vocab_size\": 5, \"embedding_dim\": 2,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"rnn\", \"vocab_size\": 5, \"embedding_dim\": 2,"
 	                                  " \"hidden_dim\": 2, \"num_layers\": 1, \"nonlinearity\": \"relu\"}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EUNSUPPORTED);
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "\"nonlinearity\" must be \"tanh\""));
-	write_text(in_dir("config.json"), "{\"model_type\": \"llama\", \"vocab_size\": 5, \"hidden_size\": 8,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"llama\", \"vocab_size\": 5, \"hidden_size\": 8,"
 	                                  " \"intermediate_size\": 8, \"num_hidden_layers\": 1,"
 	                                  " \"num_attention_heads\": 2, \"max_position_embeddings\": 8,"
 	                                  " \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EUNSUPPORTED);
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "rope_scaling"));
-	write_text(in_dir("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
 	                                  " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"n_embd\": 4}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EFORMAT);
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "duplicate"));
-	write_text(in_dir("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
 	                                  " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"tie_word_embeddings\": false}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EUNSUPPORTED);
-	write_text(in_dir("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 99999999999, \"n_positions\": 8}");
-	ck_assert_int_eq(lms_model_load(dir, &m), LMS_EFORMAT);
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
+	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 99999999999, \"n_positions\": 8}");
+	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "out of range"));
 }
 END_TEST
@@ -385,7 +342,7 @@ Suite *lms_test_suite(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}

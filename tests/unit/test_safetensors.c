@@ -12,36 +12,7 @@
 #include <check.h>
 
 #include "safetensors.h"
-
-static char dir[64];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/lms_st_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *file_in_dir(const char *name)
-{
-	static char p[128];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	return p;
-}
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
+#include "testutil.h"
 
 /* A file from a header text and raw data bytes. */
 static void write_file(const char *path, const char *header, const void *data, size_t len)
@@ -53,7 +24,7 @@ static void write_file(const char *path, const char *header, const void *data, s
 	memcpy(buf + 8, header, h);
 	if (len)
 		memcpy(buf + 8 + h, data, len);
-	write_bytes(path, buf, 8 + h + len);
+	tu_write(path, buf, 8 + h + len);
 	free(buf);
 }
 
@@ -154,9 +125,9 @@ START_TEST(test_read_handmade)
 	                "\"c\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[11,19]},"
 	                "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]},"
 	                "\"e\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[19,19]}}   ";
-	write_file(file_in_dir("m.safetensors"), h, data, sizeof data);
+	write_file(tu_path("m.safetensors"), h, data, sizeof data);
 	struct lms_st_file *f;
-	ck_assert_int_eq(lms_st_open(file_in_dir("m.safetensors"), &f), LMS_OK);
+	ck_assert_int_eq(lms_st_open(tu_path("m.safetensors"), &f), LMS_OK);
 	ck_assert_int_eq(f->n, 5);
 	ck_assert_str_eq(lms_st_meta(f, "format"), "pt");
 	ck_assert_ptr_null(lms_st_meta(f, "nothing"));
@@ -196,7 +167,7 @@ START_TEST(test_write_roundtrip)
 	const char *meta[] = {"format", "pt", "note", "x", NULL};
 	enum lms_st_dtype dts[3] = {LMS_ST_F32, LMS_ST_F16, LMS_ST_BF16};
 	for (int k = 0; k < 3; k++) {
-		const char *p = file_in_dir("w.safetensors");
+		const char *p = tu_path("w.safetensors");
 		ck_assert_int_eq(lms_st_write(p, t, 2, dts[k], meta), LMS_OK);
 		struct lms_st_file *f;
 		ck_assert_int_eq(lms_st_open(p, &f), LMS_OK);
@@ -229,7 +200,7 @@ START_TEST(test_write_f16_overflow)
 	float a[2] = {1.0f, 70000.0f};
 	int64_t s[1] = {2};
 	struct lms_st_out t[1] = {{"a", 1, s, a}};
-	const char *p = file_in_dir("o.safetensors");
+	const char *p = tu_path("o.safetensors");
 	ck_assert_int_eq(lms_st_write(p, t, 1, LMS_ST_F16, NULL), LMS_ENUMERIC);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "does not fit F16"));
 	ck_assert_int_ne(access(p, F_OK), 0); /* nothing left behind */
@@ -242,7 +213,7 @@ END_TEST
 static void expect_bad(const char *header, size_t datalen, enum lms_status st, const char *want)
 {
 	unsigned char data[64] = {0};
-	const char *p = file_in_dir("bad.safetensors");
+	const char *p = tu_path("bad.safetensors");
 	write_file(p, header, data, datalen);
 	struct lms_st_file *f = (void *)1;
 	ck_assert_int_eq(lms_st_open(p, &f), st);
@@ -286,13 +257,13 @@ END_TEST
 
 START_TEST(test_open_bad_size)
 {
-	const char *p = file_in_dir("s.safetensors");
+	const char *p = tu_path("s.safetensors");
 	struct lms_st_file *f;
-	write_bytes(p, "", 0);
+	tu_write(p, "", 0);
 	ck_assert_int_eq(lms_st_open(p, &f), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "too short"));
 	unsigned char h[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}'};
-	write_bytes(p, h, sizeof h);
+	tu_write(p, h, sizeof h);
 	ck_assert_int_eq(lms_st_open(p, &f), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "past the end of the file (10 bytes)"));
 	/* a header length the file could hold but no sane file has: a sparse
@@ -308,8 +279,8 @@ START_TEST(test_open_bad_size)
 	close(fd);
 	ck_assert_int_eq(lms_st_open(p, &f), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "is absurd"));
-	ck_assert_int_eq(lms_st_open(file_in_dir("absent"), &f), LMS_EIO);
-	ck_assert_int_eq(lms_st_open(dir, &f), LMS_EIO);
+	ck_assert_int_eq(lms_st_open(tu_path("absent"), &f), LMS_EIO);
+	ck_assert_int_eq(lms_st_open(tu_dir, &f), LMS_EIO);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "not a regular file"));
 }
 END_TEST
@@ -325,7 +296,7 @@ START_TEST(test_mutations)
 		a[i] = (float)i - 7.5f;
 	int64_t s1[2] = {4, 6}, s2[1] = {3};
 	struct lms_st_out t[3] = {{"h.0.w", 2, s1, a}, {"h.0.b", 1, s2, a + 2}, {"ln.w", 1, s2, a + 5}};
-	const char *good = file_in_dir("good.safetensors");
+	const char *good = tu_path("good.safetensors");
 	/* the corrupted copies live in memory: creating thousands of files on
 	 * disk takes seconds on some file systems */
 	int mfd = memfd_create("mut.safetensors", 0);
@@ -391,7 +362,7 @@ Suite *lms_test_suite(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}

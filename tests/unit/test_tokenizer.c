@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -11,6 +12,7 @@
 #include "lmscope/llama2c.h"
 #include "lmscope/rng.h"
 #include "lmscope/tokenizer.h"
+#include "testutil.h"
 
 static struct lms_tokenizer *train(enum lms_tok_kind kind, const char *text, int vocab, int min_count,
                                    int lowercase, int bos_eos)
@@ -214,37 +216,13 @@ START_TEST(word_whitespace_tokens)
 }
 END_TEST
 
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/lmstokXXXXXX";
-	char *d = mkdtemp(tmpl);
-	ck_assert_ptr_nonnull(d);
-	return strdup(d);
-}
-
-static void rmdir_all(const char *d)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 START_TEST(save_load)
 {
 	const char *corpus = "Alpha beta, gamma! \"Delta\" alpha BETA \xCE\x91\xCE\xB2";
 	for (int kind = 0; kind < 2; kind++) {
 		struct lms_tokenizer *a = train(kind ? LMS_TOK_CHAR : LMS_TOK_WORD, corpus, 100, 1, 1, 1);
-		char *d = tmpdir();
+		const char *d = tu_path(kind ? "char" : "word");
+		ck_assert_int_eq(mkdir(d, 0700), 0);
 		ck_assert_int_eq(lms_tokenizer_save(a, d), LMS_OK);
 		struct lms_tokenizer *b;
 		ck_assert_int_eq(lms_tokenizer_load(d, &b), LMS_OK);
@@ -263,20 +241,18 @@ START_TEST(save_load)
 		free(y);
 		lms_tokenizer_free(a);
 		lms_tokenizer_free(b);
-		rmdir_all(d);
-		free(d);
 	}
 }
 END_TEST
 
 START_TEST(malformed)
 {
-	char *d = tmpdir();
+	const char *d = tu_dir;
 	struct lms_tokenizer *tok;
 	/* No tokenizer files: LMS_OK with no tokenizer. */
 	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_OK);
 	ck_assert_ptr_null(tok);
-	write_text(d, "tokenizer_config.json", "{\"type\": \"word\", \"pattern\": \"\\\\w+\", \"unk_token\": \"<unk>\"}\n");
+	tu_write_text(tu_path("tokenizer_config.json"), "{\"type\": \"word\", \"pattern\": \"\\\\w+\", \"unk_token\": \"<unk>\"}\n");
 	const char *bad[][2] = {
 		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\" 2\n}\n", "line 4: expected ':'"},
 		{"{\n  \"<unk>\": 0,\n  \"a\": 2\n}\n", "ids are not 0..1"},
@@ -288,20 +264,18 @@ START_TEST(malformed)
 		{"", "line 1: expected a JSON object"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		write_text(d, "vocab.json", bad[i][0]);
+		tu_write_text(tu_path("vocab.json"), bad[i][0]);
 		ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
 		ck_assert_msg(strstr(lms_errmsg(), bad[i][1]) != NULL, "case %zu: %s", i, lms_errmsg());
 		ck_assert_ptr_null(strchr(lms_errmsg(), '\n'));
 	}
-	write_text(d, "vocab.json", "{\"<unk>\": 0}");
-	write_text(d, "tokenizer_config.json", "{\"type\": \"word\", \"pattern\": \"(\"}");
+	tu_write_text(tu_path("vocab.json"), "{\"<unk>\": 0}");
+	tu_write_text(tu_path("tokenizer_config.json"), "{\"type\": \"word\", \"pattern\": \"(\"}");
 	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "pattern"));
-	write_text(d, "tokenizer_config.json", "{\"type\": \"word\",\n \"pattern\": }");
+	tu_write_text(tu_path("tokenizer_config.json"), "{\"type\": \"word\",\n \"pattern\": }");
 	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "tokenizer_config.json: line 2"));
-	rmdir_all(d);
-	free(d);
 }
 END_TEST
 
@@ -309,7 +283,7 @@ END_TEST
  * a one-line format error naming the file, or succeeds; never a crash. */
 START_TEST(mutated_files)
 {
-	char *d = tmpdir();
+	const char *d = tu_dir;
 	const char *corpus = "the cat sat on the mat; \"the\" \xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80";
 	size_t len = strlen(corpus);
 	struct lms_tok_train_opts o = {LMS_TOK_BPE, 280, 1, 0, NULL, 0};
@@ -356,8 +330,6 @@ START_TEST(mutated_files)
 		fclose(fp);
 		free(orig);
 	}
-	rmdir_all(d);
-	free(d);
 }
 END_TEST
 
@@ -426,6 +398,7 @@ Suite *lms_test_suite(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
+		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 		tcase_add_test(tc, cases[i].test);
 		suite_add_tcase(s, tc);
 	}

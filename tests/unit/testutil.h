@@ -1,4 +1,5 @@
-/* Helpers for the unit tests: random data and finite-difference checks. */
+/* Helpers for the unit tests: random data, finite-difference checks and a
+ * temporary directory. */
 #ifndef LMS_TESTUTIL_H
 #define LMS_TESTUTIL_H
 
@@ -22,5 +23,18 @@ double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigne
  * difference, on the input embeddings only, with B = 1. */
 double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,
                             double eps, double abs_tol);
+
+/* A fresh temporary directory per test, removed with its contents after:
+ * tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown). */
+extern char tu_dir[64];
+void tu_dir_setup(void);
+void tu_dir_teardown(void);
+/* "tu_dir/name", in a static buffer that stays valid for four more calls. */
+const char *tu_path(const char *name);
+/* Write a whole file (the test fails if it cannot). */
+void tu_write(const char *path, const void *data, size_t len);
+void tu_write_text(const char *path, const char *text);
+/* The number of names in a directory other than . and .. */
+int tu_entries(const char *path);
 
 #endif
