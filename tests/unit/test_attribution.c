@@ -26,11 +26,7 @@ static struct lms_model *gpt2(void)
 	ck_assert_int_eq(lms_model_create(&c, 5, &m), LMS_OK);
 	/* GPT-2's 0.02 init leaves a tiny model almost constant; widen the
 	 * matrices so the prediction depends on the input nonlinearly */
-	struct lms_rng g;
-	lms_rng_seed(&g, 11);
-	for (int i = 0; i < m->n_tensors; i++)
-		if (m->tensors[i].ndim == 2)
-			tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, 0.25f, &g);
+	tu_widen(m, 0.25f, 11);
 	return m;
 }
 
@@ -40,11 +36,7 @@ static struct lms_model *lstm(void)
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 6, &m), LMS_OK);
 	/* larger weights than PyTorch's init, for a prediction that moves */
-	struct lms_rng g;
-	lms_rng_seed(&g, 12);
-	for (int i = 0; i < m->n_tensors; i++)
-		if (m->tensors[i].ndim == 2)
-			tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, 0.5f, &g);
+	tu_widen(m, 0.5f, 12);
 	return m;
 }
 
@@ -53,15 +45,7 @@ static struct lms_model *lstm(void)
 static struct lms_model *last_token_only(void)
 {
 	struct lms_model *m = gpt2();
-	char name[64];
-	const char *zero[] = {"attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
-	for (int l = 0; l < m->cfg.L; l++)
-		for (int i = 0; i < 4; i++) {
-			snprintf(name, sizeof name, "h.%d.%s", l, zero[i]);
-			const struct lms_tensor *t = lms_model_tensor(m, name);
-			ck_assert_ptr_nonnull(t);
-			memset(m->params + t->offset, 0, t->numel * sizeof(float));
-		}
+	tu_zero_block_outputs(m);
 	return m;
 }
 
@@ -211,11 +195,7 @@ START_TEST(test_gru_llama)
 	for (int a = 0; a < 2; a++) {
 		struct lms_model *m;
 		ck_assert_int_eq(lms_model_create(cfgs[a], 7, &m), LMS_OK);
-		struct lms_rng g;
-		lms_rng_seed(&g, 13);
-		for (int i = 0; i < m->n_tensors; i++)
-			if (m->tensors[i].ndim == 2)
-				tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, 0.4f, &g);
+		tu_widen(m, 0.4f, 13);
 		int ids[N];
 		random_ids(ids, N, 100 + a);
 		struct lms_attr_opts o;

@@ -22,20 +22,8 @@ static struct lms_model *last_token_only(void)
 	                        .NH = 2, .KV = 2, .eps = 1e-5f, .tied = 1 };
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 3, &m), LMS_OK);
-	struct lms_rng g;
-	lms_rng_seed(&g, 4);
-	for (int i = 0; i < m->n_tensors; i++)
-		if (m->tensors[i].ndim == 2)
-			tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, 0.5f, &g);
-	const char *zero[] = {"attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
-	char name[64];
-	for (int l = 0; l < c.L; l++)
-		for (int i = 0; i < 4; i++) {
-			snprintf(name, sizeof name, "h.%d.%s", l, zero[i]);
-			const struct lms_tensor *t = lms_model_tensor(m, name);
-			ck_assert_ptr_nonnull(t);
-			memset(m->params + t->offset, 0, t->numel * sizeof(float));
-		}
+	tu_widen(m, 0.5f, 4);
+	tu_zero_block_outputs(m);
 	return m;
 }
 

@@ -3,8 +3,11 @@
  * differences with eps ~1e-2 on small, well-scaled models keep truncation
  * and rounding error near 1e-3 relative, which is the tolerance used. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <check.h>
 
 #include "testutil.h"
 
@@ -12,6 +15,28 @@ void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = scale * lms_rng_normal(g);
+}
+
+void tu_widen(struct lms_model *m, float scale, unsigned seed)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	for (int i = 0; i < m->n_tensors; i++)
+		if (m->tensors[i].ndim == 2)
+			tu_fill_normal(m->params + m->tensors[i].offset, m->tensors[i].numel, scale, &g);
+}
+
+void tu_zero_block_outputs(struct lms_model *m)
+{
+	const char *zero[] = {"attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
+	char name[64];
+	for (int l = 0; l < m->cfg.L; l++)
+		for (int i = 0; i < 4; i++) {
+			snprintf(name, sizeof name, "h.%d.%s", l, zero[i]);
+			const struct lms_tensor *t = lms_model_tensor(m, name);
+			ck_assert_ptr_nonnull(t);
+			memset(m->params + t->offset, 0, t->numel * sizeof(float));
+		}
 }
 
 double tu_max_rel_err(const float *a, const float *b, size_t n, double floor)

@@ -9,6 +9,13 @@
 #include "lmscope/rng.h"
 
 void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g);
+/* Every matrix (2-D tensor) of m drawn again from N(0, scale^2): the small
+ * default inits leave a tiny model almost constant in its input. */
+void tu_widen(struct lms_model *m, float scale, unsigned seed);
+/* A GPT-2's blocks made to add nothing (attention and MLP output
+ * projections zero): the prediction is a function of the last token's
+ * embedding alone. */
+void tu_zero_block_outputs(struct lms_model *m);
 /* Largest |a - b| / max(atol_floor, |a|, |b|) over n entries. */
 double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
 
