@@ -42,6 +42,11 @@ extern const struct lms_arch_ops lms_llama_ops;
 
 const struct lms_arch_ops *lms_arch_ops(enum lms_arch a);
 
+/* For an architecture's tensors(): a 1-D (d0) or 2-D (d0, d1) tensor named
+ * name at *offset, which advances past it. */
+void lms_tensor_set(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
+                    size_t *offset);
+
 /* A model with its tensor table and a zeroed parameter block, no init. */
 enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **out);
 

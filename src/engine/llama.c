@@ -87,19 +87,6 @@ static size_t norm_offset(const struct lms_config *c)
 	return (size_t)c->V * c->C + (size_t)c->L * layer_size(c);
 }
 
-static void set_tensor(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
-                       size_t *offset)
-{
-	snprintf(t->name, sizeof t->name, "%s", name);
-	t->ndim = ndim;
-	t->shape[0] = d0;
-	t->shape[1] = ndim > 1 ? d1 : 0;
-	t->shape[2] = t->shape[3] = 0;
-	t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
-	t->offset = *offset;
-	*offset += t->numel;
-}
-
 static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 {
 	int n = 1 + 9 * c->L + 1 + !c->tied;
@@ -109,12 +96,12 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 	size_t off = 0;
 	char name[64];
 	struct lms_tensor *t = out;
-	set_tensor(t++, "model.embed_tokens.weight", 2, c->V, C, &off);
+	lms_tensor_set(t++, "model.embed_tokens.weight", 2, c->V, C, &off);
 	for (int l = 0; l < c->L; l++) {
 #define LAYER(suffix, nd, d0, d1) \
 	do { \
 		snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix); \
-		set_tensor(t++, name, nd, d0, d1, &off); \
+		lms_tensor_set(t++, name, nd, d0, d1, &off); \
 	} while (0)
 		LAYER("input_layernorm.weight", 1, C, 0);
 		LAYER("self_attn.q_proj.weight", 2, C, C);
@@ -127,9 +114,9 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 		LAYER("mlp.down_proj.weight", 2, C, H);
 #undef LAYER
 	}
-	set_tensor(t++, "model.norm.weight", 1, C, 0, &off);
+	lms_tensor_set(t++, "model.norm.weight", 1, C, 0, &off);
 	if (!c->tied)
-		set_tensor(t++, "lm_head.weight", 2, c->V, C, &off);
+		lms_tensor_set(t++, "lm_head.weight", 2, c->V, C, &off);
 	return n;
 }
 

@@ -1,5 +1,6 @@
 /* Model configurations, allocation and the parameter tensor table. The
  * architecture files say which tensors exist; this file owns the memory. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,4 +164,17 @@ const struct lms_tensor *lms_model_tensor(const struct lms_model *m, const char 
 		if (strcmp(m->tensors[i].name, name) == 0)
 			return &m->tensors[i];
 	return NULL;
+}
+
+void lms_tensor_set(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
+                    size_t *offset)
+{
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->ndim = ndim;
+	t->shape[0] = d0;
+	t->shape[1] = ndim > 1 ? d1 : 0;
+	t->shape[2] = t->shape[3] = 0;
+	t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+	t->offset = *offset;
+	*offset += t->numel;
 }

@@ -47,19 +47,6 @@ static int gates_of(enum lms_arch a)
 
 /* ---- parameters ------------------------------------------------------------ */
 
-static void set_tensor(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
-                       size_t *offset)
-{
-	snprintf(t->name, sizeof t->name, "%s", name);
-	t->ndim = ndim;
-	t->shape[0] = d0;
-	t->shape[1] = ndim > 1 ? d1 : 0;
-	t->shape[2] = t->shape[3] = 0;
-	t->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
-	t->offset = *offset;
-	*offset += t->numel;
-}
-
 static int rnn_tensors(const struct lms_config *c, struct lms_tensor *out)
 {
 	int n = 1 + 4 * c->L + 2;
@@ -69,19 +56,19 @@ static int rnn_tensors(const struct lms_config *c, struct lms_tensor *out)
 	size_t off = 0;
 	char name[64];
 	struct lms_tensor *t = out;
-	set_tensor(t++, "embedding.weight", 2, c->V, c->C, &off);
+	lms_tensor_set(t++, "embedding.weight", 2, c->V, c->C, &off);
 	for (int k = 0; k < c->L; k++) {
 		snprintf(name, sizeof name, "encoder.weight_ih_l%d", k);
-		set_tensor(t++, name, 2, GH, k ? c->H : c->C, &off);
+		lms_tensor_set(t++, name, 2, GH, k ? c->H : c->C, &off);
 		snprintf(name, sizeof name, "encoder.weight_hh_l%d", k);
-		set_tensor(t++, name, 2, GH, c->H, &off);
+		lms_tensor_set(t++, name, 2, GH, c->H, &off);
 		snprintf(name, sizeof name, "encoder.bias_ih_l%d", k);
-		set_tensor(t++, name, 1, GH, 0, &off);
+		lms_tensor_set(t++, name, 1, GH, 0, &off);
 		snprintf(name, sizeof name, "encoder.bias_hh_l%d", k);
-		set_tensor(t++, name, 1, GH, 0, &off);
+		lms_tensor_set(t++, name, 1, GH, 0, &off);
 	}
-	set_tensor(t++, "output.weight", 2, c->V, c->H, &off);
-	set_tensor(t++, "output.bias", 1, c->V, 0, &off);
+	lms_tensor_set(t++, "output.weight", 2, c->V, c->H, &off);
+	lms_tensor_set(t++, "output.bias", 1, c->V, 0, &off);
 	return n;
 }
 
