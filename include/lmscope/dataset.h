@@ -17,6 +17,7 @@
 #define LMSCOPE_DATASET_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "lmscope/tokenizer.h"
@@ -39,6 +40,8 @@ void lms_dataset_free(struct lms_dataset *ds);
 
 /* Reads a whole file (malloc'd, NUL-terminated); for corpora and texts. */
 enum lms_status lms_read_file(const char *path, char **data, size_t *len);
+/* The same for an open stream (standard input); name is for messages. */
+enum lms_status lms_read_stream(FILE *f, const char *name, char **data, size_t *len);
 
 struct lms_batcher {
 	const int *tokens;

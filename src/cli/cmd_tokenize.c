@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "lmscope/dataset.h"
 
 static const char usage_text[] =
 	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n"
@@ -17,27 +18,6 @@ static const char usage_text[] =
 	"  --bos    as model input: BOS first when the tokenizer's models expect it\n"
 	"           (llama2.c's tokenizer.bin), as explain, generate and eval do\n"
 	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
-
-/* Reads all of f into a malloc'd buffer. Returns 0 when out of memory. */
-static int read_all(FILE *f, char **data, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *p = malloc(cap);
-	while (p) {
-		n += fread(p + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *q = realloc(p, cap *= 2);
-		if (!q)
-			free(p);
-		p = q;
-	}
-	if (!p)
-		return 0;
-	*data = p;
-	*len = n;
-	return 1;
-}
 
 static void print_string(const char *s)
 {
@@ -78,24 +58,14 @@ int lms_cmd_tokenize(int argc, char **argv)
 		return cli_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
 	char *data = NULL;
 	size_t len = 0;
+	enum lms_status st;
 	if (file) {
-		FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-		if (!f) {
-			fprintf(stderr, "lmscope: %s: %s\n", file, strerror(errno));
-			return LMS_EXIT_IO;
-		}
-		int ok = read_all(f, &data, &len);
-		int err = ferror(f) ? errno : 0;
-		if (f != stdin)
-			fclose(f);
-		if (!ok || err) {
-			free(data);
-			fprintf(stderr, "lmscope: %s: %s\n", file, ok ? strerror(err) : "out of memory");
-			return ok ? LMS_EXIT_IO : LMS_EXIT_NOMEM;
-		}
+		st = strcmp(file, "-") ? lms_read_file(file, &data, &len) : lms_read_stream(stdin, "-", &data, &len);
+		if (st)
+			return cli_fail(st);
 	}
 	struct lms_tokenizer *tok;
-	enum lms_status st = lms_tokenizer_load(path, &tok);
+	st = lms_tokenizer_load(path, &tok);
 	if (st) {
 		free(data);
 		return cli_fail(st);

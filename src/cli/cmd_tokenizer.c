@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lmscope/dataset.h"
 
 static const char usage_text[] =
 	"usage: lmscope tokenizer train (--bpe | --word | --char) --vocab-size N\n"
@@ -90,31 +91,9 @@ static int train(int argc, char **argv)
 	size_t *lens = calloc((size_t)n, sizeof *lens);
 	rc = texts && lens ? LMS_EXIT_OK : LMS_EXIT_NOMEM;
 	for (int i = 0; i < n && rc == LMS_EXIT_OK; i++) {
-		FILE *f = fopen(corpora[i], "rb");
-		if (!f) {
-			fprintf(stderr, "lmscope: %s: %s\n", corpora[i], strerror(errno));
-			rc = LMS_EXIT_IO;
-			break;
-		}
-		size_t cap = 1 << 20;
-		texts[i] = malloc(cap);
-		while (texts[i]) {
-			lens[i] += fread(texts[i] + lens[i], 1, cap - lens[i], f);
-			if (lens[i] < cap)
-				break;
-			char *p = realloc(texts[i], cap *= 2);
-			if (!p)
-				free(texts[i]);
-			texts[i] = p;
-		}
-		int err = ferror(f) ? errno : 0;
-		if (!texts[i])
-			rc = LMS_EXIT_NOMEM;
-		else if (err)
-			rc = LMS_EXIT_IO;
-		if (rc)
-			fprintf(stderr, "lmscope: %s: %s\n", corpora[i], rc == LMS_EXIT_IO ? strerror(err) : "out of memory");
-		fclose(f);
+		enum lms_status st = lms_read_file(corpora[i], &texts[i], &lens[i]);
+		if (st)
+			rc = cli_fail(st);
 	}
 	struct lms_tokenizer *tok = NULL;
 	if (rc == LMS_EXIT_OK) {

@@ -10,13 +10,10 @@
 /* Corpora larger than this are refused rather than half-read. */
 #define MAX_FILE ((size_t)1 << 32)
 
-enum lms_status lms_read_file(const char *path, char **data, size_t *len)
+enum lms_status lms_read_stream(FILE *f, const char *name, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap + 1);
 	while (buf) {
@@ -26,8 +23,7 @@ enum lms_status lms_read_file(const char *path, char **data, size_t *len)
 			break;
 		if (cap >= MAX_FILE) {
 			free(buf);
-			fclose(f);
-			return lms_fail(LMS_ENOMEM, "%s: file too large", path);
+			return lms_fail(LMS_ENOMEM, "%s: file too large", name);
 		}
 		char *nb = realloc(buf, cap * 2 + 1);
 		if (!nb) {
@@ -39,17 +35,28 @@ enum lms_status lms_read_file(const char *path, char **data, size_t *len)
 		cap *= 2;
 	}
 	int err = ferror(f) ? (errno ? errno : EIO) : 0;
-	fclose(f);
 	if (!buf)
-		return lms_fail(LMS_ENOMEM, "%s: out of memory", path);
+		return lms_fail(LMS_ENOMEM, "%s: out of memory", name);
 	if (err) {
 		free(buf);
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(err));
+		return lms_fail(LMS_EIO, "%s: %s", name, strerror(err));
 	}
 	buf[n] = 0;
 	*data = buf;
 	*len = n;
 	return LMS_OK;
+}
+
+enum lms_status lms_read_file(const char *path, char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	enum lms_status st = lms_read_stream(f, path, data, len);
+	fclose(f);
+	return st;
 }
 
 struct stream {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "lmscope/dataset.h"
 #include "lmscope/tokenizer.h"
 
 /* This thread's CPU time: on a shared machine, wall time would count the
@@ -18,27 +19,6 @@ static double cpu_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static char *read_corpus(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 20, n = 0;
-	char *p = malloc(cap);
-	while (p) {
-		n += fread(p + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *q = realloc(p, cap *= 2);
-		if (!q)
-			free(p);
-		p = q;
-	}
-	fclose(f);
-	*len = n;
-	return p;
 }
 
 static void time_encode(const char *name, const struct lms_tokenizer *tok, const char *text, size_t len)
@@ -83,9 +63,9 @@ int bench_tokenizer(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "corpora/kjv.txt";
 	size_t len;
-	char *text = read_corpus(path, &len);
-	if (!text) {
-		fprintf(stderr, "bench: cannot read %s (make corpora)\n", path);
+	char *text;
+	if (lms_read_file(path, &text, &len)) {
+		fprintf(stderr, "bench: %s (make corpora)\n", lms_errmsg());
 		return 1;
 	}
 	bench_result("tokenizer_corpus_size", (double)len / 1e6, "MB");
