@@ -82,6 +82,23 @@ static enum lms_status stream_put(struct stream *s, const int *ids, size_t n)
 	return LMS_OK;
 }
 
+/* The streams become ds's training and validation tokens when st is LMS_OK;
+ * otherwise they are freed. Returns st. */
+static enum lms_status adopt(struct lms_dataset *ds, struct stream *tr, struct stream *va,
+                             enum lms_status st)
+{
+	if (st) {
+		free(tr->ids);
+		free(va->ids);
+		return st;
+	}
+	ds->train = tr->ids;
+	ds->n_train = tr->n;
+	ds->valid = va->ids;
+	ds->n_valid = va->n;
+	return LMS_OK;
+}
+
 /* Tokenizes one file; the first n - n * tail_frac tokens go to head, the rest
  * to tail (tail may be NULL when tail_frac is 0). */
 static enum lms_status add_file(struct lms_dataset *ds, const struct lms_tokenizer *tok,
@@ -128,16 +145,7 @@ enum lms_status lms_dataset_load(struct lms_dataset *ds, const struct lms_tokeni
 		st = add_file(ds, tok, files[i], &tr, nvalid ? NULL : &va, valid_frac);
 	for (int i = 0; i < nvalid && !st; i++)
 		st = add_file(ds, tok, valid_files[i], &va, NULL, 0.0);
-	if (st) {
-		free(tr.ids);
-		free(va.ids);
-		return st;
-	}
-	ds->train = tr.ids;
-	ds->n_train = tr.n;
-	ds->valid = va.ids;
-	ds->n_valid = va.n;
-	return LMS_OK;
+	return adopt(ds, &tr, &va, st);
 }
 
 enum lms_status lms_dataset_from_ids(struct lms_dataset *ds, const int *train, size_t n_train,
@@ -148,16 +156,7 @@ enum lms_status lms_dataset_from_ids(struct lms_dataset *ds, const int *train, s
 	enum lms_status st = stream_put(&tr, train, n_train);
 	if (!st)
 		st = stream_put(&va, valid, n_valid);
-	if (st) {
-		free(tr.ids);
-		free(va.ids);
-		return st;
-	}
-	ds->train = tr.ids;
-	ds->n_train = tr.n;
-	ds->valid = va.ids;
-	ds->n_valid = va.n;
-	return LMS_OK;
+	return adopt(ds, &tr, &va, st);
 }
 
 void lms_dataset_free(struct lms_dataset *ds)
