@@ -64,6 +64,19 @@ static void lms_generate(const struct lms_model *m, struct lms_run *r, int *seq,
 	}
 }
 
+/* The generation results both implementations print: speed over the best
+ * of REPS wall-clock and CPU times of n tokens, and the ids generated (BOS
+ * first), which run_llama.sh compares between them. */
+static void report_generation(const double *t, const double *cpu, const int *seq, int n)
+{
+	bench_result("llama_generate_tokens_per_s", n / best(t, REPS), "tok/s");
+	bench_result("llama_generate_cpu_us_per_token", 1e6 * best(cpu, REPS) / n, "us");
+	printf("ids");
+	for (int i = 0; i <= n; i++)
+		printf("%c%d", i ? ',' : ' ', seq[i]);
+	printf("\n");
+}
+
 static int load(const char *path, struct lms_model **m)
 {
 	if (lms_llama2c_load(path, m)) {
@@ -90,12 +103,7 @@ int bench_llama(int argc, char **argv)
 		t[k] = bench_now() - t0;
 		cpu[k] = cpu_now() - c0;
 	}
-	bench_result("llama_generate_tokens_per_s", n / best(t, REPS), "tok/s");
-	bench_result("llama_generate_cpu_us_per_token", 1e6 * best(cpu, REPS) / n, "us");
-	printf("ids");
-	for (int i = 0; i <= n; i++)
-		printf("%c%d", i ? ',' : ' ', seq[i]);
-	printf("\n");
+	report_generation(t, cpu, seq, n);
 	lms_run_free(r);
 
 	/* The explorer's keystroke at context 64: the appended position only
@@ -293,12 +301,7 @@ int bench_llama_baseline(int argc, char **argv)
 		t[k] = bench_now() - t0;
 		cpu[k] = cpu_now() - c0;
 	}
-	bench_result("llama_generate_tokens_per_s", n / best(t, REPS), "tok/s");
-	bench_result("llama_generate_cpu_us_per_token", 1e6 * best(cpu, REPS) / n, "us");
-	printf("ids");
-	for (int i = 0; i <= n; i++)
-		printf("%c%d", i ? ',' : ' ', seq[i]);
-	printf("\n");
+	report_generation(t, cpu, seq, n);
 	for (int i = 0; i < 9; i++)
 		free((void *)*lists[i]);
 	free(b.x); free(b.xb); free(b.xb2); free(b.q); free(b.hb); free(b.hb2);
