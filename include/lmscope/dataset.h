@@ -38,10 +38,15 @@ enum lms_status lms_dataset_from_ids(struct lms_dataset *ds, const int *train, s
                                      const int *valid, size_t n_valid);
 void lms_dataset_free(struct lms_dataset *ds);
 
-/* Reads a whole file (malloc'd, NUL-terminated); for corpora and texts. */
+/* Reads a whole file (malloc'd, NUL-terminated); for corpora and texts.
+ * Files over LMS_READ_MAX bytes are refused (LMS_ENOMEM). */
+#define LMS_READ_MAX ((size_t)1 << 32)
 enum lms_status lms_read_file(const char *path, char **data, size_t *len);
+/* The same with a limit of max bytes (a whole number of MiB, as the message
+ * says "PATH: larger than N MiB"), checked while reading. */
+enum lms_status lms_read_file_max(const char *path, size_t max, char **data, size_t *len);
 /* The same for an open stream (standard input); name is for messages. */
-enum lms_status lms_read_stream(FILE *f, const char *name, char **data, size_t *len);
+enum lms_status lms_read_stream(FILE *f, const char *name, size_t max, char **data, size_t *len);
 
 struct lms_batcher {
 	const int *tokens;

@@ -60,7 +60,10 @@ int lms_cmd_tokenize(int argc, char **argv)
 	size_t len = 0;
 	enum lms_status st;
 	if (file) {
-		st = strcmp(file, "-") ? lms_read_file(file, &data, &len) : lms_read_stream(stdin, "-", &data, &len);
+		if (strcmp(file, "-"))
+			st = lms_read_file(file, &data, &len);
+		else
+			st = lms_read_stream(stdin, "-", LMS_READ_MAX, &data, &len);
 		if (st)
 			return cli_fail(st);
 	}

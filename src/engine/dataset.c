@@ -7,32 +7,31 @@
 #include "lmscope/dataset.h"
 #include "lmscope/rng.h"
 
-/* Corpora larger than this are refused rather than half-read. */
-#define MAX_FILE ((size_t)1 << 32)
-
-enum lms_status lms_read_stream(FILE *f, const char *name, char **data, size_t *len)
+enum lms_status lms_read_stream(FILE *f, const char *name, size_t max, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
-	size_t cap = 1 << 16, n = 0;
+	/* reading into a buffer of at most max + 1 bytes: filling it means
+	 * there is more than max */
+	size_t cap = max < (1 << 16) ? max + 1 : 1 << 16, n = 0;
 	char *buf = malloc(cap + 1);
 	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
+		n += fread(buf + n, 1, cap - n, f);
 		if (n < cap)
 			break;
-		if (cap >= MAX_FILE) {
+		if (n > max) {
 			free(buf);
-			return lms_fail(LMS_ENOMEM, "%s: file too large", name);
+			return lms_fail(LMS_ENOMEM, "%s: larger than %zu MiB", name, max >> 20);
 		}
-		char *nb = realloc(buf, cap * 2 + 1);
+		size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+		char *nb = realloc(buf, ncap + 1);
 		if (!nb) {
 			free(buf);
 			buf = NULL;
 			break;
 		}
 		buf = nb;
-		cap *= 2;
+		cap = ncap;
 	}
 	int err = ferror(f) ? (errno ? errno : EIO) : 0;
 	if (!buf)
@@ -47,16 +46,21 @@ enum lms_status lms_read_stream(FILE *f, const char *name, char **data, size_t *
 	return LMS_OK;
 }
 
-enum lms_status lms_read_file(const char *path, char **data, size_t *len)
+enum lms_status lms_read_file_max(const char *path, size_t max, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	enum lms_status st = lms_read_stream(f, path, data, len);
+	enum lms_status st = lms_read_stream(f, path, max, data, len);
 	fclose(f);
 	return st;
+}
+
+enum lms_status lms_read_file(const char *path, char **data, size_t *len)
+{
+	return lms_read_file_max(path, LMS_READ_MAX, data, len);
 }
 
 struct stream {

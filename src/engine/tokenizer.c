@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "atomic.h"
+#include "lmscope/dataset.h"
 #include "lmscope/llama2c.h"
 #include "tok_impl.h"
 
@@ -317,38 +318,7 @@ int tok_file_exists(const char *dir, const char *name)
 
 enum lms_status tok_read_file(const char *path, char **data, size_t *len)
 {
-	*data = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	struct tok_buf b = {0};
-	enum lms_status st = LMS_OK;
-	for (;;) {
-		if (tok_buf_reserve(&b, 65536 + 1)) {
-			st = lms_fail(LMS_ENOMEM, "%s: out of memory", path);
-			break;
-		}
-		size_t got = fread(b.p + b.n, 1, b.cap - b.n - 1, f);
-		b.n += got;
-		if (b.n > TOK_FILE_MAX) {
-			st = lms_fail(LMS_ENOMEM, "%s: larger than 1 GiB", path);
-			break;
-		}
-		if (got == 0) {
-			if (ferror(f))
-				st = lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-			break;
-		}
-	}
-	fclose(f);
-	if (st) {
-		free(b.p);
-		return st;
-	}
-	b.p[b.n] = 0;
-	*data = b.p;
-	*len = b.n;
-	return LMS_OK;
+	return lms_read_file_max(path, TOK_FILE_MAX, data, len);
 }
 
 enum lms_status tok_write_file(const char *dir, const char *name, const char *data, size_t len)

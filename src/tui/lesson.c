@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lesson.h"
+#include "lmscope/dataset.h"
 #include "session.h"
 
 const char *const tui_lesson_panes[LESSON_N_PANES] = {"context", "candidates", "saliency",
@@ -377,34 +378,10 @@ int tui_lesson_parse(const char *name, const char *text, size_t len, struct less
 int tui_lesson_load(const char *path, struct lesson *ls, char *err, size_t size)
 {
 	memset(ls, 0, sizeof *ls);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, size, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 4096 > cap) {
-			char *b = realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (!b || cap > (64u << 20)) {
-				free(b ? b : buf);
-				fclose(f);
-				snprintf(err, size, "%s: %s", path, b ? "larger than 64 MB" : "out of memory");
-				return 0;
-			}
-			buf = b;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		snprintf(err, size, "%s: read error", path);
+	char *buf;
+	size_t n;
+	if (lms_read_file_max(path, (size_t)64 << 20, &buf, &n)) {
+		snprintf(err, size, "%s", lms_errmsg());
 		return 0;
 	}
 	int ok = tui_lesson_parse(path, buf, n, ls, err, size);
