@@ -43,22 +43,12 @@ static int fail(struct parser *p, const char *fmt, ...)
 	return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
 /* The value of a line: a double-quoted string with \" \\ \n escapes, or
  * the text itself (already trimmed). NULL with an error set on failure. */
 static char *value_of(struct parser *p, const char *v, size_t n)
 {
 	if (n == 0 || v[0] != '"')
-		return dup_n(v, n);
+		return strndup(v, n);
 	char *out = malloc(n);
 	if (!out) {
 		fail(p, "out of memory");
@@ -464,7 +454,7 @@ int tui_lesson_write(FILE *f, const struct lesson *ls)
 			for (;;) {
 				const char *e = strchr(c, '\n');
 				size_t n = e ? (size_t)(e - c) : strlen(c);
-				char *line = dup_n(c, n);
+				char *line = strndup(c, n);
 				if (line)
 					put_value(f, "caption", line);
 				free(line);

@@ -11,16 +11,6 @@
 
 #include "teach.h"
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
 static void token_of(const struct tui_state *s, int id, char *out, size_t size)
 {
 	char buf[32];
@@ -33,7 +23,7 @@ static int take(const struct tui_app *app, struct tui_snap *n)
 {
 	const struct tui_state *s = app->side[app->active];
 	memset(n, 0, sizeof *n);
-	n->context = dup_n(s->rq.text ? s->rq.text : "", s->rq.len);
+	n->context = strndup(s->rq.text ? s->rq.text : "", s->rq.len);
 	if (!n->context)
 		return 0;
 	n->focus = (int)s->focus;
@@ -52,11 +42,6 @@ static int take(const struct tui_app *app, struct tui_snap *n)
 	return 1;
 }
 
-static char *copy(const char *s)
-{
-	return dup_n(s, strlen(s));
-}
-
 /* The step that leads from `from` (NULL: the explorer's start) to n. */
 static int describe(struct lesson_step *st, const struct tui_snap *from, const struct tui_snap *n)
 {
@@ -70,9 +55,9 @@ static int describe(struct lesson_step *st, const struct tui_snap *from, const s
 	if (edited) {
 		size_t a = strlen(from->context);
 		if (from != &d && a && !strncmp(n->context, from->context, a))
-			st->type = copy(n->context + a);
+			st->type = strdup(n->context + a);
 		else
-			st->context = copy(n->context);
+			st->context = strdup(n->context);
 		if (!(st->type || st->context))
 			return 0;
 	}
@@ -100,11 +85,11 @@ static int describe(struct lesson_step *st, const struct tui_snap *from, const s
 #undef CHANGED
 	/* an edit resets the selection: name it again after one */
 	if (n->target[0] && (edited || strcmp(n->target, from->target)))
-		st->target = copy(n->target);
+		st->target = strdup(n->target);
 	if (n->contrast[0] && (edited || strcmp(n->contrast, from->contrast)))
-		st->contrast = copy(n->contrast);
+		st->contrast = strdup(n->contrast);
 	else if (!n->contrast[0] && from->contrast[0] && !edited)
-		st->contrast = copy("");
+		st->contrast = strdup("");
 	return 1;
 }
 
@@ -144,9 +129,9 @@ int tui_record_step(struct tui_app *app)
 	if (app->rec.n == 0) {
 		app->rec.speed = 12.0;
 		app->rec.theme = app->theme;
-		app->rec.model = copy(app->side[0]->tm->path);
+		app->rec.model = strdup(app->side[0]->tm->path);
 		if (app->n_sides > 1)
-			app->rec.compare = copy(app->side[1]->tm->path);
+			app->rec.compare = strdup(app->side[1]->tm->path);
 	}
 	struct tui_snap n;
 	if (!take(app, &n)) {
@@ -157,7 +142,7 @@ int tui_record_step(struct tui_app *app)
 	if (s->pinned && !(app->rec_have_last && app->rec_last.pin) &&
 	    (s->pin.len != strlen(n.context) || memcmp(s->pin.text, n.context, s->pin.len))) {
 		struct tui_snap pn = n;
-		pn.context = dup_n(s->pin.text, s->pin.len);
+		pn.context = strndup(s->pin.text, s->pin.len);
 		pn.target[0] = pn.contrast[0] = '\0';
 		struct lesson_step *st = pn.context ? tui_lesson_add_step(&app->rec) : NULL;
 		if (!st || !describe(st, app->rec_have_last ? &app->rec_last : NULL, &pn)) {
