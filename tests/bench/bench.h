@@ -6,6 +6,10 @@
 #define LMS_BENCH_H
 
 double bench_now(void);                 /* seconds, monotonic */
+/* CPU seconds of this thread, and of the whole process (every thread): on a
+ * loaded machine the wall clock also counts other programs' turns. */
+double bench_thread_cpu(void);
+double bench_process_cpu(void);
 double bench_median(double *x, int n);  /* sorts x */
 long bench_peak_rss_kb(void);
 void bench_result(const char *key, double value, const char *unit);

@@ -53,24 +53,17 @@ static void ids_text(struct tui_request *rq, const int *ids, int n)
 	free(t);
 }
 
-static double thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Wall time of one update; *cpu gets this thread's CPU time for it, which
  * on a busy machine says what the update costs when it has a core (with
  * OPENBLAS_NUM_THREADS=1 all of the work is on this thread). */
 static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out, double *cpu)
 {
-	double c0 = thread_cpu(), t0 = bench_now();
+	double c0 = bench_thread_cpu(), t0 = bench_now();
 	tui_engine_update(e, rq, NULL);
 	tui_engine_publish(e, out);
 	double t = bench_now() - t0;
 	if (cpu)
-		*cpu = thread_cpu() - c0;
+		*cpu = bench_thread_cpu() - c0;
 	return t;
 }
 

@@ -32,15 +32,6 @@ static double best(const double *x, int n)
 	return b;
 }
 
-/* Processor time of this process: on a loaded machine the wall clock also
- * counts other programs' turns; this does not (but adds up every thread). */
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* ---- lmscope -------------------------------------------------------------- */
 
 static int argmax(const float *x, int n)
@@ -98,10 +89,10 @@ int bench_llama(int argc, char **argv)
 	int n = r->T - 1, *seq = malloc(sizeof(int) * (n + 1));
 	double t[REPS], cpu[REPS];
 	for (int k = 0; k < REPS; k++) {
-		double t0 = bench_now(), c0 = cpu_now();
+		double t0 = bench_now(), c0 = bench_process_cpu();
 		lms_generate(m, r, seq, n);
 		t[k] = bench_now() - t0;
-		cpu[k] = cpu_now() - c0;
+		cpu[k] = bench_process_cpu() - c0;
 	}
 	report_generation(t, cpu, seq, n);
 	lms_run_free(r);
@@ -292,14 +283,14 @@ int bench_llama_baseline(int argc, char **argv)
 	int n = GEN < c->maxT - 1 ? GEN : c->maxT - 1, *seq = malloc(sizeof(int) * (n + 1));
 	double t[REPS], cpu[REPS];
 	for (int k = 0; k < REPS; k++) {
-		double t0 = bench_now(), c0 = cpu_now();
+		double t0 = bench_now(), c0 = bench_process_cpu();
 		seq[0] = 1;
 		for (int pos = 0; pos < n; pos++) {
 			base_step(&b, seq[pos], pos);
 			seq[pos + 1] = argmax(b.logits, c->V);
 		}
 		t[k] = bench_now() - t0;
-		cpu[k] = cpu_now() - c0;
+		cpu[k] = bench_process_cpu() - c0;
 	}
 	report_generation(t, cpu, seq, n);
 	for (int i = 0; i < 9; i++)

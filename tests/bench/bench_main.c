@@ -8,11 +8,26 @@
 #include "bench.h"
 #include "lmscope/status.h"
 
-double bench_now(void)
+static double seconds(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double bench_now(void)
+{
+	return seconds(CLOCK_MONOTONIC);
+}
+
+double bench_thread_cpu(void)
+{
+	return seconds(CLOCK_THREAD_CPUTIME_ID);
+}
+
+double bench_process_cpu(void)
+{
+	return seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -12,27 +12,18 @@
 #include "lmscope/dataset.h"
 #include "lmscope/tokenizer.h"
 
-/* This thread's CPU time: on a shared machine, wall time would count the
- * time other processes hold the core. */
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void time_encode(const char *name, const struct lms_tokenizer *tok, const char *text, size_t len)
 {
 	double best = 1e30;
 	size_t n = 0;
 	for (int r = 0; r < 3; r++) {
 		int *ids;
-		double t0 = cpu_now();
+		double t0 = bench_thread_cpu();
 		if (lms_tokenizer_encode(tok, text, len, &ids, &n, NULL, NULL)) {
 			fprintf(stderr, "bench: %s: %s\n", name, lms_errmsg());
 			return;
 		}
-		double t = cpu_now() - t0;
+		double t = bench_thread_cpu() - t0;
 		free(ids);
 		if (t < best)
 			best = t;
@@ -48,14 +39,14 @@ static struct lms_tokenizer *time_train(const char *name, struct lms_tok_train_o
                                         size_t len)
 {
 	struct lms_tokenizer *tok;
-	double t0 = cpu_now();
+	double t0 = bench_thread_cpu();
 	if (lms_tokenizer_train(&o, &text, &len, 1, &tok)) {
 		fprintf(stderr, "bench: training %s: %s\n", name, lms_errmsg());
 		return NULL;
 	}
 	char key[96];
 	snprintf(key, sizeof key, "tokenizer_%s_train", name);
-	bench_result(key, (cpu_now() - t0) * 1e3, "ms");
+	bench_result(key, (bench_thread_cpu() - t0) * 1e3, "ms");
 	return tok;
 }
 
