@@ -4,7 +4,7 @@
 For each of rnn, lstm and gru, builds the textbook PyTorch language model
 (nn.Embedding -> nn.RNN / nn.LSTM / nn.GRU, batch_first -> nn.Linear) with
 torch's own modules, saves it as a model directory (config.json +
-model.safetensors, written here byte by byte), and runs
+model.safetensors, written byte by byte by gpt2_crosscheck.py), and runs
 
     $LMSCOPE explain DIR --ids ... --json --top 5 [--method grad_x_input]
 
@@ -17,13 +17,15 @@ token embedding). Exit status 0 when everything agrees within 1e-4
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2_crosscheck import write_safetensors  # noqa: E402
 
 LMSCOPE = os.environ.get("LMSCOPE", "./lmscope")
 TOL = 1e-4
@@ -44,25 +46,6 @@ class LanguageModel(nn.Module):
     def from_embeddings(self, e):
         out, _ = self.encoder(e)
         return self.output(out)
-
-
-def save_safetensors(state, path):
-    """safetensors: u64 little-endian header length, JSON header naming each
-    tensor's dtype, shape and [begin, end) byte range, then the raw data."""
-    header, blobs, offset = {}, [], 0
-    for name, t in state.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def rel_err(a, b):
@@ -101,7 +84,7 @@ def crosscheck(kind, ids, tmp, seed):
     with open(os.path.join(model_dir, "config.json"), "w") as f:
         json.dump({"model_type": kind, "vocab_size": V, "embedding_dim": E,
                    "hidden_dim": H, "num_layers": L}, f)
-    save_safetensors(model.state_dict(), os.path.join(model_dir, "model.safetensors"))
+    write_safetensors(model.state_dict(), os.path.join(model_dir, "model.safetensors"))
 
     # the reference: the same float32 weights, evaluated in float64
     ref = model.double()
