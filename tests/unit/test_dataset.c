@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "lmscope/dataset.h"
+#include "testutil.h"
 
 START_TEST(test_batcher_epoch)
 {
@@ -85,26 +86,15 @@ START_TEST(test_batcher_seek)
 }
 END_TEST
 
-static char *write_temp(const char *dir, const char *name, const char *text)
-{
-	char *p = malloc(strlen(dir) + strlen(name) + 2);
-	sprintf(p, "%s/%s", dir, name);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
-
 START_TEST(test_dataset_load)
 {
-	char dir[] = "/tmp/lmscope-dataset-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	/* character-level: one token per character, so counts are known */
 	const char *ta = "abcdefghijklmnopqrst"; /* 20 characters */
 	const char *tb = "tsrqponmlk";           /* 10 */
-	char *pa = write_temp(dir, "a.txt", ta), *pb = write_temp(dir, "b.txt", tb);
-	char *pv = write_temp(dir, "v.txt", "abc");
+	const char *pa = tu_path("a.txt"), *pb = tu_path("b.txt"), *pv = tu_path("v.txt");
+	tu_write_text(pa, ta);
+	tu_write_text(pb, tb);
+	tu_write_text(pv, "abc");
 	const char *texts[2] = {ta, tb};
 	size_t lens[2] = {20, 10};
 	struct lms_tok_train_opts to = {.kind = LMS_TOK_CHAR, .vocab_size = 64, .min_count = 1};
@@ -139,13 +129,6 @@ START_TEST(test_dataset_load)
 	ck_assert_int_eq(lms_dataset_load(&ds, tok, missing, 1, NULL, 0, 0.1), LMS_EIO);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "/nonexistent/corpus.txt"));
 	lms_tokenizer_free(tok);
-	unlink(pa);
-	unlink(pb);
-	unlink(pv);
-	rmdir(dir);
-	free(pa);
-	free(pb);
-	free(pv);
 }
 END_TEST
 
@@ -158,6 +141,7 @@ Suite *lms_test_suite(void)
 	tcase_add_test(t, test_batcher_seek);
 	suite_add_tcase(s, t);
 	t = tcase_create("dataset_load");
+	tcase_add_checked_fixture(t, tu_dir_setup, tu_dir_teardown);
 	tcase_add_test(t, test_dataset_load);
 	suite_add_tcase(s, t);
 	return s;
