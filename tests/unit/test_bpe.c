@@ -11,6 +11,7 @@
 
 #include "lmscope/rng.h"
 #include "lmscope/tokenizer.h"
+#include "testutil.h"
 
 #define GPT2_DIR "../shared/tokenizers/gpt2"
 
@@ -192,12 +193,8 @@ START_TEST(train_first_merges)
 	struct lms_tokenizer *tok;
 	ck_assert_int_eq(lms_tokenizer_train(&o, &text, &len, 1, &tok), LMS_OK);
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 268);
-	char d[] = "/tmp/lmsbpeXXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(d));
-	ck_assert_int_eq(lms_tokenizer_save(tok, d), LMS_OK);
-	char path[64];
-	snprintf(path, sizeof path, "%s/merges.txt", d);
-	FILE *f = fopen(path, "r");
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_OK);
+	FILE *f = fopen(tu_path("merges.txt"), "r");
 	ck_assert_ptr_nonnull(f);
 	char line[128];
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
@@ -222,7 +219,7 @@ START_TEST(train_first_merges)
 	fclose(f);
 	/* The saved files load back and encode as the trained tokenizer does. */
 	struct lms_tokenizer *back;
-	ck_assert_int_eq(lms_tokenizer_load(d, &back), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_load(tu_dir, &back), LMS_OK);
 	int *x, *y;
 	size_t nx, ny;
 	ck_assert_int_eq(lms_tokenizer_encode(tok, text, len, &x, &nx, NULL, NULL), LMS_OK);
@@ -236,9 +233,6 @@ START_TEST(train_first_merges)
 	free(y);
 	lms_tokenizer_free(tok);
 	lms_tokenizer_free(back);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -252,6 +246,7 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, random_bytes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("train_first_merges");
+	tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 	tcase_add_test(tc, train_first_merges);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,6 +10,7 @@
 
 #include "../../src/tui/lesson.h"
 #include "../../src/tui/session.h"
+#include "testutil.h"
 
 static const char good[] =
 	"# a lesson\n"
@@ -135,28 +136,20 @@ END_TEST
 
 START_TEST(test_load)
 {
-	char dir[] = "/tmp/lms_lesson_XXXXXX", path[64], err[256];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/x.lesson", dir);
+	const char *path = tu_path("x.lesson");
+	char err[256];
 	struct lesson ls;
 	ck_assert(!tui_lesson_load(path, &ls, err, sizeof err));
 	ck_assert_msg(strstr(err, path) && strstr(err, "No such file"), "%s", err);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("step one\ncaption hello\nstep two\nhead x 1\n", f);
-	fclose(f);
+	tu_write_text(path, "step one\ncaption hello\nstep two\nhead x 1\n");
 	ck_assert(!tui_lesson_load(path, &ls, err, sizeof err));
 	char want[96];
 	snprintf(want, sizeof want, "%s:4: ", path);
 	ck_assert_msg(!strncmp(err, want, strlen(want)), "%s", err);
-	f = fopen(path, "w");
-	fputs(good, f);
-	fclose(f);
+	tu_write_text(path, good);
 	ck_assert_msg(tui_lesson_load(path, &ls, err, sizeof err), "%s", err);
 	ck_assert_int_eq(ls.n, 2);
 	tui_lesson_free(&ls);
-	unlink(path);
-	rmdir(dir);
 }
 END_TEST
 
@@ -244,6 +237,7 @@ Suite *lms_test_suite(void)
 	tcase_add_loop_test(tc, test_parse_bad, 0, (int)(sizeof bad / sizeof *bad));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tui_lesson_load");
+	tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 	tcase_add_test(tc, test_load);
 	tcase_add_test(tc, test_shipped);
 	suite_add_tcase(s, tc);
