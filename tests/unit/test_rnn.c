@@ -360,7 +360,7 @@ START_TEST(test_continuation)
 			                           lms_run_hidden(part, l, 0, &D), (size_t)T * H, 1e-3);
 			double eg = tu_max_rel_err(lms_run_gates(full, l, 0, &Gs),
 			                           lms_run_gates(part, l, 0, &Gs), (size_t)T * G * H, 1e-3);
-			ck_assert_msg(eh < 1e-6 && eg < 1e-6, "%s layer %d: h %g gates %g",
+			ck_assert_msg(eh < 1e-5 && eg < 1e-5, "%s layer %d: h %g gates %g",
 			              lms_arch_name(arch), l, eh, eg);
 		}
 		double ed = tu_max_rel_err(full->demb, part->demb, (size_t)T * C, 1e-3);
@@ -372,6 +372,10 @@ START_TEST(test_continuation)
 }
 END_TEST
 
+/* Float32 central differences: rounding and truncation leave ~1e-3 relative
+ * noise that depends on the BLAS kernel; wrong gradients are off by O(1). */
+#define GC_TOL 2e-2
+
 /* Central differences of the mean cross-entropy over a batch of two rows,
  * in every tensor and in the input embeddings. */
 START_TEST(test_gradcheck_xent)
@@ -379,7 +383,7 @@ START_TEST(test_gradcheck_xent)
 	for (int a = 0; a < N_ARCHS; a++) {
 		struct lms_model *m = make_model(archs[a], 7, 5, 6, 2, 0.5f, 31 + a);
 		double e = tu_gradcheck_xent(m, 2, 5, 120, 5 + a, 1e-2, 2e-5);
-		ck_assert_msg(e < 5e-3, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		ck_assert_msg(e < GC_TOL, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
 		lms_model_free(m);
 	}
 }
@@ -393,7 +397,7 @@ START_TEST(test_gradcheck_logprob)
 		struct lms_model *m = make_model(archs[a], 7, 5, 6, 2, 0.5f, 41 + a);
 		double e1 = tu_gradcheck_logprob(m, 5, 3, -1, 7 + a, 1e-2, 2e-5);
 		double e2 = tu_gradcheck_logprob(m, 5, 3, 6, 9 + a, 1e-2, 2e-5);
-		ck_assert_msg(e1 < 5e-3 && e2 < 5e-3, "%s: logprob %g contrastive %g",
+		ck_assert_msg(e1 < GC_TOL && e2 < GC_TOL, "%s: logprob %g contrastive %g",
 		              lms_arch_name(archs[a]), e1, e2);
 		lms_model_free(m);
 	}
@@ -478,7 +482,7 @@ START_TEST(test_long_context)
 		struct lms_model *m = make_model(archs[a], 7, C, 6, 2, 0.5f, 51 + a);
 		make_forgetful(m);
 		double e = tu_gradcheck_logprob(m, T, 4, -1, 13 + a, 1e-2, 2e-5);
-		ck_assert_msg(e < 5e-3, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		ck_assert_msg(e < GC_TOL, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
 		int ids[120];
 		for (int t = 0; t < T; t++)
 			ids[t] = (t * 5 + 3) % 7;
