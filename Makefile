@@ -182,11 +182,15 @@ models/kjv-lstm/model.safetensors: corpora/kjv.train.txt corpora/kjv.valid.txt |
 	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt -o $(@D).stage1 --tokenizer word \
 	  --vocab-size 16384 --arch lstm --layers 2 --embd 128 --hidden 128 --context 64 --batch 16 \
 	  --epochs 1.5 --lr 3e-3 --warmup 100 --valid-every 400 --log-every 10 --seed 1 --f16
-	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt --init $(@D).stage1 -o $(@D) \
+	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt --init $(@D).stage1 -o $(@D).stage2 \
 	  --context 64 --batch 16 --epochs 0.75 --lr 1.5e-3 --warmup 50 --valid-every 400 --log-every 10 \
 	  --seed 2 --f16
-	mv $(@D).stage1/logs $(@D)/logs/stage1
-	rm -rf $(@D)/checkpoint $(@D).stage1
+	$(TRAIN) corpora/kjv.train.txt --valid corpora/kjv.valid.txt --init $(@D).stage2 -o $(@D) \
+	  --context 64 --batch 16 --epochs 3 --lr 3e-3 --warmup 50 --valid-every 400 --log-every 10 \
+	  --seed 3 --f16
+	mv $(@D).stage2/logs $(@D)/logs/stages1-2
+	mv $(@D).stage1/logs $(@D)/logs/stages1-2/stage1
+	rm -rf $(@D)/checkpoint $(@D).stage1 $(@D).stage2
 
 models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
 	rm -rf $(@D)
