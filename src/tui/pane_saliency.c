@@ -7,6 +7,35 @@
 #include "teach.h"
 #include "ui.h"
 
+/* Short names of the methods the footer compares against. */
+static const char *const short_name[TUI_N_METHODS] = {
+	[TUI_GRAD_NORM] = "grad", [TUI_GRAD_X_INPUT] = "grad\u00d7x", [TUI_IG] = "ig",
+	[TUI_OCCLUSION] = "occl", [TUI_LIME] = "lime", [TUI_ROLLOUT] = "roll",
+};
+
+/* The footer, rows y and y + 1: how far the scores can be trusted (see
+ * tui_view.faith_*), the numbers `lmscope explain` prints. */
+void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y)
+{
+	const struct tui_view *v = s->v;
+	int cols = getmaxx(w);
+	char line[160];
+	ui_set(w, UI_DIM);
+	if (!v->have_saliency || !v->have_faith) {
+		ui_printf(w, y, 0, cols, "deletion area: computing...");
+		ui_set(w, UI_NORMAL);
+		return;
+	}
+	ui_printf(w, y, 0, cols, "deletion area %.3f, lower = more faithful", v->faith_area);
+	int len = snprintf(line, sizeof line, "rank \u03c1:");
+	for (int k = 0; k < TUI_N_METHODS; k++)
+		if (!isnan(v->faith_rho[k]) && len < (int)sizeof line)
+			len += snprintf(line + len, sizeof line - len, " %s %+.2f", short_name[k],
+			                v->faith_rho[k]);
+	ui_printf(w, y + 1, 0, cols, "%s", line);
+	ui_set(w, UI_NORMAL);
+}
+
 static int first_row(struct tui_state *s, int n, int rows)
 {
 	if (s->sal_top < 0 || s->sal_top > n - rows)
@@ -18,7 +47,7 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_SALIENCY;
-	int cols = getmaxx(w), rows = getmaxy(w) - 1;
+	int cols = getmaxx(w), rows = getmaxy(w) - 3; /* title, two rows of faithfulness */
 	char title[200], b1[32], b2[32];
 	werase(w);
 	int n = tui_view_n(s);
@@ -49,6 +78,7 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 		y0 = 2;
 		rows--;
 	}
+	pane_saliency_faith(s, w, getmaxy(w) - 2);
 	if (!v->have_saliency) {
 		ui_printf(w, 1, 1, cols - 2, "computing...");
 		return;
@@ -92,7 +122,7 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 int pane_saliency_click(struct tui_state *s, int y, int x)
 {
 	(void)x;
-	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
+	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 3;
 	int y0 = n && s->v->have_saliency && s->v->sal_note[0] ? 2 : 1;
 	rows -= y0 - 1;
 	int j = first_row(s, n, rows) + y - y0;
@@ -103,7 +133,7 @@ int pane_saliency_click(struct tui_state *s, int y, int x)
 
 static int k_scroll(struct tui_state *s, int key)
 {
-	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
+	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 3;
 	int top = first_row(s, n, rows);
 	switch (key) {
 	case KEY_UP: top--; break;

@@ -130,6 +130,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->have_saliency = v->have_saliency;
 	memcpy(out->sal_note, v->sal_note, sizeof out->sal_note);
 	COPY(saliency, n);
+	out->have_faith = v->have_faith;
+	out->faith_area = v->faith_area;
+	memcpy(out->faith_rho, v->faith_rho, sizeof out->faith_rho);
 	out->L = v->L;
 	out->NH = v->NH;
 	out->layer = v->layer;

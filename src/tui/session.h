@@ -59,6 +59,7 @@ struct tui_request {
 	int part;          /* recurrent: TUI_PART_HIDDEN or gate + 1 */
 	int need_overview; /* thumbnails and entropies of every head */
 	int need_lens;     /* logit lens per layer */
+	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	char export_path[512];
 };
@@ -95,6 +96,12 @@ struct tui_view {
 	int have_saliency;     /* 0 while the backward is still running */
 	char sal_note[96];     /* what the method says about itself (IG's gap, ...) */
 	float *saliency;       /* (n) */
+	/* faithfulness of the saliency (attribution.h): the area under its
+	 * deletion curve, and its Spearman rank correlation with each other
+	 * cheap method, per enum tui_method (NaN: not compared) */
+	int have_faith;
+	double faith_area;
+	double faith_rho[TUI_N_METHODS];
 
 	/* attention (Transformers): one selected matrix, row stride n */
 	int L, NH;

@@ -92,7 +92,8 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 		ui_printf(w, 1, 2, getmaxx(w) - 2, "computing...");
 		return;
 	}
-	int n = v->n, rows = (getmaxy(w) - 1) / BIG_ROWS;
+	pane_saliency_faith(s, w, getmaxy(w) - 2);
+	int n = v->n, rows = (getmaxy(w) - 3) / BIG_ROWS;
 	float mx = 0.0f;
 	for (int j = 0; j < n; j++)
 		if (fabsf(v->saliency[j]) > mx)

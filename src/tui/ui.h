@@ -187,6 +187,8 @@ void pane_candidates_sync(struct tui_state *s);
 int pane_candidates_click(struct tui_state *s, int y, int x);
 void pane_saliency_draw(struct tui_state *s, WINDOW *w);
 int pane_saliency_click(struct tui_state *s, int y, int x);
+/* The saliency's faithfulness, rows y and y + 1 of w (also in presenter mode). */
+void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y);
 void pane_attention_draw(struct tui_state *s, WINDOW *w);
 int pane_attention_click(struct tui_state *s, int y, int x);
 void pane_hidden_draw(struct tui_state *s, WINDOW *w);

@@ -51,7 +51,10 @@ enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm
 	e->surprisal = calloc((size_t)e->T, sizeof *e->surprisal);
 	e->lens_h = calloc((size_t)c->L * e->run->Cout, sizeof *e->lens_h);
 	e->lens_out = calloc((size_t)c->L * c->V, sizeof *e->lens_out);
-	if (!e->ids || !e->lse || !e->surprisal || !e->lens_h || !e->lens_out) {
+	e->faith_curve = calloc((size_t)e->T + 1, sizeof *e->faith_curve);
+	e->faith_other = calloc((size_t)e->T, sizeof *e->faith_other);
+	if (!e->ids || !e->lse || !e->surprisal || !e->lens_h || !e->lens_out || !e->faith_curve ||
+	    !e->faith_other) {
 		tui_engine_close(e);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
@@ -66,6 +69,8 @@ void tui_engine_close(struct tui_engine *e)
 	free(e->surprisal);
 	free(e->lens_h);
 	free(e->lens_out);
+	free(e->faith_curve);
+	free(e->faith_other);
 	free(e->all_ids);
 	free(e->all_off);
 	tui_request_free(&e->last);
@@ -213,6 +218,7 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 	e->have_grad = 0;
 	e->have_dist = 0;
 	e->have_attr = 0;
+	e->have_faith = 0;
 }
 
 /* Scores of the methods that lms_attribute computes (its own activations:
@@ -235,6 +241,46 @@ static void attribute(struct tui_engine *e, int method, int n, int target, int c
 		snprintf(v->sal_note, sizeof v->sal_note, "completeness gap %.2g", info.gap);
 	else if (method == TUI_LIME)
 		snprintf(v->sal_note, sizeof v->sal_note, "R2 %.2f, %d nonzero", info.r2, info.nonzero);
+}
+
+/* lms_attr_opts.progress: a stale request stops the method. */
+static int attr_progress(void *p, long done, long total)
+{
+	(void)done;
+	(void)total;
+	return went_stale(p);
+}
+
+/* How far the saliency can be trusted, as `lmscope explain` reports it:
+ * the deletion area of its scores, and the rank correlation with every
+ * other cheap method (the gradient methods, occlusion, rollout) through
+ * lms_attribute with the same options. Returns 0 when stale. */
+static int faithfulness(struct tui_engine *e, int n, int target, int contrast,
+                        const struct tui_hooks *h)
+{
+	struct tui_view *v = &e->cur;
+	const struct lms_model *m = e->tm->m;
+	struct lms_attr_opts o;
+	lms_attr_opts_default(&o);
+	lms_attr_opts_use_tokenizer(&o, e->tm->tok);
+	o.progress = attr_progress;
+	o.userdata = (void *)h;
+	for (int k = 0; k < TUI_N_METHODS; k++)
+		v->faith_rho[k] = NAN;
+	if (lms_deletion_curve(m, e->ids, n, target, v->saliency, &o, e->faith_curve, &v->faith_area)) {
+		v->faith_area = NAN; /* an engine failure shows as nan */
+		return !went_stale(h);
+	}
+	for (int k = 0; k < TUI_N_METHODS; k++) {
+		if (k == v->method || k == TUI_IG || k == TUI_LIME ||
+		    !lms_attr_method_supported(tui_methods[k].attr, m->cfg.arch))
+			continue;
+		o.method = (enum lms_attr_method)tui_methods[k].attr;
+		if (lms_attribute(m, e->ids, n, target, contrast, &o, e->faith_other, NULL))
+			return !went_stale(h);
+		v->faith_rho[k] = lms_spearman(v->saliency, e->faith_other, n);
+	}
+	return 1;
 }
 
 /* Saliency scores from the gradient at the input embeddings. */
@@ -496,6 +542,22 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 			overview(e);
 		if (rq->need_lens && !v->have_lens && !lens(e, h))
 			return 0;
+	}
+	if (!e->have_faith || e->faith_method != v->method || e->faith_target != target ||
+	    e->faith_contrast != contrast)
+		v->have_faith = 0;
+	if (rq->need_faith && !v->have_faith) {
+		/* the slow phase: everything else goes out first */
+		v->ms = now_ms() - t0;
+		if (h && h->partial)
+			h->partial(h->arg);
+		if (went_stale(h) || !faithfulness(e, n, target, contrast, h))
+			return 0;
+		e->have_faith = 1;
+		e->faith_method = v->method;
+		e->faith_target = target;
+		e->faith_contrast = contrast;
+		v->have_faith = 1;
 	}
 	v->ms = now_ms() - t0;
 	return 1;

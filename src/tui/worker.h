@@ -33,6 +33,10 @@ struct tui_engine {
 	double grad_value;
 	int have_attr;      /* cur.saliency holds lms_attribute's scores for: */
 	int attr_method, attr_target, attr_contrast;
+	int have_faith;     /* cur.faith_* hold the faithfulness for: */
+	int faith_method, faith_target, faith_contrast;
+	float *faith_curve; /* (T + 1) the deletion curve */
+	float *faith_other; /* (T) another method's scores */
 	float *lens_h;      /* (L, Cout) the hidden vectors the lens reads */
 	float *lens_out;    /* (L, V) their logits */
 	/* the last results, copied into each published view */

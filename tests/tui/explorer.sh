@@ -49,6 +49,42 @@ for s, w in zip(shown, want):
 EOF
 }
 
+# check_faith METHOD: the saliency pane's faithfulness footer (session a)
+# against the "faithfulness" of `lmscope explain --json --faithfulness` for
+# the same context, target, contrast and method: the deletion area and the
+# rank agreement with each other cheap method.
+check_faith() {
+	wait_for a "rank ρ:" || return 1
+	wait_for a "F1 help" || return 1
+	/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" "$1" <<'EOF'
+import json, re, subprocess, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+title = [l for l in lines if "Saliency: " + sys.argv[4] in l][0]
+words = title[:48].split()
+text = lines[0][2:].rstrip()
+def explain(*a):
+    out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", text, "--json"] + list(a),
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+ids = {c["token"]: c["id"] for c in explain("--top", "50")["top"]}
+args = ["--target-id", str(ids[words[3]]), "--method", sys.argv[4], "--faithfulness"]
+if len(words) > 5 and words[4] == "vs":
+    args += ["--contrast-id", str(ids[words[5]])]
+want = explain(*args)["faithfulness"]
+area = [l[:48] for l in lines if l.startswith("deletion area")][0]
+shown = float(area.split()[2].rstrip(","))
+assert abs(shown - want["deletion_area"]) <= 5.1e-4, (area, want["deletion_area"])
+rho = [l[:48] for l in lines if l.startswith("rank ρ:")][0]
+short = {"grad": "grad_norm", "grad\u00d7x": "grad_x_input", "occl": "occlusion",
+         "roll": "attention_rollout"}
+pairs = re.findall(r"(\S+) ([+-][0-9.]+)", rho.split(":", 1)[1])
+got = {short[k]: float(v) for k, v in pairs}
+assert set(got) == set(want["agreement"]), (rho, want["agreement"])
+for k, v in want["agreement"].items():
+    assert abs(got[k] - v) <= 5.1e-3, (k, got[k], v)
+EOF
+}
+
 # --- candidates, bars, matrix ------------------------------------------------------
 start a 120 40 "gpt --text 'In the beginning God created'"
 wait_for a "Attention  layer 0 head 0" || fail "the explorer did not show attention"
@@ -70,6 +106,7 @@ done
 sed -n '8,12p' "$d/screen" | cut -c50- > "$d/head0"
 grep -q "Saliency: grad_norm" "$d/screen" || fail "no saliency pane"
 check_saliency grad_norm || fail "grad_norm scores differ from explain"
+check_faith grad_norm || fail "grad_norm faithfulness differs from explain"
 
 # --- change of head ---------------------------------------------------------------
 $T send-keys -t a Tab .
@@ -146,6 +183,7 @@ sleep 0.3
 screen a
 # the scores shown against explain --json on the same question
 check_saliency grad_x_input || fail "grad_x_input scores differ from explain"
+check_faith grad_x_input || fail "grad_x_input faithfulness (with a contrast) differs from explain"
 # the other methods come through the attribution library
 $T send-keys -t a x m
 wait_for a "Saliency: integrated_gradients" || fail "no integrated gradients"
