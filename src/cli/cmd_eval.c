@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"  --stride N    window advance (half the window): each token is predicted\n"
 	"                with at least N - stride tokens of context\n"
 	"  --batch N     windows per forward pass (8)\n"
+	"  --tokenizer FILE  the tokenizer to use instead of the model's own\n"
 	"  --json        print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
 	"                \"perplexity\", \"unk_rate\"}\n";
 
@@ -53,7 +54,7 @@ static int want_int(const char *opt, const char *v, long *out)
 
 int lms_cmd_eval(int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *tokpath = NULL;
 	const char **files = calloc((size_t)argc, sizeof *files);
 	int nfiles = 0, json = 0;
 	long context = 0, stride = 0, batch = 8;
@@ -82,6 +83,8 @@ int lms_cmd_eval(int argc, char **argv)
 			rc = want_int(a, argv[++i], &stride);
 		else if (!strcmp(a, "--batch"))
 			rc = want_int(a, argv[++i], &batch);
+		else if (!strcmp(a, "--tokenizer"))
+			tokpath = argv[++i];
 		else
 			rc = cli_usage("unknown option %s (see lmscope eval --help)", a);
 		if (rc) {
@@ -94,7 +97,7 @@ int lms_cmd_eval(int argc, char **argv)
 		return cli_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
 	}
 	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, NULL, &cm);
+	enum lms_status st = cli_open_model(path, tokpath, &cm);
 	if (st) {
 		free(files);
 		return cli_fail(st);
@@ -119,7 +122,8 @@ int lms_cmd_eval(int argc, char **argv)
 		struct lms_tok_stats ts = {0};
 		if ((st = lms_read_file(files[f], &text, &len)))
 			break;
-		st = lms_tokenizer_encode(cm.tok, text, len, &ids, &n, NULL, &ts);
+		/* each file a document: BOS first when the model expects it */
+		st = lms_tokenizer_encode_input(cm.tok, text, len, &ids, &n, NULL, &ts);
 		free(text);
 		if (st)
 			break;

@@ -18,6 +18,7 @@ static const char usage_text[] =
 	"  --temperature T   0 is greedy (default 0.8)\n"
 	"  --top-p P         sample from the smallest set of tokens with mass >= P (0.95)\n"
 	"  --seed S          sampling seed (1)\n"
+	"  --tokenizer FILE  the tokenizer to use instead of the model's own\n"
 	"  --json            print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"}\n";
 
 static int parse_num(const char *opt, const char *v, double *out)
@@ -74,7 +75,7 @@ static enum lms_status generate(const struct lms_model *m, const int *prompt, si
 
 int lms_cmd_generate(int argc, char **argv)
 {
-	const char *path = NULL, *text = NULL, *idlist = NULL;
+	const char *path = NULL, *text = NULL, *idlist = NULL, *tokpath = NULL;
 	long n = 20;
 	double temperature = 0.8, top_p = 0.95, seed = 1;
 	int json = 0;
@@ -98,6 +99,7 @@ int lms_cmd_generate(int argc, char **argv)
 		double x = 0;
 		if (!strcmp(a, "--text")) text = v;
 		else if (!strcmp(a, "--ids")) idlist = v;
+		else if (!strcmp(a, "--tokenizer")) tokpath = v;
 		else if (!strcmp(a, "-n")) {
 			char *end;
 			errno = 0;
@@ -118,7 +120,7 @@ int lms_cmd_generate(int argc, char **argv)
 	if (!(temperature >= 0) || !(top_p > 0 && top_p <= 1) || seed < 0)
 		return cli_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
 	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, NULL, &cm);
+	enum lms_status st = cli_open_model(path, tokpath, &cm);
 	if (st)
 		return cli_fail(st);
 	int *prompt = NULL, *gen = NULL;
@@ -131,7 +133,7 @@ int lms_cmd_generate(int argc, char **argv)
 	} else if (!cm.tok) {
 		st = lms_fail(LMS_EARG, "%s: the model has no tokenizer; use --ids", path);
 	} else {
-		st = lms_tokenizer_encode(cm.tok, text, strlen(text), &prompt, &np, NULL, NULL);
+		st = lms_tokenizer_encode_input(cm.tok, text, strlen(text), &prompt, &np, NULL, NULL);
 		if (!st && !np) {
 			int bos = lms_tokenizer_bos(cm.tok);
 			free(prompt);

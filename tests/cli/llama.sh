@@ -189,6 +189,35 @@ assert a["ids"] == b["ids"] and a["target"]["id"] == b["target"]["id"]
 assert abs(a["target"]["logprob"] - b["target"]["logprob"]) < 1e-6
 PYEOF
 
+# eval and generate read text the same way: BOS, then the text (llama2.c's
+# convention); eval's cross-entropy against explain's log p of each token in turn
+"$LMSCOPE" eval "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" "$tmp/case2.txt" --json > "$tmp/ev.json" ||
+	fail "eval .bin --tokenizer"
+"$LMSCOPE" tokenize "$TOKDIR/tokenizer.bin" "$tmp/case2.txt" --json > "$tmp/tk.json" || fail "tokenize case2"
+$PY - "$tmp/ev.json" "$tmp/tk.json" "$LMSCOPE" "$tmp/r32k.bin" <<'PYEOF' || fail "eval does not score every token after BOS"
+import json, subprocess, sys
+ev, tk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert len(tk["ids"]) <= 64
+nll = []
+for i in range(1, len(tk["ids"]) + 1):
+    ctx = ([1] + tk["ids"])[:i]
+    out = subprocess.run([sys.argv[3], "explain", sys.argv[4], "--ids", ",".join(map(str, ctx)),
+                          "--target-id", str(([1] + tk["ids"])[i]), "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    nll.append(-json.loads(out)["target"]["logprob"])
+assert ev["tokens"] == len(tk["ids"]), (ev["tokens"], len(tk["ids"]))
+ce = sum(nll) / len(nll)
+assert abs(ev["cross_entropy"] - ce) < 1e-4 * max(1.0, ce), (ev["cross_entropy"], ce)
+PYEOF
+"$LMSCOPE" generate "$tmp/r32k.bin" --tokenizer "$TOKDIR/tokenizer.bin" --text "$TEXT" -n 3 --temperature 0 \
+	--json > "$tmp/gen.json" || fail "generate .bin --tokenizer --text"
+$PY - "$tmp/gen.json" "$tmp/e1.json" <<'PYEOF' || fail "generate does not start the prompt with BOS"
+import json, sys
+g, e = (json.load(open(f)) for f in sys.argv[1:3])
+assert g["prompt_ids"] == e["ids"] and g["prompt_ids"][0] == 1, (g["prompt_ids"], e["ids"])
+assert g["ids"][0] == e["top"][0]["id"], (g["ids"], e["top"][0])
+PYEOF
+
 # ---- bad files ------------------------------------------------------------------
 # expect_fail NAME COMMAND...: exit status 4 and one line naming the problem
 expect_fail() {
