@@ -113,24 +113,7 @@ int pane_hidden_click(struct tui_state *s, int y, int x)
 static int k_scroll(struct tui_state *s, int key)
 {
 	struct geom g = geom(s, s->lay.win[W_ATT]);
-	int r0 = g.row0, c0 = g.col0;
-	switch (key) {
-	case KEY_UP: r0--; break;
-	case KEY_DOWN: r0++; break;
-	case KEY_LEFT: c0--; break;
-	case KEY_RIGHT: c0++; break;
-	case KEY_PPAGE: r0 -= g.nr; break;
-	case KEY_NPAGE: r0 += g.nr; break;
-	case KEY_SLEFT: c0 -= g.nc; break;
-	case KEY_SRIGHT: c0 += g.nc; break;
-	case KEY_HOME: r0 = c0 = 0; break;
-	case KEY_END: s->att_follow = 1; return TUI_REDRAW;
-	default: return TUI_NONE;
-	}
-	s->att_row0 = r0 < 0 ? 0 : r0;
-	s->att_col0 = c0 < 0 ? 0 : c0;
-	s->att_follow = 0;
-	return TUI_REDRAW;
+	return tui_matrix_scroll(s, key, g.row0, g.col0, g.nr, g.nc);
 }
 
 const struct tui_key pane_hidden_keys[] = {

@@ -211,6 +211,11 @@ int tui_view_n(const struct tui_state *s);
 int tui_query(const struct tui_state *s);
 /* Appends a token's text to the context (step-by-step generation). */
 int tui_append_token(struct tui_state *s, int id);
+/* The scrolling keys of the matrix panes (attention, hidden states): arrows
+ * by one, PgUp/PgDn and Shift-arrows by a page of nr rows / nc columns,
+ * Home to the top-left corner, End back to following the newest tokens.
+ * row0/col0 are the corner shown now. Returns TUI_REDRAW or TUI_NONE. */
+int tui_matrix_scroll(struct tui_state *s, int key, int row0, int col0, int nr, int nc);
 
 /* ---- export ------------------------------------------------------------------ */
 /* Writes the screen as seen to path; 0 and a message on failure. */

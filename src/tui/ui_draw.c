@@ -134,3 +134,24 @@ void ui_printf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
 	va_end(ap);
 	ui_text(w, y, x, buf, strlen(buf), maxw, 0);
 }
+
+int tui_matrix_scroll(struct tui_state *s, int key, int row0, int col0, int nr, int nc)
+{
+	switch (key) {
+	case KEY_UP: row0--; break;
+	case KEY_DOWN: row0++; break;
+	case KEY_LEFT: col0--; break;
+	case KEY_RIGHT: col0++; break;
+	case KEY_PPAGE: row0 -= nr; break;
+	case KEY_NPAGE: row0 += nr; break;
+	case KEY_SLEFT: col0 -= nc; break;
+	case KEY_SRIGHT: col0 += nc; break;
+	case KEY_HOME: row0 = col0 = 0; break;
+	case KEY_END: s->att_follow = 1; return TUI_REDRAW;
+	default: return TUI_NONE;
+	}
+	s->att_row0 = row0 < 0 ? 0 : row0;
+	s->att_col0 = col0 < 0 ? 0 : col0;
+	s->att_follow = 0;
+	return TUI_REDRAW;
+}
