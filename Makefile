@@ -91,7 +91,7 @@ $(SAN)/lmscope: $(CLI_SRC:%.c=$(SAN)/%.o) $(TUI_SRC:%.c=$(SAN)/%.o) $(SAN)/liblm
 
 # Every test: unit suites (sanitized), command-line and bad-input scripts,
 # the PyTorch cross-checks and the explorer driven through tmux.
-test: all unit fuzz-replay $(SAN)/lmscope
+test: all unit fuzz-replay $(SAN)/lmscope build/synth
 	@sh tests/run.sh $(UNIT_BIN) $(wildcard tests/cli/*.sh) $(wildcard tests/torch/*.py) $(wildcard tests/tui/*.sh)
 
 check: deps

@@ -247,14 +247,14 @@ for k in 1 2 3; do
 	$T send-keys -t Q Space
 done
 
-# --- the shipped lessons play to their last step (those whose models exist) ------------------
+# --- the shipped lessons play to their last step (their models are committed) ----------------
 for f in models/lessons/*.lesson; do
 	name=$(basename "$f" .lesson)
 	missing=""
 	for m in $(sed -n 's/^\(model\|compare\)[[:space:]]\{1,\}//p' "$f"); do
 		[ -f "models/$m/config.json" ] || missing="$missing $m"
 	done
-	[ -n "$missing" ] && { echo "($name: skipped, no model$missing)"; continue; }
+	[ -n "$missing" ] && { fail "$name: its model is missing:$missing"; continue; }
 	steps=$(grep -c '^step' "$f")
 	start "S$name" 170 45 "lesson '$(pwd)/$f' --speed 400"
 	k=1
