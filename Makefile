@@ -29,13 +29,14 @@ CHECK_LIBS   = $(shell $(PKG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DLMS_VERSION='"$(VERSION)"' -DLMS_DATADIR='"$(DATADIR)"' \
-            -Iinclude -Isrc/engine $(PKG_CFLAGS) -MMD -MP
+            -Iinclude -Isrc/engine $(ENGINE_DIRS:%=-I%) $(PKG_CFLAGS) -MMD -MP
 CFLAGS   ?= -O2 -g
 OPT      := -march=native
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS    = $(PKG_LIBS) -lpthread -lm
 
-ENGINE_SRC := $(wildcard src/engine/*.c)
+ENGINE_DIRS := $(wildcard src/engine/*/)
+ENGINE_SRC := $(wildcard src/engine/*/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 TUI_SRC    := $(wildcard src/tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)

@@ -1,4 +1,4 @@
-/* Token streams, the validation split and batches (src/engine/dataset.c):
+/* Token streams, the validation split and batches (src/engine/train/dataset.c):
  * every chunk once per epoch, targets shifted by one, data positions that
  * reproduce the batch sequence, and the held-out tail of each file. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* GPT-2 (src/engine/gpt2.c): the tensor table, the initialisation,
+/* GPT-2 (src/engine/arch/gpt2.c): the tensor table, the initialisation,
  * gradients against central finite differences (cross-entropy over every
  * parameter and input, log-prob and contrastive objectives on the inputs),
  * prefix reuse against a full forward, and the explorer views. */

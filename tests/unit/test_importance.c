@@ -1,4 +1,4 @@
-/* Permutation importance (src/engine/importance.c). Oracles: a model whose
+/* Permutation importance (src/engine/attr/importance.c). Oracles: a model whose
  * prediction reads only the last token (by construction, offset 1 is all
  * that matters and every other offset changes nothing), and the unshuffled
  * cross-entropy recomputed window by window with the plain run API. */

@@ -1,4 +1,4 @@
-/* The LASSO solver (src/engine/lasso.c) against a closed form (orthonormal
+/* The LASSO solver (src/engine/attr/lasso.c) against a closed form (orthonormal
  * design: soft-thresholding), its optimality conditions, and recovery of a
  * planted sparse coefficient vector under cross-validation. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Layer ops (src/engine/ops.c): every BLAS-backed op against its plain-loop
+/* Layer ops (src/engine/nn/ops.c): every BLAS-backed op against its plain-loop
  * twin (ops_ref.c), and every backward against central finite differences
  * of a random projection L = sum_i r_i out_i, accumulated in double. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* AdamW, the learning-rate schedule and gradient clipping (src/engine/optim.c),
+/* AdamW, the learning-rate schedule and gradient clipping (src/engine/train/optim.c),
  * against closed forms: Adam's first bias-corrected step moves every weight
  * by lr * g / (|g| + eps); a constant gradient keeps doing so; decoupled
  * weight decay adds lr * wd * p to matrices only. */

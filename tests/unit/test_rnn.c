@@ -1,4 +1,4 @@
-/* Recurrent models (src/engine/rnn.c): the tensor table, the forward against
+/* Recurrent models (src/engine/arch/rnn.c): the tensor table, the forward against
  * an independent double-precision reference written from PyTorch's
  * documented equations, continuation from a saved state, and finite
  * difference checks of the backward. */

@@ -1,4 +1,4 @@
-/* TensorBoard event files (src/engine/tfevents.c): CRC-32C against published
+/* TensorBoard event files (src/engine/io/tfevents.c): CRC-32C against published
  * check values (RFC 3720 appendix B.4 and the "123456789" check), TFRecord
  * framing and the hand-written protobuf bytes of a scalar Event. The written
  * file is also read back by an independent Python decoder in
