@@ -29,14 +29,14 @@ CHECK_LIBS   = $(shell $(PKG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DLMS_VERSION='"$(VERSION)"' -DLMS_DATADIR='"$(DATADIR)"' \
-            -Iinclude -Isrc/engine $(ENGINE_DIRS:%=-I%) $(PKG_CFLAGS) -MMD -MP
+            -Iinclude -Isrc -Isrc/engine $(PKG_CFLAGS) -MMD -MP
 CFLAGS   ?= -O2 -g
 OPT      := -march=native
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS    = $(PKG_LIBS) -lpthread -lm
 
-ENGINE_DIRS := $(wildcard src/engine/*/)
 ENGINE_SRC := $(wildcard src/engine/*/*.c)
+FRONT_SRC  := $(wildcard src/front/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 TUI_SRC    := $(wildcard src/tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -46,7 +46,8 @@ BENCH_SRC  := $(wildcard tests/bench/*.c)
 OBJ  := build/obj
 SAN  := build/asan
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(OBJ)/%.o)
-FRONT_OBJ  := $(CLI_SRC:%.c=$(OBJ)/%.o) $(TUI_SRC:%.c=$(OBJ)/%.o)
+APP_SRC    := src/main.c $(FRONT_SRC) $(CLI_SRC) $(TUI_SRC)
+APP_OBJ    := $(APP_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
@@ -68,8 +69,8 @@ build/liblmscope.a: $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-lmscope: $(FRONT_OBJ) build/liblmscope.a
-	$(CC) $(CFLAGS) $(OPT) -o $@ $(FRONT_OBJ) build/liblmscope.a $(LDLIBS)
+lmscope: $(APP_OBJ) build/liblmscope.a
+	$(CC) $(CFLAGS) $(OPT) -o $@ $(APP_OBJ) build/liblmscope.a $(LDLIBS)
 
 # Unit tests: one check suite per engine module, built with ASan + UBSan.
 $(SAN)/liblmscope.a: $(SAN_ENGINE)
@@ -87,7 +88,7 @@ $(SAN)/tests/test_lesson: SAN_HELP += $(LESSON_OBJ:%=$(SAN)/%)
 unit: $(UNIT_BIN)
 
 # lmscope itself under ASan + UBSan, for the bad-input suite (tests/bad/).
-$(SAN)/lmscope: $(CLI_SRC:%.c=$(SAN)/%.o) $(TUI_SRC:%.c=$(SAN)/%.o) $(SAN)/liblmscope.a
+$(SAN)/lmscope: $(APP_SRC:%.c=$(SAN)/%.o) $(SAN)/liblmscope.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every test: unit suites (sanitized), command-line and bad-input scripts,
@@ -216,7 +217,7 @@ models/kjv-baseline.txt: models/kjv-transformer/model.safetensors models/kjv-lst
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 # The explorer's engine thread (bench_explorer.c times its update).
-BENCH_TUI := $(addprefix $(OBJ)/src/tui/,worker.o session.o export.o) $(OBJ)/src/cli/figure.o
+BENCH_TUI := $(addprefix $(OBJ)/src/tui/,worker.o session.o export.o) $(OBJ)/src/front/figure.o
 build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a $(LDLIBS)
 
@@ -305,7 +306,7 @@ $(MC)/%.o: %.c
 $(MC)/liblmscope.a: $(ENGINE_SRC:%.c=$(MC)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
-$(MC)/lmscope: $(CLI_SRC:%.c=$(MC)/%.o) $(TUI_SRC:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+$(MC)/lmscope: $(APP_SRC:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(filter-out $(MC)/tests/test_lesson,$(MC_UNIT)): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "../tui/tui.h"
+#include "cli/cli.h"
+#include "tui/tui.h"
 
 struct command {
 	const char *name;
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	cli_pick_blas_core(argv);
+	front_pick_blas_core(argv);
 	int i = 1;
 	int threads = 0;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -52,10 +52,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
 			threads = atoi(argv[++i]);
 			if (threads <= 0)
-				return cli_usage("--threads wants a positive number");
+				return front_usage("--threads wants a positive number");
 			continue;
 		}
-		return cli_usage("unknown option %s (see lmscope --help)", argv[i]);
+		return front_usage("unknown option %s (see lmscope --help)", argv[i]);
 	}
 	lms_set_threads(threads);
 	if (i >= argc) {
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
 		if (!strcmp(argv[i], commands[c].name)) {
-			cli_command = commands[c].name;
+			front_command = commands[c].name;
 			return commands[c].run(argc - i, argv + i);
 		}
 	/* not a command: a model to open in the explorer */

@@ -32,24 +32,24 @@ int lms_cmd_convert(int argc, char **argv)
 		else if (!strcmp(a, "--f16"))
 			f16 = 1;
 		else if (a[0] == '-')
-			return cli_usage("convert: unknown option or missing value: %s", a);
+			return front_usage("convert: unknown option or missing value: %s", a);
 		else if (!path)
 			path = a;
 		else
-			return cli_usage("convert: one model at a time");
+			return front_usage("convert: one model at a time");
 	}
 	if (!path || !out)
-		return cli_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, tokpath, &cm);
+		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
+	struct front_model cm;
+	enum lms_status st = front_open_model(path, tokpath, &cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	st = lms_model_save(cm.m, out, f16);
 	if (!st && cm.tok)
 		st = lms_tokenizer_save(cm.tok, out);
 	if (!st)
 		printf("%s: %s, %zu parameters%s\n", out, lms_arch_name(cm.m->cfg.arch), cm.m->n_params,
 		       cm.tok ? ", with its tokenizer" : "");
-	cli_close_model(&cm);
-	return st ? cli_fail(st) : LMS_EXIT_OK;
+	front_close_model(&cm);
+	return st ? front_fail(st) : LMS_EXIT_OK;
 }

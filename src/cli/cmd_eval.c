@@ -47,7 +47,7 @@ static int want_int(const char *opt, const char *v, long *out)
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (end == v || *end || errno || x < 1 || x > 1000000)
-		return cli_usage("%s wants a positive integer, not '%s'", opt, v);
+		return front_usage("%s wants a positive integer, not '%s'", opt, v);
 	*out = x;
 	return 0;
 }
@@ -59,7 +59,7 @@ int lms_cmd_eval(int argc, char **argv)
 	int nfiles = 0, json = 0;
 	long context = 0, stride = 0, batch = 8;
 	if (!files)
-		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
+		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc = 0;
@@ -76,7 +76,7 @@ int lms_cmd_eval(int argc, char **argv)
 			else
 				files[nfiles++] = a;
 		} else if (i + 1 >= argc)
-			rc = cli_usage("%s wants a value", a);
+			rc = front_usage("%s wants a value", a);
 		else if (!strcmp(a, "--context"))
 			rc = want_int(a, argv[++i], &context);
 		else if (!strcmp(a, "--stride"))
@@ -86,7 +86,7 @@ int lms_cmd_eval(int argc, char **argv)
 		else if (!strcmp(a, "--tokenizer"))
 			tokpath = argv[++i];
 		else
-			rc = cli_usage("unknown option %s (see lmscope eval --help)", a);
+			rc = front_usage("unknown option %s (see lmscope eval --help)", a);
 		if (rc) {
 			free(files);
 			return rc;
@@ -94,13 +94,13 @@ int lms_cmd_eval(int argc, char **argv)
 	}
 	if (!path || !nfiles) {
 		free(files);
-		return cli_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
+		return front_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
 	}
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, tokpath, &cm);
+	struct front_model cm;
+	enum lms_status st = front_open_model(path, tokpath, &cm);
 	if (st) {
 		free(files);
-		return cli_fail(st);
+		return front_fail(st);
 	}
 	struct lms_run *r = NULL;
 	struct lms_eval acc = {0};
@@ -157,7 +157,7 @@ int lms_cmd_eval(int argc, char **argv)
 		}
 	}
 	lms_run_free(r);
-	cli_close_model(&cm);
+	front_close_model(&cm);
 	free(files);
-	return st ? cli_fail(st) : LMS_EXIT_OK;
+	return st ? front_fail(st) : LMS_EXIT_OK;
 }

@@ -100,13 +100,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->tokpath = argv[++i];
 		else if (!strcmp(a, "--target-id") && more) {
 			if (!parse_int(argv[++i], &o->target))
-				return cli_usage("explain: --target-id wants a token id");
+				return front_usage("explain: --target-id wants a token id");
 		} else if (!strcmp(a, "--contrast-id") && more) {
 			if (!parse_int(argv[++i], &o->contrast))
-				return cli_usage("explain: --contrast-id wants a token id");
+				return front_usage("explain: --contrast-id wants a token id");
 		} else if (!strcmp(a, "--top") && more) {
 			if (!parse_int(argv[++i], &o->top) || o->top < 1)
-				return cli_usage("explain: --top wants a positive number");
+				return front_usage("explain: --top wants a positive number");
 		} else if (!strcmp(a, "--faithfulness") || !strcmp(a, "--no-faithfulness"))
 			o->faith = !strcmp(a, "--faithfulness");
 		else if (!strcmp(a, "--attention"))
@@ -114,21 +114,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--json"))
 			o->json = 1;
 		else if (a[0] == '-')
-			return cli_usage("explain: unknown option or missing value: %s", a);
+			return front_usage("explain: unknown option or missing value: %s", a);
 		else if (!o->path)
 			o->path = a;
 		else
-			return cli_usage("explain: one model at a time");
+			return front_usage("explain: one model at a time");
 	}
 	if (!o->path)
-		return cli_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+		return front_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
 	if (!o->text == !o->idlist)
-		return cli_usage("explain: give exactly one of --text TEXT and --ids LIST");
+		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
 	return 0;
 }
 
 /* The input ids: parsed, or the text through the model's tokenizer. */
-static enum lms_status input_ids(const struct cli_model *cm, const struct opts *o, int **ids, size_t *n)
+static enum lms_status input_ids(const struct front_model *cm, const struct opts *o, int **ids, size_t *n)
 {
 	if (o->idlist) {
 		if (!cli_parse_ids(o->idlist, ids, n))
@@ -187,7 +187,7 @@ static struct cli_attr_pred pred_of(const struct result *res)
 	return p;
 }
 
-static enum lms_status explain(const struct cli_model *cm, struct opts *o, struct result *res)
+static enum lms_status explain(const struct front_model *cm, struct opts *o, struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
 	int n = res->n, V = c->V;
@@ -242,10 +242,10 @@ static enum lms_status explain(const struct cli_model *cm, struct opts *o, struc
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static json_t *token_json(const struct cli_model *cm, int id)
+static json_t *token_json(const struct front_model *cm, int id)
 {
 	char buf[32];
-	json_t *s = json_string(cli_token_str(cm, id, buf, sizeof buf));
+	json_t *s = json_string(front_token_str(cm, id, buf, sizeof buf));
 	if (!s) { /* not valid UTF-8: show the id instead */
 		snprintf(buf, sizeof buf, "#%d", id);
 		s = json_string(buf);
@@ -253,12 +253,12 @@ static json_t *token_json(const struct cli_model *cm, int id)
 	return s;
 }
 
-static json_t *scored_token(const struct cli_model *cm, const struct result *res, int id)
+static json_t *scored_token(const struct front_model *cm, const struct result *res, int id)
 {
 	return json_pack("{s:i, s:o, s:f}", "id", id, "token", token_json(cm, id), "logprob", res->logprob[id]);
 }
 
-static int print_json(const struct cli_model *cm, const struct opts *o, const struct result *res)
+static int print_json(const struct front_model *cm, const struct opts *o, const struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
 	json_t *root = json_object(), *ids = json_array(), *toks = json_array(), *top = json_array();
@@ -346,7 +346,7 @@ static void bar(double v, double scale, char ch)
 		putchar(v < 0 ? '-' : ch);
 }
 
-static int print_table(const struct cli_model *cm, const struct opts *o, const struct result *res)
+static int print_table(const struct front_model *cm, const struct opts *o, const struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
 	char buf[32];
@@ -359,7 +359,7 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 	printf("%5s %7s  %-18s %12s\n", "pos", "id", "token", "saliency");
 	for (int j = 0; j < res->n; j++) {
 		printf("%5d %7d  ", j, res->ids[j]);
-		put_token(cli_token_str(cm, res->ids[j], buf, sizeof buf), 18);
+		put_token(front_token_str(cm, res->ids[j], buf, sizeof buf), 18);
 		printf(" %12.5g  ", res->scores[j]);
 		bar(res->scores[j], scale, '#');
 		putchar('\n');
@@ -370,17 +370,17 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 	for (int i = 0; i < res->top; i++) {
 		int id = res->order[i];
 		printf("%5d %7d  ", i + 1, id);
-		put_token(cli_token_str(cm, id, buf, sizeof buf), 18);
+		put_token(front_token_str(cm, id, buf, sizeof buf), 18);
 		printf(" %9.5f %10.4f  ", exp(res->logprob[id]), res->logprob[id]);
 		bar(exp(res->logprob[id]), 1.0, '#');
 		putchar('\n');
 	}
 	printf("\ntarget   %7d  ", res->target);
-	put_token(cli_token_str(cm, res->target, buf, sizeof buf), 18);
+	put_token(front_token_str(cm, res->target, buf, sizeof buf), 18);
 	printf(" logprob %.4f%s\n", res->logprob[res->target], o->target < 0 ? "  (most probable)" : "");
 	if (res->contrast >= 0) {
 		printf("contrast %7d  ", res->contrast);
-		put_token(cli_token_str(cm, res->contrast, buf, sizeof buf), 18);
+		put_token(front_token_str(cm, res->contrast, buf, sizeof buf), 18);
 		printf(" logprob %.4f\n", res->logprob[res->contrast]);
 	}
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
@@ -404,7 +404,7 @@ static int print_table(const struct cli_model *cm, const struct opts *o, const s
 }
 
 /* CSV (--csv), JSON (--json) or the table. */
-static int print_output(const struct cli_model *cm, const struct opts *o, const struct result *res)
+static int print_output(const struct front_model *cm, const struct opts *o, const struct result *res)
 {
 	if (o->x.csv) {
 		struct cli_attr_pred p = pred_of(res);
@@ -419,10 +419,10 @@ int lms_cmd_explain(int argc, char **argv)
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(o.path, o.tokpath, &cm);
+	struct front_model cm;
+	enum lms_status st = front_open_model(o.path, o.tokpath, &cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	const struct lms_config *c = &cm.m->cfg;
 	int *ids = NULL;
 	size_t n = 0;
@@ -447,13 +447,13 @@ int lms_cmd_explain(int argc, char **argv)
 		st = explain(&cm, &o, &res);
 	}
 	if (st)
-		rc = cli_fail(st);
+		rc = front_fail(st);
 	else if (print_output(&cm, &o, &res))
-		rc = cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
+		rc = front_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
 	else
-		rc = fflush(stdout) ? cli_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;
+		rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;
 	free_result(&res);
 	free(ids);
-	cli_close_model(&cm);
+	front_close_model(&cm);
 	return rc;
 }

@@ -26,7 +26,7 @@ static int parse_num(const char *opt, const char *v, double *out)
 	char *end;
 	double x = strtod(v, &end);
 	if (end == v || *end || !isfinite(x))
-		return cli_usage("%s wants a number, not '%s'", opt, v);
+		return front_usage("%s wants a number, not '%s'", opt, v);
 	*out = x;
 	return 0;
 }
@@ -88,12 +88,12 @@ int lms_cmd_generate(int argc, char **argv)
 		if (!strcmp(a, "--json")) { json = 1; continue; }
 		if (a[0] != '-') {
 			if (path)
-				return cli_usage("generate takes one MODEL (see lmscope generate --help)");
+				return front_usage("generate takes one MODEL (see lmscope generate --help)");
 			path = a;
 			continue;
 		}
 		if (i + 1 >= argc)
-			return cli_usage("%s wants a value", a);
+			return front_usage("%s wants a value", a);
 		const char *v = argv[++i];
 		int rc = 0;
 		double x = 0;
@@ -105,30 +105,30 @@ int lms_cmd_generate(int argc, char **argv)
 			errno = 0;
 			n = strtol(v, &end, 10);
 			if (end == v || *end || errno || n < 0 || n > 1000000)
-				return cli_usage("-n wants a count from 0 to 1000000");
+				return front_usage("-n wants a count from 0 to 1000000");
 		}
 		else if (!strcmp(a, "--temperature")) { rc = parse_num(a, v, &x); temperature = x; }
 		else if (!strcmp(a, "--top-p")) { rc = parse_num(a, v, &x); top_p = x; }
 		else if (!strcmp(a, "--seed")) { rc = parse_num(a, v, &x); seed = x; }
 		else
-			return cli_usage("unknown option %s (see lmscope generate --help)", a);
+			return front_usage("unknown option %s (see lmscope generate --help)", a);
 		if (rc)
 			return rc;
 	}
 	if (!path || (!text == !idlist))
-		return cli_usage("generate needs MODEL and one of --text or --ids");
+		return front_usage("generate needs MODEL and one of --text or --ids");
 	if (!(temperature >= 0) || !(top_p > 0 && top_p <= 1) || seed < 0)
-		return cli_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, tokpath, &cm);
+		return front_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
+	struct front_model cm;
+	enum lms_status st = front_open_model(path, tokpath, &cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	int *prompt = NULL, *gen = NULL;
 	size_t np = 0;
 	if (idlist) {
 		if (!cli_parse_ids(idlist, &prompt, &np)) {
-			cli_close_model(&cm);
-			return cli_usage("--ids wants a comma-separated list of token ids");
+			front_close_model(&cm);
+			return front_usage("--ids wants a comma-separated list of token ids");
 		}
 	} else if (!cm.tok) {
 		st = lms_fail(LMS_EARG, "%s: the model has no tokenizer; use --ids", path);
@@ -166,7 +166,7 @@ int lms_cmd_generate(int argc, char **argv)
 				json_array_append_new(pj, json_integer(prompt[i]));
 			for (long i = 0; i < n; i++) {
 				json_array_append_new(ij, json_integer(gen[i]));
-				json_array_append_new(tj, json_string(cli_token_str(&cm, gen[i], buf, sizeof buf)));
+				json_array_append_new(tj, json_string(front_token_str(&cm, gen[i], buf, sizeof buf)));
 			}
 			json_t *o = json_pack("{s:o, s:o, s:o}", "prompt_ids", pj, "ids", ij, "tokens", tj);
 			if (out)
@@ -198,6 +198,6 @@ int lms_cmd_generate(int argc, char **argv)
 	free(prompt);
 	free(gen);
 	lms_sampler_free(&s);
-	cli_close_model(&cm);
-	return st ? cli_fail(st) : LMS_EXIT_OK;
+	front_close_model(&cm);
+	return st ? front_fail(st) : LMS_EXIT_OK;
 }

@@ -60,7 +60,7 @@ static int want_int(const char *opt, const char *v, long lo, long hi, long *out)
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (end == v || *end || errno || x < lo || x > hi)
-		return cli_usage("%s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
+		return front_usage("%s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
 	*out = x;
 	return 0;
 }
@@ -223,11 +223,11 @@ int lms_cmd_importance(int argc, char **argv)
 			else if (!file)
 				file = a;
 			else
-				return cli_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
+				return front_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
 			continue;
 		}
 		if (i + 1 >= argc)
-			return cli_usage("%s wants a value", a);
+			return front_usage("%s wants a value", a);
 		const char *val = argv[++i];
 		if (!strcmp(a, "--positions"))
 			rc = want_int(a, val, 1, 4096, &v), o.positions = (int)v;
@@ -242,16 +242,16 @@ int lms_cmd_importance(int argc, char **argv)
 		else if (!strcmp(a, "--seed"))
 			rc = want_int(a, val, 0, 0x7fffffff, &v), o.seed = (uint64_t)v;
 		else
-			rc = cli_usage("unknown option %s (see lmscope importance --help)", a);
+			rc = front_usage("unknown option %s (see lmscope importance --help)", a);
 		if (rc)
 			return rc;
 	}
 	if (!path || !file)
-		return cli_usage("importance needs MODEL and FILE (see lmscope importance --help)");
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, NULL, &cm);
+		return front_usage("importance needs MODEL and FILE (see lmscope importance --help)");
+	struct front_model cm;
+	enum lms_status st = front_open_model(path, NULL, &cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	char *text = NULL;
 	int *ids = NULL;
 	size_t len, n = 0;
@@ -286,6 +286,6 @@ int lms_cmd_importance(int argc, char **argv)
 			print_table(&o, &imp);
 	}
 	lms_importance_free(&imp);
-	cli_close_model(&cm);
-	return st ? cli_fail(st) : LMS_EXIT_OK;
+	front_close_model(&cm);
+	return st ? front_fail(st) : LMS_EXIT_OK;
 }

@@ -13,18 +13,18 @@ int lms_cmd_info(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
 			tokpath = argv[++i];
 		else if (argv[i][0] == '-')
-			return cli_usage("info: unknown option %s", argv[i]);
+			return front_usage("info: unknown option %s", argv[i]);
 		else if (!path)
 			path = argv[i];
 		else
-			return cli_usage("info: one model at a time");
+			return front_usage("info: one model at a time");
 	}
 	if (!path)
-		return cli_usage("info: which model? (lmscope info MODEL)");
-	struct cli_model cm;
-	enum lms_status st = cli_open_model(path, tokpath, &cm);
+		return front_usage("info: which model? (lmscope info MODEL)");
+	struct front_model cm;
+	enum lms_status st = front_open_model(path, tokpath, &cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	const struct lms_config *c = &cm.m->cfg;
 	printf("model:        %s\n", cm.path);
 	printf("architecture: %s\n", lms_arch_name(c->arch));
@@ -53,6 +53,6 @@ int lms_cmd_info(int argc, char **argv)
 		       lms_tokenizer_vocab_size(cm.tok));
 	} else
 		printf("tokenizer:    none (tokens shown by id)\n");
-	cli_close_model(&cm);
+	front_close_model(&cm);
 	return LMS_EXIT_OK;
 }

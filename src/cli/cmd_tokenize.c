@@ -42,20 +42,20 @@ int lms_cmd_tokenize(int argc, char **argv)
 			bos = 1;
 		} else if (!strcmp(argv[i], "--text")) {
 			if (++i >= argc)
-				return cli_usage("--text wants an argument");
+				return front_usage("--text wants an argument");
 			text = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage("tokenize: unknown option %s", argv[i]);
+			return front_usage("tokenize: unknown option %s", argv[i]);
 		} else if (!path) {
 			path = argv[i];
 		} else if (!file) {
 			file = argv[i];
 		} else {
-			return cli_usage("tokenize: too many arguments (see lmscope tokenize --help)");
+			return front_usage("tokenize: too many arguments (see lmscope tokenize --help)");
 		}
 	}
 	if (!path || (!text == !file))
-		return cli_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
+		return front_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
 	char *data = NULL;
 	size_t len = 0;
 	enum lms_status st;
@@ -65,13 +65,13 @@ int lms_cmd_tokenize(int argc, char **argv)
 		else
 			st = lms_read_stream(stdin, "-", LMS_READ_MAX, &data, &len);
 		if (st)
-			return cli_fail(st);
+			return front_fail(st);
 	}
 	struct lms_tokenizer *tok;
 	st = lms_tokenizer_load(path, &tok);
 	if (st) {
 		free(data);
-		return cli_fail(st);
+		return front_fail(st);
 	}
 	if (!tok) {
 		free(data);
@@ -86,7 +86,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 	free(data);
 	if (st) {
 		lms_tokenizer_free(tok);
-		return cli_fail(st);
+		return front_fail(st);
 	}
 	if (as_json) {
 		fputs("{\"ids\": [", stdout);

@@ -41,7 +41,7 @@ static int train(int argc, char **argv)
 	const char **corpora = calloc((size_t)argc, sizeof *corpora);
 	int n = 0;
 	if (!corpora)
-		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
+		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	int rc = -1;
 	for (int i = 1; i < argc && rc < 0; i++) {
 		const char *a = argv[i];
@@ -59,30 +59,30 @@ static int train(int argc, char **argv)
 		} else if (!strcmp(a, "--vocab-size") || !strcmp(a, "--min-count")) {
 			int *dst = a[2] == 'v' ? &o.vocab_size : &o.min_count;
 			if (!val || !parse_int(val, dst) || *dst < 1)
-				rc = cli_usage("%s wants a positive number", a);
+				rc = front_usage("%s wants a positive number", a);
 			i++;
 		} else if (!strcmp(a, "--pattern")) {
 			if (!val)
-				rc = cli_usage("--pattern wants a pattern");
+				rc = front_usage("--pattern wants a pattern");
 			o.pattern = val;
 			i++;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!val)
-				rc = cli_usage("%s wants a directory", a);
+				rc = front_usage("%s wants a directory", a);
 			dir = val;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
-			rc = cli_usage("tokenizer train: unknown option %s", a);
+			rc = front_usage("tokenizer train: unknown option %s", a);
 		} else {
 			corpora[n++] = a;
 		}
 	}
 	if (rc < 0 && kinds != 1)
-		rc = cli_usage("tokenizer train: give one of --bpe, --word, --char");
+		rc = front_usage("tokenizer train: give one of --bpe, --word, --char");
 	if (rc < 0 && (!o.vocab_size || !n || !dir))
-		rc = cli_usage("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)");
+		rc = front_usage("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)");
 	if (rc < 0 && o.kind == LMS_TOK_BPE && (o.lowercase || o.pattern || o.bos_eos))
-		rc = cli_usage("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char");
+		rc = front_usage("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char");
 	if (rc >= 0) {
 		free(corpora);
 		return rc;
@@ -93,7 +93,7 @@ static int train(int argc, char **argv)
 	for (int i = 0; i < n && rc == LMS_EXIT_OK; i++) {
 		enum lms_status st = lms_read_file(corpora[i], &texts[i], &lens[i]);
 		if (st)
-			rc = cli_fail(st);
+			rc = front_fail(st);
 	}
 	struct lms_tokenizer *tok = NULL;
 	if (rc == LMS_EXIT_OK) {
@@ -101,7 +101,7 @@ static int train(int argc, char **argv)
 		if (!st)
 			st = lms_tokenizer_save(tok, dir);
 		if (st)
-			rc = cli_fail(st);
+			rc = front_fail(st);
 	}
 	if (rc == LMS_EXIT_OK)
 		printf("%s: %s tokenizer, %d tokens\n", dir,
@@ -124,5 +124,5 @@ int lms_cmd_tokenizer(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return LMS_EXIT_OK;
 	}
-	return cli_usage("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)");
+	return front_usage("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)");
 }

@@ -66,7 +66,7 @@ static int want_int(const char *opt, const char *v, long lo, long *out)
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (end == v || *end || errno || x < lo) {
-		cli_usage("%s wants an integer >= %ld, not '%s'", opt, lo, v);
+		front_usage("%s wants an integer >= %ld, not '%s'", opt, lo, v);
 		return 0;
 	}
 	*out = x;
@@ -78,7 +78,7 @@ static int want_num(const char *opt, const char *v, double lo, double *out)
 	char *end;
 	double x = strtod(v, &end);
 	if (end == v || *end || !isfinite(x) || x < lo) {
-		cli_usage("%s wants a number >= %g, not '%s'", opt, lo, v);
+		front_usage("%s wants a number >= %g, not '%s'", opt, lo, v);
 		return 0;
 	}
 	*out = x;
@@ -100,7 +100,7 @@ static int parse(int argc, char **argv, struct args *a)
 	a->corpora = calloc((size_t)argc, sizeof *a->corpora);
 	a->valid = calloc((size_t)argc, sizeof *a->valid);
 	if (!a->corpora || !a->valid)
-		return cli_fail(lms_fail(LMS_ENOMEM, "out of memory"));
+		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (s[0] != '-' || !s[1]) {
@@ -115,7 +115,7 @@ static int parse(int argc, char **argv, struct args *a)
 		if (!strcmp(s, "--lowercase")) { a->lowercase = 1; continue; }
 		if (!strcmp(s, "--f16")) { a->o.f16 = 1; continue; }
 		if (i + 1 >= argc)
-			return cli_usage("%s wants a value (see lmscope train --help)", s);
+			return front_usage("%s wants a value (see lmscope train --help)", s);
 		const char *v = argv[++i];
 		long n;
 		double x;
@@ -149,16 +149,16 @@ static int parse(int argc, char **argv, struct args *a)
 		NUM("--epochs", 0.0, a->o.epochs)
 		NUM("--valid-frac", 0.0, a->valid_frac)
 		else
-			return cli_usage("unknown option %s (see lmscope train --help)", s);
+			return front_usage("unknown option %s (see lmscope train --help)", s);
 #undef INT
 #undef NUM
 	}
 	if (!a->out)
-		return cli_usage("train needs -o MODEL_DIR (see lmscope train --help)");
+		return front_usage("train needs -o MODEL_DIR (see lmscope train --help)");
 	if (!a->ncorpora)
-		return cli_usage("train needs at least one CORPUS file");
+		return front_usage("train needs at least one CORPUS file");
 	if (a->valid_frac >= 1.0)
-		return cli_usage("--valid-frac must be below 1");
+		return front_usage("--valid-frac must be below 1");
 	return 0;
 }
 
@@ -287,8 +287,8 @@ int lms_cmd_train(int argc, char **argv)
 		if (!st && !tok)
 			st = lms_fail(LMS_EFORMAT, "%s: no tokenizer to resume with", a.out);
 	} else if (a.init) {
-		struct cli_model cm;
-		st = cli_open_model(a.init, NULL, &cm);
+		struct front_model cm;
+		st = front_open_model(a.init, NULL, &cm);
 		m = cm.m;
 		tok = cm.tok;
 		if (!st && !tok)
@@ -334,7 +334,7 @@ int lms_cmd_train(int argc, char **argv)
 			st = LMS_OK;
 		}
 	}
-	rc = st ? cli_fail(st) : LMS_EXIT_OK;
+	rc = st ? front_fail(st) : LMS_EXIT_OK;
 	lms_dataset_free(&ds);
 	lms_model_free(m);
 	lms_tokenizer_free(tok);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "explain_attr.h"
-#include "figure.h"
+#include "front/figure.h"
 
 const char cli_attr_usage[] =
 	"  --method M        grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
@@ -47,7 +47,7 @@ static int want_int(const char *opt, const char *v, long lo, long hi, long *out,
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (end == v || *end || errno || n < lo || n > hi) {
-		*rc = cli_usage("explain: %s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
+		*rc = front_usage("explain: %s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
 		return -1;
 	}
 	*out = n;
@@ -74,7 +74,7 @@ int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *
 	if (k == sizeof valued / sizeof *valued)
 		return 0;
 	if (*i + 1 >= argc) {
-		*rc = cli_usage("explain: %s wants a value", a);
+		*rc = front_usage("explain: %s wants a value", a);
 		return -1;
 	}
 	const char *v = argv[++*i];
@@ -82,7 +82,7 @@ int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *
 	if (!strcmp(a, "--method")) {
 		if (lms_attr_method_from_name(v, &x->a.method))
 			return 1;
-		*rc = cli_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
+		*rc = front_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
 		                "occlusion, lime or attention_rollout");
 		return -1;
 	}
@@ -91,7 +91,7 @@ int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *
 			x->a.occlude = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
 			return 1;
 		}
-		*rc = cli_usage("explain: --occlude is replace or remove");
+		*rc = front_usage("explain: --occlude is replace or remove");
 		return -1;
 	}
 	if (!strcmp(a, "--figure")) {
@@ -128,7 +128,7 @@ static int cheap(enum lms_attr_method m)
 	       m == LMS_ATTR_ATTENTION_ROLLOUT;
 }
 
-enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opts *x,
+enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_opts *x,
                                  const struct cli_attr_pred *p, struct cli_attr_result *res,
                                  int faith)
 {
@@ -236,13 +236,13 @@ json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res)
 	                 "agreement", agree);
 }
 
-json_t *cli_attr_embgrad_json(const struct cli_model *cm, const struct cli_attr_result *res)
+json_t *cli_attr_embgrad_json(const struct front_model *cm, const struct cli_attr_result *res)
 {
 	json_t *ids = json_array(), *toks = json_array(), *rows = json_array();
 	char buf[32];
 	for (int i = 0; i < res->ek; i++) {
 		json_array_append_new(ids, json_integer(res->etokens[i]));
-		json_t *t = json_string(cli_token_str(cm, res->etokens[i], buf, sizeof buf));
+		json_t *t = json_string(front_token_str(cm, res->etokens[i], buf, sizeof buf));
 		if (!t) {
 			snprintf(buf, sizeof buf, "#%d", res->etokens[i]);
 			t = json_string(buf);
@@ -268,14 +268,14 @@ static void csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void csv_row(FILE *f, const struct cli_model *cm, const char *section, int index, int id,
+static void csv_row(FILE *f, const struct front_model *cm, const char *section, int index, int id,
                     const char *label, double value)
 {
 	char buf[32];
 	fprintf(f, "%s,%d,", section, index);
 	if (id >= 0) {
 		fprintf(f, "%d,", id);
-		csv_str(f, cli_token_str(cm, id, buf, sizeof buf));
+		csv_str(f, front_token_str(cm, id, buf, sizeof buf));
 	} else {
 		fputc(',', f);
 		csv_str(f, label ? label : "");
@@ -283,7 +283,7 @@ static void csv_row(FILE *f, const struct cli_model *cm, const char *section, in
 	fprintf(f, ",%.9g\n", value);
 }
 
-int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_attr_opts *x,
+int cli_attr_write_csv(FILE *f, const struct front_model *cm, const struct cli_attr_opts *x,
                        const struct cli_attr_pred *p, const struct cli_attr_result *res)
 {
 	const struct lms_attr_info *in = &res->info;
@@ -371,7 +371,7 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 		fputc('\n', f);
 }
 
-enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_attr_opts *x,
+enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_attr_opts *x,
                                 const struct cli_attr_pred *p, const struct cli_attr_result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
@@ -385,10 +385,10 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
 	for (int j = 0; j < p->n; j++)
-		toks[j] = cli_token_str(cm, p->ids[j], bufs[j], sizeof bufs[j]);
+		toks[j] = front_token_str(cm, p->ids[j], bufs[j], sizeof bufs[j]);
 	int highlight = -1, contrast = -1;
 	for (int i = 0; i < p->top; i++) {
-		toks[p->n + i] = cli_token_str(cm, p->order[i], bufs[p->n + i], sizeof bufs[p->n + i]);
+		toks[p->n + i] = front_token_str(cm, p->order[i], bufs[p->n + i], sizeof bufs[p->n + i]);
 		probs[i] = (float)exp(p->logprob[p->order[i]]);
 		if (p->order[i] == p->target)
 			highlight = i;
@@ -396,10 +396,10 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 			contrast = i;
 	}
 	char title[512], tb[32], cb[32], diag[256], note[256];
-	const char *tgt = cli_token_str(cm, p->target, tb, sizeof tb);
+	const char *tgt = front_token_str(cm, p->target, tb, sizeof tb);
 	if (p->contrast >= 0)
 		snprintf(title, sizeof title, "%s: why \"%s\" rather than \"%s\"", cm->path, tgt,
-		         cli_token_str(cm, p->contrast, cb, sizeof cb));
+		         front_token_str(cm, p->contrast, cb, sizeof cb));
 	else
 		snprintf(title, sizeof title, "%s: why \"%s\" (p = %.3f)", cm->path, tgt,
 		         exp(p->logprob[p->target]));
@@ -419,7 +419,7 @@ enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_att
 	if (!etok || !ebuf)
 		f.ek = 0;
 	for (int i = 0; i < f.ek; i++)
-		etok[i] = cli_token_str(cm, res->etokens[i], ebuf[i], sizeof ebuf[i]);
+		etok[i] = front_token_str(cm, res->etokens[i], ebuf[i], sizeof ebuf[i]);
 	f.etokens = etok;
 	if (x->want_attention && p->run && !lms_arch_is_recurrent(c->arch)) {
 		f.attention = lms_run_attention(p->run, x->layer, x->head, 0);

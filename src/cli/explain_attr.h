@@ -57,7 +57,7 @@ struct cli_attr_result {
 
 /* The scores; with faith also the deletion curve and the agreement (curve
  * stays NULL without). */
-enum lms_status cli_attr_compute(const struct cli_model *cm, struct cli_attr_opts *x,
+enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_opts *x,
                                  const struct cli_attr_pred *p, struct cli_attr_result *res,
                                  int faith);
 void cli_attr_free(struct cli_attr_result *res);
@@ -65,13 +65,13 @@ void cli_attr_free(struct cli_attr_result *res);
 /* "saliency", "faithfulness" and "embedding_gradient" of the JSON output. */
 json_t *cli_attr_saliency_json(const struct cli_attr_opts *x, const struct cli_attr_result *res);
 json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res);
-json_t *cli_attr_embgrad_json(const struct cli_model *cm, const struct cli_attr_result *res);
+json_t *cli_attr_embgrad_json(const struct front_model *cm, const struct cli_attr_result *res);
 /* The whole explanation as CSV rows section,index,id,token,value. */
-int cli_attr_write_csv(FILE *f, const struct cli_model *cm, const struct cli_attr_opts *x,
+int cli_attr_write_csv(FILE *f, const struct front_model *cm, const struct cli_attr_opts *x,
                        const struct cli_attr_pred *p, const struct cli_attr_result *res);
 /* Table lines under the scores: the diagnostics, deletion area, agreement. */
 void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct cli_attr_result *res);
-enum lms_status cli_attr_figure(const struct cli_model *cm, const struct cli_attr_opts *x,
+enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_attr_opts *x,
                                 const struct cli_attr_pred *p, const struct cli_attr_result *res);
 
 #endif

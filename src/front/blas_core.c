@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "front/front.h"
 
-void cli_pick_blas_core(char **argv)
+void front_pick_blas_core(char **argv)
 {
 	const char *core = lms_blas_better_core();
 	if (!core || getenv("LMSCOPE_NO_REEXEC"))

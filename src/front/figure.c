@@ -12,7 +12,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 
-#include "figure.h"
+#include "front/figure.h"
 
 #define WIDTH 560.0   /* content width */
 #define MARGIN 18.0

@@ -1,110 +1,14 @@
-/* Helpers shared by the subcommands: errors, exit statuses, id lists, and
- * opening a model with its tokenizer. */
+/* Opening a model with its tokenizer, by path or by bare name (looked up
+ * in $LMSCOPE_MODELS and the installed models). */
 #include <errno.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "front/front.h"
 #include "lmscope/llama2c.h"
-
-int cli_exit_code(enum lms_status st)
-{
-	switch (st) {
-	case LMS_OK: return LMS_EXIT_OK;
-	case LMS_EARG: return LMS_EXIT_USAGE;
-	case LMS_EIO: return LMS_EXIT_IO;
-	case LMS_EFORMAT: return LMS_EXIT_FORMAT;
-	case LMS_ENOMEM: return LMS_EXIT_NOMEM;
-	case LMS_EUNSUPPORTED: return LMS_EXIT_UNSUPPORTED;
-	case LMS_ENUMERIC: return LMS_EXIT_NUMERIC;
-	case LMS_EINTR: return LMS_EXIT_INTERRUPTED;
-	}
-	return LMS_EXIT_FAIL;
-}
-
-/* Whether msg starts with "<something without spaces>: ", a file's name
- * (or another subject) as the style "lmscope: <file>: <what>" wants. */
-static int has_subject(const char *msg)
-{
-	size_t n = strcspn(msg, " :");
-	return n > 0 && msg[n] == ':' && msg[n + 1] == ' ';
-}
-
-int cli_fail(enum lms_status st)
-{
-	const char *msg = lms_errmsg();
-	if (!has_subject(msg) && cli_command)
-		fprintf(stderr, "lmscope: %s: %s\n", cli_command, *msg ? msg : lms_status_name(st));
-	else
-		fprintf(stderr, "lmscope: %s\n", *msg ? msg : lms_status_name(st));
-	return cli_exit_code(st);
-}
-
-const char *cli_command;
-
-int cli_usage(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	/* "lmscope: CMD: what is wrong", whether or not the message names CMD */
-	const char *c = cli_command, *rest = msg;
-	size_t k = c ? strlen(c) : 0;
-	if (k && !strncmp(msg, c, k) && msg[k] == ' ') {
-		const char *colon = strchr(msg + k + 1, ':'), *space = strchr(msg + k + 1, ' ');
-		if (colon && (!space || colon < space))
-			c = NULL; /* "tokenizer train: ..." */
-		else
-			rest = msg + k + 1; /* "train needs ..." -> "train: needs ..." */
-	} else if (k && !strncmp(msg, c, k) && msg[k] == ':') {
-		c = NULL;
-	}
-	if (c)
-		fprintf(stderr, "lmscope: %s: %s\n", c, rest);
-	else
-		fprintf(stderr, "lmscope: %s\n", msg);
-	return LMS_EXIT_USAGE;
-}
-
-int cli_parse_ids(const char *s, int **ids, size_t *n)
-{
-	size_t cap = 16, len = 0;
-	int *v = malloc(cap * sizeof *v);
-	if (!v)
-		return 0;
-	const char *p = s;
-	while (*p) {
-		char *end;
-		errno = 0;
-		long x = strtol(p, &end, 10);
-		if (end == p || errno || x < 0 || x > 0x7fffffff || (*end && *end != ',')) {
-			free(v);
-			return 0;
-		}
-		if (len == cap) {
-			int *nv = realloc(v, (cap *= 2) * sizeof *v);
-			if (!nv) {
-				free(v);
-				return 0;
-			}
-			v = nv;
-		}
-		v[len++] = (int)x;
-		p = *end ? end + 1 : end;
-	}
-	if (!len) {
-		free(v);
-		return 0;
-	}
-	*ids = v;
-	*n = len;
-	return 1;
-}
 
 /* dir/name when it exists (malloc'd), else NULL. */
 static char *model_in(const char *dir, const char *name)
@@ -126,7 +30,7 @@ static char *model_in(const char *dir, const char *name)
 	return NULL;
 }
 
-static void drop(struct cli_model *cm)
+static void drop(struct front_model *cm)
 {
 	lms_model_free(cm->m);
 	lms_tokenizer_free(cm->tok);
@@ -134,7 +38,7 @@ static void drop(struct cli_model *cm)
 	cm->tok = NULL;
 }
 
-static enum lms_status open_model(const char *path, const char *tokpath, struct cli_model *cm)
+static enum lms_status open_model(const char *path, const char *tokpath, struct front_model *cm)
 {
 	struct stat sb;
 	if (stat(path, &sb) != 0)
@@ -179,7 +83,7 @@ static char *model_beside_exe(const char *name)
 	return model_in(exe, name);
 }
 
-enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli_model *cm)
+enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm)
 {
 	memset(cm, 0, sizeof *cm);
 	struct stat sb;
@@ -195,11 +99,11 @@ enum lms_status cli_open_model(const char *path, const char *tokpath, struct cli
 	cm->path = path;
 	enum lms_status st = open_model(path, tokpath, cm);
 	if (st)
-		cli_close_model(cm);
+		front_close_model(cm);
 	return st;
 }
 
-void cli_close_model(struct cli_model *cm)
+void front_close_model(struct front_model *cm)
 {
 	drop(cm);
 	free(cm->found);
@@ -207,7 +111,7 @@ void cli_close_model(struct cli_model *cm)
 	cm->path = NULL;
 }
 
-const char *cli_token_str(const struct cli_model *cm, int id, char *buf, size_t size)
+const char *front_token_str(const struct front_model *cm, int id, char *buf, size_t size)
 {
 	if (cm->tok && id < lms_tokenizer_vocab_size(cm->tok))
 		return lms_tokenizer_piece(cm->tok, id);

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "../tui/tui.h"
+#include "front/front.h"
+#include "tui.h"
 
 static int usage(void)
 {
@@ -35,18 +35,18 @@ int lms_cmd_lesson(int argc, char **argv)
 			char *end;
 			o.speed = strtod(argv[++i], &end);
 			if (*end || !(o.speed >= 0.5 && o.speed <= 1000.0))
-				return cli_usage("--speed wants characters per second between 0.5 and 1000");
+				return front_usage("--speed wants characters per second between 0.5 and 1000");
 		}
 		else if (argv[i][0] == '-')
-			return cli_usage("unknown option %s (see lmscope lesson --help)", argv[i]);
+			return front_usage("unknown option %s (see lmscope lesson --help)", argv[i]);
 		else if (!o.lesson)
 			o.lesson = argv[i];
 		else if (n_models < 2)
 			o.model[n_models++] = argv[i];
 		else
-			return cli_usage("unexpected argument %s", argv[i]);
+			return front_usage("unexpected argument %s", argv[i]);
 	}
 	if (!o.lesson)
-		return cli_usage("which lesson file? (lmscope lesson FILE [MODEL])");
+		return front_usage("which lesson file? (lmscope lesson FILE [MODEL])");
 	return lms_explorer_run(&o);
 }

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
+#include "front/front.h"
 #include "teach.h"
 #include "term.h"
 #include "tui.h"
@@ -336,7 +336,7 @@ static int usage(void)
 /* One side of the screen: a model, its engine thread and its input state.
  * Static: a worker still inside the engine at exit keeps using them. */
 struct side {
-	struct cli_model cm;
+	struct front_model cm;
 	struct tui_model tm;
 	struct tui_worker worker;
 	struct tui_state s;
@@ -347,14 +347,14 @@ static struct side sides[TUI_SIDES];
 static int side_open(struct side *sd, struct tui_app *app, const char *path, const char *tokpath,
                      const char *text)
 {
-	enum lms_status st = cli_open_model(path, tokpath, &sd->cm);
+	enum lms_status st = front_open_model(path, tokpath, &sd->cm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	sd->opened = 1;
 	sd->tm = (struct tui_model){sd->cm.m, sd->cm.tok, path};
 	st = tui_worker_start(&sd->worker, &sd->tm);
 	if (st)
-		return cli_fail(st);
+		return front_fail(st);
 	sd->started = 1;
 	struct tui_state *s = &sd->s;
 	memset(s, 0, sizeof *s);
@@ -398,7 +398,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	if (o->theme && !strcmp(o->theme, "light"))
 		theme = LESSON_LIGHT;
 	else if (o->theme && strcmp(o->theme, "dark"))
-		return cli_usage("--theme wants dark or light, not %s", o->theme);
+		return front_usage("--theme wants dark or light, not %s", o->theme);
 	char err[600], buf[2][1024];
 	if (o->lesson && !tui_lesson_load(o->lesson, &ls, err, sizeof err)) {
 		fprintf(stderr, "lmscope: %s\n", err);
@@ -416,7 +416,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		model[1] = lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
 	if (!model[0]) {
 		tui_lesson_free(&ls);
-		return cli_usage("%s names no model: give one after the lesson file", o->lesson);
+		return front_usage("%s names no model: give one after the lesson file", o->lesson);
 	}
 	setlocale(LC_ALL, "");
 	ui_utf8 = MB_CUR_MAX > 1;
@@ -471,7 +471,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		tui_line_free(&s->line);
 		tui_request_free(&s->rq);
 		tui_pin_free(s);
-		cli_close_model(&sides[i].cm);
+		front_close_model(&sides[i].cm);
 	}
 	return status;
 }
@@ -493,7 +493,7 @@ int lms_explorer_main(int argc, char **argv)
 		else if (argv[i][0] != '-' && !o.model[1])
 			o.model[1] = argv[i];
 		else
-			return cli_usage("unexpected argument %s (see lmscope --help)", argv[i]);
+			return front_usage("unexpected argument %s (see lmscope --help)", argv[i]);
 	}
 	return lms_explorer_run(&o);
 }

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "../cli/figure.h"
+#include "front/figure.h"
 #include "export.h"
 #include "ui.h"
 

@@ -12,6 +12,9 @@ int lms_explorer_main(int argc, char **argv);
  * cores, else 0 (OpenBLAS's default). For lms_set_threads. */
 int tui_blas_threads(void);
 
+/* `lmscope lesson FILE [MODEL [MODEL_B]]`: argv[0] is "lesson". */
+int lms_cmd_lesson(int argc, char **argv);
+
 /* What the explorer opens: one model, or two side by side; a lesson to
  * play (`lmscope lesson`); the theme; the file F7 records steps into. */
 struct lms_explorer_opts {

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../src/tui/tui.h"
-#include "../../src/tui/worker.h"
+#include "tui/tui.h"
+#include "tui/worker.h"
 #include "bench.h"
 #include "lmscope/model.h"
 #include "lmscope/rng.h"

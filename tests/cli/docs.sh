@@ -4,7 +4,7 @@
 # man/lmscope.1 whose options (the .TP items) are exactly the options
 # `lmscope NAME --help` prints; the explorer's options (`lmscope MODEL
 # --help`) are the items of THE EXPLORER; the global ones are under OPTIONS;
-# the exit statuses of src/cli/cli.h and the keys of the explorer's key
+# the exit statuses of src/front/front.h and the keys of the explorer's key
 # tables (src/tui/) all appear; --version works.
 LMSCOPE=${LMSCOPE:-./lmscope}
 MAN=man/lmscope.1
@@ -74,7 +74,7 @@ done
 # Every exit status of cli.h is an item of EXIT STATUS.
 awk '/^\.SH EXIT STATUS/ { s = 1; next } /^\.SH/ { s = 0 } s && prev ~ /^\.TP/ { print } { prev = $0 }' \
 	"$MAN" > "$tmp/codes"
-for code in $(sed -n 's/^[[:space:]]*LMS_EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' src/cli/cli.h); do
+for code in $(sed -n 's/^[[:space:]]*LMS_EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' src/front/front.h); do
 	grep -qx "\.B $code" "$tmp/codes" || fail "exit status $code is not documented"
 done
 # Every key label of the explorer's key tables appears in the man page.

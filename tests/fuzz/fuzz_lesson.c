@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../../src/tui/lesson.h"
+#include "tui/lesson.h"
 
 /* The writer's text of ls (malloc'd, *len bytes). */
 static char *written(const struct lesson *ls, size_t *len)

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "atomic.h"
+#include "base/atomic.h"
 #include "testutil.h"
 
 /* The file's contents (NUL-terminated, malloc'd). */

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 #include "testutil.h"
 
 /* Tiny enough for finite differences over every tensor, big enough that

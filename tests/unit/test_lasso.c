@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "lasso.h"
+#include "attr/lasso.h"
 #include "lmscope/rng.h"
 
 /* Columns 1..4 of the 8 x 8 Sylvester-Hadamard matrix: entries +-1, every

@@ -8,8 +8,8 @@
 
 #include <check.h>
 
-#include "../../src/tui/lesson.h"
-#include "../../src/tui/session.h"
+#include "tui/lesson.h"
+#include "tui/session.h"
 #include "testutil.h"
 
 static const char good[] =

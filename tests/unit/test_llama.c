@@ -10,8 +10,8 @@
 
 #include <check.h>
 
-#include "arch.h"
-#include "llama_ops.h"
+#include "arch/arch.h"
+#include "nn/llama_ops.h"
 #include "lmscope/llama2c.h"
 #include "lmscope/tokenizer.h"
 #include "testutil.h"

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "memlimit.h"
+#include "base/memlimit.h"
 
 static struct lms_config gpt2(int V, int C, int L, int T)
 {

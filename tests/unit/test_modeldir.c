@@ -15,9 +15,9 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 #include "lmscope/rng.h"
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "testutil.h"
 
 static struct lms_config small(enum lms_arch a)

@@ -7,7 +7,7 @@
 
 #include <check.h>
 
-#include "ops.h"
+#include "nn/ops.h"
 #include "testutil.h"
 
 /* Finite differences are taken in float32 on functions with O(1) values:

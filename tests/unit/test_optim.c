@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "optim.h"
+#include "train/optim.h"
 
 static struct lms_model *small_gpt2(void)
 {

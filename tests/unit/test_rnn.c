@@ -11,7 +11,7 @@
 
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
-#include "rnn_cell.h"
+#include "nn/rnn_cell.h"
 #include "testutil.h"
 
 static const enum lms_arch archs[] = { LMS_RNN, LMS_LSTM, LMS_GRU };

@@ -11,7 +11,7 @@
 
 #include <check.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "testutil.h"
 
 /* A file from a header text and raw data bytes. */

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "tfevents.h"
+#include "io/tfevents.h"
 
 START_TEST(test_crc32c)
 {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 #include "lmscope/rng.h"
-#include "ops.h"
+#include "nn/ops.h"
 
 /* The parameter block, or a gradient block with the same layout. */
 struct gpt2_params {

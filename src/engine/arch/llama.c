@@ -34,10 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "llama_ops.h"
+#include "arch/arch.h"
+#include "nn/llama_ops.h"
 #include "lmscope/rng.h"
-#include "ops.h"
+#include "nn/ops.h"
 
 /* ---- parameters ------------------------------------------------------------ */
 

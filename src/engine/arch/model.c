@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 
 static const char *const arch_names[] = {
 	[LMS_RNN] = "rnn", [LMS_LSTM] = "lstm", [LMS_GRU] = "gru",

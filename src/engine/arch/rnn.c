@@ -35,10 +35,10 @@
 
 #include <cblas.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 #include "lmscope/rng.h"
-#include "ops.h"
-#include "rnn_cell.h"
+#include "nn/ops.h"
+#include "nn/rnn_cell.h"
 
 static int gates_of(enum lms_arch a)
 {

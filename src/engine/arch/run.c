@@ -7,8 +7,8 @@
 
 #include <cblas.h>
 
-#include "arch.h"
-#include "ops.h"
+#include "arch/arch.h"
+#include "nn/ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attrwork.h"
+#include "attr/attrwork.h"
 #include "lmscope/tokenizer.h"
 
 static const char *const method_names[LMS_ATTR_N_METHODS] = {

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "attrwork.h"
+#include "arch/arch.h"
+#include "attr/attrwork.h"
 
 #define MAX_OWN_ROWS 64
 

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "arch.h"
-#include "attrwork.h"
+#include "arch/arch.h"
+#include "attr/attrwork.h"
 
 static int find(const int *tokens, int k, int id)
 {

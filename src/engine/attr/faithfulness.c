@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attrwork.h"
+#include "attr/attrwork.h"
 
 /* order (n): positions by decreasing score, ties by position */
 static void rank_order(int *order, const float *scores, int n)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attrwork.h"
+#include "attr/attrwork.h"
 #include "lmscope/rng.h"
 
 void lms_importance_opts_default(struct lms_importance_opts *o)

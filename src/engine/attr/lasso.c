@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lasso.h"
+#include "attr/lasso.h"
 #include "lmscope/rng.h"
 
 static double soft(double a, double l)

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attrwork.h"
-#include "lasso.h"
+#include "attr/attrwork.h"
+#include "attr/lasso.h"
 #include "lmscope/rng.h"
 
 #define LIME_LAMBDAS 24

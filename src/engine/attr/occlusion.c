@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attrwork.h"
+#include "attr/attrwork.h"
 
 enum lms_status lms_attr_occlusion(struct lms_attrwork *w, const int *ids, int n, int target,
                                    int contrast, const struct lms_attr_opts *o, float *scores,

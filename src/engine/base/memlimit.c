@@ -4,7 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "memlimit.h"
+#include "base/memlimit.h"
 
 size_t lms_memory_needed(const struct lms_config *c)
 {

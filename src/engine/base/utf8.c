@@ -1,5 +1,5 @@
 /* UTF-8 decoding and encoding (see utf8.h). */
-#include "utf8.h"
+#include "base/utf8.h"
 
 int lms_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {

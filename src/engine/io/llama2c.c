@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "arch.h"
+#include "arch/arch.h"
 #include "lmscope/llama2c.h"
-#include "memlimit.h"
+#include "base/memlimit.h"
 
 /* llama2.c's newer export formats start with this magic ("ak42"). */
 #define LLAMA2C_MAGIC 0x616b3432

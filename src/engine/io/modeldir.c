@@ -41,10 +41,10 @@
 
 #include <jansson.h>
 
-#include "arch.h"
-#include "atomic.h"
-#include "memlimit.h"
-#include "safetensors.h"
+#include "arch/arch.h"
+#include "base/atomic.h"
+#include "base/memlimit.h"
+#include "io/safetensors.h"
 
 static char *join(const char *dir, const char *name)
 {

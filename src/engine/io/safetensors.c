@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; this file assumes a little-endian host"

@@ -8,7 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "tfevents.h"
+#include "io/tfevents.h"
 
 static uint32_t crc_table[256];
 

@@ -7,7 +7,7 @@
 
 #include <cblas.h>
 
-#include "ops.h"
+#include "nn/ops.h"
 
 /* out (N, OC) = b broadcast over the rows; returns the beta a following
  * sgemm should use (1 with a bias, 0 without). */

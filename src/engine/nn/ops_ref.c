@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "ops.h"
+#include "nn/ops.h"
 
 /* out (N, OC) = inp (N, C) @ w (C, OC) + b */
 void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const float *b,

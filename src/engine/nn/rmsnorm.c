@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "llama_ops.h"
+#include "nn/llama_ops.h"
 
 void lms_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w,
                          int N, int C, float eps)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rnn_cell.h"
+#include "nn/rnn_cell.h"
 
 /* ---- sigmoid and tanh, four lanes at a time --------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "llama_ops.h"
+#include "nn/llama_ops.h"
 
 void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta)
 {

@@ -4,7 +4,7 @@
  *   dg += dout u s (1 + g (1 - s)),   du += dout silu(g). */
 #include <math.h>
 
-#include "llama_ops.h"
+#include "nn/llama_ops.h"
 
 void lms_swiglu_forward(float *out, const float *gate, const float *up, int n)
 {

@@ -14,8 +14,8 @@
  * token of that single byte. decode(encode(s)) == s for every byte string. */
 #include <stdio.h>
 
-#include "bpe.h"
-#include "utf8.h"
+#include "tok/bpe.h"
+#include "base/utf8.h"
 
 struct bpe {
 	struct tok_vocab vocab;   /* byte-encoded token strings, as in the files */

@@ -3,7 +3,7 @@
 #ifndef LMS_BPE_H
 #define LMS_BPE_H
 
-#include "tok_impl.h"
+#include "tok/tok_impl.h"
 
 /* GPT-2's pre-tokenization pattern, as in OpenAI's encoder.py. */
 #define BPE_GPT2_PATTERN \

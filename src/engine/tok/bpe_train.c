@@ -6,8 +6,8 @@
  * token, every occurrence in every word left to right, and adds it to the
  * vocabulary. Ties go to the pair whose left token's bytes, then right
  * token's bytes, sort first, so a corpus always gives the same merges. */
-#include "bpe.h"
-#include "utf8.h"
+#include "tok/bpe.h"
+#include "base/utf8.h"
 
 struct word_seq {
 	int *sym;   /* current tokens of the word */

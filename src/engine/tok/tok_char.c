@@ -4,8 +4,8 @@
  * code points. A code point missing from the vocabulary is <unk>; each
  * invalid UTF-8 byte counts as replaced and is the token of U+FFFD (or
  * <unk>). Decoding concatenates, with <unk> written as U+FFFD. */
-#include "tok_impl.h"
-#include "utf8.h"
+#include "tok/tok_impl.h"
+#include "base/utf8.h"
 
 struct chars {
 	struct tok_vocab vocab;

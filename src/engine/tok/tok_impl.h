@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lmscope/tokenizer.h"
-#include "tok_map.h"
+#include "tok/tok_map.h"
 
 /* Encoder output: ids and, when offs is wanted, each token's first byte. */
 struct tok_out {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok_map.h"
+#include "tok/tok_map.h"
 
 static uint64_t mix(uint64_t x)
 {

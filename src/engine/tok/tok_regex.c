@@ -2,8 +2,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "tok_impl.h"
-#include "utf8.h"
+#include "tok/tok_impl.h"
+#include "base/utf8.h"
 
 enum lms_status tok_regex_compile(struct tok_regex *r, const char *pattern, const char *where)
 {

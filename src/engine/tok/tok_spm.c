@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #include "lmscope/llama2c.h"
-#include "tok_impl.h"
+#include "tok/tok_impl.h"
 
 #define SPM_FILE "tokenizer.bin"
 #define SPM_BOS 1

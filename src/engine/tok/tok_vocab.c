@@ -6,8 +6,8 @@
  * entries load in a few milliseconds this way. */
 #include <stdio.h>
 
-#include "tok_impl.h"
-#include "utf8.h"
+#include "tok/tok_impl.h"
+#include "base/utf8.h"
 
 void tok_vocab_free(struct tok_vocab *v)
 {

@@ -5,8 +5,8 @@
  * "bos_token", "eos_token"} and vocab.json. Decoding rejoins words with
  * natural spacing. Invalid UTF-8 bytes count as replaced, each one the token
  * of U+FFFD (usually <unk>). */
-#include "tok_impl.h"
-#include "utf8.h"
+#include "tok/tok_impl.h"
+#include "base/utf8.h"
 
 /* How a token joins its neighbours when decoding. */
 enum spacing {

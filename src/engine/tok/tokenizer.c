@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
-#include "atomic.h"
+#include "base/atomic.h"
 #include "lmscope/dataset.h"
 #include "lmscope/llama2c.h"
-#include "tok_impl.h"
+#include "tok/tok_impl.h"
 
 static const struct tok_ops *const kinds[] = {
 	&tok_word_ops,

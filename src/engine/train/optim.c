@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optim.h"
+#include "train/optim.h"
 
 enum lms_status lms_adamw_new(struct lms_adamw *o, const struct lms_model *m, float beta1,
                               float beta2, float eps, float weight_decay)

@@ -11,11 +11,11 @@
 
 #include <jansson.h>
 
-#include "atomic.h"
+#include "base/atomic.h"
 #include "lmscope/train.h"
-#include "optim.h"
-#include "safetensors.h"
-#include "tfevents.h"
+#include "train/optim.h"
+#include "io/safetensors.h"
+#include "io/tfevents.h"
 
 void lms_train_defaults(struct lms_train_opts *o)
 {

@@ -1,0 +1,58 @@
+/* What the two front ends (the command line, src/cli, and the explorer,
+ * src/tui) share: exit statuses and error reports, opening a model with its
+ * tokenizer, and the OpenBLAS kernel choice. Front-end code prints; the
+ * engine never does. */
+#ifndef LMS_FRONT_H
+#define LMS_FRONT_H
+
+#include <stdio.h>
+
+#include "lmscope/model.h"
+#include "lmscope/tokenizer.h"
+
+/* Exit statuses (documented in man/lmscope.1). */
+enum {
+	LMS_EXIT_OK = 0,
+	LMS_EXIT_FAIL = 1,     /* a command failed for a reason not listed below */
+	LMS_EXIT_USAGE = 2,    /* bad command line */
+	LMS_EXIT_IO = 3,       /* a file could not be read or written */
+	LMS_EXIT_FORMAT = 4,   /* an input file is malformed */
+	LMS_EXIT_NOMEM = 5,    /* not enough memory */
+	LMS_EXIT_UNSUPPORTED = 6,
+	LMS_EXIT_NUMERIC = 7,  /* NaN or Inf (e.g. a diverging training run) */
+	LMS_EXIT_INTERRUPTED = 130,
+};
+
+/* Prints "lmscope: <engine message>" to stderr; returns the exit status. A
+ * message that names no file ("<file>: <what>") is given the subcommand's
+ * name instead: "lmscope: eval: the texts have fewer than two tokens". */
+int front_fail(enum lms_status st);
+/* Prints "lmscope: CMD: <formatted>" to stderr and returns LMS_EXIT_USAGE;
+ * CMD is front_command (the running subcommand, set by main.c; NULL before
+ * one is chosen), left out when the message already starts with it. */
+int front_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const char *front_command;
+int front_exit_code(enum lms_status st);
+
+/* Makes OpenBLAS use the kernels this processor can run (may re-exec). */
+void front_pick_blas_core(char **argv);
+
+/* A model with its tokenizer (tok may be NULL: tokens are shown by id).
+ * path is a model directory, or a llama2.c .bin with tokpath naming its
+ * tokenizer.bin (NULL when absent). A bare name (no slash) that does not
+ * exist here is looked up in $LMSCOPE_MODELS, then in the installed
+ * LMS_DATADIR/models, then in ../share/lmscope/models beside the running
+ * binary; cm->path is then the directory found. */
+struct front_model {
+	struct lms_model *m;
+	struct lms_tokenizer *tok;
+	const char *path;
+	char *found;      /* the looked-up path (owned), or NULL */
+};
+enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
+void front_close_model(struct front_model *cm);
+/* The display string of a token: its piece, or "#<id>" without a tokenizer.
+ * Returns buf or a string owned by the tokenizer. */
+const char *front_token_str(const struct front_model *cm, int id, char *buf, size_t size);
+
+#endif
