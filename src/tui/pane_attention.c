@@ -215,7 +215,7 @@ static void draw_query(struct tui_state *s, WINDOW *w)
 	}
 }
 
-void pane_attention_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
 	if (!tui_view_n(s)) {
@@ -229,8 +229,9 @@ void pane_attention_draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_attention_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	WINDOW *w = s->lay.win[W_ATT];
 	if (!tui_view_n(s))
 		return TUI_REDRAW;
@@ -303,7 +304,7 @@ static int k_pick(struct tui_state *s, int key)
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
-const struct tui_key pane_attention_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "arrows", "scroll the matrix (overview: pick a head; query: pick the query)", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
@@ -316,4 +317,18 @@ const struct tui_key pane_attention_keys[] = {
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_attention = {
+	.name = "Attention",
+	.about = "Where each position (row, the query) looks in the context (column, the key): "
+	         "one head's softmax weights, each row summing to 100%. The overview shows every "
+	         "layer x head with its mean entropy in nats: low entropy is a head that looks at "
+	         "one place, high a head that spreads out. An induction head shows as a stripe "
+	         "one step right of the diagonal on repeated text: it looks at the token after "
+	         "the previous occurrence of the current one.",
+	.win = W_ATT,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

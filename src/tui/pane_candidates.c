@@ -23,7 +23,7 @@ static int top_index(const struct tui_view *v, int id)
 	return -1;
 }
 
-void pane_candidates_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_CANDIDATES;
@@ -98,8 +98,9 @@ void pane_candidates_sync(struct tui_state *s)
 		s->cand_sel = 0;
 }
 
-int pane_candidates_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)x;
 	int i = s->cand_top + y - 1;
 	if (y < 1 || !tui_view_n(s) || i >= s->v->k)
@@ -216,7 +217,7 @@ int tui_append_token(struct tui_state *s, int id)
 	return TUI_EDIT;
 }
 
-const struct tui_key pane_candidates_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "select a candidate: it becomes the saliency target", k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
 	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_move},
@@ -229,4 +230,16 @@ const struct tui_key pane_candidates_keys[] = {
 	{'c', "c", "contrast: why the target rather than the selected candidate", k_contrast},
 	{'x', "x", "clear the contrast", k_contrast},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_candidates = {
+	.name = "Next-token candidates",
+	.about = "The model's probability for each possible next token after the whole context, "
+	         "best first: the softmax of the last position's logits. The selected candidate "
+	         "is the target the saliency explains; a contrast asks why the target rather than "
+	         "another candidate.",
+	.win = W_CAND,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

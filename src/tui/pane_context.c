@@ -85,7 +85,7 @@ static double surprisal01(const struct tui_view *v, int j)
 	return x / log((double)v->V);
 }
 
-void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
+static void draw_tokens(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
 	s->n_tok_hits = 0;
@@ -157,7 +157,7 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
 	if (win == W_INPUT) {
 		struct tui_line *l = &s->line;
@@ -305,7 +305,7 @@ static int k_enter(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
-const struct tui_key pane_context_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_LEFT, "Left/Right", "move the cursor", k_left},
 	{KEY_RIGHT, NULL, NULL, k_right},
 	{KEY_HOME, "Home / Ctrl-A", "start of the line", k_home},
@@ -327,4 +327,16 @@ const struct tui_key pane_context_keys[] = {
 	{'\r', NULL, NULL, k_enter},
 	{KEY_ENTER, NULL, NULL, k_enter},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_context = {
+	.name = "Context line",
+	.about = "The text the model reads, typed on the top line, and below it as the model's "
+	         "tokens. Each token is shaded by its surprisal, -log p(token | the tokens before "
+	         "it) in nats: how unexpected the model found it. 0 nats is certain; each "
+	         "further 0.69 nats halves the probability.",
+	.win = W_TOKENS,
+	.draw = draw_tokens,
+	.click = click,
+	.keys = keys,
 };

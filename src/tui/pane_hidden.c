@@ -52,7 +52,7 @@ static struct geom geom(struct tui_state *s, WINDOW *w)
 	return g;
 }
 
-void pane_hidden_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	werase(w);
@@ -100,8 +100,9 @@ void pane_hidden_draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_hidden_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)x;
 	struct geom g = geom(s, s->lay.win[W_ATT]);
 	int t = g.row0 + y - HEAD_ROWS;
@@ -116,7 +117,7 @@ static int k_scroll(struct tui_state *s, int key)
 	return tui_matrix_scroll(s, key, g.row0, g.col0, g.nr, g.nc);
 }
 
-const struct tui_key pane_hidden_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "arrows", "scroll tokens (rows) and units (columns)", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
@@ -128,4 +129,16 @@ const struct tui_key pane_hidden_keys[] = {
 	{KEY_HOME, "Home", "first token, first unit", k_scroll},
 	{KEY_END, "End", "follow the end of the context", k_scroll},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_hidden = {
+	.name = "Recurrent activations",
+	.about = "A recurrent model reads the context one token at a time and carries a state "
+	         "forward instead of attending. Rows are tokens, columns units: the hidden state "
+	         "h after each token, the LSTM's cell state c (its long-term memory), or one "
+	         "gate's activations (sigmoid gates in 0..1: how much passes through).",
+	.win = W_ATT,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

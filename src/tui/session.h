@@ -61,6 +61,7 @@ struct tui_request {
 	int need_lens;     /* logit lens per layer */
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
+	double t_post;     /* tui_now_ms() at the keystroke that posted it; 0: unknown */
 	char export_path[512];
 };
 
@@ -72,12 +73,14 @@ struct tui_view {
 	int complete;       /* 0 for a partial result of a slow update */
 	char error[256];    /* engine or tokenizer failure, shown in the status line */
 	char note[256];     /* one-off message (export written) */
-	double ms;          /* time of this update */
+	double ms;          /* time of this update (the engine's, from its start) */
+	double cand_ms;     /* from the keystroke until the candidates were published */
 
 	char *text;         /* the request's text, as the tokens index it */
 	size_t len;
 	int n;              /* positions computed */
 	int cut;            /* tokens cut from the left (context longer than maxT) */
+	int kept;           /* leading tokens kept before the cut (a BOS), 0 or 1 */
 	size_t cut_byte;    /* byte offset in text where the computed tokens start */
 	int *ids;           /* (n) */
 	size_t *offsets;    /* (n + 1) byte offsets of each token in text */

@@ -26,12 +26,9 @@ int tui_present_win(const struct tui_state *s)
 {
 	if (!tui_presenting(s))
 		return -1;
-	switch (s->focus) {
-	case P_SALIENCY: return W_SAL;
-	case P_ATTENTION: return W_ATT;
-	case P_LENS: return W_LENS;
-	default: return W_CAND; /* typing: the predictions are the point */
-	}
+	if (s->focus == P_CONTEXT)
+		return W_CAND; /* typing: the predictions are the point */
+	return s->pane[s->focus]->win;
 }
 
 /* One entry: label (bold) and value on a row, then a bar two rows high. */
