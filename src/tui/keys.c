@@ -54,7 +54,7 @@ static int k_export(struct tui_state *s, int key)
 {
 	(void)key;
 	char path[64];
-	s->export_n++;
+	s->export_n = tui_export_next(s->export_n);
 	snprintf(path, sizeof path, "lmscope-export-%d.txt", s->export_n);
 	char msg[200];
 	if (!tui_export_text(path, msg, sizeof msg)) {

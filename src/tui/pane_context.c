@@ -119,7 +119,7 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 	}
 	int y = 0, x = 0;
 	int q = tui_query(s);
-	if (v->cut || first > 0) {
+	if (first > 0 || (v->cut && !v->kept)) {
 		ui_set(w, UI_MARKER);
 		if (v->cut && first == 0)
 			ui_printf(w, 0, 0, cols, ui_utf8 ? "\u2702%d\u2026 " : "<cut %d> ", v->cut);
@@ -129,6 +129,13 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 		ui_set(w, UI_NORMAL);
 	}
 	for (int j = first; j < n; j++) {
+		if (j == v->kept && j > 0 && v->cut && first == 0) {
+			/* the cut is after the kept BOS */
+			ui_set(w, UI_MARKER);
+			ui_printf(w, y, x, cols - x, ui_utf8 ? "\u2702%d\u2026 " : "<cut %d> ", v->cut);
+			x = getcurx(w);
+			ui_set(w, UI_NORMAL);
+		}
 		const char *t = tui_view_token(s, j, buf, sizeof buf);
 		int tw = ui_text_width(t, strlen(t), 1);
 		if (tw > cols)
