@@ -44,4 +44,11 @@ void tu_write_text(const char *path, const char *text);
 /* The number of names in a directory other than . and .. */
 int tu_entries(const char *path);
 
+/* Whether an external file (from ../shared beside the project: GPT-2's and
+ * Llama 2's tokenizers, stories260K.bin) is there; when not, prints one line
+ * "SKIP: what: path missing", which tests/run.sh counts as a skipped part.
+ * Called where a suite is built, so the cases that need the file are left
+ * out of it. */
+int tu_external(const char *what, const char *path);
+
 #endif
