@@ -16,14 +16,8 @@
 
 #include "export.h"
 #include "lmscope/attribution.h"
+#include "lmscope/clock.h"
 #include "worker.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 /* An update's products are small (a new row, a few dozen positions): with
  * two cores, a second OpenBLAS thread mostly waits for the core the input
@@ -177,8 +171,8 @@ static int went_stale(const struct tui_hooks *h)
 
 static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t0)
 {
-	if (h && h->partial && now_ms() - t0 > PARTIAL_MS) {
-		v->ms = now_ms() - t0;
+	if (h && h->partial && lms_now_ms() - t0 > PARTIAL_MS) {
+		v->ms = lms_now_ms() - t0;
 		h->partial(h->arg);
 	}
 }
@@ -433,7 +427,7 @@ static int cut_of(size_t n_all, int T)
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
 {
-	double t0 = now_ms();
+	double t0 = lms_now_ms();
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
 	int recurrent = lms_arch_is_recurrent(c->arch);
@@ -478,7 +472,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		e->have_dist = 0;
 		v->have_lens = v->have_overview = 0;
 		v->valid = 1;
-		v->ms = now_ms() - t0;
+		v->ms = lms_now_ms() - t0;
 		return 1;
 	}
 	memcpy(v->ids, e->all_ids + cut, (size_t)n * sizeof *v->ids);
@@ -548,7 +542,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		v->have_faith = 0;
 	if (rq->need_faith && !v->have_faith) {
 		/* the slow phase: everything else goes out first */
-		v->ms = now_ms() - t0;
+		v->ms = lms_now_ms() - t0;
 		if (h && h->partial)
 			h->partial(h->arg);
 		if (went_stale(h) || !faithfulness(e, n, target, contrast, h))
@@ -559,7 +553,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		e->faith_contrast = contrast;
 		v->have_faith = 1;
 	}
-	v->ms = now_ms() - t0;
+	v->ms = lms_now_ms() - t0;
 	return 1;
 }
 
