@@ -17,6 +17,7 @@
 #include "export.h"
 #include "lmscope/attribution.h"
 #include "lmscope/clock.h"
+#include "lmscope/logits.h"
 #include "worker.h"
 
 /* An update's products are small (a new row, a few dozen positions): with
@@ -125,42 +126,6 @@ static enum lms_status tokenize(struct tui_engine *e, const struct tui_request *
 	return LMS_OK;
 }
 
-/* log sum exp of a row of logits. Single-precision exponentials (each in
- * (0, 1] after the shift) summed in double: display accuracy at half the
- * cost of double exponentials, which matters once per position on a
- * 50k vocabulary. */
-static float row_lse(const float *x, int V)
-{
-	float mx = x[0];
-	for (int i = 1; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double s = 0.0;
-	for (int i = 0; i < V; i++)
-		s += expf(x[i] - mx);
-	return (float)(mx + log(s));
-}
-
-/* The k best of V log-probs, best first, by insertion into a short list. */
-static int top_k(const float *lp, int V, int K, int *id, float *val)
-{
-	int k = 0;
-	for (int i = 0; i < V; i++) {
-		float x = lp[i];
-		if (k == K && x <= val[k - 1])
-			continue;
-		int j = k < K ? k++ : K - 1;
-		while (j > 0 && val[j - 1] < x) {
-			val[j] = val[j - 1];
-			id[j] = id[j - 1];
-			j--;
-		}
-		val[j] = x;
-		id[j] = i;
-	}
-	return k;
-}
-
 /* An update slower than this shows its parts as they become ready. */
 #define PARTIAL_MS 20.0
 
@@ -197,11 +162,11 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 	int t0 = n - SURPRISAL_WINDOW > from ? n - SURPRISAL_WINDOW : from;
 	lms_logits(r, 0, t0, n);
 	for (int t = from; t < n; t++)
-		e->lse[t] = t < t0 ? NAN : row_lse(r->logits + (size_t)t * V, V);
+		e->lse[t] = t < t0 ? NAN : (float)lms_logsumexp(r->logits + (size_t)t * V, V);
 	if (isnan(e->lse[n - 1])) {
 		/* a long cut at the end left a last row never computed */
 		lms_logits(r, 0, n - 1, n);
-		e->lse[n - 1] = row_lse(r->logits + (size_t)(n - 1) * V, V);
+		e->lse[n - 1] = (float)lms_logsumexp(r->logits + (size_t)(n - 1) * V, V);
 	}
 	memcpy(e->ids, ids, (size_t)n * sizeof *ids);
 	e->n = n;
@@ -403,7 +368,7 @@ static int lens(struct tui_engine *e, const struct tui_hooks *h)
 			if (x[k] > x[best])
 				best = k;
 		v->lens_id[layer_of[i]] = best;
-		v->lens_p[layer_of[i]] = expf(x[best] - row_lse(x, c->V));
+		v->lens_p[layer_of[i]] = expf(x[best] - (float)lms_logsumexp(x, c->V));
 	}
 	/* the last layer's lens is the model's own prediction */
 	v->lens_id[c->L - 1] = v->top_id[0];
@@ -488,7 +453,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		const float *x = e->run->logits + (size_t)(n - 1) * c->V;
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - e->lse[n - 1];
-		v->k = top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		v->k = lms_top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
 		e->have_dist = 1;
 	}
 	int target = rq->target >= 0 && rq->target < c->V ? rq->target : v->top_id[0];
