@@ -10,18 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "lmscope/attribution.h"
-
-double tui_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "lmscope/clock.h"
+#include "lmscope/logits.h"
 
 /* An update's products are small (a new row, a few dozen positions): with
  * two cores, a second OpenBLAS thread mostly waits for the core the input
@@ -142,42 +136,6 @@ static enum lms_status tokenize(struct tui_engine *e, const struct tui_request *
 	return LMS_OK;
 }
 
-/* log sum exp of a row of logits. Single-precision exponentials (each in
- * (0, 1] after the shift) summed in double: display accuracy at half the
- * cost of double exponentials, which matters once per position on a
- * 50k vocabulary. */
-static float row_lse(const float *x, int V)
-{
-	float mx = x[0];
-	for (int i = 1; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double s = 0.0;
-	for (int i = 0; i < V; i++)
-		s += expf(x[i] - mx);
-	return (float)(mx + log(s));
-}
-
-/* The k best of V log-probs, best first, by insertion into a short list. */
-static int top_k(const float *lp, int V, int K, int *id, float *val)
-{
-	int k = 0;
-	for (int i = 0; i < V; i++) {
-		float x = lp[i];
-		if (k == K && x <= val[k - 1])
-			continue;
-		int j = k < K ? k++ : K - 1;
-		while (j > 0 && val[j - 1] < x) {
-			val[j] = val[j - 1];
-			id[j] = id[j - 1];
-			j--;
-		}
-		val[j] = x;
-		id[j] = i;
-	}
-	return k;
-}
-
 static void recurrent_view(struct tui_engine *e, const struct tui_request *rq)
 {
 	struct tui_view *v = &e->cur;
@@ -256,7 +214,7 @@ struct update {
 static void publish_partial(const struct update *u)
 {
 	if (u->h && u->h->partial) {
-		u->e->cur.ms = tui_now_ms() - u->t0;
+		u->e->cur.ms = lms_now_ms() - u->t0;
 		u->h->partial(u->h->arg);
 	}
 }
@@ -264,7 +222,7 @@ static void publish_partial(const struct update *u)
 /* Before a slow phase of an update that is already slow. */
 static void show_partial(const struct update *u)
 {
-	if (tui_now_ms() - u->t0 > PARTIAL_MS)
+	if (lms_now_ms() - u->t0 > PARTIAL_MS)
 		publish_partial(u);
 }
 
@@ -294,7 +252,7 @@ static int ph_forward(struct update *u)
 		e->surprisal[t] = NAN;
 	}
 	lms_logits(r, 0, n - 1, n);
-	e->lse[n - 1] = row_lse(r->logits + (size_t)(n - 1) * V, V);
+	e->lse[n - 1] = (float)lms_logsumexp(r->logits + (size_t)(n - 1) * V, V);
 	memcpy(e->ids, v->ids, (size_t)n * sizeof *v->ids);
 	e->n = n;
 	e->gen++;
@@ -316,7 +274,7 @@ static int ph_candidates(struct update *u)
 		float lse = e->lse[v->n - 1];
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - lse;
-		v->k = top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		v->k = lms_top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
 		memo_set(e, TUI_PH_CANDIDATES);
 	}
 	u->cand_fresh = fresh;
@@ -364,7 +322,7 @@ static int ph_view(struct update *u)
 	else
 		attention_view(e, u->rq);
 	double base = u->rq->t_post > 0 ? u->rq->t_post : u->t0;
-	v->cand_ms = tui_now_ms() - base;
+	v->cand_ms = lms_now_ms() - base;
 	if (u->cand_fresh)
 		publish_partial(u);
 	return 1;
@@ -387,7 +345,7 @@ static int ph_surprisal(struct update *u)
 	if (a < n - 1) {
 		lms_logits(r, 0, a, n - 1);
 		for (int t = a; t < n - 1; t++)
-			e->lse[t] = row_lse(r->logits + (size_t)t * V, V);
+			e->lse[t] = (float)lms_logsumexp(r->logits + (size_t)t * V, V);
 	}
 	e->surprisal[0] = NAN;
 	for (int t = 1; t < n; t++)
@@ -579,7 +537,7 @@ static int ph_lens(struct update *u)
 			if (x[k] > x[best])
 				best = k;
 		v->lens_id[layer_of[i]] = best;
-		v->lens_p[layer_of[i]] = expf(x[best] - row_lse(x, c->V));
+		v->lens_p[layer_of[i]] = expf(x[best] - (float)lms_logsumexp(x, c->V));
 	}
 	/* the last layer's lens is the model's own prediction */
 	v->lens_id[c->L - 1] = v->top_id[0];
@@ -708,7 +666,7 @@ static const phase_fn phases[] = {
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
 {
-	struct update u = {e, rq, h, tui_now_ms(), 0};
+	struct update u = {e, rq, h, lms_now_ms(), 0};
 	struct tui_view *v = &e->cur;
 	v->error[0] = v->note[0] = '\0';
 	if (!ph_input(&u)) {
@@ -721,13 +679,13 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
 		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = 0;
 		v->valid = 1;
-		v->ms = v->cand_ms = tui_now_ms() - u.t0;
+		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof phases / sizeof *phases; i++)
 		if (!phases[i](&u) || went_stale(h))
 			return 0;
-	v->ms = tui_now_ms() - u.t0;
+	v->ms = lms_now_ms() - u.t0;
 	return 1;
 }
 

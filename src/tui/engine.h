@@ -82,7 +82,4 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 /* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
 
-/* Milliseconds on the monotonic clock (the explorer's one clock). */
-double tui_now_ms(void);
-
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "lmscope/clock.h"
 #include "teach.h"
 #include "term.h"
 #include "tui.h"
@@ -164,7 +165,7 @@ static void draw(struct tui_app *app, unsigned dirty)
 
 static void post(struct tui_state *s)
 {
-	s->post_ms = tui_now_ms();
+	s->post_ms = lms_now_ms();
 	s->rq.t_post = s->post_ms;
 	tui_worker_post(s->w, &s->rq);
 	s->rq.seq++; /* mirrors the worker's numbering: the newest posted request */
@@ -273,7 +274,7 @@ static int run_loop(struct tui_app *app)
 			int timed = 0;
 			for (int i = 0; i < n; i++)
 				if (pending_shown[i] >= 0) {
-					app->side[i]->shown_ms = tui_now_ms() - pending_shown[i];
+					app->side[i]->shown_ms = lms_now_ms() - pending_shown[i];
 					pending_shown[i] = -1.0;
 					timed = 1;
 				}
@@ -281,7 +282,7 @@ static int run_loop(struct tui_app *app)
 				draw(app, 0);
 			dirty = 0;
 		}
-		int timeout = tui_player_timeout(app, tui_now_ms());
+		int timeout = tui_player_timeout(app, lms_now_ms());
 		int rc = poll(pfd, (nfds_t)(1 + n), timeout < 0 ? 1000 : timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;
@@ -305,7 +306,7 @@ static int run_loop(struct tui_app *app)
 		}
 		if (quit)
 			return 0;
-		tui_player_tick(app, tui_now_ms());
+		tui_player_tick(app, lms_now_ms());
 		if (app->flags[app->active] & TUI_EDIT)
 			tui_app_mirror(app, app->active); /* the same context drives every side */
 		int relayout = 0;

@@ -61,7 +61,7 @@ struct tui_request {
 	int need_lens;     /* logit lens per layer */
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
-	double t_post;     /* tui_now_ms() at the keystroke that posted it; 0: unknown */
+	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
 	char export_path[512];
 };
 

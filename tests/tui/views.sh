@@ -128,7 +128,7 @@ assert json.loads(out)["top"][0]["id"] == d["top"][0]["id"]
 PYEOF
 	$T send-keys -t g C-c
 else
-	echo "skipped the BOS cut check: ../shared/tokenizers/llama2/tokenizer.bin is missing"
+	echo "SKIP: views.sh BOS cut: ../shared/tokenizers/llama2/tokenizer.bin missing"
 fi
 
 [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "lmscope/clock.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
 #include "io/safetensors.h"
@@ -33,13 +33,6 @@ void lms_train_defaults(struct lms_train_opts *o)
 	o->eps = 1e-8;
 	o->log_every = 1;
 	o->seed = 1;
-}
-
-static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -441,7 +434,7 @@ static void emit(struct trainer *tr, enum lms_train_event ev)
 	if (!tr->cb)
 		return;
 	tr->pr.event = ev;
-	tr->pr.elapsed = seconds() - tr->t0;
+	tr->pr.elapsed = lms_now() - tr->t0;
 	tr->cb(tr->ud, &tr->pr);
 }
 
@@ -610,7 +603,7 @@ static enum lms_status loop(struct trainer *tr)
 		p->lr = lr;
 		p->grad_norm = gnorm;
 		tr->tokens += (long)o->B * o->T;
-		double el = seconds() - tr->t0;
+		double el = lms_now() - tr->t0;
 		p->tokens_per_s = el > 0 ? (double)tr->tokens / el : 0.0;
 		emit(tr, LMS_TRAIN_STEP);
 		int last = p->step == p->total;
@@ -636,7 +629,7 @@ enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, con
                           void *userdata)
 {
 	struct trainer tr = {.m = m, .ds = ds, .dir = dir, .o = o, .cb = cb, .ud = userdata};
-	tr.t0 = seconds();
+	tr.t0 = lms_now();
 	enum lms_status st = setup(&tr, resume);
 	if (!st)
 		st = loop(&tr);
