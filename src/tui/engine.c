@@ -84,8 +84,15 @@ void tui_engine_close(struct tui_engine *e)
 	memset(e, 0, sizeof *e);
 }
 
+/* Without a tokenizer the context is a list of ids: runs of digits,
+ * separated by spaces or commas. Anything else is refused with how ids are
+ * typed (words mean nothing to a model without its tokenizer). */
 static enum lms_status parse_ids(const char *text, size_t len, int **ids, size_t *n, size_t **off)
 {
+	for (size_t i = 0; i < len; i++)
+		if ((text[i] < '0' || text[i] > '9') && text[i] != ' ' && text[i] != ',')
+			return lms_fail(LMS_EARG, "this model has no tokenizer: type token ids as numbers "
+			                          "(3 17 42), or open it with --tokenizer FILE");
 	size_t cap = len / 2 + 2, k = 0;
 	*ids = malloc(cap * sizeof **ids);
 	*off = malloc((cap + 1) * sizeof **off);

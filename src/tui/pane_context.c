@@ -100,7 +100,11 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 	}
 	if (!n) {
 		ui_set(w, UI_DIM);
-		ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+		if (s->tm->tok)
+			ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+		else
+			ui_printf(w, 0, 2, cols - 2, "no tokenizer: type token ids as numbers (3 17 42), "
+			                             "or open the model with --tokenizer FILE");
 		ui_set(w, UI_NORMAL);
 		return;
 	}
