@@ -88,11 +88,4 @@ enum lms_status lms_train_resume_opts(const char *dir, struct lms_train_opts *o)
 /* The checkpoint's model (F32), to pass to lms_train with resume. */
 enum lms_status lms_train_resume_model(const char *dir, struct lms_model **out);
 
-/* Mean cross-entropy (nats per target) of m over a token stream cut into
- * consecutive windows of T + 1 tokens (T new targets each), using run r
- * (B x T); at most max_targets targets when > 0. *count gets the number of
- * targets scored. */
-double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
-                       size_t *count);
-
 #endif

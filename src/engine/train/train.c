@@ -12,6 +12,7 @@
 
 #include "base/atomic.h"
 #include "lmscope/clock.h"
+#include "lmscope/eval.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
 #include "io/safetensors.h"
@@ -74,49 +75,6 @@ static int is_dir(const char *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* ---- validation -------------------------------------------------------------- */
-
-double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
-                       size_t *count)
-{
-	int B = r->B, T = r->T;
-	int *x = malloc((size_t)B * T * sizeof *x);
-	int *y = malloc((size_t)B * T * sizeof *y);
-	double sum = 0.0;
-	size_t done = 0;
-	size_t limit = max_targets > 0 ? (size_t)max_targets : (size_t)-1;
-	size_t pos = 0; /* next window starts at tokens[pos] */
-	while (x && y && pos + 1 < n && done < limit) {
-		int rows = 0;
-		size_t batch = 0;
-		for (; rows < B && pos + 1 < n && done + batch < limit; rows++) {
-			for (int t = 0; t < T; t++) {
-				size_t i = pos + t;
-				int ok = i + 1 < n && done + batch < limit;
-				x[rows * T + t] = i < n ? tokens[i] : 0;
-				y[rows * T + t] = ok ? tokens[i + 1] : -1;
-				batch += ok;
-			}
-			pos += T;
-		}
-		for (int b = rows; b < B; b++)
-			for (int t = 0; t < T; t++) {
-				x[b * T + t] = 0;
-				y[b * T + t] = -1;
-			}
-		if (lms_embed(r, x, T) != LMS_OK)
-			break;
-		lms_forward(r, 0, T);
-		double mean = lms_objective_xent(r, y, 0);
-		sum += mean * (double)batch;
-		done += batch;
-	}
-	free(x);
-	free(y);
-	*count = done;
-	return done ? sum / (double)done : NAN;
 }
 
 /* ---- logs ---------------------------------------------------------------------- */
