@@ -366,6 +366,12 @@ const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G)
 	return ops->gates ? ops->gates(r, l, b, G) : NULL;
 }
 
+const float *lms_run_cell(const struct lms_run *r, int l, int b, int *H)
+{
+	const struct lms_arch_ops *ops = ops_of(r);
+	return ops->cell ? ops->cell(r, l, b, H) : NULL;
+}
+
 void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)
 {
 	const struct lms_config *c = &r->m->cfg;
