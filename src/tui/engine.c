@@ -152,8 +152,14 @@ static void recurrent_view(struct tui_engine *e, const struct tui_request *rq)
 	int G = 0, D = 0;
 	const float *gates = lms_run_gates(e->run, v->layer, 0, &G);
 	v->G = gates ? G : 0;
-	v->part = rq->part < 0 || rq->part > v->G ? 0 : rq->part;
-	if (v->part == TUI_PART_HIDDEN) {
+	int CH = 0;
+	const float *cell = lms_run_cell(e->run, v->layer, 0, &CH);
+	v->has_cell = cell != NULL;
+	v->part = rq->part < 0 || rq->part > v->G + v->has_cell ? 0 : rq->part;
+	if (v->part == v->G + 1 && cell) {
+		v->D = CH;
+		memcpy(v->act, cell, (size_t)n * CH * sizeof *v->act);
+	} else if (v->part == TUI_PART_HIDDEN) {
 		const float *hs = lms_run_hidden(e->run, v->layer, 0, &D);
 		v->D = D;
 		if (hs)
@@ -554,15 +560,15 @@ static int ph_lens(struct update *u)
 	return 1;
 }
 
-/* How far the saliency can be trusted, as `lmscope explain` reports it:
- * the deletion area of its scores, and the rank correlation with every
- * other cheap method, all in the work run. The slow phase: everything else
- * goes out first. Returns 0 when stale. */
+/* How far the saliency can be trusted, by the engine's one policy
+ * (lms_faithfulness, as `lmscope explain` reports it): the deletion area of
+ * its scores and the rank agreement with the methods it compares, all in
+ * the work run, abandoned between steps when stale. The slow phase:
+ * everything else goes out first. Returns 0 when stale. */
 static int ph_faith(struct update *u)
 {
 	struct tui_engine *e = u->e;
 	struct tui_view *v = &e->cur;
-	const struct lms_model *m = e->tm->m;
 	if (!u->rq->need_faith || memo_hit(e, TUI_PH_FAITH))
 		return 1;
 	v->have_faith = 0;
@@ -571,28 +577,16 @@ static int ph_faith(struct update *u)
 		return 0;
 	struct lms_attr_opts o;
 	attr_opts(u, &o);
+	o.method = (enum lms_attr_method)tui_methods[v->method].attr;
+	struct lms_faithfulness f;
+	enum lms_status st = lms_faithfulness(e->tm->m, e->ids, v->n, v->target, v->contrast,
+	                                      v->saliency, &o, e->faith_curve, e->faith_other, &f);
+	if (st && went_stale(u->h))
+		return 0;
+	/* an engine failure shows as nan, with what was computed before it */
+	v->faith_area = f.area;
 	for (int k = 0; k < TUI_N_METHODS; k++)
-		v->faith_rho[k] = NAN;
-	int n = v->n;
-	if (lms_deletion_curve(m, e->ids, n, v->target, v->saliency, &o, e->faith_curve,
-	                       &v->faith_area)) {
-		if (went_stale(u->h))
-			return 0;
-		v->faith_area = NAN; /* an engine failure shows as nan */
-	} else {
-		for (int k = 0; k < TUI_N_METHODS; k++) {
-			if (k == v->method || k == TUI_IG || k == TUI_LIME ||
-			    !lms_attr_method_supported(tui_methods[k].attr, m->cfg.arch))
-				continue;
-			o.method = (enum lms_attr_method)tui_methods[k].attr;
-			if (lms_attribute(m, e->ids, n, v->target, v->contrast, &o, e->faith_other, NULL)) {
-				if (went_stale(u->h))
-					return 0;
-				continue;
-			}
-			v->faith_rho[k] = lms_spearman(v->saliency, e->faith_other, n);
-		}
-	}
+		v->faith_rho[k] = f.rho[tui_methods[k].attr];
 	memo_set(e, TUI_PH_FAITH);
 	v->have_faith = 1;
 	return 1;

@@ -93,7 +93,7 @@ static int k_head(struct tui_state *s, int key)
 {
 	int d = key == '.' || key == '>' ? 1 : -1;
 	if (s->recurrent) {
-		int parts = 1 + (s->v && s->v->valid ? s->v->G : 0);
+		int parts = 1 + (s->v && s->v->valid ? s->v->G + s->v->has_cell : 0);
 		s->rq.part = (s->rq.part + d + parts) % parts;
 		return TUI_RECOMPUTE;
 	}

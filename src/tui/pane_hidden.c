@@ -37,6 +37,8 @@ static const char *part_name(const struct tui_state *s, int part)
 	enum lms_arch a = s->tm->m->cfg.arch;
 	if (part == TUI_PART_HIDDEN)
 		return "hidden state h";
+	if (s->v && s->v->has_cell && part == s->v->G + 1)
+		return "cell state c";
 	if (a == LMS_LSTM && part <= 4)
 		return lstm[part - 1];
 	if (a == LMS_GRU && part <= 3)

@@ -149,6 +149,7 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	}
 	out->part = v->part;
 	out->G = v->G;
+	out->has_cell = v->has_cell;
 	out->D = v->D;
 	if (!v->NH)
 		COPY(act, act);

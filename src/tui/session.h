@@ -41,7 +41,7 @@ extern const struct tui_method_info tui_methods[TUI_N_METHODS];
 enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_MODES };
 
 /* Recurrent pane: the hidden state, or one of the cell's gates. */
-#define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1 */
+#define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1, G + 1 the LSTM's cell state c */
 
 #define TUI_TOPK 100   /* candidates kept per view */
 #define TUI_THUMB 8    /* overview thumbnails are THUMB x THUMB */
@@ -116,6 +116,7 @@ struct tui_view {
 
 	/* recurrent: the selected layer's hidden state or gate, (n, D) */
 	int part, G, D;
+	int has_cell;          /* LSTM: part G + 1 is the cell state c */
 	float *act;
 
 	int have_lens;
