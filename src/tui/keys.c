@@ -174,7 +174,7 @@ static int k_temperature(struct tui_state *s, int key)
 {
 	float t = s->temperature * (key == 'T' ? 1.25f : 0.8f);
 	s->temperature = t < 0.05f ? 0.05f : t > 5.0f ? 5.0f : t;
-	snprintf(s->msg, sizeof s->msg, "sampling temperature %.2f", s->temperature);
+	snprintf(s->msg, sizeof s->msg, "temperature %.2f: the candidates and sampling", s->temperature);
 	return TUI_REDRAW;
 }
 
@@ -197,7 +197,7 @@ static const struct tui_key command_keys[] = {
 	{'i', "i", "back to typing the context", k_typing},
 	{'a', "a", "append the target token to the context", k_append},
 	{'s', "s", "sample a token (with the temperature) and append it", k_sample},
-	{'t', "t / T", "lower / raise the sampling temperature", k_temperature},
+	{'t', "t / T", "lower / raise the temperature (the candidates shown and sampling)", k_temperature},
 	{'T', NULL, NULL, k_temperature},
 	{'m', "m", "switch the saliency method", k_method},
 	{'[', "[ / ]", "previous / next layer", k_layer},

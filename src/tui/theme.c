@@ -61,10 +61,9 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 	ui_title(w, title, 1);
 	int rows = (getmaxy(w) - 1) / BIG_ROWS;
 	int top = s->cand_sel >= rows ? s->cand_sel - rows + 1 : 0;
-	double pmax = exp(v->top_lp[0]);
 	for (int r = 0; r < rows && top + r < v->k; r++) {
 		int i = top + r, id = v->top_id[i];
-		double p = exp(v->top_lp[i]), d;
+		double p = tui_cand_prob(s, i), d;
 		char rank[16];
 		snprintf(rank, sizeof rank, "%2d  ", i + 1);
 		const char *label = tui_token_str(s->tm, id, buf, sizeof buf);
@@ -72,7 +71,7 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 			snprintf(value, sizeof value, "%.1f%%  (\u0394 %+.1f)", 100.0 * p, 100.0 * d);
 		else
 			snprintf(value, sizeof value, "%.1f%%", 100.0 * p);
-		big_entry(w, 1 + r * BIG_ROWS, rank, label, value, pmax > 0 ? p / pmax : 0,
+		big_entry(w, 1 + r * BIG_ROWS, rank, label, value, tui_cand_bar(s, i),
 		          id == v->target ? UI_TARGET : UI_PROB_BAR, i == s->cand_sel);
 	}
 }

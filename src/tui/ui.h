@@ -91,7 +91,13 @@ struct tui_state {
 	struct tui_layout lay;
 	/* candidates */
 	int cand_sel, cand_top;
-	float temperature;
+	float temperature;         /* the shown distribution's and sampling's */
+	int bars_relative;         /* bars scaled to the top candidate, not 0-100% */
+	/* log-normaliser of logprob / temperature over the vocabulary, for
+	 * the view and temperature it was computed for */
+	double temp_lse, temp_T;
+	const struct tui_view *temp_v;
+	uint64_t temp_seq;
 	struct lms_rng rng;
 	/* saliency */
 	int sal_top;
@@ -222,6 +228,11 @@ const struct tui_key *tui_key_lookup(const struct tui_key *t, int key, int is_fu
  * draws them too). */
 void pane_context_draw_input(struct tui_state *s, WINDOW *w);
 void pane_candidates_sync(struct tui_state *s);
+/* Candidate i's probability as shown: the view's distribution at the
+ * sampling temperature, p_T(i) = exp(log p_i / T) / sum_j exp(log p_j / T),
+ * and the length of its bar in [0, 1] (0-100%, or relative to the top). */
+double tui_cand_prob(struct tui_state *s, int i);
+double tui_cand_bar(struct tui_state *s, int i);
 void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y);
 
 /* Shared by panes: the view's token j as a display string. */

@@ -3,7 +3,9 @@
 # checked on the screen as a person sees it (tmux): exports never
 # overwrite an earlier run's and carry the faithfulness numbers (against
 # `lmscope explain`); "screen N ms" is this update's time, never the
-# previous one's; the BOS stays when a long context is cut.
+# previous one's; probability bars on an absolute scale, and the
+# temperature changes the distribution shown; the BOS stays when a long
+# context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -97,6 +99,47 @@ EOF
 done
 $T send-keys -t b C-c
 wait_for b "EXIT=0" || fail "Ctrl-C did not quit b"
+
+# --- probability bars: absolute 0-100% by default; the temperature changes them ----
+# check_bars T RELATIVE: every candidate row at 120 columns (bars 12 cells
+# wide from column 21) against softmax(log p / T) over the whole vocabulary
+# from `lmscope explain --json` (the word-level vocabulary is small): the
+# percentage shown, and the bar's length (p, or p / p_top when RELATIVE).
+check_bars() {
+	/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" "$1" "$2" <<'EOF'
+import json, math, subprocess, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+T, rel = float(sys.argv[4]), sys.argv[5] == "1"
+text = lines[0][2:].rstrip()
+out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", text, "--top", "100000",
+                      "--json"], check=True, capture_output=True, text=True).stdout
+top = json.loads(out)["top"]
+z = [c["logprob"] / T for c in top]
+m = max(z)
+lse = m + math.log(sum(math.exp(x - m) for x in z))
+p = [math.exp(x - lse) for x in z]
+eighths = {"█": 8, "▉": 7, "▊": 6, "▋": 5, "▌": 4, "▍": 3, "▎": 2, "▏": 1}
+rows = [l for l in lines if l[:3].strip().isdigit() and "%" in l[:48]]
+assert len(rows) >= 5, rows
+for i, row in enumerate(rows[:8]):
+    shown = float(row[34:48].split("%")[0])
+    assert abs(shown - 100 * p[i]) <= 0.0051, (i, row, 100 * p[i])
+    bar = sum(eighths.get(ch, 0) for ch in row[21:33]) / 8
+    want = 12 * (p[i] / p[0] if rel else p[i])
+    assert abs(bar - want) <= 1 / 8 + 1e-6 or (want < 1 / 16 and bar == 1 / 8), (i, row, bar, want)
+EOF
+}
+start c 120 40 "gpt --text 'And the'"
+wait_for c "F1 help" || fail "explorer c did not start"
+check_bars 1 0 || fail "bars are not on an absolute 0-100% scale"
+$T send-keys -t c Tab t
+wait_all c "T=0.80" "F1 help" || fail "t did not lower the temperature"
+check_bars 0.8 0 || fail "the candidates shown do not follow the temperature"
+$T send-keys -t c b
+wait_for c "bars relative to the top" || fail "b did not switch to relative bars"
+check_bars 0.8 1 || fail "relative bars are not scaled to the top candidate"
+$T send-keys -t c C-c
+wait_for c "EXIT=0" || fail "Ctrl-C did not quit c"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
