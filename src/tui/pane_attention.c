@@ -121,8 +121,12 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 
 /* ---- overview ---------------------------------------------------------------- */
 
+/* Each layer is a block of rows: the heads' thumbnails (th rows), their
+ * entropies on the layer's own label row, and a blank row before the next
+ * layer. Thumbnails grow with the pane up to the engine's resolution. */
 struct ogeom {
-	int cw, ch;  /* cell width and height (thumbnail + label row) */
+	int cw, ch;  /* cell width (thumbnail + gap) and block height */
+	int tw, th;  /* thumbnail size */
 	int l0, nl;  /* first visible layer, visible layers */
 };
 
@@ -130,9 +134,14 @@ static struct ogeom over_geom(struct tui_state *s, WINDOW *w)
 {
 	const struct lms_config *c = &s->tm->m->cfg;
 	struct ogeom o;
-	int rows = getmaxy(w) - 2, cols = getmaxx(w) - 4; /* title, head numbers */
-	o.cw = clamp(cols / c->NH, 5, 16);
-	o.ch = clamp(rows / c->L, 1, TUI_THUMB / 2 + 1);
+	int rows = getmaxy(w) - 2, cols = getmaxx(w) - 4; /* title, head numbers; layer labels */
+	o.cw = clamp(cols / c->NH, 5, 2 * TUI_THUMB + 2);
+	o.tw = o.cw - 1;
+	/* a cell is about twice as tall as wide: th rows look square at 2 th columns */
+	o.th = clamp(rows / c->L - 2, 1, TUI_THUMB);
+	if (o.th > (o.tw + 1) / 2 && o.tw >= 8)
+		o.th = (o.tw + 1) / 2;
+	o.ch = o.th + (rows >= c->L * (o.th + 2) || o.th > 1 ? 2 : 1);
 	o.nl = rows / o.ch;
 	if (o.nl < 1)
 		o.nl = 1;
@@ -153,21 +162,22 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 		ui_printf(w, 1, 1, getmaxx(w) - 2, "computing...");
 		return;
 	}
-	int th = o.ch - 1, tw = o.cw - 1;
+	int th = o.th, tw = o.tw, TH = TUI_THUMB;
 	for (int h = 0; h < v->NH; h++)
 		ui_printf(w, 1, 4 + h * o.cw, tw, "H%d", h);
 	for (int li = 0; li < o.nl && o.l0 + li < v->L; li++) {
 		int l = o.l0 + li, y0 = 2 + li * o.ch;
-		ui_printf(w, y0, 0, 4, "L%d", l);
+		/* the label on the entropy row: both belong to this layer */
+		ui_printf(w, y0 + th, 0, 4, "L%d", l);
 		for (int h = 0; h < v->NH; h++) {
 			int x0 = 4 + h * o.cw;
-			const float *t = v->thumb + (size_t)(l * v->NH + h) * TUI_THUMB * TUI_THUMB;
+			const float *t = v->thumb + (size_t)(l * v->NH + h) * TH * TH;
 			float mx = 0.0f;
-			for (int i = 0; i < TUI_THUMB * TUI_THUMB; i++)
+			for (int i = 0; i < TH * TH; i++)
 				mx = t[i] > mx ? t[i] : mx;
 			for (int i = 0; i < th; i++)
 				for (int j = 0; j < tw; j++) {
-					float val = t[(i * TUI_THUMB / th) * TUI_THUMB + j * TUI_THUMB / tw];
+					float val = t[(i * TH / th) * TH + j * TH / tw];
 					double f = mx > 0 ? val / mx : 0;
 					ui_set(w, ui_heat(f));
 					mvwaddstr(w, y0 + i, x0 + j, ui_color_mode() ? " " : ui_shade(f));

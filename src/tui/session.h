@@ -44,7 +44,7 @@ enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_M
 #define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1, G + 1 the LSTM's cell state c */
 
 #define TUI_TOPK 100   /* candidates kept per view */
-#define TUI_THUMB 8    /* overview thumbnails are THUMB x THUMB */
+#define TUI_THUMB 16   /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
 
 /* One request from the input thread; the worker computes only the newest. */
 struct tui_request {

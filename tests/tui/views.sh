@@ -4,8 +4,9 @@
 # overwrite an earlier run's and carry the faithfulness numbers (against
 # `lmscope explain`); "screen N ms" is this update's time, never the
 # previous one's; probability bars on an absolute scale, and the
-# temperature changes the distribution shown; the BOS stays when a long
-# context is cut.
+# temperature changes the distribution shown; the all-heads overview puts
+# each layer's entropies on its own row and grows its thumbnails; the BOS
+# stays when a long context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -141,6 +142,39 @@ check_bars 0.8 1 || fail "relative bars are not scaled to the top candidate"
 $T send-keys -t c C-c
 wait_for c "EXIT=0" || fail "Ctrl-C did not quit c"
 
+# --- all-heads overview: entropies on their layer's row, thumbnails that grow ------
+# At 160x48 the overview's thumbnails have room for 8 rows and more; each
+# layer's label row carries that layer's entropies (mean over queries of
+# -sum p log p, computed here from the exported attention).
+start o 160 48 "gpt --text 'In the beginning God created the heaven and the earth'"
+wait_for o "F1 help" || fail "explorer o did not start"
+$T send-keys -t o Tab e
+wait_file "$d/lmscope-export-3.json" || fail "no export for the overview check"
+$T send-keys -t o o
+wait_all o "Overview: 2 layers x 2 heads" "H1 " || fail "no overview at 160x48"
+/usr/bin/python3 - "$d/screen" "$d/lmscope-export-3.json" <<'EOF' || fail "overview entropies are not on their layer's row, or the thumbnails did not grow"
+import json, math, re, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+att = json.load(open(sys.argv[2]))["attention"]
+x0 = lines[3].index("Overview") - 1
+rows = {}
+for y, l in enumerate(lines):
+    m = re.match(r"L(\d+) ", l[x0:])
+    if m:
+        rows[int(m.group(1))] = (y, l[x0:])
+assert sorted(rows) == [0, 1], rows
+assert rows[1][0] - rows[0][0] >= 10, ("thumbnails too small", rows)
+for layer, (y, text) in rows.items():
+    shown = {int(h): float(e) for h, e in re.findall(r"H(\d+) ([0-9]+\.[0-9]+)", text)}
+    assert sorted(shown) == [0, 1], text
+    for h, a in enumerate(att[layer]):
+        n = len(a)
+        want = sum(-p * math.log(p) for row in a for p in row if p > 0) / n
+        assert abs(shown[h] - want) <= 0.0051, (layer, h, shown[h], want)
+EOF
+$T send-keys -t o C-c
+wait_for o "EXIT=0" || fail "Ctrl-C did not quit o"
+
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
 	/usr/bin/python3 - "$d/r32k.bin" <<'PYEOF'
@@ -159,8 +193,8 @@ PYEOF
 	wait_for g "F1 help" || fail "no result for the cut llama2.c context"
 	sed -n 2p "$d/screen" | grep -Eq "^<s> (✂|<cut )" || fail "the cut is not after the BOS: $(sed -n 2p "$d/screen")"
 	$T send-keys -t g Tab e
-	wait_file "$d/lmscope-export-3.json" || fail "no export of the cut llama2.c context"
-	/usr/bin/python3 - "$d/lmscope-export-3.json" "$LMSCOPE" "$d/r32k.bin" "$d/tokenizer.bin" <<'PYEOF' || fail "the cut llama2.c context does not start with BOS, or predicts otherwise than explain on its ids"
+	wait_file "$d/lmscope-export-4.json" || fail "no export of the cut llama2.c context"
+	/usr/bin/python3 - "$d/lmscope-export-4.json" "$LMSCOPE" "$d/r32k.bin" "$d/tokenizer.bin" <<'PYEOF' || fail "the cut llama2.c context does not start with BOS, or predicts otherwise than explain on its ids"
 import json, subprocess, sys
 d = json.load(open(sys.argv[1]))
 assert d["cut"] > 0 and d["ids"][0] == 1 and len(d["ids"]) <= 64, (d["cut"], d["ids"][:3])
