@@ -132,7 +132,9 @@ static void draw(struct tui_app *app, unsigned dirty)
 		werase(stdscr);
 		if (app->n_sides > 1 && !too_small) {
 			ui_set(stdscr, UI_DIM);
-			for (int y = 0; y < LINES - app->caption_h; y++)
+			if (app->stacked)
+				mvhline(app->side[1]->lay.y0 - 1, 0, ui_utf8 ? ACS_HLINE : '-', COLS);
+			for (int y = 0; y < LINES - app->caption_h && !app->stacked; y++)
 				mvaddstr(y, app->side[1]->lay.x0 - 1, ui_utf8 ? "\u2502" : "|");
 			ui_set(stdscr, UI_NORMAL);
 		}
@@ -142,8 +144,9 @@ static void draw(struct tui_app *app, unsigned dirty)
 		curs_set(0);
 		werase(stdscr);
 		mvprintw(LINES / 2 - 1, 0, "terminal too small (%dx%d)", COLS, LINES);
-		mvprintw(LINES / 2, 0, "lmscope needs %dx%d", app->n_sides * (TUI_MIN_COLS + 1) - 1,
-		         TUI_MIN_LINES + app->caption_h);
+		mvprintw(LINES / 2, 0, "lmscope needs %dx%d%s", app->n_sides * (TUI_MIN_COLS + 1) - 1,
+		         TUI_MIN_LINES + app->caption_h,
+		         app->n_sides > 1 ? " (or a taller screen, the models stacked)" : "");
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
@@ -213,7 +216,8 @@ static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 		return handle_mouse(app);
 	if (!is_func && ch == TUI_CTRL('c'))
 		return TUI_QUIT;
-	s->msg[0] = '\0';
+	for (int i = 0; i < app->n_sides; i++)
+		app->side[i]->msg[0] = '\0'; /* a message lasts until the next key, on every side */
 	if (s->help)
 		return tui_help_key(s, (int)ch);
 	if (tui_teach_key(app, (int)ch, is_func))

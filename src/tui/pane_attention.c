@@ -97,6 +97,10 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 	snprintf(title, sizeof title, "Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d", hn,
 	         v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 	         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
+	if ((int)strlen(title) > g.cols) /* narrow (two models side by side): the model's shape goes */
+		snprintf(title, sizeof title, "Attention  %s  q %d-%d k %d-%d of %d", hn, g.row0,
+		         g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
+		         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
 	ui_title(w, title, s->focus == P_ATTENTION);
 	legend(w, 1, 1, g.cols - 2);
 	/* key labels, staggered over two rows so each can be two cells wide */

@@ -81,6 +81,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 		s->cand_top = s->cand_sel - rows + 1;
 	int tw = cols / 3 < 8 ? 8 : cols / 3 > 18 ? 18 : cols / 3;
 	int dw = s->pinned ? 9 : 0; /* Δ probability against the pin */
+	if (tw > cols - 19 - dw) /* a narrow pane: the token gives way to the numbers */
+		tw = cols - 19 - dw > 3 ? cols - 19 - dw : 3;
 	int bx = 4 + tw + 1, bw = cols - bx - 15 - dw;
 	for (int r = 0; r < rows && s->cand_top + r < v->k; r++) {
 		int i = s->cand_top + r, y = r + 1;

@@ -29,6 +29,7 @@ struct tui_app {
 	struct tui_state *side[TUI_SIDES];
 	int n_sides;
 	int active;                 /* side that gets the keys */
+	int stacked;                /* sides one above the other (a narrow screen) */
 	int flags[TUI_SIDES];       /* reactions collected for each side */
 	int theme;                  /* LESSON_DARK or LESSON_LIGHT */
 	int present;                /* presenter mode: the focused pane enlarged */
@@ -44,7 +45,7 @@ struct tui_app {
 /* ---- compare.c: the screen split between the sides ----------------------- */
 /* Recomputes every side's layout and the caption box from the terminal size. */
 void tui_app_layout(struct tui_app *app);
-/* The side whose area holds screen column x. */
+/* The side whose area holds the screen position. */
 int tui_app_side_at(const struct tui_app *app, int y, int x);
 /* After the active side's context changed: the other sides get the same
  * text (each through its own tokenizer). */

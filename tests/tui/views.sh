@@ -5,8 +5,9 @@
 # `lmscope explain`); "screen N ms" is this update's time, never the
 # previous one's; probability bars on an absolute scale, and the
 # temperature changes the distribution shown; the all-heads overview puts
-# each layer's entropies on its own row and grows its thumbnails; the BOS
-# stays when a long context is cut.
+# each layer's entropies on its own row and grows its thumbnails; two
+# models side by side with a pin fit their columns (stacked when the screen
+# is too narrow); the BOS stays when a long context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -174,6 +175,42 @@ for layer, (y, text) in rows.items():
 EOF
 $T send-keys -t o C-c
 wait_for o "EXIT=0" || fail "Ctrl-C did not quit o"
+
+# --- two models side by side with a pin: long names stay out of the Δ column ------
+# A vocabulary of long words, two sides of 79 columns, pinned: every
+# candidate row keeps a space between the (clipped) token and its Δ, and the
+# percentage after it.
+for i in $(seq 1 30); do
+	echo "Mahershalalhashbaz and the Jerusalemites went down to Bethshemesh with the Abiezrites and the Zarephathites."
+done > "$d/long.txt"
+"$LMSCOPE" train "$d/long.txt" -o "$d/long" --arch gpt2 --layers 1 --heads 2 --embd 16 --context 16 \
+	--steps 5 > "$d/train.log" 2>&1 || { cat "$d/train.log"; fail "cannot train the long-word model"; }
+start s 160 48 "long gpt --text 'Mahershalalhashbaz and the'"
+wait_for s "F1 help" || fail "the side-by-side explorer did not start"
+$T send-keys -t s F9
+wait_for s "pinned" || fail "F9 did not pin"
+$T send-keys -t s " Jerusalemites"
+wait_all s "context 4/16" "F1 help" || fail "no result after typing beside the pin"
+/usr/bin/python3 - "$d/screen" <<'EOF' || fail "long candidate names run into the Δ column"
+import re, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+rows = [l[:34] for l in lines if re.match(r"^ *[0-9]+.\S", l[:34]) and "%" in l[:34]]
+assert len(rows) >= 5, rows
+for r in rows:
+    assert re.match(r"^ *[0-9]+.\S+ +Δ *[-+][0-9.]+ +[0-9.]+% +-?[0-9.]+$", r.rstrip()), r
+EOF
+# the status line keeps the update time at 79 columns
+tail -1 "$d/screen" | grep -Eq "update [0-9.]+ ms.*│.*update [0-9.]+ ms" ||
+	fail "the side-by-side status lines dropped the timings: $(tail -1 "$d/screen")"
+$T send-keys -t s C-c
+wait_for s "EXIT=0" || fail "Ctrl-C did not quit s"
+# too narrow for two columns, tall enough for two rows: stacked, not "too small"
+start t 100 44 "long gpt --text 'Mahershalalhashbaz and the'"
+wait_for t "F1 help" || fail "two models on 100x44 show no result"
+grep -q "terminal too small" "$d/screen" && fail "two models on 100x44 are not stacked"
+[ "$(grep -c "params" "$d/screen")" = 2 ] || fail "the stacked sides do not both show their status line"
+$T send-keys -t t C-c
+wait_for t "EXIT=0" || fail "Ctrl-C did not quit t"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
