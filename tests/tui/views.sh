@@ -7,7 +7,8 @@
 # temperature changes the distribution shown; the all-heads overview puts
 # each layer's entropies on its own row and grows its thumbnails; two
 # models side by side with a pin fit their columns (stacked when the screen
-# is too narrow); the BOS stays when a long context is cut.
+# is too narrow); the help wraps, stops at its end and explains the
+# focused pane; the BOS stays when a long context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -211,6 +212,30 @@ grep -q "terminal too small" "$d/screen" && fail "two models on 100x44 are not s
 [ "$(grep -c "params" "$d/screen")" = 2 ] || fail "the stacked sides do not both show their status line"
 $T send-keys -t t C-c
 wait_for t "EXIT=0" || fail "Ctrl-C did not quit t"
+
+# --- help: wraps its lines, stops at its end, explains the focused pane ----------
+start h 80 24 "gpt --text 'In the'"
+wait_for h "F1 help" || fail "explorer h did not start"
+$T send-keys -t h F1
+wait_for h "lmscope help" || fail "no help on F1"
+# the F5 line's text, longer than the help column at 80 columns, continues on the next row
+/usr/bin/python3 - "$d/screen" <<'EOF' || fail "the help cuts a line instead of wrapping it"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+y = [i for i, l in enumerate(lines) if " F5 " in l][0]
+text = " ".join(l[4 + 23:4 + 71].strip() for l in lines[y:y + 2])
+assert "export the views (text as seen, SVG figure, JSON)" in text, text
+EOF
+for i in $(seq 1 40); do $T send-keys -t h NPage; done
+sleep 0.3
+wait_for h "Mouse: click a token" || fail "the help scrolled past its end"
+grep -q "more\.\.\." "$d/screen" && fail "the help says more at its end"
+$T send-keys -t h x Tab "?"
+wait_all h "Next-token candidates" "probability for each possible next token" ||
+	fail "? in the candidates pane does not open its explanation"
+$T send-keys -t h x
+$T send-keys -t h C-c
+wait_for h "EXIT=0" || fail "Ctrl-C did not quit h"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
