@@ -221,7 +221,7 @@ static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 	if (s->help)
 		return tui_help_key(s, (int)ch);
 	if (tui_teach_key(app, (int)ch, is_func))
-		return TUI_NONE;
+		return app->flags[app->active] & TUI_QUIT;
 	int f = tui_keys_dispatch(s, (int)ch, is_func);
 	if (!(f & TUI_UNHANDLED))
 		return f;
@@ -437,6 +437,14 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text);
 		app.side[i] = &sides[i].s;
 		app.n_sides = i + 1;
+	}
+	for (int i = 0; i < app.n_sides && status == LMS_EXIT_OK && o->lesson; i++) {
+		const struct lms_config *c = &sides[i].cm.m->cfg;
+		int NH = lms_arch_is_recurrent(c->arch) ? 0 : c->NH;
+		if (!tui_lesson_check(&ls, o->lesson, c->L, NH, err, sizeof err)) {
+			fprintf(stderr, "lmscope: %s\n", err);
+			status = LMS_EXIT_FORMAT;
+		}
 	}
 	if (status == LMS_EXIT_OK && !tui_term_open())
 		status = LMS_EXIT_FAIL;

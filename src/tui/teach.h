@@ -94,6 +94,9 @@ void tui_player_free(struct tui_app *app);
 void tui_player_tick(struct tui_app *app, double now_ms);
 /* Milliseconds until the next tick is due (-1: none). */
 int tui_player_timeout(const struct tui_app *app, double now_ms);
+/* Called with every key: 1 when it is q and the status line says that the
+ * lesson has ended and q quits (the message lasts until the next key). */
+int tui_player_quit_key(struct tui_app *app, int key);
 /* Steps forward (d = 1, typing the context) or back (d = -1, at once). */
 void tui_player_go(struct tui_app *app, int d);
 /* "step 2/7" and the step's title and caption for the caption box. */

@@ -105,6 +105,10 @@ int tui_teach_key(struct tui_app *app, int key, int is_func)
 {
 	struct tui_state *s = app->side[app->active];
 	const struct tui_key *k = NULL;
+	if (tui_player_quit_key(app, is_func ? -1 : key)) {
+		app->flags[app->active] |= TUI_QUIT; /* as the status line says, even while typing */
+		return 1;
+	}
 	if (app->player)
 		k = tui_key_lookup(tui_lesson_keys, key, is_func);
 	if (!k)

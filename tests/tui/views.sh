@@ -15,24 +15,6 @@ set -u
 train gpt --arch gpt2 --layers 2 --heads 2 --embd 32 --context 32 --steps 40 --lr 0.02 \
 	--warmup 1 --batch 4
 
-# wait_all NAME TEXT...: poll until every TEXT is on one screen.
-wait_all() {
-	name=$1
-	shift
-	i=0
-	while [ $i -lt 100 ]; do
-		screen "$name"
-		ok=1
-		for t in "$@"; do grep -qF -- "$t" "$d/screen" || ok=0; done
-		[ $ok = 1 ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "--- screen of $name while waiting for: $*"
-	cat "$d/screen"
-	return 1
-}
-
 # wait_file FILE: up to 10 s for FILE to exist and be non-empty.
 wait_file() {
 	i=0

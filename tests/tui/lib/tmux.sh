@@ -45,6 +45,23 @@ wait_for() {
 	cat "$d/screen"
 	return 1
 }
+# wait_all NAME TEXT...: poll until every TEXT is on one screen.
+wait_all() {
+	name=$1
+	shift
+	i=0
+	while [ $i -lt 100 ]; do
+		screen "$name"
+		ok=1
+		for t in "$@"; do grep -qF -- "$t" "$d/screen" || ok=0; done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "--- screen of $name while waiting for: $*"
+	cat "$d/screen"
+	return 1
+}
 # The candidates as drawn: the token after each rank in the left column.
 candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
 # explain_top MODEL TEXT K: the top K tokens by `lmscope explain --json`.
