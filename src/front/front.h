@@ -51,6 +51,9 @@ struct front_model {
 };
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
 void front_close_model(struct front_model *cm);
+/* A model's name for titles and status lines: the last component of its
+ * path (a trailing '/' ignored), into buf. */
+const char *front_model_name(const char *path, char *buf, size_t size);
 /* The display string of a token: its piece, or "#<id>" without a tokenizer.
  * Returns buf or a string owned by the tokenizer. */
 const char *front_token_str(const struct front_model *cm, int id, char *buf, size_t size);

@@ -48,8 +48,8 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	int cols = getmaxx(w);
 	char params[32], line[512], part[ST_N][64], head[160];
 	human_count(m->n_params, params, sizeof params);
-	const char *name = strrchr(s->tm->path, '/');
-	name = name && name[1] ? name + 1 : s->tm->path;
+	char name[128];
+	front_model_name(s->tm->path, name, sizeof name);
 	int busy = !v || v->seq != s->rq.seq || !v->complete;
 	int n = tui_view_n(s);
 	char step[32] = "";

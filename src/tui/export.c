@@ -14,6 +14,7 @@
 
 #include "base/atomic.h"
 #include "front/figure.h"
+#include "front/front.h"
 #include "export.h"
 #include "ui.h"
 
@@ -209,9 +210,8 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		hi = v->top_id[i] == v->target ? i : hi;
 		co = v->top_id[i] == v->contrast ? i : co;
 	}
-	char title[256], t1[B], t2[B];
-	const char *name = strrchr(tm->path, '/');
-	name = name && name[1] ? name + 1 : tm->path;
+	char title[256], t1[B], t2[B], name[128];
+	front_model_name(tm->path, name, sizeof name);
 	if (v->contrast >= 0)
 		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
 		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));
@@ -224,6 +224,7 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 	f.tokens = tokens;
 	f.scores = v->have_saliency ? v->saliency : NULL;
 	f.method = tui_methods[v->method].name;
+	f.one_sided = !tui_methods[v->method].is_signed;
 	f.note = v->sal_note[0] ? v->sal_note : NULL;
 	f.k = k;
 	f.top_tokens = top;

@@ -8,7 +8,9 @@
 # each layer's entropies on its own row and grows its thumbnails; two
 # models side by side with a pin fit their columns (stacked when the screen
 # is too narrow); the help wraps, stops at its end and explains the
-# focused pane; the BOS stays when a long context is cut.
+# focused pane; figures use the screen's palette (green raises, red
+# lowers) and one-sided scales for one-sided scores; the BOS stays when a
+# long context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -218,6 +220,33 @@ wait_all h "Next-token candidates" "probability for each possible next token" ||
 $T send-keys -t h x
 $T send-keys -t h C-c
 wait_for h "EXIT=0" || fail "Ctrl-C did not quit h"
+
+# --- figures use the screen's palette: green raises, red lowers; one-sided scales ---
+# count_hues SVG: the coloured fills of a figure, as "GREEN RED" counts
+count_hues() {
+	grep -o 'fill:rgb([^)]*)' "$1" | /usr/bin/python3 -c '
+import re, sys
+g = r = 0
+for l in sys.stdin:
+    v = [float(x) for x in re.findall(r"([0-9.]+)%", l)]
+    if max(v) - min(v) < 15:
+        continue  # grey, black, near white
+    g += v[1] > v[0] + 10 and v[1] >= v[2]
+    r += v[0] > v[1] + 10 and v[0] >= v[2]
+print(g, r)'
+}
+"$LMSCOPE" explain "$d/gpt" --text "In the beginning God" --method grad_x_input --figure "$d/signed.svg" > /dev/null ||
+	fail "explain --figure failed"
+set -- $(count_hues "$d/signed.svg")
+[ "$1" -ge 20 ] && [ "$2" -ge 20 ] ||
+	fail "a signed figure's scale is not red (lowers) to green (raises): $1 green, $2 red fills"
+"$LMSCOPE" explain "$d/gpt" --text "In the beginning God" --method grad_norm --figure "$d/size.svg" > /dev/null ||
+	fail "explain --figure failed"
+set -- $(count_hues "$d/size.svg")
+[ "$1" -ge 40 ] && [ "$2" -le 5 ] || fail "grad_norm's figure has a two-sided scale: $1 green, $2 red fills"
+set -- $(count_hues "$d/lmscope-export-1.svg")
+[ "$1" -ge 40 ] && [ "$2" -le 5 ] ||
+	fail "the explorer's grad_norm figure has a two-sided scale: $1 green, $2 red fills"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
