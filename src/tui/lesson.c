@@ -379,10 +379,10 @@ int tui_lesson_check(const struct lesson *ls, const char *name, int L, int NH, c
 		if (st->layer != LESSON_UNSET && st->layer >= L)
 			return fail(&p, "layer %d does not exist: the model has %d layer%s (0 to %d)",
 			            st->layer, L, L == 1 ? "" : "s", L - 1);
-		if (st->head != LESSON_UNSET && st->head >= NH)
-			return NH ? fail(&p, "head %d does not exist: the model has %d heads (0 to %d)",
-			                 st->head, NH, NH - 1)
-			          : fail(&p, "a recurrent model has no attention heads");
+		/* a recurrent model (NH 0) ignores heads: they are the other side's */
+		if (st->head != LESSON_UNSET && NH && st->head >= NH)
+			return fail(&p, "head %d does not exist: the model has %d heads (0 to %d)", st->head,
+			            NH, NH - 1);
 	}
 	return 1;
 }

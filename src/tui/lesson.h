@@ -82,7 +82,8 @@ int tui_lesson_parse(const char *name, const char *text, size_t len, struct less
                      char *err, size_t size);
 void tui_lesson_free(struct lesson *ls);
 /* What the parser cannot know: that every step's layer and head exist in
- * a model of L layers and NH heads (NH 0: recurrent, no heads). Returns 0
+ * a model of L layers and NH heads (NH 0: recurrent, whose pane ignores
+ * heads, so they are not checked). Returns 0
  * with "NAME:LINE: what is wrong" in err otherwise. */
 int tui_lesson_check(const struct lesson *ls, const char *name, int L, int NH, char *err,
                      size_t size);

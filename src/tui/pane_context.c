@@ -85,6 +85,27 @@ static double surprisal01(const struct tui_view *v, int j)
 	return x / log((double)v->V);
 }
 
+/* The surprisal as numbers, for the right end of the last row: the
+ * selected token's (the last when none is), the sum over the tokens that
+ * have one, and the perplexity exp(sum / count). Returns its width. */
+static int surprisal_numbers(struct tui_state *s, char *out, size_t size)
+{
+	const struct tui_view *v = s->v;
+	double sum = 0.0;
+	int count = 0;
+	for (int j = 0; j < v->n; j++)
+		if (v->surprisal[j] == v->surprisal[j])
+			sum += v->surprisal[j], count++;
+	int q = tui_query(s);
+	char buf[32];
+	const char *t = tui_view_token(s, q, buf, sizeof buf);
+	float x = v->surprisal[q];
+	int len = x == x ? snprintf(out, size, "%s %.2f nats", t, x) : snprintf(out, size, "%s -", t);
+	if (count && len < (int)size)
+		snprintf(out + len, size - (size_t)len, " | sum %.1f, ppl %.2f", sum, exp(sum / count));
+	return ui_text_width(out, strlen(out), 0);
+}
+
 static void draw_tokens(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
@@ -108,9 +129,12 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 		ui_set(w, UI_NORMAL);
 		return;
 	}
-	char buf[32];
+	char buf[32], nums[96];
+	int nw = surprisal_numbers(s, nums, sizeof nums) + 2;
+	if (nw > cols / 2)
+		nw = 0; /* too narrow: the tokens first */
 	/* fit as many tokens as the rows hold, keeping the last ones */
-	int room = rows * cols - 4, first = n, used = 0;
+	int room = rows * cols - 4 - nw, first = n, used = 0;
 	while (first > 0) {
 		const char *t = tui_view_token(s, first - 1, buf, sizeof buf);
 		int tw = ui_text_width(t, strlen(t), 1);
@@ -144,7 +168,7 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 		int tw = ui_text_width(t, strlen(t), 1);
 		if (tw > cols)
 			tw = cols;
-		if (x + tw > cols) {
+		if (x + tw > cols - (y == rows - 1 ? nw : 0)) {
 			if (++y >= rows)
 				break;
 			x = 0;
@@ -165,6 +189,11 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 			s->tok_hit[h].j = j;
 		}
 		x += drawn + 1;
+	}
+	if (nw) {
+		ui_set(w, UI_DIM);
+		ui_text(w, rows - 1, cols - nw + 2, nums, strlen(nums), nw - 2, 0);
+		ui_set(w, UI_NORMAL);
 	}
 }
 

@@ -9,8 +9,9 @@
 # models side by side with a pin fit their columns (stacked when the screen
 # is too narrow); the help wraps, stops at its end and explains the
 # focused pane; figures use the screen's palette (green raises, red
-# lowers) and one-sided scales for one-sided scores; the BOS stays when a
-# long context is cut.
+# lowers) and one-sided scales for one-sided scores; the context pane gives
+# the surprisal as numbers (against explain); the BOS stays when a long
+# context is cut.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 
@@ -247,6 +248,30 @@ set -- $(count_hues "$d/size.svg")
 set -- $(count_hues "$d/lmscope-export-1.svg")
 [ "$1" -ge 40 ] && [ "$2" -le 5 ] ||
 	fail "the explorer's grad_norm figure has a two-sided scale: $1 green, $2 red fills"
+
+# --- surprisal as numbers: the selected token's, the sum and the perplexity -------
+start u 120 40 "gpt --text 'In the beginning God created'"
+wait_for u "F1 help" || fail "explorer u did not start"
+/usr/bin/python3 - "$d/screen" "$LMSCOPE" "$d/gpt" <<'EOF' || fail "the surprisal numbers differ from explain"
+import json, math, re, subprocess, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+m = re.search(r"(\S+) ([0-9.]+) nats \| sum ([0-9.]+), ppl ([0-9.]+)", lines[2])
+assert m, lines[2]
+words = "In the beginning God created".split()
+sur = []
+for t in range(1, len(words)):
+    out = subprocess.run([sys.argv[2], "explain", sys.argv[3], "--text", " ".join(words[:t]),
+                          "--top", "100000", "--json"], check=True, capture_output=True, text=True)
+    lp = {c["token"]: c["logprob"] for c in json.loads(out.stdout)["top"]}
+    sur.append(-lp[words[t]])
+assert m.group(1) == words[-1], m.group(1)
+assert abs(float(m.group(2)) - sur[-1]) <= 0.0051, (m.group(2), sur[-1])
+assert abs(float(m.group(3)) - sum(sur)) <= 0.051, (m.group(3), sum(sur))
+ppl = math.exp(sum(sur) / len(sur))
+assert abs(float(m.group(4)) - ppl) <= 0.0051 * max(1, ppl), (m.group(4), ppl)
+EOF
+$T send-keys -t u C-c
+wait_for u "EXIT=0" || fail "Ctrl-C did not quit u"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
