@@ -275,15 +275,7 @@ wait_for u "EXIT=0" || fail "Ctrl-C did not quit u"
 
 # --- a long llama2.c context is cut after its BOS, not before ---------------------
 if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
-	/usr/bin/python3 - "$d/r32k.bin" <<'PYEOF'
-import random, struct, sys
-C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
-n = V * C + L * (2 * C + 2 * C * C + 2 * KV * (C // NH) * C + 3 * H * C) + C + T * (C // NH)
-rng = random.Random(5)
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
-    f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
-PYEOF
+	llama2c_model "$d/r32k.bin"
 	cp ../shared/tokenizers/llama2/tokenizer.bin "$d/tokenizer.bin"
 	long="Once upon a time there was a little girl. She liked to play in the park with her dog. One day the dog ran after a ball and did not come back, so she looked for it everywhere. She asked the old man at the gate and the baker on the corner, and at last she found the dog asleep under a tree"
 	start g 250 40 "r32k.bin --tokenizer tokenizer.bin --text '$long'"
