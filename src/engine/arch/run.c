@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "interp/hooks.h"
 #include "nn/ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
@@ -95,7 +96,7 @@ void lms_forward(struct lms_run *r, int from, int n)
 {
 	if (from < 0 || from > n)
 		from = 0;
-	if (r->B > 1)
+	if (r->B > 1 || lms_iv_whole(r->iv))
 		from = 0;
 	r->soft_row = -1;
 	ops_of(r)->forward(r, from, n);
