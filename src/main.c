@@ -23,6 +23,9 @@ static const struct command commands[] = {
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
 	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
 	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
+	{"patch", lms_cmd_patch, "activation patching: which layer, position and head carry a difference"},
+	{"heads", lms_cmd_heads, "previous-token, duplicate-token and induction scores of every head"},
+	{"neurons", lms_cmd_neurons, "the corpus contexts where an MLP neuron is most active"},
 	{"lesson", lms_cmd_lesson, "play a lesson file in the explorer (for teaching)"},
 };
 

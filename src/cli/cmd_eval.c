@@ -1,6 +1,6 @@
 /* lmscope eval MODEL FILE... [--json]: cross-entropy, bits per token,
  * perplexity and <unk> rate of a model on texts, with a sliding window for
- * texts longer than the context. */
+ * texts longer than the context; with --ablate, of the ablated model. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -58,6 +58,8 @@ int lms_cmd_eval(int argc, char **argv)
 	const char **files = calloc((size_t)argc, sizeof *files);
 	int nfiles = 0, json = 0;
 	long context = 0, stride = 0, batch = 8;
+	struct cli_ablate ab = {0};
+	struct lms_intervention *iv = NULL;
 	if (!files)
 		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
 	for (int i = 1; i < argc; i++) {
@@ -65,8 +67,15 @@ int lms_cmd_eval(int argc, char **argv)
 		int rc = 0;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(usage_text, stdout);
+			fputs(cli_ablate_usage, stdout);
 			free(files);
 			return LMS_EXIT_OK;
+		}
+		if ((rc = cli_ablate_option(&ab, argc, argv, &i)) != 0) {
+			if (rc > 0)
+				continue;
+			free(files);
+			return -rc;
 		}
 		if (!strcmp(a, "--json"))
 			json = 1;
@@ -102,6 +111,12 @@ int lms_cmd_eval(int argc, char **argv)
 		free(files);
 		return front_fail(st);
 	}
+	int rc = cli_ablate_make(&ab, cm.m, &iv);
+	if (rc) {
+		front_close_model(&cm);
+		free(files);
+		return rc;
+	}
 	struct lms_run *r = NULL;
 	struct lms_eval acc = {0};
 	size_t encoded = 0, unk = 0;
@@ -112,8 +127,8 @@ int lms_cmd_eval(int argc, char **argv)
 		st = lms_fail(LMS_EFORMAT, "%s: the model has no tokenizer to read text with", path);
 	else if (T < 2)
 		st = lms_fail(LMS_EARG, "a context of %d cannot be evaluated", T);
-	else
-		st = lms_run_new(cm.m, (int)batch, T, &r);
+	else if (!(st = lms_run_new(cm.m, (int)batch, T, &r)))
+		lms_run_intervene(r, iv);
 	struct bar bar = {.tty = isatty(2)};
 	for (int f = 0; f < nfiles && !st; f++) {
 		char *text;
@@ -157,6 +172,7 @@ int lms_cmd_eval(int argc, char **argv)
 		}
 	}
 	lms_run_free(r);
+	lms_intervention_free(iv);
 	front_close_model(&cm);
 	free(files);
 	return st ? front_fail(st) : LMS_EXIT_OK;

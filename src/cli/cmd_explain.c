@@ -25,6 +25,13 @@
  *               rows, only with --embedding-gradient
  *   "attention" [L][NH][n][n] (query, key), zero above the diagonal; only
  *               with --attention, for Transformers
+ *   "ablate"    {"spec", "mode"}: with --ablate, everything above is of the
+ *               ablated model
+ *   "dla"       {"embed", "heads": [L][NH], "attn_bias": [L], "mlp": [L],
+ *               "final_bias", "sum", "logit"}: with --dla, the direct logit
+ *               attribution of the target (minus the contrast) at the last
+ *               position (lmscope/interp.h); sum is the terms' total, logit
+ *               the model's logit (difference) it should equal
  * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
 #include <errno.h>
 #include <math.h>
@@ -41,6 +48,8 @@ struct opts {
 	int target, contrast, top, attention, json;
 	struct cli_attr_opts x; /* the attribution method and its settings */
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
+	struct cli_ablate ab;   /* --ablate, --ablate-mode */
+	int dla;
 };
 
 /* What one explanation found, computed from a run. */
@@ -54,12 +63,16 @@ struct result {
 	double *scores;    /* (n) saliency */
 	struct lms_run *run; /* kept for the attention */
 	struct cli_attr_result attr;
+	struct lms_intervention *iv; /* --ablate, or NULL */
+	struct lms_dla dla;          /* with --dla */
 };
 
 static const char usage_text[] =
 	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
 	"                       [--contrast-id N] [--method M] [--top K] [--attention]\n"
 	"                       [--json | --csv] [--figure FILE] [--tokenizer FILE]\n"
+	"                       [--ablate L.H,...] [--ablate-mode zero|mean] [--dla]\n"
+	"  --dla             direct logit attribution of the target at the last position\n"
 	"  --faithfulness    deletion curve and rank agreement (by default when cheap)\n"
 	"  --no-faithfulness leave them out\n";
 
@@ -88,8 +101,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return rc;
 		if (took)
 			continue;
+		if ((took = cli_ablate_option(&o->ab, argc, argv, &i)) < 0)
+			return -took;
+		if (took)
+			continue;
 		if (!strcmp(a, "--help")) {
 			fputs(usage_text, stdout);
+			fputs(cli_ablate_usage, stdout);
 			fputs(cli_attr_usage, stdout);
 			return -1;
 		} else if (!strcmp(a, "--text") && more)
@@ -111,6 +129,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->faith = !strcmp(a, "--faithfulness");
 		else if (!strcmp(a, "--attention"))
 			o->attention = 1;
+		else if (!strcmp(a, "--dla"))
+			o->dla = 1;
 		else if (!strcmp(a, "--json"))
 			o->json = 1;
 		else if (a[0] == '-')
@@ -125,37 +145,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (!o->text == !o->idlist)
 		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
 	return 0;
-}
-
-/* The input ids: parsed, or the text through the model's tokenizer. */
-static enum lms_status input_ids(const struct front_model *cm, const struct opts *o, int **ids, size_t *n)
-{
-	if (o->idlist) {
-		if (!cli_parse_ids(o->idlist, ids, n))
-			return lms_fail(LMS_EARG, "explain: --ids wants a comma-separated list of token ids");
-	} else {
-		if (!cm->tok)
-			return lms_fail(LMS_EARG, "%s: no tokenizer to encode --text (use --ids, or --tokenizer FILE)",
-			                cm->path);
-		enum lms_status st = lms_tokenizer_encode_input(cm->tok, o->text, strlen(o->text), ids, n, NULL,
-		                                                NULL);
-		if (st)
-			return st;
-		if (*n == 0) {
-			free(*ids);
-			*ids = NULL;
-			return lms_fail(LMS_EARG, "explain: --text gives no tokens");
-		}
-	}
-	int V = cm->m->cfg.V;
-	for (size_t i = 0; i < *n; i++)
-		if ((*ids)[i] >= V) {
-			int bad = (*ids)[i];
-			free(*ids);
-			*ids = NULL;
-			return lms_fail(LMS_EARG, "%s: token id %d outside the vocabulary (0 to %d)", cm->path, bad, V - 1);
-		}
-	return LMS_OK;
 }
 
 static const double *sort_key;
@@ -175,6 +164,8 @@ static void free_result(struct result *res)
 	free(res->scores);
 	lms_run_free(res->run);
 	cli_attr_free(&res->attr);
+	lms_dla_free(&res->dla);
+	lms_intervention_free(res->iv);
 }
 
 /* Forward, next-token distribution, objective, backward to the inputs. */
@@ -200,6 +191,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	if (st)
 		return st;
 	struct lms_run *r = res->run;
+	lms_run_intervene(r, res->iv);
+	o->x.a.iv = res->iv;
 	st = lms_embed(r, res->ids, n);
 	if (st)
 		return st;
@@ -226,6 +219,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	res->contrast = o->contrast;
 	if (res->contrast == res->target)
 		return lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (o->dla && (st = lms_dla_compute(r, n - 1, res->target, res->contrast, &res->dla)))
+		return st;
 	if (o->faith < 0) /* by default only when its 2n + 2 extra forwards are cheap */
 		o->faith = (2.0 * n + 2.0) * n * (double)cm->m->n_params < 4e10;
 	o->x.want_attention = o->attention;
@@ -242,20 +237,25 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static json_t *token_json(const struct front_model *cm, int id)
-{
-	char buf[32];
-	json_t *s = json_string(front_token_str(cm, id, buf, sizeof buf));
-	if (!s) { /* not valid UTF-8: show the id instead */
-		snprintf(buf, sizeof buf, "#%d", id);
-		s = json_string(buf);
-	}
-	return s;
-}
-
 static json_t *scored_token(const struct front_model *cm, const struct result *res, int id)
 {
-	return json_pack("{s:i, s:o, s:f}", "id", id, "token", token_json(cm, id), "logprob", res->logprob[id]);
+	return json_pack("{s:i, s:o, s:f}", "id", id, "token", cli_token_json(cm, id), "logprob", res->logprob[id]);
+}
+
+static json_t *reals(const double *x, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_real(x[i]));
+	return a;
+}
+
+static json_t *dla_json(const struct lms_dla *d)
+{
+	return json_pack("{s:f, s:o, s:o, s:o, s:f, s:f, s:f}", "embed", d->embed,
+	                 "heads", cli_matrix_json(d->heads, d->L, d->NH),
+	                 "attn_bias", reals(d->attn_bias, d->L), "mlp", reals(d->mlp, d->L),
+	                 "final_bias", d->final_bias, "sum", d->sum, "logit", d->logit);
 }
 
 static int print_json(const struct front_model *cm, const struct opts *o, const struct result *res)
@@ -264,11 +264,11 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 	json_t *root = json_object(), *ids = json_array(), *toks = json_array(), *top = json_array();
 	for (int j = 0; j < res->n; j++) {
 		json_array_append_new(ids, json_integer(res->ids[j]));
-		json_array_append_new(toks, token_json(cm, res->ids[j]));
+		json_array_append_new(toks, cli_token_json(cm, res->ids[j]));
 	}
 	for (int i = 0; i < res->top; i++) {
 		int id = res->order[i];
-		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", token_json(cm, id),
+		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", cli_token_json(cm, id),
 		                                     "prob", exp(res->logprob[id]), "logprob", res->logprob[id]));
 	}
 	json_object_set_new(root, "ids", ids);
@@ -305,6 +305,11 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		}
 		json_object_set_new(root, "attention", layers);
 	}
+	if (res->iv)
+		json_object_set_new(root, "ablate", json_pack("{s:s, s:s}", "spec", o->ab.spec, "mode",
+		                                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
+	if (o->dla)
+		json_object_set_new(root, "dla", dla_json(&res->dla));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -346,6 +351,18 @@ static void bar(double v, double scale, char ch)
 		putchar(v < 0 ? '-' : ch);
 }
 
+static void print_dla(const struct lms_dla *d)
+{
+	printf("\ndirect logit attribution (logit units)\n%-10s %10.4f\n", "embed", d->embed);
+	for (int l = 0; l < d->L; l++) {
+		printf("layer %-4d", l);
+		for (int h = 0; h < d->NH; h++)
+			printf(" h%d %8.4f", h, d->heads[(size_t)l * d->NH + h]);
+		printf("  bias %8.4f  mlp %8.4f\n", d->attn_bias[l], d->mlp[l]);
+	}
+	printf("%-10s %10.4f\nsum %.5f   logit %.5f\n", "final bias", d->final_bias, d->sum, d->logit);
+}
+
 static int print_table(const struct front_model *cm, const struct opts *o, const struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
@@ -383,6 +400,10 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 		put_token(front_token_str(cm, res->contrast, buf, sizeof buf), 18);
 		printf(" logprob %.4f\n", res->logprob[res->contrast]);
 	}
+	if (res->iv)
+		printf("\nablated: %s (%s)\n", o->ab.spec, o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero");
+	if (o->dla)
+		print_dla(&res->dla);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {
@@ -427,13 +448,18 @@ int lms_cmd_explain(int argc, char **argv)
 	int *ids = NULL;
 	size_t n = 0;
 	struct result res = {0};
-	st = input_ids(&cm, &o, &ids, &n);
+	st = cli_input_ids(&cm, o.text, "--text", o.idlist, "--ids", &ids, &n);
 	if (!st && o.target >= c->V)
 		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path, o.target, c->V - 1);
 	if (!st && o.contrast >= c->V)
 		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path, o.contrast, c->V - 1);
 	if (!st && o.contrast >= 0 && o.contrast == o.target)
 		st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (!st && (rc = cli_ablate_make(&o.ab, cm.m, &res.iv))) {
+		free(ids);
+		front_close_model(&cm);
+		return rc;
+	}
 	if (!st && o.attention && lms_arch_is_recurrent(c->arch))
 		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n", lms_arch_name(c->arch));
 	if (!st) {

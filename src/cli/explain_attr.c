@@ -174,7 +174,8 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 		res->egrad = malloc(((size_t)p->n + 2) * c->C * sizeof *res->egrad);
 		if (!res->etokens || !res->egrad)
 			return lms_fail(LMS_ENOMEM, "out of memory");
-		st = lms_embgrad(cm->m, NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
+		/* under an ablation, in the prediction's run, which follows it */
+		st = lms_embgrad(cm->m, x->a.iv ? p->run : NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
 		                 res->egrad, &res->ek);
 	}
 	return st;

@@ -39,7 +39,8 @@ struct cli_attr_pred {
 	const int *order;       /* (top) ids, most probable first */
 	int top;
 	int target, contrast;
-	const struct lms_run *run; /* the forward over ids (for attention), or NULL */
+	struct lms_run *run; /* the forward over ids (for attention; under an ablation also the
+	                        embedding gradient's work run), or NULL */
 };
 
 struct cli_attr_result {
