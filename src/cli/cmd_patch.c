@@ -138,8 +138,11 @@ static int print_json(const struct front_model *cm, const int *clean, const int 
 static void print_scores(const char *title, const double *x, int rows, int cols, const char *col)
 {
 	printf("\n%s\n%-8s", title, "");
-	for (int j = 0; j < cols; j++)
-		printf(" %s%-4d", col, j);
+	for (int j = 0; j < cols; j++) {
+		char label[16];
+		snprintf(label, sizeof label, "%s%d", col, j);
+		printf(" %6s", label);
+	}
 	putchar('\n');
 	for (int i = 0; i < rows; i++) {
 		printf("layer %-2d", i);

@@ -372,6 +372,8 @@ static void llama_backward(struct lms_run *r, int flags)
 	live_rows(r, &lo, &n);
 	if (n <= 0)
 		return;
+	if (lms_iv_whole(r->iv)) /* a mean ablation spreads gradient to every query */
+		lo = 0;
 
 	/* hfin = rmsnorm(res_{L-1}) w_norm */
 	float *dcur = a->d1;
