@@ -18,12 +18,22 @@
 
 double lms_logit_diff(struct lms_run *r, int target, int contrast)
 {
-	int n = r->n, V = r->m->cfg.V;
+	const struct lms_config *c = &r->m->cfg;
+	int n = r->n, D = r->Cout;
+	if (contrast >= 0) {
+		/* two rows of the unembedding, not all V: x_t - x_c = h . (w_t - w_c) + b_t - b_c */
+		const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
+		const float *w = r->m->params + ops->wout_offset(c), *h = r->hfin + (size_t)(n - 1) * D;
+		const float *wt = w + (size_t)target * D, *wc = w + (size_t)contrast * D;
+		double d = 0.0;
+		for (int j = 0; j < D; j++)
+			d += h[j] * ((double)wt[j] - wc[j]);
+		long bo = ops->bout_offset(c);
+		return bo < 0 ? d : d + r->m->params[bo + target] - r->m->params[bo + contrast];
+	}
 	lms_logits(r, 0, n - 1, n);
-	const float *x = r->logits + (size_t)(n - 1) * V;
-	if (contrast >= 0)
-		return (double)x[target] - x[contrast];
-	return (double)x[target] - r->soft_lse; /* lms_logits of one row left the normaliser */
+	/* lms_logits of one row left the normaliser */
+	return (double)r->logits[(size_t)(n - 1) * c->V + target] - r->soft_lse;
 }
 
 /* The logit difference from a row of logits x (V). */
