@@ -17,6 +17,13 @@ int cli_parse_ids(const char *s, int **ids, size_t *n);
 enum lms_status cli_input_ids(const struct front_model *cm, const char *text, const char *textopt,
                               const char *idlist, const char *idopt, int **ids, size_t *n);
 
+/* A number >= lo (and < 2^31) from option opt's value v into *out: 0, or
+ * the usage error's exit status after reporting it. */
+int cli_want_long(const char *opt, const char *v, long lo, long *out);
+/* The exit status after writing a command's output to stdout (failed: the
+ * writing already failed): LMS_EXIT_OK, or the I/O error reported. */
+int cli_output_status(int failed);
+
 /* A token's display string as JSON ("#<id>" when not valid UTF-8). */
 json_t *cli_token_json(const struct front_model *cm, int id);
 /* x (rows, cols) row-major as nested arrays; NaN and Inf as null. */

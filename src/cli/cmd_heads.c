@@ -5,7 +5,6 @@
  *   {"ids": [n], "previous_token": [L][NH], "induction": [L][NH],
  *    "duplicate_token": [L][NH]}
  * a score with no position to average over being null. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,6 @@ struct opts {
 	int json;
 };
 
-static int want_long(const char *opt, const char *v, long lo, long *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < lo || x > 0x7fffffff)
-		return front_usage("%s wants a number of at least %ld, not '%s'", opt, lo, v);
-	*out = x;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -70,9 +58,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--tokenizer"))
 			o->tokpath = argv[++i];
 		else if (!strcmp(a, "--seq-len"))
-			rc = want_long(a, argv[++i], 1, &o->seq_len);
+			rc = cli_want_long(a, argv[++i], 1, &o->seq_len);
 		else if (!strcmp(a, "--seed"))
-			rc = want_long(a, argv[++i], 0, &o->seed);
+			rc = cli_want_long(a, argv[++i], 0, &o->seed);
 		else
 			return front_usage("unknown option %s (see lmscope heads --help)", a);
 		if (rc)
@@ -175,12 +163,11 @@ int lms_cmd_heads(int argc, char **argv)
 		st = score(&cm, ids, (int)n, &s);
 	if (st)
 		rc = front_fail(st);
-	else if (o.json && print_json(ids, (int)n, &s))
-		rc = front_fail(lms_fail(LMS_EIO, "cannot write the output"));
+	else if (o.json)
+		rc = cli_output_status(print_json(ids, (int)n, &s));
 	else {
-		if (!o.json)
-			print_table((int)n, &s);
-		rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "cannot write the output")) : LMS_EXIT_OK;
+		print_table((int)n, &s);
+		rc = cli_output_status(0);
 	}
 	lms_head_scores_free(&s);
 	free(ids);

@@ -10,7 +10,6 @@
  *     "top": [{"value", "offset", "token", "context"}]}]}
  * offset being the token's index in the corpus and context the text of the
  * tokens up to and including it (at most CONTEXT_TOKENS). */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +39,6 @@ struct opts {
 	int cache, json;
 };
 
-static int want_long(const char *opt, const char *v, long lo, long *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < lo || x > 0x7fffffff)
-		return front_usage("%s wants a number of at least %ld, not '%s'", opt, lo, v);
-	*out = x;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -75,13 +63,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--tokenizer"))
 			o->tokpath = argv[++i];
 		else if (!strcmp(a, "--layer"))
-			rc = want_long(a, argv[++i], 0, &o->layer);
+			rc = cli_want_long(a, argv[++i], 0, &o->layer);
 		else if (!strcmp(a, "--neuron"))
-			rc = want_long(a, argv[++i], 0, &o->neuron);
+			rc = cli_want_long(a, argv[++i], 0, &o->neuron);
 		else if (!strcmp(a, "--top-neurons"))
-			rc = want_long(a, argv[++i], 1, &o->top_neurons);
+			rc = cli_want_long(a, argv[++i], 1, &o->top_neurons);
 		else if (!strcmp(a, "--top"))
-			rc = want_long(a, argv[++i], 1, &o->top);
+			rc = cli_want_long(a, argv[++i], 1, &o->top);
 		else
 			return front_usage("unknown option %s (see lmscope neurons --help)", a);
 		if (rc)
@@ -301,12 +289,11 @@ int lms_cmd_neurons(int argc, char **argv)
 		rc = front_fail(st);
 	else {
 		int k = pick(&o, &s, which);
-		if (o.json && print_json(&cm, ids, &s, which, k))
-			rc = front_fail(lms_fail(LMS_EIO, "cannot write the output"));
+		if (o.json)
+			rc = cli_output_status(print_json(&cm, ids, &s, which, k));
 		else {
-			if (!o.json)
-				print_table(&cm, ids, &s, which, k);
-			rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "cannot write the output")) : LMS_EXIT_OK;
+			print_table(&cm, ids, &s, which, k);
+			rc = cli_output_status(0);
 		}
 	}
 	free(which);

@@ -14,7 +14,6 @@
  *   "heads"     [L][NH] one head's output at every position
  *   recurrent models instead: "hidden" [L][n], layer l's state at t
  * A score is null when LD_clean = LD_corrupt. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +39,13 @@ struct opts {
 	int target, contrast, json;
 };
 
+/* A token id option's value into *out. */
 static int parse_id(const char *opt, const char *s, int *out)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	if (end == s || *end || errno || x < 0 || x > 0x7fffffff)
-		return front_usage("%s wants a token id, not '%s'", opt, s);
+	long x;
+	int rc = cli_want_long(opt, s, 0, &x);
 	*out = (int)x;
-	return 0;
+	return rc;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -220,12 +217,11 @@ int lms_cmd_patch(int argc, char **argv)
 	st = run(&cm, &o, &clean, &corrupt, &p);
 	if (st)
 		rc = front_fail(st);
-	else if (o.json && print_json(&cm, clean, corrupt, &p))
-		rc = front_fail(lms_fail(LMS_EIO, "cannot write the output"));
+	else if (o.json)
+		rc = cli_output_status(print_json(&cm, clean, corrupt, &p));
 	else {
-		if (!o.json)
-			print_table(&cm, clean, corrupt, &p);
-		rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "cannot write the output")) : LMS_EXIT_OK;
+		print_table(&cm, clean, corrupt, &p);
+		rc = cli_output_status(0);
 	}
 	lms_patch_result_free(&p);
 	free(clean);
