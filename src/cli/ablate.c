@@ -1,33 +1,20 @@
-/* --ablate SPEC and --ablate-mode zero|mean, shared by the subcommands that
- * run a model under ablation (explain, eval). */
-#include <string.h>
-
+/* --ablate SPEC and --ablate-mode zero|mean, the option table explain and
+ * eval add to their own. */
 #include "cli.h"
 
-const char cli_ablate_usage[] =
-	"  --ablate L.H[,L.H|L.mlp...]  run with these attention heads (their\n"
-	"                    attention-weighted values) or MLPs (their output) ablated;\n"
-	"                    recurrent models: L.U ablates unit U of layer L's state\n"
-	"  --ablate-mode M   zero (default) or mean: a head's output replaced by its\n"
-	"                    mean over the context's positions (MLPs are always zeroed)\n";
-
-int cli_ablate_option(struct cli_ablate *a, int argc, char **argv, int *i)
+static int set_mode(void *field, const char *value)
 {
-	const char *opt = argv[*i];
-	if (strcmp(opt, "--ablate") && strcmp(opt, "--ablate-mode"))
-		return 0;
-	if (*i + 1 >= argc)
-		return -front_usage("%s wants a value", opt);
-	const char *v = argv[++*i];
-	if (!strcmp(opt, "--ablate")) {
-		a->spec = v;
-		return 1;
-	}
-	if (!lms_ablate_mode_from_name(v, &a->mode))
-		return -front_usage("--ablate-mode wants zero or mean, not '%s'", v);
+	struct cli_ablate *a = (struct cli_ablate *)((char *)field - offsetof(struct cli_ablate, mode));
+	if (!lms_ablate_mode_from_name(value, &a->mode))
+		return front_usage("--ablate-mode wants zero or mean, not '%s'", value);
 	a->mode_given = 1;
-	return 1;
+	return 0;
 }
+
+const struct front_opt cli_ablate_options[] = {
+	FRONT_STR("ablate", 0, "L.H,...", "run with these heads (L.H) or MLPs (L.mlp) ablated;\nrecurrent models: L.U, unit U of layer L's state", struct cli_ablate, spec),
+	FRONT_FN("ablate-mode", 0, "M", "zero (default), or mean: a head's output replaced by\nits mean over the context (MLPs are always zeroed)", struct cli_ablate, mode, set_mode),
+	FRONT_END};
 
 int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,
                     struct lms_intervention **iv)

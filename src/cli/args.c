@@ -71,21 +71,3 @@ enum lms_status cli_input_ids(const struct front_model *cm, const char *text, co
 		}
 	return LMS_OK;
 }
-
-int cli_want_long(const char *opt, const char *v, long lo, long *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < lo || x > 0x7fffffff)
-		return front_usage("%s wants a number of at least %ld, not '%s'", opt, lo, v);
-	*out = x;
-	return 0;
-}
-
-int cli_output_status(int failed)
-{
-	if (failed || fflush(stdout))
-		return front_fail(lms_fail(LMS_EIO, "cannot write the output"));
-	return LMS_EXIT_OK;
-}

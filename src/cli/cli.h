@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "front/front.h"
+#include "front/opts.h"
 #include "lmscope/interp.h"
 
 /* Parses "5,17,42" into a malloc'd array. Returns 0 on a malformed list. */
@@ -17,28 +18,20 @@ int cli_parse_ids(const char *s, int **ids, size_t *n);
 enum lms_status cli_input_ids(const struct front_model *cm, const char *text, const char *textopt,
                               const char *idlist, const char *idopt, int **ids, size_t *n);
 
-/* A number >= lo (and < 2^31) from option opt's value v into *out: 0, or
- * the usage error's exit status after reporting it. */
-int cli_want_long(const char *opt, const char *v, long lo, long *out);
-/* The exit status after writing a command's output to stdout (failed: the
- * writing already failed): LMS_EXIT_OK, or the I/O error reported. */
-int cli_output_status(int failed);
-
-/* A token's display string as JSON ("#<id>" when not valid UTF-8). */
+/* A token's display string as JSON ("#<id>" when it is not valid UTF-8
+ * or there is no tokenizer). */
 json_t *cli_token_json(const struct front_model *cm, int id);
 /* x (rows, cols) row-major as nested arrays; NaN and Inf as null. */
 json_t *cli_matrix_json(const double *x, int rows, int cols);
 
-/* --ablate and --ablate-mode (ablate.c). */
+/* --ablate and --ablate-mode (ablate.c): a table a command adds to its own
+ * (front_cmd.set), filling a struct cli_ablate. */
 struct cli_ablate {
 	const char *spec;
 	enum lms_ablate_mode mode;
 	int mode_given;
 };
-extern const char cli_ablate_usage[];
-/* 1 when argv[*i] was one of them (*i advanced past its value), 0 when not,
- * minus the exit status after reporting a bad value. */
-int cli_ablate_option(struct cli_ablate *a, int argc, char **argv, int *i);
+extern const struct front_opt cli_ablate_options[];
 /* The intervention the options ask for (*iv NULL without --ablate); a bad
  * spec is reported and its exit status returned, else 0. */
 int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,

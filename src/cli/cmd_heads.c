@@ -6,6 +6,7 @@
  *    "duplicate_token": [L][NH]}
  * a score with no position to average over being null. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,58 +17,43 @@
 #define DEFAULT_N 50
 #define DEFAULT_SEED 1
 
-static const char usage_text[] =
-	"usage: lmscope heads MODEL [--text TEXT | --ids IDS | --seq-len N --seed S]\n"
-	"                     [--json] [--tokenizer FILE]\n"
-	"  --text TEXT       the sequence to score the heads on (toy models need\n"
-	"                    text like their training data)\n"
-	"  --ids IDS         the same as comma-separated token ids\n"
-	"  --seq-len N       N random tokens, then the same N again (50, or half the\n"
-	"                    model's context when that is shorter)\n"
-	"  --seed S          their seed (1)\n"
-	"  --json            {\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}\n";
-
 struct opts {
-	const char *path, *tokpath, *text, *idlist;
-	long seq_len, seed;
+	const char *tokpath, *text, *idlist;
+	long seq_len;
+	uint64_t seed;
 	int json;
 };
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+#define O struct opts
+static const struct front_opt heads_options[] = {
+	FRONT_STR("text", 0, "TEXT", "the sequence to score the heads on (toy models need\n"
+	          "text like their training data)", O, text),
+	FRONT_STR("ids", 0, "IDS", "the same as comma-separated token ids", O, idlist),
+	FRONT_LONG("seq-len", 0, "N", "N random tokens, then the same N again (50, or half the\n"
+	           "model's context when that is shorter)", O, seq_len, 1, FRONT_INT_MAX),
+	FRONT_U64("seed", 0, "S", "their seed (1)", O, seed, 0, 1e18),
+	FRONT_FLAG("json", 0, "{\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}", O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_END};
+#undef O
+
+static const char usage_text[] =
+	"usage: lmscope heads MODEL [--text TEXT | --ids IDS | --seq-len N --seed S]\n"
+	"                     [--json] [--tokenizer FILE]\n";
+
+static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 {
 	memset(o, 0, sizeof *o);
 	o->seed = DEFAULT_SEED;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int rc = 0;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return -1;
-		} else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (a[0] != '-') {
-			if (o->path)
-				return front_usage("one model at a time");
-			o->path = a;
-		} else if (i + 1 >= argc)
-			return front_usage("%s wants a value", a);
-		else if (!strcmp(a, "--text"))
-			o->text = argv[++i];
-		else if (!strcmp(a, "--ids"))
-			o->idlist = argv[++i];
-		else if (!strcmp(a, "--tokenizer"))
-			o->tokpath = argv[++i];
-		else if (!strcmp(a, "--seq-len"))
-			rc = cli_want_long(a, argv[++i], 1, &o->seq_len);
-		else if (!strcmp(a, "--seed"))
-			rc = cli_want_long(a, argv[++i], 0, &o->seed);
-		else
-			return front_usage("unknown option %s (see lmscope heads --help)", a);
-		if (rc)
-			return rc;
-	}
-	if (!o->path)
+	struct front_cmd cmd = {"heads", usage_text, NULL, {{heads_options, o}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (first >= argc)
 		return front_usage("which model? (lmscope heads MODEL)");
+	if (argc - first > 1)
+		return front_usage("one model at a time");
+	*path = argv[first];
 	if ((o->text != NULL) + (o->idlist != NULL) + (o->seq_len > 0) > 1)
 		return front_usage("give at most one of --text, --ids and --seq-len");
 	return 0;
@@ -114,7 +100,7 @@ static enum lms_status score(const struct front_model *cm, const int *ids, int n
 	return st;
 }
 
-static int print_json(const int *ids, int n, const struct lms_head_scores *s)
+static void print_json(const int *ids, int n, const struct lms_head_scores *s)
 {
 	json_t *root = json_object(), *a = json_array();
 	for (int i = 0; i < n; i++)
@@ -123,10 +109,10 @@ static int print_json(const int *ids, int n, const struct lms_head_scores *s)
 	json_object_set_new(root, "previous_token", cli_matrix_json(s->previous, s->L, s->NH));
 	json_object_set_new(root, "induction", cli_matrix_json(s->induction, s->L, s->NH));
 	json_object_set_new(root, "duplicate_token", cli_matrix_json(s->duplicate, s->L, s->NH));
-	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
+	/* a failed write is reported once stdout is flushed (main.c) */
+	json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(root);
 	putchar('\n');
-	return bad;
 }
 
 static void print_table(int n, const struct lms_head_scores *s)
@@ -144,11 +130,12 @@ static void print_table(int n, const struct lms_head_scores *s)
 int lms_cmd_heads(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, &o);
+	const char *path = NULL;
+	int rc = parse_opts(argc, argv, &o, &path);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	struct front_model cm;
-	enum lms_status st = front_open_model(o.path, o.tokpath, &cm);
+	enum lms_status st = front_open_model(path, o.tokpath, &cm);
 	if (st)
 		return front_fail(st);
 	int *ids = NULL;
@@ -164,11 +151,9 @@ int lms_cmd_heads(int argc, char **argv)
 	if (st)
 		rc = front_fail(st);
 	else if (o.json)
-		rc = cli_output_status(print_json(ids, (int)n, &s));
-	else {
+		print_json(ids, (int)n, &s);
+	else
 		print_table((int)n, &s);
-		rc = cli_output_status(0);
-	}
 	lms_head_scores_free(&s);
 	free(ids);
 	front_close_model(&cm);

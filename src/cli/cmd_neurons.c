@@ -22,65 +22,46 @@
 
 #define CONTEXT_TOKENS 12
 
-static const char usage_text[] =
-	"usage: lmscope neurons MODEL CORPUS --layer L [--neuron N | --top-neurons K]\n"
-	"                       [--top K] [--cache] [--json] [--tokenizer FILE]\n"
-	"  --layer L         the MLP layer (from 0)\n"
-	"  --neuron N        one neuron's strongest contexts\n"
-	"  --top-neurons K   else the K neurons of highest activation variance (10)\n"
-	"  --top K           contexts per neuron (10)\n"
-	"  --cache           keep the corpus pass in a file beside the model and\n"
-	"                    reuse it (MODEL.neurons-lL-kK-HASH)\n"
-	"  --json            one JSON object (see lmscope(1))\n";
-
 struct opts {
-	const char *path, *corpus, *tokpath;
+	const char *tokpath;
 	long layer, neuron, top_neurons, top;
 	int cache, json;
 };
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+#define O struct opts
+static const struct front_opt neurons_options[] = {
+	FRONT_LONG("layer", 0, "L", "the MLP layer (from 0)", O, layer, 0, FRONT_INT_MAX),
+	FRONT_LONG("neuron", 0, "N", "one neuron's strongest contexts", O, neuron, 0, FRONT_INT_MAX),
+	FRONT_LONG("top-neurons", 0, "K", "else the K neurons of highest activation variance (10)", O,
+	           top_neurons, 1, FRONT_INT_MAX),
+	FRONT_LONG("top", 0, "K", "contexts per neuron (10)", O, top, 1, 1000),
+	FRONT_FLAG("cache", 0, "keep the corpus pass in a file beside the model and\n"
+	           "reuse it (MODEL.neurons-lL-kK-HASH)", O, cache, 1),
+	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_END};
+#undef O
+
+static const char usage_text[] =
+	"usage: lmscope neurons MODEL CORPUS --layer L [--neuron N | --top-neurons K]\n"
+	"                       [--top K] [--cache] [--json] [--tokenizer FILE]\n";
+
+/* The options, and MODEL and CORPUS in paths[0] and paths[1]. */
+static int parse_opts(int argc, char **argv, struct opts *o, const char **paths)
 {
 	memset(o, 0, sizeof *o);
 	o->layer = o->neuron = -1;
 	o->top_neurons = o->top = 10;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int rc = 0;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return -1;
-		} else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (!strcmp(a, "--cache"))
-			o->cache = 1;
-		else if (a[0] != '-') {
-			if (o->corpus)
-				return front_usage("one model and one corpus file");
-			*(o->path ? &o->corpus : &o->path) = a;
-		} else if (i + 1 >= argc)
-			return front_usage("%s wants a value", a);
-		else if (!strcmp(a, "--tokenizer"))
-			o->tokpath = argv[++i];
-		else if (!strcmp(a, "--layer"))
-			rc = cli_want_long(a, argv[++i], 0, &o->layer);
-		else if (!strcmp(a, "--neuron"))
-			rc = cli_want_long(a, argv[++i], 0, &o->neuron);
-		else if (!strcmp(a, "--top-neurons"))
-			rc = cli_want_long(a, argv[++i], 1, &o->top_neurons);
-		else if (!strcmp(a, "--top"))
-			rc = cli_want_long(a, argv[++i], 1, &o->top);
-		else
-			return front_usage("unknown option %s (see lmscope neurons --help)", a);
-		if (rc)
-			return rc;
-	}
-	if (!o->path || !o->corpus)
+	struct front_cmd cmd = {"neurons", usage_text, NULL, {{neurons_options, o}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (argc - first != 2)
 		return front_usage("neurons needs MODEL and CORPUS (see lmscope neurons --help)");
+	paths[0] = argv[first];
+	paths[1] = argv[first + 1];
 	if (o->layer < 0)
 		return front_usage("which layer? (--layer L)");
-	if (o->top > 1000)
-		return front_usage("--top wants at most 1000");
 	return 0;
 }
 
@@ -198,18 +179,18 @@ static json_t *neuron_json(const struct front_model *cm, const int *ids,
 	                 "top", top);
 }
 
-static int print_json(const struct front_model *cm, const int *ids,
-                      const struct lms_neuron_stats *s, const int *which, int k)
+static void print_json(const struct front_model *cm, const int *ids,
+                       const struct lms_neuron_stats *s, const int *which, int k)
 {
 	json_t *arr = json_array();
 	for (int i = 0; i < k; i++)
 		json_array_append_new(arr, neuron_json(cm, ids, s, which[i]));
 	json_t *root = json_pack("{s:i, s:I, s:o}", "layer", s->layer, "positions",
 	                         (json_int_t)s->count, "neurons", arr);
-	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
+	/* a failed write is reported once stdout is flushed (main.c) */
+	json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(root);
 	putchar('\n');
-	return bad;
 }
 
 static void print_table(const struct front_model *cm, const int *ids,
@@ -268,11 +249,12 @@ static enum lms_status check(const struct front_model *cm, const struct opts *o)
 int lms_cmd_neurons(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, &o);
+	const char *paths[2] = { NULL, NULL };
+	int rc = parse_opts(argc, argv, &o, paths);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	struct front_model cm;
-	enum lms_status st = front_open_model(o.path, o.tokpath, &cm);
+	enum lms_status st = front_open_model(paths[0], o.tokpath, &cm);
 	if (st)
 		return front_fail(st);
 	int *ids = NULL, *which = NULL;
@@ -280,7 +262,7 @@ int lms_cmd_neurons(int argc, char **argv)
 	struct lms_neuron_stats s = {0};
 	st = check(&cm, &o);
 	if (!st)
-		st = corpus_ids(&cm, o.corpus, &ids, &n);
+		st = corpus_ids(&cm, paths[1], &ids, &n);
 	if (!st)
 		st = stats_of(&cm, &o, ids, n, &s);
 	if (!st && !(which = malloc((size_t)s.H * sizeof *which)))
@@ -290,11 +272,9 @@ int lms_cmd_neurons(int argc, char **argv)
 	else {
 		int k = pick(&o, &s, which);
 		if (o.json)
-			rc = cli_output_status(print_json(&cm, ids, &s, which, k));
-		else {
+			print_json(&cm, ids, &s, which, k);
+		else
 			print_table(&cm, ids, &s, which, k);
-			rc = cli_output_status(0);
-		}
 	}
 	free(which);
 	lms_neuron_stats_free(&s);

@@ -22,68 +22,44 @@
 
 #include "cli.h"
 
-static const char usage_text[] =
-	"usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
-	"                     [--target-id N] [--contrast-id N] [--json] [--tokenizer FILE]\n"
-	"  --clean TEXT      the context whose activations are patched in\n"
-	"  --corrupt TEXT    the context they are patched into (the same token count)\n"
-	"  --ids-clean IDS, --ids-corrupt IDS  the same as comma-separated token ids\n"
-	"  --target-id N     the token whose logit difference is measured (default:\n"
-	"                    the clean run's most probable next token)\n"
-	"  --contrast-id N   subtracted (default without --target-id: the corrupt\n"
-	"                    run's most probable; else none: LD = log p(target))\n"
-	"  --json            one JSON object (see lmscope(1))\n";
-
 struct opts {
-	const char *path, *tokpath, *clean, *corrupt, *ids_clean, *ids_corrupt;
+	const char *tokpath, *clean, *corrupt, *ids_clean, *ids_corrupt;
 	int target, contrast, json;
 };
 
-/* A token id option's value into *out. */
-static int parse_id(const char *opt, const char *s, int *out)
-{
-	long x;
-	int rc = cli_want_long(opt, s, 0, &x);
-	*out = (int)x;
-	return rc;
-}
+#define O struct opts
+static const struct front_opt patch_options[] = {
+	FRONT_STR("clean", 0, "TEXT", "the context whose activations are patched in", O, clean),
+	FRONT_STR("corrupt", 0, "TEXT", "the context they are patched into (the same token count)", O, corrupt),
+	FRONT_STR("ids-clean", 0, "IDS", "the clean context as comma-separated token ids", O, ids_clean),
+	FRONT_STR("ids-corrupt", 0, "IDS", "the corrupt context as token ids", O, ids_corrupt),
+	FRONT_INT("target-id", 0, "N", "the token whose logit difference is measured (default:\n"
+	          "the clean run's most probable next token)", O, target, 0, FRONT_INT_MAX),
+	FRONT_INT("contrast-id", 0, "N", "subtracted (default without --target-id: the corrupt\n"
+	          "run's most probable; else none: LD = log p(target))", O, contrast, 0, FRONT_INT_MAX),
+	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_END};
+#undef O
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+static const char usage_text[] =
+	"usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
+	"                     [--target-id N] [--contrast-id N] [--json] [--tokenizer FILE]\n";
+
+/* The options, and the model's path in *path. */
+static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 {
 	memset(o, 0, sizeof *o);
 	o->target = o->contrast = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **str = !strcmp(a, "--clean") ? &o->clean
-		                 : !strcmp(a, "--corrupt") ? &o->corrupt
-		                 : !strcmp(a, "--ids-clean") ? &o->ids_clean
-		                 : !strcmp(a, "--ids-corrupt") ? &o->ids_corrupt
-		                 : !strcmp(a, "--tokenizer") ? &o->tokpath : NULL;
-		int rc = 0;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return -1;
-		} else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (a[0] != '-') {
-			if (o->path)
-				return front_usage("one model at a time");
-			o->path = a;
-		} else if (i + 1 >= argc)
-			return front_usage("%s wants a value", a);
-		else if (str)
-			*str = argv[++i];
-		else if (!strcmp(a, "--target-id"))
-			rc = parse_id(a, argv[++i], &o->target);
-		else if (!strcmp(a, "--contrast-id"))
-			rc = parse_id(a, argv[++i], &o->contrast);
-		else
-			return front_usage("unknown option %s (see lmscope patch --help)", a);
-		if (rc)
-			return rc;
-	}
-	if (!o->path)
+	struct front_cmd cmd = {"patch", usage_text, NULL, {{patch_options, o}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (first >= argc)
 		return front_usage("which model? (lmscope patch MODEL --clean TEXT --corrupt TEXT)");
+	if (argc - first > 1)
+		return front_usage("one model at a time");
+	*path = argv[first];
 	if (!o->clean == !o->ids_clean || !o->corrupt == !o->ids_corrupt)
 		return front_usage("give the clean context (--clean or --ids-clean) and the corrupt one "
 		                   "(--corrupt or --ids-corrupt), once each");
@@ -107,8 +83,8 @@ static json_t *id_json(const struct front_model *cm, int id)
 	return json_pack("{s:i, s:o}", "id", id, "token", cli_token_json(cm, id));
 }
 
-static int print_json(const struct front_model *cm, const int *clean, const int *corrupt,
-                      const struct lms_patch_result *p)
+static void print_json(const struct front_model *cm, const int *clean, const int *corrupt,
+                       const struct lms_patch_result *p)
 {
 	json_t *root = json_object();
 	json_object_set_new(root, "tokens_clean", tokens_json(cm, clean, p->T));
@@ -125,10 +101,10 @@ static int print_json(const struct front_model *cm, const int *clean, const int 
 		json_object_set_new(root, "mlp_out", cli_matrix_json(p->mlp_out, p->L, p->T));
 		json_object_set_new(root, "heads", cli_matrix_json(p->heads, p->L, p->NH));
 	}
-	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
+	/* a failed write is reported once stdout is flushed (main.c) */
+	json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(root);
 	putchar('\n');
-	return bad;
 }
 
 /* One (rows, cols) table of scores, rows labelled "layer l". */
@@ -205,11 +181,12 @@ static enum lms_status run(const struct front_model *cm, const struct opts *o, i
 int lms_cmd_patch(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, &o);
+	const char *path = NULL;
+	int rc = parse_opts(argc, argv, &o, &path);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	struct front_model cm;
-	enum lms_status st = front_open_model(o.path, o.tokpath, &cm);
+	enum lms_status st = front_open_model(path, o.tokpath, &cm);
 	if (st)
 		return front_fail(st);
 	int *clean = NULL, *corrupt = NULL;
@@ -218,11 +195,9 @@ int lms_cmd_patch(int argc, char **argv)
 	if (st)
 		rc = front_fail(st);
 	else if (o.json)
-		rc = cli_output_status(print_json(&cm, clean, corrupt, &p));
-	else {
+		print_json(&cm, clean, corrupt, &p);
+	else
 		print_table(&cm, clean, corrupt, &p);
-		rc = cli_output_status(0);
-	}
 	lms_patch_result_free(&p);
 	free(clean);
 	free(corrupt);

@@ -1,19 +1,7 @@
-/* JSON pieces the subcommands' --json outputs share. */
+/* A matrix of numbers as JSON, for the commands' --json outputs. */
 #include <math.h>
-#include <stdio.h>
 
 #include "cli.h"
-
-json_t *cli_token_json(const struct front_model *cm, int id)
-{
-	char buf[32];
-	json_t *s = json_string(front_token_str(cm, id, buf, sizeof buf));
-	if (!s) { /* not valid UTF-8: show the id instead */
-		snprintf(buf, sizeof buf, "#%d", id);
-		s = json_string(buf);
-	}
-	return s;
-}
 
 json_t *cli_matrix_json(const double *x, int rows, int cols)
 {

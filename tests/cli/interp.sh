@@ -87,7 +87,7 @@ expect 6 "direct logit attribution needs a Transformer" explain "$tmp/lstm" --id
 expect 6 "have no attention heads" heads "$tmp/lstm"
 expect 2 "--seq-len 9 twice is 18 tokens" heads "$tmp/gpt2" --seq-len 9
 expect 2 "at most one of --text, --ids and --seq-len" heads "$tmp/gpt2" --ids 1,2 --seq-len 3
-expect 2 "--seq-len wants a number" heads "$tmp/gpt2" --seq-len 0
+expect 2 "--seq-len wants an integer" heads "$tmp/gpt2" --seq-len 0
 expect 2 "which layer?" neurons "$tmp/gpt2" "$tmp/p.txt"
 expect 4 "no tokenizer to read text with" neurons "$tmp/gpt2" "$tmp/p.txt" --layer 0
 expect 2 "--layer 5 outside" neurons "$tmp/gpt2" "$tmp/p.txt" --layer 5
