@@ -8,7 +8,10 @@
  * starts at t and reuses the corrupt run's positions before it, untouched
  * since the corrupt forward; and it starts at layer l, with l's input at
  * [t, n) restored from a saved copy of the corrupt run's (iv->start_resid),
- * since an earlier patch at that t left its own values above. */
+ * since an earlier patch at that t left its own values above. Sites before
+ * the first position where the contexts differ hold the same values in
+ * both runs (causality again): patching them is the corrupt run itself,
+ * score 0, and takes no forward. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +104,10 @@ static void restore(struct lms_run *r, struct lms_intervention *iv, const float 
 	lms_forward(r, 0, n);
 }
 
-/* One kind of site at every (layer, position): out (L, n). */
+/* One kind of site at every (layer, position): out (L, n). Positions
+ * before `first` (where the contexts start to differ) need no forward. */
 static void sweep_positions(struct lms_run *r, struct lms_intervention *iv, enum lms_patch_site site,
-                            const float *src, const float *corrupt_resid, size_t per,
+                            const float *src, const float *corrupt_resid, size_t per, int first,
                             struct lms_patch_result *p, double *out)
 {
 	int n = p->T, L = p->L;
@@ -111,6 +115,10 @@ static void sweep_positions(struct lms_run *r, struct lms_intervention *iv, enum
 	restore(r, iv, skip ? corrupt_resid : NULL, n);
 	for (int t = n - 1; t >= 0; t--)
 		for (int l = L - 1; l >= 0; l--) {
+			if (t < first) {
+				out[(size_t)l * n + t] = score(p->ld_corrupt, p);
+				continue;
+			}
 			lms_intervention_clear(iv);
 			iv->site = site;
 			iv->layer = l;
@@ -237,17 +245,20 @@ static enum lms_status sweep(struct lms_run *r, const int *clean, const int *cor
 	if (st)
 		return st;
 	lms_run_intervene(r, iv);
+	int first = 0;
+	while (first < n && clean[first] == corrupt[first])
+		first++;
 	if (lms_arch_is_recurrent(c->arch)) {
-		sweep_positions(r, iv, LMS_PATCH_HIDDEN, s->clean_hidden, NULL, (size_t)n * c->H, p,
+		sweep_positions(r, iv, LMS_PATCH_HIDDEN, s->clean_hidden, NULL, (size_t)n * c->H, first, p,
 		                p->hidden);
 	} else {
 		size_t per = (size_t)n * c->C;
 		save_blocks(r, s->corrupt_resid, NULL, NULL, n);
-		sweep_positions(r, iv, LMS_PATCH_RESID_PRE, s->clean_resid, s->corrupt_resid, per, p,
+		sweep_positions(r, iv, LMS_PATCH_RESID_PRE, s->clean_resid, s->corrupt_resid, per, first, p,
 		                p->resid_pre);
-		sweep_positions(r, iv, LMS_PATCH_ATTN_OUT, s->clean_heads, s->corrupt_resid, per, p,
+		sweep_positions(r, iv, LMS_PATCH_ATTN_OUT, s->clean_heads, s->corrupt_resid, per, first, p,
 		                p->attn_out);
-		sweep_positions(r, iv, LMS_PATCH_MLP_OUT, s->clean_mlp, s->corrupt_resid, per, p,
+		sweep_positions(r, iv, LMS_PATCH_MLP_OUT, s->clean_mlp, s->corrupt_resid, per, first, p,
 		                p->mlp_out);
 		sweep_heads(r, iv, s, per, p);
 	}
