@@ -116,7 +116,7 @@ static void sweep_positions(struct lms_run *r, struct lms_intervention *iv, enum
 	for (int t = n - 1; t >= 0; t--)
 		for (int l = L - 1; l >= 0; l--) {
 			if (t < first) {
-				out[(size_t)l * n + t] = score(p->ld_corrupt, p);
+				out[(size_t)l * n + t] = p->ld_clean == p->ld_corrupt ? NAN : 0.0;
 				continue;
 			}
 			lms_intervention_clear(iv);
