@@ -34,6 +34,30 @@ static struct lms_model *model_of(const char *name)
 	return m;
 }
 
+/* The two most probable next tokens after ids. */
+static void top_two(const struct lms_model *m, const int *ids, int n, int *a, int *b)
+{
+	struct lms_run *r;
+	*a = 0;
+	*b = 1;
+	if (lms_run_new(m, 1, n, &r))
+		return;
+	lms_embed(r, ids, n);
+	lms_forward(r, 0, n);
+	lms_logits(r, 0, n - 1, n);
+	const float *x = r->logits + (size_t)(n - 1) * m->cfg.V;
+	for (int k = 0; k < m->cfg.V; k++)
+		if (x[k] > x[*a]) {
+			*b = *a;
+			*a = k;
+		} else if (k != *a && x[k] > x[*b]) {
+			*b = k;
+		}
+	if (*a == *b)
+		*b = *a ? 0 : 1;
+	lms_run_free(r);
+}
+
 static int patch(struct lms_model *m, const char *name, int n)
 {
 	int *clean = malloc((size_t)n * sizeof *clean), *corrupt = malloc((size_t)n * sizeof *corrupt);
@@ -42,13 +66,19 @@ static int patch(struct lms_model *m, const char *name, int n)
 	for (int i = 0; i < n; i++)
 		clean[i] = corrupt[i] = (int)lms_rng_below(&g, (uint64_t)m->cfg.V);
 	corrupt[n / 3] = (clean[n / 3] + 1) % m->cfg.V;
+	/* the logit difference of the clean run's two most probable tokens, as
+	 * patching experiments measure (random text would often leave both
+	 * runs with the same top token and no contrast: LD = log p(target),
+	 * which needs every logit of every patched run) */
+	int target, contrast;
+	top_two(m, clean, n, &target, &contrast);
 	/* GPT-2-small's sweep takes long: its median of fewer runs */
 	int reps = m->cfg.C > 256 ? 1 : REPS;
 	double t[REPS];
 	for (int r = 0; r < reps; r++) {
 		struct lms_patch_result p;
 		double t0 = bench_now();
-		if (lms_patch_sweep(m, clean, corrupt, n, -1, -1, &p)) {
+		if (lms_patch_sweep(m, clean, corrupt, n, target, contrast, &p)) {
 			fprintf(stderr, "bench: %s\n", lms_errmsg());
 			return 1;
 		}

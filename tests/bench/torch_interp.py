@@ -89,7 +89,7 @@ def patch(model, cfg, n):
         cache = {"resid": [], "y": [], "mlp": []}
         lc = run(model, clean, cache=cache)[0]
         lx = run(model, corrupt)[0]
-        t, c = int(lc.argmax()), int(lx.argmax())
+        t, c = (int(i) for i in lc.topk(2).indices)  # the clean run's two most probable
         ld = lambda lg: lg[:, t] - lg[:, c]
         den = ld(lc[None]) - ld(lx[None])
         batch = corrupt.expand(n, n)
