@@ -10,13 +10,15 @@ VERSION := 0.1.0
 CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKG     := pkg-config
-ENGINE_PKGS := openblas libpcre2-8 jansson
+# libutf8proc: Unicode normalization (NFC, NFKC) and grapheme clusters for
+# tokenizer.json, from a well-kept Unicode library instead of hand-written tables.
+ENGINE_PKGS := openblas libpcre2-8 jansson libutf8proc
 FRONT_PKGS  := ncursesw cairo
 TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
-BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base
+BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs npm
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
