@@ -100,7 +100,8 @@ static int norm_unicode(const struct seg *in, struct seg *out, enum hf_norm_kind
 	const unsigned char *s = (const unsigned char *)in->s;
 	size_t i = 0;
 	while (i < in->n) {
-		if (s[i] < 0x80) {
+		/* ASCII followed by ASCII: nothing to compose or decompose */
+		if (s[i] < 0x80 && (i + 1 == in->n || s[i + 1] < 0x80)) {
 			if (seg_add(out, in->s + i, 1, in->orig[i]))
 				return -1;
 			i++;
