@@ -29,13 +29,33 @@ static const struct tok_ops *const kinds[] = {
 
 #define N_KINDS (sizeof kinds / sizeof *kinds)
 
+static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out);
+
 enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out)
 {
 	*out = NULL;
-	/* a file rather than a directory: llama2.c's tokenizer.bin named directly */
+	/* a file rather than a directory: a tokenizer.json stands for its
+	 * directory (tokenizer_config.json beside it counts); any other file
+	 * is llama2.c's tokenizer.bin */
 	struct stat fsb;
-	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode))
-		return lms_llama2c_tokenizer_load(dir, out);
+	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode)) {
+		const char *base = strrchr(dir, '/');
+		base = base ? base + 1 : dir;
+		if (strcmp(base, "tokenizer.json"))
+			return lms_llama2c_tokenizer_load(dir, out);
+		char *parent = base > dir ? strndup(dir, (size_t)(base - dir)) : strdup(".");
+		if (!parent)
+			return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
+		enum lms_status st = load_dir(parent, out);
+		free(parent);
+		return st;
+	}
+	return load_dir(dir, out);
+}
+
+static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out)
+{
+	struct stat fsb;
 	/* a directory (or device) where a tokenizer file belongs is an error, not
 	 * a missing file that would quietly leave the model without a tokenizer */
 	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
