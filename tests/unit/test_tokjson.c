@@ -396,6 +396,10 @@ START_TEST(precedence)
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 3);
 	check_ids(tok, "ab", 2, IDS(2), NULL);
 	lms_tokenizer_free(tok);
+	/* the file named directly stands for its directory */
+	ck_assert_int_eq(lms_tokenizer_load(tu_path("tokenizer.json"), &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 3);
+	lms_tokenizer_free(tok);
 }
 END_TEST
 

@@ -472,26 +472,6 @@ static enum lms_status hf_encode(const struct lms_tokenizer *tok, const char *te
 
 /* ---- decoding ----------------------------------------------------------------------- */
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* The byte a token <0xXX> stands for, or -1. */
-static int fallback_byte(const char *p, size_t len)
-{
-	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
-		return -1;
-	int hi = hexval(p[3]), lo = hexval(p[4]);
-	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 /* GPT-2's byte characters back to bytes; other characters stay. */
 static int unbyte(const struct hf *h, const char *s, size_t n, struct tok_buf *out)
 {
@@ -541,7 +521,7 @@ static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *
 		break;
 	}
 	case HF_DEC_BYTEFALLBACK: {
-		int byte = fallback_byte(t->p, t->n);
+		int byte = tok_byte_piece(t->p, t->n);
 		char c = (char)byte;
 		bad = bad || (byte >= 0 ? tok_buf_add(tmp, &c, 1) : tok_buf_add(tmp, t->p, t->n));
 		break;
@@ -740,28 +720,14 @@ void hf_adopt(struct lms_tokenizer *tok, struct hf *h)
 	tok->ops = h->byte_level ? &tok_hf_ops : &tok_hf_spm_ops;
 }
 
-const struct tok_ops tok_hf_ops = {
-	.kind = LMS_TOK_BPE,
-	.name = "tokenizer.json",
-	.detect = tok_hf_detect,
-	.load = tok_hf_load,
-	.train = NULL,
-	.save = tok_hf_save,
-	.free = hf_free_impl,
-	.encode = hf_encode,
-	.piece = hf_piece,
-	.decode = hf_decode,
-};
+/* The same table twice but for the kind: byte-level (GPT-2, Llama 3, Qwen)
+ * or sentencepiece-style (Llama 2, Gemma), as lms_tokenizer_kind reports. */
+#define HF_OPS(k)                                                                                 \
+	{                                                                                         \
+		.kind = k, .name = "tokenizer.json", .detect = tok_hf_detect, .load = tok_hf_load, \
+		.train = NULL, .save = tok_hf_save, .free = hf_free_impl, .encode = hf_encode,     \
+		.piece = hf_piece, .decode = hf_decode,                                            \
+	}
 
-const struct tok_ops tok_hf_spm_ops = {
-	.kind = LMS_TOK_SPM,
-	.name = "tokenizer.json",
-	.detect = tok_hf_detect,
-	.load = tok_hf_load,
-	.train = NULL,
-	.save = tok_hf_save,
-	.free = hf_free_impl,
-	.encode = hf_encode,
-	.piece = hf_piece,
-	.decode = hf_decode,
-};
+const struct tok_ops tok_hf_ops = HF_OPS(LMS_TOK_BPE);
+const struct tok_ops tok_hf_spm_ops = HF_OPS(LMS_TOK_SPM);

@@ -318,6 +318,25 @@ int tok_buf_json_string(struct tok_buf *b, const char *s, size_t len)
 	return tok_buf_add(b, s + start, len - start) || tok_buf_add(b, "\"", 1) ? -1 : 0;
 }
 
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int tok_byte_piece(const char *p, size_t len)
+{
+	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
+		return -1;
+	int hi = hexval(p[3]), lo = hexval(p[4]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
 char *tok_path(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);
