@@ -405,6 +405,28 @@ END_TEST
 
 /* ---- GGUF metadata arrays ------------------------------------------------------------ */
 
+/* Saving tok as tokenizer.json and loading it back gives the same ids,
+ * offsets, text, BOS and EOS for every text. */
+static void check_saved(const struct lms_tokenizer *tok, const char *const *texts, int n)
+{
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_OK);
+	struct lms_tokenizer *back = load_ok();
+	ck_assert_int_eq(lms_tokenizer_vocab_size(back), lms_tokenizer_vocab_size(tok));
+	ck_assert_int_eq(lms_tokenizer_kind(back), lms_tokenizer_kind(tok));
+	ck_assert_int_eq(lms_tokenizer_bos(back), lms_tokenizer_bos(tok));
+	ck_assert_int_eq(lms_tokenizer_eos(back), lms_tokenizer_eos(tok));
+	ck_assert_int_eq(lms_tokenizer_adds_bos(back), lms_tokenizer_adds_bos(tok));
+	for (int k = 0; k < n; k++) {
+		int *ids;
+		size_t len = strlen(texts[k]), m, *offs;
+		ck_assert_int_eq(lms_tokenizer_encode(tok, texts[k], len, &ids, &m, &offs, NULL), LMS_OK);
+		check_ids(back, texts[k], len, ids, m, offs);
+		free(ids);
+		free(offs);
+	}
+	lms_tokenizer_free(back);
+}
+
 START_TEST(gguf_gpt2)
 {
 	/* the byte-level tokenizer of write_bytelevel, as arrays */
@@ -433,10 +455,13 @@ START_TEST(gguf_gpt2)
 	check_decode(tok, IDS(256, 258), "ab ab", 5);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1);
 	ck_assert_int_eq(lms_tokenizer_bos(tok), 260);
+	static const char *const texts[] = {"ab ab abc", "a<|end|>b\xff", " 123 ab\n\n x", ""};
+	check_saved(tok, texts, 4);
 	lms_tokenizer_free(tok);
 	a.pre = "smollm"; /* digits one by one before GPT-2's pattern */
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
 	check_ids(tok, "12", 2, IDS('1', '2'), NULL);
+	check_saved(tok, texts, 4);
 	lms_tokenizer_free(tok);
 	a.pre = "default";
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_EUNSUPPORTED);
@@ -495,6 +520,9 @@ START_TEST(gguf_llama)
 	check_ids(tok, "<s>a", 4, IDS(1, 262), NULL);
 	check_decode(tok, IDS(262, 259, 261, 259, 3 + 0xC3, 3 + 0xA9), "a b \xC3\xA9", 6);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1);
+	/* saved with merges ranked by score (Hugging Face's conversion) */
+	static const char *const texts[] = {"ab", "a b", "\xC3\xA9", "<s>a", "ab ab  b a", "ba", ""};
+	check_saved(tok, texts, 7);
 	lms_tokenizer_free(tok);
 	scores[260] = 1.0f / 0.0f;
 	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_EFORMAT);

@@ -158,6 +158,7 @@ enum lms_status lms_tokenizer_from_gpt2(const struct lms_tok_arrays *a, struct l
 	if (!st) {
 		h->pre[h->n_pre].kind = HF_PRE_SPLIT;
 		h->pre[h->n_pre].behavior = HF_ISOLATED;
+		h->pre[h->n_pre].pattern = pres[p].pattern;
 		st = tok_regex_compile(&h->pre[h->n_pre++].re, pres[p].pattern, a->where);
 	}
 	if (!st)
