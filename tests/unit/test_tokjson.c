@@ -530,6 +530,87 @@ START_TEST(gguf_llama)
 }
 END_TEST
 
+/* Llama 2's real vocabulary (llama2.c's tokenizer.bin, spaces as ' ') as
+ * GGUF holds it (spaces as U+2581, token types): the same ids, offsets and
+ * text as llama2.c's tokenizer, whose encoding tests/cli/llama.sh checks
+ * against llama2.c's own algorithm. */
+START_TEST(gguf_llama_real)
+{
+	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		printf("gguf_llama_real: skipped: %s is missing\n", path);
+		return;
+	}
+	int32_t max_len, len;
+	ck_assert_int_eq(fread(&max_len, 4, 1, f), 1);
+	enum { V = 32000 };
+	static char *tokens[V];
+	static float scores[V];
+	static int types[V];
+	char buf[512];
+	for (int i = 0; i < V; i++) {
+		ck_assert_int_eq(fread(&scores[i], 4, 1, f), 1);
+		ck_assert_int_eq(fread(&len, 4, 1, f), 1);
+		ck_assert(len >= 0 && len < 500);
+		ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+		char *t = malloc(3 * (size_t)len + 1), *q = t;
+		for (int k = 0; k < len; k++) {
+			if (buf[k] == ' ') {
+				memcpy(q, SP, 3);
+				q += 3;
+			} else {
+				*q++ = buf[k];
+			}
+		}
+		*q = 0;
+		tokens[i] = t;
+		types[i] = i == 0 ? LMS_TOKTYPE_UNKNOWN : i < 3 ? LMS_TOKTYPE_CONTROL
+		         : i < 259 ? LMS_TOKTYPE_BYTE : LMS_TOKTYPE_NORMAL;
+	}
+	fclose(f);
+	free(tokens[1]);
+	free(tokens[2]);
+	tokens[1] = strdup("<s>"); /* tokenizer.bin spells them "\n<s>\n" */
+	tokens[2] = strdup("</s>");
+	struct lms_tok_arrays a = {.n = V, .tokens = (const char *const *)tokens, .scores = scores,
+	                           .token_types = types, .bos = 1, .eos = 2, .unk = 0, .add_bos = 1,
+	                           .add_space_prefix = 1, .where = "llama2.gguf"};
+	struct lms_tokenizer *tok, *ref;
+	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_load(path, &ref), LMS_OK);
+	static const char *const texts[] = {
+		"Hello world", "   leading spaces and trailing   ", "a  b   c\t\td\n\n\ne \n \n",
+		"1234567890 12 345 6789 3.14159", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xed\x95\x9c",
+		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 emoji", "I'M HE'S WE'LL DON'T",
+		"caf\xc3\xa9 cafe\xcc\x81", "def f(x):\n    return x**2\n", "Once upon a time, there was"};
+	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+		int *ids;
+		size_t n, *offs, len = strlen(texts[k]);
+		ck_assert_int_eq(lms_tokenizer_encode(ref, texts[k], len, &ids, &n, &offs, NULL), LMS_OK);
+		check_ids(tok, texts[k], len, ids, n, NULL);
+		check_decode(tok, ids, n, texts[k], len);
+		free(ids);
+		free(offs);
+	}
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_OK);
+	struct lms_tokenizer *back = load_ok();
+	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+		int *ids;
+		size_t n, *offs, len = strlen(texts[k]);
+		ck_assert_int_eq(lms_tokenizer_encode(ref, texts[k], len, &ids, &n, &offs, NULL), LMS_OK);
+		check_ids(back, texts[k], len, ids, n, NULL);
+		free(ids);
+		free(offs);
+	}
+	lms_tokenizer_free(back);
+	lms_tokenizer_free(ref);
+	lms_tokenizer_free(tok);
+	for (int i = 0; i < V; i++)
+		free(tokens[i]);
+}
+END_TEST
+
 /* ---- the reference: Hugging Face's JavaScript tokenizers --------------------------------- */
 
 static void check_reference_dir(const char *dir, json_t *ref)
@@ -636,7 +717,8 @@ Suite *lms_test_suite(void)
 		{"sentencepiece_style", sentencepiece_style}, {"metaspace", metaspace},
 		{"added_tokens", added_tokens}, {"refused", refused},
 		{"precedence", precedence},     {"gguf_gpt2", gguf_gpt2},
-		{"gguf_llama", gguf_llama},     {"reference", reference},
+		{"gguf_llama", gguf_llama},     {"gguf_llama_real", gguf_llama_real},
+		{"reference", reference},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);
