@@ -342,6 +342,40 @@ START_TEST(added_tokens)
 }
 END_TEST
 
+/* Split on " " with each behavior: vocab a 0, b 1, " " 2, "a " 3, " b" 4;
+ * (a, " ") merges first, then (" ", b), so the ids show where pieces end. */
+static void check_split(const char *behavior, int invert, const char *text, const int *want,
+                        size_t n)
+{
+	char json[1024];
+	snprintf(json, sizeof json,
+	         "{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"String\": \" \"},"
+	         " \"behavior\": \"%s\", \"invert\": %s},"
+	         " \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \" \": 2, \"a \": 3,"
+	         " \" b\": 4}, \"merges\": [[\"a\", \" \"], [\" \", \"b\"]]}}",
+	         behavior, invert ? "true" : "false");
+	write_dir(json, NULL);
+	struct lms_tokenizer *tok = load_ok();
+	check_ids(tok, text, strlen(text), want, n, NULL);
+	lms_tokenizer_free(tok);
+}
+
+START_TEST(split_behaviors)
+{
+	check_split("MergedWithPrevious", 0, "a b", IDS(3, 1));  /* "a " "b" */
+	check_split("MergedWithNext", 0, "a b", IDS(0, 4));      /* "a" " b" */
+	check_split("Isolated", 0, "a b", IDS(0, 2, 1));         /* "a" " " "b" */
+	check_split("Removed", 0, "a b", IDS(0, 1));             /* "a" "b" */
+	check_split("Removed", 1, "a b", IDS(2));                /* inverted: only " " stays */
+	check_split("Contiguous", 0, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
+	check_split("Contiguous", 1, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
+	check_split("Contiguous", 0, "a  ab", IDS(0, 2, 2, 0, 1)); /* "a" "  " "ab": no merge in "ab" */
+	check_split("MergedWithNext", 1, "ab b", IDS(0, 1, 2, 1)); /* "ab " "b" */
+	check_split("MergedWithPrevious", 0, "a  b", IDS(3, 2, 1)); /* "a " " " "b" */
+	check_split("MergedWithNext", 0, "a  b", IDS(0, 2, 4));     /* "a" " " " b" */
+}
+END_TEST
+
 /* ---- refusals and precedence ------------------------------------------------------- */
 
 static void expect_refused(const char *json, enum lms_status want, const char *msg_end)
@@ -811,7 +845,8 @@ Suite *lms_test_suite(void)
 	} cases[] = {
 		{"bytelevel", bytelevel},       {"unicode_normalizers", unicode_normalizers},
 		{"sentencepiece_style", sentencepiece_style}, {"metaspace", metaspace},
-		{"added_tokens", added_tokens}, {"refused", refused},
+		{"added_tokens", added_tokens}, {"split_behaviors", split_behaviors},
+		{"refused", refused},
 		{"precedence", precedence},     {"gguf_gpt2", gguf_gpt2},
 		{"gguf_llama", gguf_llama},     {"gguf_llama_real", gguf_llama_real},
 		{"reference", reference},
