@@ -497,6 +497,15 @@ START_TEST(gguf_gpt2)
 	check_ids(tok, "12", 2, IDS('1', '2'), NULL);
 	check_saved(tok, texts, 4);
 	lms_tokenizer_free(tok);
+	/* a token string given twice (as some GGUF vocabularies do) is fine:
+	 * it looks up as its first id */
+	tokens[259] = "ab";
+	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
+	check_ids(tok, "ab", 2, IDS(256), NULL);
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 259), "ab");
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_EUNSUPPORTED);
+	lms_tokenizer_free(tok);
+	tokens[259] = "abc";
 	a.pre = "default";
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_EUNSUPPORTED);
 	ck_assert_str_eq(lms_errmsg(), "test.gguf: tokenizer.ggml.pre \"default\" is not supported");

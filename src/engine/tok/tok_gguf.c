@@ -78,7 +78,16 @@ static enum lms_status fill_vocab(struct hf *h, const struct lms_tok_arrays *a)
 		memcpy(ad->content, a->tokens[i], len);
 		ad->content[len] = 0;
 	}
-	return tok_vocab_index(&h->vocab, a->where);
+	/* a string given twice looks up as its first id (llama.cpp reads such
+	 * vocabularies too; tokenizer.json's loader refuses them) */
+	if (tok_strmap_init(&h->vocab.map, (size_t)a->n))
+		return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
+	for (int i = 0; i < a->n; i++) {
+		int old;
+		if (tok_strmap_put(&h->vocab.map, tok_vocab_str(&h->vocab, i), h->vocab.len[i], i, &old) < 0)
+			return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
+	}
+	return LMS_OK;
 }
 
 static enum lms_status fill_merges(struct hf *h, const struct lms_tok_arrays *a)

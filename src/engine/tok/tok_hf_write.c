@@ -225,6 +225,9 @@ static enum lms_status write_json(json_t *root, const char *dir, const char *nam
 enum lms_status hf_write(const struct lms_tokenizer *tok, const char *dir)
 {
 	const struct hf *h = tok->impl;
+	if (h->vocab.map.n != (size_t)h->vocab.n) /* GGUF allows it, a JSON object does not */
+		return lms_fail(LMS_EUNSUPPORTED, "%s: the vocabulary holds a token string twice, which "
+		                "tokenizer.json cannot", dir);
 	json_t *parts[5] = {added(h), normalizers(h), pre_tokenizers(h), decoders(h), model(h)};
 	json_t *root = NULL;
 	if (parts[0] && parts[1] && parts[2] && parts[3] && parts[4])
