@@ -283,6 +283,14 @@ START_TEST(sentencepiece_style)
 	free(ids);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 0); /* the config says no */
 	ck_assert_int_eq(lms_tokenizer_eos(tok), 2);
+	/* saving writes both files back as they were read */
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_path("saved")), LMS_OK);
+	struct lms_tokenizer *back;
+	ck_assert_int_eq(lms_tokenizer_load(tu_path("saved"), &back), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(back), 0);
+	ck_assert_int_eq(lms_tokenizer_eos(back), 2);
+	check_ids(back, "ab \xC3\xA9\xC3\xA9", 7, IDS(264, 259, 0), NULL);
+	lms_tokenizer_free(back);
 	lms_tokenizer_free(tok);
 }
 END_TEST
