@@ -1,6 +1,7 @@
 /* `lmscope lesson FILE [MODEL [MODEL_B]]`: plays a lesson file in the
- * explorer (format: lesson.h and lmscope(1)). Models on the command line
- * take the place of those the file names. */
+ * explorer (format: lesson.h and lmscope(1)); FILE may be the bare name of
+ * an installed lesson (predict). Models on the command line take the place
+ * of those the file names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,5 +49,10 @@ int lms_cmd_lesson(int argc, char **argv)
 	}
 	if (!o.lesson)
 		return front_usage("which lesson file? (lmscope lesson FILE [MODEL])");
-	return lms_explorer_run(&o);
+	char *found = front_find_lesson(o.lesson); /* `lmscope lesson predict` */
+	if (found)
+		o.lesson = found;
+	int rc = lms_explorer_run(&o);
+	free(found);
+	return rc;
 }
