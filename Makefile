@@ -52,7 +52,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan format format-check tags
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -361,7 +361,28 @@ uninstall:
 	  rm -f $$d/installed-models.txt; \
 	fi; rmdir $$d/models $$d 2>/dev/null; true
 
+# Source formatting (.clang-format; Debian's clang-format) and a tags file
+# for editors (universal-ctags). format-check lists the files clang-format
+# would change and fails if there are any; it is not part of check.
+C_FILES = $(shell find include src tests corpora -name '*.[ch]' 2>/dev/null | sort)
+
+format:
+	@command -v clang-format > /dev/null || { echo "make format: needs clang-format (apt-get install clang-format)"; exit 1; }
+	clang-format -i $(C_FILES)
+
+format-check:
+	@command -v clang-format > /dev/null || { echo "make format-check: needs clang-format (apt-get install clang-format)"; exit 1; }
+	@bad=0; for f in $(C_FILES); do \
+	  n=$$(clang-format "$$f" | diff "$$f" - | grep -c '^[<>]'); \
+	  [ $$n -eq 0 ] || { echo "$$f: $$n lines to reformat"; bad=$$((bad + n)); }; \
+	done; \
+	[ $$bad -eq 0 ] || { echo "make format-check: $$bad lines differ from .clang-format (make format)"; exit 1; }
+
+tags: $(C_FILES)
+	@command -v ctags > /dev/null || { echo "make tags: needs ctags (apt-get install universal-ctags)"; exit 1; }
+	@ctags -f $@ $(C_FILES) && echo "tags: $$(grep -vc "^!" $@) definitions from $(words $(C_FILES)) files"
+
 clean:
-	rm -rf build lmscope
+	rm -rf build lmscope tags
 
 -include $(shell find build -name '*.d' 2>/dev/null)
