@@ -167,6 +167,9 @@ const float *lms_run_hidden(const struct lms_run *r, int l, int b, int *D);
 /* Gate activations of recurrent layer l for row b: (T, G*H) in PyTorch's gate
  * order, after their nonlinearities; NULL when the architecture has none. */
 const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G);
+/* Cell state c_t of LSTM layer l for row b: (T, H) with row stride H; *H is
+ * set. NULL for other architectures (and l or b out of range). */
+const float *lms_run_cell(const struct lms_run *r, int l, int b, int *H);
 /* Logit lens: the final norm (if any) and unembedding applied to a hidden
  * vector of width Cout; out has V floats. */
 void lms_lens(struct lms_run *r, const float *h, float *out);

@@ -41,6 +41,7 @@
 
 #include "cli.h"
 #include "explain_attr.h"
+#include "lmscope/logits.h"
 
 struct opts {
 	const char *path, *tokpath, *text, *idlist;
@@ -145,16 +146,6 @@ static enum lms_status token_of(const struct front_model *cm, const char *opt, c
 	return lms_fail(LMS_EARG, "explain: %s '%s' is %zu tokens, not one: %s", opt, text, n, how);
 }
 
-static const double *sort_key;
-
-static int by_logprob(const void *a, const void *b)
-{
-	double x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
-	if (x != y)
-		return x > y ? -1 : 1;
-	return *(const int *)a - *(const int *)b;
-}
-
 static void free_result(struct result *res)
 {
 	free(res->logprob);
@@ -197,21 +188,13 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	lms_forward(r, 0, n);
 	lms_logits(r, 0, n - 1, n);
 	const float *x = r->logits + (size_t)(n - 1) * V;
-	double mx = -INFINITY, sum = 0.0;
-	for (int k = 0; k < V; k++) {
+	for (int k = 0; k < V; k++)
 		if (!isfinite(x[k]))
 			return lms_fail(LMS_ENUMERIC, "%s: the model's output is not finite", cm->path);
-		mx = fmax(mx, x[k]);
-	}
+	double lse = lms_logsumexp(x, V);
 	for (int k = 0; k < V; k++)
-		sum += exp(x[k] - mx);
-	double lse = mx + log(sum);
-	for (int k = 0; k < V; k++) {
 		res->logprob[k] = x[k] - lse;
-		res->order[k] = k;
-	}
-	sort_key = res->logprob;
-	qsort(res->order, (size_t)V, sizeof *res->order, by_logprob);
+	lms_top_k(x, V, V, res->order, NULL); /* by logit is by log-probability */
 	res->top = o->top < V ? o->top : V;
 	res->target = o->target >= 0 ? o->target : res->order[0];
 	res->contrast = o->contrast;

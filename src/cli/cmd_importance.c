@@ -122,13 +122,15 @@ static void print_table(const struct lms_importance_opts *o, const struct lms_im
 	}
 }
 
-/* Token ids of len bytes of text: the tokenizer's, or, for a model without
- * one, the text read as ids separated by spaces, commas or newlines. */
+/* Token ids of len bytes of text: the tokenizer's, as model input (BOS
+ * first when the model expects it: a file, or a line with --lines, is one
+ * document, as eval reads it), or, for a model without a tokenizer, the text
+ * read as ids separated by spaces, commas or newlines. */
 static enum lms_status encode(const struct lms_tokenizer *tok, const char *text, size_t len,
                               int **ids, size_t *n)
 {
 	if (tok)
-		return lms_tokenizer_encode(tok, text, len, ids, n, NULL, NULL);
+		return lms_tokenizer_encode_input(tok, text, len, ids, n, NULL, NULL);
 	*n = 0;
 	*ids = malloc((len / 2 + 1) * sizeof **ids);
 	if (!*ids)

@@ -69,7 +69,8 @@ static const struct front_opt train_options[] = {
 	FRONT_END};
 #undef A
 
-static int parse(int argc, char **argv, struct args *a)
+/* The values of options not given. */
+static void parse_defaults(struct args *a)
 {
 	lms_train_defaults(&a->o);
 	a->arch = "gpt2";
@@ -81,6 +82,11 @@ static int parse(int argc, char **argv, struct args *a)
 	a->vocab_size = 8192;
 	a->min_count = 1;
 	a->valid_frac = 0.05;
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	parse_defaults(a);
 	struct front_cmd cmd = {"train", usage_text, about_text, {{train_options, a}}, 0, NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
@@ -202,6 +208,31 @@ static enum lms_status make_dir(const char *path)
 	return LMS_OK;
 }
 
+/* --resume continues the checkpoint as it was: options given otherwise
+ * (an option given at its default value cannot be told from one not given)
+ * are named in one line rather than ignored silently. */
+static void warn_ignored(const struct args *a, const struct lms_train_opts *given,
+                         const struct lms_model *m, const struct lms_tokenizer *tok)
+{
+	static const char *const kinds[] = {"word", "char", "bpe", "spm"};
+	struct args dflt = {0};
+	parse_defaults(&dflt);
+	char buf[512];
+	int n = lms_train_opts_ignored(given, &dflt.o, &a->o, buf, sizeof buf);
+	size_t len = strlen(buf);
+	const char *arch = lms_arch_name(m->cfg.arch);
+	if (strcmp(a->arch, dflt.arch) && strcmp(a->arch, arch) && len < sizeof buf)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%sarch %s (checkpoint: %s)",
+		                        n++ ? ", " : "", a->arch, arch);
+	const char *kind = kinds[lms_tokenizer_kind(tok)];
+	if (strcmp(a->tokenizer, dflt.tokenizer) && strcmp(a->tokenizer, kind) && len < sizeof buf)
+		snprintf(buf + len, sizeof buf - len, "%stokenizer %s (checkpoint: %s)", n++ ? ", " : "",
+		         a->tokenizer, kind);
+	if (n)
+		fprintf(stderr, "lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n",
+		        a->out, buf);
+}
+
 int lms_cmd_train(int argc, char **argv)
 {
 	struct args a = {0};
@@ -215,10 +246,14 @@ int lms_cmd_train(int argc, char **argv)
 	struct lms_dataset ds = {0};
 	enum lms_status st;
 	if (a.resume) {
+		struct lms_train_opts given = a.o;
+		given.T = a.context;
 		if (!(st = lms_train_resume_opts(a.out, &a.o)) && !(st = lms_train_resume_model(a.out, &m)))
 			st = lms_tokenizer_load(a.out, &tok);
 		if (!st && !tok)
 			st = lms_fail(LMS_EFORMAT, "%s: no tokenizer to resume with", a.out);
+		if (!st)
+			warn_ignored(&a, &given, m, tok);
 	} else if (a.init) {
 		struct front_model cm;
 		st = front_open_model(a.init, NULL, &cm);

@@ -65,14 +65,6 @@ void cli_attr_defaults(struct cli_attr_opts *x)
 	x->replace_id = -1;
 }
 
-/* Methods cheap enough to compare against on every call: one or n + 1
- * forwards each. IG and lime join only when chosen. */
-static int cheap(enum lms_attr_method m)
-{
-	return m == LMS_ATTR_GRAD_NORM || m == LMS_ATTR_GRAD_X_INPUT || m == LMS_ATTR_OCCLUSION ||
-	       m == LMS_ATTR_ATTENTION_ROLLOUT;
-}
-
 enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_opts *x,
                                  const struct cli_attr_pred *p, struct cli_attr_result *res,
                                  int faith)
@@ -93,28 +85,13 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 		return lms_fail(LMS_EARG, "explain: --ig-steps wants at least 1");
 	res->scores = malloc((size_t)p->n * sizeof *res->scores);
 	res->curve = faith ? malloc(((size_t)p->n + 1) * sizeof *res->curve) : NULL;
-	float *other = malloc((size_t)p->n * sizeof *other);
-	if (!res->scores || (faith && !res->curve) || !other) {
-		free(other);
+	if (!res->scores || (faith && !res->curve))
 		return lms_fail(LMS_ENOMEM, "out of memory");
-	}
 	enum lms_status st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &x->a,
 	                                   res->scores, &res->info);
 	if (!st && faith)
-		st = lms_deletion_curve(cm->m, p->ids, p->n, p->target, res->scores, &x->a, res->curve,
-		                        &res->area);
-	for (int k = 0; k < LMS_ATTR_N_METHODS && !st && faith; k++) {
-		if (k == (int)x->a.method || !cheap(k) || !lms_attr_method_supported(k, c->arch))
-			continue;
-		struct lms_attr_opts o = x->a;
-		o.method = k;
-		if (o.occlude == LMS_OCCLUDE_REMOVE && p->n < 2)
-			continue;
-		st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &o, other, NULL);
-		res->agree[k] = lms_spearman(res->scores, other, p->n);
-		res->agree_set[k] = 1;
-	}
-	free(other);
+		st = lms_faithfulness(cm->m, p->ids, p->n, p->target, p->contrast, res->scores, &x->a,
+		                      res->curve, NULL, &res->faith);
 	if (!st && x->embgrad) {
 		res->C = c->C;
 		res->etokens = malloc(((size_t)p->n + 2) * sizeof *res->etokens);
@@ -177,10 +154,10 @@ json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res)
 	json_t *curve = json_array(), *agree = json_object();
 	for (int k = 0; k <= res->n; k++)
 		json_array_append_new(curve, json_real(res->curve[k]));
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k])
-			json_object_set_new(agree, lms_attr_method_name(k), json_real(res->agree[k]));
-	return json_pack("{s:o, s:f, s:o}", "deletion_curve", curve, "deletion_area", res->area,
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k]))
+			json_object_set_new(agree, lms_attr_method_name(k), json_real(res->faith.rho[k]));
+	return json_pack("{s:o, s:f, s:o}", "deletion_curve", curve, "deletion_area", res->faith.area,
 	                 "agreement", agree);
 }
 
@@ -239,16 +216,16 @@ int cli_attr_write_csv(FILE *f, const struct front_model *cm, const struct cli_a
 		csv_row(f, cm, "contrast", 0, p->contrast, NULL, p->logprob[p->contrast]);
 	for (int k = 0; res->curve && k <= p->n; k++)
 		csv_row(f, cm, "deletion", k, -1, NULL, res->curve[k]);
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k])
-			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->agree[k]);
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k]))
+			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->faith.rho[k]);
 	for (int r = 0; r < res->ek; r++)
 		for (int q = 0; q < res->C; q++) /* index = row * C + dim */
 			csv_row(f, cm, "embedding_gradient", r * res->C + q, res->etokens[r], NULL,
 			        res->egrad[(size_t)r * res->C + q]);
 	int i = 0;
 	if (res->curve)
-		csv_row(f, cm, "info", i++, -1, "deletion_area", res->area);
+		csv_row(f, cm, "info", i++, -1, "deletion_area", res->faith.area);
 	csv_row(f, cm, "info", i++, -1, "objective", in->f);
 	csv_row(f, cm, "info", i++, -1, "evaluations", in->evaluations);
 	if (x->a.method == LMS_ATTR_INTEGRATED_GRADIENTS) {
@@ -292,12 +269,12 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 		fprintf(f, "%s: %s\n", lms_attr_method_name(x->a.method), buf);
 	if (res->curve)
 		fprintf(f, "deletion area %.4f (p(target) as tokens are hidden from most to least important;\n"
-		           "  lower means the scores found what the prediction rests on)\n", res->area);
+		           "  lower means the scores found what the prediction rests on)\n", res->faith.area);
 	int any = 0;
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k]) {
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k])) {
 			fprintf(f, "%s %s %+.2f", any ? "," : "rank agreement (Spearman):", lms_attr_method_name(k),
-			        res->agree[k]);
+			        res->faith.rho[k]);
 			any = 1;
 		}
 	if (any)
@@ -354,7 +331,7 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 		.contrast = contrast,
 		.layer = x->layer, .head = x->head,
 		.ek = res->egrad ? res->ek : 0, .C = res->C, .egrad = res->egrad,
-		.curve = res->curve, .area = res->area,
+		.curve = res->curve, .area = res->faith.area,
 	};
 	const char **etok = malloc(((size_t)res->ek + 1) * sizeof *etok);
 	char (*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);

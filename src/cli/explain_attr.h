@@ -45,9 +45,7 @@ struct cli_attr_result {
 	float *scores;                          /* (n) */
 	struct lms_attr_info info;
 	float *curve;                           /* (n + 1) deletion curve: p(target), or NULL */
-	double area;
-	double agree[LMS_ATTR_N_METHODS];       /* Spearman with each other method */
-	int agree_set[LMS_ATTR_N_METHODS];
+	struct lms_faithfulness faith;          /* deletion area, agreement (NAN: not compared) */
 	int ek, C;                              /* embedding gradient: ek rows of C */
 	int *etokens;                           /* (ek) */
 	float *egrad;                           /* (ek, C) or NULL */

@@ -58,6 +58,15 @@ struct front_model {
 };
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
 void front_close_model(struct front_model *cm);
+/* rel (a name, or a path under the models directory such as
+ * "lessons/predict.lesson") in $LMSCOPE_MODELS, the installed
+ * LMS_DATADIR/models, or ../share/lmscope/models beside the binary, in that
+ * order: the path found (malloc'd), else NULL. */
+char *front_find_installed(const char *rel);
+/* A lesson given by bare name (no slash, no such file here): NAME.lesson,
+ * else NAME, in the lessons/ of the models directories above (malloc'd);
+ * NULL when name is a path or none is found. */
+char *front_find_lesson(const char *name);
 /* The display string of a token: its piece, or "#<id>" without a tokenizer.
  * Returns buf or a string owned by the tokenizer. */
 const char *front_token_str(const struct front_model *cm, int id, char *buf, size_t size);

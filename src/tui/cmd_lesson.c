@@ -1,7 +1,9 @@
 /* `lmscope lesson FILE [MODEL [MODEL_B]]`: plays a lesson file in the
- * explorer (format: lesson.h and lmscope(1)). Models on the command line
- * take the place of those the file names. */
+ * explorer (format: lesson.h and lmscope(1)); FILE may be the bare name of
+ * an installed lesson (predict). Models on the command line take the place
+ * of those the file names. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "front/front.h"
 #include "front/opts.h"
@@ -37,5 +39,10 @@ int lms_cmd_lesson(int argc, char **argv)
 			return front_usage("unexpected argument %s", argv[i]);
 		o.model[n] = argv[i];
 	}
-	return lms_explorer_run(&o);
+	char *found = front_find_lesson(o.lesson); /* `lmscope lesson predict` */
+	if (found)
+		o.lesson = found;
+	rc = lms_explorer_run(&o);
+	free(found);
+	return rc;
 }

@@ -16,19 +16,13 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "lmscope/clock.h"
 #include "teach.h"
 #include "term.h"
 #include "tui.h"
 #include "ui.h"
 
 enum { D_INPUT = 1, D_PANES = 2, D_CLEAR = 4, D_ALL = 7 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static void human_count(size_t n, char *buf, size_t size)
 {
@@ -162,7 +156,7 @@ static void draw(struct tui_app *app, unsigned dirty)
 
 static void post(struct tui_state *s)
 {
-	s->post_ms = now_ms();
+	s->post_ms = lms_now_ms();
 	tui_worker_post(s->w, &s->rq);
 	s->rq.seq++; /* mirrors the worker's numbering: the newest posted request */
 }
@@ -272,12 +266,12 @@ static int run_loop(struct tui_app *app)
 			draw(app, dirty);
 			for (int i = 0; i < n; i++)
 				if (pending_shown[i] >= 0) {
-					app->side[i]->shown_ms = now_ms() - pending_shown[i];
+					app->side[i]->shown_ms = lms_now_ms() - pending_shown[i];
 					pending_shown[i] = -1.0;
 				}
 			dirty = 0;
 		}
-		int timeout = tui_player_timeout(app, now_ms());
+		int timeout = tui_player_timeout(app, lms_now_ms());
 		int rc = poll(pfd, (nfds_t)(1 + n), timeout < 0 ? 1000 : timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;
@@ -301,7 +295,7 @@ static int run_loop(struct tui_app *app)
 		}
 		if (quit)
 			return 0;
-		tui_player_tick(app, now_ms());
+		tui_player_tick(app, lms_now_ms());
 		if (app->flags[app->active] & TUI_EDIT)
 			tui_app_mirror(app, app->active); /* the same context drives every side */
 		int relayout = 0;

@@ -5,8 +5,7 @@
 #ifndef LMS_BENCH_H
 #define LMS_BENCH_H
 
-double bench_now(void);                 /* seconds, monotonic */
-/* CPU seconds of this thread, and of the whole process (every thread): on a
+/* Wall time is lms_now() (lmscope/clock.h). CPU seconds of this thread, and of the whole process (every thread): on a
  * loaded machine the wall clock also counts other programs' turns. */
 double bench_thread_cpu(void);
 double bench_process_cpu(void);

@@ -1,5 +1,5 @@
 /* Evaluation (src/engine/train/eval.c) and the validation loss of training
- * (lms_stream_xent in src/engine/train/train.c) against a naive oracle: every
+ * (lms_stream_xent, the same loop) against a naive oracle: every
  * target scored on its own with lms_objective_logprob, from a fresh B = 1
  * forward over exactly the context the window rule gives it. */
 #include <math.h>

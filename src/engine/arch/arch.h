@@ -36,6 +36,7 @@ struct lms_arch_ops {
 	const float *(*hidden)(const struct lms_run *r, int l, int b, int *D);
 	const float *(*gates)(const struct lms_run *r, int l, int b, int *G);
 	void (*block)(const struct lms_run *r, int l, int b, struct lms_block_acts *out);
+	const float *(*cell)(const struct lms_run *r, int l, int b, int *H);
 	/* Final normalisation applied before the unembedding, one vector of
 	 * width Cout (NULL when there is none, as in RNNs). */
 	void (*final_norm)(const struct lms_model *m, float *out, const float *in);

@@ -493,6 +493,15 @@ static const float *rnn_gates(const struct lms_run *r, int l, int b, int *G)
 	return layer_gates(a, l) + (size_t)b * a->T * a->G * a->H;
 }
 
+static const float *rnn_cell(const struct lms_run *r, int l, int b, int *H)
+{
+	const struct rnn_acts *a = r->acts;
+	if (!a->c || l < 0 || l >= a->L || b < 0 || b >= a->B)
+		return NULL;
+	*H = a->H;
+	return layer_state(a, a->c, l) + (size_t)b * a->T * a->H;
+}
+
 const struct lms_arch_ops lms_rnn_ops = {
 	.tensors = rnn_tensors,
 	.init = rnn_init,
@@ -503,6 +512,7 @@ const struct lms_arch_ops lms_rnn_ops = {
 	.attention = NULL,
 	.hidden = rnn_hidden,
 	.gates = rnn_gates,
+	.cell = rnn_cell,
 	.final_norm = NULL,
 	.wout_offset = rnn_wout_offset,
 	.bout_offset = rnn_bout_offset,

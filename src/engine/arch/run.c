@@ -10,6 +10,7 @@
 #include "arch/arch.h"
 #include "base/memlimit.h"
 #include "interp/hooks.h"
+#include "lmscope/logits.h"
 #include "nn/ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
@@ -206,19 +207,6 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 	            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
 }
 
-/* Log-sum-exp of one row of logits, in double for accuracy. */
-static double logsumexp(const float *x, int V)
-{
-	float mx = x[0];
-	for (int i = 1; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double s = 0.0;
-	for (int i = 0; i < V; i++)
-		s += exp((double)x[i] - mx);
-	return mx + log(s);
-}
-
 static void zero_dhfin(struct lms_run *r)
 {
 	for (int b = 0; b < r->B; b++)
@@ -290,7 +278,7 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 		}
 		return (double)x[target] - r->soft_lse;
 	}
-	double lse = logsumexp(x, c->V);
+	double lse = lms_logsumexp(x, c->V);
 	logprob_dlogits(d, x, c->V, target, lse);
 	/* dh (D) = dlogits (V) @ wout (V, D) */
 	cblas_sgemv(CblasRowMajor, CblasTrans, c->V, D, 1.0f, w, D, d, 1, 0.0f, dh, 1);
@@ -319,7 +307,7 @@ double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 				memset(x, 0, c->V * sizeof(float));
 				continue;
 			}
-			double lse = logsumexp(x, c->V);
+			double lse = lms_logsumexp(x, c->V);
 			loss -= x[tg] - lse;
 			/* d mean(-log p_t) / d x_k = (p_k - [k = t]) / count, in place */
 			for (int k = 0; k < c->V; k++)
@@ -381,6 +369,12 @@ const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G)
 {
 	const struct lms_arch_ops *ops = ops_of(r);
 	return ops->gates ? ops->gates(r, l, b, G) : NULL;
+}
+
+const float *lms_run_cell(const struct lms_run *r, int l, int b, int *H)
+{
+	const struct lms_arch_ops *ops = ops_of(r);
+	return ops->cell ? ops->cell(r, l, b, H) : NULL;
 }
 
 void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)
