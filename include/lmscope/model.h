@@ -24,6 +24,8 @@
 
 #define LMS_MAX_LAYERS 128
 
+struct lms_intervention;
+
 enum lms_arch { LMS_RNN, LMS_LSTM, LMS_GRU, LMS_GPT2, LMS_LLAMA };
 
 struct lms_config {
@@ -114,6 +116,9 @@ struct lms_run {
 	long soft_row;
 	double soft_lse;
 	float *soft_mean; /* (Cout) */
+	/* Ablations and patches every forward follows (lmscope/interp.h);
+	 * NULL (as lms_run_new leaves it): the model as it is. */
+	const struct lms_intervention *iv;
 	void *acts;      /* architecture-private activations and their gradients */
 };
 

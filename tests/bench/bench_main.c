@@ -63,6 +63,7 @@ static const struct workload workloads[] = {
 	{"tokenizer", bench_tokenizer},
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
+	{"interp", bench_interp},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS

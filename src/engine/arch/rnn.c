@@ -36,6 +36,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "interp/hooks.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
 #include "nn/rnn_cell.h"
@@ -314,6 +315,7 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH,
 				              H, 1.0f);
 			lms_cell_forward(c->arch, &s);
+			lms_iv_state(r->iv, l, s.hout, B, T, H, t);
 		}
 	}
 }
@@ -423,6 +425,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 				const float *d = dout + ((size_t)b * T + t) * H;
 				add_rows(a->dcur + (size_t)b * H, d, a->drec + (size_t)b * H, H);
 			}
+			lms_iv_state_backward(r->iv, l, a->dcur, B, H);
 			int live = flush_tiny(a->dcur, (size_t)B * H);
 			if (a->dcrec)
 				live |= flush_tiny(a->dcrec, (size_t)B * H);

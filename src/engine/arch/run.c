@@ -8,6 +8,8 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "base/memlimit.h"
+#include "interp/hooks.h"
 #include "lmscope/logits.h"
 #include "nn/ops.h"
 
@@ -22,6 +24,9 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	*out = NULL;
 	if (B <= 0 || T <= 0 || (T > c->maxT && !lms_arch_is_recurrent(c->arch)))
 		return lms_fail(LMS_EARG, "run of %d x %d does not fit the model (context %d)", B, T, c->maxT);
+	enum lms_status st = lms_memory_check_run(c, B, T);
+	if (st)
+		return st;
 	struct lms_run *r = calloc(1, sizeof *r);
 	if (!r)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -96,7 +101,7 @@ void lms_forward(struct lms_run *r, int from, int n)
 {
 	if (from < 0 || from > n)
 		from = 0;
-	if (r->B > 1)
+	if (r->B > 1 || lms_iv_whole(r->iv))
 		from = 0;
 	r->soft_row = -1;
 	ops_of(r)->forward(r, from, n);

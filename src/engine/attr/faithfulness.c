@@ -101,6 +101,8 @@ enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, in
 	enum lms_status st = lms_attrwork_open(&w, m, o->run, n, remove ? 1 : n + 1);
 	if (st)
 		return st;
+	if (w.own)
+		w.own->iv = o->iv;
 	int *order = malloc((size_t)n * 2 * sizeof *order);
 	if (!order) {
 		lms_attrwork_close(&w);

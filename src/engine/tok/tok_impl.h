@@ -97,6 +97,9 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v);
 /* Writes v as vocab.json in dir (atomically), one token a line in id order. */
 enum lms_status tok_vocab_write(const struct tok_vocab *v, const char *dir, const char *name);
 
+/* The byte a sentencepiece byte-fallback piece "<0xXX>" stands for, or -1. */
+int tok_byte_piece(const char *p, size_t len);
+
 /* Files. tok_path returns a malloc'd "dir/name" (NULL when out of memory). */
 char *tok_path(const char *dir, const char *name);
 int tok_file_exists(const char *dir, const char *name);
@@ -122,6 +125,7 @@ struct tok_split_cb {
 	int (*invalid)(void *ud, size_t off);         /* one byte of invalid UTF-8 */
 	void *ud;
 	int gaps; /* report the text between matches as pieces too */
+	int (*gap)(void *ud, size_t off, size_t n); /* when set, gaps go here, not to piece */
 };
 
 /* Splits text into its maximal valid UTF-8 runs and single invalid bytes,
@@ -175,6 +179,6 @@ struct tok_ops {
 	                          struct tok_buf *out);
 };
 
-extern const struct tok_ops tok_word_ops, tok_char_ops, tok_bpe_ops, tok_spm_ops;
+extern const struct tok_ops tok_word_ops, tok_char_ops, tok_bpe_ops, tok_spm_ops, tok_hf_ops;
 
 #endif
