@@ -24,4 +24,8 @@ typedef void (*lms_eval_fn)(void *userdata, size_t done, size_t total);
 enum lms_status lms_eval_stream(struct lms_run *r, const int *ids, size_t n, int stride,
                                 struct lms_eval *acc, lms_eval_fn cb, void *userdata);
 
+/* The windows lms_eval_stream scores n tokens with (T and stride as there):
+ * the rows a run needs at most. */
+size_t lms_eval_windows(size_t n, int T, int stride);
+
 #endif

@@ -7,37 +7,35 @@
 #include <string.h>
 
 #include "cli.h"
+#include "front/opts.h"
+
+struct convert_opts {
+	const char *tokenizer, *out;
+	int f16;
+};
+
+static const struct front_opt convert_options[] = {
+	FRONT_STR("tokenizer", 0, "FILE", "the model's tokenizer (llama2.c's tokenizer.bin)", struct convert_opts,
+	          tokenizer),
+	FRONT_STR("output", 'o', "DIR", "the model directory to write (created if missing)", struct convert_opts, out),
+	FRONT_FLAG("f16", 0, "store the weights as float16 (default float32)", struct convert_opts, f16, 1),
+	FRONT_END};
 
 static const char usage_text[] =
 	"usage: lmscope convert MODEL [--tokenizer FILE] -o DIR [--f16]\n"
-	"  MODEL             a llama2.c checkpoint (.bin) or a model directory\n"
-	"  --tokenizer FILE  the model's tokenizer (llama2.c's tokenizer.bin)\n"
-	"  -o DIR            the model directory to write (created if missing)\n"
-	"  --f16             store the weights as float16 (default float32)\n";
+	"MODEL is a llama2.c checkpoint (.bin) or a model directory.\n";
 
 int lms_cmd_convert(int argc, char **argv)
 {
-	const char *path = NULL, *tokpath = NULL, *out = NULL;
-	int f16 = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return LMS_EXIT_OK;
-		} else if (!strcmp(a, "--tokenizer") && more)
-			tokpath = argv[++i];
-		else if (!strcmp(a, "-o") && more)
-			out = argv[++i];
-		else if (!strcmp(a, "--f16"))
-			f16 = 1;
-		else if (a[0] == '-')
-			return front_usage("convert: unknown option or missing value: %s", a);
-		else if (!path)
-			path = a;
-		else
-			return front_usage("convert: one model at a time");
-	}
+	struct convert_opts o = {0};
+	struct front_cmd cmd = {"convert", usage_text, NULL, {{convert_options, &o}}, 0, NULL};
+	int i, rc = front_parse(&cmd, argc, argv, &i);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - i > 1)
+		return front_usage("convert: one model at a time");
+	const char *path = i < argc ? argv[i] : NULL, *tokpath = o.tokenizer, *out = o.out;
+	int f16 = o.f16;
 	if (!path || !out)
 		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
 	struct front_model cm;

@@ -8,7 +8,7 @@
  *   "top"       [K] {"id", "token", "prob", "logprob"}, most probable first,
  *               for the token after the last position
  *   "target"    {"id", "token", "logprob"}, by default the most probable
- *   "contrast"  {"id", "token", "logprob"}, only with --contrast-id
+ *   "contrast"  {"id", "token", "logprob"}, only with --contrast(-id)
  *   "saliency"  {"method", "scores": [n], "objective", "evaluations", ...}:
  *               f = log p(target) (minus log p(contrast)) and its value;
  *               with g_j the gradient of f by position j's token embedding
@@ -26,7 +26,6 @@
  *   "attention" [L][NH][n][n] (query, key), zero above the diagonal; only
  *               with --attention, for Transformers
  * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 
 struct opts {
 	const char *path, *tokpath, *text, *idlist;
+	const char *target_text, *contrast_text; /* --target, --contrast by text */
 	int target, contrast, top, attention, json;
 	struct cli_attr_opts x; /* the attribution method and its settings */
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
@@ -56,23 +56,29 @@ struct result {
 	struct cli_attr_result attr;
 };
 
-static const char usage_text[] =
-	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
-	"                       [--contrast-id N] [--method M] [--top K] [--attention]\n"
-	"                       [--json | --csv] [--figure FILE] [--tokenizer FILE]\n"
-	"  --faithfulness    deletion curve and rank agreement (by default when cheap)\n"
-	"  --no-faithfulness leave them out\n";
+#define O struct opts
+static const struct front_opt explain_options[] = {
+	FRONT_STR("text", 0, "TEXT", "the input, through the model's tokenizer", O, text),
+	FRONT_STR("ids", 0, "5,17,42", "the input as token ids", O, idlist),
+	FRONT_STR("target", 0, "TOKEN", "explain this next token (one token of text; default the most\n"
+	          "probable)", O, target_text),
+	FRONT_INT("target-id", 0, "N", "the target by id", O, target, 0, FRONT_INT_MAX),
+	FRONT_STR("contrast", 0, "TOKEN", "explain log p(target) - log p(contrast) (one token of text)", O,
+	          contrast_text),
+	FRONT_INT("contrast-id", 0, "N", "the contrast by id", O, contrast, 0, FRONT_INT_MAX),
+	FRONT_INT("top", 0, "K", "the K most probable next tokens (10)", O, top, 1, FRONT_INT_MAX),
+	FRONT_FLAG("attention", 0, "every layer's attention probabilities (Transformers)", O, attention, 1),
+	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
+	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
+	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
+	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_END};
+#undef O
 
-static int parse_int(const char *s, int *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	if (end == s || *end || errno || x < 0 || x > 0x7fffffff)
-		return 0;
-	*out = (int)x;
-	return 1;
-}
+static const char usage_text[] =
+	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
+	"                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
+	"                       [--json | --csv] [--figure FILE] [options]\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -81,50 +87,49 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->faith = -1;
 	o->target = o->contrast = -1;
 	o->top = 10;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc, rc = 0, took = cli_attr_parse(&o->x, argc, argv, &i, &rc);
-		if (took < 0)
-			return rc;
-		if (took)
-			continue;
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			fputs(cli_attr_usage, stdout);
-			return -1;
-		} else if (!strcmp(a, "--text") && more)
-			o->text = argv[++i];
-		else if (!strcmp(a, "--ids") && more)
-			o->idlist = argv[++i];
-		else if (!strcmp(a, "--tokenizer") && more)
-			o->tokpath = argv[++i];
-		else if (!strcmp(a, "--target-id") && more) {
-			if (!parse_int(argv[++i], &o->target))
-				return front_usage("explain: --target-id wants a token id");
-		} else if (!strcmp(a, "--contrast-id") && more) {
-			if (!parse_int(argv[++i], &o->contrast))
-				return front_usage("explain: --contrast-id wants a token id");
-		} else if (!strcmp(a, "--top") && more) {
-			if (!parse_int(argv[++i], &o->top) || o->top < 1)
-				return front_usage("explain: --top wants a positive number");
-		} else if (!strcmp(a, "--faithfulness") || !strcmp(a, "--no-faithfulness"))
-			o->faith = !strcmp(a, "--faithfulness");
-		else if (!strcmp(a, "--attention"))
-			o->attention = 1;
-		else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (a[0] == '-')
-			return front_usage("explain: unknown option or missing value: %s", a);
-		else if (!o->path)
-			o->path = a;
-		else
-			return front_usage("explain: one model at a time");
-	}
-	if (!o->path)
+	struct front_cmd cmd = {"explain", usage_text, NULL, {{explain_options, o}, {explain_attr_options, &o->x}},
+	                        0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (first >= argc)
 		return front_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+	if (argc - first > 1)
+		return front_usage("explain: one model at a time");
+	o->path = argv[first];
 	if (!o->text == !o->idlist)
 		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
+	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
+		return front_usage("explain: give a token by text or by id, not both");
 	return 0;
+}
+
+/* The id of a token given as text (--target, --contrast): the text must
+ * encode to exactly one token. */
+static enum lms_status token_of(const struct front_model *cm, const char *opt, const char *text, int *id)
+{
+	if (!cm->tok)
+		return lms_fail(LMS_EARG, "%s: no tokenizer to read %s (use %s-id)", cm->path, opt, opt);
+	int *ids;
+	size_t n;
+	enum lms_status st = lms_tokenizer_encode(cm->tok, text, strlen(text), &ids, &n, NULL, NULL);
+	if (st)
+		return st;
+	if (n == 1) {
+		*id = ids[0];
+		free(ids);
+		return LMS_OK;
+	}
+	char how[400] = "";
+	for (size_t i = 0, at = 0; i < n && at < sizeof how - 40; i++) {
+		json_t *t = cli_token_json(cm, ids[i]);
+		char *q = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
+		at += (size_t)snprintf(how + at, sizeof how - at, "%s%s", i ? " " : "", q ? q : "?");
+		free(q);
+		json_decref(t);
+	}
+	free(ids);
+	return lms_fail(LMS_EARG, "explain: %s '%s' is %zu tokens, not one: %s", opt, text, n, how);
 }
 
 /* The input ids: parsed, or the text through the model's tokenizer. */
@@ -242,20 +247,9 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static json_t *token_json(const struct front_model *cm, int id)
-{
-	char buf[32];
-	json_t *s = json_string(front_token_str(cm, id, buf, sizeof buf));
-	if (!s) { /* not valid UTF-8: show the id instead */
-		snprintf(buf, sizeof buf, "#%d", id);
-		s = json_string(buf);
-	}
-	return s;
-}
-
 static json_t *scored_token(const struct front_model *cm, const struct result *res, int id)
 {
-	return json_pack("{s:i, s:o, s:f}", "id", id, "token", token_json(cm, id), "logprob", res->logprob[id]);
+	return json_pack("{s:i, s:o, s:f}", "id", id, "token", cli_token_json(cm, id), "logprob", res->logprob[id]);
 }
 
 static int print_json(const struct front_model *cm, const struct opts *o, const struct result *res)
@@ -264,11 +258,11 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 	json_t *root = json_object(), *ids = json_array(), *toks = json_array(), *top = json_array();
 	for (int j = 0; j < res->n; j++) {
 		json_array_append_new(ids, json_integer(res->ids[j]));
-		json_array_append_new(toks, token_json(cm, res->ids[j]));
+		json_array_append_new(toks, cli_token_json(cm, res->ids[j]));
 	}
 	for (int i = 0; i < res->top; i++) {
 		int id = res->order[i];
-		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", token_json(cm, id),
+		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", cli_token_json(cm, id),
 		                                     "prob", exp(res->logprob[id]), "logprob", res->logprob[id]));
 	}
 	json_object_set_new(root, "ids", ids);
@@ -428,6 +422,10 @@ int lms_cmd_explain(int argc, char **argv)
 	size_t n = 0;
 	struct result res = {0};
 	st = input_ids(&cm, &o, &ids, &n);
+	if (!st && o.target_text)
+		st = token_of(&cm, "--target", o.target_text, &o.target);
+	if (!st && o.contrast_text)
+		st = token_of(&cm, "--contrast", o.contrast_text, &o.contrast);
 	if (!st && o.target >= c->V)
 		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path, o.target, c->V - 1);
 	if (!st && o.contrast >= c->V)
@@ -451,7 +449,7 @@ int lms_cmd_explain(int argc, char **argv)
 	else if (print_output(&cm, &o, &res))
 		rc = front_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
 	else
-		rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;
+		rc = LMS_EXIT_OK;
 	free_result(&res);
 	free(ids);
 	front_close_model(&cm);

@@ -52,12 +52,17 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 	if (st)
 		return st;
 	const char *tp = tokpath ? tokpath : bin ? NULL : path;
+	/* a tokenizer asked for by name must be there */
+	if (tokpath && stat(tokpath, &sb) != 0)
+		return lms_fail(LMS_EIO, "%s: %s", tokpath, strerror(errno));
 	if (tp && stat(tp, &sb) == 0 && S_ISREG(sb.st_mode))
 		st = lms_llama2c_tokenizer_load(tp, &cm->tok);
 	else if (tp)
 		st = lms_tokenizer_load(tp, &cm->tok);
 	if (st)
 		return st;
+	if (tokpath && !cm->tok)
+		return lms_fail(LMS_EFORMAT, "%s: no tokenizer files (see lmscope(1), TOKENIZER FILES)", tokpath);
 	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V)
 		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
 		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);

@@ -323,16 +323,6 @@ static void log_to_stderr(void *userdata, const char *msg)
 	fprintf(stderr, "lmscope: %s\n", msg);
 }
 
-static int usage(void)
-{
-	printf("usage: lmscope [--threads N] MODEL [MODEL_B] [--tokenizer DIR] [--text TEXT]\n"
-	       "                [--theme dark|light] [--record FILE]\n"
-	       "Opens the explorer on MODEL (beside MODEL_B: both driven by the same\n"
-	       "context); F1 inside shows the keys. --record names the lesson file that\n"
-	       "F7 adds steps to.\n");
-	return LMS_EXIT_OK;
-}
-
 /* One side of the screen: a model, its engine thread and its input state.
  * Static: a worker still inside the engine at exit keeps using them. */
 struct side {
@@ -474,26 +464,4 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		front_close_model(&sides[i].cm);
 	}
 	return status;
-}
-
-int lms_explorer_main(int argc, char **argv)
-{
-	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help"))
-			return usage();
-		else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
-			o.tokenizer = argv[++i];
-		else if (!strcmp(argv[i], "--text") && i + 1 < argc)
-			o.text = argv[++i];
-		else if (!strcmp(argv[i], "--theme") && i + 1 < argc)
-			o.theme = argv[++i];
-		else if (!strcmp(argv[i], "--record") && i + 1 < argc)
-			o.record = argv[++i];
-		else if (argv[i][0] != '-' && !o.model[1])
-			o.model[1] = argv[i];
-		else
-			return front_usage("unexpected argument %s (see lmscope --help)", argv[i]);
-	}
-	return lms_explorer_run(&o);
 }

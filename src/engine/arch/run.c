@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "base/memlimit.h"
 #include "nn/ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
@@ -21,6 +22,9 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	*out = NULL;
 	if (B <= 0 || T <= 0 || (T > c->maxT && !lms_arch_is_recurrent(c->arch)))
 		return lms_fail(LMS_EARG, "run of %d x %d does not fit the model (context %d)", B, T, c->maxT);
+	enum lms_status st = lms_memory_check_run(c, B, T);
+	if (st)
+		return st;
 	struct lms_run *r = calloc(1, sizeof *r);
 	if (!r)
 		return lms_fail(LMS_ENOMEM, "out of memory");

@@ -20,4 +20,8 @@ size_t lms_memory_available(void);
 /* LMS_ENOMEM with "<path>: the model needs X GiB ..." when it does not fit. */
 enum lms_status lms_memory_check(const struct lms_config *c, const char *path);
 
+/* LMS_ENOMEM when a run of B sequences of T positions (lms_run_new) would
+ * not fit: checked before its activations are allocated, as a whole. */
+enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T);
+
 #endif

@@ -59,3 +59,15 @@ enum lms_status lms_eval_stream(struct lms_run *r, const int *ids, size_t n, int
 	free(y);
 	return st;
 }
+
+size_t lms_eval_windows(size_t n, int T, int stride)
+{
+	if (n < 2 || T < 2)
+		return 0;
+	if (stride <= 0 || stride >= T)
+		stride = T / 2 > 0 ? T / 2 : 1;
+	if (n <= (size_t)T)
+		return 1;
+	/* a window ends at start + T - 1; the last one reaches n - 1 */
+	return 1 + (n - (size_t)T + (size_t)stride - 1) / (size_t)stride;
+}
