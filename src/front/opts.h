@@ -130,7 +130,7 @@ void front_help(FILE *f, const struct front_cmd *cmd);
 void front_opts_help(FILE *f, const struct front_opt *opts);
 
 /* Parses a whole decimal integer in [lo, hi]; 1 when it is one. The one
- * integer parser of the front ends (options, lesson lines, id lists). */
+ * integer parser of the command-line options. */
 int front_parse_long(const char *s, long lo, long hi, long *out);
 
 #endif
