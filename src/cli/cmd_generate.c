@@ -39,14 +39,6 @@ static const char usage_text[] =
 static const char about_text[] =
 	"The text is printed as it is generated; Ctrl-C stops, keeping what was printed.\n";
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 /* Where the tokens go as they come: printed (text or ids) or kept for the
  * JSON at the end. */
 struct sink {
@@ -147,7 +139,7 @@ static enum lms_status generate(const struct lms_model *m, const int *prompt, si
 		seq[len++] = id;
 		*made = k + 1;
 		emit(sk, seq, len);
-		if (interrupted)
+		if (front_interrupted)
 			st = lms_fail(LMS_EINTR, "interrupted after %d tokens", k + 1);
 	}
 	free(seq);
@@ -234,13 +226,11 @@ int lms_cmd_generate(int argc, char **argv)
 		if (cm.tok && !o.json) /* the prompt first, as it decodes */
 			for (size_t i = 1; i <= np; i++)
 				emit(&sk, prompt, i);
-		struct sigaction sa = {0}, old;
-		sa.sa_handler = on_sigint;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old);
+		struct sigaction old;
+		front_sigint_catch(&old);
 		if (o.n > 0)
 			st = generate(cm.m, prompt, np, o.n, &s, &sk, gen, &made);
-		sigaction(SIGINT, &old, NULL);
+		front_sigint_restore(&old);
 	}
 	if (!st || st == LMS_EINTR) {
 		if (o.json)

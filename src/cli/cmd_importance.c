@@ -38,14 +38,6 @@ static const char usage_text[] =
 	"usage: lmscope importance MODEL FILE [options]\n"
 	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n";
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 struct bar {
 	int tty;
 };
@@ -61,7 +53,7 @@ static int on_progress(void *ud, long done, long total)
 		fprintf(stderr, "] %ld/%ld", done, total);
 		fflush(stderr);
 	}
-	return interrupted;
+	return front_interrupted;
 }
 
 /* head (the feature's keys) followed by the row's figures */
@@ -224,15 +216,13 @@ int lms_cmd_importance(int argc, char **argv)
 	struct lms_importance imp = {0};
 	struct bar bar = {.tty = isatty(2)};
 	if (!st) {
-		struct sigaction sa = {0}, old;
-		sa.sa_handler = on_sigint;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old);
+		struct sigaction old;
+		front_sigint_catch(&old);
 		o.progress = on_progress;
 		o.userdata = &bar;
 		st = lines ? lms_importance_examples(cm.m, ctx, tgt, N, &o, &imp)
 		           : lms_importance_run(cm.m, ids, n, &o, &imp);
-		sigaction(SIGINT, &old, NULL);
+		front_sigint_restore(&old);
 		if (bar.tty)
 			fputs("\r\033[K", stderr);
 	}

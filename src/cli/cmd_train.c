@@ -20,14 +20,6 @@ static const char usage_text[] =
 static const char about_text[] =
 	"Ctrl-C saves a checkpoint and exits; --resume continues from it.\n";
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 struct args {
 	const char *out, *init, *arch, *tokenizer;
 	const char **corpora;
@@ -255,11 +247,9 @@ int lms_cmd_train(int argc, char **argv)
 		if (!total)
 			total = (long)(a.o.epochs * (double)(ds.n_train / (size_t)a.o.T) / a.o.B) + 1;
 		pg.every = total / 50 > 0 ? total / 50 : 1;
-		struct sigaction sa = {0}, old;
-		sa.sa_handler = on_sigint;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old);
-		a.o.interrupt = &interrupted;
+		struct sigaction old;
+		front_sigint_catch(&old);
+		a.o.interrupt = &front_interrupted;
 		/* the corpora and validation files must stay as they were read */
 		const char **watch = malloc(((size_t)a.ncorpora + (size_t)a.valid.n) * sizeof *watch);
 		if (!watch) {
@@ -273,10 +263,10 @@ int lms_cmd_train(int argc, char **argv)
 			st = lms_train(m, &ds, a.out, &a.o, a.resume, on_progress, &pg);
 			free(watch);
 		}
-		sigaction(SIGINT, &old, NULL);
+		front_sigint_restore(&old);
 		if (pg.tty && pg.bar_shown)
 			fputc('\n', stderr);
-		if (st == LMS_EINTR && !interrupted) {
+		if (st == LMS_EINTR && !front_interrupted) {
 			fprintf(stderr, "lmscope: %s\n", lms_errmsg());
 			st = LMS_OK;
 		}

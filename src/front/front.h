@@ -5,6 +5,7 @@
 #ifndef LMS_FRONT_H
 #define LMS_FRONT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "lmscope/model.h"
@@ -33,6 +34,12 @@ int front_fail(enum lms_status st);
 int front_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *front_command;
 int front_exit_code(enum lms_status st);
+
+/* Ctrl-C sets front_interrupted (from front_sigint_catch until
+ * front_sigint_restore puts the old handler, saved in *old, back). */
+extern volatile sig_atomic_t front_interrupted;
+void front_sigint_catch(struct sigaction *old);
+void front_sigint_restore(const struct sigaction *old);
 
 /* Makes OpenBLAS use the kernels this processor can run (may re-exec). */
 void front_pick_blas_core(char **argv);
