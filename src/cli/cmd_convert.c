@@ -15,7 +15,7 @@ struct convert_opts {
 };
 
 static const struct front_opt convert_options[] = {
-	FRONT_STR("tokenizer", 0, "FILE", "the model's tokenizer (llama2.c's tokenizer.bin)", struct convert_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", "the model's tokenizer (llama2.c's tokenizer.bin)", struct convert_opts,
 	          tokenizer),
 	FRONT_STR("output", 'o', "DIR", "the model directory to write (created if missing)", struct convert_opts, out),
 	FRONT_FLAG("f16", 0, "store the weights as float16 (default float32)", struct convert_opts, f16, 1),

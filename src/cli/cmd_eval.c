@@ -24,7 +24,7 @@ static const struct front_opt eval_options[] = {
 	          "with at least N - stride tokens of context", struct eval_opts, stride, 1, 1000000),
 	FRONT_INT("batch", 0, "N", "windows per forward pass (8; at most the windows there are)",
 	          struct eval_opts, batch, 1, 1000000),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct eval_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct eval_opts,
 	          tokenizer),
 	FRONT_FLAG("json", 0, "print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
 	           "\"perplexity\", \"unk_rate\"}", struct eval_opts, json, 1),

@@ -71,7 +71,7 @@ static const struct front_opt explain_options[] = {
 	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
 	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
 	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
 	FRONT_END};
 #undef O
 

@@ -28,7 +28,7 @@ static const struct front_opt generate_options[] = {
 	FRONT_NUM("top-p", 0, "P", "sample from the smallest set of tokens with mass >= P (0.95)",
 	          struct generate_opts, top_p, 0, 1),
 	FRONT_U64("seed", 0, "S", "sampling seed (1)", struct generate_opts, seed, 0, FRONT_INT_MAX),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct generate_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct generate_opts,
 	          tokenizer),
 	FRONT_FLAG("json", 0, "print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"} at the end",
 	           struct generate_opts, json, 1),

@@ -9,7 +9,7 @@ struct info_opts {
 };
 
 static const struct front_opt info_options[] = {
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct info_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct info_opts,
 	          tokenizer),
 	FRONT_END};
 

@@ -53,7 +53,7 @@ static const struct front_opt train_options[] = {
 	FRONT_INT("batch", 0, "N", "sequences per update (16)", A, o.B, 1, FRONT_INT_MAX),
 	FRONT_NUM("epochs", 0, "X", "length of training in epochs (1)", A, o.epochs, 0, HUGE_VAL),
 	FRONT_LONG("steps", 0, "N", "length of training in updates (instead of epochs)", A, o.steps, 1, LONG_MAX),
-	FRONT_LIST("valid", 0, "FILE", "validation text (repeatable); default: the last", A, valid),
+	FRONT_FILES("valid", 0, "FILE", "validation text (repeatable); default: the last", A, valid),
 	FRONT_NUM("valid-frac", 0, "X", "X (0.05) of each corpus file's tokens", A, valid_frac, 0, HUGE_VAL),
 	FRONT_LONG("valid-every", 0, "N", "validate every N updates (and after each epoch)", A, o.valid_every, 0,
 	           LONG_MAX),

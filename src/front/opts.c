@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "front/front.h"
 #include "front/opts.h"
@@ -74,14 +75,19 @@ static int store(const struct front_opt *o, void *base, const char *v)
 {
 	char *field = (char *)base + o->offset;
 	long n;
+	struct stat sb;
+	if ((o->kind == FRONT_OPT_FILE || o->kind == FRONT_OPT_FILES) && stat(v, &sb) != 0)
+		return front_fail(lms_fail(LMS_EIO, "%s: %s", v, strerror(errno)));
 	switch (o->kind) {
 	case FRONT_OPT_FLAG:
 		*(int *)field = (int)o->lo;
 		return 0;
 	case FRONT_OPT_STR:
+	case FRONT_OPT_FILE:
 		*(const char **)field = v;
 		return 0;
-	case FRONT_OPT_LIST: {
+	case FRONT_OPT_LIST:
+	case FRONT_OPT_FILES: {
 		struct front_list *l = (struct front_list *)field;
 		const char **nv = realloc(l->v, ((size_t)l->n + 1) * sizeof *nv);
 		if (!nv)

@@ -27,7 +27,10 @@
  * The field named by each entry is type-checked at compile time (FRONT_INT
  * wants an int, FRONT_LONG a long, FRONT_U64 a uint64_t, FRONT_NUM a double,
  * FRONT_STR a const char *, FRONT_FLAG an int set to the given value,
- * FRONT_LIST a struct front_list that each use appends to). FRONT_FN calls a
+ * FRONT_LIST a struct front_list that each use appends to; FRONT_FILE and
+ * FRONT_FILES are FRONT_STR and FRONT_LIST for input files, refused at
+ * once, exit 3, "lmscope: PATH: No such file or directory", when the path
+ * does not exist). FRONT_FN calls a
  * function of yours with the field's address and the value (for choices
  * such as --method). A command may combine up to FRONT_SETS tables, each
  * with its own struct (explain adds explain_attr.c's to its own).
@@ -51,7 +54,9 @@ enum front_opt_kind {
 	FRONT_OPT_END,
 	FRONT_OPT_FLAG,   /* int = value (lo) */
 	FRONT_OPT_STR,    /* const char * */
+	FRONT_OPT_FILE,   /* const char *, a path that exists */
 	FRONT_OPT_LIST,   /* struct front_list += value */
+	FRONT_OPT_FILES,  /* struct front_list += value, a path that exists */
 	FRONT_OPT_INT,    /* int in [lo, hi] */
 	FRONT_OPT_LONG,   /* long in [lo, hi] */
 	FRONT_OPT_U64,    /* uint64_t in [lo, hi] */
@@ -87,6 +92,10 @@ struct front_list {
 	{name, sh, FRONT_OPT_FLAG, NULL, help, FRONT_FIELD(T, f, int), value, value, NULL}
 #define FRONT_STR(name, sh, arg, help, T, f) \
 	{name, sh, FRONT_OPT_STR, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL}
+#define FRONT_FILE(name, sh, arg, help, T, f) \
+	{name, sh, FRONT_OPT_FILE, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL}
+#define FRONT_FILES(name, sh, arg, help, T, f) \
+	{name, sh, FRONT_OPT_FILES, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL}
 #define FRONT_LIST(name, sh, arg, help, T, f) \
 	{name, sh, FRONT_OPT_LIST, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL}
 #define FRONT_INT(name, sh, arg, help, T, f, lo, hi) \

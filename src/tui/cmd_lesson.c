@@ -8,7 +8,7 @@
 #include "tui.h"
 
 static const struct front_opt lesson_options[] = {
-	FRONT_STR("tokenizer", 0, "DIR", "MODEL's tokenizer", struct lms_explorer_opts, tokenizer),
+	FRONT_FILE("tokenizer", 0, "DIR", "MODEL's tokenizer", struct lms_explorer_opts, tokenizer),
 	FRONT_STR("theme", 0, "dark|light", "colours in place of the lesson's", struct lms_explorer_opts, theme),
 	FRONT_NUM("speed", 0, "N", "typed characters per second in place of the lesson's\n"
 	          "(a rehearsal goes faster), 0.5 to 1000", struct lms_explorer_opts, speed, 0.5, 1000),

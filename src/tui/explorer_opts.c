@@ -7,7 +7,7 @@
 #include "tui.h"
 
 const struct front_opt explorer_options[] = {
-	FRONT_STR("tokenizer", 0, "FILE", "MODEL's tokenizer (a directory, or llama2.c's tokenizer.bin)",
+	FRONT_FILE("tokenizer", 0, "FILE", "MODEL's tokenizer (a directory, or llama2.c's tokenizer.bin)",
 	          struct lms_explorer_opts, tokenizer),
 	FRONT_STR("text", 0, "TEXT", "the context to start with", struct lms_explorer_opts, text),
 	FRONT_STR("theme", 0, "dark|light", "colours for a dark (default) or light background",

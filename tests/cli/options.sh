@@ -4,7 +4,7 @@
 # an error naming the candidates, -- ends the options, a flag given a value
 # and an option without one are errors (one line, exit 2); options after
 # the positional arguments work. Options naming files fail when the file is
-# missing, naming it. explain --target/--contrast take a token's text (a
+# missing, naming it (exit 3), before anything is written. explain --target/--contrast take a token's text (a
 # text of two tokens is an error saying how it tokenizes) and give what
 # --target-id/--contrast-id give. eval --batch beyond the windows there are
 # is capped (it runs where 1000 rows would not fit) and a batch that does
@@ -62,6 +62,8 @@ for c in info "explain --ids 1" "eval $M/vocab.json" "generate --ids 1" "convert
 	cmd=$1; shift
 	expect 3 "/nonexistent/tok.bin: No such file or directory" "$cmd" "$M" --tokenizer /nonexistent/tok.bin "$@"
 done
+expect 3 "/nonexistent/valid.txt: No such file or directory" train "$M/vocab.json" -o "$tmp/t" --valid /nonexistent/valid.txt
+[ -e "$tmp/t" ] && fail "train --valid /nonexistent/valid.txt: wrote $tmp/t"
 mkdir "$tmp/empty"
 expect 4 "$tmp/empty: no tokenizer files" info "$M" --tokenizer "$tmp/empty"
 
