@@ -64,10 +64,13 @@ static int bad_number(const struct front_opt *o, const char *v, int integer)
 {
 	char name[64];
 	shown(o, name, sizeof name);
-	const char *what = integer ? "an integer" : "a number";
-	if (o->hi >= FRONT_INT_MAX)
-		return front_usage("%s wants %s >= %g, not '%s'", name, what, o->lo, v);
-	return front_usage("%s wants %s from %g to %g, not '%s'", name, what, o->lo, o->hi, v);
+	if (integer && o->hi >= FRONT_INT_MAX)
+		return front_usage("%s wants an integer >= %.0f, not '%s'", name, o->lo, v);
+	if (integer)
+		return front_usage("%s wants an integer from %.0f to %.0f, not '%s'", name, o->lo, o->hi, v);
+	if (isinf(o->hi))
+		return front_usage("%s wants a number >= %g, not '%s'", name, o->lo, v);
+	return front_usage("%s wants a number from %g to %g, not '%s'", name, o->lo, o->hi, v);
 }
 
 /* Stores value v of option o into its field. */
@@ -137,6 +140,10 @@ static int bad_long(const struct front_cmd *cmd, const char *arg)
 			size_t at = strlen(list);
 			snprintf(list + at, sizeof list - at, "%s--%s", matches++ ? ", " : "", o->name);
 		}
+	if (!strncmp("help", arg + 2, len)) {
+		size_t at = strlen(list);
+		snprintf(list + at, sizeof list - at, "%s--help", matches++ ? ", " : "");
+	}
 	if (matches > 1)
 		return front_usage("%.*s is ambiguous: %s", (int)len + 2, arg, list);
 	return front_usage("unknown option %.*s %s", (int)len + 2, arg, see(cmd, hint, sizeof hint));
