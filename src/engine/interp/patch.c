@@ -18,6 +18,7 @@
 
 #include "arch/arch.h"
 #include "lmscope/interp.h"
+#include "lmscope/logits.h"
 
 double lms_logit_diff(struct lms_run *r, int target, int contrast)
 {
@@ -44,12 +45,7 @@ static double ld_of_row(const float *x, int V, int target, int contrast)
 {
 	if (contrast >= 0)
 		return (double)x[target] - x[contrast];
-	double mx = x[0], sum = 0.0;
-	for (int k = 1; k < V; k++)
-		mx = x[k] > mx ? x[k] : mx;
-	for (int k = 0; k < V; k++)
-		sum += exp(x[k] - mx);
-	return x[target] - (mx + log(sum));
+	return x[target] - lms_logsumexp(x, V);
 }
 
 static int argmax_last(struct lms_run *r)
