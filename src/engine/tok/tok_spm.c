@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "base/infile.h"
 #include "lmscope/llama2c.h"
 #include "tok/tok_impl.h"
 
@@ -48,9 +49,10 @@ static void spm_free(void *impl)
 
 static enum lms_status spm_read(const char *path, struct lms_tokenizer *tok)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	FILE *f;
+	enum lms_status ost = lms_infile_fopen(path, &f);
+	if (ost)
+		return ost;
 	struct spm *s = calloc(1, sizeof *s);
 	char *buf = malloc(SPM_MAX_PIECE);
 	enum lms_status st = LMS_OK;

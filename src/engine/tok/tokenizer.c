@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "base/infile.h"
 #include "lmscope/dataset.h"
 #include "lmscope/llama2c.h"
 #include "tok/tok_impl.h"
@@ -363,7 +364,15 @@ int tok_file_exists(const char *dir, const char *name)
 
 enum lms_status tok_read_file(const char *path, char **data, size_t *len)
 {
-	return lms_read_file_max(path, TOK_FILE_MAX, data, len);
+	*data = NULL;
+	*len = 0;
+	FILE *f;
+	enum lms_status st = lms_infile_fopen(path, &f);
+	if (st)
+		return st;
+	st = lms_read_stream(f, path, TOK_FILE_MAX, data, len);
+	fclose(f);
+	return st;
 }
 
 enum lms_status tok_write_file(const char *dir, const char *name, const char *data, size_t len)
@@ -400,10 +409,16 @@ enum lms_status tok_config_read(const char *dir, struct tok_config *c, int *foun
 	if (!path)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
 	json_error_t err;
+	char *text;
+	size_t len;
+	enum lms_status st = tok_read_file(path, &text, &len);
+	json_t *root = NULL;
+	if (st)
+		goto done;
 	/* integers as reals: Hugging Face's configs hold a model_max_length of
 	 * 1e30 written as an integer, which jansson refuses otherwise */
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
-	enum lms_status st = LMS_OK;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
+	free(text);
 	if (!root) {
 		st = lms_fail(LMS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
 		goto done;
