@@ -312,8 +312,9 @@ static enum lms_status compare_tokenizers(const char *dir, const struct lms_toke
 		return lms_fail(LMS_EFORMAT, "%s: the tokenizer written reads back as a different one", dir);
 	size_t len = sizeof sample_text - 1;
 	for (int id = 0; id < V; id++) {
-		const char *pa = lms_tokenizer_piece(a, id), *pb = lms_tokenizer_piece(b, id);
-		if (strcmp(pa, pb))
+		size_t la, lb;
+		const char *pa = lms_tokenizer_piece_n(a, id, &la), *pb = lms_tokenizer_piece_n(b, id, &lb);
+		if (la != lb || memcmp(pa, pb, la))
 			return lms_fail(LMS_EFORMAT, "%s: token %d reads back differently", dir, id);
 		if (id < 64)
 			len += strlen(pa) + 1;

@@ -328,14 +328,15 @@ done:
 
 /* Pieces as stored, except that llama2.c's tokenizer.bin spells BOS and
  * EOS "\n<s>\n" and "\n</s>\n", shown here without the newlines. */
-static const char *spm_piece(const struct lms_tokenizer *tok, int id)
+static const char *spm_piece(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct spm *s = tok->impl;
 	const char *p = tok_vocab_str(&s->v, id);
+	*len = s->v.len[id];
 	if (id == SPM_BOS && !strcmp(p, "\n<s>\n"))
-		return "<s>";
+		return *len = 3, "<s>";
 	if (id == SPM_EOS && !strcmp(p, "\n</s>\n"))
-		return "</s>";
+		return *len = 4, "</s>";
 	return p;
 }
 

@@ -151,9 +151,16 @@ int lms_tokenizer_eos(const struct lms_tokenizer *tok) { return tok->eos; }
 
 const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id)
 {
+	size_t len;
+	return lms_tokenizer_piece_n(tok, id, &len);
+}
+
+const char *lms_tokenizer_piece_n(const struct lms_tokenizer *tok, int id, size_t *len)
+{
+	*len = 0;
 	if (!tok || id < 0 || id >= tok->vocab_size)
 		return "";
-	return tok->ops->piece(tok, id);
+	return tok->ops->piece(tok, id, len);
 }
 
 enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char *text, size_t len,

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "base/memlimit.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
 #include "lmscope/stage.h"
@@ -553,11 +554,14 @@ static enum lms_status setup(struct trainer *tr, int resume)
 {
 	const struct lms_train_opts *o = tr->o;
 	struct lms_model *m = tr->m;
-	enum lms_status st = lms_model_grads(m);
-	if (st)
-		return st;
 	if (o->B <= 0 || o->T <= 0 || (o->T > m->cfg.maxT && !lms_arch_is_recurrent(m->cfg.arch)))
 		return lms_fail(LMS_EARG, "context %d does not fit the model (at most %d)", o->T, m->cfg.maxT);
+	/* the whole run, before any of it is allocated */
+	enum lms_status st = lms_memory_check_train(&m->cfg, o->B, o->T, "train");
+	if (!st)
+		st = lms_model_grads(m);
+	if (st)
+		return st;
 	for (size_t i = 0; i < tr->ds->n_train; i++)
 		if (tr->ds->train[i] < 0 || tr->ds->train[i] >= m->cfg.V)
 			return lms_fail(LMS_EARG, "token id %d outside the vocabulary", tr->ds->train[i]);
