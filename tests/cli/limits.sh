@@ -76,5 +76,12 @@ check() { # path, shell prefix, the file the message names
 check "$tmp/big-gpt2" "ulimit -v 5000000;" "$tmp/big-gpt2/model.safetensors"
 check "$tmp/big-llama.bin" "ulimit -v 3000000;" "$tmp/big-llama.bin"
 check "$tmp/long-gpt2" "" "$tmp/long-gpt2/model.safetensors"
+# an address space too small to map the 3.2 GB file at all: still exit 5
+# (not 3, as a file that cannot be read)
+err=$(sh -c 'ulimit -v 2000000; timeout 60 "$0" --threads 1 info "$1"' "$LMSCOPE" "$tmp/big-gpt2" 2>&1 > /dev/null)
+rc=$?
+[ $rc -eq 5 ] || fail "big-gpt2 under ulimit -v 2000000: exit status $rc, wanted 5 ($err)"
+[ "$err" = "lmscope: $tmp/big-gpt2/model.safetensors: cannot map 3239436952 bytes: out of memory" ] ||
+	fail "big-gpt2 under ulimit -v 2000000: message: $err"
 echo "limits.sh: $failed problems"
 [ $failed -eq 0 ]
