@@ -27,10 +27,9 @@
  *
  * Saving writes model.safetensors and config.json to temporary files beside
  * their final names, flushes both to disk, then renames the weights and the
- * config last. A crash before the first rename leaves the old model; a crash
- * between the two renames (a window of one system call) leaves new weights
- * with the old config.json, which loading rejects when the sizes changed and
- * which is otherwise the same model description. */
+ * config last. The commands write into a fresh directory that replaces the
+ * target whole (lmscope/stage.h, which checks it with lms_model_probe), so
+ * the window between the two renames never shows in a model directory. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
