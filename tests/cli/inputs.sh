@@ -82,6 +82,11 @@ if [ "$(id -u)" -ne 0 ] || [ -n "$as_user" ]; then
 	rc=$?
 	[ $rc -eq 3 ] || fail "unreadable directory: exit status $rc, wanted 3"
 	[ "$(cat "$tmp/err")" = "lmscope: $tmp/p: Permission denied" ] || fail "unreadable directory: $(cat "$tmp/err")"
+	$as_user "$LMSCOPE" tokenize "$tmp/p" --text hi > /dev/null 2> "$tmp/err"
+	rc=$?
+	[ $rc -eq 3 ] || fail "unreadable tokenizer directory: exit status $rc, wanted 3"
+	[ "$(cat "$tmp/err")" = "lmscope: $tmp/p: Permission denied" ] ||
+		fail "unreadable tokenizer directory: $(cat "$tmp/err")"
 	chmod 755 "$tmp/p" && chmod 000 "$tmp/p/tokenizer_config.json"
 	$as_user "$LMSCOPE" info "$tmp/p" > /dev/null 2> "$tmp/err"
 	rc=$?

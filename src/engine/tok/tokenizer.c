@@ -65,8 +65,12 @@ static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out)
 		char *p = tok_path(dir, names[i]);
 		if (!p)
 			return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
-		int odd = stat(p, &fsb) == 0 && !S_ISREG(fsb.st_mode);
-		enum lms_status bad = odd ? lms_fail(LMS_EIO, "%s: not a regular file", p) : LMS_OK;
+		int found = stat(p, &fsb) == 0, e = errno;
+		enum lms_status bad = LMS_OK;
+		if (found && !S_ISREG(fsb.st_mode))
+			bad = lms_fail(LMS_EIO, "%s: not a regular file", p);
+		else if (!found && e != ENOENT && e != ENOTDIR) /* an unreadable directory */
+			bad = lms_fail(LMS_EIO, "%s: %s", e == EACCES ? dir : p, strerror(e));
 		free(p);
 		if (bad)
 			return bad;
