@@ -85,6 +85,9 @@ const struct lms_tensor *lms_model_tensor(const struct lms_model *m, const char 
 
 /* Model directories (Hugging Face layout: config.json + model.safetensors). */
 enum lms_status lms_model_load(const char *dir, struct lms_model **out);
+/* Every check lms_model_load makes short of reading the values: the
+ * config, the safetensors header, each tensor's name and shape. */
+enum lms_status lms_model_probe(const char *dir, struct lms_config *c);
 /* Writes config.json and model.safetensors atomically (F32, or F16 when f16). */
 enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f16);
 

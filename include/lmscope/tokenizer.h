@@ -61,6 +61,9 @@ enum lms_status lms_tokenizer_encode_input(const struct lms_tokenizer *tok, cons
 /* The display string of one token (UTF-8, for byte-level BPE the decoded
  * bytes with invalid sequences shown as U+FFFD); "" for an id out of range. */
 const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id);
+/* The same with its length in bytes: a piece may hold U+0000 (a corpus
+ * with NUL bytes), which the C string ends at. */
+const char *lms_tokenizer_piece_n(const struct lms_tokenizer *tok, int id, size_t *len);
 
 /* Decodes ids to text (malloc'd, NUL-terminated; *len excludes the NUL and
  * may be NULL). Word-level rejoins words with natural spacing. */

@@ -12,10 +12,10 @@
  *                                 state.json (options, update count, data
  *                                 position = epoch and chunk cursor, which
  *                                 with the seed fixes every later batch)
- * The checkpoint directory is replaced as a whole: it is written as
- * checkpoint.new/, then swapped in by renames, so a crash leaves either the
- * old checkpoint or the new one (checkpoint.old/ is used when a crash hit
- * between the two renames). */
+ * Every checkpoint replaces the whole directory (lmscope/stage.h): it is
+ * built beside it, checked, and swapped in by a rename, so a crash leaves
+ * either the previous checkpoint with its model or the new one, never a mix
+ * (checkpoint.old/ is still read, from directories older versions wrote). */
 #ifndef LMSCOPE_TRAIN_H
 #define LMSCOPE_TRAIN_H
 
@@ -25,6 +25,7 @@
 
 #include "lmscope/dataset.h"
 #include "lmscope/model.h"
+#include "lmscope/stage.h"
 #include "lmscope/tokenizer.h"
 
 struct lms_train_opts {
@@ -47,6 +48,10 @@ struct lms_train_opts {
 	volatile sig_atomic_t *interrupt; /* when set non-zero: checkpoint and return LMS_EINTR */
 	const char *const *watch; /* files (the corpora) whose change or removal during training */
 	int nwatch;               /* stops it with LMS_EIO, keeping the last checkpoint */
+	struct lms_stage *stage;  /* a fresh run: the staging directory (lms_stage_begin on dir,
+	                             holding the tokenizer) the run writes into; the first
+	                             checkpoint commits it. NULL: dir is already the run's own */
+	const struct lms_tokenizer *tok; /* checked against what each checkpoint holds (NULL: none) */
 };
 
 void lms_train_defaults(struct lms_train_opts *o);
@@ -72,7 +77,9 @@ struct lms_train_progress {
 typedef void (*lms_train_fn)(void *userdata, const struct lms_train_progress *p);
 
 /* Trains m on ds, writing the model, logs and checkpoints into dir (which
- * must exist; the tokenizer files are the caller's). With resume, the
+ * must exist, unless o->stage is set: then the run writes into the staging
+ * directory and dir keeps what it held until the first checkpoint; the
+ * tokenizer files are the caller's). With resume, the
  * options, optimizer state and data position come from dir/checkpoint and m
  * must already hold the checkpoint's parameters (lms_train_resume_model).
  * Returns LMS_EINTR after an interruption or stop_at (a checkpoint was

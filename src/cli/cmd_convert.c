@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lmscope/stage.h"
 #include "front/opts.h"
 
 struct convert_opts {
 	const char *tokenizer, *out;
-	int f16;
+	int f16, force;
 };
 
 static const struct front_opt convert_options[] = {
@@ -19,10 +20,11 @@ static const struct front_opt convert_options[] = {
 	          tokenizer),
 	FRONT_STR("output", 'o', "DIR", "the model directory to write (created if missing)", struct convert_opts, out),
 	FRONT_FLAG("f16", 0, "store the weights as float16 (default float32)", struct convert_opts, f16, 1),
+	FRONT_FLAG("force", 0, "replace what DIR holds (another model)", struct convert_opts, force, 1),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope convert MODEL [--tokenizer FILE] -o DIR [--f16]\n"
+	"usage: lmscope convert MODEL [--tokenizer FILE] -o DIR [--f16] [--force]\n"
 	"MODEL is a llama2.c checkpoint (.bin) or a model directory.\n";
 
 int lms_cmd_convert(int argc, char **argv)
@@ -38,13 +40,23 @@ int lms_cmd_convert(int argc, char **argv)
 	int f16 = o.f16;
 	if (!path || !out)
 		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
-	struct front_model cm;
-	enum lms_status st = front_open_model(path, tokpath, &cm);
+	/* DIR is built beside itself and swapped in whole (lmscope/stage.h) */
+	struct lms_stage stage;
+	enum lms_status st = lms_stage_begin(&stage, out, o.force ? LMS_STAGE_FORCE : 0, NULL);
 	if (st)
 		return front_fail(st);
-	st = lms_model_save(cm.m, out, f16);
+	struct front_model cm;
+	st = front_open_model(path, tokpath, &cm);
+	if (st) {
+		lms_stage_abort(&stage);
+		return front_fail(st);
+	}
+	st = lms_model_save(cm.m, stage.dir, f16);
 	if (!st && cm.tok)
-		st = lms_tokenizer_save(cm.tok, out);
+		st = lms_tokenizer_save(cm.tok, stage.dir);
+	if (!st)
+		st = lms_stage_commit(&stage, cm.m, cm.tok);
+	lms_stage_abort(&stage);
 	if (!st)
 		printf("%s: %s, %zu parameters%s\n", out, lms_arch_name(cm.m->cfg.arch), cm.m->n_params,
 		       cm.tok ? ", with its tokenizer" : "");

@@ -29,9 +29,11 @@ static const char about_text[] =
 	"standard input), read as bytes.\n"
 	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
 
-static void print_string(const char *s)
+static void print_string(const struct lms_tokenizer *tok, int id)
 {
-	json_t *j = json_string(s);
+	size_t n;
+	const char *s = lms_tokenizer_piece_n(tok, id, &n);
+	json_t *j = json_stringn(s, n);
 	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 	fputs(q ? q : "\"\"", stdout);
 	free(q);
@@ -91,7 +93,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 		fputs("], \"tokens\": [", stdout);
 		for (size_t i = 0; i < n; i++) {
 			fputs(i ? ", " : "", stdout);
-			print_string(lms_tokenizer_piece(tok, ids[i]));
+			print_string(tok, ids[i]);
 		}
 		fputs("], \"offsets\": [", stdout);
 		for (size_t i = 0; i < n; i++)
@@ -100,7 +102,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			printf("%d\t", ids[i]);
-			print_string(lms_tokenizer_piece(tok, ids[i]));
+			print_string(tok, ids[i]);
 			putchar('\n');
 		}
 		if (stats.unk || stats.replaced)

@@ -6,9 +6,10 @@
 
 #include "cli.h"
 #include "lmscope/dataset.h"
+#include "lmscope/stage.h"
 
 struct tokenizer_opts {
-	int bpe, word, chars, vocab_size, min_count, lowercase, bos_eos;
+	int bpe, word, chars, vocab_size, min_count, lowercase, bos_eos, force;
 	const char *pattern, *out;
 };
 
@@ -28,12 +29,13 @@ static const struct front_opt tokenizer_train_options[] = {
 	FRONT_FLAG("bos-eos", 0, "word, char: add <bos> and <eos> after <unk>", struct tokenizer_opts, bos_eos, 1),
 	FRONT_STR("output", 'o', "DIR", "the directory to write the tokenizer's files into", struct tokenizer_opts,
 	          out),
+	FRONT_FLAG("force", 0, "replace what DIR holds (a model, another tokenizer)", struct tokenizer_opts, force, 1),
 	FRONT_END};
 
 static const char usage_text[] =
 	"usage: lmscope tokenizer train (--bpe | --word | --char) --vocab-size N\n"
 	"                               [--min-count K] [--lowercase] [--pattern P] [--bos-eos]\n"
-	"                               CORPUS... -o DIR\n";
+	"                               CORPUS... -o DIR [--force]\n";
 
 static const struct front_cmd train_cmd = {
 	"tokenizer train", usage_text, NULL, {{tokenizer_train_options, NULL}}, 0, NULL};
@@ -68,9 +70,16 @@ static int train(int argc, char **argv)
 	}
 	struct lms_tokenizer *tok = NULL;
 	if (rc == LMS_EXIT_OK) {
-		enum lms_status st = lms_tokenizer_train(&o, (const char *const *)texts, lens, n, &tok);
+		/* DIR is built beside itself and swapped in whole (lmscope/stage.h) */
+		struct lms_stage stage = {0};
+		enum lms_status st = lms_stage_begin(&stage, dir, t.force ? LMS_STAGE_FORCE : 0, NULL);
 		if (!st)
-			st = lms_tokenizer_save(tok, dir);
+			st = lms_tokenizer_train(&o, (const char *const *)texts, lens, n, &tok);
+		if (!st)
+			st = lms_tokenizer_save(tok, stage.dir);
+		if (!st)
+			st = lms_stage_commit(&stage, NULL, tok);
+		lms_stage_abort(&stage);
 		if (st)
 			rc = front_fail(st);
 	}

@@ -27,7 +27,7 @@ struct args {
 	int ncorpora;
 	int layers, heads, embd, hidden, context, vocab_size, min_count, lowercase;
 	double valid_frac;
-	int resume;
+	int resume, force;
 	struct lms_train_opts o;
 };
 
@@ -66,6 +66,7 @@ static const struct front_opt train_options[] = {
 	FRONT_U64("seed", 0, "N", "initialisation and data order (1)", A, o.seed, 0, LONG_MAX),
 	FRONT_FLAG("f16", 0, "store the model in F16 (checkpoint stays F32)", A, o.f16, 1),
 	FRONT_FLAG("resume", 0, "continue MODEL_DIR's checkpoint (same options)", A, resume, 1),
+	FRONT_FLAG("force", 0, "replace what MODEL_DIR holds (another model)", A, force, 1),
 	FRONT_END};
 #undef A
 
@@ -201,13 +202,6 @@ static enum lms_status build_model(const struct args *a, int V, struct lms_model
 	return lms_model_create(&c, a->o.seed, out);
 }
 
-static enum lms_status make_dir(const char *path)
-{
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	return LMS_OK;
-}
-
 /* --resume continues the checkpoint as it was: options given otherwise
  * (an option given at its default value cannot be told from one not given)
  * are named in one line rather than ignored silently. */
@@ -244,8 +238,13 @@ int lms_cmd_train(int argc, char **argv)
 	struct lms_model *m = NULL;
 	struct lms_tokenizer *tok = NULL;
 	struct lms_dataset ds = {0};
-	enum lms_status st;
-	if (a.resume) {
+	/* a fresh run builds its directory beside MODEL_DIR, which keeps what
+	 * it holds until the first checkpoint replaces it as a whole */
+	struct lms_stage stage = {0};
+	enum lms_status st = LMS_OK;
+	if (!a.resume && (st = lms_stage_begin(&stage, a.out, a.force ? LMS_STAGE_FORCE : 0, NULL))) {
+		/* refused before anything is built */
+	} else if (a.resume) {
 		struct lms_train_opts given = a.o;
 		given.T = a.context;
 		if (!(st = lms_train_resume_opts(a.out, &a.o)) && !(st = lms_train_resume_model(a.out, &m)))
@@ -270,10 +269,18 @@ int lms_cmd_train(int argc, char **argv)
 	}
 	if (!a.resume)
 		a.o.T = a.context;
-	if (!st && !a.resume && !(st = make_dir(a.out)))
-		st = lms_tokenizer_save(tok, a.out);
+	if (!st && !a.resume)
+		st = lms_tokenizer_save(tok, stage.dir);
 	if (!st)
 		st = lms_dataset_load(&ds, tok, a.corpora, a.ncorpora, a.valid.v, a.valid.n, a.valid_frac);
+	/* a batch beyond the corpus's sequences would hold each one several
+	 * times over: cap it (a resumed run keeps the batch it was saved with) */
+	size_t windows = !st && ds.n_train > 0 ? (ds.n_train - 1) / (size_t)a.o.T : 0;
+	if (!a.resume && windows > 0 && (size_t)a.o.B > windows) {
+		fprintf(stderr, "lmscope: train: --batch %d: the corpus holds %zu training sequence%s of %d tokens; using %zu\n",
+		        a.o.B, windows, windows == 1 ? "" : "s", a.o.T, windows);
+		a.o.B = (int)windows;
+	}
 	if (!st) {
 		fprintf(stderr, "%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n",
 		        a.out, lms_arch_name(m->cfg.arch), m->n_params, ds.n_train, ds.n_valid, ds.unk);
@@ -295,6 +302,8 @@ int lms_cmd_train(int argc, char **argv)
 				watch[a.ncorpora + i] = a.valid.v[i];
 			a.o.watch = watch;
 			a.o.nwatch = a.ncorpora + a.valid.n;
+			a.o.stage = a.resume ? NULL : &stage;
+			a.o.tok = tok;
 			st = lms_train(m, &ds, a.out, &a.o, a.resume, on_progress, &pg);
 			free(watch);
 		}
@@ -307,6 +316,7 @@ int lms_cmd_train(int argc, char **argv)
 		}
 	}
 	rc = st ? front_fail(st) : LMS_EXIT_OK;
+	lms_stage_abort(&stage);
 	lms_dataset_free(&ds);
 	lms_model_free(m);
 	lms_tokenizer_free(tok);

@@ -76,5 +76,24 @@ check() { # path, shell prefix, the file the message names
 check "$tmp/big-gpt2" "ulimit -v 5000000;" "$tmp/big-gpt2/model.safetensors"
 check "$tmp/big-llama.bin" "ulimit -v 3000000;" "$tmp/big-llama.bin"
 check "$tmp/long-gpt2" "" "$tmp/long-gpt2/model.safetensors"
+# an address space too small to map the 3.2 GB file at all: still exit 5
+# (not 3, as a file that cannot be read)
+err=$(sh -c 'ulimit -v 2000000; timeout 60 "$0" --threads 1 info "$1"' "$LMSCOPE" "$tmp/big-gpt2" 2>&1 > /dev/null)
+rc=$?
+[ $rc -eq 5 ] || fail "big-gpt2 under ulimit -v 2000000: exit status $rc, wanted 5 ($err)"
+[ "$err" = "lmscope: $tmp/big-gpt2/model.safetensors: cannot map 3239436952 bytes: out of memory" ] ||
+	fail "big-gpt2 under ulimit -v 2000000: message: $err"
+# training: the check before the run covers the activations of batch x
+# context and their gradients, the parameters' gradients and AdamW's state
+# (here 4 GiB of attention activations under a 3 GB address space), and
+# refuses before any of it is allocated, leaving no directory behind
+awk 'BEGIN { for (i = 0; i < 800; i++) printf "the cat %d runs .\n", i % 7 }' > "$tmp/c.txt"
+err=$(sh -c 'ulimit -v 3000000; timeout 60 "$0" --threads 1 train "$1/c.txt" -o "$1/t" --context 2048 \
+	--heads 16 --layers 4 --embd 64 --steps 1' "$LMSCOPE" "$tmp" 2>&1 > /dev/null)
+rc=$?
+[ $rc -eq 5 ] || fail "train under ulimit -v 3000000: exit status $rc, wanted 5 ($err)"
+printf '%s\n' "$err" | tail -n 1 | grep -qE '^lmscope: train: batch 1 x context 2048 needs [0-9.]+ GiB more \(activations and their gradients, parameter gradients and AdamW state\) but only [0-9.]+ GiB of memory is available$' ||
+	fail "train under ulimit -v 3000000: message: $err"
+[ -e "$tmp/t" ] && fail "train under ulimit -v 3000000: $tmp/t was created"
 echo "limits.sh: $failed problems"
 [ $failed -eq 0 ]

@@ -350,6 +350,35 @@ START_TEST(test_mutations)
 }
 END_TEST
 
+/* A file cut short after it was opened (cp of another model over it): the
+ * pages past the new end raise SIGBUS when touched, which must come back
+ * as an error naming the file, for every dtype's conversion. */
+START_TEST(test_truncated_after_open)
+{
+	enum { N = 1 << 18 }; /* 1 MiB of F32: many pages past the cut */
+	float *a = calloc(N, sizeof *a);
+	int64_t shape[1] = {N};
+	struct lms_st_out t[1] = {{"w", 1, shape, a}};
+	enum lms_st_dtype dts[3] = {LMS_ST_F32, LMS_ST_F16, LMS_ST_BF16};
+	for (int k = 0; k < 3; k++) {
+		const char *p = tu_path("t.safetensors");
+		ck_assert_int_eq(lms_st_write(p, t, 1, dts[k], NULL), LMS_OK);
+		struct lms_st_file *f;
+		ck_assert_int_eq(lms_st_open(p, &f), LMS_OK);
+		ck_assert_int_eq(truncate(p, 4096), 0);
+		ck_assert_int_eq(lms_st_read_f32(f, lms_st_find(f, "w"), a), LMS_EIO);
+		ck_assert_ptr_nonnull(strstr(lms_errmsg(), "t.safetensors: the file shrank while being read"));
+		lms_st_close(f);
+		/* and it still works on a whole file afterwards */
+		ck_assert_int_eq(lms_st_write(p, t, 1, dts[k], NULL), LMS_OK);
+		ck_assert_int_eq(lms_st_open(p, &f), LMS_OK);
+		ck_assert_int_eq(lms_st_read_f32(f, lms_st_find(f, "w"), a), LMS_OK);
+		lms_st_close(f);
+	}
+	free(a);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("safetensors");
@@ -358,7 +387,7 @@ Suite *lms_test_suite(void)
 		{"bf16", test_bf16}, {"lms_st_read_f32", test_read_handmade},
 		{"lms_st_write", test_write_roundtrip}, {"lms_st_write_f16", test_write_f16_overflow},
 		{"lms_st_open", test_open_bad}, {"lms_st_open_size", test_open_bad_size},
-		{"mutations", test_mutations},
+		{"mutations", test_mutations}, {"truncated", test_truncated_after_open},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);

@@ -104,3 +104,20 @@ enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T)
 	                "memory is available",
 	                B, T, need / gib, avail / gib);
 }
+
+size_t lms_memory_needed_train(const struct lms_config *c, int B, int T)
+{
+	return bytes_of(2.0 * (double)B * activations(c, T) + 3.0 * (double)lms_config_n_params(c));
+}
+
+enum lms_status lms_memory_check_train(const struct lms_config *c, int B, int T, const char *what)
+{
+	size_t need = lms_memory_needed_train(c, B, T), avail = lms_memory_available();
+	if (need <= avail)
+		return LMS_OK;
+	const double gib = 1024.0 * 1024.0 * 1024.0;
+	return lms_fail(LMS_ENOMEM,
+	                "%s: batch %d x context %d needs %.2f GiB more (activations and their gradients, "
+	                "parameter gradients and AdamW state) but only %.2f GiB of memory is available",
+	                what, B, T, need / gib, avail / gib);
+}

@@ -24,4 +24,12 @@ enum lms_status lms_memory_check(const struct lms_config *c, const char *path);
  * not fit: checked before its activations are allocated, as a whole. */
 enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T);
 
+/* Bytes training with B rows of T positions adds to a loaded model: the
+ * activations of every row and their gradients, the parameters' gradients
+ * and AdamW's two moments (3 floats per parameter). */
+size_t lms_memory_needed_train(const struct lms_config *c, int B, int T);
+/* LMS_ENOMEM with "<what>: batch B x context T needs X GiB more ..." when
+ * that does not fit in what is available now. */
+enum lms_status lms_memory_check_train(const struct lms_config *c, int B, int T, const char *what);
+
 #endif

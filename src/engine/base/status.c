@@ -6,18 +6,47 @@
 
 #include <cblas.h>
 
+#include "base/utf8.h"
 #include "lmscope/status.h"
 
 static _Thread_local char errbuf[1024];
 static lms_log_fn log_fn;
 static void *log_ud;
 
+/* Copies msg into out with every control character (C0, DEL, C1) and
+ * every byte that is not valid UTF-8 written as \xNN: messages quote names
+ * and text from files, and a terminal escape sequence in a merges.txt line
+ * must reach the terminal as text, not as a command. */
+static void escape(char *out, size_t size, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+	size_t n = strlen(msg), j = 0;
+	for (size_t i = 0; i < n && j + 5 < size;) {
+		uint32_t cp;
+		int k = lms_utf8_decode(s + i, n - i, &cp);
+		if (k && cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0)) {
+			if (j + (size_t)k + 1 > size)
+				break;
+			memcpy(out + j, s + i, (size_t)k);
+			j += (size_t)k;
+			i += (size_t)k;
+			continue;
+		}
+		for (int b = 0; b < (k ? k : 1) && j + 5 < size; b++)
+			j += (size_t)snprintf(out + j, size - j, "\\x%02X", s[i + (size_t)b]);
+		i += (size_t)(k ? k : 1);
+	}
+	out[j] = 0;
+}
+
 enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
 {
+	char raw[sizeof errbuf];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	escape(errbuf, sizeof errbuf, raw);
 	return st;
 }
 

@@ -14,6 +14,7 @@
 
 #include "arch/arch.h"
 #include "lmscope/llama2c.h"
+#include "base/infile.h"
 #include "base/memlimit.h"
 
 /* llama2.c's newer export formats start with this magic ("ak42"). */
@@ -97,13 +98,13 @@ static enum lms_status parse_header(const int32_t h[7], const char *path, struct
 enum lms_status lms_llama2c_load(const char *path, struct lms_model **out)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	FILE *f;
+	enum lms_status st = lms_infile_fopen(path, &f);
+	if (st)
+		return st;
 	struct stat sb;
 	int32_t h[7];
 	struct lms_config c;
-	enum lms_status st = LMS_OK;
 	if (fstat(fileno(f), &sb) != 0)
 		st = lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
 	else if (fread(h, sizeof h, 1, f) != 1)

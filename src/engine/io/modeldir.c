@@ -27,10 +27,9 @@
  *
  * Saving writes model.safetensors and config.json to temporary files beside
  * their final names, flushes both to disk, then renames the weights and the
- * config last. A crash before the first rename leaves the old model; a crash
- * between the two renames (a window of one system call) leaves new weights
- * with the old config.json, which loading rejects when the sizes changed and
- * which is otherwise the same model description. */
+ * config last. The commands write into a fresh directory that replaces the
+ * target whole (lmscope/stage.h, which checks it with lms_model_probe), so
+ * the window between the two renames never shows in a model directory. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -43,6 +42,7 @@
 
 #include "arch/arch.h"
 #include "base/atomic.h"
+#include "base/infile.h"
 #include "base/memlimit.h"
 #include "io/safetensors.h"
 
@@ -55,13 +55,17 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
+/* 1 when dir/name exists, 0 when it does not, -1 (with errno) when that
+ * cannot be told (an unreadable directory). */
 static int exists(const char *dir, const char *name)
 {
 	char *p = join(dir, name);
 	struct stat sb;
-	int ok = p && stat(p, &sb) == 0;
+	int r = !p ? -1 : stat(p, &sb) == 0 ? 1 : errno == ENOENT ? 0 : -1;
+	int e = errno;
 	free(p);
-	return ok;
+	errno = e;
+	return r;
 }
 
 /* ---- config.json ------------------------------------------------------------ */
@@ -206,14 +210,8 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 {
 	memset(c, 0, sizeof *c);
 	json_error_t err;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
-	struct stat sb;
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		fclose(fp);
-		return lms_fail(LMS_EIO, "%s: not a regular file", path);
-	}
+	FILE *fp;
+	TRY(lms_infile_fopen(path, &fp));
 	json_t *o = json_loadf(fp, JSON_REJECT_DUPLICATES, &err);
 	fclose(fp);
 	if (!o) {
@@ -335,23 +333,33 @@ static enum lms_status match_tensors(const struct lms_st_file *f, const struct l
 	return LMS_OK;
 }
 
-static enum lms_status load_weights(const char *path, const struct lms_config *c, struct lms_model **out)
+/* Opens path and matches its tensors against c's table: *tab (n entries)
+ * and *found (the file's tensor for each) are malloc'd for the caller. */
+static enum lms_status open_matched(const char *path, const struct lms_config *c, struct lms_st_file **f,
+                                    struct lms_tensor **tab, const struct lms_st_tensor ***found, int *n)
 {
 	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
-	int n = ops->tensors(c, NULL);
-	struct lms_tensor *tab = calloc((size_t)n, sizeof *tab);
-	const struct lms_st_tensor **found = calloc((size_t)n, sizeof *found);
+	*f = NULL;
+	*n = ops->tensors(c, NULL);
+	*tab = calloc((size_t)*n, sizeof **tab);
+	*found = calloc((size_t)*n, sizeof **found);
+	if (!*tab || !*found)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	ops->tensors(c, *tab);
+	enum lms_status st = lms_st_open(path, f);
+	if (!st)
+		st = match_tensors(*f, c, *tab, *n, *found);
+	return st;
+}
+
+static enum lms_status load_weights(const char *path, const struct lms_config *c, struct lms_model **out)
+{
+	struct lms_tensor *tab = NULL;
+	const struct lms_st_tensor **found = NULL;
 	struct lms_st_file *f = NULL;
 	struct lms_model *m = NULL;
-	enum lms_status st = LMS_OK;
-	if (!tab || !found) {
-		st = lms_fail(LMS_ENOMEM, "out of memory");
-		goto done;
-	}
-	ops->tensors(c, tab);
-	st = lms_st_open(path, &f);
-	if (!st)
-		st = match_tensors(f, c, tab, n, found);
+	int n;
+	enum lms_status st = open_matched(path, c, &f, &tab, &found, &n);
 	if (!st)
 		st = lms_memory_check(c, path);
 	if (!st)
@@ -364,7 +372,6 @@ static enum lms_status load_weights(const char *path, const struct lms_config *c
 			if (!isfinite(p[k]))
 				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", path, t->name);
 	}
-done:
 	if (st) {
 		lms_model_free(m);
 		m = NULL;
@@ -376,33 +383,69 @@ done:
 	return st;
 }
 
-enum lms_status lms_model_load(const char *dir, struct lms_model **out)
+/* The checks lms_model_load makes before it allocates; *wpath (malloc'd)
+ * names the weights and *c holds the configuration. */
+static enum lms_status open_dir(const char *dir, struct lms_config *c, char **wpath)
 {
-	*out = NULL;
+	*wpath = NULL;
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
 		return lms_fail(LMS_EIO, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		return lms_fail(LMS_EFORMAT, "%s: not a model directory (config.json and model.safetensors)", dir);
-	if (!exists(dir, "config.json"))
+	int has_config = exists(dir, "config.json");
+	if (has_config < 0)
+		return lms_fail(errno == ENOMEM ? LMS_ENOMEM : LMS_EIO, "%s: %s", dir, strerror(errno));
+	if (!has_config)
 		return lms_fail(LMS_EFORMAT, "%s: not a model directory (no config.json)", dir);
 	if (!exists(dir, "model.safetensors")) {
-		if (exists(dir, "model.safetensors.index.json"))
+		if (exists(dir, "model.safetensors.index.json") > 0)
 			return lms_fail(LMS_EUNSUPPORTED, "%s: sharded checkpoints are not supported (merge into model.safetensors)", dir);
-		if (exists(dir, "pytorch_model.bin"))
+		if (exists(dir, "pytorch_model.bin") > 0)
 			return lms_fail(LMS_EUNSUPPORTED, "%s: pytorch_model.bin is not read (convert it to model.safetensors)", dir);
 		return lms_fail(LMS_EFORMAT, "%s: no model.safetensors", dir);
 	}
-	char *cpath = join(dir, "config.json"), *wpath = join(dir, "model.safetensors");
+	char *cpath = join(dir, "config.json");
+	*wpath = join(dir, "model.safetensors");
 	enum lms_status st = LMS_OK;
-	struct lms_config c;
-	if (!cpath || !wpath)
+	if (!cpath || !*wpath)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st)
-		st = read_config(cpath, &c);
+		st = read_config(cpath, c);
+	free(cpath);
+	if (st) {
+		free(*wpath);
+		*wpath = NULL;
+	}
+	return st;
+}
+
+enum lms_status lms_model_load(const char *dir, struct lms_model **out)
+{
+	*out = NULL;
+	char *wpath;
+	struct lms_config c;
+	enum lms_status st = open_dir(dir, &c, &wpath);
 	if (!st)
 		st = load_weights(wpath, &c, out);
-	free(cpath);
+	free(wpath);
+	return st;
+}
+
+enum lms_status lms_model_probe(const char *dir, struct lms_config *c)
+{
+	char *wpath;
+	enum lms_status st = open_dir(dir, c, &wpath);
+	if (st)
+		return st;
+	struct lms_tensor *tab = NULL;
+	const struct lms_st_tensor **found = NULL;
+	struct lms_st_file *f = NULL;
+	int n;
+	st = open_matched(wpath, c, &f, &tab, &found, &n);
+	lms_st_close(f);
+	free(found);
+	free(tab);
 	free(wpath);
 	return st;
 }

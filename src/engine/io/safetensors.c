@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "base/infile.h"
+#include "base/mapguard.h"
 #include "io/safetensors.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -126,8 +128,10 @@ void lms_st_close(struct lms_st_file *f)
 {
 	if (!f)
 		return;
-	if (f->map)
+	if (f->map) {
+		lms_mapguard_unregister(f->map);
 		munmap((void *)f->map, f->size);
+	}
 	json_decref(f->json);
 	free(f->tensors);
 	free(f->path);
@@ -268,6 +272,13 @@ static enum lms_status parse_header(struct lms_st_file *f, const char *text, siz
 	return LMS_OK;
 }
 
+/* The message for a mapped file that shrank under us (SIGBUS). */
+static enum lms_status shrank(const char *path)
+{
+	return lms_fail(LMS_EIO, "%s: the file shrank while being read (replaced or truncated by another program)",
+	                path);
+}
+
 enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 {
 	*out = NULL;
@@ -276,17 +287,12 @@ enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 		free(f);
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", path);
 	}
-	enum lms_status st = LMS_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) != 0) {
-		st = lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	int fd;
+	char *header = NULL;
+	enum lms_status st = lms_infile_open(path, &fd, &sb);
+	if (st)
 		goto fail;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		st = lms_fail(LMS_EIO, "%s: not a regular file", path);
-		goto fail;
-	}
 	if (sb.st_size < 8) {
 		st = lms_fail(LMS_EFORMAT, "%s: %lld bytes, too short for a safetensors file", path,
 		              (long long)sb.st_size);
@@ -295,15 +301,24 @@ enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 	f->size = (size_t)sb.st_size;
 	void *map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
-		st = lms_fail(LMS_EIO, "%s: cannot map: %s", path, strerror(errno));
+		st = errno == ENOMEM ? lms_fail(LMS_ENOMEM, "%s: cannot map %zu bytes: out of memory", path, f->size)
+		                     : lms_fail(LMS_EIO, "%s: cannot map: %s", path, strerror(errno));
 		goto fail;
 	}
 	close(fd);
 	fd = -1;
 	f->map = map;
+	lms_mapguard_register(f->map, f->size, f->path);
+	/* the header is copied out under a guard, so that parsing never
+	 * touches the mapping */
+	unsigned char len8[8];
+	if (lms_mapguard_copy(len8, f->map, 8) != 0) {
+		st = shrank(path);
+		goto fail;
+	}
 	uint64_t hlen = 0;
 	for (int i = 7; i >= 0; i--)
-		hlen = hlen << 8 | f->map[i];
+		hlen = hlen << 8 | len8[i];
 	if (hlen > f->size - 8) {
 		st = lms_fail(LMS_EFORMAT, "%s: header length %llu past the end of the file (%zu bytes)", path,
 		              (unsigned long long)hlen, f->size);
@@ -314,14 +329,24 @@ enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 		              (unsigned long long)hlen, (unsigned long long)MAX_HEADER);
 		goto fail;
 	}
+	if (!(header = malloc((size_t)hlen + 1))) {
+		st = lms_fail(LMS_ENOMEM, "%s: out of memory", path);
+		goto fail;
+	}
+	if (lms_mapguard_copy(header, f->map + 8, (size_t)hlen) != 0) {
+		st = shrank(path);
+		goto fail;
+	}
 	f->data = f->map + 8 + hlen;
 	f->data_size = f->size - 8 - (size_t)hlen;
-	st = parse_header(f, (const char *)f->map + 8, (size_t)hlen);
+	st = parse_header(f, header, (size_t)hlen);
 	if (st)
 		goto fail;
+	free(header);
 	*out = f;
 	return LMS_OK;
 fail:
+	free(header);
 	if (fd >= 0)
 		close(fd);
 	lms_st_close(f);
@@ -341,35 +366,46 @@ const char *lms_st_meta(const struct lms_st_file *f, const char *key)
 	return json_string_value(json_object_get(json_object_get(f->json, "__metadata__"), key));
 }
 
-enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t, float *out)
+/* Converts n elements at p; the caller guards the mapping. */
+static void convert(const struct lms_st_tensor *t, const unsigned char *p, size_t n, float *out)
 {
-	const unsigned char *p = f->data + t->begin;
-	size_t n = t->numel;
 	/* element by element through memcpy: the data section need not be aligned */
 	switch (t->dtype) {
 	case LMS_ST_F32:
 		memcpy(out, p, n * sizeof(float));
-		return LMS_OK;
+		break;
 	case LMS_ST_F16:
 	case LMS_ST_BF16:
 		for (size_t i = 0; i < n; i++) {
 			uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
 			out[i] = t->dtype == LMS_ST_F16 ? lms_f16_to_f32(h) : lms_bf16_to_f32(h);
 		}
-		return LMS_OK;
+		break;
 	case LMS_ST_F64:
 		for (size_t i = 0; i < n; i++) {
 			double d;
 			memcpy(&d, p + 8 * i, sizeof d);
 			out[i] = (float)d;
 		}
-		return LMS_OK;
+		break;
 	case LMS_ST_OTHER:
 		break;
 	}
-	char nb[80];
-	return lms_fail(LMS_EUNSUPPORTED, "%s: tensor \"%s\" has dtype %s (F32, F16, BF16 or F64 needed)",
-	                f->path, printable(t->name, nb, sizeof nb), t->dtype_name);
+}
+
+enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t, float *out)
+{
+	if (t->dtype == LMS_ST_OTHER) {
+		char nb[80];
+		return lms_fail(LMS_EUNSUPPORTED, "%s: tensor \"%s\" has dtype %s (F32, F16, BF16 or F64 needed)",
+		                f->path, printable(t->name, nb, sizeof nb), t->dtype_name);
+	}
+	struct lms_mapguard g;
+	if (LMS_MAPGUARD_ENTER(&g))
+		return shrank(f->path);
+	convert(t, f->data + t->begin, t->numel, out);
+	lms_mapguard_leave(&g);
+	return LMS_OK;
 }
 
 /* ---- writing -------------------------------------------------------------- */

@@ -539,9 +539,10 @@ static enum lms_status bpe_encode(const struct lms_tokenizer *tok, const char *t
 	return st;
 }
 
-static const char *bpe_piece(const struct lms_tokenizer *tok, int id)
+static const char *bpe_piece(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct bpe *b = tok->impl;
+	*len = b->shown.len[id];
 	return tok_vocab_str(&b->shown, id);
 }
 

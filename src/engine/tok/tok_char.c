@@ -131,9 +131,10 @@ static enum lms_status char_encode(const struct lms_tokenizer *tok, const char *
 	return LMS_OK;
 }
 
-static const char *char_piece(const struct lms_tokenizer *tok, int id)
+static const char *char_piece(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct chars *c = tok->impl;
+	*len = c->vocab.len[id];
 	return tok_vocab_str(&c->vocab, id);
 }
 

@@ -173,7 +173,8 @@ struct tok_ops {
 	/* Appends the ids of text (offsets relative to text) to out. */
 	enum lms_status (*encode)(const struct lms_tokenizer *tok, const char *text, size_t len,
 	                          struct tok_out *out, struct lms_tok_stats *stats);
-	const char *(*piece)(const struct lms_tokenizer *tok, int id);
+	/* the display string of id and its length in bytes (it may hold NUL) */
+	const char *(*piece)(const struct lms_tokenizer *tok, int id, size_t *len);
 	/* Appends the text of ids (all in range) to out. */
 	enum lms_status (*decode)(const struct lms_tokenizer *tok, const int *ids, size_t n,
 	                          struct tok_buf *out);

@@ -580,9 +580,10 @@ static enum lms_status hf_decode(const struct lms_tokenizer *tok, const int *ids
 	                                              : LMS_OK;
 }
 
-static const char *hf_piece(const struct lms_tokenizer *tok, int id)
+static const char *hf_piece(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct hf *h = tok->impl;
+	*len = h->shown.len[id];
 	return tok_vocab_str(&h->shown, id);
 }
 

@@ -10,8 +10,12 @@ enum lms_status tok_regex_compile(struct tok_regex *r, const char *pattern, cons
 	int err;
 	PCRE2_SIZE at;
 	r->jit = 0;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                               PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
 	                               &err, &at, NULL);
+	if (!re && err == PCRE2_ERROR_BACKSLASH_C_CALLER_DISABLED)
+		return lms_fail(LMS_EFORMAT, "%s: pattern, at offset %zu: \\C would split UTF-8 characters "
+		                "into tokens that are not text", where, (size_t)at);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof msg);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "base/infile.h"
 #include "lmscope/llama2c.h"
 #include "tok/tok_impl.h"
 
@@ -48,9 +49,10 @@ static void spm_free(void *impl)
 
 static enum lms_status spm_read(const char *path, struct lms_tokenizer *tok)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
+	FILE *f;
+	enum lms_status ost = lms_infile_fopen(path, &f);
+	if (ost)
+		return ost;
 	struct spm *s = calloc(1, sizeof *s);
 	char *buf = malloc(SPM_MAX_PIECE);
 	enum lms_status st = LMS_OK;
@@ -326,14 +328,15 @@ done:
 
 /* Pieces as stored, except that llama2.c's tokenizer.bin spells BOS and
  * EOS "\n<s>\n" and "\n</s>\n", shown here without the newlines. */
-static const char *spm_piece(const struct lms_tokenizer *tok, int id)
+static const char *spm_piece(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct spm *s = tok->impl;
 	const char *p = tok_vocab_str(&s->v, id);
+	*len = s->v.len[id];
 	if (id == SPM_BOS && !strcmp(p, "\n<s>\n"))
-		return "<s>";
+		return *len = 3, "<s>";
 	if (id == SPM_EOS && !strcmp(p, "\n</s>\n"))
-		return "</s>";
+		return *len = 4, "</s>";
 	return p;
 }
 

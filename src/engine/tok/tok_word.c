@@ -206,9 +206,10 @@ static enum lms_status word_encode(const struct lms_tokenizer *tok, const char *
 	return st;
 }
 
-static const char *word_piece_str(const struct lms_tokenizer *tok, int id)
+static const char *word_piece_str(const struct lms_tokenizer *tok, int id, size_t *len)
 {
 	const struct word *w = tok->impl;
+	*len = w->vocab.len[id];
 	return tok_vocab_str(&w->vocab, id);
 }
 

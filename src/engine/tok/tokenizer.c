@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "base/infile.h"
 #include "lmscope/dataset.h"
 #include "lmscope/llama2c.h"
 #include "tok/tok_impl.h"
@@ -64,8 +65,12 @@ static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out)
 		char *p = tok_path(dir, names[i]);
 		if (!p)
 			return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
-		int odd = stat(p, &fsb) == 0 && !S_ISREG(fsb.st_mode);
-		enum lms_status bad = odd ? lms_fail(LMS_EIO, "%s: not a regular file", p) : LMS_OK;
+		int found = stat(p, &fsb) == 0, e = errno;
+		enum lms_status bad = LMS_OK;
+		if (found && !S_ISREG(fsb.st_mode))
+			bad = lms_fail(LMS_EIO, "%s: not a regular file", p);
+		else if (!found && e != ENOENT && e != ENOTDIR) /* an unreadable directory */
+			bad = lms_fail(LMS_EIO, "%s: %s", e == EACCES ? dir : p, strerror(e));
 		free(p);
 		if (bad)
 			return bad;
@@ -150,9 +155,16 @@ int lms_tokenizer_eos(const struct lms_tokenizer *tok) { return tok->eos; }
 
 const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id)
 {
+	size_t len;
+	return lms_tokenizer_piece_n(tok, id, &len);
+}
+
+const char *lms_tokenizer_piece_n(const struct lms_tokenizer *tok, int id, size_t *len)
+{
+	*len = 0;
 	if (!tok || id < 0 || id >= tok->vocab_size)
 		return "";
-	return tok->ops->piece(tok, id);
+	return tok->ops->piece(tok, id, len);
 }
 
 enum lms_status lms_tokenizer_encode(const struct lms_tokenizer *tok, const char *text, size_t len,
@@ -363,7 +375,15 @@ int tok_file_exists(const char *dir, const char *name)
 
 enum lms_status tok_read_file(const char *path, char **data, size_t *len)
 {
-	return lms_read_file_max(path, TOK_FILE_MAX, data, len);
+	*data = NULL;
+	*len = 0;
+	FILE *f;
+	enum lms_status st = lms_infile_fopen(path, &f);
+	if (st)
+		return st;
+	st = lms_read_stream(f, path, TOK_FILE_MAX, data, len);
+	fclose(f);
+	return st;
 }
 
 enum lms_status tok_write_file(const char *dir, const char *name, const char *data, size_t len)
@@ -400,10 +420,16 @@ enum lms_status tok_config_read(const char *dir, struct tok_config *c, int *foun
 	if (!path)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
 	json_error_t err;
+	char *text;
+	size_t len;
+	enum lms_status st = tok_read_file(path, &text, &len);
+	json_t *root = NULL;
+	if (st)
+		goto done;
 	/* integers as reals: Hugging Face's configs hold a model_max_length of
 	 * 1e30 written as an integer, which jansson refuses otherwise */
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
-	enum lms_status st = LMS_OK;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
+	free(text);
 	if (!root) {
 		st = lms_fail(LMS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
 		goto done;

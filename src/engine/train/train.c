@@ -1,6 +1,5 @@
 /* The training loop: batches, forward, cross-entropy, backward, clipping,
  * AdamW; validation, CSV and TensorBoard logs, checkpoints and resume. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -12,8 +11,10 @@
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "base/memlimit.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
+#include "lmscope/stage.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
 #include "io/safetensors.h"
@@ -51,25 +52,6 @@ static enum lms_status make_dir(const char *path)
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return lms_fail(LMS_EIO, "%s: %s", path, strerror(errno));
 	return LMS_OK;
-}
-
-/* Removes a directory of plain files (a checkpoint); absent is fine. */
-static void remove_flat_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = path_join(path, e->d_name);
-		if (p)
-			unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 static int is_dir(const char *path)
@@ -246,24 +228,25 @@ static enum lms_status write_state(const char *path, const struct lms_train_opts
 	return st;
 }
 
-static enum lms_status save_checkpoint(const struct lms_model *m, const struct lms_adamw *opt,
-                                       const char *dir, const struct lms_train_opts *o,
-                                       const struct position *p, double valid_loss)
+/* What a checkpoint rewrites in the run's directory; everything else there
+ * (logs, the tokenizer, files the user put there) is carried over. */
+static const char *const rewritten[] = {"checkpoint", "checkpoint.new", "checkpoint.old",
+                                        "config.json", "model.safetensors", NULL};
+
+/* Writes the checkpoint and the root model into s->dir. */
+static enum lms_status write_checkpoint(const struct lms_model *m, const struct lms_adamw *opt,
+                                        const char *dir, const struct lms_train_opts *o,
+                                        const struct position *p, double valid_loss)
 {
 	char *cdir = path_join(dir, "checkpoint");
-	char *ndir = path_join(dir, "checkpoint.new");
-	char *odir = path_join(dir, "checkpoint.old");
-	char *opath = ndir ? path_join(ndir, "optimizer.safetensors") : NULL;
-	char *spath = ndir ? path_join(ndir, "state.json") : NULL;
+	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
+	char *spath = cdir ? path_join(cdir, "state.json") : NULL;
 	enum lms_status st = LMS_OK;
-	if (!cdir || !ndir || !odir || !opath || !spath) {
+	if (!cdir || !opath || !spath) {
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 		goto done;
 	}
-	remove_flat_dir(ndir);
-	if ((st = make_dir(ndir)))
-		goto done;
-	if ((st = lms_model_save(m, ndir, 0)))
+	if ((st = make_dir(cdir)) || (st = lms_model_save(m, cdir, 0)))
 		goto done;
 	int64_t shape[1] = {(int64_t)opt->n};
 	struct lms_st_out t[2] = {
@@ -277,25 +260,47 @@ static enum lms_status save_checkpoint(const struct lms_model *m, const struct l
 		goto done;
 	if ((st = write_state(spath, o, p, opt->t, valid_loss)))
 		goto done;
-	/* swap: checkpoint -> checkpoint.old, checkpoint.new -> checkpoint */
-	remove_flat_dir(odir);
-	if (is_dir(cdir) && rename(cdir, odir) != 0) {
-		st = lms_fail(LMS_EIO, "%s: %s", cdir, strerror(errno));
-		goto done;
-	}
-	if (rename(ndir, cdir) != 0) {
-		st = lms_fail(LMS_EIO, "%s: %s", ndir, strerror(errno));
-		goto done;
-	}
-	remove_flat_dir(odir);
 	/* the directory's root model, for opening */
 	st = lms_model_save(m, dir, o->f16);
 done:
 	free(cdir);
-	free(ndir);
-	free(odir);
 	free(opath);
 	free(spath);
+	return st;
+}
+
+/* A checkpoint replaces the whole directory (include/lmscope/stage.h): a
+ * fresh run's first one swaps the caller's staging directory in (until then
+ * the target keeps what it held), every later one is built beside the
+ * run's own directory from hard links to its logs and tokenizer. */
+static enum lms_status save_checkpoint(const struct lms_model *m, const struct lms_adamw *opt,
+                                       char **dir, struct lms_stage **fresh,
+                                       const struct lms_train_opts *o, const struct position *p,
+                                       double valid_loss)
+{
+	struct lms_stage own, *s = *fresh;
+	enum lms_status st;
+	if (!s) {
+		s = &own;
+		if ((st = lms_stage_begin(s, *dir, LMS_STAGE_KEEP, rewritten)))
+			return st;
+	}
+	char *target = strdup(s->target);
+	if (!target)
+		st = lms_fail(LMS_ENOMEM, "out of memory");
+	else
+		st = write_checkpoint(m, opt, s->dir, o, p, valid_loss);
+	if (!st)
+		st = lms_stage_commit(s, m, o->tok);
+	if (!st) {
+		free(*dir);
+		*dir = target; /* the run's directory from now on */
+		*fresh = NULL;
+	} else {
+		free(target);
+		if (s == &own)
+			lms_stage_abort(s);
+	}
 	return st;
 }
 
@@ -437,7 +442,8 @@ static enum lms_status load_optimizer(const char *dir, struct lms_adamw *opt, st
 struct trainer {
 	struct lms_model *m;
 	const struct lms_dataset *ds;
-	const char *dir;
+	char *dir;                 /* where the run writes: the fresh stage, then the target */
+	struct lms_stage *fresh;   /* o->stage until its first checkpoint commits it */
 	const struct lms_train_opts *o;
 	lms_train_fn cb;
 	void *ud;
@@ -537,7 +543,8 @@ static enum lms_status log_row(struct trainer *tr, int with_valid)
 static enum lms_status checkpoint(struct trainer *tr)
 {
 	struct position p = {tr->pr.step, tr->bat.epoch, tr->bat.cursor};
-	enum lms_status st = save_checkpoint(tr->m, &tr->opt, tr->dir, tr->o, &p, tr->pr.valid_loss);
+	enum lms_status st = save_checkpoint(tr->m, &tr->opt, &tr->dir, &tr->fresh, tr->o, &p,
+	                                     tr->pr.valid_loss);
 	if (!st)
 		emit(tr, LMS_TRAIN_CHECKPOINT);
 	return st;
@@ -547,11 +554,14 @@ static enum lms_status setup(struct trainer *tr, int resume)
 {
 	const struct lms_train_opts *o = tr->o;
 	struct lms_model *m = tr->m;
-	enum lms_status st = lms_model_grads(m);
-	if (st)
-		return st;
 	if (o->B <= 0 || o->T <= 0 || (o->T > m->cfg.maxT && !lms_arch_is_recurrent(m->cfg.arch)))
 		return lms_fail(LMS_EARG, "context %d does not fit the model (at most %d)", o->T, m->cfg.maxT);
+	/* the whole run, before any of it is allocated */
+	enum lms_status st = lms_memory_check_train(&m->cfg, o->B, o->T, "train");
+	if (!st)
+		st = lms_model_grads(m);
+	if (st)
+		return st;
 	for (size_t i = 0; i < tr->ds->n_train; i++)
 		if (tr->ds->train[i] < 0 || tr->ds->train[i] >= m->cfg.V)
 			return lms_fail(LMS_EARG, "token id %d outside the vocabulary", tr->ds->train[i]);
@@ -617,6 +627,7 @@ static void teardown(struct trainer *tr)
 	free(tr->x);
 	free(tr->y);
 	free(tr->watch);
+	free(tr->dir);
 }
 
 static enum lms_status loop(struct trainer *tr)
@@ -685,8 +696,12 @@ enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, con
                           const struct lms_train_opts *o, int resume, lms_train_fn cb,
                           void *userdata)
 {
-	struct trainer tr = {.m = m, .ds = ds, .dir = dir, .o = o, .cb = cb, .ud = userdata, .saved = -1};
+	struct trainer tr = {.m = m, .ds = ds, .o = o, .cb = cb, .ud = userdata, .saved = -1};
 	tr.t0 = lms_now();
+	tr.fresh = resume ? NULL : o->stage;
+	tr.dir = strdup(tr.fresh ? tr.fresh->dir : dir);
+	if (!tr.dir)
+		return lms_fail(LMS_ENOMEM, "out of memory");
 	enum lms_status st = setup(&tr, resume);
 	if (!st && resume)
 		tr.saved = tr.pr.step; /* the checkpoint resumed from */
