@@ -7,7 +7,17 @@
 
 #include "front/front.h"
 #include "front/opts.h"
+#include "lesson.h"
 #include "tui.h"
+
+struct lesson_cmd_opts {
+	int check;
+};
+
+static const struct front_opt check_options[] = {
+	FRONT_FLAG("check", 0, "measure the lesson's expect lines on MODEL without the\n"
+	           "screen, a line each; exit status 1 when one fails", struct lesson_cmd_opts, check, 1),
+	FRONT_END};
 
 static const struct front_opt lesson_options[] = {
 	FRONT_FILE("tokenizer", 0, "DIR", "MODEL's tokenizer", struct lms_explorer_opts, tokenizer),
@@ -17,7 +27,8 @@ static const struct front_opt lesson_options[] = {
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n";
+	"usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n"
+	"       lmscope lesson FILE [MODEL] --check\n";
 
 static const char about_text[] =
 	"Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
@@ -27,7 +38,9 @@ static const char about_text[] =
 int lms_cmd_lesson(int argc, char **argv)
 {
 	struct lms_explorer_opts o = {{NULL, NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
-	struct front_cmd cmd = {"lesson", usage_text, about_text, {{lesson_options, &o}}, 0, NULL};
+	struct lesson_cmd_opts c = {0};
+	struct front_cmd cmd = {"lesson", usage_text, about_text,
+	                        {{lesson_options, &o}, {check_options, &c}}, 0, NULL};
 	int i, rc = front_parse(&cmd, argc, argv, &i);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
@@ -42,7 +55,7 @@ int lms_cmd_lesson(int argc, char **argv)
 	char *found = front_find_lesson(o.lesson); /* `lmscope lesson predict` */
 	if (found)
 		o.lesson = found;
-	rc = lms_explorer_run(&o);
+	rc = c.check ? tui_lesson_check_run(o.lesson, o.model[0], o.tokenizer) : lms_explorer_run(&o);
 	free(found);
 	return rc;
 }

@@ -379,7 +379,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 
 /* A model named in a lesson: beside the lesson's directory first (a
  * lesson in models/lessons/ names models/NAME as NAME), else as given. */
-static const char *lesson_model(const char *lesson, const char *name, char *buf, size_t size)
+const char *tui_lesson_model(const char *lesson, const char *name, char *buf, size_t size)
 {
 	const char *slash = strrchr(lesson, '/');
 	if (!name || name[0] == '/')
@@ -411,9 +411,9 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	/* models on the command line take the place of the lesson's */
 	const char *model[TUI_SIDES] = {o->model[0], o->model[1]};
 	if (o->lesson && !model[0])
-		model[0] = lesson_model(o->lesson, ls.model, buf[0], sizeof buf[0]);
+		model[0] = tui_lesson_model(o->lesson, ls.model, buf[0], sizeof buf[0]);
 	if (o->lesson && !model[1])
-		model[1] = lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
+		model[1] = tui_lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
 	if (!model[0]) {
 		tui_lesson_free(&ls);
 		return front_usage("%s names no model: give one after the lesson file", o->lesson);

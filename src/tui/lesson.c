@@ -2,6 +2,7 @@
  * line of every error, and the writer the recorder uses. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,125 @@ struct lesson_step *tui_lesson_add_step(struct lesson *ls)
 	return st;
 }
 
+/* ---- expect ------------------------------------------------------------------ */
+
+/* The next word of *s (a double-quoted string with \" \\ escapes, or a run
+ * of non-blanks) into a malloc'd string; *s moves past it. NULL with an
+ * error set when there is none or on a bad quote. */
+static char *next_word(struct parser *p, const char **s, const char *what)
+{
+	const char *c = *s;
+	while (isspace((unsigned char)*c))
+		c++;
+	if (!*c) {
+		fail(p, "expect: %s is missing", what);
+		return NULL;
+	}
+	size_t n = 0;
+	if (*c != '"') {
+		while (c[n] && !isspace((unsigned char)c[n]))
+			n++;
+		*s = c + n;
+		return strndup(c, n);
+	}
+	while (c[++n] && c[n] != '"')
+		if (c[n] == '\\' && c[n + 1])
+			n++;
+	if (!c[n]) {
+		fail(p, "expect: the quoted %s has no closing \"", what);
+		return NULL;
+	}
+	*s = c + n + 1;
+	return value_of(p, c, n + 1);
+}
+
+/* "OP X": OP < or >, X a finite number. */
+static int parse_bound(struct parser *p, const char **s, struct lesson_expect *e)
+{
+	char *op = next_word(p, s, "the comparison (< or >)");
+	if (!op)
+		return 0;
+	int ok = !strcmp(op, "<") || !strcmp(op, ">");
+	e->greater = op[0] == '>';
+	free(op);
+	if (!ok)
+		return fail(p, "expect: the comparison is < or >");
+	char *x = next_word(p, s, "the number to compare with");
+	if (!x)
+		return 0;
+	char *end;
+	e->value = strtod(x, &end);
+	ok = *x && !*end && isfinite(e->value);
+	free(x);
+	return ok ? 1 : fail(p, "expect: not a number after the comparison");
+}
+
+static int parse_induction(struct parser *p, const char **s, struct lesson_expect *e)
+{
+	char *lh = next_word(p, s, "the head (LAYER.HEAD)");
+	if (!lh)
+		return 0;
+	char extra;
+	int ok = sscanf(lh, "%d.%d%c", &e->layer, &e->head, &extra) == 2 && e->layer >= 0 &&
+	         e->head >= 0 && e->layer < 1000000 && e->head < 1000000;
+	free(lh);
+	return ok ? parse_bound(p, s, e) : fail(p, "expect: the head is LAYER.HEAD, e.g. 1.0");
+}
+
+static int parse_expect_args(struct parser *p, const char *s, struct lesson_expect *e)
+{
+	char *kind = next_word(p, &s, "what to check (top1, prob, head-induction-score, "
+	                       "saliency-top or ppl)");
+	if (!kind)
+		return 0;
+	static const char *const kinds[] = {"top1", "prob", "head-induction-score", "saliency-top",
+	                                    "ppl"};
+	int k = 0;
+	while (k < 5 && strcmp(kind, kinds[k]))
+		k++;
+	free(kind);
+	if (k == 5)
+		return fail(p, "expect: top1, prob, head-induction-score, saliency-top or ppl");
+	e->kind = (enum lesson_expect_kind)k;
+	int ok;
+	if (k == EXPECT_INDUCTION)
+		ok = parse_induction(p, &s, e);
+	else if (k == EXPECT_PPL)
+		ok = parse_bound(p, &s, e) && (e->file = next_word(p, &s, "the text file")) != NULL;
+	else {
+		ok = (e->token = next_word(p, &s, "the token")) != NULL;
+		if (ok && !e->token[0])
+			ok = fail(p, "expect: the token is empty");
+		if (ok && k == EXPECT_PROB)
+			ok = parse_bound(p, &s, e);
+	}
+	while (ok && isspace((unsigned char)*s))
+		s++;
+	if (ok && *s)
+		ok = fail(p, "expect: unexpected text '%.20s'", s);
+	return ok;
+}
+
+/* An `expect` line's rest (s, n bytes, trimmed) added to the step. */
+static int expect_line(struct parser *p, const char *s, size_t n)
+{
+	struct lesson_step *st = p->step;
+	if (!st)
+		return fail(p, "expect before the first step (start one with a 'step' line)");
+	struct lesson_expect *x = realloc(st->expect, (size_t)(st->n_expect + 1) * sizeof *x);
+	if (!x)
+		return fail(p, "out of memory");
+	st->expect = x;
+	struct lesson_expect *e = &x[st->n_expect];
+	memset(e, 0, sizeof *e);
+	e->line = p->line;
+	e->src = strndup(s, n);
+	if (!e->src)
+		return fail(p, "out of memory");
+	st->n_expect++; /* freed with the step whatever happens next */
+	return parse_expect_args(p, e->src, e);
+}
+
 static int one_line(struct parser *p, const char *s, size_t n)
 {
 	while (n && isspace((unsigned char)*s))
@@ -297,6 +417,8 @@ static int one_line(struct parser *p, const char *s, size_t n)
 	size_t vn = n - k;
 	while (vn && isspace((unsigned char)*v))
 		v++, vn--;
+	if (!strcmp(key, "expect")) /* several words, each may be quoted */
+		return expect_line(p, v, vn);
 	char *val = value_of(p, v, vn);
 	if (!val)
 		return p->err[0] ? 0 : fail(p, "out of memory");
@@ -411,6 +533,12 @@ void tui_lesson_free(struct lesson *ls)
 		free(st->type);
 		free(st->target);
 		free(st->contrast);
+		for (int k = 0; k < st->n_expect; k++) {
+			free(st->expect[k].src);
+			free(st->expect[k].token);
+			free(st->expect[k].file);
+		}
+		free(st->expect);
 	}
 	free(ls->steps);
 	free(ls->title);
@@ -512,6 +640,8 @@ int tui_lesson_write(FILE *f, const struct lesson *ls)
 		put_onoff(f, "present", st->present);
 		if (st->theme != LESSON_UNSET)
 			fprintf(f, "theme %s\n", themes[st->theme]);
+		for (int k = 0; k < st->n_expect; k++)
+			fprintf(f, "expect %s\n", st->expect[k].src);
 	}
 	return !ferror(f);
 }

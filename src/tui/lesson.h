@@ -23,6 +23,12 @@
  *   query 3                          (query mode: the 3rd token; -1 the last)
  *   pin on                           (pin this step's results; off unpins)
  *   present on                       (presenter mode: the focused pane enlarged)
+ *   expect top1 "them"               (a claim checked against the open model:
+ *   expect prob "them" > 0.2          top1 TOKEN | prob TOKEN OP X |
+ *   expect head-induction-score 1.1 > 0.5   head-induction-score L.H OP X |
+ *   expect saliency-top "God"         saliency-top TOKEN (the step's method,
+ *   expect ppl < 80 corpora/kjv.valid.txt    target, contrast) | ppl OP X FILE;
+ *                                     OP is < or >; a step may have several)
  *
  * A value is the rest of the line with surrounding blanks removed, or a
  * double-quoted string (keeping blanks; \" \\ and \n escaped). A step
@@ -43,6 +49,20 @@ enum { LESSON_DARK, LESSON_LIGHT };
 
 #define LESSON_UNSET (-1000000) /* an integer setting the step leaves alone */
 
+/* What an `expect` line claims (lesson_expect.c measures it). */
+enum lesson_expect_kind { EXPECT_TOP1, EXPECT_PROB, EXPECT_INDUCTION, EXPECT_SALIENCY_TOP,
+                          EXPECT_PPL };
+struct lesson_expect {
+	int line;
+	enum lesson_expect_kind kind;
+	char *src;          /* the line after "expect", for messages and the writer */
+	char *token;        /* top1, prob, saliency-top; NULL otherwise */
+	char *file;         /* ppl's text file; NULL otherwise */
+	int layer, head;    /* head-induction-score */
+	int greater;        /* OP: 1 '>', 0 '<' (prob, head-induction-score, ppl) */
+	double value;
+};
+
 struct lesson_step {
 	int line;           /* of its `step` line */
 	char *title;        /* may be empty */
@@ -62,6 +82,8 @@ struct lesson_step {
 	int pin;            /* 0/1 or LESSON_UNSET */
 	int present;        /* 0/1 or LESSON_UNSET */
 	int theme;          /* LESSON_DARK/LIGHT or LESSON_UNSET */
+	int n_expect;
+	struct lesson_expect *expect; /* (n_expect) */
 };
 
 struct lesson {
@@ -87,6 +109,15 @@ void tui_lesson_free(struct lesson *ls);
  * with "NAME:LINE: what is wrong" in err otherwise. */
 int tui_lesson_check(const struct lesson *ls, const char *name, int L, int NH, char *err,
                      size_t size);
+
+/* A model a lesson names: beside the lesson's directory first (a lesson in
+ * models/lessons/ names models/NAME as NAME), else as given; buf holds the
+ * path built. NULL when name is. (explorer.c) */
+const char *tui_lesson_model(const char *lesson, const char *name, char *buf, size_t size);
+/* `lmscope lesson FILE [MODEL] --check`: measures every expect line of the
+ * lesson on MODEL (NULL: the lesson's) and prints a line for each, with no
+ * screen. Returns the exit status: LMS_EXIT_FAIL when one fails. */
+int tui_lesson_check_run(const char *lesson, const char *model, const char *tokenizer);
 
 /* An empty step (every setting LESSON_UNSET) appended to ls; NULL on
  * allocation failure. */

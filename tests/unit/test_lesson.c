@@ -114,7 +114,51 @@ static const struct {
 	{"step a\ncontext x\x01y\n", 2, "control character"},
 	{"title only a header\n# and a comment\n", 0, "no steps"},
 	{"", 0, "no steps"},
+	{"expect top1 a\nstep a\n", 1, "expect before the first step"},
+	{"step a\nexpect\n", 2, "what to check"},
+	{"step a\nexpect top5 a\n", 2, "top1, prob, head-induction-score"},
+	{"step a\nexpect top1\n", 2, "the token is missing"},
+	{"step a\nexpect top1 \"\"\n", 2, "the token is empty"},
+	{"step a\nexpect top1 \"a\n", 2, "no closing \""},
+	{"step a\nexpect top1 a b\n", 2, "unexpected text 'b'"},
+	{"step a\nexpect prob a = 0.2\n", 2, "the comparison is < or >"},
+	{"step a\nexpect prob a > x\n", 2, "not a number"},
+	{"step a\nexpect prob a > nan\n", 2, "not a number"},
+	{"step a\nexpect prob a >\n", 2, "the number to compare with is missing"},
+	{"step a\nexpect head-induction-score 1 > 0.5\n", 2, "LAYER.HEAD"},
+	{"step a\nexpect head-induction-score 1.-1 > 0.5\n", 2, "LAYER.HEAD"},
+	{"step a\ncaption x\nexpect ppl < 80\n", 3, "the text file is missing"},
 };
+
+START_TEST(test_parse_expect)
+{
+	const char *text = "step a\n"
+	                   "expect top1 \"them\"\n"
+	                   "expect  prob \"a \\\"b\\\"\"  >  0.25\n"
+	                   "expect head-induction-score 1.0 < 0.5\n"
+	                   "expect saliency-top God\n"
+	                   "expect ppl > 80 corpora/kjv.valid.txt\n";
+	struct lesson ls;
+	char err[256];
+	ck_assert_msg(tui_lesson_parse("e.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
+	ck_assert_int_eq(ls.steps[0].n_expect, 5);
+	const struct lesson_expect *e = ls.steps[0].expect;
+	ck_assert_int_eq(e[0].kind, EXPECT_TOP1);
+	ck_assert_str_eq(e[0].token, "them");
+	ck_assert_int_eq(e[0].line, 2);
+	ck_assert_int_eq(e[1].kind, EXPECT_PROB);
+	ck_assert_str_eq(e[1].token, "a \"b\"");
+	ck_assert(e[1].greater && e[1].value == 0.25);
+	ck_assert_int_eq(e[2].kind, EXPECT_INDUCTION);
+	ck_assert(e[2].layer == 1 && e[2].head == 0 && !e[2].greater && e[2].value == 0.5);
+	ck_assert_int_eq(e[3].kind, EXPECT_SALIENCY_TOP);
+	ck_assert_str_eq(e[3].token, "God");
+	ck_assert_int_eq(e[4].kind, EXPECT_PPL);
+	ck_assert_str_eq(e[4].file, "corpora/kjv.valid.txt");
+	ck_assert(e[4].greater && e[4].value == 80);
+	tui_lesson_free(&ls);
+}
+END_TEST
 
 START_TEST(test_parse_bad)
 {
@@ -254,6 +298,7 @@ Suite *lms_test_suite(void)
 	Suite *s = suite_create("lesson");
 	TCase *tc = tcase_create("tui_lesson_parse");
 	tcase_add_test(tc, test_parse_good);
+	tcase_add_test(tc, test_parse_expect);
 	tcase_add_loop_test(tc, test_parse_bad, 0, (int)(sizeof bad / sizeof *bad));
 	tcase_add_test(tc, test_bom_and_check);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,272 @@
+/* A lesson's `expect` claims measured on a model (lesson_expect.h). Each
+ * measurement encodes the step's context as the explorer does
+ * (lms_tokenizer_encode_input) and forwards it in a run of its own. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lesson_expect.h"
+#include "lmscope/attribution.h"
+#include "lmscope/dataset.h"
+#include "lmscope/eval.h"
+#include "lmscope/interp.h"
+#include "lmscope/logits.h"
+#include "lmscope/model.h"
+#include "lmscope/status.h"
+#include "lmscope/tokenizer.h"
+#include "session.h"
+
+/* What steps 0..k leave set: the context (malloc'd), method, target, contrast. */
+struct expect_fold {
+	char *context;
+	int method;
+	const char *target, *contrast; /* NULL: the most probable / none */
+};
+
+static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
+{
+	size_t n = 0;
+	int from = 0;
+	f->method = TUI_GRAD_NORM;
+	f->target = f->contrast = NULL;
+	for (int i = 0; i <= k; i++) {
+		const struct lesson_step *st = &ls->steps[i];
+		if (st->context)
+			from = i;
+		if (st->method != LESSON_UNSET)
+			f->method = st->method;
+		if (st->target)
+			f->target = st->target;
+		if (st->contrast)
+			f->contrast = st->contrast[0] ? st->contrast : NULL;
+	}
+	for (int i = from; i <= k; i++)
+		n += (ls->steps[i].context && i == from ? strlen(ls->steps[i].context) : 0) +
+		     (ls->steps[i].type ? strlen(ls->steps[i].type) : 0);
+	f->context = malloc(n + 1);
+	if (!f->context)
+		return 0;
+	f->context[0] = '\0';
+	for (int i = from; i <= k; i++) {
+		if (ls->steps[i].context && i == from)
+			strcat(f->context, ls->steps[i].context);
+		if (ls->steps[i].type)
+			strcat(f->context, ls->steps[i].type);
+	}
+	return 1;
+}
+
+/* Equal, or equal once leading blanks are skipped (a BPE piece " God"). */
+static int same_token(const char *piece, const char *token)
+{
+	if (!strcmp(piece, token))
+		return 1;
+	while (*piece == ' ')
+		piece++;
+	while (*token == ' ')
+		token++;
+	return *piece && !strcmp(piece, token);
+}
+
+/* token's id: a vocabulary entry whose piece is token, else its encoding
+ * when that is one token; -1 when neither. */
+static int token_id(const struct lms_tokenizer *tok, const char *token)
+{
+	int V = lms_tokenizer_vocab_size(tok);
+	for (int id = 0; id < V; id++)
+		if (!strcmp(lms_tokenizer_piece(tok, id), token))
+			return id;
+	int *ids = NULL, id = -1;
+	size_t n = 0;
+	if (!lms_tokenizer_encode(tok, token, strlen(token), &ids, &n, NULL, NULL) && n == 1)
+		id = ids[0];
+	free(ids);
+	return id;
+}
+
+static int compare(const struct lesson_expect *e, double x)
+{
+	return (e->greater ? x > e->value : x < e->value) ? EXPECT_HOLDS : EXPECT_FAILS;
+}
+
+/* The forwarded context: run r (1 x n), its ids, and the last position's
+ * log-probabilities (V). */
+struct forwarded {
+	struct lms_run *r;
+	int *ids;
+	int n;
+	float *logp;
+};
+
+static void forwarded_free(struct forwarded *fw)
+{
+	lms_run_free(fw->r);
+	free(fw->ids);
+	free(fw->logp);
+}
+
+static int forward_context(const struct lms_model *m, const struct lms_tokenizer *tok,
+                           const char *text, struct forwarded *fw, char *out, size_t size)
+{
+	size_t n = 0;
+	memset(fw, 0, sizeof *fw);
+	if (lms_tokenizer_encode_input(tok, text, strlen(text), &fw->ids, &n, NULL, NULL)) {
+		snprintf(out, size, "%s", lms_errmsg());
+		return 0;
+	}
+	if (n == 0 || n > (size_t)m->cfg.maxT) {
+		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", n, m->cfg.maxT);
+		return 0;
+	}
+	fw->n = (int)n;
+	int V = m->cfg.V;
+	if (lms_run_new(m, 1, fw->n, &fw->r) || lms_embed(fw->r, fw->ids, fw->n) ||
+	    !(fw->logp = malloc((size_t)V * sizeof *fw->logp))) {
+		snprintf(out, size, "%s", fw->logp ? lms_errmsg() : "out of memory");
+		return 0;
+	}
+	lms_forward(fw->r, 0, fw->n);
+	lms_logits(fw->r, 0, fw->n - 1, fw->n);
+	const float *z = fw->r->logits + (size_t)(fw->n - 1) * V;
+	double lse = lms_logsumexp(z, V);
+	for (int v = 0; v < V; v++)
+		fw->logp[v] = (float)(z[v] - lse);
+	return 1;
+}
+
+static int argmax(const float *x, int n)
+{
+	int best = 0;
+	lms_top_k(x, n, 1, &best, NULL);
+	return best;
+}
+
+static int measure_prediction(const struct lms_model *m, const struct lms_tokenizer *tok,
+                              const struct lesson_expect *e, const struct forwarded *fw,
+                              char *out, size_t size)
+{
+	int top = argmax(fw->logp, m->cfg.V);
+	if (e->kind == EXPECT_TOP1) {
+		snprintf(out, size, "top1 \"%s\" (p %.3f)", lms_tokenizer_piece(tok, top),
+		         exp(fw->logp[top]));
+		return same_token(lms_tokenizer_piece(tok, top), e->token) ? EXPECT_HOLDS : EXPECT_FAILS;
+	}
+	int id = token_id(tok, e->token);
+	if (id < 0) {
+		snprintf(out, size, "\"%s\" is not one token of the model's vocabulary", e->token);
+		return EXPECT_UNMEASURED;
+	}
+	double p = exp(fw->logp[id]);
+	snprintf(out, size, "p(\"%s\") = %.3f", e->token, p);
+	return compare(e, p);
+}
+
+static int measure_induction(const struct lms_model *m, const struct lesson_expect *e,
+                             const struct forwarded *fw, char *out, size_t size)
+{
+	if (!m->cfg.NH || e->layer >= m->cfg.L || e->head >= m->cfg.NH) {
+		snprintf(out, size, "head %d.%d does not exist in this model", e->layer, e->head);
+		return EXPECT_UNMEASURED;
+	}
+	struct lms_head_scores hs;
+	if (lms_head_scores_compute(fw->r, fw->ids, fw->n, &hs)) {
+		snprintf(out, size, "%s", lms_errmsg());
+		return EXPECT_UNMEASURED;
+	}
+	double x = hs.induction[e->layer * hs.NH + e->head];
+	lms_head_scores_free(&hs);
+	snprintf(out, size, "induction score of head %d.%d = %.3f", e->layer, e->head, x);
+	if (isnan(x)) {
+		snprintf(out, size, "no repeated token in the context to score head %d.%d on", e->layer,
+		         e->head);
+		return EXPECT_UNMEASURED;
+	}
+	return compare(e, x);
+}
+
+static int measure_saliency(const struct lms_model *m, const struct lms_tokenizer *tok,
+                            const struct expect_fold *f, const struct lesson_expect *e,
+                            const struct forwarded *fw, char *out, size_t size)
+{
+	int target = f->target ? token_id(tok, f->target) : argmax(fw->logp, m->cfg.V);
+	int contrast = f->contrast ? token_id(tok, f->contrast) : -1;
+	if (target < 0 || (f->contrast && contrast < 0)) {
+		snprintf(out, size, "the step's target or contrast is not one token of the vocabulary");
+		return EXPECT_UNMEASURED;
+	}
+	struct lms_attr_opts o;
+	lms_attr_opts_default(&o);
+	lms_attr_opts_use_tokenizer(&o, tok);
+	o.method = (enum lms_attr_method)tui_methods[f->method].attr;
+	float *scores = malloc((size_t)fw->n * sizeof *scores);
+	if (!scores || lms_attribute(m, fw->ids, fw->n, target, contrast, &o, scores, NULL)) {
+		snprintf(out, size, "%s", scores ? lms_errmsg() : "out of memory");
+		free(scores);
+		return EXPECT_UNMEASURED;
+	}
+	const char *piece = lms_tokenizer_piece(tok, fw->ids[argmax(scores, fw->n)]);
+	free(scores);
+	snprintf(out, size, "%s's top word for \"%s\": \"%s\"", tui_methods[f->method].name,
+	         lms_tokenizer_piece(tok, target), piece);
+	return same_token(piece, e->token) ? EXPECT_HOLDS : EXPECT_FAILS;
+}
+
+static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *tok,
+                       const struct lesson_expect *e, char *out, size_t size)
+{
+	char *text = NULL;
+	int *ids = NULL;
+	size_t len = 0, n = 0;
+	struct lms_run *r = NULL;
+	struct lms_eval acc = {0};
+	int T = m->cfg.maxT;
+	enum lms_status st = lms_read_file(e->file, &text, &len);
+	if (!st)
+		st = lms_tokenizer_encode_input(tok, text, len, &ids, &n, NULL, NULL);
+	size_t w = st ? 0 : lms_eval_windows(n, T, 0);
+	if (!st)
+		st = lms_run_new(m, w > 0 && w < 16 ? (int)w : 16, T, &r);
+	if (!st)
+		st = lms_eval_stream(r, ids, n, 0, &acc, NULL, NULL);
+	lms_run_free(r);
+	free(ids);
+	free(text);
+	if (st || !acc.targets) {
+		snprintf(out, size, "%s", st ? lms_errmsg() : "the text has fewer than two tokens");
+		return EXPECT_UNMEASURED;
+	}
+	double ppl = exp(acc.nll / (double)acc.targets);
+	snprintf(out, size, "perplexity %.2f on %s", ppl, e->file);
+	return compare(e, ppl);
+}
+
+int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer *tok,
+                          const struct lesson *ls, int k, const struct lesson_expect *e,
+                          char *out, size_t size)
+{
+	if (!tok) {
+		snprintf(out, size, "the model has no tokenizer to read the lesson's text with");
+		return EXPECT_UNMEASURED;
+	}
+	if (e->kind == EXPECT_PPL)
+		return measure_ppl(m, tok, e, out, size);
+	struct expect_fold f;
+	struct forwarded fw;
+	if (!fold_to(ls, k, &f)) {
+		snprintf(out, size, "out of memory");
+		return EXPECT_UNMEASURED;
+	}
+	int rc = EXPECT_UNMEASURED;
+	if (forward_context(m, tok, f.context, &fw, out, size)) {
+		if (e->kind == EXPECT_INDUCTION)
+			rc = measure_induction(m, e, &fw, out, size);
+		else if (e->kind == EXPECT_SALIENCY_TOP)
+			rc = measure_saliency(m, tok, &f, e, &fw, out, size);
+		else
+			rc = measure_prediction(m, tok, e, &fw, out, size);
+	}
+	forwarded_free(&fw);
+	free(f.context);
+	return rc;
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# lmscope lesson --check: every shipped lesson's expect lines hold on the
+# model it names (a lesson whose claim is false fails here), a false claim
+# exits 1 with a ✗ line, a missing file is a ✗ with its reason, and the
+# values it prints agree with `lmscope explain --json` and `lmscope eval`
+# (other code paths to the same engine).
+LMSCOPE=${LMSCOPE:-./lmscope}
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "lessons_check.sh: $*" >&2; exit 1; }
+
+# ---- every shipped lesson, on its own model ---------------------------------------
+for l in models/lessons/*.lesson; do
+	"$LMSCOPE" lesson "$l" --check > "$tmp/out" 2> "$tmp/err" ||
+		fail "$l: exit $?: $(grep -v '^✓' "$tmp/out" "$tmp/err" | head -3)"
+	want=$(grep -c '^[[:space:]]*expect ' "$l")
+	got=$(grep -c '^✓ ' "$tmp/out")
+	[ "$want" = "$got" ] || fail "$l: $want expect lines but $got ✓ lines"
+done
+[ "$(grep -c '^expect ' models/lessons/saliency.lesson)" -ge 4 ] ||
+	fail "the saliency lesson states fewer than 4 claims"
+
+# ---- false claims fail ------------------------------------------------------------
+# the KJV lesson's claims, on the induction model's syllables
+"$LMSCOPE" lesson models/lessons/predict.lesson models/induction --check > "$tmp/out"
+rc=$?
+[ "$rc" = 1 ] || fail "predict.lesson on models/induction: exit $rc, not 1"
+grep -q '^✗ models/lessons/predict.lesson:[0-9]*: top1 "of": top1 ' "$tmp/out" ||
+	fail "no ✗ line for the false top1: $(cat "$tmp/out")"
+cat > "$tmp/x.lesson" <<'LEOF'
+step One
+context In the beginning God created the heaven and the
+expect top1 "earth"
+expect prob "earth" > 0.5
+expect ppl < 1000 no/such/file.txt
+expect head-induction-score 7.0 > 0.5
+LEOF
+"$LMSCOPE" lesson "$tmp/x.lesson" models/kjv-transformer --check > "$tmp/out"
+rc=$?
+[ "$rc" = 1 ] || fail "false claims: exit $rc, not 1"
+[ "$(wc -l < "$tmp/out")" = 4 ] || fail "not one line per expectation: $(cat "$tmp/out")"
+grep -q '^✓ .*:3: top1 "earth"' "$tmp/out" || fail "the true top1 is not ✓"
+grep -q '^✗ .*:4: prob "earth" > 0.5: p("earth") = 0\.0' "$tmp/out" || fail "the false prob is not ✗"
+grep -q '^✗ .*:5: .*no/such/file.txt: No such file' "$tmp/out" || fail "a missing file is not ✗ with why"
+grep -q '^✗ .*:6: .*head 7.0 does not exist' "$tmp/out" || fail "a missing head is not ✗ with why"
+
+# ---- the measured values, against explain and eval --------------------------------
+"$LMSCOPE" explain models/kjv-transformer --text "In the beginning God created the heaven and the" \
+	--method grad_x_input --json > "$tmp/e.json" || fail "explain: exit $?"
+printf 'And God said, Let there be light: and there was light.\n' > "$tmp/t.txt"
+"$LMSCOPE" eval models/kjv-transformer "$tmp/t.txt" --json > "$tmp/v.json" || fail "eval: exit $?"
+cat > "$tmp/y.lesson" <<LEOF
+step One
+context In the beginning God created the heaven and the
+method grad_x_input
+expect prob "earth" > 0
+expect ppl < 1e9 $tmp/t.txt
+LEOF
+"$LMSCOPE" lesson "$tmp/y.lesson" models/kjv-transformer --check > "$tmp/out" || fail "y: exit $?"
+/usr/bin/python3 - "$tmp" <<'PYEOF' || fail "measured values differ from explain / eval"
+import json, re, sys
+d = sys.argv[1]
+e = json.load(open(d + "/e.json"))
+v = json.load(open(d + "/v.json"))
+out = open(d + "/out", encoding="utf-8").read()
+p = float(re.search(r'p\("earth"\) = ([0-9.]+)', out).group(1))
+want = [t["prob"] for t in e["top"] if t["token"] == "earth"][0]
+assert abs(p - want) < 6e-4, (p, want)
+ppl = float(re.search(r"perplexity ([0-9.]+)", out).group(1))
+assert abs(ppl - v["perplexity"]) < 6e-3, (ppl, v["perplexity"])
+PYEOF
+exit 0
