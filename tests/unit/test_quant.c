@@ -18,11 +18,10 @@
 #define H_TWO 0x00, 0x40
 #define H_MINUS_ONE 0x00, 0xbc
 
-static void decode(uint32_t type, const uint8_t *blk, float *out, int n)
+static void decode(enum lms_wtype type, const uint8_t *blk, float *out, int n)
 {
-	const struct lms_qtype_info *q = lms_qtype_get(type);
-	ck_assert_ptr_nonnull(q);
-	q->dequant(blk, out, n);
+	ck_assert(lms_wtype_available(type));
+	lms_wtype_to_f32(out, blk, type, (size_t)n);
 }
 
 START_TEST(test_q8_0)
@@ -31,7 +30,7 @@ START_TEST(test_q8_0)
 	for (int j = 0; j < 32; j++)
 		b[2 + j] = (uint8_t)(int8_t)(j * 7 - 100);
 	float y[32];
-	decode(8, b, y, 32);
+	decode(LMS_W_Q8_0, b, y, 32);
 	for (int j = 0; j < 32; j++)
 		ck_assert_float_eq(y[j], 0.5f * (float)(j * 7 - 100));
 	ck_assert_float_eq(y[0], -50.0f);
@@ -50,7 +49,7 @@ START_TEST(test_q4_0)
 	uint8_t b[18] = {H_TWO};
 	nibbles(b + 2);
 	float y[32];
-	decode(2, b, y, 32);
+	decode(LMS_W_Q4_0, b, y, 32);
 	for (int j = 0; j < 16; j++) {
 		ck_assert_float_eq(y[j], 2.0f * (float)(j - 8));
 		ck_assert_float_eq(y[j + 16], 2.0f * (float)(7 - j));
@@ -63,7 +62,7 @@ START_TEST(test_q4_1)
 	uint8_t b[20] = {H_HALF, H_MINUS_ONE};
 	nibbles(b + 4);
 	float y[32];
-	decode(3, b, y, 32);
+	decode(LMS_W_Q4_1, b, y, 32);
 	for (int j = 0; j < 16; j++) {
 		ck_assert_float_eq(y[j], 0.5f * (float)j - 1.0f);
 		ck_assert_float_eq(y[j + 16], 0.5f * (float)(15 - j) - 1.0f);
@@ -87,7 +86,7 @@ START_TEST(test_q5_0)
 	memcpy(b + 2, QH, 4);
 	nibbles(b + 6);
 	float y[32];
-	decode(6, b, y, 32);
+	decode(LMS_W_Q5_0, b, y, 32);
 	for (int k = 0; k < 32; k++)
 		ck_assert_float_eq(y[k], 0.25f * (float)(q5(k) - 16));
 	/* by hand: value 0 has bit 0 of 0x5a (0), value 1 bit 1 (1), value 16
@@ -105,7 +104,7 @@ START_TEST(test_q5_1)
 	memcpy(b + 4, QH, 4);
 	nibbles(b + 8);
 	float y[32];
-	decode(7, b, y, 32);
+	decode(LMS_W_Q5_1, b, y, 32);
 	for (int k = 0; k < 32; k++)
 		ck_assert_float_eq(y[k], 0.25f * (float)q5(k) + 1.0f);
 	ck_assert_float_eq(y[20], 0.25f * 27 + 1.0f);
@@ -149,7 +148,7 @@ START_TEST(test_q4_k)
 	for (int i = 0; i < 128; i++)
 		b[16 + i] = (uint8_t)(i * 7 + 3);
 	float y[256], want[256];
-	decode(12, b, y, 256);
+	decode(LMS_W_Q4_K, b, y, 256);
 	k45_expected(b + 16, NULL, 0.5f, 0.25f, want);
 	for (int i = 0; i < 256; i++)
 		ck_assert_float_eq(y[i], want[i]);
@@ -169,7 +168,7 @@ START_TEST(test_q5_k)
 	for (int i = 0; i < 128; i++)
 		b[48 + i] = (uint8_t)(i * 7 + 3);
 	float y[256], want[256];
-	decode(13, b, y, 256);
+	decode(LMS_W_Q5_K, b, y, 256);
 	k45_expected(b + 48, b + 16, 0.5f, 0.25f, want);
 	for (int i = 0; i < 256; i++)
 		ck_assert_float_eq(y[i], want[i]);
@@ -190,7 +189,7 @@ START_TEST(test_q6_k)
 	b[208] = 0x00;
 	b[209] = 0x38; /* d = 0.5 */
 	float y[256], want[256];
-	decode(14, b, y, 256);
+	decode(LMS_W_Q6_K, b, y, 256);
 	/* ggml's dequantize_row_q6_K */
 	const uint8_t *ql = b, *qh = b + 128;
 	const int8_t *sc = (const int8_t *)(b + 192);
@@ -228,16 +227,13 @@ START_TEST(test_floats)
 {
 	uint8_t h[6] = {H_HALF, H_MINUS_ONE, 0x80, 0x3f}; /* bf16 0x3f80 = 1.0 */
 	float y[3];
-	decode(1, h, y, 2);
+	decode(LMS_W_F16, h, y, 2);
 	ck_assert_float_eq(y[0], 0.5f);
 	ck_assert_float_eq(y[1], -1.0f);
-	decode(30, h + 4, y, 1);
+	decode(LMS_W_BF16, h + 4, y, 1);
 	ck_assert_float_eq(y[0], 1.0f);
-	ck_assert_ptr_null(lms_qtype_get(9));   /* Q8_1: not a storage type */
-	ck_assert_ptr_null(lms_qtype_get(999));
-	ck_assert_int_eq(lms_qtype_get(12)->blk, 256);
-	ck_assert_uint_eq(lms_qtype_row_bytes(lms_qtype_get(14), 512), 420);
-	ck_assert_ptr_eq(lms_qtype_by_name("q4_k"), lms_qtype_get(12));
+	for (int t = 0; t < LMS_W_NTYPES; t++)
+		ck_assert(lms_wtype_available((enum lms_wtype)t));
 }
 END_TEST
 
@@ -246,38 +242,39 @@ END_TEST
  * format's grid), a zero block stays zero, and both ends of the data's range
  * are kept within one step. */
 static const struct {
-	uint32_t type;
+	enum lms_wtype type;
 	double rel_rms;
 } BOUNDS[] = {
-	{0, 0}, {1, 1e-3}, {30, 5e-3}, {8, 0.01}, {2, 0.12}, {3, 0.09}, {6, 0.06},
-	{7, 0.045}, {12, 0.10}, {13, 0.05}, {14, 0.03},
+	{LMS_W_F32, 0},       {LMS_W_F16, 1e-3},    {LMS_W_BF16, 5e-3},   {LMS_W_Q8_0, 0.01},
+	{LMS_W_Q4_0, 0.12},   {LMS_W_Q4_1, 0.09},   {LMS_W_Q5_0, 0.06},   {LMS_W_Q5_1, 0.045},
+	{LMS_W_Q4_K, 0.10},   {LMS_W_Q5_K, 0.05},   {LMS_W_Q6_K, 0.03},
 };
 
 START_TEST(test_round_trip)
 {
-	uint32_t type = BOUNDS[_i].type;
-	const struct lms_qtype_info *q = lms_qtype_get(type);
+	enum lms_wtype type = BOUNDS[_i].type;
+	const char *name = lms_wtype_name(type);
 	enum { N = 1024 };
 	float x[N], y[N];
 	uint8_t blocks[N * 4];
 	struct lms_rng g;
 	lms_rng_seed(&g, 7 + (uint64_t)type);
 	tu_fill_normal(x, N, 1.0f, &g);
-	ck_assert_uint_le(lms_qtype_row_bytes(q, N), sizeof blocks);
-	q->quant(x, blocks, N);
-	q->dequant(blocks, y, N);
+	ck_assert_uint_le(lms_wtype_row_bytes(type, N), sizeof blocks);
+	lms_quantize(blocks, x, type, N);
+	lms_wtype_to_f32(y, blocks, type, N);
 	double se = 0, ss = 0;
 	for (int i = 0; i < N; i++) {
 		se += (double)(x[i] - y[i]) * (x[i] - y[i]);
 		ss += (double)x[i] * x[i];
 	}
 	double rel = sqrt(se / ss);
-	ck_assert_msg(rel <= BOUNDS[_i].rel_rms, "%s: relative RMS error %g", q->name, rel);
-	ck_assert_msg(rel >= BOUNDS[_i].rel_rms / 20, "%s: error %g is implausibly small", q->name,
+	ck_assert_msg(rel <= BOUNDS[_i].rel_rms, "%s: relative RMS error %g", name, rel);
+	ck_assert_msg(rel >= BOUNDS[_i].rel_rms / 20, "%s: error %g is implausibly small", name,
 	              rel);
 	memset(x, 0, sizeof x);
-	q->quant(x, blocks, N);
-	q->dequant(blocks, y, N);
+	lms_quantize(blocks, x, type, N);
+	lms_wtype_to_f32(y, blocks, type, N);
 	for (int i = 0; i < N; i++)
 		ck_assert_float_eq(y[i], 0.0f);
 }

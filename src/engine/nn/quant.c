@@ -4,7 +4,6 @@
  * llama.cpp's quantize tool, so their error is somewhat larger). */
 #include <math.h>
 #include <string.h>
-#include <strings.h>
 
 #include "io/safetensors.h"
 #include "nn/quant.h"
@@ -36,41 +35,22 @@ static int clampi(long v, int lo, int hi)
 
 /* ---- float formats ---------------------------------------------------------- */
 
-void lms_dequant_f32(const void *blocks, float *out, int64_t n)
+static void quant_f32(void *blocks, const float *in, size_t n)
 {
-	memcpy(out, blocks, (size_t)n * sizeof(float));
+	memcpy(blocks, in, n * sizeof(float));
 }
 
-void lms_dequant_f16(const void *blocks, float *out, int64_t n)
-{
-	const uint8_t *p = blocks;
-	for (int64_t i = 0; i < n; i++)
-		out[i] = half(p + 2 * i);
-}
-
-void lms_dequant_bf16(const void *blocks, float *out, int64_t n)
-{
-	const uint8_t *p = blocks;
-	for (int64_t i = 0; i < n; i++)
-		out[i] = lms_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-}
-
-static void quant_f32(const float *in, void *blocks, int64_t n)
-{
-	memcpy(blocks, in, (size_t)n * sizeof(float));
-}
-
-static void quant_f16(const float *in, void *blocks, int64_t n)
+static void quant_f16(void *blocks, const float *in, size_t n)
 {
 	uint8_t *p = blocks;
-	for (int64_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		put_half(p + 2 * i, in[i]);
 }
 
-static void quant_bf16(const float *in, void *blocks, int64_t n)
+static void quant_bf16(void *blocks, const float *in, size_t n)
 {
 	uint8_t *p = blocks;
-	for (int64_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint16_t h = lms_f32_to_bf16(in[i]);
 		p[2 * i] = (uint8_t)h;
 		p[2 * i + 1] = (uint8_t)(h >> 8);
@@ -79,10 +59,10 @@ static void quant_bf16(const float *in, void *blocks, int64_t n)
 
 /* ---- 32-value blocks -------------------------------------------------------- */
 
-void lms_dequant_q8_0(const void *blocks, float *out, int64_t n)
+void lms_dequant_q8_0(float *out, const void *blocks, size_t n)
 {
 	const uint8_t *b = blocks;
-	for (int64_t i = 0; i < n / QK; i++, b += 34) {
+	for (size_t i = 0; i < n / QK; i++, b += 34) {
 		float d = half(b);
 		for (int j = 0; j < QK; j++)
 			out[i * QK + j] = d * (float)(int8_t)b[2 + j];
@@ -90,10 +70,10 @@ void lms_dequant_q8_0(const void *blocks, float *out, int64_t n)
 }
 
 /* Q4_0 and Q4_1: value j is the low nibble of qs[j], value j + 16 the high. */
-void lms_dequant_q4_0(const void *blocks, float *out, int64_t n)
+void lms_dequant_q4_0(float *out, const void *blocks, size_t n)
 {
 	const uint8_t *b = blocks;
-	for (int64_t i = 0; i < n / QK; i++, b += 18) {
+	for (size_t i = 0; i < n / QK; i++, b += 18) {
 		float d = half(b);
 		float *y = out + i * QK;
 		for (int j = 0; j < QK / 2; j++) {
@@ -103,10 +83,10 @@ void lms_dequant_q4_0(const void *blocks, float *out, int64_t n)
 	}
 }
 
-void lms_dequant_q4_1(const void *blocks, float *out, int64_t n)
+void lms_dequant_q4_1(float *out, const void *blocks, size_t n)
 {
 	const uint8_t *b = blocks;
-	for (int64_t i = 0; i < n / QK; i++, b += 20) {
+	for (size_t i = 0; i < n / QK; i++, b += 20) {
 		float d = half(b), m = half(b + 2);
 		float *y = out + i * QK;
 		for (int j = 0; j < QK / 2; j++) {
@@ -126,11 +106,11 @@ static void q5_values(const uint8_t *qh4, const uint8_t *qs, int q[QK])
 	}
 }
 
-void lms_dequant_q5_0(const void *blocks, float *out, int64_t n)
+void lms_dequant_q5_0(float *out, const void *blocks, size_t n)
 {
 	const uint8_t *b = blocks;
 	int q[QK];
-	for (int64_t i = 0; i < n / QK; i++, b += 22) {
+	for (size_t i = 0; i < n / QK; i++, b += 22) {
 		float d = half(b);
 		q5_values(b + 2, b + 6, q);
 		for (int j = 0; j < QK; j++)
@@ -138,11 +118,11 @@ void lms_dequant_q5_0(const void *blocks, float *out, int64_t n)
 	}
 }
 
-void lms_dequant_q5_1(const void *blocks, float *out, int64_t n)
+void lms_dequant_q5_1(float *out, const void *blocks, size_t n)
 {
 	const uint8_t *b = blocks;
 	int q[QK];
-	for (int64_t i = 0; i < n / QK; i++, b += 24) {
+	for (size_t i = 0; i < n / QK; i++, b += 24) {
 		float d = half(b), m = half(b + 2);
 		q5_values(b + 4, b + 8, q);
 		for (int j = 0; j < QK; j++)
@@ -164,10 +144,10 @@ static float sym_scale(const float *x, int lo)
 	return max / (float)-lo;
 }
 
-static void quant_q8_0(const float *in, void *blocks, int64_t n)
+static void quant_q8_0(void *blocks, const float *in, size_t n)
 {
 	uint8_t *b = blocks;
-	for (int64_t i = 0; i < n / QK; i++, b += 34) {
+	for (size_t i = 0; i < n / QK; i++, b += 34) {
 		const float *x = in + i * QK;
 		float amax = 0;
 		for (int j = 0; j < QK; j++)
@@ -202,22 +182,22 @@ static void pack_qh(uint8_t *qh4, const int q[QK])
 		qh4[k] = (uint8_t)(qh >> (8 * k));
 }
 
-static void quant_q4_0(const float *in, void *blocks, int64_t n)
+static void quant_q4_0(void *blocks, const float *in, size_t n)
 {
 	uint8_t *b = blocks;
 	int q[QK];
-	for (int64_t i = 0; i < n / QK; i++, b += 18) {
+	for (size_t i = 0; i < n / QK; i++, b += 18) {
 		put_half(b, sym_scale(in + i * QK, -8));
 		codes(in + i * QK, q, half(b), 8, 4);
 		pack_nibbles(b + 2, q);
 	}
 }
 
-static void quant_q5_0(const float *in, void *blocks, int64_t n)
+static void quant_q5_0(void *blocks, const float *in, size_t n)
 {
 	uint8_t *b = blocks;
 	int q[QK];
-	for (int64_t i = 0; i < n / QK; i++, b += 22) {
+	for (size_t i = 0; i < n / QK; i++, b += 22) {
 		put_half(b, sym_scale(in + i * QK, -16));
 		codes(in + i * QK, q, half(b), 16, 5);
 		pack_qh(b + 2, q);
@@ -246,15 +226,15 @@ static void quant_affine(const float *in, uint8_t *b, int bits)
 	pack_nibbles(b + (bits == 5 ? 8 : 4), q);
 }
 
-static void quant_q4_1(const float *in, void *blocks, int64_t n)
+static void quant_q4_1(void *blocks, const float *in, size_t n)
 {
-	for (int64_t i = 0; i < n / QK; i++)
+	for (size_t i = 0; i < n / QK; i++)
 		quant_affine(in + i * QK, (uint8_t *)blocks + i * 20, 4);
 }
 
-static void quant_q5_1(const float *in, void *blocks, int64_t n)
+static void quant_q5_1(void *blocks, const float *in, size_t n)
 {
-	for (int64_t i = 0; i < n / QK; i++)
+	for (size_t i = 0; i < n / QK; i++)
 		quant_affine(in + i * QK, (uint8_t *)blocks + i * 24, 5);
 }
 
@@ -295,15 +275,15 @@ static void dequant_k45(const uint8_t *b, float *y, int fifth)
 	}
 }
 
-void lms_dequant_q4_k(const void *blocks, float *out, int64_t n)
+void lms_dequant_q4_k(float *out, const void *blocks, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++)
+	for (size_t i = 0; i < n / QKK; i++)
 		dequant_k45((const uint8_t *)blocks + i * 144, out + i * QKK, 0);
 }
 
-void lms_dequant_q5_k(const void *blocks, float *out, int64_t n)
+void lms_dequant_q5_k(float *out, const void *blocks, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++)
+	for (size_t i = 0; i < n / QKK; i++)
 		dequant_k45((const uint8_t *)blocks + i * 176, out + i * QKK, 1);
 }
 
@@ -311,9 +291,9 @@ void lms_dequant_q5_k(const void *blocks, float *out, int64_t n)
  * l < 32) has low four bits from ql[64c + l + 32 (g & 1)] (low nibble for
  * g < 2, high for g >= 2) and high two bits (qh[32c + l] >> 2g) & 3; its
  * scale is the int8 scales[value / 16]. x = d sc (q - 32). */
-void lms_dequant_q6_k(const void *blocks, float *out, int64_t n)
+void lms_dequant_q6_k(float *out, const void *blocks, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++) {
+	for (size_t i = 0; i < n / QKK; i++) {
 		const uint8_t *b = (const uint8_t *)blocks + i * 210;
 		const uint8_t *ql = b, *qh = b + 128;
 		const int8_t *sc = (const int8_t *)(b + 192);
@@ -376,15 +356,15 @@ static void quant_k45(const float *x, uint8_t *b, int fifth)
 	}
 }
 
-static void quant_q4_k(const float *in, void *blocks, int64_t n)
+static void quant_q4_k(void *blocks, const float *in, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++)
+	for (size_t i = 0; i < n / QKK; i++)
 		quant_k45(in + i * QKK, (uint8_t *)blocks + i * 144, 0);
 }
 
-static void quant_q5_k(const float *in, void *blocks, int64_t n)
+static void quant_q5_k(void *blocks, const float *in, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++)
+	for (size_t i = 0; i < n / QKK; i++)
 		quant_k45(in + i * QKK, (uint8_t *)blocks + i * 176, 1);
 }
 
@@ -415,45 +395,24 @@ static void quant_q6_k_block(const float *x, uint8_t *b)
 	}
 }
 
-static void quant_q6_k(const float *in, void *blocks, int64_t n)
+static void quant_q6_k(void *blocks, const float *in, size_t n)
 {
-	for (int64_t i = 0; i < n / QKK; i++)
+	for (size_t i = 0; i < n / QKK; i++)
 		quant_q6_k_block(in + i * QKK, (uint8_t *)blocks + i * 210);
 }
 
-/* ---- the table ---------------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------------ */
 
-static const struct lms_qtype_info types[] = {
-	{LMS_Q_F32, "F32", 1, 4, lms_dequant_f32, quant_f32},
-	{LMS_Q_F16, "F16", 1, 2, lms_dequant_f16, quant_f16},
-	{LMS_Q_BF16, "BF16", 1, 2, lms_dequant_bf16, quant_bf16},
-	{LMS_Q_Q8_0, "Q8_0", 32, 34, lms_dequant_q8_0, quant_q8_0},
-	{LMS_Q_Q4_0, "Q4_0", 32, 18, lms_dequant_q4_0, quant_q4_0},
-	{LMS_Q_Q4_1, "Q4_1", 32, 20, lms_dequant_q4_1, quant_q4_1},
-	{LMS_Q_Q5_0, "Q5_0", 32, 22, lms_dequant_q5_0, quant_q5_0},
-	{LMS_Q_Q5_1, "Q5_1", 32, 24, lms_dequant_q5_1, quant_q5_1},
-	{LMS_Q_Q4_K, "Q4_K", 256, 144, lms_dequant_q4_k, quant_q4_k},
-	{LMS_Q_Q5_K, "Q5_K", 256, 176, lms_dequant_q5_k, quant_q5_k},
-	{LMS_Q_Q6_K, "Q6_K", 256, 210, lms_dequant_q6_k, quant_q6_k},
+typedef void (*quant_fn)(void *dst, const float *src, size_t n);
+
+static const quant_fn quantizers[LMS_W_NTYPES] = {
+	[LMS_W_F32] = quant_f32,   [LMS_W_F16] = quant_f16,   [LMS_W_BF16] = quant_bf16,
+	[LMS_W_Q8_0] = quant_q8_0, [LMS_W_Q4_0] = quant_q4_0, [LMS_W_Q4_1] = quant_q4_1,
+	[LMS_W_Q5_0] = quant_q5_0, [LMS_W_Q5_1] = quant_q5_1, [LMS_W_Q4_K] = quant_q4_k,
+	[LMS_W_Q5_K] = quant_q5_k, [LMS_W_Q6_K] = quant_q6_k,
 };
 
-const struct lms_qtype_info *lms_qtype_get(uint32_t type)
+void lms_quantize(void *dst, const float *src, enum lms_wtype t, size_t n)
 {
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if ((uint32_t)types[i].type == type)
-			return &types[i];
-	return NULL;
-}
-
-const struct lms_qtype_info *lms_qtype_by_name(const char *name)
-{
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (!strcasecmp(types[i].name, name))
-			return &types[i];
-	return NULL;
-}
-
-size_t lms_qtype_row_bytes(const struct lms_qtype_info *q, int64_t n)
-{
-	return (size_t)(n / q->blk) * (size_t)q->bytes;
+	quantizers[t](dst, src, n);
 }
