@@ -85,7 +85,7 @@ static uint64_t rd(const unsigned char *p, size_t n)
 
 static enum lms_status u32(struct cur *c, const char *what, uint32_t *v)
 {
-	const unsigned char *p;
+	const unsigned char *p = NULL;
 	enum lms_status st = take(c, 4, what, &p);
 	if (!st)
 		*v = (uint32_t)rd(p, 4);
@@ -94,7 +94,7 @@ static enum lms_status u32(struct cur *c, const char *what, uint32_t *v)
 
 static enum lms_status u64(struct cur *c, const char *what, uint64_t *v)
 {
-	const unsigned char *p;
+	const unsigned char *p = NULL;
 	enum lms_status st = take(c, 8, what, &p);
 	if (!st)
 		*v = rd(p, 8);
@@ -361,7 +361,7 @@ static enum lms_status parse(struct lms_gguf *g)
 	size_t used = 0;
 	if ((st = read_kvs(g, &c, &used)))
 		return st;
-	uint64_t align;
+	uint64_t align = GGUF_ALIGN;
 	if ((st = check_keys(g, &align)))
 		return st;
 	for (int i = 0; i < g->n_tensors; i++)

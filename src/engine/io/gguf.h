@@ -128,4 +128,19 @@ struct lms_gguf_out_tensor {
 enum lms_status lms_gguf_write(const char *path, const struct lms_gguf_out_kv *kv, int n_kv,
                                const struct lms_gguf_out_tensor *t, int n_t);
 
+/* ---- tokenizers (gguf_tok.c) ------------------------------------------------- */
+
+struct lms_tokenizer;
+
+/* The tokenizer that tokenizer.ggml.* describes ("gpt2" or "llama"); *out
+ * NULL when the file has none (no tokenizer.ggml.model, or "none"). */
+enum lms_status lms_gguf_tokenizer(const struct lms_gguf *g, struct lms_tokenizer **out);
+
+/* The tokenizer.ggml.* entries describing tok, appended at kv (room for
+ * LMS_GGUF_TOK_KVS), *n set; *hold owns what they point at (free() it after
+ * writing). A kind GGUF cannot describe is an LMS_EUNSUPPORTED failure. */
+#define LMS_GGUF_TOK_KVS 10
+enum lms_status lms_gguf_tokenizer_kvs(const struct lms_tokenizer *tok, struct lms_gguf_out_kv *kv,
+                                       int *n, void **hold);
+
 #endif

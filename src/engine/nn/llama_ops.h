@@ -6,6 +6,8 @@
 #ifndef LMS_LLAMA_OPS_H
 #define LMS_LLAMA_OPS_H
 
+#include <stddef.h>
+
 /* ---- RMSNorm (rmsnorm.c) ------------------------------------------------
  * out (N, C) = inp * rstd * w per row, rstd (N) = 1 / sqrt(mean(inp^2) + eps),
  * saved for the backward. out may alias inp. */
