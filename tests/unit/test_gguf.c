@@ -495,7 +495,7 @@ START_TEST(test_model_bad)
 	model_bad(kv, nk, t, nt - 1, LMS_EFORMAT, "missing tensor");
 	t[nt] = t[0];
 	t[nt].name = "blk.9.attn_q.weight";
-	model_bad(kv, nk, t, nt + 1, LMS_EUNSUPPORTED, "unexpected tensor blk.9.attn_q.weight");
+	model_bad(kv, nk, t, nt + 1, LMS_EUNSUPPORTED, "unexpected tensor \"blk.9.attn_q.weight\"");
 	t[emb].cols = 32;
 	model_bad(kv, nk, t, nt, LMS_EFORMAT, "has shape [32, 40], the metadata implies [64, 40]");
 	t[emb].cols = 64;

@@ -207,11 +207,11 @@ static enum lms_status match_tensors(const struct lms_gguf *g, const struct lms_
 			return lms_fail(LMS_EUNSUPPORTED, "%s: no GGUF name for %s", g->path, tab[i].name);
 		const struct lms_gguf_tensor *t = found[i] = lms_gguf_tensor(g, name);
 		if (!t)
-			return lms_fail(LMS_EFORMAT, "%s: missing tensor %s", g->path, name);
+			return lms_fail(LMS_EFORMAT, "%s: missing tensor \"%s\"", g->path, name);
 		int64_t rows = tab[i].ndim == 2 ? tab[i].shape[0] : 1;
 		int64_t cols = tab[i].ndim == 2 ? tab[i].shape[1] : tab[i].shape[0];
 		if (t->ndim != tab[i].ndim || t->ne[0] != cols || t->ne[1] != rows)
-			return lms_fail(LMS_EFORMAT, "%s: tensor %s has shape [%lld, %lld], the metadata implies [%lld, %lld]",
+			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" has shape [%lld, %lld], the metadata implies [%lld, %lld]",
 			                g->path, name, (long long)t->ne[0], (long long)t->ne[1], (long long)cols,
 			                (long long)rows);
 		used++;
@@ -223,7 +223,7 @@ static enum lms_status match_tensors(const struct lms_gguf *g, const struct lms_
 		for (int i = 0; i < n && !hit; i++)
 			hit = found[i] == &g->tensors[j];
 		if (!hit)
-			return lms_fail(LMS_EUNSUPPORTED, "%s: unexpected tensor %s", g->path, g->tensors[j].name);
+			return lms_fail(LMS_EUNSUPPORTED, "%s: unexpected tensor \"%s\"", g->path, g->tensors[j].name);
 	}
 	return LMS_OK;
 }
@@ -245,7 +245,7 @@ static enum lms_status read_tensor(const struct lms_gguf *g, const struct lms_gg
 	}
 	for (size_t k = 0; k < n; k++)
 		if (!isfinite(dst[k]))
-			return lms_fail(LMS_ENUMERIC, "%s: tensor %s holds NaN or Inf values", g->path, t->name);
+			return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
 	return LMS_OK;
 }
 
