@@ -154,10 +154,10 @@ def llama2c_tokenizer(pieces, cut=0):
 
 
 def gguf(version=3, kv_extra=(), arch="llama", cut=0, offset_shift=0, ttype=0, nan=False,
-         key_len=None, tokens=None):
-    """A tiny Llama as GGUF (F32 tensors, C = H = 32, one layer, V = 11), with
-    one thing broken: written here from the format's description, not by
-    lmscope."""
+         key_len=None, tokens=None, q4=False):
+    """A tiny Llama as GGUF (F32 tensors, or Q4_0 blocks with q4; C = H = 32,
+    one layer, V = 11), with one thing broken: written here from the
+    format's description, not by lmscope."""
     C, H, V = 32, 32, 11
 
     def s(x):
@@ -189,8 +189,13 @@ def gguf(version=3, kv_extra=(), arch="llama", cut=0, offset_shift=0, ttype=0, n
         if nan and i == 0:
             vals[3] = float("nan")
         blob = struct.pack("<%df" % numel, *vals)
+        t = ttype if i == 2 else 0
+        if q4:  # d = 0.01, nibbles from the values' pattern
+            blob = b"".join(struct.pack("<e", 0.01) + bytes((b * 37 + i) % 256 for b in range(16))
+                            for _ in range(numel // 32))
+            t = 2
         out += s(n) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)
-        out += struct.pack("<IQ", ttype if i == 2 else 0, off + (offset_shift if i == 2 else 0))
+        out += struct.pack("<IQ", t, off + (offset_shift if i == 2 else 0))
         data += blob + bytes(-len(blob) % 32)
         off = len(data)
     out += bytes(-len(out) % 32) + data
