@@ -16,7 +16,7 @@ TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
 BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs npm
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
@@ -153,6 +153,11 @@ corpora/agreement.txt corpora/induction.txt corpora/brackets.txt: corpora/%.txt:
 # bench`; installed under build/, never committed, never needed by `make check`.
 build/npm/node_modules/tiktoken:
 	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm tiktoken@1.0.22
+
+# Hugging Face's GGUF parser (npm), the independent reader of the files
+# `lmscope convert` writes (tests/cli/gguf_npm.sh); fetched on first use.
+build/npm/node_modules/@huggingface/gguf:
+	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm @huggingface/gguf@0.4.6
 
 # Models (committed; `make models` retrains them from the corpora, one thread
 # per run, two runs at a time with -j2). The KJV models train in two stages:
