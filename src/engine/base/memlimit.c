@@ -8,14 +8,19 @@
 
 size_t lms_memory_needed(const struct lms_config *c)
 {
+	return lms_memory_needed_stored(c, lms_config_n_params(c) * sizeof(float));
+}
+
+size_t lms_memory_needed_stored(const struct lms_config *c, size_t weight_bytes)
+{
 	double T = c->maxT, C = c->C, H = c->H, V = c->V, L = c->L, NH = c->NH;
 	/* per position and layer: the residual stream, norms, q, k, v, the
 	 * attention output and projection (about 8 C), the feed-forward's
 	 * input and activation (2 H), and a row of attention scores and
 	 * probabilities per head (2 NH T); per position: logits and their
 	 * probabilities (2 V). Recurrent layers have NH = 0 and gates in H. */
-	double floats = (double)lms_config_n_params(c) + T * (L * (8.0 * C + 2.0 * H + 2.0 * NH * T) + 2.0 * V);
-	double bytes = floats * sizeof(float);
+	double floats = T * (L * (8.0 * C + 2.0 * H + 2.0 * NH * T) + 2.0 * V);
+	double bytes = floats * sizeof(float) + (double)weight_bytes;
 	return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
@@ -73,7 +78,13 @@ size_t lms_memory_available(void)
 
 enum lms_status lms_memory_check(const struct lms_config *c, const char *path)
 {
-	size_t need = lms_memory_needed(c), avail = lms_memory_available();
+	return lms_memory_check_stored(c, lms_config_n_params(c) * sizeof(float), path);
+}
+
+enum lms_status lms_memory_check_stored(const struct lms_config *c, size_t weight_bytes,
+                                        const char *path)
+{
+	size_t need = lms_memory_needed_stored(c, weight_bytes), avail = lms_memory_available();
 	if (need <= avail)
 		return LMS_OK;
 	const double gib = 1024.0 * 1024.0 * 1024.0;
