@@ -422,6 +422,55 @@ START_TEST(test_model_roundtrip)
 }
 END_TEST
 
+/* Quantized files load as typed models: matrices in their stored type
+ * (q and k permuted back, still quantized), norms as float32; the float32
+ * copy equals the float32 model of the same file. Qwen2 (q, k, v biases)
+ * is written unpermuted under its own architecture name; linear rope
+ * scaling survives the round trip. */
+START_TEST(test_model_typed)
+{
+	struct lms_config c = {.arch = LMS_LLAMA, .V = 40, .maxT = 16, .C = 64, .H = 96, .L = 2,
+	                       .NH = 4, .KV = 2, .eps = 1e-5f, .rope_theta = 5000.0f, .qkv_bias = 1,
+	                       .rope = {.kind = LMS_ROPE_LINEAR, .factor = 2.0f}};
+	for (int qwen = 0; qwen < 2; qwen++) {
+		c.qkv_bias = qwen;
+		struct lms_model *m, *q, *f, *f32;
+		ck_assert_int_eq(lms_model_create(&c, 5, &m), LMS_OK);
+		tu_widen(m, 0.5f, 6);
+		ck_assert_int_eq(lms_gguf_save(m, NULL, tu_path("q.gguf"), "Q8_0"), LMS_OK);
+		ck_assert_int_eq(lms_gguf_load(tu_path("q.gguf"), &q, NULL), LMS_OK);
+		ck_assert_mem_eq(&q->cfg, &m->cfg, sizeof m->cfg);
+		ck_assert(q->typed);
+		for (int i = 0; i < q->n_tensors; i++)
+			ck_assert_int_eq(q->wm[i].type, q->tensors[i].ndim == 2 ? LMS_W_Q8_0 : LMS_W_F32);
+		ck_assert_int_eq(lms_model_to_f32(q, &f), LMS_OK);
+		ck_assert_int_eq(lms_gguf_save(q, NULL, tu_path("f.gguf"), "F32"), LMS_OK);
+		ck_assert_int_eq(lms_gguf_load(tu_path("f.gguf"), &f32, NULL), LMS_OK);
+		ck_assert(!f32->typed);
+		ck_assert_mem_eq(f->params, f32->params, f->n_params * sizeof(float));
+		/* and close to the original (Q8_0: half a step, amax / 254, of weights of about 0.5) */
+		ck_assert_double_le(tu_max_rel_err(f->params, m->params, m->n_params, 0.5), 0.03);
+		struct lms_gguf *g;
+		ck_assert_int_eq(lms_gguf_open(tu_path("f.gguf"), &g), LMS_OK);
+		const char *arch;
+		size_t n;
+		ck_assert_int_eq(lms_gguf_str(g, "general.architecture", 0, &arch, &n), LMS_OK);
+		ck_assert(n == 5 && !memcmp(arch, qwen ? "qwen2" : "llama", 5));
+		ck_assert(!qwen == !lms_gguf_tensor(g, "blk.0.attn_q.bias"));
+		if (qwen) { /* stored as Hugging Face stores it */
+			const struct lms_tensor *t = lms_model_tensor(f, "model.layers.0.self_attn.q_proj.weight");
+			ck_assert_mem_eq(lms_gguf_tensor(g, "blk.0.attn_q.weight")->data, f->params + t->offset,
+			                 t->numel * sizeof(float));
+		}
+		lms_gguf_close(g);
+		lms_model_free(f32);
+		lms_model_free(f);
+		lms_model_free(q);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
 /* A model file edited one key or tensor at a time. */
 static void model_bad(const struct lms_gguf_out_kv *kv, int nk, const struct lms_gguf_out_tensor *t,
                       int nt, enum lms_status want, const char *msg)
@@ -486,8 +535,8 @@ START_TEST(test_model_bad)
 	kv[heads].u = 3;
 	model_bad(kv, nk, t, nt, LMS_EFORMAT, "3 heads do not divide width 64");
 	kv[heads].u = 4;
-	kv[nk] = (struct lms_gguf_out_kv){.key = "llama.rope.scaling.type", .type = LMS_GV_STRING, .s = "linear"};
-	model_bad(kv, nk + 1, t, nt, LMS_EUNSUPPORTED, "llama.rope.scaling.type \"linear\" is not supported");
+	kv[nk] = (struct lms_gguf_out_kv){.key = "llama.rope.scaling.type", .type = LMS_GV_STRING, .s = "yarn"};
+	model_bad(kv, nk + 1, t, nt, LMS_EUNSUPPORTED, "llama.rope.scaling.type \"yarn\" is not supported");
 	struct lms_gguf_out_kv last = kv[nk - 1], ctx = kv[2];
 	kv[2] = last; /* llama.context_length dropped */
 	model_bad(kv, nk - 1, t, nt, LMS_EFORMAT, "missing key llama.context_length");
@@ -516,7 +565,8 @@ Suite *lms_test_suite(void)
 	struct { const char *name; const TTest *fn; } cases[] = {
 		{"lms_gguf_open", test_read_handmade}, {"truncations", test_truncations},
 		{"bad_headers", test_bad_headers}, {"lms_gguf_write", test_write_roundtrip},
-		{"lms_gguf_save", test_model_roundtrip}, {"lms_gguf_load_bad", test_model_bad},
+		{"lms_gguf_save", test_model_roundtrip}, {"typed", test_model_typed},
+		{"lms_gguf_load_bad", test_model_bad},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);

@@ -118,22 +118,35 @@ static enum lms_status arch_float(const struct lms_gguf *g, const char *arch, co
 	return LMS_OK;
 }
 
-/* Settings that would change the computation to something lmscope does
- * not do are refused by name. */
-static enum lms_status refuse_unsupported(const struct lms_gguf *g, const char *arch,
-                                          const struct lms_config *c)
+/* rope.scaling.type "linear" with its factor, or none; other scalings
+ * (yarn, Llama 3's rope_freqs.weight) are refused by name. */
+static enum lms_status rope_scaling(const struct lms_gguf *g, const char *arch, struct lms_config *c)
 {
 	char k[128];
 	const char *s;
 	size_t n;
 	snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
 	TRY(lms_gguf_str(g, k, 1, &s, &n));
-	if (s && !(n == 4 && !memcmp(s, "none", 4)))
-		return lms_fail(LMS_EUNSUPPORTED, "%s: %s \"%.*s\" is not supported", g->path, k,
-		                (int)(n > 40 ? 40 : n), s);
 	if (lms_gguf_tensor(g, "rope_freqs.weight"))
 		return lms_fail(LMS_EUNSUPPORTED, "%s: rope_freqs.weight (Llama 3 rope scaling) is not supported",
 		                g->path);
+	if (!s || (n == 4 && !memcmp(s, "none", 4)))
+		return LMS_OK;
+	if (!(n == 6 && !memcmp(s, "linear", 6)))
+		return lms_fail(LMS_EUNSUPPORTED, "%s: %s \"%.*s\" is not supported", g->path, k,
+		                (int)(n > 40 ? 40 : n), s);
+	c->rope.kind = LMS_ROPE_LINEAR;
+	c->rope.factor = 0;
+	TRY(arch_float(g, arch, "rope.scaling.factor", &c->rope.factor));
+	if (!(c->rope.factor >= 1.0f))
+		return lms_fail(LMS_EFORMAT, "%s: %s.rope.scaling.factor must be at least 1", g->path, arch);
+	return LMS_OK;
+}
+
+/* Head sizes other than C / NH are refused; a sliding window limits the
+ * context (full attention is the same function up to the window). */
+static enum lms_status heads_and_window(const struct lms_gguf *g, const char *arch, struct lms_config *c)
+{
 	int hs = c->C / c->NH, dim = hs;
 	TRY(arch_int(g, arch, "rope.dimension_count", 1, &dim));
 	if (dim != hs)
@@ -145,6 +158,10 @@ static enum lms_status refuse_unsupported(const struct lms_gguf *g, const char *
 	if (kl != hs || vl != hs)
 		return lms_fail(LMS_EUNSUPPORTED, "%s: head size %d/%d other than embedding_length / head_count",
 		                g->path, kl, vl);
+	int window = c->maxT;
+	TRY(arch_int(g, arch, "attention.sliding_window", 1, &window));
+	if (window < c->maxT)
+		c->maxT = window;
 	return LMS_OK;
 }
 
@@ -189,8 +206,10 @@ static enum lms_status read_config(const struct lms_gguf *g, struct lms_config *
 	c->V = emb->ne[1] > (1 << 30) ? 0 : (int)emb->ne[1];
 	TRY(arch_int(g, arch, "vocab_size", 1, &c->V));
 	c->tied = !lms_gguf_tensor(g, "output.weight");
+	c->qkv_bias = !strcmp(arch, "qwen2");
+	TRY(rope_scaling(g, arch, c));
 	TRY(lms_config_check(c, g->path));
-	return refuse_unsupported(g, arch, c);
+	return heads_and_window(g, arch, c);
 }
 
 /* ---- tensors --------------------------------------------------------------------- */
@@ -228,11 +247,55 @@ static enum lms_status match_tensors(const struct lms_gguf *g, const struct lms_
 	return LMS_OK;
 }
 
-/* Dequantizes one tensor into dst, un-permuting rotary rows. */
+/* What a typed model's matrices point into: the file's mapping, and the
+ * q and k matrices permuted out of Meta's pair layout (as stored, rows of
+ * whole blocks). */
+struct held {
+	struct lms_gguf *g;
+	unsigned char *perm;
+};
+
+static void held_free(void *p)
+{
+	struct held *h = p;
+	lms_gguf_close(h->g);
+	free(h->perm);
+	free(h);
+}
+
+/* Whether table entry t stays as stored: every matrix, which nn/wmat.h
+ * multiplies in its type; 1-D tensors (norms, biases) are converted. */
+static int keep_stored(const struct lms_tensor *t)
+{
+	return t->ndim == 2;
+}
+
+/* One kept matrix: wm[i] over the mapping, or over its rows permuted into
+ * perm (advanced past them) for a rotary projection. */
+static enum lms_status keep_tensor(const struct lms_gguf *g, struct lms_model *m, int i,
+                                   const struct lms_gguf_tensor *t, int heads,
+                                   unsigned char **perm)
+{
+	const void *data = t->data;
+	if (!lms_quant_finite(t->data, t->type, (size_t)t->ne[0] * (size_t)t->ne[1]))
+		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
+	if (heads) {
+		size_t rb = lms_wtype_row_bytes(t->type, (int)t->ne[0]);
+		lms_rope_rows_permute(*perm, t->data, heads, m->cfg.C / m->cfg.NH, rb, 0);
+		data = *perm;
+		*perm += t->bytes;
+	}
+	m->wm[i] = lms_tensor_wmat(&m->tensors[i], t->type, data);
+	return LMS_OK;
+}
+
+/* One converted tensor: dequantized into dst (float32 rows un-permuted). */
 static enum lms_status read_tensor(const struct lms_gguf *g, const struct lms_gguf_tensor *t,
                                    float *dst, int heads, int hs)
 {
 	size_t n = (size_t)t->ne[0] * (size_t)t->ne[1];
+	if (!lms_quant_finite(t->data, t->type, n))
+		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
 	if (heads) {
 		float *tmp = malloc(n * sizeof(float));
 		if (!tmp)
@@ -249,26 +312,68 @@ static enum lms_status read_tensor(const struct lms_gguf *g, const struct lms_gg
 	return LMS_OK;
 }
 
-static enum lms_status load_weights(const struct lms_gguf *g, const struct lms_config *c, int pairs,
+/* Float32 files are read into params like any float32 model; any other
+ * type makes a typed model whose matrices stay in the mapping. */
+static enum lms_status fill_model(struct lms_gguf *g, const struct lms_config *c, int pairs,
+                                  const struct lms_gguf_tensor **found, struct lms_model *m)
+{
+	int typed = 0;
+	size_t floats = 0, stored = 0, permuted = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		int keep = keep_stored(&m->tensors[i]) && found[i]->type != LMS_W_F32;
+		typed |= keep;
+		floats += keep ? 0 : m->tensors[i].numel;
+		stored += keep ? found[i]->bytes : m->tensors[i].numel * sizeof(float);
+		if (keep && rotary_heads(c, pairs, m->tensors[i].name))
+			permuted += found[i]->bytes;
+	}
+	m->typed = typed;
+	m->stored_bytes = stored;
+	enum lms_status st = lms_memory_check_stored(c, stored, g->path);
+	struct held *h = typed ? calloc(1, sizeof *h) : NULL;
+	if (!st && typed && (!h || !(h->perm = malloc(permuted ? permuted : 1))))
+		st = lms_fail(LMS_ENOMEM, "%s: out of memory", g->path);
+	if (!st && !(m->params = calloc(floats ? floats : 1, sizeof(float))))
+		st = lms_fail(LMS_ENOMEM, "%s: cannot allocate %zu parameters", g->path, floats);
+	unsigned char *perm = h ? h->perm : NULL;
+	size_t off = 0;
+	for (int i = 0; i < m->n_tensors && !st; i++) {
+		const struct lms_tensor *t = &m->tensors[i];
+		int heads = rotary_heads(c, pairs, t->name);
+		if (typed && keep_stored(t) && found[i]->type != LMS_W_F32) {
+			st = keep_tensor(g, m, i, found[i], heads, &perm);
+			continue;
+		}
+		float *p = m->params + (typed ? off : t->offset); /* float32: the packed layout */
+		off += t->numel;
+		m->wm[i] = lms_tensor_wmat(t, LMS_W_F32, p);
+		st = read_tensor(g, found[i], p, heads, c->C / c->NH);
+	}
+	if (h) { /* the model owns the mapping from here, even on failure */
+		h->g = g;
+		m->storage = h;
+		m->storage_free = held_free;
+	} else {
+		lms_gguf_close(g);
+	}
+	return st;
+}
+
+/* Consumes g: a typed model keeps it, anything else closes it. */
+static enum lms_status load_weights(struct lms_gguf *g, const struct lms_config *c, int pairs,
                                     struct lms_model **out)
 {
-	int n = lms_arch_ops(c->arch)->tensors(c, NULL);
-	struct lms_tensor *tab = calloc((size_t)n, sizeof *tab);
-	const struct lms_gguf_tensor **found = calloc((size_t)n, sizeof *found);
 	struct lms_model *m = NULL;
-	enum lms_status st = tab && found ? LMS_OK : lms_fail(LMS_ENOMEM, "%s: out of memory", g->path);
-	if (!st) {
-		lms_arch_ops(c->arch)->tensors(c, tab);
-		st = match_tensors(g, tab, n, found);
-	}
+	enum lms_status st = lms_model_alloc_table(c, &m);
+	const struct lms_gguf_tensor **found = NULL;
+	if (!st && !(found = calloc((size_t)m->n_tensors, sizeof *found)))
+		st = lms_fail(LMS_ENOMEM, "%s: out of memory", g->path);
 	if (!st)
-		st = lms_memory_check(c, g->path);
+		st = match_tensors(g, m->tensors, m->n_tensors, found);
 	if (!st)
-		st = lms_model_alloc(c, &m);
-	for (int i = 0; i < n && !st; i++)
-		st = read_tensor(g, found[i], m->params + m->tensors[i].offset,
-		                 rotary_heads(c, pairs, m->tensors[i].name), c->C / c->NH);
-	free(tab);
+		st = fill_model(g, c, pairs, found, m);
+	else
+		lms_gguf_close(g);
 	free(found);
 	if (st) {
 		lms_model_free(m);
@@ -288,15 +393,17 @@ enum lms_status lms_gguf_load(const char *path, struct lms_model **out, struct l
 	struct lms_config c;
 	int pairs = 0;
 	enum lms_status st = read_config(g, &c, &pairs);
-	if (!st)
-		st = load_weights(g, &c, pairs, out);
 	if (!st && tok)
-		st = lms_gguf_tokenizer(g, tok);
+		st = lms_gguf_tokenizer(g, tok); /* before the weights, which may take g */
 	if (st) {
-		lms_model_free(*out);
-		*out = NULL;
+		lms_gguf_close(g);
+		return st;
 	}
-	lms_gguf_close(g);
+	st = load_weights(g, &c, pairs, out);
+	if (st && tok) {
+		lms_tokenizer_free(*tok);
+		*tok = NULL;
+	}
 	return st;
 }
 
@@ -333,29 +440,66 @@ static enum lms_wtype type_for(const char *type, const char *gname, int cols)
 #define KV_F32(k, v) (struct lms_gguf_out_kv){.key = (k), .type = LMS_GV_F32, .f = (v)}
 #define KV_STR(k, v) (struct lms_gguf_out_kv){.key = (k), .type = LMS_GV_STRING, .s = (v)}
 
-enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokenizer *tok,
-                              const char *path, const char *type)
+/* The architecture's metadata (keys named after it, kept in keys). */
+static int config_kvs(const struct lms_config *c, const char *arch, struct lms_gguf_out_kv *kv,
+                      char (*keys)[64])
+{
+	static const char *const names[] = {
+		"context_length", "embedding_length", "block_count", "feed_forward_length",
+		"attention.head_count", "attention.head_count_kv", "rope.dimension_count", "vocab_size",
+		"attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.scaling.factor",
+	};
+	const int vals[] = {c->maxT, c->C, c->L, c->H, c->NH, c->KV, c->C / c->NH, c->V};
+	int nk = 0;
+	kv[nk++] = KV_STR("general.architecture", arch);
+	kv[nk++] = KV_STR("general.name", "lmscope");
+	for (int i = 0; i < N_OF(names); i++)
+		snprintf(keys[i], 64, "%s.%s", arch, names[i]);
+	for (int i = 0; i < N_OF(vals); i++)
+		kv[nk++] = KV_U32(keys[i], vals[i]);
+	kv[nk++] = KV_F32(keys[8], c->eps);
+	kv[nk++] = KV_F32(keys[9], c->rope_theta);
+	if (c->rope.kind == LMS_ROPE_LINEAR) {
+		snprintf(keys[11], 64, "%s.rope.scaling.type", arch);
+		kv[nk++] = KV_STR(keys[11], "linear");
+		kv[nk++] = KV_F32(keys[10], c->rope.factor);
+	}
+	return nk;
+}
+
+/* The file's tensors over m's float32 parameters; q and k rows of a llama
+ * are permuted into Meta's pair layout in perm. */
+static void out_tensors(const struct lms_model *m, const char *type, int pairs,
+                        struct lms_gguf_out_tensor *t, char (*names)[96], float *perm)
 {
 	const struct lms_config *c = &m->cfg;
-	if (c->arch != LMS_LLAMA)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output is for Llama models (this is %s)", path,
-		                lms_arch_name(c->arch));
-	if (!lms_gguf_type_known(type))
-		return lms_fail(LMS_EARG, "%s: unknown GGUF type %s", path, type);
-	struct lms_gguf_out_kv kv[32];
-	int nk = 0;
-	kv[nk++] = KV_STR("general.architecture", "llama");
-	kv[nk++] = KV_STR("general.name", "lmscope");
-	kv[nk++] = KV_U32("llama.context_length", c->maxT);
-	kv[nk++] = KV_U32("llama.embedding_length", c->C);
-	kv[nk++] = KV_U32("llama.block_count", c->L);
-	kv[nk++] = KV_U32("llama.feed_forward_length", c->H);
-	kv[nk++] = KV_U32("llama.attention.head_count", c->NH);
-	kv[nk++] = KV_U32("llama.attention.head_count_kv", c->KV);
-	kv[nk++] = KV_U32("llama.rope.dimension_count", c->C / c->NH);
-	kv[nk++] = KV_U32("llama.vocab_size", c->V);
-	kv[nk++] = KV_F32("llama.attention.layer_norm_rms_epsilon", c->eps);
-	kv[nk++] = KV_F32("llama.rope.freq_base", c->rope_theta);
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct lms_tensor *mt = &m->tensors[i];
+		gguf_name(mt->name, names[i], sizeof names[i]);
+		t[i].name = names[i];
+		t[i].ndim = mt->ndim;
+		t[i].rows = mt->ndim == 2 ? mt->shape[0] : 1;
+		t[i].cols = mt->ndim == 2 ? mt->shape[1] : mt->shape[0];
+		t[i].type = mt->ndim == 2 ? type_for(type, names[i], (int)t[i].cols) : LMS_W_F32;
+		t[i].data = m->params + mt->offset;
+		int heads = rotary_heads(c, pairs, mt->name);
+		if (heads) {
+			lms_rope_rows_permute(perm, t[i].data, heads, c->C / c->NH,
+			                      (size_t)t[i].cols * sizeof(float), 1);
+			t[i].data = perm;
+			perm += mt->numel;
+		}
+	}
+}
+
+static enum lms_status save_f32(const struct lms_model *m, const struct lms_tokenizer *tok,
+                                const char *path, const char *type)
+{
+	const struct lms_config *c = &m->cfg;
+	int pairs = !c->qkv_bias; /* llama: Meta's layout; qwen2: as Hugging Face stores it */
+	struct lms_gguf_out_kv kv[16 + LMS_GGUF_TOK_KVS];
+	char keys[12][64];
+	int nk = config_kvs(c, c->qkv_bias ? "qwen2" : "llama", kv, keys);
 	void *hold = NULL;
 	enum lms_status st = LMS_OK;
 	if (tok) {
@@ -365,36 +509,41 @@ enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokeni
 	}
 	struct lms_gguf_out_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
 	char (*names)[96] = calloc((size_t)m->n_tensors, sizeof *names);
-	float *perm = NULL;
 	size_t permuted = 0; /* floats of q and k rows kept permuted in perm */
 	for (int i = 0; i < m->n_tensors; i++)
-		if (rotary_heads(c, 1, m->tensors[i].name))
+		if (rotary_heads(c, pairs, m->tensors[i].name))
 			permuted += m->tensors[i].numel;
-	if (!st && (!t || !names || !(perm = malloc(permuted * sizeof(float) + 1))))
+	float *perm = malloc(permuted * sizeof(float) + 1);
+	if (!st && (!t || !names || !perm))
 		st = lms_fail(LMS_ENOMEM, "%s: out of memory", path);
-	size_t used = 0;
-	for (int i = 0; i < m->n_tensors && !st; i++) {
-		const struct lms_tensor *mt = &m->tensors[i];
-		gguf_name(mt->name, names[i], sizeof names[i]);
-		t[i].name = names[i];
-		t[i].ndim = mt->ndim;
-		t[i].rows = mt->ndim == 2 ? mt->shape[0] : 1;
-		t[i].cols = mt->ndim == 2 ? mt->shape[1] : mt->shape[0];
-		t[i].type = mt->ndim == 2 ? type_for(type, names[i], (int)t[i].cols) : LMS_W_F32;
-		t[i].data = m->params + mt->offset;
-		int heads = rotary_heads(c, 1, mt->name);
-		if (heads) {
-			lms_rope_rows_permute(perm + used, t[i].data, heads, c->C / c->NH,
-			                      (size_t)t[i].cols * sizeof(float), 1);
-			t[i].data = perm + used;
-			used += mt->numel;
-		}
-	}
-	if (!st)
+	if (!st) {
+		out_tensors(m, type, pairs, t, names, perm);
 		st = lms_gguf_write(path, kv, nk, t, m->n_tensors);
+	}
 	free(t);
 	free(names);
 	free(perm);
 	free(hold);
+	return st;
+}
+
+enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokenizer *tok,
+                              const char *path, const char *type)
+{
+	const struct lms_config *c = &m->cfg;
+	if (c->arch != LMS_LLAMA)
+		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output is for Llama-family models (this is %s)",
+		                path, lms_arch_name(c->arch));
+	if (c->rope.kind != LMS_ROPE_NONE && c->rope.kind != LMS_ROPE_LINEAR)
+		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output of Llama 3 rope scaling is not supported", path);
+	if (!lms_gguf_type_known(type))
+		return lms_fail(LMS_EARG, "%s: unknown GGUF type %s", path, type);
+	if (!m->typed)
+		return save_f32(m, tok, path, type);
+	struct lms_model *f; /* the stored weights as float32, then stored again */
+	enum lms_status st = lms_model_to_f32(m, &f);
+	if (!st)
+		st = save_f32(f, tok, path, type);
+	lms_model_free(f);
 	return st;
 }

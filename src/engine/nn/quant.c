@@ -416,3 +416,46 @@ void lms_quantize(void *dst, const float *src, enum lms_wtype t, size_t n)
 {
 	quantizers[t](dst, src, n);
 }
+
+/* ---- finiteness --------------------------------------------------------------
+ * A quantized block decodes to finite values exactly when its half scales
+ * are finite (the codes are small integers and no product of a half by them
+ * overflows a float), so only the scales are read. */
+static int half_finite(const unsigned char *p)
+{
+	return (p[1] & 0x7c) != 0x7c;
+}
+
+int lms_quant_finite(const void *src, enum lms_wtype t, size_t n)
+{
+	const unsigned char *p = src;
+	static const struct {
+		int at[2]; /* byte offsets of the block's halves (-1: none) */
+	} scales[LMS_W_NTYPES] = {
+		[LMS_W_Q8_0] = {{0, -1}}, [LMS_W_Q4_0] = {{0, -1}}, [LMS_W_Q5_0] = {{0, -1}},
+		[LMS_W_Q4_1] = {{0, 2}},  [LMS_W_Q5_1] = {{0, 2}},  [LMS_W_Q4_K] = {{0, 2}},
+		[LMS_W_Q5_K] = {{0, 2}},  [LMS_W_Q6_K] = {{208, -1}},
+	};
+	if (t == LMS_W_F32) {
+		for (size_t i = 0; i < n; i++) {
+			float f;
+			memcpy(&f, p + 4 * i, 4);
+			if (!isfinite(f))
+				return 0;
+		}
+		return 1;
+	}
+	if (t == LMS_W_F16 || t == LMS_W_BF16) {
+		unsigned char mask = t == LMS_W_F16 ? 0x7c : 0x7f;
+		for (size_t i = 0; i < n; i++)
+			if ((p[2 * i + 1] & mask) == mask && (t == LMS_W_F16 || (p[2 * i] & 0x80)))
+				return 0;
+		return 1;
+	}
+	size_t bb = lms_wtype_block_bytes(t), nb = n / (size_t)lms_wtype_block(t);
+	for (size_t b = 0; b < nb; b++)
+		for (int k = 0; k < 2; k++)
+			if (scales[t].at[k] >= 0 && !half_finite(p + b * bb + scales[t].at[k]))
+				return 0;
+	return 1;
+}

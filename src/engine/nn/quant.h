@@ -44,4 +44,8 @@ void lms_dequant_q6_k(float *out, const void *src, size_t n);
  * BF16 round to nearest even). */
 void lms_quantize(void *dst, const float *src, enum lms_wtype t, size_t n);
 
+/* Whether the n values (whole blocks) of type t at src all decode to
+ * finite floats; reads only the scales of quantized blocks. */
+int lms_quant_finite(const void *src, enum lms_wtype t, size_t n);
+
 #endif
