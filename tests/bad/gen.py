@@ -207,6 +207,18 @@ WORD_CONFIG = json.dumps({"type": "word", "unk_token": "<unk>", "pattern": "[\\p
 WORD_VOCAB = json.dumps({w: i for i, w in enumerate(
     ["<unk>", "in", "the", "beginning", "god", "created", "heaven", "and", "earth", ".", ","])}).encode()
 
+
+
+def HF_JSON(vocab=None, merges=None, **parts):
+    """A small tokenizer.json (BPE over a, b, ab) with parts replaced."""
+    doc = {"version": "1.0", "added_tokens": [], "normalizer": None, "pre_tokenizer": None,
+           "post_processor": None, "decoder": None,
+           "model": {"type": "BPE", "vocab": vocab or {"a": 0, "b": 1, "ab": 2},
+                     "merges": merges if merges is not None else ["a b"]}}
+    doc.update(parts)
+    return json.dumps(doc).encode()
+
+
 # Files other than config.json and model.safetensors: name -> bytes, or DIR
 # for a directory where a file belongs. A case whose `path` names one of
 # them passes that file to lmscope instead of the directory.
@@ -226,6 +238,16 @@ EXTRA = {
         {"w%d" % i if i else "<unk>": i for i in range(12)}).encode()},
     "merges_bad_line": {"vocab.json": json.dumps(dict({chr(65 + i): i for i in range(10)}, AB=10)).encode(),
                         "merges.txt": b"#version: 0.2\nA B\nC\n"},
+    "hfjson_invalid_json": {"tokenizer.json": b'{"model": {"type": "BPE", "vocab": {"a": 0,'},
+    "hfjson_pre_tokenizer_unknown": {"tokenizer.json": HF_JSON(pre_tokenizer={"type": "Whitespace"})},
+    "hfjson_normalizer_unknown": {"tokenizer.json": HF_JSON(normalizer={"type": "Sequence", "normalizers": [
+        {"type": "NFC"}, {"type": "Lowercase"}]})},
+    "hfjson_model_unknown": {"tokenizer.json": json.dumps({"model": {"type": "WordPiece", "vocab": {"a": 0}}}).encode()},
+    "hfjson_bad_regex": {"tokenizer.json": HF_JSON(pre_tokenizer={"type": "Split", "pattern": {"Regex": "(["},
+                                                                  "behavior": "Isolated", "invert": False})},
+    "hfjson_ids_not_dense": {"tokenizer.json": HF_JSON(vocab={"a": 0, "b": 1, "ab": 5})},
+    "hfjson_merge_unknown_token": {"tokenizer.json": HF_JSON(merges=["a c"])},
+    "hfjson_config_bos_unknown": {"tokenizer.json": HF_JSON(), "tokenizer_config.json": b'{"bos_token": "<s>"}'},
     "llama2c_absurd_header": {"model.bin": llama2c_bin(header=(1 << 30, 16, 1, 2, 1, 11, 4))},
     "llama2c_short": {"model.bin": llama2c_bin(cut=10)},
     "llama2c_negative_dims": {"model.bin": llama2c_bin(header=(8, -16, 1, 2, 1, 11, 4))},

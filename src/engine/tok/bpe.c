@@ -527,7 +527,7 @@ static enum lms_status bpe_encode(const struct lms_tokenizer *tok, const char *t
 	c.out = out;
 	if (tok_strmap_init(&c.cache, 1024))
 		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
-	struct tok_split_cb cb = {on_piece, on_invalid, &c, 1};
+	struct tok_split_cb cb = {on_piece, on_invalid, &c, 1, NULL};
 	enum lms_status st = tok_regex_split(&c.b->re, text, len, &cb);
 	tok_strmap_free(&c.cache);
 	free(c.ent);

@@ -124,7 +124,7 @@ enum lms_status bpe_train(const struct lms_tok_train_opts *opts, const char *con
 		st = tok_regex_compile(&re, BPE_GPT2_PATTERN, "tokenizer");
 	for (int i = 0; i < n && !st; i++) {
 		t.text = texts[i];
-		struct tok_split_cb cb = {on_word, on_byte, &t, 1};
+		struct tok_split_cb cb = {on_word, on_byte, &t, 1, NULL};
 		st = tok_regex_split(&re, texts[i], lens[i], &cb);
 	}
 	if (re.code)

@@ -40,9 +40,9 @@ struct lms_tok_arrays {
 	int add_bos;               /* 1: model input starts with bos (tokenizer.ggml.add_bos_token) */
 	int add_space_prefix;      /* "llama": 1 (sentencepiece's dummy prefix, the default when
 	                            * tokenizer.ggml.add_space_prefix is absent), 0 when false */
-	const char *pre;           /* "gpt2": tokenizer.ggml.pre ("default", "gpt-2", "llama-bpe",
-	                            * "llama3", "qwen2", "smollm", ...), NULL = "default" (GPT-2's
-	                            * pattern); a name lmscope does not know fails, naming it */
+	const char *pre;           /* "gpt2": tokenizer.ggml.pre: "gpt-2", "llama-bpe" (= "llama3"),
+	                            * "qwen2", "smollm" (= "starcoder"); NULL = "gpt-2"; any other
+	                            * name (llama.cpp's "default" too) fails, naming it */
 	const char *where;         /* the source in messages, e.g. the .gguf path */
 };
 

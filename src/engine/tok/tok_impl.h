@@ -122,6 +122,7 @@ struct tok_split_cb {
 	int (*invalid)(void *ud, size_t off);         /* one byte of invalid UTF-8 */
 	void *ud;
 	int gaps; /* report the text between matches as pieces too */
+	int (*gap)(void *ud, size_t off, size_t n); /* when set, gaps go here, not to piece */
 };
 
 /* Splits text into its maximal valid UTF-8 runs and single invalid bytes,
@@ -175,6 +176,6 @@ struct tok_ops {
 	                          struct tok_buf *out);
 };
 
-extern const struct tok_ops tok_word_ops, tok_char_ops, tok_bpe_ops, tok_spm_ops;
+extern const struct tok_ops tok_word_ops, tok_char_ops, tok_bpe_ops, tok_spm_ops, tok_hf_ops;
 
 #endif

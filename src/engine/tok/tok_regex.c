@@ -54,7 +54,8 @@ static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md
 			a = ov[0];
 			b = ov[1];
 		}
-		if (a > at && cb->gaps && cb->piece(cb->ud, base + at, a - at))
+		int (*gap)(void *, size_t, size_t) = cb->gap ? cb->gap : cb->piece;
+		if (a > at && cb->gaps && gap(cb->ud, base + at, a - at))
 			return LMS_ENOMEM;
 		if (b > a && cb->piece(cb->ud, base + a, b - a))
 			return LMS_ENOMEM;
@@ -62,7 +63,7 @@ static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md
 			/* An empty match: step over one character. */
 			uint32_t cp;
 			int k = lms_utf8_decode(s + a, n - a, &cp);
-			if (cb->gaps && cb->piece(cb->ud, base + a, (size_t)k))
+			if (cb->gaps && gap(cb->ud, base + a, (size_t)k))
 				return LMS_ENOMEM;
 			b = a + (size_t)k;
 		}

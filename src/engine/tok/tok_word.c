@@ -200,7 +200,7 @@ static enum lms_status word_encode(const struct lms_tokenizer *tok, const char *
 	if (w->cfg.lowercase && !(low = lowered(text, len)))
 		return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
 	struct word_call c = {w, low ? low : text, out, stats, tok->unk};
-	struct tok_split_cb cb = {word_piece, word_invalid, &c, 0};
+	struct tok_split_cb cb = {word_piece, word_invalid, &c, 0, NULL};
 	enum lms_status st = tok_regex_split(&w->re, c.text, len, &cb);
 	free(low);
 	return st;
@@ -308,7 +308,7 @@ static enum lms_status word_train(const struct lms_tok_train_opts *o, const char
 			break;
 		}
 		struct count_call c = {text, &map, &count, &cap};
-		struct tok_split_cb cb = {count_piece, count_invalid, &c, 0};
+		struct tok_split_cb cb = {count_piece, count_invalid, &c, 0, NULL};
 		st = tok_regex_split(&w->re, text, lens[t], &cb);
 	}
 	if (!st)

@@ -14,7 +14,13 @@
 #include "lmscope/llama2c.h"
 #include "tok/tok_impl.h"
 
+/* tokenizer.json comes first: a Hugging Face directory often holds
+ * vocab.json and merges.txt too, and tokenizer.json is the complete
+ * description (added tokens, normalizer, pre-tokenizer). lmscope's own
+ * word and char tokenizers (tokenizer_config.json with a "type") keep
+ * their files whatever else is beside them. */
 static const struct tok_ops *const kinds[] = {
+	&tok_hf_ops,
 	&tok_word_ops,
 	&tok_char_ops,
 	&tok_bpe_ops,
@@ -32,7 +38,7 @@ enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out)
 		return lms_llama2c_tokenizer_load(dir, out);
 	/* a directory (or device) where a tokenizer file belongs is an error, not
 	 * a missing file that would quietly leave the model without a tokenizer */
-	static const char *const names[] = {"tokenizer_config.json", "vocab.json", "merges.txt",
+	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
 	                                    "encoder.json", "vocab.bpe", "tokenizer.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *p = tok_path(dir, names[i]);
@@ -355,7 +361,9 @@ enum lms_status tok_config_read(const char *dir, struct tok_config *c, int *foun
 	if (!path)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
 	json_error_t err;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	/* integers as reals: Hugging Face's configs hold a model_max_length of
+	 * 1e30 written as an integer, which jansson refuses otherwise */
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
 	enum lms_status st = LMS_OK;
 	if (!root) {
 		st = lms_fail(LMS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
