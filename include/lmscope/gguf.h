@@ -29,6 +29,9 @@ int lms_gguf_is(const char *path);
  * no tokenizer.ggml.model). tok may be NULL when it is not wanted. */
 enum lms_status lms_gguf_load(const char *path, struct lms_model **out, struct lms_tokenizer **tok);
 
+/* Only the tokenizer of a GGUF file (*tok NULL when it has none). */
+enum lms_status lms_gguf_load_tokenizer(const char *path, struct lms_tokenizer **tok);
+
 /* Storage of the matrices in a GGUF file written by lms_gguf_save: a
  * wmat.h type name ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0",
  * "Q5_1", "Q4_K", "Q5_K", "Q6_K") or "Q4_K_M" (Q4_K, with attn_v, ffn_down
@@ -37,9 +40,9 @@ enum lms_status lms_gguf_load(const char *path, struct lms_model **out, struct l
  * then F16. Returns 0 for an unknown name. */
 int lms_gguf_type_known(const char *name);
 
-/* Writes a Llama-architecture model (and its tokenizer, when it has the
- * tokenizer.ggml form of its kind: NULL writes none) as GGUF, atomically. */
-enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokenizer *tok,
-                              const char *path, const char *type);
+/* Writes a Llama-family model as GGUF ("llama", or "qwen2" with q, k, v
+ * biases), atomically; typed models through a float32 copy. The tokenizer
+ * is not written (no tokenizer.ggml.* keys). */
+enum lms_status lms_gguf_save(const struct lms_model *m, const char *path, const char *type);
 
 #endif

@@ -64,14 +64,15 @@ int lms_cmd_convert(int argc, char **argv)
 	if (st)
 		return front_fail(st);
 	if (gguf)
-		st = lms_gguf_save(cm.m, cm.tok, out, type ? type : f16 ? "F16" : "F32");
+		st = lms_gguf_save(cm.m, out, type ? type : f16 ? "F16" : "F32");
 	else
 		st = lms_model_save(cm.m, out, f16);
 	if (!st && cm.tok && !gguf)
 		st = lms_tokenizer_save(cm.tok, out);
 	if (!st)
 		printf("%s: %s, %zu parameters%s\n", out, lms_arch_name(cm.m->cfg.arch), cm.m->n_params,
-		       cm.tok ? ", with its tokenizer" : "");
+		       !cm.tok ? "" : gguf ? ", without its tokenizer (GGUF output holds the model only)"
+		                           : ", with its tokenizer");
 	front_close_model(&cm);
 	return st ? front_fail(st) : LMS_EXIT_OK;
 }

@@ -8,11 +8,12 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "lmscope/gguf.h"
 #include "lmscope/dataset.h"
 
 static const char usage_text[] =
 	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n"
-	"  PATH     a model or tokenizer directory\n"
+	"  PATH     a model or tokenizer directory, or a GGUF file\n"
 	"  FILE     the text to tokenize (- for standard input), read as bytes\n"
 	"  --json   print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}\n"
 	"  --bos    as model input: BOS first when the tokenizer's models expect it\n"
@@ -68,7 +69,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 			return front_fail(st);
 	}
 	struct lms_tokenizer *tok;
-	st = lms_tokenizer_load(path, &tok);
+	st = lms_gguf_is(path) ? lms_gguf_load_tokenizer(path, &tok) : lms_tokenizer_load(path, &tok);
 	if (st) {
 		free(data);
 		return front_fail(st);

@@ -390,7 +390,7 @@ START_TEST(test_model_roundtrip)
 {
 	for (int tied = 0; tied < 2; tied++) {
 		struct lms_model *m = small_llama(tied), *r;
-		ck_assert_int_eq(lms_gguf_save(m, NULL, tu_path("m.gguf"), "F32"), LMS_OK);
+		ck_assert_int_eq(lms_gguf_save(m, tu_path("m.gguf"), "F32"), LMS_OK);
 		ck_assert(lms_gguf_is(tu_path("m.gguf")));
 		struct lms_gguf *g;
 		ck_assert_int_eq(lms_gguf_open(tu_path("m.gguf"), &g), LMS_OK);
@@ -437,14 +437,14 @@ START_TEST(test_model_typed)
 		struct lms_model *m, *q, *f, *f32;
 		ck_assert_int_eq(lms_model_create(&c, 5, &m), LMS_OK);
 		tu_widen(m, 0.5f, 6);
-		ck_assert_int_eq(lms_gguf_save(m, NULL, tu_path("q.gguf"), "Q8_0"), LMS_OK);
+		ck_assert_int_eq(lms_gguf_save(m, tu_path("q.gguf"), "Q8_0"), LMS_OK);
 		ck_assert_int_eq(lms_gguf_load(tu_path("q.gguf"), &q, NULL), LMS_OK);
 		ck_assert_mem_eq(&q->cfg, &m->cfg, sizeof m->cfg);
 		ck_assert(q->typed);
 		for (int i = 0; i < q->n_tensors; i++)
 			ck_assert_int_eq(q->wm[i].type, q->tensors[i].ndim == 2 ? LMS_W_Q8_0 : LMS_W_F32);
 		ck_assert_int_eq(lms_model_to_f32(q, &f), LMS_OK);
-		ck_assert_int_eq(lms_gguf_save(q, NULL, tu_path("f.gguf"), "F32"), LMS_OK);
+		ck_assert_int_eq(lms_gguf_save(q, tu_path("f.gguf"), "F32"), LMS_OK);
 		ck_assert_int_eq(lms_gguf_load(tu_path("f.gguf"), &f32, NULL), LMS_OK);
 		ck_assert(!f32->typed);
 		ck_assert_mem_eq(f->params, f32->params, f->n_params * sizeof(float));
@@ -485,7 +485,7 @@ static void model_bad(const struct lms_gguf_out_kv *kv, int nk, const struct lms
 START_TEST(test_model_bad)
 {
 	struct lms_model *m = small_llama(1);
-	ck_assert_int_eq(lms_gguf_save(m, NULL, tu_path("m.gguf"), "Q8_0"), LMS_OK);
+	ck_assert_int_eq(lms_gguf_save(m, tu_path("m.gguf"), "Q8_0"), LMS_OK);
 	struct lms_gguf *g;
 	ck_assert_int_eq(lms_gguf_open(tu_path("m.gguf"), &g), LMS_OK);
 	/* rebuild the file's keys and tensors (as float) to edit them */

@@ -136,11 +136,4 @@ struct lms_tokenizer;
  * NULL when the file has none (no tokenizer.ggml.model, or "none"). */
 enum lms_status lms_gguf_tokenizer(const struct lms_gguf *g, struct lms_tokenizer **out);
 
-/* The tokenizer.ggml.* entries describing tok, appended at kv (room for
- * LMS_GGUF_TOK_KVS), *n set; *hold owns what they point at (free() it after
- * writing). A kind GGUF cannot describe is an LMS_EUNSUPPORTED failure. */
-#define LMS_GGUF_TOK_KVS 10
-enum lms_status lms_gguf_tokenizer_kvs(const struct lms_tokenizer *tok, struct lms_gguf_out_kv *kv,
-                                       int *n, void **hold);
-
 #endif

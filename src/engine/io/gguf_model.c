@@ -407,6 +407,16 @@ enum lms_status lms_gguf_load(const char *path, struct lms_model **out, struct l
 	return st;
 }
 
+enum lms_status lms_gguf_load_tokenizer(const char *path, struct lms_tokenizer **tok)
+{
+	*tok = NULL;
+	struct lms_gguf *g;
+	TRY(lms_gguf_open(path, &g));
+	enum lms_status st = lms_gguf_tokenizer(g, tok);
+	lms_gguf_close(g);
+	return st;
+}
+
 /* ---- saving ----------------------------------------------------------------------- */
 
 int lms_gguf_type_known(const char *name)
@@ -492,21 +502,14 @@ static void out_tensors(const struct lms_model *m, const char *type, int pairs,
 	}
 }
 
-static enum lms_status save_f32(const struct lms_model *m, const struct lms_tokenizer *tok,
-                                const char *path, const char *type)
+static enum lms_status save_f32(const struct lms_model *m, const char *path, const char *type)
 {
 	const struct lms_config *c = &m->cfg;
 	int pairs = !c->qkv_bias; /* llama: Meta's layout; qwen2: as Hugging Face stores it */
-	struct lms_gguf_out_kv kv[16 + LMS_GGUF_TOK_KVS];
+	struct lms_gguf_out_kv kv[16];
 	char keys[12][64];
 	int nk = config_kvs(c, c->qkv_bias ? "qwen2" : "llama", kv, keys);
-	void *hold = NULL;
 	enum lms_status st = LMS_OK;
-	if (tok) {
-		int more = 0;
-		st = lms_gguf_tokenizer_kvs(tok, kv + nk, &more, &hold);
-		nk += more;
-	}
 	struct lms_gguf_out_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
 	char (*names)[96] = calloc((size_t)m->n_tensors, sizeof *names);
 	size_t permuted = 0; /* floats of q and k rows kept permuted in perm */
@@ -523,12 +526,10 @@ static enum lms_status save_f32(const struct lms_model *m, const struct lms_toke
 	free(t);
 	free(names);
 	free(perm);
-	free(hold);
 	return st;
 }
 
-enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokenizer *tok,
-                              const char *path, const char *type)
+enum lms_status lms_gguf_save(const struct lms_model *m, const char *path, const char *type)
 {
 	const struct lms_config *c = &m->cfg;
 	if (c->arch != LMS_LLAMA)
@@ -539,11 +540,11 @@ enum lms_status lms_gguf_save(const struct lms_model *m, const struct lms_tokeni
 	if (!lms_gguf_type_known(type))
 		return lms_fail(LMS_EARG, "%s: unknown GGUF type %s", path, type);
 	if (!m->typed)
-		return save_f32(m, tok, path, type);
+		return save_f32(m, path, type);
 	struct lms_model *f; /* the stored weights as float32, then stored again */
 	enum lms_status st = lms_model_to_f32(m, &f);
 	if (!st)
-		st = save_f32(f, tok, path, type);
+		st = save_f32(f, path, type);
 	lms_model_free(f);
 	return st;
 }

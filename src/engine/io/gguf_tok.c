@@ -153,13 +153,3 @@ enum lms_status lms_gguf_tokenizer(const struct lms_gguf *g, struct lms_tokenize
 	release(&h);
 	return st;
 }
-
-enum lms_status lms_gguf_tokenizer_kvs(const struct lms_tokenizer *tok, struct lms_gguf_out_kv *kv,
-                                       int *n, void **hold)
-{
-	(void)tok;
-	(void)kv;
-	*n = 0;
-	*hold = NULL;
-	return LMS_OK;
-}
