@@ -67,6 +67,8 @@ static const struct workload workloads[] = {
 	{"tokenizer", bench_tokenizer},
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
+	{"gguf", bench_gguf},
+	{"gguf-make", bench_gguf},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS
