@@ -2,13 +2,14 @@
 """Cross-check of GGUF files against PyTorch, for every tensor type.
 
 A random-weight Llama (grouped-query attention, untied head, widths that
-are whole K-quant super-blocks) is written here as a Hugging Face directory
-(config.json + model.safetensors), converted by
+are whole K-quant super-blocks), and a Qwen2 (the same with q, k, v biases),
+are written here as Hugging Face directories (config.json +
+model.safetensors), converted by
 
     $LMSCOPE convert DIR -o MODEL.gguf --type T
 
 for T in F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K and
-Q4_K_M, and each file is read back by a GGUF parser and dequantizers written
+Q4_K_M (the Qwen2 in F32, Q8_0, Q5_1 and Q4_K_M), and each file is read back by a GGUF parser and dequantizers written
 here from the format's definition (llama.cpp's gguf.py and
 ggml-quants.c dequantize_row_*; nothing shared with lmscope). Checked:
 
@@ -21,7 +22,8 @@ ggml-quants.c dequantize_row_*; nothing shared with lmscope). Checked:
   - every type: lmscope's log-probabilities (relative 1e-4), attention
     probabilities and grad-norm / grad-x-input saliency on the .gguf equal a
     float64 PyTorch forward and autograd on the dequantized weights, in
-    GGUF's own layout with Meta's adjacent-pair rotary embedding.
+    GGUF's own layout: Meta's adjacent-pair rotary embedding for llama,
+    rotate_half on unpermuted rows for qwen2 (llama.cpp's NEOX rope).
 Exit status 0 when everything agrees."""
 
 import json
@@ -42,6 +44,7 @@ TOL = 1e-4
 CFG = dict(V=96, C=256, H=512, L=2, NH=4, KV=2, T=32, eps=1e-5, theta=10000.0)
 TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K",
          "Q4_K_M"]
+QWEN2_TYPES = ["F32", "Q8_0", "Q5_1", "Q4_K_M"]
 # relative RMS error of a quantized matrix (about half a quantization step)
 ERR = {"F32": 0, "F16": 1e-3, "BF16": 5e-3, "Q8_0": 0.01, "Q4_0": 0.12, "Q4_1": 0.09,
        "Q5_0": 0.06, "Q5_1": 0.045, "Q4_K": 0.1, "Q5_K": 0.05, "Q6_K": 0.03}
@@ -56,7 +59,7 @@ def check(ok, what):
 
 # ---- the model, Hugging Face layout -------------------------------------------------
 
-def make_model(d):
+def make_model(d, qwen2=False):
     g = torch.Generator().manual_seed(3)
     C, H, L, V, KC = CFG["C"], CFG["H"], CFG["L"], CFG["V"], CFG["KV"] * CFG["C"] // CFG["NH"]
 
@@ -70,6 +73,10 @@ def make_model(d):
         sd[p + "self_attn.q_proj.weight"] = normal(C, C, std=2 / C ** 0.5)
         sd[p + "self_attn.k_proj.weight"] = normal(KC, C, std=2 / C ** 0.5)
         sd[p + "self_attn.v_proj.weight"] = normal(KC, C, std=1 / C ** 0.5)
+        if qwen2:
+            sd[p + "self_attn.q_proj.bias"] = normal(C, std=0.5)
+            sd[p + "self_attn.k_proj.bias"] = normal(KC, std=0.5)
+            sd[p + "self_attn.v_proj.bias"] = normal(KC, std=0.5)
         sd[p + "self_attn.o_proj.weight"] = normal(C, C, std=1 / C ** 0.5)
         sd[p + "post_attention_layernorm.weight"] = 1 + normal(C, std=0.1)
         sd[p + "mlp.gate_proj.weight"] = normal(H, C, std=1 / C ** 0.5)
@@ -78,7 +85,8 @@ def make_model(d):
     sd["model.norm.weight"] = 1 + normal(C, std=0.1)
     sd["lm_head.weight"] = normal(V, C, std=1 / C ** 0.5)
     sd = {k: v.float().double() for k, v in sd.items()}  # float32 values
-    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": V,
+    config = {"model_type": "qwen2" if qwen2 else "llama",
+              "architectures": ["Qwen2ForCausalLM" if qwen2 else "LlamaForCausalLM"], "vocab_size": V,
               "hidden_size": C, "intermediate_size": H, "num_hidden_layers": L,
               "num_attention_heads": CFG["NH"], "num_key_value_heads": CFG["KV"],
               "max_position_embeddings": CFG["T"], "rms_norm_eps": CFG["eps"],
@@ -239,8 +247,9 @@ def permute(w, heads):
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def gguf_of(hf):
-    """The GGUF name and layout of each Hugging Face tensor."""
+def gguf_of(hf, qwen2=False):
+    """The GGUF name and layout of each Hugging Face tensor (llama.cpp
+    permutes a llama's q and k rows, not a qwen2's)."""
     out = {"token_embd.weight": hf["model.embed_tokens.weight"],
            "output_norm.weight": hf["model.norm.weight"], "output.weight": hf["lm_head.weight"]}
     names = {"input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
@@ -248,13 +257,16 @@ def gguf_of(hf):
              "self_attn.o_proj.weight": "attn_output.weight",
              "post_attention_layernorm.weight": "ffn_norm.weight",
              "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
-             "mlp.down_proj.weight": "ffn_down.weight"}
+             "mlp.down_proj.weight": "ffn_down.weight", "self_attn.q_proj.bias": "attn_q.bias",
+             "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias"}
     for l in range(CFG["L"]):
         for k, v in names.items():
+            if "model.layers.%d.%s" % (l, k) not in hf:
+                continue
             w = hf["model.layers.%d.%s" % (l, k)]
-            if v == "attn_q.weight":
+            if v == "attn_q.weight" and not qwen2:
                 w = permute(w, CFG["NH"])
-            elif v == "attn_k.weight":
+            elif v == "attn_k.weight" and not qwen2:
                 w = permute(w, CFG["KV"])
             out["blk.%d.%s" % (l, v)] = w
     return out
@@ -270,7 +282,17 @@ def rotary_pairs(x, theta):
     return torch.view_as_real(xc * cis[:, None, :]).reshape(T, heads, hs)
 
 
-def forward(w, emb):
+def rotary_half(x, theta):
+    """Hugging Face's rotate_half (llama.cpp's NEOX mode): entry i pairs with i + hs/2."""
+    T, heads, hs = x.shape
+    inv = 1.0 / (theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    ang = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+    ang = torch.cat((ang, ang), -1)[:, None, :]
+    rot = torch.cat((-x[..., hs // 2:], x[..., :hs // 2]), -1)
+    return x * ang.cos() + rot * ang.sin()
+
+
+def forward(w, emb, qwen2=False):
     C, nh, nkv = CFG["C"], CFG["NH"], CFG["KV"]
     hs, T = C // nh, emb.shape[0]
 
@@ -283,9 +305,11 @@ def forward(w, emb):
     for l in range(CFG["L"]):
         p = "blk.%d." % l
         h = norm(x, w[p + "attn_norm.weight"])
-        q = rotary_pairs((h @ w[p + "attn_q.weight"].T).reshape(T, nh, hs), CFG["theta"])
-        k = rotary_pairs((h @ w[p + "attn_k.weight"].T).reshape(T, nkv, hs), CFG["theta"])
-        v = (h @ w[p + "attn_v.weight"].T).reshape(T, nkv, hs)
+        rope = rotary_half if qwen2 else rotary_pairs
+        q, k, v = (h @ w[p + "attn_%s.weight" % x].T + w.get(p + "attn_%s.bias" % x, 0) for x in "qkv")
+        q = rope(q.reshape(T, nh, hs), CFG["theta"])
+        k = rope(k.reshape(T, nkv, hs), CFG["theta"])
+        v = v.reshape(T, nkv, hs)
         k = k.repeat_interleave(nh // nkv, dim=1)
         v = v.repeat_interleave(nh // nkv, dim=1)
         att = torch.softmax(torch.einsum("thd,shd->hts", q, k) / hs ** 0.5 + mask, -1)
@@ -307,7 +331,7 @@ def lmscope(*args):
 
 
 def want_kind(recipe, name):
-    if "norm" in name:
+    if "norm" in name or name.endswith(".bias"):
         return "F32"
     if recipe == "Q4_K_M":
         return "Q6_K" if name.endswith(("attn_v.weight", "ffn_down.weight")) or name == "output.weight" \
@@ -315,18 +339,19 @@ def want_kind(recipe, name):
     return recipe
 
 
-def check_file(recipe, path, ref):
+def check_file(recipe, path, ref, arch):
     version, kv, tensors = read_gguf(path)
-    check(version == 3 and kv.get("general.architecture") == "llama", "%s: header" % recipe)
-    for key, want in (("llama.embedding_length", CFG["C"]), ("llama.block_count", CFG["L"]),
-                      ("llama.feed_forward_length", CFG["H"]), ("llama.attention.head_count", CFG["NH"]),
-                      ("llama.attention.head_count_kv", CFG["KV"]), ("llama.context_length", CFG["T"])):
+    check(version == 3 and kv.get("general.architecture") == arch, "%s: header" % recipe)
+    for key, want in (("embedding_length", CFG["C"]), ("block_count", CFG["L"]),
+                      ("feed_forward_length", CFG["H"]), ("attention.head_count", CFG["NH"]),
+                      ("attention.head_count_kv", CFG["KV"]), ("context_length", CFG["T"])):
+        key = arch + "." + key
         check(kv.get(key) == want, "%s: %s = %s, want %s" % (recipe, key, kv.get(key), want))
     check(sorted(tensors) == sorted(ref), "%s: tensor names %s" % (recipe, sorted(tensors)))
     w = {}
     for name, r in ref.items():
         kind, t = tensors[name]
-        check(kind == want_kind(recipe, name), "%s: %s stored as %s" % (recipe, name, kind))
+        check(kind == want_kind(recipe.split()[-1], name), "%s: %s stored as %s" % (recipe, name, kind))
         check(tuple(t.shape) == tuple(r.shape), "%s: %s shape %s" % (recipe, name, tuple(t.shape)))
         err = float((t - r).pow(2).mean().sqrt() / r.pow(2).mean().sqrt())
         bound = ERR[kind]
@@ -336,10 +361,10 @@ def check_file(recipe, path, ref):
     return w
 
 
-def check_explain(recipe, path, w, ids):
+def check_explain(recipe, path, w, ids, qwen2):
     V = CFG["V"]
     emb = w["token_embd.weight"][ids].clone().requires_grad_(True)
-    logits, atts = forward(w, emb)
+    logits, atts = forward(w, emb, qwen2)
     logp = torch.log_softmax(logits[-1], -1)
     target = int(logp.argmax())
     logp[target].backward()
@@ -362,16 +387,17 @@ def check_explain(recipe, path, w, ids):
 def main():
     torch.manual_seed(0)
     ids = torch.randint(0, CFG["V"], (CFG["T"] - 5,)).tolist()
-    with tempfile.TemporaryDirectory() as d:
-        hf = make_model(os.path.join(d, "hf"))
-        ref = gguf_of(hf)
-        for recipe in TYPES:
-            path = os.path.join(d, "m_%s.gguf" % recipe)
-            lmscope("convert", os.path.join(d, "hf"), "-o", path, "--type", recipe)
-            w = check_file(recipe, path, ref)
-            for n in (1, 7, len(ids)):
-                check_explain(recipe, path, w, ids[:n])
-            print("%s: layout, values, log-probs, attention and saliency agree" % recipe)
+    for qwen2, arch, types in ((False, "llama", TYPES), (True, "qwen2", QWEN2_TYPES)):
+        with tempfile.TemporaryDirectory() as d:
+            hf = make_model(os.path.join(d, "hf"), qwen2)
+            ref = gguf_of(hf, qwen2)
+            for recipe in types:
+                path = os.path.join(d, "m_%s.gguf" % recipe)
+                lmscope("convert", os.path.join(d, "hf"), "-o", path, "--type", recipe)
+                w = check_file("%s %s" % (arch, recipe), path, ref, arch)
+                for n in (1, 7, len(ids)):
+                    check_explain("%s %s" % (arch, recipe), path, w, ids[:n], qwen2)
+                print("%s %s: layout, values, log-probs, attention and saliency agree" % (arch, recipe))
     if failures:
         print("%d failures" % len(failures))
         sys.exit(1)
