@@ -67,6 +67,7 @@ static const struct workload workloads[] = {
 	{"tokenizer", bench_tokenizer},
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
+	{"hf-llama", bench_hf_llama},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS
