@@ -69,6 +69,7 @@ static const struct workload workloads[] = {
 	{"llama-baseline", bench_llama_baseline},
 	{"gguf", bench_gguf},
 	{"gguf-make", bench_gguf},
+	{"hf-llama", bench_hf_llama},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS
