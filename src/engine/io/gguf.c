@@ -127,6 +127,18 @@ static const char *shown(const unsigned char *s, size_t len, char *buf, size_t s
 	return buf;
 }
 
+/* Keys and tensor names are printable ASCII in every GGUF writer; anything
+ * else is refused (and never reaches a message). */
+static int bad_name(const unsigned char *s, size_t len)
+{
+	if (len == 0 || len > MAX_NAME)
+		return 1;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 1;
+	return 0;
+}
+
 /* The value of kv at the cursor: checks it lies in the file and records
  * where. Arrays of arrays are refused (llama.cpp writes none). */
 static enum lms_status value(struct cur *c, struct lms_gguf_kv *kv, const char *key)
@@ -209,8 +221,8 @@ static enum lms_status read_kvs(struct lms_gguf *g, struct cur *c, size_t *used)
 		if ((st = str(c, "a key", &k, &len)))
 			return st;
 		char nb[80];
-		if (len == 0 || len > MAX_NAME || memchr(k, 0, len))
-			return lms_fail(LMS_EFORMAT, "%s: key \"%s\" is empty, too long or holds a NUL byte",
+		if (bad_name(k, len))
+			return lms_fail(LMS_EFORMAT, "%s: key \"%s\" is empty, too long or not printable ASCII",
 			                g->path, shown(k, len, nb, sizeof nb));
 		g->kv[i].key = keep(g, used, k, len);
 		st = value(c, &g->kv[i], g->kv[i].key);
@@ -228,8 +240,8 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 	if (st)
 		return st;
 	char nb[80];
-	if (len == 0 || len > MAX_NAME || memchr(s, 0, len))
-		return lms_fail(LMS_EFORMAT, "%s: tensor name \"%s\" is empty, too long or holds a NUL byte",
+	if (bad_name(s, len))
+		return lms_fail(LMS_EFORMAT, "%s: tensor name \"%s\" is empty, too long or not printable ASCII",
 		                g->path, shown(s, len, nb, sizeof nb));
 	t->name = keep(g, used, s, len);
 	if ((st = u32(c, "a tensor's dimension count", &nd)))
