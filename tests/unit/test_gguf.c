@@ -186,6 +186,105 @@ START_TEST(test_read_handmade)
 }
 END_TEST
 
+/* Version 2 has version 3's layout (3 only added big-endian files). */
+START_TEST(test_read_v2)
+{
+	struct bb b;
+	handmade(&b);
+	b.p[4] = 2;
+	struct lms_gguf *g = open_bytes(&b, LMS_OK);
+	ck_assert_uint_eq(g->version, 2);
+	ck_assert_ptr_nonnull(lms_gguf_tensor(g, "t1"));
+	lms_gguf_close(g);
+}
+END_TEST
+
+/* tokenizer.ggml.* arrays reach the tokenizer: ids, merges or scores,
+ * token types, BOS/EOS and add_bos_token. */
+START_TEST(test_tokenizer)
+{
+	/* GPT-2's byte characters (bytes_to_unicode: printable Latin-1 bytes
+	 * stand for themselves, the others for U+0100 onwards) as ids 0 .. 255,
+	 * then "ab" (256) and "<|endoftext|>" (257) */
+	char bytes[256][4];
+	const char *gtok[258];
+	int32_t gtype[258];
+	for (int b = 0, extra = 0; b < 256; b++) {
+		int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+		int cp = printable ? b : 256 + extra++;
+		if (cp < 0x80) {
+			bytes[b][0] = (char)cp;
+			bytes[b][1] = 0;
+		} else {
+			bytes[b][0] = (char)(0xc0 | cp >> 6);
+			bytes[b][1] = (char)(0x80 | (cp & 0x3f));
+			bytes[b][2] = 0;
+		}
+		gtok[b] = bytes[b];
+		gtype[b] = 1;
+	}
+	gtok[256] = "ab";
+	gtok[257] = "<|endoftext|>";
+	gtype[256] = 1;
+	gtype[257] = 3;
+	static const char *const merges[] = {"a b"};
+	static const char *const ltok[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
+	                                   "\xe2\x96\x81" "a", "ab", "\xe2\x96\x81" "ab"};
+	static const float lscore[] = {0, 0, 0, -1, -2, -3, -1.5f, -0.5f, -0.2f};
+	static const int32_t ltype[] = {2, 3, 3, 1, 1, 1, 1, 1, 1};
+	struct lms_gguf_out_kv gpt2[] = {
+		{.key = "tokenizer.ggml.model", .type = LMS_GV_STRING, .s = "gpt2"},
+		{.key = "tokenizer.ggml.tokens", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 258, .arr = gtok},
+		{.key = "tokenizer.ggml.token_type", .type = LMS_GV_ARRAY, .etype = LMS_GV_I32, .count = 258, .arr = gtype},
+		{.key = "tokenizer.ggml.merges", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 1, .arr = merges},
+		{.key = "tokenizer.ggml.bos_token_id", .type = LMS_GV_U32, .u = 257},
+		{.key = "tokenizer.ggml.eos_token_id", .type = LMS_GV_U32, .u = 257},
+	};
+	struct lms_gguf_out_kv llama[] = {
+		{.key = "tokenizer.ggml.model", .type = LMS_GV_STRING, .s = "llama"},
+		{.key = "tokenizer.ggml.tokens", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 9, .arr = ltok},
+		{.key = "tokenizer.ggml.scores", .type = LMS_GV_ARRAY, .etype = LMS_GV_F32, .count = 9, .arr = lscore},
+		{.key = "tokenizer.ggml.token_type", .type = LMS_GV_ARRAY, .etype = LMS_GV_I32, .count = 9, .arr = ltype},
+		{.key = "tokenizer.ggml.bos_token_id", .type = LMS_GV_U32, .u = 1},
+		{.key = "tokenizer.ggml.eos_token_id", .type = LMS_GV_U32, .u = 2},
+		{.key = "tokenizer.ggml.unknown_token_id", .type = LMS_GV_U32, .u = 0},
+	};
+	struct lms_tokenizer *tok;
+	int *ids;
+	size_t n, *offs;
+	struct lms_tok_stats stats;
+	ck_assert_int_eq(lms_gguf_write(tu_path("g.gguf"), gpt2, 6, NULL, 0), LMS_OK);
+	ck_assert_int_eq(lms_gguf_load_tokenizer(tu_path("g.gguf"), &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 258);
+	ck_assert_int_eq(lms_tokenizer_bos(tok), 257);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 0);
+	ck_assert_int_eq(lms_tokenizer_encode(tok, "abab", 4, &ids, &n, &offs, &stats), LMS_OK);
+	ck_assert(n == 2 && ids[0] == 256 && ids[1] == 256);
+	free(ids);
+	free(offs);
+	lms_tokenizer_free(tok);
+	ck_assert_int_eq(lms_gguf_write(tu_path("l.gguf"), llama, 7, NULL, 0), LMS_OK);
+	ck_assert_int_eq(lms_gguf_load_tokenizer(tu_path("l.gguf"), &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_eos(tok), 2);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1); /* llama's default */
+	/* dummy prefix, then the best-scoring pair first: "ab" (-0.5), "\u2581ab" (-0.2) */
+	ck_assert_int_eq(lms_tokenizer_encode(tok, "ab", 2, &ids, &n, &offs, &stats), LMS_OK);
+	ck_assert(n == 1 && ids[0] == 8);
+	free(ids);
+	free(offs);
+	lms_tokenizer_free(tok);
+	/* a token count disagreeing with the scores', and an unknown model */
+	llama[2].count = 8;
+	ck_assert_int_eq(lms_gguf_write(tu_path("l.gguf"), llama, 7, NULL, 0), LMS_OK);
+	ck_assert_int_eq(lms_gguf_load_tokenizer(tu_path("l.gguf"), &tok), LMS_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "tokenizer.ggml.scores has 8 entries for 9 tokens"));
+	llama[0].s = "bert";
+	ck_assert_int_eq(lms_gguf_write(tu_path("l.gguf"), llama, 7, NULL, 0), LMS_OK);
+	ck_assert_int_eq(lms_gguf_load_tokenizer(tu_path("l.gguf"), &tok), LMS_EUNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "tokenizer.ggml.model \"bert\" is not supported"));
+}
+END_TEST
+
 /* Every proper prefix of the valid file fails cleanly. */
 START_TEST(test_truncations)
 {
@@ -563,7 +662,8 @@ Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("gguf");
 	struct { const char *name; const TTest *fn; } cases[] = {
-		{"lms_gguf_open", test_read_handmade}, {"truncations", test_truncations},
+		{"lms_gguf_open", test_read_handmade}, {"version2", test_read_v2},
+		{"truncations", test_truncations}, {"tokenizer", test_tokenizer},
 		{"bad_headers", test_bad_headers}, {"lms_gguf_write", test_write_roundtrip},
 		{"lms_gguf_save", test_model_roundtrip}, {"typed", test_model_typed},
 		{"lms_gguf_load_bad", test_model_bad},
