@@ -4,9 +4,12 @@
  *
  * Loading checks in this order, so nothing large is allocated before the
  * file has shown it holds the data: the file's structure (gguf.c), the
- * configuration (lms_config_check), every tensor of the architecture present
- * with its shape and nothing unexpected, the memory needed; then the block is
- * allocated and each tensor dequantized into it, rejecting NaN and Inf. */
+ * configuration (lms_config_check), the tokenizer, every tensor of the
+ * architecture present with its shape and nothing unexpected, the memory
+ * needed (weights as stored). Then matrices in any type but F32 stay in the
+ * mapping (the model is typed and owns the mapping; llama's q and k rows
+ * are copied out permuted), the rest is converted into params, and NaN or
+ * Inf is refused (for quantized blocks: their scales). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
