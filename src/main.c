@@ -21,7 +21,7 @@ static const struct command commands[] = {
 	{"train", lms_cmd_train, "train a model on text corpora (AdamW, checkpoints, logs)"},
 	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
-	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
+	{"convert", lms_cmd_convert, "write a model as a model directory or a GGUF file"},
 	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
 	{"lesson", lms_cmd_lesson, "play a lesson file in the explorer (for teaching)"},
 };
