@@ -6,7 +6,7 @@
  *                                         smollm2: 30 layers, d 576, FFN 1536,
  *                                         9 heads, 3 KV heads, V 49152) with
  *                                         N(0, 0.02) weights stored as TYPE
- *                                         (Q4_K_M, Q8_0, ...)
+ *                                         (Q4_K_M, Q8_0, ...), context 256
  *   bench gguf FILE.gguf NAME             load time, resident memory against
  *                                         the file size, the explorer's
  *                                         keystroke-to-candidates at context
@@ -45,7 +45,10 @@ static int shape_of(const char *name, struct lms_config *c)
 	c->arch = LMS_LLAMA;
 	c->eps = 1e-5f;
 	c->rope_theta = 10000.0f;
-	c->maxT = 2048;
+	/* the engine allocates every layer's attention for the whole context
+	 * (the explorer keeps them): 2048 positions of TinyLlama would need
+	 * 28 GiB, so the files say 256 */
+	c->maxT = 256;
 	if (!strcmp(name, "tinyllama")) {
 		c->L = 22, c->C = 2048, c->H = 5632, c->NH = 32, c->KV = 4, c->V = 32000;
 		return 0;
