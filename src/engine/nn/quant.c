@@ -5,6 +5,12 @@
 #include <math.h>
 #include <string.h>
 
+/* Dequantization runs over every weight on every product: GCC's -O2 cost
+ * model leaves these short int-to-float loops scalar, -O3 vectorises them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
 #include "io/safetensors.h"
 #include "nn/quant.h"
 
@@ -59,23 +65,28 @@ static void quant_bf16(void *blocks, const float *in, size_t n)
 
 /* ---- 32-value blocks -------------------------------------------------------- */
 
+/* The loops below read blocks through restrict pointers: a uint8_t
+ * pointer may alias the float output, which would keep the compiler from
+ * vectorising them. */
 void lms_dequant_q8_0(float *out, const void *blocks, size_t n)
 {
-	const uint8_t *b = blocks;
+	const uint8_t *restrict b = blocks;
 	for (size_t i = 0; i < n / QK; i++, b += 34) {
 		float d = half(b);
+		float *restrict y = out + i * QK;
+		const int8_t *restrict q = (const int8_t *)(b + 2);
 		for (int j = 0; j < QK; j++)
-			out[i * QK + j] = d * (float)(int8_t)b[2 + j];
+			y[j] = d * (float)q[j];
 	}
 }
 
 /* Q4_0 and Q4_1: value j is the low nibble of qs[j], value j + 16 the high. */
 void lms_dequant_q4_0(float *out, const void *blocks, size_t n)
 {
-	const uint8_t *b = blocks;
+	const uint8_t *restrict b = blocks;
 	for (size_t i = 0; i < n / QK; i++, b += 18) {
 		float d = half(b);
-		float *y = out + i * QK;
+		float *restrict y = out + i * QK;
 		for (int j = 0; j < QK / 2; j++) {
 			y[j] = d * (float)((b[2 + j] & 0xf) - 8);
 			y[j + 16] = d * (float)((b[2 + j] >> 4) - 8);
@@ -85,10 +96,10 @@ void lms_dequant_q4_0(float *out, const void *blocks, size_t n)
 
 void lms_dequant_q4_1(float *out, const void *blocks, size_t n)
 {
-	const uint8_t *b = blocks;
+	const uint8_t *restrict b = blocks;
 	for (size_t i = 0; i < n / QK; i++, b += 20) {
 		float d = half(b), m = half(b + 2);
-		float *y = out + i * QK;
+		float *restrict y = out + i * QK;
 		for (int j = 0; j < QK / 2; j++) {
 			y[j] = d * (float)(b[4 + j] & 0xf) + m;
 			y[j + 16] = d * (float)(b[4 + j] >> 4) + m;
@@ -258,20 +269,25 @@ static void scale_min_k4(int j, const uint8_t *s, int *sc, int *mn)
 	}
 }
 
-static void dequant_k45(const uint8_t *b, float *y, int fifth)
+/* Sub-blocks 2p and 2p + 1 (64 values) at a time, as ggml's
+ * dequantize_row_q4_K: branch-free inner loops the compiler vectorises. */
+static void dequant_k45(const uint8_t *restrict b, float *restrict y, int fifth)
 {
 	float d = half(b), dmin = half(b + 2);
-	const uint8_t *s = b + 4, *qh = b + 16, *qs = b + (fifth ? 48 : 16);
-	for (int j = 0; j < 8; j++) {
-		int sc, mn;
-		scale_min_k4(j, s, &sc, &mn);
-		const uint8_t *q = qs + 32 * (j / 2);
-		for (int l = 0; l < 32; l++) {
-			int v = j & 1 ? q[l] >> 4 : q[l] & 0xf;
-			if (fifth)
-				v |= ((qh[l] >> j) & 1) << 4;
-			y[32 * j + l] = d * (float)sc * (float)v - dmin * (float)mn;
-		}
+	const uint8_t *s = b + 4, *restrict qh = b + 16, *restrict qs = b + (fifth ? 48 : 16);
+	for (int p = 0; p < 4; p++) {
+		int sc1, mn1, sc2, mn2;
+		scale_min_k4(2 * p, s, &sc1, &mn1);
+		scale_min_k4(2 * p + 1, s, &sc2, &mn2);
+		float d1 = d * (float)sc1, m1 = dmin * (float)mn1;
+		float d2 = d * (float)sc2, m2 = dmin * (float)mn2;
+		const uint8_t *restrict q = qs + 32 * p;
+		float *restrict y1 = y + 64 * p, *restrict y2 = y1 + 32;
+		int h1 = 2 * p, h2 = 2 * p + 1, hb = fifth ? 16 : 0;
+		for (int l = 0; l < 32; l++)
+			y1[l] = d1 * (float)((q[l] & 0xf) + (((qh[l] >> h1) & 1) * hb)) - m1;
+		for (int l = 0; l < 32; l++)
+			y2[l] = d2 * (float)((q[l] >> 4) + (((qh[l] >> h2) & 1) * hb)) - m2;
 	}
 }
 
@@ -294,17 +310,23 @@ void lms_dequant_q5_k(float *out, const void *blocks, size_t n)
 void lms_dequant_q6_k(float *out, const void *blocks, size_t n)
 {
 	for (size_t i = 0; i < n / QKK; i++) {
-		const uint8_t *b = (const uint8_t *)blocks + i * 210;
-		const uint8_t *ql = b, *qh = b + 128;
-		const int8_t *sc = (const int8_t *)(b + 192);
+		const uint8_t *restrict b = (const uint8_t *)blocks + i * 210;
 		float d = half(b + 208);
-		float *y = out + i * QKK;
-		for (int v = 0; v < QKK; v++) {
-			int c = v / 128, g = (v % 128) / 32, l = v % 32;
-			int lo = ql[64 * c + l + 32 * (g & 1)];
-			lo = g < 2 ? lo & 0xf : lo >> 4;
-			int hi = (qh[32 * c + l] >> (2 * g)) & 3;
-			y[v] = d * (float)sc[v / 16] * (float)((lo | hi << 4) - 32);
+		for (int c = 0; c < 2; c++) { /* ggml's dequantize_row_q6_K, one half at a time */
+			const uint8_t *restrict ql = b + 64 * c, *restrict qh = b + 128 + 32 * c;
+			const int8_t *restrict sc = (const int8_t *)(b + 192) + 8 * c;
+			float *restrict y = out + i * QKK + 128 * c;
+			for (int l = 0; l < 32; l++) {
+				int is = l / 16;
+				int q1 = ((ql[l] & 0xf) | ((qh[l] & 3) << 4)) - 32;
+				int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
+				int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+				int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+				y[l] = d * (float)sc[is] * (float)q1;
+				y[l + 32] = d * (float)sc[is + 2] * (float)q2;
+				y[l + 64] = d * (float)sc[is + 4] * (float)q3;
+				y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+			}
 		}
 	}
 }
