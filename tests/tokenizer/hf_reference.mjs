@@ -40,7 +40,11 @@ for (const dir of dirs) {
   const cases = texts.map((text) => {
     const ids = tok.encode(text, { add_special_tokens: false }).ids;
     const ids_input = tok.encode(text, { add_special_tokens: true }).ids;
-    return { text, ids, ids_input, decoded: ids.length ? tok.decode(ids) : "" };
+    // clean_up_tokenization_spaces (transformers' removal of the space before
+    // punctuation, on in GPT-2's config) is no part of the tokenizer's
+    // decoder; lmscope's decoding gives back the text
+    const decoded = ids.length ? tok.decode(ids, { clean_up_tokenization_spaces: false }) : "";
+    return { text, ids, ids_input, decoded };
   });
   const bytes = chars.map((c, b) => {
     const hex = "<0x" + b.toString(16).toUpperCase().padStart(2, "0") + ">";

@@ -283,6 +283,14 @@ START_TEST(sentencepiece_style)
 	free(ids);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 0); /* the config says no */
 	ck_assert_int_eq(lms_tokenizer_eos(tok), 2);
+	/* saving writes both files back as they were read */
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_path("saved")), LMS_OK);
+	struct lms_tokenizer *back;
+	ck_assert_int_eq(lms_tokenizer_load(tu_path("saved"), &back), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(back), 0);
+	ck_assert_int_eq(lms_tokenizer_eos(back), 2);
+	check_ids(back, "ab \xC3\xA9\xC3\xA9", 7, IDS(264, 259, 0), NULL);
+	lms_tokenizer_free(back);
 	lms_tokenizer_free(tok);
 }
 END_TEST
@@ -342,6 +350,40 @@ START_TEST(added_tokens)
 }
 END_TEST
 
+/* Split on " " with each behavior: vocab a 0, b 1, " " 2, "a " 3, " b" 4;
+ * (a, " ") merges first, then (" ", b), so the ids show where pieces end. */
+static void check_split(const char *behavior, int invert, const char *text, const int *want,
+                        size_t n)
+{
+	char json[1024];
+	snprintf(json, sizeof json,
+	         "{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"String\": \" \"},"
+	         " \"behavior\": \"%s\", \"invert\": %s},"
+	         " \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \" \": 2, \"a \": 3,"
+	         " \" b\": 4}, \"merges\": [[\"a\", \" \"], [\" \", \"b\"]]}}",
+	         behavior, invert ? "true" : "false");
+	write_dir(json, NULL);
+	struct lms_tokenizer *tok = load_ok();
+	check_ids(tok, text, strlen(text), want, n, NULL);
+	lms_tokenizer_free(tok);
+}
+
+START_TEST(split_behaviors)
+{
+	check_split("MergedWithPrevious", 0, "a b", IDS(3, 1));  /* "a " "b" */
+	check_split("MergedWithNext", 0, "a b", IDS(0, 4));      /* "a" " b" */
+	check_split("Isolated", 0, "a b", IDS(0, 2, 1));         /* "a" " " "b" */
+	check_split("Removed", 0, "a b", IDS(0, 1));             /* "a" "b" */
+	check_split("Removed", 1, "a b", IDS(2));                /* inverted: only " " stays */
+	check_split("Contiguous", 0, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
+	check_split("Contiguous", 1, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
+	check_split("Contiguous", 0, "a  ab", IDS(0, 2, 2, 0, 1)); /* "a" "  " "ab": no merge in "ab" */
+	check_split("MergedWithNext", 1, "ab b", IDS(0, 1, 2, 1)); /* "ab " "b" */
+	check_split("MergedWithPrevious", 0, "a  b", IDS(3, 2, 1)); /* "a " " " "b" */
+	check_split("MergedWithNext", 0, "a  b", IDS(0, 2, 4));     /* "a" " " " b" */
+}
+END_TEST
+
 /* ---- refusals and precedence ------------------------------------------------------- */
 
 static void expect_refused(const char *json, enum lms_status want, const char *msg_end)
@@ -396,10 +438,36 @@ START_TEST(precedence)
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 3);
 	check_ids(tok, "ab", 2, IDS(2), NULL);
 	lms_tokenizer_free(tok);
+	/* the file named directly stands for its directory */
+	ck_assert_int_eq(lms_tokenizer_load(tu_path("tokenizer.json"), &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 3);
+	lms_tokenizer_free(tok);
 }
 END_TEST
 
 /* ---- GGUF metadata arrays ------------------------------------------------------------ */
+
+/* Saving tok as tokenizer.json and loading it back gives the same ids,
+ * offsets, text, BOS and EOS for every text. */
+static void check_saved(const struct lms_tokenizer *tok, const char *const *texts, int n)
+{
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_OK);
+	struct lms_tokenizer *back = load_ok();
+	ck_assert_int_eq(lms_tokenizer_vocab_size(back), lms_tokenizer_vocab_size(tok));
+	ck_assert_int_eq(lms_tokenizer_kind(back), lms_tokenizer_kind(tok));
+	ck_assert_int_eq(lms_tokenizer_bos(back), lms_tokenizer_bos(tok));
+	ck_assert_int_eq(lms_tokenizer_eos(back), lms_tokenizer_eos(tok));
+	ck_assert_int_eq(lms_tokenizer_adds_bos(back), lms_tokenizer_adds_bos(tok));
+	for (int k = 0; k < n; k++) {
+		int *ids;
+		size_t len = strlen(texts[k]), m, *offs;
+		ck_assert_int_eq(lms_tokenizer_encode(tok, texts[k], len, &ids, &m, &offs, NULL), LMS_OK);
+		check_ids(back, texts[k], len, ids, m, offs);
+		free(ids);
+		free(offs);
+	}
+	lms_tokenizer_free(back);
+}
 
 START_TEST(gguf_gpt2)
 {
@@ -429,11 +497,23 @@ START_TEST(gguf_gpt2)
 	check_decode(tok, IDS(256, 258), "ab ab", 5);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1);
 	ck_assert_int_eq(lms_tokenizer_bos(tok), 260);
+	static const char *const texts[] = {"ab ab abc", "a<|end|>b\xff", " 123 ab\n\n x", ""};
+	check_saved(tok, texts, 4);
 	lms_tokenizer_free(tok);
 	a.pre = "smollm"; /* digits one by one before GPT-2's pattern */
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
 	check_ids(tok, "12", 2, IDS('1', '2'), NULL);
+	check_saved(tok, texts, 4);
 	lms_tokenizer_free(tok);
+	/* a token string given twice (as some GGUF vocabularies do) is fine:
+	 * it looks up as its first id */
+	tokens[259] = "ab";
+	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
+	check_ids(tok, "ab", 2, IDS(256), NULL);
+	ck_assert_str_eq(lms_tokenizer_piece(tok, 259), "ab");
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_EUNSUPPORTED);
+	lms_tokenizer_free(tok);
+	tokens[259] = "abc";
 	a.pre = "default";
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_EUNSUPPORTED);
 	ck_assert_str_eq(lms_errmsg(), "test.gguf: tokenizer.ggml.pre \"default\" is not supported");
@@ -491,6 +571,9 @@ START_TEST(gguf_llama)
 	check_ids(tok, "<s>a", 4, IDS(1, 262), NULL);
 	check_decode(tok, IDS(262, 259, 261, 259, 3 + 0xC3, 3 + 0xA9), "a b \xC3\xA9", 6);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1);
+	/* saved with merges ranked by score (Hugging Face's conversion) */
+	static const char *const texts[] = {"ab", "a b", "\xC3\xA9", "<s>a", "ab ab  b a", "ba", ""};
+	check_saved(tok, texts, 7);
 	lms_tokenizer_free(tok);
 	scores[260] = 1.0f / 0.0f;
 	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_EFORMAT);
@@ -498,7 +581,182 @@ START_TEST(gguf_llama)
 }
 END_TEST
 
+/* Llama 2's real vocabulary (llama2.c's tokenizer.bin, spaces as ' ') as
+ * GGUF holds it (spaces as U+2581, token types): the same ids, offsets and
+ * text as llama2.c's tokenizer, whose encoding tests/cli/llama.sh checks
+ * against llama2.c's own algorithm. */
+START_TEST(gguf_llama_real)
+{
+	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		printf("gguf_llama_real: skipped: %s is missing\n", path);
+		return;
+	}
+	int32_t max_len, len;
+	ck_assert_int_eq(fread(&max_len, 4, 1, f), 1);
+	enum { V = 32000 };
+	static char *tokens[V];
+	static float scores[V];
+	static int types[V];
+	char buf[512];
+	for (int i = 0; i < V; i++) {
+		ck_assert_int_eq(fread(&scores[i], 4, 1, f), 1);
+		ck_assert_int_eq(fread(&len, 4, 1, f), 1);
+		ck_assert(len >= 0 && len < 500);
+		ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+		char *t = malloc(3 * (size_t)len + 1), *q = t;
+		for (int k = 0; k < len; k++) {
+			if (buf[k] == ' ') {
+				memcpy(q, SP, 3);
+				q += 3;
+			} else {
+				*q++ = buf[k];
+			}
+		}
+		*q = 0;
+		tokens[i] = t;
+		types[i] = i == 0 ? LMS_TOKTYPE_UNKNOWN : i < 3 ? LMS_TOKTYPE_CONTROL
+		         : i < 259 ? LMS_TOKTYPE_BYTE : LMS_TOKTYPE_NORMAL;
+	}
+	fclose(f);
+	free(tokens[1]);
+	free(tokens[2]);
+	tokens[1] = strdup("<s>"); /* tokenizer.bin spells them "\n<s>\n" */
+	tokens[2] = strdup("</s>");
+	struct lms_tok_arrays a = {.n = V, .tokens = (const char *const *)tokens, .scores = scores,
+	                           .token_types = types, .bos = 1, .eos = 2, .unk = 0, .add_bos = 1,
+	                           .add_space_prefix = 1, .where = "llama2.gguf"};
+	struct lms_tokenizer *tok, *ref;
+	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_load(path, &ref), LMS_OK);
+	static const char *const texts[] = {
+		"Hello world", "   leading spaces and trailing   ", "a  b   c\t\td\n\n\ne \n \n",
+		"1234567890 12 345 6789 3.14159", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xed\x95\x9c",
+		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 emoji", "I'M HE'S WE'LL DON'T",
+		"caf\xc3\xa9 cafe\xcc\x81", "def f(x):\n    return x**2\n", "Once upon a time, there was"};
+	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+		int *ids;
+		size_t n, *offs, len = strlen(texts[k]);
+		ck_assert_int_eq(lms_tokenizer_encode(ref, texts[k], len, &ids, &n, &offs, NULL), LMS_OK);
+		check_ids(tok, texts[k], len, ids, n, NULL);
+		check_decode(tok, ids, n, texts[k], len);
+		free(ids);
+		free(offs);
+	}
+	ck_assert_int_eq(lms_tokenizer_save(tok, tu_dir), LMS_OK);
+	struct lms_tokenizer *back = load_ok();
+	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+		int *ids;
+		size_t n, *offs, len = strlen(texts[k]);
+		ck_assert_int_eq(lms_tokenizer_encode(ref, texts[k], len, &ids, &n, &offs, NULL), LMS_OK);
+		check_ids(back, texts[k], len, ids, n, NULL);
+		free(ids);
+		free(offs);
+	}
+	lms_tokenizer_free(back);
+	lms_tokenizer_free(ref);
+	lms_tokenizer_free(tok);
+	for (int i = 0; i < V; i++)
+		free(tokens[i]);
+}
+END_TEST
+
 /* ---- the reference: Hugging Face's JavaScript tokenizers --------------------------------- */
+
+/* The same vocabulary, merges and added tokens as GGUF metadata arrays
+ * (llama.cpp's convert writes them so), with the tokenizer.ggml.pre name
+ * llama.cpp gives the model: the reference's ids again. */
+static void check_as_gguf(const char *dir, json_t *ref)
+{
+	static const char *const pre[][2] = {{"gpt2", "gpt-2"}, {"llama3", "llama-bpe"},
+	                                     {"qwen3", "qwen2"}};
+	const char *name = NULL;
+	for (int k = 0; k < 3; k++)
+		if (strstr(dir, pre[k][0]))
+			name = pre[k][1];
+	if (!name)
+		return;
+	char path[512];
+	snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+	json_error_t err;
+	json_t *root = json_load_file(path, 0, &err);
+	ck_assert_ptr_nonnull(root);
+	json_t *vocab = json_object_get(json_object_get(root, "model"), "vocab");
+	json_t *merges = json_object_get(json_object_get(root, "model"), "merges");
+	json_t *added = json_object_get(root, "added_tokens");
+	int n = 0;
+	const char *key;
+	json_t *v;
+	size_t i;
+	json_object_foreach(vocab, key, v)
+		if (json_integer_value(v) + 1 > n)
+			n = (int)json_integer_value(v) + 1;
+	json_array_foreach(added, i, v)
+		if (json_integer_value(json_object_get(v, "id")) + 1 > n)
+			n = (int)json_integer_value(json_object_get(v, "id")) + 1;
+	const char **tokens = calloc((size_t)n, sizeof *tokens);
+	int *types = calloc((size_t)n, sizeof *types);
+	int n_merges = (int)json_array_size(merges);
+	char **mer = calloc((size_t)n_merges + 1, sizeof *mer);
+	json_object_foreach(vocab, key, v) {
+		tokens[json_integer_value(v)] = key;
+		types[json_integer_value(v)] = LMS_TOKTYPE_NORMAL;
+	}
+	json_array_foreach(added, i, v) {
+		int id = (int)json_integer_value(json_object_get(v, "id"));
+		tokens[id] = json_string_value(json_object_get(v, "content"));
+		types[id] = json_is_true(json_object_get(v, "special")) ? LMS_TOKTYPE_CONTROL
+		                                                         : LMS_TOKTYPE_USER_DEFINED;
+	}
+	json_array_foreach(merges, i, v) {
+		if (json_is_string(v)) {
+			mer[i] = strdup(json_string_value(v));
+		} else {
+			const char *l = json_string_value(json_array_get(v, 0));
+			const char *r = json_string_value(json_array_get(v, 1));
+			mer[i] = malloc(strlen(l) + strlen(r) + 2);
+			sprintf(mer[i], "%s %s", l, r);
+		}
+	}
+	struct lms_tok_arrays a = {.n = n, .tokens = tokens, .token_types = types,
+	                           .n_merges = n_merges, .merges = (const char *const *)mer,
+	                           .bos = -1, .eos = -1, .unk = -1, .pre = name, .where = path};
+	struct lms_tokenizer *tok;
+	enum lms_status st = lms_tokenizer_from_gpt2(&a, &tok);
+	ck_assert_msg(st == LMS_OK, "%s", lms_errmsg());
+	int checked = 0;
+	json_t *c;
+	json_array_foreach(json_object_get(ref, "texts"), i, c) {
+		json_t *want = json_object_get(c, "ids");
+		const char *text = json_string_value(json_object_get(c, "text"));
+		size_t len = json_string_length(json_object_get(c, "text"));
+		if (strstr(dir, "qwen3")) { /* Qwen's NFC normalizer is no part of GGUF metadata */
+			int ascii = 1;
+			for (size_t j = 0; j < len; j++)
+				ascii &= (unsigned char)text[j] < 0x80;
+			if (!ascii)
+				continue;
+		}
+		int *ids;
+		size_t m;
+		ck_assert_int_eq(lms_tokenizer_encode(tok, text, len, &ids, &m, NULL, NULL), LMS_OK);
+		int same = m == json_array_size(want);
+		for (size_t j = 0; same && j < m; j++)
+			same = ids[j] == json_integer_value(json_array_get(want, j));
+		ck_assert_msg(same, "%s as GGUF (pre %s): the ids of text %zu differ", dir, name, i);
+		free(ids);
+		checked++;
+	}
+	printf("%s as GGUF arrays (pre \"%s\"): %d encodings agree\n", dir, name, checked);
+	lms_tokenizer_free(tok);
+	for (int k = 0; k < n_merges; k++)
+		free(mer[k]);
+	free(mer);
+	free(tokens);
+	free(types);
+	json_decref(root);
+}
 
 static void check_reference_dir(const char *dir, json_t *ref)
 {
@@ -574,6 +832,8 @@ static void check_reference_dir(const char *dir, json_t *ref)
 		free(b);
 	}
 	printf("%s: %d encodings agree with the reference\n", dir, checked);
+	if (lms_tokenizer_kind(tok) == LMS_TOK_BPE)
+		check_as_gguf(dir, ref);
 	lms_tokenizer_free(tok);
 }
 
@@ -602,9 +862,11 @@ Suite *lms_test_suite(void)
 	} cases[] = {
 		{"bytelevel", bytelevel},       {"unicode_normalizers", unicode_normalizers},
 		{"sentencepiece_style", sentencepiece_style}, {"metaspace", metaspace},
-		{"added_tokens", added_tokens}, {"refused", refused},
+		{"added_tokens", added_tokens}, {"split_behaviors", split_behaviors},
+		{"refused", refused},
 		{"precedence", precedence},     {"gguf_gpt2", gguf_gpt2},
-		{"gguf_llama", gguf_llama},     {"reference", reference},
+		{"gguf_llama", gguf_llama},     {"gguf_llama_real", gguf_llama_real},
+		{"reference", reference},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);

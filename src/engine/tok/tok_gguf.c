@@ -20,19 +20,22 @@
 	"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 /* tokenizer.ggml.pre -> the pre-tokenizer: an optional digit split first
- * (llama.cpp's "\p{N}" before the main pattern), then the pattern. */
+ * (llama.cpp's "\p{N}" before the main pattern), then the pattern; and
+ * whether a piece that is a token as a whole skips the merges (llama.cpp's
+ * tokenizer_ignore_merges, set for Llama 3 as its tokenizer.json does). */
 static const struct {
 	const char *name;
 	int digits;
 	const char *pattern;
+	int ignore_merges;
 } pres[] = {
-	{"gpt-2", 0, BPE_GPT2_PATTERN},
-	{"gpt2", 0, BPE_GPT2_PATTERN},
-	{"llama-bpe", 0, LLAMA3_PATTERN},
-	{"llama3", 0, LLAMA3_PATTERN},
-	{"qwen2", 0, QWEN2_PATTERN},
-	{"smollm", 1, BPE_GPT2_PATTERN},
-	{"starcoder", 1, BPE_GPT2_PATTERN},
+	{"gpt-2", 0, BPE_GPT2_PATTERN, 0},
+	{"gpt2", 0, BPE_GPT2_PATTERN, 0},
+	{"llama-bpe", 0, LLAMA3_PATTERN, 1},
+	{"llama3", 0, LLAMA3_PATTERN, 1},
+	{"qwen2", 0, QWEN2_PATTERN, 0},
+	{"smollm", 1, BPE_GPT2_PATTERN, 0},
+	{"starcoder", 1, BPE_GPT2_PATTERN, 0},
 };
 
 static size_t len_of(const char *const *s, const size_t *lens, int i)
@@ -75,7 +78,16 @@ static enum lms_status fill_vocab(struct hf *h, const struct lms_tok_arrays *a)
 		memcpy(ad->content, a->tokens[i], len);
 		ad->content[len] = 0;
 	}
-	return tok_vocab_index(&h->vocab, a->where);
+	/* a string given twice looks up as its first id (llama.cpp reads such
+	 * vocabularies too; tokenizer.json's loader refuses them) */
+	if (tok_strmap_init(&h->vocab.map, (size_t)a->n))
+		return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
+	for (int i = 0; i < a->n; i++) {
+		int old;
+		if (tok_strmap_put(&h->vocab.map, tok_vocab_str(&h->vocab, i), h->vocab.len[i], i, &old) < 0)
+			return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
+	}
+	return LMS_OK;
 }
 
 static enum lms_status fill_merges(struct hf *h, const struct lms_tok_arrays *a)
@@ -146,6 +158,7 @@ enum lms_status lms_tokenizer_from_gpt2(const struct lms_tok_arrays *a, struct l
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
 	}
 	h->byte_level = 1;
+	h->ignore_merges = pres[p].ignore_merges;
 	h->unk = a->unk;
 	h->n_dec = 1;
 	h->dec[0].kind = HF_DEC_BYTELEVEL;
@@ -158,6 +171,7 @@ enum lms_status lms_tokenizer_from_gpt2(const struct lms_tok_arrays *a, struct l
 	if (!st) {
 		h->pre[h->n_pre].kind = HF_PRE_SPLIT;
 		h->pre[h->n_pre].behavior = HF_ISOLATED;
+		h->pre[h->n_pre].pattern = pres[p].pattern;
 		st = tok_regex_compile(&h->pre[h->n_pre++].re, pres[p].pattern, a->where);
 	}
 	if (!st)

@@ -684,8 +684,7 @@ enum lms_status tok_hf_save(const struct lms_tokenizer *tok, const char *dir)
 {
 	const struct hf *h = tok->impl;
 	if (!h->json)
-		return lms_fail(LMS_EUNSUPPORTED,
-		                "%s: a tokenizer made from GGUF metadata cannot be saved as files yet", dir);
+		return hf_write(tok, dir);
 	enum lms_status st = tok_write_file(dir, HF_FILE, h->json, h->json_n);
 	if (!st && h->config)
 		st = tok_write_file(dir, HF_CONFIG, h->config, h->config_n);

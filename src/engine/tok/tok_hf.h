@@ -29,6 +29,7 @@ enum hf_behavior { HF_ISOLATED, HF_REMOVED, HF_MERGED_PREV, HF_MERGED_NEXT, HF_C
 struct hf_pre {
 	enum hf_pre_kind kind;
 	struct tok_regex re;   /* SPLIT with a regex, BYTELEVEL with use_regex */
+	const char *pattern;   /* SPLIT from GGUF: re's source, for writing (static) */
 	char *literal;         /* SPLIT with a string pattern (malloc'd) */
 	enum hf_behavior behavior;
 	int invert;
@@ -102,6 +103,10 @@ enum lms_status hf_model_encode(const struct hf *h, const char *p, size_t n, siz
                                 struct tok_out *out, struct lms_tok_stats *stats);
 /* Builds rank, merged from left, right. */
 enum lms_status hf_model_index(struct hf *h, const char *where);
+
+/* Writes a tokenizer without files of its own (from GGUF metadata) as
+ * tokenizer.json and tokenizer_config.json in dir (tok_hf_write.c). */
+enum lms_status hf_write(const struct lms_tokenizer *tok, const char *dir);
 
 /* tokenizer.json files (tok_hf.c), for the ops tables in tok_pipe.c. */
 int tok_hf_detect(const char *dir, const struct tok_config *config);

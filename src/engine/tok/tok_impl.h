@@ -97,6 +97,9 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v);
 /* Writes v as vocab.json in dir (atomically), one token a line in id order. */
 enum lms_status tok_vocab_write(const struct tok_vocab *v, const char *dir, const char *name);
 
+/* The byte a sentencepiece byte-fallback piece "<0xXX>" stands for, or -1. */
+int tok_byte_piece(const char *p, size_t len);
+
 /* Files. tok_path returns a malloc'd "dir/name" (NULL when out of memory). */
 char *tok_path(const char *dir, const char *name);
 int tok_file_exists(const char *dir, const char *name);

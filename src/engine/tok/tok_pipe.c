@@ -228,7 +228,8 @@ static int on_gap(void *ud, size_t off, size_t n)
 
 static int on_invalid(void *ud, size_t off)
 {
-	return on_gap(ud, off, 1);
+	struct parts *pt = ud;
+	return parts_add(pt, pt->base + off, pt->base + off + 1, 2);
 }
 
 /* The parts of [a, b) for a Split (regex or literal). */
@@ -255,53 +256,46 @@ static enum lms_status split_parts(const struct hf_pre *pr, const struct seg *g,
 	return tok_regex_split(&pr->re, g->s + a, b - a, &cb);
 }
 
-/* Groups one piece's parts into pieces, as behavior says. */
+/* Groups one piece's parts into pieces, as behavior says, folding as the
+ * tokenizers library does (NormalizedString::split): Isolated keeps every
+ * part; Removed drops the matches; Contiguous joins a part to the piece
+ * before when both match or both do not; MergedWithPrevious joins a match
+ * to the non-match before it; MergedWithNext joins a match to the
+ * non-match after it. An invalid byte (match 2) is always a piece alone. */
 static int group_parts(const struct parts *pt, enum hf_behavior beh, int invert, struct pieces *out)
 {
-	size_t open = (size_t)-1; /* start of a piece being built */
-	for (size_t i = 0; i < pt->n; i++) {
-		const struct part *q = &pt->p[i];
-		int m = q->match != invert;
-		int bad = 0;
-		switch (beh) {
-		case HF_ISOLATED:
-			bad = pieces_add(out, q->a, q->b);
-			break;
-		case HF_REMOVED:
-			if (!m)
+	size_t first = out->n;
+	int prev = 0, bad = 0;
+	if (beh == HF_MERGED_NEXT) { /* folded from the end, then reversed */
+		for (size_t i = pt->n; i-- > 0 && !bad;) {
+			const struct part *q = &pt->p[i];
+			int m = q->match == 2 ? 0 : q->match != invert;
+			if (q->match != 2 && m && !prev && out->n > first && out->p[out->n - 1].a == q->b)
+				out->p[out->n - 1].a = q->a;
+			else
 				bad = pieces_add(out, q->a, q->b);
-			break;
-		case HF_MERGED_PREV: /* a match ends the piece before it */
-			if (open == (size_t)-1)
-				open = q->a;
-			if (m) {
-				bad = pieces_add(out, open, q->b);
-				open = (size_t)-1;
-			}
-			break;
-		case HF_MERGED_NEXT: /* a match starts a new piece */
-			if (m && open != (size_t)-1) {
-				bad = pieces_add(out, open, q->a);
-				open = (size_t)-1;
-			}
-			if (open == (size_t)-1)
-				open = q->a;
-			break;
-		case HF_CONTIGUOUS: /* runs of matches, and each gap */
-			if (m && open != (size_t)-1 && pt->p[i - 1].match == q->match) {
-				break;
-			}
-			if (open != (size_t)-1)
-				bad = pieces_add(out, open, q->a);
-			open = q->a;
-			break;
+			prev = q->match == 2 ? 0 : m;
 		}
-		if (bad)
-			return -1;
+		for (size_t i = first, j = out->n; !bad && i + 1 < j; i++, j--) {
+			struct piece t = out->p[i];
+			out->p[i] = out->p[j - 1];
+			out->p[j - 1] = t;
+		}
+		return bad ? -1 : 0;
 	}
-	if (open != (size_t)-1 && pt->n)
-		return pieces_add(out, open, pt->p[pt->n - 1].b);
-	return 0;
+	for (size_t i = 0; i < pt->n && !bad; i++) {
+		const struct part *q = &pt->p[i];
+		int m = q->match == 2 ? 0 : q->match != invert;
+		int join = q->match != 2 && out->n > first && out->p[out->n - 1].b == q->a &&
+		           i > 0 && pt->p[i - 1].match != 2 &&
+		           ((beh == HF_CONTIGUOUS && m == prev) || (beh == HF_MERGED_PREV && m && !prev));
+		if (join)
+			out->p[out->n - 1].b = q->b;
+		else if (beh != HF_REMOVED || !m)
+			bad = pieces_add(out, q->a, q->b);
+		prev = m;
+	}
+	return bad ? -1 : 0;
 }
 
 /* Rewrites each piece: prefix (when the piece does not start with it and
@@ -472,26 +466,6 @@ static enum lms_status hf_encode(const struct lms_tokenizer *tok, const char *te
 
 /* ---- decoding ----------------------------------------------------------------------- */
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* The byte a token <0xXX> stands for, or -1. */
-static int fallback_byte(const char *p, size_t len)
-{
-	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
-		return -1;
-	int hi = hexval(p[3]), lo = hexval(p[4]);
-	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 /* GPT-2's byte characters back to bytes; other characters stay. */
 static int unbyte(const struct hf *h, const char *s, size_t n, struct tok_buf *out)
 {
@@ -541,7 +515,7 @@ static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *
 		break;
 	}
 	case HF_DEC_BYTEFALLBACK: {
-		int byte = fallback_byte(t->p, t->n);
+		int byte = tok_byte_piece(t->p, t->n);
 		char c = (char)byte;
 		bad = bad || (byte >= 0 ? tok_buf_add(tmp, &c, 1) : tok_buf_add(tmp, t->p, t->n));
 		break;
@@ -740,28 +714,14 @@ void hf_adopt(struct lms_tokenizer *tok, struct hf *h)
 	tok->ops = h->byte_level ? &tok_hf_ops : &tok_hf_spm_ops;
 }
 
-const struct tok_ops tok_hf_ops = {
-	.kind = LMS_TOK_BPE,
-	.name = "tokenizer.json",
-	.detect = tok_hf_detect,
-	.load = tok_hf_load,
-	.train = NULL,
-	.save = tok_hf_save,
-	.free = hf_free_impl,
-	.encode = hf_encode,
-	.piece = hf_piece,
-	.decode = hf_decode,
-};
+/* The same table twice but for the kind: byte-level (GPT-2, Llama 3, Qwen)
+ * or sentencepiece-style (Llama 2, Gemma), as lms_tokenizer_kind reports. */
+#define HF_OPS(k)                                                                                 \
+	{                                                                                         \
+		.kind = k, .name = "tokenizer.json", .detect = tok_hf_detect, .load = tok_hf_load, \
+		.train = NULL, .save = tok_hf_save, .free = hf_free_impl, .encode = hf_encode,     \
+		.piece = hf_piece, .decode = hf_decode,                                            \
+	}
 
-const struct tok_ops tok_hf_spm_ops = {
-	.kind = LMS_TOK_SPM,
-	.name = "tokenizer.json",
-	.detect = tok_hf_detect,
-	.load = tok_hf_load,
-	.train = NULL,
-	.save = tok_hf_save,
-	.free = hf_free_impl,
-	.encode = hf_encode,
-	.piece = hf_piece,
-	.decode = hf_decode,
-};
+const struct tok_ops tok_hf_ops = HF_OPS(LMS_TOK_BPE);
+const struct tok_ops tok_hf_spm_ops = HF_OPS(LMS_TOK_SPM);

@@ -337,26 +337,6 @@ static const char *spm_piece(const struct lms_tokenizer *tok, int id)
 	return p;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* The byte a piece <0xXX> stands for, or -1. */
-static int byte_of(const char *p, size_t len)
-{
-	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
-		return -1;
-	int hi = hexval(p[3]), lo = hexval(p[4]);
-	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 static enum lms_status spm_decode(const struct lms_tokenizer *tok, const int *ids, size_t n,
                                   struct tok_buf *out)
 {
@@ -370,7 +350,7 @@ static enum lms_status spm_decode(const struct lms_tokenizer *tok, const int *id
 		}
 		const char *p = tok_vocab_str(&s->v, id);
 		size_t len = s->v.len[id];
-		int byte = byte_of(p, len);
+		int byte = tok_byte_piece(p, len);
 		char ch;
 		if (byte >= 0) {
 			ch = (char)byte;

@@ -29,13 +29,33 @@ static const struct tok_ops *const kinds[] = {
 
 #define N_KINDS (sizeof kinds / sizeof *kinds)
 
+static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out);
+
 enum lms_status lms_tokenizer_load(const char *dir, struct lms_tokenizer **out)
 {
 	*out = NULL;
-	/* a file rather than a directory: llama2.c's tokenizer.bin named directly */
+	/* a file rather than a directory: a tokenizer.json stands for its
+	 * directory (tokenizer_config.json beside it counts); any other file
+	 * is llama2.c's tokenizer.bin */
 	struct stat fsb;
-	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode))
-		return lms_llama2c_tokenizer_load(dir, out);
+	if (stat(dir, &fsb) == 0 && S_ISREG(fsb.st_mode)) {
+		const char *base = strrchr(dir, '/');
+		base = base ? base + 1 : dir;
+		if (strcmp(base, "tokenizer.json"))
+			return lms_llama2c_tokenizer_load(dir, out);
+		char *parent = base > dir ? strndup(dir, (size_t)(base - dir)) : strdup(".");
+		if (!parent)
+			return lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
+		enum lms_status st = load_dir(parent, out);
+		free(parent);
+		return st;
+	}
+	return load_dir(dir, out);
+}
+
+static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out)
+{
+	struct stat fsb;
 	/* a directory (or device) where a tokenizer file belongs is an error, not
 	 * a missing file that would quietly leave the model without a tokenizer */
 	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
@@ -296,6 +316,25 @@ int tok_buf_json_string(struct tok_buf *b, const char *s, size_t len)
 		start = i + 1;
 	}
 	return tok_buf_add(b, s + start, len - start) || tok_buf_add(b, "\"", 1) ? -1 : 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int tok_byte_piece(const char *p, size_t len)
+{
+	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
+		return -1;
+	int hi = hexval(p[3]), lo = hexval(p[4]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 char *tok_path(const char *dir, const char *name)
