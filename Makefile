@@ -54,7 +54,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan tokref
+.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan format format-check tags tokref
 .DEFAULT_GOAL := all
 
 all: lmscope
@@ -346,9 +346,12 @@ memcheck: deps
 	@$(MAKE) --no-print-directory $(MC)/lmscope $(MC_UNIT)
 	@sh tests/memcheck/run.sh $(MC)/lmscope $(MC_UNIT)
 
-# Installs the binary, the man page and the default models (the files of
-# each MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs);
-# uninstall removes exactly those. The model files installed are listed in
+# Installs the binary, the man page, the default models (the files of each
+# MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs) and the
+# lessons (MODELS_DIR/lessons/*.lesson and the models beside them, as
+# lessons/kjv-bpe/), in the same layout under DATADIR/models, so a lesson
+# finds its models as in the source tree and `lmscope lesson NAME` finds it;
+# uninstall removes exactly those. The files installed are listed in
 # DATADIR/installed-models.txt; uninstall removes the files listed, then the
 # directories left empty, and nothing else (models added by hand stay).
 MODELS_DIR ?= models
@@ -357,23 +360,49 @@ install: all
 	install -m 755 lmscope $(DESTDIR)$(BINDIR)/lmscope
 	install -m 644 man/lmscope.1 $(DESTDIR)$(MANDIR)/lmscope.1
 	@list=$(DESTDIR)$(DATADIR)/installed-models.txt; touch $$list; cp $$list $$list.tmp; \
-	for d in $(MODELS_DIR)/*/; do [ -f "$$d/config.json" ] || continue; \
-	  n=$$(basename "$$d"); install -d $(DESTDIR)$(DATADIR)/models/$$n; \
-	  for f in "$$d"*; do [ -f "$$f" ] || continue; \
-	    install -m 644 "$$f" $(DESTDIR)$(DATADIR)/models/$$n/ && echo "models/$$n/$$(basename "$$f")" >> $$list.tmp; \
-	  done; \
-	done; sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
-	echo "installed lmscope, its man page and $$(cut -d/ -f2 $$list | sort -u | wc -l) models under $(DESTDIR)$(PREFIX)"
+	put() { install -d "$(DESTDIR)$(DATADIR)/models/$$2" && \
+	  install -m 644 "$$1" "$(DESTDIR)$(DATADIR)/models/$$2/" && \
+	  echo "models/$$2/$$(basename "$$1")" >> $$list.tmp; }; \
+	for d in $(MODELS_DIR)/*/ $(MODELS_DIR)/lessons/*/; do [ -f "$$d/config.json" ] || continue; \
+	  n=$${d#$(MODELS_DIR)/}; n=$${n%/}; \
+	  for f in "$$d"*; do [ -f "$$f" ] && put "$$f" "$$n"; done; \
+	done; \
+	for f in $(MODELS_DIR)/lessons/*.lesson; do [ -f "$$f" ] && put "$$f" lessons; done; \
+	sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
+	echo "installed lmscope, its man page, $$(grep -v '^models/lessons/' $$list | cut -d/ -f2 | sort -u | wc -l) models" \
+	  "and $$(grep -c '\.lesson$$' $$list) lessons under $(DESTDIR)$(PREFIX)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lmscope $(DESTDIR)$(MANDIR)/lmscope.1
 	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
-	  while IFS= read -r f; do rm -f "$$d/$$f"; rmdir "$$(dirname "$$d/$$f")" 2>/dev/null; done \
+	  while IFS= read -r f; do rm -f "$$d/$$f"; p=$$(dirname "$$d/$$f"); \
+	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null; done \
 	    < $$d/installed-models.txt; \
 	  rm -f $$d/installed-models.txt; \
 	fi; rmdir $$d/models $$d 2>/dev/null; true
 
+# Source formatting (.clang-format; Debian's clang-format) and a tags file
+# for editors (universal-ctags). format-check lists the files clang-format
+# would change and fails if there are any; it is not part of check.
+C_FILES = $(shell find include src tests corpora -name '*.[ch]' 2>/dev/null | sort)
+
+format:
+	@command -v clang-format > /dev/null || { echo "make format: needs clang-format (apt-get install clang-format)"; exit 1; }
+	clang-format -i $(C_FILES)
+
+format-check:
+	@command -v clang-format > /dev/null || { echo "make format-check: needs clang-format (apt-get install clang-format)"; exit 1; }
+	@bad=0; for f in $(C_FILES); do \
+	  n=$$(clang-format "$$f" | diff "$$f" - | grep -c '^[<>]'); \
+	  [ $$n -eq 0 ] || { echo "$$f: $$n lines to reformat"; bad=$$((bad + n)); }; \
+	done; \
+	[ $$bad -eq 0 ] || { echo "make format-check: $$bad lines differ from .clang-format (make format)"; exit 1; }
+
+tags: $(C_FILES)
+	@command -v ctags > /dev/null || { echo "make tags: needs ctags (apt-get install universal-ctags)"; exit 1; }
+	@ctags -f $@ $(C_FILES) && echo "tags: $$(grep -vc "^!" $@) definitions from $(words $(C_FILES)) files"
+
 clean:
-	rm -rf build lmscope
+	rm -rf build lmscope tags
 
 -include $(shell find build -name '*.d' 2>/dev/null)

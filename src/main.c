@@ -1,10 +1,12 @@
 /* lmscope's entry point: dispatches a subcommand, or opens the explorer when
  * the first argument is a model. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "front/opts.h"
 #include "tui/tui.h"
 
 struct command {
@@ -23,41 +25,60 @@ static const struct command commands[] = {
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
 	{"convert", lms_cmd_convert, "write a model as a model directory or a GGUF file"},
 	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
+	{"patch", lms_cmd_patch, "activation patching: which layer, position and head carry a difference"},
+	{"heads", lms_cmd_heads, "previous-token, duplicate-token and induction scores of every head"},
+	{"neurons", lms_cmd_neurons, "the corpus contexts where an MLP neuron is most active"},
 	{"lesson", lms_cmd_lesson, "play a lesson file in the explorer (for teaching)"},
 };
 
+struct global {
+	int threads, version;
+};
+
+static const struct front_opt lmscope_options[] = {
+	FRONT_INT("threads", 0, "N", "OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)",
+	          struct global, threads, 1, 4096),
+	FRONT_FLAG("version", 0, "print the version and exit", struct global, version, 1),
+	FRONT_END};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lmscope [--threads N] MODEL            open the explorer\n"
-	           "       lmscope [--threads N] COMMAND [ARGS]   (lmscope COMMAND --help)\n\ncommands:\n");
+	fprintf(f, "usage: lmscope [--threads N] MODEL [MODEL_B] [explorer options]  open the explorer\n"
+	           "       lmscope [--threads N] COMMAND [ARGS]   (lmscope COMMAND --help)\n\noptions:\n");
+	front_opts_help(f, lmscope_options);
+	fprintf(f, "\nexplorer options:\n");
+	front_opts_help(f, explorer_options);
+	fprintf(f, "\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nSee lmscope(1) for the model directory layout, keys and exit statuses.\n");
 }
 
+/* What a command printed must have reached its destination: a full disk
+ * or a closed pipe is an error (exit 3), not a silent loss. */
+static int check_stdout(int rc)
+{
+	errno = 0;
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int err = errno;
+	if (!bad || rc != LMS_EXIT_OK)
+		return rc;
+	return front_fail(lms_fail(LMS_EIO, "standard output: %s", err ? strerror(err) : "write error"));
+}
+
 int main(int argc, char **argv)
 {
 	front_pick_blas_core(argv);
-	int i = 1;
-	int threads = 0;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return LMS_EXIT_OK;
-		}
-		if (!strcmp(argv[i], "--version")) {
-			printf("lmscope %s\n", LMS_VERSION);
-			return LMS_EXIT_OK;
-		}
-		if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			threads = atoi(argv[++i]);
-			if (threads <= 0)
-				return front_usage("--threads wants a positive number");
-			continue;
-		}
-		return front_usage("unknown option %s (see lmscope --help)", argv[i]);
+	struct global g = {0};
+	struct front_cmd cmd = {NULL, "", NULL, {{lmscope_options, &g}}, 1, usage};
+	int i, rc = front_parse(&cmd, argc, argv, &i);
+	if (rc)
+		return rc < 0 ? check_stdout(LMS_EXIT_OK) : rc;
+	if (g.version) {
+		printf("lmscope %s\n", LMS_VERSION);
+		return check_stdout(LMS_EXIT_OK);
 	}
-	lms_set_threads(threads);
+	lms_set_threads(g.threads);
 	if (i >= argc) {
 		usage(stderr);
 		return LMS_EXIT_USAGE;
@@ -65,10 +86,10 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof commands / sizeof *commands; c++)
 		if (!strcmp(argv[i], commands[c].name)) {
 			front_command = commands[c].name;
-			return commands[c].run(argc - i, argv + i);
+			return check_stdout(commands[c].run(argc - i, argv + i));
 		}
 	/* not a command: a model to open in the explorer */
-	if (threads == 0)
+	if (g.threads == 0)
 		lms_set_threads(tui_blas_threads());
-	return lms_explorer_main(argc - i, argv + i);
+	return check_stdout(lms_explorer_main(argc - i, argv + i));
 }

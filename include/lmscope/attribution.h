@@ -67,6 +67,9 @@ enum lms_occlude {
 struct lms_attr_opts {
 	enum lms_attr_method method;
 	struct lms_run *run;      /* optional work run of the model, T >= n */
+	/* Ablations every forward of a run allocated here follows (NULL:
+	 * none; a caller's run keeps its own r->iv; lmscope/interp.h). */
+	const struct lms_intervention *iv;
 	int ig_steps;             /* integration steps m (default 32) */
 	int baseline_id;          /* IG baseline: that token's embedding at every
 	                             position; < 0: zero vectors (default) */
@@ -126,7 +129,9 @@ enum lms_status lms_rollout_run(float *R, const struct lms_run *r, int b, int n,
  * entries; with removal the last entry, an empty context, repeats the one
  * before). area = trapezoid area under the curve over k / n in [0, 1]: low
  * means the scores found what the prediction rests on. opts supplies run,
- * occlude and replace_id. */
+ * occlude and replace_id; its progress callback is called after each step
+ * (each batch of rows) and a non-zero return abandons the curve with
+ * LMS_EINTR, leaving curve and area partly written. */
 enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, int n, int target,
                                    const float *scores, const struct lms_attr_opts *o,
                                    float *curve, double *area);
@@ -134,6 +139,37 @@ enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, in
 /* Spearman rank correlation of a and b (n), ties given their mean rank;
  * 0 when either is constant. */
 double lms_spearman(const float *a, const float *b, int n);
+
+/* The faithfulness report both front ends show beside a saliency (explain
+ * --faithfulness, the explorer's saliency pane): one policy for which other
+ * methods the saliency is ranked against, and how.
+ *
+ * lms_faith_compares: whether a saliency by o->method over n positions is
+ * compared with `other`: the methods cheap enough for every request (one
+ * forward and backward, or n + 1 forwards: grad_norm, grad_x_input,
+ * occlusion, attention_rollout) that apply to the architecture, never the
+ * method itself; integrated gradients and lime (m + 2 and hundreds of
+ * forwards) only when they are the method. Nothing is compared below two
+ * positions: a rank correlation of one position means nothing (and
+ * occlusion by removal cannot remove the only token). */
+int lms_faith_compares(const struct lms_attr_opts *o, enum lms_attr_method other, enum lms_arch arch,
+                       int n);
+
+struct lms_faithfulness {
+	double area;                    /* deletion area of the scores; NAN until computed */
+	double rho[LMS_ATTR_N_METHODS]; /* Spearman with each method compared, else NAN */
+};
+
+/* The report for scores (n) by o->method explaining target (against
+ * contrast when >= 0): the deletion curve (n + 1) and area of the scores,
+ * then each compared method by lms_attribute with the same options and its
+ * rank agreement with the scores. other (n floats) holds the other methods'
+ * scores; NULL: allocated for the call. o as lms_attribute's (run, occlude,
+ * replace_id; progress abandons between steps with LMS_EINTR). On failure
+ * out holds what was computed before it (NAN elsewhere). */
+enum lms_status lms_faithfulness(const struct lms_model *m, const int *ids, int n, int target,
+                                 int contrast, const float *scores, const struct lms_attr_opts *o,
+                                 float *curve, float *other, struct lms_faithfulness *out);
 
 /* ---- the embedding-gradient view --------------------------------------- */
 

@@ -24,4 +24,16 @@ typedef void (*lms_eval_fn)(void *userdata, size_t done, size_t total);
 enum lms_status lms_eval_stream(struct lms_run *r, const int *ids, size_t n, int stride,
                                 struct lms_eval *acc, lms_eval_fn cb, void *userdata);
 
+/* The windows lms_eval_stream scores n tokens with (T and stride as there):
+ * the rows a run needs at most. */
+size_t lms_eval_windows(size_t n, int T, int stride);
+
+/* Training's validation loss: the mean cross-entropy (nats per target) over
+ * a token stream cut into consecutive windows of T + 1 tokens (T new
+ * targets each, the context starting afresh), using run r (B x T); at most
+ * max_targets targets when > 0. *count gets the number scored; NaN when
+ * none (or the run could not be filled). */
+double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
+                       size_t *count);
+
 #endif

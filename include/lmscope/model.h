@@ -24,6 +24,8 @@
 
 #define LMS_MAX_LAYERS 128
 
+struct lms_intervention;
+
 enum lms_arch { LMS_RNN, LMS_LSTM, LMS_GRU, LMS_GPT2, LMS_LLAMA };
 
 struct lms_config {
@@ -148,6 +150,9 @@ struct lms_run {
 	double soft_lse;
 	float *soft_mean; /* (Cout) */
 	float *wrows;    /* (max(2, rows of a head block), Cout) unembedding rows as float */
+	/* Ablations and patches every forward follows (lmscope/interp.h);
+	 * NULL (as lms_run_new leaves it): the model as it is. */
+	const struct lms_intervention *iv;
 	void *acts;      /* architecture-private activations and their gradients */
 };
 
@@ -196,6 +201,9 @@ const float *lms_run_hidden(const struct lms_run *r, int l, int b, int *D);
 /* Gate activations of recurrent layer l for row b: (T, G*H) in PyTorch's gate
  * order, after their nonlinearities; NULL when the architecture has none. */
 const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G);
+/* Cell state c_t of LSTM layer l for row b: (T, H) with row stride H; *H is
+ * set. NULL for other architectures (and l or b out of range). */
+const float *lms_run_cell(const struct lms_run *r, int l, int b, int *H);
 /* Logit lens: the final norm (if any) and unembedding applied to a hidden
  * vector of width Cout; out has V floats. */
 void lms_lens(struct lms_run *r, const float *h, float *out);

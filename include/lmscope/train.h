@@ -20,6 +20,7 @@
 #define LMSCOPE_TRAIN_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lmscope/dataset.h"
@@ -85,14 +86,15 @@ enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, con
 
 /* The training options saved in dir's checkpoint (for --resume). */
 enum lms_status lms_train_resume_opts(const char *dir, struct lms_train_opts *o);
+/* The options a resumed run was given that its checkpoint overrides: those
+ * where given differs from both dflt (the defaults, so: given at all) and
+ * saved (the checkpoint's, from lms_train_resume_opts). An option given at
+ * its default value cannot be told from one not given, and is not listed.
+ * Writes "key value (checkpoint: value), ..." into buf (truncated to size);
+ * returns how many. */
+int lms_train_opts_ignored(const struct lms_train_opts *given, const struct lms_train_opts *dflt,
+                           const struct lms_train_opts *saved, char *buf, size_t size);
 /* The checkpoint's model (F32), to pass to lms_train with resume. */
 enum lms_status lms_train_resume_model(const char *dir, struct lms_model **out);
-
-/* Mean cross-entropy (nats per target) of m over a token stream cut into
- * consecutive windows of T + 1 tokens (T new targets each), using run r
- * (B x T); at most max_targets targets when > 0. *count gets the number of
- * targets scored. */
-double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
-                       size_t *count);
 
 #endif

@@ -9,18 +9,28 @@
 #include <string.h>
 
 #include "cli.h"
+#include "front/opts.h"
 #include "lmscope/gguf.h"
+
+struct convert_opts {
+	const char *tokenizer, *out, *type;
+	int f16;
+};
+
+static const struct front_opt convert_options[] = {
+	FRONT_FILE("tokenizer", 0, "FILE", "the model's tokenizer (llama2.c's tokenizer.bin)", struct convert_opts,
+	          tokenizer),
+	FRONT_STR("output", 'o', "DIR", "the model directory to write (created if missing), or FILE.gguf",
+	          struct convert_opts, out),
+	FRONT_FLAG("f16", 0, "store the weights as float16 (default float32)", struct convert_opts, f16, 1),
+	FRONT_STR("type", 0, "T", "GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
+	          "Q5_K, Q6_K or Q4_K_M (default F32, F16 with --f16)", struct convert_opts, type),
+	FRONT_END};
 
 static const char usage_text[] =
 	"usage: lmscope convert MODEL [--tokenizer FILE] -o DIR|FILE.gguf [--f16] [--type T]\n"
-	"  MODEL             a model directory, GGUF file or llama2.c checkpoint (.bin)\n"
-	"  --tokenizer FILE  the model's tokenizer (llama2.c's tokenizer.bin)\n"
-	"  -o DIR            the model directory to write (created if missing)\n"
-	"  -o FILE.gguf      a GGUF file instead (Llama-family models)\n"
-	"  --f16             store the weights as float16 (default float32)\n"
-	"  --type T          GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1,\n"
-	"                    Q5_0, Q5_1, Q4_K, Q5_K, Q6_K or Q4_K_M (default F32,\n"
-	"                    F16 with --f16)\n";
+	"MODEL is a model directory, a GGUF file or a llama2.c checkpoint (.bin).\n"
+	"An output ending in .gguf writes a GGUF file (Llama-family models).\n";
 
 static int is_gguf_path(const char *p)
 {
@@ -30,32 +40,19 @@ static int is_gguf_path(const char *p)
 
 int lms_cmd_convert(int argc, char **argv)
 {
-	const char *path = NULL, *tokpath = NULL, *out = NULL, *type = NULL;
-	int f16 = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return LMS_EXIT_OK;
-		} else if (!strcmp(a, "--tokenizer") && more)
-			tokpath = argv[++i];
-		else if (!strcmp(a, "-o") && more)
-			out = argv[++i];
-		else if (!strcmp(a, "--f16"))
-			f16 = 1;
-		else if (!strcmp(a, "--type") && more)
-			type = argv[++i];
-		else if (a[0] == '-')
-			return front_usage("convert: unknown option or missing value: %s", a);
-		else if (!path)
-			path = a;
-		else
-			return front_usage("convert: one model at a time");
-	}
+	struct convert_opts o = {0};
+	struct front_cmd cmd = {"convert", usage_text, NULL, {{convert_options, &o}}, 0, NULL};
+	int i, rc = front_parse(&cmd, argc, argv, &i);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - i > 1)
+		return front_usage("convert: one model at a time");
+	const char *path = i < argc ? argv[i] : NULL, *tokpath = o.tokenizer, *out = o.out;
+	int f16 = o.f16;
 	if (!path || !out)
 		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
 	int gguf = is_gguf_path(out);
+	const char *type = o.type;
 	if (type && (!gguf || !lms_gguf_type_known(type)))
 		return front_usage(gguf ? "convert: unknown --type %s" : "convert: --type %s needs -o FILE.gguf",
 		                   type);

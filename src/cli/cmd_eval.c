@@ -1,7 +1,6 @@
 /* lmscope eval MODEL FILE... [--json]: cross-entropy, bits per token,
  * perplexity and <unk> rate of a model on texts, with a sliding window for
- * texts longer than the context. */
-#include <errno.h>
+ * texts longer than the context; with --ablate, of the ablated model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,26 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "front/opts.h"
 #include "lmscope/dataset.h"
 #include "lmscope/eval.h"
 
-static const char usage_text[] =
-	"usage: lmscope eval MODEL FILE... [options]\n"
-	"  --context N   window length (the model's context)\n"
-	"  --stride N    window advance (half the window): each token is predicted\n"
-	"                with at least N - stride tokens of context\n"
-	"  --batch N     windows per forward pass (8)\n"
-	"  --tokenizer FILE  the tokenizer to use instead of the model's own\n"
-	"  --json        print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
-	"                \"perplexity\", \"unk_rate\"}\n";
+struct eval_opts {
+	const char *tokenizer;
+	int context, stride, batch, json;
+};
+
+static const struct front_opt eval_options[] = {
+	FRONT_INT("context", 0, "N", "window length (the model's context)", struct eval_opts, context, 1, 1000000),
+	FRONT_INT("stride", 0, "N", "window advance (half the window): each token is predicted\n"
+	          "with at least N - stride tokens of context", struct eval_opts, stride, 1, 1000000),
+	FRONT_INT("batch", 0, "N", "windows per forward pass (8; at most the windows there are)",
+	          struct eval_opts, batch, 1, 1000000),
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct eval_opts,
+	          tokenizer),
+	FRONT_FLAG("json", 0, "print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
+	           "\"perplexity\", \"unk_rate\"}", struct eval_opts, json, 1),
+	FRONT_END};
 
 struct bar {
 	int tty;
@@ -41,97 +48,81 @@ static void on_progress(void *ud, size_t done, size_t total)
 	fflush(stderr);
 }
 
-static int want_int(const char *opt, const char *v, long *out)
+/* The texts' token ids, each file a document (BOS first when the model
+ * expects it); unk counts the <unk> tokens. */
+static enum lms_status encode_files(const struct lms_tokenizer *tok, char **files, int nfiles, int **ids,
+                                    size_t *n, size_t *unk)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < 1 || x > 1000000)
-		return front_usage("%s wants a positive integer, not '%s'", opt, v);
-	*out = x;
-	return 0;
+	for (int f = 0; f < nfiles; f++) {
+		char *text;
+		size_t len;
+		struct lms_tok_stats ts = {0};
+		enum lms_status st = lms_read_file(files[f], &text, &len);
+		if (st)
+			return st;
+		st = lms_tokenizer_encode_input(tok, text, len, &ids[f], &n[f], NULL, &ts);
+		free(text);
+		if (st)
+			return st;
+		*unk += ts.unk;
+	}
+	return LMS_OK;
 }
 
 int lms_cmd_eval(int argc, char **argv)
 {
-	const char *path = NULL, *tokpath = NULL;
-	const char **files = calloc((size_t)argc, sizeof *files);
-	int nfiles = 0, json = 0;
-	long context = 0, stride = 0, batch = 8;
-	if (!files)
-		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int rc = 0;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			free(files);
-			return LMS_EXIT_OK;
-		}
-		if (!strcmp(a, "--json"))
-			json = 1;
-		else if (a[0] != '-' || !a[1]) {
-			if (!path)
-				path = a;
-			else
-				files[nfiles++] = a;
-		} else if (i + 1 >= argc)
-			rc = front_usage("%s wants a value", a);
-		else if (!strcmp(a, "--context"))
-			rc = want_int(a, argv[++i], &context);
-		else if (!strcmp(a, "--stride"))
-			rc = want_int(a, argv[++i], &stride);
-		else if (!strcmp(a, "--batch"))
-			rc = want_int(a, argv[++i], &batch);
-		else if (!strcmp(a, "--tokenizer"))
-			tokpath = argv[++i];
-		else
-			rc = front_usage("unknown option %s (see lmscope eval --help)", a);
-		if (rc) {
-			free(files);
-			return rc;
-		}
-	}
-	if (!path || !nfiles) {
-		free(files);
+	struct eval_opts o = {.batch = 8};
+	struct cli_ablate ab = {0};
+	struct front_cmd cmd = {"eval", "usage: lmscope eval MODEL FILE... [options]\n", NULL,
+	                        {{eval_options, &o}, {cli_ablate_options, &ab}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - first < 2)
 		return front_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
-	}
+	const char *path = argv[first], *tokpath = o.tokenizer;
+	char **files = argv + first + 1;
+	int nfiles = argc - first - 1;
 	struct front_model cm;
 	enum lms_status st = front_open_model(path, tokpath, &cm);
-	if (st) {
-		free(files);
+	if (st)
 		return front_fail(st);
+	struct lms_intervention *iv = NULL;
+	if ((rc = cli_ablate_make(&ab, cm.m, &iv))) {
+		front_close_model(&cm);
+		return rc;
 	}
 	struct lms_run *r = NULL;
 	struct lms_eval acc = {0};
-	size_t encoded = 0, unk = 0;
+	size_t encoded = 0, unk = 0, most = 0;
 	int T = cm.m->cfg.maxT;
-	if (context > 0 && (context <= T || lms_arch_is_recurrent(cm.m->cfg.arch)))
-		T = (int)context;
-	if (!cm.tok)
+	if (o.context > 0 && (o.context <= T || lms_arch_is_recurrent(cm.m->cfg.arch)))
+		T = o.context;
+	int stride = o.stride < T ? o.stride : 0;
+	int **ids = calloc((size_t)nfiles, sizeof *ids);
+	size_t *n = calloc((size_t)nfiles, sizeof *n);
+	if (!ids || !n)
+		st = lms_fail(LMS_ENOMEM, "out of memory");
+	else if (!cm.tok)
 		st = lms_fail(LMS_EFORMAT, "%s: the model has no tokenizer to read text with", path);
 	else if (T < 2)
 		st = lms_fail(LMS_EARG, "a context of %d cannot be evaluated", T);
 	else
-		st = lms_run_new(cm.m, (int)batch, T, &r);
+		st = encode_files(cm.tok, files, nfiles, ids, n, &unk);
+	for (int f = 0; !st && f < nfiles; f++) {
+		size_t w = lms_eval_windows(n[f], T, stride);
+		most = w > most ? w : most;
+		encoded += n[f];
+	}
+	/* rows beyond the windows there are would be computed for nothing */
+	if (!st)
+		st = lms_run_new(cm.m, (int)(most > 0 && most < (size_t)o.batch ? most : (size_t)o.batch), T, &r);
+	if (!st)
+		lms_run_intervene(r, iv);
 	struct bar bar = {.tty = isatty(2)};
 	for (int f = 0; f < nfiles && !st; f++) {
-		char *text;
-		size_t len, n;
-		int *ids;
-		struct lms_tok_stats ts = {0};
-		if ((st = lms_read_file(files[f], &text, &len)))
-			break;
-		/* each file a document: BOS first when the model expects it */
-		st = lms_tokenizer_encode_input(cm.tok, text, len, &ids, &n, NULL, &ts);
-		free(text);
-		if (st)
-			break;
-		encoded += n;
-		unk += ts.unk;
 		bar.file = files[f];
-		st = lms_eval_stream(r, ids, n, (int)(stride < T ? stride : 0), &acc, on_progress, &bar);
-		free(ids);
+		st = lms_eval_stream(r, ids[f], n[f], stride, &acc, on_progress, &bar);
 		if (bar.tty)
 			fputs("\r\033[K", stderr);
 	}
@@ -140,7 +131,7 @@ int lms_cmd_eval(int argc, char **argv)
 	if (!st) {
 		double ce = acc.nll / (double)acc.targets;
 		double unk_rate = encoded ? (double)unk / (double)encoded : 0.0;
-		if (json) {
+		if (o.json) {
 			json_t *o = json_pack("{s:I, s:f, s:f, s:f, s:f}", "tokens", (json_int_t)acc.targets,
 			                      "cross_entropy", ce, "bits_per_token", ce / log(2.0),
 			                      "perplexity", exp(ce), "unk_rate", unk_rate);
@@ -157,7 +148,11 @@ int lms_cmd_eval(int argc, char **argv)
 		}
 	}
 	lms_run_free(r);
+	lms_intervention_free(iv);
 	front_close_model(&cm);
-	free(files);
+	for (int f = 0; ids && f < nfiles; f++)
+		free(ids[f]);
+	free(ids);
+	free(n);
 	return st ? front_fail(st) : LMS_EXIT_OK;
 }

@@ -8,7 +8,7 @@
  *   "top"       [K] {"id", "token", "prob", "logprob"}, most probable first,
  *               for the token after the last position
  *   "target"    {"id", "token", "logprob"}, by default the most probable
- *   "contrast"  {"id", "token", "logprob"}, only with --contrast-id
+ *   "contrast"  {"id", "token", "logprob"}, only with --contrast(-id)
  *   "saliency"  {"method", "scores": [n], "objective", "evaluations", ...}:
  *               f = log p(target) (minus log p(contrast)) and its value;
  *               with g_j the gradient of f by position j's token embedding
@@ -25,8 +25,14 @@
  *               rows, only with --embedding-gradient
  *   "attention" [L][NH][n][n] (query, key), zero above the diagonal; only
  *               with --attention, for Transformers
+ *   "ablate"    {"spec", "mode"}: with --ablate, everything above is of the
+ *               ablated model
+ *   "dla"       {"embed", "heads": [L][NH], "attn_bias": [L], "mlp": [L],
+ *               "final_bias", "sum", "logit"}: with --dla, the direct logit
+ *               attribution of the target (minus the contrast) at the last
+ *               position (lmscope/interp.h); sum is the terms' total, logit
+ *               the model's logit (difference) it should equal
  * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +41,16 @@
 
 #include "cli.h"
 #include "explain_attr.h"
+#include "lmscope/logits.h"
 
 struct opts {
 	const char *path, *tokpath, *text, *idlist;
+	const char *target_text, *contrast_text; /* --target, --contrast by text */
 	int target, contrast, top, attention, json;
 	struct cli_attr_opts x; /* the attribution method and its settings */
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
+	struct cli_ablate ab;   /* --ablate, --ablate-mode */
+	int dla;
 };
 
 /* What one explanation found, computed from a run. */
@@ -54,25 +64,34 @@ struct result {
 	double *scores;    /* (n) saliency */
 	struct lms_run *run; /* kept for the attention */
 	struct cli_attr_result attr;
+	struct lms_intervention *iv; /* --ablate, or NULL */
+	struct lms_dla dla;          /* with --dla */
 };
 
-static const char usage_text[] =
-	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target-id N]\n"
-	"                       [--contrast-id N] [--method M] [--top K] [--attention]\n"
-	"                       [--json | --csv] [--figure FILE] [--tokenizer FILE]\n"
-	"  --faithfulness    deletion curve and rank agreement (by default when cheap)\n"
-	"  --no-faithfulness leave them out\n";
+#define O struct opts
+static const struct front_opt explain_options[] = {
+	FRONT_STR("text", 0, "TEXT", "the input, through the model's tokenizer", O, text),
+	FRONT_STR("ids", 0, "5,17,42", "the input as token ids", O, idlist),
+	FRONT_STR("target", 0, "TOKEN", "explain this next token (one token of text; default the most\n"
+	          "probable)", O, target_text),
+	FRONT_INT("target-id", 0, "N", "the target by id", O, target, 0, FRONT_INT_MAX),
+	FRONT_STR("contrast", 0, "TOKEN", "explain log p(target) - log p(contrast) (one token of text)", O,
+	          contrast_text),
+	FRONT_INT("contrast-id", 0, "N", "the contrast by id", O, contrast, 0, FRONT_INT_MAX),
+	FRONT_INT("top", 0, "K", "the K most probable next tokens (10)", O, top, 1, FRONT_INT_MAX),
+	FRONT_FLAG("attention", 0, "every layer's attention probabilities (Transformers)", O, attention, 1),
+	FRONT_FLAG("dla", 0, "direct logit attribution of the target at the last position", O, dla, 1),
+	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
+	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
+	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_END};
+#undef O
 
-static int parse_int(const char *s, int *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	if (end == s || *end || errno || x < 0 || x > 0x7fffffff)
-		return 0;
-	*out = (int)x;
-	return 1;
-}
+static const char usage_text[] =
+	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
+	"                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
+	"                       [--json | --csv] [--figure FILE] [options]\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -81,91 +100,50 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->faith = -1;
 	o->target = o->contrast = -1;
 	o->top = 10;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc, rc = 0, took = cli_attr_parse(&o->x, argc, argv, &i, &rc);
-		if (took < 0)
-			return rc;
-		if (took)
-			continue;
-		if (!strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			fputs(cli_attr_usage, stdout);
-			return -1;
-		} else if (!strcmp(a, "--text") && more)
-			o->text = argv[++i];
-		else if (!strcmp(a, "--ids") && more)
-			o->idlist = argv[++i];
-		else if (!strcmp(a, "--tokenizer") && more)
-			o->tokpath = argv[++i];
-		else if (!strcmp(a, "--target-id") && more) {
-			if (!parse_int(argv[++i], &o->target))
-				return front_usage("explain: --target-id wants a token id");
-		} else if (!strcmp(a, "--contrast-id") && more) {
-			if (!parse_int(argv[++i], &o->contrast))
-				return front_usage("explain: --contrast-id wants a token id");
-		} else if (!strcmp(a, "--top") && more) {
-			if (!parse_int(argv[++i], &o->top) || o->top < 1)
-				return front_usage("explain: --top wants a positive number");
-		} else if (!strcmp(a, "--faithfulness") || !strcmp(a, "--no-faithfulness"))
-			o->faith = !strcmp(a, "--faithfulness");
-		else if (!strcmp(a, "--attention"))
-			o->attention = 1;
-		else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (a[0] == '-')
-			return front_usage("explain: unknown option or missing value: %s", a);
-		else if (!o->path)
-			o->path = a;
-		else
-			return front_usage("explain: one model at a time");
-	}
-	if (!o->path)
+	struct front_cmd cmd = {"explain", usage_text, NULL,
+	                        {{explain_options, o}, {explain_attr_options, &o->x}, {cli_ablate_options, &o->ab}},
+	                        0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	if (first >= argc)
 		return front_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+	if (argc - first > 1)
+		return front_usage("explain: one model at a time");
+	o->path = argv[first];
 	if (!o->text == !o->idlist)
 		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
+	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
+		return front_usage("explain: give a token by text or by id, not both");
 	return 0;
 }
 
-/* The input ids: parsed, or the text through the model's tokenizer. */
-static enum lms_status input_ids(const struct front_model *cm, const struct opts *o, int **ids, size_t *n)
+/* The id of a token given as text (--target, --contrast): the text must
+ * encode to exactly one token. */
+static enum lms_status token_of(const struct front_model *cm, const char *opt, const char *text, int *id)
 {
-	if (o->idlist) {
-		if (!cli_parse_ids(o->idlist, ids, n))
-			return lms_fail(LMS_EARG, "explain: --ids wants a comma-separated list of token ids");
-	} else {
-		if (!cm->tok)
-			return lms_fail(LMS_EARG, "%s: no tokenizer to encode --text (use --ids, or --tokenizer FILE)",
-			                cm->path);
-		enum lms_status st = lms_tokenizer_encode_input(cm->tok, o->text, strlen(o->text), ids, n, NULL,
-		                                                NULL);
-		if (st)
-			return st;
-		if (*n == 0) {
-			free(*ids);
-			*ids = NULL;
-			return lms_fail(LMS_EARG, "explain: --text gives no tokens");
-		}
+	if (!cm->tok)
+		return lms_fail(LMS_EARG, "%s: no tokenizer to read %s (use %s-id)", cm->path, opt, opt);
+	int *ids;
+	size_t n;
+	enum lms_status st = lms_tokenizer_encode(cm->tok, text, strlen(text), &ids, &n, NULL, NULL);
+	if (st)
+		return st;
+	if (n == 1) {
+		*id = ids[0];
+		free(ids);
+		return LMS_OK;
 	}
-	int V = cm->m->cfg.V;
-	for (size_t i = 0; i < *n; i++)
-		if ((*ids)[i] >= V) {
-			int bad = (*ids)[i];
-			free(*ids);
-			*ids = NULL;
-			return lms_fail(LMS_EARG, "%s: token id %d outside the vocabulary (0 to %d)", cm->path, bad, V - 1);
-		}
-	return LMS_OK;
-}
-
-static const double *sort_key;
-
-static int by_logprob(const void *a, const void *b)
-{
-	double x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
-	if (x != y)
-		return x > y ? -1 : 1;
-	return *(const int *)a - *(const int *)b;
+	char how[400] = "";
+	for (size_t i = 0, at = 0; i < n && at < sizeof how - 40; i++) {
+		json_t *t = cli_token_json(cm, ids[i]);
+		char *q = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
+		at += (size_t)snprintf(how + at, sizeof how - at, "%s%s", i ? " " : "", q ? q : "?");
+		free(q);
+		json_decref(t);
+	}
+	free(ids);
+	return lms_fail(LMS_EARG, "explain: %s '%s' is %zu tokens, not one: %s", opt, text, n, how);
 }
 
 static void free_result(struct result *res)
@@ -175,6 +153,8 @@ static void free_result(struct result *res)
 	free(res->scores);
 	lms_run_free(res->run);
 	cli_attr_free(&res->attr);
+	lms_dla_free(&res->dla);
+	lms_intervention_free(res->iv);
 }
 
 /* Forward, next-token distribution, objective, backward to the inputs. */
@@ -200,32 +180,28 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	if (st)
 		return st;
 	struct lms_run *r = res->run;
+	lms_run_intervene(r, res->iv);
+	o->x.a.iv = res->iv;
 	st = lms_embed(r, res->ids, n);
 	if (st)
 		return st;
 	lms_forward(r, 0, n);
 	lms_logits(r, 0, n - 1, n);
 	const float *x = r->logits + (size_t)(n - 1) * V;
-	double mx = -INFINITY, sum = 0.0;
-	for (int k = 0; k < V; k++) {
+	for (int k = 0; k < V; k++)
 		if (!isfinite(x[k]))
 			return lms_fail(LMS_ENUMERIC, "%s: the model's output is not finite", cm->path);
-		mx = fmax(mx, x[k]);
-	}
+	double lse = lms_logsumexp(x, V);
 	for (int k = 0; k < V; k++)
-		sum += exp(x[k] - mx);
-	double lse = mx + log(sum);
-	for (int k = 0; k < V; k++) {
 		res->logprob[k] = x[k] - lse;
-		res->order[k] = k;
-	}
-	sort_key = res->logprob;
-	qsort(res->order, (size_t)V, sizeof *res->order, by_logprob);
+	lms_top_k(x, V, V, res->order, NULL); /* by logit is by log-probability */
 	res->top = o->top < V ? o->top : V;
 	res->target = o->target >= 0 ? o->target : res->order[0];
 	res->contrast = o->contrast;
 	if (res->contrast == res->target)
 		return lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (o->dla && (st = lms_dla_compute(r, n - 1, res->target, res->contrast, &res->dla)))
+		return st;
 	if (o->faith < 0) /* by default only when its 2n + 2 extra forwards are cheap */
 		o->faith = (2.0 * n + 2.0) * n * (double)cm->m->n_params < 4e10;
 	o->x.want_attention = o->attention;
@@ -242,20 +218,25 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static json_t *token_json(const struct front_model *cm, int id)
-{
-	char buf[32];
-	json_t *s = json_string(front_token_str(cm, id, buf, sizeof buf));
-	if (!s) { /* not valid UTF-8: show the id instead */
-		snprintf(buf, sizeof buf, "#%d", id);
-		s = json_string(buf);
-	}
-	return s;
-}
-
 static json_t *scored_token(const struct front_model *cm, const struct result *res, int id)
 {
-	return json_pack("{s:i, s:o, s:f}", "id", id, "token", token_json(cm, id), "logprob", res->logprob[id]);
+	return json_pack("{s:i, s:o, s:f}", "id", id, "token", cli_token_json(cm, id), "logprob", res->logprob[id]);
+}
+
+static json_t *reals(const double *x, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_real(x[i]));
+	return a;
+}
+
+static json_t *dla_json(const struct lms_dla *d)
+{
+	return json_pack("{s:f, s:o, s:o, s:o, s:f, s:f, s:f}", "embed", d->embed,
+	                 "heads", cli_matrix_json(d->heads, d->L, d->NH),
+	                 "attn_bias", reals(d->attn_bias, d->L), "mlp", reals(d->mlp, d->L),
+	                 "final_bias", d->final_bias, "sum", d->sum, "logit", d->logit);
 }
 
 static int print_json(const struct front_model *cm, const struct opts *o, const struct result *res)
@@ -264,11 +245,11 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 	json_t *root = json_object(), *ids = json_array(), *toks = json_array(), *top = json_array();
 	for (int j = 0; j < res->n; j++) {
 		json_array_append_new(ids, json_integer(res->ids[j]));
-		json_array_append_new(toks, token_json(cm, res->ids[j]));
+		json_array_append_new(toks, cli_token_json(cm, res->ids[j]));
 	}
 	for (int i = 0; i < res->top; i++) {
 		int id = res->order[i];
-		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", token_json(cm, id),
+		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", cli_token_json(cm, id),
 		                                     "prob", exp(res->logprob[id]), "logprob", res->logprob[id]));
 	}
 	json_object_set_new(root, "ids", ids);
@@ -305,6 +286,11 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		}
 		json_object_set_new(root, "attention", layers);
 	}
+	if (res->iv)
+		json_object_set_new(root, "ablate", json_pack("{s:s, s:s}", "spec", o->ab.spec, "mode",
+		                                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
+	if (o->dla)
+		json_object_set_new(root, "dla", dla_json(&res->dla));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -346,6 +332,18 @@ static void bar(double v, double scale, char ch)
 		putchar(v < 0 ? '-' : ch);
 }
 
+static void print_dla(const struct lms_dla *d)
+{
+	printf("\ndirect logit attribution (logit units)\n%-10s %10.4f\n", "embed", d->embed);
+	for (int l = 0; l < d->L; l++) {
+		printf("layer %-4d", l);
+		for (int h = 0; h < d->NH; h++)
+			printf(" h%d %8.4f", h, d->heads[(size_t)l * d->NH + h]);
+		printf("  bias %8.4f  mlp %8.4f\n", d->attn_bias[l], d->mlp[l]);
+	}
+	printf("%-10s %10.4f\nsum %.5f   logit %.5f\n", "final bias", d->final_bias, d->sum, d->logit);
+}
+
 static int print_table(const struct front_model *cm, const struct opts *o, const struct result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
@@ -383,6 +381,10 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 		put_token(front_token_str(cm, res->contrast, buf, sizeof buf), 18);
 		printf(" logprob %.4f\n", res->logprob[res->contrast]);
 	}
+	if (res->iv)
+		printf("\nablated: %s (%s)\n", o->ab.spec, o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero");
+	if (o->dla)
+		print_dla(&res->dla);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {
@@ -427,13 +429,22 @@ int lms_cmd_explain(int argc, char **argv)
 	int *ids = NULL;
 	size_t n = 0;
 	struct result res = {0};
-	st = input_ids(&cm, &o, &ids, &n);
+	st = cli_input_ids(&cm, o.text, "--text", o.idlist, "--ids", &ids, &n);
+	if (!st && o.target_text)
+		st = token_of(&cm, "--target", o.target_text, &o.target);
+	if (!st && o.contrast_text)
+		st = token_of(&cm, "--contrast", o.contrast_text, &o.contrast);
 	if (!st && o.target >= c->V)
 		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path, o.target, c->V - 1);
 	if (!st && o.contrast >= c->V)
 		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path, o.contrast, c->V - 1);
 	if (!st && o.contrast >= 0 && o.contrast == o.target)
 		st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
+	if (!st && (rc = cli_ablate_make(&o.ab, cm.m, &res.iv))) {
+		free(ids);
+		front_close_model(&cm);
+		return rc;
+	}
 	if (!st && o.attention && lms_arch_is_recurrent(c->arch))
 		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n", lms_arch_name(c->arch));
 	if (!st) {
@@ -451,7 +462,7 @@ int lms_cmd_explain(int argc, char **argv)
 	else if (print_output(&cm, &o, &res))
 		rc = front_fail(lms_fail(LMS_EIO, "explain: cannot write the output"));
 	else
-		rc = fflush(stdout) ? front_fail(lms_fail(LMS_EIO, "explain: cannot write the output")) : LMS_EXIT_OK;
+		rc = LMS_EXIT_OK;
 	free_result(&res);
 	free(ids);
 	front_close_model(&cm);

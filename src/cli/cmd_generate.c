@@ -2,7 +2,7 @@
  * [--top-p P] [--seed S] [--json]: continues a prompt. Each new token costs
  * one position: the run keeps the prefix (KV cache or recurrent state) and
  * lms_forward computes only the appended position. */
-#include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +10,100 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "front/opts.h"
 #include "lmscope/sample.h"
 
-static const char usage_text[] =
-	"usage: lmscope generate MODEL (--text PROMPT | --ids 1,2,3) [options]\n"
-	"  -n N              tokens to generate (20)\n"
-	"  --temperature T   0 is greedy (default 0.8)\n"
-	"  --top-p P         sample from the smallest set of tokens with mass >= P (0.95)\n"
-	"  --seed S          sampling seed (1)\n"
-	"  --tokenizer FILE  the tokenizer to use instead of the model's own\n"
-	"  --json            print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"}\n";
+struct generate_opts {
+	const char *text, *ids, *tokenizer;
+	int n, json;
+	double temperature, top_p;
+	uint64_t seed;
+};
 
-static int parse_num(const char *opt, const char *v, double *out)
+static const struct front_opt generate_options[] = {
+	FRONT_STR("text", 0, "PROMPT", "the prompt", struct generate_opts, text),
+	FRONT_STR("ids", 0, "1,2,3", "the prompt as token ids", struct generate_opts, ids),
+	FRONT_INT(NULL, 'n', "N", "tokens to generate (20)", struct generate_opts, n, 0, 1000000),
+	FRONT_NUM("temperature", 0, "T", "0 is greedy (default 0.8)", struct generate_opts, temperature, 0, HUGE_VAL),
+	FRONT_NUM("top-p", 0, "P", "sample from the smallest set of tokens with mass >= P (0.95)",
+	          struct generate_opts, top_p, 0, 1),
+	FRONT_U64("seed", 0, "S", "sampling seed (1)", struct generate_opts, seed, 0, FRONT_INT_MAX),
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct generate_opts,
+	          tokenizer),
+	FRONT_FLAG("json", 0, "print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"} at the end",
+	           struct generate_opts, json, 1),
+	FRONT_END};
+
+static const char usage_text[] =
+	"usage: lmscope generate MODEL (--text PROMPT | --ids 1,2,3) [options]\n";
+static const char about_text[] =
+	"The text is printed as it is generated; Ctrl-C stops, keeping what was printed.\n";
+
+/* Where the tokens go as they come: printed (text or ids) or kept for the
+ * JSON at the end. */
+struct sink {
+	const struct front_model *cm;
+	int json;
+	size_t np;          /* the prompt's length in seq */
+};
+
+/* Bytes of s that end on a whole UTF-8 character: a character cut at the
+ * end waits for the token that completes it. */
+static size_t whole_chars(const char *s, size_t len)
 {
-	char *end;
-	double x = strtod(v, &end);
-	if (end == v || *end || !isfinite(x))
-		return front_usage("%s wants a number, not '%s'", opt, v);
-	*out = x;
-	return 0;
+	size_t i = len, k = 0;
+	while (i > 0 && k < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--, k++;
+	if (i == 0)
+		return len;
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	return need > k + 1 ? i - 1 : len;
 }
 
-/* Generates n ids after the prompt into out. */
+/* The text token seq[len - 1] adds: the decoding of a few tokens before it
+ * with and without it (decoding depends on neighbours: spacing, the
+ * leading space after BOS). *held is what earlier calls held back. */
+static void put_text(const struct front_model *cm, const int *seq, size_t len, size_t *held)
+{
+	enum { CONTEXT = 16 };
+	size_t s = len > CONTEXT + 1 ? len - CONTEXT - 1 : 0;
+	char *with = NULL, *without = NULL;
+	size_t nw = 0, nwo = 0;
+	if (lms_tokenizer_decode(cm->tok, seq + s, len - s, &with, &nw) ||
+	    lms_tokenizer_decode(cm->tok, seq + s, len - 1 - s, &without, &nwo)) {
+		free(with);
+		free(without);
+		return;
+	}
+	size_t from = nwo >= *held ? nwo - *held : 0, to = whole_chars(with, nw);
+	if (from <= to) {
+		fwrite(with + from, 1, to - from, stdout);
+		*held = nw - to;
+	}
+	free(with);
+	free(without);
+}
+
+/* Token seq[len - 1] as it comes: its text, or its id without a tokenizer
+ * (the JSON is printed at the end). */
+static void emit(const struct sink *sk, const int *seq, size_t len)
+{
+	static size_t held;
+	if (sk->json)
+		return;
+	if (sk->cm->tok)
+		put_text(sk->cm, seq, len, &held);
+	else
+		printf("%s%d", len - 1 > sk->np ? "," : "", seq[len - 1]);
+	fflush(stdout);
+}
+
+/* Generates n ids after the prompt into out, printing each as it comes
+ * (unless json); stops with LMS_EINTR on Ctrl-C, *made ids made. */
 static enum lms_status generate(const struct lms_model *m, const int *prompt, size_t np, int n,
-                                struct lms_sampler *s, int *out)
+                                struct lms_sampler *s, const struct sink *sk, int *out,
+                                int *made)
 {
 	const struct lms_config *c = &m->cfg;
 	int recurrent = lms_arch_is_recurrent(c->arch);
@@ -67,134 +137,107 @@ static enum lms_status generate(const struct lms_model *m, const int *prompt, si
 		have = w;
 		out[k] = id;
 		seq[len++] = id;
+		*made = k + 1;
+		emit(sk, seq, len);
+		if (front_interrupted)
+			st = lms_fail(LMS_EINTR, "interrupted after %d tokens", k + 1);
 	}
 	free(seq);
 	lms_run_free(r);
 	return st;
 }
 
+/* The prompt's ids: parsed, or the text through the tokenizer (BOS alone
+ * for an empty text, when the model has one). */
+static enum lms_status prompt_ids(const struct front_model *cm, const struct generate_opts *o, int **prompt,
+                                  size_t *np)
+{
+	enum lms_status st = LMS_OK;
+	if (o->ids) {
+		if (!cli_parse_ids(o->ids, prompt, np))
+			return lms_fail(LMS_EARG, "--ids wants a comma-separated list of token ids");
+	} else if (!cm->tok) {
+		return lms_fail(LMS_EARG, "%s: the model has no tokenizer; use --ids", cm->path);
+	} else {
+		st = lms_tokenizer_encode_input(cm->tok, o->text, strlen(o->text), prompt, np, NULL, NULL);
+		if (!st && !*np) {
+			int bos = lms_tokenizer_bos(cm->tok);
+			free(*prompt);
+			*prompt = NULL;
+			if (bos < 0 || !(*prompt = malloc(sizeof **prompt)))
+				return lms_fail(LMS_EARG, "the prompt has no tokens");
+			(*prompt)[(*np)++] = bos;
+		}
+	}
+	for (size_t i = 0; !st && i < *np; i++)
+		if ((*prompt)[i] < 0 || (*prompt)[i] >= cm->m->cfg.V)
+			st = lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", (*prompt)[i],
+			              cm->m->cfg.V - 1);
+	return st;
+}
+
+static void print_json(const struct front_model *cm, const int *prompt, size_t np, const int *gen, int n)
+{
+	json_t *pj = json_array(), *ij = json_array(), *tj = json_array();
+	for (size_t i = 0; i < np; i++)
+		json_array_append_new(pj, json_integer(prompt[i]));
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(ij, json_integer(gen[i]));
+		json_array_append_new(tj, cli_token_json(cm, gen[i]));
+	}
+	json_t *o = json_pack("{s:o, s:o, s:o}", "prompt_ids", pj, "ids", ij, "tokens", tj);
+	char *out = NULL;
+	if (cm->tok && !lms_tokenizer_decode(cm->tok, gen, (size_t)n, &out, NULL))
+		json_object_set_new(o, "text", json_string(out));
+	free(out);
+	char *js = json_dumps(o, JSON_COMPACT);
+	puts(js ? js : "{}");
+	free(js);
+	json_decref(o);
+}
+
 int lms_cmd_generate(int argc, char **argv)
 {
-	const char *path = NULL, *text = NULL, *idlist = NULL, *tokpath = NULL;
-	long n = 20;
-	double temperature = 0.8, top_p = 0.95, seed = 1;
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return LMS_EXIT_OK;
-		}
-		if (!strcmp(a, "--json")) { json = 1; continue; }
-		if (a[0] != '-') {
-			if (path)
-				return front_usage("generate takes one MODEL (see lmscope generate --help)");
-			path = a;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return front_usage("%s wants a value", a);
-		const char *v = argv[++i];
-		int rc = 0;
-		double x = 0;
-		if (!strcmp(a, "--text")) text = v;
-		else if (!strcmp(a, "--ids")) idlist = v;
-		else if (!strcmp(a, "--tokenizer")) tokpath = v;
-		else if (!strcmp(a, "-n")) {
-			char *end;
-			errno = 0;
-			n = strtol(v, &end, 10);
-			if (end == v || *end || errno || n < 0 || n > 1000000)
-				return front_usage("-n wants a count from 0 to 1000000");
-		}
-		else if (!strcmp(a, "--temperature")) { rc = parse_num(a, v, &x); temperature = x; }
-		else if (!strcmp(a, "--top-p")) { rc = parse_num(a, v, &x); top_p = x; }
-		else if (!strcmp(a, "--seed")) { rc = parse_num(a, v, &x); seed = x; }
-		else
-			return front_usage("unknown option %s (see lmscope generate --help)", a);
-		if (rc)
-			return rc;
-	}
-	if (!path || (!text == !idlist))
+	struct generate_opts o = {.n = 20, .temperature = 0.8, .top_p = 0.95, .seed = 1};
+	struct front_cmd cmd = {"generate", usage_text, about_text, {{generate_options, &o}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - first > 1)
+		return front_usage("generate takes one MODEL (see lmscope generate --help)");
+	if (first >= argc || (!o.text == !o.ids))
 		return front_usage("generate needs MODEL and one of --text or --ids");
-	if (!(temperature >= 0) || !(top_p > 0 && top_p <= 1) || seed < 0)
+	if (!(o.top_p > 0))
 		return front_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
 	struct front_model cm;
-	enum lms_status st = front_open_model(path, tokpath, &cm);
+	enum lms_status st = front_open_model(argv[first], o.tokenizer, &cm);
 	if (st)
 		return front_fail(st);
-	int *prompt = NULL, *gen = NULL;
+	int *prompt = NULL, *gen = NULL, made = 0;
 	size_t np = 0;
-	if (idlist) {
-		if (!cli_parse_ids(idlist, &prompt, &np)) {
-			front_close_model(&cm);
-			return front_usage("--ids wants a comma-separated list of token ids");
-		}
-	} else if (!cm.tok) {
-		st = lms_fail(LMS_EARG, "%s: the model has no tokenizer; use --ids", path);
-	} else {
-		st = lms_tokenizer_encode_input(cm.tok, text, strlen(text), &prompt, &np, NULL, NULL);
-		if (!st && !np) {
-			int bos = lms_tokenizer_bos(cm.tok);
-			free(prompt);
-			prompt = NULL;
-			if (bos < 0 || !(prompt = malloc(sizeof *prompt)))
-				st = lms_fail(LMS_EARG, "the prompt has no tokens");
-			else
-				prompt[np++] = bos;
-		}
-	}
-	for (size_t i = 0; !st && i < np; i++)
-		if (prompt[i] < 0 || prompt[i] >= cm.m->cfg.V)
-			st = lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", prompt[i],
-			              cm.m->cfg.V - 1);
 	struct lms_sampler s = {0};
-	if (!st)
-		st = lms_sampler_new(&s, cm.m->cfg.V, temperature, top_p, (uint64_t)seed);
-	if (!st && !(gen = malloc(((size_t)n + 1) * sizeof *gen)))
+	struct sink sk = {&cm, o.json, 0};
+	if (!(st = prompt_ids(&cm, &o, &prompt, &np)))
+		st = lms_sampler_new(&s, cm.m->cfg.V, o.temperature, o.top_p, o.seed);
+	if (!st && !(gen = malloc(((size_t)o.n + 1) * sizeof *gen)))
 		st = lms_fail(LMS_ENOMEM, "out of memory");
-	if (!st && n > 0)
-		st = generate(cm.m, prompt, np, (int)n, &s, gen);
-	char *out = NULL;
-	if (!st && cm.tok)
-		st = lms_tokenizer_decode(cm.tok, gen, (size_t)n, &out, NULL);
 	if (!st) {
-		char buf[32];
-		if (json) {
-			json_t *pj = json_array(), *ij = json_array(), *tj = json_array();
-			for (size_t i = 0; i < np; i++)
-				json_array_append_new(pj, json_integer(prompt[i]));
-			for (long i = 0; i < n; i++) {
-				json_array_append_new(ij, json_integer(gen[i]));
-				json_array_append_new(tj, json_string(front_token_str(&cm, gen[i], buf, sizeof buf)));
-			}
-			json_t *o = json_pack("{s:o, s:o, s:o}", "prompt_ids", pj, "ids", ij, "tokens", tj);
-			if (out)
-				json_object_set_new(o, "text", json_string(out));
-			char *js = json_dumps(o, JSON_COMPACT);
-			puts(js ? js : "{}");
-			free(js);
-			json_decref(o);
-		} else if (out) {
-			/* the prompt and its continuation decoded together: natural spacing */
-			int *all = malloc((np + (size_t)n) * sizeof *all);
-			char *whole = NULL;
-			if (all) {
-				memcpy(all, prompt, np * sizeof *all);
-				memcpy(all + np, gen, (size_t)n * sizeof *all);
-				if (lms_tokenizer_decode(cm.tok, all, np + (size_t)n, &whole, NULL) != LMS_OK)
-					whole = NULL;
-			}
-			puts(whole ? whole : out);
-			free(whole);
-			free(all);
-		} else {
-			for (long i = 0; i < n; i++)
-				printf("%s%d", i ? "," : "", gen[i]);
-			printf("\n");
-		}
+		sk.np = np;
+		if (cm.tok && !o.json) /* the prompt first, as it decodes */
+			for (size_t i = 1; i <= np; i++)
+				emit(&sk, prompt, i);
+		struct sigaction old;
+		front_sigint_catch(&old);
+		if (o.n > 0)
+			st = generate(cm.m, prompt, np, o.n, &s, &sk, gen, &made);
+		front_sigint_restore(&old);
 	}
-	free(out);
+	if (!st || st == LMS_EINTR) {
+		if (o.json)
+			print_json(&cm, prompt, np, gen, made);
+		else
+			putchar('\n');
+	}
 	free(prompt);
 	free(gen);
 	lms_sampler_free(&s);

@@ -2,7 +2,6 @@
  * context offset d = 1..K (and, with --dims, each group of embedding
  * dimensions) is shuffled across the text's windows; the rise of the
  * cross-entropy and of the perplexity says how much the model relies on it. */
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,29 +11,32 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "front/opts.h"
 #include "lmscope/attribution.h"
 #include "lmscope/dataset.h"
 
+struct importance_opts {
+	struct lms_importance_opts o;
+	int json, lines;
+};
+
+#define I struct importance_opts
+static const struct front_opt importance_options[] = {
+	FRONT_INT("positions", 0, "K", "context offsets 1..K, K tokens per example (8)", I, o.positions, 1, 4096),
+	FRONT_INT("repeats", 0, "R", "shuffles per feature, for the spread (5)", I, o.repeats, 1, 1000),
+	FRONT_INT("dims", 0, "G", "also G groups of embedding dimensions (0: none)", I, o.dim_groups, 0, 1 << 20),
+	FRONT_INT("examples", 0, "N", "windows taken from FILE, spread evenly (512)", I, o.max_examples, 2, 1 << 24),
+	FRONT_INT("batch", 0, "N", "windows per forward pass (64)", I, o.batch, 1, 4096),
+	FRONT_U64("seed", 0, "S", "shuffles (1)", I, o.seed, 0, FRONT_INT_MAX),
+	FRONT_FLAG("lines", 0, "one example per line of FILE: its last token is the target,\n"
+	           "the K before it the context (shorter lines are skipped)", I, lines, 1),
+	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", I, json, 1),
+	FRONT_END};
+#undef I
+
 static const char usage_text[] =
 	"usage: lmscope importance MODEL FILE [options]\n"
-	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n"
-	"  --positions K   context offsets 1..K, K tokens per example (8)\n"
-	"  --repeats R     shuffles per feature, for the spread (5)\n"
-	"  --dims G        also G groups of embedding dimensions (0: none)\n"
-	"  --examples N    windows taken from FILE, spread evenly (512)\n"
-	"  --batch N       windows per forward pass (64)\n"
-	"  --seed S        shuffles (1)\n"
-	"  --lines         one example per line of FILE: its last token is the target,\n"
-	"                  the K before it the context (shorter lines are skipped)\n"
-	"  --json          one JSON object (see lmscope(1))\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
+	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n";
 
 struct bar {
 	int tty;
@@ -51,18 +53,7 @@ static int on_progress(void *ud, long done, long total)
 		fprintf(stderr, "] %ld/%ld", done, total);
 		fflush(stderr);
 	}
-	return interrupted;
-}
-
-static int want_int(const char *opt, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < lo || x > hi)
-		return front_usage("%s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
-	*out = x;
-	return 0;
+	return front_interrupted;
 }
 
 /* head (the feature's keys) followed by the row's figures */
@@ -131,13 +122,15 @@ static void print_table(const struct lms_importance_opts *o, const struct lms_im
 	}
 }
 
-/* Token ids of len bytes of text: the tokenizer's, or, for a model without
- * one, the text read as ids separated by spaces, commas or newlines. */
+/* Token ids of len bytes of text: the tokenizer's, as model input (BOS
+ * first when the model expects it: a file, or a line with --lines, is one
+ * document, as eval reads it), or, for a model without a tokenizer, the text
+ * read as ids separated by spaces, commas or newlines. */
 static enum lms_status encode(const struct lms_tokenizer *tok, const char *text, size_t len,
                               int **ids, size_t *n)
 {
 	if (tok)
-		return lms_tokenizer_encode(tok, text, len, ids, n, NULL, NULL);
+		return lms_tokenizer_encode_input(tok, text, len, ids, n, NULL, NULL);
 	*n = 0;
 	*ids = malloc((len / 2 + 1) * sizeof **ids);
 	if (!*ids)
@@ -197,57 +190,19 @@ static enum lms_status line_examples(const struct lms_tokenizer *tok, const char
 
 int lms_cmd_importance(int argc, char **argv)
 {
-	const char *path = NULL, *file = NULL;
-	int json = 0, lines = 0;
-	struct lms_importance_opts o;
-	lms_importance_opts_default(&o);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		long v = 0;
-		int rc = 0;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage_text, stdout);
-			return LMS_EXIT_OK;
-		}
-		if (!strcmp(a, "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!strcmp(a, "--lines")) {
-			lines = 1;
-			continue;
-		}
-		if (a[0] != '-' || !a[1]) {
-			if (!path)
-				path = a;
-			else if (!file)
-				file = a;
-			else
-				return front_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
-			continue;
-		}
-		if (i + 1 >= argc)
-			return front_usage("%s wants a value", a);
-		const char *val = argv[++i];
-		if (!strcmp(a, "--positions"))
-			rc = want_int(a, val, 1, 4096, &v), o.positions = (int)v;
-		else if (!strcmp(a, "--repeats"))
-			rc = want_int(a, val, 1, 1000, &v), o.repeats = (int)v;
-		else if (!strcmp(a, "--dims"))
-			rc = want_int(a, val, 0, 1 << 20, &v), o.dim_groups = (int)v;
-		else if (!strcmp(a, "--examples"))
-			rc = want_int(a, val, 2, 1 << 24, &v), o.max_examples = (int)v;
-		else if (!strcmp(a, "--batch"))
-			rc = want_int(a, val, 1, 4096, &v), o.batch = (int)v;
-		else if (!strcmp(a, "--seed"))
-			rc = want_int(a, val, 0, 0x7fffffff, &v), o.seed = (uint64_t)v;
-		else
-			rc = front_usage("unknown option %s (see lmscope importance --help)", a);
-		if (rc)
-			return rc;
-	}
-	if (!path || !file)
+	struct importance_opts io = {0};
+	lms_importance_opts_default(&io.o);
+	struct front_cmd cmd = {"importance", usage_text, NULL, {{importance_options, &io}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - first > 2)
+		return front_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
+	if (argc - first < 2)
 		return front_usage("importance needs MODEL and FILE (see lmscope importance --help)");
+	const char *path = argv[first], *file = argv[first + 1];
+	struct lms_importance_opts o = io.o;
+	int json = io.json, lines = io.lines;
 	struct front_model cm;
 	enum lms_status st = front_open_model(path, NULL, &cm);
 	if (st)
@@ -263,15 +218,13 @@ int lms_cmd_importance(int argc, char **argv)
 	struct lms_importance imp = {0};
 	struct bar bar = {.tty = isatty(2)};
 	if (!st) {
-		struct sigaction sa = {0}, old;
-		sa.sa_handler = on_sigint;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old);
+		struct sigaction old;
+		front_sigint_catch(&old);
 		o.progress = on_progress;
 		o.userdata = &bar;
 		st = lines ? lms_importance_examples(cm.m, ctx, tgt, N, &o, &imp)
 		           : lms_importance_run(cm.m, ids, n, &o, &imp);
-		sigaction(SIGINT, &old, NULL);
+		front_sigint_restore(&old);
 		if (bar.tty)
 			fputs("\r\033[K", stderr);
 	}

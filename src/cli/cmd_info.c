@@ -2,25 +2,29 @@
 #include <string.h>
 
 #include "cli.h"
+#include "front/opts.h"
+
+struct info_opts {
+	const char *tokenizer;
+};
+
+static const struct front_opt info_options[] = {
+	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct info_opts,
+	          tokenizer),
+	FRONT_END};
 
 int lms_cmd_info(int argc, char **argv)
 {
-	const char *path = NULL, *tokpath = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help")) {
-			printf("usage: lmscope info MODEL [--tokenizer FILE]\n");
-			return LMS_EXIT_OK;
-		} else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
-			tokpath = argv[++i];
-		else if (argv[i][0] == '-')
-			return front_usage("info: unknown option %s", argv[i]);
-		else if (!path)
-			path = argv[i];
-		else
-			return front_usage("info: one model at a time");
-	}
-	if (!path)
+	struct info_opts o = {0};
+	struct front_cmd cmd = {"info", "usage: lmscope info MODEL [options]\n", NULL, {{info_options, &o}}, 0, NULL};
+	int i, rc = front_parse(&cmd, argc, argv, &i);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (i >= argc)
 		return front_usage("info: which model? (lmscope info MODEL)");
+	if (argc - i > 1)
+		return front_usage("info: one model at a time");
+	const char *path = argv[i], *tokpath = o.tokenizer;
 	struct front_model cm;
 	enum lms_status st = front_open_model(path, tokpath, &cm);
 	if (st)

@@ -1,7 +1,6 @@
 /* `lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]`: the tokens
  * and ids of a text under the tokenizer of a model (or tokenizer) directory;
  * the raw encoding, or with --bos the model input the other commands feed. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +10,24 @@
 #include "lmscope/gguf.h"
 #include "lmscope/dataset.h"
 
+struct tokenize_opts {
+	const char *text;
+	int json, bos;
+};
+
+static const struct front_opt tokenize_options[] = {
+	FRONT_STR("text", 0, "TEXT", "the text to tokenize (instead of FILE)", struct tokenize_opts, text),
+	FRONT_FLAG("json", 0, "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}",
+	           struct tokenize_opts, json, 1),
+	FRONT_FLAG("bos", 0, "as model input: BOS first when the tokenizer's models expect it\n"
+	           "(llama2.c's tokenizer.bin), as explain, generate and eval do", struct tokenize_opts, bos, 1),
+	FRONT_END};
+
 static const char usage_text[] =
-	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n"
-	"  PATH     a model or tokenizer directory, or a GGUF file\n"
-	"  FILE     the text to tokenize (- for standard input), read as bytes\n"
-	"  --json   print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}\n"
-	"  --bos    as model input: BOS first when the tokenizer's models expect it\n"
-	"           (llama2.c's tokenizer.bin), as explain, generate and eval do\n"
+	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n";
+static const char about_text[] =
+	"PATH is a model or tokenizer directory or a GGUF file; FILE the text to\n"
+	"tokenize (- for standard input), read as bytes.\n"
 	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
 
 static void print_string(const char *s)
@@ -31,30 +41,16 @@ static void print_string(const char *s)
 
 int lms_cmd_tokenize(int argc, char **argv)
 {
-	const char *path = NULL, *text = NULL, *file = NULL;
-	int as_json = 0, bos = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage_text, stdout);
-			return LMS_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			as_json = 1;
-		} else if (!strcmp(argv[i], "--bos")) {
-			bos = 1;
-		} else if (!strcmp(argv[i], "--text")) {
-			if (++i >= argc)
-				return front_usage("--text wants an argument");
-			text = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return front_usage("tokenize: unknown option %s", argv[i]);
-		} else if (!path) {
-			path = argv[i];
-		} else if (!file) {
-			file = argv[i];
-		} else {
-			return front_usage("tokenize: too many arguments (see lmscope tokenize --help)");
-		}
-	}
+	struct tokenize_opts o = {0};
+	struct front_cmd cmd = {"tokenize", usage_text, about_text, {{tokenize_options, &o}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc < 0 ? LMS_EXIT_OK : rc;
+	if (argc - first > 2)
+		return front_usage("tokenize: too many arguments (see lmscope tokenize --help)");
+	const char *path = first < argc ? argv[first] : NULL, *text = o.text;
+	const char *file = first + 1 < argc ? argv[first + 1] : NULL;
+	int as_json = o.json, bos = o.bos;
 	if (!path || (!text == !file))
 		return front_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
 	char *data = NULL;
@@ -115,9 +111,5 @@ int lms_cmd_tokenize(int argc, char **argv)
 	free(ids);
 	free(offs);
 	lms_tokenizer_free(tok);
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "lmscope: standard output: %s\n", strerror(errno));
-		return LMS_EXIT_IO;
-	}
 	return LMS_EXIT_OK;
 }

@@ -2,6 +2,7 @@
  * model (or starts from --init, or continues with --resume) and trains it,
  * showing progress on stderr. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,82 +11,66 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "front/opts.h"
 #include "lmscope/dataset.h"
 #include "lmscope/train.h"
 
 static const char usage_text[] =
-	"usage: lmscope train CORPUS... -o MODEL_DIR [options]\n"
-	"model:\n"
-	"  --arch gpt2|lstm|gru|rnn   architecture (gpt2)\n"
-	"  --layers N --heads N       layers (2), attention heads (4)\n"
-	"  --embd N --hidden N        embedding width (128), RNN hidden width (embd)\n"
-	"  --context N                positions per training sequence (64)\n"
-	"  --tokenizer word|char|bpe  tokenizer learnt from the corpus (word)\n"
-	"  --vocab-size N             largest vocabulary (8192; bpe >= 256)\n"
-	"  --min-count N --lowercase  word/char vocabulary: minimum count, lower-casing\n"
-	"  --init MODEL_DIR           fine-tune that model (keeps its tokenizer)\n"
-	"training:\n"
-	"  --lr X --warmup N          peak learning rate (1e-3), warm-up updates (100)\n"
-	"  --min-lr-frac X            cosine decay ends at lr * X (0.1)\n"
-	"  --weight-decay X --clip X  AdamW decay (0.01), global norm limit (1; 0 off)\n"
-	"  --batch N                  sequences per update (16)\n"
-	"  --epochs X | --steps N     length of training (1 epoch)\n"
-	"  --valid FILE               validation text (repeatable); default: the last\n"
-	"  --valid-frac X             X (0.05) of each corpus file's tokens\n"
-	"  --valid-every N            validate every N updates (and after each epoch)\n"
-	"  --valid-tokens N           at most N validation targets per validation\n"
-	"  --checkpoint-every N       checkpoint every N updates (and at the end)\n"
-	"  --log-every N              CSV/TensorBoard row every N updates (1)\n"
-	"  --stop-at N                stop after update N with a checkpoint\n"
-	"  --seed N                   initialisation and data order (1)\n"
-	"  --f16                      store the model in F16 (checkpoint stays F32)\n"
-	"  --resume                   continue MODEL_DIR's checkpoint (same options)\n"
+	"usage: lmscope train CORPUS... -o MODEL_DIR [options]\n";
+static const char about_text[] =
 	"Ctrl-C saves a checkpoint and exits; --resume continues from it.\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 struct args {
 	const char *out, *init, *arch, *tokenizer;
-	const char **corpora, **valid;
-	int ncorpora, nvalid;
+	const char **corpora;
+	struct front_list valid;
+	int ncorpora;
 	int layers, heads, embd, hidden, context, vocab_size, min_count, lowercase;
 	double valid_frac;
 	int resume;
 	struct lms_train_opts o;
 };
 
-static int want_int(const char *opt, const char *v, long lo, long *out)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (end == v || *end || errno || x < lo) {
-		front_usage("%s wants an integer >= %ld, not '%s'", opt, lo, v);
-		return 0;
-	}
-	*out = x;
-	return 1;
-}
+#define A struct args
+static const struct front_opt train_options[] = {
+	FRONT_STR("output", 'o', "MODEL_DIR", "the model directory to write", A, out),
+	FRONT_STR("arch", 0, "gpt2|lstm|gru|rnn", "architecture (gpt2)", A, arch),
+	FRONT_INT("layers", 0, "N", "layers (2)", A, layers, 1, FRONT_INT_MAX),
+	FRONT_INT("heads", 0, "N", "attention heads (4)", A, heads, 1, FRONT_INT_MAX),
+	FRONT_INT("embd", 0, "N", "embedding width (128)", A, embd, 1, FRONT_INT_MAX),
+	FRONT_INT("hidden", 0, "N", "RNN hidden width (embd)", A, hidden, 1, FRONT_INT_MAX),
+	FRONT_INT("context", 0, "N", "positions per training sequence (64)", A, context, 2, FRONT_INT_MAX),
+	FRONT_STR("tokenizer", 0, "word|char|bpe", "tokenizer learnt from the corpus (word)", A, tokenizer),
+	FRONT_INT("vocab-size", 0, "N", "largest vocabulary (8192; bpe >= 256)", A, vocab_size, 2, FRONT_INT_MAX),
+	FRONT_INT("min-count", 0, "N", "word/char vocabulary: minimum count (1)", A, min_count, 1, FRONT_INT_MAX),
+	FRONT_FLAG("lowercase", 0, "word/char vocabulary: lower-case the corpus", A, lowercase, 1),
+	FRONT_STR("init", 0, "MODEL_DIR", "fine-tune that model (keeps its tokenizer)", A, init),
+	FRONT_NUM("lr", 0, "X", "peak learning rate (1e-3)", A, o.lr, 0, HUGE_VAL),
+	FRONT_LONG("warmup", 0, "N", "warm-up updates (100)", A, o.warmup, 0, LONG_MAX),
+	FRONT_NUM("min-lr-frac", 0, "X", "cosine decay ends at lr * X (0.1)", A, o.min_lr_frac, 0, HUGE_VAL),
+	FRONT_NUM("weight-decay", 0, "X", "AdamW decay (0.01)", A, o.weight_decay, 0, HUGE_VAL),
+	FRONT_NUM("clip", 0, "X", "global gradient norm limit (1; 0 off)", A, o.clip, 0, HUGE_VAL),
+	FRONT_INT("batch", 0, "N", "sequences per update (16)", A, o.B, 1, FRONT_INT_MAX),
+	FRONT_NUM("epochs", 0, "X", "length of training in epochs (1)", A, o.epochs, 0, HUGE_VAL),
+	FRONT_LONG("steps", 0, "N", "length of training in updates (instead of epochs)", A, o.steps, 1, LONG_MAX),
+	FRONT_FILES("valid", 0, "FILE", "validation text (repeatable); default: the last", A, valid),
+	FRONT_NUM("valid-frac", 0, "X", "X (0.05) of each corpus file's tokens", A, valid_frac, 0, HUGE_VAL),
+	FRONT_LONG("valid-every", 0, "N", "validate every N updates (and after each epoch)", A, o.valid_every, 0,
+	           LONG_MAX),
+	FRONT_LONG("valid-tokens", 0, "N", "at most N validation targets per validation", A, o.valid_tokens, 0,
+	           LONG_MAX),
+	FRONT_LONG("checkpoint-every", 0, "N", "checkpoint every N updates (and at the end)", A,
+	           o.checkpoint_every, 0, LONG_MAX),
+	FRONT_LONG("log-every", 0, "N", "CSV/TensorBoard row every N updates (1)", A, o.log_every, 1, LONG_MAX),
+	FRONT_LONG("stop-at", 0, "N", "stop after update N with a checkpoint", A, o.stop_at, 0, LONG_MAX),
+	FRONT_U64("seed", 0, "N", "initialisation and data order (1)", A, o.seed, 0, LONG_MAX),
+	FRONT_FLAG("f16", 0, "store the model in F16 (checkpoint stays F32)", A, o.f16, 1),
+	FRONT_FLAG("resume", 0, "continue MODEL_DIR's checkpoint (same options)", A, resume, 1),
+	FRONT_END};
+#undef A
 
-static int want_num(const char *opt, const char *v, double lo, double *out)
-{
-	char *end;
-	double x = strtod(v, &end);
-	if (end == v || *end || !isfinite(x) || x < lo) {
-		front_usage("%s wants a number >= %g, not '%s'", opt, lo, v);
-		return 0;
-	}
-	*out = x;
-	return 1;
-}
-
-static int parse(int argc, char **argv, struct args *a)
+/* The values of options not given. */
+static void parse_defaults(struct args *a)
 {
 	lms_train_defaults(&a->o);
 	a->arch = "gpt2";
@@ -97,62 +82,17 @@ static int parse(int argc, char **argv, struct args *a)
 	a->vocab_size = 8192;
 	a->min_count = 1;
 	a->valid_frac = 0.05;
-	a->corpora = calloc((size_t)argc, sizeof *a->corpora);
-	a->valid = calloc((size_t)argc, sizeof *a->valid);
-	if (!a->corpora || !a->valid)
-		return front_fail(lms_fail(LMS_ENOMEM, "out of memory"));
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-		if (s[0] != '-' || !s[1]) {
-			a->corpora[a->ncorpora++] = s;
-			continue;
-		}
-		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			fputs(usage_text, stdout);
-			exit(LMS_EXIT_OK);
-		}
-		if (!strcmp(s, "--resume")) { a->resume = 1; continue; }
-		if (!strcmp(s, "--lowercase")) { a->lowercase = 1; continue; }
-		if (!strcmp(s, "--f16")) { a->o.f16 = 1; continue; }
-		if (i + 1 >= argc)
-			return front_usage("%s wants a value (see lmscope train --help)", s);
-		const char *v = argv[++i];
-		long n;
-		double x;
-#define INT(name, lo, dst) else if (!strcmp(s, name)) { if (!want_int(s, v, lo, &n)) return LMS_EXIT_USAGE; dst = n; }
-#define NUM(name, lo, dst) else if (!strcmp(s, name)) { if (!want_num(s, v, lo, &x)) return LMS_EXIT_USAGE; dst = x; }
-		if (!strcmp(s, "-o") || !strcmp(s, "--output")) a->out = v;
-		else if (!strcmp(s, "--init")) a->init = v;
-		else if (!strcmp(s, "--arch")) a->arch = v;
-		else if (!strcmp(s, "--tokenizer")) a->tokenizer = v;
-		else if (!strcmp(s, "--valid")) a->valid[a->nvalid++] = v;
-		INT("--layers", 1, a->layers)
-		INT("--heads", 1, a->heads)
-		INT("--embd", 1, a->embd)
-		INT("--hidden", 1, a->hidden)
-		INT("--context", 2, a->context)
-		INT("--vocab-size", 2, a->vocab_size)
-		INT("--min-count", 1, a->min_count)
-		INT("--warmup", 0, a->o.warmup)
-		INT("--batch", 1, a->o.B)
-		INT("--steps", 1, a->o.steps)
-		INT("--valid-every", 0, a->o.valid_every)
-		INT("--valid-tokens", 0, a->o.valid_tokens)
-		INT("--checkpoint-every", 0, a->o.checkpoint_every)
-		INT("--log-every", 1, a->o.log_every)
-		INT("--stop-at", 0, a->o.stop_at)
-		INT("--seed", 0, a->o.seed)
-		NUM("--lr", 0.0, a->o.lr)
-		NUM("--min-lr-frac", 0.0, a->o.min_lr_frac)
-		NUM("--weight-decay", 0.0, a->o.weight_decay)
-		NUM("--clip", 0.0, a->o.clip)
-		NUM("--epochs", 0.0, a->o.epochs)
-		NUM("--valid-frac", 0.0, a->valid_frac)
-		else
-			return front_usage("unknown option %s (see lmscope train --help)", s);
-#undef INT
-#undef NUM
-	}
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	parse_defaults(a);
+	struct front_cmd cmd = {"train", usage_text, about_text, {{train_options, a}}, 0, NULL};
+	int first, rc = front_parse(&cmd, argc, argv, &first);
+	if (rc)
+		return rc;
+	a->corpora = (const char **)argv + first;
+	a->ncorpora = argc - first;
 	if (!a->out)
 		return front_usage("train needs -o MODEL_DIR (see lmscope train --help)");
 	if (!a->ncorpora)
@@ -268,24 +208,52 @@ static enum lms_status make_dir(const char *path)
 	return LMS_OK;
 }
 
+/* --resume continues the checkpoint as it was: options given otherwise
+ * (an option given at its default value cannot be told from one not given)
+ * are named in one line rather than ignored silently. */
+static void warn_ignored(const struct args *a, const struct lms_train_opts *given,
+                         const struct lms_model *m, const struct lms_tokenizer *tok)
+{
+	static const char *const kinds[] = {"word", "char", "bpe", "spm"};
+	struct args dflt = {0};
+	parse_defaults(&dflt);
+	char buf[512];
+	int n = lms_train_opts_ignored(given, &dflt.o, &a->o, buf, sizeof buf);
+	size_t len = strlen(buf);
+	const char *arch = lms_arch_name(m->cfg.arch);
+	if (strcmp(a->arch, dflt.arch) && strcmp(a->arch, arch) && len < sizeof buf)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%sarch %s (checkpoint: %s)",
+		                        n++ ? ", " : "", a->arch, arch);
+	const char *kind = kinds[lms_tokenizer_kind(tok)];
+	if (strcmp(a->tokenizer, dflt.tokenizer) && strcmp(a->tokenizer, kind) && len < sizeof buf)
+		snprintf(buf + len, sizeof buf - len, "%stokenizer %s (checkpoint: %s)", n++ ? ", " : "",
+		         a->tokenizer, kind);
+	if (n)
+		fprintf(stderr, "lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n",
+		        a->out, buf);
+}
+
 int lms_cmd_train(int argc, char **argv)
 {
 	struct args a = {0};
 	int rc = parse(argc, argv, &a);
 	if (rc) {
-		free(a.corpora);
-		free(a.valid);
-		return rc;
+		free(a.valid.v);
+		return rc < 0 ? LMS_EXIT_OK : rc;
 	}
 	struct lms_model *m = NULL;
 	struct lms_tokenizer *tok = NULL;
 	struct lms_dataset ds = {0};
 	enum lms_status st;
 	if (a.resume) {
+		struct lms_train_opts given = a.o;
+		given.T = a.context;
 		if (!(st = lms_train_resume_opts(a.out, &a.o)) && !(st = lms_train_resume_model(a.out, &m)))
 			st = lms_tokenizer_load(a.out, &tok);
 		if (!st && !tok)
 			st = lms_fail(LMS_EFORMAT, "%s: no tokenizer to resume with", a.out);
+		if (!st)
+			warn_ignored(&a, &given, m, tok);
 	} else if (a.init) {
 		struct front_model cm;
 		st = front_open_model(a.init, NULL, &cm);
@@ -305,7 +273,7 @@ int lms_cmd_train(int argc, char **argv)
 	if (!st && !a.resume && !(st = make_dir(a.out)))
 		st = lms_tokenizer_save(tok, a.out);
 	if (!st)
-		st = lms_dataset_load(&ds, tok, a.corpora, a.ncorpora, a.valid, a.nvalid, a.valid_frac);
+		st = lms_dataset_load(&ds, tok, a.corpora, a.ncorpora, a.valid.v, a.valid.n, a.valid_frac);
 	if (!st) {
 		fprintf(stderr, "%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n",
 		        a.out, lms_arch_name(m->cfg.arch), m->n_params, ds.n_train, ds.n_valid, ds.unk);
@@ -314,22 +282,26 @@ int lms_cmd_train(int argc, char **argv)
 		if (!total)
 			total = (long)(a.o.epochs * (double)(ds.n_train / (size_t)a.o.T) / a.o.B) + 1;
 		pg.every = total / 50 > 0 ? total / 50 : 1;
-		struct sigaction sa = {0}, old;
-		sa.sa_handler = on_sigint;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old);
-		a.o.interrupt = &interrupted;
-		/* the corpora must stay as they were read (a.corpora has room for
-		 * argc entries: the validation files follow the corpora) */
-		for (int i = 0; i < a.nvalid; i++)
-			a.corpora[a.ncorpora + i] = a.valid[i];
-		a.o.watch = a.corpora;
-		a.o.nwatch = a.ncorpora + a.nvalid;
-		st = lms_train(m, &ds, a.out, &a.o, a.resume, on_progress, &pg);
-		sigaction(SIGINT, &old, NULL);
+		struct sigaction old;
+		front_sigint_catch(&old);
+		a.o.interrupt = &front_interrupted;
+		/* the corpora and validation files must stay as they were read */
+		const char **watch = malloc(((size_t)a.ncorpora + (size_t)a.valid.n) * sizeof *watch);
+		if (!watch) {
+			st = lms_fail(LMS_ENOMEM, "out of memory");
+		} else {
+			memcpy(watch, a.corpora, (size_t)a.ncorpora * sizeof *watch);
+			for (int i = 0; i < a.valid.n; i++)
+				watch[a.ncorpora + i] = a.valid.v[i];
+			a.o.watch = watch;
+			a.o.nwatch = a.ncorpora + a.valid.n;
+			st = lms_train(m, &ds, a.out, &a.o, a.resume, on_progress, &pg);
+			free(watch);
+		}
+		front_sigint_restore(&old);
 		if (pg.tty && pg.bar_shown)
 			fputc('\n', stderr);
-		if (st == LMS_EINTR && !interrupted) {
+		if (st == LMS_EINTR && !front_interrupted) {
 			fprintf(stderr, "lmscope: %s\n", lms_errmsg());
 			st = LMS_OK;
 		}
@@ -338,7 +310,6 @@ int lms_cmd_train(int argc, char **argv)
 	lms_dataset_free(&ds);
 	lms_model_free(m);
 	lms_tokenizer_free(tok);
-	free(a.corpora);
-	free(a.valid);
+	free(a.valid.v);
 	return rc;
 }

@@ -10,7 +10,6 @@
  *   embedding_gradient,r*C+d,id,token,g   with --embedding-gradient
  *   info,i,,key,value             objective, evaluations, deletion_area and
  *                                 the method's diagnostics (as in the JSON) */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,44 @@
 #include "explain_attr.h"
 #include "front/figure.h"
 
-const char cli_attr_usage[] =
-	"  --method M        grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
-	"                    lime or attention_rollout (Transformers)\n"
-	"  --ig-steps N      integration steps (32)\n"
-	"  --baseline-id N   IG baseline: token N's embedding (default zeros)\n"
-	"  --occlude HOW     occlusion and deletion: replace (default) or remove\n"
-	"  --replace-id N    hiding token (default <unk>, or zeros without one)\n"
-	"  --lime-samples N  lime's random masks (256)\n"
-	"  --seed N          lime's masks and folds (1)\n"
-	"  --embedding-gradient  d loss / d (embedding matrix) on the rows of the\n"
-	"                    tokens involved (the loss: minus the explained log p)\n"
-	"  --csv             the explanation as CSV rows: section,index,id,token,value\n"
-	"  --figure FILE     a figure (.svg, .png or .pdf); with --attention it adds\n"
-	"                    the heatmap of --layer L --head H (last layer, head 0)\n";
+static int set_method(void *field, const char *v)
+{
+	if (lms_attr_method_from_name(v, field))
+		return 0;
+	return front_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
+	                   "occlusion, lime or attention_rollout");
+}
+
+static int set_occlude(void *field, const char *v)
+{
+	if (strcmp(v, "replace") && strcmp(v, "remove"))
+		return front_usage("explain: --occlude is replace or remove");
+	*(enum lms_occlude *)field = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
+	return 0;
+}
+
+#define X struct cli_attr_opts
+const struct front_opt explain_attr_options[] = {
+	FRONT_FN("method", 0, "M", "grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
+	         "lime or attention_rollout (Transformers)", X, a.method, set_method),
+	FRONT_INT("ig-steps", 0, "N", "integration steps (32)", X, a.ig_steps, 0, 4096),
+	FRONT_INT("baseline-id", 0, "N", "IG baseline: token N's embedding (default zeros)", X, a.baseline_id, 0,
+	          FRONT_INT_MAX),
+	FRONT_FN("occlude", 0, "HOW", "occlusion and deletion: replace (default) or remove", X, a.occlude,
+	         set_occlude),
+	FRONT_INT("replace-id", 0, "N", "hiding token (default <unk>, or zeros without one)", X, replace_id, 0,
+	          FRONT_INT_MAX),
+	FRONT_INT("lime-samples", 0, "N", "lime's random masks (256)", X, a.lime_samples, 0, 65536),
+	FRONT_U64("seed", 0, "N", "lime's masks and folds (1)", X, a.seed, 0, FRONT_INT_MAX),
+	FRONT_FLAG("embedding-gradient", 0, "d loss / d (embedding matrix) on the rows of the\n"
+	           "tokens involved (the loss: minus the explained log p)", X, embgrad, 1),
+	FRONT_FLAG("csv", 0, "the explanation as CSV rows: section,index,id,token,value", X, csv, 1),
+	FRONT_STR("figure", 0, "FILE", "a figure (.svg, .png or .pdf); with --attention it adds\n"
+	          "the heatmap of --layer L --head H (last layer, head 0)", X, figure),
+	FRONT_INT("layer", 0, "L", "the figure's attention layer", X, layer, 0, FRONT_INT_MAX),
+	FRONT_INT("head", 0, "H", "the figure's attention head", X, head, 0, FRONT_INT_MAX),
+	FRONT_END};
+#undef X
 
 void cli_attr_defaults(struct cli_attr_opts *x)
 {
@@ -39,93 +62,7 @@ void cli_attr_defaults(struct cli_attr_opts *x)
 	lms_attr_opts_default(&x->a);
 	x->a.method = LMS_ATTR_GRAD_NORM;
 	x->layer = -1;
-}
-
-static int want_int(const char *opt, const char *v, long lo, long hi, long *out, int *rc)
-{
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (end == v || *end || errno || n < lo || n > hi) {
-		*rc = front_usage("explain: %s wants an integer from %ld to %ld, not '%s'", opt, lo, hi, v);
-		return -1;
-	}
-	*out = n;
-	return 1;
-}
-
-int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *rc)
-{
-	const char *a = argv[*i];
-	if (!strcmp(a, "--csv")) {
-		x->csv = 1;
-		return 1;
-	}
-	if (!strcmp(a, "--embedding-gradient")) {
-		x->embgrad = 1;
-		return 1;
-	}
-	static const char *const valued[] = {"--method", "--ig-steps", "--baseline-id", "--occlude",
-	                                     "--replace-id", "--lime-samples", "--seed", "--figure",
-	                                     "--layer", "--head"};
-	size_t k = 0;
-	while (k < sizeof valued / sizeof *valued && strcmp(a, valued[k]))
-		k++;
-	if (k == sizeof valued / sizeof *valued)
-		return 0;
-	if (*i + 1 >= argc) {
-		*rc = front_usage("explain: %s wants a value", a);
-		return -1;
-	}
-	const char *v = argv[++*i];
-	long n;
-	if (!strcmp(a, "--method")) {
-		if (lms_attr_method_from_name(v, &x->a.method))
-			return 1;
-		*rc = front_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
-		                "occlusion, lime or attention_rollout");
-		return -1;
-	}
-	if (!strcmp(a, "--occlude")) {
-		if (!strcmp(v, "replace") || !strcmp(v, "remove")) {
-			x->a.occlude = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
-			return 1;
-		}
-		*rc = front_usage("explain: --occlude is replace or remove");
-		return -1;
-	}
-	if (!strcmp(a, "--figure")) {
-		x->figure = v;
-		return 1;
-	}
-	if (want_int(a, v, 0, !strcmp(a, "--ig-steps") ? 4096 : !strcmp(a, "--lime-samples") ? 65536
-	                                                                                         : 0x7fffffff,
-	             &n, rc) < 0)
-		return -1;
-	if (!strcmp(a, "--ig-steps"))
-		x->a.ig_steps = (int)n;
-	else if (!strcmp(a, "--baseline-id"))
-		x->a.baseline_id = (int)n;
-	else if (!strcmp(a, "--replace-id")) {
-		x->a.replace_id = (int)n;
-		x->replace_set = 1;
-	} else if (!strcmp(a, "--lime-samples"))
-		x->a.lime_samples = (int)n;
-	else if (!strcmp(a, "--seed"))
-		x->a.seed = (uint64_t)n;
-	else if (!strcmp(a, "--layer"))
-		x->layer = (int)n;
-	else
-		x->head = (int)n;
-	return 1;
-}
-
-/* Methods cheap enough to compare against on every call: one or n + 1
- * forwards each. IG and lime join only when chosen. */
-static int cheap(enum lms_attr_method m)
-{
-	return m == LMS_ATTR_GRAD_NORM || m == LMS_ATTR_GRAD_X_INPUT || m == LMS_ATTR_OCCLUSION ||
-	       m == LMS_ATTR_ATTENTION_ROLLOUT;
+	x->replace_id = -1;
 }
 
 enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_opts *x,
@@ -135,8 +72,10 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 	const struct lms_config *c = &cm->m->cfg;
 	memset(res, 0, sizeof *res);
 	res->n = p->n;
-	if (!x->replace_set)
+	if (x->replace_id < 0)
 		lms_attr_opts_use_tokenizer(&x->a, cm->tok);
+	else
+		x->a.replace_id = x->replace_id;
 	if (x->layer < 0)
 		x->layer = c->L - 1;
 	if (x->figure && !lms_arch_is_recurrent(c->arch) && (x->layer >= c->L || x->head >= c->NH))
@@ -146,35 +85,21 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 		return lms_fail(LMS_EARG, "explain: --ig-steps wants at least 1");
 	res->scores = malloc((size_t)p->n * sizeof *res->scores);
 	res->curve = faith ? malloc(((size_t)p->n + 1) * sizeof *res->curve) : NULL;
-	float *other = malloc((size_t)p->n * sizeof *other);
-	if (!res->scores || (faith && !res->curve) || !other) {
-		free(other);
+	if (!res->scores || (faith && !res->curve))
 		return lms_fail(LMS_ENOMEM, "out of memory");
-	}
 	enum lms_status st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &x->a,
 	                                   res->scores, &res->info);
 	if (!st && faith)
-		st = lms_deletion_curve(cm->m, p->ids, p->n, p->target, res->scores, &x->a, res->curve,
-		                        &res->area);
-	for (int k = 0; k < LMS_ATTR_N_METHODS && !st && faith; k++) {
-		if (k == (int)x->a.method || !cheap(k) || !lms_attr_method_supported(k, c->arch))
-			continue;
-		struct lms_attr_opts o = x->a;
-		o.method = k;
-		if (o.occlude == LMS_OCCLUDE_REMOVE && p->n < 2)
-			continue;
-		st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &o, other, NULL);
-		res->agree[k] = lms_spearman(res->scores, other, p->n);
-		res->agree_set[k] = 1;
-	}
-	free(other);
+		st = lms_faithfulness(cm->m, p->ids, p->n, p->target, p->contrast, res->scores, &x->a,
+		                      res->curve, NULL, &res->faith);
 	if (!st && x->embgrad) {
 		res->C = c->C;
 		res->etokens = malloc(((size_t)p->n + 2) * sizeof *res->etokens);
 		res->egrad = malloc(((size_t)p->n + 2) * c->C * sizeof *res->egrad);
 		if (!res->etokens || !res->egrad)
 			return lms_fail(LMS_ENOMEM, "out of memory");
-		st = lms_embgrad(cm->m, NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
+		/* under an ablation, in the prediction's run, which follows it */
+		st = lms_embgrad(cm->m, x->a.iv ? p->run : NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
 		                 res->egrad, &res->ek);
 	}
 	return st;
@@ -229,25 +154,19 @@ json_t *cli_attr_faithfulness_json(const struct cli_attr_result *res)
 	json_t *curve = json_array(), *agree = json_object();
 	for (int k = 0; k <= res->n; k++)
 		json_array_append_new(curve, json_real(res->curve[k]));
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k])
-			json_object_set_new(agree, lms_attr_method_name(k), json_real(res->agree[k]));
-	return json_pack("{s:o, s:f, s:o}", "deletion_curve", curve, "deletion_area", res->area,
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k]))
+			json_object_set_new(agree, lms_attr_method_name(k), json_real(res->faith.rho[k]));
+	return json_pack("{s:o, s:f, s:o}", "deletion_curve", curve, "deletion_area", res->faith.area,
 	                 "agreement", agree);
 }
 
 json_t *cli_attr_embgrad_json(const struct front_model *cm, const struct cli_attr_result *res)
 {
 	json_t *ids = json_array(), *toks = json_array(), *rows = json_array();
-	char buf[32];
 	for (int i = 0; i < res->ek; i++) {
 		json_array_append_new(ids, json_integer(res->etokens[i]));
-		json_t *t = json_string(front_token_str(cm, res->etokens[i], buf, sizeof buf));
-		if (!t) {
-			snprintf(buf, sizeof buf, "#%d", res->etokens[i]);
-			t = json_string(buf);
-		}
-		json_array_append_new(toks, t);
+		json_array_append_new(toks, cli_token_json(cm, res->etokens[i]));
 		json_t *row = json_array();
 		for (int q = 0; q < res->C; q++)
 			json_array_append_new(row, json_real(res->egrad[(size_t)i * res->C + q]));
@@ -297,16 +216,16 @@ int cli_attr_write_csv(FILE *f, const struct front_model *cm, const struct cli_a
 		csv_row(f, cm, "contrast", 0, p->contrast, NULL, p->logprob[p->contrast]);
 	for (int k = 0; res->curve && k <= p->n; k++)
 		csv_row(f, cm, "deletion", k, -1, NULL, res->curve[k]);
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k])
-			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->agree[k]);
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k]))
+			csv_row(f, cm, "agreement", k, -1, lms_attr_method_name(k), res->faith.rho[k]);
 	for (int r = 0; r < res->ek; r++)
 		for (int q = 0; q < res->C; q++) /* index = row * C + dim */
 			csv_row(f, cm, "embedding_gradient", r * res->C + q, res->etokens[r], NULL,
 			        res->egrad[(size_t)r * res->C + q]);
 	int i = 0;
 	if (res->curve)
-		csv_row(f, cm, "info", i++, -1, "deletion_area", res->area);
+		csv_row(f, cm, "info", i++, -1, "deletion_area", res->faith.area);
 	csv_row(f, cm, "info", i++, -1, "objective", in->f);
 	csv_row(f, cm, "info", i++, -1, "evaluations", in->evaluations);
 	if (x->a.method == LMS_ATTR_INTEGRATED_GRADIENTS) {
@@ -350,12 +269,12 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 		fprintf(f, "%s: %s\n", lms_attr_method_name(x->a.method), buf);
 	if (res->curve)
 		fprintf(f, "deletion area %.4f (p(target) as tokens are hidden from most to least important;\n"
-		           "  lower means the scores found what the prediction rests on)\n", res->area);
+		           "  lower means the scores found what the prediction rests on)\n", res->faith.area);
 	int any = 0;
-	for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
-		if (res->agree_set[k]) {
+	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
+		if (!isnan(res->faith.rho[k])) {
 			fprintf(f, "%s %s %+.2f", any ? "," : "rank agreement (Spearman):", lms_attr_method_name(k),
-			        res->agree[k]);
+			        res->faith.rho[k]);
 			any = 1;
 		}
 	if (any)
@@ -412,7 +331,7 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 		.contrast = contrast,
 		.layer = x->layer, .head = x->head,
 		.ek = res->egrad ? res->ek : 0, .C = res->C, .egrad = res->egrad,
-		.curve = res->curve, .area = res->area,
+		.curve = res->curve, .area = res->faith.area,
 	};
 	const char **etok = malloc(((size_t)res->ek + 1) * sizeof *etok);
 	char (*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);

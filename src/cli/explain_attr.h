@@ -1,5 +1,5 @@
 /* The attribution side of `lmscope explain`: its options (--method and the
- * methods' settings, --csv, --figure), the scores with their reliability
+ * methods' settings, --csv, --figure; explain_attr_options), the scores with their reliability
  * (the method's own diagnostics, a deletion curve, rank agreement with the
  * other fast methods), and their JSON, CSV and figure forms. cmd_explain.c
  * owns the prediction; this file explains it. */
@@ -15,7 +15,7 @@
 
 struct cli_attr_opts {
 	struct lms_attr_opts a;
-	int replace_set;      /* --replace-id given (else <unk> when the tokenizer has one) */
+	int replace_id;       /* --replace-id, or -1: <unk> when the tokenizer has one */
 	int csv;
 	const char *figure;   /* --figure FILE.svg|.png|.pdf */
 	int layer, head;      /* the figure's attention heatmap */
@@ -24,12 +24,9 @@ struct cli_attr_opts {
 };
 
 void cli_attr_defaults(struct cli_attr_opts *x);
-/* Takes argv[*i] (and its value, advancing *i) when it is one of these
- * options: returns 1. Returns 0 when it is not, and -1 after printing a
- * usage error (*rc set to the exit status). */
-int cli_attr_parse(struct cli_attr_opts *x, int argc, char **argv, int *i, int *rc);
-/* The option lines for explain's usage text. */
-extern const char cli_attr_usage[];
+/* The options of the attribution (--method, ...), into a struct
+ * cli_attr_opts: explain's second option table. */
+extern const struct front_opt explain_attr_options[];
 
 /* The prediction being explained, as cmd_explain.c computed it. */
 struct cli_attr_pred {
@@ -39,7 +36,8 @@ struct cli_attr_pred {
 	const int *order;       /* (top) ids, most probable first */
 	int top;
 	int target, contrast;
-	const struct lms_run *run; /* the forward over ids (for attention), or NULL */
+	struct lms_run *run; /* the forward over ids (for attention; under an ablation also the
+	                        embedding gradient's work run), or NULL */
 };
 
 struct cli_attr_result {
@@ -47,9 +45,7 @@ struct cli_attr_result {
 	float *scores;                          /* (n) */
 	struct lms_attr_info info;
 	float *curve;                           /* (n + 1) deletion curve: p(target), or NULL */
-	double area;
-	double agree[LMS_ATTR_N_METHODS];       /* Spearman with each other method */
-	int agree_set[LMS_ATTR_N_METHODS];
+	struct lms_faithfulness faith;          /* deletion area, agreement (NAN: not compared) */
 	int ek, C;                              /* embedding gradient: ek rows of C */
 	int *etokens;                           /* (ek) */
 	float *egrad;                           /* (ek, C) or NULL */

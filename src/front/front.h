@@ -5,6 +5,7 @@
 #ifndef LMS_FRONT_H
 #define LMS_FRONT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "lmscope/model.h"
@@ -34,6 +35,12 @@ int front_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *front_command;
 int front_exit_code(enum lms_status st);
 
+/* Ctrl-C sets front_interrupted (from front_sigint_catch until
+ * front_sigint_restore puts the old handler, saved in *old, back). */
+extern volatile sig_atomic_t front_interrupted;
+void front_sigint_catch(struct sigaction *old);
+void front_sigint_restore(const struct sigaction *old);
+
 /* Makes OpenBLAS use the kernels this processor can run (may re-exec). */
 void front_pick_blas_core(char **argv);
 
@@ -51,6 +58,15 @@ struct front_model {
 };
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
 void front_close_model(struct front_model *cm);
+/* rel (a name, or a path under the models directory such as
+ * "lessons/predict.lesson") in $LMSCOPE_MODELS, the installed
+ * LMS_DATADIR/models, or ../share/lmscope/models beside the binary, in that
+ * order: the path found (malloc'd), else NULL. */
+char *front_find_installed(const char *rel);
+/* A lesson given by bare name (no slash, no such file here): NAME.lesson,
+ * else NAME, in the lessons/ of the models directories above (malloc'd);
+ * NULL when name is a path or none is found. */
+char *front_find_lesson(const char *name);
 /* The display string of a token: its piece, or "#<id>" without a tokenizer.
  * Returns buf or a string owned by the tokenizer. */
 const char *front_token_str(const struct front_model *cm, int id, char *buf, size_t size);

@@ -1,5 +1,6 @@
 /* Opening a model with its tokenizer, by path or by bare name (looked up
- * in $LMSCOPE_MODELS and the installed models). */
+ * in $LMSCOPE_MODELS and the installed models), and finding an installed
+ * lesson by name the same way. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +57,17 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 	if (st)
 		return st;
 	const char *tp = tokpath ? tokpath : bin || gguf ? NULL : path;
+	/* a tokenizer asked for by name must be there */
+	if (tokpath && stat(tokpath, &sb) != 0)
+		return lms_fail(LMS_EIO, "%s: %s", tokpath, strerror(errno));
 	if (tp && stat(tp, &sb) == 0 && S_ISREG(sb.st_mode))
 		st = lms_llama2c_tokenizer_load(tp, &cm->tok);
 	else if (tp)
 		st = lms_tokenizer_load(tp, &cm->tok);
 	if (st)
 		return st;
+	if (tokpath && !cm->tok)
+		return lms_fail(LMS_EFORMAT, "%s: no tokenizer files (see lmscope(1), TOKENIZER FILES)", tokpath);
 	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V)
 		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
 		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);
@@ -87,16 +93,46 @@ static char *model_beside_exe(const char *name)
 	return model_in(exe, name);
 }
 
+char *front_find_installed(const char *rel)
+{
+	char *found = model_in(getenv("LMSCOPE_MODELS"), rel);
+	if (!found)
+		found = model_in(LMS_DATADIR "/models", rel);
+	if (!found)
+		found = model_beside_exe(rel);
+	return found;
+}
+
+/* A bare name (no slash) that names nothing here. */
+static int bare_and_absent(const char *name)
+{
+	struct stat sb;
+	return stat(name, &sb) != 0 && errno == ENOENT && *name && !strchr(name, '/');
+}
+
+char *front_find_lesson(const char *name)
+{
+	if (!bare_and_absent(name))
+		return NULL;
+	size_t n = strlen(name) + sizeof "lessons/.lesson";
+	char *rel = malloc(n);
+	if (!rel)
+		return NULL;
+	snprintf(rel, n, "lessons/%s.lesson", name);
+	char *found = front_find_installed(rel);
+	if (!found) {
+		snprintf(rel, n, "lessons/%s", name);
+		found = front_find_installed(rel);
+	}
+	free(rel);
+	return found;
+}
+
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm)
 {
 	memset(cm, 0, sizeof *cm);
-	struct stat sb;
-	if (stat(path, &sb) != 0 && errno == ENOENT && *path && !strchr(path, '/')) {
-		cm->found = model_in(getenv("LMSCOPE_MODELS"), path);
-		if (!cm->found)
-			cm->found = model_in(LMS_DATADIR "/models", path);
-		if (!cm->found)
-			cm->found = model_beside_exe(path);
+	if (bare_and_absent(path)) {
+		cm->found = front_find_installed(path);
 		if (cm->found)
 			path = cm->found;
 	}

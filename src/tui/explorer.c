@@ -16,19 +16,13 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "lmscope/clock.h"
 #include "teach.h"
 #include "term.h"
 #include "tui.h"
 #include "ui.h"
 
 enum { D_INPUT = 1, D_PANES = 2, D_CLEAR = 4, D_ALL = 7 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static void human_count(size_t n, char *buf, size_t size)
 {
@@ -162,7 +156,7 @@ static void draw(struct tui_app *app, unsigned dirty)
 
 static void post(struct tui_state *s)
 {
-	s->post_ms = now_ms();
+	s->post_ms = lms_now_ms();
 	tui_worker_post(s->w, &s->rq);
 	s->rq.seq++; /* mirrors the worker's numbering: the newest posted request */
 }
@@ -272,12 +266,12 @@ static int run_loop(struct tui_app *app)
 			draw(app, dirty);
 			for (int i = 0; i < n; i++)
 				if (pending_shown[i] >= 0) {
-					app->side[i]->shown_ms = now_ms() - pending_shown[i];
+					app->side[i]->shown_ms = lms_now_ms() - pending_shown[i];
 					pending_shown[i] = -1.0;
 				}
 			dirty = 0;
 		}
-		int timeout = tui_player_timeout(app, now_ms());
+		int timeout = tui_player_timeout(app, lms_now_ms());
 		int rc = poll(pfd, (nfds_t)(1 + n), timeout < 0 ? 1000 : timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;
@@ -301,7 +295,7 @@ static int run_loop(struct tui_app *app)
 		}
 		if (quit)
 			return 0;
-		tui_player_tick(app, now_ms());
+		tui_player_tick(app, lms_now_ms());
 		if (app->flags[app->active] & TUI_EDIT)
 			tui_app_mirror(app, app->active); /* the same context drives every side */
 		int relayout = 0;
@@ -321,16 +315,6 @@ static void log_to_stderr(void *userdata, const char *msg)
 {
 	(void)userdata;
 	fprintf(stderr, "lmscope: %s\n", msg);
-}
-
-static int usage(void)
-{
-	printf("usage: lmscope [--threads N] MODEL [MODEL_B] [--tokenizer DIR] [--text TEXT]\n"
-	       "                [--theme dark|light] [--record FILE]\n"
-	       "Opens the explorer on MODEL (beside MODEL_B: both driven by the same\n"
-	       "context); F1 inside shows the keys. --record names the lesson file that\n"
-	       "F7 adds steps to.\n");
-	return LMS_EXIT_OK;
 }
 
 /* One side of the screen: a model, its engine thread and its input state.
@@ -474,26 +458,4 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		front_close_model(&sides[i].cm);
 	}
 	return status;
-}
-
-int lms_explorer_main(int argc, char **argv)
-{
-	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help"))
-			return usage();
-		else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
-			o.tokenizer = argv[++i];
-		else if (!strcmp(argv[i], "--text") && i + 1 < argc)
-			o.text = argv[++i];
-		else if (!strcmp(argv[i], "--theme") && i + 1 < argc)
-			o.theme = argv[++i];
-		else if (!strcmp(argv[i], "--record") && i + 1 < argc)
-			o.record = argv[++i];
-		else if (argv[i][0] != '-' && !o.model[1])
-			o.model[1] = argv[i];
-		else
-			return front_usage("unexpected argument %s (see lmscope --help)", argv[i]);
-	}
-	return lms_explorer_run(&o);
 }

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lmscope/clock.h"
 #include "teach.h"
 
 enum phase { PH_IDLE, PH_TYPE, PH_WAIT, PH_WAIT_SELECT };
@@ -362,13 +362,6 @@ int tui_player_timeout(const struct tui_app *app, double now)
 	return ms < 1 ? 1 : ms > 1000 ? 1000 : ms;
 }
 
-static double clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
 void tui_player_go(struct tui_app *app, int d)
 {
 	struct tui_player *p = app->player;
@@ -387,7 +380,7 @@ void tui_player_go(struct tui_app *app, int d)
 		snprintf(s->msg, sizeof s->msg, k < 0 ? "the first step" : "the end of the lesson (q quits)");
 		return;
 	}
-	start_step(app, k, d > 0, clock_ms());
+	start_step(app, k, d > 0, lms_now_ms());
 }
 
 int tui_player_start(struct tui_app *app, struct lesson *ls)
@@ -399,7 +392,7 @@ int tui_player_start(struct tui_app *app, struct lesson *ls)
 	memset(ls, 0, sizeof *ls);
 	p->default_theme = app->theme;
 	app->player = p;
-	start_step(app, 0, 1, clock_ms());
+	start_step(app, 0, 1, lms_now_ms());
 	return 1;
 }
 

@@ -5,7 +5,11 @@
 #ifndef LMS_TUI_H
 #define LMS_TUI_H
 
+#include "front/opts.h"
+
 int lms_explorer_main(int argc, char **argv);
+/* Its options (explorer_opts.c), for lmscope --help. */
+extern const struct front_opt explorer_options[];
 
 /* OpenBLAS threads for the explorer when none were asked for (no --threads,
  * LMSCOPE_THREADS or OPENBLAS_NUM_THREADS): 1 on a machine of up to two

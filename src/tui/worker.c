@@ -16,14 +16,9 @@
 
 #include "export.h"
 #include "lmscope/attribution.h"
+#include "lmscope/clock.h"
+#include "lmscope/logits.h"
 #include "worker.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 /* An update's products are small (a new row, a few dozen positions): with
  * two cores, a second OpenBLAS thread mostly waits for the core the input
@@ -131,42 +126,6 @@ static enum lms_status tokenize(struct tui_engine *e, const struct tui_request *
 	return LMS_OK;
 }
 
-/* log sum exp of a row of logits. Single-precision exponentials (each in
- * (0, 1] after the shift) summed in double: display accuracy at half the
- * cost of double exponentials, which matters once per position on a
- * 50k vocabulary. */
-static float row_lse(const float *x, int V)
-{
-	float mx = x[0];
-	for (int i = 1; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double s = 0.0;
-	for (int i = 0; i < V; i++)
-		s += expf(x[i] - mx);
-	return (float)(mx + log(s));
-}
-
-/* The k best of V log-probs, best first, by insertion into a short list. */
-static int top_k(const float *lp, int V, int K, int *id, float *val)
-{
-	int k = 0;
-	for (int i = 0; i < V; i++) {
-		float x = lp[i];
-		if (k == K && x <= val[k - 1])
-			continue;
-		int j = k < K ? k++ : K - 1;
-		while (j > 0 && val[j - 1] < x) {
-			val[j] = val[j - 1];
-			id[j] = id[j - 1];
-			j--;
-		}
-		val[j] = x;
-		id[j] = i;
-	}
-	return k;
-}
-
 /* An update slower than this shows its parts as they become ready. */
 #define PARTIAL_MS 20.0
 
@@ -177,8 +136,8 @@ static int went_stale(const struct tui_hooks *h)
 
 static void show_partial(const struct tui_hooks *h, struct tui_view *v, double t0)
 {
-	if (h && h->partial && now_ms() - t0 > PARTIAL_MS) {
-		v->ms = now_ms() - t0;
+	if (h && h->partial && lms_now_ms() - t0 > PARTIAL_MS) {
+		v->ms = lms_now_ms() - t0;
 		h->partial(h->arg);
 	}
 }
@@ -203,11 +162,11 @@ static void forward_changed(struct tui_engine *e, const int *ids, int n)
 	int t0 = n - SURPRISAL_WINDOW > from ? n - SURPRISAL_WINDOW : from;
 	lms_logits(r, 0, t0, n);
 	for (int t = from; t < n; t++)
-		e->lse[t] = t < t0 ? NAN : row_lse(r->logits + (size_t)t * V, V);
+		e->lse[t] = t < t0 ? NAN : (float)lms_logsumexp(r->logits + (size_t)t * V, V);
 	if (isnan(e->lse[n - 1])) {
 		/* a long cut at the end left a last row never computed */
 		lms_logits(r, 0, n - 1, n);
-		e->lse[n - 1] = row_lse(r->logits + (size_t)(n - 1) * V, V);
+		e->lse[n - 1] = (float)lms_logsumexp(r->logits + (size_t)(n - 1) * V, V);
 	}
 	memcpy(e->ids, ids, (size_t)n * sizeof *ids);
 	e->n = n;
@@ -409,7 +368,7 @@ static int lens(struct tui_engine *e, const struct tui_hooks *h)
 			if (x[k] > x[best])
 				best = k;
 		v->lens_id[layer_of[i]] = best;
-		v->lens_p[layer_of[i]] = expf(x[best] - row_lse(x, c->V));
+		v->lens_p[layer_of[i]] = expf(x[best] - (float)lms_logsumexp(x, c->V));
 	}
 	/* the last layer's lens is the model's own prediction */
 	v->lens_id[c->L - 1] = v->top_id[0];
@@ -433,7 +392,7 @@ static int cut_of(size_t n_all, int T)
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
 {
-	double t0 = now_ms();
+	double t0 = lms_now_ms();
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
 	int recurrent = lms_arch_is_recurrent(c->arch);
@@ -478,7 +437,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		e->have_dist = 0;
 		v->have_lens = v->have_overview = 0;
 		v->valid = 1;
-		v->ms = now_ms() - t0;
+		v->ms = lms_now_ms() - t0;
 		return 1;
 	}
 	memcpy(v->ids, e->all_ids + cut, (size_t)n * sizeof *v->ids);
@@ -494,7 +453,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		const float *x = e->run->logits + (size_t)(n - 1) * c->V;
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - e->lse[n - 1];
-		v->k = top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		v->k = lms_top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
 		e->have_dist = 1;
 	}
 	int target = rq->target >= 0 && rq->target < c->V ? rq->target : v->top_id[0];
@@ -548,7 +507,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		v->have_faith = 0;
 	if (rq->need_faith && !v->have_faith) {
 		/* the slow phase: everything else goes out first */
-		v->ms = now_ms() - t0;
+		v->ms = lms_now_ms() - t0;
 		if (h && h->partial)
 			h->partial(h->arg);
 		if (went_stale(h) || !faithfulness(e, n, target, contrast, h))
@@ -559,7 +518,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		e->faith_contrast = contrast;
 		v->have_faith = 1;
 	}
-	v->ms = now_ms() - t0;
+	v->ms = lms_now_ms() - t0;
 	return 1;
 }
 

@@ -5,8 +5,7 @@
 #ifndef LMS_BENCH_H
 #define LMS_BENCH_H
 
-double bench_now(void);                 /* seconds, monotonic */
-/* CPU seconds of this thread, and of the whole process (every thread): on a
+/* Wall time is lms_now() (lmscope/clock.h). CPU seconds of this thread, and of the whole process (every thread): on a
  * loaded machine the wall clock also counts other programs' turns. */
 double bench_thread_cpu(void);
 double bench_process_cpu(void);
@@ -22,5 +21,6 @@ int bench_llama(int argc, char **argv);
 int bench_llama_baseline(int argc, char **argv);
 int bench_gguf(int argc, char **argv); /* gguf and gguf-make */
 int bench_hf_llama(int argc, char **argv);
+int bench_interp(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/attribution.h"
 #include "lmscope/rng.h"
 
@@ -49,12 +50,12 @@ int bench_attribution(int argc, char **argv)
 	double t[ATTR_REPS];
 	struct lms_attr_info info;
 	for (int r = 0; r < ATTR_REPS; r++) {
-		double t0 = bench_now();
+		double t0 = lms_now();
 		if (lms_attribute(m, ids, n, 17, -1, &o, scores, &info)) {
 			fprintf(stderr, "bench: %s\n", lms_errmsg());
 			return 1;
 		}
-		t[r] = bench_now() - t0;
+		t[r] = lms_now() - t0;
 	}
 	char key[64];
 	snprintf(key, sizeof key, "attr_%s_ctx%d", ig ? "ig32" : "lime256", n);

@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
 
@@ -26,9 +27,9 @@ static int bench_sgemm(void)
 		a[i] = b[i] = (float)(i % 7) * 0.1f;
 	double t[5];
 	for (int r = 0; r < 5; r++) {
-		double t0 = bench_now();
+		double t0 = lms_now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-		t[r] = bench_now() - t0;
+		t[r] = lms_now() - t0;
 	}
 	bench_result("sgemm_1024_gflops", 2.0 * n * n * n / bench_median(t, 5) / 1e9, "GFLOP/s");
 	free(a);
@@ -95,27 +96,27 @@ int bench_engine(int argc, char **argv)
 		ids[i] = (int)lms_rng_below(&g, c.V);
 	double fwd[REPS], full[REPS], key[REPS];
 	for (int rep = 0; rep < REPS; rep++) {
-		double t0 = bench_now();
+		double t0 = lms_now();
 		lms_embed(r, ids, n);
 		lms_forward(r, 0, n);
 		lms_logits(r, 0, n - 1, n);
-		fwd[rep] = bench_now() - t0;
+		fwd[rep] = lms_now() - t0;
 
-		t0 = bench_now();
+		t0 = lms_now();
 		lms_embed(r, ids, n);
 		lms_forward(r, 0, n);
 		saliency(r, n);
-		full[rep] = bench_now() - t0;
+		full[rep] = lms_now() - t0;
 
 		/* the explorer's keystroke: the first n - 1 positions are
 		 * unchanged, the last token is new */
 		lms_embed(r, ids, n);
 		lms_forward(r, 0, n - 1);
-		t0 = bench_now();
+		t0 = lms_now();
 		lms_embed(r, ids, n);
 		lms_forward(r, n - 1, n);
 		saliency(r, n);
-		key[rep] = bench_now() - t0;
+		key[rep] = lms_now() - t0;
 	}
 	char k[64];
 	snprintf(k, sizeof k, "%s_ctx%d_forward", arch, n);

@@ -19,6 +19,7 @@
 #include "tui/tui.h"
 #include "tui/worker.h"
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
 
@@ -58,10 +59,10 @@ static void ids_text(struct tui_request *rq, const int *ids, int n)
  * OPENBLAS_NUM_THREADS=1 all of the work is on this thread). */
 static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out, double *cpu)
 {
-	double c0 = bench_thread_cpu(), t0 = bench_now();
+	double c0 = bench_thread_cpu(), t0 = lms_now();
 	tui_engine_update(e, rq, NULL);
 	tui_engine_publish(e, out);
-	double t = bench_now() - t0;
+	double t = lms_now() - t0;
 	if (cpu)
 		*cpu = bench_thread_cpu() - c0;
 	return t;

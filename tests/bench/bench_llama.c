@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/llama2c.h"
 #include "lmscope/model.h"
 
@@ -89,9 +90,9 @@ int bench_llama(int argc, char **argv)
 	int n = r->T - 1, *seq = malloc(sizeof(int) * (n + 1));
 	double t[REPS], cpu[REPS];
 	for (int k = 0; k < REPS; k++) {
-		double t0 = bench_now(), c0 = bench_process_cpu();
+		double t0 = lms_now(), c0 = bench_process_cpu();
 		lms_generate(m, r, seq, n);
-		t[k] = bench_now() - t0;
+		t[k] = lms_now() - t0;
 		cpu[k] = bench_process_cpu() - c0;
 	}
 	report_generation(t, cpu, seq, n);
@@ -110,28 +111,28 @@ int bench_llama(int argc, char **argv)
 	lms_embed(r, ids, CTX);
 	lms_forward(r, 0, CTX);
 	for (int k = 0; k < REPS * 4; k++) {
-		double t0 = bench_now();
+		double t0 = lms_now();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, CTX - 1, CTX);
 		lms_logits(r, 0, CTX - 1, CTX);
 		int tg = argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
 		lms_objective_logprob(r, 0, CTX - 1, tg, -1, LMS_GRAD_INPUT);
 		lms_backward(r, LMS_GRAD_INPUT);
-		tk[k] = bench_now() - t0;
+		tk[k] = lms_now() - t0;
 
-		t0 = bench_now();
+		t0 = lms_now();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, 0, CTX);
 		lms_objective_logprob(r, 0, CTX - 1, tg, -1, LMS_GRAD_INPUT);
 		lms_backward(r, LMS_GRAD_INPUT);
-		tf[k] = bench_now() - t0;
+		tf[k] = lms_now() - t0;
 
-		t0 = bench_now();
+		t0 = lms_now();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, 0, CTX);
 		lms_objective_xent(r, ids, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
 		lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
-		tp[k] = bench_now() - t0;
+		tp[k] = lms_now() - t0;
 	}
 	bench_result("llama_keystroke_ctx64_ms", 1e3 * best(tk, REPS * 4), "ms");
 	bench_result("llama_fwd_bwd_inputs_ctx64_ms", 1e3 * best(tf, REPS * 4), "ms");
@@ -283,13 +284,13 @@ int bench_llama_baseline(int argc, char **argv)
 	int n = GEN < c->maxT - 1 ? GEN : c->maxT - 1, *seq = malloc(sizeof(int) * (n + 1));
 	double t[REPS], cpu[REPS];
 	for (int k = 0; k < REPS; k++) {
-		double t0 = bench_now(), c0 = bench_process_cpu();
+		double t0 = lms_now(), c0 = bench_process_cpu();
 		seq[0] = 1;
 		for (int pos = 0; pos < n; pos++) {
 			base_step(&b, seq[pos], pos);
 			seq[pos + 1] = argmax(b.logits, c->V);
 		}
-		t[k] = bench_now() - t0;
+		t[k] = lms_now() - t0;
 		cpu[k] = bench_process_cpu() - c0;
 	}
 	report_generation(t, cpu, seq, n);

@@ -8,16 +8,12 @@
 #include "bench.h"
 #include "lmscope/status.h"
 
+/* the CPU-time clocks (wall time: lms_now) */
 static double seconds(clockid_t clock)
 {
 	struct timespec ts;
 	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double bench_now(void)
-{
-	return seconds(CLOCK_MONOTONIC);
 }
 
 double bench_thread_cpu(void)
@@ -70,6 +66,7 @@ static const struct workload workloads[] = {
 	{"gguf", bench_gguf},
 	{"gguf-make", bench_gguf},
 	{"hf-llama", bench_hf_llama},
+	{"interp", bench_interp},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS

@@ -2,8 +2,13 @@
 # The man page agrees with the program: groff finds nothing to warn about;
 # every command `lmscope --help` lists has a section (.SS NAME) in
 # man/lmscope.1 whose options (the .TP items) are exactly the options
-# `lmscope NAME --help` prints; the explorer's options (`lmscope MODEL
-# --help`) are the items of THE EXPLORER; the global ones are under OPTIONS;
+# `lmscope NAME --help` prints, and every entry of the command's option
+# tables in the source (arrays NAME_options, NAME_*_options; see
+# src/front/opts.h) is among them: --help cannot leave out an option the
+# command parses; the explorer's options (`lmscope MODEL --help`, the
+# "explorer options:" of `lmscope --help` and explorer_options) are the
+# items of THE EXPLORER; the global ones (lmscope_options) are under
+# OPTIONS; every file name the explorer writes (lmscope-*-%d.*) is in FILES;
 # the exit statuses of src/front/front.h and the keys of the explorer's key
 # tables (src/tui/) all appear; --version works.
 LMSCOPE=${LMSCOPE:-./lmscope}
@@ -36,6 +41,27 @@ man_opts() {
 		in_s && item { print; item = 0 }
 	' "$MAN" | sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/^\.[A-Z]* //' | opts
 }
+# The options of the tables named NAME_options or NAME_*_options in src/:
+# each entry's long name ("--name") and short letter ("-c").
+table_opts() {
+	t=$(printf '%s' "$1" | tr ' -' '__')
+	for f in $(grep -rlE "struct front_opt ${t}(_[a-z_]+)?_options\[\] = \{" src); do
+		awk -v t="$t" '
+			$0 ~ "struct front_opt " t "(_[a-z_]+)?_options\\[\\] = \\{" { in_t = 1; next }
+			in_t && /^[[:space:]]*FRONT_END/ { in_t = 0 }
+			in_t && /^[[:space:]]*FRONT_[A-Z0-9]+\(/ {
+				line = $0; sub(/^[^(]*\(/, "", line)
+				if (match(line, /^"[a-z0-9-]+"/)) print "--" substr(line, 2, RLENGTH - 2)
+				if (match(line, /, '"'"'[a-zA-Z0-9]'"'"'/)) print "-" substr(line, RSTART + 3, 1)
+			}' "$f"
+	done | sort -u
+}
+# Every option of the command's tables is in the help (what, table, help).
+in_help() {
+	[ -s "$2" ] || { fail "$1: no option table found in src/"; return; }
+	missing=$(comm -23 "$2" "$3" | tr '\n' ' ')
+	[ -n "$missing" ] && fail "$1: parsed (option table), not in --help: $missing"
+}
 compare() { # what, program's list, man's list
 	missing=$(comm -23 "$2" "$3" | tr '\n' ' ')
 	extra=$(comm -13 "$2" "$3" | tr '\n' ' ')
@@ -58,6 +84,11 @@ for c in $cmds; do
 	opts < "$tmp/h.$c" > "$tmp/prog"
 	man_opts "$c" ss > "$tmp/man"
 	compare "$c" "$tmp/prog" "$tmp/man"
+	case $c in
+	tokenizer) table_opts "tokenizer train" ;;
+	*) table_opts "$c" ;;
+	esac > "$tmp/table"
+	in_help "$c" "$tmp/table" "$tmp/prog"
 done
 
 # The explorer: lmscope MODEL --help (any MODEL: --help is read first).
@@ -65,10 +96,23 @@ done
 opts < "$tmp/h.explorer" | grep -vx -- '--threads' > "$tmp/prog"
 man_opts "THE EXPLORER" sh > "$tmp/man"
 compare explorer "$tmp/prog" "$tmp/man"
-# Global options.
+table_opts explorer > "$tmp/table"
+in_help explorer "$tmp/table" "$tmp/prog"
+# lmscope --help lists the explorer's options too (its "explorer options:").
+sed -n '/^explorer options:/,/^$/p' "$tmp/help" | opts > "$tmp/prog"
+compare "lmscope --help, explorer options" "$tmp/prog" "$tmp/man"
+# Global options: those of "options:" in lmscope --help, and of its table.
+sed -n '/^options:/,/^$/p' "$tmp/help" | opts > "$tmp/prog"
+table_opts lmscope > "$tmp/table"
+in_help lmscope "$tmp/table" "$tmp/prog"
 man_opts OPTIONS sh > "$tmp/man"
-for o in $(opts < "$tmp/help") --version; do
+for o in $(cat "$tmp/prog") --version; do
 	grep -qx -- "$o" "$tmp/man" || fail "global option $o is not under OPTIONS"
+done
+# The files the explorer writes (lmscope-export-%d.svg, ...) are in FILES.
+sed -n '/^\.SH FILES/,/^\.SH /p' "$MAN" | sed 's/\\-/-/g' > "$tmp/files"
+for f in $(grep -rhoE '"lmscope-[a-z]+-%d\.[a-z]+"' src | tr -d '"' | sed 's/%d/N/' | sort -u); do
+	grep -qF -- "$f" "$tmp/files" || fail "the explorer writes $f; FILES does not list it"
 done
 
 # Every exit status of cli.h is an item of EXIT STATUS.

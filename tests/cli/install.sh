@@ -1,9 +1,11 @@
 #!/bin/sh
 # make install / make uninstall into a temporary PREFIX, from a temporary
-# models directory (MODELS_DIR) of two tiny models: the binary, the man page
-# and each model's files (not its checkpoint/ or logs/) are installed; the
+# models directory (MODELS_DIR) of two tiny models and two lessons (one with
+# a model beside it): the binary, the man page, each model's files (not its
+# checkpoint/ or logs/) and the lessons are installed; the
 # installed lmscope, run from elsewhere, finds the installed models by bare
-# name (info, and the explorer, which gets as far as wanting a terminal);
+# name (info, and the explorer, which gets as far as wanting a terminal),
+# and the installed lessons by name (lesson NAME), each finding its models;
 # $LMSCOPE_MODELS comes first; uninstall removes exactly what install put
 # there and leaves a model added by hand.
 tmp=$(mktemp -d) || exit 1
@@ -18,6 +20,14 @@ mkdir -p "$tmp/models" "$tmp/other" "$tmp/elsewhere"
 	/usr/bin/python3 tests/cli/tinymodel.py lstm "$tmp/other/tiny-gpt2" > /dev/null ||
 	{ echo "install.sh: tinymodel.py failed"; exit 1; }
 mkdir -p "$tmp/models/tiny-gpt2/checkpoint" "$tmp/models/notamodel"
+# a lesson naming an installed model, and one naming the model beside it
+# (as models/lessons/tokenization.lesson names lessons/kjv-bpe)
+mkdir -p "$tmp/models/lessons"
+/usr/bin/python3 tests/cli/tinymodel.py lstm "$tmp/models/lessons/tiny-side" > /dev/null ||
+	{ echo "install.sh: tinymodel.py failed"; exit 1; }
+printf 'title Hello\nmodel tiny-gpt2\n\nstep One\ncaption A caption.\ncontext a b\n' > "$tmp/models/lessons/hello.lesson"
+printf 'title Side\nmodel lessons/tiny-side\n\nstep One\ncaption A caption.\ncontext a b\n' > "$tmp/models/lessons/side.lesson"
+echo "lessons, not installed" > "$tmp/models/lessons/README.md"
 echo x > "$tmp/models/tiny-gpt2/checkpoint/state.json"
 echo x > "$tmp/models/notamodel/readme.txt"
 
@@ -28,6 +38,10 @@ make --no-print-directory -o all install PREFIX="$p" MODELS_DIR="$tmp/models" > 
 cat > "$tmp/want" <<LIST
 ./bin/lmscope
 ./share/lmscope/installed-models.txt
+./share/lmscope/models/lessons/hello.lesson
+./share/lmscope/models/lessons/side.lesson
+./share/lmscope/models/lessons/tiny-side/config.json
+./share/lmscope/models/lessons/tiny-side/model.safetensors
 ./share/lmscope/models/tiny-gpt2/config.json
 ./share/lmscope/models/tiny-gpt2/model.safetensors
 ./share/lmscope/models/tiny-lstm/config.json
@@ -49,6 +63,15 @@ err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" tiny-lstm < /dev/null 2>&1)
 err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info no-such-model 2>&1)
 [ $? -eq 3 ] && [ "$err" = "lmscope: no-such-model: No such file or directory" ] ||
 	fail "an unknown bare name: $err"
+# lessons by name: the lesson found, then its model (the explorer then wants a terminal)
+for lesson in hello side; do
+	err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" lesson $lesson < /dev/null 2>&1)
+	[ "$err" = "lmscope: the explorer needs a terminal (use lmscope explain for scripts)" ] ||
+		fail "the installed lesson $lesson did not open: $err"
+done
+err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" lesson no-such-lesson < /dev/null 2>&1)
+[ $? -eq 3 ] && [ "$err" = "lmscope: no-such-lesson: No such file or directory" ] ||
+	fail "an unknown lesson name: $err"
 out=$(LMSCOPE_MODELS="$tmp/other" "$p/bin/lmscope" info tiny-gpt2 2>&1)
 echo "$out" | grep -q "^architecture: *lstm" || fail "LMSCOPE_MODELS does not come first: $out"
 cd "$root" || exit 1

@@ -15,7 +15,11 @@ TOKDIR=../shared/tokenizers/llama2
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "llama.sh: $*" >&2; exit 1; }
-[ -f "$MODEL" ] && [ -f "$TOKDIR/tokenizer.bin" ] || fail "missing $MODEL or $TOKDIR/tokenizer.bin"
+# Both files are external (../shared beside the project) and every part
+# below needs one of them: without them the whole test is skipped (77).
+for f in "$MODEL" "$TOKDIR/tokenizer.bin"; do
+	[ -f "$f" ] || { echo "SKIP: llama.sh: $f missing"; exit 77; }
+done
 
 # ---- the tokenizer ---------------------------------------------------------
 cat > "$tmp/lines.txt" <<'EOF'
@@ -187,6 +191,22 @@ import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 assert a["ids"] == b["ids"] and a["target"]["id"] == b["target"]["id"]
 assert abs(a["target"]["logprob"] - b["target"]["logprob"]) < 1e-6
+PYEOF
+
+# importance reads a file (or with --lines each line) as a document the same
+# way: "Once upon" is two text tokens, three with BOS: two windows of one
+# position from the file, one example of two positions from each line
+# (without BOS, too few tokens for either)
+printf 'Once upon' > "$tmp/doc.txt"
+printf 'Once upon\nOnce upon\n' > "$tmp/lines.txt"
+"$LMSCOPE" importance "$tmp/r32k" "$tmp/doc.txt" --positions 1 --json > "$tmp/i1.json" 2> "$tmp/err" ||
+	fail "importance: $(cat "$tmp/err")"
+"$LMSCOPE" importance "$tmp/r32k" "$tmp/lines.txt" --lines --positions 2 --json > "$tmp/i2.json" 2> "$tmp/err" ||
+	fail "importance --lines: $(cat "$tmp/err")"
+$PY - "$tmp/i1.json" "$tmp/i2.json" <<'PYEOF' || fail "importance does not read BOS first"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["examples"] == 2 and b["examples"] == 2, (a["examples"], b["examples"])
 PYEOF
 
 # eval and generate read text the same way: BOS, then the text (llama2.c's

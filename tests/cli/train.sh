@@ -99,6 +99,25 @@ bad = int(re.search(r"at step (\d+)", open(sys.argv[2]).read()).group(1))
 assert step == bad - 1, (step, bad)
 PYEOF
 
+# ---- --resume names the options it does not take -------------------------------------
+# (the checkpoint of rgpt2 above: 30 steps at lr 1e-2; it continues as it was)
+train --arch lstm --tokenizer char --steps 50 --lr 0.5 -o "$tmp/rgpt2" --resume --stop-at 31 2> "$tmp/err" ||
+	fail "resume with other options: $(cat "$tmp/err")"
+for want in "steps 50 (checkpoint: 30)" "lr 0.5 (checkpoint: 0.01)" "arch lstm (checkpoint: gpt2)" \
+	"tokenizer char (checkpoint: word)"; do
+	grep -qF "ignored: " "$tmp/err" && grep -qF "$want" "$tmp/err" ||
+		fail "resume with other options: '$want' not named: $(cat "$tmp/err")"
+done
+train --arch gpt2 --steps 30 -o "$tmp/rgpt2" --resume --stop-at 31 2> "$tmp/err"
+! grep -q "ignored" "$tmp/err" || fail "resume with the same options: $(cat "$tmp/err")"
+
+# ---- a run that fails before its first checkpoint says so -------------------------------
+train --arch gpt2 --steps 200 --lr 1e12 --clip 0 --warmup 0 -o "$tmp/nan0" 2> "$tmp/nan0.err"
+[ $? -eq 7 ] || fail "early divergence: exit status ($(cat "$tmp/nan0.err"))"
+grep -q "no checkpoint had been written yet" "$tmp/nan0.err" ||
+	fail "early divergence claims a checkpoint: $(cat "$tmp/nan0.err")"
+[ ! -d "$tmp/nan0/checkpoint" ] || fail "early divergence: a checkpoint after all"
+
 # ---- TensorBoard event file, read by an independent decoder ----------------------------
 $PY - "$tmp/gpt2/logs" <<'PYEOF' || fail "the TensorBoard event file does not decode"
 import csv, glob, os, struct, sys

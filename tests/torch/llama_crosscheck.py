@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Cross-check of the Llama architecture against PyTorch, on a real
-llama2.c checkpoint: ../shared/models/llama2c/stories260K.bin (its own
+llama2.c checkpoint: ../shared/models/llama2c/stories260K.bin, external to
+the project, skipped (exit status 77) without it (its own
 tokenizer is not available, so everything goes by ids).
 
 The forward pass is written here in PyTorch from the file's raw arrays, in
@@ -267,8 +268,9 @@ def check_convert(w, ids):
 
 
 def main():
-    if not os.path.exists(MODEL):
-        sys.exit("missing " + MODEL)
+    if not os.path.exists(MODEL):  # external (../shared): the whole check is skipped
+        print("SKIP: llama_crosscheck.py: %s missing" % MODEL)
+        sys.exit(77)
     torch.manual_seed(0)
     w = load(MODEL)
     V, seq = w["cfg"][5], w["cfg"][6]

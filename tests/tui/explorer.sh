@@ -279,7 +279,10 @@ $T send-keys -t f C-c
 wait_for f "EXIT=0" || fail "Ctrl-C did not quit under NO_COLOR"
 
 # --- llama2.c's tokenizer: the context starts with BOS, as llama2.c feeds it -------
-if [ -f ../shared/tokenizers/llama2/tokenizer.bin ]; then
+LLAMA2_TOK=../shared/tokenizers/llama2/tokenizer.bin
+if [ ! -f $LLAMA2_TOK ]; then
+	echo "SKIP: explorer.sh llama2.c BOS: $LLAMA2_TOK missing"
+else
 	/usr/bin/python3 - "$d/r32k.bin" <<'PYEOF'
 import random, struct, sys
 C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
@@ -289,7 +292,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
     f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
 PYEOF
-	cp ../shared/tokenizers/llama2/tokenizer.bin "$d/tokenizer.bin"
+	cp $LLAMA2_TOK "$d/tokenizer.bin"
 	start g 120 40 "r32k.bin --tokenizer tokenizer.bin --text 'Once upon'"
 	wait_for g "F1 help" || fail "explorer g did not start"
 	sed -n 2p "$d/screen" | grep -q "^<s> ·Once ·upon" ||

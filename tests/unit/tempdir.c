@@ -1,9 +1,11 @@
 /* A fresh temporary directory per test and small file helpers (see
  * testutil.h). */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -55,4 +57,36 @@ int tu_entries(const char *path)
 		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
 	closedir(d);
 	return n;
+}
+
+void tu_write_llama2c_tok(const char *path, long truncate_by)
+{
+	FILE *fp = fopen(path, "wb");
+	int32_t maxlen = 6;
+	fwrite(&maxlen, 4, 1, fp);
+	const char *special[3] = { "<unk>", "\n<s>\n", "\n</s>\n" };
+	char piece[16];
+	long size = 4;
+	for (int i = 0; i < 3 + 256 + 7; i++) {
+		static const char *extra[7] = { " ", "a", "b", " a", "ab", " ab", "\xc3\xa9" };
+		static const float escore[7] = { -1, -2, -3, -5, -4, -6, -7 };
+		const char *s = piece;
+		float score = 0;
+		if (i < 3)
+			s = special[i];
+		else if (i < 259)
+			snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
+		else {
+			s = extra[i - 259];
+			score = escore[i - 259];
+		}
+		int32_t len = (int32_t)strlen(s);
+		fwrite(&score, 4, 1, fp);
+		fwrite(&len, 4, 1, fp);
+		fwrite(s, 1, (size_t)len, fp);
+		size += 8 + len;
+	}
+	fclose(fp);
+	if (truncate_by)
+		ck_assert_int_eq(truncate(path, size - truncate_by), 0);
 }

@@ -475,6 +475,88 @@ START_TEST(test_deletion_curve)
 }
 END_TEST
 
+/* The deletion curve can be abandoned between steps (removal) and between
+ * batches (replacement), as the explorer drops a stale request. */
+START_TEST(test_deletion_stop)
+{
+	struct lms_model *m = gpt2();
+	int ids[N];
+	random_ids(ids, N, 81);
+	float scores[N] = {0.1f, 0.9f, -0.3f, 0.5f, 0.5f, 0.0f, 2.0f, -1.0f};
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 4, N, &r), LMS_OK); /* N + 1 variants: three batches */
+	for (int rm = 0; rm < 2; rm++) {
+		struct lms_attr_opts o;
+		lms_attr_opts_default(&o);
+		o.occlude = rm ? LMS_OCCLUDE_REMOVE : LMS_OCCLUDE_REPLACE;
+		o.run = r;
+		long calls = 0;
+		o.progress = stop_after_two;
+		o.userdata = &calls;
+		float curve[N + 1];
+		double area = -1.0;
+		ck_assert_int_eq(lms_deletion_curve(m, ids, N, 4, scores, &o, curve, &area), LMS_EINTR);
+		ck_assert_int_eq(calls, 2);
+		ck_assert_double_eq(area, -1.0); /* no area from a partial curve */
+	}
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
+/* lms_faithfulness against its parts (GPT-2 and LSTM, three methods, both
+ * ways of hiding): the set of methods compared follows the policy (the cheap
+ * ones the architecture supports, not the method itself, none below two
+ * positions), each agreement is the Spearman of the
+ * scores with that method's own lms_attribute, the area lms_deletion_curve's. */
+START_TEST(test_faithfulness)
+{
+	struct lms_model *models[2] = {gpt2(), lstm()};
+	/* a method and whether hiding removes: each method once, both hidings */
+	struct { enum lms_attr_method meth; int rm; } cases[] = {
+		{LMS_ATTR_GRAD_NORM, 0}, {LMS_ATTR_OCCLUSION, 1}, {LMS_ATTR_INTEGRATED_GRADIENTS, 0}};
+	for (int a = 0; a < 2; a++) {
+		struct lms_model *m = models[a];
+		int ids[N];
+		random_ids(ids, N, 90 + a);
+		for (int i = 0; i < 3; i++) {
+			struct lms_attr_opts o;
+			lms_attr_opts_default(&o);
+			o.method = cases[i].meth;
+			o.ig_steps = 4;
+			o.occlude = cases[i].rm ? LMS_OCCLUDE_REMOVE : LMS_OCCLUDE_REPLACE;
+			float scores[N], curve[N + 1], want_curve[N + 1], other[N];
+			ck_assert_int_eq(lms_attribute(m, ids, N, 3, -1, &o, scores, NULL), LMS_OK);
+			struct lms_faithfulness f;
+			ck_assert_int_eq(lms_faithfulness(m, ids, N, 3, -1, scores, &o, curve, NULL, &f), LMS_OK);
+			double want_area;
+			ck_assert_int_eq(lms_deletion_curve(m, ids, N, 3, scores, &o, want_curve, &want_area), LMS_OK);
+			ck_assert_double_eq_tol(f.area, want_area, 1e-9);
+			for (int k = 0; k < LMS_ATTR_N_METHODS; k++) {
+				int cheap = k == LMS_ATTR_GRAD_NORM || k == LMS_ATTR_GRAD_X_INPUT ||
+				            k == LMS_ATTR_OCCLUSION ||
+				            (k == LMS_ATTR_ATTENTION_ROLLOUT && a == 0);
+				int want = cheap && k != (int)o.method;
+				ck_assert_int_eq(lms_faith_compares(&o, k, m->cfg.arch, N), want);
+				ck_assert_msg((!isnan(f.rho[k])) == want, "arch %d method %d: rho[%d] %g", a,
+				              o.method, k, f.rho[k]);
+				if (!want)
+					continue;
+				struct lms_attr_opts ok = o;
+				ok.method = k;
+				ck_assert_int_eq(lms_attribute(m, ids, N, 3, -1, &ok, other, NULL), LMS_OK);
+				ck_assert_double_eq_tol(f.rho[k], lms_spearman(scores, other, N), 1e-12);
+			}
+			/* one position: nothing to rank against */
+			ck_assert_int_eq(lms_faithfulness(m, ids, 1, 3, -1, scores, &o, curve, other, &f), LMS_OK);
+			for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
+				ck_assert(isnan(f.rho[k]) && !lms_faith_compares(&o, k, m->cfg.arch, 1));
+		}
+		lms_model_free(m);
+	}
+}
+END_TEST
+
 START_TEST(test_spearman)
 {
 	float a[5] = {1, 2, 3, 4, 5}, b[5] = {10, 20, 30, 40, 50}, c[5] = {5, 4, 3, 2, 1};
@@ -578,6 +660,8 @@ Suite *lms_test_suite(void)
 		{"rollout_by_hand", test_rollout_by_hand},
 		{"rollout_model", test_rollout_model},
 		{"deletion_curve", test_deletion_curve},
+		{"deletion_stop", test_deletion_stop},
+		{"faithfulness", test_faithfulness},
 		{"spearman", test_spearman},
 		{"embgrad", test_embgrad},
 		{"opts_use_tokenizer", test_opts_use_tokenizer},

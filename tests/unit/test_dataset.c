@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "lmscope/dataset.h"
+#include "lmscope/llama2c.h"
 #include "testutil.h"
 
 START_TEST(test_batcher_epoch)
@@ -132,6 +133,45 @@ START_TEST(test_dataset_load)
 }
 END_TEST
 
+/* A tokenizer whose model expects BOS (llama2.c's): each file is a document
+ * that starts with BOS, in the training and the validation stream, the
+ * held-out tail a fraction of the file's text tokens (BOS not counted). */
+START_TEST(test_dataset_bos)
+{
+	const char *tp = tu_path("tokenizer.bin"), *pa = tu_path("a.txt"), *pb = tu_path("b.txt");
+	tu_write_llama2c_tok(tp, 0);
+	struct lms_tokenizer *tok;
+	ck_assert_int_eq(lms_llama2c_tokenizer_load(tp, &tok), LMS_OK);
+	ck_assert_int_eq(lms_tokenizer_adds_bos(tok), 1);
+	tu_write_text(pa, "ab ab ab ab"); /* " ab" four times: 4 tokens */
+	tu_write_text(pb, "ba");          /* " ", "b", "a": 3 tokens */
+	int eos = lms_tokenizer_eos(tok);
+	const char *files[2] = {pa, pb};
+	struct lms_dataset ds;
+	ck_assert_int_eq(lms_dataset_load(&ds, tok, files, 2, NULL, 0, 0.25), LMS_OK);
+	/* a: BOS + 3 of its 4 tokens (+ eos), tail 1; b: BOS + 3 (tail 0) */
+	int e = eos >= 0;
+	int want_train[] = {1, 264, 264, 264, eos, 1, 259, 261, 260, eos};
+	int want_valid[] = {264, eos};
+	ck_assert_uint_eq(ds.n_train, 8 + 2 * e);
+	ck_assert_uint_eq(ds.n_valid, 1 + e);
+	size_t k = 0;
+	for (size_t i = 0; i < sizeof want_train / sizeof *want_train; i++)
+		if (want_train[i] >= 0)
+			ck_assert_int_eq(ds.train[k++], want_train[i]);
+	ck_assert_int_eq(ds.valid[0], want_valid[0]);
+	lms_dataset_free(&ds);
+	/* a validation file is a document too */
+	const char *vfiles[1] = {pb};
+	ck_assert_int_eq(lms_dataset_load(&ds, tok, files, 1, vfiles, 1, 0.25), LMS_OK);
+	ck_assert_int_eq(ds.train[0], 1);
+	ck_assert_int_eq(ds.valid[0], 1);
+	ck_assert_uint_eq(ds.n_valid, 4 + e);
+	lms_dataset_free(&ds);
+	lms_tokenizer_free(tok);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("dataset");
@@ -143,6 +183,7 @@ Suite *lms_test_suite(void)
 	t = tcase_create("dataset_load");
 	tcase_add_checked_fixture(t, tu_dir_setup, tu_dir_teardown);
 	tcase_add_test(t, test_dataset_load);
+	tcase_add_test(t, test_dataset_bos);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,5 +1,5 @@
 /* Evaluation (src/engine/train/eval.c) and the validation loss of training
- * (lms_stream_xent in src/engine/train/train.c) against a naive oracle: every
+ * (lms_stream_xent, the same loop) against a naive oracle: every
  * target scored on its own with lms_objective_logprob, from a fresh B = 1
  * forward over exactly the context the window rule gives it. */
 #include <math.h>
@@ -89,6 +89,38 @@ END_TEST
 START_TEST(test_eval_stream_lstm) { check_eval(LMS_LSTM); }
 END_TEST
 
+static void count_batch(void *ud, size_t done, size_t total)
+{
+	(void)done;
+	(void)total;
+	++*(size_t *)ud;
+}
+
+/* lms_eval_windows against the stream itself: with one row per batch, the
+ * callback runs once per window. */
+START_TEST(test_eval_windows)
+{
+	struct lms_model *m = model(LMS_GPT2);
+	int ids[40];
+	for (int i = 0; i < 40; i++)
+		ids[i] = i % 13;
+	for (int T = 2; T <= 8; T++) {
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, 1, T, &r), LMS_OK);
+		for (int stride = 0; stride < T; stride++)
+			for (size_t n = 0; n <= 40; n++) {
+				struct lms_eval acc = {0};
+				size_t calls = 0;
+				ck_assert_int_eq(lms_eval_stream(r, ids, n, stride, &acc, count_batch, &calls), LMS_OK);
+				ck_assert_msg(lms_eval_windows(n, T, stride) == calls, "n %zu T %d stride %d: %zu, not %zu",
+				              n, T, stride, lms_eval_windows(n, T, stride), calls);
+			}
+		lms_run_free(r);
+	}
+	lms_model_free(m);
+}
+END_TEST
+
 START_TEST(test_stream_xent)
 {
 	struct lms_model *m = model(LMS_GPT2);
@@ -124,6 +156,7 @@ Suite *lms_test_suite(void)
 	TCase *t = tcase_create("eval_stream");
 	tcase_add_test(t, test_eval_stream_gpt2);
 	tcase_add_test(t, test_eval_stream_lstm);
+	tcase_add_test(t, test_eval_windows);
 	suite_add_tcase(s, t);
 	t = tcase_create("stream_xent");
 	tcase_add_test(t, test_stream_xent);

@@ -679,39 +679,6 @@ START_TEST(test_llama2c_bad)
 }
 END_TEST
 
-/* A tokenizer.bin with byte pieces and a few merges. */
-static void write_tok(const char *path, long truncate_by)
-{
-	FILE *fp = fopen(path, "wb");
-	int32_t maxlen = 6;
-	fwrite(&maxlen, 4, 1, fp);
-	const char *special[3] = { "<unk>", "\n<s>\n", "\n</s>\n" };
-	char piece[16];
-	long size = 4;
-	for (int i = 0; i < 3 + 256 + 7; i++) {
-		static const char *extra[7] = { " ", "a", "b", " a", "ab", " ab", "\xc3\xa9" };
-		static const float escore[7] = { -1, -2, -3, -5, -4, -6, -7 };
-		const char *s = piece;
-		float score = 0;
-		if (i < 3)
-			s = special[i];
-		else if (i < 259)
-			snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
-		else {
-			s = extra[i - 259];
-			score = escore[i - 259];
-		}
-		int32_t len = (int32_t)strlen(s);
-		fwrite(&score, 4, 1, fp);
-		fwrite(&len, 4, 1, fp);
-		fwrite(s, 1, (size_t)len, fp);
-		size += 8 + len;
-	}
-	fclose(fp);
-	if (truncate_by)
-		ck_assert_int_eq(truncate(path, size - truncate_by), 0);
-}
-
 static void expect_ids(const struct lms_tokenizer *tok, const char *text, const int *want, size_t n)
 {
 	int *ids;
@@ -731,7 +698,7 @@ START_TEST(test_tokenizer)
 {
 	char path[] = "/tmp/lmscope-tok-XXXXXX";
 	tmp_file(path);
-	write_tok(path, 0);
+	tu_write_llama2c_tok(path, 0);
 	struct lms_tokenizer *tok;
 	ck_assert_msg(lms_llama2c_tokenizer_load(path, &tok) == LMS_OK, "%s", lms_errmsg());
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 266);
@@ -786,7 +753,7 @@ START_TEST(test_tokenizer)
 	rmdir(dir);
 	/* a file that ends early, inside a record */
 	for (long cut = 1; cut <= 9; cut += 4) {
-		write_tok(path, cut);
+		tu_write_llama2c_tok(path, cut);
 		ck_assert_int_eq(lms_llama2c_tokenizer_load(path, &tok), LMS_EFORMAT);
 		ck_assert(strstr(lms_errmsg(), path) != NULL);
 	}
@@ -797,13 +764,13 @@ START_TEST(test_tokenizer)
 }
 END_TEST
 
-/* The real Llama 2 tokenizer (when ../shared is there): random byte strings,
- * any bytes at all, decode back to themselves. */
+#define LLAMA2_TOK "../shared/tokenizers/llama2/tokenizer.bin"
+
+/* The real Llama 2 tokenizer (external): random byte strings, any bytes at
+ * all, decode back to themselves. */
 START_TEST(test_tokenizer_roundtrip)
 {
-	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
-	if (access(path, R_OK) != 0)
-		return;
+	const char *path = LLAMA2_TOK;
 	struct lms_tokenizer *tok;
 	ck_assert_msg(lms_llama2c_tokenizer_load(path, &tok) == LMS_OK, "%s", lms_errmsg());
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 32000);
@@ -864,6 +831,9 @@ Suite *lms_test_suite(void)
 		{ "tokenizer_roundtrip", test_tokenizer_roundtrip },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		if (cases[i].fn == test_tokenizer_roundtrip &&
+		    !tu_external("llama tokenizer_roundtrip", LLAMA2_TOK))
+			continue;
 		TCase *tc = tcase_create(cases[i].name);
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);

@@ -212,8 +212,9 @@ START_TEST(test_nonlinearities)
 }
 END_TEST
 
-/* One layer, two positions, every parameter set by hand: h, c and the gates
- * after one and two steps against the cell equations evaluated here. */
+/* One layer, two positions, every parameter set by hand: h, c (the LSTM's,
+ * through lms_run_cell) and the gates after one and two steps against the
+ * cell equations evaluated here. */
 START_TEST(test_cell_by_hand)
 {
 	for (int a = 0; a < N_ARCHS; a++) {
@@ -240,6 +241,12 @@ START_TEST(test_cell_by_hand)
 		const float *hv = lms_run_hidden(r, 0, 0, &D), *gv = lms_run_gates(r, 0, 0, &Gs);
 		ck_assert_int_eq(D, H);
 		ck_assert_int_eq(Gs, G);
+		/* the LSTM's cell states, which only it has; nothing past the layers */
+		int Hs = 0;
+		const float *cv = lms_run_cell(r, 0, 0, &Hs);
+		ck_assert(arch == LMS_LSTM ? cv && Hs == H : !cv);
+		ck_assert_ptr_null(lms_run_cell(r, 1, 0, &Hs));
+		ck_assert_ptr_null(lms_run_cell(r, 0, 1, &Hs));
 		double h[2] = { 0, 0 }, cell[2] = { 0, 0 };
 		for (int t = 0; t < 2; t++) {
 			const float *x = E + ids[t] * C;
@@ -278,6 +285,9 @@ START_TEST(test_cell_by_hand)
 			for (int j = 0; j < H; j++)
 				ck_assert_msg(fabs(hv[t * H + j] - h[j]) < 1e-6, "%s h%d at %d: %g vs %g",
 				              lms_arch_name(arch), j, t, hv[t * H + j], h[j]);
+			for (int j = 0; cv && j < H; j++)
+				ck_assert_msg(fabs(cv[t * H + j] - cell[j]) < 1e-6, "c%d at %d: %g vs %g", j, t,
+				              cv[t * H + j], cell[j]);
 		}
 		lms_run_free(r);
 		lms_model_free(m);

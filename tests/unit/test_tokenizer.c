@@ -333,42 +333,49 @@ START_TEST(mutated_files)
 }
 END_TEST
 
+#define LLAMA2_TOK "../shared/tokenizers/llama2/tokenizer.bin"
+
 /* Model input: llama2.c's tokenizer puts BOS (id 1) first, on a zero-width
- * span at byte 0, over the ids Llama 2's own sentencepiece model gives;
- * a word-level tokenizer (even one with <bos>) adds nothing. */
-START_TEST(encode_input)
+ * span at byte 0, over the ids Llama 2's own sentencepiece model gives. */
+START_TEST(encode_input_llama2)
 {
-	const char *path = "../shared/tokenizers/llama2/tokenizer.bin";
 	int *ids;
 	size_t n, *off;
-	if (access(path, R_OK) == 0) {
-		struct lms_tokenizer *spm;
-		ck_assert_msg(lms_llama2c_tokenizer_load(path, &spm) == LMS_OK, "%s", lms_errmsg());
-		ck_assert_int_eq(lms_tokenizer_adds_bos(spm), 1);
-		ck_assert_int_eq(lms_tokenizer_encode_input(spm, "Hello world", 11, &ids, &n, &off, NULL),
-		                 LMS_OK);
-		ck_assert_uint_eq(n, 3);
-		ck_assert_int_eq(ids[0], 1);
-		ck_assert_int_eq(ids[1], 15043);
-		ck_assert_int_eq(ids[2], 3186);
-		ck_assert_uint_eq(off[0], 0);
-		ck_assert_uint_eq(off[1], 0);
-		ck_assert_uint_eq(off[2], 5);
-		ck_assert_uint_eq(off[3], 11);
-		free(ids);
-		free(off);
-		/* an empty context is BOS alone; without offsets too */
-		ck_assert_int_eq(lms_tokenizer_encode_input(spm, "", 0, &ids, &n, NULL, NULL), LMS_OK);
-		ck_assert_uint_eq(n, 1);
-		ck_assert_int_eq(ids[0], 1);
-		free(ids);
-		/* the raw encoding stays without BOS */
-		ck_assert_int_eq(lms_tokenizer_encode(spm, "Hello world", 11, &ids, &n, NULL, NULL), LMS_OK);
-		ck_assert_uint_eq(n, 2);
-		ck_assert_int_eq(ids[0], 15043);
-		free(ids);
-		lms_tokenizer_free(spm);
-	}
+	struct lms_tokenizer *spm;
+	ck_assert_msg(lms_llama2c_tokenizer_load(LLAMA2_TOK, &spm) == LMS_OK, "%s", lms_errmsg());
+	ck_assert_int_eq(lms_tokenizer_adds_bos(spm), 1);
+	ck_assert_int_eq(lms_tokenizer_encode_input(spm, "Hello world", 11, &ids, &n, &off, NULL),
+	                 LMS_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(ids[0], 1);
+	ck_assert_int_eq(ids[1], 15043);
+	ck_assert_int_eq(ids[2], 3186);
+	ck_assert_uint_eq(off[0], 0);
+	ck_assert_uint_eq(off[1], 0);
+	ck_assert_uint_eq(off[2], 5);
+	ck_assert_uint_eq(off[3], 11);
+	free(ids);
+	free(off);
+	/* an empty context is BOS alone; without offsets too */
+	ck_assert_int_eq(lms_tokenizer_encode_input(spm, "", 0, &ids, &n, NULL, NULL), LMS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ids[0], 1);
+	free(ids);
+	/* the raw encoding stays without BOS */
+	ck_assert_int_eq(lms_tokenizer_encode(spm, "Hello world", 11, &ids, &n, NULL, NULL), LMS_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ids[0], 15043);
+	free(ids);
+	lms_tokenizer_free(spm);
+}
+END_TEST
+
+/* A word-level tokenizer (even one with <bos>) adds nothing to the model
+ * input. */
+START_TEST(encode_input)
+{
+	int *ids;
+	size_t n, *off;
 	struct lms_tokenizer *word = train(LMS_TOK_WORD, "a b c a b", 10, 1, 0, 1);
 	ck_assert_int_ge(lms_tokenizer_bos(word), 0);
 	ck_assert_int_eq(lms_tokenizer_adds_bos(word), 0);
@@ -395,8 +402,12 @@ Suite *lms_test_suite(void)
 		{"save_load", save_load},             {"malformed", malformed},
 		{"random_bytes", random_bytes},       {"word_whitespace_tokens", word_whitespace_tokens},
 		{"mutated_files", mutated_files},     {"encode_input", encode_input},
+		{"encode_input_llama2", encode_input_llama2},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		if (cases[i].test == encode_input_llama2 &&
+		    !tu_external("tokenizer encode_input_llama2", LLAMA2_TOK))
+			continue;
 		TCase *tc = tcase_create(cases[i].name);
 		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
 		tcase_add_test(tc, cases[i].test);

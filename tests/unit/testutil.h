@@ -43,5 +43,17 @@ void tu_write(const char *path, const void *data, size_t len);
 void tu_write_text(const char *path, const char *text);
 /* The number of names in a directory other than . and .. */
 int tu_entries(const char *path);
+/* A llama2.c tokenizer.bin: <unk>, <s> (BOS, id 1), </s>, the 256 byte
+ * pieces <0x00>..<0xFF> (ids 3..258), then " " 259, "a" 260, "b" 261,
+ * " a" 262, "ab" 263, " ab" 264, "\xc3\xa9" 265 with scores that make the
+ * merges known; truncate_by > 0 cuts that many bytes off the end. */
+void tu_write_llama2c_tok(const char *path, long truncate_by);
+
+/* Whether an external file (from ../shared beside the project: GPT-2's and
+ * Llama 2's tokenizers, stories260K.bin) is there; when not, prints one line
+ * "SKIP: what: path missing", which tests/run.sh counts as a skipped part.
+ * Called where a suite is built, so the cases that need the file are left
+ * out of it. */
+int tu_external(const char *what, const char *path);
 
 #endif

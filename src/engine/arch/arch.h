@@ -9,6 +9,16 @@
 #include "lmscope/model.h"
 #include "nn/wmat.h"
 
+/* One Transformer block's activations of one batch row, each (T, X) with
+ * row stride X (see lmscope/interp.h). */
+struct lms_block_acts {
+	const float *resid_pre;  /* (T, C) the block's input */
+	const float *heads;      /* (T, C) attention-weighted values, before the output projection */
+	const float *resid_mid;  /* (T, C) after the attention half */
+	const float *resid_post; /* (T, C) the block's output */
+	const float *neurons;    /* (T, H) the MLP's hidden activations */
+};
+
 struct lms_arch_ops {
 	/* Parameter tensors in storage order, with offsets packed from 0 in
 	 * that order; out may be NULL. Returns the count. */
@@ -26,6 +36,8 @@ struct lms_arch_ops {
 	const float *(*attention)(const struct lms_run *r, int l, int h, int b);
 	const float *(*hidden)(const struct lms_run *r, int l, int b, int *D);
 	const float *(*gates)(const struct lms_run *r, int l, int b, int *G);
+	void (*block)(const struct lms_run *r, int l, int b, struct lms_block_acts *out);
+	const float *(*cell)(const struct lms_run *r, int l, int b, int *H);
 	/* Final normalisation applied before the unembedding, one vector of
 	 * width Cout (NULL when there is none, as in RNNs). */
 	void (*final_norm)(const struct lms_model *m, float *out, const float *in);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "interp/hooks.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
 
@@ -281,7 +282,7 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		}
 
 	for (int l = 0; l < c->L; l++) {
-		const float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
+		float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
 		float *ln1 = layer(a->ln1, l, a, C), *ln1m = layer(a->ln1_mean, l, a, 1);
 		float *ln1r = layer(a->ln1_rstd, l, a, 1), *qkv = layer(a->qkv, l, a, 3 * C);
 		float *atty = layer(a->atty, l, a, C), *res2 = layer(a->residual2, l, a, C);
@@ -290,6 +291,8 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		float *fchg = layer(a->fch_gelu, l, a, H), *res3 = layer(a->residual3, l, a, C);
 		float *att = a->att + (size_t)l * B * c->NH * T * T;
 		size_t lC = (size_t)l * C;
+		if (!lms_iv_layer_in(r->iv, l, res, B, T, C, from, n))
+			continue;
 
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
@@ -299,6 +302,7 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			                   p.qkvb + lC * 3, sp.len, C, 3 * C);
 		}
 		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, from, n);
+		lms_iv_heads(r->iv, l, atty, B, T, C, from, n);
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
 			/* res2 = res + atty @ c_proj: the product goes straight into res2 */
@@ -312,6 +316,7 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, sp.len * H);
 			lms_matmul_forward(res3 + r0 * C, fchg + r0 * H, p.fcprojw + (size_t)l * H * C,
 			                   p.fcprojb + lC, sp.len, H, C);
+			lms_iv_mlp(r->iv, l, res3, r0, sp.len, T, C);
 			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, sp.len * C);
 		}
 	}
@@ -407,6 +412,7 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			lms_matmul_backward(a->dfch_gelu + r0 * H, pg(g.fcprojw, (size_t)l * H * C, want),
 			                    pg(g.fcprojb, lC, want), dres, fchg + r0 * H,
 			                    p.fcprojw + (size_t)l * H * C, len, H, C);
+			lms_iv_mlp_backward(r->iv, l, a->dfch_gelu + r0 * H, (size_t)len * H);
 			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, len * H);
 			lms_matmul_backward(a->dln + r0 * C, pg(g.fcw, lC * H, want),
 			                    pg(g.fcb, (size_t)l * H, want), a->dfch + r0 * H, ln2 + r0 * C,
@@ -420,6 +426,7 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			                    p.attprojw + lC * C, len, C, C);
 		}
 		float *dqkv = a->dqkv;
+		lms_iv_heads_backward(r->iv, l, a->datty, B, T, C, n);
 		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv,
 		                       qkv + C, qkv + 2 * C, &lay, n);
 		zero_rows(a->dln, &sp, C);
@@ -463,6 +470,18 @@ static const float *gpt2_hidden(const struct lms_run *r, int l, int b, int *D)
 	return a->residual3 + ((size_t)l * a->B + b) * a->T * c->C;
 }
 
+static void gpt2_block(const struct lms_run *r, int l, int b, struct lms_block_acts *out)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct gpt2_acts *a = r->acts;
+	size_t C = c->C, row = (size_t)b * a->T;
+	out->resid_pre = (l ? layer(a->residual3, l - 1, a, C) : a->encoded) + row * C;
+	out->heads = layer(a->atty, l, a, C) + row * C;
+	out->resid_mid = layer(a->residual2, l, a, C) + row * C;
+	out->resid_post = layer(a->residual3, l, a, C) + row * C;
+	out->neurons = layer(a->fch_gelu, l, a, c->H) + row * c->H;
+}
+
 static void gpt2_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	struct gpt2_params p;
@@ -493,6 +512,7 @@ const struct lms_arch_ops lms_gpt2_ops = {
 	.attention = gpt2_attention,
 	.hidden = gpt2_hidden,
 	.gates = NULL,
+	.block = gpt2_block,
 	.final_norm = gpt2_final_norm,
 	.wout_offset = gpt2_wte_offset,
 	.bout_offset = gpt2_bout_offset,

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "interp/hooks.h"
 #include "nn/llama_ops.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
@@ -357,7 +358,9 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	for (int l = 0; l < c->L; l++) {
 		struct layer_w w = layer_of(m, l);
 		struct layer_a *la = &a->layer[l];
-		const float *xin = l ? a->layer[l - 1].res : r->emb;
+		float *xin = l ? a->layer[l - 1].res : r->emb;
+		if (!lms_iv_layer_in(r->iv, l, xin, r->B, r->T, C, from, n))
+			continue;
 		for (int b = 0; b < r->B; b++) {
 			size_t row = (size_t)b * r->T + from;
 			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
@@ -369,6 +372,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
 		}
 		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, &lay, from, n);
+		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, from, n);
 		for (int b = 0; b < r->B; b++) {
 			size_t row = (size_t)b * r->T + from;
 			lin(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N);
@@ -379,6 +383,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			lin(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N);
 			lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
 			lin(la->res + row * C, la->s + row * H, w.wd, NULL, N);
+			lms_iv_mlp(r->iv, l, la->res, row, N, r->T, C);
 			lms_residual_forward(la->res + row * C, la->res + row * C, la->r1 + row * C, N * C);
 		}
 	}
@@ -443,6 +448,8 @@ static void llama_backward(struct lms_run *r, int flags)
 	live_rows(r, &lo, &n);
 	if (n <= 0)
 		return;
+	if (lms_iv_whole(r->iv)) /* a mean ablation spreads gradient to every query */
+		lo = 0;
 
 	/* hfin = rmsnorm(res_{L-1}) w_norm */
 	float *dcur = a->d1;
@@ -473,6 +480,7 @@ static void llama_backward(struct lms_run *r, int flags)
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T + lo;
 			lin_back(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H, w.wd, N);
+			lms_iv_mlp_backward(r->iv, l, a->ds + row * H, (size_t)N * H);
 			/* s = silu(g) u; g, u = xn2 Wg^T, xn2 Wu^T */
 			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H,
 			                    la->g + row * H, la->u + row * H, N * H);
@@ -494,6 +502,7 @@ static void llama_backward(struct lms_run *r, int flags)
 			size_t row = (size_t)b * T + lo;
 			lin_back(a->dao + row * C, dw.wo, NULL, dr1 + row * C, la->ao + row * C, w.wo, N);
 		}
+		lms_iv_heads_backward(r->iv, l, a->dao, B, T, C, n);
 		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
 		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k,
 		                       la->v, &lay, n);
@@ -536,6 +545,19 @@ static const float *llama_hidden(const struct lms_run *r, int l, int b, int *D)
 	return a->layer[l].res + (size_t)b * r->T * c->C;
 }
 
+static void llama_block(const struct lms_run *r, int l, int b, struct lms_block_acts *out)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct llama_acts *a = r->acts;
+	const struct layer_a *la = &a->layer[l];
+	size_t C = c->C, row = (size_t)b * r->T;
+	out->resid_pre = (l ? a->layer[l - 1].res : r->emb) + row * C;
+	out->heads = la->ao + row * C;
+	out->resid_mid = la->r1 + row * C;
+	out->resid_post = la->res + row * C;
+	out->neurons = la->s + row * c->H;
+}
+
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	float rstd;
@@ -553,6 +575,7 @@ const struct lms_arch_ops lms_llama_ops = {
 	.attention = llama_attention,
 	.hidden = llama_hidden,
 	.gates = NULL,
+	.block = llama_block,
 	.final_norm = llama_final_norm,
 	.wout_offset = llama_wout_offset,
 	.bout_offset = llama_bout_offset,

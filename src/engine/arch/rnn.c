@@ -36,6 +36,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "interp/hooks.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
 #include "nn/rnn_cell.h"
@@ -314,6 +315,7 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH,
 				              H, 1.0f);
 			lms_cell_forward(c->arch, &s);
+			lms_iv_state(r->iv, l, s.hout, B, T, H, t);
 		}
 	}
 }
@@ -423,6 +425,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 				const float *d = dout + ((size_t)b * T + t) * H;
 				add_rows(a->dcur + (size_t)b * H, d, a->drec + (size_t)b * H, H);
 			}
+			lms_iv_state_backward(r->iv, l, a->dcur, B, H);
 			int live = flush_tiny(a->dcur, (size_t)B * H);
 			if (a->dcrec)
 				live |= flush_tiny(a->dcrec, (size_t)B * H);
@@ -490,6 +493,15 @@ static const float *rnn_gates(const struct lms_run *r, int l, int b, int *G)
 	return layer_gates(a, l) + (size_t)b * a->T * a->G * a->H;
 }
 
+static const float *rnn_cell(const struct lms_run *r, int l, int b, int *H)
+{
+	const struct rnn_acts *a = r->acts;
+	if (!a->c || l < 0 || l >= a->L || b < 0 || b >= a->B)
+		return NULL;
+	*H = a->H;
+	return layer_state(a, a->c, l) + (size_t)b * a->T * a->H;
+}
+
 const struct lms_arch_ops lms_rnn_ops = {
 	.tensors = rnn_tensors,
 	.init = rnn_init,
@@ -500,6 +512,7 @@ const struct lms_arch_ops lms_rnn_ops = {
 	.attention = NULL,
 	.hidden = rnn_hidden,
 	.gates = rnn_gates,
+	.cell = rnn_cell,
 	.final_norm = NULL,
 	.wout_offset = rnn_wout_offset,
 	.bout_offset = rnn_bout_offset,

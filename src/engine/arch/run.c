@@ -8,6 +8,9 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "base/memlimit.h"
+#include "interp/hooks.h"
+#include "lmscope/logits.h"
 #include "nn/ops.h"
 
 static const struct lms_arch_ops *ops_of(const struct lms_run *r)
@@ -32,6 +35,9 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	*out = NULL;
 	if (B <= 0 || T <= 0 || (T > c->maxT && !lms_arch_is_recurrent(c->arch)))
 		return lms_fail(LMS_EARG, "run of %d x %d does not fit the model (context %d)", B, T, c->maxT);
+	enum lms_status st = lms_memory_check_run(c, B, T);
+	if (st)
+		return st;
 	struct lms_run *r = calloc(1, sizeof *r);
 	if (!r)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -133,7 +139,7 @@ void lms_forward(struct lms_run *r, int from, int n)
 {
 	if (from < 0 || from > n)
 		from = 0;
-	if (r->B > 1)
+	if (r->B > 1 || lms_iv_whole(r->iv))
 		from = 0;
 	r->soft_row = -1;
 	ops_of(r)->forward(r, from, n);
@@ -232,19 +238,6 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 	                 bout_of(r->m), rows);
 }
 
-/* Log-sum-exp of one row of logits, in double for accuracy. */
-static double logsumexp(const float *x, int V)
-{
-	float mx = x[0];
-	for (int i = 1; i < V; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	double s = 0.0;
-	for (int i = 0; i < V; i++)
-		s += exp((double)x[i] - mx);
-	return mx + log(s);
-}
-
 static void zero_dhfin(struct lms_run *r)
 {
 	for (int b = 0; b < r->B; b++)
@@ -318,7 +311,7 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 		}
 		return (double)x[target] - r->soft_lse;
 	}
-	double lse = logsumexp(x, c->V);
+	double lse = lms_logsumexp(x, c->V);
 	logprob_dlogits(d, x, c->V, target, lse);
 	/* dh (D) += dlogits (V) @ wout (V, D), dh zero */
 	lms_wmat_backward(dh, D, d, c->V, w, 1);
@@ -347,7 +340,7 @@ double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 				memset(x, 0, c->V * sizeof(float));
 				continue;
 			}
-			double lse = logsumexp(x, c->V);
+			double lse = lms_logsumexp(x, c->V);
 			loss -= x[tg] - lse;
 			/* d mean(-log p_t) / d x_k = (p_k - [k = t]) / count, in place */
 			for (int k = 0; k < c->V; k++)
@@ -409,6 +402,12 @@ const float *lms_run_gates(const struct lms_run *r, int l, int b, int *G)
 {
 	const struct lms_arch_ops *ops = ops_of(r);
 	return ops->gates ? ops->gates(r, l, b, G) : NULL;
+}
+
+const float *lms_run_cell(const struct lms_run *r, int l, int b, int *H)
+{
+	const struct lms_arch_ops *ops = ops_of(r);
+	return ops->cell ? ops->cell(r, l, b, H) : NULL;
 }
 
 void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)

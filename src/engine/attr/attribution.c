@@ -153,6 +153,8 @@ enum lms_status lms_attribute(const struct lms_model *m, const int *ids, int n, 
 	st = lms_attrwork_open(&w, m, o->run, n, lms_attr_rows(o->method, o, n));
 	if (st)
 		return st;
+	if (w.own)
+		w.own->iv = o->iv;
 	switch (o->method) {
 	case LMS_ATTR_GRAD_NORM:
 	case LMS_ATTR_GRAD_X_INPUT:

@@ -8,6 +8,7 @@
 
 #include "arch/arch.h"
 #include "attr/attrwork.h"
+#include "lmscope/logits.h"
 
 static int find(const int *tokens, int k, int id)
 {
@@ -56,15 +57,8 @@ enum lms_status lms_embgrad(const struct lms_model *m, struct lms_run *run, cons
 		const float *x = r->logits + (size_t)(n - 1) * c->V;
 		const float *h = r->hfin + (size_t)(n - 1) * r->Cout;
 		double lse = 0.0;
-		if (contrast < 0) {
-			float mx = x[0];
-			for (int v = 1; v < c->V; v++)
-				mx = x[v] > mx ? x[v] : mx;
-			double s = 0.0;
-			for (int v = 0; v < c->V; v++)
-				s += exp((double)x[v] - mx);
-			lse = mx + log(s);
-		}
+		if (contrast < 0)
+			lse = lms_logsumexp(x, c->V);
 		for (int i = 0; i < cnt; i++) {
 			int v = tokens[i];
 			double dl = contrast >= 0 ? (v == target) - (v == contrast)

@@ -6,6 +6,24 @@
 
 #include "base/memlimit.h"
 
+/* Floats of the activations of one sequence of T positions. */
+static double activations(const struct lms_config *c, double T)
+{
+	double C = c->C, H = c->H, V = c->V, L = c->L, NH = c->NH;
+	/* per position and layer: the residual stream, norms, q, k, v, the
+	 * attention output and projection (about 8 C), the feed-forward's
+	 * input and activation (2 H), and a row of attention scores and
+	 * probabilities per head (2 NH T); per position: logits and their
+	 * probabilities (2 V). Recurrent layers have NH = 0 and gates in H. */
+	return T * (L * (8.0 * C + 2.0 * H + 2.0 * NH * T) + 2.0 * V);
+}
+
+static size_t bytes_of(double floats)
+{
+	double bytes = floats * sizeof(float);
+	return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
 size_t lms_memory_needed(const struct lms_config *c)
 {
 	return lms_memory_needed_stored(c, lms_config_n_params(c) * sizeof(float));
@@ -13,15 +31,8 @@ size_t lms_memory_needed(const struct lms_config *c)
 
 size_t lms_memory_needed_stored(const struct lms_config *c, size_t weight_bytes)
 {
-	double T = c->maxT, C = c->C, H = c->H, V = c->V, L = c->L, NH = c->NH;
-	/* per position and layer: the residual stream, norms, q, k, v, the
-	 * attention output and projection (about 8 C), the feed-forward's
-	 * input and activation (2 H), and a row of attention scores and
-	 * probabilities per head (2 NH T); per position: logits and their
-	 * probabilities (2 V). Recurrent layers have NH = 0 and gates in H. */
-	double floats = T * (L * (8.0 * C + 2.0 * H + 2.0 * NH * T) + 2.0 * V);
-	double bytes = floats * sizeof(float) + (double)weight_bytes;
-	return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+	size_t act = bytes_of(activations(c, c->maxT));
+	return act > SIZE_MAX - weight_bytes ? SIZE_MAX : act + weight_bytes;
 }
 
 /* A "Key:   N kB" line of /proc/meminfo, in bytes; 0 when absent. */
@@ -92,4 +103,16 @@ enum lms_status lms_memory_check_stored(const struct lms_config *c, size_t weigh
 	                "%s: the model needs %.2f GiB (%zu parameters, and activations at context %d) "
 	                "but only %.2f GiB of memory is available",
 	                path, need / gib, lms_config_n_params(c), c->maxT, avail / gib);
+}
+
+enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T)
+{
+	size_t need = bytes_of((double)B * activations(c, T)), avail = lms_memory_available();
+	if (need <= avail)
+		return LMS_OK;
+	const double gib = 1024.0 * 1024.0 * 1024.0;
+	return lms_fail(LMS_ENOMEM,
+	                "%d sequences of %d positions need %.2f GiB of activations but only %.2f GiB of "
+	                "memory is available",
+	                B, T, need / gib, avail / gib);
 }

@@ -25,4 +25,8 @@ enum lms_status lms_memory_check(const struct lms_config *c, const char *path);
 enum lms_status lms_memory_check_stored(const struct lms_config *c, size_t weight_bytes,
                                         const char *path);
 
+/* LMS_ENOMEM when a run of B sequences of T positions (lms_run_new) would
+ * not fit: checked before its activations are allocated, as a whole. */
+enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T);
+
 #endif

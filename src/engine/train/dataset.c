@@ -103,8 +103,10 @@ static enum lms_status adopt(struct lms_dataset *ds, struct stream *tr, struct s
 	return LMS_OK;
 }
 
-/* Tokenizes one file; the first n - n * tail_frac tokens go to head, the rest
- * to tail (tail may be NULL when tail_frac is 0). */
+/* Tokenizes one file as model input (a document: BOS first when the
+ * tokenizer's model expects it, as explain and eval feed it); of its n text
+ * tokens the last n * tail_frac go to tail (tail may be NULL when tail_frac
+ * is 0), the rest, after the BOS, to head. */
 static enum lms_status add_file(struct lms_dataset *ds, const struct lms_tokenizer *tok,
                                 const char *path, struct stream *head, struct stream *tail,
                                 double tail_frac)
@@ -117,12 +119,13 @@ static enum lms_status add_file(struct lms_dataset *ds, const struct lms_tokeniz
 	int *ids = NULL;
 	size_t n = 0;
 	struct lms_tok_stats stats = {0};
-	st = lms_tokenizer_encode(tok, text, len, &ids, &n, NULL, &stats);
+	st = lms_tokenizer_encode_input(tok, text, len, &ids, &n, NULL, &stats);
 	free(text);
 	if (st)
 		return st;
 	ds->unk += stats.unk;
-	size_t ntail = tail ? (size_t)((double)n * tail_frac) : 0;
+	size_t ntext = n - (size_t)lms_tokenizer_adds_bos(tok);
+	size_t ntail = tail ? (size_t)((double)ntext * tail_frac) : 0;
 	int eos = lms_tokenizer_eos(tok);
 	st = stream_put(head, ids, n - ntail);
 	if (!st && eos >= 0)

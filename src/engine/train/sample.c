@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lmscope/logits.h"
 #include "lmscope/sample.h"
 
 enum lms_status lms_sampler_new(struct lms_sampler *s, int V, double temperature, double top_p,
@@ -41,18 +42,6 @@ static int argmax(const float *x, int n)
 	return best;
 }
 
-/* qsort has no context argument: the probabilities being sorted by. */
-static _Thread_local const float *sort_prob;
-
-static int by_prob_desc(const void *a, const void *b)
-{
-	int i = *(const int *)a, j = *(const int *)b;
-	float pi = sort_prob[i], pj = sort_prob[j];
-	if (pi != pj)
-		return pi < pj ? 1 : -1;
-	return i - j; /* ties by id: deterministic */
-}
-
 int lms_sample(struct lms_sampler *s, const float *logits)
 {
 	int V = s->V;
@@ -68,10 +57,7 @@ int lms_sample(struct lms_sampler *s, const float *logits)
 	int n = V;
 	double mass = z;
 	if (s->top_p < 1.0) {
-		for (int k = 0; k < V; k++)
-			s->idx[k] = k;
-		sort_prob = s->prob;
-		qsort(s->idx, (size_t)V, sizeof *s->idx, by_prob_desc);
+		lms_top_k(s->prob, V, V, s->idx, NULL); /* ties by id: deterministic */
 		double cum = 0.0;
 		for (n = 0; n < V;) {
 			cum += s->prob[s->idx[n++]];

@@ -3,15 +3,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "base/atomic.h"
+#include "lmscope/clock.h"
+#include "lmscope/eval.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
 #include "io/safetensors.h"
@@ -33,13 +35,6 @@ void lms_train_defaults(struct lms_train_opts *o)
 	o->eps = 1e-8;
 	o->log_every = 1;
 	o->seed = 1;
-}
-
-static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -81,49 +76,6 @@ static int is_dir(const char *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* ---- validation -------------------------------------------------------------- */
-
-double lms_stream_xent(struct lms_run *r, const int *tokens, size_t n, long max_targets,
-                       size_t *count)
-{
-	int B = r->B, T = r->T;
-	int *x = malloc((size_t)B * T * sizeof *x);
-	int *y = malloc((size_t)B * T * sizeof *y);
-	double sum = 0.0;
-	size_t done = 0;
-	size_t limit = max_targets > 0 ? (size_t)max_targets : (size_t)-1;
-	size_t pos = 0; /* next window starts at tokens[pos] */
-	while (x && y && pos + 1 < n && done < limit) {
-		int rows = 0;
-		size_t batch = 0;
-		for (; rows < B && pos + 1 < n && done + batch < limit; rows++) {
-			for (int t = 0; t < T; t++) {
-				size_t i = pos + t;
-				int ok = i + 1 < n && done + batch < limit;
-				x[rows * T + t] = i < n ? tokens[i] : 0;
-				y[rows * T + t] = ok ? tokens[i + 1] : -1;
-				batch += ok;
-			}
-			pos += T;
-		}
-		for (int b = rows; b < B; b++)
-			for (int t = 0; t < T; t++) {
-				x[b * T + t] = 0;
-				y[b * T + t] = -1;
-			}
-		if (lms_embed(r, x, T) != LMS_OK)
-			break;
-		lms_forward(r, 0, T);
-		double mean = lms_objective_xent(r, y, 0);
-		sum += mean * (double)batch;
-		done += batch;
-	}
-	free(x);
-	free(y);
-	*count = done;
-	return done ? sum / (double)done : NAN;
 }
 
 /* ---- logs ---------------------------------------------------------------------- */
@@ -181,18 +133,98 @@ struct position {
 	size_t cursor;
 };
 
+/* The options a checkpoint records (state.json's "options"): one table for
+ * writing them, reading them back on --resume and naming the ones a resumed
+ * run was given differently (lms_train_opts_ignored). */
+enum opt_type { OPT_INT, OPT_LONG, OPT_U64, OPT_DOUBLE };
+
+static const struct opt_field {
+	const char *key;
+	enum opt_type type;
+	size_t off; /* in struct lms_train_opts */
+} opt_fields[] = {
+	{"batch", OPT_INT, offsetof(struct lms_train_opts, B)},
+	{"context", OPT_INT, offsetof(struct lms_train_opts, T)},
+	{"steps", OPT_LONG, offsetof(struct lms_train_opts, steps)},
+	{"epochs", OPT_DOUBLE, offsetof(struct lms_train_opts, epochs)},
+	{"lr", OPT_DOUBLE, offsetof(struct lms_train_opts, lr)},
+	{"min_lr_frac", OPT_DOUBLE, offsetof(struct lms_train_opts, min_lr_frac)},
+	{"warmup", OPT_LONG, offsetof(struct lms_train_opts, warmup)},
+	{"weight_decay", OPT_DOUBLE, offsetof(struct lms_train_opts, weight_decay)},
+	{"clip", OPT_DOUBLE, offsetof(struct lms_train_opts, clip)},
+	{"beta1", OPT_DOUBLE, offsetof(struct lms_train_opts, beta1)},
+	{"beta2", OPT_DOUBLE, offsetof(struct lms_train_opts, beta2)},
+	{"eps", OPT_DOUBLE, offsetof(struct lms_train_opts, eps)},
+	{"valid_every", OPT_LONG, offsetof(struct lms_train_opts, valid_every)},
+	{"valid_tokens", OPT_LONG, offsetof(struct lms_train_opts, valid_tokens)},
+	{"checkpoint_every", OPT_LONG, offsetof(struct lms_train_opts, checkpoint_every)},
+	{"log_every", OPT_LONG, offsetof(struct lms_train_opts, log_every)},
+	{"seed", OPT_U64, offsetof(struct lms_train_opts, seed)},
+	{"f16", OPT_INT, offsetof(struct lms_train_opts, f16)},
+};
+enum { N_OPT_FIELDS = sizeof opt_fields / sizeof *opt_fields };
+
+static json_t *opt_json(const struct lms_train_opts *o, const struct opt_field *f)
+{
+	const char *p = (const char *)o + f->off;
+	switch (f->type) {
+	case OPT_INT: return json_integer(*(const int *)p);
+	case OPT_LONG: return json_integer((json_int_t) * (const long *)p);
+	case OPT_U64: return json_integer((json_int_t) * (const uint64_t *)p);
+	default: return json_real(*(const double *)p);
+	}
+}
+
+/* Sets the option from v when v is a number of its kind; else leaves it. */
+static void opt_read(struct lms_train_opts *o, const struct opt_field *f, json_t *v)
+{
+	char *p = (char *)o + f->off;
+	if (f->type == OPT_DOUBLE) {
+		if (json_is_number(v))
+			*(double *)p = json_number_value(v);
+		return;
+	}
+	if (!json_is_integer(v))
+		return;
+	json_int_t x = json_integer_value(v);
+	if (f->type == OPT_INT)
+		*(int *)p = (int)x;
+	else if (f->type == OPT_LONG)
+		*(long *)p = (long)x;
+	else
+		*(uint64_t *)p = (uint64_t)x;
+}
+
+static int opt_equal(const struct lms_train_opts *a, const struct lms_train_opts *b,
+                     const struct opt_field *f)
+{
+	const char *p = (const char *)a + f->off, *q = (const char *)b + f->off;
+	switch (f->type) {
+	case OPT_INT: return *(const int *)p == *(const int *)q;
+	case OPT_LONG: return *(const long *)p == *(const long *)q;
+	case OPT_U64: return *(const uint64_t *)p == *(const uint64_t *)q;
+	default: return *(const double *)p == *(const double *)q;
+	}
+}
+
+static int opt_print(char *buf, size_t size, const struct lms_train_opts *o,
+                     const struct opt_field *f)
+{
+	const char *p = (const char *)o + f->off;
+	switch (f->type) {
+	case OPT_INT: return snprintf(buf, size, "%d", *(const int *)p);
+	case OPT_LONG: return snprintf(buf, size, "%ld", *(const long *)p);
+	case OPT_U64: return snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)p);
+	default: return snprintf(buf, size, "%g", *(const double *)p);
+	}
+}
+
 static json_t *opts_json(const struct lms_train_opts *o)
 {
-	return json_pack("{s:i, s:i, s:I, s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
-	                 "batch", o->B, "context", o->T, "steps", (json_int_t)o->steps,
-	                 "epochs", o->epochs, "lr", o->lr, "min_lr_frac", o->min_lr_frac,
-	                 "warmup", (json_int_t)o->warmup, "weight_decay", o->weight_decay,
-	                 "clip", o->clip, "beta1", o->beta1, "beta2", o->beta2, "eps", o->eps,
-	                 "valid_every", (json_int_t)o->valid_every,
-	                 "valid_tokens", (json_int_t)o->valid_tokens,
-	                 "checkpoint_every", (json_int_t)o->checkpoint_every,
-	                 "log_every", (json_int_t)o->log_every, "seed", (json_int_t)o->seed,
-	                 "f16", o->f16);
+	json_t *j = json_object();
+	for (int i = 0; j && i < N_OPT_FIELDS; i++)
+		json_object_set_new(j, opt_fields[i].key, opt_json(o, &opt_fields[i]));
+	return j;
 }
 
 static enum lms_status write_state(const char *path, const struct lms_train_opts *o,
@@ -324,26 +356,32 @@ enum lms_status lms_train_resume_opts(const char *dir, struct lms_train_opts *o)
 	if (st)
 		return st;
 	json_t *p = json_object_get(j, "options");
-	o->B = (int)jint(p, "batch", o->B);
-	o->T = (int)jint(p, "context", o->T);
-	o->steps = jint(p, "steps", o->steps);
-	o->epochs = jnum(p, "epochs", o->epochs);
-	o->lr = jnum(p, "lr", o->lr);
-	o->min_lr_frac = jnum(p, "min_lr_frac", o->min_lr_frac);
-	o->warmup = jint(p, "warmup", o->warmup);
-	o->weight_decay = jnum(p, "weight_decay", o->weight_decay);
-	o->clip = jnum(p, "clip", o->clip);
-	o->beta1 = jnum(p, "beta1", o->beta1);
-	o->beta2 = jnum(p, "beta2", o->beta2);
-	o->eps = jnum(p, "eps", o->eps);
-	o->valid_every = jint(p, "valid_every", o->valid_every);
-	o->valid_tokens = jint(p, "valid_tokens", o->valid_tokens);
-	o->checkpoint_every = jint(p, "checkpoint_every", o->checkpoint_every);
-	o->log_every = jint(p, "log_every", o->log_every);
-	o->seed = (uint64_t)jint(p, "seed", (long)o->seed);
-	o->f16 = (int)jint(p, "f16", o->f16);
+	for (int i = 0; i < N_OPT_FIELDS; i++)
+		opt_read(o, &opt_fields[i], json_object_get(p, opt_fields[i].key));
 	json_decref(j);
 	return LMS_OK;
+}
+
+int lms_train_opts_ignored(const struct lms_train_opts *given, const struct lms_train_opts *dflt,
+                           const struct lms_train_opts *saved, char *buf, size_t size)
+{
+	int count = 0;
+	size_t len = 0;
+	if (size)
+		buf[0] = 0;
+	for (int i = 0; i < N_OPT_FIELDS; i++) {
+		const struct opt_field *f = &opt_fields[i];
+		if (opt_equal(given, dflt, f) || opt_equal(given, saved, f))
+			continue;
+		count++;
+		char a[32], b[32];
+		opt_print(a, sizeof a, given, f);
+		opt_print(b, sizeof b, saved, f);
+		if (len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s %s (checkpoint: %s)",
+			                        count > 1 ? ", " : "", f->key, a, b);
+	}
+	return count;
 }
 
 enum lms_status lms_train_resume_model(const char *dir, struct lms_model **out)
@@ -414,7 +452,17 @@ struct trainer {
 	long tokens;
 	int *x, *y;
 	struct stat *watch; /* (o->nwatch) the watched files as training began */
+	long saved;         /* step of the checkpoint in dir, -1: none written yet */
 };
+
+/* What a run that stops on an error leaves behind, for its message. */
+static const char *kept(const struct trainer *tr, char *buf, size_t size)
+{
+	if (tr->saved < 0)
+		return "no checkpoint had been written yet";
+	snprintf(buf, size, "the last checkpoint (step %ld) is kept", tr->saved);
+	return buf;
+}
 
 /* A corpus file that changes or vanishes mid-run means the data on disk is
  * no longer the data trained on (and a --resume would read other data):
@@ -425,13 +473,14 @@ static enum lms_status check_watch(const struct trainer *tr)
 		const char *path = tr->o->watch[i];
 		const struct stat *was = &tr->watch[i];
 		struct stat now;
+		char note[64];
 		if (stat(path, &now) != 0)
-			return lms_fail(LMS_EIO, "%s: vanished during training (%s); stopped at step %ld, "
-			                "the last checkpoint is kept", path, strerror(errno), tr->pr.step);
+			return lms_fail(LMS_EIO, "%s: vanished during training (%s); stopped at step %ld, %s",
+			                path, strerror(errno), tr->pr.step, kept(tr, note, sizeof note));
 		if (now.st_size != was->st_size || now.st_ino != was->st_ino || now.st_dev != was->st_dev ||
 		    now.st_mtim.tv_sec != was->st_mtim.tv_sec || now.st_mtim.tv_nsec != was->st_mtim.tv_nsec)
-			return lms_fail(LMS_EIO, "%s: changed during training; stopped at step %ld, "
-			                "the last checkpoint is kept", path, tr->pr.step);
+			return lms_fail(LMS_EIO, "%s: changed during training; stopped at step %ld, %s", path,
+			                tr->pr.step, kept(tr, note, sizeof note));
 	}
 	return LMS_OK;
 }
@@ -441,7 +490,7 @@ static void emit(struct trainer *tr, enum lms_train_event ev)
 	if (!tr->cb)
 		return;
 	tr->pr.event = ev;
-	tr->pr.elapsed = seconds() - tr->t0;
+	tr->pr.elapsed = lms_now() - tr->t0;
 	tr->cb(tr->ud, &tr->pr);
 }
 
@@ -593,16 +642,15 @@ static enum lms_status loop(struct trainer *tr)
 		lms_model_zero_grads(m);
 		lms_forward(tr->run, 0, o->T);
 		double loss = lms_objective_xent(tr->run, tr->y, LMS_GRAD_PARAMS);
+		char note[64];
 		if (!isfinite(loss))
-			return lms_fail(LMS_ENUMERIC, "training loss became %s at step %ld; "
-			                "the last good checkpoint is kept (try a lower --lr)",
-			                isnan(loss) ? "NaN" : "Inf", p->step + 1);
+			return lms_fail(LMS_ENUMERIC, "training loss became %s at step %ld; %s (try a lower --lr)",
+			                isnan(loss) ? "NaN" : "Inf", p->step + 1, kept(tr, note, sizeof note));
 		lms_backward(tr->run, LMS_GRAD_PARAMS);
 		double gnorm = lms_clip_grad_norm(m->grads, m->n_params, o->clip);
 		if (!isfinite(gnorm))
-			return lms_fail(LMS_ENUMERIC, "gradient norm became %s at step %ld; "
-			                "the last good checkpoint is kept (try a lower --lr)",
-			                isnan(gnorm) ? "NaN" : "Inf", p->step + 1);
+			return lms_fail(LMS_ENUMERIC, "gradient norm became %s at step %ld; %s (try a lower --lr)",
+			                isnan(gnorm) ? "NaN" : "Inf", p->step + 1, kept(tr, note, sizeof note));
 		double lr = lms_lr_at(p->step, p->total, o->warmup, o->lr, o->min_lr_frac);
 		lms_adamw_step(&tr->opt, m->params, m->grads, (float)lr);
 		p->step++;
@@ -610,7 +658,7 @@ static enum lms_status loop(struct trainer *tr)
 		p->lr = lr;
 		p->grad_norm = gnorm;
 		tr->tokens += (long)o->B * o->T;
-		double el = seconds() - tr->t0;
+		double el = lms_now() - tr->t0;
 		p->tokens_per_s = el > 0 ? (double)tr->tokens / el : 0.0;
 		emit(tr, LMS_TRAIN_STEP);
 		int last = p->step == p->total;
@@ -622,9 +670,11 @@ static enum lms_status loop(struct trainer *tr)
 			if ((st = log_row(tr, do_valid && tr->ds->n_valid)))
 				return st;
 		int stop = o->stop_at > 0 && p->step == o->stop_at;
-		if (last || stop || (o->checkpoint_every > 0 && p->step % o->checkpoint_every == 0))
+		if (last || stop || (o->checkpoint_every > 0 && p->step % o->checkpoint_every == 0)) {
 			if ((st = checkpoint(tr)))
 				return st;
+			tr->saved = p->step;
+		}
 		if (stop && !last)
 			return lms_fail(LMS_EINTR, "stopped at step %ld as asked; checkpoint saved", p->step);
 	}
@@ -635,9 +685,11 @@ enum lms_status lms_train(struct lms_model *m, const struct lms_dataset *ds, con
                           const struct lms_train_opts *o, int resume, lms_train_fn cb,
                           void *userdata)
 {
-	struct trainer tr = {.m = m, .ds = ds, .dir = dir, .o = o, .cb = cb, .ud = userdata};
-	tr.t0 = seconds();
+	struct trainer tr = {.m = m, .ds = ds, .dir = dir, .o = o, .cb = cb, .ud = userdata, .saved = -1};
+	tr.t0 = lms_now();
 	enum lms_status st = setup(&tr, resume);
+	if (!st && resume)
+		tr.saved = tr.pr.step; /* the checkpoint resumed from */
 	if (!st)
 		st = loop(&tr);
 	teardown(&tr);

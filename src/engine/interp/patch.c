@@ -1,0 +1,310 @@
+/* Activation patching (lmscope/interp.h): the corrupt run with one site at
+ * a time taken from the clean run, scored by how much of the logit
+ * difference it restores.
+ *
+ * Work shared: a patch at layer l, position t changes nothing before t
+ * (causal attention, the recurrence runs forward) and nothing below l. The
+ * sweep goes through t from the last position down, so every forward
+ * starts at t and reuses the corrupt run's positions before it, untouched
+ * since the corrupt forward; and it starts at layer l, with l's input at
+ * [t, n) restored from a saved copy of the corrupt run's (iv->start_resid),
+ * since an earlier patch at that t left its own values above. Sites before
+ * the first position where the contexts differ hold the same values in
+ * both runs (causality again): patching them is the corrupt run itself,
+ * score 0, and takes no forward. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "lmscope/interp.h"
+
+double lms_logit_diff(struct lms_run *r, int target, int contrast)
+{
+	const struct lms_config *c = &r->m->cfg;
+	int n = r->n, D = r->Cout;
+	if (contrast >= 0) {
+		/* two rows of the unembedding, not all V: x_t - x_c = h . (w_t - w_c) + b_t - b_c */
+		const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
+		const float *w = r->m->params + ops->wout_offset(c), *h = r->hfin + (size_t)(n - 1) * D;
+		const float *wt = w + (size_t)target * D, *wc = w + (size_t)contrast * D;
+		double d = 0.0;
+		for (int j = 0; j < D; j++)
+			d += h[j] * ((double)wt[j] - wc[j]);
+		long bo = ops->bout_offset(c);
+		return bo < 0 ? d : d + r->m->params[bo + target] - r->m->params[bo + contrast];
+	}
+	lms_logits(r, 0, n - 1, n);
+	/* lms_logits of one row left the normaliser */
+	return (double)r->logits[(size_t)(n - 1) * c->V + target] - r->soft_lse;
+}
+
+/* The logit difference from a row of logits x (V). */
+static double ld_of_row(const float *x, int V, int target, int contrast)
+{
+	if (contrast >= 0)
+		return (double)x[target] - x[contrast];
+	double mx = x[0], sum = 0.0;
+	for (int k = 1; k < V; k++)
+		mx = x[k] > mx ? x[k] : mx;
+	for (int k = 0; k < V; k++)
+		sum += exp(x[k] - mx);
+	return x[target] - (mx + log(sum));
+}
+
+static int argmax_last(struct lms_run *r)
+{
+	int n = r->n, V = r->m->cfg.V;
+	lms_logits(r, 0, n - 1, n);
+	const float *x = r->logits + (size_t)(n - 1) * V;
+	int best = 0;
+	for (int k = 1; k < V; k++)
+		if (x[k] > x[best])
+			best = k;
+	return best;
+}
+
+/* What the sweep keeps of the clean and corrupt runs, each (L, n, X). */
+struct saved {
+	float *clean_resid, *clean_heads, *clean_mlp; /* X = C */
+	float *corrupt_resid;                         /* X = C */
+	float *clean_hidden;                          /* X = H, recurrent */
+	float *clean_logits;                          /* (V) at the last position */
+};
+
+static void save_blocks(const struct lms_run *r, float *resid, float *heads, float *mlp, int n)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
+	size_t C = c->C, per = (size_t)n * C;
+	for (int l = 0; l < c->L; l++) {
+		struct lms_block_acts b;
+		ops->block(r, l, 0, &b);
+		memcpy(resid + l * per, b.resid_pre, per * sizeof(float));
+		if (heads)
+			memcpy(heads + l * per, b.heads, per * sizeof(float));
+		if (mlp) /* the MLP's output: what it added to the stream */
+			for (size_t i = 0; i < per; i++)
+				mlp[l * per + i] = b.resid_post[i] - b.resid_mid[i];
+	}
+}
+
+static double score(double ld, const struct lms_patch_result *p)
+{
+	double den = p->ld_clean - p->ld_corrupt;
+	return den == 0.0 ? NAN : (ld - p->ld_corrupt) / den;
+}
+
+/* Re-runs the plain corrupt forward over every position, with layer 0's
+ * input restored (a patch of it may be left in the run). */
+static void restore(struct lms_run *r, struct lms_intervention *iv, const float *resid0, int n)
+{
+	lms_intervention_clear(iv);
+	iv->start_resid = resid0;
+	lms_forward(r, 0, n);
+}
+
+/* One kind of site at every (layer, position): out (L, n). Positions
+ * before `first` (where the contexts start to differ) need no forward. */
+static void sweep_positions(struct lms_run *r, struct lms_intervention *iv, enum lms_patch_site site,
+                            const float *src, const float *corrupt_resid, size_t per, int first,
+                            struct lms_patch_result *p, double *out)
+{
+	int n = p->T, L = p->L;
+	int skip = site != LMS_PATCH_HIDDEN; /* Transformers start at the patched layer */
+	restore(r, iv, skip ? corrupt_resid : NULL, n);
+	for (int t = n - 1; t >= 0; t--)
+		for (int l = L - 1; l >= 0; l--) {
+			if (t < first) {
+				out[(size_t)l * n + t] = p->ld_clean == p->ld_corrupt ? NAN : 0.0;
+				continue;
+			}
+			lms_intervention_clear(iv);
+			iv->site = site;
+			iv->layer = l;
+			iv->pos = t;
+			iv->src = src + l * per;
+			if (skip) {
+				iv->start_layer = l;
+				iv->start_resid = corrupt_resid + l * per;
+			}
+			lms_forward(r, t, n);
+			out[(size_t)l * n + t] = score(lms_logit_diff(r, p->target, p->contrast), p);
+		}
+}
+
+/* Each head patched at every position: out (L, NH). */
+static void sweep_heads(struct lms_run *r, struct lms_intervention *iv, const struct saved *s,
+                        size_t per, struct lms_patch_result *p)
+{
+	for (int l = p->L - 1; l >= 0; l--)
+		for (int h = 0; h < p->NH; h++) {
+			lms_intervention_clear(iv);
+			iv->site = LMS_PATCH_HEAD;
+			iv->layer = l;
+			iv->head = h;
+			iv->pos = -1;
+			iv->src = s->clean_heads + l * per;
+			iv->start_layer = l;
+			iv->start_resid = s->corrupt_resid + l * per;
+			lms_forward(r, 0, p->T);
+			p->heads[(size_t)l * p->NH + h] = score(lms_logit_diff(r, p->target, p->contrast), p);
+		}
+}
+
+static enum lms_status alloc_result(struct lms_patch_result *p, const struct lms_config *c, int n)
+{
+	size_t LT = (size_t)c->L * n;
+	if (lms_arch_is_recurrent(c->arch)) {
+		p->hidden = malloc(LT * sizeof(double));
+		return p->hidden ? LMS_OK : lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	p->resid_pre = malloc(LT * sizeof(double));
+	p->attn_out = malloc(LT * sizeof(double));
+	p->mlp_out = malloc(LT * sizeof(double));
+	p->heads = malloc((size_t)c->L * c->NH * sizeof(double));
+	if (!p->resid_pre || !p->attn_out || !p->mlp_out || !p->heads)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	return LMS_OK;
+}
+
+static enum lms_status alloc_saved(struct saved *s, const struct lms_config *c, int n)
+{
+	size_t per = (size_t)c->L * n;
+	s->clean_logits = malloc((size_t)c->V * sizeof(float));
+	if (!s->clean_logits)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	if (lms_arch_is_recurrent(c->arch)) {
+		s->clean_hidden = malloc(per * c->H * sizeof(float));
+		return s->clean_hidden ? LMS_OK : lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	per *= (size_t)c->C;
+	s->clean_resid = malloc(per * sizeof(float));
+	s->clean_heads = malloc(per * sizeof(float));
+	s->clean_mlp = malloc(per * sizeof(float));
+	s->corrupt_resid = malloc(per * sizeof(float));
+	if (!s->clean_resid || !s->clean_heads || !s->clean_mlp || !s->corrupt_resid)
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	return LMS_OK;
+}
+
+static void free_saved(struct saved *s)
+{
+	free(s->clean_resid);
+	free(s->clean_heads);
+	free(s->clean_mlp);
+	free(s->corrupt_resid);
+	free(s->clean_hidden);
+	free(s->clean_logits);
+}
+
+/* The clean run: its activations into s, and the target when not given. */
+static enum lms_status run_clean(struct lms_run *r, const int *clean, int n, struct saved *s,
+                                 struct lms_patch_result *p)
+{
+	const struct lms_config *c = &r->m->cfg;
+	enum lms_status st = lms_embed(r, clean, n);
+	if (st)
+		return st;
+	lms_forward(r, 0, n);
+	int top = argmax_last(r);
+	if (p->target < 0)
+		p->target = top;
+	memcpy(s->clean_logits, r->logits + (size_t)(n - 1) * c->V, (size_t)c->V * sizeof(float));
+	if (lms_arch_is_recurrent(c->arch)) {
+		for (int l = 0; l < c->L; l++) {
+			int D;
+			const float *h = lms_run_hidden(r, l, 0, &D);
+			memcpy(s->clean_hidden + (size_t)l * n * c->H, h, (size_t)n * c->H * sizeof(float));
+		}
+		return LMS_OK;
+	}
+	save_blocks(r, s->clean_resid, s->clean_heads, s->clean_mlp, n);
+	return LMS_OK;
+}
+
+static enum lms_status sweep(struct lms_run *r, const int *clean, const int *corrupt, int n,
+                             int pick_contrast, struct saved *s, struct lms_patch_result *p)
+{
+	const struct lms_config *c = &r->m->cfg;
+	enum lms_status st = run_clean(r, clean, n, s, p);
+	if (st)
+		return st;
+	st = lms_embed(r, corrupt, n);
+	if (st)
+		return st;
+	lms_forward(r, 0, n);
+	if (pick_contrast) {
+		int top = argmax_last(r);
+		p->contrast = top == p->target ? -1 : top;
+	}
+	p->ld_corrupt = lms_logit_diff(r, p->target, p->contrast);
+	p->ld_clean = ld_of_row(s->clean_logits, c->V, p->target, p->contrast);
+	struct lms_intervention *iv;
+	st = lms_intervention_new(r->m, &iv);
+	if (st)
+		return st;
+	lms_run_intervene(r, iv);
+	int first = 0;
+	while (first < n && clean[first] == corrupt[first])
+		first++;
+	if (lms_arch_is_recurrent(c->arch)) {
+		sweep_positions(r, iv, LMS_PATCH_HIDDEN, s->clean_hidden, NULL, (size_t)n * c->H, first, p,
+		                p->hidden);
+	} else {
+		size_t per = (size_t)n * c->C;
+		save_blocks(r, s->corrupt_resid, NULL, NULL, n);
+		sweep_positions(r, iv, LMS_PATCH_RESID_PRE, s->clean_resid, s->corrupt_resid, per, first, p,
+		                p->resid_pre);
+		sweep_positions(r, iv, LMS_PATCH_ATTN_OUT, s->clean_heads, s->corrupt_resid, per, first, p,
+		                p->attn_out);
+		sweep_positions(r, iv, LMS_PATCH_MLP_OUT, s->clean_mlp, s->corrupt_resid, per, first, p,
+		                p->mlp_out);
+		sweep_heads(r, iv, s, per, p);
+	}
+	lms_run_intervene(r, NULL);
+	lms_intervention_free(iv);
+	return LMS_OK;
+}
+
+enum lms_status lms_patch_sweep(const struct lms_model *m, const int *clean, const int *corrupt,
+                                int n, int target, int contrast, struct lms_patch_result *out)
+{
+	const struct lms_config *c = &m->cfg;
+	memset(out, 0, sizeof *out);
+	if (n <= 0)
+		return lms_fail(LMS_EARG, "patching needs at least one token");
+	if (target >= c->V || contrast >= c->V)
+		return lms_fail(LMS_EARG, "token id outside the vocabulary (0 to %d)", c->V - 1);
+	if (target >= 0 && contrast == target)
+		return lms_fail(LMS_EARG, "the contrast must differ from the target");
+	out->L = c->L;
+	out->T = n;
+	out->NH = c->NH;
+	out->target = target;
+	out->contrast = contrast;
+	struct saved s = {0};
+	struct lms_run *r = NULL;
+	enum lms_status st = alloc_result(out, c, n);
+	if (!st)
+		st = alloc_saved(&s, c, n);
+	if (!st)
+		st = lms_run_new(m, 1, n, &r);
+	if (!st)
+		st = sweep(r, clean, corrupt, n, target < 0 && contrast < 0, &s, out);
+	free_saved(&s);
+	lms_run_free(r);
+	if (st)
+		lms_patch_result_free(out);
+	return st;
+}
+
+void lms_patch_result_free(struct lms_patch_result *p)
+{
+	free(p->resid_pre);
+	free(p->attn_out);
+	free(p->mlp_out);
+	free(p->heads);
+	free(p->hidden);
+	p->resid_pre = p->attn_out = p->mlp_out = p->heads = p->hidden = NULL;
+}

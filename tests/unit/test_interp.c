@@ -1,0 +1,365 @@
+/* Causal interventions (lmscope/interp.h): the DLA terms sum to the logit
+ * (difference); the ablation spec; ablations and patches that must give
+ * known results (every unit of an RNN's top layer ablated leaves only the
+ * output bias; patching the one position where clean and corrupt differ
+ * at layer 0, or the last state, restores everything); the sweep's shared
+ * work equals patched forwards from scratch; the neuron pass against a
+ * direct sum and its cache file. PyTorch checks the numbers themselves
+ * (tests/torch/interp_crosscheck.py). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "arch/arch.h"
+#include "lmscope/interp.h"
+#include "testutil.h"
+
+/* A tiny model of arch with every parameter random (biases and norm gains
+ * included, so every DLA term is non-trivial). */
+static struct lms_model *random_model(enum lms_arch arch, unsigned seed)
+{
+	struct lms_config c = {
+		.arch = arch, .V = 13, .maxT = 9, .C = 16, .H = 24, .L = 2, .NH = 4, .KV = 2,
+		.eps = 1e-5f, .rope_theta = 10000.0f,
+	};
+	if (arch == LMS_GPT2)
+		c.KV = 4;
+	if (lms_arch_is_recurrent(arch)) {
+		c.NH = c.KV = 0;
+		c.H = 12;
+	}
+	struct lms_model *m;
+	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, seed + 7);
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct lms_tensor *t = &m->tensors[i];
+		float *p = m->params + t->offset;
+		for (size_t j = 0; j < t->numel; j++)
+			p[j] = t->ndim == 1 ? 1.0f + 0.3f * lms_rng_normal(&g) : 0.4f * lms_rng_normal(&g);
+	}
+	return m;
+}
+
+static struct lms_run *forwarded(const struct lms_model *m, const int *ids, int n,
+                                 const struct lms_intervention *iv)
+{
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 1, n, &r), LMS_OK);
+	lms_run_intervene(r, iv);
+	ck_assert_int_eq(lms_embed(r, ids, n), LMS_OK);
+	lms_forward(r, 0, n);
+	return r;
+}
+
+static const int IDS[] = { 3, 7, 1, 9, 4, 7, 2, 12 };
+#define N_IDS 8
+
+/* ---- DLA ------------------------------------------------------------------- */
+
+static void dla_sums(enum lms_arch arch)
+{
+	struct lms_model *m = random_model(arch, 5);
+	struct lms_run *r = forwarded(m, IDS, N_IDS, NULL);
+	int contrasts[] = { -1, 4 };
+	for (int k = 0; k < 2; k++)
+		for (int pos = 0; pos < N_IDS; pos += 3) {
+			struct lms_dla d;
+			ck_assert_int_eq(lms_dla_compute(r, pos, 6, contrasts[k], &d), LMS_OK);
+			double total = d.embed + d.final_bias;
+			for (int l = 0; l < d.L; l++) {
+				total += d.attn_bias[l] + d.mlp[l];
+				for (int h = 0; h < d.NH; h++)
+					total += d.heads[l * d.NH + h];
+			}
+			ck_assert_double_eq_tol(total, d.sum, 1e-9 * (1 + fabs(total)));
+			ck_assert_msg(fabs(d.sum - d.logit) <= 1e-4 * fmax(1.0, fabs(d.logit)),
+			              "%s pos %d contrast %d: DLA sum %.8f, logit %.8f", lms_arch_name(arch),
+			              pos, contrasts[k], d.sum, d.logit);
+			ck_assert(fabs(d.logit) > 1e-3); /* not trivially zero */
+			lms_dla_free(&d);
+		}
+	lms_run_free(r);
+	lms_model_free(m);
+}
+
+START_TEST(test_dla_sum_gpt2) { dla_sums(LMS_GPT2); }
+END_TEST
+
+START_TEST(test_dla_sum_llama) { dla_sums(LMS_LLAMA); }
+END_TEST
+
+START_TEST(test_dla_recurrent)
+{
+	struct lms_model *m = random_model(LMS_LSTM, 3);
+	struct lms_run *r = forwarded(m, IDS, N_IDS, NULL);
+	struct lms_dla d;
+	ck_assert_int_eq(lms_dla_compute(r, N_IDS - 1, 1, -1, &d), LMS_EUNSUPPORTED);
+	lms_run_free(r);
+	lms_model_free(m);
+}
+END_TEST
+
+/* ---- the ablation spec ---------------------------------------------------------- */
+
+START_TEST(test_parse)
+{
+	struct lms_model *m = random_model(LMS_GPT2, 1);
+	struct lms_intervention *iv;
+	ck_assert_int_eq(lms_intervention_new(m, &iv), LMS_OK);
+	ck_assert_int_eq(lms_intervention_parse(iv, "0.1,1.3,1.mlp,0.1"), LMS_OK);
+	ck_assert_int_eq(iv->n_ablated, 3);
+	ck_assert(iv->heads[1] && iv->heads[4 + 3] && iv->mlp[1] && !iv->mlp[0]);
+	const char *bad[] = { "", "2.0", "0.4", "0", "0.", ".1", "a.b", "0.1,", "0.1,,1.1", "0.-1",
+	                      "0.1x", "1.mlpx", "99999999999999999999.0" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(lms_intervention_parse(iv, bad[i]) == LMS_EARG, "accepted '%s'", bad[i]);
+	enum lms_ablate_mode mode;
+	ck_assert(lms_ablate_mode_from_name("mean", &mode) && mode == LMS_ABLATE_MEAN);
+	ck_assert(!lms_ablate_mode_from_name("half", &mode));
+	lms_intervention_free(iv);
+	lms_model_free(m);
+}
+END_TEST
+
+/* ---- known results ------------------------------------------------------------------ */
+
+/* Every unit of an RNN's top layer ablated: the output is the bias alone. */
+START_TEST(test_rnn_units)
+{
+	struct lms_model *m = random_model(LMS_GRU, 2);
+	struct lms_intervention *iv;
+	ck_assert_int_eq(lms_intervention_new(m, &iv), LMS_OK);
+	for (int u = 0; u < m->cfg.H; u++)
+		iv->heads[(size_t)(m->cfg.L - 1) * m->cfg.H + u] = 1;
+	iv->n_ablated = m->cfg.H;
+	struct lms_run *r = forwarded(m, IDS, N_IDS, iv);
+	lms_logits(r, 0, N_IDS - 1, N_IDS);
+	const struct lms_tensor *b = lms_model_tensor(m, "output.bias");
+	ck_assert_ptr_nonnull(b);
+	for (int k = 0; k < m->cfg.V; k++)
+		ck_assert_float_eq_tol(r->logits[(size_t)(N_IDS - 1) * m->cfg.V + k], m->params[b->offset + k], 1e-6);
+	lms_run_free(r);
+	lms_intervention_free(iv);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Clean and corrupt differ at position 2 only: patching the layer-0
+ * input there restores all (score 1), anywhere else nothing (0); the
+ * recurrent top state at the last position restores all. */
+static void one_difference(enum lms_arch arch)
+{
+	struct lms_model *m = random_model(arch, 9);
+	int clean[N_IDS], corrupt[N_IDS];
+	memcpy(clean, IDS, sizeof clean);
+	memcpy(corrupt, IDS, sizeof corrupt);
+	corrupt[2] = 11;
+	struct lms_patch_result p;
+	ck_assert_int_eq(lms_patch_sweep(m, clean, corrupt, N_IDS, -1, -1, &p), LMS_OK);
+	ck_assert(fabs(p.ld_clean - p.ld_corrupt) > 1e-3);
+	if (lms_arch_is_recurrent(arch)) {
+		/* (later states carry position 2 on, partly; an LSTM's cell state is
+		 * not patched, so its layer 0 at 2 does not restore all) */
+		for (int t = 0; t <= 2; t++)
+			if (t != 2 || arch != LMS_LSTM)
+				ck_assert_double_eq_tol(p.hidden[t], t == 2 ? 1.0 : 0.0, 1e-4);
+		ck_assert_double_eq_tol(p.hidden[(size_t)(p.L - 1) * N_IDS + N_IDS - 1], 1.0, 1e-4);
+	} else {
+		for (int t = 0; t < N_IDS; t++)
+			ck_assert_double_eq_tol(p.resid_pre[t], t == 2 ? 1.0 : 0.0, 1e-4);
+		/* before position 2 nothing differs: no patch there changes anything */
+		for (int l = 0; l < p.L; l++)
+			for (int t = 0; t < 2; t++) {
+				ck_assert_double_eq_tol(p.attn_out[l * N_IDS + t], 0.0, 1e-4);
+				ck_assert_double_eq_tol(p.mlp_out[l * N_IDS + t], 0.0, 1e-4);
+			}
+	}
+	lms_patch_result_free(&p);
+	lms_model_free(m);
+}
+
+START_TEST(test_patch_one_difference_gpt2) { one_difference(LMS_GPT2); }
+END_TEST
+
+START_TEST(test_patch_one_difference_llama) { one_difference(LMS_LLAMA); }
+END_TEST
+
+START_TEST(test_patch_one_difference_lstm) { one_difference(LMS_LSTM); }
+END_TEST
+
+START_TEST(test_patch_one_difference_gru) { one_difference(LMS_GRU); }
+END_TEST
+
+/* The sweep's scores equal patched runs computed from scratch, site by
+ * site, each a fresh corrupt run (nothing shared) with its source taken
+ * from a fresh clean run. */
+static double scratch_score(const struct lms_model *m, const int *corrupt, int n,
+                            struct lms_intervention *iv, const struct lms_patch_result *p)
+{
+	struct lms_run *x = forwarded(m, corrupt, n, iv);
+	double ld = lms_logit_diff(x, p->target, p->contrast);
+	lms_run_free(x);
+	return (ld - p->ld_corrupt) / (p->ld_clean - p->ld_corrupt);
+}
+
+static void sweep_vs_scratch(enum lms_arch arch)
+{
+	struct lms_model *m = random_model(arch, 4);
+	int clean[] = { 1, 5, 2, 8, 3, 9 }, corrupt[] = { 4, 5, 2, 0, 3, 9 }, n = 6, C = m->cfg.C;
+	struct lms_patch_result p;
+	ck_assert_int_eq(lms_patch_sweep(m, clean, corrupt, n, 7, 2, &p), LMS_OK);
+	struct lms_run *rc = forwarded(m, clean, n, NULL);
+	struct lms_intervention *iv;
+	ck_assert_int_eq(lms_intervention_new(m, &iv), LMS_OK);
+	float *mlp = malloc((size_t)n * C * sizeof(float));
+	for (int l = 0; l < p.L; l++) {
+		struct lms_block_acts b;
+		lms_arch_ops(arch)->block(rc, l, 0, &b);
+		for (int i = 0; i < n * C; i++)
+			mlp[i] = b.resid_post[i] - b.resid_mid[i];
+		struct { enum lms_patch_site site; const float *src; const double *got; } k[] = {
+			{ LMS_PATCH_RESID_PRE, b.resid_pre, p.resid_pre },
+			{ LMS_PATCH_ATTN_OUT, b.heads, p.attn_out },
+			{ LMS_PATCH_MLP_OUT, mlp, p.mlp_out },
+		};
+		for (int i = 0; i < 3; i++)
+			for (int t = 0; t < n; t++) {
+				lms_intervention_clear(iv);
+				iv->site = k[i].site;
+				iv->layer = l;
+				iv->pos = t;
+				iv->src = k[i].src;
+				double want = scratch_score(m, corrupt, n, iv, &p);
+				ck_assert_msg(fabs(k[i].got[l * n + t] - want) < 1e-4, "%s site %d [%d][%d]: %g vs %g",
+				              lms_arch_name(arch), k[i].site, l, t, k[i].got[l * n + t], want);
+			}
+		for (int h = 0; h < p.NH; h++) {
+			lms_intervention_clear(iv);
+			iv->site = LMS_PATCH_HEAD;
+			iv->layer = l;
+			iv->head = h;
+			iv->src = b.heads;
+			double want = scratch_score(m, corrupt, n, iv, &p);
+			ck_assert_double_eq_tol(p.heads[l * p.NH + h], want, 1e-4);
+		}
+	}
+	free(mlp);
+	lms_intervention_free(iv);
+	lms_run_free(rc);
+	lms_patch_result_free(&p);
+	lms_model_free(m);
+}
+
+START_TEST(test_sweep_vs_scratch_gpt2) { sweep_vs_scratch(LMS_GPT2); }
+END_TEST
+
+START_TEST(test_sweep_vs_scratch_llama) { sweep_vs_scratch(LMS_LLAMA); }
+END_TEST
+
+START_TEST(test_patch_counts)
+{
+	struct lms_model *m = random_model(LMS_GPT2, 1);
+	struct lms_patch_result p;
+	int ids[20] = { 0 };
+	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 0, -1, -1, &p), LMS_EARG);
+	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 20, -1, -1, &p), LMS_EARG); /* > context */
+	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 3, 99, -1, &p), LMS_EARG);
+	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 3, 2, 2, &p), LMS_EARG);
+	lms_model_free(m);
+}
+END_TEST
+
+/* ---- neurons ------------------------------------------------------------------ */
+
+START_TEST(test_neurons)
+{
+	struct lms_model *m = random_model(LMS_GPT2, 6);
+	int toks[23];
+	for (int i = 0; i < 23; i++)
+		toks[i] = (i * 7 + 3) % m->cfg.V;
+	struct lms_neuron_stats s;
+	ck_assert_int_eq(lms_neuron_pass(m, toks, 23, 1, 3, NULL, NULL, &s), LMS_OK);
+	ck_assert_int_eq(s.count, 23);
+	/* the direct sum over the same windows (9, 9, 5 tokens) */
+	int H = m->cfg.H, nh;
+	double *sum = calloc((size_t)H, sizeof *sum);
+	float best = -INFINITY;
+	long best_at = -1;
+	for (int off = 0; off < 23; off += 9) {
+		int len = 23 - off < 9 ? 23 - off : 9;
+		struct lms_run *r = forwarded(m, toks + off, len, NULL);
+		const float *a = lms_run_neurons(r, 1, &nh);
+		ck_assert_int_eq(nh, H);
+		for (int t = 0; t < len; t++) {
+			for (int i = 0; i < H; i++)
+				sum[i] += a[(size_t)t * H + i];
+			if (a[(size_t)t * H + 5] > best) {
+				best = a[(size_t)t * H + 5];
+				best_at = off + t;
+			}
+		}
+		lms_run_free(r);
+	}
+	for (int i = 0; i < H; i++)
+		ck_assert_double_eq_tol(s.mean[i], sum[i] / 23, 1e-6);
+	ck_assert_float_eq_tol(s.top[5 * 3].value, best, 1e-6);
+	ck_assert_int_eq(s.top[5 * 3].offset, best_at);
+	ck_assert(s.top[5 * 3].value >= s.top[5 * 3 + 1].value && s.top[5 * 3 + 1].value >= s.top[5 * 3 + 2].value);
+	const char *path = tu_path("cache");
+	ck_assert_int_eq(lms_neuron_stats_save(&s, 42, path), LMS_OK);
+	struct lms_neuron_stats t;
+	ck_assert_int_eq(lms_neuron_stats_load(&t, 42, 1, H, 3, path), LMS_OK);
+	ck_assert_int_eq(t.count, 23);
+	ck_assert(!memcmp(t.mean, s.mean, (size_t)H * sizeof(double)));
+	ck_assert_int_eq(t.top[7].offset, s.top[7].offset);
+	lms_neuron_stats_free(&t);
+	ck_assert_int_eq(lms_neuron_stats_load(&t, 43, 1, H, 3, path), LMS_EFORMAT);
+	ck_assert_int_eq(lms_neuron_stats_load(&t, 42, 0, H, 3, path), LMS_EFORMAT);
+	tu_write(path, "LMSNEUR1", 8);
+	ck_assert_int_eq(lms_neuron_stats_load(&t, 42, 1, H, 3, path), LMS_EFORMAT);
+	free(sum);
+	lms_neuron_stats_free(&s);
+	lms_model_free(m);
+}
+END_TEST
+
+/* ---- detectors ---------------------------------------------------------------- */
+
+START_TEST(test_repeated_tokens)
+{
+	int ids[40];
+	lms_repeated_tokens(ids, 20, 13, 1);
+	for (int i = 0; i < 20; i++)
+		ck_assert(ids[i] == ids[20 + i] && ids[i] >= 0 && ids[i] < 13);
+	int again[40];
+	lms_repeated_tokens(again, 20, 13, 1);
+	ck_assert(!memcmp(ids, again, sizeof ids));
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	Suite *s = suite_create("interp");
+	TCase *tc = tcase_create("interp");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
+	tcase_add_test(tc, test_dla_sum_gpt2);
+	tcase_add_test(tc, test_dla_sum_llama);
+	tcase_add_test(tc, test_dla_recurrent);
+	tcase_add_test(tc, test_parse);
+	tcase_add_test(tc, test_rnn_units);
+	tcase_add_test(tc, test_patch_one_difference_gpt2);
+	tcase_add_test(tc, test_patch_one_difference_llama);
+	tcase_add_test(tc, test_patch_one_difference_lstm);
+	tcase_add_test(tc, test_patch_one_difference_gru);
+	tcase_add_test(tc, test_sweep_vs_scratch_gpt2);
+	tcase_add_test(tc, test_sweep_vs_scratch_llama);
+	tcase_add_test(tc, test_patch_counts);
+	tcase_add_test(tc, test_neurons);
+	tcase_add_test(tc, test_repeated_tokens);
+	suite_add_tcase(s, tc);
+	return s;
+}
