@@ -173,6 +173,11 @@ tokref:
 build/npm/node_modules/tiktoken:
 	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm tiktoken@1.0.22
 
+# Hugging Face's GGUF parser (npm), the independent reader of the files
+# `lmscope convert` writes (tests/cli/gguf_npm.sh); fetched on first use.
+build/npm/node_modules/@huggingface/gguf:
+	mkdir -p build/npm && npm install --no-audit --no-fund --prefix build/npm @huggingface/gguf@0.4.6
+
 # Models (committed; `make models` retrains them from the corpora, one thread
 # per run, two runs at a time with -j2). The KJV models train in two stages:
 # 1.5 epochs, then 0.75 more from there (--init) with a fresh, lower schedule.
@@ -253,7 +258,7 @@ bench: deps
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
-FUZZ_TARGETS := modeldir llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson
+FUZZ_TARGETS := modeldir gguf llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson
 FUZZ_SECONDS ?= 60
 FUZZ_CC   := clang
 FUZZ      := build/fuzz

@@ -23,7 +23,7 @@ static const struct command commands[] = {
 	{"train", lms_cmd_train, "train a model on text corpora (AdamW, checkpoints, logs)"},
 	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
 	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
-	{"convert", lms_cmd_convert, "write a llama2.c checkpoint (or any model) as a model directory"},
+	{"convert", lms_cmd_convert, "write a model as a model directory or a GGUF file"},
 	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
 	{"patch", lms_cmd_patch, "activation patching: which layer, position and head carry a difference"},
 	{"heads", lms_cmd_heads, "previous-token, duplicate-token and induction scores of every head"},

@@ -156,6 +156,7 @@ struct lms_run {
 	long soft_row;
 	double soft_lse;
 	float *soft_mean; /* (Cout) */
+	float *wrows;    /* (max(2, rows of a head block), Cout) unembedding rows as float */
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;

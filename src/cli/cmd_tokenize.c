@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "lmscope/gguf.h"
 #include "lmscope/dataset.h"
 
 struct tokenize_opts {
@@ -25,8 +26,8 @@ static const struct front_opt tokenize_options[] = {
 static const char usage_text[] =
 	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n";
 static const char about_text[] =
-	"PATH is a model or tokenizer directory; FILE the text to tokenize (- for\n"
-	"standard input), read as bytes.\n"
+	"PATH is a model or tokenizer directory or a GGUF file; FILE the text to\n"
+	"tokenize (- for standard input), read as bytes.\n"
 	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
 
 static void print_string(const struct lms_tokenizer *tok, int id)
@@ -66,7 +67,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 			return front_fail(st);
 	}
 	struct lms_tokenizer *tok;
-	st = lms_tokenizer_load(path, &tok);
+	st = lms_gguf_is(path) ? lms_gguf_load_tokenizer(path, &tok) : lms_tokenizer_load(path, &tok);
 	if (st) {
 		free(data);
 		return front_fail(st);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "lmscope/gguf.h"
 #include "lmscope/llama2c.h"
 
 /* dir/name when it exists (malloc'd), else NULL. */
@@ -47,12 +48,15 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 	/* a llama2.c checkpoint: its tokenizer.bin is only ever named by tokpath */
 	size_t plen = strlen(path);
 	int bin = S_ISREG(sb.st_mode) && plen > 4 && strcmp(path + plen - 4, ".bin") == 0;
-	if (!S_ISDIR(sb.st_mode) && !bin)
-		return lms_fail(LMS_EFORMAT, "%s: not a model directory or llama2.c checkpoint (.bin)", path);
-	enum lms_status st = bin ? lms_llama2c_load(path, &cm->m) : lms_model_load(path, &cm->m);
+	int gguf = S_ISREG(sb.st_mode) && lms_gguf_is(path); /* carries its tokenizer */
+	if (!S_ISDIR(sb.st_mode) && !bin && !gguf)
+		return lms_fail(LMS_EFORMAT, "%s: not a model directory, GGUF file or llama2.c checkpoint (.bin)", path);
+	enum lms_status st = gguf  ? lms_gguf_load(path, &cm->m, tokpath ? NULL : &cm->tok)
+	                     : bin ? lms_llama2c_load(path, &cm->m)
+	                           : lms_model_load(path, &cm->m);
 	if (st)
 		return st;
-	const char *tp = tokpath ? tokpath : bin ? NULL : path;
+	const char *tp = tokpath ? tokpath : bin || gguf ? NULL : path;
 	/* a tokenizer asked for by name must be there */
 	if (tokpath && stat(tokpath, &sb) != 0)
 		return lms_fail(LMS_EIO, "%s: %s", tokpath, strerror(errno));

@@ -153,6 +153,55 @@ def llama2c_tokenizer(pieces, cut=0):
     return out[:len(out) - cut] if cut else out
 
 
+def gguf(version=3, kv_extra=(), arch="llama", cut=0, offset_shift=0, ttype=0, nan=False,
+         key_len=None, tokens=None, q4=False):
+    """A tiny Llama as GGUF (F32 tensors, or Q4_0 blocks with q4; C = H = 32,
+    one layer, V = 11), with one thing broken: written here from the
+    format's description, not by lmscope."""
+    C, H, V = 32, 32, 11
+
+    def s(x):
+        x = x.encode() if isinstance(x, str) else x
+        return struct.pack("<Q", len(x)) + x
+
+    kvs = [("general.architecture", 8, s(arch))]
+    for k, v in (("context_length", 16), ("embedding_length", C), ("block_count", 1),
+                 ("feed_forward_length", H), ("attention.head_count", 2)):
+        kvs.append(("%s.%s" % (arch, k), 4, struct.pack("<I", v)))
+    kvs += list(kv_extra)
+    if tokens is not None:
+        kvs.append(("tokenizer.ggml.model", 8, s("llama")))
+        kvs.append(("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, tokens)))
+    names = [("token_embd.weight", (C, V)), ("output_norm.weight", (C,))]
+    for n, shape in (("attn_norm", (C,)), ("attn_q", (C, C)), ("attn_k", (C, C)), ("attn_v", (C, C)),
+                     ("attn_output", (C, C)), ("ffn_norm", (C,)), ("ffn_gate", (C, H)),
+                     ("ffn_up", (C, H)), ("ffn_down", (H, C))):
+        names.append(("blk.0.%s.weight" % n, shape))
+    out = b"GGUF" + struct.pack("<IQQ", version, len(names), len(kvs))
+    for k, t, v in kvs:
+        out += (struct.pack("<Q", key_len) + k.encode() if key_len else s(k)) + struct.pack("<I", t) + v
+    data, off = b"", 0
+    for i, (n, shape) in enumerate(names):
+        numel = 1
+        for d in shape:
+            numel *= d
+        vals = [0.01 * ((j * 7 + i) % 13 - 6) for j in range(numel)]
+        if nan and i == 0:
+            vals[3] = float("nan")
+        blob = struct.pack("<%df" % numel, *vals)
+        t = ttype if i == 2 else 0
+        if q4:  # d = 0.01, nibbles from the values' pattern
+            blob = b"".join(struct.pack("<e", 0.01) + bytes((b * 37 + i) % 256 for b in range(16))
+                            for _ in range(numel // 32))
+            t = 2
+        out += s(n) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)
+        out += struct.pack("<IQ", t, off + (offset_shift if i == 2 else 0))
+        data += blob + bytes(-len(blob) % 32)
+        off = len(data)
+    out += bytes(-len(out) % 32) + data
+    return out[:len(out) - cut] if cut else out
+
+
 SPM = [(0.0, b"<unk>"), (0.0, b"<s>"), (0.0, b"</s>")] + [(0.0, b"<0x%02X>" % i) for i in range(256)]
 WORD_CONFIG = json.dumps({"type": "word", "unk_token": "<unk>", "pattern": "[\\p{L}\\p{N}]+|[^\\s\\p{L}\\p{N}]"}).encode()
 WORD_VOCAB = json.dumps({w: i for i, w in enumerate(
@@ -204,6 +253,14 @@ EXTRA = {
     "llama2c_negative_dims": {"model.bin": llama2c_bin(header=(8, -16, 1, 2, 1, 11, 4))},
     "llama2c_empty": {"model.bin": b""},
     "spm_truncated": {"tokenizer.bin": llama2c_tokenizer(SPM[:11], cut=3)},
+    "gguf_truncated": {"model.gguf": gguf(cut=100)},
+    "gguf_bad_version": {"model.gguf": gguf(version=1)},
+    "gguf_bad_alignment": {"model.gguf": gguf(offset_shift=4)},
+    "gguf_unknown_type": {"model.gguf": gguf(ttype=9)},
+    "gguf_huge_array": {"model.gguf": gguf(tokens=1 << 40)},
+    "gguf_huge_string": {"model.gguf": gguf(key_len=1 << 50)},
+    "gguf_unknown_arch": {"model.gguf": gguf(arch="phi3")},
+    "gguf_nan_weight": {"model.gguf": gguf(nan=True)},
     "spm_negative_length": {"tokenizer.bin": llama2c_tokenizer(SPM[:10] + [(0.0, b"")])[:-4]
                             + struct.pack("<i", -5)},
 }

@@ -80,6 +80,9 @@ static const struct workload workloads[] = {
 	{"tokenizer", bench_tokenizer},
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
+	{"gguf", bench_gguf},
+	{"gguf-make", bench_gguf},
+	{"hf-llama", bench_hf_llama},
 	{"interp", bench_interp},
 	{"hf-llama", bench_hf_llama},
 };

@@ -11,6 +11,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
+sys.path.insert(0, os.path.join(HERE, "..", "bad"))
+import gen  # noqa: E402
 import tinymodel as tm  # noqa: E402
 
 SEEDS = os.path.join(HERE, "seeds")
@@ -58,12 +60,30 @@ def llama2c_tokenizer(src, pieces):
     return out
 
 
+def gguf_tokenizer():
+    """tokenizer.ggml.* entries of a sentencepiece-style vocabulary of 11."""
+    toks = [b"<unk>", b"<s>", b"</s>", b"\xe2\x96\x81the", b"a", b"b", b"ab", b"<0x41>", b"c", b"d", b"e"]
+
+    def s(x):
+        return struct.pack("<Q", len(x)) + x
+
+    return [("tokenizer.ggml.model", 8, s(b"llama")),
+            ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, len(toks)) + b"".join(s(t) for t in toks)),
+            ("tokenizer.ggml.scores", 9, struct.pack("<IQ", 6, len(toks))
+             + b"".join(struct.pack("<f", -i) for i in range(len(toks)))),
+            ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, len(toks))
+             + struct.pack("<11i", 2, 3, 3, 1, 1, 1, 1, 6, 1, 1, 1)),
+            ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1))]
+
+
 def main():
     g = tm.GPT2
     put("modeldir", "gpt2", model_seed(tm.gpt2_config(g), tm.gpt2_tensors(g)))
     put("modeldir", "gpt2_f16", model_seed(tm.gpt2_config(g), tm.gpt2_tensors(g, 1, "F16"), "F16"))
     l = tm.LSTM
     put("modeldir", "lstm", model_seed(tm.lstm_config(l), tm.lstm_tensors(l)))
+    put("gguf", "llama_q4", gen.gguf(q4=True))
+    put("gguf", "llama_q4_tok", gen.gguf(q4=True, kv_extra=gguf_tokenizer()))
     put("llama2c", "shared", llama2c_checkpoint(8, 16, 1, 2, 1, 12, 4))
     put("llama2c", "separate", llama2c_checkpoint(8, 12, 2, 2, 2, 10, 3, shared=False))
     tok = os.path.join(HERE, "..", "..", "..", "shared", "tokenizers", "llama2", "tokenizer.bin")

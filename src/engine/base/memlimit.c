@@ -31,7 +31,8 @@ size_t lms_memory_needed(const struct lms_config *c)
 
 size_t lms_memory_needed_stored(const struct lms_config *c, size_t weight_bytes)
 {
-	return bytes_of((double)weight_bytes / sizeof(float) + activations(c, c->maxT));
+	size_t act = bytes_of(activations(c, c->maxT));
+	return act > SIZE_MAX - weight_bytes ? SIZE_MAX : act + weight_bytes;
 }
 
 /* A "Key:   N kB" line of /proc/meminfo, in bytes; 0 when absent. */

@@ -16,6 +16,7 @@
 #include "lmscope/llama2c.h"
 #include "base/infile.h"
 #include "base/memlimit.h"
+#include "nn/llama_ops.h"
 
 /* llama2.c's newer export formats start with this magic ("ak42"). */
 #define LLAMA2C_MAGIC 0x616b3432
@@ -26,19 +27,6 @@ static enum lms_status read_floats(FILE *f, float *dst, size_t n, const char *pa
 		return lms_fail(LMS_EIO, "%s: read failed: %s", path,
 		                ferror(f) ? strerror(errno) : "unexpected end of file");
 	return LMS_OK;
-}
-
-/* Meta's rotary layout pairs rows 2i and 2i+1 of each head; Hugging Face's
- * pairs i and i + hs/2. Row 2i + j of a head moves to row j hs/2 + i, the
- * permutation of Hugging Face's convert_llama_weights_to_hf.py. */
-static void permute_rotary(float *dst, const float *src, int heads, int hs, int C)
-{
-	int half = hs / 2;
-	for (int h = 0; h < heads; h++)
-		for (int i = 0; i < half; i++)
-			for (int j = 0; j < 2; j++)
-				memcpy(dst + ((size_t)h * hs + (size_t)j * half + i) * C,
-				       src + ((size_t)h * hs + 2 * i + j) * C, (size_t)C * sizeof(float));
 }
 
 static float *tensor_of(struct lms_model *m, int l, const char *suffix)
@@ -64,7 +52,8 @@ static enum lms_status read_layers(FILE *f, struct lms_model *m, const char *suf
 		if (st)
 			return st;
 		if (rotary_heads)
-			permute_rotary(dst, tmp, rotary_heads, c->C / c->NH, c->C);
+			lms_rope_rows_permute(dst, tmp, rotary_heads, c->C / c->NH,
+			                      (size_t)c->C * sizeof(float), 0);
 	}
 	return LMS_OK;
 }

@@ -6,6 +6,8 @@
 #ifndef LMS_LLAMA_OPS_H
 #define LMS_LLAMA_OPS_H
 
+#include <stddef.h>
+
 #include "lmscope/model.h"
 
 /* ---- RMSNorm (rmsnorm.c) ------------------------------------------------
@@ -37,6 +39,14 @@ void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, in
  * (A rotation's transpose is its inverse.) */
 void lms_rope_backward(float *dx, const float *cosv, const float *sinv, int p0, int N, int ld,
                        int nh, int hs);
+/* Converts the rows of a q or k projection (heads x hs rows of row_bytes
+ * bytes each, any storage type) between Meta's adjacent-pair layout (row
+ * 2i + j of a head) and the rotate_half layout (row j hs/2 + i): to_pairs 0
+ * reads pairs and writes rotate_half (Hugging Face's
+ * convert_llama_weights_to_hf.py permutation), 1 the inverse (llama.cpp's
+ * convert_hf_to_gguf.py). dst and src must not overlap. */
+void lms_rope_rows_permute(void *dst, const void *src, int heads, int hs, size_t row_bytes,
+                           int to_pairs);
 
 /* ---- SwiGLU (swiglu.c) ---------------------------------------------------
  * out (n) = silu(gate) * up, silu(x) = x / (1 + exp(-x)). */

@@ -6,6 +6,7 @@
  *   da = da' cos f + db' sin f,   db = db' cos f - da' sin f. */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "nn/llama_ops.h"
 
@@ -70,4 +71,17 @@ void lms_rope_backward(float *dx, const float *cosv, const float *sinv, int p0, 
                        int nh, int hs)
 {
 	rotate(dx, cosv, sinv, p0, N, ld, nh, hs, -1.0f);
+}
+
+void lms_rope_rows_permute(void *dst, const void *src, int heads, int hs, size_t row_bytes,
+                           int to_pairs)
+{
+	int half = hs / 2;
+	for (int h = 0; h < heads; h++)
+		for (int i = 0; i < half; i++)
+			for (int j = 0; j < 2; j++) {
+				size_t pair = (size_t)h * hs + 2 * i + j, rh = (size_t)h * hs + (size_t)j * half + i;
+				size_t d = to_pairs ? pair : rh, s = to_pairs ? rh : pair;
+				memcpy((char *)dst + d * row_bytes, (const char *)src + s * row_bytes, row_bytes);
+			}
 }

@@ -68,15 +68,15 @@ static const struct {
 	[LMS_W_F32] = {"F32", 1, 4, f32_to_f32},
 	[LMS_W_F16] = {"F16", 1, 2, f16_to_f32},
 	[LMS_W_BF16] = {"BF16", 1, 2, bf16_to_f32},
-	/* the quantized types: quant.c's lms_dequant_* (quant.h) go here */
-	[LMS_W_Q8_0] = {"Q8_0", 32, 34, NULL},
-	[LMS_W_Q4_0] = {"Q4_0", 32, 18, NULL},
-	[LMS_W_Q4_1] = {"Q4_1", 32, 20, NULL},
-	[LMS_W_Q5_0] = {"Q5_0", 32, 22, NULL},
-	[LMS_W_Q5_1] = {"Q5_1", 32, 24, NULL},
-	[LMS_W_Q4_K] = {"Q4_K", 256, 144, NULL},
-	[LMS_W_Q5_K] = {"Q5_K", 256, 176, NULL},
-	[LMS_W_Q6_K] = {"Q6_K", 256, 210, NULL},
+	/* the quantized types: quant.c's lms_dequant_* (quant.h) */
+	[LMS_W_Q8_0] = {"Q8_0", 32, 34, lms_dequant_q8_0},
+	[LMS_W_Q4_0] = {"Q4_0", 32, 18, lms_dequant_q4_0},
+	[LMS_W_Q4_1] = {"Q4_1", 32, 20, lms_dequant_q4_1},
+	[LMS_W_Q5_0] = {"Q5_0", 32, 22, lms_dequant_q5_0},
+	[LMS_W_Q5_1] = {"Q5_1", 32, 24, lms_dequant_q5_1},
+	[LMS_W_Q4_K] = {"Q4_K", 256, 144, lms_dequant_q4_k},
+	[LMS_W_Q5_K] = {"Q5_K", 256, 176, lms_dequant_q5_k},
+	[LMS_W_Q6_K] = {"Q6_K", 256, 210, lms_dequant_q6_k},
 };
 
 static int valid(enum lms_wtype t)
