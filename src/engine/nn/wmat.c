@@ -1,0 +1,218 @@
+/* Weight matrices as stored (wmat.h): the per-type conversion to float and
+ * the two products. Typed matrices are converted a tile at a time into a
+ * small per-thread buffer that stays in the cache, and each tile is
+ * multiplied there by OpenBLAS: every stored byte is read once per product,
+ * float32 copies of whole matrices never exist. */
+#include <string.h>
+
+#include <cblas.h>
+
+#if defined(__F16C__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "io/safetensors.h"
+#include "nn/quant.h"
+#include "nn/wmat.h"
+
+typedef void (*to_f32_fn)(float *out, const void *src, size_t n);
+
+static void f32_to_f32(float *out, const void *src, size_t n)
+{
+	memcpy(out, src, n * sizeof(float));
+}
+
+static void f16_to_f32(float *out, const void *src, size_t n)
+{
+	const uint16_t *s = src;
+	size_t i = 0;
+#ifdef __F16C__
+	for (; i + 8 <= n; i += 8) {
+		__m128i h;
+		memcpy(&h, s + i, sizeof h);
+		_mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
+	}
+#endif
+	for (; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, s + i, sizeof h);
+		out[i] = lms_f16_to_f32(h);
+	}
+}
+
+/* bfloat16 is the top half of a float32: a shift (which vectorises) */
+static void bf16_to_f32(float *out, const void *src, size_t n)
+{
+	const unsigned char *s = src;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, s + 2 * i, sizeof h);
+		uint32_t x = (uint32_t)h << 16;
+		memcpy(out + i, &x, sizeof x);
+	}
+}
+
+static const struct {
+	const char *name;
+	int block;          /* values per block */
+	size_t block_bytes; /* bytes per block */
+	to_f32_fn to_f32;   /* NULL: not available in this build */
+} types[LMS_W_NTYPES] = {
+	[LMS_W_F32] = {"F32", 1, 4, f32_to_f32},
+	[LMS_W_F16] = {"F16", 1, 2, f16_to_f32},
+	[LMS_W_BF16] = {"BF16", 1, 2, bf16_to_f32},
+	/* the quantized types: quant.c's lms_dequant_* (quant.h) go here */
+	[LMS_W_Q8_0] = {"Q8_0", 32, 34, NULL},
+	[LMS_W_Q4_0] = {"Q4_0", 32, 18, NULL},
+	[LMS_W_Q4_1] = {"Q4_1", 32, 20, NULL},
+	[LMS_W_Q5_0] = {"Q5_0", 32, 22, NULL},
+	[LMS_W_Q5_1] = {"Q5_1", 32, 24, NULL},
+	[LMS_W_Q4_K] = {"Q4_K", 256, 144, NULL},
+	[LMS_W_Q5_K] = {"Q5_K", 256, 176, NULL},
+	[LMS_W_Q6_K] = {"Q6_K", 256, 210, NULL},
+};
+
+static int valid(enum lms_wtype t)
+{
+	return (unsigned)t < LMS_W_NTYPES;
+}
+
+const char *lms_wtype_name(enum lms_wtype t)
+{
+	return valid(t) ? types[t].name : "unknown";
+}
+
+int lms_wtype_block(enum lms_wtype t)
+{
+	return valid(t) ? types[t].block : 0;
+}
+
+size_t lms_wtype_block_bytes(enum lms_wtype t)
+{
+	return valid(t) ? types[t].block_bytes : 0;
+}
+
+size_t lms_wtype_row_bytes(enum lms_wtype t, int cols)
+{
+	if (!valid(t) || cols <= 0 || cols % types[t].block)
+		return 0;
+	return (size_t)(cols / types[t].block) * types[t].block_bytes;
+}
+
+int lms_wtype_available(enum lms_wtype t)
+{
+	return valid(t) && types[t].to_f32 != NULL;
+}
+
+struct lms_wmat lms_wmat_of(enum lms_wtype t, const void *data, int rows, int cols)
+{
+	struct lms_wmat w = {t, data, rows, cols, lms_wtype_row_bytes(t, cols)};
+	return w;
+}
+
+void lms_wtype_to_f32(float *out, const void *src, enum lms_wtype t, size_t n)
+{
+	types[t].to_f32(out, src, n);
+}
+
+void lms_wmat_row(float *out, const struct lms_wmat *w, int r)
+{
+	lms_wtype_to_f32(out, (const unsigned char *)w->data + (size_t)r * w->row_bytes, w->type,
+	                 (size_t)w->cols);
+}
+
+/* ---- products ------------------------------------------------------------------ */
+
+/* The tile: 32K floats (128 KiB), in the second-level cache while OpenBLAS
+ * reads it. One per thread, so runs on different threads never share it. */
+#define TILE_FLOATS 32768
+static _Thread_local float tile[TILE_FLOATS];
+
+/* Tile geometry for w: columns per tile K (all of them when they fit, else
+ * a whole number of blocks) and rows per tile R. */
+static void tile_shape(const struct lms_wmat *w, int *K, int *R)
+{
+	int blk = types[w->type].block;
+	*K = w->cols <= TILE_FLOATS ? w->cols : TILE_FLOATS / blk * blk;
+	*R = TILE_FLOATS / *K;
+}
+
+/* tile (R, K) = w[r0 .. r0+R, k0 .. k0+K) as float */
+static void load_tile(const struct lms_wmat *w, int r0, int R, int k0, int K)
+{
+	const unsigned char *base = w->data;
+	size_t kb = (size_t)(k0 / types[w->type].block) * types[w->type].block_bytes;
+	for (int i = 0; i < R; i++)
+		types[w->type].to_f32(tile + (size_t)i * K, base + (size_t)(r0 + i) * w->row_bytes + kb,
+		                      (size_t)K);
+}
+
+void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
+                      const float *b, int N)
+{
+	int rows = w->rows, cols = w->cols;
+	for (int t = 0; t < N; t++) {
+		if (b)
+			memcpy(out + (size_t)t * ldo, b, (size_t)rows * sizeof(float));
+		else
+			memset(out + (size_t)t * ldo, 0, (size_t)rows * sizeof(float));
+	}
+	if (w->type == LMS_W_F32) {
+		/* out (N, rows) += in (N, cols) @ w^T (cols, rows) */
+		if (N == 1)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, w->data, cols, in, 1,
+			            1.0f, out, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, in, ldi,
+			            w->data, cols, 1.0f, out, ldo);
+		return;
+	}
+	int K, R;
+	tile_shape(w, &K, &R);
+	for (int k0 = 0; k0 < cols; k0 += K) {
+		int kn = cols - k0 < K ? cols - k0 : K;
+		for (int r0 = 0; r0 < rows; r0 += R) {
+			int rn = rows - r0 < R ? rows - r0 : R;
+			load_tile(w, r0, rn, k0, kn);
+			/* out[:, r0 .. r0+rn) (N, rn) += in[:, k0 .. k0+kn) (N, kn) @ tile^T */
+			if (N == 1)
+				cblas_sgemv(CblasRowMajor, CblasNoTrans, rn, kn, 1.0f, tile, kn, in + k0, 1,
+				            1.0f, out + r0, 1);
+			else
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rn, kn, 1.0f, in + k0,
+				            ldi, tile, kn, 1.0f, out + r0, ldo);
+		}
+	}
+}
+
+void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const struct lms_wmat *w,
+                       int N)
+{
+	int rows = w->rows, cols = w->cols;
+	if (w->type == LMS_W_F32) {
+		/* din (N, cols) += dout (N, rows) @ w (rows, cols) */
+		if (N == 1)
+			cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0f, w->data, cols, dout, 1,
+			            1.0f, din, 1);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, dout,
+			            ldo, w->data, cols, 1.0f, din, ldd);
+		return;
+	}
+	int K, R;
+	tile_shape(w, &K, &R);
+	for (int k0 = 0; k0 < cols; k0 += K) {
+		int kn = cols - k0 < K ? cols - k0 : K;
+		for (int r0 = 0; r0 < rows; r0 += R) {
+			int rn = rows - r0 < R ? rows - r0 : R;
+			load_tile(w, r0, rn, k0, kn);
+			/* din[:, k0 .. k0+kn) += dout[:, r0 .. r0+rn) (N, rn) @ tile (rn, kn) */
+			if (N == 1)
+				cblas_sgemv(CblasRowMajor, CblasTrans, rn, kn, 1.0f, tile, kn, dout + r0, 1,
+				            1.0f, din + k0, 1);
+			else
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, kn, rn, 1.0f, dout + r0,
+				            ldo, tile, kn, 1.0f, din + k0, ldd);
+		}
+	}
+}
