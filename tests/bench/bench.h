@@ -20,5 +20,6 @@ int bench_tokenizer(int argc, char **argv);
 int bench_llama(int argc, char **argv);
 int bench_llama_baseline(int argc, char **argv);
 int bench_interp(int argc, char **argv);
+int bench_hf_llama(int argc, char **argv);
 
 #endif

@@ -64,6 +64,7 @@ static const struct workload workloads[] = {
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
 	{"interp", bench_interp},
+	{"hf-llama", bench_hf_llama},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS

@@ -40,11 +40,18 @@ static void f16_to_f32(float *out, const void *src, size_t n)
 	}
 }
 
-/* bfloat16 is the top half of a float32: a shift (which vectorises) */
+/* bfloat16 is the top half of a float32: a shift */
 static void bf16_to_f32(float *out, const void *src, size_t n)
 {
 	const unsigned char *s = src;
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+#ifdef __AVX512F__
+	for (; i + 16 <= n; i += 16) {
+		__m256i h = _mm256_loadu_si256((const __m256i *)(s + 2 * i));
+		_mm512_storeu_si512(out + i, _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+	}
+#endif
+	for (; i < n; i++) {
 		uint16_t h;
 		memcpy(&h, s + 2 * i, sizeof h);
 		uint32_t x = (uint32_t)h << 16;
@@ -123,9 +130,11 @@ void lms_wmat_row(float *out, const struct lms_wmat *w, int r)
 
 /* ---- products ------------------------------------------------------------------ */
 
-/* The tile: 32K floats (128 KiB), in the second-level cache while OpenBLAS
- * reads it. One per thread, so runs on different threads never share it. */
-#define TILE_FLOATS 32768
+/* The tile: 256K floats (1 MiB), in the second-level cache while OpenBLAS
+ * reads it, and enough rows (128 of a 2048-wide matrix) for OpenBLAS's
+ * packing to pay. One per thread, so runs on different threads never share
+ * it. */
+#define TILE_FLOATS 262144
 static _Thread_local float tile[TILE_FLOATS];
 
 /* Tile geometry for w: columns per tile K (all of them when they fit, else
@@ -147,6 +156,108 @@ static void load_tile(const struct lms_wmat *w, int r0, int R, int k0, int K)
 		                      (size_t)K);
 }
 
+/* Below this many input rows, 16-bit matrices are multiplied directly, the
+ * conversion done in registers (the explorer's keystroke has N = 1, where a
+ * product streams the weights once and the tile would only add a write and
+ * a read of every value). */
+#define DIRECT_ROWS 4
+
+/* 16 values of a 16-bit row as floats */
+#ifdef __AVX512F__
+static inline __m512 load16(const void *p, enum lms_wtype t)
+{
+	__m256i h = _mm256_loadu_si256((const __m256i *)p);
+	if (t == LMS_W_F16)
+		return _mm512_cvtph_ps(h);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+#endif
+
+/* out[t, r] += in[t] . w_r for t < N <= DIRECT_ROWS, w F16 or BF16 */
+static void direct_forward(float *out, int ldo, const float *in, int ldi,
+                           const struct lms_wmat *w, int N)
+{
+	int cols = w->cols;
+	for (int r = 0; r < w->rows; r++) {
+		const uint16_t *row = (const uint16_t *)((const unsigned char *)w->data +
+		                                         (size_t)r * w->row_bytes);
+		float acc[DIRECT_ROWS] = {0};
+		int i = 0;
+#ifdef __AVX512F__
+		if (N == 1) { /* the keystroke: two chains of FMAs in registers */
+			__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+			for (; i + 32 <= cols; i += 32) {
+				s0 = _mm512_fmadd_ps(load16(row + i, w->type), _mm512_loadu_ps(in + i), s0);
+				s1 = _mm512_fmadd_ps(load16(row + i + 16, w->type), _mm512_loadu_ps(in + i + 16), s1);
+			}
+			acc[0] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+		}
+		__m512 s[DIRECT_ROWS];
+		for (int t = 0; t < N; t++)
+			s[t] = _mm512_setzero_ps();
+		for (; i + 16 <= cols; i += 16) {
+			__m512 x = load16(row + i, w->type);
+			for (int t = 0; t < N; t++)
+				s[t] = _mm512_fmadd_ps(x, _mm512_loadu_ps(in + (size_t)t * ldi + i), s[t]);
+		}
+		for (int t = 0; t < N; t++)
+			acc[t] += _mm512_reduce_add_ps(s[t]);
+#endif
+		float x[16];
+		for (; i < cols; i += 16) {
+			int k = cols - i < 16 ? cols - i : 16;
+			types[w->type].to_f32(x, row + i, (size_t)k);
+			for (int t = 0; t < N; t++)
+				for (int j = 0; j < k; j++)
+					acc[t] += x[j] * in[(size_t)t * ldi + i + j];
+		}
+		for (int t = 0; t < N; t++)
+			out[(size_t)t * ldo + r] += acc[t];
+	}
+}
+
+/* din[t] += dout[t, r] w_r for t < N <= DIRECT_ROWS, w F16 or BF16 */
+static void direct_backward(float *din, int ldd, const float *dout, int ldo,
+                            const struct lms_wmat *w, int N)
+{
+	int cols = w->cols;
+	for (int r = 0; r < w->rows; r++) {
+		const uint16_t *row = (const uint16_t *)((const unsigned char *)w->data +
+		                                         (size_t)r * w->row_bytes);
+		float g[DIRECT_ROWS];
+		int any = 0;
+		for (int t = 0; t < N; t++) {
+			g[t] = dout[(size_t)t * ldo + r];
+			any |= g[t] != 0.0f;
+		}
+		if (!any)
+			continue;
+		int i = 0;
+#ifdef __AVX512F__
+		for (; i + 16 <= cols; i += 16) {
+			__m512 x = load16(row + i, w->type);
+			for (int t = 0; t < N; t++) {
+				float *d = din + (size_t)t * ldd + i;
+				_mm512_storeu_ps(d, _mm512_fmadd_ps(x, _mm512_set1_ps(g[t]), _mm512_loadu_ps(d)));
+			}
+		}
+#endif
+		float x[16];
+		for (; i < cols; i += 16) {
+			int k = cols - i < 16 ? cols - i : 16;
+			types[w->type].to_f32(x, row + i, (size_t)k);
+			for (int t = 0; t < N; t++)
+				for (int j = 0; j < k; j++)
+					din[(size_t)t * ldd + i + j] += g[t] * x[j];
+		}
+	}
+}
+
+static int direct(const struct lms_wmat *w, int N)
+{
+	return N <= DIRECT_ROWS && (w->type == LMS_W_F16 || w->type == LMS_W_BF16);
+}
+
 void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
                       const float *b, int N)
 {
@@ -165,6 +276,10 @@ void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struc
 		else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, in, ldi,
 			            w->data, cols, 1.0f, out, ldo);
+		return;
+	}
+	if (direct(w, N)) {
+		direct_forward(out, ldo, in, ldi, w, N);
 		return;
 	}
 	int K, R;
@@ -197,6 +312,10 @@ void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const st
 		else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, dout,
 			            ldo, w->data, cols, 1.0f, din, ldd);
+		return;
+	}
+	if (direct(w, N)) {
+		direct_backward(din, ldd, dout, ldo, w, N);
 		return;
 	}
 	int K, R;
