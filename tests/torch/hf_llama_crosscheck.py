@@ -98,7 +98,9 @@ def make_state(cfg, gen):
     def vec(n, base):
         return base + 0.2 * torch.randn(n, generator=gen)
 
-    sd = {"model.embed_tokens.weight": torch.randn(V, C, generator=gen)}
+    # logits of standard deviation about 2 (tied or not): a target far from
+    # probability 1, whose gradient float32 resolves
+    sd = {"model.embed_tokens.weight": torch.randn(V, C, generator=gen) * (2 / math.sqrt(C))}
     for l in range(L):
         p = "model.layers.%d." % l
         sd[p + "input_layernorm.weight"] = vec(C, 1.0)
@@ -116,7 +118,7 @@ def make_state(cfg, gen):
         sd[p + "mlp.down_proj.weight"] = mat(C, H)
     sd["model.norm.weight"] = vec(C, 1.0)
     if not cfg["tie_word_embeddings"]:
-        sd["lm_head.weight"] = mat(V, C) * 3
+        sd["lm_head.weight"] = mat(V, C) * 2
     return sd
 
 
