@@ -19,23 +19,6 @@
 
 enum { REPS = 5, CTX = 64, GEN = 32 };
 
-static double best(const double *x, int n)
-{
-	double b = x[0];
-	for (int i = 1; i < n; i++)
-		b = x[i] < b ? x[i] : b;
-	return b;
-}
-
-static int argmax(const float *x, int n)
-{
-	int b = 0;
-	for (int i = 1; i < n; i++)
-		if (x[i] > x[b])
-			b = i;
-	return b;
-}
-
 static void result(const char *name, const char *key, double v, const char *unit)
 {
 	char k[96];
@@ -77,7 +60,7 @@ int bench_hf_llama(int argc, char **argv)
 		lms_embed(r, ids, CTX);
 		lms_forward(r, CTX - 1, CTX);
 		lms_logits(r, 0, CTX - 1, CTX);
-		int tg = argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
+		int tg = bench_argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
 		tk[k] = bench_now() - t0;
 		ck[k] = bench_process_cpu() - c0;
 		/* full update with saliency */
@@ -92,10 +75,10 @@ int bench_hf_llama(int argc, char **argv)
 	}
 	/* wall clock, and CPU time (every thread): on a shared machine the
 	 * wall clock also counts other programs' turns */
-	result(name, "keystroke_ctx64_ms", 1e3 * best(tk, REPS), "ms");
-	result(name, "keystroke_ctx64_cpu_ms", 1e3 * best(ck, REPS), "ms");
-	result(name, "saliency_ctx64_ms", 1e3 * best(ts, REPS), "ms");
-	result(name, "saliency_ctx64_cpu_ms", 1e3 * best(cs, REPS), "ms");
+	result(name, "keystroke_ctx64_ms", 1e3 * bench_best(tk, REPS), "ms");
+	result(name, "keystroke_ctx64_cpu_ms", 1e3 * bench_best(ck, REPS), "ms");
+	result(name, "saliency_ctx64_ms", 1e3 * bench_best(ts, REPS), "ms");
+	result(name, "saliency_ctx64_cpu_ms", 1e3 * bench_best(cs, REPS), "ms");
 
 	/* greedy generation after the 64 positions' prefix, KV cache */
 	int seq[CTX];
@@ -106,7 +89,7 @@ int bench_hf_llama(int argc, char **argv)
 	lms_forward(r, 0, n0);
 	for (int len = n0; len < CTX; len++) {
 		lms_logits(r, 0, len - 1, len);
-		seq[len] = argmax(r->logits + (size_t)(len - 1) * c->V, c->V);
+		seq[len] = bench_argmax(r->logits + (size_t)(len - 1) * c->V, c->V);
 		lms_embed(r, seq, len + 1);
 		lms_forward(r, len, len + 1);
 	}

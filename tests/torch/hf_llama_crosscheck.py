@@ -32,13 +32,15 @@ Exit status 0 when everything agrees."""
 import json
 import math
 import os
-import resource
-import struct
 import subprocess
 import sys
 import tempfile
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2_crosscheck import DTYPES, write_safetensors  # noqa: E402
+from llama_crosscheck import lmscope, rel  # noqa: E402
 
 LMSCOPE = os.environ.get("LMSCOPE", "./lmscope")
 TOL = 1e-4
@@ -52,34 +54,6 @@ def check(ok, what):
 
 
 # ---- checkpoints ------------------------------------------------------------
-
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-
-
-def raw_bytes(t, dtype):
-    t = t.detach().to(DTYPES[dtype]).contiguous()
-    if dtype == "BF16":  # numpy has no bfloat16: its bits as int16
-        t = t.view(torch.int16)
-    return t.numpy().tobytes()
-
-
-def write_safetensors(tensors, path, dtype):
-    """The safetensors layout: 8-byte little-endian header length, JSON
-    header (dtype, shape, data_offsets), data. 1-D tensors stay F32, as HF
-    checkpoints often mix them."""
-    header, chunks, pos = {"__metadata__": {"format": "pt"}}, [], 0
-    for name, t in tensors.items():
-        dt = dtype if t.dim() == 2 else "F32"
-        raw = raw_bytes(t, dt)
-        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [pos, pos + len(raw)]}
-        chunks.append(raw)
-        pos += len(raw)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * ((8 - len(head) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head + b"".join(chunks))
-    return pos
-
 
 def stored(t, dtype):
     """The value lmscope reads: rounded to the file's dtype, in float64."""
@@ -211,17 +185,6 @@ def hf_forward(cfg, sd, emb):
 
 
 # ---- comparisons --------------------------------------------------------------
-
-def lmscope(*args):
-    r = subprocess.run([LMSCOPE, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit("lmscope %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
-    return json.loads(r.stdout)
-
-
-def rel(a, b):
-    return abs(a - b) / max(1.0, abs(b))
-
 
 def check_explain(name, d, cfg, sd, ids):
     V, n = cfg["vocab_size"], len(ids)

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
@@ -444,6 +445,19 @@ static int finite16(const unsigned char *p, size_t n, enum lms_st_dtype d)
 	return !bad;
 }
 
+/* Reads the mapped files in now, in large requests, rather than a page
+ * fault at a time in the NaN scan below (only a speed-up: without
+ * MADV_POPULATE_READ, or when it fails, the pages come in on first use). */
+static void populate(const struct lms_shards *f)
+{
+#ifdef MADV_POPULATE_READ
+	for (int i = 0; i < f->n; i++)
+		madvise((void *)f->files[i]->map, f->files[i]->size, MADV_POPULATE_READ);
+#else
+	(void)f;
+#endif
+}
+
 /* The model over the open shards: float32 tensors read into params, kept
  * ones pointed into the mappings (the shards become the model's storage). */
 static enum lms_status fill_model(struct lms_shards *f, const struct lms_config *c,
@@ -463,6 +477,8 @@ static enum lms_status fill_model(struct lms_shards *f, const struct lms_config 
 	}
 	m->stored_bytes = stored;
 	st = lms_memory_check_stored(c, stored, f->what);
+	if (!st && m->typed)
+		populate(f);
 	if (!st && !(m->params = calloc(floats ? floats : 1, sizeof(float))))
 		st = lms_fail(LMS_ENOMEM, "cannot allocate %zu parameters", floats);
 	size_t off = 0;

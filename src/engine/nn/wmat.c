@@ -258,80 +258,68 @@ static int direct(const struct lms_wmat *w, int N)
 	return N <= DIRECT_ROWS && (w->type == LMS_W_F16 || w->type == LMS_W_BF16);
 }
 
+/* A float32 block m (rows, cols), row stride ld:
+ *   forward (back = 0): y (N, rows) += x (N, cols) @ m^T
+ *   backward (back = 1): y (N, cols) += x (N, rows) @ m */
+static void block_product(int back, float *y, int ldy, const float *x, int ldx, const float *m,
+                          int rows, int cols, int ld, int N)
+{
+	if (N == 1)
+		cblas_sgemv(CblasRowMajor, back ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, m, ld, x, 1,
+		            1.0f, y, 1);
+	else if (back)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, x, ldx, m, ld,
+		            1.0f, y, ldy);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, x, ldx, m, ld,
+		            1.0f, y, ldy);
+}
+
+/* Both products of a typed w over more rows than DIRECT_ROWS: tile by
+ * tile, converted and multiplied as float32 blocks. */
+static void tiled_product(int back, float *y, int ldy, const float *x, int ldx,
+                          const struct lms_wmat *w, int N)
+{
+	int K, R;
+	tile_shape(w, &K, &R);
+	for (int k0 = 0; k0 < w->cols; k0 += K) {
+		int kn = w->cols - k0 < K ? w->cols - k0 : K;
+		for (int r0 = 0; r0 < w->rows; r0 += R) {
+			int rn = w->rows - r0 < R ? w->rows - r0 : R;
+			load_tile(w, r0, rn, k0, kn);
+			/* the tile is w[r0 .. r0+rn, k0 .. k0+kn) */
+			if (back)
+				block_product(1, y + k0, ldy, x + r0, ldx, tile, rn, kn, kn, N);
+			else
+				block_product(0, y + r0, ldy, x + k0, ldx, tile, rn, kn, kn, N);
+		}
+	}
+}
+
 void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
                       const float *b, int N)
 {
-	int rows = w->rows, cols = w->cols;
 	for (int t = 0; t < N; t++) {
 		if (b)
-			memcpy(out + (size_t)t * ldo, b, (size_t)rows * sizeof(float));
+			memcpy(out + (size_t)t * ldo, b, (size_t)w->rows * sizeof(float));
 		else
-			memset(out + (size_t)t * ldo, 0, (size_t)rows * sizeof(float));
+			memset(out + (size_t)t * ldo, 0, (size_t)w->rows * sizeof(float));
 	}
-	if (w->type == LMS_W_F32) {
-		/* out (N, rows) += in (N, cols) @ w^T (cols, rows) */
-		if (N == 1)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, w->data, cols, in, 1,
-			            1.0f, out, 1);
-		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, in, ldi,
-			            w->data, cols, 1.0f, out, ldo);
-		return;
-	}
-	if (direct(w, N)) {
+	if (w->type == LMS_W_F32)
+		block_product(0, out, ldo, in, ldi, w->data, w->rows, w->cols, w->cols, N);
+	else if (direct(w, N))
 		direct_forward(out, ldo, in, ldi, w, N);
-		return;
-	}
-	int K, R;
-	tile_shape(w, &K, &R);
-	for (int k0 = 0; k0 < cols; k0 += K) {
-		int kn = cols - k0 < K ? cols - k0 : K;
-		for (int r0 = 0; r0 < rows; r0 += R) {
-			int rn = rows - r0 < R ? rows - r0 : R;
-			load_tile(w, r0, rn, k0, kn);
-			/* out[:, r0 .. r0+rn) (N, rn) += in[:, k0 .. k0+kn) (N, kn) @ tile^T */
-			if (N == 1)
-				cblas_sgemv(CblasRowMajor, CblasNoTrans, rn, kn, 1.0f, tile, kn, in + k0, 1,
-				            1.0f, out + r0, 1);
-			else
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rn, kn, 1.0f, in + k0,
-				            ldi, tile, kn, 1.0f, out + r0, ldo);
-		}
-	}
+	else
+		tiled_product(0, out, ldo, in, ldi, w, N);
 }
 
 void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const struct lms_wmat *w,
                        int N)
 {
-	int rows = w->rows, cols = w->cols;
-	if (w->type == LMS_W_F32) {
-		/* din (N, cols) += dout (N, rows) @ w (rows, cols) */
-		if (N == 1)
-			cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0f, w->data, cols, dout, 1,
-			            1.0f, din, 1);
-		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, dout,
-			            ldo, w->data, cols, 1.0f, din, ldd);
-		return;
-	}
-	if (direct(w, N)) {
+	if (w->type == LMS_W_F32)
+		block_product(1, din, ldd, dout, ldo, w->data, w->rows, w->cols, w->cols, N);
+	else if (direct(w, N))
 		direct_backward(din, ldd, dout, ldo, w, N);
-		return;
-	}
-	int K, R;
-	tile_shape(w, &K, &R);
-	for (int k0 = 0; k0 < cols; k0 += K) {
-		int kn = cols - k0 < K ? cols - k0 : K;
-		for (int r0 = 0; r0 < rows; r0 += R) {
-			int rn = rows - r0 < R ? rows - r0 : R;
-			load_tile(w, r0, rn, k0, kn);
-			/* din[:, k0 .. k0+kn) += dout[:, r0 .. r0+rn) (N, rn) @ tile (rn, kn) */
-			if (N == 1)
-				cblas_sgemv(CblasRowMajor, CblasTrans, rn, kn, 1.0f, tile, kn, dout + r0, 1,
-				            1.0f, din + k0, 1);
-			else
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, kn, rn, 1.0f, dout + r0,
-				            ldo, tile, kn, 1.0f, din + k0, ldd);
-		}
-	}
+	else
+		tiled_product(1, din, ldd, dout, ldo, w, N);
 }
