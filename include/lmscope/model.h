@@ -81,7 +81,11 @@ struct lms_model {
 	size_t n_params; /* parameters, whatever their storage */
 	struct lms_tensor *tensors;
 	int n_tensors;
-	struct lms_wmat *wm;   /* (n_tensors) each tensor as stored; 1-D ones as (1, n) */
+	struct lms_wmat *wm;   /* (n_tensors) each tensor as stored, (shape0, shape1);
+	                          1-D ones as (1, n). Only the embedding, the
+	                          unembedding and the Llama family's matrices are
+	                          multiplied through it (GPT-2's Conv1D weights,
+	                          (in, out), are read from params directly). */
 	int typed;             /* some tensor is not float32: inference and attribution only */
 	size_t stored_bytes;   /* bytes of the parameters as stored */
 	void *storage;         /* what wm points into besides params (file mappings) */
