@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/model.h"
 
 enum { REPS = 5, CTX = 64, GEN = 32 };
@@ -34,12 +35,12 @@ int bench_hf_llama(int argc, char **argv)
 	}
 	const char *name = argv[1], *dir = argv[2];
 	struct lms_model *m;
-	double t0 = bench_now();
+	double t0 = lms_now();
 	if (lms_model_load(dir, &m)) {
 		fprintf(stderr, "bench hf-llama: %s\n", lms_errmsg());
 		return 2;
 	}
-	result(name, "load_s", bench_now() - t0, "s");
+	result(name, "load_s", lms_now() - t0, "s");
 	result(name, "weights_file", (double)m->stored_bytes / 1048576.0, "MB");
 	result(name, "rss_after_load", (double)bench_peak_rss_kb() / 1024, "MB");
 	const struct lms_config *c = &m->cfg;
@@ -55,22 +56,22 @@ int bench_hf_llama(int argc, char **argv)
 	lms_forward(r, 0, CTX);
 	for (int k = 0; k < REPS; k++) {
 		/* keystroke: one appended position, its candidates */
-		t0 = bench_now();
+		t0 = lms_now();
 		double c0 = bench_process_cpu();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, CTX - 1, CTX);
 		lms_logits(r, 0, CTX - 1, CTX);
 		int tg = bench_argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
-		tk[k] = bench_now() - t0;
+		tk[k] = lms_now() - t0;
 		ck[k] = bench_process_cpu() - c0;
 		/* full update with saliency */
-		t0 = bench_now();
+		t0 = lms_now();
 		c0 = bench_process_cpu();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, 0, CTX);
 		lms_objective_logprob(r, 0, CTX - 1, tg, -1, 0);
 		lms_backward(r, LMS_GRAD_INPUT);
-		ts[k] = bench_now() - t0;
+		ts[k] = lms_now() - t0;
 		cs[k] = bench_process_cpu() - c0;
 	}
 	/* wall clock, and CPU time (every thread): on a shared machine the
@@ -83,7 +84,7 @@ int bench_hf_llama(int argc, char **argv)
 	/* greedy generation after the 64 positions' prefix, KV cache */
 	int seq[CTX];
 	memcpy(seq, ids, sizeof ids);
-	t0 = bench_now();
+	t0 = lms_now();
 	int n0 = CTX - GEN;
 	lms_embed(r, seq, n0);
 	lms_forward(r, 0, n0);
@@ -93,7 +94,7 @@ int bench_hf_llama(int argc, char **argv)
 		lms_embed(r, seq, len + 1);
 		lms_forward(r, len, len + 1);
 	}
-	double tg = bench_now() - t0;
+	double tg = lms_now() - t0;
 	result(name, "generate_tokens_per_s", GEN / tg, "tok/s");
 	result(name, "peak_rss", (double)bench_peak_rss_kb() / 1024, "MB");
 	lms_run_free(r);
