@@ -21,6 +21,9 @@ attention probability and both gradient saliencies (the gradient of
 log p(target) by each position's token embedding), at several context
 lengths, as tests/torch/llama_crosscheck.py does for llama2.c files.
 
+Then `explain --dla` and `patch` on a BF16 model must give what they give
+on its float32 conversion (interp_crosscheck.py checks that path).
+
 Then resident memory: a BF16 checkpoint big enough for its weights to
 dominate (45M parameters) is explained once, and the process's peak
 resident memory (VmHWM through getrusage of the child) minus that of the
@@ -302,9 +305,44 @@ def check_memory(tmp):
           "were the BF16 weights converted?" % ((full - bf16) / mib))
 
 
+def flat(x):
+    """Every number in a JSON value, in order."""
+    if isinstance(x, dict):
+        return [v for k in sorted(x) for v in flat(x[k])]
+    if isinstance(x, list):
+        return [v for e in x for v in flat(e)]
+    return [x] if isinstance(x, (int, float)) and not isinstance(x, bool) else []
+
+
+def check_interp(tmp):
+    """Direct logit attribution and activation patching read the
+    unembedding and o_proj as stored: on a BF16 model they give what they
+    give on its float32 conversion (the same values; tests/torch/
+    interp_crosscheck.py checks the float32 path against PyTorch)."""
+    gen = torch.Generator().manual_seed(2)
+    cfg = VARIANTS[3][1]
+    d16, d32 = os.path.join(tmp, "interp-bf16"), os.path.join(tmp, "interp-f32")
+    save(cfg, make_state(cfg, gen), d16, "BF16")
+    r = subprocess.run([LMSCOPE, "convert", d16, "-o", d32], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("lmscope convert failed: " + r.stderr)
+    runs = (["explain", "--ids", "1,2,3,4,5,6", "--dla", "--json", "--no-faithfulness"],
+            ["patch", "--ids-clean", "1,2,3,4,5,6", "--ids-corrupt", "1,2,9,4,5,6", "--json"])
+    for args in runs:
+        a = lmscope(args[0], d16, *args[1:])
+        b = lmscope(args[0], d32, *args[1:])
+        a, b = (a["dla"], b["dla"]) if args[0] == "explain" else (a, b)
+        fa, fb = flat(a), flat(b)
+        scale = max(1.0, max(abs(v) for v in fb))
+        worst = max(abs(x - y) for x, y in zip(fa, fb)) / scale if len(fa) == len(fb) else float("inf")
+        check(worst <= TOL, "%s on BF16 differs from its F32 copy by %.3g" % (args[0], worst))
+    print("direct logit attribution and patching: BF16 model = its F32 copy")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_variants(tmp)
+        check_interp(tmp)
         check_memory(tmp)
     if failures:
         print("%d failures" % len(failures))
