@@ -40,7 +40,20 @@ struct lms_config {
 	float eps;        /* layer_norm_epsilon / rms_norm_eps */
 	float rope_theta; /* Llama rotary base */
 	int tied;         /* output projection is the token embedding */
+	int qkv_bias;     /* Llama family: q, k, v projections have biases (Qwen2) */
+	/* Llama family: rope_scaling of config.json. LMS_ROPE_LINEAR divides
+	 * every frequency by factor; LMS_ROPE_LLAMA3 divides the low
+	 * frequencies (wavelength above orig_maxT / low_freq) by factor, keeps
+	 * the high ones (wavelength below orig_maxT / high_freq) and blends
+	 * between, as Meta's Llama 3.1 reference does. */
+	struct lms_rope_scaling {
+		int kind; /* LMS_ROPE_NONE, LMS_ROPE_LINEAR, LMS_ROPE_LLAMA3 */
+		float factor, low_freq, high_freq;
+		int orig_maxT;
+	} rope;
 };
+
+enum { LMS_ROPE_NONE, LMS_ROPE_LINEAR, LMS_ROPE_LLAMA3 };
 
 /* One named parameter tensor inside the model's parameter block. Names are
  * the Hugging Face / PyTorch state_dict names (without a "transformer."
@@ -53,13 +66,30 @@ struct lms_tensor {
 	size_t numel;
 };
 
+struct lms_wmat; /* a tensor as stored (src/engine/nn/wmat.h) */
+
+/* Every tensor's values are read through wm[i]: float32 tensors point into
+ * params; a model whose weights are kept as stored (half, bfloat16,
+ * quantized: typed) points its matrices into the file mappings it holds in
+ * storage, and params then holds only its float32 tensors (norms,
+ * biases), each at wm[i].data. Offsets in tensors[] are those of an
+ * all-float32 layout: they address params of a float32 model and grads. */
 struct lms_model {
 	struct lms_config cfg;
-	float *params;   /* n_params floats, laid out as tensors[] says */
-	float *grads;    /* NULL until lms_model_grads(); same layout */
-	size_t n_params;
+	float *params;   /* float32 model: n_params floats, laid out as tensors[] says */
+	float *grads;    /* NULL until lms_model_grads(); float32 layout */
+	size_t n_params; /* parameters, whatever their storage */
 	struct lms_tensor *tensors;
 	int n_tensors;
+	struct lms_wmat *wm;   /* (n_tensors) each tensor as stored, (shape0, shape1);
+	                          1-D ones as (1, n). Only the embedding, the
+	                          unembedding and the Llama family's matrices are
+	                          multiplied through it (GPT-2's Conv1D weights,
+	                          (in, out), are read from params directly). */
+	int typed;             /* some tensor is not float32: inference and attribution only */
+	size_t stored_bytes;   /* bytes of the parameters as stored */
+	void *storage;         /* what wm points into besides params (file mappings) */
+	void (*storage_free)(void *storage);
 };
 
 /* Architecture name as in config.json's model_type ("gpt2", "lstm", ...). */
@@ -78,13 +108,20 @@ size_t lms_config_n_params(const struct lms_config *c);
 enum lms_status lms_model_create(const struct lms_config *c, uint64_t seed,
                                  struct lms_model **out);
 void lms_model_free(struct lms_model *m);
-/* Allocates (zeroed) gradients if absent. */
+/* Allocates (zeroed) gradients if absent; LMS_EUNSUPPORTED for a typed
+ * model (training needs float32 weights: lmscope convert makes them). */
 enum lms_status lms_model_grads(struct lms_model *m);
 void lms_model_zero_grads(struct lms_model *m);
 const struct lms_tensor *lms_model_tensor(const struct lms_model *m, const char *name);
 
-/* Model directories (Hugging Face layout: config.json + model.safetensors). */
+/* Model directories (Hugging Face layout: config.json + model.safetensors,
+ * or shards listed in model.safetensors.index.json). Llama-family F16 and
+ * BF16 weights stay as stored, memory-mapped (typed); F32 weights and every
+ * other architecture are read into params. */
 enum lms_status lms_model_load(const char *dir, struct lms_model **out);
+/* A float32 copy of any model (typed ones converted), for saving and
+ * training. */
+enum lms_status lms_model_to_f32(const struct lms_model *m, struct lms_model **out);
 /* Writes config.json and model.safetensors atomically (F32, or F16 when f16). */
 enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f16);
 
@@ -119,6 +156,7 @@ struct lms_run {
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;
+	float *wrows;    /* (max(2, rows of a head block), Cout) unembedding rows as float */
 	void *acts;      /* architecture-private activations and their gradients */
 };
 

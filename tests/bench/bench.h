@@ -10,6 +10,10 @@
 double bench_thread_cpu(void);
 double bench_process_cpu(void);
 double bench_median(double *x, int n);  /* sorts x */
+/* The smallest of n times: on a shared machine other programs' turns only
+ * ever add time. */
+double bench_best(const double *x, int n);
+int bench_argmax(const float *x, int n);
 long bench_peak_rss_kb(void);
 void bench_result(const char *key, double value, const char *unit);
 
@@ -20,5 +24,6 @@ int bench_tokenizer(int argc, char **argv);
 int bench_llama(int argc, char **argv);
 int bench_llama_baseline(int argc, char **argv);
 int bench_interp(int argc, char **argv);
+int bench_hf_llama(int argc, char **argv);
 
 #endif

@@ -23,26 +23,7 @@
 
 enum { GEN = 200, REPS = 15, CTX = 64 };
 
-/* The best of the repetitions: this machine is shared, and other programs'
- * turns only ever add time. */
-static double best(const double *x, int n)
-{
-	double b = x[0];
-	for (int i = 1; i < n; i++)
-		b = x[i] < b ? x[i] : b;
-	return b;
-}
-
 /* ---- lmscope -------------------------------------------------------------- */
-
-static int argmax(const float *x, int n)
-{
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (x[i] > x[best])
-			best = i;
-	return best;
-}
 
 /* Greedy generation of n tokens after BOS through the engine. */
 static void lms_generate(const struct lms_model *m, struct lms_run *r, int *seq, int n)
@@ -52,7 +33,7 @@ static void lms_generate(const struct lms_model *m, struct lms_run *r, int *seq,
 		lms_embed(r, seq, len);
 		lms_forward(r, len - 1, len);
 		lms_logits(r, 0, len - 1, len);
-		seq[len] = argmax(r->logits + (size_t)(len - 1) * m->cfg.V, m->cfg.V);
+		seq[len] = bench_argmax(r->logits + (size_t)(len - 1) * m->cfg.V, m->cfg.V);
 	}
 }
 
@@ -61,8 +42,8 @@ static void lms_generate(const struct lms_model *m, struct lms_run *r, int *seq,
  * first), which run_llama.sh compares between them. */
 static void report_generation(const double *t, const double *cpu, const int *seq, int n)
 {
-	bench_result("llama_generate_tokens_per_s", n / best(t, REPS), "tok/s");
-	bench_result("llama_generate_cpu_us_per_token", 1e6 * best(cpu, REPS) / n, "us");
+	bench_result("llama_generate_tokens_per_s", n / bench_best(t, REPS), "tok/s");
+	bench_result("llama_generate_cpu_us_per_token", 1e6 * bench_best(cpu, REPS) / n, "us");
 	printf("ids");
 	for (int i = 0; i <= n; i++)
 		printf("%c%d", i ? ',' : ' ', seq[i]);
@@ -115,7 +96,7 @@ int bench_llama(int argc, char **argv)
 		lms_embed(r, ids, CTX);
 		lms_forward(r, CTX - 1, CTX);
 		lms_logits(r, 0, CTX - 1, CTX);
-		int tg = argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
+		int tg = bench_argmax(r->logits + (size_t)(CTX - 1) * c->V, c->V);
 		lms_objective_logprob(r, 0, CTX - 1, tg, -1, LMS_GRAD_INPUT);
 		lms_backward(r, LMS_GRAD_INPUT);
 		tk[k] = lms_now() - t0;
@@ -134,9 +115,9 @@ int bench_llama(int argc, char **argv)
 		lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
 		tp[k] = lms_now() - t0;
 	}
-	bench_result("llama_keystroke_ctx64_ms", 1e3 * best(tk, REPS * 4), "ms");
-	bench_result("llama_fwd_bwd_inputs_ctx64_ms", 1e3 * best(tf, REPS * 4), "ms");
-	bench_result("llama_fwd_bwd_params_ctx64_ms", 1e3 * best(tp, REPS * 4), "ms");
+	bench_result("llama_keystroke_ctx64_ms", 1e3 * bench_best(tk, REPS * 4), "ms");
+	bench_result("llama_fwd_bwd_inputs_ctx64_ms", 1e3 * bench_best(tf, REPS * 4), "ms");
+	bench_result("llama_fwd_bwd_params_ctx64_ms", 1e3 * bench_best(tp, REPS * 4), "ms");
 	bench_result("llama_peak_rss", (double)bench_peak_rss_kb() / 1024, "MB");
 	lms_run_free(r);
 	lms_model_free(m);
@@ -288,7 +269,7 @@ int bench_llama_baseline(int argc, char **argv)
 		seq[0] = 1;
 		for (int pos = 0; pos < n; pos++) {
 			base_step(&b, seq[pos], pos);
-			seq[pos + 1] = argmax(b.logits, c->V);
+			seq[pos + 1] = bench_argmax(b.logits, c->V);
 		}
 		t[k] = lms_now() - t0;
 		cpu[k] = bench_process_cpu() - c0;

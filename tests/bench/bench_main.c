@@ -38,6 +38,23 @@ double bench_median(double *x, int n)
 	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+double bench_best(const double *x, int n)
+{
+	double b = x[0];
+	for (int i = 1; i < n; i++)
+		b = x[i] < b ? x[i] : b;
+	return b;
+}
+
+int bench_argmax(const float *x, int n)
+{
+	int b = 0;
+	for (int i = 1; i < n; i++)
+		if (x[i] > x[b])
+			b = i;
+	return b;
+}
+
 long bench_peak_rss_kb(void)
 {
 	struct rusage ru;
@@ -64,6 +81,7 @@ static const struct workload workloads[] = {
 	{"llama", bench_llama},
 	{"llama-baseline", bench_llama_baseline},
 	{"interp", bench_interp},
+	{"hf-llama", bench_hf_llama},
 };
 
 /* Prints the OPENBLAS_CORETYPE this processor should use ("" when OpenBLAS

@@ -111,20 +111,30 @@ def gpt2(w, e):
 
 # ---- model directories ----------------------------------------------------------
 
-def write_safetensors(tensors, path):
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def write_safetensors(tensors, path, dtype="F32"):
     """8-byte little-endian header length, a JSON header giving each
     tensor's dtype, shape and byte range [begin, end) within the data that
-    follows, then the raw little-endian data."""
+    follows, then the raw little-endian data. Matrices are written as dtype
+    (F32, F16 or BF16), 1-D tensors as F32, as Hugging Face checkpoints
+    often mix them. Returns the data's size in bytes."""
     header, chunks, pos = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
-        raw = t.contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [pos, pos + len(raw)]}
+        dt = dtype if t.dim() == 2 else "F32"
+        x = t.detach().contiguous().to(DTYPES[dt])
+        if dt == "BF16":  # numpy has no bfloat16: its bits as int16
+            x = x.view(torch.int16)
+        raw = x.numpy().tobytes()
+        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [pos, pos + len(raw)]}
         chunks.append(raw)
         pos += len(raw)
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * ((8 - len(head) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(head)) + head + b"".join(chunks))
+    return pos
 
 
 def save_plain(w, d):

@@ -285,4 +285,5 @@ def main():
     print("llama cross-check: all agree")
 
 
-main()
+if __name__ == "__main__":
+    main()

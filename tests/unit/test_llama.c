@@ -295,7 +295,7 @@ static void rope_fn(float *out, float *in, void *p)
 START_TEST(test_rope)
 {
 	struct rope_ctx c;
-	lms_rope_table(c.cosv, c.sinv, 8, 8, 10000.0f);
+	lms_rope_table(c.cosv, c.sinv, 8, 8, 10000.0f, NULL);
 	struct lms_rng g;
 	lms_rng_seed(&g, 2);
 	float x[60], y[60], probe[60], d[60];

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lmscope/model.h"
+#include "nn/wmat.h"
 
 /* One Transformer block's activations of one batch row, each (T, X) with
  * row stride X (see lmscope/interp.h). */
@@ -59,7 +60,22 @@ const struct lms_arch_ops *lms_arch_ops(enum lms_arch a);
 void lms_tensor_set(struct lms_tensor *t, const char *name, int ndim, int64_t d0, int64_t d1,
                     size_t *offset);
 
-/* A model with its tensor table and a zeroed parameter block, no init. */
+/* A model with its tensor table and a zeroed parameter block, no init;
+ * wm[] points into params. */
 enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **out);
+/* A model with its tensor table and an empty wm[], no params: for loaders
+ * that keep weights as stored and fill wm[] (and params) themselves. */
+enum lms_status lms_model_alloc_table(const struct lms_config *c, struct lms_model **out);
+/* Tensor t as a weight matrix of type over data: 2-D (shape0, shape1),
+ * 1-D (1, numel). */
+struct lms_wmat lms_tensor_wmat(const struct lms_tensor *t, enum lms_wtype type, const void *data);
+
+/* Row id of the token embedding and row k of the unembedding as float
+ * (C and Cout floats; run.c). */
+void lms_model_embed_row(const struct lms_model *m, int id, float *out);
+void lms_model_unembed_row(const struct lms_model *m, int k, float *out);
+/* The unembedding (V, Cout) and the token embedding (V, C) as stored. */
+const struct lms_wmat *lms_model_wout(const struct lms_model *m);
+const struct lms_wmat *lms_model_wte(const struct lms_model *m);
 
 #endif

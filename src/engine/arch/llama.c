@@ -6,8 +6,11 @@
  *   model.embed_tokens.weight                      (V, C)
  *   model.layers.{l}.input_layernorm.weight        (C)
  *   model.layers.{l}.self_attn.q_proj.weight       (C, C)      NH heads of hs
+ *   model.layers.{l}.self_attn.q_proj.bias         (C)         with qkv_bias (Qwen2)
  *   model.layers.{l}.self_attn.k_proj.weight       (KC, C)     KC = KV hs
+ *   model.layers.{l}.self_attn.k_proj.bias         (KC)        with qkv_bias
  *   model.layers.{l}.self_attn.v_proj.weight       (KC, C)
+ *   model.layers.{l}.self_attn.v_proj.bias         (KC)        with qkv_bias
  *   model.layers.{l}.self_attn.o_proj.weight       (C, C)
  *   model.layers.{l}.post_attention_layernorm.weight (C)
  *   model.layers.{l}.mlp.gate_proj.weight          (H, C)
@@ -20,7 +23,7 @@
  *
  * One block, x = its input (the token embeddings for l = 0):
  *   xn1 = rmsnorm(x) w_ln1
- *   q, k, v = rope(xn1 Wq^T), rope(xn1 Wk^T), xn1 Wv^T
+ *   q, k, v = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk), xn1 Wv^T + bv
  *   ao  = causal softmax(q k^T / sqrt(hs)) v   (query head h reads key/value
  *                                               head h / (NH / KV))
  *   r1  = x + ao Wo^T
@@ -28,7 +31,9 @@
  *   g, u = xn2 Wg^T, xn2 Wu^T;   s = silu(g) u
  *   res = r1 + s Wd^T
  * and after the last block hfin = rmsnorm(res) w_norm, which run.c
- * unembeds. Every block's activations are kept for the explorer and the
+ * unembeds. The matrices are read as stored (nn/wmat.h: float32, half,
+ * bfloat16 or quantized, converted inside the products); gradients reach
+ * them only in float32 models. Every block's activations are kept for the explorer and the
  * backward; k and v of earlier positions are the KV cache. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,7 @@
 #include "nn/llama_ops.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
+#include "nn/wmat.h"
 
 /* ---- parameters ------------------------------------------------------------ */
 
@@ -47,40 +53,17 @@ static int kv_width(const struct lms_config *c)
 	return c->KV * (c->C / c->NH);
 }
 
+/* Tensors per layer: 9, and the three q, k, v biases with qkv_bias. */
+static int layer_tensors(const struct lms_config *c)
+{
+	return 9 + 3 * !!c->qkv_bias;
+}
+
 static size_t layer_size(const struct lms_config *c)
 {
 	size_t C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
-	return C + C * C + 2 * KC * C + C * C + C + 3 * H * C;
-}
-
-/* One layer's tensors inside a block laid out as the parameters (params or
- * grads). */
-struct layer_w {
-	float *ln1; /* (C) */
-	float *wq;  /* (C, C) */
-	float *wk;  /* (KC, C) */
-	float *wv;  /* (KC, C) */
-	float *wo;  /* (C, C) */
-	float *ln2; /* (C) */
-	float *wg;  /* (H, C) */
-	float *wu;  /* (H, C) */
-	float *wd;  /* (C, H) */
-};
-
-static struct layer_w layer_of(const struct lms_config *c, float *base, int l)
-{
-	size_t C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
-	struct layer_w w;
-	w.ln1 = base + (size_t)c->V * C + (size_t)l * layer_size(c);
-	w.wq = w.ln1 + C;
-	w.wk = w.wq + C * C;
-	w.wv = w.wk + KC * C;
-	w.wo = w.wv + KC * C;
-	w.ln2 = w.wo + C * C;
-	w.wg = w.ln2 + C;
-	w.wu = w.wg + H * C;
-	w.wd = w.wu + H * C;
-	return w;
+	size_t bias = c->qkv_bias ? C + 2 * KC : 0;
+	return C + C * C + 2 * KC * C + C * C + C + 3 * H * C + bias;
 }
 
 static size_t norm_offset(const struct lms_config *c)
@@ -88,9 +71,75 @@ static size_t norm_offset(const struct lms_config *c)
 	return (size_t)c->V * c->C + (size_t)c->L * layer_size(c);
 }
 
+/* Index in the tensor table of model.norm.weight; the embedding is 0 and
+ * layer l's tensors start at 1 + l * layer_tensors. */
+static int norm_index(const struct lms_config *c)
+{
+	return 1 + c->L * layer_tensors(c);
+}
+
+/* One layer's weights as stored (values are read through wm, see model.h). */
+struct layer_w {
+	const float *ln1, *ln2;                        /* (C) */
+	const float *bq, *bk, *bv;                     /* (C), (KC), (KC); NULL without biases */
+	const struct lms_wmat *wq, *wk, *wv, *wo;      /* (C, C), (KC, C), (KC, C), (C, C) */
+	const struct lms_wmat *wg, *wu, *wd;           /* (H, C), (H, C), (C, H) */
+};
+
+/* The same layer's gradients, float32, at the tensors' offsets into grads. */
+struct layer_g {
+	float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
+};
+
+static struct layer_w layer_of(const struct lms_model *m, int l)
+{
+	const struct lms_wmat *t = m->wm + 1 + l * layer_tensors(&m->cfg);
+	int b = !!m->cfg.qkv_bias;
+	struct layer_w w = {0};
+	w.ln1 = t[0].data;
+	w.wq = &t[1];
+	w.bq = b ? t[2].data : NULL;
+	w.wk = &t[2 + b];
+	w.bk = b ? t[4].data : NULL;
+	w.wv = &t[3 + 2 * b];
+	w.bv = b ? t[6].data : NULL;
+	w.wo = &t[4 + 3 * b];
+	w.ln2 = t[5 + 3 * b].data;
+	w.wg = &t[6 + 3 * b];
+	w.wu = &t[7 + 3 * b];
+	w.wd = &t[8 + 3 * b];
+	return w;
+}
+
+static struct layer_g grads_of(const struct lms_model *m, int l)
+{
+	const struct lms_tensor *t = m->tensors + 1 + l * layer_tensors(&m->cfg);
+	float *g0 = m->grads;
+	int b = !!m->cfg.qkv_bias;
+	struct layer_g g = {0};
+	g.ln1 = g0 + t[0].offset;
+	g.wq = g0 + t[1].offset;
+	g.bq = b ? g0 + t[2].offset : NULL;
+	g.wk = g0 + t[2 + b].offset;
+	g.bk = b ? g0 + t[4].offset : NULL;
+	g.wv = g0 + t[3 + 2 * b].offset;
+	g.bv = b ? g0 + t[6].offset : NULL;
+	g.wo = g0 + t[4 + 3 * b].offset;
+	g.ln2 = g0 + t[5 + 3 * b].offset;
+	g.wg = g0 + t[6 + 3 * b].offset;
+	g.wu = g0 + t[7 + 3 * b].offset;
+	g.wd = g0 + t[8 + 3 * b].offset;
+	return g;
+}
+
+static const float *final_norm_w(const struct lms_model *m)
+{
+	return m->wm[norm_index(&m->cfg)].data;
+}
+
 static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 {
-	int n = 1 + 9 * c->L + 1 + !c->tied;
+	int n = 1 + layer_tensors(c) * c->L + 1 + !c->tied;
 	if (!out)
 		return n;
 	int64_t C = c->C, KC = kv_width(c), H = c->H;
@@ -106,8 +155,14 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 	} while (0)
 		LAYER("input_layernorm.weight", 1, C, 0);
 		LAYER("self_attn.q_proj.weight", 2, C, C);
+		if (c->qkv_bias)
+			LAYER("self_attn.q_proj.bias", 1, C, 0);
 		LAYER("self_attn.k_proj.weight", 2, KC, C);
+		if (c->qkv_bias)
+			LAYER("self_attn.k_proj.bias", 1, KC, 0);
 		LAYER("self_attn.v_proj.weight", 2, KC, C);
+		if (c->qkv_bias)
+			LAYER("self_attn.v_proj.bias", 1, KC, 0);
 		LAYER("self_attn.o_proj.weight", 2, C, C);
 		LAYER("post_attention_layernorm.weight", 1, C, 0);
 		LAYER("mlp.gate_proj.weight", 2, H, C);
@@ -121,7 +176,8 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 	return n;
 }
 
-/* Hugging Face's LlamaConfig default: N(0, 0.02) matrices, unit norms. */
+/* Hugging Face's LlamaConfig default: N(0, 0.02) matrices, unit norms,
+ * zero biases. */
 static void llama_init(const struct lms_config *c, float *params, uint64_t seed)
 {
 	struct lms_rng g;
@@ -133,10 +189,29 @@ static void llama_init(const struct lms_config *c, float *params, uint64_t seed)
 	llama_tensors(c, t);
 	for (int i = 0; i < n; i++) {
 		float *p = params + t[i].offset;
+		int bias = strstr(t[i].name, ".bias") != NULL;
 		for (size_t j = 0; j < t[i].numel; j++)
-			p[j] = t[i].ndim == 1 ? 1.0f : 0.02f * lms_rng_normal(&g);
+			p[j] = bias ? 0.0f : t[i].ndim == 1 ? 1.0f : 0.02f * lms_rng_normal(&g);
 	}
 	free(t);
+}
+
+/* out (N, rows) = in (N, cols) @ w^T + b, rows of the run buffers packed */
+static void lin(float *out, const float *in, const struct lms_wmat *w, const float *b, int N)
+{
+	lms_wmat_forward(out, w->rows, in, w->cols, w, b, N);
+}
+
+/* din (N, cols) += dout @ w; dw (rows, cols) += dout^T @ in and db (rows)
+ * += the rows of dout when asked (float32 models only: grads exist only
+ * for them). Any of din, dw, db may be NULL. */
+static void lin_back(float *din, float *dw, float *db, const float *dout, const float *in,
+                     const struct lms_wmat *w, int N)
+{
+	if (din)
+		lms_wmat_backward(din, w->cols, dout, w->rows, w, N);
+	if (dw || db)
+		lms_linear_backward(NULL, dw, db, dout, in, w->data, N, w->cols, w->rows);
 }
 
 static size_t llama_wte_offset(const struct lms_config *c)
@@ -245,7 +320,8 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->ds = TAKE(BT * H);
 	a->datt = TAKE((size_t)T * T);
 #undef TAKE
-	lms_rope_table(a->cosv, a->sinv, T, (int)hs, c->rope_theta > 0 ? c->rope_theta : 10000.0f);
+	lms_rope_table(a->cosv, a->sinv, T, (int)hs, c->rope_theta > 0 ? c->rope_theta : 10000.0f,
+	               &c->rope);
 	return a;
 }
 
@@ -280,7 +356,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	if (N <= 0)
 		return;
 	for (int l = 0; l < c->L; l++) {
-		struct layer_w w = layer_of(c, m->params, l);
+		struct layer_w w = layer_of(m, l);
 		struct layer_a *la = &a->layer[l];
 		float *xin = l ? a->layer[l - 1].res : r->emb;
 		if (!lms_iv_layer_in(r->iv, l, xin, r->B, r->T, C, from, n))
@@ -289,9 +365,9 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			size_t row = (size_t)b * r->T + from;
 			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
 			                    c->eps);
-			lms_linear_forward(la->q + row * C, la->xn1 + row * C, w.wq, NULL, N, C, C);
-			lms_linear_forward(la->k + row * KC, la->xn1 + row * C, w.wk, NULL, N, C, KC);
-			lms_linear_forward(la->v + row * KC, la->xn1 + row * C, w.wv, NULL, N, C, KC);
+			lin(la->q + row * C, la->xn1 + row * C, w.wq, w.bq, N);
+			lin(la->k + row * KC, la->xn1 + row * C, w.wk, w.bk, N);
+			lin(la->v + row * KC, la->xn1 + row * C, w.wv, w.bv, N);
 			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, from, N, C, c->NH, hs);
 			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
 		}
@@ -299,20 +375,20 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, from, n);
 		for (int b = 0; b < r->B; b++) {
 			size_t row = (size_t)b * r->T + from;
-			lms_linear_forward(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N, C, C);
+			lin(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N);
 			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
 			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
 			                    C, c->eps);
-			lms_linear_forward(la->g + row * H, la->xn2 + row * C, w.wg, NULL, N, C, H);
-			lms_linear_forward(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N, C, H);
+			lin(la->g + row * H, la->xn2 + row * C, w.wg, NULL, N);
+			lin(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N);
 			lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
-			lms_linear_forward(la->res + row * C, la->s + row * H, w.wd, NULL, N, H, C);
+			lin(la->res + row * C, la->s + row * H, w.wd, NULL, N);
 			lms_iv_mlp(r->iv, l, la->res, row, N, r->T, C);
 			lms_residual_forward(la->res + row * C, la->res + row * C, la->r1 + row * C, N * C);
 		}
 	}
 	const float *top = a->layer[c->L - 1].res;
-	const float *wn = m->params + norm_offset(c);
+	const float *wn = final_norm_w(m);
 	for (int b = 0; b < r->B; b++) {
 		size_t row = (size_t)b * r->T + from;
 		lms_rmsnorm_forward(r->hfin + row * C, a->rstdf + row, top + row * C, wn, N, C, c->eps);
@@ -378,7 +454,7 @@ static void llama_backward(struct lms_run *r, int flags)
 	/* hfin = rmsnorm(res_{L-1}) w_norm */
 	float *dcur = a->d1;
 	zero_rows(dcur, B, T, n, C);
-	const float *wn = m->params + norm_offset(c);
+	const float *wn = final_norm_w(m);
 	float *dwn = wgrad ? m->grads + norm_offset(c) : NULL;
 	for (int b = 0; b < B; b++) {
 		size_t row = (size_t)b * T + lo;
@@ -387,8 +463,8 @@ static void llama_backward(struct lms_run *r, int flags)
 	}
 
 	for (int l = c->L - 1; l >= 0; l--) {
-		struct layer_w w = layer_of(c, m->params, l);
-		struct layer_w dw = wgrad ? layer_of(c, m->grads, l) : (struct layer_w){0};
+		struct layer_w w = layer_of(m, l);
+		struct layer_g dw = wgrad ? grads_of(m, l) : (struct layer_g){0};
 		struct layer_a *la = &a->layer[l];
 		const float *xin = l ? a->layer[l - 1].res : r->emb;
 		float *dxin = l ? a->d1 : r->demb;
@@ -403,16 +479,13 @@ static void llama_backward(struct lms_run *r, int flags)
 		zero_rows(a->dxn, B, T, n, C);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T + lo;
-			lms_linear_backward(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H,
-			                    w.wd, N, H, C);
+			lin_back(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H, w.wd, N);
 			lms_iv_mlp_backward(r->iv, l, a->ds + row * H, (size_t)N * H);
 			/* s = silu(g) u; g, u = xn2 Wg^T, xn2 Wu^T */
 			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H,
 			                    la->g + row * H, la->u + row * H, N * H);
-			lms_linear_backward(a->dxn + row * C, dw.wg, NULL, a->dg + row * H,
-			                    la->xn2 + row * C, w.wg, N, C, H);
-			lms_linear_backward(a->dxn + row * C, dw.wu, NULL, a->du + row * H,
-			                    la->xn2 + row * C, w.wu, N, C, H);
+			lin_back(a->dxn + row * C, dw.wg, NULL, a->dg + row * H, la->xn2 + row * C, w.wg, N);
+			lin_back(a->dxn + row * C, dw.wu, NULL, a->du + row * H, la->xn2 + row * C, w.wu, N);
 			/* xn2 = rmsnorm(r1) w_ln2 */
 			lms_rmsnorm_backward(dr1 + row * C, dw.ln2, a->dxn + row * C, la->r1 + row * C,
 			                     w.ln2, la->rstd2 + row, N, C);
@@ -427,8 +500,7 @@ static void llama_backward(struct lms_run *r, int flags)
 		zero_rows(a->dxn, B, T, n, C);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T + lo;
-			lms_linear_backward(a->dao + row * C, dw.wo, NULL, dr1 + row * C, la->ao + row * C,
-			                    w.wo, N, C, C);
+			lin_back(a->dao + row * C, dw.wo, NULL, dr1 + row * C, la->ao + row * C, w.wo, N);
 		}
 		lms_iv_heads_backward(r->iv, l, a->dao, B, T, C, n);
 		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
@@ -436,15 +508,13 @@ static void llama_backward(struct lms_run *r, int flags)
 		                       la->v, &lay, n);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T;
-			/* q, k = rope(xn1 Wq^T), rope(xn1 Wk^T); v = xn1 Wv^T */
+			/* q, k = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk); v = xn1 Wv^T + bv */
 			lms_rope_backward(a->dq + (row + lo) * C, a->cosv, a->sinv, lo, N, C, c->NH, hs);
 			lms_rope_backward(a->dk + row * KC, a->cosv, a->sinv, 0, n, KC, c->KV, hs);
-			lms_linear_backward(a->dxn + (row + lo) * C, dw.wq, NULL, a->dq + (row + lo) * C,
-			                    la->xn1 + (row + lo) * C, w.wq, N, C, C);
-			lms_linear_backward(a->dxn + row * C, dw.wk, NULL, a->dk + row * KC,
-			                    la->xn1 + row * C, w.wk, n, C, KC);
-			lms_linear_backward(a->dxn + row * C, dw.wv, NULL, a->dv + row * KC,
-			                    la->xn1 + row * C, w.wv, n, C, KC);
+			lin_back(a->dxn + (row + lo) * C, dw.wq, dw.bq, a->dq + (row + lo) * C,
+			         la->xn1 + (row + lo) * C, w.wq, N);
+			lin_back(a->dxn + row * C, dw.wk, dw.bk, a->dk + row * KC, la->xn1 + row * C, w.wk, n);
+			lin_back(a->dxn + row * C, dw.wv, dw.bv, a->dv + row * KC, la->xn1 + row * C, w.wv, n);
 			/* xn1 = rmsnorm(x) w_ln1 */
 			lms_rmsnorm_backward(dxin + row * C, dw.ln1, a->dxn + row * C, xin + row * C,
 			                     w.ln1, la->rstd1 + row, n, C);
@@ -491,7 +561,7 @@ static void llama_block(const struct lms_run *r, int l, int b, struct lms_block_
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	float rstd;
-	lms_rmsnorm_forward(out, &rstd, in, m->params + norm_offset(&m->cfg), 1, m->cfg.C,
+	lms_rmsnorm_forward(out, &rstd, in, final_norm_w(m), 1, m->cfg.C,
 	                    m->cfg.eps);
 }
 

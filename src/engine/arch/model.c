@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "nn/wmat.h"
 
 static const char *const arch_names[] = {
 	[LMS_RNN] = "rnn", [LMS_LSTM] = "lstm", [LMS_GRU] = "gru",
@@ -91,7 +92,7 @@ size_t lms_config_n_params(const struct lms_config *c)
 	return total;
 }
 
-enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **out)
+enum lms_status lms_model_alloc_table(const struct lms_config *c, struct lms_model **out)
 {
 	*out = NULL;
 	enum lms_status st = lms_config_check(c, "model configuration");
@@ -106,20 +107,55 @@ enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **o
 	m->cfg = *c;
 	m->n_tensors = ops->tensors(c, NULL);
 	m->tensors = calloc((size_t)m->n_tensors, sizeof *m->tensors);
-	if (!m->tensors) {
-		free(m);
+	m->wm = calloc((size_t)m->n_tensors, sizeof *m->wm);
+	if (!m->tensors || !m->wm) {
+		lms_model_free(m);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
 	ops->tensors(c, m->tensors);
 	const struct lms_tensor *last = &m->tensors[m->n_tensors - 1];
 	m->n_params = last->offset + last->numel;
+	m->stored_bytes = m->n_params * sizeof(float);
+	*out = m;
+	return LMS_OK;
+}
+
+struct lms_wmat lms_tensor_wmat(const struct lms_tensor *t, enum lms_wtype type, const void *data)
+{
+	if (t->ndim == 2)
+		return lms_wmat_of(type, data, (int)t->shape[0], (int)t->shape[1]);
+	return lms_wmat_of(type, data, 1, (int)t->numel);
+}
+
+enum lms_status lms_model_alloc(const struct lms_config *c, struct lms_model **out)
+{
+	enum lms_status st = lms_model_alloc_table(c, out);
+	if (st)
+		return st;
+	struct lms_model *m = *out;
 	m->params = calloc(m->n_params, sizeof(float));
 	if (!m->params) {
 		size_t n_params = m->n_params;
 		lms_model_free(m);
+		*out = NULL;
 		return lms_fail(LMS_ENOMEM, "cannot allocate %zu parameters", n_params);
 	}
-	*out = m;
+	for (int i = 0; i < m->n_tensors; i++)
+		m->wm[i] = lms_tensor_wmat(&m->tensors[i], LMS_W_F32, m->params + m->tensors[i].offset);
+	return LMS_OK;
+}
+
+enum lms_status lms_model_to_f32(const struct lms_model *m, struct lms_model **out)
+{
+	enum lms_status st = lms_model_alloc(&m->cfg, out);
+	if (st)
+		return st;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct lms_wmat *w = &m->wm[i];
+		float *p = (*out)->params + m->tensors[i].offset;
+		for (int r = 0; r < w->rows; r++)
+			lms_wmat_row(p + (size_t)r * w->cols, w, r);
+	}
 	return LMS_OK;
 }
 
@@ -139,6 +175,9 @@ void lms_model_free(struct lms_model *m)
 	free(m->params);
 	free(m->grads);
 	free(m->tensors);
+	free(m->wm);
+	if (m->storage_free)
+		m->storage_free(m->storage);
 	free(m);
 }
 
@@ -146,6 +185,9 @@ enum lms_status lms_model_grads(struct lms_model *m)
 {
 	if (m->grads)
 		return LMS_OK;
+	if (m->typed)
+		return lms_fail(LMS_EUNSUPPORTED, "weights kept as stored (half, bfloat16, quantized) "
+		                "cannot be trained: convert the model to float32 first");
 	m->grads = calloc(m->n_params, sizeof(float));
 	if (!m->grads)
 		return lms_fail(LMS_ENOMEM, "cannot allocate gradients for %zu parameters", m->n_params);

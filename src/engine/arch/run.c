@@ -18,6 +18,17 @@ static const struct lms_arch_ops *ops_of(const struct lms_run *r)
 	return lms_arch_ops(r->m->cfg.arch);
 }
 
+/* Rows of wout per block of the one-row head: a block (32 KiB, at least 16
+ * rows) is still in the first-level cache when it is read the second time. */
+#define HEAD_BLOCK_FLOATS 8192
+#define HEAD_BLOCK_MAX 256
+
+static int head_block_rows(int D)
+{
+	int blk = HEAD_BLOCK_FLOATS / D;
+	return blk < 16 ? 16 : blk > HEAD_BLOCK_MAX ? HEAD_BLOCK_MAX : blk;
+}
+
 enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_run **out)
 {
 	const struct lms_config *c = &m->cfg;
@@ -47,9 +58,10 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	r->scratch = calloc(scratch, sizeof(float));
 	r->soft_row = -1;
 	r->soft_mean = calloc((size_t)r->Cout, sizeof(float));
+	r->wrows = calloc(head_block_rows(r->Cout) * (size_t)r->Cout, sizeof(float));
 	r->acts = ops_of(r)->acts_new(m, B, T);
 	if (!r->ids || !r->emb || !r->demb || !r->hfin || !r->dhfin || !r->logits ||
-	    !r->scratch || !r->soft_mean || !r->acts) {
+	    !r->scratch || !r->soft_mean || !r->wrows || !r->acts) {
 		lms_run_free(r);
 		return lms_fail(LMS_ENOMEM, "cannot allocate activations for %d x %d positions", B, T);
 	}
@@ -71,12 +83,38 @@ void lms_run_free(struct lms_run *r)
 	free(r->logits);
 	free(r->scratch);
 	free(r->soft_mean);
+	free(r->wrows);
 	free(r);
 }
 
-static const float *wte_of(const struct lms_model *m)
+/* The tensor at an offset of the float32 layout (the arch tables name the
+ * embedding and unembedding by offset). */
+static const struct lms_wmat *tensor_at(const struct lms_model *m, size_t offset)
 {
-	return m->params + lms_arch_ops(m->cfg.arch)->wte_offset(&m->cfg);
+	for (int i = 0; i < m->n_tensors; i++)
+		if (m->tensors[i].offset == offset && m->tensors[i].numel)
+			return &m->wm[i];
+	return NULL;
+}
+
+const struct lms_wmat *lms_model_wte(const struct lms_model *m)
+{
+	return tensor_at(m, lms_arch_ops(m->cfg.arch)->wte_offset(&m->cfg));
+}
+
+const struct lms_wmat *lms_model_wout(const struct lms_model *m)
+{
+	return tensor_at(m, lms_arch_ops(m->cfg.arch)->wout_offset(&m->cfg));
+}
+
+void lms_model_embed_row(const struct lms_model *m, int id, float *out)
+{
+	lms_wmat_row(out, lms_model_wte(m), id);
+}
+
+void lms_model_unembed_row(const struct lms_model *m, int k, float *out)
+{
+	lms_wmat_row(out, lms_model_wout(m), k);
 }
 
 enum lms_status lms_embed(struct lms_run *r, const int *ids, int n)
@@ -84,7 +122,7 @@ enum lms_status lms_embed(struct lms_run *r, const int *ids, int n)
 	const struct lms_config *c = &r->m->cfg;
 	if (n <= 0 || n > r->T)
 		return lms_fail(LMS_EARG, "%d positions do not fit a run of %d", n, r->T);
-	const float *wte = wte_of(r->m);
+	const struct lms_wmat *wte = lms_model_wte(r->m);
 	for (int b = 0; b < r->B; b++)
 		for (int t = 0; t < n; t++) {
 			int id = ids[b * n + t];
@@ -92,7 +130,7 @@ enum lms_status lms_embed(struct lms_run *r, const int *ids, int n)
 				return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", id, c->V - 1);
 			size_t row = (size_t)b * r->T + t;
 			r->ids[row] = id;
-			memcpy(r->emb + row * c->C, wte + (size_t)id * c->C, c->C * sizeof(float));
+			lms_wmat_row(r->emb + row * c->C, wte, id);
 		}
 	return LMS_OK;
 }
@@ -108,21 +146,14 @@ void lms_forward(struct lms_run *r, int from, int n)
 	r->n = n;
 }
 
-static const float *wout_of(const struct lms_model *m)
-{
-	return m->params + lms_arch_ops(m->cfg.arch)->wout_offset(&m->cfg);
-}
-
-static const float *bout_of(const struct lms_model *m, const float *base)
+/* The output bias (V) or NULL. */
+static const float *bout_of(const struct lms_model *m)
 {
 	long off = lms_arch_ops(m->cfg.arch)->bout_offset(&m->cfg);
-	return off < 0 ? NULL : base + off;
+	const struct lms_wmat *b = off < 0 ? NULL : tensor_at(m, (size_t)off);
+	return b ? b->data : NULL;
 }
 
-/* Rows of wout per block of the one-row head: a block (32 KiB, at least 16
- * rows) is still in the first-level cache when it is read the second time. */
-#define HEAD_BLOCK_FLOATS 8192
-#define HEAD_BLOCK_MAX 256
 
 /* logits (V) = wout (V, D) @ h (D) + bout of one row, and its softmax's
  * log-normaliser and mean row sum_k p_k wout_k into r->soft_*, in one pass
@@ -136,18 +167,25 @@ static void logits_row(struct lms_run *r, size_t row, float *out)
 {
 	const struct lms_config *c = &r->m->cfg;
 	int V = c->V, D = r->Cout;
-	const float *w = wout_of(r->m), *bias = bout_of(r->m, r->m->params);
+	const struct lms_wmat *wm = lms_model_wout(r->m);
+	const float *bias = bout_of(r->m);
 	const float *h = r->hfin + row * D;
 	float *mean = r->soft_mean;
-	int blk = HEAD_BLOCK_FLOATS / D;
-	blk = blk < 16 ? 16 : blk > HEAD_BLOCK_MAX ? HEAD_BLOCK_MAX : blk;
+	int blk = head_block_rows(D);
 	float x[HEAD_BLOCK_MAX], e[HEAD_BLOCK_MAX];
 	memset(mean, 0, (size_t)D * sizeof(float));
 	float m = -INFINITY;
 	double S = 0.0;
 	for (int k0 = 0; k0 < V; k0 += blk) {
 		int nb = V - k0 < blk ? V - k0 : blk;
-		const float *wb = w + (size_t)k0 * D;
+		/* typed weights: the block's rows converted once into wrows, read
+		 * twice from the cache */
+		const float *wb = (const float *)wm->data + (size_t)k0 * D;
+		if (wm->type != LMS_W_F32) {
+			for (int j = 0; j < nb; j++)
+				lms_wmat_row(r->wrows + (size_t)j * D, wm, k0 + j);
+			wb = r->wrows;
+		}
 		float *xb = out + k0;
 		if (bias)
 			memcpy(xb, bias + k0, (size_t)nb * sizeof(float));
@@ -195,16 +233,9 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 		logits_row(r, row0, out);
 		return;
 	}
-	const float *bias = bout_of(r->m, r->m->params);
 	/* logits (rows, V) = hfin (rows, Cout) @ wout^T (Cout, V) + bout */
-	float beta = 0.0f;
-	if (bias) {
-		for (int i = 0; i < rows; i++)
-			memcpy(out + (size_t)i * c->V, bias, c->V * sizeof(float));
-		beta = 1.0f;
-	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, r->Cout, 1.0f,
-	            r->hfin + row0 * r->Cout, r->Cout, wout_of(r->m), r->Cout, beta, out, c->V);
+	lms_wmat_forward(out, c->V, r->hfin + row0 * r->Cout, r->Cout, lms_model_wout(r->m),
+	                 bout_of(r->m), rows);
 }
 
 static void zero_dhfin(struct lms_run *r)
@@ -242,14 +273,16 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 		lms_logits(r, b, pos, pos + 1);
 	int D = r->Cout;
 	size_t row = (size_t)b * r->T + pos;
-	const float *x = r->logits + row * c->V, *w = wout_of(r->m);
-	const float *wt = w + (size_t)target * D;
+	const float *x = r->logits + row * c->V;
+	const struct lms_wmat *w = lms_model_wout(r->m);
+	float *wt = r->wrows, *wc = r->wrows + D;
+	lms_wmat_row(wt, w, target);
 	zero_dhfin(r);
 	float *dh = r->dhfin + row * D;
 	if (contrast >= 0) {
 		/* log p(a) - log p(b) = x_a - x_b: the normaliser cancels, and
 		 * d / dh = wout_a - wout_b */
-		const float *wc = w + (size_t)contrast * D;
+		lms_wmat_row(wc, w, contrast);
 		for (int j = 0; j < D; j++)
 			dh[j] = wt[j] - wc[j];
 		if (flags & LMS_GRAD_PARAMS) {
@@ -280,8 +313,8 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 	}
 	double lse = lms_logsumexp(x, c->V);
 	logprob_dlogits(d, x, c->V, target, lse);
-	/* dh (D) = dlogits (V) @ wout (V, D) */
-	cblas_sgemv(CblasRowMajor, CblasTrans, c->V, D, 1.0f, w, D, d, 1, 0.0f, dh, 1);
+	/* dh (D) += dlogits (V) @ wout (V, D), dh zero */
+	lms_wmat_backward(dh, D, d, c->V, w, 1);
 	if (flags & LMS_GRAD_PARAMS)
 		head_params_row(r, row, d);
 	return (double)x[target] - lse;
@@ -320,8 +353,8 @@ double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 		size_t row0 = (size_t)b * r->T;
 		const float *dl = r->logits + row0 * c->V;
 		/* dhfin (n, Cout) = dlogits (n, V) @ wout (V, Cout) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, r->Cout, c->V, 1.0f, dl, c->V,
-		            wout_of(r->m), r->Cout, 0.0f, r->dhfin + row0 * r->Cout, r->Cout);
+		memset(r->dhfin + row0 * r->Cout, 0, (size_t)n * r->Cout * sizeof(float));
+		lms_wmat_backward(r->dhfin + row0 * r->Cout, r->Cout, dl, c->V, lms_model_wout(r->m), n);
 		if (!(flags & LMS_GRAD_PARAMS))
 			continue;
 		float *g = r->m->grads;
@@ -381,7 +414,7 @@ void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)
 {
 	const struct lms_config *c = &r->m->cfg;
 	const struct lms_arch_ops *ops = ops_of(r);
-	const float *bias = bout_of(r->m, r->m->params);
+	const float *bias = bout_of(r->m);
 	int D = r->Cout;
 	/* the normed rows go to scratch (max(V, D) floats), as many as fit */
 	int cap = ops->final_norm ? (int)((size_t)(c->V > D ? c->V : D) / (size_t)D) : N;
@@ -394,16 +427,9 @@ void lms_lens_rows(struct lms_run *r, const float *h, int N, float *out)
 				ops->final_norm(r->m, r->scratch + (size_t)i * D, x + (size_t)i * D);
 			x = r->scratch;
 		}
-		for (int i = 0; bias && i < rows; i++)
-			memcpy(y + (size_t)i * c->V, bias, c->V * sizeof(float));
 		/* y (rows, V) = x (rows, D) @ wout^T (D, V) + bout: one pass over
 		 * wout for every row, where a row at a time would stream it per row */
-		if (rows == 1)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, c->V, D, 1.0f, wout_of(r->m), D, x, 1,
-			            bias ? 1.0f : 0.0f, y, 1);
-		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, c->V, D, 1.0f, x, D,
-			            wout_of(r->m), D, bias ? 1.0f : 0.0f, y, c->V);
+		lms_wmat_forward(y, c->V, x, D, lms_model_wout(r->m), bias, rows);
 	}
 }
 

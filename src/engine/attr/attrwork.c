@@ -29,9 +29,6 @@ enum lms_status lms_attrwork_open(struct lms_attrwork *w, const struct lms_model
 			return st;
 		w->r = w->own;
 	}
-	const struct lms_arch_ops *ops = lms_arch_ops(m->cfg.arch);
-	w->wte = m->params + ops->wte_offset(&m->cfg);
-	w->wout = m->params + ops->wout_offset(&m->cfg);
 	return LMS_OK;
 }
 
@@ -52,7 +49,7 @@ void lms_attrwork_set_ids(struct lms_attrwork *w, int b, const int *ids, int n)
 		if (ids[t] < 0)
 			memset(e, 0, C * sizeof(float));
 		else
-			memcpy(e, w->wte + (size_t)ids[t] * C, C * sizeof(float));
+			lms_model_embed_row(w->m, ids[t], e);
 	}
 }
 
@@ -67,12 +64,16 @@ static double row_value(struct lms_attrwork *w, int b, int n, int target, int co
 	int V = w->m->cfg.V, D = r->Cout;
 	lms_logits(r, b, n - 1, n);
 	const float *x = r->logits + ((size_t)b * r->T + n - 1) * V;
-	const float *wt = w->wout + (size_t)target * D;
+	/* the unembedding rows as float, in the run's row buffer */
+	float *wt = r->wrows, *wc = r->wrows + D;
+	if (dh)
+		lms_model_unembed_row(w->m, target, wt);
 	if (contrast >= 0) {
-		const float *wc = w->wout + (size_t)contrast * D;
-		if (dh)
+		if (dh) {
+			lms_model_unembed_row(w->m, contrast, wc);
 			for (int j = 0; j < D; j++)
 				dh[j] = wt[j] - wc[j];
+		}
 		return (double)x[target] - x[contrast];
 	}
 	if (dh)

@@ -10,8 +10,6 @@ struct lms_attrwork {
 	const struct lms_model *m;
 	struct lms_run *r;    /* where variants are evaluated */
 	struct lms_run *own;  /* r when allocated here, else NULL */
-	const float *wte;     /* (V, C) the token embedding */
-	const float *wout;    /* (V, Cout) the unembedding */
 };
 
 /* Opens a work area for inputs of n positions: run when given (T >= n, of

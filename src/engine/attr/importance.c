@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "attr/attrwork.h"
 #include "lmscope/rng.h"
 
@@ -56,9 +57,13 @@ static enum lms_status mean_xent(struct job *j, const int *ctx, const int *perm,
 			if (!perm)
 				continue;
 			const int *src = ctx + (size_t)perm[e] * K;
-			for (int t = 0; t < K; t++)
-				memcpy(r->emb + ((size_t)b * r->T + t) * C + d0,
-				       j->w.wte + (size_t)src[t] * C + d0, (d1 - d0) * sizeof(float));
+			/* the donor's embedding row goes through the row's input
+			 * gradient buffer, unused by these forwards */
+			for (int t = 0; t < K; t++) {
+				size_t row = ((size_t)b * r->T + t) * C;
+				lms_model_embed_row(j->w.m, src[t], r->demb + row);
+				memcpy(r->emb + row + d0, r->demb + row + d0, (d1 - d0) * sizeof(float));
+			}
 		}
 		/* rows past `rows` keep stale inputs; their values are not read */
 		lms_forward(r, 0, K);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "attr/attrwork.h"
 
 enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int target,
@@ -33,11 +34,11 @@ enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int t
 	}
 	float *base = e + nc;
 	for (int j = 0; j < n; j++) {
-		memcpy(e + (size_t)j * C, w->wte + (size_t)ids[j] * C, C * sizeof(float));
+		lms_model_embed_row(w->m, ids[j], e + (size_t)j * C);
 		if (o->baseline_id < 0)
 			memset(base + (size_t)j * C, 0, C * sizeof(float));
 		else
-			memcpy(base + (size_t)j * C, w->wte + (size_t)o->baseline_id * C, C * sizeof(float));
+			lms_model_embed_row(w->m, o->baseline_id, base + (size_t)j * C);
 	}
 	/* rows 0..m-1 are the path points, row m the input, row m + 1 the baseline */
 	int total = m + 2;

@@ -26,7 +26,12 @@ static size_t bytes_of(double floats)
 
 size_t lms_memory_needed(const struct lms_config *c)
 {
-	return bytes_of((double)lms_config_n_params(c) + activations(c, c->maxT));
+	return lms_memory_needed_stored(c, lms_config_n_params(c) * sizeof(float));
+}
+
+size_t lms_memory_needed_stored(const struct lms_config *c, size_t weight_bytes)
+{
+	return bytes_of((double)weight_bytes / sizeof(float) + activations(c, c->maxT));
 }
 
 /* A "Key:   N kB" line of /proc/meminfo, in bytes; 0 when absent. */
@@ -83,7 +88,13 @@ size_t lms_memory_available(void)
 
 enum lms_status lms_memory_check(const struct lms_config *c, const char *path)
 {
-	size_t need = lms_memory_needed(c), avail = lms_memory_available();
+	return lms_memory_check_stored(c, lms_config_n_params(c) * sizeof(float), path);
+}
+
+enum lms_status lms_memory_check_stored(const struct lms_config *c, size_t weight_bytes,
+                                        const char *path)
+{
+	size_t need = lms_memory_needed_stored(c, weight_bytes), avail = lms_memory_available();
 	if (need <= avail)
 		return LMS_OK;
 	const double gib = 1024.0 * 1024.0 * 1024.0;

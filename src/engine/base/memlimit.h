@@ -11,6 +11,9 @@
  * parameters and the activations of one sequence (every layer's, with the
  * attention probabilities the explorer keeps, and the logits). */
 size_t lms_memory_needed(const struct lms_config *c);
+/* The same for weights that take weight_bytes as stored (half, bfloat16,
+ * quantized: mapped from the file, resident once read). */
+size_t lms_memory_needed_stored(const struct lms_config *c, size_t weight_bytes);
 
 /* Bytes this process can still allocate: the kernel's MemAvailable (or
  * free physical pages), lowered by an address-space or data limit
@@ -19,6 +22,8 @@ size_t lms_memory_available(void);
 
 /* LMS_ENOMEM with "<path>: the model needs X GiB ..." when it does not fit. */
 enum lms_status lms_memory_check(const struct lms_config *c, const char *path);
+enum lms_status lms_memory_check_stored(const struct lms_config *c, size_t weight_bytes,
+                                        const char *path);
 
 /* LMS_ENOMEM when a run of B sequences of T positions (lms_run_new) would
  * not fit: checked before its activations are allocated, as a whole. */

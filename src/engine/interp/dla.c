@@ -35,11 +35,14 @@ static double probe_of(const struct probe *p, const float *t)
 	return dot - sum / p->C * p->usum;
 }
 
-/* Final norm's gain and bias (NULL for RMSNorm) by their tensor names. */
+/* A float32 tensor by its name (norms, biases and GPT-2's Conv1D
+ * weights are float32 in every model; see model.h's wm). */
 static const float *param(const struct lms_model *m, const char *name)
 {
 	const struct lms_tensor *t = lms_model_tensor(m, name);
-	return t ? m->params + t->offset : NULL;
+	if (!t || m->wm[t - m->tensors].type != LMS_W_F32)
+		return NULL;
+	return m->wm[t - m->tensors].data;
 }
 
 /* u = s g w, from the final stream x (C). */
@@ -64,8 +67,10 @@ static void make_probe(struct probe *p, const struct lms_model *m, const float *
 	}
 }
 
-/* Head h's output through its slice of layer l's output projection: out (C). */
-static void head_write(float *out, const struct lms_model *m, int l, int h, const float *y)
+/* Head h's output through its slice of layer l's output projection: out (C).
+ * ym (C) is scratch. */
+static void head_write(float *out, const struct lms_model *m, int l, int h, const float *y,
+                       float *ym)
 {
 	const struct lms_config *c = &m->cfg;
 	int C = c->C, hs = C / c->NH;
@@ -79,15 +84,13 @@ static void head_write(float *out, const struct lms_model *m, int l, int h, cons
 				out[j] += y[i] * W[(size_t)i * C + j];
 		return;
 	}
-	/* nn.Linear (out, in): out_j = sum_i W[j][i] y_i */
+	/* nn.Linear (out, in), as stored: out_j = sum_i W[j][i] y_i over the
+	 * head's columns, as W times y with the other heads' entries zero */
 	snprintf(name, sizeof name, "model.layers.%d.self_attn.o_proj.weight", l);
-	const float *W = param(m, name);
-	for (int j = 0; j < C; j++) {
-		double s = 0.0;
-		for (int i = h * hs; i < (h + 1) * hs; i++)
-			s += W[(size_t)j * C + i] * y[i];
-		out[j] = (float)s;
-	}
+	const struct lms_tensor *t = lms_model_tensor(m, name);
+	memset(ym, 0, (size_t)C * sizeof(float));
+	memcpy(ym + h * hs, y + h * hs, (size_t)hs * sizeof(float));
+	lms_wmat_forward(out, C, ym, C, &m->wm[t - m->tensors], NULL, 1);
 }
 
 static enum lms_status alloc_dla(struct lms_dla *d, const struct lms_config *c)
@@ -104,7 +107,7 @@ static enum lms_status alloc_dla(struct lms_dla *d, const struct lms_config *c)
 
 /* Every term of every layer, summed into d->sum as it goes. */
 static void layers(struct lms_dla *d, const struct lms_run *r, int pos, const struct probe *p,
-                   float *tmp)
+                   float *tmp, float *ym)
 {
 	const struct lms_model *m = r->m;
 	const struct lms_config *c = &m->cfg;
@@ -118,7 +121,7 @@ static void layers(struct lms_dla *d, const struct lms_run *r, int pos, const st
 			d->sum += d->embed;
 		}
 		for (int h = 0; h < c->NH; h++) {
-			head_write(tmp, m, l, h, b.heads + pos * C);
+			head_write(tmp, m, l, h, b.heads + pos * C, ym);
 			d->heads[l * c->NH + h] = probe_of(p, tmp);
 			d->sum += d->heads[l * c->NH + h];
 		}
@@ -149,22 +152,26 @@ enum lms_status lms_dla_compute(struct lms_run *r, int pos, int target, int cont
 	int layernorm = c->arch == LMS_GPT2;
 	const float *g = param(m, layernorm ? "ln_f.weight" : "model.norm.weight");
 	const float *nb = layernorm ? param(m, "ln_f.bias") : NULL;
-	const float *wout = m->params + ops->wout_offset(c);
 	int D;
 	const float *x = lms_run_hidden(r, c->L - 1, 0, &D);
 	struct probe p = { .u = malloc((size_t)c->C * sizeof(double)) };
 	float *w = malloc((size_t)c->C * sizeof(float)), *tmp = malloc((size_t)c->C * sizeof(float));
+	float *ym = malloc((size_t)c->C * sizeof(float));
 	enum lms_status st = alloc_dla(out, c);
-	if (!st && (!p.u || !w || !tmp))
+	if (!st && (!p.u || !w || !tmp || !ym))
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st && (!g || !x))
 		st = lms_fail(LMS_EFORMAT, "the model has no final norm to attribute through");
 	if (!st) {
-		for (int j = 0; j < c->C; j++)
-			w[j] = wout[(size_t)target * c->C + j] -
-			       (contrast >= 0 ? wout[(size_t)contrast * c->C + j] : 0.0f);
+		/* the unembedding rows as float (they may be stored as half) */
+		lms_model_unembed_row(m, target, w);
+		if (contrast >= 0) {
+			lms_model_unembed_row(m, contrast, tmp);
+			for (int j = 0; j < c->C; j++)
+				w[j] -= tmp[j];
+		}
 		make_probe(&p, m, x + (size_t)pos * c->C, g, layernorm, w);
-		layers(out, r, pos, &p, tmp);
+		layers(out, r, pos, &p, tmp, ym);
 		for (int j = 0; nb && j < c->C; j++)
 			out->final_bias += (double)nb[j] * w[j];
 		out->sum += out->final_bias;
@@ -175,6 +182,7 @@ enum lms_status lms_dla_compute(struct lms_run *r, int pos, int target, int cont
 	free(p.u);
 	free(w);
 	free(tmp);
+	free(ym);
 	if (st)
 		lms_dla_free(out);
 	return st;

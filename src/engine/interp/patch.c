@@ -26,8 +26,12 @@ double lms_logit_diff(struct lms_run *r, int target, int contrast)
 	if (contrast >= 0) {
 		/* two rows of the unembedding, not all V: x_t - x_c = h . (w_t - w_c) + b_t - b_c */
 		const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
-		const float *w = r->m->params + ops->wout_offset(c), *h = r->hfin + (size_t)(n - 1) * D;
-		const float *wt = w + (size_t)target * D, *wc = w + (size_t)contrast * D;
+		/* the rows as float (the unembedding may be stored as half or
+		 * bfloat16), in the run's row buffer */
+		const float *h = r->hfin + (size_t)(n - 1) * D;
+		float *wt = r->wrows, *wc = r->wrows + D;
+		lms_model_unembed_row(r->m, target, wt);
+		lms_model_unembed_row(r->m, contrast, wc);
 		double d = 0.0;
 		for (int j = 0; j < D; j++)
 			d += h[j] * ((double)wt[j] - wc[j]);

@@ -10,7 +10,11 @@
  *                     num_hidden_layers, num_attention_heads,
  *                     num_key_value_heads (= heads), max_position_embeddings,
  *                     rms_norm_eps (1e-6), rope_theta (10000),
- *                     tie_word_embeddings (false)
+ *                     tie_word_embeddings (false), rope_scaling (null,
+ *                     linear or llama3)
+ *   mistral           as llama; sliding_window limits the context
+ *   qwen2             as llama, with q, k, v biases; sliding_window limits
+ *                     the context when use_sliding_window is true
  * Other keys (architectures, torch_dtype, tokenizer ids, ...) are ignored,
  * except settings that would change the computation to something lmscope
  * does not do (a GELU other than the tanh form, an untied GPT-2 head, rope
@@ -24,6 +28,10 @@
  * ignored; names may carry a "transformer." or "model." prefix). Only then is
  * the parameter block allocated (the file has just proved it holds at least
  * 2 bytes per parameter) and the values converted, rejecting NaN and Inf.
+ * The weights are model.safetensors or the shards named by
+ * model.safetensors.index.json (shards.c). Llama-family matrices stored as
+ * F16 or BF16 are not converted: the model points into the mapped files
+ * (nn/wmat.h), so it takes the file's size in memory, not twice it.
  *
  * Saving writes model.safetensors and config.json to temporary files beside
  * their final names, flushes both to disk, then renames the weights and the
@@ -37,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
@@ -45,6 +54,8 @@
 #include "base/atomic.h"
 #include "base/memlimit.h"
 #include "io/safetensors.h"
+#include "io/shards.h"
+#include "nn/wmat.h"
 
 static char *join(const char *dir, const char *name)
 {
@@ -170,9 +181,66 @@ static enum lms_status parse_recurrent(json_t *o, struct lms_config *c, const ch
 	return LMS_OK;
 }
 
-static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *path)
+/* rope_scaling: null, "default", "linear" (factor) or "llama3" (factor,
+ * low_freq_factor, high_freq_factor, original_max_position_embeddings);
+ * any other kind is refused by name. */
+static enum lms_status parse_rope_scaling(json_t *o, struct lms_config *c, const char *path)
+{
+	json_t *rs = json_object_get(o, "rope_scaling");
+	c->rope.kind = LMS_ROPE_NONE;
+	if (!rs || json_is_null(rs))
+		return LMS_OK;
+	if (!json_is_object(rs))
+		return lms_fail(LMS_EFORMAT, "%s: \"rope_scaling\" is not an object", path);
+	json_t *kind = json_object_get(rs, "rope_type");
+	if (!kind)
+		kind = json_object_get(rs, "type");
+	const char *k = json_is_string(kind) ? json_string_value(kind) : NULL;
+	if (!k)
+		return lms_fail(LMS_EFORMAT, "%s: \"rope_scaling\" has no \"rope_type\"", path);
+	if (!strcmp(k, "default"))
+		return LMS_OK;
+	if (strcmp(k, "linear") && strcmp(k, "llama3"))
+		return lms_fail(LMS_EUNSUPPORTED, "%s: rope_scaling \"%.20s\" is not supported (linear, llama3)",
+		                path, k);
+	TRY(get_float(rs, "factor", -1.0, &c->rope.factor, path));
+	if (!(c->rope.factor >= 1.0f))
+		return lms_fail(LMS_EFORMAT, "%s: rope_scaling \"factor\" must be at least 1", path);
+	c->rope.kind = LMS_ROPE_LINEAR;
+	if (!strcmp(k, "linear"))
+		return LMS_OK;
+	c->rope.kind = LMS_ROPE_LLAMA3;
+	TRY(get_float(rs, "low_freq_factor", 1.0, &c->rope.low_freq, path));
+	TRY(get_float(rs, "high_freq_factor", 4.0, &c->rope.high_freq, path));
+	TRY(get_int(rs, "original_max_position_embeddings", 8192, &c->rope.orig_maxT, path));
+	if (!(c->rope.low_freq > 0.0f && c->rope.high_freq > c->rope.low_freq && c->rope.orig_maxT > 0))
+		return lms_fail(LMS_EFORMAT, "%s: rope_scaling llama3 needs 0 < low_freq_factor < high_freq_factor",
+		                path);
+	return LMS_OK;
+}
+
+/* Sliding-window attention (Mistral; Qwen2 with use_sliding_window): a
+ * query sees the last `sliding_window` keys. lmscope computes full causal
+ * attention, which is the same function for every context up to the
+ * window, so the context is limited to the window. */
+static enum lms_status limit_to_window(json_t *o, struct lms_config *c, int qwen2, const char *path)
+{
+	int window, use = 1;
+	if (qwen2)
+		TRY(get_bool(o, "use_sliding_window", 0, &use, path));
+	TRY(get_int(o, "sliding_window", 0, &window, path));
+	if (use && window > 0 && window < c->maxT)
+		c->maxT = window;
+	return LMS_OK;
+}
+
+/* The Llama family: model_type llama, mistral (Llama with a sliding window)
+ * and qwen2 (Llama with q, k, v biases), same tensor names. */
+static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *family,
+                                   const char *path)
 {
 	static const char *const silu[] = {"silu", NULL};
+	int qwen2 = !strcmp(family, "qwen2");
 	TRY(get_int(o, "vocab_size", -1, &c->V, path));
 	TRY(get_int(o, "hidden_size", -1, &c->C, path));
 	TRY(get_int(o, "intermediate_size", -1, &c->H, path));
@@ -184,14 +252,17 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 	TRY(get_float(o, "rope_theta", 10000.0, &c->rope_theta, path));
 	TRY(get_bool(o, "tie_word_embeddings", 0, &c->tied, path));
 	TRY(want_string(o, "hidden_act", silu, path));
-	int abias, mbias;
-	TRY(get_bool(o, "attention_bias", 0, &abias, path));
-	TRY(get_bool(o, "mlp_bias", 0, &mbias, path));
+	int abias = 0, mbias = 0;
+	if (!qwen2) {
+		TRY(get_bool(o, "attention_bias", 0, &abias, path));
+		TRY(get_bool(o, "mlp_bias", 0, &mbias, path));
+	}
 	if (abias || mbias)
 		return lms_fail(LMS_EUNSUPPORTED, "%s: Llama with biases (attention_bias, mlp_bias) is not supported", path);
-	json_t *rs = json_object_get(o, "rope_scaling");
-	if (rs && !json_is_null(rs))
-		return lms_fail(LMS_EUNSUPPORTED, "%s: \"rope_scaling\" is not supported", path);
+	c->qkv_bias = qwen2;
+	TRY(parse_rope_scaling(o, c, path));
+	if (strcmp(family, "llama"))
+		TRY(limit_to_window(o, c, qwen2, path));
 	int hd;
 	TRY(get_int(o, "head_dim", c->NH ? c->C / c->NH : 0, &hd, path));
 	if (c->NH && hd != c->C / c->NH)
@@ -199,6 +270,12 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 	if (!(c->rope_theta > 0.0f))
 		return lms_fail(LMS_EFORMAT, "%s: \"rope_theta\" must be positive", path);
 	return LMS_OK;
+}
+
+/* model_type names of the Llama family besides "llama" itself */
+static int llama_family(const char *name)
+{
+	return !strcmp(name, "mistral") || !strcmp(name, "qwen2");
 }
 
 /* Reads and checks dir/config.json (path is its name, for messages). */
@@ -230,18 +307,21 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 		st = lms_fail(LMS_EFORMAT, "%s: not a JSON object", path);
 	else if (!json_is_string(mt))
 		st = lms_fail(LMS_EFORMAT, "%s: missing key \"model_type\"", path);
-	else if (!lms_arch_from_name(json_string_value(mt), &c->arch)) {
+	else if (llama_family(json_string_value(mt))) {
+		c->arch = LMS_LLAMA;
+		st = parse_llama(o, c, json_string_value(mt), path);
+	} else if (!lms_arch_from_name(json_string_value(mt), &c->arch)) {
 		char name[40];
 		snprintf(name, sizeof name, "%s", json_string_value(mt));
 		for (char *s = name; *s; s++)
 			if (*s < 0x20 || *s >= 0x7f)
 				*s = '?';
-		st = lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, llama, rnn, lstm, gru)",
+		st = lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, rnn, lstm, gru)",
 		              path, name);
 	} else if (c->arch == LMS_GPT2)
 		st = parse_gpt2(o, c, path);
 	else if (c->arch == LMS_LLAMA)
-		st = parse_llama(o, c, path);
+		st = parse_llama(o, c, "llama", path);
 	else
 		st = parse_recurrent(o, c, path);
 	json_decref(o);
@@ -274,12 +354,13 @@ static int ignorable(const char *name, const struct lms_config *c)
 
 static const char *const prefixes[] = {"", "transformer.", "model."};
 
-static const struct lms_st_tensor *find_tensor(const struct lms_st_file *f, const char *name)
+static const struct lms_st_tensor *find_tensor(const struct lms_shards *f, const char *name,
+                                               const struct lms_st_file **file)
 {
 	char buf[96];
 	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
 		snprintf(buf, sizeof buf, "%s%s", prefixes[i], name);
-		const struct lms_st_tensor *t = lms_st_find(f, buf);
+		const struct lms_st_tensor *t = lms_shards_find(f, buf, file);
 		if (t)
 			return t;
 	}
@@ -296,15 +377,16 @@ static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
 }
 
 /* Every tensor of the table present with its exact shape, nothing else.
- * found[i] is set to the file's tensor for table entry i. */
-static enum lms_status match_tensors(const struct lms_st_file *f, const struct lms_config *c,
+ * found[i] is set to the file's tensor for table entry i, in file[i]. */
+static enum lms_status match_tensors(const struct lms_shards *f, const struct lms_config *c,
                                      const struct lms_tensor *tab, int n,
-                                     const struct lms_st_tensor **found)
+                                     const struct lms_st_tensor **found,
+                                     const struct lms_st_file **file)
 {
 	for (int i = 0; i < n; i++) {
-		const struct lms_st_tensor *t = find_tensor(f, tab[i].name);
+		const struct lms_st_tensor *t = find_tensor(f, tab[i].name, &file[i]);
 		if (!t)
-			return lms_fail(LMS_EFORMAT, "%s: missing tensor \"%s\"", f->path, tab[i].name);
+			return lms_fail(LMS_EFORMAT, "%s: missing tensor \"%s\"", f->what, tab[i].name);
 		int same = t->ndim == tab[i].ndim;
 		for (int d = 0; same && d < t->ndim; d++)
 			same = t->shape[d] == tab[i].shape[d];
@@ -313,63 +395,150 @@ static enum lms_status match_tensors(const struct lms_st_file *f, const struct l
 			shape_str(have, sizeof have, t->ndim, t->shape);
 			shape_str(want, sizeof want, tab[i].ndim, tab[i].shape);
 			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" has shape %s, config.json implies %s",
-			                f->path, tab[i].name, have, want);
+			                file[i]->path, tab[i].name, have, want);
 		}
 		found[i] = t;
 	}
-	for (int k = 0; k < f->n; k++) {
-		const struct lms_st_tensor *t = &f->tensors[k];
-		int used = 0;
-		for (int i = 0; i < n && !used; i++)
-			used = found[i] == t;
-		if (!used && !ignorable(t->name, c)) {
-			char name[80];
-			snprintf(name, sizeof name, "%s", t->name);
-			for (char *s = name; *s; s++)
-				if (*s < 0x20 || *s >= 0x7f)
-					*s = '?';
-			return lms_fail(LMS_EFORMAT, "%s: unexpected tensor \"%s\" (not part of the model config.json describes)",
-			                f->path, name);
+	for (int s = 0; s < f->n; s++)
+		for (int k = 0; k < f->files[s]->n; k++) {
+			const struct lms_st_tensor *t = &f->files[s]->tensors[k];
+			int used = 0;
+			for (int i = 0; i < n && !used; i++)
+				used = found[i] == t;
+			if (!used && !ignorable(t->name, c)) {
+				char name[80];
+				snprintf(name, sizeof name, "%s", t->name);
+				for (char *p = name; *p; p++)
+					if (*p < 0x20 || *p >= 0x7f)
+						*p = '?';
+				return lms_fail(LMS_EFORMAT, "%s: unexpected tensor \"%s\" (not part of the model config.json describes)",
+				                f->files[s]->path, name);
+			}
 		}
-	}
 	return LMS_OK;
 }
 
-static enum lms_status load_weights(const char *path, const struct lms_config *c, struct lms_model **out)
+/* Whether table entry t, stored as dtype, stays as stored: the matrices of
+ * the Llama family (nn.Linear layout, which nn/wmat.h multiplies) in half
+ * or bfloat16. Everything else is converted to float32. */
+static int keep_stored(const struct lms_config *c, const struct lms_tensor *t, enum lms_st_dtype d)
+{
+	return c->arch == LMS_LLAMA && t->ndim == 2 && (d == LMS_ST_F16 || d == LMS_ST_BF16);
+}
+
+static enum lms_wtype wtype_of(enum lms_st_dtype d)
+{
+	return d == LMS_ST_F16 ? LMS_W_F16 : LMS_W_BF16;
+}
+
+/* No NaN or Inf among n half or bfloat16 values: an exponent of all ones.
+ * (Reads every page of the tensor once, which the first forward would do
+ * anyway.) */
+static int finite16(const unsigned char *p, size_t n, enum lms_st_dtype d)
+{
+	uint16_t mask = d == LMS_ST_F16 ? 0x7c00 : 0x7f80;
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+		bad |= (h & mask) == mask;
+	}
+	return !bad;
+}
+
+/* Reads the mapped files in now, in large requests, rather than a page
+ * fault at a time in the NaN scan below (only a speed-up: without
+ * MADV_POPULATE_READ, or when it fails, the pages come in on first use). */
+static void populate(const struct lms_shards *f)
+{
+#ifdef MADV_POPULATE_READ
+	for (int i = 0; i < f->n; i++)
+		madvise((void *)f->files[i]->map, f->files[i]->size, MADV_POPULATE_READ);
+#else
+	(void)f;
+#endif
+}
+
+/* The model over the open shards: float32 tensors read into params, kept
+ * ones pointed into the mappings (the shards become the model's storage). */
+static enum lms_status fill_model(struct lms_shards *f, const struct lms_config *c,
+                                  const struct lms_st_tensor **found,
+                                  const struct lms_st_file **file, struct lms_model **out)
+{
+	struct lms_model *m = NULL;
+	enum lms_status st = lms_model_alloc_table(c, &m);
+	if (st)
+		return st;
+	size_t floats = 0, stored = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		int keep = keep_stored(c, &m->tensors[i], found[i]->dtype);
+		m->typed |= keep;
+		floats += keep ? 0 : m->tensors[i].numel;
+		stored += keep ? found[i]->end - found[i]->begin : m->tensors[i].numel * sizeof(float);
+	}
+	m->stored_bytes = stored;
+	st = lms_memory_check_stored(c, stored, f->what);
+	if (!st && m->typed)
+		populate(f);
+	if (!st && !(m->params = calloc(floats ? floats : 1, sizeof(float))))
+		st = lms_fail(LMS_ENOMEM, "cannot allocate %zu parameters", floats);
+	size_t off = 0;
+	for (int i = 0; i < m->n_tensors && !st; i++) {
+		const struct lms_tensor *t = &m->tensors[i];
+		const struct lms_st_tensor *ft = found[i];
+		if (keep_stored(c, t, ft->dtype)) {
+			const unsigned char *data = file[i]->data + ft->begin;
+			m->wm[i] = lms_tensor_wmat(t, wtype_of(ft->dtype), data);
+			if (!finite16(data, t->numel, ft->dtype))
+				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", file[i]->path,
+				              t->name);
+			continue;
+		}
+		/* a float32 model keeps the packed layout of tensors[] */
+		float *p = m->params + (m->typed ? off : t->offset);
+		off += t->numel;
+		m->wm[i] = lms_tensor_wmat(t, LMS_W_F32, p);
+		st = lms_st_read_f32(file[i], ft, p);
+		for (size_t k = 0; k < t->numel && !st; k++)
+			if (!isfinite(p[k]))
+				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", file[i]->path,
+				              t->name);
+	}
+	if (st) {
+		lms_model_free(m);
+		return st;
+	}
+	if (m->typed) {
+		m->storage = f;
+		m->storage_free = (void (*)(void *))lms_shards_close;
+	}
+	*out = m;
+	return LMS_OK;
+}
+
+static enum lms_status load_weights(const char *dir, const struct lms_config *c, struct lms_model **out)
 {
 	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
 	int n = ops->tensors(c, NULL);
 	struct lms_tensor *tab = calloc((size_t)n, sizeof *tab);
 	const struct lms_st_tensor **found = calloc((size_t)n, sizeof *found);
-	struct lms_st_file *f = NULL;
+	const struct lms_st_file **file = calloc((size_t)n, sizeof *file);
+	struct lms_shards *f = NULL;
 	struct lms_model *m = NULL;
 	enum lms_status st = LMS_OK;
-	if (!tab || !found) {
+	if (!tab || !found || !file) {
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 		goto done;
 	}
 	ops->tensors(c, tab);
-	st = lms_st_open(path, &f);
+	st = lms_shards_open(dir, &f);
 	if (!st)
-		st = match_tensors(f, c, tab, n, found);
+		st = match_tensors(f, c, tab, n, found, file);
 	if (!st)
-		st = lms_memory_check(c, path);
-	if (!st)
-		st = lms_model_alloc(c, &m);
-	for (int i = 0; i < n && !st; i++) {
-		const struct lms_tensor *t = &m->tensors[i];
-		float *p = m->params + t->offset;
-		st = lms_st_read_f32(f, found[i], p);
-		for (size_t k = 0; k < t->numel && !st; k++)
-			if (!isfinite(p[k]))
-				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", path, t->name);
-	}
+		st = fill_model(f, c, found, file, &m);
 done:
-	if (st) {
-		lms_model_free(m);
-		m = NULL;
-	}
-	lms_st_close(f);
+	if (!m || !m->typed)
+		lms_shards_close(f);
+	free(file);
 	free(found);
 	free(tab);
 	*out = m;
@@ -386,24 +555,21 @@ enum lms_status lms_model_load(const char *dir, struct lms_model **out)
 		return lms_fail(LMS_EFORMAT, "%s: not a model directory (config.json and model.safetensors)", dir);
 	if (!exists(dir, "config.json"))
 		return lms_fail(LMS_EFORMAT, "%s: not a model directory (no config.json)", dir);
-	if (!exists(dir, "model.safetensors")) {
-		if (exists(dir, "model.safetensors.index.json"))
-			return lms_fail(LMS_EUNSUPPORTED, "%s: sharded checkpoints are not supported (merge into model.safetensors)", dir);
+	if (!exists(dir, "model.safetensors") && !exists(dir, "model.safetensors.index.json")) {
 		if (exists(dir, "pytorch_model.bin"))
 			return lms_fail(LMS_EUNSUPPORTED, "%s: pytorch_model.bin is not read (convert it to model.safetensors)", dir);
 		return lms_fail(LMS_EFORMAT, "%s: no model.safetensors", dir);
 	}
-	char *cpath = join(dir, "config.json"), *wpath = join(dir, "model.safetensors");
+	char *cpath = join(dir, "config.json");
 	enum lms_status st = LMS_OK;
 	struct lms_config c;
-	if (!cpath || !wpath)
+	if (!cpath)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st)
 		st = read_config(cpath, &c);
 	if (!st)
-		st = load_weights(wpath, &c, out);
+		st = load_weights(dir, &c, out);
 	free(cpath);
-	free(wpath);
 	return st;
 }
 
@@ -419,6 +585,17 @@ static json_t *real_of(float x)
 			break;
 	}
 	return json_real(strtod(buf, NULL));
+}
+
+static json_t *rope_scaling_json(const struct lms_rope_scaling *r)
+{
+	if (r->kind == LMS_ROPE_LINEAR)
+		return json_pack("{s:s,s:o}", "rope_type", "linear", "factor", real_of(r->factor));
+	if (r->kind == LMS_ROPE_LLAMA3)
+		return json_pack("{s:s,s:o,s:o,s:o,s:i}", "rope_type", "llama3", "factor", real_of(r->factor),
+		                 "low_freq_factor", real_of(r->low_freq), "high_freq_factor",
+		                 real_of(r->high_freq), "original_max_position_embeddings", r->orig_maxT);
+	return json_null();
 }
 
 static json_t *config_json(const struct lms_config *c, int f16)
@@ -441,8 +618,11 @@ static json_t *config_json(const struct lms_config *c, int f16)
 		json_object_set_new(o, "tie_word_embeddings", json_true());
 		break;
 	case LMS_LLAMA:
-		json_object_set_new(o, "architectures", json_pack("[s]", "LlamaForCausalLM"));
-		json_object_set_new(o, "model_type", json_string("llama"));
+		/* q, k, v biases are Qwen2's; Llama's attention_bias adds o_proj's too */
+		json_object_set_new(o, "architectures",
+		                    json_pack("[s]", c->qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
+		json_object_set_new(o, "model_type", json_string(c->qkv_bias ? "qwen2" : "llama"));
+		json_object_set_new(o, "rope_scaling", rope_scaling_json(&c->rope));
 		json_object_set_new(o, "vocab_size", json_integer(c->V));
 		json_object_set_new(o, "hidden_size", json_integer(c->C));
 		json_object_set_new(o, "intermediate_size", json_integer(c->H));
@@ -472,6 +652,14 @@ static json_t *config_json(const struct lms_config *c, int f16)
 
 enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f16)
 {
+	if (m->typed) { /* written from a float32 copy */
+		struct lms_model *f32 = NULL;
+		enum lms_status st = lms_model_to_f32(m, &f32);
+		if (!st)
+			st = lms_model_save(f32, dir, f16);
+		lms_model_free(f32);
+		return st;
+	}
 	for (int i = 0; i < m->n_tensors; i++) {
 		const struct lms_tensor *t = &m->tensors[i];
 		for (size_t k = 0; k < t->numel; k++)

@@ -6,6 +6,8 @@
 #ifndef LMS_LLAMA_OPS_H
 #define LMS_LLAMA_OPS_H
 
+#include "lmscope/model.h"
+
 /* ---- RMSNorm (rmsnorm.c) ------------------------------------------------
  * out (N, C) = inp * rstd * w per row, rstd (N) = 1 / sqrt(mean(inp^2) + eps),
  * saved for the backward. out may alias inp. */
@@ -23,8 +25,10 @@ void lms_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
  * of q_proj and k_proj once, as Hugging Face's conversion does, so both
  * compute the same function.)
  *
- * The table: cos and sin, each (maxT, hs/2). */
-void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta);
+ * The table: cos and sin, each (maxT, hs/2), with the frequencies changed
+ * by a rope_scaling (model.h; NULL or LMS_ROPE_NONE: none). */
+void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta,
+                    const struct lms_rope_scaling *scaling);
 /* In place over rows for positions [p0, p0 + N): x (N, ld) holds nh heads of
  * hs entries at the start of each row (row stride ld). */
 void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,

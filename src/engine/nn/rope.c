@@ -9,11 +9,31 @@
 
 #include "nn/llama_ops.h"
 
-void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta)
+/* Frequency i of hs/2 under a scaling (model.h's struct lms_rope_scaling;
+ * llama3 as in Meta's Llama 3.1 reference and Hugging Face's
+ * _compute_llama3_parameters). */
+static double scaled_freq(double freq, const struct lms_rope_scaling *s)
+{
+	if (!s || s->kind == LMS_ROPE_NONE)
+		return freq;
+	if (s->kind == LMS_ROPE_LINEAR)
+		return freq / s->factor;
+	double wavelen = 2.0 * M_PI / freq;
+	double low_wavelen = s->orig_maxT / s->low_freq, high_wavelen = s->orig_maxT / s->high_freq;
+	if (wavelen < high_wavelen)
+		return freq;
+	if (wavelen > low_wavelen)
+		return freq / s->factor;
+	double smooth = (s->orig_maxT / wavelen - s->low_freq) / (s->high_freq - s->low_freq);
+	return (1.0 - smooth) * freq / s->factor + smooth * freq;
+}
+
+void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta,
+                    const struct lms_rope_scaling *scaling)
 {
 	int half = hs / 2;
 	for (int i = 0; i < half; i++) {
-		double freq = 1.0 / pow((double)theta, (double)(2 * i) / hs);
+		double freq = scaled_freq(1.0 / pow((double)theta, (double)(2 * i) / hs), scaling);
 		for (int p = 0; p < maxT; p++) {
 			double f = p * freq;
 			cosv[(size_t)p * half + i] = (float)cos(f);
