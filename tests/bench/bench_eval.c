@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/eval.h"
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
@@ -53,9 +54,9 @@ int bench_eval(int argc, char **argv)
 	/* one batch first, untimed: page faults of the buffers */
 	struct lms_eval warm = {0}, acc = {0};
 	lms_eval_stream(r, ids, (size_t)B * (T - 1) + 1, T - 1, &warm, NULL, NULL);
-	double t0 = bench_now();
+	double t0 = lms_now();
 	enum lms_status st = lms_eval_stream(r, ids, n, T - 1, &acc, NULL, NULL);
-	double dt = bench_now() - t0;
+	double dt = lms_now() - t0;
 	if (st)
 		fprintf(stderr, "bench: %s\n", lms_errmsg());
 	else

@@ -320,36 +320,27 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 	return (double)x[target] - lse;
 }
 
-/* -log softmax(x)[tg] of one row of V logits, the exponentials in blocks
- * through lms_vexp and summed in double. With grad, x becomes
- * (softmax(x) - onehot(tg)) * inv in place: d mean(-log p_t) / d x. */
+/* -log softmax(x)[tg] of one row of V logits. With grad, x becomes
+ * (softmax(x) - onehot(tg)) * inv in place: d mean(-log p_t) / d x, the
+ * exponentials in blocks through lms_vexp (vectorised). */
 static double xent_row(float *x, int V, int tg, float inv, int grad)
 {
+	double lse = lms_logsumexp(x, V);
+	double nll = lse - x[tg];
+	if (!grad)
+		return nll;
 	enum { NB = 256 };
-	float sh[NB], e[NB];
-	float mx = x[0];
-	for (int k = 1; k < V; k++)
-		mx = x[k] > mx ? x[k] : mx;
-	float xt = x[tg];
-	double s = 0.0;
+	float sh[NB];
 	for (int k0 = 0; k0 < V; k0 += NB) {
 		int nb = V - k0 < NB ? V - k0 : NB;
 		for (int j = 0; j < nb; j++)
-			sh[j] = x[k0 + j] - mx;
-		float *out = grad ? x + k0 : e;
-		lms_vexp(out, sh, nb);
-		float bs = 0.0f;
+			sh[j] = (float)(x[k0 + j] - lse);
+		lms_vexp(x + k0, sh, nb);
 		for (int j = 0; j < nb; j++)
-			bs += out[j];
-		s += bs;
+			x[k0 + j] *= inv;
 	}
-	if (grad) {
-		float scale = (float)(inv / s);
-		for (int k = 0; k < V; k++)
-			x[k] *= scale;
-		x[tg] -= inv;
-	}
-	return (double)mx + log(s) - xt;
+	x[tg] -= inv;
+	return nll;
 }
 
 /* logits of positions [0, n) of every row: one product over all B rows
