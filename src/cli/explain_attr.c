@@ -314,19 +314,22 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 		if (p->order[i] == p->contrast)
 			contrast = i;
 	}
-	char title[512], tb[32], cb[32], diag[256], note[256];
+	char title[512], tb[32], cb[32], diag[256], note[256], name[256];
 	const char *tgt = front_token_str(cm, p->target, tb, sizeof tb);
+	front_model_name(cm->path, name, sizeof name);
 	if (p->contrast >= 0)
-		snprintf(title, sizeof title, "%s: why \"%s\" rather than \"%s\"", cm->path, tgt,
+		snprintf(title, sizeof title, "%s: why \"%s\" rather than \"%s\"", name, tgt,
 		         front_token_str(cm, p->contrast, cb, sizeof cb));
 	else
-		snprintf(title, sizeof title, "%s: why \"%s\" (p = %.3f)", cm->path, tgt,
+		snprintf(title, sizeof title, "%s: why \"%s\" (p = %.3f)", name, tgt,
 		         exp(p->logprob[p->target]));
 	diagnostics(diag, sizeof diag, x, &res->info);
 	snprintf(note, sizeof note, "%s", diag); /* the deletion area titles its own curve */
 	struct figure_spec f = {
 		.title = title, .n = p->n, .tokens = toks, .scores = res->scores,
 		.method = lms_attr_method_name(x->a.method), .note = note[0] ? note : NULL,
+		/* sizes, never negative: a one-sided scale */
+		.one_sided = x->a.method == LMS_ATTR_GRAD_NORM || x->a.method == LMS_ATTR_ATTENTION_ROLLOUT,
 		.k = p->top, .top_tokens = toks + p->n, .top_probs = probs, .highlight = highlight,
 		.contrast = contrast,
 		.layer = x->layer, .head = x->head,

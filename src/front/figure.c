@@ -13,6 +13,7 @@
 #include <cairo-svg.h>
 
 #include "front/figure.h"
+#include "front/palette.h"
 
 #define WIDTH 560.0   /* content width */
 #define MARGIN 18.0
@@ -63,19 +64,14 @@ static void text_at(cairo_t *cr, double x, double y, const char *s)
 	cairo_show_text(cr, s);
 }
 
-/* Diverging ramp for scores in [-1, 1]: blue (negative), white, red (positive). */
-static void diverging(double v, double *r, double *g, double *b)
+/* A score's colour from the palette the screen uses too: red (lowers),
+ * white, green (raises); one-sided scores white to green. */
+static void score_rgb(double v, int is_signed, double *r, double *g, double *b)
 {
-	v = v < -1 ? -1 : (v > 1 ? 1 : v);
-	if (v >= 0) {
-		*r = 1.0 - 0.16 * v;
-		*g = 1.0 - 0.80 * v;
-		*b = 1.0 - 0.78 * v;
-	} else {
-		*r = 1.0 + 0.87 * v;
-		*g = 1.0 + 0.55 * v;
-		*b = 1.0 + 0.25 * v;
-	}
+	struct front_rgb c = front_score_rgb(v, is_signed);
+	*r = c.r;
+	*g = c.g;
+	*b = c.b;
 }
 
 /* Sequential ramp for [0, 1]: white to deep blue. */
@@ -125,7 +121,7 @@ static double draw_tokens(cairo_t *cr, const struct figure_spec *f, double y)
 		}
 		double r = 1, g = 1, b = 1;
 		if (f->scores && amax > 0)
-			diverging(f->scores[j] / amax, &r, &g, &b);
+			score_rgb(f->scores[j] / amax, !f->one_sided, &r, &g, &b);
 		cairo_set_source_rgb(cr, r, g, b);
 		cairo_rectangle(cr, x, y, w, box_h);
 		cairo_fill_preserve(cr);
@@ -145,22 +141,24 @@ static double draw_tokens(cairo_t *cr, const struct figure_spec *f, double y)
 	}
 	y += row_h + 4;
 	if (f->scores && amax > 0) {
-		/* the colour scale, -max .. +max */
-		double bw = 160, bh = 8;
+		/* the colour scale, -max .. +max, or 0 .. max for one-sided scores */
+		double bw = 160, bh = 8, lo = f->one_sided ? 0.0 : -1.0;
 		for (int i = 0; i < 80; i++) {
 			double r, g, b;
-			diverging(-1.0 + 2.0 * i / 79.0, &r, &g, &b);
+			score_rgb(lo + (1.0 - lo) * i / 79.0, !f->one_sided, &r, &g, &b);
 			cairo_set_source_rgb(cr, r, g, b);
 			cairo_rectangle(cr, i * bw / 80, y, bw / 80 + 0.3, bh);
 			cairo_fill(cr);
 		}
 		font(cr, 7, 0);
 		cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-		snprintf(buf, sizeof buf, "%.3g", -amax);
+		snprintf(buf, sizeof buf, "%.3g", f->one_sided ? 0.0 : -amax);
 		text_at(cr, 0, y + bh + 9, buf);
 		snprintf(buf, sizeof buf, "%.3g", amax);
 		text_at(cr, bw - text_width(cr, buf), y + bh + 9, buf);
-		text_at(cr, bw + 8, y + 7, "lowers  \xe2\x86\x90  score  \xe2\x86\x92  raises the prediction");
+		text_at(cr, bw + 8, y + 7,
+		        f->one_sided ? "score: how much the prediction depends on the token"
+		                     : "lowers  \xe2\x86\x90  score  \xe2\x86\x92  raises the prediction");
 		y += bh + 16;
 	}
 	if (f->note) {
@@ -327,7 +325,7 @@ static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
 	for (int i = 0; i < f->ek; i++) {
 		for (int q = 0; q < f->C; q++) {
 			double r, g, b;
-			diverging(amax > 0 ? f->egrad[(size_t)i * f->C + q] / amax : 0, &r, &g, &b);
+			score_rgb(amax > 0 ? f->egrad[(size_t)i * f->C + q] / amax : 0, 1, &r, &g, &b);
 			cairo_set_source_rgb(cr, r, g, b);
 			cairo_rectangle(cr, label_w + q * cw, y + i * ch, cw + 0.2, ch + 0.2);
 			cairo_fill(cr);

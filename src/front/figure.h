@@ -16,6 +16,7 @@ struct figure_spec {
 	const char *const *tokens;  /* (n) display strings */
 	const float *scores;        /* (n), or NULL for plain tokens */
 	const char *method;         /* the scores' name, for the legend */
+	int one_sided;              /* the scores are sizes (never negative): white to green */
 	const char *note;           /* a line under the scores (e.g. the IG gap), or NULL */
 	/* next-token candidates, best first */
 	int k;

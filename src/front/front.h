@@ -58,6 +58,9 @@ struct front_model {
 };
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
 void front_close_model(struct front_model *cm);
+/* A model's name for titles and status lines: the last component of its
+ * path (a trailing '/' ignored), into buf. */
+const char *front_model_name(const char *path, char *buf, size_t size);
 /* rel (a name, or a path under the models directory such as
  * "lessons/predict.lesson") in $LMSCOPE_MODELS, the installed
  * LMS_DATADIR/models, or ../share/lmscope/models beside the binary, in that

@@ -154,3 +154,15 @@ const char *front_token_str(const struct front_model *cm, int id, char *buf, siz
 	snprintf(buf, size, "#%d", id);
 	return buf;
 }
+
+const char *front_model_name(const char *path, char *buf, size_t size)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	snprintf(buf, size, "%.*s", (int)(len - start), path + start);
+	return buf;
+}

@@ -3,7 +3,8 @@
  * tokenizer and its own engine thread. The same typed context drives both:
  * an edit on the side that has the keys is copied into the other's line,
  * so a class sees two models disagree on the same words. A lesson's
- * caption box spans the screen under both. */
+ * caption box spans the screen under both. A screen too narrow for two
+ * columns but tall enough for two rows stacks the sides instead. */
 #include <string.h>
 
 #include "teach.h"
@@ -20,9 +21,14 @@ void tui_app_layout(struct tui_app *app)
 	app->caption_h = cap;
 	int lines = LINES - cap, n = app->n_sides;
 	int w = (COLS - (n - 1)) / n; /* one column between the sides */
+	int h = (lines - (n - 1)) / n; /* or one row */
+	app->stacked = n > 1 && w < TUI_MIN_COLS && h >= TUI_MIN_LINES && COLS >= TUI_MIN_COLS;
 	for (int i = 0; i < n; i++) {
 		struct tui_state *s = app->side[i];
-		tui_layout_compute_at(&s->lay, 0, i * (w + 1), lines, w, tui_present_win(s));
+		if (app->stacked)
+			tui_layout_compute_at(&s->lay, i * (h + 1), 0, h, COLS, tui_present_win(s));
+		else
+			tui_layout_compute_at(&s->lay, 0, i * (w + 1), lines, w, tui_present_win(s));
 	}
 	if (cap > 0) {
 		app->caption = newwin(cap, COLS, lines, 0);
@@ -35,9 +41,8 @@ void tui_app_layout(struct tui_app *app)
 
 int tui_app_side_at(const struct tui_app *app, int y, int x)
 {
-	(void)y;
 	for (int i = app->n_sides - 1; i > 0; i--)
-		if (x >= app->side[i]->lay.x0)
+		if (app->stacked ? y >= app->side[i]->lay.y0 : x >= app->side[i]->lay.x0)
 			return i;
 	return 0;
 }

@@ -36,34 +36,49 @@ static void human_count(size_t n, char *buf, size_t size)
 		snprintf(buf, size, "%zu", n);
 }
 
+/* The status line's parts, most important first: what is dropped when the
+ * width runs out is the end of this list (the side marker, model and
+ * "computing..." / "F1 help" always stay). */
+enum { ST_CONTEXT, ST_PARAMS, ST_UPDATE, ST_CAND, ST_SCREEN, ST_N };
+
 static void draw_status(struct tui_state *s, WINDOW *w)
 {
 	const struct lms_model *m = s->tm->m;
 	const struct tui_view *v = s->v;
 	int cols = getmaxx(w);
-	char params[32], line[512];
+	char params[32], line[512], part[ST_N][64], head[160];
 	human_count(m->n_params, params, sizeof params);
-	const char *name = strrchr(s->tm->path, '/');
-	name = name && name[1] ? name + 1 : s->tm->path;
+	char name[128];
+	front_model_name(s->tm->path, name, sizeof name);
 	int busy = !v || v->seq != s->rq.seq || !v->complete;
 	int n = tui_view_n(s);
 	char step[32] = "";
 	const struct tui_app *app = s->app;
 	if (app && app->player)
 		snprintf(step, sizeof step, "%s | ", tui_player_progress(app, line, sizeof line));
-	snprintf(line, sizeof line, "%s%s%s | %s %s params | context %d/%d%s | update %.1f ms | screen %.1f ms | %s",
-	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step,
-	         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
-	         v && v->cut ? " (cut)" : "", v ? v->ms : 0.0, s->shown_ms,
-	         busy ? "computing..." : "F1 help");
+	snprintf(head, sizeof head, "%s%s%s",
+	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step, name);
+	snprintf(part[ST_CONTEXT], sizeof part[0], "context %d/%d%s", n, m->cfg.maxT,
+	         v && v->cut ? " (cut)" : "");
+	snprintf(part[ST_PARAMS], sizeof part[0], "%s %s params", lms_arch_name(m->cfg.arch), params);
+	snprintf(part[ST_CAND], sizeof part[0], "candidates %.1f ms", v ? v->cand_ms : 0.0);
+	snprintf(part[ST_UPDATE], sizeof part[0], "update %.1f ms", v ? v->ms : 0.0);
+	snprintf(part[ST_SCREEN], sizeof part[0], "screen %.1f ms", s->shown_ms);
+	const char *tail = busy ? "computing..." : "F1 help";
 	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
 	int width = extra[0] ? ui_text_width(extra, strlen(extra), 0) + 2 : 0;
-	if ((int)strlen(line) + width > cols)
-		/* a narrow screen (two models side by side): the timings go */
-		snprintf(line, sizeof line, "%s%s%s | %s %s params | context %d/%d%s | %s",
-		         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step,
-		         name, lms_arch_name(m->cfg.arch), params, n, m->cfg.maxT,
-		         v && v->cut ? " (cut)" : "", busy ? "computing..." : "F1 help");
+	/* as many parts as fit beside the message, in their screen order */
+	static const int order[ST_N] = {ST_PARAMS, ST_CONTEXT, ST_CAND, ST_UPDATE, ST_SCREEN};
+	int keep = ST_N;
+	for (; keep >= 0; keep--) {
+		int len = snprintf(line, sizeof line, "%s", head);
+		for (int i = 0; i < ST_N; i++)
+			if (order[i] < keep)
+				len += snprintf(line + len, sizeof line - (size_t)len, " | %s", part[order[i]]);
+		snprintf(line + len, sizeof line - (size_t)len, " | %s", tail);
+		if (ui_text_width(line, strlen(line), 0) + width <= cols || keep == 0)
+			break;
+	}
 	werase(w);
 	ui_set(w, busy ? UI_STATUS_BUSY : UI_STATUS);
 	mvwhline(w, 0, 0, ' ', cols);
@@ -86,21 +101,15 @@ static void draw_side(struct tui_state *s, unsigned dirty)
 	draw_status(s, lay->win[W_STATUS]);
 	wnoutrefresh(lay->win[W_STATUS]);
 	if (dirty & (D_PANES | D_CLEAR)) {
+		/* presenter mode: the context and the enlarged pane only */
 		int big = lay->present;
-		pane_context_draw_tokens(s, lay->win[W_TOKENS]);
-		if (big < 0 || big == W_CAND)
-			pane_candidates_draw(s, lay->win[W_CAND]);
-		if (big < 0 || big == W_SAL)
-			pane_saliency_draw(s, lay->win[W_SAL]);
-		if ((big < 0 || big == W_ATT) && s->recurrent)
-			pane_hidden_draw(s, lay->win[W_ATT]);
-		else if (big < 0 || big == W_ATT)
-			pane_attention_draw(s, lay->win[W_ATT]);
-		if (big < 0 || big == W_LENS)
-			pane_lens_draw(s, lay->win[W_LENS]);
-		for (int i = W_TOKENS; i < W_STATUS; i++)
-			if (big < 0 || i == W_TOKENS || i == big)
-				wnoutrefresh(lay->win[i]);
+		for (int p = 0; p < P_N; p++) {
+			const struct tui_pane_ops *pane = s->pane[p];
+			if (big >= 0 && p != P_CONTEXT && (int)pane->win != big)
+				continue;
+			pane->draw(s, lay->win[pane->win]);
+			wnoutrefresh(lay->win[pane->win]);
+		}
 	}
 	pane_context_draw_input(s, lay->win[W_INPUT]);
 	wnoutrefresh(lay->win[W_INPUT]);
@@ -123,7 +132,9 @@ static void draw(struct tui_app *app, unsigned dirty)
 		werase(stdscr);
 		if (app->n_sides > 1 && !too_small) {
 			ui_set(stdscr, UI_DIM);
-			for (int y = 0; y < LINES - app->caption_h; y++)
+			if (app->stacked)
+				mvhline(app->side[1]->lay.y0 - 1, 0, ui_utf8 ? ACS_HLINE : '-', COLS);
+			for (int y = 0; y < LINES - app->caption_h && !app->stacked; y++)
 				mvaddstr(y, app->side[1]->lay.x0 - 1, ui_utf8 ? "\u2502" : "|");
 			ui_set(stdscr, UI_NORMAL);
 		}
@@ -133,8 +144,9 @@ static void draw(struct tui_app *app, unsigned dirty)
 		curs_set(0);
 		werase(stdscr);
 		mvprintw(LINES / 2 - 1, 0, "terminal too small (%dx%d)", COLS, LINES);
-		mvprintw(LINES / 2, 0, "lmscope needs %dx%d", app->n_sides * (TUI_MIN_COLS + 1) - 1,
-		         TUI_MIN_LINES + app->caption_h);
+		mvprintw(LINES / 2, 0, "lmscope needs %dx%d%s", app->n_sides * (TUI_MIN_COLS + 1) - 1,
+		         TUI_MIN_LINES + app->caption_h,
+		         app->n_sides > 1 ? " (or a taller screen, the models stacked)" : "");
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
@@ -157,6 +169,7 @@ static void draw(struct tui_app *app, unsigned dirty)
 static void post(struct tui_state *s)
 {
 	s->post_ms = lms_now_ms();
+	s->rq.t_post = s->post_ms;
 	tui_worker_post(s->w, &s->rq);
 	s->rq.seq++; /* mirrors the worker's numbering: the newest posted request */
 }
@@ -174,30 +187,24 @@ static int handle_mouse(struct tui_app *app)
 	int win = tui_layout_hit(&s->lay, ev.y, ev.x);
 	if (win < 0 || win == W_STATUS)
 		return TUI_NONE;
+	const struct tui_pane_ops *pane = tui_pane_of(s, (enum tui_win)win);
+	if (!pane)
+		return TUI_NONE;
 	struct tui_rect r = s->lay.r[win];
 	int y = ev.y - r.y, x = ev.x - r.x;
 	if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
-		enum tui_pane keep = s->focus;
-		s->focus = tui_pane_of_win((enum tui_win)win);
-		int f = tui_keys_dispatch(s, ev.bstate & BUTTON4_PRESSED ? KEY_UP : KEY_DOWN, 1);
-		if (s->focus != P_CONTEXT)
-			keep = s->focus;
-		s->focus = keep;
-		return f & ~TUI_UNHANDLED;
+		/* the wheel scrolls the pane under the pointer; the focus stays */
+		int key = ev.bstate & BUTTON4_PRESSED ? KEY_UP : KEY_DOWN;
+		return tui_pane_key(s, pane, key, 1) & ~TUI_UNHANDLED;
 	}
 	if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
 		return TUI_NONE;
-	s->focus = tui_pane_of_win((enum tui_win)win);
-	switch (win) {
-	case W_INPUT:
-	case W_TOKENS: return pane_context_click(s, (enum tui_win)win, y, x) | TUI_REDRAW;
-	case W_CAND: return pane_candidates_click(s, y, x);
-	case W_SAL: return pane_saliency_click(s, y, x);
-	case W_ATT:
-		return s->recurrent ? pane_hidden_click(s, y, x) : pane_attention_click(s, y, x);
-	case W_LENS: return pane_lens_click(s, y, x);
-	}
-	return TUI_REDRAW;
+	/* a click selects in the pane and focuses it */
+	int focus = s->focus;
+	for (int p = 0; p < P_N; p++)
+		if (s->pane[p] == pane)
+			s->focus = (enum tui_pane)p;
+	return pane->click(s, (enum tui_win)win, y, x) | (focus != (int)s->focus ? TUI_REDRAW : 0);
 }
 
 static int handle_key(struct tui_app *app, wint_t ch, int is_func)
@@ -209,11 +216,12 @@ static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 		return handle_mouse(app);
 	if (!is_func && ch == TUI_CTRL('c'))
 		return TUI_QUIT;
-	s->msg[0] = '\0';
+	for (int i = 0; i < app->n_sides; i++)
+		app->side[i]->msg[0] = '\0'; /* a message lasts until the next key, on every side */
 	if (s->help)
 		return tui_help_key(s, (int)ch);
 	if (tui_teach_key(app, (int)ch, is_func))
-		return TUI_NONE;
+		return app->flags[app->active] & TUI_QUIT;
 	int f = tui_keys_dispatch(s, (int)ch, is_func);
 	if (!(f & TUI_UNHANDLED))
 		return f;
@@ -264,11 +272,18 @@ static int run_loop(struct tui_app *app)
 			return 0;
 		if (dirty) {
 			draw(app, dirty);
+			/* the time to the screen is known once the screen is drawn:
+			 * stored, then the status line redrawn to show it (not the
+			 * previous update's) */
+			int timed = 0;
 			for (int i = 0; i < n; i++)
 				if (pending_shown[i] >= 0) {
 					app->side[i]->shown_ms = lms_now_ms() - pending_shown[i];
 					pending_shown[i] = -1.0;
+					timed = 1;
 				}
+			if (timed)
+				draw(app, 0);
 			dirty = 0;
 		}
 		int timeout = tui_player_timeout(app, lms_now_ms());
@@ -346,6 +361,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->w = &sd->worker;
 	s->app = app;
 	s->recurrent = lms_arch_is_recurrent(sd->cm.m->cfg.arch);
+	tui_panes_init(s);
 	s->temperature = 1.0f;
 	lms_rng_seed(&s->rng, (uint64_t)time(NULL));
 	s->rq.target = s->rq.contrast = -1;
@@ -411,6 +427,14 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text);
 		app.side[i] = &sides[i].s;
 		app.n_sides = i + 1;
+	}
+	for (int i = 0; i < app.n_sides && status == LMS_EXIT_OK && o->lesson; i++) {
+		const struct lms_config *c = &sides[i].cm.m->cfg;
+		int NH = lms_arch_is_recurrent(c->arch) ? 0 : c->NH;
+		if (!tui_lesson_check(&ls, o->lesson, c->L, NH, err, sizeof err)) {
+			fprintf(stderr, "lmscope: %s\n", err);
+			status = LMS_EXIT_FORMAT;
+		}
 	}
 	if (status == LMS_EXIT_OK && !tui_term_open())
 		status = LMS_EXIT_FAIL;

@@ -1,6 +1,7 @@
 /* Export: the screen as seen, and the numbers behind it as JSON with the
  * keys of `lmscope explain --json` (ids, tokens, top, target, saliency,
- * attention) plus the explorer's own (surprisal, contrast, cut). */
+ * attention, faithfulness) plus the explorer's own (surprisal, contrast,
+ * cut). Files are written atomically and never over an earlier export. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,23 +10,47 @@
 
 #include <jansson.h>
 
+#include <unistd.h>
+
+#include "base/atomic.h"
 #include "front/figure.h"
+#include "front/front.h"
 #include "export.h"
 #include "ui.h"
 
-int tui_export_text(const char *path, char *msg, size_t size)
+int tui_export_next(int after)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		snprintf(msg, size, "%s: %s", path, strerror(errno));
+	static const char *const ext[] = {"txt", "svg", "json"};
+	char path[64];
+	for (int n = after + 1;; n++) {
+		int used = 0;
+		for (int i = 0; i < 3 && !used; i++) {
+			snprintf(path, sizeof path, "lmscope-export-%d.%s", n, ext[i]);
+			used = access(path, F_OK) == 0;
+		}
+		if (!used)
+			return n;
+	}
+}
+
+/* Writes len bytes to path atomically; 0 and a message on failure. */
+static int write_file(const char *path, const char *data, size_t len, char *msg, size_t size)
+{
+	if (lms_atomic_write(path, data, len)) {
+		snprintf(msg, size, "%s", lms_errmsg());
 		return 0;
 	}
+	return 1;
+}
+
+int tui_export_text(const char *path, char *msg, size_t size)
+{
+	size_t cap = (size_t)LINES * ((size_t)COLS * MB_CUR_MAX + 1) + 1, len = 0;
 	wchar_t *line = malloc(((size_t)COLS + 1) * sizeof *line);
-	char *out = malloc((size_t)COLS * MB_CUR_MAX + 2);
+	char *out = malloc(cap);
 	if (!line || !out) {
 		free(line);
 		free(out);
-		fclose(f);
 		snprintf(msg, size, "out of memory");
 		return 0;
 	}
@@ -36,19 +61,14 @@ int tui_export_text(const char *path, char *msg, size_t size)
 		line[k] = 0;
 		while (k > 0 && line[k - 1] == L' ')
 			line[--k] = 0;
-		size_t b = wcstombs(out, line, (size_t)COLS * MB_CUR_MAX + 1);
-		if (b == (size_t)-1)
-			b = 0;
-		fwrite(out, 1, b, f);
-		fputc('\n', f);
+		size_t b = wcstombs(out + len, line, cap - len - 1);
+		len += b == (size_t)-1 ? 0 : b;
+		out[len++] = '\n';
 	}
+	int ok = write_file(path, out, len, msg, size);
 	free(line);
 	free(out);
-	if (fclose(f) != 0) {
-		snprintf(msg, size, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	return 1;
+	return ok;
 }
 
 static json_t *token_json(const struct tui_engine *e, int id)
@@ -61,6 +81,25 @@ static json_t *token_json(const struct tui_engine *e, int id)
 static json_t *num(double x)
 {
 	return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* As `lmscope explain --json` has it: the deletion curve (n + 1 values of
+ * p(target) with the k highest scored positions hidden), its area and the
+ * rank agreement with each other method compared. */
+static json_t *faith_json(const struct tui_engine *e)
+{
+	const struct tui_view *v = &e->cur;
+	json_t *curve = json_array(), *agree = json_object();
+	for (int k = 0; k <= v->n; k++)
+		json_array_append_new(curve, num(e->faith_curve[k]));
+	for (int k = 0; k < TUI_N_METHODS; k++)
+		if (!isnan(v->faith_rho[k]))
+			json_object_set_new(agree, tui_methods[k].name, num(v->faith_rho[k]));
+	json_t *f = json_object();
+	json_object_set_new(f, "deletion_curve", curve);
+	json_object_set_new(f, "deletion_area", num(v->faith_area));
+	json_object_set_new(f, "agreement", agree);
+	return f;
 }
 
 int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size)
@@ -106,6 +145,8 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 			json_array_append_new(sc, num(v->saliency[j]));
 		json_object_set_new(sal, "scores", sc);
 		json_object_set_new(o, "saliency", sal);
+		if (v->have_faith)
+			json_object_set_new(o, "faithfulness", faith_json(e));
 		if (v->NH) {
 			json_t *att = json_array();
 			int T = e->run->T;
@@ -127,12 +168,16 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 			json_object_set_new(o, "attention", att);
 		}
 	}
-	int rc = json_dump_file(o, path, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	json_decref(o);
-	if (rc != 0) {
-		snprintf(msg, size, "%s: cannot write the JSON export", path);
+	if (!text) {
+		snprintf(msg, size, "out of memory");
 		return 0;
 	}
+	int ok = write_file(path, text, strlen(text), msg, size);
+	free(text);
+	if (!ok)
+		return 0;
 	snprintf(msg, size, "wrote %s", path);
 	return 1;
 }
@@ -165,9 +210,8 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		hi = v->top_id[i] == v->target ? i : hi;
 		co = v->top_id[i] == v->contrast ? i : co;
 	}
-	char title[256], t1[B], t2[B];
-	const char *name = strrchr(tm->path, '/');
-	name = name && name[1] ? name + 1 : tm->path;
+	char title[256], t1[B], t2[B], name[128];
+	front_model_name(tm->path, name, sizeof name);
 	if (v->contrast >= 0)
 		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
 		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));
@@ -180,6 +224,7 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 	f.tokens = tokens;
 	f.scores = v->have_saliency ? v->saliency : NULL;
 	f.method = tui_methods[v->method].name;
+	f.one_sided = !tui_methods[v->method].is_signed;
 	f.note = v->sal_note[0] ? v->sal_note : NULL;
 	f.k = k;
 	f.top_tokens = top;

@@ -11,6 +11,11 @@ struct tui_engine;
 struct tui_model;
 struct tui_view;
 
+/* The first export number after `after` whose lmscope-export-N.* files
+ * (.txt, .svg, .json) all do not exist in the current directory: an export
+ * never overwrites an earlier run's. */
+int tui_export_next(int after);
+
 /* Writes the engine's current results to path; puts a one-line outcome
  * into msg. Returns 1 on success. */
 int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size);

@@ -19,11 +19,12 @@ static int k_quit(struct tui_state *s, int key)
 	return TUI_QUIT;
 }
 
+/* F1 opens the help at its start; ? in a pane at that pane's section
+ * (what the pane shows, then its keys). */
 static int k_help(struct tui_state *s, int key)
 {
-	(void)key;
 	s->help = 1;
-	s->help_top = 0;
+	s->help_top = key == '?' && s->focus != P_CONTEXT ? -1 : 0;
 	return TUI_REDRAW;
 }
 
@@ -53,7 +54,7 @@ static int k_export(struct tui_state *s, int key)
 {
 	(void)key;
 	char path[64];
-	s->export_n++;
+	s->export_n = tui_export_next(s->export_n);
 	snprintf(path, sizeof path, "lmscope-export-%d.txt", s->export_n);
 	char msg[200];
 	if (!tui_export_text(path, msg, sizeof msg)) {
@@ -92,7 +93,7 @@ static int k_head(struct tui_state *s, int key)
 {
 	int d = key == '.' || key == '>' ? 1 : -1;
 	if (s->recurrent) {
-		int parts = 1 + (s->v && s->v->valid ? s->v->G : 0);
+		int parts = 1 + (s->v && s->v->valid ? s->v->G + s->v->has_cell : 0);
 		s->rq.part = (s->rq.part + d + parts) % parts;
 		return TUI_RECOMPUTE;
 	}
@@ -173,7 +174,7 @@ static int k_temperature(struct tui_state *s, int key)
 {
 	float t = s->temperature * (key == 'T' ? 1.25f : 0.8f);
 	s->temperature = t < 0.05f ? 0.05f : t > 5.0f ? 5.0f : t;
-	snprintf(s->msg, sizeof s->msg, "sampling temperature %.2f", s->temperature);
+	snprintf(s->msg, sizeof s->msg, "temperature %.2f: the candidates and sampling", s->temperature);
 	return TUI_REDRAW;
 }
 
@@ -192,11 +193,11 @@ static const struct tui_key global_keys[] = {
 
 static const struct tui_key command_keys[] = {
 	{'q', "q", "quit", k_quit},
-	{'?', "?", "this help", k_help},
+	{'?', "?", "this help, at the focused pane's explanation", k_help},
 	{'i', "i", "back to typing the context", k_typing},
 	{'a', "a", "append the target token to the context", k_append},
 	{'s', "s", "sample a token (with the temperature) and append it", k_sample},
-	{'t', "t / T", "lower / raise the sampling temperature", k_temperature},
+	{'t', "t / T", "lower / raise the temperature (the candidates shown and sampling)", k_temperature},
 	{'T', NULL, NULL, k_temperature},
 	{'m', "m", "switch the saliency method", k_method},
 	{'[', "[ / ]", "previous / next layer", k_layer},
@@ -212,35 +213,16 @@ static const struct tui_key command_keys[] = {
 	{0, NULL, NULL, NULL},
 };
 
-static const struct tui_key *pane_table(const struct tui_state *s, enum tui_pane p)
-{
-	switch (p) {
-	case P_CONTEXT: return pane_context_keys;
-	case P_CANDIDATES: return pane_candidates_keys;
-	case P_SALIENCY: return pane_saliency_keys;
-	case P_ATTENTION: return s->recurrent ? pane_hidden_keys : pane_attention_keys;
-	case P_LENS: return pane_lens_keys;
-	default: return NULL;
-	}
-}
-
-static const struct tui_key *lookup(const struct tui_key *t, int key, int is_func)
-{
-	for (; t && t->key; t++) {
-		int func_entry = t->key >= KEY_MIN;
-		if (t->key == key && func_entry == is_func)
-			return t;
-	}
-	return NULL;
-}
-
 int tui_keys_dispatch(struct tui_state *s, int key, int is_func)
 {
-	const struct tui_key *k = lookup(pane_table(s, s->focus), key, is_func);
-	if (!k && s->focus != P_CONTEXT)
-		k = lookup(command_keys, key, is_func);
+	int f = tui_pane_key(s, s->pane[s->focus], key, is_func);
+	if (!(f & TUI_UNHANDLED))
+		return f;
+	const struct tui_key *k = NULL;
+	if (s->focus != P_CONTEXT)
+		k = tui_key_lookup(command_keys, key, is_func);
 	if (!k)
-		k = lookup(global_keys, key, is_func);
+		k = tui_key_lookup(global_keys, key, is_func);
 	return k ? k->fn(s, key) : TUI_UNHANDLED;
 }
 
@@ -248,27 +230,91 @@ int tui_keys_dispatch(struct tui_state *s, int key, int is_func)
 
 struct section {
 	const char *title;
+	const char *about; /* a paragraph before the keys, or NULL */
 	const struct tui_key *keys;
 };
 
 static int help_lines(const struct tui_state *s, struct section *sec)
 {
 	int k = 0;
-	sec[k++] = (struct section){"Everywhere", global_keys};
-	sec[k++] = (struct section){"Outside the context line", command_keys};
-	sec[k++] = (struct section){"Context line", pane_context_keys};
-	sec[k++] = (struct section){"Next-token candidates", pane_candidates_keys};
-	sec[k++] = (struct section){"Saliency", pane_saliency_keys};
-	if (s->recurrent)
-		sec[k++] = (struct section){"Recurrent activations", pane_hidden_keys};
-	else
-		sec[k++] = (struct section){"Attention", pane_attention_keys};
-	sec[k++] = (struct section){"Logit lens", pane_lens_keys};
-	sec[k++] = (struct section){"Teaching (everywhere)", tui_teach_global_keys};
-	sec[k++] = (struct section){"Teaching (outside the context line)", tui_teach_command_keys};
+	sec[k++] = (struct section){"Everywhere", NULL, global_keys};
+	sec[k++] = (struct section){"Outside the context line", NULL, command_keys};
+	for (int p = 0; p < P_N; p++)
+		sec[k++] = (struct section){s->pane[p]->name, s->pane[p]->about, s->pane[p]->keys};
+	sec[k++] = (struct section){"Teaching (everywhere)", NULL, tui_teach_global_keys};
+	sec[k++] = (struct section){"Teaching (outside the context line)", NULL, tui_teach_command_keys};
 	if (s->app && s->app->player)
-		sec[k++] = (struct section){"Lesson", tui_lesson_keys};
+		sec[k++] = (struct section){"Lesson", NULL, tui_lesson_keys};
 	return k;
+}
+
+/* Bytes of s (len) that fit a line of maxw columns, broken after a space
+ * when there is one; at least one character. */
+static size_t wrap_at(const char *s, size_t len, int maxw)
+{
+	size_t fit = 0, brk = 0;
+	while (fit < len) {
+		size_t next = fit + 1;
+		while (next < len && ((unsigned char)s[next] & 0xc0) == 0x80)
+			next++;
+		if (ui_text_width(s, next, 0) > maxw)
+			break;
+		fit = next;
+		if (s[fit - 1] == ' ')
+			brk = fit;
+	}
+	if (fit == len)
+		return len;
+	return brk ? brk : fit ? fit : 1;
+}
+
+/* Draws (when y is inside the window) or only counts the wrapped lines of
+ * text at column x, width maxw, from row *y on. */
+static void wrapped(WINDOW *win, int *y, int h, int x, int maxw, const char *text)
+{
+	size_t len = strlen(text);
+	while (len > 0) {
+		size_t k = wrap_at(text, len, maxw);
+		if (*y >= 1 && *y < h - 1)
+			ui_text(win, *y, x, text, k, maxw, 0);
+		(*y)++;
+		text += k;
+		len -= k;
+		while (len > 0 && *text == ' ')
+			text++, len--;
+	}
+}
+
+/* Lays out every section from row y (rows outside 1..h-2 are not drawn);
+ * returns the row after the last. *focus_row gets the first row of the
+ * focused pane's section. */
+static int help_layout(struct tui_state *s, WINDOW *win, int h, int w, int y, int *focus_row)
+{
+	struct section sec[12];
+	int ns = help_lines(s, sec);
+	for (int i = 0; i < ns; i++) {
+		if (sec[i].keys == s->pane[s->focus]->keys)
+			*focus_row = y;
+		wattrset(win, ui_attr(UI_HELP_KEY) | A_UNDERLINE);
+		wrapped(win, &y, h, 2, w - 4, sec[i].title);
+		wattrset(win, ui_attr(UI_HELP));
+		if (sec[i].about)
+			wrapped(win, &y, h, 4, w - 6, sec[i].about);
+		for (const struct tui_key *k = sec[i].keys; k->key; k++) {
+			if (!k->label)
+				continue;
+			if (y >= 1 && y < h - 1) {
+				wattrset(win, ui_attr(UI_HELP_KEY));
+				ui_printf(win, y, 4, 18, "%s", k->label);
+			}
+			wattrset(win, ui_attr(UI_HELP));
+			wrapped(win, &y, h, 23, w - 25, k->help);
+		}
+		y++;
+	}
+	wattrset(win, ui_attr(UI_HELP));
+	wrapped(win, &y, h, 2, w - 4, "Mouse: click a token, candidate, head or pane to select it.");
+	return y;
 }
 
 void tui_help_draw(struct tui_state *s)
@@ -278,38 +324,19 @@ void tui_help_draw(struct tui_state *s)
 	if (!win)
 		return;
 	wbkgd(win, ui_attr(UI_HELP));
+	/* measure first: the top row is clamped so that the end stays in view */
+	int focus_row = 1;
+	int total = help_layout(s, win, 0, w, 1, &focus_row) - 1, page = h - 2;
+	if (s->help_top < 0) /* opened from a pane: its section first */
+		s->help_top = focus_row - 1;
+	int maxtop = total > page ? total - page : 0;
+	s->help_top = s->help_top > maxtop ? maxtop : s->help_top < 0 ? 0 : s->help_top;
+	s->help_max = maxtop;
 	werase(win);
-	struct section sec[12];
-	int ns = help_lines(s, sec);
-	/* lay out all lines, then show the window's worth from help_top */
-	int y = 1 - s->help_top, total = 0;
-	for (int i = 0; i < ns; i++) {
-		if (y >= 1 && y < h - 1) {
-			wattrset(win, ui_attr(UI_HELP_KEY) | A_UNDERLINE);
-			ui_printf(win, y, 2, w - 4, "%s", sec[i].title);
-		}
-		y++, total++;
-		for (const struct tui_key *k = sec[i].keys; k->key; k++) {
-			if (!k->label)
-				continue;
-			if (y >= 1 && y < h - 1) {
-				wattrset(win, ui_attr(UI_HELP_KEY));
-				ui_printf(win, y, 4, 18, "%s", k->label);
-				wattrset(win, ui_attr(UI_HELP));
-				ui_printf(win, y, 23, w - 25, "%s", k->help);
-			}
-			y++, total++;
-		}
-		y++, total++;
-	}
-	wattrset(win, ui_attr(UI_HELP));
-	const char *ext = "Mouse: click a token, candidate, head or pane to select it.";
-	if (y >= 1 && y < h - 1)
-		ui_printf(win, y, 2, w - 4, "%s", ext);
-	total++;
+	help_layout(s, win, h, w, 1 - s->help_top, &focus_row);
 	box(win, 0, 0);
 	ui_printf(win, 0, 2, w - 4, " lmscope help (Up/Down scroll, any other key closes) ");
-	if (s->help_top + h - 2 < total)
+	if (s->help_top < maxtop)
 		ui_printf(win, h - 1, w - 12, 10, " more... ");
 	wnoutrefresh(win);
 	delwin(win);
@@ -319,6 +346,8 @@ int tui_help_key(struct tui_state *s, int key)
 {
 	if (key == KEY_DOWN || key == KEY_NPAGE) {
 		s->help_top += key == KEY_DOWN ? 1 : LINES / 2;
+		if (s->help_top > s->help_max)
+			s->help_top = s->help_max;
 		return TUI_REDRAW;
 	}
 	if (key == KEY_UP || key == KEY_PPAGE) {

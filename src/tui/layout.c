@@ -92,14 +92,3 @@ int tui_layout_hit(const struct tui_layout *lay, int y, int x)
 	}
 	return -1;
 }
-
-enum tui_pane tui_pane_of_win(enum tui_win w)
-{
-	switch (w) {
-	case W_CAND: return P_CANDIDATES;
-	case W_SAL: return P_SALIENCY;
-	case W_ATT: return P_ATTENTION;
-	case W_LENS: return P_LENS;
-	default: return P_CONTEXT;
-	}
-}

@@ -237,8 +237,11 @@ static int step_line(struct parser *p, const char *key, char *v)
 	else if (!strcmp(key, "layer")) {
 		ok = parse_int(p, key, v, 0, &st->layer);
 		st->head = LESSON_UNSET;
-	} else if (!strcmp(key, "head"))
+		st->layer_line = p->line;
+	} else if (!strcmp(key, "head")) {
 		ok = parse_head(p, st, v);
+		st->layer_line = p->line;
+	}
 	else if (!strcmp(key, "query")) {
 		ok = !strcmp(v, "-1") ? (st->query = -1, 1) : parse_int(p, key, v, 1, &st->query);
 	} else if (!strcmp(key, "mean"))
@@ -342,6 +345,8 @@ int tui_lesson_parse(const char *name, const char *text, size_t len, struct less
 	struct parser p = {name, 0, err, size, ls, NULL};
 	err[0] = '\0';
 	size_t i = 0;
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		i = 3; /* a UTF-8 byte order mark, as some editors write one */
 	while (i < len) {
 		size_t j = i;
 		while (j < len && text[j] != '\n')
@@ -361,6 +366,23 @@ int tui_lesson_parse(const char *name, const char *text, size_t len, struct less
 		fail(&p, "no steps (a step starts with a line 'step TITLE')");
 		tui_lesson_free(ls);
 		return 0;
+	}
+	return 1;
+}
+
+int tui_lesson_check(const struct lesson *ls, const char *name, int L, int NH, char *err,
+                     size_t size)
+{
+	for (int i = 0; i < ls->n; i++) {
+		const struct lesson_step *st = &ls->steps[i];
+		struct parser p = {name, st->layer_line, err, size, NULL, NULL};
+		if (st->layer != LESSON_UNSET && st->layer >= L)
+			return fail(&p, "layer %d does not exist: the model has %d layer%s (0 to %d)",
+			            st->layer, L, L == 1 ? "" : "s", L - 1);
+		/* a recurrent model (NH 0) ignores heads: they are the other side's */
+		if (st->head != LESSON_UNSET && NH && st->head >= NH)
+			return fail(&p, "head %d does not exist: the model has %d heads (0 to %d)", st->head,
+			            NH, NH - 1);
 	}
 	return 1;
 }

@@ -55,6 +55,7 @@ struct lesson_step {
 	char *contrast;     /* NULL unchanged; "" clears */
 	int method;         /* enum tui_method or LESSON_UNSET */
 	int layer, head;    /* LESSON_UNSET: unchanged (head needs layer) */
+	int layer_line;     /* the line that set them, for tui_lesson_check */
 	int mean;           /* 0/1 or LESSON_UNSET */
 	int view;           /* LESSON_* view or LESSON_UNSET */
 	int query;          /* token from 1, -1 the last; or LESSON_UNSET */
@@ -80,6 +81,12 @@ int tui_lesson_load(const char *path, struct lesson *ls, char *err, size_t size)
 int tui_lesson_parse(const char *name, const char *text, size_t len, struct lesson *ls,
                      char *err, size_t size);
 void tui_lesson_free(struct lesson *ls);
+/* What the parser cannot know: that every step's layer and head exist in
+ * a model of L layers and NH heads (NH 0: recurrent, whose pane ignores
+ * heads, so they are not checked). Returns 0
+ * with "NAME:LINE: what is wrong" in err otherwise. */
+int tui_lesson_check(const struct lesson *ls, const char *name, int L, int NH, char *err,
+                     size_t size);
 
 /* An empty step (every setting LESSON_UNSET) appended to ls; NULL on
  * allocation failure. */

@@ -45,6 +45,7 @@ struct tui_player {
 	size_t typed;            /* bytes of f.context in the line */
 	double t0;               /* when typing started (ms) */
 	size_t typed0;           /* bytes already there then */
+	int said_end;            /* "the end of the lesson (q quits)" is showing */
 };
 
 static void fold_free(struct fold *f)
@@ -271,6 +272,7 @@ static void start_step(struct tui_app *app, int k, int animate, double now)
 {
 	struct tui_player *p = app->player;
 	p->cur = k;
+	p->said_end = 0;
 	p->n_stages = p->stage = 0;
 	struct fold f;
 	if (!fold_at(p, k, &f))
@@ -362,6 +364,16 @@ int tui_player_timeout(const struct tui_app *app, double now)
 	return ms < 1 ? 1 : ms > 1000 ? 1000 : ms;
 }
 
+int tui_player_quit_key(struct tui_app *app, int key)
+{
+	struct tui_player *p = app->player;
+	if (!p)
+		return 0;
+	int end = p->said_end;
+	p->said_end = 0; /* any key clears the message */
+	return end && key == 'q';
+}
+
 void tui_player_go(struct tui_app *app, int d)
 {
 	struct tui_player *p = app->player;
@@ -378,6 +390,7 @@ void tui_player_go(struct tui_app *app, int d)
 	int k = p->cur + d;
 	if (k < 0 || k >= p->ls.n) {
 		snprintf(s->msg, sizeof s->msg, k < 0 ? "the first step" : "the end of the lesson (q quits)");
+		p->said_end = k >= p->ls.n;
 		return;
 	}
 	start_step(app, k, d > 0, lms_now_ms());

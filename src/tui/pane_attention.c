@@ -97,6 +97,10 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 	snprintf(title, sizeof title, "Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d", hn,
 	         v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 	         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
+	if ((int)strlen(title) > g.cols) /* narrow (two models side by side): the model's shape goes */
+		snprintf(title, sizeof title, "Attention  %s  q %d-%d k %d-%d of %d", hn, g.row0,
+		         g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
+		         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
 	ui_title(w, title, s->focus == P_ATTENTION);
 	legend(w, 1, 1, g.cols - 2);
 	/* key labels, staggered over two rows so each can be two cells wide */
@@ -121,8 +125,12 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 
 /* ---- overview ---------------------------------------------------------------- */
 
+/* Each layer is a block of rows: the heads' thumbnails (th rows), their
+ * entropies on the layer's own label row, and a blank row before the next
+ * layer. Thumbnails grow with the pane up to the engine's resolution. */
 struct ogeom {
-	int cw, ch;  /* cell width and height (thumbnail + label row) */
+	int cw, ch;  /* cell width (thumbnail + gap) and block height */
+	int tw, th;  /* thumbnail size */
 	int l0, nl;  /* first visible layer, visible layers */
 };
 
@@ -130,9 +138,14 @@ static struct ogeom over_geom(struct tui_state *s, WINDOW *w)
 {
 	const struct lms_config *c = &s->tm->m->cfg;
 	struct ogeom o;
-	int rows = getmaxy(w) - 2, cols = getmaxx(w) - 4; /* title, head numbers */
-	o.cw = clamp(cols / c->NH, 5, 16);
-	o.ch = clamp(rows / c->L, 1, TUI_THUMB / 2 + 1);
+	int rows = getmaxy(w) - 2, cols = getmaxx(w) - 4; /* title, head numbers; layer labels */
+	o.cw = clamp(cols / c->NH, 5, 2 * TUI_THUMB + 2);
+	o.tw = o.cw - 1;
+	/* a cell is about twice as tall as wide: th rows look square at 2 th columns */
+	o.th = clamp(rows / c->L - 2, 1, TUI_THUMB);
+	if (o.th > (o.tw + 1) / 2 && o.tw >= 8)
+		o.th = (o.tw + 1) / 2;
+	o.ch = o.th + (rows >= c->L * (o.th + 2) || o.th > 1 ? 2 : 1);
 	o.nl = rows / o.ch;
 	if (o.nl < 1)
 		o.nl = 1;
@@ -153,21 +166,22 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 		ui_printf(w, 1, 1, getmaxx(w) - 2, "computing...");
 		return;
 	}
-	int th = o.ch - 1, tw = o.cw - 1;
+	int th = o.th, tw = o.tw, TH = TUI_THUMB;
 	for (int h = 0; h < v->NH; h++)
 		ui_printf(w, 1, 4 + h * o.cw, tw, "H%d", h);
 	for (int li = 0; li < o.nl && o.l0 + li < v->L; li++) {
 		int l = o.l0 + li, y0 = 2 + li * o.ch;
-		ui_printf(w, y0, 0, 4, "L%d", l);
+		/* the label on the entropy row: both belong to this layer */
+		ui_printf(w, y0 + th, 0, 4, "L%d", l);
 		for (int h = 0; h < v->NH; h++) {
 			int x0 = 4 + h * o.cw;
-			const float *t = v->thumb + (size_t)(l * v->NH + h) * TUI_THUMB * TUI_THUMB;
+			const float *t = v->thumb + (size_t)(l * v->NH + h) * TH * TH;
 			float mx = 0.0f;
-			for (int i = 0; i < TUI_THUMB * TUI_THUMB; i++)
+			for (int i = 0; i < TH * TH; i++)
 				mx = t[i] > mx ? t[i] : mx;
 			for (int i = 0; i < th; i++)
 				for (int j = 0; j < tw; j++) {
-					float val = t[(i * TUI_THUMB / th) * TUI_THUMB + j * TUI_THUMB / tw];
+					float val = t[(i * TH / th) * TH + j * TH / tw];
 					double f = mx > 0 ? val / mx : 0;
 					ui_set(w, ui_heat(f));
 					mvwaddstr(w, y0 + i, x0 + j, ui_color_mode() ? " " : ui_shade(f));
@@ -215,7 +229,7 @@ static void draw_query(struct tui_state *s, WINDOW *w)
 	}
 }
 
-void pane_attention_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
 	if (!tui_view_n(s)) {
@@ -229,8 +243,9 @@ void pane_attention_draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_attention_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	WINDOW *w = s->lay.win[W_ATT];
 	if (!tui_view_n(s))
 		return TUI_REDRAW;
@@ -303,7 +318,7 @@ static int k_pick(struct tui_state *s, int key)
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
-const struct tui_key pane_attention_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "arrows", "scroll the matrix (overview: pick a head; query: pick the query)", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
@@ -316,4 +331,18 @@ const struct tui_key pane_attention_keys[] = {
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_attention = {
+	.name = "Attention",
+	.about = "Where each position (row, the query) looks in the context (column, the key): "
+	         "one head's softmax weights, each row summing to 100%. The overview shows every "
+	         "layer x head with its mean entropy in nats: low entropy is a head that looks at "
+	         "one place, high a head that spreads out. An induction head shows as a stripe "
+	         "one step right of the diagonal on repeated text: it looks at the token after "
+	         "the previous occurrence of the current one.",
+	.win = W_ATT,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

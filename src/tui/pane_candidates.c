@@ -23,7 +23,37 @@ static int top_index(const struct tui_view *v, int id)
 	return -1;
 }
 
-void pane_candidates_draw(struct tui_state *s, WINDOW *w)
+/* The log-normaliser of the view's distribution at the temperature, kept
+ * while the view and the temperature stay (one pass over the vocabulary). */
+static double temp_lse(struct tui_state *s)
+{
+	const struct tui_view *v = s->v;
+	if (s->temp_v != v || s->temp_seq != v->seq || s->temp_T != s->temperature) {
+		double inv = 1.0 / s->temperature, mx = v->top_lp[0] * inv, sum = 0.0;
+		for (int i = 0; i < v->V; i++)
+			sum += exp(v->logprob[i] * inv - mx);
+		s->temp_lse = mx + log(sum);
+		s->temp_v = v;
+		s->temp_seq = v->seq;
+		s->temp_T = s->temperature;
+	}
+	return s->temp_lse;
+}
+
+double tui_cand_prob(struct tui_state *s, int i)
+{
+	if (s->temperature == 1.0f)
+		return exp(s->v->top_lp[i]);
+	return exp(s->v->top_lp[i] / s->temperature - temp_lse(s));
+}
+
+double tui_cand_bar(struct tui_state *s, int i)
+{
+	double p = tui_cand_prob(s, i), top = tui_cand_prob(s, 0);
+	return s->bars_relative ? (top > 0 ? p / top : 0.0) : p;
+}
+
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_CANDIDATES;
@@ -39,7 +69,8 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	char pin[80];
-	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s)%s", s->temperature,
+	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s%s)%s", s->temperature,
+	         s->bars_relative ? ", bars relative to the top" : "",
 	         v->contrast >= 0 ? ", contrast " : "",
 	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "",
 	         tui_pin_label(s, pin, sizeof pin));
@@ -50,12 +81,13 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 		s->cand_top = s->cand_sel - rows + 1;
 	int tw = cols / 3 < 8 ? 8 : cols / 3 > 18 ? 18 : cols / 3;
 	int dw = s->pinned ? 9 : 0; /* Δ probability against the pin */
+	if (tw > cols - 19 - dw) /* a narrow pane: the token gives way to the numbers */
+		tw = cols - 19 - dw > 3 ? cols - 19 - dw : 3;
 	int bx = 4 + tw + 1, bw = cols - bx - 15 - dw;
-	double pmax = exp(v->top_lp[0]);
 	for (int r = 0; r < rows && s->cand_top + r < v->k; r++) {
 		int i = s->cand_top + r, y = r + 1;
 		int id = v->top_id[i];
-		double p = exp(v->top_lp[i]);
+		double p = tui_cand_prob(s, i);
 		if (i == s->cand_sel) {
 			ui_set(w, focused ? UI_SELECT : UI_TARGET);
 			mvwhline(w, y, 0, ' ', cols);
@@ -70,8 +102,8 @@ void pane_candidates_draw(struct tui_state *s, WINDOW *w)
 			ui_set(w, UI_CONTRAST), mvwaddstr(w, y, 3, ui_utf8 ? "\u2717" : "x");
 		ui_set(w, UI_NORMAL);
 		if (bw > 0)
-			ui_bar(w, y, bx, pmax > 0 ? p / pmax : 0, bw, UI_PROB_BAR);
-		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, v->top_lp[i]);
+			ui_bar(w, y, bx, tui_cand_bar(s, i), bw, UI_PROB_BAR);
+		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, log(p));
 		double d;
 		if (dw && tui_pin_dprob(s, id, &d)) {
 			ui_set(w, d < 0 ? UI_SAL_NEG : UI_SAL_POS);
@@ -98,8 +130,9 @@ void pane_candidates_sync(struct tui_state *s)
 		s->cand_sel = 0;
 }
 
-int pane_candidates_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)x;
 	int i = s->cand_top + y - 1;
 	if (y < 1 || !tui_view_n(s) || i >= s->v->k)
@@ -154,6 +187,15 @@ static int k_contrast(struct tui_state *s, int key)
 	s->rq.contrast = id;
 	s->rq.target = target;
 	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
+static int k_bars(struct tui_state *s, int key)
+{
+	(void)key;
+	s->bars_relative = !s->bars_relative;
+	snprintf(s->msg, sizeof s->msg, "probability bars %s",
+	         s->bars_relative ? "relative to the top candidate" : "on an absolute 0-100% scale");
+	return TUI_REDRAW;
 }
 
 static int k_append_sel(struct tui_state *s, int key)
@@ -216,7 +258,7 @@ int tui_append_token(struct tui_state *s, int id)
 	return TUI_EDIT;
 }
 
-const struct tui_key pane_candidates_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "select a candidate: it becomes the saliency target", k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
 	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_move},
@@ -228,5 +270,18 @@ const struct tui_key pane_candidates_keys[] = {
 	{KEY_ENTER, NULL, NULL, k_append_sel},
 	{'c', "c", "contrast: why the target rather than the selected candidate", k_contrast},
 	{'x', "x", "clear the contrast", k_contrast},
+	{'b', "b", "bars on an absolute 0-100% scale / relative to the top candidate", k_bars},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_candidates = {
+	.name = "Next-token candidates",
+	.about = "The model's probability for each possible next token after the whole context, "
+	         "best first: the softmax of the last position's logits. The selected candidate "
+	         "is the target the saliency explains; a contrast asks why the target rather than "
+	         "another candidate.",
+	.win = W_CAND,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

@@ -85,7 +85,28 @@ static double surprisal01(const struct tui_view *v, int j)
 	return x / log((double)v->V);
 }
 
-void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
+/* The surprisal as numbers, for the right end of the last row: the
+ * selected token's (the last when none is), the sum over the tokens that
+ * have one, and the perplexity exp(sum / count). Returns its width. */
+static int surprisal_numbers(struct tui_state *s, char *out, size_t size)
+{
+	const struct tui_view *v = s->v;
+	double sum = 0.0;
+	int count = 0;
+	for (int j = 0; j < v->n; j++)
+		if (v->surprisal[j] == v->surprisal[j])
+			sum += v->surprisal[j], count++;
+	int q = tui_query(s);
+	char buf[32];
+	const char *t = tui_view_token(s, q, buf, sizeof buf);
+	float x = v->surprisal[q];
+	int len = x == x ? snprintf(out, size, "%s %.2f nats", t, x) : snprintf(out, size, "%s -", t);
+	if (count && len < (int)size)
+		snprintf(out + len, size - (size_t)len, " | sum %.1f, ppl %.2f", sum, exp(sum / count));
+	return ui_text_width(out, strlen(out), 0);
+}
+
+static void draw_tokens(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
 	s->n_tok_hits = 0;
@@ -100,13 +121,20 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 	}
 	if (!n) {
 		ui_set(w, UI_DIM);
-		ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+		if (s->tm->tok)
+			ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+		else
+			ui_printf(w, 0, 2, cols - 2, "no tokenizer: type token ids as numbers (3 17 42), "
+			                             "or open the model with --tokenizer FILE");
 		ui_set(w, UI_NORMAL);
 		return;
 	}
-	char buf[32];
+	char buf[32], nums[96];
+	int nw = surprisal_numbers(s, nums, sizeof nums) + 2;
+	if (nw > cols / 2)
+		nw = 0; /* too narrow: the tokens first */
 	/* fit as many tokens as the rows hold, keeping the last ones */
-	int room = rows * cols - 4, first = n, used = 0;
+	int room = rows * cols - 4 - nw, first = n, used = 0;
 	while (first > 0) {
 		const char *t = tui_view_token(s, first - 1, buf, sizeof buf);
 		int tw = ui_text_width(t, strlen(t), 1);
@@ -119,7 +147,7 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 	}
 	int y = 0, x = 0;
 	int q = tui_query(s);
-	if (v->cut || first > 0) {
+	if (first > 0 || (v->cut && !v->kept)) {
 		ui_set(w, UI_MARKER);
 		if (v->cut && first == 0)
 			ui_printf(w, 0, 0, cols, ui_utf8 ? "\u2702%d\u2026 " : "<cut %d> ", v->cut);
@@ -129,11 +157,18 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 		ui_set(w, UI_NORMAL);
 	}
 	for (int j = first; j < n; j++) {
+		if (j == v->kept && j > 0 && v->cut && first == 0) {
+			/* the cut is after the kept BOS */
+			ui_set(w, UI_MARKER);
+			ui_printf(w, y, x, cols - x, ui_utf8 ? "\u2702%d\u2026 " : "<cut %d> ", v->cut);
+			x = getcurx(w);
+			ui_set(w, UI_NORMAL);
+		}
 		const char *t = tui_view_token(s, j, buf, sizeof buf);
 		int tw = ui_text_width(t, strlen(t), 1);
 		if (tw > cols)
 			tw = cols;
-		if (x + tw > cols) {
+		if (x + tw > cols - (y == rows - 1 ? nw : 0)) {
 			if (++y >= rows)
 				break;
 			x = 0;
@@ -155,9 +190,14 @@ void pane_context_draw_tokens(struct tui_state *s, WINDOW *w)
 		}
 		x += drawn + 1;
 	}
+	if (nw) {
+		ui_set(w, UI_DIM);
+		ui_text(w, rows - 1, cols - nw + 2, nums, strlen(nums), nw - 2, 0);
+		ui_set(w, UI_NORMAL);
+	}
 }
 
-int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
 	if (win == W_INPUT) {
 		struct tui_line *l = &s->line;
@@ -305,7 +345,7 @@ static int k_enter(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
-const struct tui_key pane_context_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_LEFT, "Left/Right", "move the cursor", k_left},
 	{KEY_RIGHT, NULL, NULL, k_right},
 	{KEY_HOME, "Home / Ctrl-A", "start of the line", k_home},
@@ -327,4 +367,16 @@ const struct tui_key pane_context_keys[] = {
 	{'\r', NULL, NULL, k_enter},
 	{KEY_ENTER, NULL, NULL, k_enter},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_context = {
+	.name = "Context line",
+	.about = "The text the model reads, typed on the top line, and below it as the model's "
+	         "tokens. Each token is shaded by its surprisal, -log p(token | the tokens before "
+	         "it) in nats: how unexpected the model found it. 0 nats is certain; each "
+	         "further 0.69 nats halves the probability.",
+	.win = W_TOKENS,
+	.draw = draw_tokens,
+	.click = click,
+	.keys = keys,
 };

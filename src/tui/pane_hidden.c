@@ -1,13 +1,27 @@
 /* The recurrent models' counterpart of the attention pane: RNN, LSTM and GRU
  * have no attention, so the pane shows the selected layer's hidden state
  * (or one gate's activations) per token: rows are tokens, columns units,
- * each cell the value in tenths on a diverging shade. */
+ * each cell the value itself to one decimal (so -0.1 and -1.0 differ) on a
+ * diverging shade from -1 to +1. */
 #include <stdio.h>
 #include <string.h>
 
 #include "ui.h"
 
-enum { CELL = 3, HEAD_ROWS = 3 /* title, legend, unit numbers */ };
+enum { CELL = 5, HEAD_ROWS = 3 /* title, legend, unit numbers */ };
+
+/* A value in CELL - 1 columns: one decimal up to 9.9, whole numbers up
+ * to 999, then the sign and "big". */
+static void cell_text(char *buf, size_t size, float x)
+{
+	float a = x < 0 ? -x : x;
+	if (a < 9.95f)
+		snprintf(buf, size, "%4.1f", x);
+	else if (a < 999.5f)
+		snprintf(buf, size, "%4.0f", x);
+	else
+		snprintf(buf, size, "%cbig", x < 0 ? '-' : '+');
+}
 
 static int clamp(int v, int lo, int hi)
 {
@@ -23,6 +37,8 @@ static const char *part_name(const struct tui_state *s, int part)
 	enum lms_arch a = s->tm->m->cfg.arch;
 	if (part == TUI_PART_HIDDEN)
 		return "hidden state h";
+	if (s->v && s->v->has_cell && part == s->v->G + 1)
+		return "cell state c";
 	if (a == LMS_LSTM && part <= 4)
 		return lstm[part - 1];
 	if (a == LMS_GRU && part <= 3)
@@ -52,7 +68,7 @@ static struct geom geom(struct tui_state *s, WINDOW *w)
 	return g;
 }
 
-void pane_hidden_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	werase(w);
@@ -75,10 +91,10 @@ void pane_hidden_draw(struct tui_state *s, WINDOW *w)
 	}
 	ui_set(w, UI_NORMAL);
 	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20,
-	          "+1  value x10 per token (rows) and unit (columns)");
-	for (int c = 0; c < g.nc && g.col0 + c < g.D; c += 2) {
+	          "+1  shade; numbers are the values (one decimal), per token (rows) and unit (columns)");
+	for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
 		ui_set(w, UI_DIM);
-		ui_printf(w, 2, g.lw + 1 + c * CELL, 2 * CELL, "%d", g.col0 + c);
+		ui_printf(w, 2, g.lw + 1 + c * CELL, CELL - 1, "%4d", g.col0 + c);
 	}
 	ui_set(w, UI_NORMAL);
 	for (int r = 0; r < g.nr && g.row0 + r < g.n; r++) {
@@ -88,20 +104,17 @@ void pane_hidden_draw(struct tui_state *s, WINDOW *w)
 		ui_text(w, y, 0, tok, strlen(tok), g.lw, 1);
 		for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
 			float x = v->act[(size_t)t * g.D + g.col0 + c];
-			int tenths = (int)(x * 10.0f + (x < 0 ? -0.5f : 0.5f));
 			ui_set(w, ui_div(x));
-			if (tenths >= 10 || tenths <= -10)
-				snprintf(buf, sizeof buf, "%s", tenths > 0 ? " +1" : " -1");
-			else
-				snprintf(buf, sizeof buf, "%3d", tenths);
+			cell_text(buf, sizeof buf, x);
 			mvwaddstr(w, y, g.lw + 1 + c * CELL, buf);
 		}
 		ui_set(w, UI_NORMAL);
 	}
 }
 
-int pane_hidden_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)x;
 	struct geom g = geom(s, s->lay.win[W_ATT]);
 	int t = g.row0 + y - HEAD_ROWS;
@@ -116,7 +129,7 @@ static int k_scroll(struct tui_state *s, int key)
 	return tui_matrix_scroll(s, key, g.row0, g.col0, g.nr, g.nc);
 }
 
-const struct tui_key pane_hidden_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "arrows", "scroll tokens (rows) and units (columns)", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
@@ -128,4 +141,16 @@ const struct tui_key pane_hidden_keys[] = {
 	{KEY_HOME, "Home", "first token, first unit", k_scroll},
 	{KEY_END, "End", "follow the end of the context", k_scroll},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_hidden = {
+	.name = "Recurrent activations",
+	.about = "A recurrent model reads the context one token at a time and carries a state "
+	         "forward instead of attending. Rows are tokens, columns units: the hidden state "
+	         "h after each token, the LSTM's cell state c (its long-term memory), or one "
+	         "gate's activations (sigmoid gates in 0..1: how much passes through).",
+	.win = W_ATT,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

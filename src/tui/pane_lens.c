@@ -12,7 +12,7 @@ static int first_row(struct tui_state *s, int L, int rows)
 	return s->lens_top < 0 || s->lens_top > maxr ? maxr : s->lens_top;
 }
 
-void pane_lens_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_LENS;
@@ -45,8 +45,9 @@ void pane_lens_draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_lens_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)y;
 	(void)x;
 	(void)s;
@@ -62,10 +63,21 @@ static int k_scroll(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
-const struct tui_key pane_lens_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "scroll the layers", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_HOME, "Home/End", "first / last layers", k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_lens = {
+	.name = "Logit lens",
+	.about = "Each layer's hidden state at the last position read through the model's final "
+	         "norm and unembedding, as if the model stopped there: the token it would predict "
+	         "and its probability. Watch the prediction form layer by layer.",
+	.win = W_LENS,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

@@ -43,7 +43,7 @@ static int first_row(struct tui_state *s, int n, int rows)
 	return s->sal_top;
 }
 
-void pane_saliency_draw(struct tui_state *s, WINDOW *w)
+static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_SALIENCY;
@@ -119,8 +119,9 @@ void pane_saliency_draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-int pane_saliency_click(struct tui_state *s, int y, int x)
+static int click(struct tui_state *s, enum tui_win win, int y, int x)
 {
+	(void)win;
 	(void)x;
 	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 3;
 	int y0 = n && s->v->have_saliency && s->v->sal_note[0] ? 2 : 1;
@@ -147,7 +148,7 @@ static int k_scroll(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
-const struct tui_key pane_saliency_keys[] = {
+static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "scroll the tokens", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
@@ -155,4 +156,21 @@ const struct tui_key pane_saliency_keys[] = {
 	{KEY_HOME, "Home/End", "first tokens / follow the end", k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
 	{0, NULL, NULL, NULL},
+};
+
+const struct tui_pane_ops pane_saliency = {
+	.name = "Saliency",
+	.about = "How much each context token drives the target's log-probability, by the "
+	         "selected method: grad_norm (size of the gradient at the token's embedding), "
+	         "grad_x_input (gradient times embedding, signed), integrated_gradients (the "
+	         "gradient averaged along a path from a blank input), occlusion (the change when "
+	         "the token is hidden), lime (a sparse linear fit to random hidings), "
+	         "attention_rollout (attention multiplied through the layers). The deletion area "
+	         "hides tokens from most to least salient and measures the area under p(target): "
+	         "lower means the scores found what the prediction rests on. rank rho is the "
+	         "Spearman rank agreement with the other methods (1: same order).",
+	.win = W_SAL,
+	.draw = draw,
+	.click = click,
+	.keys = keys,
 };

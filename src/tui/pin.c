@@ -46,7 +46,7 @@ int tui_pin_dsal(const struct tui_state *s, int j, double *d)
 		return 0;
 	/* positions are compared from the start of the context: a word
 	 * replaced keeps the positions of the others */
-	int pj = j + v->cut - s->pin.cut;
+	int pj = j < v->kept ? j : j + v->cut - s->pin.cut; /* a kept BOS stays at 0 */
 	if (pj < 0 || pj >= s->pin.n || v->method != s->pin.method)
 		return 0;
 	*d = v->saliency[j] - s->pin.saliency[pj];

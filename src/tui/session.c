@@ -109,10 +109,12 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	memcpy(out->error, v->error, sizeof out->error);
 	memcpy(out->note, v->note, sizeof out->note);
 	out->ms = v->ms;
+	out->cand_ms = v->cand_ms;
 	COPY(text, v->len + 1);
 	out->len = v->len;
 	out->n = n;
 	out->cut = v->cut;
+	out->kept = v->kept;
 	out->cut_byte = v->cut_byte;
 	COPY(ids, n);
 	COPY(offsets, n + 1);
@@ -147,6 +149,7 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	}
 	out->part = v->part;
 	out->G = v->G;
+	out->has_cell = v->has_cell;
 	out->D = v->D;
 	if (!v->NH)
 		COPY(act, act);

@@ -41,10 +41,10 @@ extern const struct tui_method_info tui_methods[TUI_N_METHODS];
 enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_MODES };
 
 /* Recurrent pane: the hidden state, or one of the cell's gates. */
-#define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1 */
+#define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1, G + 1 the LSTM's cell state c */
 
 #define TUI_TOPK 100   /* candidates kept per view */
-#define TUI_THUMB 8    /* overview thumbnails are THUMB x THUMB */
+#define TUI_THUMB 16   /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
 
 /* One request from the input thread; the worker computes only the newest. */
 struct tui_request {
@@ -61,6 +61,7 @@ struct tui_request {
 	int need_lens;     /* logit lens per layer */
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
+	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
 	char export_path[512];
 };
 
@@ -72,12 +73,14 @@ struct tui_view {
 	int complete;       /* 0 for a partial result of a slow update */
 	char error[256];    /* engine or tokenizer failure, shown in the status line */
 	char note[256];     /* one-off message (export written) */
-	double ms;          /* time of this update */
+	double ms;          /* time of this update (the engine's, from its start) */
+	double cand_ms;     /* from the keystroke until the candidates were published */
 
 	char *text;         /* the request's text, as the tokens index it */
 	size_t len;
 	int n;              /* positions computed */
 	int cut;            /* tokens cut from the left (context longer than maxT) */
+	int kept;           /* leading tokens kept before the cut (a BOS), 0 or 1 */
 	size_t cut_byte;    /* byte offset in text where the computed tokens start */
 	int *ids;           /* (n) */
 	size_t *offsets;    /* (n + 1) byte offsets of each token in text */
@@ -113,6 +116,7 @@ struct tui_view {
 
 	/* recurrent: the selected layer's hidden state or gate, (n, D) */
 	int part, G, D;
+	int has_cell;          /* LSTM: part G + 1 is the cell state c */
 	float *act;
 
 	int have_lens;

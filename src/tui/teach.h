@@ -29,6 +29,7 @@ struct tui_app {
 	struct tui_state *side[TUI_SIDES];
 	int n_sides;
 	int active;                 /* side that gets the keys */
+	int stacked;                /* sides one above the other (a narrow screen) */
 	int flags[TUI_SIDES];       /* reactions collected for each side */
 	int theme;                  /* LESSON_DARK or LESSON_LIGHT */
 	int present;                /* presenter mode: the focused pane enlarged */
@@ -44,7 +45,7 @@ struct tui_app {
 /* ---- compare.c: the screen split between the sides ----------------------- */
 /* Recomputes every side's layout and the caption box from the terminal size. */
 void tui_app_layout(struct tui_app *app);
-/* The side whose area holds screen column x. */
+/* The side whose area holds the screen position. */
 int tui_app_side_at(const struct tui_app *app, int y, int x);
 /* After the active side's context changed: the other sides get the same
  * text (each through its own tokenizer). */
@@ -93,6 +94,9 @@ void tui_player_free(struct tui_app *app);
 void tui_player_tick(struct tui_app *app, double now_ms);
 /* Milliseconds until the next tick is due (-1: none). */
 int tui_player_timeout(const struct tui_app *app, double now_ms);
+/* Called with every key: 1 when it is q and the status line says that the
+ * lesson has ended and q quits (the message lasts until the next key). */
+int tui_player_quit_key(struct tui_app *app, int key);
 /* Steps forward (d = 1, typing the context) or back (d = -1, at once). */
 void tui_player_go(struct tui_app *app, int d);
 /* "step 2/7" and the step's title and caption for the caption box. */

@@ -101,24 +101,20 @@ const struct tui_key tui_teach_command_keys[] = {
 	{0, NULL, NULL, NULL},
 };
 
-static const struct tui_key *lookup(const struct tui_key *t, int key, int is_func)
-{
-	for (; t->key; t++)
-		if (t->key == key && (t->key >= KEY_MIN) == is_func)
-			return t;
-	return NULL;
-}
-
 int tui_teach_key(struct tui_app *app, int key, int is_func)
 {
 	struct tui_state *s = app->side[app->active];
 	const struct tui_key *k = NULL;
+	if (tui_player_quit_key(app, is_func ? -1 : key)) {
+		app->flags[app->active] |= TUI_QUIT; /* as the status line says, even while typing */
+		return 1;
+	}
 	if (app->player)
-		k = lookup(tui_lesson_keys, key, is_func);
+		k = tui_key_lookup(tui_lesson_keys, key, is_func);
 	if (!k)
-		k = lookup(tui_teach_global_keys, key, is_func);
+		k = tui_key_lookup(tui_teach_global_keys, key, is_func);
 	if (!k && s->focus != P_CONTEXT)
-		k = lookup(tui_teach_command_keys, key, is_func);
+		k = tui_key_lookup(tui_teach_command_keys, key, is_func);
 	if (!k)
 		return 0;
 	s->msg[0] = '\0';

@@ -26,12 +26,9 @@ int tui_present_win(const struct tui_state *s)
 {
 	if (!tui_presenting(s))
 		return -1;
-	switch (s->focus) {
-	case P_SALIENCY: return W_SAL;
-	case P_ATTENTION: return W_ATT;
-	case P_LENS: return W_LENS;
-	default: return W_CAND; /* typing: the predictions are the point */
-	}
+	if (s->focus == P_CONTEXT)
+		return W_CAND; /* typing: the predictions are the point */
+	return s->pane[s->focus]->win;
 }
 
 /* One entry: label (bold) and value on a row, then a bar two rows high. */
@@ -64,10 +61,9 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 	ui_title(w, title, 1);
 	int rows = (getmaxy(w) - 1) / BIG_ROWS;
 	int top = s->cand_sel >= rows ? s->cand_sel - rows + 1 : 0;
-	double pmax = exp(v->top_lp[0]);
 	for (int r = 0; r < rows && top + r < v->k; r++) {
 		int i = top + r, id = v->top_id[i];
-		double p = exp(v->top_lp[i]), d;
+		double p = tui_cand_prob(s, i), d;
 		char rank[16];
 		snprintf(rank, sizeof rank, "%2d  ", i + 1);
 		const char *label = tui_token_str(s->tm, id, buf, sizeof buf);
@@ -75,7 +71,7 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 			snprintf(value, sizeof value, "%.1f%%  (\u0394 %+.1f)", 100.0 * p, 100.0 * d);
 		else
 			snprintf(value, sizeof value, "%.1f%%", 100.0 * p);
-		big_entry(w, 1 + r * BIG_ROWS, rank, label, value, pmax > 0 ? p / pmax : 0,
+		big_entry(w, 1 + r * BIG_ROWS, rank, label, value, tui_cand_bar(s, i),
 		          id == v->target ? UI_TARGET : UI_PROB_BAR, i == s->cand_sel);
 	}
 }

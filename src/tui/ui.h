@@ -55,7 +55,6 @@ void tui_layout_compute_at(struct tui_layout *lay, int y0, int x0, int lines, in
 void tui_layout_free(struct tui_layout *lay);
 /* The window under a screen position, or -1. */
 int tui_layout_hit(const struct tui_layout *lay, int y, int x);
-enum tui_pane tui_pane_of_win(enum tui_win w);
 
 /* ---- the input line ------------------------------------------------------ */
 #define TUI_HISTORY 64
@@ -87,11 +86,18 @@ struct tui_state {
 	struct tui_request rq;     /* what the engine is asked for */
 	struct tui_line line;
 	enum tui_pane focus;
+	const struct tui_pane_ops *pane[P_N]; /* the pane in each focus position */
 	int recurrent;
 	struct tui_layout lay;
 	/* candidates */
 	int cand_sel, cand_top;
-	float temperature;
+	float temperature;         /* the shown distribution's and sampling's */
+	int bars_relative;         /* bars scaled to the top candidate, not 0-100% */
+	/* log-normaliser of logprob / temperature over the vocabulary, for
+	 * the view and temperature it was computed for */
+	double temp_lse, temp_T;
+	const struct tui_view *temp_v;
+	uint64_t temp_seq;
 	struct lms_rng rng;
 	/* saliency */
 	int sal_top;
@@ -105,7 +111,8 @@ struct tui_state {
 	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
 	int n_tok_hits;
 	int help;                  /* help overlay open */
-	int help_top;
+	int help_top;              /* first row shown; -1: the focused pane's section */
+	int help_max;              /* the last help_top that still fills the window */
 	char msg[256];             /* one-off message for the status line */
 	double post_ms;            /* when the newest request was posted */
 	double shown_ms;           /* keystroke-to-screen time of the newest view */
@@ -177,31 +184,56 @@ void ui_title(WINDOW *w, const char *title, int focused);
 void ui_printf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-/* ---- panes: draw reads the state, click returns reaction flags ------------- */
-void pane_context_draw_input(struct tui_state *s, WINDOW *w);
-void pane_context_draw_tokens(struct tui_state *s, WINDOW *w);
-int pane_context_click(struct tui_state *s, enum tui_win win, int y, int x);
-void pane_candidates_draw(struct tui_state *s, WINDOW *w);
-/* Brings the candidate selection in line with a new view. */
-void pane_candidates_sync(struct tui_state *s);
-int pane_candidates_click(struct tui_state *s, int y, int x);
-void pane_saliency_draw(struct tui_state *s, WINDOW *w);
-int pane_saliency_click(struct tui_state *s, int y, int x);
-/* The saliency's faithfulness, rows y and y + 1 of w (also in presenter mode). */
-void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y);
-void pane_attention_draw(struct tui_state *s, WINDOW *w);
-int pane_attention_click(struct tui_state *s, int y, int x);
-void pane_hidden_draw(struct tui_state *s, WINDOW *w);
-int pane_hidden_click(struct tui_state *s, int y, int x);
-void pane_lens_draw(struct tui_state *s, WINDOW *w);
-int pane_lens_click(struct tui_state *s, int y, int x);
+/* ---- panes ------------------------------------------------------------------
+ * A pane is one area of the screen with its own drawing, keys, mouse and
+ * help (as htop's Panel). The explorer knows panes only through this
+ * interface: the main loop draws every pane of the layout, sends keys to
+ * the focused pane's table (then the command and global tables), sends a
+ * click or the wheel to the pane under the pointer, and the help overlay
+ * lists each pane's keys under its name, after its `about` text.
+ *
+ * Adding a pane: write pane_NAME.c with a `const struct tui_pane_ops pane_NAME`
+ * (static draw and click functions, a key table ending in {0}), declare it
+ * below, and give it a slot in tui_panes_init (panes.c): a slot is a focus
+ * position (enum tui_pane) and the layout window it draws in (enum
+ * tui_win, layout.c). A pane that replaces another for some models (the
+ * recurrent activations take the attention pane's slot) is chosen there. */
+struct tui_pane_ops {
+	const char *name;    /* help section title */
+	const char *about;   /* what the pane shows, for the help; NULL: nothing */
+	enum tui_win win;    /* the layout window it draws in */
+	/* draws into w (the window of `win`), reading s->v and the selections */
+	void (*draw)(struct tui_state *s, WINDOW *w);
+	/* a click at (y, x) inside layout window win; returns reaction flags */
+	int (*click)(struct tui_state *s, enum tui_win win, int y, int x);
+	const struct tui_key *keys; /* its own keys (also the wheel's Up/Down) */
+};
 
-extern const struct tui_key pane_context_keys[];
-extern const struct tui_key pane_candidates_keys[];
-extern const struct tui_key pane_saliency_keys[];
-extern const struct tui_key pane_attention_keys[];
-extern const struct tui_key pane_hidden_keys[];
-extern const struct tui_key pane_lens_keys[];
+extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
+	pane_hidden, pane_lens;
+
+/* Fills s->pane for the side's model. */
+void tui_panes_init(struct tui_state *s);
+/* The pane that draws in layout window w (the context pane for both of its
+ * windows), or NULL. */
+const struct tui_pane_ops *tui_pane_of(const struct tui_state *s, enum tui_win w);
+/* Runs key through one pane's table only; TUI_UNHANDLED when not its key. */
+int tui_pane_key(struct tui_state *s, const struct tui_pane_ops *p, int key, int is_func);
+/* The key's entry in a table (ending in {0}), or NULL. */
+const struct tui_key *tui_key_lookup(const struct tui_key *t, int key, int is_func);
+
+/* Panes' helpers used outside their file: the context's input line (drawn
+ * last, it holds the cursor), the candidate selection brought in line with
+ * a new view, the saliency's faithfulness rows y and y + 1 (presenter mode
+ * draws them too). */
+void pane_context_draw_input(struct tui_state *s, WINDOW *w);
+void pane_candidates_sync(struct tui_state *s);
+/* Candidate i's probability as shown: the view's distribution at the
+ * sampling temperature, p_T(i) = exp(log p_i / T) / sum_j exp(log p_j / T),
+ * and the length of its bar in [0, 1] (0-100%, or relative to the top). */
+double tui_cand_prob(struct tui_state *s, int i);
+double tui_cand_bar(struct tui_state *s, int i);
+void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y);
 
 /* Shared by panes: the view's token j as a display string. */
 const char *tui_view_token(const struct tui_state *s, int j, char *buf, size_t size);

@@ -4,6 +4,7 @@
  * glyphs. */
 #include <stdlib.h>
 
+#include "front/palette.h"
 #include "ui.h"
 
 struct scheme_entry {
@@ -191,7 +192,14 @@ void ui_colors_init(void)
 			attrs[r] = e->attr;
 			continue;
 		}
-		init_pair((short)(r + 1), e->fg, e->bg);
+		short fg = e->fg;
+		if (mode == 256 && (r == UI_SAL_POS || r == UI_SAL_NEG)) {
+			/* raises and lowers as the figures draw them (front/palette.h),
+			 * a lighter shade on the dark background */
+			struct front_rgb c = r == UI_SAL_POS ? front_raise : front_lower;
+			fg = (short)front_xterm256(light ? c : front_tint(c, 0.35));
+		}
+		init_pair((short)(r + 1), fg, e->bg);
 		attrs[r] = COLOR_PAIR(r + 1) | e->attr;
 	}
 }

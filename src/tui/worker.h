@@ -1,6 +1,5 @@
-/* The engine side of the explorer: one run of the model, kept between
- * updates so that an unchanged prefix of the context is not recomputed, and
- * a thread that always computes the newest request only.
+/* The explorer's engine thread and its mailbox: a thread that always
+ * computes the newest request only (the update itself is engine.h's).
  *
  * The input thread posts requests (a copy of the text and the selection) and
  * never waits for the engine; finished views are handed over through a
@@ -10,58 +9,7 @@
 
 #include <pthread.h>
 
-#include "session.h"
-
-/* What an update keeps between requests. Owned by the worker thread. */
-struct tui_engine {
-	const struct tui_model *tm;
-	struct lms_run *run;
-	int T;              /* run capacity (positions) */
-	/* the tokens the run holds and what is derived from them */
-	int *ids;           /* (T) */
-	int n;              /* valid positions in the run; 0 = nothing */
-	float *lse;         /* (T) log-sum-exp of the logits at each position */
-	float *surprisal;   /* (T) */
-	/* the last context text, its tokenization and offsets */
-	struct tui_request last;
-	int *all_ids;       /* tokens of the whole text (before the cut) */
-	size_t *all_off;
-	size_t n_all;
-	int have_dist;      /* cur.logprob and cur.top are those of the run's tokens */
-	int have_grad;      /* r->demb holds the gradient for (grad_target, grad_contrast) */
-	int grad_target, grad_contrast;
-	double grad_value;
-	int have_attr;      /* cur.saliency holds lms_attribute's scores for: */
-	int attr_method, attr_target, attr_contrast;
-	int have_faith;     /* cur.faith_* hold the faithfulness for: */
-	int faith_method, faith_target, faith_contrast;
-	float *faith_curve; /* (T + 1) the deletion curve */
-	float *faith_other; /* (T) another method's scores */
-	float *lens_h;      /* (L, Cout) the hidden vectors the lens reads */
-	float *lens_out;    /* (L, V) their logits */
-	/* the last results, copied into each published view */
-	struct tui_view cur;
-};
-
-enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm);
-void tui_engine_close(struct tui_engine *e);
-
-/* Hooks of an update (either may be NULL). stale(arg) is polled between
- * phases: when it returns nonzero the update stops early and its result is
- * dropped. partial(arg) is called when a slow update has a useful part of
- * e->cur ready (candidates and attention before saliency, saliency before
- * the lens), so that a large model shows something early. */
-struct tui_hooks {
-	int (*stale)(void *arg);
-	void (*partial)(void *arg);
-	void *arg;
-};
-
-/* Computes the view for rq into e->cur, reusing what the previous update
- * left. Returns 1 when e->cur is complete, 0 when the update went stale. */
-int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
-/* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
-int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
+#include "engine.h"
 
 /* The worker thread and its mailbox. */
 struct tui_worker {

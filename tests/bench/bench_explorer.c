@@ -9,7 +9,9 @@
  *
  * Reports the median keystroke update (one token appended: prefix reuse),
  * the median full update (first token changed: nothing reusable), each
- * without the logit lens, the lens's own time (the update's last phase,
+ * without the logit lens, the time to candidates of each (from the start of
+ * the update until the new next-token list is published, as the explorer's
+ * status line shows it), the lens's own time (the update's last phase,
  * dropped when a newer keystroke arrives) and the peak resident memory. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include <time.h>
 
 #include "tui/tui.h"
-#include "tui/worker.h"
+#include "tui/engine.h"
 #include "bench.h"
 #include "lmscope/clock.h"
 #include "lmscope/model.h"
@@ -111,7 +113,7 @@ int bench_explorer(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		ids[i] = (int)lms_rng_below(&g, (uint64_t)m->cfg.V);
 	int reps = n > 256 ? 3 : REPS;
-	double key[REPS], key_cpu[REPS], full[REPS], lens[REPS];
+	double key[REPS], key_cpu[REPS], full[REPS], lens[REPS], key_cand[REPS], full_cand[REPS];
 	for (int rep = 0; rep < reps; rep++) {
 		/* a keystroke that appends the n-th token to n - 1 computed ones:
 		 * forward, logits, surprisal, top-k, saliency backward, attention */
@@ -120,6 +122,7 @@ int bench_explorer(int argc, char **argv)
 		update(&e, &rq, &out, NULL);
 		ids_text(&rq, ids, n);
 		key[rep] = update(&e, &rq, &out, &key_cpu[rep]);
+		key_cand[rep] = out.cand_ms * 1e-3;
 		/* then the logit lens of every layer, the update's last phase */
 		rq.need_lens = 1;
 		lens[rep] = update(&e, &rq, &out, NULL);
@@ -128,6 +131,7 @@ int bench_explorer(int argc, char **argv)
 		ids[0] = (ids[0] + 1) % m->cfg.V;
 		ids_text(&rq, ids, n);
 		full[rep] = update(&e, &rq, &out, NULL);
+		full_cand[rep] = out.cand_ms * 1e-3;
 	}
 	const char *label = !strcmp(name, "gpt2-small") ? "gpt2small"
 	                    : !strcmp(name, "default-shape") ? "default_shape" : "default";
@@ -136,6 +140,10 @@ int bench_explorer(int argc, char **argv)
 	bench_result(k, 1e3 * bench_median(key, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_keystroke_cpu", label, n);
 	bench_result(k, 1e3 * bench_median(key_cpu, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_keystroke_candidates", label, n);
+	bench_result(k, 1e3 * bench_median(key_cand, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_candidates", label, n);
+	bench_result(k, 1e3 * bench_median(full_cand, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_update", label, n);
 	bench_result(k, 1e3 * bench_median(full, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_lens", label, n);

@@ -283,15 +283,7 @@ LLAMA2_TOK=../shared/tokenizers/llama2/tokenizer.bin
 if [ ! -f $LLAMA2_TOK ]; then
 	echo "SKIP: explorer.sh llama2.c BOS: $LLAMA2_TOK missing"
 else
-	/usr/bin/python3 - "$d/r32k.bin" <<'PYEOF'
-import random, struct, sys
-C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
-n = V * C + L * (2 * C + 2 * C * C + 2 * KV * (C // NH) * C + 3 * H * C) + C + T * (C // NH)
-rng = random.Random(5)
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
-    f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
-PYEOF
+	llama2c_model "$d/r32k.bin"
 	cp $LLAMA2_TOK "$d/tokenizer.bin"
 	start g 120 40 "r32k.bin --tokenizer tokenizer.bin --text 'Once upon'"
 	wait_for g "F1 help" || fail "explorer g did not start"

@@ -229,12 +229,33 @@ START_TEST(test_shipped)
 }
 END_TEST
 
+/* A byte order mark is skipped; a layer or head beyond the model's is
+ * refused by tui_lesson_check with the line that named it. */
+START_TEST(test_bom_and_check)
+{
+	static const char text[] = "\xef\xbb\xbfmodel m\nstep One\ncontext a b\nstep Two\nhead 1 3\n"
+	                           "step Three\nlayer 4\n";
+	struct lesson ls;
+	char err[300];
+	ck_assert_msg(tui_lesson_parse("c.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
+	ck_assert_str_eq(ls.model, "m");
+	ck_assert(tui_lesson_check(&ls, "c.lesson", 5, 4, err, sizeof err));
+	ck_assert(!tui_lesson_check(&ls, "c.lesson", 4, 4, err, sizeof err));
+	ck_assert_str_eq(err, "c.lesson:7: layer 4 does not exist: the model has 4 layers (0 to 3)");
+	ck_assert(!tui_lesson_check(&ls, "c.lesson", 5, 3, err, sizeof err));
+	ck_assert_str_eq(err, "c.lesson:5: head 3 does not exist: the model has 3 heads (0 to 2)");
+	ck_assert(tui_lesson_check(&ls, "c.lesson", 5, 0, err, sizeof err)); /* heads: not its */
+	tui_lesson_free(&ls);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("lesson");
 	TCase *tc = tcase_create("tui_lesson_parse");
 	tcase_add_test(tc, test_parse_good);
 	tcase_add_loop_test(tc, test_parse_bad, 0, (int)(sizeof bad / sizeof *bad));
+	tcase_add_test(tc, test_bom_and_check);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tui_lesson_load");
 	tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);

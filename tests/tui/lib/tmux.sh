@@ -45,6 +45,36 @@ wait_for() {
 	cat "$d/screen"
 	return 1
 }
+# wait_all NAME TEXT...: poll until every TEXT is on one screen.
+wait_all() {
+	name=$1
+	shift
+	i=0
+	while [ $i -lt 100 ]; do
+		screen "$name"
+		ok=1
+		for t in "$@"; do grep -qF -- "$t" "$d/screen" || ok=0; done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "--- screen of $name while waiting for: $*"
+	cat "$d/screen"
+	return 1
+}
+# llama2c_model FILE: a llama2.c checkpoint of random weights for Llama 2's
+# 32000-token vocabulary (one layer, width 8, context 64).
+llama2c_model() {
+	/usr/bin/python3 - "$1" <<'PYEOF'
+import random, struct, sys
+C, H, L, NH, KV, V, T = 8, 12, 1, 2, 1, 32000, 64
+n = V * C + L * (2 * C + 2 * C * C + 2 * KV * (C // NH) * C + 3 * H * C) + C + T * (C // NH)
+rng = random.Random(5)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("7i", C, H, L, NH, KV, V, T))
+    f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
+PYEOF
+}
 # The candidates as drawn: the token after each rank in the left column.
 candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
 # explain_top MODEL TEXT K: the top K tokens by `lmscope explain --json`.

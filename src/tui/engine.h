@@ -1,0 +1,85 @@
+/* The engine side of the explorer: one run of the model, kept between
+ * updates so that an unchanged prefix of the context is not recomputed, and
+ * the update that turns a request into a view, phase by phase.
+ *
+ * An update is a fixed sequence of phases (engine.c: forward, candidates,
+ * the attention or recurrent view, surprisal, saliency, overview, lens,
+ * faithfulness). Each phase that is worth skipping keeps one memo: the key
+ * (struct tui_memo) its result in e->cur was computed for. A phase whose
+ * key is unchanged costs nothing; a new forward changes every key. The
+ * candidates come first and are published before anything slower runs.
+ *
+ * Owned by the worker thread (worker.h), or by a benchmark that calls it
+ * directly. */
+#ifndef LMS_TUI_ENGINE_H
+#define LMS_TUI_ENGINE_H
+
+#include <stdint.h>
+
+#include "session.h"
+
+/* What a phase's result was computed for: the forward it read (gen counts
+ * forwards, 0 = never computed) and the question asked of it. Fields a
+ * phase does not depend on are -1. */
+struct tui_memo {
+	uint64_t gen;
+	int method, target, contrast;
+};
+
+enum tui_phase {
+	TUI_PH_CANDIDATES, TUI_PH_SURPRISAL, TUI_PH_GRADIENT, TUI_PH_SALIENCY, TUI_PH_OVERVIEW,
+	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_N
+};
+
+/* What an update keeps between requests. */
+struct tui_engine {
+	const struct tui_model *tm;
+	struct lms_run *run;   /* the context's forward, prefix reused */
+	struct lms_run *work;  /* attribution and faithfulness runs (allocated
+	                          at open: nothing is allocated per update) */
+	int T;                 /* run capacity (positions) */
+	/* the tokens the run holds and what is derived from them */
+	int *ids;              /* (T) */
+	int n;                 /* valid positions in the run; 0 = nothing */
+	uint64_t gen;          /* forwards so far: the memo keys' first field */
+	float *lse;            /* (T) log-sum-exp of row t's logits; NaN = not computed */
+	float *surprisal;      /* (T) NaN where unknown */
+	/* the last context text, its tokenization and offsets */
+	struct tui_request last;
+	int *all_ids;          /* tokens of the whole text (before the cut) */
+	size_t *all_off;
+	size_t n_all;
+	int bos;               /* 1: all_ids[0] is a BOS that a cut keeps */
+	struct tui_memo memo[TUI_PH_N];
+	double grad_value;     /* the objective the gradient memo's gradient is of */
+	float *faith_curve;    /* (T + 1) the deletion curve */
+	float *faith_other;    /* (T) another method's scores */
+	float *lens_h;         /* (L, Cout) the hidden vectors the lens reads */
+	float *lens_out;       /* (L, V) their logits */
+	/* the last results, copied into each published view */
+	struct tui_view cur;
+};
+
+enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm);
+void tui_engine_close(struct tui_engine *e);
+
+/* Hooks of an update (either may be NULL). stale(arg) is polled between
+ * phases: when it returns nonzero the update stops early and its result is
+ * dropped. partial(arg) is called when part of e->cur is ready: always
+ * once the new candidates are (predictions never wait for the rest), and
+ * before each slow phase of an update that is already slow. */
+struct tui_hooks {
+	int (*stale)(void *arg);
+	void (*partial)(void *arg);
+	void *arg;
+};
+
+/* Computes the view for rq into e->cur, reusing what the previous update
+ * left. Returns 1 when e->cur is complete, 0 when the update went stale.
+ * e->cur.cand_ms is the time from rq->t_post (or from the update's start
+ * when rq->t_post is 0) until the candidates were ready to publish. */
+int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
+/* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
+int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
+
+#endif
