@@ -188,7 +188,9 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1);
  * log p(target | x<=pos) at row b, minus log p(contrast) when contrast >= 0. */
 double lms_objective_logprob(struct lms_run *r, int b, int pos, int target,
                              int contrast, int flags);
-/* Mean cross-entropy over every (b, t < n) with targets[b * n + t] >= 0. */
+/* Mean cross-entropy over every (b, t < n) with targets[b * n + t] >= 0.
+ * With neither LMS_GRAD_INPUT nor LMS_GRAD_PARAMS only the value is
+ * computed (evaluation): r->dhfin is left as it was. */
 double lms_objective_xent(struct lms_run *r, const int *targets, int flags);
 
 /* Backward from r->dhfin over positions [0, n): fills r->demb

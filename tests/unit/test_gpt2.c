@@ -297,37 +297,84 @@ START_TEST(test_batch_rows)
 }
 END_TEST
 
-/* Parameter gradients of a batch with n < T (rows not contiguous) are the
- * mean of the rows' own: mean cross-entropy over 2 x 5 positions is half
- * the sum of the two rows' means over 5. */
-START_TEST(test_batch_param_grads)
+/* Parameter gradients of a batch are the mean of the rows' own: mean
+ * cross-entropy over 2 x 5 positions is half the sum of the two rows' means
+ * over 5. With capacity T = 8 the rows are not contiguous (a product per
+ * row); with T = 5 they are (one product over both). */
+static void check_batch_param_grads(int T)
 {
 	struct lms_model *m = tiny_model(10);
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_run *batch, *one;
-	ck_assert_int_eq(lms_run_new(m, 2, 8, &batch), LMS_OK);
-	ck_assert_int_eq(lms_run_new(m, 1, 8, &one), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 2, T, &batch), LMS_OK);
+	ck_assert_int_eq(lms_run_new(m, 1, T, &one), LMS_OK);
 	int ids[10] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6 }, tg[10] = { 2, 3, 4, 5, 0, 9, 8, 7, 6, 1 };
 	lms_model_zero_grads(m);
 	lms_embed(batch, ids, 5);
 	lms_forward(batch, 0, 5);
-	lms_objective_xent(batch, tg, LMS_GRAD_PARAMS);
+	double loss = lms_objective_xent(batch, tg, LMS_GRAD_PARAMS);
 	lms_backward(batch, LMS_GRAD_PARAMS);
 	float *gb = malloc(m->n_params * sizeof(float));
 	memcpy(gb, m->grads, m->n_params * sizeof(float));
 	lms_model_zero_grads(m);
+	double sum = 0.0;
 	for (int b = 0; b < 2; b++) {
 		lms_embed(one, ids + 5 * b, 5);
 		lms_forward(one, 0, 5);
-		lms_objective_xent(one, tg + 5 * b, LMS_GRAD_PARAMS);
+		sum += lms_objective_xent(one, tg + 5 * b, LMS_GRAD_PARAMS);
 		lms_backward(one, LMS_GRAD_PARAMS);
 	}
+	ck_assert_double_eq_tol(loss, 0.5 * sum, 1e-6);
 	for (size_t i = 0; i < m->n_params; i++)
 		m->grads[i] *= 0.5f;
 	ck_assert_double_lt(tu_max_rel_err(gb, m->grads, m->n_params, 1e-3), 1e-4);
 	free(gb);
 	lms_run_free(batch);
 	lms_run_free(one);
+	lms_model_free(m);
+}
+
+START_TEST(test_batch_param_grads)
+{
+	check_batch_param_grads(8);
+	check_batch_param_grads(5);
+}
+END_TEST
+
+/* Without gradient flags the cross-entropy is only evaluated: the same
+ * value, computed here independently in double from the logits, and
+ * dhfin left as it was. */
+START_TEST(test_xent_value_only)
+{
+	struct lms_model *m = tiny_model(10);
+	const struct lms_config *c = &m->cfg;
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 2, 5, &r), LMS_OK);
+	int ids[10] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6 }, tg[10] = { 2, 3, -1, 5, 0, 9, 8, 7, -1, 1 };
+	lms_embed(r, ids, 5);
+	lms_forward(r, 0, 5);
+	double want = 0.0;
+	for (int b = 0; b < 2; b++) {
+		lms_logits(r, b, 0, 5);
+		for (int t = 0; t < 5; t++) {
+			const float *x = r->logits + ((size_t)b * 5 + t) * c->V;
+			if (tg[b * 5 + t] < 0)
+				continue;
+			double s = 0.0;
+			for (int k = 0; k < c->V; k++)
+				s += exp((double)x[k]);
+			want += log(s) - x[tg[b * 5 + t]];
+		}
+	}
+	want /= 8;
+	for (size_t i = 0; i < (size_t)2 * 5 * r->Cout; i++)
+		r->dhfin[i] = 7.0f;
+	double got = lms_objective_xent(r, tg, 0);
+	ck_assert_double_eq_tol(got, want, 1e-5);
+	for (size_t i = 0; i < (size_t)2 * 5 * r->Cout; i++)
+		ck_assert_float_eq(r->dhfin[i], 7.0f);
+	ck_assert_double_eq_tol(lms_objective_xent(r, tg, LMS_GRAD_INPUT), want, 1e-5);
+	lms_run_free(r);
 	lms_model_free(m);
 }
 END_TEST
@@ -428,6 +475,7 @@ Suite *lms_test_suite(void)
 		{ "prefix_reuse", test_prefix_reuse },
 		{ "batch_rows", test_batch_rows },
 		{ "batch_param_grads", test_batch_param_grads },
+		{ "xent_value_only", test_xent_value_only },
 		{ "attention_view", test_attention_view },
 		{ "lens", test_lens },
 		{ "lens_rows", test_lens_rows },

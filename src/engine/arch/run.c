@@ -320,6 +320,46 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 	return (double)x[target] - lse;
 }
 
+/* -log softmax(x)[tg] of one row of V logits. With grad, x becomes
+ * (softmax(x) - onehot(tg)) * inv in place: d mean(-log p_t) / d x, the
+ * exponentials in blocks through lms_vexp (vectorised). */
+static double xent_row(float *x, int V, int tg, float inv, int grad)
+{
+	double lse = lms_logsumexp(x, V);
+	double nll = lse - x[tg];
+	if (!grad)
+		return nll;
+	enum { NB = 256 };
+	float sh[NB];
+	for (int k0 = 0; k0 < V; k0 += NB) {
+		int nb = V - k0 < NB ? V - k0 : NB;
+		for (int j = 0; j < nb; j++)
+			sh[j] = (float)(x[k0 + j] - lse);
+		lms_vexp(x + k0, sh, nb);
+		for (int j = 0; j < nb; j++)
+			x[k0 + j] *= inv;
+	}
+	x[tg] -= inv;
+	return nll;
+}
+
+/* logits of positions [0, n) of every row: one product over all B rows
+ * when they are contiguous (n == T, every batch of training and
+ * evaluation), so wout is packed once rather than once per row. */
+static void logits_all(struct lms_run *r, int n)
+{
+	if (n != r->T || r->B == 1) {
+		for (int b = 0; b < r->B; b++)
+			lms_logits(r, b, 0, n);
+		return;
+	}
+	const struct lms_config *c = &r->m->cfg;
+	r->soft_row = -1;
+	/* logits (B T, V) = hfin (B T, Cout) @ wout^T + bout */
+	lms_wmat_forward(r->logits, c->V, r->hfin, r->Cout, lms_model_wout(r->m), bout_of(r->m),
+	                 r->B * n);
+}
+
 double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 {
 	const struct lms_config *c = &r->m->cfg;
@@ -329,41 +369,40 @@ double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 		count += targets[i] >= 0;
 	if (!count)
 		return 0.0;
+	int grad = (flags & (LMS_GRAD_INPUT | LMS_GRAD_PARAMS)) != 0;
 	double loss = 0.0;
 	float inv = 1.0f / (float)count;
-	for (int b = 0; b < r->B; b++) {
-		lms_logits(r, b, 0, n);
+	logits_all(r, n);
+	for (int b = 0; b < r->B; b++)
 		for (int t = 0; t < n; t++) {
 			float *x = r->logits + ((size_t)b * r->T + t) * c->V;
 			int tg = targets[b * n + t];
-			if (tg < 0) {
+			if (tg >= 0)
+				loss += xent_row(x, c->V, tg, inv, grad);
+			else if (grad)
 				memset(x, 0, c->V * sizeof(float));
-				continue;
-			}
-			double lse = lms_logsumexp(x, c->V);
-			loss -= x[tg] - lse;
-			/* d mean(-log p_t) / d x_k = (p_k - [k = t]) / count, in place */
-			for (int k = 0; k < c->V; k++)
-				x[k] = (float)exp((double)x[k] - lse) * inv;
-			x[tg] -= inv;
 		}
-	}
+	if (!grad)
+		return loss / (double)count;
 	const struct lms_arch_ops *ops = ops_of(r);
-	for (int b = 0; b < r->B; b++) {
+	/* rows handled together when contiguous, as in logits_all */
+	int together = n == r->T ? r->B : 1, groups = r->B / together;
+	for (int b = 0; b < groups; b++) {
 		size_t row0 = (size_t)b * r->T;
+		int rows = together * n;
 		const float *dl = r->logits + row0 * c->V;
-		/* dhfin (n, Cout) = dlogits (n, V) @ wout (V, Cout) */
-		memset(r->dhfin + row0 * r->Cout, 0, (size_t)n * r->Cout * sizeof(float));
-		lms_wmat_backward(r->dhfin + row0 * r->Cout, r->Cout, dl, c->V, lms_model_wout(r->m), n);
+		/* dhfin (rows, Cout) = dlogits (rows, V) @ wout (V, Cout) */
+		memset(r->dhfin + row0 * r->Cout, 0, (size_t)rows * r->Cout * sizeof(float));
+		lms_wmat_backward(r->dhfin + row0 * r->Cout, r->Cout, dl, c->V, lms_model_wout(r->m), rows);
 		if (!(flags & LMS_GRAD_PARAMS))
 			continue;
 		float *g = r->m->grads;
-		/* dwout (V, Cout) += dlogits^T (V, n) @ hfin (n, Cout) */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->V, r->Cout, n, 1.0f, dl, c->V,
+		/* dwout (V, Cout) += dlogits^T (V, rows) @ hfin (rows, Cout) */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->V, r->Cout, rows, 1.0f, dl, c->V,
 		            r->hfin + row0 * r->Cout, r->Cout, 1.0f, g + ops->wout_offset(c), r->Cout);
 		long bo = ops->bout_offset(c);
 		if (bo >= 0)
-			for (int t = 0; t < n; t++)
+			for (int t = 0; t < rows; t++)
 				cblas_saxpy(c->V, 1.0f, dl + (size_t)t * c->V, 1, g + bo, 1);
 	}
 	return loss / (double)count;

@@ -2,16 +2,28 @@
 #include <math.h>
 
 #include "lmscope/logits.h"
+#include "nn/ops.h"
 
 double lms_logsumexp(const float *x, int n)
 {
+	enum { NB = 256 };
+	float sh[NB], e[NB];
 	float mx = x[0];
 	for (int i = 1; i < n; i++)
-		if (x[i] > mx)
-			mx = x[i];
+		mx = x[i] > mx ? x[i] : mx;
+	/* blocks through lms_vexp (vectorised; libm's expf is one at a time),
+	 * each block's sum in float, the blocks' in double */
 	double s = 0.0;
-	for (int i = 0; i < n; i++)
-		s += expf(x[i] - mx);
+	for (int i0 = 0; i0 < n; i0 += NB) {
+		int nb = n - i0 < NB ? n - i0 : NB;
+		for (int j = 0; j < nb; j++)
+			sh[j] = x[i0 + j] - mx;
+		lms_vexp(e, sh, nb);
+		float bs = 0.0f;
+		for (int j = 0; j < nb; j++)
+			bs += e[j];
+		s += bs;
+	}
 	return mx + log(s);
 }
 
