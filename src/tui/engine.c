@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "lmscope/attribution.h"
 #include "lmscope/clock.h"
+#include "lmscope/interp.h"
 #include "lmscope/logits.h"
 
 /* An update's products are small (a new row, a few dozen positions): with
@@ -70,6 +71,8 @@ void tui_engine_close(struct tui_engine *e)
 {
 	lms_run_free(e->run);
 	lms_run_free(e->work);
+	lms_run_free(e->base);
+	lms_intervention_free(e->iv);
 	free(e->ids);
 	free(e->lse);
 	free(e->surprisal);
@@ -251,6 +254,8 @@ static int ph_forward(struct update *u)
 	struct tui_engine *e = u->e;
 	struct tui_view *v = &e->cur;
 	int n = v->n;
+	if (tui_engine_ablate(e, u->rq->ablate))
+		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
 	if (n == e->n && !memcmp(v->ids, e->ids, (size_t)n * sizeof *v->ids) && e->gen)
 		return 1;
 	struct lms_run *r = e->run;
@@ -288,6 +293,7 @@ static int ph_candidates(struct update *u)
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - lse;
 		v->k = lms_top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		tui_engine_base(e);
 		memo_set(e, TUI_PH_CANDIDATES);
 	}
 	u->cand_fresh = fresh;

@@ -56,6 +56,10 @@ struct tui_engine {
 	float *faith_other;    /* (T) another method's scores */
 	float *lens_h;         /* (L, Cout) the hidden vectors the lens reads */
 	float *lens_out;       /* (L, V) their logits */
+	struct lms_intervention *iv; /* the ablation both runs follow (ablate.c) */
+	char ablate[128];      /* its spec, as the request gave it */
+	struct lms_run *base;  /* the unablated model's run (allocated at the first ablation) */
+	int base_n;            /* positions it holds */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };
@@ -80,6 +84,13 @@ struct tui_hooks {
  * when rq->t_post is 0) until the candidates were ready to publish. */
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
 /* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
+/* ablate.c: makes both runs follow the request's ablation when it changed
+ * (the next forward starts at 0); the error names a bad spec. */
+enum lms_status tui_engine_ablate(struct tui_engine *e, const char *spec);
+/* The unablated model's log p of the view's candidates into v->base_lp, in
+ * the work run (when an ablation is set). */
+void tui_engine_base(struct tui_engine *e);
+
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
 
 #endif

@@ -189,10 +189,11 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 			int picked = l == s->rq.layer && h == s->rq.head;
 			ui_set(w, picked ? UI_SELECT : UI_NORMAL);
 			/* the head's number again when there is room, and its entropy */
+			const char *off = tui_head_ablated(s, l, h) ? " ablated" : "";
 			if (tw >= 8)
-				ui_printf(w, y0 + th, x0, tw, "H%d %.2f", h, v->entropy[l * v->NH + h]);
+				ui_printf(w, y0 + th, x0, tw, "H%d %.2f%s", h, v->entropy[l * v->NH + h], off);
 			else
-				ui_printf(w, y0 + th, x0, tw, "%.2f", v->entropy[l * v->NH + h]);
+				ui_printf(w, y0 + th, x0, tw, "%.2f%s", v->entropy[l * v->NH + h], off[0] ? "x" : "");
 			ui_set(w, UI_NORMAL);
 		}
 	}
@@ -330,6 +331,9 @@ static const struct tui_key keys[] = {
 	{'\n', "Enter", "overview: show the picked head", k_pick},
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
+	{'x', "x", "ablate the selected head (zero its output; again: restore it): every pane "
+	           "then shows the ablated model, the candidates their change", tui_k_ablate},
+	{'X', "X", "restore every ablated head", tui_k_restore},
 	{0, NULL, NULL, NULL},
 };
 

@@ -124,6 +124,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->k = v->k;
 	memcpy(out->top_id, v->top_id, sizeof out->top_id);
 	memcpy(out->top_lp, v->top_lp, sizeof out->top_lp);
+	memcpy(out->ablate, v->ablate, sizeof out->ablate);
+	out->have_base = v->have_base;
+	memcpy(out->base_lp, v->base_lp, sizeof out->base_lp);
 	out->target = v->target;
 	out->contrast = v->contrast;
 	out->objective = v->objective;

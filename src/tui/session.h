@@ -62,6 +62,7 @@ struct tui_request {
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	char export_path[512];
 };
 
@@ -91,6 +92,9 @@ struct tui_view {
 	int k;              /* candidates in top */
 	int top_id[TUI_TOPK];
 	float top_lp[TUI_TOPK];
+	char ablate[128];      /* the ablation the view is of ("" none) */
+	int have_base;         /* base_lp is the unablated model's */
+	float base_lp[TUI_TOPK]; /* log p(top_id[i]) without the ablation */
 
 	int target, contrast;  /* ids used (contrast -1 when none) */
 	double objective;      /* log p(target) [- log p(contrast)] */

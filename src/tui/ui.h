@@ -212,6 +212,12 @@ struct tui_pane_ops {
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
 	pane_hidden, pane_lens;
 
+/* ablate.c: the attention pane's keys that ablate the selected head (or
+ * restore it) and restore every head; whether head (l, h) is ablated. */
+int tui_k_ablate(struct tui_state *s, int key);
+int tui_k_restore(struct tui_state *s, int key);
+int tui_head_ablated(const struct tui_state *s, int l, int h);
+
 /* Fills s->pane for the side's model. */
 void tui_panes_init(struct tui_state *s);
 /* The pane that draws in layout window w (the context pane for both of its
