@@ -189,7 +189,8 @@ static struct tui_memo key_of(const struct tui_engine *e, enum tui_phase p)
 {
 	const struct tui_view *v = &e->cur;
 	switch (p) {
-	case TUI_PH_GRADIENT: return key(e, -1, v->target, v->contrast);
+	case TUI_PH_GRADIENT:
+	case TUI_PH_DLA: return key(e, -1, v->target, v->contrast);
 	case TUI_PH_SALIENCY:
 	case TUI_PH_FAITH: return key(e, v->method, v->target, v->contrast);
 	default: return key(e, -1, -1, -1);
@@ -306,6 +307,7 @@ static int ph_candidates(struct update *u)
 	v->have_faith = memo_hit(e, TUI_PH_FAITH);
 	v->have_overview = memo_hit(e, TUI_PH_OVERVIEW);
 	v->have_lens = memo_hit(e, TUI_PH_LENS);
+	v->have_dla = memo_hit(e, TUI_PH_DLA);
 	v->valid = 1;
 	return 1;
 }
@@ -566,6 +568,27 @@ static int ph_lens(struct update *u)
 	return 1;
 }
 
+/* Direct logit attribution of the target (minus the contrast) at the last
+ * position: a pass over the run's stored activations, no forward. */
+static int ph_dla(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	struct tui_view *v = &e->cur;
+	if (!u->rq->need_dla || lms_arch_is_recurrent(e->tm->m->cfg.arch) || memo_hit(e, TUI_PH_DLA))
+		return 1;
+	show_partial(u);
+	struct lms_dla d;
+	if (lms_dla_compute(e->run, v->n - 1, v->target, v->contrast, &d)) {
+		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
+		return 1;
+	}
+	lms_dla_free(&v->dla);
+	v->dla = d;
+	memo_set(e, TUI_PH_DLA);
+	v->have_dla = 1;
+	return 1;
+}
+
 /* How far the saliency can be trusted, by the engine's one policy
  * (lms_faithfulness, as `lmscope explain` reports it): the deletion area of
  * its scores and the rank agreement with the methods it compares, all in
@@ -668,7 +691,8 @@ typedef int (*phase_fn)(struct update *u);
 /* The phases after the input, in order: each returns 0 when the update
  * went stale. */
 static const phase_fn phases[] = {
-	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_saliency, ph_overview, ph_lens, ph_faith,
+	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_saliency, ph_overview, ph_lens, ph_dla,
+	ph_faith,
 };
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -684,7 +708,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
 		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
-		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = 0;
+		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;

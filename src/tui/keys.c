@@ -209,6 +209,7 @@ static const struct tui_key command_keys[] = {
 	{'M', "M", "mean over the layer's heads", k_mean},
 	{'o', "o", "overview of all layers x heads", k_overview},
 	{'w', "w", "query mode: one token's attention as bars", k_query},
+	{'D', "D", "direct logit attribution in the lens's place (again: the lens)", tui_k_dla},
 	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };

@@ -92,7 +92,36 @@ void tui_view_free(struct tui_view *v)
 	free(v->lens_id);
 	free(v->lens_p);
 	free(v->act);
+	free(v->dla.heads);
+	free(v->dla.attn_bias);
+	free(v->dla.mlp);
 	memset(v, 0, sizeof *v);
+}
+
+/* A deep copy of the DLA d into o (its arrays reallocated). */
+static int dla_copy(struct lms_dla *o, const struct lms_dla *d)
+{
+	size_t LH = (size_t)d->L * d->NH, L = (size_t)d->L;
+	double *h = realloc(o->heads, (LH ? LH : 1) * sizeof *h);
+	if (h)
+		o->heads = h;
+	double *b = realloc(o->attn_bias, (L ? L : 1) * sizeof *b);
+	if (b)
+		o->attn_bias = b;
+	double *m = realloc(o->mlp, (L ? L : 1) * sizeof *m);
+	if (m)
+		o->mlp = m;
+	if (!h || !b || !m)
+		return 0;
+	double *keep[3] = {o->heads, o->attn_bias, o->mlp};
+	*o = *d;
+	o->heads = keep[0];
+	o->attn_bias = keep[1];
+	o->mlp = keep[2];
+	memcpy(o->heads, d->heads, LH * sizeof *h);
+	memcpy(o->attn_bias, d->attn_bias, L * sizeof *b);
+	memcpy(o->mlp, d->mlp, L * sizeof *m);
+	return 1;
 }
 
 #define COPY(field, count) memcpy(out->field, v->field, (size_t)(count) * sizeof *v->field)
@@ -156,6 +185,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->D = v->D;
 	if (!v->NH)
 		COPY(act, act);
+	out->have_dla = v->have_dla;
+	if (v->have_dla && !dla_copy(&out->dla, &v->dla))
+		return 0;
 	out->have_lens = v->have_lens;
 	if (v->have_lens) {
 		COPY(lens_id, v->L);

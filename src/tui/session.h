@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lmscope/interp.h"
 #include "lmscope/model.h"
 #include "lmscope/tokenizer.h"
 
@@ -62,6 +63,7 @@ struct tui_request {
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	char export_path[512];
 };
@@ -126,6 +128,9 @@ struct tui_view {
 	int have_lens;
 	int *lens_id;          /* (L) top token of each layer's lens at the last position */
 	float *lens_p;         /* (L) its probability */
+
+	int have_dla;
+	struct lms_dla dla;    /* of the target (minus the contrast) at the last position */
 
 	/* capacities */
 	size_t cap_text, cap_n, cap_nn, cap_V, cap_LH, cap_act, cap_L;
