@@ -513,6 +513,26 @@ static void overview(struct tui_engine *e)
 		}
 }
 
+/* The head detectors' scores over the context (interp.h), for the
+ * overview's colouring: a pass over the stored attention. */
+static void detect(struct tui_engine *e)
+{
+	struct tui_view *v = &e->cur;
+	size_t LH = (size_t)v->L * v->NH;
+	struct lms_head_scores hs;
+	if (lms_head_scores_compute(e->run, e->ids, e->n, &hs)) {
+		for (size_t i = 0; i < 3 * LH; i++)
+			v->detect[i] = NAN;
+		return;
+	}
+	for (size_t i = 0; i < LH; i++) {
+		v->detect[i] = (float)hs.previous[i];
+		v->detect[LH + i] = (float)hs.duplicate[i];
+		v->detect[2 * LH + i] = (float)hs.induction[i];
+	}
+	lms_head_scores_free(&hs);
+}
+
 static int ph_overview(struct update *u)
 {
 	struct tui_engine *e = u->e;
@@ -521,6 +541,7 @@ static int ph_overview(struct update *u)
 		return 1;
 	show_partial(u);
 	overview(e);
+	detect(e);
 	memo_set(e, TUI_PH_OVERVIEW);
 	e->cur.have_overview = 1;
 	return 1;

@@ -61,9 +61,10 @@ int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH
 		return 0;
 	if (!grow(&v->logprob, &v->cap_V, (size_t)V, sizeof *v->logprob))
 		return 0;
-	size_t lh = (size_t)L * NH, c2 = v->cap_LH;
+	size_t lh = (size_t)L * NH, c2 = v->cap_LH, c3 = v->cap_LH;
 	if (lh > v->cap_LH) {
 		if (!grow(&v->entropy, &c2, lh, sizeof *v->entropy) ||
+		    !grow(&v->detect, &c3, lh, sizeof *v->detect * 3) ||
 		    !grow(&v->thumb, &v->cap_LH, lh, sizeof *v->thumb * TUI_THUMB * TUI_THUMB))
 			return 0;
 	}
@@ -89,6 +90,7 @@ void tui_view_free(struct tui_view *v)
 	free(v->logprob);
 	free(v->entropy);
 	free(v->thumb);
+	free(v->detect);
 	free(v->lens_id);
 	free(v->lens_p);
 	free(v->act);
@@ -178,6 +180,7 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	if (v->have_overview) {
 		COPY(entropy, (size_t)v->L * v->NH);
 		COPY(thumb, (size_t)v->L * v->NH * TUI_THUMB * TUI_THUMB);
+		COPY(detect, (size_t)3 * v->L * v->NH);
 	}
 	out->part = v->part;
 	out->G = v->G;

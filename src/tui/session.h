@@ -119,6 +119,8 @@ struct tui_view {
 	int have_overview;
 	float *entropy;        /* (L, NH) mean entropy over queries, nats */
 	float *thumb;          /* (L, NH, THUMB, THUMB) */
+	float *detect;         /* (3, L, NH) previous-token, duplicate-token and induction
+	                          scores over the context (lms_head_scores; NaN: none) */
 
 	/* recurrent: the selected layer's hidden state or gate, (n, D) */
 	int part, G, D;

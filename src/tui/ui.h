@@ -103,6 +103,7 @@ struct tui_state {
 	int sal_top;
 	/* attention / hidden */
 	int att_mode;              /* enum tui_att_mode */
+	int over_score;            /* overview labels: 0 entropy, 1 + the detector (pane_attention.c) */
 	int att_row0, att_col0, att_follow;
 	int query;                 /* selected token (view index), -1 = last */
 	/* lens */
