@@ -308,6 +308,7 @@ static int ph_candidates(struct update *u)
 	v->have_overview = memo_hit(e, TUI_PH_OVERVIEW);
 	v->have_lens = memo_hit(e, TUI_PH_LENS);
 	v->have_dla = memo_hit(e, TUI_PH_DLA);
+	v->have_change = memo_hit(e, TUI_PH_CHANGE);
 	v->valid = 1;
 	return 1;
 }
@@ -589,6 +590,44 @@ static int ph_lens(struct update *u)
 	return 1;
 }
 
+/* The change strip: for each token t, KL(after || before) between the
+ * next-token distributions of rows t and t - 1 and the top-1 of row t,
+ * from the logits the surprisal phase left (rows with a log-normaliser). */
+static int ph_change(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	struct tui_view *v = &e->cur;
+	if (!u->rq->need_change || memo_hit(e, TUI_PH_CHANGE))
+		return 1;
+	show_partial(u);
+	const float *lg = e->run->logits;
+	int n = v->n, V = e->tm->m->cfg.V;
+	for (int t = 0; t < n; t++) {
+		v->change_kl[t] = NAN;
+		v->change_top[t] = -1;
+		if (isnan(e->lse[t]))
+			continue;
+		const float *a = lg + (size_t)t * V;
+		int best = 0;
+		for (int k = 1; k < V; k++)
+			if (a[k] > a[best])
+				best = k;
+		v->change_top[t] = best;
+		if (t == 0 || isnan(e->lse[t - 1]))
+			continue;
+		const float *b = lg + (size_t)(t - 1) * V;
+		double la = e->lse[t], lb = e->lse[t - 1], kl = 0.0;
+		for (int k = 0; k < V; k++) {
+			double pa = exp(a[k] - la);
+			kl += pa * ((a[k] - la) - (b[k] - lb));
+		}
+		v->change_kl[t] = (float)(kl > 0 ? kl : 0);
+	}
+	memo_set(e, TUI_PH_CHANGE);
+	v->have_change = 1;
+	return !went_stale(u->h);
+}
+
 /* Direct logit attribution of the target (minus the contrast) at the last
  * position: a pass over the run's stored activations, no forward. */
 static int ph_dla(struct update *u)
@@ -712,7 +751,7 @@ typedef int (*phase_fn)(struct update *u);
 /* The phases after the input, in order: each returns 0 when the update
  * went stale. */
 static const phase_fn phases[] = {
-	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_saliency, ph_overview, ph_lens, ph_dla,
+	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency, ph_overview, ph_lens, ph_dla,
 	ph_faith,
 };
 
@@ -729,7 +768,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
 		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
-		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = 0;
+		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;

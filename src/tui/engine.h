@@ -28,7 +28,7 @@ struct tui_memo {
 
 enum tui_phase {
 	TUI_PH_CANDIDATES, TUI_PH_SURPRISAL, TUI_PH_GRADIENT, TUI_PH_SALIENCY, TUI_PH_OVERVIEW,
-	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_N
+	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_CHANGE, TUI_PH_N
 };
 
 /* What an update keeps between requests. */

@@ -370,6 +370,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
 	s->sal_top = -1;
+	s->change_top = -1;
 	s->query = -1;
 	if (!tui_line_init(&s->line) || (text && !tui_line_set_utf8(&s->line, text, strlen(text)))) {
 		fprintf(stderr, "lmscope: out of memory\n");

@@ -44,7 +44,8 @@ static int grow(void *p, size_t *cap, size_t want, size_t sz)
 
 int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act)
 {
-	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n;
+	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n, cn4 = v->cap_n,
+	       cn5 = v->cap_n;
 	size_t nn = (size_t)n * n;
 	if (!grow(&v->text, &v->cap_text, len + 1, 1))
 		return 0;
@@ -53,7 +54,9 @@ int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH
 		if (!grow(&v->ids, &cn, (size_t)n + 1, sizeof *v->ids) ||
 		    !grow(&v->offsets, &cn1, (size_t)n + 1, sizeof *v->offsets) ||
 		    !grow(&v->surprisal, &cn2, (size_t)n + 1, sizeof *v->surprisal) ||
-		    !grow(&v->saliency, &cn3, (size_t)n + 1, sizeof *v->saliency))
+		    !grow(&v->saliency, &cn3, (size_t)n + 1, sizeof *v->saliency) ||
+		    !grow(&v->change_kl, &cn4, (size_t)n + 1, sizeof *v->change_kl) ||
+		    !grow(&v->change_top, &cn5, (size_t)n + 1, sizeof *v->change_top))
 			return 0;
 		v->cap_n = cn;
 	}
@@ -90,6 +93,8 @@ void tui_view_free(struct tui_view *v)
 	free(v->logprob);
 	free(v->entropy);
 	free(v->thumb);
+	free(v->change_kl);
+	free(v->change_top);
 	free(v->detect);
 	free(v->lens_id);
 	free(v->lens_p);
@@ -166,6 +171,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->have_saliency = v->have_saliency;
 	memcpy(out->sal_note, v->sal_note, sizeof out->sal_note);
 	COPY(saliency, n);
+	out->have_change = v->have_change;
+	COPY(change_kl, n);
+	COPY(change_top, n);
 	out->have_faith = v->have_faith;
 	out->faith_area = v->faith_area;
 	memcpy(out->faith_rho, v->faith_rho, sizeof out->faith_rho);

@@ -63,6 +63,7 @@ struct tui_request {
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	int need_change;   /* the change strip (pane_change.c) */
 	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	char export_path[512];
@@ -105,6 +106,13 @@ struct tui_view {
 	int have_saliency;     /* 0 while the backward is still running */
 	char sal_note[96];     /* what the method says about itself (IG's gap, ...) */
 	float *saliency;       /* (n) */
+	/* the change strip (pane_change.c): what appending token t did to the
+	 * next-token distribution, KL(p(.|ids[<=t]) || p(.|ids[<t])) in nats
+	 * (NaN at t = 0 and where the logits are not kept), and the top-1
+	 * after it (-1: unknown) */
+	int have_change;
+	float *change_kl;      /* (n) */
+	int *change_top;       /* (n) */
 	/* faithfulness of the saliency (attribution.h): the area under its
 	 * deletion curve, and its Spearman rank correlation with each other
 	 * cheap method, per enum tui_method (NaN: not compared) */

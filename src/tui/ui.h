@@ -110,6 +110,7 @@ struct tui_state {
 	int lens_top;
 	/* direct logit attribution: selected and first rows, layer opened + 1 */
 	int dla_sel, dla_top, dla_open;
+	int change_top;            /* change strip's first row, -1: follow the end */
 	/* where the context's tokens were last drawn, for mouse clicks */
 	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
 	int n_tok_hits;
@@ -213,7 +214,7 @@ struct tui_pane_ops {
 };
 
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
-	pane_hidden, pane_lens, pane_dla;
+	pane_hidden, pane_lens, pane_dla, pane_change;
 
 /* ablate.c: the attention pane's keys that ablate the selected head (or
  * restore it) and restore every head; whether head (l, h) is ablated. */
@@ -222,6 +223,8 @@ int tui_k_restore(struct tui_state *s, int key);
 int tui_head_ablated(const struct tui_state *s, int l, int h);
 /* pane_dla.c: D puts the DLA pane in the lens's place (again: the lens). */
 int tui_k_dla(struct tui_state *s, int key);
+/* pane_change.c: K puts the change strip in the saliency's place (again: back). */
+int tui_k_change(struct tui_state *s, int key);
 
 /* Fills s->pane for the side's model. */
 void tui_panes_init(struct tui_state *s);
