@@ -18,7 +18,10 @@ TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
 BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs npm
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs
+# npm: Debian's package, unless an npm is already on the PATH (NodeSource's
+# nodejs carries its own, and Debian's npm cannot be installed beside it).
+TEST_CMDS  := npm
 MODEL_DEBS := bible-kjv irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
@@ -107,6 +110,7 @@ deps:
 	@missing=""; for p in $(BUILD_DEBS) $(TEST_DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	for c in $(TEST_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "lmscope/clock.h"
 #include "lmscope/interp.h"
 #include "lmscope/rng.h"
 
@@ -77,12 +78,12 @@ static int patch(struct lms_model *m, const char *name, int n)
 	double t[REPS];
 	for (int r = 0; r < reps; r++) {
 		struct lms_patch_result p;
-		double t0 = bench_now();
+		double t0 = lms_now();
 		if (lms_patch_sweep(m, clean, corrupt, n, target, contrast, &p)) {
 			fprintf(stderr, "bench: %s\n", lms_errmsg());
 			return 1;
 		}
-		t[r] = bench_now() - t0;
+		t[r] = lms_now() - t0;
 		lms_patch_result_free(&p);
 	}
 	char key[64];
@@ -106,14 +107,14 @@ static int heads(struct lms_model *m, const char *name, int N)
 	double t[REPS];
 	for (int k = 0; k < REPS; k++) {
 		struct lms_head_scores s;
-		double t0 = bench_now();
+		double t0 = lms_now();
 		lms_embed(r, ids, n);
 		lms_forward(r, 0, n);
 		if (lms_head_scores_compute(r, ids, n, &s)) {
 			fprintf(stderr, "bench: %s\n", lms_errmsg());
 			return 1;
 		}
-		t[k] = bench_now() - t0;
+		t[k] = lms_now() - t0;
 		lms_head_scores_free(&s);
 	}
 	char key[64];
