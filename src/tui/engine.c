@@ -191,6 +191,7 @@ static struct tui_memo key_of(const struct tui_engine *e, enum tui_phase p)
 	switch (p) {
 	case TUI_PH_GRADIENT:
 	case TUI_PH_DLA: return key(e, -1, v->target, v->contrast);
+	case TUI_PH_PATCH: return key(e, e->corrupt_ver, -1, -1);
 	case TUI_PH_SALIENCY:
 	case TUI_PH_FAITH: return key(e, v->method, v->target, v->contrast);
 	default: return key(e, -1, -1, -1);
@@ -309,6 +310,7 @@ static int ph_candidates(struct update *u)
 	v->have_lens = memo_hit(e, TUI_PH_LENS);
 	v->have_dla = memo_hit(e, TUI_PH_DLA);
 	v->have_change = memo_hit(e, TUI_PH_CHANGE);
+	v->have_patch = memo_hit(e, TUI_PH_PATCH) && v->have_patch;
 	v->valid = 1;
 	return 1;
 }
@@ -628,6 +630,26 @@ static int ph_change(struct update *u)
 	return !went_stale(u->h);
 }
 
+/* The patching sweep: L x T forwards of the suffix after each patch
+ * point (lms_patch_sweep), so it comes after everything cheaper, and only
+ * when the pane shows it; a newer keystroke drops it before it starts. */
+static int ph_patch(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	if (strcmp(u->rq->corrupt, e->corrupt)) {
+		snprintf(e->corrupt, sizeof e->corrupt, "%s", u->rq->corrupt);
+		e->corrupt_ver++;
+	}
+	if (!u->rq->need_patch || memo_hit(e, TUI_PH_PATCH))
+		return 1;
+	publish_partial(u);
+	if (went_stale(u->h))
+		return 0;
+	tui_engine_patch(e, u->rq);
+	memo_set(e, TUI_PH_PATCH);
+	return !went_stale(u->h);
+}
+
 /* Direct logit attribution of the target (minus the contrast) at the last
  * position: a pass over the run's stored activations, no forward. */
 static int ph_dla(struct update *u)
@@ -752,7 +774,7 @@ typedef int (*phase_fn)(struct update *u);
  * went stale. */
 static const phase_fn phases[] = {
 	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency, ph_overview, ph_lens, ph_dla,
-	ph_faith,
+	ph_faith, ph_patch,
 };
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -769,6 +791,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		v->k = 0;
 		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
 		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
+		v->have_patch = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;

@@ -221,6 +221,8 @@ static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 		app->side[i]->msg[0] = '\0'; /* a message lasts until the next key, on every side */
 	if (s->help)
 		return tui_help_key(s, (int)ch);
+	if (s->patch_edit)
+		return tui_patch_edit_key(s, (int)ch, is_func);
 	if (tui_teach_key(app, (int)ch, is_func))
 		return app->flags[app->active] & TUI_QUIT;
 	int f = tui_keys_dispatch(s, (int)ch, is_func);

@@ -212,6 +212,8 @@ static const struct tui_key command_keys[] = {
 	{'D', "D", "direct logit attribution in the lens's place (again: the lens)", tui_k_dla},
 	{'K', "K", "the change strip in the saliency's place: how far each token moved the "
 	           "prediction (again: the saliency)", tui_k_change},
+	{'H', "H", "activation patching in the attention's place: the corrupted context and "
+	           "the heatmap (again: the attention)", tui_k_patch},
 	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };

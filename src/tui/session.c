@@ -99,6 +99,7 @@ void tui_view_free(struct tui_view *v)
 	free(v->lens_id);
 	free(v->lens_p);
 	free(v->act);
+	lms_patch_result_free(&v->patch);
 	free(v->dla.heads);
 	free(v->dla.attn_bias);
 	free(v->dla.mlp);
@@ -129,6 +130,39 @@ static int dla_copy(struct lms_dla *o, const struct lms_dla *d)
 	memcpy(o->attn_bias, d->attn_bias, L * sizeof *b);
 	memcpy(o->mlp, d->mlp, L * sizeof *m);
 	return 1;
+}
+
+/* A deep copy of the sweep p into o (o's arrays reallocated, those p
+ * lacks freed). */
+static int patch_copy(struct lms_patch_result *o, const struct lms_patch_result *p)
+{
+	size_t LT = (size_t)p->L * p->T, LH = (size_t)p->L * p->NH;
+	double *arr[5] = {o->resid_pre, o->attn_out, o->mlp_out, o->heads, o->hidden};
+	const double *src[5] = {p->resid_pre, p->attn_out, p->mlp_out, p->heads, p->hidden};
+	int ok = 1;
+	for (int i = 0; i < 5; i++) {
+		size_t k = i == 3 ? LH : LT;
+		if (!src[i]) {
+			free(arr[i]);
+			arr[i] = NULL;
+			continue;
+		}
+		double *np = realloc(arr[i], (k ? k : 1) * sizeof *np);
+		if (!np) {
+			ok = 0;
+			continue;
+		}
+		arr[i] = np;
+		memcpy(np, src[i], k * sizeof *np);
+	}
+	if (ok)
+		*o = *p;
+	o->resid_pre = arr[0];
+	o->attn_out = arr[1];
+	o->mlp_out = arr[2];
+	o->heads = arr[3];
+	o->hidden = arr[4];
+	return ok;
 }
 
 #define COPY(field, count) memcpy(out->field, v->field, (size_t)(count) * sizeof *v->field)
@@ -196,6 +230,10 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->D = v->D;
 	if (!v->NH)
 		COPY(act, act);
+	out->have_patch = v->have_patch;
+	memcpy(out->patch_note, v->patch_note, sizeof out->patch_note);
+	if (v->have_patch && !patch_copy(&out->patch, &v->patch))
+		return 0;
 	out->have_dla = v->have_dla;
 	if (v->have_dla && !dla_copy(&out->dla, &v->dla))
 		return 0;

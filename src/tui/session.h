@@ -63,6 +63,8 @@ struct tui_request {
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	int need_patch;    /* the patching sweep (pane_patch.c) */
+	char corrupt[1024]; /* the corrupted context, UTF-8, NUL-terminated */
 	int need_change;   /* the change strip (pane_change.c) */
 	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
@@ -139,6 +141,9 @@ struct tui_view {
 	int *lens_id;          /* (L) top token of each layer's lens at the last position */
 	float *lens_p;         /* (L) its probability */
 
+	int have_patch;
+	char patch_note[160];  /* why there is no sweep (token counts differ, ...) */
+	struct lms_patch_result patch; /* clean: the context, corrupt: rq->corrupt */
 	int have_dla;
 	struct lms_dla dla;    /* of the target (minus the contrast) at the last position */
 

@@ -111,6 +111,9 @@ struct tui_state {
 	/* direct logit attribution: selected and first rows, layer opened + 1 */
 	int dla_sel, dla_top, dla_open;
 	int change_top;            /* change strip's first row, -1: follow the end */
+	/* patching: the site shown, the heatmap's first row and column, and
+	 * whether keys go to the corrupted context (pane_patch.c) */
+	int patch_site, patch_row0, patch_col0, patch_edit;
 	/* where the context's tokens were last drawn, for mouse clicks */
 	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
 	int n_tok_hits;
@@ -214,7 +217,7 @@ struct tui_pane_ops {
 };
 
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
-	pane_hidden, pane_lens, pane_dla, pane_change;
+	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch;
 
 /* ablate.c: the attention pane's keys that ablate the selected head (or
  * restore it) and restore every head; whether head (l, h) is ablated. */
@@ -225,6 +228,10 @@ int tui_head_ablated(const struct tui_state *s, int l, int h);
 int tui_k_dla(struct tui_state *s, int key);
 /* pane_change.c: K puts the change strip in the saliency's place (again: back). */
 int tui_k_change(struct tui_state *s, int key);
+/* pane_patch.c: H puts the patching pane in the attention's place (again:
+ * back); while the corrupted context is edited every key goes to it. */
+int tui_k_patch(struct tui_state *s, int key);
+int tui_patch_edit_key(struct tui_state *s, int key, int is_func);
 
 /* Fills s->pane for the side's model. */
 void tui_panes_init(struct tui_state *s);
