@@ -23,6 +23,9 @@
  *   query 3                          (query mode: the 3rd token; -1 the last)
  *   pin on                           (pin this step's results; off unpins)
  *   present on                       (presenter mode: the focused pane enlarged)
+ *   ablate 1.0,1.1                   (heads ablated as `explain --ablate`; off: none)
+ *   score induction                  (overview numbers: entropy | previous | duplicate | induction)
+ *   corrupt "the key to the"         (the patching pane with this corrupted context; off: the attention)
  *
  * A value is the rest of the line with surrounding blanks removed, or a
  * double-quoted string (keeping blanks; \" \\ and \n escaped). A step
@@ -62,6 +65,9 @@ struct lesson_step {
 	int pin;            /* 0/1 or LESSON_UNSET */
 	int present;        /* 0/1 or LESSON_UNSET */
 	int theme;          /* LESSON_DARK/LIGHT or LESSON_UNSET */
+	char *ablate;       /* NULL unchanged; "" restores every head */
+	int score;          /* index into tui_lesson_scores or LESSON_UNSET */
+	char *corrupt;      /* NULL unchanged; "" back to the attention pane */
 };
 
 struct lesson {
@@ -98,5 +104,7 @@ int tui_lesson_write(FILE *f, const struct lesson *ls);
 /* Names of the keyword values, for messages and the writer. */
 extern const char *const tui_lesson_panes[LESSON_N_PANES];
 extern const char *const tui_lesson_views[LESSON_N_VIEWS];
+#define LESSON_N_SCORES 4
+extern const char *const tui_lesson_scores[LESSON_N_SCORES];
 
 #endif

@@ -197,3 +197,16 @@ int tui_k_patch(struct tui_state *s, int key)
 	s->focus = P_ATTENTION;
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
+
+int tui_interp_settings(struct tui_state *s, const char *ablate, const char *corrupt, int score)
+{
+	int patch = corrupt[0] && !s->recurrent;
+	int changed = strcmp(s->rq.ablate, ablate) || strcmp(s->rq.corrupt, corrupt) ||
+	              patch != s->rq.need_patch;
+	snprintf(s->rq.ablate, sizeof s->rq.ablate, "%s", ablate);
+	snprintf(s->rq.corrupt, sizeof s->rq.corrupt, "%s", corrupt);
+	s->over_score = score;
+	s->pane[P_ATTENTION] = patch ? &pane_patch : s->recurrent ? &pane_hidden : &pane_attention;
+	s->rq.need_patch = patch;
+	return changed;
+}

@@ -232,6 +232,10 @@ int tui_k_change(struct tui_state *s, int key);
  * back); while the corrupted context is edited every key goes to it. */
 int tui_k_patch(struct tui_state *s, int key);
 int tui_patch_edit_key(struct tui_state *s, int key, int is_func);
+/* A lesson step's causal settings (pane_patch.c): the heads ablated, the
+ * corrupted context ("" : the attention pane instead of patching) and the
+ * overview's numbers (0 entropy, 1 + a detector); 1 when the request changed. */
+int tui_interp_settings(struct tui_state *s, const char *ablate, const char *corrupt, int score);
 
 /* Fills s->pane for the side's model. */
 void tui_panes_init(struct tui_state *s);
