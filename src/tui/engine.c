@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "lmscope/attribution.h"
 #include "lmscope/clock.h"
+#include "lmscope/interp.h"
 #include "lmscope/logits.h"
 
 /* An update's products are small (a new row, a few dozen positions): with
@@ -70,6 +71,8 @@ void tui_engine_close(struct tui_engine *e)
 {
 	lms_run_free(e->run);
 	lms_run_free(e->work);
+	lms_run_free(e->base);
+	lms_intervention_free(e->iv);
 	free(e->ids);
 	free(e->lse);
 	free(e->surprisal);
@@ -186,7 +189,9 @@ static struct tui_memo key_of(const struct tui_engine *e, enum tui_phase p)
 {
 	const struct tui_view *v = &e->cur;
 	switch (p) {
-	case TUI_PH_GRADIENT: return key(e, -1, v->target, v->contrast);
+	case TUI_PH_GRADIENT:
+	case TUI_PH_DLA: return key(e, -1, v->target, v->contrast);
+	case TUI_PH_PATCH: return key(e, e->corrupt_ver, -1, -1);
 	case TUI_PH_SALIENCY:
 	case TUI_PH_FAITH: return key(e, v->method, v->target, v->contrast);
 	default: return key(e, -1, -1, -1);
@@ -251,6 +256,8 @@ static int ph_forward(struct update *u)
 	struct tui_engine *e = u->e;
 	struct tui_view *v = &e->cur;
 	int n = v->n;
+	if (tui_engine_ablate(e, u->rq->ablate))
+		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
 	if (n == e->n && !memcmp(v->ids, e->ids, (size_t)n * sizeof *v->ids) && e->gen)
 		return 1;
 	struct lms_run *r = e->run;
@@ -288,6 +295,7 @@ static int ph_candidates(struct update *u)
 		for (int i = 0; i < c->V; i++)
 			v->logprob[i] = x[i] - lse;
 		v->k = lms_top_k(v->logprob, c->V, TUI_TOPK, v->top_id, v->top_lp);
+		tui_engine_base(e);
 		memo_set(e, TUI_PH_CANDIDATES);
 	}
 	u->cand_fresh = fresh;
@@ -300,6 +308,9 @@ static int ph_candidates(struct update *u)
 	v->have_faith = memo_hit(e, TUI_PH_FAITH);
 	v->have_overview = memo_hit(e, TUI_PH_OVERVIEW);
 	v->have_lens = memo_hit(e, TUI_PH_LENS);
+	v->have_dla = memo_hit(e, TUI_PH_DLA);
+	v->have_change = memo_hit(e, TUI_PH_CHANGE);
+	v->have_patch = memo_hit(e, TUI_PH_PATCH) && v->have_patch;
 	v->valid = 1;
 	return 1;
 }
@@ -505,6 +516,26 @@ static void overview(struct tui_engine *e)
 		}
 }
 
+/* The head detectors' scores over the context (interp.h), for the
+ * overview's colouring: a pass over the stored attention. */
+static void detect(struct tui_engine *e)
+{
+	struct tui_view *v = &e->cur;
+	size_t LH = (size_t)v->L * v->NH;
+	struct lms_head_scores hs;
+	if (lms_head_scores_compute(e->run, e->ids, e->n, &hs)) {
+		for (size_t i = 0; i < 3 * LH; i++)
+			v->detect[i] = NAN;
+		return;
+	}
+	for (size_t i = 0; i < LH; i++) {
+		v->detect[i] = (float)hs.previous[i];
+		v->detect[LH + i] = (float)hs.duplicate[i];
+		v->detect[2 * LH + i] = (float)hs.induction[i];
+	}
+	lms_head_scores_free(&hs);
+}
+
 static int ph_overview(struct update *u)
 {
 	struct tui_engine *e = u->e;
@@ -513,6 +544,7 @@ static int ph_overview(struct update *u)
 		return 1;
 	show_partial(u);
 	overview(e);
+	detect(e);
 	memo_set(e, TUI_PH_OVERVIEW);
 	e->cur.have_overview = 1;
 	return 1;
@@ -557,6 +589,85 @@ static int ph_lens(struct update *u)
 	v->lens_p[c->L - 1] = expf(v->top_lp[0]);
 	memo_set(e, TUI_PH_LENS);
 	v->have_lens = 1;
+	return 1;
+}
+
+/* The change strip: for each token t, KL(after || before) between the
+ * next-token distributions of rows t and t - 1 and the top-1 of row t,
+ * from the logits the surprisal phase left (rows with a log-normaliser). */
+static int ph_change(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	struct tui_view *v = &e->cur;
+	if (!u->rq->need_change || memo_hit(e, TUI_PH_CHANGE))
+		return 1;
+	show_partial(u);
+	const float *lg = e->run->logits;
+	int n = v->n, V = e->tm->m->cfg.V;
+	for (int t = 0; t < n; t++) {
+		v->change_kl[t] = NAN;
+		v->change_top[t] = -1;
+		if (isnan(e->lse[t]))
+			continue;
+		const float *a = lg + (size_t)t * V;
+		int best = 0;
+		for (int k = 1; k < V; k++)
+			if (a[k] > a[best])
+				best = k;
+		v->change_top[t] = best;
+		if (t == 0 || isnan(e->lse[t - 1]))
+			continue;
+		const float *b = lg + (size_t)(t - 1) * V;
+		double la = e->lse[t], lb = e->lse[t - 1], kl = 0.0;
+		for (int k = 0; k < V; k++) {
+			double pa = exp(a[k] - la);
+			kl += pa * ((a[k] - la) - (b[k] - lb));
+		}
+		v->change_kl[t] = (float)(kl > 0 ? kl : 0);
+	}
+	memo_set(e, TUI_PH_CHANGE);
+	v->have_change = 1;
+	return !went_stale(u->h);
+}
+
+/* The patching sweep: L x T forwards of the suffix after each patch
+ * point (lms_patch_sweep), so it comes after everything cheaper, and only
+ * when the pane shows it; a newer keystroke drops it before it starts. */
+static int ph_patch(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	if (strcmp(u->rq->corrupt, e->corrupt)) {
+		snprintf(e->corrupt, sizeof e->corrupt, "%s", u->rq->corrupt);
+		e->corrupt_ver++;
+	}
+	if (!u->rq->need_patch || memo_hit(e, TUI_PH_PATCH))
+		return 1;
+	publish_partial(u);
+	if (went_stale(u->h))
+		return 0;
+	tui_engine_patch(e, u->rq);
+	memo_set(e, TUI_PH_PATCH);
+	return !went_stale(u->h);
+}
+
+/* Direct logit attribution of the target (minus the contrast) at the last
+ * position: a pass over the run's stored activations, no forward. */
+static int ph_dla(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	struct tui_view *v = &e->cur;
+	if (!u->rq->need_dla || lms_arch_is_recurrent(e->tm->m->cfg.arch) || memo_hit(e, TUI_PH_DLA))
+		return 1;
+	show_partial(u);
+	struct lms_dla d;
+	if (lms_dla_compute(e->run, v->n - 1, v->target, v->contrast, &d)) {
+		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
+		return 1;
+	}
+	lms_dla_free(&v->dla);
+	v->dla = d;
+	memo_set(e, TUI_PH_DLA);
+	v->have_dla = 1;
 	return 1;
 }
 
@@ -662,7 +773,8 @@ typedef int (*phase_fn)(struct update *u);
 /* The phases after the input, in order: each returns 0 when the update
  * went stale. */
 static const phase_fn phases[] = {
-	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_saliency, ph_overview, ph_lens, ph_faith,
+	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency, ph_overview, ph_lens, ph_dla,
+	ph_faith, ph_patch,
 };
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -678,7 +790,8 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
 		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
-		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = 0;
+		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
+		v->have_patch = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;

@@ -28,7 +28,8 @@ struct tui_memo {
 
 enum tui_phase {
 	TUI_PH_CANDIDATES, TUI_PH_SURPRISAL, TUI_PH_GRADIENT, TUI_PH_SALIENCY, TUI_PH_OVERVIEW,
-	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_N
+	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_CHANGE, TUI_PH_PATCH,
+	TUI_PH_N
 };
 
 /* What an update keeps between requests. */
@@ -56,6 +57,12 @@ struct tui_engine {
 	float *faith_other;    /* (T) another method's scores */
 	float *lens_h;         /* (L, Cout) the hidden vectors the lens reads */
 	float *lens_out;       /* (L, V) their logits */
+	struct lms_intervention *iv; /* the ablation both runs follow (ablate.c) */
+	char ablate[128];      /* its spec, as the request gave it */
+	struct lms_run *base;  /* the unablated model's run (allocated at the first ablation) */
+	int base_n;            /* positions it holds */
+	char corrupt[1024];    /* the corrupted context the patch memo is of */
+	int corrupt_ver;       /* changes of it (the patch memo's key) */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };
@@ -80,6 +87,17 @@ struct tui_hooks {
  * when rq->t_post is 0) until the candidates were ready to publish. */
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
 /* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
+/* patch_view.c: the patching sweep of the view's context (clean) against
+ * rq->corrupt into e->cur.patch, or a note saying why there is none. */
+void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq);
+
+/* ablate.c: makes both runs follow the request's ablation when it changed
+ * (the next forward starts at 0); the error names a bad spec. */
+enum lms_status tui_engine_ablate(struct tui_engine *e, const char *spec);
+/* The unablated model's log p of the view's candidates into v->base_lp, in
+ * the work run (when an ablation is set). */
+void tui_engine_base(struct tui_engine *e);
+
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
 
 #endif

@@ -46,7 +46,7 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	const struct lms_model *m = s->tm->m;
 	const struct tui_view *v = s->v;
 	int cols = getmaxx(w);
-	char params[32], line[512], part[ST_N][64], head[160];
+	char params[32], line[512], part[ST_N][64], head[256];
 	human_count(m->n_params, params, sizeof params);
 	char name[128];
 	front_model_name(s->tm->path, name, sizeof name);
@@ -56,8 +56,9 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	const struct tui_app *app = s->app;
 	if (app && app->player)
 		snprintf(step, sizeof step, "%s | ", tui_player_progress(app, line, sizeof line));
-	snprintf(head, sizeof head, "%s%s%s",
-	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step, name);
+	snprintf(head, sizeof head, "%s%s%s%s%.40s",
+	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step, name,
+	         v && v->ablate[0] ? " | ablated " : "", v ? v->ablate : "");
 	snprintf(part[ST_CONTEXT], sizeof part[0], "context %d/%d%s", n, m->cfg.maxT,
 	         v && v->cut ? " (cut)" : "");
 	snprintf(part[ST_PARAMS], sizeof part[0], "%s %s params", lms_arch_name(m->cfg.arch), params);
@@ -220,6 +221,8 @@ static int handle_key(struct tui_app *app, wint_t ch, int is_func)
 		app->side[i]->msg[0] = '\0'; /* a message lasts until the next key, on every side */
 	if (s->help)
 		return tui_help_key(s, (int)ch);
+	if (s->patch_edit)
+		return tui_patch_edit_key(s, (int)ch, is_func);
 	if (tui_teach_key(app, (int)ch, is_func))
 		return app->flags[app->active] & TUI_QUIT;
 	int f = tui_keys_dispatch(s, (int)ch, is_func);
@@ -369,6 +372,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
 	s->sal_top = -1;
+	s->change_top = -1;
 	s->query = -1;
 	if (!tui_line_init(&s->line) || (text && !tui_line_set_utf8(&s->line, text, strlen(text)))) {
 		fprintf(stderr, "lmscope: out of memory\n");

@@ -209,6 +209,11 @@ static const struct tui_key command_keys[] = {
 	{'M', "M", "mean over the layer's heads", k_mean},
 	{'o', "o", "overview of all layers x heads", k_overview},
 	{'w', "w", "query mode: one token's attention as bars", k_query},
+	{'D', "D", "direct logit attribution in the lens's place (again: the lens)", tui_k_dla},
+	{'K', "K", "the change strip in the saliency's place: how far each token moved the "
+	           "prediction (again: the saliency)", tui_k_change},
+	{'H', "H", "activation patching in the attention's place: the corrupted context and "
+	           "the heatmap (again: the attention)", tui_k_patch},
 	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };

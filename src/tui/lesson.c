@@ -14,6 +14,8 @@
 const char *const tui_lesson_panes[LESSON_N_PANES] = {"context", "candidates", "saliency",
                                                       "attention", "lens"};
 const char *const tui_lesson_views[LESSON_N_VIEWS] = {"matrix", "overview", "query"};
+const char *const tui_lesson_scores[LESSON_N_SCORES] = {"entropy", "previous", "duplicate",
+                                                        "induction"};
 static const char *const themes[] = {"dark", "light"};
 
 struct parser {
@@ -227,7 +229,15 @@ static int step_line(struct parser *p, const char *key, char *v)
 		else if (!strcmp(v, "off"))
 			v[0] = '\0';
 		keep = ok && set_str(&st->contrast, v);
-	} else if (!strcmp(key, "focus"))
+	} else if (!strcmp(key, "ablate") || !strcmp(key, "corrupt")) {
+		if (!*v)
+			ok = fail(p, "%s wants a value, or off", key);
+		else if (!strcmp(v, "off"))
+			v[0] = '\0';
+		keep = ok && set_str(!strcmp(key, "ablate") ? &st->ablate : &st->corrupt, v);
+	} else if (!strcmp(key, "score"))
+		ok = parse_choice(p, key, v, tui_lesson_scores, LESSON_N_SCORES, &st->score);
+	else if (!strcmp(key, "focus"))
 		ok = parse_choice(p, key, v, tui_lesson_panes, LESSON_N_PANES, &st->focus);
 	else if (!strcmp(key, "view"))
 		ok = parse_choice(p, key, v, tui_lesson_views, LESSON_N_VIEWS, &st->view);
@@ -272,6 +282,7 @@ struct lesson_step *tui_lesson_add_step(struct lesson *ls)
 	memset(st, 0, sizeof *st);
 	st->focus = st->candidate = st->method = st->layer = st->head = LESSON_UNSET;
 	st->mean = st->view = st->query = st->pin = st->present = st->theme = LESSON_UNSET;
+	st->score = LESSON_UNSET;
 	return st;
 }
 
@@ -449,7 +460,8 @@ static int one_line(struct parser *p, const char *s, size_t n)
 		            !strcmp(key, "focus") || !strcmp(key, "candidate") || !strcmp(key, "target") ||
 		            !strcmp(key, "contrast") || !strcmp(key, "method") || !strcmp(key, "layer") ||
 		            !strcmp(key, "head") || !strcmp(key, "mean") || !strcmp(key, "view") ||
-		            !strcmp(key, "query") || !strcmp(key, "pin") || !strcmp(key, "present");
+		            !strcmp(key, "query") || !strcmp(key, "pin") || !strcmp(key, "present") ||
+		            !strcmp(key, "ablate") || !strcmp(key, "score") || !strcmp(key, "corrupt");
 		free(val);
 		if (known)
 			return fail(p, "%s before the first step (start one with a 'step' line)", key);
@@ -539,6 +551,8 @@ void tui_lesson_free(struct lesson *ls)
 			free(st->expect[k].file);
 		}
 		free(st->expect);
+		free(st->ablate);
+		free(st->corrupt);
 	}
 	free(ls->steps);
 	free(ls->title);
@@ -638,6 +652,12 @@ int tui_lesson_write(FILE *f, const struct lesson *ls)
 			put_value(f, "contrast", st->contrast[0] ? st->contrast : "off");
 		put_onoff(f, "pin", st->pin);
 		put_onoff(f, "present", st->present);
+		if (st->ablate)
+			put_value(f, "ablate", st->ablate[0] ? st->ablate : "off");
+		if (st->score != LESSON_UNSET)
+			fprintf(f, "score %s\n", tui_lesson_scores[st->score]);
+		if (st->corrupt)
+			put_value(f, "corrupt", st->corrupt[0] ? st->corrupt : "off");
 		if (st->theme != LESSON_UNSET)
 			fprintf(f, "theme %s\n", themes[st->theme]);
 		for (int k = 0; k < st->n_expect; k++)

@@ -23,6 +23,9 @@
  *   query 3                          (query mode: the 3rd token; -1 the last)
  *   pin on                           (pin this step's results; off unpins)
  *   present on                       (presenter mode: the focused pane enlarged)
+ *   ablate 1.0,1.1                   (heads ablated as `explain --ablate`; off: none)
+ *   score induction                  (overview numbers: entropy | previous | duplicate | induction)
+ *   corrupt "the key to the"         (the patching pane with this corrupted context; off: the attention)
  *   expect top1 "them"               (a claim checked against the open model:
  *   expect prob "them" > 0.2          top1 TOKEN | prob TOKEN OP X |
  *   expect head-induction-score 1.1 > 0.5   head-induction-score L.H OP X |
@@ -84,6 +87,9 @@ struct lesson_step {
 	int theme;          /* LESSON_DARK/LIGHT or LESSON_UNSET */
 	int n_expect;
 	struct lesson_expect *expect; /* (n_expect) */
+	char *ablate;       /* NULL unchanged; "" restores every head */
+	int score;          /* index into tui_lesson_scores or LESSON_UNSET */
+	char *corrupt;      /* NULL unchanged; "" back to the attention pane */
 };
 
 struct lesson {
@@ -129,5 +135,7 @@ int tui_lesson_write(FILE *f, const struct lesson *ls);
 /* Names of the keyword values, for messages and the writer. */
 extern const char *const tui_lesson_panes[LESSON_N_PANES];
 extern const char *const tui_lesson_views[LESSON_N_VIEWS];
+#define LESSON_N_SCORES 4
+extern const char *const tui_lesson_scores[LESSON_N_SCORES];
 
 #endif

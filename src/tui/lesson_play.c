@@ -24,6 +24,8 @@ struct fold {
 	char *context;
 	int focus, method, layer, head, mean, view, query, present, theme;
 	const char *target, *contrast; /* NULL: the explorer's own choice */
+	const char *ablate, *corrupt;  /* "" none */
+	int score;
 	int candidate;                 /* 0: none */
 	int pin_step;                  /* step whose results are pinned, -1 none */
 };
@@ -67,6 +69,7 @@ static int fold_at(const struct tui_player *p, int k, struct fold *f)
 	f->query = -1;
 	f->theme = p->ls.theme != LESSON_UNSET ? p->ls.theme : p->default_theme;
 	f->pin_step = -1;
+	f->ablate = f->corrupt = "";
 	size_t len = 0;
 	for (int i = 0; i <= k; i++)
 		len += (p->ls.steps[i].context ? strlen(p->ls.steps[i].context) : 0) +
@@ -104,6 +107,11 @@ static int fold_at(const struct tui_player *p, int k, struct fold *f)
 			f->contrast = st->contrast[0] ? st->contrast : NULL;
 		if (st->pin != LESSON_UNSET)
 			f->pin_step = st->pin ? i : -1;
+		if (st->ablate)
+			f->ablate = st->ablate;
+		if (st->corrupt)
+			f->corrupt = st->corrupt;
+		f->score = pick(st->score, f->score);
 	}
 	return 1;
 }
@@ -160,6 +168,8 @@ static void apply_settings(struct tui_app *app, const struct fold *f, int theme)
 			s->rq.need_overview = mode == TUI_ATT_OVERVIEW;
 			app->flags[i] |= TUI_RECOMPUTE;
 		}
+		if (tui_interp_settings(s, f->ablate, f->corrupt, f->score))
+			app->flags[i] |= TUI_RECOMPUTE;
 		app->flags[i] |= TUI_REDRAW;
 	}
 }

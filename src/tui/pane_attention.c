@@ -159,8 +159,10 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	struct ogeom o = over_geom(s, w);
 	char title[160];
-	snprintf(title, sizeof title, "Overview: %d layers x %d heads, mean entropy in nats (Enter picks)",
-	         v->L, v->NH);
+	static const char *what[] = {"mean entropy in nats", "previous-token score",
+	                             "duplicate-token score", "induction score"};
+	snprintf(title, sizeof title, "Overview: %d layers x %d heads, %s (Enter picks)", v->L, v->NH,
+	         what[s->over_score]);
 	ui_title(w, title, s->focus == P_ATTENTION);
 	if (!v->have_overview) {
 		ui_printf(w, 1, 1, getmaxx(w) - 2, "computing...");
@@ -187,12 +189,18 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 					mvwaddstr(w, y0 + i, x0 + j, ui_color_mode() ? " " : ui_shade(f));
 				}
 			int picked = l == s->rq.layer && h == s->rq.head;
-			ui_set(w, picked ? UI_SELECT : UI_NORMAL);
+			int i = l * v->NH + h;
+			/* a detector's score, in [0, 1], colours the label as a heat */
+			float x = s->over_score ? v->detect[(size_t)(s->over_score - 1) * v->L * v->NH + i]
+			                        : v->entropy[i];
+			ui_set(w, picked ? UI_SELECT
+			          : s->over_score && x == x ? ui_heat(x < 0 ? 0 : x > 1 ? 1 : x) : UI_NORMAL);
 			/* the head's number again when there is room, and its entropy */
+			const char *off = tui_head_ablated(s, l, h) ? " ablated" : "";
 			if (tw >= 8)
-				ui_printf(w, y0 + th, x0, tw, "H%d %.2f", h, v->entropy[l * v->NH + h]);
+				ui_printf(w, y0 + th, x0, tw, "H%d %.2f%s", h, x, off);
 			else
-				ui_printf(w, y0 + th, x0, tw, "%.2f", v->entropy[l * v->NH + h]);
+				ui_printf(w, y0 + th, x0, tw, "%.2f%s", x, off[0] ? "x" : "");
 			ui_set(w, UI_NORMAL);
 		}
 	}
@@ -318,6 +326,16 @@ static int k_pick(struct tui_state *s, int key)
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
+/* The overview's numbers: entropy, then each head detector in turn. */
+static int k_score(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->att_mode != TUI_ATT_OVERVIEW)
+		return TUI_NONE;
+	s->over_score = (s->over_score + 1) % 4;
+	return TUI_REDRAW;
+}
+
 static const struct tui_key keys[] = {
 	{KEY_UP, "arrows", "scroll the matrix (overview: pick a head; query: pick the query)", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
@@ -330,6 +348,11 @@ static const struct tui_key keys[] = {
 	{'\n', "Enter", "overview: show the picked head", k_pick},
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
+	{'x', "x", "ablate the selected head (zero its output; again: restore it): every pane "
+	           "then shows the ablated model, the candidates their change", tui_k_ablate},
+	{'X', "X", "restore every ablated head", tui_k_restore},
+	{'c', "c", "overview: label and colour the heads by mean entropy, previous-token, "
+	           "duplicate-token or induction score (over the context) in turn", k_score},
 	{0, NULL, NULL, NULL},
 };
 

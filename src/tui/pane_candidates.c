@@ -80,7 +80,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	if (s->cand_sel >= s->cand_top + rows)
 		s->cand_top = s->cand_sel - rows + 1;
 	int tw = cols / 3 < 8 ? 8 : cols / 3 > 18 ? 18 : cols / 3;
-	int dw = s->pinned ? 9 : 0; /* Δ probability against the pin */
+	/* Δ probability against the unablated model, or else the pin */
+	int dw = s->pinned || v->have_base ? 9 : 0;
 	if (tw > cols - 19 - dw) /* a narrow pane: the token gives way to the numbers */
 		tw = cols - 19 - dw > 3 ? cols - 19 - dw : 3;
 	int bx = 4 + tw + 1, bw = cols - bx - 15 - dw;
@@ -105,7 +106,9 @@ static void draw(struct tui_state *s, WINDOW *w)
 			ui_bar(w, y, bx, tui_cand_bar(s, i), bw, UI_PROB_BAR);
 		ui_printf(w, y, cols - 14, 14, "%6.2f%% %6.2f", 100.0 * p, log(p));
 		double d;
-		if (dw && tui_pin_dprob(s, id, &d)) {
+		if (v->have_base)
+			d = p - exp(v->base_lp[i]);
+		if (v->have_base || (dw && tui_pin_dprob(s, id, &d))) {
 			ui_set(w, d < 0 ? UI_SAL_NEG : UI_SAL_POS);
 			ui_printf(w, y, cols - 14 - dw, dw, "\u0394%+6.2f", 100.0 * d);
 			ui_set(w, UI_NORMAL);

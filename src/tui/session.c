@@ -44,7 +44,8 @@ static int grow(void *p, size_t *cap, size_t want, size_t sz)
 
 int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act)
 {
-	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n;
+	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n, cn4 = v->cap_n,
+	       cn5 = v->cap_n;
 	size_t nn = (size_t)n * n;
 	if (!grow(&v->text, &v->cap_text, len + 1, 1))
 		return 0;
@@ -53,7 +54,9 @@ int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH
 		if (!grow(&v->ids, &cn, (size_t)n + 1, sizeof *v->ids) ||
 		    !grow(&v->offsets, &cn1, (size_t)n + 1, sizeof *v->offsets) ||
 		    !grow(&v->surprisal, &cn2, (size_t)n + 1, sizeof *v->surprisal) ||
-		    !grow(&v->saliency, &cn3, (size_t)n + 1, sizeof *v->saliency))
+		    !grow(&v->saliency, &cn3, (size_t)n + 1, sizeof *v->saliency) ||
+		    !grow(&v->change_kl, &cn4, (size_t)n + 1, sizeof *v->change_kl) ||
+		    !grow(&v->change_top, &cn5, (size_t)n + 1, sizeof *v->change_top))
 			return 0;
 		v->cap_n = cn;
 	}
@@ -61,9 +64,10 @@ int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH
 		return 0;
 	if (!grow(&v->logprob, &v->cap_V, (size_t)V, sizeof *v->logprob))
 		return 0;
-	size_t lh = (size_t)L * NH, c2 = v->cap_LH;
+	size_t lh = (size_t)L * NH, c2 = v->cap_LH, c3 = v->cap_LH;
 	if (lh > v->cap_LH) {
 		if (!grow(&v->entropy, &c2, lh, sizeof *v->entropy) ||
+		    !grow(&v->detect, &c3, lh, sizeof *v->detect * 3) ||
 		    !grow(&v->thumb, &v->cap_LH, lh, sizeof *v->thumb * TUI_THUMB * TUI_THUMB))
 			return 0;
 	}
@@ -89,10 +93,76 @@ void tui_view_free(struct tui_view *v)
 	free(v->logprob);
 	free(v->entropy);
 	free(v->thumb);
+	free(v->change_kl);
+	free(v->change_top);
+	free(v->detect);
 	free(v->lens_id);
 	free(v->lens_p);
 	free(v->act);
+	lms_patch_result_free(&v->patch);
+	free(v->dla.heads);
+	free(v->dla.attn_bias);
+	free(v->dla.mlp);
 	memset(v, 0, sizeof *v);
+}
+
+/* A deep copy of the DLA d into o (its arrays reallocated). */
+static int dla_copy(struct lms_dla *o, const struct lms_dla *d)
+{
+	size_t LH = (size_t)d->L * d->NH, L = (size_t)d->L;
+	double *h = realloc(o->heads, (LH ? LH : 1) * sizeof *h);
+	if (h)
+		o->heads = h;
+	double *b = realloc(o->attn_bias, (L ? L : 1) * sizeof *b);
+	if (b)
+		o->attn_bias = b;
+	double *m = realloc(o->mlp, (L ? L : 1) * sizeof *m);
+	if (m)
+		o->mlp = m;
+	if (!h || !b || !m)
+		return 0;
+	double *keep[3] = {o->heads, o->attn_bias, o->mlp};
+	*o = *d;
+	o->heads = keep[0];
+	o->attn_bias = keep[1];
+	o->mlp = keep[2];
+	memcpy(o->heads, d->heads, LH * sizeof *h);
+	memcpy(o->attn_bias, d->attn_bias, L * sizeof *b);
+	memcpy(o->mlp, d->mlp, L * sizeof *m);
+	return 1;
+}
+
+/* A deep copy of the sweep p into o (o's arrays reallocated, those p
+ * lacks freed). */
+static int patch_copy(struct lms_patch_result *o, const struct lms_patch_result *p)
+{
+	size_t LT = (size_t)p->L * p->T, LH = (size_t)p->L * p->NH;
+	double *arr[5] = {o->resid_pre, o->attn_out, o->mlp_out, o->heads, o->hidden};
+	const double *src[5] = {p->resid_pre, p->attn_out, p->mlp_out, p->heads, p->hidden};
+	int ok = 1;
+	for (int i = 0; i < 5; i++) {
+		size_t k = i == 3 ? LH : LT;
+		if (!src[i]) {
+			free(arr[i]);
+			arr[i] = NULL;
+			continue;
+		}
+		double *np = realloc(arr[i], (k ? k : 1) * sizeof *np);
+		if (!np) {
+			ok = 0;
+			continue;
+		}
+		arr[i] = np;
+		memcpy(np, src[i], k * sizeof *np);
+	}
+	if (ok)
+		*o = *p;
+	o->resid_pre = arr[0];
+	o->attn_out = arr[1];
+	o->mlp_out = arr[2];
+	o->heads = arr[3];
+	o->hidden = arr[4];
+	return ok;
 }
 
 #define COPY(field, count) memcpy(out->field, v->field, (size_t)(count) * sizeof *v->field)
@@ -124,6 +194,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->k = v->k;
 	memcpy(out->top_id, v->top_id, sizeof out->top_id);
 	memcpy(out->top_lp, v->top_lp, sizeof out->top_lp);
+	memcpy(out->ablate, v->ablate, sizeof out->ablate);
+	out->have_base = v->have_base;
+	memcpy(out->base_lp, v->base_lp, sizeof out->base_lp);
 	out->target = v->target;
 	out->contrast = v->contrast;
 	out->objective = v->objective;
@@ -132,6 +205,9 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->have_saliency = v->have_saliency;
 	memcpy(out->sal_note, v->sal_note, sizeof out->sal_note);
 	COPY(saliency, n);
+	out->have_change = v->have_change;
+	COPY(change_kl, n);
+	COPY(change_top, n);
 	out->have_faith = v->have_faith;
 	out->faith_area = v->faith_area;
 	memcpy(out->faith_rho, v->faith_rho, sizeof out->faith_rho);
@@ -146,6 +222,7 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	if (v->have_overview) {
 		COPY(entropy, (size_t)v->L * v->NH);
 		COPY(thumb, (size_t)v->L * v->NH * TUI_THUMB * TUI_THUMB);
+		COPY(detect, (size_t)3 * v->L * v->NH);
 	}
 	out->part = v->part;
 	out->G = v->G;
@@ -153,6 +230,13 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->D = v->D;
 	if (!v->NH)
 		COPY(act, act);
+	out->have_patch = v->have_patch;
+	memcpy(out->patch_note, v->patch_note, sizeof out->patch_note);
+	if (v->have_patch && !patch_copy(&out->patch, &v->patch))
+		return 0;
+	out->have_dla = v->have_dla;
+	if (v->have_dla && !dla_copy(&out->dla, &v->dla))
+		return 0;
 	out->have_lens = v->have_lens;
 	if (v->have_lens) {
 		COPY(lens_id, v->L);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lmscope/interp.h"
 #include "lmscope/model.h"
 #include "lmscope/tokenizer.h"
 
@@ -62,6 +63,11 @@ struct tui_request {
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	int need_patch;    /* the patching sweep (pane_patch.c) */
+	char corrupt[1024]; /* the corrupted context, UTF-8, NUL-terminated */
+	int need_change;   /* the change strip (pane_change.c) */
+	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
+	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	char export_path[512];
 };
 
@@ -91,6 +97,9 @@ struct tui_view {
 	int k;              /* candidates in top */
 	int top_id[TUI_TOPK];
 	float top_lp[TUI_TOPK];
+	char ablate[128];      /* the ablation the view is of ("" none) */
+	int have_base;         /* base_lp is the unablated model's */
+	float base_lp[TUI_TOPK]; /* log p(top_id[i]) without the ablation */
 
 	int target, contrast;  /* ids used (contrast -1 when none) */
 	double objective;      /* log p(target) [- log p(contrast)] */
@@ -99,6 +108,13 @@ struct tui_view {
 	int have_saliency;     /* 0 while the backward is still running */
 	char sal_note[96];     /* what the method says about itself (IG's gap, ...) */
 	float *saliency;       /* (n) */
+	/* the change strip (pane_change.c): what appending token t did to the
+	 * next-token distribution, KL(p(.|ids[<=t]) || p(.|ids[<t])) in nats
+	 * (NaN at t = 0 and where the logits are not kept), and the top-1
+	 * after it (-1: unknown) */
+	int have_change;
+	float *change_kl;      /* (n) */
+	int *change_top;       /* (n) */
 	/* faithfulness of the saliency (attribution.h): the area under its
 	 * deletion curve, and its Spearman rank correlation with each other
 	 * cheap method, per enum tui_method (NaN: not compared) */
@@ -113,6 +129,8 @@ struct tui_view {
 	int have_overview;
 	float *entropy;        /* (L, NH) mean entropy over queries, nats */
 	float *thumb;          /* (L, NH, THUMB, THUMB) */
+	float *detect;         /* (3, L, NH) previous-token, duplicate-token and induction
+	                          scores over the context (lms_head_scores; NaN: none) */
 
 	/* recurrent: the selected layer's hidden state or gate, (n, D) */
 	int part, G, D;
@@ -122,6 +140,12 @@ struct tui_view {
 	int have_lens;
 	int *lens_id;          /* (L) top token of each layer's lens at the last position */
 	float *lens_p;         /* (L) its probability */
+
+	int have_patch;
+	char patch_note[160];  /* why there is no sweep (token counts differ, ...) */
+	struct lms_patch_result patch; /* clean: the context, corrupt: rq->corrupt */
+	int have_dla;
+	struct lms_dla dla;    /* of the target (minus the contrast) at the last position */
 
 	/* capacities */
 	size_t cap_text, cap_n, cap_nn, cap_V, cap_LH, cap_act, cap_L;

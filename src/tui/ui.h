@@ -103,10 +103,17 @@ struct tui_state {
 	int sal_top;
 	/* attention / hidden */
 	int att_mode;              /* enum tui_att_mode */
+	int over_score;            /* overview labels: 0 entropy, 1 + the detector (pane_attention.c) */
 	int att_row0, att_col0, att_follow;
 	int query;                 /* selected token (view index), -1 = last */
 	/* lens */
 	int lens_top;
+	/* direct logit attribution: selected and first rows, layer opened + 1 */
+	int dla_sel, dla_top, dla_open;
+	int change_top;            /* change strip's first row, -1: follow the end */
+	/* patching: the site shown, the heatmap's first row and column, and
+	 * whether keys go to the corrupted context (pane_patch.c) */
+	int patch_site, patch_row0, patch_col0, patch_edit;
 	/* where the context's tokens were last drawn, for mouse clicks */
 	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
 	int n_tok_hits;
@@ -210,7 +217,25 @@ struct tui_pane_ops {
 };
 
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
-	pane_hidden, pane_lens;
+	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch;
+
+/* ablate.c: the attention pane's keys that ablate the selected head (or
+ * restore it) and restore every head; whether head (l, h) is ablated. */
+int tui_k_ablate(struct tui_state *s, int key);
+int tui_k_restore(struct tui_state *s, int key);
+int tui_head_ablated(const struct tui_state *s, int l, int h);
+/* pane_dla.c: D puts the DLA pane in the lens's place (again: the lens). */
+int tui_k_dla(struct tui_state *s, int key);
+/* pane_change.c: K puts the change strip in the saliency's place (again: back). */
+int tui_k_change(struct tui_state *s, int key);
+/* pane_patch.c: H puts the patching pane in the attention's place (again:
+ * back); while the corrupted context is edited every key goes to it. */
+int tui_k_patch(struct tui_state *s, int key);
+int tui_patch_edit_key(struct tui_state *s, int key, int is_func);
+/* A lesson step's causal settings (pane_patch.c): the heads ablated, the
+ * corrupted context ("" : the attention pane instead of patching) and the
+ * overview's numbers (0 entropy, 1 + a detector); 1 when the request changed. */
+int tui_interp_settings(struct tui_state *s, const char *ablate, const char *corrupt, int score);
 
 /* Fills s->pane for the side's model. */
 void tui_panes_init(struct tui_state *s);
