@@ -113,16 +113,9 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("atomic");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"lms_atomic_write", test_write}, {"lms_atomic_commit", test_stream},
 		{"lms_atomic_abort", test_abort}, {"lms_atomic_put", test_full_disk},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("atomic", cases, 1);
 }

@@ -646,8 +646,7 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("attribution");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"method_names", test_method_names},
 		{"grad_x_input", test_grad_x_input},
 		{"ig_completeness", test_ig_completeness},
@@ -666,10 +665,5 @@ Suite *lms_test_suite(void)
 		{"embgrad", test_embgrad},
 		{"opts_use_tokenizer", test_opts_use_tokenizer},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("attribution", cases, 0);
 }

@@ -660,19 +660,12 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("gguf");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"lms_gguf_open", test_read_handmade}, {"version2", test_read_v2},
 		{"truncations", test_truncations}, {"tokenizer", test_tokenizer},
 		{"bad_headers", test_bad_headers}, {"lms_gguf_write", test_write_roundtrip},
 		{"lms_gguf_save", test_model_roundtrip}, {"typed", test_model_typed},
 		{"lms_gguf_load_bad", test_model_bad},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("gguf", cases, 1);
 }

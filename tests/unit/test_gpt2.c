@@ -465,8 +465,7 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("gpt2");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{ "tensors", test_tensors },
 		{ "init", test_init },
 		{ "gradcheck_xent", test_gradcheck_xent },
@@ -480,10 +479,5 @@ Suite *lms_test_suite(void)
 		{ "lens", test_lens },
 		{ "lens_rows", test_lens_rows },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("gpt2", cases, 0);
 }

@@ -157,16 +157,10 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("importance");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"last_offset_first", test_last_offset_first},
 		{"base_xent", test_base_xent},
 		{"progress_and_errors", test_progress_and_errors},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("importance", cases, 0);
 }

@@ -42,15 +42,8 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("infile");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"lms_infile_open", test_refuse}, {"lms_infile_fopen", test_read},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("infile", cases, 1);
 }

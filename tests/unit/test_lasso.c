@@ -8,6 +8,7 @@
 
 #include "attr/lasso.h"
 #include "lmscope/rng.h"
+#include "testutil.h"
 
 /* Columns 1..4 of the 8 x 8 Sylvester-Hadamard matrix: entries +-1, every
  * column sums to 0 and X^T X = 8 I, so with uniform weights the problem
@@ -172,18 +173,12 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("lasso");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"fit_orthonormal", test_fit_orthonormal},
 		{"fit_kkt", test_fit_kkt},
 		{"lambda_max", test_lambda_max},
 		{"cv_recovers_planted", test_cv_recovers_planted},
 		{"cv_bad_args", test_cv_bad_args},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("lasso", cases, 0);
 }

@@ -398,8 +398,7 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("modeldir");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"roundtrip_gpt2", test_roundtrip_gpt2}, {"roundtrip_recurrent", test_roundtrip_recurrent},
 		{"roundtrip_llama", test_roundtrip_llama}, {"config_json", test_config_written},
 		{"hf_layout", test_hf_layout}, {"lms_model_save", test_save_replaces},
@@ -407,11 +406,5 @@ Suite *lms_test_suite(void)
 		{"no_big_allocation", test_no_big_allocation}, {"lms_model_load", test_load_bad_dirs},
 		{"sharded", test_sharded},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("modeldir", cases, 1);
 }

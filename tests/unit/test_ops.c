@@ -443,8 +443,7 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("ops");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{ "matmul", test_matmul },
 		{ "linear", test_linear },
 		{ "matmul_linear_agree", test_matmul_linear_agree },
@@ -456,10 +455,5 @@ Suite *lms_test_suite(void)
 		{ "attention_grouped", test_attention_grouped },
 		{ "attention_long", test_attention_long },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("ops", cases, 0);
 }

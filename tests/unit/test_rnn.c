@@ -515,8 +515,7 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("rnn");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{ "tensors", test_tensors },
 		{ "nonlinearities", test_nonlinearities },
 		{ "cell_by_hand", test_cell_by_hand },
@@ -527,10 +526,5 @@ Suite *lms_test_suite(void)
 		{ "batch_stride", test_batch_stride },
 		{ "long_context", test_long_context },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("rnn", cases, 0);
 }

@@ -381,19 +381,12 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("safetensors");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"lms_f16_to_f32", test_f16_to_f32}, {"lms_f32_to_f16", test_f32_to_f16},
 		{"bf16", test_bf16}, {"lms_st_read_f32", test_read_handmade},
 		{"lms_st_write", test_write_roundtrip}, {"lms_st_write_f16", test_write_f16_overflow},
 		{"lms_st_open", test_open_bad}, {"lms_st_open_size", test_open_bad_size},
 		{"mutations", test_mutations}, {"truncated", test_truncated_after_open},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("safetensors", cases, 1);
 }

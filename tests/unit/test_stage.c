@@ -188,17 +188,10 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("stage");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{"lms_stage_commit", test_new_target}, {"lms_stage_begin", test_refuse},
 		{"replace", test_replace_whole}, {"lms_stage_check", test_check_fails},
 		{"LMS_STAGE_KEEP", test_keep}, {"stale", test_stale},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("stage", cases, 1);
 }

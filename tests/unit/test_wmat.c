@@ -122,16 +122,10 @@ END_TEST
 
 Suite *lms_test_suite(void)
 {
-	Suite *s = suite_create("wmat");
-	struct { const char *name; const TTest *fn; } cases[] = {
+	const struct tu_case cases[] = {
 		{ "types", test_types },
 		{ "convert", test_convert },
 		{ "products", test_products },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-		tcase_add_test(tc, cases[i].fn);
-		suite_add_tcase(s, tc);
-	}
-	return s;
+	return TU_SUITE("wmat", cases, 0);
 }

@@ -187,3 +187,16 @@ double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast
 	lms_run_free(r);
 	return worst;
 }
+
+Suite *tu_suite(const char *name, const struct tu_case *cases, size_t n, int dir)
+{
+	Suite *s = suite_create(name);
+	for (size_t i = 0; i < n; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		if (dir)
+			tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown);
+		tcase_add_test(tc, cases[i].fn);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}

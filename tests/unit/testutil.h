@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <check.h>
+
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
 
@@ -36,6 +38,14 @@ double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast
 extern char tu_dir[64];
 void tu_dir_setup(void);
 void tu_dir_teardown(void);
+/* A suite of one test case per entry, named as the entry says; with dir,
+ * each case runs in a fresh temporary directory (the fixture above). */
+struct tu_case {
+	const char *name;
+	const TTest *fn;
+};
+Suite *tu_suite(const char *name, const struct tu_case *cases, size_t n, int dir);
+#define TU_SUITE(name, cases, dir) tu_suite(name, cases, sizeof cases / sizeof *cases, dir)
 /* "tu_dir/name", in a static buffer that stays valid for four more calls. */
 const char *tu_path(const char *name);
 /* Write a whole file (the test fails if it cannot). */
