@@ -205,7 +205,8 @@ static int handle_mouse(struct tui_app *app)
 	for (int p = 0; p < P_N; p++)
 		if (s->pane[p] == pane)
 			s->focus = (enum tui_pane)p;
-	return pane->click(s, (enum tui_win)win, y, x) | (focus != (int)s->focus ? TUI_REDRAW : 0);
+	int flags = pane->click ? pane->click(s, (enum tui_win)win, y, x) : TUI_REDRAW;
+	return flags | (focus != (int)s->focus ? TUI_REDRAW : 0);
 }
 
 static int handle_key(struct tui_app *app, wint_t ch, int is_func)

@@ -62,15 +62,6 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-static int click(struct tui_state *s, enum tui_win win, int y, int x)
-{
-	(void)s;
-	(void)win;
-	(void)y;
-	(void)x;
-	return TUI_REDRAW;
-}
-
 static int k_scroll(struct tui_state *s, int key)
 {
 	int n = tui_view_n(s), rows = getmaxy(s->lay.win[W_SAL]) - 1;
@@ -100,7 +91,6 @@ const struct tui_pane_ops pane_change = {
 	         "mind stand out.",
 	.win = W_SAL,
 	.draw = draw,
-	.click = click,
 	.keys = keys,
 };
 

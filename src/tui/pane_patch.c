@@ -88,15 +88,6 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 }
 
-static int click(struct tui_state *s, enum tui_win win, int y, int x)
-{
-	(void)s;
-	(void)win;
-	(void)y;
-	(void)x;
-	return TUI_REDRAW;
-}
-
 static int k_scroll(struct tui_state *s, int key)
 {
 	switch (key) {
@@ -182,7 +173,6 @@ const struct tui_pane_ops pane_patch = {
 	         "tokens. Where 100 shows, that site carries what the corruption changed.",
 	.win = W_ATT,
 	.draw = draw,
-	.click = click,
 	.keys = keys,
 };
 

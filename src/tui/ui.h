@@ -211,7 +211,8 @@ struct tui_pane_ops {
 	enum tui_win win;    /* the layout window it draws in */
 	/* draws into w (the window of `win`), reading s->v and the selections */
 	void (*draw)(struct tui_state *s, WINDOW *w);
-	/* a click at (y, x) inside layout window win; returns reaction flags */
+	/* a click at (y, x) inside layout window win; returns reaction flags
+	 * (NULL: a click only focuses the pane) */
 	int (*click)(struct tui_state *s, enum tui_win win, int y, int x);
 	const struct tui_key *keys; /* its own keys (also the wheel's Up/Down) */
 };
