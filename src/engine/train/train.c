@@ -14,6 +14,7 @@
 #include "base/memlimit.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
+#include "lmscope/snapshots.h"
 #include "lmscope/stage.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
@@ -141,6 +142,7 @@ static const struct opt_field {
 	{"valid_tokens", OPT_LONG, offsetof(struct lms_train_opts, valid_tokens)},
 	{"checkpoint_every", OPT_LONG, offsetof(struct lms_train_opts, checkpoint_every)},
 	{"log_every", OPT_LONG, offsetof(struct lms_train_opts, log_every)},
+	{"snapshot_every", OPT_LONG, offsetof(struct lms_train_opts, snapshot_every)},
 	{"seed", OPT_U64, offsetof(struct lms_train_opts, seed)},
 	{"f16", OPT_INT, offsetof(struct lms_train_opts, f16)},
 };
@@ -550,6 +552,17 @@ static enum lms_status checkpoint(struct trainer *tr)
 	return st;
 }
 
+/* A snapshot of the model as it is after this update, into the run's
+ * directory (the fresh stage until the first checkpoint: snapshots/ is
+ * carried into every later one). */
+static enum lms_status snapshot(struct trainer *tr)
+{
+	const struct lms_train_progress *p = &tr->pr;
+	struct lms_snapshot s = {p->step, p->step * (long)tr->o->B * tr->o->T, p->loss,
+	                         tr->ds->n_valid ? p->valid_loss : NAN, NULL};
+	return lms_snapshot_add(tr->dir, tr->m, &s);
+}
+
 static enum lms_status setup(struct trainer *tr, int resume)
 {
 	const struct lms_train_opts *o = tr->o;
@@ -598,6 +611,9 @@ static enum lms_status setup(struct trainer *tr, int resume)
 			return st;
 		tr->pr.step = p.step;
 		lms_batcher_seek(&tr->bat, p.epoch, p.cursor);
+		/* snapshots taken after the checkpoint are taken again */
+		if ((st = lms_snapshots_truncate(tr->dir, p.step)))
+			return st;
 	}
 	tr->pr.epoch = tr->bat.epoch;
 	char *logs = path_join(tr->dir, "logs");
@@ -673,8 +689,12 @@ static enum lms_status loop(struct trainer *tr)
 		p->tokens_per_s = el > 0 ? (double)tr->tokens / el : 0.0;
 		emit(tr, LMS_TRAIN_STEP);
 		int last = p->step == p->total;
-		int do_valid = last || epoch_end || (o->valid_every > 0 && p->step % o->valid_every == 0);
+		int snap = o->snapshot_every > 0 && (last || p->step % o->snapshot_every == 0);
+		int do_valid = last || epoch_end || snap ||
+		               (o->valid_every > 0 && p->step % o->valid_every == 0);
 		if (do_valid && (st = validate(tr)))
+			return st;
+		if (snap && (st = snapshot(tr)))
 			return st;
 		p->epoch = tr->bat.epoch;
 		if (do_valid || last || p->step % (o->log_every > 0 ? o->log_every : 1) == 0)
