@@ -65,7 +65,7 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	snprintf(part[ST_CAND], sizeof part[0], "candidates %.1f ms", v ? v->cand_ms : 0.0);
 	snprintf(part[ST_UPDATE], sizeof part[0], "update %.1f ms", v ? v->ms : 0.0);
 	snprintf(part[ST_SCREEN], sizeof part[0], "screen %.1f ms", s->shown_ms);
-	tui_timeline_status(s, part[ST_STEP], sizeof part[0]);
+	tui_timeline_status(s, ui_utf8, part[ST_STEP], sizeof part[0]);
 	const char *tail = busy ? "computing..." : "F1 help";
 	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
 	int width = extra[0] ? ui_text_width(extra, strlen(extra), 0) + 2 : 0;

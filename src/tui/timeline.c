@@ -125,10 +125,10 @@ static double loss_at(const struct lms_snapshots *sn, int i, int valid)
 /* A sparkline of the loss over the snapshots, width columns (each the mean
  * of its snapshots), drawn up to column `upto` and blank after it: the
  * curve as far as the snapshot shown. */
-static void sparkline(const struct lms_snapshots *sn, int valid, int width, int upto, char *buf,
-                      size_t size)
+static void sparkline(const struct lms_snapshots *sn, int valid, int width, int upto, int utf8,
+                      char *buf, size_t size)
 {
-	static const char *const utf8[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+	static const char *const blocks[] = {"\u2581", "\u2582", "\u2583", "\u2584",
 	                                   "\u2585", "\u2586", "\u2587", "\u2588"};
 	static const char *const ascii[] = {"_", ".", ",", "-", "~", "=", "*", "#"};
 	double lo = INFINITY, hi = -INFINITY;
@@ -147,14 +147,14 @@ static void sparkline(const struct lms_snapshots *sn, int valid, int width, int 
 		double f = hi > lo ? (sum / (b - a) - lo) / (hi - lo) : 0.5;
 		int k = (int)(f * 7.0 + 0.5);
 		k = k < 0 ? 0 : k > 7 ? 7 : k;
-		const char *g = c > upto ? " " : ui_utf8 ? utf8[k] : ascii[k];
+		const char *g = c > upto ? " " : utf8 ? blocks[k] : ascii[k];
 		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s", g);
 		if (len >= size)
 			break;
 	}
 }
 
-void tui_timeline_status(const struct tui_state *s, char *buf, size_t size)
+void tui_timeline_status(const struct tui_state *s, int utf8, char *buf, size_t size)
 {
 	const struct lms_snapshots *sn = &s->tm->snaps;
 	buf[0] = '\0';
@@ -170,7 +170,7 @@ void tui_timeline_status(const struct tui_state *s, char *buf, size_t size)
 			if (c * sn->n / width <= at)
 				upto = c;
 	char line[12 * 4 + 1];
-	sparkline(sn, valid, width, upto, line, sizeof line);
+	sparkline(sn, valid, width, upto, utf8, line, sizeof line);
 	long last = sn->v[sn->n - 1].step;
 	if (at < 0)
 		snprintf(buf, size, "final model %s", line);

@@ -224,14 +224,11 @@ extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, p
 int tui_k_ablate(struct tui_state *s, int key);
 int tui_k_restore(struct tui_state *s, int key);
 int tui_head_ablated(const struct tui_state *s, int l, int h);
-/* timeline.c: the training snapshots of the model's directory, read when
- * it opens (tm->snap_note says why there are none when the index is bad);
- * { and } step to the previous / next one; the status line's part for the
- * snapshot shown ("" without snapshots). */
-void tui_timeline_open(struct tui_model *tm);
-void tui_timeline_close(struct tui_model *tm);
+/* timeline.c: { and } step to the previous / next training snapshot; the
+ * status line's part for the snapshot shown ("" without snapshots; the
+ * sparkline in block characters when utf8, else ASCII). */
 int tui_k_timeline(struct tui_state *s, int key);
-void tui_timeline_status(const struct tui_state *s, char *buf, size_t size);
+void tui_timeline_status(const struct tui_state *s, int utf8, char *buf, size_t size);
 /* pane_dla.c: D puts the DLA pane in the lens's place (again: the lens). */
 int tui_k_dla(struct tui_state *s, int key);
 /* pane_change.c: K puts the change strip in the saliency's place (again: back). */
