@@ -12,17 +12,9 @@
 
 #include "base/atomic.h"
 #include "base/infile.h"
+#include "base/path.h"
 #include "lmscope/snapshots.h"
 #include "lmscope/stage.h"
-
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
 
 void lms_snapshots_free(struct lms_snapshots *s)
 {
@@ -68,7 +60,7 @@ static enum lms_status read_path(json_t *v, const char *index, int k, const char
 	const char *name = json_string_value(v);
 	if (!name || !*name || strchr(name, '/') || name[0] == '.')
 		return bad(index, k, "\"path\" is not the name of a directory beside the index");
-	char *dir = join(sdir, name);
+	char *dir = lms_path_join(sdir, name);
 	if (!dir)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", index);
 	struct stat sb;
@@ -141,7 +133,8 @@ enum lms_status lms_snapshots_read(const char *dir, struct lms_snapshots *out)
 {
 	out->v = NULL;
 	out->n = 0;
-	char *sdir = join(dir, "snapshots"), *index = sdir ? join(sdir, "index.json") : NULL;
+	char *sdir = lms_path_join(dir, "snapshots"),
+		 *index = sdir ? lms_path_join(sdir, "index.json") : NULL;
 	enum lms_status st = LMS_OK;
 	struct stat sb;
 	if (!index)
@@ -212,8 +205,9 @@ enum lms_status lms_snapshot_add(const char *dir, const struct lms_model *m,
 {
 	char name[32];
 	snprintf(name, sizeof name, "step-%06ld", meta->step);
-	char *sdir = join(dir, "snapshots"), *index = sdir ? join(sdir, "index.json") : NULL;
-	char *target = sdir ? join(sdir, name) : NULL;
+	char *sdir = lms_path_join(dir, "snapshots"),
+		 *index = sdir ? lms_path_join(sdir, "index.json") : NULL;
+	char *target = sdir ? lms_path_join(sdir, name) : NULL;
 	struct lms_snapshots s;
 	enum lms_status st = lms_snapshots_read(dir, &s);
 	struct lms_snapshot *grown = NULL;
@@ -245,12 +239,9 @@ enum lms_status lms_snapshots_truncate(const char *dir, long step)
 	enum lms_status st = lms_snapshots_read(dir, &s);
 	char *index = NULL;
 	if (!st && drop_from(&s, step + 1)) {
-		size_t n = strlen(dir) + sizeof "/snapshots/index.json";
-		if (!(index = malloc(n)))
+		if (!(index = lms_path_join(dir, "snapshots/index.json")))
 			st = lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
 		else
-			snprintf(index, n, "%s/snapshots/index.json", dir);
-		if (!st)
 			st = write_index(index, &s);
 	}
 	free(index);

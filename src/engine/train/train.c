@@ -12,6 +12,7 @@
 
 #include "base/atomic.h"
 #include "base/memlimit.h"
+#include "base/path.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
 #include "lmscope/snapshots.h"
@@ -37,15 +38,6 @@ void lms_train_defaults(struct lms_train_opts *o)
 	o->eps = 1e-8;
 	o->log_every = 1;
 	o->seed = 1;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
 }
 
 static enum lms_status make_dir(const char *path)
@@ -240,9 +232,9 @@ static enum lms_status write_checkpoint(const struct lms_model *m, const struct 
                                         const char *dir, const struct lms_train_opts *o,
                                         const struct position *p, double valid_loss)
 {
-	char *cdir = path_join(dir, "checkpoint");
-	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
-	char *spath = cdir ? path_join(cdir, "state.json") : NULL;
+	char *cdir = lms_path_join(dir, "checkpoint");
+	char *opath = cdir ? lms_path_join(cdir, "optimizer.safetensors") : NULL;
+	char *spath = cdir ? lms_path_join(cdir, "state.json") : NULL;
 	enum lms_status st = LMS_OK;
 	if (!cdir || !opath || !spath) {
 		st = lms_fail(LMS_ENOMEM, "out of memory");
@@ -309,11 +301,11 @@ static enum lms_status save_checkpoint(const struct lms_model *m, const struct l
 /* dir/checkpoint, or dir/checkpoint.old when a crash hit mid-swap. */
 static char *checkpoint_dir(const char *dir)
 {
-	char *c = path_join(dir, "checkpoint");
+	char *c = lms_path_join(dir, "checkpoint");
 	if (c && is_dir(c))
 		return c;
 	free(c);
-	c = path_join(dir, "checkpoint.old");
+	c = lms_path_join(dir, "checkpoint.old");
 	if (c && is_dir(c))
 		return c;
 	free(c);
@@ -326,7 +318,7 @@ static enum lms_status read_state(const char *dir, json_t **out)
 	char *cdir = checkpoint_dir(dir);
 	if (!cdir)
 		return lms_fail(LMS_EIO, "%s: no checkpoint to resume from", dir);
-	char *spath = path_join(cdir, "state.json");
+	char *spath = lms_path_join(cdir, "state.json");
 	free(cdir);
 	if (!spath)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -416,7 +408,7 @@ static enum lms_status load_optimizer(const char *dir, struct lms_adamw *opt, st
 	*valid_loss = jnum(j, "valid_loss", NAN);
 	json_decref(j);
 	char *cdir = checkpoint_dir(dir);
-	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
+	char *opath = cdir ? lms_path_join(cdir, "optimizer.safetensors") : NULL;
 	free(cdir);
 	if (!opath)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -616,8 +608,8 @@ static enum lms_status setup(struct trainer *tr, int resume)
 			return st;
 	}
 	tr->pr.epoch = tr->bat.epoch;
-	char *logs = path_join(tr->dir, "logs");
-	char *csv = logs ? path_join(logs, "train.csv") : NULL;
+	char *logs = lms_path_join(tr->dir, "logs");
+	char *csv = logs ? lms_path_join(logs, "train.csv") : NULL;
 	if (!csv)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st)
