@@ -129,7 +129,7 @@ static void sparkline(const struct lms_snapshots *sn, int valid, int width, int 
                       char *buf, size_t size)
 {
 	static const char *const blocks[] = {"\u2581", "\u2582", "\u2583", "\u2584",
-	                                   "\u2585", "\u2586", "\u2587", "\u2588"};
+	                                     "\u2585", "\u2586", "\u2587", "\u2588"};
 	static const char *const ascii[] = {"_", ".", ",", "-", "~", "=", "*", "#"};
 	double lo = INFINITY, hi = -INFINITY;
 	for (int i = 0; i < sn->n; i++) {

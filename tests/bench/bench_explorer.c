@@ -180,7 +180,8 @@ int bench_timeline(int argc, char **argv)
 	if (!st)
 		tui_timeline_open(&tm);
 	if (!st && tm.snaps.n < 2)
-		st = lms_fail(LMS_EARG, "%s: %s", argv[1], tm.snap_note[0] ? tm.snap_note : "fewer than two snapshots");
+		st = lms_fail(LMS_EARG, "%s: %s", argv[1],
+		              tm.snap_note[0] ? tm.snap_note : "fewer than two snapshots");
 	if (!st && (n < 2 || n > tm.m->cfg.maxT))
 		st = lms_fail(LMS_EARG, "context %d does not fit (2 to %d)", n, tm.m->cfg.maxT);
 	struct tui_engine e;
