@@ -258,7 +258,7 @@ bench: deps
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
-FUZZ_TARGETS := modeldir gguf llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson
+FUZZ_TARGETS := modeldir gguf llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson snapshots
 FUZZ_SECONDS ?= 60
 FUZZ_CC   := clang
 FUZZ      := build/fuzz
