@@ -5,8 +5,9 @@
 # candidates' probabilities on screen are those `lmscope explain --json`
 # gives for that snapshot's directory (and for the model itself at the
 # end), the first snapshot's differ from the final model's, and the status
-# line names the step. A model without snapshots, and one whose index is
-# malformed, say why there is no timeline.
+# line names the step; an export there says which snapshot it is of. A
+# model without snapshots, and one whose index is malformed, say why there
+# is no timeline.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 text='In the beginning God created the heaven and the'
@@ -47,6 +48,15 @@ $T send-keys -t a '{' '{'
 check "$d/snap/snapshots/step-000010" "| step 10/30 " || fail "{ { to the first snapshot"
 rows > "$d/rows.first"
 cmp -s "$d/rows.final" "$d/rows.first" && fail "the first snapshot's candidates are the final model's"
+$T send-keys -t a e
+i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+(cd "$d" && /usr/bin/python3 - lmscope-export-1.json snap/snapshots/step-000010) <<'PYEOF' ||
+import json, os, sys
+o = json.load(open(sys.argv[1]))
+assert o["snapshot"]["step"] == 10, o.get("snapshot")
+assert os.path.samefile(o["snapshot"]["path"], sys.argv[2]), o["snapshot"]
+PYEOF
+	fail "the export at the first snapshot does not name it"
 # { at the first snapshot stays there
 $T send-keys -t a '{'
 sleep 0.3
