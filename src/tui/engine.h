@@ -100,10 +100,10 @@ enum lms_status tui_engine_ablate(struct tui_engine *e, const char *spec);
  * the work run (when an ablation is set). */
 void tui_engine_base(struct tui_engine *e);
 
-/* timeline.c: the training snapshots of tm's directory, read before its
- * worker starts (tm->snap_note says why there are none when the index is
- * bad or the weights are kept as stored); freed after it stops. */
-void tui_timeline_open(struct tui_model *tm);
+/* timeline.c: the training snapshots of dir (tm's model directory), read
+ * before its worker starts (tm->snap_note says why there are none when the
+ * index is bad or the weights are kept as stored); freed after it stops. */
+void tui_timeline_open(struct tui_model *tm, const char *dir);
 void tui_timeline_close(struct tui_model *tm);
 /* timeline.c: puts the weights of snapshot i (-1: the model's own) into
  * the model when they are not there (the next forward starts at 0); the

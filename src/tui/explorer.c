@@ -355,7 +355,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 		return front_fail(st);
 	sd->opened = 1;
 	sd->tm = (struct tui_model){.m = sd->cm.m, .tok = sd->cm.tok, .path = path};
-	tui_timeline_open(&sd->tm);
+	tui_timeline_open(&sd->tm, sd->cm.path); /* a bare name found: where it was found */
 	st = tui_worker_start(&sd->worker, &sd->tm);
 	if (st)
 		return front_fail(st);

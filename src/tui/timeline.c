@@ -18,14 +18,14 @@
 
 /* ---- opening (input thread, before the worker starts) --------------------- */
 
-void tui_timeline_open(struct tui_model *tm)
+void tui_timeline_open(struct tui_model *tm, const char *dir)
 {
 	struct stat sb;
 	tm->snaps.n = 0;
 	tm->snap_note[0] = '\0';
-	if (stat(tm->path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return;
-	if (lms_snapshots_read(tm->path, &tm->snaps)) {
+	if (lms_snapshots_read(dir, &tm->snaps)) {
 		snprintf(tm->snap_note, sizeof tm->snap_note, "no timeline: %s", lms_errmsg());
 		return;
 	}
@@ -85,8 +85,8 @@ enum lms_status tui_engine_snapshot(struct tui_engine *e, int i)
 	if (i < 0)
 		memcpy(m->params, e->own, bytes);
 	else if ((st = load_weights(e, i, m->params)))
-		memcpy(m->params, e->own, bytes); /* a half-copied model is no model: back to its own */
-	e->snap = st ? -1 : i;
+		return st; /* the weights shown stay as they were */
+	e->snap = i;
 	/* new weights: every run starts again from position 0 */
 	e->n = 0;
 	e->base_n = 0;

@@ -178,7 +178,7 @@ int bench_timeline(int argc, char **argv)
 	struct tui_model tm = {.path = argv[1]};
 	enum lms_status st = lms_model_load(argv[1], &tm.m);
 	if (!st)
-		tui_timeline_open(&tm);
+		tui_timeline_open(&tm, argv[1]);
 	if (!st && tm.snaps.n < 2)
 		st = lms_fail(LMS_EARG, "%s: %s", argv[1],
 		              tm.snap_note[0] ? tm.snap_note : "fewer than two snapshots");

@@ -7,7 +7,8 @@
 # end), the first snapshot's differ from the final model's, and the status
 # line names the step; an export there says which snapshot it is of. A
 # model without snapshots, and one whose index is malformed, say why there
-# is no timeline.
+# is no timeline; a snapshot that does not open says so and leaves the
+# weights shown as they were.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 text='In the beginning God created the heaven and the'
@@ -83,6 +84,19 @@ printf '[{"step": 10, "tokens": 1}]\n' > "$d/bad/snapshots/index.json"
 start c 160 40 "bad --text '$text'"
 wait_for c "no timeline: bad/snapshots/index.json: entry 1: \"train_loss\" is not a loss" ||
 	fail "bad index: no message"
+
+# a snapshot that does not open: the message names it, the weights shown stay
+cp -r "$d/snap" "$d/broken"
+echo '{"model_type": "gpt2"' > "$d/broken/snapshots/step-000020/config.json"
+start e 160 40 "broken --text '$text'"
+wait_for e "final model" || fail "broken: no result"
+$T send-keys -t e Tab '{'
+wait_for e "| step 30/30 " || fail "broken: { to the last snapshot"
+$T send-keys -t e '{'
+wait_all e "broken/snapshots/step-000020/config.json: invalid JSON" "| step 30/30 " ||
+	fail "broken: the snapshot that does not open"
+$T send-keys -t e '{'
+wait_for e "| step 10/30 " || fail "broken: { past the snapshot that does not open"
 
 [ $fails = 0 ] && echo "timeline: all passed"
 exit $((fails > 0))
