@@ -43,11 +43,15 @@ rows() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .* \([0-9.]*\)% .*/\1 \2/p' "$d/scre
 start a 120 40 "snap --text '$text'"
 check "$d/snap" "| final model " || fail "the model itself, before any step"
 rows > "$d/rows.final"
+# the sparkline of the validation loss at 10, 20, 30: falling, the highest
+# first; only the part up to the snapshot shown
+grep -q "| final model █.▁ |" "$d/screen" || fail "the sparkline at the model itself"
 $T send-keys -t a Tab '{'
 check "$d/snap/snapshots/step-000030" "| step 30/30 " || fail "{ to the last snapshot"
 $T send-keys -t a '{' '{'
 check "$d/snap/snapshots/step-000010" "| step 10/30 " || fail "{ { to the first snapshot"
 rows > "$d/rows.first"
+grep -q "| step 10/30 valid [0-9.]* █   |" "$d/screen" || fail "the sparkline at the first snapshot"
 cmp -s "$d/rows.final" "$d/rows.first" && fail "the first snapshot's candidates are the final model's"
 $T send-keys -t a e
 i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
