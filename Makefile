@@ -241,7 +241,7 @@ models/kjv-baseline.txt: models/kjv-transformer/model.safetensors models/kjv-lst
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 # The explorer's engine thread (bench_explorer.c times its update).
-BENCH_TUI := $(addprefix $(OBJ)/src/tui/,engine.o ablate.o patch_view.o session.o export.o) \
+BENCH_TUI := $(addprefix $(OBJ)/src/tui/,engine.o ablate.o patch_view.o session.o export.o timeline.o) \
 	$(addprefix $(OBJ)/src/front/,figure.o palette.o open.o)
 build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a $(LDLIBS)
@@ -258,7 +258,7 @@ bench: deps
 # to be committed with its fix. `make check` replays seeds and crashes through
 # the same targets linked with a plain main (tests/fuzz/replay.c) under
 # ASan + UBSan (tests/cli/fuzz_replay.sh).
-FUZZ_TARGETS := modeldir gguf llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson
+FUZZ_TARGETS := modeldir gguf llama2c llama2c_tok tok_files tok_train tok_word tok_char tok_bpe tok_spm tok_json dataset lesson snapshots
 FUZZ_SECONDS ?= 60
 FUZZ_CC   := clang
 FUZZ      := build/fuzz

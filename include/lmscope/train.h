@@ -12,6 +12,9 @@
  *                                 state.json (options, update count, data
  *                                 position = epoch and chunk cursor, which
  *                                 with the seed fixes every later batch)
+ *   snapshots/                    with snapshot_every: the model every N
+ *                                 updates, F16, and their index.json
+ *                                 (lmscope/snapshots.h)
  * Every checkpoint replaces the whole directory (lmscope/stage.h): it is
  * built beside it, checked, and swapped in by a rename, so a crash leaves
  * either the previous checkpoint with its model or the new one, never a mix
@@ -42,6 +45,8 @@ struct lms_train_opts {
 	long valid_tokens;      /* at most this many validation targets per validation, 0: all */
 	long checkpoint_every;  /* 0: only at the end (and on interruption) */
 	long log_every;         /* a CSV / TensorBoard row every N updates (1 = every update) */
+	long snapshot_every;    /* a snapshot (lmscope/snapshots.h), with a validation, every N
+	                           updates and at the end; 0: none */
 	long stop_at;           /* stop after this update with a checkpoint, as if interrupted; 0: never */
 	uint64_t seed;          /* data order (the caller seeds the initialisation) */
 	int f16;                /* the model in the directory's root in F16 (the checkpoint stays F32) */

@@ -61,6 +61,8 @@ static const struct front_opt train_options[] = {
 	           LONG_MAX),
 	FRONT_LONG("checkpoint-every", 0, "N", "checkpoint every N updates (and at the end)", A,
 	           o.checkpoint_every, 0, LONG_MAX),
+	FRONT_LONG("snapshot-every", 0, "N", "keep an F16 snapshot every N updates (and at the end)", A,
+	           o.snapshot_every, 0, LONG_MAX),
 	FRONT_LONG("log-every", 0, "N", "CSV/TensorBoard row every N updates (1)", A, o.log_every, 1, LONG_MAX),
 	FRONT_LONG("stop-at", 0, "N", "stop after update N with a checkpoint", A, o.stop_at, 0, LONG_MAX),
 	FRONT_U64("seed", 0, "N", "initialisation and data order (1)", A, o.seed, 0, LONG_MAX),

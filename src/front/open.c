@@ -40,6 +40,24 @@ static void drop(struct front_model *cm)
 	cm->tok = NULL;
 }
 
+/* A training snapshot (RUN/snapshots/NAME, lmscope/snapshots.h) holds no
+ * tokenizer: RUN's is its own. Loads RUN's when path is one. */
+static enum lms_status snapshot_tokenizer(const char *path, struct front_model *cm)
+{
+	char *run = realpath(path, NULL), *slash = run ? strrchr(run, '/') : NULL;
+	enum lms_status st = LMS_OK;
+	if (slash && slash > run) {
+		*slash = 0; /* RUN/snapshots */
+		slash = strrchr(run, '/');
+		if (slash && !strcmp(slash + 1, "snapshots")) {
+			slash[slash == run] = 0; /* RUN, or / */
+			st = lms_tokenizer_load(run, &cm->tok);
+		}
+	}
+	free(run);
+	return st;
+}
+
 static enum lms_status open_model(const char *path, const char *tokpath, struct front_model *cm)
 {
 	struct stat sb;
@@ -64,6 +82,8 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 		st = lms_llama2c_tokenizer_load(tp, &cm->tok);
 	else if (tp)
 		st = lms_tokenizer_load(tp, &cm->tok);
+	if (!st && tp && !tokpath && !cm->tok)
+		st = snapshot_tokenizer(path, cm);
 	if (st)
 		return st;
 	if (tokpath && !cm->tok)

@@ -43,6 +43,7 @@ enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm
 {
 	memset(e, 0, sizeof *e);
 	e->tm = tm;
+	e->snap = -1;
 	const struct lms_config *c = &tm->m->cfg;
 	e->T = c->maxT;
 	enum lms_status st = lms_run_new(tm->m, 1, e->T, &e->run);
@@ -80,6 +81,7 @@ void tui_engine_close(struct tui_engine *e)
 	free(e->lens_out);
 	free(e->faith_curve);
 	free(e->faith_other);
+	free(e->own);
 	free(e->all_ids);
 	free(e->all_off);
 	tui_request_free(&e->last);
@@ -782,6 +784,9 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 	struct update u = {e, rq, h, lms_now_ms(), 0};
 	struct tui_view *v = &e->cur;
 	v->error[0] = v->note[0] = '\0';
+	if (tui_engine_snapshot(e, rq->snapshot))
+		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
+	v->snapshot = e->snap;
 	if (!ph_input(&u)) {
 		snprintf(v->error, sizeof v->error, "out of memory");
 		return 1;

@@ -61,6 +61,8 @@ struct tui_engine {
 	char ablate[128];      /* its spec, as the request gave it */
 	struct lms_run *base;  /* the unablated model's run (allocated at the first ablation) */
 	int base_n;            /* positions it holds */
+	int snap;              /* the snapshot m->params hold; -1: the model's own weights */
+	float *own;            /* (n_params) the model's own weights, kept at the first step away */
 	char corrupt[1024];    /* the corrupted context the patch memo is of */
 	int corrupt_ver;       /* changes of it (the patch memo's key) */
 	/* the last results, copied into each published view */
@@ -97,6 +99,16 @@ enum lms_status tui_engine_ablate(struct tui_engine *e, const char *spec);
 /* The unablated model's log p of the view's candidates into v->base_lp, in
  * the work run (when an ablation is set). */
 void tui_engine_base(struct tui_engine *e);
+
+/* timeline.c: the training snapshots of dir (tm's model directory), read
+ * before its worker starts (tm->snap_note says why there are none when the
+ * index is bad or the weights are kept as stored); freed after it stops. */
+void tui_timeline_open(struct tui_model *tm, const char *dir);
+void tui_timeline_close(struct tui_model *tm);
+/* timeline.c: puts the weights of snapshot i (-1: the model's own) into
+ * the model when they are not there (the next forward starts at 0); the
+ * error names the snapshot that cannot be shown. */
+enum lms_status tui_engine_snapshot(struct tui_engine *e, int i);
 
 int tui_engine_publish(const struct tui_engine *e, struct tui_view *out);
 

@@ -39,14 +39,14 @@ static void human_count(size_t n, char *buf, size_t size)
 /* The status line's parts, most important first: what is dropped when the
  * width runs out is the end of this list (the side marker, model and
  * "computing..." / "F1 help" always stay). */
-enum { ST_CONTEXT, ST_PARAMS, ST_UPDATE, ST_CAND, ST_SCREEN, ST_N };
+enum { ST_CONTEXT, ST_STEP, ST_PARAMS, ST_UPDATE, ST_CAND, ST_SCREEN, ST_N };
 
 static void draw_status(struct tui_state *s, WINDOW *w)
 {
 	const struct lms_model *m = s->tm->m;
 	const struct tui_view *v = s->v;
 	int cols = getmaxx(w);
-	char params[32], line[512], part[ST_N][64], head[256];
+	char params[32], line[512], part[ST_N][96], head[256];
 	human_count(m->n_params, params, sizeof params);
 	char name[128];
 	front_model_name(s->tm->path, name, sizeof name);
@@ -65,16 +65,17 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	snprintf(part[ST_CAND], sizeof part[0], "candidates %.1f ms", v ? v->cand_ms : 0.0);
 	snprintf(part[ST_UPDATE], sizeof part[0], "update %.1f ms", v ? v->ms : 0.0);
 	snprintf(part[ST_SCREEN], sizeof part[0], "screen %.1f ms", s->shown_ms);
+	tui_timeline_status(s, ui_utf8, part[ST_STEP], sizeof part[0]);
 	const char *tail = busy ? "computing..." : "F1 help";
 	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
 	int width = extra[0] ? ui_text_width(extra, strlen(extra), 0) + 2 : 0;
 	/* as many parts as fit beside the message, in their screen order */
-	static const int order[ST_N] = {ST_PARAMS, ST_CONTEXT, ST_CAND, ST_UPDATE, ST_SCREEN};
+	static const int order[ST_N] = {ST_PARAMS, ST_STEP, ST_CONTEXT, ST_CAND, ST_UPDATE, ST_SCREEN};
 	int keep = ST_N;
 	for (; keep >= 0; keep--) {
 		int len = snprintf(line, sizeof line, "%s", head);
 		for (int i = 0; i < ST_N; i++)
-			if (order[i] < keep)
+			if (order[i] < keep && part[order[i]][0])
 				len += snprintf(line + len, sizeof line - (size_t)len, " | %s", part[order[i]]);
 		snprintf(line + len, sizeof line - (size_t)len, " | %s", tail);
 		if (ui_text_width(line, strlen(line), 0) + width <= cols || keep == 0)
@@ -354,7 +355,8 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	if (st)
 		return front_fail(st);
 	sd->opened = 1;
-	sd->tm = (struct tui_model){sd->cm.m, sd->cm.tok, path};
+	sd->tm = (struct tui_model){.m = sd->cm.m, .tok = sd->cm.tok, .path = path};
+	tui_timeline_open(&sd->tm, sd->cm.path); /* a bare name found: where it was found */
 	st = tui_worker_start(&sd->worker, &sd->tm);
 	if (st)
 		return front_fail(st);
@@ -369,6 +371,8 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->temperature = 1.0f;
 	lms_rng_seed(&s->rng, (uint64_t)time(NULL));
 	s->rq.target = s->rq.contrast = -1;
+	s->rq.snapshot = -1;
+	snprintf(s->msg, sizeof s->msg, "%s", sd->tm.snap_note);
 	s->rq.need_lens = 1;
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
@@ -484,6 +488,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		tui_line_free(&s->line);
 		tui_request_free(&s->rq);
 		tui_pin_free(s);
+		tui_timeline_close(&sides[i].tm);
 		front_close_model(&sides[i].cm);
 	}
 	return status;

@@ -116,6 +116,11 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 	json_object_set_new(o, "tokens", toks);
 	json_object_set_new(o, "cut", json_integer(v->cut));
 	json_object_set_new(o, "surprisal", sur);
+	const struct lms_snapshots *sn = &e->tm->snaps;
+	if (v->snapshot >= 0 && v->snapshot < sn->n) /* the weights are a training snapshot's */
+		json_object_set_new(o, "snapshot",
+		                    json_pack("{s:I, s:s}", "step", (json_int_t)sn->v[v->snapshot].step,
+		                              "path", sn->v[v->snapshot].dir));
 	if (n) {
 		json_t *top = json_array();
 		for (int i = 0; i < v->k && i < 20; i++) {
@@ -212,6 +217,10 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 	}
 	char title[256], t1[B], t2[B], name[128];
 	front_model_name(tm->path, name, sizeof name);
+	if (v->snapshot >= 0 && v->snapshot < tm->snaps.n) {
+		size_t len = strlen(name);
+		snprintf(name + len, sizeof name - len, " step %ld", tm->snaps.v[v->snapshot].step);
+	}
 	if (v->contrast >= 0)
 		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
 		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));

@@ -215,6 +215,8 @@ static const struct tui_key command_keys[] = {
 	{'H', "H", "activation patching in the attention's place: the corrupted context and "
 	           "the heatmap (again: the attention)", tui_k_patch},
 	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
+	{'{', "{ / }", "previous / next training snapshot: its model, same context", tui_k_timeline},
+	{'}', NULL, NULL, tui_k_timeline},
 	{0, NULL, NULL, NULL},
 };
 

@@ -195,6 +195,8 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	memcpy(out->top_id, v->top_id, sizeof out->top_id);
 	memcpy(out->top_lp, v->top_lp, sizeof out->top_lp);
 	memcpy(out->ablate, v->ablate, sizeof out->ablate);
+	out->snapshot = v->snapshot;
+	out->snap_ms = v->snap_ms;
 	out->have_base = v->have_base;
 	memcpy(out->base_lp, v->base_lp, sizeof out->base_lp);
 	out->target = v->target;

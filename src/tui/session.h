@@ -12,13 +12,19 @@
 
 #include "lmscope/interp.h"
 #include "lmscope/model.h"
+#include "lmscope/snapshots.h"
 #include "lmscope/tokenizer.h"
 
-/* The loaded model and its tokenizer (tok NULL: contexts are typed as ids). */
+/* The loaded model and its tokenizer (tok NULL: contexts are typed as ids),
+ * and the training snapshots of its directory (timeline.c), read when it
+ * opens and never changed after. The worker thread alone reads and writes
+ * m->params: stepping to a snapshot copies the snapshot's weights in. */
 struct tui_model {
 	struct lms_model *m;
 	struct lms_tokenizer *tok;
 	const char *path;
+	struct lms_snapshots snaps; /* n = 0: no timeline */
+	char snap_note[256];        /* why there is none, when the index is bad */
 };
 
 /* Saliency methods of the method switch. The two gradient methods come
@@ -68,6 +74,7 @@ struct tui_request {
 	int need_change;   /* the change strip (pane_change.c) */
 	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
+	int snapshot;      /* the training snapshot shown (index into tm->snaps); -1: the model itself */
 	char export_path[512];
 };
 
@@ -98,6 +105,8 @@ struct tui_view {
 	int top_id[TUI_TOPK];
 	float top_lp[TUI_TOPK];
 	char ablate[128];      /* the ablation the view is of ("" none) */
+	int snapshot;          /* the weights it is of: the snapshot's index, -1 the model's own */
+	double snap_ms;        /* the last step to a snapshot: loading and copying its weights */
 	int have_base;         /* base_lp is the unablated model's */
 	float base_lp[TUI_TOPK]; /* log p(top_id[i]) without the ablation */
 

@@ -225,6 +225,11 @@ extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, p
 int tui_k_ablate(struct tui_state *s, int key);
 int tui_k_restore(struct tui_state *s, int key);
 int tui_head_ablated(const struct tui_state *s, int l, int h);
+/* timeline.c: { and } step to the previous / next training snapshot; the
+ * status line's part for the snapshot shown ("" without snapshots; the
+ * sparkline in block characters when utf8, else ASCII). */
+int tui_k_timeline(struct tui_state *s, int key);
+void tui_timeline_status(const struct tui_state *s, int utf8, char *buf, size_t size);
 /* pane_dla.c: D puts the DLA pane in the lens's place (again: the lens). */
 int tui_k_dla(struct tui_state *s, int key);
 /* pane_change.c: K puts the change strip in the saliency's place (again: back). */

@@ -18,14 +18,16 @@ struct stale_arg {
 	const struct tui_request *rq;
 };
 
-/* A newer request with a different context makes the running update stale. */
+/* A newer request with a different context, or of another training
+ * snapshot, makes the running update stale. */
 static int is_stale(void *p)
 {
 	struct stale_arg *a = p;
 	pthread_mutex_lock(&a->w->mu);
 	const struct tui_request *nw = &a->w->pending;
 	int stale = a->w->stop || (nw->seq != a->rq->seq &&
-	            (nw->len != a->rq->len || memcmp(nw->text, a->rq->text, nw->len) != 0));
+	            (nw->len != a->rq->len || memcmp(nw->text, a->rq->text, nw->len) != 0 ||
+	             nw->snapshot != a->rq->snapshot));
 	pthread_mutex_unlock(&a->w->mu);
 	return stale;
 }

@@ -19,6 +19,7 @@ void bench_result(const char *key, double value, const char *unit);
 
 int bench_engine(int argc, char **argv);
 int bench_explorer(int argc, char **argv);
+int bench_timeline(int argc, char **argv);
 int bench_eval(int argc, char **argv);
 int bench_attribution(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);

@@ -97,7 +97,7 @@ int bench_explorer(int argc, char **argv)
 		return 2;
 	}
 	/* without a tokenizer the explorer reads ids: the same work minus BPE */
-	struct tui_model tm = {m, NULL, name};
+	struct tui_model tm = {.m = m, .tok = NULL, .path = name};
 	struct tui_engine e;
 	if ((st = tui_engine_open(&e, &tm))) {
 		fprintf(stderr, "bench: %s\n", lms_errmsg());
@@ -155,5 +155,74 @@ int bench_explorer(int argc, char **argv)
 	tui_request_free(&rq);
 	tui_engine_close(&e);
 	lms_model_free(m);
+	return 0;
+}
+
+/* The training timeline (src/tui/timeline.c): one step to another snapshot
+ * with the context unchanged, as the explorer's worker runs it: the
+ * snapshot's weights read (F16) and copied into the model, then the whole
+ * update from position 0 (no lens, as on a keystroke).
+ *
+ *   bench timeline MODEL_DIR CTX     MODEL_DIR with at least two snapshots
+ *
+ * Reports the median step (load + update), its load alone, and the time
+ * until the candidates are ready. */
+int bench_timeline(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench timeline MODEL_DIR CTX\n");
+		return 2;
+	}
+	int n = atoi(argv[2]);
+	lms_set_threads(tui_blas_threads());
+	struct tui_model tm = {.path = argv[1]};
+	enum lms_status st = lms_model_load(argv[1], &tm.m);
+	if (!st)
+		tui_timeline_open(&tm, argv[1]);
+	if (!st && tm.snaps.n < 2)
+		st = lms_fail(LMS_EARG, "%s: %s", argv[1],
+		              tm.snap_note[0] ? tm.snap_note : "fewer than two snapshots");
+	if (!st && (n < 2 || n > tm.m->cfg.maxT))
+		st = lms_fail(LMS_EARG, "context %d does not fit (2 to %d)", n, tm.m->cfg.maxT);
+	struct tui_engine e;
+	if (!st)
+		st = tui_engine_open(&e, &tm);
+	if (st) {
+		fprintf(stderr, "bench: %s\n", lms_errmsg());
+		tui_timeline_close(&tm);
+		lms_model_free(tm.m);
+		return 1;
+	}
+	struct tui_request rq = {0};
+	rq.target = rq.contrast = -1;
+	rq.snapshot = -1;
+	struct tui_view out = {0};
+	int *ids = malloc(sizeof(int) * (size_t)n);
+	struct lms_rng g;
+	lms_rng_seed(&g, 7);
+	for (int i = 0; i < n; i++)
+		ids[i] = (int)lms_rng_below(&g, (uint64_t)tm.m->cfg.V);
+	ids_text(&rq, ids, n);
+	update(&e, &rq, &out, NULL);
+	double step[REPS], load[REPS], cand[REPS];
+	for (int rep = 0; rep < REPS; rep++) {
+		rq.snapshot = rep % 2;
+		step[rep] = update(&e, &rq, &out, NULL);
+		load[rep] = out.snap_ms * 1e-3;
+		cand[rep] = out.cand_ms * 1e-3;
+	}
+	char k[96];
+	snprintf(k, sizeof k, "explorer_timeline_ctx%d_step", n);
+	bench_result(k, 1e3 * bench_median(step, REPS), "ms");
+	snprintf(k, sizeof k, "explorer_timeline_ctx%d_step_load", n);
+	bench_result(k, 1e3 * bench_median(load, REPS), "ms");
+	snprintf(k, sizeof k, "explorer_timeline_ctx%d_step_candidates", n);
+	bench_result(k, 1e3 * bench_median(cand, REPS), "ms");
+	free(ids);
+	tui_view_free(&out);
+	tui_request_free(&rq);
+	tui_engine_close(&e);
+	tui_timeline_close(&tm);
+	lms_model_free(tm.m);
 	return 0;
 }

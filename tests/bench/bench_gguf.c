@@ -25,6 +25,7 @@
 #include "arch/arch.h"
 #include "bench.h"
 #include "io/gguf.h"
+#include "lmscope/clock.h"
 #include "lmscope/gguf.h"
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
@@ -84,12 +85,12 @@ static int make(int argc, char **argv)
 	for (int i = 0; i < m->n_tensors; i++)
 		m->tensors[i].offset = 0;
 	m->params = buf;
-	double t0 = bench_now();
+	double t0 = lms_now();
 	enum lms_status st = lms_gguf_save(m, argv[1], argv[3]);
 	if (st)
 		fprintf(stderr, "bench gguf-make: %s\n", lms_errmsg());
 	else
-		printf("%s: %s %s written in %.1f s\n", argv[1], argv[2], argv[3], bench_now() - t0);
+		printf("%s: %s %s written in %.1f s\n", argv[1], argv[2], argv[3], lms_now() - t0);
 	m->params = NULL;
 	lms_model_free(m);
 	free(buf);
@@ -127,13 +128,13 @@ static int run(int argc, char **argv)
 	if (stat(argv[1], &sb))
 		return 2;
 	char key[96];
-	double t0 = bench_now();
+	double t0 = lms_now();
 	struct lms_model *m;
 	if (lms_gguf_load(argv[1], &m, NULL)) {
 		fprintf(stderr, "bench gguf: %s\n", lms_errmsg());
 		return 2;
 	}
-	double load = bench_now() - t0;
+	double load = lms_now() - t0;
 	struct lms_run *r;
 	if (lms_run_new(m, 1, CTX, &r))
 		return 2;
@@ -144,20 +145,20 @@ static int run(int argc, char **argv)
 	lms_embed(r, ids, CTX);
 	lms_forward(r, 0, CTX); /* pages the weights in */
 	for (int k = 0; k < REPS; k++) {
-		double t1 = bench_now(), c1 = bench_process_cpu();
+		double t1 = lms_now(), c1 = bench_process_cpu();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, CTX - 1, CTX);
 		lms_logits(r, 0, CTX - 1, CTX);
-		tk[k] = bench_now() - t1;
+		tk[k] = lms_now() - t1;
 		ck[k] = bench_process_cpu() - c1;
 		int tg = argmax(r->logits + (size_t)(CTX - 1) * V, V);
-		t1 = bench_now();
+		t1 = lms_now();
 		c1 = bench_process_cpu();
 		lms_embed(r, ids, CTX);
 		lms_forward(r, 0, CTX);
 		lms_objective_logprob(r, 0, CTX - 1, tg, -1, LMS_GRAD_INPUT);
 		lms_backward(r, LMS_GRAD_INPUT);
-		tf[k] = bench_now() - t1;
+		tf[k] = lms_now() - t1;
 		cf[k] = bench_process_cpu() - c1;
 	}
 	long rss = rss_kb();

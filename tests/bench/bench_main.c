@@ -76,6 +76,7 @@ struct workload {
 static const struct workload workloads[] = {
 	{"engine", bench_engine},
 	{"explorer", bench_explorer},
+	{"timeline", bench_timeline},
 	{"eval", bench_eval},
 	{"attribution", bench_attribution},
 	{"tokenizer", bench_tokenizer},

@@ -12,8 +12,10 @@
 
 #include "base/atomic.h"
 #include "base/memlimit.h"
+#include "base/path.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
+#include "lmscope/snapshots.h"
 #include "lmscope/stage.h"
 #include "lmscope/train.h"
 #include "train/optim.h"
@@ -36,15 +38,6 @@ void lms_train_defaults(struct lms_train_opts *o)
 	o->eps = 1e-8;
 	o->log_every = 1;
 	o->seed = 1;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
 }
 
 static enum lms_status make_dir(const char *path)
@@ -141,6 +134,7 @@ static const struct opt_field {
 	{"valid_tokens", OPT_LONG, offsetof(struct lms_train_opts, valid_tokens)},
 	{"checkpoint_every", OPT_LONG, offsetof(struct lms_train_opts, checkpoint_every)},
 	{"log_every", OPT_LONG, offsetof(struct lms_train_opts, log_every)},
+	{"snapshot_every", OPT_LONG, offsetof(struct lms_train_opts, snapshot_every)},
 	{"seed", OPT_U64, offsetof(struct lms_train_opts, seed)},
 	{"f16", OPT_INT, offsetof(struct lms_train_opts, f16)},
 };
@@ -238,9 +232,9 @@ static enum lms_status write_checkpoint(const struct lms_model *m, const struct 
                                         const char *dir, const struct lms_train_opts *o,
                                         const struct position *p, double valid_loss)
 {
-	char *cdir = path_join(dir, "checkpoint");
-	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
-	char *spath = cdir ? path_join(cdir, "state.json") : NULL;
+	char *cdir = lms_path_join(dir, "checkpoint");
+	char *opath = cdir ? lms_path_join(cdir, "optimizer.safetensors") : NULL;
+	char *spath = cdir ? lms_path_join(cdir, "state.json") : NULL;
 	enum lms_status st = LMS_OK;
 	if (!cdir || !opath || !spath) {
 		st = lms_fail(LMS_ENOMEM, "out of memory");
@@ -307,11 +301,11 @@ static enum lms_status save_checkpoint(const struct lms_model *m, const struct l
 /* dir/checkpoint, or dir/checkpoint.old when a crash hit mid-swap. */
 static char *checkpoint_dir(const char *dir)
 {
-	char *c = path_join(dir, "checkpoint");
+	char *c = lms_path_join(dir, "checkpoint");
 	if (c && is_dir(c))
 		return c;
 	free(c);
-	c = path_join(dir, "checkpoint.old");
+	c = lms_path_join(dir, "checkpoint.old");
 	if (c && is_dir(c))
 		return c;
 	free(c);
@@ -324,7 +318,7 @@ static enum lms_status read_state(const char *dir, json_t **out)
 	char *cdir = checkpoint_dir(dir);
 	if (!cdir)
 		return lms_fail(LMS_EIO, "%s: no checkpoint to resume from", dir);
-	char *spath = path_join(cdir, "state.json");
+	char *spath = lms_path_join(cdir, "state.json");
 	free(cdir);
 	if (!spath)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -414,7 +408,7 @@ static enum lms_status load_optimizer(const char *dir, struct lms_adamw *opt, st
 	*valid_loss = jnum(j, "valid_loss", NAN);
 	json_decref(j);
 	char *cdir = checkpoint_dir(dir);
-	char *opath = cdir ? path_join(cdir, "optimizer.safetensors") : NULL;
+	char *opath = cdir ? lms_path_join(cdir, "optimizer.safetensors") : NULL;
 	free(cdir);
 	if (!opath)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -550,6 +544,17 @@ static enum lms_status checkpoint(struct trainer *tr)
 	return st;
 }
 
+/* A snapshot of the model as it is after this update, into the run's
+ * directory (the fresh stage until the first checkpoint: snapshots/ is
+ * carried into every later one). */
+static enum lms_status snapshot(struct trainer *tr)
+{
+	const struct lms_train_progress *p = &tr->pr;
+	struct lms_snapshot s = {p->step, p->step * (long)tr->o->B * tr->o->T, p->loss,
+	                         tr->ds->n_valid ? p->valid_loss : NAN, NULL};
+	return lms_snapshot_add(tr->dir, tr->m, &s);
+}
+
 static enum lms_status setup(struct trainer *tr, int resume)
 {
 	const struct lms_train_opts *o = tr->o;
@@ -598,10 +603,13 @@ static enum lms_status setup(struct trainer *tr, int resume)
 			return st;
 		tr->pr.step = p.step;
 		lms_batcher_seek(&tr->bat, p.epoch, p.cursor);
+		/* snapshots taken after the checkpoint are taken again */
+		if ((st = lms_snapshots_truncate(tr->dir, p.step)))
+			return st;
 	}
 	tr->pr.epoch = tr->bat.epoch;
-	char *logs = path_join(tr->dir, "logs");
-	char *csv = logs ? path_join(logs, "train.csv") : NULL;
+	char *logs = lms_path_join(tr->dir, "logs");
+	char *csv = logs ? lms_path_join(logs, "train.csv") : NULL;
 	if (!csv)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st)
@@ -673,8 +681,12 @@ static enum lms_status loop(struct trainer *tr)
 		p->tokens_per_s = el > 0 ? (double)tr->tokens / el : 0.0;
 		emit(tr, LMS_TRAIN_STEP);
 		int last = p->step == p->total;
-		int do_valid = last || epoch_end || (o->valid_every > 0 && p->step % o->valid_every == 0);
+		int snap = o->snapshot_every > 0 && (last || p->step % o->snapshot_every == 0);
+		int do_valid = last || epoch_end || snap ||
+		               (o->valid_every > 0 && p->step % o->valid_every == 0);
 		if (do_valid && (st = validate(tr)))
+			return st;
+		if (snap && (st = snapshot(tr)))
 			return st;
 		p->epoch = tr->bat.epoch;
 		if (do_valid || last || p->step % (o->log_every > 0 ? o->log_every : 1) == 0)
