@@ -37,6 +37,12 @@ extern const struct front_opt cli_ablate_options[];
 int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,
                     struct lms_intervention **iv);
 
+/* The logit lens at position t of run r (row 0; lens.c): each layer's top K
+ * next tokens and the target's rank and probability, as explain --lens
+ * prints it and as JSON. */
+json_t *cli_lens_json(const struct front_model *cm, struct lms_run *r, int t, int K, int target);
+void cli_lens_print(const struct front_model *cm, struct lms_run *r, int t, int K, int target);
+
 /* Subcommands: argv[0] is the subcommand's name. */
 int lms_cmd_info(int argc, char **argv);
 int lms_cmd_explain(int argc, char **argv);

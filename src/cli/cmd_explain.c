@@ -32,6 +32,10 @@
  *               attribution of the target (minus the contrast) at the last
  *               position (lmscope/interp.h); sum is the terms' total, logit
  *               the model's logit (difference) it should equal
+ *   "lens"      {"position", "layers": [L] {"top": [K], "target": {"id",
+ *               "rank", "prob"}}}: with --lens, each layer's state at the
+ *               last position read through the final norm and unembedding
+ *               (lens.c); K is --top
  * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
 #include <math.h>
 #include <stdlib.h>
@@ -51,6 +55,7 @@ struct opts {
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
 	struct cli_ablate ab;   /* --ablate, --ablate-mode */
 	int dla;
+	int lens;
 };
 
 /* What one explanation found, computed from a run. */
@@ -81,6 +86,8 @@ static const struct front_opt explain_options[] = {
 	FRONT_INT("top", 0, "K", "the K most probable next tokens (10)", O, top, 1, FRONT_INT_MAX),
 	FRONT_FLAG("attention", 0, "every layer's attention probabilities (Transformers)", O, attention, 1),
 	FRONT_FLAG("dla", 0, "direct logit attribution of the target at the last position", O, dla, 1),
+	FRONT_FLAG("lens", 0, "the logit lens at the last position: each layer's top K and the\n"
+	           "target's rank and probability", O, lens, 1),
 	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
 	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
 	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
@@ -291,6 +298,8 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		                                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
 	if (o->dla)
 		json_object_set_new(root, "dla", dla_json(&res->dla));
+	if (o->lens)
+		json_object_set_new(root, "lens", cli_lens_json(cm, res->run, res->n - 1, res->top, res->target));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -385,6 +394,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 		printf("\nablated: %s (%s)\n", o->ab.spec, o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero");
 	if (o->dla)
 		print_dla(&res->dla);
+	if (o->lens)
+		cli_lens_print(cm, res->run, res->n - 1, res->top, res->target);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {

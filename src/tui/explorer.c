@@ -369,6 +369,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	lms_rng_seed(&s->rng, (uint64_t)time(NULL));
 	s->rq.target = s->rq.contrast = -1;
 	s->rq.need_lens = 1;
+	s->rq.lens_pos = -1;
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
 	s->sal_top = -1;
