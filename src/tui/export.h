@@ -1,5 +1,5 @@
 /* Export of the explorer's views: the screen as seen (plain text) and a
- * figure, written by the input thread, and the numbers behind them as JSON
+ * figure (SVG and PNG), written by the input thread, and the numbers behind them as JSON
  * in the schema of `lmscope explain --json` (written by the engine thread,
  * which holds every layer's attention). */
 #ifndef LMS_TUI_EXPORT_H
@@ -12,7 +12,7 @@ struct tui_model;
 struct tui_view;
 
 /* The first export number after `after` whose lmscope-export-N.* files
- * (.txt, .svg, .json) all do not exist in the current directory: an export
+ * (.txt, .svg, .png, .json) all do not exist in the current directory: an export
  * never overwrites an earlier run's. */
 int tui_export_next(int after);
 
