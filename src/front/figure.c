@@ -347,17 +347,59 @@ static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
 	return y + f->ek * ch + 20;
 }
 
+/* The logit lens: a row per layer, the target's rank and probability, then
+ * the layer's top tokens, each over a bar of its probability. */
+static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
+{
+	char buf[300], tok[256];
+	visible(tok, sizeof tok, f->lens_target ? f->lens_target : "");
+	snprintf(buf, sizeof buf, "Logit lens at position %d: each layer read through the unembedding "
+	         "(target %.60s: rank, p)", f->lens_pos, tok);
+	y = section(cr, buf, y);
+	double x0 = 96, cw = (WIDTH - x0) / (f->lens_k > 0 ? f->lens_k : 1), h = 14;
+	for (int l = 0; l < f->lens_L; l++, y += h + 2) {
+		font(cr, 9, 0);
+		cairo_set_source_rgb(cr, 0, 0, 0);
+		snprintf(buf, sizeof buf, "layer %d", l);
+		text_at(cr, 0, y + 10, buf);
+		if (!f->lens_rank[l])
+			continue;
+		font(cr, 9, f->lens_rank[l] == 1);
+		snprintf(buf, sizeof buf, "#%d  %.1f%%", f->lens_rank[l], 100.0 * f->lens_tp[l]);
+		text_at(cr, 40, y + 10, buf);
+		for (int i = 0; i < f->lens_k; i++) {
+			const char *t = f->lens_tokens[(size_t)l * f->lens_k + i];
+			double p = f->lens_probs[(size_t)l * f->lens_k + i], x = x0 + i * cw;
+			if (!t)
+				break;
+			cairo_set_source_rgb(cr, 0.78, 0.85, 0.94);
+			cairo_rectangle(cr, x, y + 1, fmax((cw - 4) * p, 0.5), h - 2);
+			cairo_fill(cr);
+			visible(tok, sizeof tok, t);
+			snprintf(buf, sizeof buf, "%.40s %.1f%%", tok, 100.0 * p);
+			font(cr, 8, f->lens_target && !strcmp(t, f->lens_target));
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			text_at(cr, x + 2, y + 10, buf);
+		}
+	}
+	return y + 10;
+}
+
 static void draw(cairo_t *cr, const struct figure_spec *f)
 {
+	unsigned parts = f->parts ? f->parts : ~0u;
 	double y = draw_title(cr, f, 0);
-	y = draw_tokens(cr, f, y);
-	if (f->curve && f->n > 0)
+	if (parts & FIGURE_SCORES)
+		y = draw_tokens(cr, f, y);
+	if ((parts & FIGURE_CURVE) && f->curve && f->n > 0)
 		y = draw_curve(cr, f, y);
-	if (f->k > 0)
+	if ((parts & FIGURE_BARS) && f->k > 0)
 		y = draw_bars(cr, f, y);
-	if (f->ek > 0 && f->egrad)
+	if ((parts & FIGURE_EMBGRAD) && f->ek > 0 && f->egrad)
 		y = draw_embgrad(cr, f, y);
-	if (f->attention && f->n > 0)
+	if ((parts & FIGURE_LENS) && f->lens_L > 0)
+		y = draw_lens(cr, f, y);
+	if ((parts & FIGURE_ATTENTION) && f->attention && f->n > 0)
 		draw_heatmap(cr, f, y);
 }
 

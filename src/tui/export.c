@@ -18,6 +18,7 @@
 #include "front/figure.h"
 #include "front/front.h"
 #include "export.h"
+#include "teach.h"
 #include "ui.h"
 
 int tui_export_next(int after)
@@ -259,17 +260,51 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 	return 1;
 }
 
-int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, const char *path,
-                      char *msg, size_t size)
+unsigned tui_export_parts(const struct tui_state *s)
+{
+	int win = tui_present_win(s);
+	const struct tui_pane_ops *p = win >= 0 ? tui_pane_of(s, (enum tui_win)win) : NULL;
+	if (p == &pane_candidates)
+		return FIGURE_BARS;
+	if (p == &pane_saliency)
+		return FIGURE_SCORES;
+	if (p == &pane_lens)
+		return FIGURE_LENS;
+	if (p == &pane_attention && s->att_mode == TUI_ATT_MATRIX && s->v && s->v->NH && !s->v->mean_heads)
+		return FIGURE_ATTENTION;
+	return 0; /* a pane the figure does not draw: all of them */
+}
+
+enum { FIG_K = 10, FIG_B = 24 }; /* candidates drawn; bytes of a "#id" name */
+
+/* The lens into f: the tokens' names in names (L * TUI_LENS_K, NULL past a
+ * layer's top) with "#id" spellings in bufs. */
+static void lens_spec(const struct tui_model *tm, const struct tui_view *v, const char **names,
+                      char (*bufs)[FIG_B], struct figure_spec *f)
+{
+	for (int i = 0; i < v->L * TUI_LENS_K; i++)
+		names[i] = v->lens_id[i] >= 0 ? tui_token_str(tm, v->lens_id[i], bufs[i], FIG_B) : NULL;
+	f->lens_L = v->L;
+	f->lens_k = TUI_LENS_K;
+	f->lens_pos = v->lens_pos;
+	f->lens_tokens = names;
+	f->lens_probs = v->lens_p;
+	f->lens_rank = v->lens_rank;
+	f->lens_tp = v->lens_tp;
+}
+
+int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsigned parts,
+                      const char *path, char *msg, size_t size)
 {
 	int n = v && v->valid ? v->n : 0;
 	if (!n) {
 		snprintf(msg, size, "nothing to draw yet");
 		return 0;
 	}
-	enum { K = 10, B = 24 };
-	const char **tokens = malloc((size_t)n * sizeof *tokens);
-	char (*bufs)[B] = malloc((size_t)(n + K + 2) * sizeof *bufs);
+	enum { K = FIG_K, B = FIG_B };
+	size_t LK = v->have_lens ? (size_t)v->L * TUI_LENS_K : 0;
+	const char **tokens = malloc(((size_t)n + LK) * sizeof *tokens);
+	char (*bufs)[B] = malloc(((size_t)n + K + 3 + LK) * sizeof *bufs);
 	if (!tokens || !bufs) {
 		free(tokens);
 		free(bufs);
@@ -287,16 +322,18 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		hi = v->top_id[i] == v->target ? i : hi;
 		co = v->top_id[i] == v->contrast ? i : co;
 	}
-	char title[256], t1[B], t2[B], name[128];
+	char title[256], t2[B], name[128];
+	const char *target = tui_token_str(tm, v->target, bufs[n + K], B);
 	front_model_name(tm->path, name, sizeof name);
 	if (v->contrast >= 0)
-		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
-		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));
+		snprintf(title, sizeof title, "%s: why %s rather than %s", name, target,
+		         tui_token_str(tm, v->contrast, t2, B));
 	else
-		snprintf(title, sizeof title, "%s: why %s", name, tui_token_str(tm, v->target, t1, B));
+		snprintf(title, sizeof title, "%s: why %s", name, target);
 	struct figure_spec f;
 	memset(&f, 0, sizeof f);
 	f.title = title;
+	f.parts = parts;
 	f.n = n;
 	f.tokens = tokens;
 	f.scores = v->have_saliency ? v->saliency : NULL;
@@ -313,6 +350,10 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		f.att_stride = n;
 		f.layer = v->layer;
 		f.head = v->head;
+	}
+	if (LK) {
+		lens_spec(tm, v, tokens + n, bufs + n + K + 3, &f);
+		f.lens_target = target;
 	}
 	enum lms_status st = figure_write(path, &f);
 	free(tokens);

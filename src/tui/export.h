@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct tui_engine;
+struct tui_state;
 struct tui_model;
 struct tui_view;
 
@@ -20,10 +21,15 @@ int tui_export_next(int after);
  * into msg. Returns 1 on success. */
 int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size);
 
+/* The figure's parts for the screen: in presenter mode the enlarged
+ * pane's (enum figure_part), else 0: everything. */
+unsigned tui_export_parts(const struct tui_state *s);
+
 /* Writes the view as a figure (the tokens shaded by saliency, the candidates
- * as bars, the attention head shown) with cairo; the format follows the
- * name (.svg, .png, .pdf). Returns 1 on success. */
-int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, const char *path,
-                      char *msg, size_t size);
+ * as bars, the logit lens, the attention head shown; only `parts` unless
+ * 0) with cairo; the format follows the name (.svg, .png, .pdf). Returns 1
+ * on success. */
+int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsigned parts,
+                      const char *path, char *msg, size_t size);
 
 #endif

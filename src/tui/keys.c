@@ -61,11 +61,12 @@ static int k_export(struct tui_state *s, int key)
 		snprintf(s->msg, sizeof s->msg, "%s", msg);
 		return TUI_REDRAW;
 	}
-	/* the same figure twice: SVG for print, PNG for slides */
+	/* the same figure twice: SVG for print, PNG for slides (in presenter
+	 * mode the enlarged pane's part only) */
 	static const char *const fig[] = {"lmscope-export-%d.svg", "lmscope-export-%d.png"};
 	for (int i = 0; i < 2; i++) {
 		snprintf(path, sizeof path, fig[i], s->export_n);
-		if (!tui_export_figure(s->tm, s->v, path, msg, sizeof msg)) {
+		if (!tui_export_figure(s->tm, s->v, tui_export_parts(s), path, msg, sizeof msg)) {
 			snprintf(s->msg, sizeof s->msg, "%s", msg);
 			return TUI_REDRAW;
 		}

@@ -2,11 +2,11 @@
 # The export (e / F5) for slides: beside the text and the SVG a PNG of the
 # same figure (the PNG signature, a header of sane dimensions), numbered
 # with the other files (an earlier lmscope-export-N.png alone moves the
-# number on);
-# the JSON parses and carries the logit lens as `explain --lens --json`
-# has it (at the last position, then at the position Left moved the lens
-# to); for an LSTM it carries every layer's hidden state h and cell state
-# c, against PyTorch's nn.LSTM stepped one token at a time.
+# number on); the JSON parses and carries the logit lens as `explain --lens
+# --json` has it (at the last position, then at the position Left moved the
+# lens to); in presenter mode the figures hold the enlarged pane alone; for
+# an LSTM the JSON carries every layer's hidden state h and cell state c,
+# against PyTorch's nn.LSTM stepped one token at a time.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 model=$(cd "$(dirname "$0")/../.." && pwd)/models/kjv-transformer
@@ -74,6 +74,30 @@ sleep 0.5
 $T send-keys -t a e
 wait_file "$d/lmscope-export-3.json" || fail "no third export"
 check_lens "$d/lmscope-export-3.json" 4 || fail "the export's lens at position 4 differs from explain"
+# presenter mode: the figure of the enlarged pane alone (the lens, then the
+# attention); without it every part. Parts are told by their colours in the
+# SVG: the target's bar, the full-attention cell (the first query's) and the
+# lens's bars.
+$T send-keys -t a P
+wait_for a "presenter mode on" || fail "P did not turn presenter mode on"
+$T send-keys -t a e
+wait_file "$d/lmscope-export-4.json" || fail "no export in presenter mode (lens)"
+$T send-keys -t a BTab
+sleep 0.3
+$T send-keys -t a e
+wait_file "$d/lmscope-export-5.json" || fail "no export in presenter mode (attention)"
+check_png "$d/lmscope-export-4.png" || fail "the lens's PNG is not a sane PNG"
+check_png "$d/lmscope-export-5.png" || fail "the attention's PNG is not a sane PNG"
+/usr/bin/python3 - "$d" <<'PYEOF' || fail "the figures' parts do not follow presenter mode"
+import sys
+bar, att, lens = "rgb(80%,25%,20%)", "rgb(8%,25%,55%)", "rgb(78%,85%,94%)"
+def parts(n):
+    svg = open("%s/lmscope-export-%d.svg" % (sys.argv[1], n)).read()
+    return [name for name, c in (("bars", bar), ("attention", att), ("lens", lens)) if c in svg]
+assert parts(2) == ["bars", "attention", "lens"], parts(2)
+assert parts(4) == ["lens"], parts(4)
+assert parts(5) == ["attention"], parts(5)
+PYEOF
 $T send-keys -t a q
 wait_for a "EXIT=0" || fail "q did not quit"
 $T kill-session -t a
