@@ -71,6 +71,7 @@ struct result {
 	struct cli_attr_result attr;
 	struct lms_intervention *iv; /* --ablate, or NULL */
 	struct lms_dla dla;          /* with --dla */
+	struct cli_lens lens;        /* with --lens */
 };
 
 #define O struct opts
@@ -161,6 +162,7 @@ static void free_result(struct result *res)
 	lms_run_free(res->run);
 	cli_attr_free(&res->attr);
 	lms_dla_free(&res->dla);
+	cli_lens_free(&res->lens);
 	lms_intervention_free(res->iv);
 }
 
@@ -170,6 +172,7 @@ static struct cli_attr_pred pred_of(const struct result *res)
 	struct cli_attr_pred p = {
 		.ids = res->ids, .n = res->n, .logprob = res->logprob, .order = res->order,
 		.top = res->top, .target = res->target, .contrast = res->contrast, .run = res->run,
+		.lens = res->lens.L ? &res->lens : NULL,
 	};
 	return p;
 }
@@ -208,6 +211,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	if (res->contrast == res->target)
 		return lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
 	if (o->dla && (st = lms_dla_compute(r, n - 1, res->target, res->contrast, &res->dla)))
+		return st;
+	if (o->lens && (st = cli_lens_compute(r, n - 1, res->top, res->target, &res->lens)))
 		return st;
 	if (o->faith < 0) /* by default only when its 2n + 2 extra forwards are cheap */
 		o->faith = (2.0 * n + 2.0) * n * (double)cm->m->n_params < 4e10;
@@ -299,7 +304,7 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 	if (o->dla)
 		json_object_set_new(root, "dla", dla_json(&res->dla));
 	if (o->lens)
-		json_object_set_new(root, "lens", cli_lens_json(cm, res->run, res->n - 1, res->top, res->target));
+		json_object_set_new(root, "lens", cli_lens_json(cm, &res->lens));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -395,7 +400,7 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 	if (o->dla)
 		print_dla(&res->dla);
 	if (o->lens)
-		cli_lens_print(cm, res->run, res->n - 1, res->top, res->target);
+		cli_lens_print(cm, &res->lens);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {

@@ -348,7 +348,9 @@ static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
 }
 
 /* The logit lens: a row per layer, the target's rank and probability, then
- * the layer's top tokens, each over a bar of its probability. */
+ * the layer's top tokens (LENS_SHOWN at most), each over a bar of its
+ * probability. */
+#define LENS_SHOWN 5
 static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
 {
 	char buf[300], tok[256];
@@ -356,7 +358,8 @@ static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
 	snprintf(buf, sizeof buf, "Logit lens at position %d: each layer read through the unembedding "
 	         "(target %.60s: rank, p)", f->lens_pos, tok);
 	y = section(cr, buf, y);
-	double x0 = 96, cw = (WIDTH - x0) / (f->lens_k > 0 ? f->lens_k : 1), h = 14;
+	int shown = f->lens_k < LENS_SHOWN ? f->lens_k : LENS_SHOWN;
+	double x0 = 96, cw = (WIDTH - x0) / (shown > 0 ? shown : 1), h = 14;
 	for (int l = 0; l < f->lens_L; l++, y += h + 2) {
 		font(cr, 9, 0);
 		cairo_set_source_rgb(cr, 0, 0, 0);
@@ -367,7 +370,7 @@ static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
 		font(cr, 9, f->lens_rank[l] == 1);
 		snprintf(buf, sizeof buf, "#%d  %.1f%%", f->lens_rank[l], 100.0 * f->lens_tp[l]);
 		text_at(cr, 40, y + 10, buf);
-		for (int i = 0; i < f->lens_k; i++) {
+		for (int i = 0; i < shown; i++) {
 			const char *t = f->lens_tokens[(size_t)l * f->lens_k + i];
 			double p = f->lens_probs[(size_t)l * f->lens_k + i], x = x0 + i * cw;
 			if (!t)

@@ -43,7 +43,8 @@ struct figure_spec {
 	const char *const *etokens; /* (ek) */
 	const float *egrad;
 	/* logit lens at position lens_pos: per layer the top lens_k tokens and
-	 * their probabilities, the target's rank and probability; lens_L = 0: none */
+	 * their probabilities (the first 5 drawn), the target's rank and
+	 * probability; lens_L = 0: none */
 	int lens_L, lens_k, lens_pos;
 	const char *const *lens_tokens; /* (lens_L, lens_k); NULL: not one */
 	const float *lens_probs;        /* (lens_L, lens_k) */

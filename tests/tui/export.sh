@@ -98,6 +98,12 @@ assert parts(2) == ["bars", "attention", "lens"], parts(2)
 assert parts(4) == ["lens"], parts(4)
 assert parts(5) == ["attention"], parts(5)
 PYEOF
+# explain --figure draws the lens with --lens, as the export does
+(cd "$d" && "$LMSCOPE" explain "$model" --text "$text" --figure plain.svg > /dev/null &&
+	"$LMSCOPE" explain "$model" --text "$text" --lens --figure lens.svg > /dev/null) ||
+	fail "explain --figure failed"
+grep -qF "rgb(78%,85%,94%)" "$d/lens.svg" || fail "explain --lens --figure draws no lens"
+grep -qF "rgb(78%,85%,94%)" "$d/plain.svg" && fail "explain --figure draws a lens without --lens"
 $T send-keys -t a q
 wait_for a "EXIT=0" || fail "q did not quit"
 $T kill-session -t a
