@@ -112,13 +112,15 @@ void cli_lens_print(const struct front_model *cm, const struct cli_lens *ls)
 		printf("%5d  #%-7d %9.5f ", l, ls->rank[l], ls->tp[l]);
 		for (int i = 0; i < ls->K && ls->ids[(size_t)l * ls->K + i] >= 0; i++) {
 			int id = ls->ids[(size_t)l * ls->K + i];
-			printf(" %s %.4f", front_token_str(cm, id, buf, sizeof buf), ls->probs[(size_t)l * ls->K + i]);
+			printf(" %s %.4f", front_token_str(cm, id, buf, sizeof buf),
+			       ls->probs[(size_t)l * ls->K + i]);
 		}
 		putchar('\n');
 	}
 }
 
-const char **cli_lens_names(const struct front_model *cm, const struct cli_lens *ls, char (**bufs)[32])
+const char **cli_lens_names(const struct front_model *cm, const struct cli_lens *ls,
+                            char (**bufs)[32])
 {
 	size_t LK = (size_t)ls->L * ls->K;
 	const char **names = malloc((LK ? LK : 1) * sizeof *names);
@@ -130,6 +132,7 @@ const char **cli_lens_names(const struct front_model *cm, const struct cli_lens 
 		return NULL;
 	}
 	for (size_t i = 0; i < LK; i++)
-		names[i] = ls->ids[i] >= 0 ? front_token_str(cm, ls->ids[i], (*bufs)[i], sizeof (*bufs)[i]) : NULL;
+		names[i] =
+			ls->ids[i] >= 0 ? front_token_str(cm, ls->ids[i], (*bufs)[i], sizeof(*bufs)[i]) : NULL;
 	return names;
 }
