@@ -37,6 +37,24 @@ extern const struct front_opt cli_ablate_options[];
 int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,
                     struct lms_intervention **iv);
 
+/* The logit lens at position t of run r (row 0; lens.c), as explain --lens
+ * gives it: each layer's top K next tokens and the target's rank and
+ * probability. Owns its arrays (cli_lens_free). */
+struct cli_lens {
+	int L, K, pos, target;
+	int *ids;     /* (L, K) best first; -1 past a layer's top or for a layer not read */
+	float *probs; /* (L, K) */
+	int *rank;    /* (L) the target's rank, 1 = the top; 0: the layer was not read */
+	float *tp;    /* (L) the target's probability */
+};
+enum lms_status cli_lens_compute(struct lms_run *r, int t, int K, int target, struct cli_lens *out);
+void cli_lens_free(struct cli_lens *l);
+json_t *cli_lens_json(const struct front_model *cm, const struct cli_lens *l);
+void cli_lens_print(const struct front_model *cm, const struct cli_lens *l);
+/* The tokens' display names (L * K, NULL where ids are -1), spelled into
+ * *bufs when needed; both malloc'd, NULL when out of memory. */
+const char **cli_lens_names(const struct front_model *cm, const struct cli_lens *l, char (**bufs)[32]);
+
 /* Subcommands: argv[0] is the subcommand's name. */
 int lms_cmd_info(int argc, char **argv);
 int lms_cmd_explain(int argc, char **argv);

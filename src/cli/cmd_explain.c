@@ -32,6 +32,10 @@
  *               attribution of the target (minus the contrast) at the last
  *               position (lmscope/interp.h); sum is the terms' total, logit
  *               the model's logit (difference) it should equal
+ *   "lens"      {"position", "layers": [L] {"top": [K], "target": {"id",
+ *               "rank", "prob"}}}: with --lens, each layer's state at the
+ *               last position read through the final norm and unembedding
+ *               (lens.c); K is --top
  * With --csv the same as rows section,index,id,token,value (explain_attr.c). */
 #include <math.h>
 #include <stdlib.h>
@@ -51,6 +55,7 @@ struct opts {
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
 	struct cli_ablate ab;   /* --ablate, --ablate-mode */
 	int dla;
+	int lens;
 };
 
 /* What one explanation found, computed from a run. */
@@ -66,6 +71,7 @@ struct result {
 	struct cli_attr_result attr;
 	struct lms_intervention *iv; /* --ablate, or NULL */
 	struct lms_dla dla;          /* with --dla */
+	struct cli_lens lens;        /* with --lens */
 };
 
 #define O struct opts
@@ -81,6 +87,8 @@ static const struct front_opt explain_options[] = {
 	FRONT_INT("top", 0, "K", "the K most probable next tokens (10)", O, top, 1, FRONT_INT_MAX),
 	FRONT_FLAG("attention", 0, "every layer's attention probabilities (Transformers)", O, attention, 1),
 	FRONT_FLAG("dla", 0, "direct logit attribution of the target at the last position", O, dla, 1),
+	FRONT_FLAG("lens", 0, "the logit lens at the last position: each layer's top K and the\n"
+	           "target's rank and probability", O, lens, 1),
 	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
 	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
 	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
@@ -154,6 +162,7 @@ static void free_result(struct result *res)
 	lms_run_free(res->run);
 	cli_attr_free(&res->attr);
 	lms_dla_free(&res->dla);
+	cli_lens_free(&res->lens);
 	lms_intervention_free(res->iv);
 }
 
@@ -163,6 +172,7 @@ static struct cli_attr_pred pred_of(const struct result *res)
 	struct cli_attr_pred p = {
 		.ids = res->ids, .n = res->n, .logprob = res->logprob, .order = res->order,
 		.top = res->top, .target = res->target, .contrast = res->contrast, .run = res->run,
+		.lens = res->lens.L ? &res->lens : NULL,
 	};
 	return p;
 }
@@ -201,6 +211,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 	if (res->contrast == res->target)
 		return lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
 	if (o->dla && (st = lms_dla_compute(r, n - 1, res->target, res->contrast, &res->dla)))
+		return st;
+	if (o->lens && (st = cli_lens_compute(r, n - 1, res->top, res->target, &res->lens)))
 		return st;
 	if (o->faith < 0) /* by default only when its 2n + 2 extra forwards are cheap */
 		o->faith = (2.0 * n + 2.0) * n * (double)cm->m->n_params < 4e10;
@@ -291,6 +303,8 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		                                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
 	if (o->dla)
 		json_object_set_new(root, "dla", dla_json(&res->dla));
+	if (o->lens)
+		json_object_set_new(root, "lens", cli_lens_json(cm, &res->lens));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -385,6 +399,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 		printf("\nablated: %s (%s)\n", o->ab.spec, o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero");
 	if (o->dla)
 		print_dla(&res->dla);
+	if (o->lens)
+		cli_lens_print(cm, &res->lens);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {

@@ -347,7 +347,21 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 		f.attention = lms_run_attention(p->run, x->layer, x->head, 0);
 		f.att_stride = p->run->T;
 	}
+	char (*lbuf)[32] = NULL;
+	const char **lnames = p->lens ? cli_lens_names(cm, p->lens, &lbuf) : NULL;
+	if (lnames) {
+		f.lens_L = p->lens->L;
+		f.lens_k = p->lens->K;
+		f.lens_pos = p->lens->pos;
+		f.lens_tokens = lnames;
+		f.lens_probs = p->lens->probs;
+		f.lens_rank = p->lens->rank;
+		f.lens_tp = p->lens->tp;
+		f.lens_target = tgt;
+	}
 	enum lms_status st = figure_write(x->figure, &f);
+	free(lnames);
+	free(lbuf);
 	free(etok);
 	free(ebuf);
 	free(bufs);

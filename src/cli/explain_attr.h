@@ -38,6 +38,7 @@ struct cli_attr_pred {
 	int target, contrast;
 	struct lms_run *run; /* the forward over ids (for attention; under an ablation also the
 	                        embedding gradient's work run), or NULL */
+	const struct cli_lens *lens; /* explain --lens (the figure draws it), or NULL */
 };
 
 struct cli_attr_result {

@@ -1,6 +1,7 @@
 /* Figures with cairo (figure.h). Everything is drawn once onto a recording
  * surface, whose ink extents then size the real SVG, PDF or PNG surface, so
- * the layout code never has to predict its own height. Units are points
+ * the layout code never has to predict its own height; the file is written
+ * atomically (base/atomic.h). Units are points
  * (1/72 in); PNGs are rendered at 2x for screens and slides. */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 
+#include "base/atomic.h"
 #include "front/figure.h"
 #include "front/palette.h"
 
@@ -345,17 +347,62 @@ static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
 	return y + f->ek * ch + 20;
 }
 
+/* The logit lens: a row per layer, the target's rank and probability, then
+ * the layer's top tokens (LENS_SHOWN at most), each over a bar of its
+ * probability. */
+#define LENS_SHOWN 5
+static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
+{
+	char buf[300], tok[256];
+	visible(tok, sizeof tok, f->lens_target ? f->lens_target : "");
+	snprintf(buf, sizeof buf, "Logit lens at position %d: each layer read through the unembedding "
+	         "(target %.60s: rank, p)", f->lens_pos, tok);
+	y = section(cr, buf, y);
+	int shown = f->lens_k < LENS_SHOWN ? f->lens_k : LENS_SHOWN;
+	double x0 = 96, cw = (WIDTH - x0) / (shown > 0 ? shown : 1), h = 14;
+	for (int l = 0; l < f->lens_L; l++, y += h + 2) {
+		font(cr, 9, 0);
+		cairo_set_source_rgb(cr, 0, 0, 0);
+		snprintf(buf, sizeof buf, "layer %d", l);
+		text_at(cr, 0, y + 10, buf);
+		if (!f->lens_rank[l])
+			continue;
+		font(cr, 9, f->lens_rank[l] == 1);
+		snprintf(buf, sizeof buf, "#%d  %.1f%%", f->lens_rank[l], 100.0 * f->lens_tp[l]);
+		text_at(cr, 40, y + 10, buf);
+		for (int i = 0; i < shown; i++) {
+			const char *t = f->lens_tokens[(size_t)l * f->lens_k + i];
+			double p = f->lens_probs[(size_t)l * f->lens_k + i], x = x0 + i * cw;
+			if (!t)
+				break;
+			cairo_set_source_rgb(cr, 0.78, 0.85, 0.94);
+			cairo_rectangle(cr, x, y + 1, fmax((cw - 4) * p, 0.5), h - 2);
+			cairo_fill(cr);
+			visible(tok, sizeof tok, t);
+			snprintf(buf, sizeof buf, "%.40s %.1f%%", tok, 100.0 * p);
+			font(cr, 8, f->lens_target && !strcmp(t, f->lens_target));
+			cairo_set_source_rgb(cr, 0, 0, 0);
+			text_at(cr, x + 2, y + 10, buf);
+		}
+	}
+	return y + 10;
+}
+
 static void draw(cairo_t *cr, const struct figure_spec *f)
 {
+	unsigned parts = f->parts ? f->parts : ~0u;
 	double y = draw_title(cr, f, 0);
-	y = draw_tokens(cr, f, y);
-	if (f->curve && f->n > 0)
+	if (parts & FIGURE_SCORES)
+		y = draw_tokens(cr, f, y);
+	if ((parts & FIGURE_CURVE) && f->curve && f->n > 0)
 		y = draw_curve(cr, f, y);
-	if (f->k > 0)
+	if ((parts & FIGURE_BARS) && f->k > 0)
 		y = draw_bars(cr, f, y);
-	if (f->ek > 0 && f->egrad)
+	if ((parts & FIGURE_EMBGRAD) && f->ek > 0 && f->egrad)
 		y = draw_embgrad(cr, f, y);
-	if (f->attention && f->n > 0)
+	if ((parts & FIGURE_LENS) && f->lens_L > 0)
+		y = draw_lens(cr, f, y);
+	if ((parts & FIGURE_ATTENTION) && f->attention && f->n > 0)
 		draw_heatmap(cr, f, y);
 }
 
@@ -365,28 +412,26 @@ static const char *extension(const char *path)
 	return dot && !strchr(dot, '/') ? dot + 1 : "";
 }
 
-enum lms_status figure_write(const char *path, const struct figure_spec *f)
+/* cairo's write callback: into the atomic file being written. */
+static cairo_status_t put(void *closure, const unsigned char *data, unsigned int len)
 {
-	const char *ext = extension(path);
-	int svg = !strcasecmp(ext, "svg"), pdf = !strcasecmp(ext, "pdf"), png = !strcasecmp(ext, "png");
-	if (!svg && !pdf && !png)
-		return lms_fail(LMS_EARG, "%s: a figure is .svg, .png or .pdf", path);
-	cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, NULL);
-	cairo_t *cr = cairo_create(rec);
-	draw(cr, f);
-	cairo_destroy(cr);
-	double x0, y0, w, h;
-	cairo_recording_surface_ink_extents(rec, &x0, &y0, &w, &h);
-	double W = ceil(fmax(w, 10) + 2 * MARGIN), H = ceil(fmax(h, 10) + 2 * MARGIN);
-	double scale = png ? PNG_SCALE : 1.0;
+	return lms_atomic_put(closure, data, len) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+/* The recording rec, whose ink is at (x0, y0), painted on a white page of
+ * W x H points into the open atomic file a. */
+static cairo_status_t render(cairo_surface_t *rec, double x0, double y0, double W, double H,
+                             int kind, struct lms_atomic *a)
+{
+	double scale = kind == 'p' ? PNG_SCALE : 1.0;
 	cairo_surface_t *out;
-	if (svg)
-		out = cairo_svg_surface_create(path, W, H);
-	else if (pdf)
-		out = cairo_pdf_surface_create(path, W, H);
+	if (kind == 's')
+		out = cairo_svg_surface_create_for_stream(put, a, W, H);
+	else if (kind == 'd')
+		out = cairo_pdf_surface_create_for_stream(put, a, W, H);
 	else
 		out = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(W * scale), (int)(H * scale));
-	cr = cairo_create(out);
+	cairo_t *cr = cairo_create(out);
 	cairo_scale(cr, scale, scale);
 	cairo_set_source_rgb(cr, 1, 1, 1);
 	cairo_paint(cr);
@@ -395,14 +440,44 @@ enum lms_status figure_write(const char *path, const struct figure_spec *f)
 	cairo_show_page(cr);
 	cairo_status_t cs = cairo_status(cr);
 	cairo_destroy(cr);
-	if (png && cs == CAIRO_STATUS_SUCCESS)
-		cs = cairo_surface_write_to_png(out, path);
+	if (kind == 'p' && cs == CAIRO_STATUS_SUCCESS)
+		cs = cairo_surface_write_to_png_stream(out, put, a);
 	cairo_surface_finish(out);
 	if (cs == CAIRO_STATUS_SUCCESS)
 		cs = cairo_surface_status(out);
 	cairo_surface_destroy(out);
+	return cs;
+}
+
+enum lms_status figure_write(const char *path, const struct figure_spec *f)
+{
+	const char *ext = extension(path);
+	int kind = !strcasecmp(ext, "svg") ? 's' : !strcasecmp(ext, "pdf") ? 'd'
+	         : !strcasecmp(ext, "png") ? 'p' : 0;
+	if (!kind)
+		return lms_fail(LMS_EARG, "%s: a figure is .svg, .png or .pdf", path);
+	cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, NULL);
+	cairo_t *cr = cairo_create(rec);
+	draw(cr, f);
+	cairo_destroy(cr);
+	double x0, y0, w, h;
+	cairo_recording_surface_ink_extents(rec, &x0, &y0, &w, &h);
+	double W = ceil(fmax(w, 10) + 2 * MARGIN), H = ceil(fmax(h, 10) + 2 * MARGIN);
+	/* written under a temporary name and renamed: never half a figure */
+	struct lms_atomic a;
+	enum lms_status st = lms_atomic_open(&a, path);
+	if (st) {
+		cairo_surface_destroy(rec);
+		return st;
+	}
+	cairo_status_t cs = render(rec, x0, y0, W, H, kind, &a);
 	cairo_surface_destroy(rec);
-	if (cs != CAIRO_STATUS_SUCCESS)
+	if (cs != CAIRO_STATUS_SUCCESS) {
+		lms_atomic_abort(&a);
 		return lms_fail(LMS_EIO, "%s: cannot write the figure (%s)", path, cairo_status_to_string(cs));
-	return LMS_OK;
+	}
+	st = lms_atomic_commit(&a);
+	if (st)
+		lms_atomic_abort(&a);
+	return st;
 }

@@ -1,7 +1,7 @@
 /* Publication figures of an explanation, drawn with cairo: the input tokens
  * shaded by their attribution scores, the next-token probabilities as bars,
  * and optionally one attention head and the embedding gradient as
- * heatmaps. The format follows the
+ * heatmaps and the logit lens as a table; all of them or a chosen few. The format follows the
  * file name: .svg, .png or .pdf. Used by `lmscope explain --figure` and the
  * explorer's export key. */
 #ifndef LMS_FIGURE_H
@@ -9,8 +9,15 @@
 
 #include "lmscope/status.h"
 
+/* The parts of a figure, top to bottom. */
+enum figure_part {
+	FIGURE_SCORES = 1, FIGURE_CURVE = 2, FIGURE_BARS = 4, FIGURE_EMBGRAD = 8,
+	FIGURE_ATTENTION = 16, FIGURE_LENS = 32,
+};
+
 struct figure_spec {
 	const char *title;          /* e.g. the model and what is explained */
+	unsigned parts;             /* enum figure_part to draw (those given); 0: every part given */
 	/* the input and its scores */
 	int n;
 	const char *const *tokens;  /* (n) display strings */
@@ -35,6 +42,15 @@ struct figure_spec {
 	int ek, C;
 	const char *const *etokens; /* (ek) */
 	const float *egrad;
+	/* logit lens at position lens_pos: per layer the top lens_k tokens and
+	 * their probabilities (the first 5 drawn), the target's rank and
+	 * probability; lens_L = 0: none */
+	int lens_L, lens_k, lens_pos;
+	const char *const *lens_tokens; /* (lens_L, lens_k); NULL: not one */
+	const float *lens_probs;        /* (lens_L, lens_k) */
+	const int *lens_rank;           /* (lens_L); 0: the layer was not read */
+	const float *lens_tp;           /* (lens_L) */
+	const char *lens_target;
 };
 
 /* Writes the figure; LMS_EARG for an unknown extension, LMS_EIO when the

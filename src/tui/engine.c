@@ -194,6 +194,7 @@ static struct tui_memo key_of(const struct tui_engine *e, enum tui_phase p)
 	case TUI_PH_GRADIENT:
 	case TUI_PH_DLA: return key(e, -1, v->target, v->contrast);
 	case TUI_PH_PATCH: return key(e, e->corrupt_ver, -1, -1);
+	case TUI_PH_LENS: return key(e, v->lens_pos, v->target, -1);
 	case TUI_PH_SALIENCY:
 	case TUI_PH_FAITH: return key(e, v->method, v->target, v->contrast);
 	default: return key(e, -1, -1, -1);
@@ -552,9 +553,28 @@ static int ph_overview(struct update *u)
 	return 1;
 }
 
-/* One matrix product of every layer's last hidden vector with the
- * unembedding: on a large vocabulary the costliest view, so it comes late
- * and is skipped when stale. */
+/* Layer i's lens row x (V logits) into the view's slots for layer l: the
+ * TUI_LENS_K most probable tokens, and the target's rank and probability. */
+static void lens_layer(struct tui_view *v, int l, const float *x)
+{
+	int V = v->V, *id = v->lens_id + (size_t)l * TUI_LENS_K;
+	float *p = v->lens_p + (size_t)l * TUI_LENS_K, lse = (float)lms_logsumexp(x, V);
+	int k = lms_top_k(x, V, TUI_LENS_K, id, p);
+	for (int i = 0; i < TUI_LENS_K; i++) {
+		p[i] = i < k ? expf(p[i] - lse) : 0.0f;
+		id[i] = i < k ? id[i] : -1;
+	}
+	int rank = 1;
+	for (int i = 0; i < V; i++)
+		rank += x[i] > x[v->target];
+	v->lens_rank[l] = rank;
+	v->lens_tp[l] = expf(x[v->target] - lse);
+}
+
+/* One matrix product of every layer's hidden vector at the lens's position
+ * with the unembedding (the last layer's is the model's own prediction
+ * there): on a large vocabulary the costliest view, so it comes late and
+ * is skipped when stale. */
 static int ph_lens(struct update *u)
 {
 	struct tui_engine *e = u->e;
@@ -566,29 +586,21 @@ static int ph_lens(struct update *u)
 	if (went_stale(u->h))
 		return 0;
 	int Cout = e->run->Cout, N = 0, layer_of[LMS_MAX_LAYERS];
-	for (int l = 0; l < c->L - 1; l++) {
+	for (int l = 0; l < c->L; l++) {
 		int D = 0;
 		const float *hs = lms_run_hidden(e->run, l, 0, &D);
-		v->lens_id[l] = -1;
-		v->lens_p[l] = 0.0f;
+		for (int i = 0; i < TUI_LENS_K; i++)
+			v->lens_id[(size_t)l * TUI_LENS_K + i] = -1;
+		v->lens_rank[l] = 0;
+		v->lens_tp[l] = 0.0f;
 		if (!hs || D != Cout)
 			continue;
-		memcpy(e->lens_h + (size_t)N * Cout, hs + (size_t)(e->n - 1) * D, (size_t)D * sizeof(float));
+		memcpy(e->lens_h + (size_t)N * Cout, hs + (size_t)v->lens_pos * D, (size_t)D * sizeof(float));
 		layer_of[N++] = l;
 	}
 	lms_lens_rows(e->run, e->lens_h, N, e->lens_out);
-	for (int i = 0; i < N; i++) {
-		const float *x = e->lens_out + (size_t)i * c->V;
-		int best = 0;
-		for (int k = 1; k < c->V; k++)
-			if (x[k] > x[best])
-				best = k;
-		v->lens_id[layer_of[i]] = best;
-		v->lens_p[layer_of[i]] = expf(x[best] - (float)lms_logsumexp(x, c->V));
-	}
-	/* the last layer's lens is the model's own prediction */
-	v->lens_id[c->L - 1] = v->top_id[0];
-	v->lens_p[c->L - 1] = expf(v->top_lp[0]);
+	for (int i = 0; i < N; i++)
+		lens_layer(v, layer_of[i], e->lens_out + (size_t)i * c->V);
 	memo_set(e, TUI_PH_LENS);
 	v->have_lens = 1;
 	return 1;
@@ -766,6 +778,7 @@ static int ph_input(struct update *u)
 		v->offsets[i] = e->all_off[a];
 	}
 	v->cut_byte = n ? v->offsets[v->kept] : 0;
+	v->lens_pos = rq->lens_pos >= 0 && rq->lens_pos < n ? rq->lens_pos : n - 1;
 	v->offsets[n] = rq->len;
 	return 1;
 }

@@ -374,6 +374,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->rq.snapshot = -1;
 	snprintf(s->msg, sizeof s->msg, "%s", sd->tm.snap_note);
 	s->rq.need_lens = 1;
+	s->rq.lens_pos = -1;
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
 	s->sal_top = -1;

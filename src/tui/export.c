@@ -1,7 +1,9 @@
 /* Export: the screen as seen, and the numbers behind it as JSON with the
  * keys of `lmscope explain --json` (ids, tokens, top, target, saliency,
- * attention, faithfulness) plus the explorer's own (surprisal, contrast,
- * cut). Files are written atomically and never over an earlier export. */
+ * attention, faithfulness, lens) plus the explorer's own (surprisal,
+ * contrast, cut; recurrent models: every layer's hidden state and the
+ * LSTM's cell state). Files are written atomically and never over an
+ * earlier export. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,16 +18,18 @@
 #include "front/figure.h"
 #include "front/front.h"
 #include "export.h"
+#include "teach.h"
 #include "ui.h"
 
 int tui_export_next(int after)
 {
-	static const char *const ext[] = {"txt", "svg", "json"};
+	static const char *const name[] = {"lmscope-export-%d.txt", "lmscope-export-%d.svg",
+	                                   "lmscope-export-%d.png", "lmscope-export-%d.json"};
 	char path[64];
 	for (int n = after + 1;; n++) {
 		int used = 0;
-		for (int i = 0; i < 3 && !used; i++) {
-			snprintf(path, sizeof path, "lmscope-export-%d.%s", n, ext[i]);
+		for (int i = 0; i < 4 && !used; i++) {
+			snprintf(path, sizeof path, name[i], n);
 			used = access(path, F_OK) == 0;
 		}
 		if (!used)
@@ -102,6 +106,76 @@ static json_t *faith_json(const struct tui_engine *e)
 	return f;
 }
 
+/* As `lmscope explain --lens` has it: at the lens's position, per layer
+ * the top tokens and the target's rank and probability (null for a layer
+ * whose state is not the unembedding's width). */
+static json_t *lens_json(const struct tui_engine *e)
+{
+	const struct tui_view *v = &e->cur;
+	json_t *layers = json_array();
+	for (int l = 0; l < v->L; l++) {
+		const int *id = v->lens_id + (size_t)l * TUI_LENS_K;
+		const float *p = v->lens_p + (size_t)l * TUI_LENS_K;
+		if (id[0] < 0) {
+			json_array_append_new(layers, json_null());
+			continue;
+		}
+		json_t *top = json_array();
+		for (int i = 0; i < TUI_LENS_K && id[i] >= 0; i++) {
+			json_t *c = json_object();
+			json_object_set_new(c, "id", json_integer(id[i]));
+			json_object_set_new(c, "token", token_json(e, id[i]));
+			json_object_set_new(c, "prob", num(p[i]));
+			json_array_append_new(top, c);
+		}
+		json_t *t = json_object(), *layer = json_object();
+		json_object_set_new(t, "id", json_integer(v->target));
+		json_object_set_new(t, "rank", json_integer(v->lens_rank[l]));
+		json_object_set_new(t, "prob", num(v->lens_tp[l]));
+		json_object_set_new(layer, "top", top);
+		json_object_set_new(layer, "target", t);
+		json_array_append_new(layers, layer);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "position", json_integer(v->lens_pos));
+	json_object_set_new(o, "layers", layers);
+	return o;
+}
+
+/* n rows of D floats, stride D, as nested arrays. */
+static json_t *rows_json(const float *x, int n, int D)
+{
+	json_t *a = json_array();
+	for (int t = 0; t < n; t++) {
+		json_t *row = json_array();
+		for (int k = 0; k < D; k++)
+			json_array_append_new(row, num(x[(size_t)t * D + k]));
+		json_array_append_new(a, row);
+	}
+	return a;
+}
+
+/* Recurrent models: "hidden" [L][n][D], each layer's output h_t, and for
+ * an LSTM "cell" [L][n][H], its cell state c_t, read from the run. */
+static void recurrent_json(const struct tui_engine *e, json_t *o)
+{
+	int n = e->cur.n, L = e->cur.L;
+	json_t *hid = json_array(), *cell = json_array();
+	for (int l = 0; l < L; l++) {
+		int D = 0, H = 0;
+		const float *h = lms_run_hidden(e->run, l, 0, &D);
+		const float *c = lms_run_cell(e->run, l, 0, &H);
+		json_array_append_new(hid, h ? rows_json(h, n, D) : json_null());
+		if (c)
+			json_array_append_new(cell, rows_json(c, n, H));
+	}
+	json_object_set_new(o, "hidden", hid);
+	if (json_array_size(cell))
+		json_object_set_new(o, "cell", cell);
+	else
+		json_decref(cell);
+}
+
 int tui_export_json(const struct tui_engine *e, const char *path, char *msg, size_t size)
 {
 	const struct tui_view *v = &e->cur;
@@ -152,6 +226,10 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 		json_object_set_new(o, "saliency", sal);
 		if (v->have_faith)
 			json_object_set_new(o, "faithfulness", faith_json(e));
+		if (v->have_lens)
+			json_object_set_new(o, "lens", lens_json(e));
+		if (lms_arch_is_recurrent(e->tm->m->cfg.arch))
+			recurrent_json(e, o);
 		if (v->NH) {
 			json_t *att = json_array();
 			int T = e->run->T;
@@ -187,17 +265,51 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 	return 1;
 }
 
-int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, const char *path,
-                      char *msg, size_t size)
+unsigned tui_export_parts(const struct tui_state *s)
+{
+	int win = tui_present_win(s);
+	const struct tui_pane_ops *p = win >= 0 ? tui_pane_of(s, (enum tui_win)win) : NULL;
+	if (p == &pane_candidates)
+		return FIGURE_BARS;
+	if (p == &pane_saliency)
+		return FIGURE_SCORES;
+	if (p == &pane_lens)
+		return FIGURE_LENS;
+	if (p == &pane_attention && s->att_mode == TUI_ATT_MATRIX && s->v && s->v->NH && !s->v->mean_heads)
+		return FIGURE_ATTENTION;
+	return 0; /* a pane the figure does not draw: all of them */
+}
+
+enum { FIG_K = 10, FIG_B = 24 }; /* candidates drawn; bytes of a "#id" name */
+
+/* The lens into f: the tokens' names in names (L * TUI_LENS_K, NULL past a
+ * layer's top) with "#id" spellings in bufs. */
+static void lens_spec(const struct tui_model *tm, const struct tui_view *v, const char **names,
+                      char (*bufs)[FIG_B], struct figure_spec *f)
+{
+	for (int i = 0; i < v->L * TUI_LENS_K; i++)
+		names[i] = v->lens_id[i] >= 0 ? tui_token_str(tm, v->lens_id[i], bufs[i], FIG_B) : NULL;
+	f->lens_L = v->L;
+	f->lens_k = TUI_LENS_K;
+	f->lens_pos = v->lens_pos;
+	f->lens_tokens = names;
+	f->lens_probs = v->lens_p;
+	f->lens_rank = v->lens_rank;
+	f->lens_tp = v->lens_tp;
+}
+
+int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsigned parts,
+                      const char *path, char *msg, size_t size)
 {
 	int n = v && v->valid ? v->n : 0;
 	if (!n) {
 		snprintf(msg, size, "nothing to draw yet");
 		return 0;
 	}
-	enum { K = 10, B = 24 };
-	const char **tokens = malloc((size_t)n * sizeof *tokens);
-	char (*bufs)[B] = malloc((size_t)(n + K + 2) * sizeof *bufs);
+	enum { K = FIG_K, B = FIG_B };
+	size_t LK = v->have_lens ? (size_t)v->L * TUI_LENS_K : 0;
+	const char **tokens = malloc(((size_t)n + LK) * sizeof *tokens);
+	char (*bufs)[B] = malloc(((size_t)n + K + 3 + LK) * sizeof *bufs);
 	if (!tokens || !bufs) {
 		free(tokens);
 		free(bufs);
@@ -215,20 +327,22 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		hi = v->top_id[i] == v->target ? i : hi;
 		co = v->top_id[i] == v->contrast ? i : co;
 	}
-	char title[256], t1[B], t2[B], name[128];
+	char title[256], t2[B], name[128];
+	const char *target = tui_token_str(tm, v->target, bufs[n + K], B);
 	front_model_name(tm->path, name, sizeof name);
 	if (v->snapshot >= 0 && v->snapshot < tm->snaps.n) {
 		size_t len = strlen(name);
 		snprintf(name + len, sizeof name - len, " step %ld", tm->snaps.v[v->snapshot].step);
 	}
 	if (v->contrast >= 0)
-		snprintf(title, sizeof title, "%s: why %s rather than %s", name,
-		         tui_token_str(tm, v->target, t1, B), tui_token_str(tm, v->contrast, t2, B));
+		snprintf(title, sizeof title, "%s: why %s rather than %s", name, target,
+		         tui_token_str(tm, v->contrast, t2, B));
 	else
-		snprintf(title, sizeof title, "%s: why %s", name, tui_token_str(tm, v->target, t1, B));
+		snprintf(title, sizeof title, "%s: why %s", name, target);
 	struct figure_spec f;
 	memset(&f, 0, sizeof f);
 	f.title = title;
+	f.parts = parts;
 	f.n = n;
 	f.tokens = tokens;
 	f.scores = v->have_saliency ? v->saliency : NULL;
@@ -245,6 +359,10 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, cons
 		f.att_stride = n;
 		f.layer = v->layer;
 		f.head = v->head;
+	}
+	if (LK) {
+		lens_spec(tm, v, tokens + n, bufs + n + K + 3, &f);
+		f.lens_target = target;
 	}
 	enum lms_status st = figure_write(path, &f);
 	free(tokens);

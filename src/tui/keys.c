@@ -61,14 +61,19 @@ static int k_export(struct tui_state *s, int key)
 		snprintf(s->msg, sizeof s->msg, "%s", msg);
 		return TUI_REDRAW;
 	}
-	snprintf(path, sizeof path, "lmscope-export-%d.svg", s->export_n);
-	if (!tui_export_figure(s->tm, s->v, path, msg, sizeof msg)) {
-		snprintf(s->msg, sizeof s->msg, "%s", msg);
-		return TUI_REDRAW;
+	/* the same figure twice: SVG for print, PNG for slides (in presenter
+	 * mode the enlarged pane's part only) */
+	static const char *const fig[] = {"lmscope-export-%d.svg", "lmscope-export-%d.png"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, fig[i], s->export_n);
+		if (!tui_export_figure(s->tm, s->v, tui_export_parts(s), path, msg, sizeof msg)) {
+			snprintf(s->msg, sizeof s->msg, "%s", msg);
+			return TUI_REDRAW;
+		}
 	}
 	snprintf(s->rq.export_path, sizeof s->rq.export_path, "lmscope-export-%d.json", s->export_n);
 	s->rq.export_json = s->export_n;
-	snprintf(s->msg, sizeof s->msg, "wrote lmscope-export-%d.txt and .svg; .json follows",
+	snprintf(s->msg, sizeof s->msg, "wrote lmscope-export-%d.txt, .svg and .png; .json follows",
 	         s->export_n);
 	return TUI_RECOMPUTE;
 }
@@ -187,7 +192,7 @@ static const struct tui_key global_keys[] = {
 	{KEY_F(2), "F2", "switch the saliency method", k_method},
 	{KEY_F(3), "F3", "overview of all layers x heads", k_overview},
 	{KEY_F(4), "F4", "append the target token to the context", k_append},
-	{KEY_F(5), "F5", "export the views (text as seen, SVG figure, JSON)", k_export},
+	{KEY_F(5), "F5", "export the views (text as seen, SVG and PNG figure, JSON)", k_export},
 	{0, NULL, NULL, NULL},
 };
 
@@ -214,7 +219,7 @@ static const struct tui_key command_keys[] = {
 	           "prediction (again: the saliency)", tui_k_change},
 	{'H', "H", "activation patching in the attention's place: the corrupted context and "
 	           "the heatmap (again: the attention)", tui_k_patch},
-	{'e', "e", "export the views (text as seen, SVG figure, JSON)", k_export},
+	{'e', "e", "export the views (text as seen, SVG and PNG figure, JSON)", k_export},
 	{'{', "{ / }", "previous / next training snapshot: its model, same context", tui_k_timeline},
 	{'}', NULL, NULL, tui_k_timeline},
 	{0, NULL, NULL, NULL},

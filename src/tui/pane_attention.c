@@ -2,6 +2,7 @@
  *   matrix   - the selected layer and head (or the mean over the layer's
  *              heads) as a heatmap: rows are query tokens, columns key
  *              tokens, labels on both axes, a legend; scrolls both ways;
+ *              presenter mode makes the cells larger and the labels whole;
  *   overview - every layer x head as a thumbnail with its mean entropy,
  *              from which a head is picked;
  *   query    - one token's attention row as bars over the context. */
@@ -9,13 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "teach.h"
 #include "ui.h"
 
 enum { CELL = 3, HEAD_ROWS = 4 /* title, legend, two rows of key labels */ };
+enum { BIG_CELL = 5, BIG_CELL_MAX = 12 };
 
 struct geom {
 	int n, rows, cols;
 	int lw;          /* row label width */
+	int cw, rh;      /* a cell's width and height */
 	int nr, nc;      /* visible matrix rows / columns */
 	int row0, col0;  /* first visible query / key */
 };
@@ -25,15 +29,50 @@ static int clamp(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The widest token of the context as shown, in columns. */
+static int widest_token(struct tui_state *s, int n)
+{
+	char buf[32];
+	int wmax = 0;
+	for (int j = 0; j < n; j++) {
+		const char *t = tui_view_token(s, j, buf, sizeof buf);
+		int tw = ui_text_width(t, strlen(t), 1);
+		wmax = tw > wmax ? tw : wmax;
+	}
+	return wmax;
+}
+
+/* Cell and label sizes. On a normal screen: cells of 3 columns, key labels
+ * of 5 (two staggered rows), row labels a sixth of the pane. In presenter
+ * mode, for a room: row labels as wide as the widest token (up to a third
+ * of the pane), cells wide enough for the staggered key labels to show
+ * whole tokens while at least 8 columns (or all) fit, and two rows high
+ * when every query fits so. */
+static void cell_sizes(struct tui_state *s, struct geom *g)
+{
+	g->lw = clamp(g->cols / 6, 6, 12);
+	g->cw = CELL;
+	g->rh = 1;
+	if (!tui_presenting(s) || !g->n)
+		return;
+	int wmax = widest_token(s, g->n);
+	g->lw = clamp(wmax, 6, g->cols / 3 < 6 ? 6 : g->cols / 3);
+	int avail = g->cols - g->lw - 1, fit = g->n < 8 ? g->n : 8;
+	int want = (wmax + 2) / 2 > BIG_CELL ? (wmax + 2) / 2 : BIG_CELL;
+	int room = avail / fit > BIG_CELL ? avail / fit : BIG_CELL;
+	g->cw = clamp(want, BIG_CELL, room < BIG_CELL_MAX ? room : BIG_CELL_MAX);
+	g->rh = g->rows - HEAD_ROWS >= 2 * g->n ? 2 : 1;
+}
+
 static struct geom matrix_geom(struct tui_state *s, WINDOW *w)
 {
 	struct geom g;
 	g.n = tui_view_n(s);
 	g.rows = getmaxy(w);
 	g.cols = getmaxx(w);
-	g.lw = clamp(g.cols / 6, 6, 12);
-	g.nr = g.rows - HEAD_ROWS;
-	g.nc = (g.cols - g.lw - 1) / CELL;
+	cell_sizes(s, &g);
+	g.nr = (g.rows - HEAD_ROWS) / g.rh;
+	g.nc = (g.cols - g.lw - 1) / g.cw;
 	if (g.nr < 1)
 		g.nr = 1;
 	if (g.nc < 1)
@@ -73,10 +112,11 @@ static void legend(WINDOW *w, int y, int x, int width)
 	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, "100%%  rows: query, columns: key");
 }
 
-/* One cell: the probability in percent on its heat shade. */
-static void cell(WINDOW *w, int y, int x, float p)
+/* One cell of cw x rh: the probability in percent on its heat shade,
+ * centred on its first row. */
+static void cell(WINDOW *w, int y, int x, int cw, int rh, float p)
 {
-	char buf[8];
+	char buf[8], row[64];
 	ui_set(w, ui_heat(p));
 	if (p < 0.005f)
 		snprintf(buf, sizeof buf, "  %s", ui_color_mode() ? " " : ui_shade(0));
@@ -84,7 +124,16 @@ static void cell(WINDOW *w, int y, int x, float p)
 		snprintf(buf, sizeof buf, " %s%d", ui_shade(p), (int)(p * 100 + 0.5f));
 	else
 		snprintf(buf, sizeof buf, "%3d", (int)(p * 100 + 0.5f));
-	mvwaddstr(w, y, x, buf);
+	int pad = (cw - 3) / 2;
+	snprintf(row, sizeof row, "%*s%s%*s", pad, "", buf, cw - 3 - pad, "");
+	mvwaddstr(w, y, x, row);
+	for (int r = 1; r < rh; r++) {
+		/* the shade again: blanks on a colour, glyphs without one */
+		const char *fill = ui_color_mode() ? " " : ui_shade(p < 0.005f ? 0 : p);
+		wmove(w, y + r, x);
+		for (int i = 0; i < cw; i++)
+			waddstr(w, fill);
+	}
 	ui_set(w, UI_NORMAL);
 }
 
@@ -105,21 +154,21 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 	legend(w, 1, 1, g.cols - 2);
 	/* key labels, staggered over two rows so each can be two cells wide */
 	for (int c = 0; c < g.nc && g.col0 + c < g.n; c++) {
-		int k = g.col0 + c;
+		int k = g.col0 + c, x = g.lw + 1 + c * g.cw;
 		const char *t = tui_view_token(s, k, buf, sizeof buf);
 		ui_set(w, UI_DIM);
-		ui_text(w, 2 + (c & 1), g.lw + 1 + c * CELL, t, strlen(t), 2 * CELL - 1, 1);
+		ui_text(w, 2 + (c & 1), x, t, strlen(t), clamp(2 * g.cw - 1, 1, g.cols - x), 1);
 	}
 	ui_set(w, UI_NORMAL);
 	int q = tui_query(s);
 	for (int r = 0; r < g.nr && g.row0 + r < g.n; r++) {
-		int qi = g.row0 + r, y = HEAD_ROWS + r;
+		int qi = g.row0 + r, y = HEAD_ROWS + r * g.rh;
 		const char *t = tui_view_token(s, qi, buf, sizeof buf);
 		ui_set(w, qi == q && s->query >= 0 ? UI_SELECT : UI_DIM);
 		ui_text(w, y, 0, t, strlen(t), g.lw, 1);
 		ui_set(w, UI_NORMAL);
 		for (int c = 0; c < g.nc && g.col0 + c <= qi; c++)
-			cell(w, y, g.lw + 1 + c * CELL, v->att[(size_t)qi * g.n + g.col0 + c]);
+			cell(w, y, g.lw + 1 + c * g.cw, g.cw, g.rh, v->att[(size_t)qi * g.n + g.col0 + c]);
 	}
 }
 
@@ -271,7 +320,7 @@ static int click(struct tui_state *s, enum tui_win win, int y, int x)
 	}
 	if (s->att_mode == TUI_ATT_MATRIX) {
 		struct geom g = matrix_geom(s, w);
-		int q = g.row0 + y - HEAD_ROWS;
+		int q = g.row0 + (y - HEAD_ROWS) / g.rh;
 		if (y >= HEAD_ROWS && q < g.n)
 			s->query = q;
 	}

@@ -1,10 +1,15 @@
-/* The layer view (logit lens): the top prediction that each layer's hidden
- * state would give at the last position, read through the final norm and
- * the unembedding - how the prediction forms layer by layer. */
+/* The layer view (logit lens): each layer's hidden state at one position
+ * of the context (the last by default; Left/Right move it), read through
+ * the final norm and the unembedding - how the prediction forms layer by
+ * layer. A row per layer: the selected target's rank and probability, then
+ * the layer's most probable tokens with theirs. */
 #include <stdio.h>
 #include <string.h>
 
 #include "ui.h"
+
+#define LAYER_W 9  /* "layer 12 " */
+#define RANK_W 15  /* "#12345  99.99% " */
 
 static int first_row(struct tui_state *s, int L, int rows)
 {
@@ -12,14 +17,58 @@ static int first_row(struct tui_state *s, int L, int rows)
 	return s->lens_top < 0 || s->lens_top > maxr ? maxr : s->lens_top;
 }
 
+/* The title: where the lens looks and at which target. */
+static void title(struct tui_state *s, WINDOW *w, int focused)
+{
+	const struct tui_view *v = s->v;
+	char t[200], b1[32], b2[32];
+	if (!tui_view_n(s) || !v->have_lens) {
+		ui_title(w, "Logit lens: each layer's next tokens and the target's rank", focused);
+		return;
+	}
+	int p = v->lens_pos;
+	snprintf(t, sizeof t, "Logit lens at %d '%s'%s: target '%s' rank, top %d", p,
+	         tui_view_token(s, p, b1, sizeof b1), p == v->n - 1 ? " (last)" : "",
+	         tui_token_str(s->tm, v->target, b2, sizeof b2), TUI_LENS_K);
+	ui_title(w, t, focused);
+}
+
+/* One layer's row: its target column, then its top tokens as fit. */
+static void layer_row(struct tui_state *s, WINDOW *w, int y, int l, int cols)
+{
+	const struct tui_view *v = s->v;
+	char buf[32];
+	ui_printf(w, y, 0, LAYER_W, "layer %d", l);
+	const int *id = v->lens_id + (size_t)l * TUI_LENS_K;
+	const float *p = v->lens_p + (size_t)l * TUI_LENS_K;
+	if (id[0] < 0) {
+		ui_printf(w, y, LAYER_W, cols - LAYER_W, "(state not of the unembedding's width)");
+		return;
+	}
+	ui_set(w, v->lens_rank[l] == 1 ? UI_TARGET : UI_NORMAL);
+	ui_printf(w, y, LAYER_W, RANK_W, "#%-5d %6.2f%%", v->lens_rank[l], 100.0 * v->lens_tp[l]);
+	ui_set(w, UI_NORMAL);
+	int x = LAYER_W + RANK_W;
+	for (int i = 0; i < TUI_LENS_K && id[i] >= 0 && x + 8 < cols; i++) {
+		const char *t = tui_token_str(s->tm, id[i], buf, sizeof buf);
+		int tw = ui_text_width(t, strlen(t), 1), room = cols - x - 7;
+		if (tw > room && i > 0)
+			break; /* whole tokens only, after the first */
+		tw = tw > 14 ? 14 : tw > room ? room : tw;
+		ui_set(w, id[i] == v->target ? UI_TARGET : UI_NORMAL);
+		x += ui_text(w, y, x, t, strlen(t), tw, 1);
+		ui_set(w, UI_NORMAL);
+		ui_printf(w, y, x, 7, " %4.1f%%", 100.0 * p[i]);
+		x += 8;
+	}
+}
+
 static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
-	int focused = s->focus == P_LENS;
 	int cols = getmaxx(w), rows = getmaxy(w) - 1;
-	char buf[32];
 	werase(w);
-	ui_title(w, "Logit lens: each layer's top next token at the last position", focused);
+	title(s, w, s->focus == P_LENS);
 	if (!tui_view_n(s))
 		return;
 	if (!v->have_lens) {
@@ -27,22 +76,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	int top = first_row(s, v->L, rows);
-	int tw = cols / 4 < 8 ? 8 : cols / 4 > 18 ? 18 : cols / 4;
-	int bw = cols - 10 - tw - 9;
-	for (int r = 0; r < rows && top + r < v->L; r++) {
-		int l = top + r, y = r + 1;
-		ui_printf(w, y, 0, 9, "layer %d", l);
-		int id = v->lens_id[l];
-		if (id < 0)
-			continue;
-		const char *t = tui_token_str(s->tm, id, buf, sizeof buf);
-		ui_set(w, id == v->top_id[0] ? UI_TARGET : UI_NORMAL);
-		ui_text(w, y, 10, t, strlen(t), tw, 1);
-		ui_set(w, UI_NORMAL);
-		if (bw > 0)
-			ui_bar(w, y, 11 + tw, v->lens_p[l], bw, UI_PROB_BAR);
-		ui_printf(w, y, cols - 8, 8, "%6.2f%%", 100.0 * v->lens_p[l]);
-	}
+	for (int r = 0; r < rows && top + r < v->L; r++)
+		layer_row(s, w, r + 1, top + r, cols);
 }
 
 static int click(struct tui_state *s, enum tui_win win, int y, int x)
@@ -63,19 +98,38 @@ static int k_scroll(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
+/* Left/Right: the lens one position earlier / later; at the last position
+ * it follows the end of the context as it is typed. */
+static int k_position(struct tui_state *s, int key)
+{
+	int n = tui_view_n(s);
+	if (!n)
+		return TUI_NONE;
+	int p = s->rq.lens_pos >= 0 && s->rq.lens_pos < n ? s->rq.lens_pos : n - 1;
+	p += key == KEY_LEFT ? -1 : 1;
+	if (p < 0 || p >= n)
+		return TUI_NONE;
+	s->rq.lens_pos = p == n - 1 ? -1 : p;
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
 static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "scroll the layers", k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_HOME, "Home/End", "first / last layers", k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
+	{KEY_LEFT, "Left/Right", "the lens one position earlier / later in the context (the last "
+	                         "follows the typing)", k_position},
+	{KEY_RIGHT, NULL, NULL, k_position},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_lens = {
 	.name = "Logit lens",
-	.about = "Each layer's hidden state at the last position read through the model's final "
-	         "norm and unembedding, as if the model stopped there: the token it would predict "
-	         "and its probability. Watch the prediction form layer by layer.",
+	.about = "Each layer's hidden state at one position (the last unless Left/Right moved it) "
+	         "read through the model's final norm and unembedding, as if the model stopped "
+	         "there: the selected target's rank (#1: the top) and probability, then the "
+	         "layer's most probable next tokens. Watch the prediction form layer by layer.",
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

@@ -71,10 +71,12 @@ int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH
 		    !grow(&v->thumb, &v->cap_LH, lh, sizeof *v->thumb * TUI_THUMB * TUI_THUMB))
 			return 0;
 	}
-	size_t cl = v->cap_L;
+	size_t cl = v->cap_L, cl1 = v->cap_L, cl2 = v->cap_L;
 	if ((size_t)L > v->cap_L) {
-		if (!grow(&v->lens_id, &cl, (size_t)L, sizeof *v->lens_id) ||
-		    !grow(&v->lens_p, &v->cap_L, (size_t)L, sizeof *v->lens_p))
+		if (!grow(&v->lens_id, &cl, (size_t)L, sizeof *v->lens_id * TUI_LENS_K) ||
+		    !grow(&v->lens_p, &cl1, (size_t)L, sizeof *v->lens_p * TUI_LENS_K) ||
+		    !grow(&v->lens_rank, &cl2, (size_t)L, sizeof *v->lens_rank) ||
+		    !grow(&v->lens_tp, &v->cap_L, (size_t)L, sizeof *v->lens_tp))
 			return 0;
 	}
 	if (!grow(&v->act, &v->cap_act, act ? act : 1, sizeof *v->act))
@@ -98,6 +100,8 @@ void tui_view_free(struct tui_view *v)
 	free(v->detect);
 	free(v->lens_id);
 	free(v->lens_p);
+	free(v->lens_rank);
+	free(v->lens_tp);
 	free(v->act);
 	lms_patch_result_free(&v->patch);
 	free(v->dla.heads);
@@ -240,9 +244,12 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	if (v->have_dla && !dla_copy(&out->dla, &v->dla))
 		return 0;
 	out->have_lens = v->have_lens;
+	out->lens_pos = v->lens_pos;
 	if (v->have_lens) {
-		COPY(lens_id, v->L);
-		COPY(lens_p, v->L);
+		COPY(lens_id, (size_t)v->L * TUI_LENS_K);
+		COPY(lens_p, (size_t)v->L * TUI_LENS_K);
+		COPY(lens_rank, v->L);
+		COPY(lens_tp, v->L);
 	}
 	return 1;
 }

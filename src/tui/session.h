@@ -51,6 +51,7 @@ enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_M
 #define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1, G + 1 the LSTM's cell state c */
 
 #define TUI_TOPK 100   /* candidates kept per view */
+#define TUI_LENS_K 5   /* logit lens: candidates kept per layer */
 #define TUI_THUMB 16   /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
 
 /* One request from the input thread; the worker computes only the newest. */
@@ -66,6 +67,7 @@ struct tui_request {
 	int part;          /* recurrent: TUI_PART_HIDDEN or gate + 1 */
 	int need_overview; /* thumbnails and entropies of every head */
 	int need_lens;     /* logit lens per layer */
+	int lens_pos;      /* the lens's position (view index); -1 = the last */
 	int need_faith;    /* deletion area and rank agreement of the saliency */
 	int export_json;   /* nonzero: also write the JSON export to export_path */
 	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
@@ -146,9 +148,15 @@ struct tui_view {
 	int has_cell;          /* LSTM: part G + 1 is the cell state c */
 	float *act;
 
+	/* the logit lens at position lens_pos: each layer's hidden state there
+	 * read through the final norm and unembedding (lms_lens_rows); ids -1
+	 * for a layer whose state is not the unembedding's width */
 	int have_lens;
-	int *lens_id;          /* (L) top token of each layer's lens at the last position */
-	float *lens_p;         /* (L) its probability */
+	int lens_pos;
+	int *lens_id;          /* (L, TUI_LENS_K) each layer's most probable tokens, best first */
+	float *lens_p;         /* (L, TUI_LENS_K) their probabilities */
+	int *lens_rank;        /* (L) the target's rank in each layer's lens, 1 = top; 0 unknown */
+	float *lens_tp;        /* (L) the target's probability there */
 
 	int have_patch;
 	char patch_note[160];  /* why there is no sweep (token counts differ, ...) */

@@ -105,6 +105,7 @@ int bench_explorer(int argc, char **argv)
 		return 1;
 	}
 	struct tui_request rq = {0};
+	rq.lens_pos = -1; /* the lens at the last position */
 	rq.target = rq.contrast = -1;
 	struct tui_view out = {0};
 	int *ids = malloc(sizeof(int) * (size_t)n);

@@ -2,8 +2,9 @@
 # What a command prints reaches its destination or the command fails:
 # every command writing to a full disk (/dev/full) exits 3 with one line
 # "lmscope: CMD: standard output: No space left on device", and a figure
-# written to it too. generate prints as it goes: stopped by SIGINT, it exits
-# 130 with one line on stderr, after a newline, and what it printed is
+# whose disk fills up too, leaving no file. generate prints as it goes:
+# stopped by SIGINT, it exits 130 with one line on stderr, after a newline,
+# and what it printed is
 # exactly what an uninterrupted run with as many tokens prints (same seed);
 # its text tokenizes back to the prompt and the ids --json reports.
 LMSCOPE=${LMSCOPE:-./lmscope}
@@ -41,9 +42,15 @@ full "lesson: " lesson --help
 full "" --help
 full "" --version
 full "" "$M" --help
-ln -s /dev/full "$tmp/full.svg"
-"$LMSCOPE" explain "$M" --text "the dog" --figure "$tmp/full.svg" > /dev/null 2> "$tmp/err"
+# A figure is written under a temporary name and renamed (atomically), so
+# a disk that fills up is a file size limit here (SIGXFSZ ignored, the
+# write fails): exit 3, one line, and no file left, whole or partial.
+mkdir "$tmp/fig"
+(trap '' XFSZ; ulimit -f 8; "$LMSCOPE" explain "$M" --text "the dog" --figure "$tmp/fig/full.svg" \
+	> /dev/null 2> "$tmp/err")
 [ $? -eq 3 ] || fail "explain --figure on a full disk: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "explain --figure on a full disk: $(cat "$tmp/err")"
+[ -z "$(ls -A "$tmp/fig")" ] || fail "explain --figure on a full disk left $(ls -A "$tmp/fig")"
 
 # generate, interrupted: exit 130, a newline, nothing lost
 timeout --preserve-status -s INT 3 "$LMSCOPE" generate "$M" --text "the dog" -n 1000000 --seed 3 \

@@ -19,7 +19,8 @@ For several inputs it runs
 
 and compares with torch autograd on the same float32 weights evaluated in
 float64: every next-token log-probability, the target, every attention
-probability, and the saliency (grad_norm and grad_x_input of the gradient
+probability, the logit lens (--lens: each block's residual stream at the
+last position through ln_f and wte), and the saliency (grad_norm and grad_x_input of the gradient
 of log p(target), or of log p(target) - log p(contrast), with respect to
 each input position's token embedding vector). Relative error <= 1e-4
 throughout (attention probabilities: absolute 1e-5, they are <= 1).
@@ -85,9 +86,10 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def gpt2(w, e):
+def gpt2(w, e, residuals=None):
     """e: (n, C) token embedding rows. Returns the logits (n, V) and every
-    layer's attention probabilities, (L, NH, n, n)."""
+    layer's attention probabilities, (L, NH, n, n); appends the residual
+    stream after each block (n, C) to the list residuals when given."""
     n, hs = e.shape[0], C // NH
     x = e + w["wpe.weight"][:n]
     mask = torch.ones(n, n, dtype=torch.bool).tril()
@@ -105,6 +107,8 @@ def gpt2(w, e):
         m = layer_norm(x, p("ln_2.weight"), p("ln_2.bias"))
         f = gelu_tanh(m @ p("mlp.c_fc.weight") + p("mlp.c_fc.bias"))
         x = x + f @ p("mlp.c_proj.weight") + p("mlp.c_proj.bias")
+        if residuals is not None:
+            residuals.append(x)
     x = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"])
     return x @ w["wte.weight"].T, torch.stack(atts)
 
@@ -260,6 +264,35 @@ def crosscheck(rep, w64, model_dir, ids, target, contrast):
             continue
         for j in range(len(ids)):
             rep.rel(method, f"{tag} {method}[{j}]", s["scores"][j], float(scores[j]), float(floors[j]))
+    lens_check(rep, w64, model_dir, ids, t, extra, tag)
+
+
+def lens_check(rep, w64, model_dir, ids, t, extra, tag):
+    """explain --lens: each block's residual stream at the last position
+    through the final LayerNorm and wte, every token's probability (all V
+    listed), the target's probability and its rank (1 + the tokens more
+    probable)."""
+    res = []
+    with torch.no_grad():
+        gpt2(w64, w64["wte.weight"][torch.tensor(ids)], res)
+    out = explain(rep, model_dir, ids, extra + ["--lens", "--method", "grad_norm"])
+    if out is None:
+        return
+    lens = out.get("lens")
+    if not lens or lens["position"] != len(ids) - 1 or len(lens["layers"]) != L:
+        rep.fail(tag, f"lens missing or misshapen: {lens}")
+        return
+    for l, got in enumerate(lens["layers"]):
+        x = layer_norm(res[l][-1], w64["ln_f.weight"], w64["ln_f.bias"])
+        p = torch.softmax(x @ w64["wte.weight"].T, dim=-1)
+        if len(got["top"]) != V or [c["id"] for c in got["top"]] != p.argsort(descending=True).tolist():
+            rep.fail(tag, f"lens layer {l}: order {[c['id'] for c in got['top']]}")
+        for c in got["top"]:
+            rep.rel("lens", f"{tag} lens[{l}] p[{c['id']}]", c["prob"], float(p[c["id"]]))
+        rep.rel("lens", f"{tag} lens[{l}] p(target)", got["target"]["prob"], float(p[t]))
+        rank = 1 + int((p > p[t]).sum())
+        if got["target"]["rank"] != rank:
+            rep.fail(tag, f"lens layer {l}: target rank {got['target']['rank']}, torch {rank}")
 
 
 def main():

@@ -209,7 +209,7 @@ import sys
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
 y = [i for i, l in enumerate(lines) if " F5 " in l][0]
 text = " ".join(l[4 + 23:4 + 71].strip() for l in lines[y:y + 2])
-assert "export the views (text as seen, SVG figure, JSON)" in text, text
+assert "export the views (text as seen, SVG and PNG figure, JSON)" in text, text
 EOF
 for i in $(seq 1 40); do $T send-keys -t h NPage; done
 sleep 0.3
