@@ -6,15 +6,14 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "divergence.h"
 #include "front/front.h"
 #include "lmscope/divergence.h"
+#include "worker.h"
 
 struct div_state {
 	struct lms_divergence d; /* the thread's */
@@ -133,17 +132,7 @@ static enum lms_status start_thread(void)
 	dv.wake_wr = fd[1];
 	pthread_mutex_init(&dv.mu, NULL);
 	pthread_cond_init(&dv.cv, NULL);
-	/* terminal signals go to the input thread (as the engine threads') */
-	sigset_t all, old;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int err = pthread_create(&dv.thread, NULL, div_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int err = tui_thread_start(&dv.thread, div_main, NULL);
 	if (err)
 		return lms_fail(LMS_ENOMEM, "cannot start the divergence thread: %s", strerror(err));
 	dv.started = 1;
@@ -255,15 +244,7 @@ int tui_div_stop(int wait_ms)
 		dv.stop = 1;
 		pthread_cond_signal(&dv.cv);
 		pthread_mutex_unlock(&dv.mu);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_ms / 1000;
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		if (pthread_timedjoin_np(dv.thread, NULL, &until) != 0)
+		if (!tui_thread_join(dv.thread, wait_ms))
 			return 0; /* still inside a forward or backward */
 		dv.started = 0;
 		pthread_mutex_destroy(&dv.mu);
