@@ -27,6 +27,10 @@
  *               with --attention, for Transformers
  *   "ablate"    {"spec", "mode"}: with --ablate, everything above is of the
  *               ablated model
+ *   "compare"   {"model_b", "position", "target", "kl": [L],
+ *               "attn_maxdiff": [L][NH], "saliency_spearman"}: with
+ *               --compare MODEL_B, where the second model computes something
+ *               else (explain_compare.c)
  *   "dla"       {"embed", "heads": [L][NH], "attn_bias": [L], "mlp": [L],
  *               "final_bias", "sum", "logit"}: with --dla, the direct logit
  *               attribution of the target (minus the contrast) at the last
@@ -45,6 +49,7 @@
 
 #include "cli.h"
 #include "explain_attr.h"
+#include "explain_compare.h"
 #include "lmscope/logits.h"
 
 struct opts {
@@ -54,6 +59,7 @@ struct opts {
 	struct cli_attr_opts x; /* the attribution method and its settings */
 	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
 	struct cli_ablate ab;   /* --ablate, --ablate-mode */
+	struct cli_compare_opts cmp; /* --compare, --position */
 	int dla;
 	int lens;
 };
@@ -72,6 +78,7 @@ struct result {
 	struct lms_intervention *iv; /* --ablate, or NULL */
 	struct lms_dla dla;          /* with --dla */
 	struct cli_lens lens;        /* with --lens */
+	struct cli_compare cmp;      /* with --compare */
 };
 
 #define O struct opts
@@ -99,7 +106,7 @@ static const struct front_opt explain_options[] = {
 static const char usage_text[] =
 	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
 	"                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
-	"                       [--json | --csv] [--figure FILE] [options]\n";
+	"                       [--json | --csv] [--figure FILE] [--compare MODEL_B] [options]\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -108,8 +115,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->faith = -1;
 	o->target = o->contrast = -1;
 	o->top = 10;
+	cli_compare_defaults(&o->cmp);
 	struct front_cmd cmd = {"explain", usage_text, NULL,
-	                        {{explain_options, o}, {explain_attr_options, &o->x}, {cli_ablate_options, &o->ab}},
+	                        {{explain_options, o}, {explain_attr_options, &o->x}, {cli_ablate_options, &o->ab},
+	                         {explain_compare_options, &o->cmp}},
 	                        0, NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
@@ -121,6 +130,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->path = argv[first];
 	if (!o->text == !o->idlist)
 		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
+	if (o->cmp.position >= 0 && !o->cmp.model_b)
+		return front_usage("explain: --position is the position --compare looks at; give --compare MODEL_B");
+	if (o->cmp.model_b && (o->x.csv || o->ab.spec))
+		return front_usage("explain: --compare compares the models as they are, in the table or --json "
+		                   "(not with --csv or --ablate)");
 	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
 		return front_usage("explain: give a token by text or by id, not both");
 	return 0;
@@ -164,6 +178,7 @@ static void free_result(struct result *res)
 	lms_dla_free(&res->dla);
 	cli_lens_free(&res->lens);
 	lms_intervention_free(res->iv);
+	cli_compare_free(&res->cmp);
 }
 
 /* Forward, next-token distribution, objective, backward to the inputs. */
@@ -225,6 +240,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 		res->scores[j] = res->attr.scores[j];
 	if (o->x.figure)
 		st = cli_attr_figure(cm, &o->x, &p, &res->attr);
+	if (!st && o->cmp.model_b)
+		st = cli_compare_compute(cm, &o->cmp, res->ids, n, &res->cmp);
 	return st;
 }
 
@@ -305,6 +322,8 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		json_object_set_new(root, "dla", dla_json(&res->dla));
 	if (o->lens)
 		json_object_set_new(root, "lens", cli_lens_json(cm, &res->lens));
+	if (o->cmp.model_b)
+		json_object_set_new(root, "compare", cli_compare_json(cm, &res->cmp));
 	int bad = json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(8)) != 0;
 	json_decref(root);
 	putchar('\n');
@@ -401,6 +420,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 		print_dla(&res->dla);
 	if (o->lens)
 		cli_lens_print(cm, &res->lens);
+	if (o->cmp.model_b)
+		cli_compare_print(stdout, &res->cmp);
 	if (o->attention && !lms_arch_is_recurrent(c->arch))
 		for (int l = 0; l < c->L; l++)
 			for (int h = 0; h < c->NH; h++) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "divergence.h"
 #include "lmscope/clock.h"
 #include "teach.h"
 #include "term.h"
@@ -264,7 +265,7 @@ static unsigned apply_flags(struct tui_state *s, int flags)
 static int run_loop(struct tui_app *app)
 {
 	int n = app->n_sides;
-	struct pollfd pfd[1 + TUI_SIDES];
+	struct pollfd pfd[2 + TUI_SIDES]; /* the terminal, each side's engine, the divergence */
 	pfd[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
 	for (int i = 0; i < n; i++)
 		pfd[1 + i] = (struct pollfd){app->side[i]->w->wake_rd, POLLIN, 0};
@@ -292,7 +293,8 @@ static int run_loop(struct tui_app *app)
 			dirty = 0;
 		}
 		int timeout = tui_player_timeout(app, lms_now_ms());
-		int rc = poll(pfd, (nfds_t)(1 + n), timeout < 0 ? 1000 : timeout);
+		pfd[1 + n] = (struct pollfd){tui_div_fd(), POLLIN, 0}; /* -1 (ignored) until shown */
+		int rc = poll(pfd, (nfds_t)(2 + n), timeout < 0 ? 1000 : timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;
 		for (int i = 0; i < n; i++) {
@@ -328,6 +330,8 @@ static int run_loop(struct tui_app *app)
 		for (int i = 0; i < n; i++)
 			dirty |= apply_flags(app->side[i], app->flags[i]);
 		memset(app->flags, 0, sizeof app->flags);
+		if (tui_div_update(app))
+			dirty |= D_ALL & ~D_CLEAR;
 	}
 }
 
@@ -470,7 +474,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	}
 	tui_lesson_free(&ls);
 	tui_record_free(&app);
-	int stopped = 1;
+	int stopped = tui_div_stop(200);
 	for (int i = 0; i < TUI_SIDES; i++)
 		if (sides[i].started)
 			stopped &= tui_worker_stop(&sides[i].worker, 200);

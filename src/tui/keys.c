@@ -219,6 +219,8 @@ static const struct tui_key command_keys[] = {
 	           "prediction (again: the saliency)", tui_k_change},
 	{'H', "H", "activation patching in the attention's place: the corrupted context and "
 	           "the heatmap (again: the attention)", tui_k_patch},
+	{'V', "V", "two models: where B computes something else than A (KL per layer, attention, "
+	           "saliency) in the lens's place (again: the lens)", tui_k_divergence},
 	{'e', "e", "export the views (text as seen, SVG and PNG figure, JSON)", k_export},
 	{'{', "{ / }", "previous / next training snapshot: its model, same context", tui_k_timeline},
 	{'}', NULL, NULL, tui_k_timeline},

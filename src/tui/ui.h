@@ -106,8 +106,8 @@ struct tui_state {
 	int over_score;            /* overview labels: 0 entropy, 1 + the detector (pane_attention.c) */
 	int att_row0, att_col0, att_follow;
 	int query;                 /* selected token (view index), -1 = last */
-	/* lens */
-	int lens_top;
+	/* lens, and the divergence pane in its place: first rows */
+	int lens_top, div_top;
 	/* direct logit attribution: selected and first rows, layer opened + 1 */
 	int dla_sel, dla_top, dla_open;
 	int change_top;            /* change strip's first row, -1: follow the end */
@@ -218,7 +218,7 @@ struct tui_pane_ops {
 };
 
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
-	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch;
+	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch, pane_divergence;
 
 /* ablate.c: the attention pane's keys that ablate the selected head (or
  * restore it) and restore every head; whether head (l, h) is ablated. */
@@ -232,6 +232,9 @@ int tui_k_timeline(struct tui_state *s, int key);
 void tui_timeline_status(const struct tui_state *s, int utf8, char *buf, size_t size);
 /* pane_dla.c: D puts the DLA pane in the lens's place (again: the lens). */
 int tui_k_dla(struct tui_state *s, int key);
+/* pane_divergence.c: V puts the divergence of two models side by side in
+ * the lens's place (again: the lens). */
+int tui_k_divergence(struct tui_state *s, int key);
 /* pane_change.c: K puts the change strip in the saliency's place (again: back). */
 int tui_k_change(struct tui_state *s, int key);
 /* pane_patch.c: H puts the patching pane in the attention's place (again:

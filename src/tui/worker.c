@@ -89,6 +89,35 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
+int tui_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	/* terminal signals go to the input thread; faults stay with whoever faults */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int err = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+int tui_thread_join(pthread_t t, int wait_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &until) == 0;
+}
+
 enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *tm)
 {
 	memset(w, 0, sizeof *w);
@@ -108,17 +137,7 @@ enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *t
 	w->back = &w->bufs[2];
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	/* terminal signals go to the input thread; faults stay with whoever faults */
-	sigset_t all, old;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int err = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int err = tui_thread_start(&w->thread, worker_main, w);
 	if (err) {
 		tui_worker_stop(w, 0);
 		return lms_fail(LMS_ENOMEM, "cannot start the engine thread: %s", strerror(err));
@@ -162,15 +181,7 @@ int tui_worker_stop(struct tui_worker *w, int wait_ms)
 		w->stop = 1;
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_ms / 1000;
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		if (pthread_timedjoin_np(w->thread, NULL, &until) != 0)
+		if (!tui_thread_join(w->thread, wait_ms))
 			return 0; /* still inside a forward or backward */
 		w->started = 0;
 		pthread_mutex_destroy(&w->mu);

@@ -27,6 +27,13 @@ struct tui_worker {
 	int started;
 };
 
+/* A thread of the explorer's running fn(arg), with the terminal's signals
+ * blocked in it (they go to the input thread; faults stay with whoever
+ * faults); 0 or pthread_create's error. */
+int tui_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* Joins t within wait_ms; 0 when it is still running then. */
+int tui_thread_join(pthread_t t, int wait_ms);
+
 /* Starts the thread (signals blocked in it). wake_rd becomes readable when a
  * view is ready. */
 enum lms_status tui_worker_start(struct tui_worker *w, const struct tui_model *tm);

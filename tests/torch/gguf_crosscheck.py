@@ -292,7 +292,9 @@ def rotary_half(x, theta):
     return x * ang.cos() + rot * ang.sin()
 
 
-def forward(w, emb, qwen2=False):
+def forward(w, emb, qwen2=False, hiddens=None):
+    """Logits and each layer's attention; hiddens, when a list, gets the
+    residual stream after each layer (divergence_crosscheck.py's lens)."""
     C, nh, nkv = CFG["C"], CFG["NH"], CFG["KV"]
     hs, T = C // nh, emb.shape[0]
 
@@ -318,6 +320,8 @@ def forward(w, emb, qwen2=False):
         h = norm(x, w[p + "ffn_norm.weight"])
         g = torch.nn.functional.silu(h @ w[p + "ffn_gate.weight"].T)
         x = x + (g * (h @ w[p + "ffn_up.weight"].T)) @ w[p + "ffn_down.weight"].T
+        if hiddens is not None:
+            hiddens.append(x)
     return norm(x, w["output_norm.weight"]) @ w["output.weight"].T, atts
 
 
@@ -404,4 +408,5 @@ def main():
     print("gguf cross-check: all agree")
 
 
-main()
+if __name__ == "__main__":
+    main()

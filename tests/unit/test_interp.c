@@ -4,7 +4,9 @@
  * output bias; patching the one position where clean and corrupt differ
  * at layer 0, or the last state, restores everything); the sweep's shared
  * work equals patched forwards from scratch; the neuron pass against a
- * direct sum and its cache file. PyTorch checks the numbers themselves
+ * direct sum and its cache file; two models' divergence against itself
+ * (zeros), against their logits and attention read directly, and refused
+ * for other sizes. PyTorch checks the numbers themselves
  * (tests/torch/interp_crosscheck.py). */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <check.h>
 
 #include "arch/arch.h"
+#include "lmscope/divergence.h"
 #include "lmscope/interp.h"
 #include "testutil.h"
 
@@ -340,6 +343,132 @@ START_TEST(test_repeated_tokens)
 }
 END_TEST
 
+/* ---- two models' divergence ---------------------------------------------------- */
+
+/* A model against itself: nothing differs, the saliencies rank alike. */
+static void divergence_self(enum lms_arch arch)
+{
+	struct lms_model *m = random_model(arch, 3);
+	struct lms_divergence d;
+	ck_assert_int_eq(lms_divergence_new(m, m, "self", &d), LMS_OK);
+	ck_assert(lms_arch_is_recurrent(arch) == !d.attn_maxdiff);
+	for (int pos = 0; pos < N_IDS; pos += 3) {
+		ck_assert_int_eq(lms_divergence_compute(&d, NULL, NULL, IDS, pos), LMS_OK);
+		for (int l = 0; l < d.L; l++) {
+			ck_assert(d.kl[l] == 0.0);
+			for (int h = 0; h < d.NH; h++)
+				ck_assert(d.attn_maxdiff[l * d.NH + h] == 0.0);
+		}
+		ck_assert(pos ? d.rho == 1.0 : isnan(d.rho));
+	}
+	lms_divergence_free(&d);
+	lms_model_free(m);
+}
+
+START_TEST(test_divergence_self_gpt2) { divergence_self(LMS_GPT2); }
+END_TEST
+
+START_TEST(test_divergence_self_llama) { divergence_self(LMS_LLAMA); }
+END_TEST
+
+START_TEST(test_divergence_self_lstm) { divergence_self(LMS_LSTM); }
+END_TEST
+
+/* Two models: the last layer's KL is that of their own logits (lms_logits,
+ * summed in long double here), each head's difference a direct maximum
+ * over the two attention matrices, and caller runs (reused, longer than
+ * needed) give what runs of the call's own give. */
+static void divergence_direct(enum lms_arch arch)
+{
+	struct lms_model *a = random_model(arch, 3), *b = random_model(arch, 4);
+	struct lms_divergence d, e;
+	ck_assert_int_eq(lms_divergence_new(a, b, "b", &d), LMS_OK);
+	ck_assert_int_eq(lms_divergence_new(a, b, "b", &e), LMS_OK);
+	struct lms_run *ra, *rb, *wa, *wb;
+	ck_assert_int_eq(lms_run_new(a, 1, N_IDS, &wa), LMS_OK);
+	ck_assert_int_eq(lms_run_new(b, 1, N_IDS, &wb), LMS_OK);
+	int V = a->cfg.V;
+	for (int pos = 1; pos < N_IDS; pos += 3) {
+		ck_assert_int_eq(lms_divergence_compute(&d, NULL, NULL, IDS, pos), LMS_OK);
+		ck_assert_int_eq(lms_divergence_compute(&e, wa, wb, IDS, pos), LMS_OK);
+		ra = forwarded(a, IDS, pos + 1, NULL);
+		rb = forwarded(b, IDS, pos + 1, NULL);
+		lms_logits(ra, 0, pos, pos + 1);
+		lms_logits(rb, 0, pos, pos + 1);
+		const float *x = ra->logits + (size_t)pos * V, *y = rb->logits + (size_t)pos * V;
+		long double zx = 0, zy = 0, kl = 0;
+		for (int k = 0; k < V; k++) {
+			zx += expl(x[k]);
+			zy += expl(y[k]);
+		}
+		for (int k = 0; k < V; k++)
+			kl += expl(x[k]) / zx * ((x[k] - logl(zx)) - (y[k] - logl(zy)));
+		ck_assert_msg(fabs(d.kl[d.L - 1] - (double)kl) <= 1e-5 * (1 + (double)kl),
+		              "%s pos %d: KL %.8g, direct %.8Lg", lms_arch_name(arch), pos, d.kl[d.L - 1], kl);
+		ck_assert(kl > 1e-3); /* the two models do differ */
+		for (int l = 0; l < d.L; l++)
+			for (int h = 0; h < d.NH; h++) {
+				const float *p = lms_run_attention(ra, l, h, 0), *q = lms_run_attention(rb, l, h, 0);
+				double worst = 0.0;
+				for (int i = 0; i <= pos; i++)
+					for (int j = 0; j <= i; j++)
+						worst = fmax(worst, fabs((double)p[i * ra->T + j] - q[i * rb->T + j]));
+				ck_assert(d.attn_maxdiff[l * d.NH + h] == worst);
+				ck_assert(e.attn_maxdiff[l * d.NH + h] == worst);
+			}
+		for (int l = 0; l < d.L; l++)
+			ck_assert_double_eq_tol(e.kl[l], d.kl[l], 1e-12);
+		ck_assert(d.target == e.target && (d.rho == e.rho || (isnan(d.rho) && isnan(e.rho))));
+		ck_assert(d.rho >= -1.0 && d.rho <= 1.0);
+		lms_run_free(ra);
+		lms_run_free(rb);
+	}
+	lms_run_free(wa);
+	lms_run_free(wb);
+	lms_divergence_free(&d);
+	lms_divergence_free(&e);
+	lms_model_free(a);
+	lms_model_free(b);
+}
+
+START_TEST(test_divergence_direct_gpt2) { divergence_direct(LMS_GPT2); }
+END_TEST
+
+START_TEST(test_divergence_direct_llama) { divergence_direct(LMS_LLAMA); }
+END_TEST
+
+/* Models of other sizes are refused, naming the size; so are positions
+ * outside the context and runs of the wrong model. */
+START_TEST(test_divergence_refused)
+{
+	struct lms_model *a = random_model(LMS_GPT2, 3), *r = random_model(LMS_LSTM, 3);
+	struct lms_config c = a->cfg;
+	struct lms_divergence d;
+	ck_assert_int_eq(lms_divergence_new(a, r, "B", &d), LMS_EARG); /* NH 4 against 0 */
+	ck_assert_str_eq(lms_errmsg(), "B: head count 0 differs from the first model's 4");
+	const char *want[] = {"B: vocabulary size 14 differs from the first model's 13",
+	                      "B: layer count 3 differs from the first model's 2"};
+	for (int k = 0; k < 2; k++) {
+		struct lms_config o = c;
+		*(k ? &o.L : &o.V) += 1;
+		struct lms_model *b;
+		ck_assert_int_eq(lms_model_create(&o, 1, &b), LMS_OK);
+		ck_assert_int_eq(lms_divergence_new(a, b, "B", &d), LMS_EARG);
+		ck_assert_str_eq(lms_errmsg(), want[k]);
+		lms_model_free(b);
+	}
+	ck_assert_int_eq(lms_divergence_new(a, a, "B", &d), LMS_OK);
+	ck_assert_int_eq(lms_divergence_compute(&d, NULL, NULL, IDS, c.maxT), LMS_EARG);
+	struct lms_run *rr;
+	ck_assert_int_eq(lms_run_new(r, 1, 4, &rr), LMS_OK);
+	ck_assert_int_eq(lms_divergence_compute(&d, rr, NULL, IDS, 2), LMS_EARG);
+	lms_run_free(rr);
+	lms_divergence_free(&d);
+	lms_model_free(a);
+	lms_model_free(r);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("interp");
@@ -360,6 +489,12 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, test_patch_counts);
 	tcase_add_test(tc, test_neurons);
 	tcase_add_test(tc, test_repeated_tokens);
+	tcase_add_test(tc, test_divergence_self_gpt2);
+	tcase_add_test(tc, test_divergence_self_llama);
+	tcase_add_test(tc, test_divergence_self_lstm);
+	tcase_add_test(tc, test_divergence_direct_gpt2);
+	tcase_add_test(tc, test_divergence_direct_llama);
+	tcase_add_test(tc, test_divergence_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
