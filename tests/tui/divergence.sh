@@ -72,7 +72,7 @@ check 4 || fail "the divergence pane differs from explain --compare at the last 
 $T send-keys -t a BTab w Up
 check 3 || fail "the divergence pane differs from explain --compare at the selected token"
 $T send-keys -t a Tab V
-wait_for a "Logit lens: " || fail "V did not bring the lens back"
+wait_for a "Logit lens" || fail "V did not bring the lens back"
 $T send-keys -t a q
 wait_for a "EXIT=0" || fail "the explorer did not quit cleanly"
 
