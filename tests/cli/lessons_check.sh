@@ -69,4 +69,36 @@ assert abs(p - want) < 6e-4, (p, want)
 ppl = float(re.search(r"perplexity ([0-9.]+)", out).group(1))
 assert abs(ppl - v["perplexity"]) < 6e-3, (ppl, v["perplexity"])
 PYEOF
+
+# ---- under a step's ablation, against explain --ablate ---------------------------
+text='gon non te fun mo lu kon vo dan | gon non te fun mo lu kon vo dan | gon non te'
+"$LMSCOPE" explain models/induction --text "$text" --ablate 1.1 --top 3 --json \
+	--no-faithfulness > "$tmp/a.json" || fail "explain --ablate: exit $?"
+cat > "$tmp/z.lesson" <<LEOF
+step Ablated
+context $text
+ablate 1.1
+expect prob "fun" > 0.5
+expect top1 "fun"
+step Restored
+ablate off
+expect prob "fun" > 0.5
+LEOF
+"$LMSCOPE" lesson "$tmp/z.lesson" models/induction --check > "$tmp/out"
+rc=$?
+[ "$rc" = 1 ] || fail "claims under ablation: exit $rc, not 1"
+grep -q '^✓ .*:8: prob "fun" > 0.5' "$tmp/out" || fail "ablate off does not restore: $(cat "$tmp/out")"
+/usr/bin/python3 - "$tmp" <<'PYEOF' || fail "values under ablation differ from explain --ablate"
+import json, re, sys
+d = sys.argv[1]
+a = json.load(open(d + "/a.json"))
+out = open(d + "/out", encoding="utf-8").read().split("\n")
+assert out[0].startswith("✗ ") and out[1].startswith("✗ "), out
+p = float(re.search(r'p\("fun"\) = ([0-9.]+)', out[0]).group(1))
+want = [t["prob"] for t in a["top"] if t["token"] == "fun"]
+assert p < 5e-4 if not want else abs(p - want[0]) < 6e-4, (p, want)
+top = re.search(r'top1 "([^"]*)" \(p ([0-9.]+)\)$', out[1])
+assert top.group(1) == a["top"][0]["token"], (top.group(1), a["top"][0])
+assert abs(float(top.group(2)) - a["top"][0]["prob"]) < 6e-4, (top.group(2), a["top"][0])
+PYEOF
 exit 0
