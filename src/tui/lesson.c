@@ -195,6 +195,28 @@ static int parse_head(struct parser *p, struct lesson_step *st, const char *v)
 	return parse_int(p, "head's layer", a, 0, &st->layer) && parse_int(p, "head", b, 0, &st->head);
 }
 
+/* An ablation as `explain --ablate` spells it: L.H, L.mlp (recurrent L.U)
+ * separated by commas. Whether they exist is the model's to say. */
+static int ablate_spec(struct parser *p, const char *v)
+{
+	for (const char *s = v;; s++) {
+		int digits = 0;
+		while (isdigit((unsigned char)*s))
+			s++, digits++;
+		int ok = digits && *s++ == '.';
+		if (ok && !strncmp(s, "mlp", 3))
+			s += 3;
+		else
+			for (digits = 0; ok && isdigit((unsigned char)*s); s++)
+				digits++;
+		if (!ok || (s[-1] != 'p' && !digits) || (*s && *s != ','))
+			return fail(p, "ablate wants heads as LAYER.HEAD (or LAYER.mlp) separated by commas, "
+			               "e.g. 1.0,1.1, or off; not '%s'", v);
+		if (!*s)
+			return 1;
+	}
+}
+
 static int step_line(struct parser *p, const char *key, char *v)
 {
 	struct lesson_step *st = p->step;
@@ -234,6 +256,8 @@ static int step_line(struct parser *p, const char *key, char *v)
 			ok = fail(p, "%s wants a value, or off", key);
 		else if (!strcmp(v, "off"))
 			v[0] = '\0';
+		else if (!strcmp(key, "ablate"))
+			ok = ablate_spec(p, v);
 		keep = ok && set_str(!strcmp(key, "ablate") ? &st->ablate : &st->corrupt, v);
 	} else if (!strcmp(key, "score"))
 		ok = parse_choice(p, key, v, tui_lesson_scores, LESSON_N_SCORES, &st->score);
