@@ -25,6 +25,7 @@ struct expect_fold {
 	int method;
 	const char *target, *contrast; /* NULL: the most probable / none */
 	const char *ablate;            /* "" none */
+	const char *corrupt;           /* the patching pane's corrupted context, "" none */
 };
 
 static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
@@ -33,7 +34,7 @@ static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
 	int from = 0;
 	f->method = TUI_GRAD_NORM;
 	f->target = f->contrast = NULL;
-	f->ablate = "";
+	f->ablate = f->corrupt = "";
 	for (int i = 0; i <= k; i++) {
 		const struct lesson_step *st = &ls->steps[i];
 		if (st->context)
@@ -46,6 +47,8 @@ static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
 			f->contrast = st->contrast[0] ? st->contrast : NULL;
 		if (st->ablate)
 			f->ablate = st->ablate;
+		if (st->corrupt)
+			f->corrupt = st->corrupt;
 	}
 	for (int i = from; i <= k; i++)
 		n += (ls->steps[i].context && i == from ? strlen(ls->steps[i].context) : 0) +
@@ -112,21 +115,31 @@ static void forwarded_free(struct forwarded *fw)
 	free(fw->logp);
 }
 
+/* text's ids (malloc'd) and count; 0 with why in out. */
+static int encode(const struct lms_model *m, const struct lms_tokenizer *tok, const char *text,
+                  int **ids, int *n, char *out, size_t size)
+{
+	size_t len = 0;
+	*ids = NULL;
+	if (lms_tokenizer_encode_input(tok, text, strlen(text), ids, &len, NULL, NULL)) {
+		snprintf(out, size, "%s", lms_errmsg());
+		return 0;
+	}
+	if (len == 0 || len > (size_t)m->cfg.maxT) {
+		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", len, m->cfg.maxT);
+		return 0;
+	}
+	*n = (int)len;
+	return 1;
+}
+
 static int forward_context(const struct lms_model *m, const struct lms_tokenizer *tok,
                            const struct lms_intervention *iv, const char *text,
                            struct forwarded *fw, char *out, size_t size)
 {
-	size_t n = 0;
 	memset(fw, 0, sizeof *fw);
-	if (lms_tokenizer_encode_input(tok, text, strlen(text), &fw->ids, &n, NULL, NULL)) {
-		snprintf(out, size, "%s", lms_errmsg());
+	if (!encode(m, tok, text, &fw->ids, &fw->n, out, size))
 		return 0;
-	}
-	if (n == 0 || n > (size_t)m->cfg.maxT) {
-		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", n, m->cfg.maxT);
-		return 0;
-	}
-	fw->n = (int)n;
 	int V = m->cfg.V;
 	if (lms_run_new(m, 1, fw->n, &fw->r) || lms_embed(fw->r, fw->ids, fw->n) ||
 	    !(fw->logp = malloc((size_t)V * sizeof *fw->logp))) {
@@ -254,6 +267,54 @@ static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *to
 	return compare(e, ppl);
 }
 
+/* The share of the logit difference one site restores when patched from
+ * the step's context into its corrupted one: lms_patch_sweep as the
+ * patching pane calls it (the clean run's top token against the corrupt
+ * run's, the model without ablation). */
+static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *tok,
+                         const struct expect_fold *f, const struct lesson_expect *e, char *out,
+                         size_t size)
+{
+	static const char *const what[] = {"position", "position", "position", "head"};
+	if (!f->corrupt[0]) {
+		snprintf(out, size, "no corrupted context (a corrupt line) in the steps so far");
+		return EXPECT_UNMEASURED;
+	}
+	if (lms_arch_is_recurrent(m->cfg.arch)) {
+		snprintf(out, size, "the model is recurrent: it has no %s site", tui_lesson_sites[e->site]);
+		return EXPECT_UNMEASURED;
+	}
+	int *clean = NULL, *corrupt = NULL, n = 0, nc = 0, rc = EXPECT_UNMEASURED;
+	struct lms_patch_result pr = {0};
+	if (!encode(m, tok, f->context, &clean, &n, out, size) ||
+	    !encode(m, tok, f->corrupt, &corrupt, &nc, out, size))
+		goto done;
+	int N = e->site == LESSON_HEADS ? m->cfg.NH : n;
+	if (nc != n)
+		snprintf(out, size, "the contexts differ in length: clean %d tokens, corrupted %d", n, nc);
+	else if (e->layer >= m->cfg.L || e->head >= N)
+		snprintf(out, size, "layer %d %s %d does not exist (%d layers, %d %ss)", e->layer,
+		         what[e->site], e->head, m->cfg.L, N, what[e->site]);
+	else if (lms_patch_sweep(m, clean, corrupt, n, -1, -1, &pr))
+		snprintf(out, size, "%s", lms_errmsg());
+	else {
+		const double *grid[] = {pr.resid_pre, pr.attn_out, pr.mlp_out, pr.heads};
+		double x = grid[e->site][(size_t)e->layer * (e->site == LESSON_HEADS ? pr.NH : pr.T) +
+		                         (size_t)e->head];
+		snprintf(out, size, "%s patched at layer %d %s %d restores %.3f of the logit difference",
+		         tui_lesson_sites[e->site], e->layer, what[e->site], e->head, x);
+		if (isnan(x))
+			snprintf(out, size, "the clean and corrupted contexts give the same logit difference");
+		else
+			rc = compare(e, x);
+	}
+done:
+	lms_patch_result_free(&pr);
+	free(clean);
+	free(corrupt);
+	return rc;
+}
+
 /* The ablation spec as an intervention in *iv (NULL when spec is ""). 0
  * with why in out when the model cannot take it. */
 static int ablation(const struct lms_model *m, const char *spec, struct lms_intervention **iv,
@@ -277,6 +338,8 @@ static int measure(const struct lms_model *m, const struct lms_tokenizer *tok,
 {
 	if (e->kind == EXPECT_PPL)
 		return measure_ppl(m, tok, iv, e, out, size);
+	if (e->kind == EXPECT_PATCH)
+		return measure_patch(m, tok, f, e, out, size);
 	struct forwarded fw;
 	int rc = EXPECT_UNMEASURED;
 	if (forward_context(m, tok, iv, f->context, &fw, out, size)) {

@@ -5,7 +5,8 @@
 # `lmscope explain --ablate`, the overview's induction scores against
 # `lmscope heads --json`) and agreement-patching.lesson (the patching pane
 # in the attention's place with the corrupted context, its heatmap against
-# `lmscope patch --json`, the attention back with `corrupt off`).
+# `lmscope patch --json`, the attention back with `corrupt off`); a claim of
+# each shows as holding under the caption.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,6 +50,8 @@ for spec in 1.2 1.1 1.0 1.0,1.1; do
 	same_top "$third" "$spec" || fail "step $k: the top candidate differs from explain --ablate $spec"
 	k=$((k + 1))
 done
+wait_for I "✓ expect prob \"fun\" < 0.05: p(\"fun\") = 0.000" ||
+	fail "step 5: the claim under ablation does not show as holding"
 $T send-keys -t I Space
 at I 6 9 "| ablated 1.0,1.1 |" "context 3/64" || fail "step 6: the ablation did not outlive the context"
 same_top "gon non te" "1.0,1.1" || fail "step 6: the top candidate differs from explain"
@@ -114,6 +117,8 @@ heatmap "the key to the old cabinets" "the keys to the old cabinets" ||
 	fail "step 3: the heatmap differs from lmscope patch"
 $T send-keys -t A Space
 at A 4 7 "Patching resid_pre" || fail "step 4 lost the patching pane"
+wait_all A "✓ expect patch resid_pre 0.1 > 0.9: resid_pre patched at layer 0 position 1 restores 1.000" \
+	"✓ expect patch resid_pre 0.5 < 0.1: " || fail "step 4: the patching claims do not show as holding"
 $T send-keys -t A Space
 at A 5 7 "Patching resid_pre" || fail "step 5 lost the patching pane"
 $T send-keys -t A Space

@@ -144,6 +144,12 @@ static const struct {
 	{"step a\nexpect head-induction-score 1 > 0.5\n", 2, "LAYER.HEAD"},
 	{"step a\nexpect head-induction-score 1.-1 > 0.5\n", 2, "LAYER.HEAD"},
 	{"step a\ncaption x\nexpect ppl < 80\n", 3, "the text file is missing"},
+	{"step a\nexpect patch\n", 2, "the site (resid_pre, attn_out, mlp_out or heads) is missing"},
+	{"step a\nexpect patch resid 0.1 > 0.5\n", 2, "the patching site is resid_pre, attn_out"},
+	{"step a\nexpect patch resid_pre 0 > 0.5\n", 2, "the position is LAYER.POSITION"},
+	{"step a\nexpect patch heads 1.x > 0.5\n", 2, "the head is LAYER.HEAD"},
+	{"step a\nexpect patch attn_out 1.2\n", 2, "the comparison (< or >) is missing"},
+	{"step a\nexpect patch mlp_out 1.2 > 0.5 more\n", 2, "unexpected text 'more'"},
 	{"step a\nscore loud\n", 2,
 	 "score wants one of entropy, previous, duplicate, induction, not 'loud'"},
 	{"step a\nscore\n", 2, "score wants a value"},
@@ -170,11 +176,13 @@ START_TEST(test_parse_expect)
 	                   "expect  prob \"a \\\"b\\\"\"  >  0.25\n"
 	                   "expect head-induction-score 1.0 < 0.5\n"
 	                   "expect saliency-top God\n"
-	                   "expect ppl > 80 corpora/kjv.valid.txt\n";
+	                   "expect ppl > 80 corpora/kjv.valid.txt\n"
+	                   "expect patch resid_pre 0.1 > 0.9\n"
+	                   "expect patch heads 1.3 < 0.25\n";
 	struct lesson ls;
 	char err[256];
 	ck_assert_msg(tui_lesson_parse("e.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
-	ck_assert_int_eq(ls.steps[0].n_expect, 5);
+	ck_assert_int_eq(ls.steps[0].n_expect, 7);
 	const struct lesson_expect *e = ls.steps[0].expect;
 	ck_assert_int_eq(e[0].kind, EXPECT_TOP1);
 	ck_assert_str_eq(e[0].token, "them");
@@ -189,6 +197,12 @@ START_TEST(test_parse_expect)
 	ck_assert_int_eq(e[4].kind, EXPECT_PPL);
 	ck_assert_str_eq(e[4].file, "corpora/kjv.valid.txt");
 	ck_assert(e[4].greater && e[4].value == 80);
+	ck_assert_int_eq(e[5].kind, EXPECT_PATCH);
+	ck_assert_int_eq(e[5].site, LESSON_RESID_PRE);
+	ck_assert(e[5].layer == 0 && e[5].head == 1 && e[5].greater && e[5].value == 0.9);
+	ck_assert_int_eq(e[6].kind, EXPECT_PATCH);
+	ck_assert_str_eq(tui_lesson_sites[e[6].site], "heads");
+	ck_assert(e[6].layer == 1 && e[6].head == 3 && !e[6].greater && e[6].value == 0.25);
 	tui_lesson_free(&ls);
 }
 END_TEST
