@@ -211,8 +211,10 @@ static int ablate_spec(struct parser *p, const char *v)
 			for (digits = 0; ok && isdigit((unsigned char)*s); s++)
 				digits++;
 		if (!ok || (s[-1] != 'p' && !digits) || (*s && *s != ','))
-			return fail(p, "ablate wants heads as LAYER.HEAD (or LAYER.mlp) separated by commas, "
-			               "e.g. 1.0,1.1, or off; not '%s'", v);
+			return fail(p,
+			            "ablate wants heads as LAYER.HEAD (or LAYER.mlp) separated by commas, "
+			            "e.g. 1.0,1.1, or off; not '%s'",
+			            v);
 		if (!*s)
 			return 1;
 	}
@@ -365,8 +367,8 @@ static int parse_bound(struct parser *p, const char **s, struct lesson_expect *e
 }
 
 /* "L.N OP X": N a head or a position (what, WHAT in the messages). */
-static int parse_dotted(struct parser *p, const char **s, struct lesson_expect *e,
-                        const char *what, const char *WHAT)
+static int parse_dotted(struct parser *p, const char **s, struct lesson_expect *e, const char *what,
+                        const char *WHAT)
 {
 	char name[48];
 	snprintf(name, sizeof name, "the %s (LAYER.%s)", what, WHAT);

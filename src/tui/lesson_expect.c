@@ -208,8 +208,8 @@ static int measure_induction(const struct lms_model *m, const struct lesson_expe
 
 static int measure_saliency(const struct lms_model *m, const struct lms_tokenizer *tok,
                             const struct lms_intervention *iv, const struct expect_fold *f,
-                            const struct lesson_expect *e, const struct forwarded *fw,
-                            char *out, size_t size)
+                            const struct lesson_expect *e, const struct forwarded *fw, char *out,
+                            size_t size)
 {
 	int target = f->target ? token_id(tok, f->target) : argmax(fw->logp, m->cfg.V);
 	int contrast = f->contrast ? token_id(tok, f->contrast) : -1;
@@ -236,8 +236,8 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 }
 
 static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *tok,
-                       const struct lms_intervention *iv, const struct lesson_expect *e,
-                       char *out, size_t size)
+                       const struct lms_intervention *iv, const struct lesson_expect *e, char *out,
+                       size_t size)
 {
 	char *text = NULL;
 	int *ids = NULL;

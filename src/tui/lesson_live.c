@@ -23,14 +23,14 @@ struct tui_live {
 	const struct lms_model *m;
 	const struct lms_tokenizer *tok;
 	const struct lesson *ls;
-	int *first;                 /* (ls->n + 1) index of each step's first result */
-	struct live_result *res;    /* (first[ls->n]) under mu */
+	int *first;              /* (ls->n + 1) index of each step's first result */
+	struct live_result *res; /* (first[ls->n]) under mu */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int want;                   /* the step shown (under mu) */
-	int stop, done;             /* asked to end / has ended (under mu) */
-	unsigned gen;               /* bumped with every result (under mu) */
+	int want;       /* the step shown (under mu) */
+	int stop, done; /* asked to end / has ended (under mu) */
+	unsigned gen;   /* bumped with every result (under mu) */
 };
 
 /* Step k's next claim to measure, or -1 when all are: a perplexity over a
