@@ -436,7 +436,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	ui_utf8 = MB_CUR_MAX > 1;
 	app.theme = theme;
 	app.rec_path = o->record;
-	int status = LMS_EXIT_OK;
+	int status = LMS_EXIT_OK, player_stopped = 1;
 	for (int i = 0; i < TUI_SIDES && model[i] && status == LMS_EXIT_OK; i++) {
 		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text);
 		app.side[i] = &sides[i].s;
@@ -464,7 +464,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "out of memory: no lesson");
 		tui_app_layout(&app);
 		run_loop(&app);
-		tui_player_free(&app);
+		player_stopped = tui_player_free(&app);
 		for (int i = 0; i < app.n_sides; i++)
 			tui_layout_free(&app.side[i]->lay);
 		if (app.caption)
@@ -474,12 +474,13 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	}
 	tui_lesson_free(&ls);
 	tui_record_free(&app);
-	int stopped = tui_div_stop(200);
+	int stopped = player_stopped & tui_div_stop(200);
 	for (int i = 0; i < TUI_SIDES; i++)
 		if (sides[i].started)
 			stopped &= tui_worker_stop(&sides[i].worker, 200);
 	if (!stopped) {
-		/* an engine is mid-update and still uses its model: end the
+		/* an engine is mid-update (or a lesson's claim mid-measurement)
+		 * and still uses its model: end the
 		 * process now rather than wait for it or let exit handlers (BLAS's
 		 * among them) pull memory from under it */
 		fflush(stdout);

@@ -16,6 +16,7 @@ const char *const tui_lesson_panes[LESSON_N_PANES] = {"context", "candidates", "
 const char *const tui_lesson_views[LESSON_N_VIEWS] = {"matrix", "overview", "query"};
 const char *const tui_lesson_scores[LESSON_N_SCORES] = {"entropy", "previous", "duplicate",
                                                         "induction"};
+const char *const tui_lesson_sites[LESSON_N_SITES] = {"resid_pre", "attn_out", "mlp_out", "heads"};
 static const char *const themes[] = {"dark", "light"};
 
 struct parser {
@@ -195,6 +196,30 @@ static int parse_head(struct parser *p, struct lesson_step *st, const char *v)
 	return parse_int(p, "head's layer", a, 0, &st->layer) && parse_int(p, "head", b, 0, &st->head);
 }
 
+/* An ablation as `explain --ablate` spells it: L.H, L.mlp (recurrent L.U)
+ * separated by commas. Whether they exist is the model's to say. */
+static int ablate_spec(struct parser *p, const char *v)
+{
+	for (const char *s = v;; s++) {
+		int digits = 0;
+		while (isdigit((unsigned char)*s))
+			s++, digits++;
+		int ok = digits && *s++ == '.';
+		if (ok && !strncmp(s, "mlp", 3))
+			s += 3;
+		else
+			for (digits = 0; ok && isdigit((unsigned char)*s); s++)
+				digits++;
+		if (!ok || (s[-1] != 'p' && !digits) || (*s && *s != ','))
+			return fail(p,
+			            "ablate wants heads as LAYER.HEAD (or LAYER.mlp) separated by commas, "
+			            "e.g. 1.0,1.1, or off; not '%s'",
+			            v);
+		if (!*s)
+			return 1;
+	}
+}
+
 static int step_line(struct parser *p, const char *key, char *v)
 {
 	struct lesson_step *st = p->step;
@@ -234,6 +259,8 @@ static int step_line(struct parser *p, const char *key, char *v)
 			ok = fail(p, "%s wants a value, or off", key);
 		else if (!strcmp(v, "off"))
 			v[0] = '\0';
+		else if (!strcmp(key, "ablate"))
+			ok = ablate_spec(p, v);
 		keep = ok && set_str(!strcmp(key, "ablate") ? &st->ablate : &st->corrupt, v);
 	} else if (!strcmp(key, "score"))
 		ok = parse_choice(p, key, v, tui_lesson_scores, LESSON_N_SCORES, &st->score);
@@ -339,36 +366,59 @@ static int parse_bound(struct parser *p, const char **s, struct lesson_expect *e
 	return ok ? 1 : fail(p, "expect: not a number after the comparison");
 }
 
-static int parse_induction(struct parser *p, const char **s, struct lesson_expect *e)
+/* "L.N OP X": N a head or a position (what, WHAT in the messages). */
+static int parse_dotted(struct parser *p, const char **s, struct lesson_expect *e, const char *what,
+                        const char *WHAT)
 {
-	char *lh = next_word(p, s, "the head (LAYER.HEAD)");
+	char name[48];
+	snprintf(name, sizeof name, "the %s (LAYER.%s)", what, WHAT);
+	char *lh = next_word(p, s, name);
 	if (!lh)
 		return 0;
 	char extra;
 	int ok = sscanf(lh, "%d.%d%c", &e->layer, &e->head, &extra) == 2 && e->layer >= 0 &&
 	         e->head >= 0 && e->layer < 1000000 && e->head < 1000000;
 	free(lh);
-	return ok ? parse_bound(p, s, e) : fail(p, "expect: the head is LAYER.HEAD, e.g. 1.0");
+	return ok ? parse_bound(p, s, e) : fail(p, "expect: the %s is LAYER.%s, e.g. 1.0", what, WHAT);
+}
+
+/* "SITE L.N OP X". */
+static int parse_patch(struct parser *p, const char **s, struct lesson_expect *e)
+{
+	char *site = next_word(p, s, "the site (resid_pre, attn_out, mlp_out or heads)");
+	if (!site)
+		return 0;
+	e->site = 0;
+	while (e->site < LESSON_N_SITES && strcmp(site, tui_lesson_sites[e->site]))
+		e->site++;
+	free(site);
+	if (e->site == LESSON_N_SITES)
+		return fail(p, "expect: the patching site is resid_pre, attn_out, mlp_out or heads");
+	if (e->site == LESSON_HEADS)
+		return parse_dotted(p, s, e, "head", "HEAD");
+	return parse_dotted(p, s, e, "position", "POSITION");
 }
 
 static int parse_expect_args(struct parser *p, const char *s, struct lesson_expect *e)
 {
 	char *kind = next_word(p, &s, "what to check (top1, prob, head-induction-score, "
-	                       "saliency-top or ppl)");
+	                       "saliency-top, ppl or patch)");
 	if (!kind)
 		return 0;
 	static const char *const kinds[] = {"top1", "prob", "head-induction-score", "saliency-top",
-	                                    "ppl"};
+	                                    "ppl", "patch"};
 	int k = 0;
-	while (k < 5 && strcmp(kind, kinds[k]))
+	while (k < 6 && strcmp(kind, kinds[k]))
 		k++;
 	free(kind);
-	if (k == 5)
-		return fail(p, "expect: top1, prob, head-induction-score, saliency-top or ppl");
+	if (k == 6)
+		return fail(p, "expect: top1, prob, head-induction-score, saliency-top, ppl or patch");
 	e->kind = (enum lesson_expect_kind)k;
 	int ok;
 	if (k == EXPECT_INDUCTION)
-		ok = parse_induction(p, &s, e);
+		ok = parse_dotted(p, &s, e, "head", "HEAD");
+	else if (k == EXPECT_PATCH)
+		ok = parse_patch(p, &s, e);
 	else if (k == EXPECT_PPL)
 		ok = parse_bound(p, &s, e) && (e->file = next_word(p, &s, "the text file")) != NULL;
 	else {

@@ -30,7 +30,11 @@
  *   expect prob "them" > 0.2          top1 TOKEN | prob TOKEN OP X |
  *   expect head-induction-score 1.1 > 0.5   head-induction-score L.H OP X |
  *   expect saliency-top "God"         saliency-top TOKEN (the step's method,
- *   expect ppl < 80 corpora/kjv.valid.txt    target, contrast) | ppl OP X FILE;
+ *   expect ppl < 80 corpora/kjv.valid.txt    target, contrast) | ppl OP X FILE |
+ *   expect patch resid_pre 0.1 > 0.9  patch SITE L.N OP X (the share of the
+ *                                     logit difference the step's patching
+ *                                     restores at layer L, position N from 0,
+ *                                     or head N for the heads site);
  *                                     OP is < or >; a step may have several)
  *
  * A value is the rest of the line with surrounding blanks removed, or a
@@ -54,14 +58,17 @@ enum { LESSON_DARK, LESSON_LIGHT };
 
 /* What an `expect` line claims (lesson_expect.c measures it). */
 enum lesson_expect_kind { EXPECT_TOP1, EXPECT_PROB, EXPECT_INDUCTION, EXPECT_SALIENCY_TOP,
-                          EXPECT_PPL };
+                          EXPECT_PPL, EXPECT_PATCH };
+/* Patching sites an expectation names (`lmscope patch --json`'s keys). */
+enum { LESSON_RESID_PRE, LESSON_ATTN_OUT, LESSON_MLP_OUT, LESSON_HEADS, LESSON_N_SITES };
 struct lesson_expect {
 	int line;
 	enum lesson_expect_kind kind;
 	char *src;          /* the line after "expect", for messages and the writer */
 	char *token;        /* top1, prob, saliency-top; NULL otherwise */
 	char *file;         /* ppl's text file; NULL otherwise */
-	int layer, head;    /* head-induction-score */
+	int layer, head;    /* head-induction-score; patch: layer, position or head */
+	int site;           /* patch: LESSON_RESID_PRE ... */
 	int greater;        /* OP: 1 '>', 0 '<' (prob, head-induction-score, ppl) */
 	double value;
 };
@@ -137,5 +144,6 @@ extern const char *const tui_lesson_panes[LESSON_N_PANES];
 extern const char *const tui_lesson_views[LESSON_N_VIEWS];
 #define LESSON_N_SCORES 4
 extern const char *const tui_lesson_scores[LESSON_N_SCORES];
+extern const char *const tui_lesson_sites[LESSON_N_SITES];
 
 #endif

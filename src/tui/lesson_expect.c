@@ -1,6 +1,7 @@
 /* A lesson's `expect` claims measured on a model (lesson_expect.h). Each
  * measurement encodes the step's context as the explorer does
- * (lms_tokenizer_encode_input) and forwards it in a run of its own. */
+ * (lms_tokenizer_encode_input) and forwards it in a run of its own, with
+ * the heads the steps so far ablate zeroed (as every pane shows them). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,14 @@
 #include "lmscope/tokenizer.h"
 #include "session.h"
 
-/* What steps 0..k leave set: the context (malloc'd), method, target, contrast. */
+/* What steps 0..k leave set: the context (malloc'd), method, target,
+ * contrast, ablated heads. */
 struct expect_fold {
 	char *context;
 	int method;
 	const char *target, *contrast; /* NULL: the most probable / none */
+	const char *ablate;            /* "" none */
+	const char *corrupt;           /* the patching pane's corrupted context, "" none */
 };
 
 static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
@@ -30,6 +34,7 @@ static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
 	int from = 0;
 	f->method = TUI_GRAD_NORM;
 	f->target = f->contrast = NULL;
+	f->ablate = f->corrupt = "";
 	for (int i = 0; i <= k; i++) {
 		const struct lesson_step *st = &ls->steps[i];
 		if (st->context)
@@ -40,6 +45,10 @@ static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
 			f->target = st->target;
 		if (st->contrast)
 			f->contrast = st->contrast[0] ? st->contrast : NULL;
+		if (st->ablate)
+			f->ablate = st->ablate;
+		if (st->corrupt)
+			f->corrupt = st->corrupt;
 	}
 	for (int i = from; i <= k; i++)
 		n += (ls->steps[i].context && i == from ? strlen(ls->steps[i].context) : 0) +
@@ -106,26 +115,38 @@ static void forwarded_free(struct forwarded *fw)
 	free(fw->logp);
 }
 
-static int forward_context(const struct lms_model *m, const struct lms_tokenizer *tok,
-                           const char *text, struct forwarded *fw, char *out, size_t size)
+/* text's ids (malloc'd) and count; 0 with why in out. */
+static int encode(const struct lms_model *m, const struct lms_tokenizer *tok, const char *text,
+                  int **ids, int *n, char *out, size_t size)
 {
-	size_t n = 0;
-	memset(fw, 0, sizeof *fw);
-	if (lms_tokenizer_encode_input(tok, text, strlen(text), &fw->ids, &n, NULL, NULL)) {
+	size_t len = 0;
+	*ids = NULL;
+	if (lms_tokenizer_encode_input(tok, text, strlen(text), ids, &len, NULL, NULL)) {
 		snprintf(out, size, "%s", lms_errmsg());
 		return 0;
 	}
-	if (n == 0 || n > (size_t)m->cfg.maxT) {
-		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", n, m->cfg.maxT);
+	if (len == 0 || len > (size_t)m->cfg.maxT) {
+		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", len, m->cfg.maxT);
 		return 0;
 	}
-	fw->n = (int)n;
+	*n = (int)len;
+	return 1;
+}
+
+static int forward_context(const struct lms_model *m, const struct lms_tokenizer *tok,
+                           const struct lms_intervention *iv, const char *text,
+                           struct forwarded *fw, char *out, size_t size)
+{
+	memset(fw, 0, sizeof *fw);
+	if (!encode(m, tok, text, &fw->ids, &fw->n, out, size))
+		return 0;
 	int V = m->cfg.V;
 	if (lms_run_new(m, 1, fw->n, &fw->r) || lms_embed(fw->r, fw->ids, fw->n) ||
 	    !(fw->logp = malloc((size_t)V * sizeof *fw->logp))) {
 		snprintf(out, size, "%s", fw->logp ? lms_errmsg() : "out of memory");
 		return 0;
 	}
+	lms_run_intervene(fw->r, iv);
 	lms_forward(fw->r, 0, fw->n);
 	lms_logits(fw->r, 0, fw->n - 1, fw->n);
 	const float *z = fw->r->logits + (size_t)(fw->n - 1) * V;
@@ -186,8 +207,9 @@ static int measure_induction(const struct lms_model *m, const struct lesson_expe
 }
 
 static int measure_saliency(const struct lms_model *m, const struct lms_tokenizer *tok,
-                            const struct expect_fold *f, const struct lesson_expect *e,
-                            const struct forwarded *fw, char *out, size_t size)
+                            const struct lms_intervention *iv, const struct expect_fold *f,
+                            const struct lesson_expect *e, const struct forwarded *fw, char *out,
+                            size_t size)
 {
 	int target = f->target ? token_id(tok, f->target) : argmax(fw->logp, m->cfg.V);
 	int contrast = f->contrast ? token_id(tok, f->contrast) : -1;
@@ -199,6 +221,7 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 	lms_attr_opts_default(&o);
 	lms_attr_opts_use_tokenizer(&o, tok);
 	o.method = (enum lms_attr_method)tui_methods[f->method].attr;
+	o.iv = iv;
 	float *scores = malloc((size_t)fw->n * sizeof *scores);
 	if (!scores || lms_attribute(m, fw->ids, fw->n, target, contrast, &o, scores, NULL)) {
 		snprintf(out, size, "%s", scores ? lms_errmsg() : "out of memory");
@@ -213,7 +236,8 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 }
 
 static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *tok,
-                       const struct lesson_expect *e, char *out, size_t size)
+                       const struct lms_intervention *iv, const struct lesson_expect *e, char *out,
+                       size_t size)
 {
 	char *text = NULL;
 	int *ids = NULL;
@@ -228,6 +252,8 @@ static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *to
 	if (!st)
 		st = lms_run_new(m, w > 0 && w < 16 ? (int)w : 16, T, &r);
 	if (!st)
+		lms_run_intervene(r, iv);
+	if (!st)
 		st = lms_eval_stream(r, ids, n, 0, &acc, NULL, NULL);
 	lms_run_free(r);
 	free(ids);
@@ -241,6 +267,93 @@ static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *to
 	return compare(e, ppl);
 }
 
+/* The share of the logit difference one site restores when patched from
+ * the step's context into its corrupted one: lms_patch_sweep as the
+ * patching pane calls it (the clean run's top token against the corrupt
+ * run's, the model without ablation). */
+static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *tok,
+                         const struct expect_fold *f, const struct lesson_expect *e, char *out,
+                         size_t size)
+{
+	static const char *const what[] = {"position", "position", "position", "head"};
+	if (!f->corrupt[0]) {
+		snprintf(out, size, "no corrupted context (a corrupt line) in the steps so far");
+		return EXPECT_UNMEASURED;
+	}
+	if (lms_arch_is_recurrent(m->cfg.arch)) {
+		snprintf(out, size, "the model is recurrent: it has no %s site", tui_lesson_sites[e->site]);
+		return EXPECT_UNMEASURED;
+	}
+	int *clean = NULL, *corrupt = NULL, n = 0, nc = 0, rc = EXPECT_UNMEASURED;
+	struct lms_patch_result pr = {0};
+	if (!encode(m, tok, f->context, &clean, &n, out, size) ||
+	    !encode(m, tok, f->corrupt, &corrupt, &nc, out, size))
+		goto done;
+	int N = e->site == LESSON_HEADS ? m->cfg.NH : n;
+	if (nc != n)
+		snprintf(out, size, "the contexts differ in length: clean %d tokens, corrupted %d", n, nc);
+	else if (e->layer >= m->cfg.L || e->head >= N)
+		snprintf(out, size, "layer %d %s %d does not exist (%d layers, %d %ss)", e->layer,
+		         what[e->site], e->head, m->cfg.L, N, what[e->site]);
+	else if (lms_patch_sweep(m, clean, corrupt, n, -1, -1, &pr))
+		snprintf(out, size, "%s", lms_errmsg());
+	else {
+		const double *grid[] = {pr.resid_pre, pr.attn_out, pr.mlp_out, pr.heads};
+		double x = grid[e->site][(size_t)e->layer * (e->site == LESSON_HEADS ? pr.NH : pr.T) +
+		                         (size_t)e->head];
+		snprintf(out, size, "%s patched at layer %d %s %d restores %.3f of the logit difference",
+		         tui_lesson_sites[e->site], e->layer, what[e->site], e->head, x);
+		if (isnan(x))
+			snprintf(out, size, "the clean and corrupted contexts give the same logit difference");
+		else
+			rc = compare(e, x);
+	}
+done:
+	lms_patch_result_free(&pr);
+	free(clean);
+	free(corrupt);
+	return rc;
+}
+
+/* The ablation spec as an intervention in *iv (NULL when spec is ""). 0
+ * with why in out when the model cannot take it. */
+static int ablation(const struct lms_model *m, const char *spec, struct lms_intervention **iv,
+                    char *out, size_t size)
+{
+	*iv = NULL;
+	if (!spec[0])
+		return 1;
+	if (!lms_intervention_new(m, iv) && !lms_intervention_parse(*iv, spec))
+		return 1;
+	snprintf(out, size, "ablate %s: %s", spec, lms_errmsg());
+	lms_intervention_free(*iv);
+	*iv = NULL;
+	return 0;
+}
+
+/* e measured on the folded settings f under the intervention iv. */
+static int measure(const struct lms_model *m, const struct lms_tokenizer *tok,
+                   const struct lms_intervention *iv, const struct expect_fold *f,
+                   const struct lesson_expect *e, char *out, size_t size)
+{
+	if (e->kind == EXPECT_PPL)
+		return measure_ppl(m, tok, iv, e, out, size);
+	if (e->kind == EXPECT_PATCH)
+		return measure_patch(m, tok, f, e, out, size);
+	struct forwarded fw;
+	int rc = EXPECT_UNMEASURED;
+	if (forward_context(m, tok, iv, f->context, &fw, out, size)) {
+		if (e->kind == EXPECT_INDUCTION)
+			rc = measure_induction(m, e, &fw, out, size);
+		else if (e->kind == EXPECT_SALIENCY_TOP)
+			rc = measure_saliency(m, tok, iv, f, e, &fw, out, size);
+		else
+			rc = measure_prediction(m, tok, e, &fw, out, size);
+	}
+	forwarded_free(&fw);
+	return rc;
+}
+
 int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer *tok,
                           const struct lesson *ls, int k, const struct lesson_expect *e,
                           char *out, size_t size)
@@ -249,24 +362,16 @@ int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer 
 		snprintf(out, size, "the model has no tokenizer to read the lesson's text with");
 		return EXPECT_UNMEASURED;
 	}
-	if (e->kind == EXPECT_PPL)
-		return measure_ppl(m, tok, e, out, size);
 	struct expect_fold f;
-	struct forwarded fw;
+	struct lms_intervention *iv;
 	if (!fold_to(ls, k, &f)) {
 		snprintf(out, size, "out of memory");
 		return EXPECT_UNMEASURED;
 	}
 	int rc = EXPECT_UNMEASURED;
-	if (forward_context(m, tok, f.context, &fw, out, size)) {
-		if (e->kind == EXPECT_INDUCTION)
-			rc = measure_induction(m, e, &fw, out, size);
-		else if (e->kind == EXPECT_SALIENCY_TOP)
-			rc = measure_saliency(m, tok, &f, e, &fw, out, size);
-		else
-			rc = measure_prediction(m, tok, e, &fw, out, size);
-	}
-	forwarded_free(&fw);
+	if (ablation(m, f.ablate, &iv, out, size))
+		rc = measure(m, tok, iv, &f, e, out, size);
+	lms_intervention_free(iv);
 	free(f.context);
 	return rc;
 }

@@ -9,12 +9,18 @@
  * A step runs in phases: type the context, wait for every side's engine to
  * answer it, select candidates (they exist only then), wait again, pin
  * when the step pins. Jumping back to a step whose pin was made earlier
- * first replays the pinning step at once. */
+ * first replays the pinning step at once.
+ *
+ * Under the caption, each `expect` claim of the step shows with a check
+ * mark or a cross and what was measured, on the lesson's first model as
+ * `lesson --check` measures it (lesson_live.c, off the input thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lesson_expect.h"
 #include "lmscope/clock.h"
+#include "session.h"
 #include "teach.h"
 
 enum phase { PH_IDLE, PH_TYPE, PH_WAIT, PH_WAIT_SELECT };
@@ -48,6 +54,8 @@ struct tui_player {
 	double t0;               /* when typing started (ms) */
 	size_t typed0;           /* bytes already there then */
 	int said_end;            /* "the end of the lesson (q quits)" is showing */
+	struct tui_live *live;   /* measures the claims; NULL: no claims, or no thread */
+	unsigned live_gen;       /* its results drawn so far */
 };
 
 static void fold_free(struct fold *f)
@@ -297,6 +305,7 @@ static void start_step(struct tui_app *app, int k, int animate, double now)
 	p->stages[p->n_stages++] = (struct stage){k, animate, pin == k};
 	for (int i = 0; i < app->n_sides; i++)
 		app->flags[i] |= TUI_RELAYOUT | TUI_REDRAW; /* the caption box changes */
+	tui_live_want(p->live, k);
 	begin_stage(app, now);
 }
 
@@ -314,6 +323,11 @@ void tui_player_tick(struct tui_app *app, double now)
 	struct tui_player *p = app->player;
 	if (!p)
 		return;
+	unsigned gen = tui_live_gen(p->live);
+	if (gen != p->live_gen) { /* a claim was measured: the caption box shows it */
+		p->live_gen = gen;
+		app->flags[0] |= TUI_REDRAW;
+	}
 	/* requests changed in this turn are not posted yet: the views in
 	 * hand answer older ones */
 	for (int i = 0; i < app->n_sides; i++)
@@ -365,8 +379,10 @@ void tui_player_tick(struct tui_app *app, double now)
 int tui_player_timeout(const struct tui_app *app, double now)
 {
 	const struct tui_player *p = app->player;
-	if (!p || p->phase == PH_IDLE)
+	if (!p)
 		return -1;
+	if (p->phase == PH_IDLE) /* a claim being measured: look again soon */
+		return tui_live_pending(p->live, p->cur) ? 50 : -1;
 	if (p->phase != PH_TYPE)
 		return 20; /* results arrive by the wake-up pipe; selections need a turn */
 	double next = p->t0 + 1000.0 * (double)(p->typed - p->typed0 + 1) / p->ls.speed;
@@ -414,20 +430,30 @@ int tui_player_start(struct tui_app *app, struct lesson *ls)
 	p->ls = *ls;
 	memset(ls, 0, sizeof *ls);
 	p->default_theme = app->theme;
+	int claims = 0;
+	for (int k = 0; k < p->ls.n; k++)
+		claims += p->ls.steps[k].n_expect;
+	const struct tui_model *tm = app->side[0]->tm;
+	if (claims && !(p->live = tui_live_new(tm->m, tm->tok, &p->ls)))
+		snprintf(app->side[0]->msg, sizeof app->side[0]->msg,
+		         "the lesson's claims cannot be measured (no thread)");
 	app->player = p;
 	start_step(app, 0, 1, lms_now_ms());
 	return 1;
 }
 
-void tui_player_free(struct tui_app *app)
+int tui_player_free(struct tui_app *app)
 {
 	struct tui_player *p = app->player;
 	if (!p)
-		return;
+		return 1;
+	if (!tui_live_stop(p->live, 200))
+		return 0; /* a claim is still being measured on the lesson */
 	fold_free(&p->f);
 	tui_lesson_free(&p->ls);
 	free(p);
 	app->player = NULL;
+	return 1;
 }
 
 /* ---- the caption box ------------------------------------------------------------- */
@@ -478,10 +504,10 @@ int tui_player_caption_rows(const struct tui_app *app, int cols)
 	if (!p)
 		return 0;
 	const struct lesson_step *st = &p->ls.steps[p->cur];
-	if (!st->caption && !(st->title && st->title[0]))
+	if (!st->caption && !(st->title && st->title[0]) && !st->n_expect)
 		return 0;
 	int rows = 1 + caption_wrap(st->caption, cols - 2, NULL);
-	return rows > TUI_CAPTION_MAX ? TUI_CAPTION_MAX : rows;
+	return (rows > TUI_CAPTION_MAX ? TUI_CAPTION_MAX : rows) + st->n_expect;
 }
 
 const char *tui_player_progress(const struct tui_app *app, char *buf, size_t size)
@@ -491,6 +517,36 @@ const char *tui_player_progress(const struct tui_app *app, char *buf, size_t siz
 		return "";
 	snprintf(buf, size, "step %d/%d", p->cur + 1, p->ls.n);
 	return buf;
+}
+
+/* The step's claims in the box's last rows, one a row: a check mark or a
+ * cross, the claim as written, what was measured (or "measuring"). */
+static void draw_claims(const struct tui_player *p, WINDOW *w)
+{
+	const struct lesson_step *st = &p->ls.steps[p->cur];
+	int y0 = getmaxy(w) - st->n_expect, cols = getmaxx(w);
+	for (int j = 0; j < st->n_expect; j++) {
+		if (y0 + j < 1)
+			continue; /* a box too small for every claim */
+		char got[200], line[480];
+		int state = tui_live_get(p->live, p->cur, j, got, sizeof got);
+		const char *mark = state == EXPECT_HOLDS ? (ui_utf8 ? "✓" : "+")
+		                   : state == LIVE_PENDING ? "…"
+		                                           : (ui_utf8 ? "✗" : "x");
+		if (!ui_utf8 && state == LIVE_PENDING)
+			mark = ".";
+		ui_set(w, UI_NORMAL);
+		wmove(w, y0 + j, 0);
+		wclrtoeol(w);
+		ui_set(w, state == EXPECT_HOLDS ? UI_SAL_POS : state == LIVE_PENDING ? UI_DIM : UI_ERROR);
+		ui_text(w, y0 + j, 1, mark, strlen(mark), 1, 0);
+		snprintf(line, sizeof line, "expect %s: %s%s", st->expect[j].src,
+		         state == EXPECT_UNMEASURED ? "not measured: " : "",
+		         state == LIVE_PENDING ? (p->live ? "measuring" : "not measured") : got);
+		ui_set(w, state == LIVE_PENDING ? UI_DIM : UI_NORMAL);
+		ui_text(w, y0 + j, 3, line, strlen(line), cols - 4, 0);
+	}
+	ui_set(w, UI_NORMAL);
 }
 
 void tui_player_draw(struct tui_app *app, WINDOW *w)
@@ -512,4 +568,5 @@ void tui_player_draw(struct tui_app *app, WINDOW *w)
 	wattron(w, A_BOLD);
 	caption_wrap(st->caption, cols - 2, w);
 	wattroff(w, A_BOLD);
+	draw_claims(p, w);
 }

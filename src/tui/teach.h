@@ -88,7 +88,9 @@ void tui_pin_free(struct tui_state *s);
 /* ---- lesson_play.c --------------------------------------------------------- */
 /* Starts playing ls (taken over) at its first step; 0 on allocation failure. */
 int tui_player_start(struct tui_app *app, struct lesson *ls);
-void tui_player_free(struct tui_app *app);
+/* Returns 0, freeing nothing, when a claim of the lesson is still being
+ * measured after a short wait (it uses the first side's model). */
+int tui_player_free(struct tui_app *app);
 /* Advances typing and waiting; adds reactions to app->flags. Call after
  * each round of input and results. */
 void tui_player_tick(struct tui_app *app, double now_ms);
@@ -99,7 +101,8 @@ int tui_player_timeout(const struct tui_app *app, double now_ms);
 int tui_player_quit_key(struct tui_app *app, int key);
 /* Steps forward (d = 1, typing the context) or back (d = -1, at once). */
 void tui_player_go(struct tui_app *app, int d);
-/* "step 2/7" and the step's title and caption for the caption box. */
+/* "step 2/7", the step's title and caption, and its claims with their
+ * measurements, for the caption box. */
 void tui_player_draw(struct tui_app *app, WINDOW *w);
 /* Caption rows the current step wants (0: no box). */
 int tui_player_caption_rows(const struct tui_app *app, int cols);

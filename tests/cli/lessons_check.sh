@@ -69,4 +69,70 @@ assert abs(p - want) < 6e-4, (p, want)
 ppl = float(re.search(r"perplexity ([0-9.]+)", out).group(1))
 assert abs(ppl - v["perplexity"]) < 6e-3, (ppl, v["perplexity"])
 PYEOF
+
+# ---- under a step's ablation, against explain --ablate ---------------------------
+text='gon non te fun mo lu kon vo dan | gon non te fun mo lu kon vo dan | gon non te'
+"$LMSCOPE" explain models/induction --text "$text" --ablate 1.1 --top 3 --json \
+	--no-faithfulness > "$tmp/a.json" || fail "explain --ablate: exit $?"
+cat > "$tmp/z.lesson" <<LEOF
+step Ablated
+context $text
+ablate 1.1
+expect prob "fun" > 0.5
+expect top1 "fun"
+step Restored
+ablate off
+expect prob "fun" > 0.5
+LEOF
+"$LMSCOPE" lesson "$tmp/z.lesson" models/induction --check > "$tmp/out"
+rc=$?
+[ "$rc" = 1 ] || fail "claims under ablation: exit $rc, not 1"
+grep -q '^✓ .*:8: prob "fun" > 0.5' "$tmp/out" || fail "ablate off does not restore: $(cat "$tmp/out")"
+/usr/bin/python3 - "$tmp" <<'PYEOF' || fail "values under ablation differ from explain --ablate"
+import json, re, sys
+d = sys.argv[1]
+a = json.load(open(d + "/a.json"))
+out = open(d + "/out", encoding="utf-8").read().split("\n")
+assert out[0].startswith("✗ ") and out[1].startswith("✗ "), out
+p = float(re.search(r'p\("fun"\) = ([0-9.]+)', out[0]).group(1))
+want = [t["prob"] for t in a["top"] if t["token"] == "fun"]
+assert p < 5e-4 if not want else abs(p - want[0]) < 6e-4, (p, want)
+top = re.search(r'top1 "([^"]*)" \(p ([0-9.]+)\)$', out[1])
+assert top.group(1) == a["top"][0]["token"], (top.group(1), a["top"][0])
+assert abs(float(top.group(2)) - a["top"][0]["prob"]) < 6e-4, (top.group(2), a["top"][0])
+PYEOF
+
+# ---- patching claims, against lmscope patch --json ---------------------------------
+"$LMSCOPE" patch models/agreement --clean "the key to the old cabinets" \
+	--corrupt "the keys to the old cabinets" --json > "$tmp/p.json" || fail "patch: exit $?"
+cat > "$tmp/p.lesson" <<'LEOF'
+step No corrupted context
+context the key to the old cabinets
+expect patch resid_pre 0.1 > 0.5
+step Patched
+corrupt "the keys to the old cabinets"
+expect patch resid_pre 0.1 > 0.5
+expect patch attn_out 1.3 > 0.5
+expect patch mlp_out 0.5 < 0.5
+expect patch heads 0.2 > 0.5
+expect patch heads 0.9 > 0.5
+LEOF
+"$LMSCOPE" lesson "$tmp/p.lesson" models/agreement --check > "$tmp/out"
+rc=$?
+[ "$rc" = 1 ] || fail "patching claims: exit $rc, not 1"
+/usr/bin/python3 - "$tmp" <<'PYEOF' || fail "patching claims differ from lmscope patch: $(cat "$tmp/out")"
+import json, re, sys
+d = sys.argv[1]
+p = json.load(open(d + "/p.json"))
+out = open(d + "/out", encoding="utf-8").read().split("\n")
+assert re.match(r"^✗ .*:3: .*not measured: no corrupted context", out[0]), out[0]
+for line, (site, l, n) in zip(out[1:5], [("resid_pre", 0, 1), ("attn_out", 1, 3),
+                                        ("mlp_out", 0, 5), ("heads", 0, 2)]):
+    x = float(re.search(r"restores (-?[0-9.]+) of", line).group(1))
+    want = p[site][l][n]
+    assert abs(x - want) < 6e-4, (line, want)
+    holds = want > 0.5 if site != "mlp_out" else want < 0.5
+    assert line.startswith("✓ " if holds else "✗ "), (line, want)
+assert re.match(r"^✗ .*:10: .*not measured: layer 0 head 9 does not exist", out[5]), out[5]
+PYEOF
 exit 0

@@ -34,12 +34,19 @@ static const char good[] =
 	"query -1\n"
 	"pin on\n"
 	"present on\n"
+	"ablate 1.0,1.1,0.mlp\n"
+	"score induction\n"
+	"corrupt \" the keys  to the\"\n"
 	"\r\n"
 	"step\r\n"
 	"layer 3\n"
 	"target created\n"
 	"contrast off\n"
-	"theme dark\n";
+	"theme dark\n"
+	"ablate off\n"
+	"corrupt off\n"
+	"score entropy\n"
+	"expect prob \"a b\" > 0.5\n";
 
 START_TEST(test_parse_good)
 {
@@ -70,7 +77,11 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(a->present, 1);
 	ck_assert_int_eq(a->theme, LESSON_UNSET);
 	ck_assert_ptr_null(a->target);
-	ck_assert_int_eq(b->line, 23);
+	ck_assert_str_eq(a->ablate, "1.0,1.1,0.mlp");
+	ck_assert_int_eq(a->score, 3);
+	ck_assert_str_eq(tui_lesson_scores[a->score], "induction");
+	ck_assert_str_eq(a->corrupt, " the keys  to the");
+	ck_assert_int_eq(b->line, 26);
 	ck_assert_str_eq(b->title, "");
 	ck_assert_ptr_null(b->caption);
 	ck_assert_ptr_null(b->context);
@@ -81,6 +92,11 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(b->theme, LESSON_DARK);
 	ck_assert_int_eq(b->focus, LESSON_UNSET);
 	ck_assert_int_eq(b->pin, LESSON_UNSET);
+	ck_assert_str_eq(b->ablate, ""); /* off: every head restored */
+	ck_assert_str_eq(b->corrupt, "");
+	ck_assert_int_eq(b->score, 0);
+	ck_assert_str_eq(tui_lesson_scores[b->score], "entropy");
+	ck_assert_int_eq(b->n_expect, 1);
 	tui_lesson_free(&ls);
 }
 END_TEST
@@ -128,6 +144,29 @@ static const struct {
 	{"step a\nexpect head-induction-score 1 > 0.5\n", 2, "LAYER.HEAD"},
 	{"step a\nexpect head-induction-score 1.-1 > 0.5\n", 2, "LAYER.HEAD"},
 	{"step a\ncaption x\nexpect ppl < 80\n", 3, "the text file is missing"},
+	{"step a\nexpect patch\n", 2, "the site (resid_pre, attn_out, mlp_out or heads) is missing"},
+	{"step a\nexpect patch resid 0.1 > 0.5\n", 2, "the patching site is resid_pre, attn_out"},
+	{"step a\nexpect patch resid_pre 0 > 0.5\n", 2, "the position is LAYER.POSITION"},
+	{"step a\nexpect patch heads 1.x > 0.5\n", 2, "the head is LAYER.HEAD"},
+	{"step a\nexpect patch attn_out 1.2\n", 2, "the comparison (< or >) is missing"},
+	{"step a\nexpect patch mlp_out 1.2 > 0.5 more\n", 2, "unexpected text 'more'"},
+	{"step a\nscore loud\n", 2,
+	 "score wants one of entropy, previous, duplicate, induction, not 'loud'"},
+	{"step a\nscore\n", 2, "score wants a value"},
+	{"step a\nscore Induction\n", 2, "not 'Induction'"},
+	{"step a\nablate\n", 2, "ablate wants a value"},
+	{"step a\nablate \"\"\n", 2, "ablate wants a value"},
+	{"step a\ncorrupt\n", 2, "corrupt wants a value"},
+	{"step a\ncorrupt \"\"\n", 2, "corrupt wants a value"},
+	{"ablate 1.0\nstep a\n", 1, "ablate before the first step"},
+	{"score induction\nstep a\n", 1, "score before the first step"},
+	{"corrupt x\nstep a\n", 1, "corrupt before the first step"},
+	{"step a\nablate 1\n", 2, "ablate wants heads as LAYER.HEAD"},
+	{"step a\nablate 1.x\n", 2, "not '1.x'"},
+	{"step a\nablate 1.0,\n", 2, "ablate wants heads as LAYER.HEAD"},
+	{"step a\nablate 1.0 1.1\n", 2, "ablate wants heads as LAYER.HEAD"},
+	{"step a\nablate .1\n", 2, "ablate wants heads as LAYER.HEAD"},
+	{"step a\nablate 1.mlps\n", 2, "ablate wants heads as LAYER.HEAD"},
 };
 
 START_TEST(test_parse_expect)
@@ -137,11 +176,13 @@ START_TEST(test_parse_expect)
 	                   "expect  prob \"a \\\"b\\\"\"  >  0.25\n"
 	                   "expect head-induction-score 1.0 < 0.5\n"
 	                   "expect saliency-top God\n"
-	                   "expect ppl > 80 corpora/kjv.valid.txt\n";
+	                   "expect ppl > 80 corpora/kjv.valid.txt\n"
+	                   "expect patch resid_pre 0.1 > 0.9\n"
+	                   "expect patch heads 1.3 < 0.25\n";
 	struct lesson ls;
 	char err[256];
 	ck_assert_msg(tui_lesson_parse("e.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
-	ck_assert_int_eq(ls.steps[0].n_expect, 5);
+	ck_assert_int_eq(ls.steps[0].n_expect, 7);
 	const struct lesson_expect *e = ls.steps[0].expect;
 	ck_assert_int_eq(e[0].kind, EXPECT_TOP1);
 	ck_assert_str_eq(e[0].token, "them");
@@ -156,6 +197,12 @@ START_TEST(test_parse_expect)
 	ck_assert_int_eq(e[4].kind, EXPECT_PPL);
 	ck_assert_str_eq(e[4].file, "corpora/kjv.valid.txt");
 	ck_assert(e[4].greater && e[4].value == 80);
+	ck_assert_int_eq(e[5].kind, EXPECT_PATCH);
+	ck_assert_int_eq(e[5].site, LESSON_RESID_PRE);
+	ck_assert(e[5].layer == 0 && e[5].head == 1 && e[5].greater && e[5].value == 0.9);
+	ck_assert_int_eq(e[6].kind, EXPECT_PATCH);
+	ck_assert_str_eq(tui_lesson_sites[e[6].site], "heads");
+	ck_assert(e[6].layer == 1 && e[6].head == 3 && !e[6].greater && e[6].value == 0.25);
 	tui_lesson_free(&ls);
 }
 END_TEST
@@ -197,7 +244,8 @@ START_TEST(test_load)
 }
 END_TEST
 
-/* The writer's output parses back into the same steps. */
+/* The writer's output parses back into the same steps, the causal views'
+ * settings (ablate, score, corrupt, their off) and expect lines included. */
 START_TEST(test_write)
 {
 	struct lesson ls, back;
@@ -209,6 +257,9 @@ START_TEST(test_write)
 	st->context = strdup("ends with a blank ");
 	st->target = strdup("\"quoted\\");
 	st->query = 4;
+	st->ablate = strdup("0.1");
+	st->corrupt = strdup(" a \"b\"\\ ");
+	st->score = 2;
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
@@ -228,6 +279,8 @@ START_TEST(test_write)
 		SAME_STR(type);
 		SAME_STR(target);
 		SAME_STR(contrast);
+		SAME_STR(ablate);
+		SAME_STR(corrupt);
 #undef SAME_STR
 		ck_assert_int_eq(a->focus, b->focus);
 		ck_assert_int_eq(a->candidate, b->candidate);
@@ -240,7 +293,21 @@ START_TEST(test_write)
 		ck_assert_int_eq(a->pin, b->pin);
 		ck_assert_int_eq(a->present, b->present);
 		ck_assert_int_eq(a->theme, b->theme);
+		ck_assert_int_eq(a->score, b->score);
+		ck_assert_int_eq(a->n_expect, b->n_expect);
+		for (int k = 0; k < a->n_expect; k++) {
+			ck_assert_str_eq(a->expect[k].src, b->expect[k].src);
+			ck_assert_int_eq(a->expect[k].kind, b->expect[k].kind);
+			ck_assert_str_eq(a->expect[k].token, b->expect[k].token);
+		}
 	}
+	/* each setting written once, under its own step */
+	ck_assert_msg(strstr(buf, "ablate 1.0,1.1,0.mlp\n") && strstr(buf, "ablate off\n") &&
+	                  strstr(buf, "ablate 0.1\n"), "%s", buf);
+	ck_assert_msg(strstr(buf, "score induction\n") && strstr(buf, "score entropy\n") &&
+	                  strstr(buf, "score duplicate\n"), "%s", buf);
+	ck_assert_msg(strstr(buf, "corrupt off\n"), "%s", buf);
+	ck_assert_str_eq(back.steps[2].corrupt, " a \"b\"\\ ");
 	free(buf);
 	tui_lesson_free(&ls);
 	tui_lesson_free(&back);
