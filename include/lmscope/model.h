@@ -160,7 +160,6 @@ struct lms_run {
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;
-	float *wrows;    /* (max(2, rows of a head block), Cout) unembedding rows as float */
 	void *acts;      /* architecture-private activations and their gradients */
 };
 
