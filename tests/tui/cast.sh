@@ -6,7 +6,8 @@
 # the screen the explorer showed; an unwritable --cast fails with one line
 # and exit status 3 before the screen opens; --cast-speed cuts long pauses
 # (an idle stretch is kept as it was without it); F10 starts and stops a
-# cast into the first free lmscope-cast-N.cast and records a resize;
+# cast into the first free lmscope-cast-N.cast (whole screens from its
+# start: it replays to the screen it stopped on) and records a resize;
 # SIGTERM still finishes the file, a crash leaves no file and no temporary.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
@@ -163,6 +164,7 @@ $T send-keys -t K F10
 wait_for K "casting into lmscope-cast-2.cast" || fail "F10 did not start a cast into lmscope-cast-2.cast"
 $T resize-window -t K -x 110 -y 32
 steady K "F1 help"
+cp "$d/steady" "$d/k_live"
 $T send-keys -t K F10
 wait_for K "wrote lmscope-cast-2.cast" || fail "F10 did not stop the cast"
 $T send-keys -t K C-c
@@ -171,6 +173,14 @@ wait_for K "EXIT=0" || fail "K: did not quit"
 if check_cast "$d/lmscope-cast-2.cast" 100 30 > /dev/null; then
 	grep -qx "110x32" "$d/lmscope-cast-2.cast.r" ||
 		fail "the resize is not recorded: $(cat "$d/lmscope-cast-2.cast.r")"
+	# started mid-session, the cast still holds whole screens
+	$T new-session -d -s kreplay -x 110 -y 32 "cat '$d/lmscope-cast-2.cast.out'; sleep 100"
+	sleep 1
+	$T capture-pane -p -t kreplay > "$d/k_replayed"
+	trim "$d/k_live" > "$d/a"
+	trim "$d/k_replayed" > "$d/b"
+	cmp -s "$d/a" "$d/b" ||
+		{ fail "the F10 cast replays to another screen"; diff "$d/a" "$d/b" | head -20; }
 else
 	fail "lmscope-cast-2.cast is not asciinema v2"
 fi
