@@ -202,5 +202,39 @@ for sig in TERM SEGV; do
 	fi
 done
 
+# --- a full disk: one line, exit status 3, no file --------------------------------------
+# a 16 KiB tmpfs in a mount namespace of its own (root only), where a tmux
+# server of its own runs the lesson
+if unshare -m true 2> /dev/null; then
+	mkdir "$d/small"
+	outer=$T
+	T="tmux -u -L lmscope-castfull-$$ -f /dev/null"
+	unshare -m --propagation private sh -c "mount -t tmpfs -o size=16k tmpfs '$d/small' &&
+		$T new-session -d -s F -x 170 -y 45 -c '$d/small' \"TERM=xterm-256color '$LMSCOPE' lesson \
+		'$(pwd)/models/lessons/predict.lesson' --speed 1000 --cast full.cast; echo EXIT=\\\$?; \
+		ls -1a; sleep 60\"" || fail "cannot start the explorer on a small file system"
+	k=1
+	while [ $k -le "$steps" ]; do
+		wait_for F "Step $k/$steps" 150 > /dev/null || break
+		$T send-keys -t F Space
+		k=$((k + 1))
+	done
+	$T send-keys -t F C-c
+	if wait_for F "EXIT=" > /dev/null; then
+		grep -q "^EXIT=3$" "$d/screen" || fail "a full disk: $(grep EXIT= "$d/screen"), not 3"
+		[ "$(grep -c "^lmscope: " "$d/screen")" -eq 1 ] &&
+			grep -q "^lmscope: full.cast: No space left on device$" "$d/screen" ||
+			{ fail "a full disk does not end with one line"; cat "$d/screen"; }
+		[ "$(sed -n '/^EXIT=/,$p' "$d/screen" | grep -c .)" -eq 3 ] ||
+			{ fail "a full disk left files"; sed -n '/^EXIT=/,$p' "$d/screen"; }
+	else
+		fail "a full disk: the explorer did not end"
+	fi
+	$T kill-server 2> /dev/null
+	T=$outer
+else
+	echo "SKIP: a full disk during a cast: needs root (a mount namespace)"
+fi
+
 [ $fails -eq 0 ] && echo "cast.sh: all passed"
 [ $fails -eq 0 ]
