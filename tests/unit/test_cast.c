@@ -55,7 +55,7 @@ START_TEST(test_header)
 	const char *head = "{\"version\": 2, \"width\": 132, \"height\": 43, \"timestamp\": ";
 	ck_assert_int_eq(strncmp(all, head, strlen(head)), 0);
 	const char *tail = ", \"env\": {\"TERM\": \"xterm\", \"SHELL\": null}, "
-	                   "\"title\": \"A \\\"title\\\" \xc3\xa9\"}\n";
+					   "\"title\": \"A \\\"title\\\" \xc3\xa9\"}\n";
 	ck_assert_uint_ge(strlen(all), strlen(tail));
 	ck_assert_str_eq(all + strlen(all) - strlen(tail), tail);
 	long stamp = strtol(all + strlen(head), NULL, 10);
@@ -82,13 +82,13 @@ START_TEST(test_utf8_cut)
 	start(&c, "u.cast", 0);
 	/* U+2588 (e2 96 88) cut after its second byte, then after its first */
 	tui_cast_output(&c, "a\xe2\x96", 3, 10.5);
-	tui_cast_output(&c, "\x88" "b", 2, 11.0);
-	tui_cast_output(&c, "\xe2", 1, 11.5);     /* nothing but a held start */
+	tui_cast_output(&c, "\x88\x62", 2, 11.0);
+	tui_cast_output(&c, "\xe2", 1, 11.5); /* nothing but a held start */
 	tui_cast_output(&c, "\x96\x88", 2, 12.0);
 	ck_assert(tui_cast_finish(&c));
 	char *ev = events_of(tu_path("u.cast"));
 	ck_assert_str_eq(ev, "[0.500000, \"o\", \"a\"]\n"
-	                     "[1.000000, \"o\", \"\xe2\x96\x88" "b\"]\n"
+	                     "[1.000000, \"o\", \"\xe2\x96\x88\x62\"]\n"
 	                     "[2.000000, \"o\", \"\xe2\x96\x88\"]\n");
 	free(ev);
 }
@@ -115,10 +115,10 @@ START_TEST(test_pauses_and_resize)
 {
 	struct tui_cast c;
 	start(&c, "p.cast", 0.25);
-	tui_cast_output(&c, "1", 1, 10.1);  /* 0.1: kept */
-	tui_cast_output(&c, "2", 1, 13.0);  /* 2.9: cut to 0.25 */
+	tui_cast_output(&c, "1", 1, 10.1); /* 0.1: kept */
+	tui_cast_output(&c, "2", 1, 13.0); /* 2.9: cut to 0.25 */
 	tui_cast_resize(&c, 100, 30, 13.05);
-	tui_cast_output(&c, "3", 1, 14.0);  /* 0.95: cut to 0.25 */
+	tui_cast_output(&c, "3", 1, 14.0); /* 0.95: cut to 0.25 */
 	ck_assert(tui_cast_finish(&c));
 	char *ev = events_of(tu_path("p.cast"));
 	ck_assert_str_eq(ev, "[0.100000, \"o\", \"1\"]\n"
