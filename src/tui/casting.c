@@ -38,10 +38,15 @@ static int stop(struct tui_app *app)
 
 static int start(struct tui_app *app, char *msg, size_t size)
 {
-	for (int i = 1; i < 10000; i++) {
+	int i = 1;
+	for (; i < 10000; i++) {
 		snprintf(app->cast_name, sizeof app->cast_name, "lmscope-cast-%d.cast", i);
 		if (access(app->cast_name, F_OK) != 0)
 			break;
+	}
+	if (i == 10000) {
+		snprintf(msg, size, "no free lmscope-cast-N.cast here (N up to 9999)");
+		return 0;
 	}
 	if (!tui_cast_open(&app->cast, app->cast_name, app->cast_pause)) {
 		snprintf(msg, size, "%.200s", app->cast.err);

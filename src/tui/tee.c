@@ -148,12 +148,12 @@ static int open_pty(const struct termios *tio, const struct winsize *ws, int *sl
 	return m;
 }
 
-FILE *tui_tee_open(int fd)
+FILE *tui_tee_open(int in, int out)
 {
 	struct termios tio, raw;
 	struct winsize ws;
 	int slave = -1;
-	if (pt.on || tcgetattr(fd, &tio) != 0 || ioctl(fd, TIOCGWINSZ, &ws) != 0)
+	if (pt.on || tcgetattr(in, &tio) != 0 || ioctl(out, TIOCGWINSZ, &ws) != 0)
 		return NULL;
 	int m = open_pty(&tio, &ws, &slave);
 	if (m < 0)
@@ -168,7 +168,7 @@ FILE *tui_tee_open(int fd)
 		return NULL;
 	}
 	pt.master = m;
-	pt.real = fd;
+	pt.real = out;
 	pt.rows = ws.ws_row;
 	pt.cols = ws.ws_col;
 	pt.closing = 0;
@@ -185,7 +185,7 @@ FILE *tui_tee_open(int fd)
 	 * passes bytes through either way */
 	raw = tio;
 	cfmakeraw(&raw);
-	tcsetattr(fd, TCSANOW, &raw);
+	tcsetattr(in, TCSANOW, &raw);
 	pt.on = 1;
 	return pt.slave;
 }

@@ -8,12 +8,12 @@
 
 #include "cast.h"
 
-/* Opens the pty with the terminal's (fd) modes and size, and starts the
- * copying thread; returns the stream curses should write to, or NULL (no
- * pty here: curses then writes to the terminal itself, and casts cannot
- * be made). The terminal fd is put in raw mode: the pty's own modes, which
- * curses sets, do the work. */
-FILE *tui_tee_open(int fd);
+/* Opens the pty with the terminal's modes (of in) and size (of out), and
+ * starts the copying thread (to out); returns the stream curses should
+ * write to, or NULL (no pty here: curses then writes to the terminal
+ * itself, and casts cannot be made). in is put in raw mode: the pty's own
+ * modes, which curses sets, do the work. */
+FILE *tui_tee_open(int in, int out);
 /* After endwin: closes the pty, lets the thread copy what is left and ends
  * it. The caller restores the terminal's modes. */
 void tui_tee_close(void);

@@ -182,7 +182,7 @@ int tui_term_open(struct tui_cast *cast, const char *title)
 	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
 	capture_stderr();
-	FILE *out = have_tio ? tui_tee_open(STDOUT_FILENO) : NULL;
+	FILE *out = have_tio ? tui_tee_open(STDIN_FILENO, STDOUT_FILENO) : NULL;
 	if (cast && !start_cast(cast, title)) {
 		/* before curses starts: the cast has it all, from the first byte */
 		give_back();
