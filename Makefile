@@ -90,6 +90,10 @@ LESSON_OBJ := src/tui/lesson.o src/tui/session.o
 $(SAN)/tests/test_lesson: $(LESSON_OBJ:%=$(SAN)/%)
 $(SAN)/tests/test_lesson: SAN_HELP += $(LESSON_OBJ:%=$(SAN)/%)
 
+# test_cast checks the explorer's asciinema writer (src/tui/cast.c).
+$(SAN)/tests/test_cast: $(SAN)/src/tui/cast.o
+$(SAN)/tests/test_cast: SAN_HELP += $(SAN)/src/tui/cast.o
+
 unit: $(UNIT_BIN)
 
 # lmscope itself under ASan + UBSan, for the bad-input suite (tests/bad/).

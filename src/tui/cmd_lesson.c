@@ -24,6 +24,10 @@ static const struct front_opt lesson_options[] = {
 	FRONT_STR("theme", 0, "dark|light", "colours in place of the lesson's", struct lms_explorer_opts, theme),
 	FRONT_NUM("speed", 0, "N", "typed characters per second in place of the lesson's\n"
 	          "(a rehearsal goes faster), 0.5 to 1000", struct lms_explorer_opts, speed, 0.5, 1000),
+	FRONT_STR("cast", 0, "OUT.cast", "record the screen as an asciinema v2 file (F10 starts\n"
+	          "and stops casts into lmscope-cast-N.cast)", struct lms_explorer_opts, cast),
+	FRONT_NUM("cast-speed", 0, "X", "in casts, pauses longer than X seconds last X seconds",
+	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
 	FRONT_END};
 
 static const char usage_text[] =
@@ -37,7 +41,7 @@ static const char about_text[] =
 
 int lms_cmd_lesson(int argc, char **argv)
 {
-	struct lms_explorer_opts o = {{NULL, NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
+	struct lms_explorer_opts o = {.model = {NULL, NULL}};
 	struct lesson_cmd_opts c = {0};
 	struct front_cmd cmd = {"lesson", usage_text, about_text,
 	                        {{lesson_options, &o}, {check_options, &c}}, 0, NULL};

@@ -307,6 +307,8 @@ static int run_loop(struct tui_app *app)
 				dirty |= D_ALL & ~D_CLEAR;
 			}
 		}
+		if (tui_term_sync_size())
+			app->flags[app->active] |= TUI_RELAYOUT; /* curses also gets KEY_RESIZE */
 		int quit = 0;
 		wint_t ch;
 		int r;
@@ -432,6 +434,18 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		tui_lesson_free(&ls);
 		return front_usage("%s names no model: give one after the lesson file", o->lesson);
 	}
+	/* the cast's file first: a path that cannot be written fails at once */
+	if (!tui_casting_open(&app, o->cast, o->cast_speed)) {
+		tui_lesson_free(&ls);
+		return LMS_EXIT_IO;
+	}
+	if (ls.title && ls.title[0]) {
+		snprintf(app.cast_title, sizeof app.cast_title, "%s", ls.title);
+	} else {
+		char name[128];
+		front_model_name(model[0], name, sizeof name);
+		snprintf(app.cast_title, sizeof app.cast_title, "lmscope %s", name);
+	}
 	setlocale(LC_ALL, "");
 	ui_utf8 = MB_CUR_MAX > 1;
 	app.theme = theme;
@@ -450,8 +464,10 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 			status = LMS_EXIT_FORMAT;
 		}
 	}
-	if (status == LMS_EXIT_OK && !tui_term_open())
-		status = LMS_EXIT_FAIL;
+	struct tui_cast *cast = app.casting ? &app.cast : NULL;
+	int term = status == LMS_EXIT_OK ? tui_term_open(cast, app.cast_title) : 0;
+	if (status == LMS_EXIT_OK && term <= 0)
+		status = term < 0 ? LMS_EXIT_IO : LMS_EXIT_FAIL;
 	else if (status == LMS_EXIT_OK) {
 		lms_set_log(log_to_stderr, NULL);
 		if (theme != LESSON_DARK)
@@ -464,6 +480,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "out of memory: no lesson");
 		tui_app_layout(&app);
 		run_loop(&app);
+		status = tui_casting_end(&app); /* its last frame: the last screen */
 		player_stopped = tui_player_free(&app);
 		for (int i = 0; i < app.n_sides; i++)
 			tui_layout_free(&app.side[i]->lay);
@@ -474,6 +491,8 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	}
 	tui_lesson_free(&ls);
 	tui_record_free(&app);
+	if (app.casting)
+		tui_cast_abort(&app.cast); /* the screen never opened */
 	int stopped = player_stopped & tui_div_stop(200);
 	for (int i = 0; i < TUI_SIDES; i++)
 		if (sides[i].started)

@@ -14,6 +14,10 @@ const struct front_opt explorer_options[] = {
 	          struct lms_explorer_opts, theme),
 	FRONT_STR("record", 0, "FILE", "the lesson file F7 adds steps to\n(default lmscope-lesson-N.lesson)",
 	          struct lms_explorer_opts, record),
+	FRONT_STR("cast", 0, "OUT.cast", "record the screen as an asciinema v2 file (F10 starts\n"
+	          "and stops casts into lmscope-cast-N.cast)", struct lms_explorer_opts, cast),
+	FRONT_NUM("cast-speed", 0, "X", "in casts, pauses longer than X seconds last X seconds",
+	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
 	FRONT_END};
 
 static const char usage_text[] =
@@ -25,7 +29,7 @@ static const char about_text[] =
 
 int lms_explorer_main(int argc, char **argv)
 {
-	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
+	struct lms_explorer_opts o = {.model = {argv[0], NULL}};
 	struct front_cmd cmd = {NULL, usage_text, about_text, {{explorer_options, &o}}, 0, NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)

@@ -10,6 +10,7 @@
 #ifndef LMS_TUI_TEACH_H
 #define LMS_TUI_TEACH_H
 
+#include "cast.h"
 #include "lesson.h"
 #include "ui.h"
 
@@ -38,6 +39,11 @@ struct tui_app {
 	const char *rec_path;       /* where it is written; NULL: not recording */
 	struct tui_snap rec_last;   /* the screen of the step recorded last */
 	int rec_have_last;
+	struct tui_cast cast;       /* the cast being written (casting.c) */
+	int casting;                /* cast is open */
+	double cast_pause;          /* --cast-speed: longest pause kept, seconds */
+	char cast_name[512];        /* its file */
+	char cast_title[256];       /* its header's title */
 	WINDOW *caption;            /* the lesson's caption box, or NULL */
 	int caption_h;              /* rows it takes at the bottom */
 };
@@ -113,5 +119,16 @@ const char *tui_player_progress(const struct tui_app *app, char *buf, size_t siz
  * the file (app->rec_path, or lmscope-lesson.lesson); message in s->msg. */
 int tui_record_step(struct tui_app *app);
 void tui_record_free(struct tui_app *app);
+
+/* ---- casting.c ------------------------------------------------------------- */
+/* --cast PATH (NULL: none) and --cast-speed: the cast's temporary file is
+ * created now, before the screen opens; 0 after "lmscope: PATH: what". */
+int tui_casting_open(struct tui_app *app, const char *path, double max_pause);
+/* F10: starts a cast into the first free lmscope-cast-N.cast, or stops the
+ * one being made; message in the active side's status line. */
+int tui_casting_toggle(struct tui_app *app);
+/* Before the screen closes: finishes a cast being made; LMS_EXIT_OK, or
+ * LMS_EXIT_IO after printing "lmscope: FILE: what". */
+int tui_casting_end(struct tui_app *app);
 
 #endif

@@ -1,5 +1,5 @@
 /* The teaching keys: lesson navigation (while a lesson plays), the theme,
- * presenter mode, pinning, recording and, with two models, which side gets
+ * presenter mode, pinning, recording a lesson or a cast and, with two models, which side gets
  * the keys. Tables like the panes' (the help overlay lists them); the
  * handlers add reactions for every side they touch to app->flags. */
 #include <stdio.h>
@@ -64,6 +64,12 @@ static int k_record(struct tui_state *s, int key)
 	return TUI_REDRAW;
 }
 
+static int k_cast(struct tui_state *s, int key)
+{
+	(void)key;
+	return tui_casting_toggle(s->app);
+}
+
 static int k_side(struct tui_state *s, int key)
 {
 	(void)key;
@@ -89,6 +95,7 @@ const struct tui_key tui_teach_global_keys[] = {
 	{KEY_F(7), "F7", "record this screen as a lesson step", k_record},
 	{KEY_F(8), "F8", "presenter mode: the focused pane enlarged", k_present},
 	{KEY_F(9), "F9", "pin these results / unpin (panes show the change)", k_pin},
+	{KEY_F(10), "F10", "start / stop a cast: the screen as lmscope-cast-N.cast", k_cast},
 	{TUI_CTRL('o'), "Ctrl-O", "two models: the keys go to the other side", k_side},
 	{0, NULL, NULL, NULL},
 };
@@ -98,6 +105,7 @@ const struct tui_key tui_teach_command_keys[] = {
 	{'R', "R", "record this screen as a lesson step", k_record},
 	{'P', "P", "presenter mode: the focused pane enlarged", k_present},
 	{'p', "p", "pin these results / unpin (panes show the change)", k_pin},
+	{'A', "A", "start / stop a cast (asciinema): the screen as lmscope-cast-N.cast", k_cast},
 	{0, NULL, NULL, NULL},
 };
 

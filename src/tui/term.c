@@ -4,7 +4,12 @@
  * warnings) goes to an unlinked temporary file and is replayed after endwin.
  * A crash signal restores the terminal with async-signal-safe calls only
  * (write, tcsetattr, dup2) from strings prepared at startup, then re-raises
- * the signal with its default action. */
+ * the signal with its default action; it also removes the temporary file
+ * of a cast being written (tui_term_cast), so a crash leaves no cast.
+ *
+ * Curses writes to a pty (tee.c) whose output goes on to the terminal and
+ * to a cast while one is attached; where no pty can be had, to the
+ * terminal itself, and casts are refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +18,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lmscope/clock.h"
+#include "tee.h"
 #include "term.h"
 #include "ui.h"
 
@@ -24,6 +31,7 @@ static struct termios saved_tio;
 static int have_tio;
 static char restore_seq[256];
 static size_t restore_len;
+static const char *volatile crash_unlink; /* a cast's temporary file */
 
 static void add_seq(const char *cap)
 {
@@ -75,6 +83,8 @@ static void on_crash(int sig)
 	(void)wr;
 	if (have_tio)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	if (crash_unlink)
+		unlink(crash_unlink);
 	if (saved_err >= 0) {
 		dup2(saved_err, STDERR_FILENO);
 		replay(STDERR_FILENO);
@@ -139,7 +149,32 @@ static void release_stderr(void)
 	saved_err = capture = -1;
 }
 
-int tui_term_open(void)
+/* Undoes tui_term_open's steps before curses started. */
+static void give_back(void)
+{
+	tui_tee_close();
+	if (have_tio)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+	release_stderr();
+}
+
+/* Attaches c (tee running), with its header; message in c->err. */
+static int start_cast(struct tui_cast *c, const char *title)
+{
+	int rows, cols;
+	if (!tui_tee_on()) {
+		snprintf(c->err, sizeof c->err, "%s: cannot record: no pseudo-terminal", c->file.path);
+		return 0;
+	}
+	tui_tee_size(&rows, &cols);
+	if (!tui_cast_start(c, cols, rows, title, lms_now()))
+		return 0;
+	crash_unlink = tui_cast_temp(c);
+	tui_tee_attach(c);
+	return 1;
+}
+
+int tui_term_open(struct tui_cast *cast, const char *title)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "lmscope: the explorer needs a terminal (use lmscope explain for scripts)\n");
@@ -147,9 +182,16 @@ int tui_term_open(void)
 	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
 	capture_stderr();
-	SCREEN *scr = newterm(NULL, stdout, stdin);
+	FILE *out = have_tio ? tui_tee_open(STDIN_FILENO, STDOUT_FILENO) : NULL;
+	if (cast && !start_cast(cast, title)) {
+		/* before curses starts: the cast has it all, from the first byte */
+		give_back();
+		fprintf(stderr, "lmscope: %s\n", cast->err);
+		return -1;
+	}
+	SCREEN *scr = newterm(NULL, out ? out : stdout, stdin);
 	if (!scr) {
-		release_stderr();
+		give_back();
 		fprintf(stderr, "lmscope: cannot use the terminal (TERM=%s)\n",
 		        getenv("TERM") ? getenv("TERM") : "");
 		return 0;
@@ -177,10 +219,38 @@ void tui_term_close(void)
 	int alternate = rmcup && rmcup != (char *)-1 && *rmcup;
 	endwin();
 	open_ = 0;
+	if (tui_tee_on()) {
+		/* curses restored the pty's modes; the terminal's are ours */
+		tui_tee_close();
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+	}
 	if (!alternate) {
 		/* the last screen stays: start what follows on a line of its own */
 		fputc('\n', stdout);
 		fflush(stdout);
 	}
 	release_stderr();
+}
+
+int tui_term_cast(struct tui_cast *c, const char *title)
+{
+	if (!c) {
+		tui_tee_attach(NULL);
+		crash_unlink = NULL;
+		return 1;
+	}
+	if (!open_ || !start_cast(c, title))
+		return 0;
+	/* the cast starts with the whole screen, not with what changes next */
+	clearok(curscr, TRUE);
+	return 1;
+}
+
+int tui_term_sync_size(void)
+{
+	int rows, cols;
+	if (!tui_tee_sync_size(&rows, &cols))
+		return 0;
+	resizeterm(rows, cols);
+	return 1;
 }

@@ -20,7 +20,8 @@ int tui_blas_threads(void);
 int lms_cmd_lesson(int argc, char **argv);
 
 /* What the explorer opens: one model, or two side by side; a lesson to
- * play (`lmscope lesson`); the theme; the file F7 records steps into. */
+ * play (`lmscope lesson`); the theme; the file F7 records steps into; the
+ * cast (asciinema file) of the whole session. */
 struct lms_explorer_opts {
 	const char *model[2];   /* model[0] NULL: the lesson's */
 	const char *tokenizer;  /* for model[0] */
@@ -29,6 +30,8 @@ struct lms_explorer_opts {
 	const char *record;     /* NULL: lmscope-lesson-N.lesson on the first F7 */
 	const char *lesson;     /* NULL: none */
 	double speed;           /* typed characters per second; 0: the lesson's */
+	const char *cast;       /* asciinema file of the session, or NULL */
+	double cast_speed;      /* pauses in casts cut to this many seconds; 0: kept */
 };
 int lms_explorer_run(const struct lms_explorer_opts *o);
 
