@@ -37,7 +37,7 @@ static const char about_text[] =
 
 int lms_cmd_lesson(int argc, char **argv)
 {
-	struct lms_explorer_opts o = {{NULL, NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
+	struct lms_explorer_opts o = {{NULL, NULL}, NULL, NULL, NULL, NULL, NULL, 0.0, NULL};
 	struct lesson_cmd_opts c = {0};
 	struct front_cmd cmd = {"lesson", usage_text, about_text,
 	                        {{lesson_options, &o}, {check_options, &c}}, 0, NULL};

@@ -14,6 +14,9 @@ const struct front_opt explorer_options[] = {
 	          struct lms_explorer_opts, theme),
 	FRONT_STR("record", 0, "FILE", "the lesson file F7 adds steps to\n(default lmscope-lesson-N.lesson)",
 	          struct lms_explorer_opts, record),
+	FRONT_FILE("corpus", 0, "FILE", "the corpus of the MLP neurons pane's contexts (N, Enter),\n"
+	           "as cached by lmscope neurons MODEL FILE --layer L --cache",
+	           struct lms_explorer_opts, corpus),
 	FRONT_END};
 
 static const char usage_text[] =
@@ -25,7 +28,7 @@ static const char about_text[] =
 
 int lms_explorer_main(int argc, char **argv)
 {
-	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0};
+	struct lms_explorer_opts o = {{argv[0], NULL}, NULL, NULL, NULL, NULL, NULL, 0.0, NULL};
 	struct front_cmd cmd = {NULL, usage_text, about_text, {{explorer_options, &o}}, 0, NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)

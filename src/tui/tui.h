@@ -20,7 +20,8 @@ int tui_blas_threads(void);
 int lms_cmd_lesson(int argc, char **argv);
 
 /* What the explorer opens: one model, or two side by side; a lesson to
- * play (`lmscope lesson`); the theme; the file F7 records steps into. */
+ * play (`lmscope lesson`); the theme; the file F7 records steps into; the
+ * corpus whose neuron cache the neurons pane reads. */
 struct lms_explorer_opts {
 	const char *model[2];   /* model[0] NULL: the lesson's */
 	const char *tokenizer;  /* for model[0] */
@@ -29,6 +30,7 @@ struct lms_explorer_opts {
 	const char *record;     /* NULL: lmscope-lesson-N.lesson on the first F7 */
 	const char *lesson;     /* NULL: none */
 	double speed;           /* typed characters per second; 0: the lesson's */
+	const char *corpus;     /* the MLP neurons' corpus (--corpus FILE), or NULL */
 };
 int lms_explorer_run(const struct lms_explorer_opts *o);
 
