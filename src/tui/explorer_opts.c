@@ -15,7 +15,7 @@ const struct front_opt explorer_options[] = {
 	FRONT_STR("record", 0, "FILE", "the lesson file F7 adds steps to\n(default lmscope-lesson-N.lesson)",
 	          struct lms_explorer_opts, record),
 	FRONT_FILE("corpus", 0, "FILE", "the corpus of the MLP neurons pane's contexts (N, Enter),\n"
-	           "as cached by lmscope neurons MODEL FILE --layer L --cache",
+	           "read from the cache the neurons command keeps",
 	           struct lms_explorer_opts, corpus),
 	FRONT_END};
 
