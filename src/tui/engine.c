@@ -713,10 +713,13 @@ static int ph_neurons(struct update *u)
 	}
 	v->nctx_layer = v->neuron_layer;
 	v->nctx_neuron = open;
+	/* r asked for the corpus pass: once per asking, even when it stops */
+	int run = u->rq->neuron_pass != e->pass_asked;
+	e->pass_asked = u->rq->neuron_pass;
 	if (memo_hit(e, TUI_PH_NCTX))
 		return 1;
 	show_partial(u);
-	if (tui_engine_neuron_contexts(e))
+	if (tui_engine_neuron_contexts(e, run, u->h))
 		memo_set(e, TUI_PH_NCTX);
 	return !went_stale(u->h);
 }

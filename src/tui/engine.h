@@ -74,6 +74,7 @@ struct tui_engine {
 	int corpus_state;
 	char corpus_err[256];
 	struct lms_neuron_stats nst; /* one layer's pass, from its cache (top NULL: none) */
+	int pass_asked;        /* the request's neuron_pass last acted on */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };
@@ -106,9 +107,10 @@ void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq);
  * position v->neuron_pos of the run into the view; the corpus contexts of
  * neuron v->nctx_neuron of layer v->nctx_layer (or a note saying why
  * there are none), returning 0 when a later update should look again (no
- * cache yet). */
+ * cache yet). With run, a missing cache is made by the corpus pass, on
+ * this thread, its progress published through h, stopped when stale. */
 void tui_engine_neurons(struct tui_engine *e);
-int tui_engine_neuron_contexts(struct tui_engine *e);
+int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_hooks *h);
 
 /* ablate.c: makes both runs follow the request's ablation when it changed
  * (the next forward starts at 0); the error names a bad spec. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "lmscope/clock.h"
 #include "lmscope/dataset.h"
 #include "lmscope/interp.h"
 #include "lmscope/logits.h"
@@ -72,12 +73,67 @@ static int load_stats(struct tui_engine *e, int layer)
 	free(path);
 	if (st)
 		snprintf(v->nctx_note, sizeof v->nctx_note,
-		         "no neuron cache of this corpus and layer; make it, then Enter twice:\n"
-		         "lmscope neurons %s %s --layer %d --cache", e->tm->path, e->tm->corpus, layer);
+		         "no neuron cache of this corpus and layer: r makes it here, or run\n"
+		         "lmscope neurons %s %s --layer %d --cache\n(then Enter twice)", e->tm->path,
+		         e->tm->corpus, layer);
 	return !st;
 }
 
-int tui_engine_neuron_contexts(struct tui_engine *e)
+/* The corpus pass running on the engine thread: its progress in the
+ * note, published at most every PASS_SHOW_MS; a stale update stops it. */
+#define PASS_SHOW_MS 100.0
+
+struct pass_ctx {
+	struct tui_engine *e;
+	const struct tui_hooks *h;
+	double shown;
+};
+
+static int pass_progress(void *p, long done, long total)
+{
+	struct pass_ctx *c = p;
+	if (c->h && c->h->stale && c->h->stale(c->h->arg))
+		return 1;
+	double now = lms_now_ms();
+	if (c->h && c->h->partial && now - c->shown >= PASS_SHOW_MS) {
+		struct tui_view *v = &c->e->cur;
+		snprintf(v->nctx_note, sizeof v->nctx_note, "corpus pass over layer %d: %ld of %ld windows",
+		         v->nctx_layer, done, total);
+		c->shown = now;
+		c->h->partial(c->h->arg);
+	}
+	return 0;
+}
+
+/* The layer's corpus pass, as `lmscope neurons --cache` runs it, into e->nst
+ * and its cache file. The model's own weights only: the cache is named for
+ * the model, not for a training snapshot. */
+static int run_pass(struct tui_engine *e, int layer, const struct tui_hooks *h)
+{
+	struct tui_view *v = &e->cur;
+	if (e->snap >= 0) {
+		snprintf(v->nctx_note, sizeof v->nctx_note,
+		         "the corpus pass is of the model's own weights: } back to the final model first");
+		return 0;
+	}
+	struct pass_ctx c = {e, h, lms_now_ms()};
+	lms_neuron_stats_free(&e->nst);
+	enum lms_status st = lms_neuron_pass(e->tm->m, e->corpus_ids, (long)e->corpus_n, layer,
+	                                     TUI_NEURON_K, pass_progress, &c, &e->nst);
+	char *path = NULL;
+	if (!st)
+		st = lms_neuron_cache_path(e->tm->dir, layer, TUI_NEURON_K, e->corpus_key, &path);
+	if (!st)
+		st = lms_neuron_stats_save(&e->nst, e->corpus_key, path);
+	free(path);
+	if (st) {
+		lms_neuron_stats_free(&e->nst);
+		snprintf(v->nctx_note, sizeof v->nctx_note, "%s (r runs it again)", lms_errmsg());
+	}
+	return !st;
+}
+
+int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_hooks *h)
 {
 	struct tui_view *v = &e->cur;
 	v->have_nctx = 0;
@@ -91,7 +147,7 @@ int tui_engine_neuron_contexts(struct tui_engine *e)
 	}
 	if (!read_corpus(e))
 		return 1;
-	if (!load_stats(e, v->nctx_layer))
+	if (!load_stats(e, v->nctx_layer) && (!run || !run_pass(e, v->nctx_layer, h)))
 		return 0; /* the cache may appear: look again next time */
 	const struct lms_neuron_hit *hit = e->nst.top + (size_t)v->nctx_neuron * e->nst.K;
 	for (int k = 0; k < e->nst.K && k < TUI_NEURON_K && hit[k].offset >= 0; k++) {

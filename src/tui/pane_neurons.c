@@ -138,6 +138,17 @@ static int k_open(struct tui_state *s, int key)
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
+/* r: the corpus pass of the layer on the engine thread, when the open
+ * neuron's layer has no cache (neuron_view.c). */
+static int k_pass(struct tui_state *s, int key)
+{
+	(void)key;
+	if (s->rq.neuron_open < 0 || !s->tm->corpus)
+		return TUI_NONE;
+	s->rq.neuron_pass++;
+	return TUI_RECOMPUTE | TUI_REDRAW;
+}
+
 static const struct tui_key keys[] = {
 	{KEY_UP, "Up/Down", "select a neuron", k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
@@ -148,6 +159,8 @@ static const struct tui_key keys[] = {
 	{'\n', "Enter", "the selected neuron's strongest contexts in the corpus (again: back)", k_open},
 	{'\r', NULL, NULL, k_open},
 	{KEY_ENTER, NULL, NULL, k_open},
+	{'r', "r", "no cache of the layer yet: make it here, the corpus pass on the engine thread "
+	           "(typing stops it)", k_pass},
 	{0, NULL, NULL, NULL},
 };
 

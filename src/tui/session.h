@@ -83,6 +83,7 @@ struct tui_request {
 	int need_neurons;  /* the most active MLP neurons (pane_neurons.c) */
 	int neuron_pos;    /* their position (view index); -1 = the last */
 	int neuron_open;   /* the neuron whose corpus contexts are listed; -1 none */
+	int neuron_pass;   /* counts the asks for the corpus pass on the worker (r) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	int snapshot;      /* the training snapshot shown (index into tm->snaps); -1: the model itself */
 	char export_path[512];
