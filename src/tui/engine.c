@@ -697,8 +697,11 @@ static int ph_neurons(struct update *u)
 	struct tui_engine *e = u->e;
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
-	if (!u->rq->need_neurons || lms_arch_is_recurrent(c->arch))
+	if (!u->rq->need_neurons || lms_arch_is_recurrent(c->arch)) {
+		v->have_neurons = 0; /* not of this context: kept out of exports */
+		e->memo[TUI_PH_NEURONS].gen = 0;
 		return 1;
+	}
 	v->neuron_layer = u->rq->layer < 0 ? 0 : u->rq->layer >= c->L ? c->L - 1 : u->rq->layer;
 	v->neuron_pos = u->rq->neuron_pos >= 0 && u->rq->neuron_pos < v->n ? u->rq->neuron_pos
 	                                                                   : v->n - 1;

@@ -100,6 +100,22 @@ check 0 || fail "the neurons two tokens back differ from lmscope neurons"
 $T send-keys -t a ']'
 wait_for a "MLP neurons L1 at there (#5)" || fail "] did not show the next layer"
 check 1 || fail "the neurons of layer 1 differ from lmscope neurons"
+# the export's JSON carries the same numbers
+$T send-keys -t a e
+wait_for a ".json follows" || fail "e did not export"
+i=0; while [ ! -s "$d/lmscope-export-1.json" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+/usr/bin/python3 - "$d/lmscope-export-1.json" "$d/screen" <<'PYEOF' || fail "the export's neurons differ from the screen"
+import json, re, sys
+n = json.load(open(sys.argv[1]))["neurons"]
+lines = open(sys.argv[2], encoding="utf-8").read().split("\n")
+t = [i for i, l in enumerate(lines) if "MLP neurons L" in l][0]
+x = lines[t].index("MLP neurons")
+shown = [re.match(r" N(\d+) +([-+][0-9.]+) ", l[x - 1:]).groups() for l in lines[t + 1:t + 11]]
+assert n["layer"] == 1 and n["position"] == 5, n
+assert [int(i) for i, _ in shown] == [h["neuron"] for h in n["top"]], (shown, n)
+for (i, v), h in zip(shown, n["top"]):
+    assert abs(float(v) - h["activation"]) <= 5.1e-5, (v, h)
+PYEOF
 
 # no cache yet: the command that makes it, which is then run as shown
 $T send-keys -t a Down Enter
