@@ -194,7 +194,7 @@ enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long 
                                       int layer, int H, int K, const char *path);
 
 /* The cache of a corpus pass, as `lmscope neurons --cache` keeps it: its
- * key is the FNV-1a hash of the corpus's tokens (lms_tokenizer_encode, no
+ * key is an FNV-1a hash of the corpus's tokens (lms_tokenizer_encode, no
  * BOS), its file MODEL.neurons-lL-kK-KEY beside the model directory
  * (malloc'd into *out). */
 unsigned long long lms_neuron_corpus_key(const int *ids, size_t n);
