@@ -88,7 +88,8 @@ static enum lms_status stats_of(const struct front_model *cm, const struct opts 
 	char *cache = NULL;
 	unsigned long long key = lms_neuron_corpus_key(ids, n);
 	if (o->cache) {
-		enum lms_status st = lms_neuron_cache_path(cm->path, (int)o->layer, (int)o->top, key, &cache);
+		enum lms_status st =
+			lms_neuron_cache_path(cm->path, (int)o->layer, (int)o->top, key, &cache);
 		if (st)
 			return st;
 		if (!lms_neuron_stats_load(s, key, (int)o->layer, c->H, (int)o->top, cache)) {

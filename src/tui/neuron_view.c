@@ -39,10 +39,12 @@ static int read_corpus(struct tui_engine *e)
 	if (e->corpus_state == 0) {
 		char *text = NULL;
 		size_t len = 0;
-		enum lms_status st = e->tm->tok ? lms_read_file(path, &text, &len)
-		                     : lms_fail(LMS_EARG, "%s: the model has no tokenizer to read it with", path);
+		enum lms_status st =
+			e->tm->tok ? lms_read_file(path, &text, &len)
+			           : lms_fail(LMS_EARG, "%s: the model has no tokenizer to read it with", path);
 		if (!st)
-			st = lms_tokenizer_encode(e->tm->tok, text, len, &e->corpus_ids, &e->corpus_n, NULL, NULL);
+			st = lms_tokenizer_encode(e->tm->tok, text, len, &e->corpus_ids, &e->corpus_n, NULL,
+			                          NULL);
 		free(text);
 		if (!st && e->corpus_n == 0)
 			st = lms_fail(LMS_EFORMAT, "%s: no tokens", path);
@@ -66,7 +68,8 @@ static int load_stats(struct tui_engine *e, int layer)
 		return 1;
 	lms_neuron_stats_free(&e->nst);
 	char *path = NULL;
-	enum lms_status st = lms_neuron_cache_path(e->tm->dir, layer, TUI_NEURON_K, e->corpus_key, &path);
+	enum lms_status st =
+		lms_neuron_cache_path(e->tm->dir, layer, TUI_NEURON_K, e->corpus_key, &path);
 	if (!st)
 		st = lms_neuron_stats_load(&e->nst, e->corpus_key, layer, e->tm->m->cfg.H, TUI_NEURON_K,
 		                           path);

@@ -55,7 +55,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	werase(w);
 	if (s->recurrent) {
 		ui_title(w, "MLP neurons", focused);
-		ui_printf(w, 1, 1, cols - 2, "recurrent models have no MLP neurons: N brings the lens back");
+		ui_printf(w, 1, 1, cols - 2,
+		          "recurrent models have no MLP neurons: N brings the lens back");
 		return;
 	}
 	if (!tui_view_n(s) || !v->have_neurons) {
