@@ -710,10 +710,8 @@ static int ph_neurons(struct update *u)
 		memo_set(e, TUI_PH_NEURONS);
 	}
 	int open = u->rq->neuron_open;
-	if (open < 0 || open >= c->H) {
-		v->have_nctx = 0;
+	if (open < 0 || open >= c->H)
 		return 1;
-	}
 	v->nctx_layer = v->neuron_layer;
 	v->nctx_neuron = open;
 	/* r asked for the corpus pass: once per asking, even when it stops */
@@ -849,7 +847,9 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 	if (v->n == 0) {
 		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
-		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
+		/* k and every have_ flag are gone: each phase runs again when
+		 * tokens return, even the same tokens (the forward is then kept) */
+		memset(e->memo, 0, sizeof e->memo);
 		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
 		v->have_patch = v->have_neurons = v->have_nctx = 0;
 		v->valid = 1;

@@ -94,6 +94,13 @@ wait_for a "light" || fail "the typed context did not show"
 $T send-keys -t a Tab N
 wait_for a "MLP neurons L0 at light (#7): most active" || fail "N did not show the neurons of the last token"
 check 0 || fail "the neurons at the last token differ from lmscope neurons"
+# the context erased and typed again (the same tokens: no new forward)
+$T send-keys -t a Escape C-u
+wait_for a "tokens appear here" || fail "Ctrl-U did not empty the context"
+$T send-keys -t a -l "$text"
+wait_for a "MLP neurons L0 at light (#7): most active" || fail "the neurons did not come back with the context"
+check 0 || fail "the neurons of the context typed again differ from lmscope neurons"
+$T send-keys -t a Tab Tab Tab Tab
 $T send-keys -t a Left Left
 wait_for a "MLP neurons L0 at there (#5)" || fail "Left did not select the token two back"
 check 0 || fail "the neurons two tokens back differ from lmscope neurons"
