@@ -3,7 +3,8 @@
  * the most active MLP neurons - the activation after the nonlinearity that
  * `lmscope neurons` ranks - with their values as bars; Enter lists the
  * selected neuron's strongest contexts in the corpus of --corpus FILE, from
- * the cache `lmscope neurons --cache` keeps (neuron_view.c). */
+ * the cache `lmscope neurons --cache` keeps, which r makes on the engine
+ * thread when there is none (neuron_view.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,7 +173,8 @@ const struct tui_pane_ops pane_neurons = {
 	         "highest activation - the value after the nonlinearity, as `lmscope neurons` "
 	         "ranks them - and their values as bars. Enter lists a neuron's strongest contexts "
 	         "in the corpus the explorer was opened with (--corpus FILE), read from the cache "
-	         "`lmscope neurons MODEL FILE --layer L --cache` writes.",
+	         "`lmscope neurons MODEL FILE --layer L --cache` writes (or r here, on the engine "
+	         "thread).",
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,
