@@ -4,7 +4,8 @@
 # is typed, N puts the pane in the lens's place, and the neuron ids and
 # activations on screen - at the last token, then two tokens back, then in
 # the next layer - are checked against `lmscope neurons` over a corpus that
-# is the context itself (every neuron's activation at every position).
+# is the context itself (every neuron's activation at every position) and
+# against the same activations recomputed in PyTorch from the weights.
 # Enter on a neuron first names the command that makes the corpus cache;
 # after running it, Enter lists the contexts `lmscope neurons --neuron N
 # --json` lists for the corpus the explorer was opened with; in a layer
@@ -57,6 +58,62 @@ rest = max(v for i, v in act.items() if i not in {j for j, _ in shown})
 assert rest <= shown[-1][1] + 1.5e-4, (rest, shown)
 assert [v for _, v in shown] == sorted((v for _, v in shown), reverse=True), shown
 print("neurons: layer %s position %d: %d neurons checked" % (layer, pos, len(shown)))
+PYEOF
+	) && torch_check "$1"
+}
+
+# torch_check LAYER: the same neurons recomputed in PyTorch from the
+# model's weights (GPT-2: LayerNorm, causal attention, the MLP's tanh GELU
+# after c_fc is the activation), in float64, on the ids `lmscope tokenize` gives.
+torch_check() {
+	(cd "$d" && /usr/bin/python3 - "$d/screen" "$LMSCOPE" "$1" "$text" <<'PYEOF'
+import json, math, re, struct, subprocess, sys
+try:
+    import torch
+except ImportError:
+    print("SKIP: the PyTorch check of the neurons: python3-torch missing")
+    sys.exit(0)
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+lm, layer, text = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+t = [i for i, l in enumerate(lines) if "MLP neurons L" in l][0]
+pos = int(re.search(r"\(#(\d+)\)", lines[t]).group(1))
+x0 = lines[t].index("MLP neurons")
+shown = [re.match(r" N(\d+) +([-+][0-9.]+) ", l[x0 - 1:]).groups() for l in lines[t + 1:t + 11]]
+ids = json.loads(subprocess.run([lm, "tokenize", "./m", "--text", text, "--json"], check=True,
+                                capture_output=True, text=True).stdout)["ids"]
+cfg = json.load(open("m/config.json"))
+raw = open("m/model.safetensors", "rb").read()
+hn = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + hn])
+dt = {"F16": torch.float16, "F32": torch.float32, "BF16": torch.bfloat16}
+def w(name):
+    h = head[name]
+    a, b = h["data_offsets"]
+    buf = bytearray(raw[8 + hn + a:8 + hn + b])
+    return torch.frombuffer(buf, dtype=dt[h["dtype"]]).reshape(h["shape"]).double()
+C, NH, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
+def ln(x, g, b):
+    m = x.mean(-1, keepdim=True)
+    return (x - m) / torch.sqrt(((x - m) ** 2).mean(-1, keepdim=True) + eps) * g + b
+n, hs = len(ids), C // NH
+x = w("wte.weight")[ids] + w("wpe.weight")[:n]
+mask = torch.ones(n, n, dtype=torch.bool).tril()
+for l in range(layer + 1):
+    p = lambda k: w("h.%d.%s" % (l, k))
+    a = ln(x, p("ln_1.weight"), p("ln_1.bias"))
+    q, k, v = ((a @ p("attn.c_attn.weight") + p("attn.c_attn.bias")).split(C, dim=-1))
+    q, k, v = (z.reshape(n, NH, hs).transpose(0, 1) for z in (q, k, v))
+    att = torch.softmax((q @ k.transpose(1, 2) / math.sqrt(hs)).masked_fill(~mask, float("-inf")), -1)
+    x = x + (att @ v).transpose(0, 1).reshape(n, C) @ p("attn.c_proj.weight") + p("attn.c_proj.bias")
+    h = ln(x, p("ln_2.weight"), p("ln_2.bias")) @ p("mlp.c_fc.weight") + p("mlp.c_fc.bias")
+    f = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h ** 3)))
+    x = x + f @ p("mlp.c_proj.weight") + p("mlp.c_proj.bias")
+act = f[pos]
+for i, val in shown:
+    assert abs(float(val) - act[int(i)].item()) <= 2e-4, (i, val, act[int(i)].item())
+rest = max(act[j].item() for j in range(act.numel()) if str(j) not in {i for i, _ in shown})
+assert rest <= float(shown[-1][1]) + 2e-4, (rest, shown)
+print("neurons: layer %d position %d: PyTorch agrees" % (layer, pos))
 PYEOF
 	)
 }
