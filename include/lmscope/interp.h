@@ -202,7 +202,9 @@ enum lms_status lms_neuron_cache_path(const char *model, int layer, int K, unsig
                                       char **out);
 /* The text of the corpus tokens ids up to and including offset, at most
  * max_tokens of them, newlines and tabs as spaces (malloc'd into *out): a
- * hit's context as the neurons command and the explorer show it. */
+ * hit's context as the neurons command and the explorer show it, with
+ * LMS_NEURON_CONTEXT tokens. */
+#define LMS_NEURON_CONTEXT 12
 struct lms_tokenizer;
 enum lms_status lms_neuron_context(const struct lms_tokenizer *tok, const int *ids, long offset,
                                    int max_tokens, char **out);

@@ -9,7 +9,7 @@
  *   {"layer", "positions", "neurons": [{"neuron", "mean", "var",
  *     "top": [{"value", "offset", "token", "context"}]}]}
  * offset being the token's index in the corpus and context the text of the
- * tokens up to and including it (at most CONTEXT_TOKENS). */
+ * tokens up to and including it (at most LMS_NEURON_CONTEXT). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,6 @@
 
 #include "cli.h"
 #include "lmscope/dataset.h"
-
-#define CONTEXT_TOKENS 12
 
 struct opts {
 	const char *tokpath;
@@ -133,7 +131,7 @@ static int pick(const struct opts *o, const struct lms_neuron_stats *s, int *out
 static char *context_text(const struct front_model *cm, const int *ids, long offset)
 {
 	char *text = NULL;
-	return lms_neuron_context(cm->tok, ids, offset, CONTEXT_TOKENS, &text) ? NULL : text;
+	return lms_neuron_context(cm->tok, ids, offset, LMS_NEURON_CONTEXT, &text) ? NULL : text;
 }
 
 static json_t *neuron_json(const struct front_model *cm, const int *ids,

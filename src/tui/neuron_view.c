@@ -14,9 +14,6 @@
 #include "lmscope/interp.h"
 #include "lmscope/logits.h"
 
-/* Tokens of a context shown, as the neurons command shows them. */
-#define CONTEXT_TOKENS 12
-
 void tui_engine_neurons(struct tui_engine *e)
 {
 	struct tui_view *v = &e->cur;
@@ -156,7 +153,8 @@ int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_h
 	for (int k = 0; k < e->nst.K && k < TUI_NEURON_K && hit[k].offset >= 0; k++) {
 		char *text = NULL;
 		if (hit[k].offset >= (long)e->corpus_n ||
-		    lms_neuron_context(e->tm->tok, e->corpus_ids, hit[k].offset, CONTEXT_TOKENS, &text))
+		    lms_neuron_context(e->tm->tok, e->corpus_ids, hit[k].offset, LMS_NEURON_CONTEXT,
+		                       &text))
 			break;
 		v->nctx_value[k] = hit[k].value;
 		v->nctx_offset[k] = hit[k].offset;
