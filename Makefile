@@ -245,7 +245,7 @@ models/kjv-baseline.txt: models/kjv-transformer/model.safetensors models/kjv-lst
 
 # Benchmarks beside PyTorch, as ratios; long, never part of check.
 # The explorer's engine thread (bench_explorer.c times its update).
-BENCH_TUI := $(addprefix $(OBJ)/src/tui/,engine.o ablate.o patch_view.o session.o timeline.o) \
+BENCH_TUI := $(addprefix $(OBJ)/src/tui/,engine.o ablate.o patch_view.o neuron_view.o session.o timeline.o) \
 	$(addprefix $(OBJ)/src/front/,figure.o palette.o open.o)
 build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -o $@ $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a $(LDLIBS)

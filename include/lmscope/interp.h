@@ -193,4 +193,20 @@ enum lms_status lms_neuron_stats_save(const struct lms_neuron_stats *s, unsigned
 enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long long key,
                                       int layer, int H, int K, const char *path);
 
+/* The cache of a corpus pass, as `lmscope neurons --cache` keeps it: its
+ * key is an FNV-1a hash of the corpus's tokens (lms_tokenizer_encode, no
+ * BOS), its file MODEL.neurons-lL-kK-KEY beside the model directory
+ * (malloc'd into *out). */
+unsigned long long lms_neuron_corpus_key(const int *ids, size_t n);
+enum lms_status lms_neuron_cache_path(const char *model, int layer, int K, unsigned long long key,
+                                      char **out);
+/* The text of the corpus tokens ids up to and including offset, at most
+ * max_tokens of them, newlines and tabs as spaces (malloc'd into *out): a
+ * hit's context as the neurons command and the explorer show it, with
+ * LMS_NEURON_CONTEXT tokens. */
+#define LMS_NEURON_CONTEXT 12
+struct lms_tokenizer;
+enum lms_status lms_neuron_context(const struct lms_tokenizer *tok, const int *ids, long offset,
+                                   int max_tokens, char **out);
+
 #endif

@@ -9,7 +9,7 @@
  *   {"layer", "positions", "neurons": [{"neuron", "mean", "var",
  *     "top": [{"value", "offset", "token", "context"}]}]}
  * offset being the token's index in the corpus and context the text of the
- * tokens up to and including it (at most CONTEXT_TOKENS). */
+ * tokens up to and including it (at most LMS_NEURON_CONTEXT). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,6 @@
 
 #include "cli.h"
 #include "lmscope/dataset.h"
-
-#define CONTEXT_TOKENS 12
 
 struct opts {
 	const char *tokpath;
@@ -81,34 +79,17 @@ static int on_progress(void *ctx, long done, long total)
 	return 0;
 }
 
-/* FNV-1a of the token stream: the cache's key for the corpus. */
-static unsigned long long corpus_key(const int *ids, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v = (uint32_t)ids[i];
-		for (int b = 0; b < 4; b++) {
-			h ^= (v >> (8 * b)) & 0xff;
-			h *= 1099511628211ull;
-		}
-	}
-	return h;
-}
-
 static enum lms_status stats_of(const struct front_model *cm, const struct opts *o,
                                 const int *ids, size_t n, struct lms_neuron_stats *s)
 {
 	const struct lms_config *c = &cm->m->cfg;
 	char *cache = NULL;
-	unsigned long long key = corpus_key(ids, n);
+	unsigned long long key = lms_neuron_corpus_key(ids, n);
 	if (o->cache) {
-		const char *base = cm->path;
-		size_t len = strlen(base);
-		while (len > 1 && base[len - 1] == '/')
-			len--;
-		if (asprintf(&cache, "%.*s.neurons-l%ld-k%ld-%016llx", (int)len, base, o->layer, o->top,
-		             key) < 0)
-			return lms_fail(LMS_ENOMEM, "out of memory");
+		enum lms_status st =
+			lms_neuron_cache_path(cm->path, (int)o->layer, (int)o->top, key, &cache);
+		if (st)
+			return st;
 		if (!lms_neuron_stats_load(s, key, (int)o->layer, c->H, (int)o->top, cache)) {
 			free(cache);
 			return LMS_OK;
@@ -146,17 +127,11 @@ static int pick(const struct opts *o, const struct lms_neuron_stats *s, int *out
 	return k;
 }
 
-/* The text of the tokens up to and including offset (malloc'd). */
+/* The text of the tokens up to and including offset (malloc'd), or NULL. */
 static char *context_text(const struct front_model *cm, const int *ids, long offset)
 {
-	long from = offset + 1 > CONTEXT_TOKENS ? offset + 1 - CONTEXT_TOKENS : 0;
 	char *text = NULL;
-	if (lms_tokenizer_decode(cm->tok, ids + from, (size_t)(offset + 1 - from), &text, NULL))
-		return NULL;
-	for (char *p = text; *p; p++)
-		if (*p == '\n' || *p == '\t' || *p == '\r')
-			*p = ' ';
-	return text;
+	return lms_neuron_context(cm->tok, ids, offset, LMS_NEURON_CONTEXT, &text) ? NULL : text;
 }
 
 static json_t *neuron_json(const struct front_model *cm, const int *ids,

@@ -84,6 +84,8 @@ void tui_engine_close(struct tui_engine *e)
 	free(e->own);
 	free(e->all_ids);
 	free(e->all_off);
+	free(e->corpus_ids);
+	lms_neuron_stats_free(&e->nst);
 	tui_request_free(&e->last);
 	tui_view_free(&e->cur);
 	memset(e, 0, sizeof *e);
@@ -195,6 +197,9 @@ static struct tui_memo key_of(const struct tui_engine *e, enum tui_phase p)
 	case TUI_PH_DLA: return key(e, -1, v->target, v->contrast);
 	case TUI_PH_PATCH: return key(e, e->corrupt_ver, -1, -1);
 	case TUI_PH_LENS: return key(e, v->lens_pos, v->target, -1);
+	case TUI_PH_NEURONS: return key(e, v->neuron_pos, v->neuron_layer, -1);
+	/* the corpus contexts depend on the cache, not on the forward */
+	case TUI_PH_NCTX: return (struct tui_memo){1, v->nctx_layer, v->nctx_neuron, -1};
 	case TUI_PH_SALIENCY:
 	case TUI_PH_FAITH: return key(e, v->method, v->target, v->contrast);
 	default: return key(e, -1, -1, -1);
@@ -685,6 +690,41 @@ static int ph_dla(struct update *u)
 	return 1;
 }
 
+/* The most active MLP neurons at the selected position and layer: one
+ * top-k over the activations the forward stored. */
+static int ph_neurons(struct update *u)
+{
+	struct tui_engine *e = u->e;
+	struct tui_view *v = &e->cur;
+	const struct lms_config *c = &e->tm->m->cfg;
+	if (!u->rq->need_neurons || lms_arch_is_recurrent(c->arch)) {
+		v->have_neurons = 0; /* not of this context: kept out of exports */
+		e->memo[TUI_PH_NEURONS].gen = 0;
+		return 1;
+	}
+	v->neuron_layer = u->rq->layer < 0 ? 0 : u->rq->layer >= c->L ? c->L - 1 : u->rq->layer;
+	v->neuron_pos = u->rq->neuron_pos >= 0 && u->rq->neuron_pos < v->n ? u->rq->neuron_pos
+	                                                                   : v->n - 1;
+	if (!memo_hit(e, TUI_PH_NEURONS)) {
+		tui_engine_neurons(e);
+		memo_set(e, TUI_PH_NEURONS);
+	}
+	int open = u->rq->neuron_open;
+	if (open < 0 || open >= c->H)
+		return 1;
+	v->nctx_layer = v->neuron_layer;
+	v->nctx_neuron = open;
+	/* r asked for the corpus pass: once per asking, even when it stops */
+	int run = u->rq->neuron_pass != e->pass_asked;
+	e->pass_asked = u->rq->neuron_pass;
+	if (memo_hit(e, TUI_PH_NCTX))
+		return 1;
+	show_partial(u);
+	if (tui_engine_neuron_contexts(e, run, u->h))
+		memo_set(e, TUI_PH_NCTX);
+	return !went_stale(u->h);
+}
+
 /* How far the saliency can be trusted, by the engine's one policy
  * (lms_faithfulness, as `lmscope explain` reports it): the deletion area of
  * its scores and the rank agreement with the methods it compares, all in
@@ -789,7 +829,7 @@ typedef int (*phase_fn)(struct update *u);
  * went stale. */
 static const phase_fn phases[] = {
 	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency, ph_overview, ph_lens, ph_dla,
-	ph_faith, ph_patch,
+	ph_neurons, ph_faith, ph_patch,
 };
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -807,9 +847,11 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 	if (v->n == 0) {
 		/* nothing to show; the run keeps its tokens for when they return */
 		v->k = 0;
-		e->memo[TUI_PH_CANDIDATES].gen = 0; /* k is gone: recomputed when they return */
+		/* k and every have_ flag are gone: each phase runs again when
+		 * tokens return, even the same tokens (the forward is then kept) */
+		memset(e->memo, 0, sizeof e->memo);
 		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
-		v->have_patch = 0;
+		v->have_patch = v->have_neurons = v->have_nctx = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;
 		return 1;

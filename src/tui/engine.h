@@ -28,7 +28,8 @@ struct tui_memo {
 
 enum tui_phase {
 	TUI_PH_CANDIDATES, TUI_PH_SURPRISAL, TUI_PH_GRADIENT, TUI_PH_SALIENCY, TUI_PH_OVERVIEW,
-	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_CHANGE, TUI_PH_PATCH,
+	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_CHANGE, TUI_PH_PATCH, TUI_PH_NEURONS,
+	TUI_PH_NCTX,
 	TUI_PH_N
 };
 
@@ -65,6 +66,15 @@ struct tui_engine {
 	float *own;            /* (n_params) the model's own weights, kept at the first step away */
 	char corrupt[1024];    /* the corrupted context the patch memo is of */
 	int corrupt_ver;       /* changes of it (the patch memo's key) */
+	/* the neuron contexts' corpus (tm->corpus), tokenized at the first
+	 * use: state 0 unread, 1 read, -1 unreadable (corpus_err says why) */
+	int *corpus_ids;       /* (corpus_n) */
+	size_t corpus_n;
+	unsigned long long corpus_key;
+	int corpus_state;
+	char corpus_err[256];
+	struct lms_neuron_stats nst; /* one layer's pass, from its cache (top NULL: none) */
+	int pass_asked;        /* the request's neuron_pass last acted on */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };
@@ -92,6 +102,15 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 /* patch_view.c: the patching sweep of the view's context (clean) against
  * rq->corrupt into e->cur.patch, or a note saying why there is none. */
 void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq);
+
+/* neuron_view.c: the most active MLP neurons of layer v->neuron_layer at
+ * position v->neuron_pos of the run into the view; the corpus contexts of
+ * neuron v->nctx_neuron of layer v->nctx_layer (or a note saying why
+ * there are none), returning 0 when a later update should look again (no
+ * cache yet). With run, a missing cache is made by the corpus pass, on
+ * this thread, its progress published through h, stopped when stale. */
+void tui_engine_neurons(struct tui_engine *e);
+int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_hooks *h);
 
 /* ablate.c: makes both runs follow the request's ablation when it changed
  * (the next forward starts at 0); the error names a bad spec. */

@@ -251,6 +251,8 @@ static unsigned apply_flags(struct tui_state *s, int flags)
 		flags |= TUI_RECOMPUTE;
 		dirty |= D_INPUT;
 	}
+	if (tui_neurons_sync(s)) /* a click or key selected another token */
+		flags |= TUI_RECOMPUTE;
 	if (flags & TUI_RECOMPUTE) {
 		post(s);
 		dirty |= D_INPUT;
@@ -355,13 +357,14 @@ struct side {
 static struct side sides[TUI_SIDES];
 
 static int side_open(struct side *sd, struct tui_app *app, const char *path, const char *tokpath,
-                     const char *text)
+                     const char *text, const char *corpus)
 {
 	enum lms_status st = front_open_model(path, tokpath, &sd->cm);
 	if (st)
 		return front_fail(st);
 	sd->opened = 1;
-	sd->tm = (struct tui_model){.m = sd->cm.m, .tok = sd->cm.tok, .path = path};
+	sd->tm = (struct tui_model){.m = sd->cm.m, .tok = sd->cm.tok, .path = path,
+	                            .dir = sd->cm.path, .corpus = corpus};
 	tui_timeline_open(&sd->tm, sd->cm.path); /* a bare name found: where it was found */
 	st = tui_worker_start(&sd->worker, &sd->tm);
 	if (st)
@@ -381,6 +384,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	snprintf(s->msg, sizeof s->msg, "%s", sd->tm.snap_note);
 	s->rq.need_lens = 1;
 	s->rq.lens_pos = -1;
+	s->rq.neuron_pos = s->rq.neuron_open = -1;
 	s->rq.need_faith = 1;
 	s->att_follow = 1;
 	s->sal_top = -1;
@@ -452,7 +456,8 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	app.rec_path = o->record;
 	int status = LMS_EXIT_OK, player_stopped = 1;
 	for (int i = 0; i < TUI_SIDES && model[i] && status == LMS_EXIT_OK; i++) {
-		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text);
+		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text,
+		                   o->corpus);
 		app.side[i] = &sides[i].s;
 		app.n_sides = i + 1;
 	}

@@ -18,6 +18,9 @@ const struct front_opt explorer_options[] = {
 	          "and stops casts into lmscope-cast-N.cast)", struct lms_explorer_opts, cast),
 	FRONT_NUM("cast-speed", 0, "X", "in casts, pauses longer than X seconds last X seconds",
 	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
+	FRONT_FILE("corpus", 0, "FILE", "the corpus of the MLP neurons pane's contexts (N, Enter),\n"
+	           "read from the cache the neurons command keeps",
+	           struct lms_explorer_opts, corpus),
 	FRONT_END};
 
 static const char usage_text[] =

@@ -142,6 +142,18 @@ static json_t *lens_json(const struct tui_engine *e)
 	return o;
 }
 
+/* The MLP neurons pane's numbers: the layer, the position and its most
+ * active neurons with their activations, highest first. */
+static json_t *neurons_json(const struct tui_view *v)
+{
+	json_t *top = json_array();
+	for (int i = 0; i < v->neuron_k; i++)
+		json_array_append_new(top, json_pack("{s:i, s:o}", "neuron", v->neuron_id[i],
+		                                     "activation", num(v->neuron_act[i])));
+	return json_pack("{s:i, s:i, s:o}", "layer", v->neuron_layer, "position", v->neuron_pos,
+	                 "top", top);
+}
+
 /* n rows of D floats, stride D, as nested arrays. */
 static json_t *rows_json(const float *x, int n, int D)
 {
@@ -228,6 +240,8 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 			json_object_set_new(o, "faithfulness", faith_json(e));
 		if (v->have_lens)
 			json_object_set_new(o, "lens", lens_json(e));
+		if (v->have_neurons)
+			json_object_set_new(o, "neurons", neurons_json(v));
 		if (lms_arch_is_recurrent(e->tm->m->cfg.arch))
 			recurrent_json(e, o);
 		if (v->NH) {

@@ -215,6 +215,8 @@ static const struct tui_key command_keys[] = {
 	{'o', "o", "overview of all layers x heads", k_overview},
 	{'w', "w", "query mode: one token's attention as bars", k_query},
 	{'D', "D", "direct logit attribution in the lens's place (again: the lens)", tui_k_dla},
+	{'N', "N", "the MLP neurons most active at the selected token in the lens's place "
+	           "(again: the lens)", tui_k_neurons},
 	{'K', "K", "the change strip in the saliency's place: how far each token moved the "
 	           "prediction (again: the saliency)", tui_k_change},
 	{'H', "H", "activation patching in the attention's place: the corrupted context and "

@@ -174,6 +174,7 @@ int tui_k_dla(struct tui_state *s, int key)
 	int on = s->pane[P_LENS] != &pane_dla;
 	s->pane[P_LENS] = on ? &pane_dla : &pane_lens;
 	s->rq.need_dla = on;
+	s->rq.need_neurons = 0;
 	s->focus = P_LENS;
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }

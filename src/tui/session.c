@@ -243,6 +243,20 @@ int tui_view_copy(struct tui_view *out, const struct tui_view *v)
 	out->have_dla = v->have_dla;
 	if (v->have_dla && !dla_copy(&out->dla, &v->dla))
 		return 0;
+	out->have_neurons = v->have_neurons;
+	out->neuron_layer = v->neuron_layer;
+	out->neuron_pos = v->neuron_pos;
+	out->neuron_k = v->neuron_k;
+	memcpy(out->neuron_id, v->neuron_id, sizeof out->neuron_id);
+	memcpy(out->neuron_act, v->neuron_act, sizeof out->neuron_act);
+	out->have_nctx = v->have_nctx;
+	out->nctx_layer = v->nctx_layer;
+	out->nctx_neuron = v->nctx_neuron;
+	out->nctx_n = v->nctx_n;
+	memcpy(out->nctx_value, v->nctx_value, sizeof out->nctx_value);
+	memcpy(out->nctx_offset, v->nctx_offset, sizeof out->nctx_offset);
+	memcpy(out->nctx_text, v->nctx_text, sizeof out->nctx_text);
+	memcpy(out->nctx_note, v->nctx_note, sizeof out->nctx_note);
 	out->have_lens = v->have_lens;
 	out->lens_pos = v->lens_pos;
 	if (v->have_lens) {

@@ -23,6 +23,8 @@ struct tui_model {
 	struct lms_model *m;
 	struct lms_tokenizer *tok;
 	const char *path;
+	const char *dir;            /* where the model was found (a bare name resolved) */
+	const char *corpus;         /* --corpus FILE: the neuron contexts' corpus, or NULL */
 	struct lms_snapshots snaps; /* n = 0: no timeline */
 	char snap_note[256];        /* why there is none, when the index is bad */
 };
@@ -52,6 +54,9 @@ enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_M
 
 #define TUI_TOPK 100   /* candidates kept per view */
 #define TUI_LENS_K 5   /* logit lens: candidates kept per layer */
+#define TUI_NEURON_K 10 /* neurons: the most active kept, and corpus contexts per neuron
+                           (the neurons command's default --top, whose cache is read) */
+#define TUI_NEURON_CTX 160 /* bytes of one context's text */
 #define TUI_THUMB 16   /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
 
 /* One request from the input thread; the worker computes only the newest. */
@@ -75,6 +80,10 @@ struct tui_request {
 	char corrupt[1024]; /* the corrupted context, UTF-8, NUL-terminated */
 	int need_change;   /* the change strip (pane_change.c) */
 	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
+	int need_neurons;  /* the most active MLP neurons (pane_neurons.c) */
+	int neuron_pos;    /* their position (view index); -1 = the last */
+	int neuron_open;   /* the neuron whose corpus contexts are listed; -1 none */
+	int neuron_pass;   /* counts the asks for the corpus pass on the worker (r) */
 	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
 	int snapshot;      /* the training snapshot shown (index into tm->snaps); -1: the model itself */
 	char export_path[512];
@@ -163,6 +172,23 @@ struct tui_view {
 	struct lms_patch_result patch; /* clean: the context, corrupt: rq->corrupt */
 	int have_dla;
 	struct lms_dla dla;    /* of the target (minus the contrast) at the last position */
+
+	/* the MLP neurons of layer neuron_layer at position neuron_pos: the
+	 * neuron_k most active (after the nonlinearity, lms_run_neurons),
+	 * highest first */
+	int have_neurons;
+	int neuron_layer, neuron_pos, neuron_k;
+	int neuron_id[TUI_NEURON_K];
+	float neuron_act[TUI_NEURON_K];
+	/* the corpus contexts of neuron nctx_neuron of that layer, from the
+	 * cache of `lmscope neurons --cache` (nctx_n of them, strongest first),
+	 * or nctx_note saying why there are none */
+	int have_nctx;
+	int nctx_layer, nctx_neuron, nctx_n;
+	float nctx_value[TUI_NEURON_K];
+	long nctx_offset[TUI_NEURON_K];
+	char nctx_text[TUI_NEURON_K][TUI_NEURON_CTX];
+	char nctx_note[512];
 
 	/* capacities */
 	size_t cap_text, cap_n, cap_nn, cap_V, cap_LH, cap_act, cap_L;

@@ -21,7 +21,8 @@ int lms_cmd_lesson(int argc, char **argv);
 
 /* What the explorer opens: one model, or two side by side; a lesson to
  * play (`lmscope lesson`); the theme; the file F7 records steps into; the
- * cast (asciinema file) of the whole session. */
+ * cast (asciinema file) of the whole session; the corpus whose neuron
+ * cache the neurons pane reads. */
 struct lms_explorer_opts {
 	const char *model[2];   /* model[0] NULL: the lesson's */
 	const char *tokenizer;  /* for model[0] */
@@ -32,6 +33,7 @@ struct lms_explorer_opts {
 	double speed;           /* typed characters per second; 0: the lesson's */
 	const char *cast;       /* asciinema file of the session, or NULL */
 	double cast_speed;      /* pauses in casts cut to this many seconds; 0: kept */
+	const char *corpus;     /* the MLP neurons' corpus (--corpus FILE), or NULL */
 };
 int lms_explorer_run(const struct lms_explorer_opts *o);
 

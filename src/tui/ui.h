@@ -110,6 +110,7 @@ struct tui_state {
 	int lens_top, div_top;
 	/* direct logit attribution: selected and first rows, layer opened + 1 */
 	int dla_sel, dla_top, dla_open;
+	int neuron_sel;            /* MLP neurons: the selected row */
 	int change_top;            /* change strip's first row, -1: follow the end */
 	/* patching: the site shown, the heatmap's first row and column, and
 	 * whether keys go to the corrupted context (pane_patch.c) */
@@ -218,7 +219,7 @@ struct tui_pane_ops {
 };
 
 extern const struct tui_pane_ops pane_context, pane_candidates, pane_saliency, pane_attention,
-	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch, pane_divergence;
+	pane_hidden, pane_lens, pane_dla, pane_change, pane_patch, pane_divergence, pane_neurons;
 
 /* ablate.c: the attention pane's keys that ablate the selected head (or
  * restore it) and restore every head; whether head (l, h) is ablated. */
@@ -235,6 +236,11 @@ int tui_k_dla(struct tui_state *s, int key);
 /* pane_divergence.c: V puts the divergence of two models side by side in
  * the lens's place (again: the lens). */
 int tui_k_divergence(struct tui_state *s, int key);
+/* pane_neurons.c: N puts the MLP neurons pane in the lens's place (again:
+ * the lens); tui_neurons_sync brings the request's neuron position in line
+ * with the selected token, 1 when it changed. */
+int tui_k_neurons(struct tui_state *s, int key);
+int tui_neurons_sync(struct tui_state *s);
 /* pane_change.c: K puts the change strip in the saliency's place (again: back). */
 int tui_k_change(struct tui_state *s, int key);
 /* pane_patch.c: H puts the patching pane in the attention's place (again:

@@ -331,6 +331,26 @@ END_TEST
 
 /* ---- detectors ---------------------------------------------------------------- */
 
+/* The corpus key is FNV-1a 64's loop over the ids' little-endian bytes
+ * from the basis 1469598103934665603 (values by a Python loop over
+ * struct.pack('<3i', 1, 300, -1)); the cache is named beside the model
+ * directory, its trailing slashes dropped. */
+START_TEST(test_neuron_cache_name)
+{
+	ck_assert_uint_eq(lms_neuron_corpus_key(NULL, 0), 0x14650fb0739d0383ull);
+	int ids[] = {1, 300, -1};
+	unsigned long long key = lms_neuron_corpus_key(ids, 3);
+	ck_assert_uint_eq(key, 0xae59649e25c53685ull);
+	char *path = NULL;
+	ck_assert_int_eq(lms_neuron_cache_path("models/m//", 2, 10, key, &path), LMS_OK);
+	ck_assert_str_eq(path, "models/m.neurons-l2-k10-ae59649e25c53685");
+	free(path);
+	ck_assert_int_eq(lms_neuron_cache_path("m", 0, 3, 0x1f, &path), LMS_OK);
+	ck_assert_str_eq(path, "m.neurons-l0-k3-000000000000001f");
+	free(path);
+}
+END_TEST
+
 START_TEST(test_repeated_tokens)
 {
 	int ids[40];
@@ -488,6 +508,7 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, test_sweep_vs_scratch_llama);
 	tcase_add_test(tc, test_patch_counts);
 	tcase_add_test(tc, test_neurons);
+	tcase_add_test(tc, test_neuron_cache_name);
 	tcase_add_test(tc, test_repeated_tokens);
 	tcase_add_test(tc, test_divergence_self_gpt2);
 	tcase_add_test(tc, test_divergence_self_llama);

@@ -10,6 +10,7 @@
 #include "arch/arch.h"
 #include "base/atomic.h"
 #include "lmscope/interp.h"
+#include "lmscope/tokenizer.h"
 
 #define MAX_WINDOW 256
 
@@ -200,4 +201,48 @@ enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long 
 	else
 		s->count = (long)h.count;
 	return st;
+}
+
+/* ---- naming a corpus and its cache ------------------------------------------- */
+
+/* FNV-1a's loop, from a basis one digit short of FNV's own
+ * (14695981039346656037): the caches written so far are named with it. */
+unsigned long long lms_neuron_corpus_key(const int *ids, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = (uint32_t)ids[i];
+		for (int b = 0; b < 4; b++) {
+			h ^= (v >> (8 * b)) & 0xff;
+			h *= 1099511628211ull;
+		}
+	}
+	return h;
+}
+
+enum lms_status lms_neuron_cache_path(const char *model, int layer, int K, unsigned long long key,
+                                      char **out)
+{
+	size_t len = strlen(model);
+	while (len > 1 && model[len - 1] == '/')
+		len--;
+	if (asprintf(out, "%.*s.neurons-l%d-k%d-%016llx", (int)len, model, layer, K, key) < 0) {
+		*out = NULL;
+		return lms_fail(LMS_ENOMEM, "out of memory");
+	}
+	return LMS_OK;
+}
+
+enum lms_status lms_neuron_context(const struct lms_tokenizer *tok, const int *ids, long offset,
+                                   int max_tokens, char **out)
+{
+	long from = offset + 1 > max_tokens ? offset + 1 - max_tokens : 0;
+	enum lms_status st = lms_tokenizer_decode(tok, ids + from, (size_t)(offset + 1 - from), out,
+	                                          NULL);
+	if (st)
+		return st;
+	for (char *p = *out; *p; p++)
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*p = ' ';
+	return LMS_OK;
 }
