@@ -338,9 +338,11 @@ $(MC)/liblmscope.a: $(ENGINE_SRC:%.c=$(MC)/%.o)
 $(MC)/lmscope: $(APP_SRC:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(LDLIBS)
 
-$(filter-out $(MC)/tests/test_lesson,$(MC_UNIT)): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+$(filter-out $(MC)/tests/test_lesson $(MC)/tests/test_cast,$(MC_UNIT)): $(MC)/tests/%: $(MC)/tests/unit/%.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 $(MC)/tests/test_lesson: $(MC)/tests/unit/test_lesson.o $(LESSON_OBJ:%=$(MC)/%) $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
+	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+$(MC)/tests/test_cast: $(MC)/tests/unit/test_cast.o $(MC)/src/tui/cast.o $(UNIT_HELP:%.c=$(MC)/%.o) $(MC)/liblmscope.a
 	$(CC) $(MCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 memcheck: deps
