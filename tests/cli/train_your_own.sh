@@ -1,7 +1,7 @@
 #!/bin/sh
 # models/lessons/train-your-own.lesson, followed as a student would: the
 # `lmscope train` command of its first caption is taken from the lesson
-# and run shortened (300 updates instead of 3000, lighter validation).
+# and run shortened (200 updates instead of 3000, lighter validation).
 # Its claims are graded both ways: a freshly initialised model (the same
 # command with --steps 1 --lr 0) fails every one (exit 1, a ✗ line each, a
 # perplexity near the vocabulary's size, as `lmscope eval` measures it),
@@ -67,19 +67,19 @@ assert abs(ppl - ev["perplexity"]) < 1e-2 * ppl, (ppl, ev["perplexity"])
 PYEOF
 
 # ---- the lesson's command, shortened -----------------------------------------------
-train short --steps 300 --snapshot-every 150 --valid-every 150 --valid-tokens 4000
+train short --steps 200 --snapshot-every 100 --valid-every 100 --valid-tokens 4000
 grade short
 [ -n "$(ppl_of short)" ] || fail "no perplexity for the shortened run: $(cat "$tmp/short.check")"
-/usr/bin/python3 - "$(ppl_of short)" "$(ppl_of fresh)" <<'PYEOF' || fail "300 updates did not lower the perplexity tenfold"
+/usr/bin/python3 - "$(ppl_of short)" "$(ppl_of fresh)" <<'PYEOF' || fail "200 updates did not lower the perplexity tenfold"
 import sys
 short, fresh = float(sys.argv[1]), float(sys.argv[2])
-print("train_your_own.sh: perplexity fresh %.1f, after 300 updates %.1f" % (fresh, short))
+print("train_your_own.sh: perplexity fresh %.1f, after 200 updates %.1f" % (fresh, short))
 assert short < fresh / 10, (short, fresh)
 PYEOF
 /usr/bin/python3 - "$tmp/short/snapshots/index.json" <<'PYEOF' || fail "the snapshots { and } step through"
 import json, sys
 idx = json.load(open(sys.argv[1]))
-assert [s["step"] for s in idx] == [150, 300], idx
+assert [s["step"] for s in idx] == [100, 200], idx
 PYEOF
 
 # ---- the shipped model passes; the lesson by its bare name (installed) ------------
