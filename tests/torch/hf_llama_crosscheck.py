@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Cross-check of the Llama family's Hugging Face checkpoints against
 PyTorch: random-weight checkpoints written here in the exact HF layout
-(config.json as LlamaConfig / MistralConfig / Qwen2Config write it, the
+(config.json as LlamaConfig / MistralConfig / Qwen2Config / Qwen3Config
+write it, the
 state_dict names and nn.Linear (out, in) shapes of *ForCausalLM) as F32,
 F16 and BF16 safetensors, one file or sharded with
 model.safetensors.index.json. The forward and its autograd are written here
@@ -13,7 +14,10 @@ bfloat16 weights as they round):
     (_compute_llama3_parameters: wavelengths above
     original_max_position_embeddings / low_freq_factor divided by factor,
     below original / high_freq_factor kept, smoothed in between);
-  - Qwen2's q, k, v biases; tied and untied classifiers.
+  - Qwen2's q, k, v biases; tied and untied classifiers;
+  - Qwen3's q_norm and k_norm (Qwen3Attention): an RMSNorm over each
+    head's head_dim entries of q_proj's and k_proj's outputs, before the
+    rotary embedding.
 
 Compared with `lmscope explain DIR --ids ... --json --top V --attention
 --method M`: every next-token log-probability (relative 1e-4), every
@@ -89,6 +93,9 @@ def make_state(cfg, gen):
             sd[p + "self_attn.k_proj.bias"] = vec(KC, 0.0)
             sd[p + "self_attn.v_proj.bias"] = vec(KC, 0.0)
         sd[p + "self_attn.o_proj.weight"] = mat(C, C)
+        if cfg["model_type"] == "qwen3":
+            sd[p + "self_attn.q_norm.weight"] = vec(C // nh, 1.0)
+            sd[p + "self_attn.k_norm.weight"] = vec(C // nh, 1.0)
         sd[p + "post_attention_layernorm.weight"] = vec(C, 1.0)
         sd[p + "mlp.gate_proj.weight"] = mat(H, C)
         sd[p + "mlp.up_proj.weight"] = mat(H, C)
@@ -172,6 +179,9 @@ def hf_forward(cfg, sd, emb):
         q = lin(h, p + "self_attn.q_proj").reshape(T, nh, hs)
         k = lin(h, p + "self_attn.k_proj").reshape(T, nkv, hs)
         v = lin(h, p + "self_attn.v_proj").reshape(T, nkv, hs)
+        if p + "self_attn.q_norm.weight" in sd:  # Qwen3: per head, before rotary
+            q = norm(q, sd[p + "self_attn.q_norm.weight"])
+            k = norm(k, sd[p + "self_attn.k_norm.weight"])
         q = q * cos + rot_half(q) * sin
         k = k * cos + rot_half(k) * sin
         k = k.repeat_interleave(nh // nkv, dim=1)
@@ -236,6 +246,12 @@ VARIANTS = [
     ("qwen2", dict(BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"],
      tie_word_embeddings=True, use_sliding_window=False, sliding_window=4096,
      max_window_layers=2, rope_theta=1000000.0)),
+    ("qwen3 tied", dict(BASE, model_type="qwen3", architectures=["Qwen3ForCausalLM"],
+     tie_word_embeddings=True, attention_bias=False, head_dim=8, use_sliding_window=False,
+     sliding_window=None, max_window_layers=2, rope_theta=1000000.0, rope_scaling=None)),
+    ("qwen3 untied", dict(BASE, model_type="qwen3", architectures=["Qwen3ForCausalLM"],
+     tie_word_embeddings=False, attention_bias=False, head_dim=8, use_sliding_window=False,
+     sliding_window=4096, max_window_layers=2, rope_theta=1000000.0)),
 ]
 
 
