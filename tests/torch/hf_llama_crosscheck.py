@@ -330,18 +330,22 @@ def flat(x):
     return [x] if isinstance(x, (int, float)) and not isinstance(x, bool) else []
 
 
-def check_interp(tmp):
+def check_interp(tmp, name, cfg):
     """Direct logit attribution and activation patching read the
     unembedding and o_proj as stored: on a BF16 model they give what they
     give on its float32 conversion (the same values; tests/torch/
-    interp_crosscheck.py checks the float32 path against PyTorch)."""
+    interp_crosscheck.py checks the float32 path against PyTorch). The
+    conversion writes config.json back, so this also reopens the model type
+    lmscope saved."""
     gen = torch.Generator().manual_seed(2)
-    cfg = VARIANTS[3][1]
-    d16, d32 = os.path.join(tmp, "interp-bf16"), os.path.join(tmp, "interp-f32")
+    d16, d32 = os.path.join(tmp, name + "-interp-bf16"), os.path.join(tmp, name + "-interp-f32")
     save(cfg, make_state(cfg, gen), d16, "BF16")
     r = subprocess.run([LMSCOPE, "convert", d16, "-o", d32], capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("lmscope convert failed: " + r.stderr)
+    with open(os.path.join(d32, "config.json")) as f:
+        saved = json.load(f)["model_type"]
+    check(saved == cfg["model_type"], "%s converted: model_type %s" % (name, saved))
     runs = (["explain", "--ids", "1,2,3,4,5,6", "--dla", "--json", "--no-faithfulness"],
             ["patch", "--ids-clean", "1,2,3,4,5,6", "--ids-corrupt", "1,2,9,4,5,6", "--json"])
     for args in runs:
@@ -351,14 +355,29 @@ def check_interp(tmp):
         fa, fb = flat(a), flat(b)
         scale = max(1.0, max(abs(v) for v in fb))
         worst = max(abs(x - y) for x, y in zip(fa, fb)) / scale if len(fa) == len(fb) else float("inf")
-        check(worst <= TOL, "%s on BF16 differs from its F32 copy by %.3g" % (args[0], worst))
-    print("direct logit attribution and patching: BF16 model = its F32 copy")
+        check(worst <= TOL, "%s: %s on BF16 differs from its F32 copy by %.3g" % (name, args[0], worst))
+    print("%s: direct logit attribution and patching: BF16 model = its F32 copy" % name)
+
+
+def check_qwen3_gguf_refused(tmp):
+    """GGUF output has no q_norm / k_norm: a qwen3 model is refused in one
+    line rather than written without them."""
+    cfg = VARIANTS[4][1]
+    d = os.path.join(tmp, "qwen3-gguf")
+    save(cfg, make_state(cfg, torch.Generator().manual_seed(3)), d, "F32")
+    out = os.path.join(tmp, "qwen3.gguf")
+    r = subprocess.run([LMSCOPE, "convert", d, "-o", out], capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode != 0 and len(lines) == 1 and "q_norm" in lines[0] and not os.path.exists(out),
+          "qwen3 GGUF output: exit %d, %r" % (r.returncode, r.stderr))
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_variants(tmp)
-        check_interp(tmp)
+        check_interp(tmp, "qwen2", VARIANTS[3][1])
+        check_interp(tmp, "qwen3", VARIANTS[4][1])
+        check_qwen3_gguf_refused(tmp)
         check_memory(tmp)
     if failures:
         print("%d failures" % len(failures))

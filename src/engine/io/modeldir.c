@@ -226,7 +226,7 @@ static enum lms_status parse_rope_scaling(json_t *o, struct lms_config *c, const
 	return LMS_OK;
 }
 
-/* Sliding-window attention (Mistral; Qwen2 with use_sliding_window): a
+/* Sliding-window attention (Mistral; Qwen2, Qwen3 with use_sliding_window): a
  * query sees the last `sliding_window` keys. lmscope computes full causal
  * attention, which is the same function for every context up to the
  * window, so the context is limited to the window. */
