@@ -41,6 +41,7 @@ struct lms_config {
 	float rope_theta; /* Llama rotary base */
 	int tied;         /* output projection is the token embedding */
 	int qkv_bias;     /* Llama family: q, k, v projections have biases (Qwen2) */
+	int qk_norm;      /* Llama family: per-head RMSNorm on q and k before rope (Qwen3) */
 	/* Llama family: rope_scaling of config.json. LMS_ROPE_LINEAR divides
 	 * every frequency by factor; LMS_ROPE_LLAMA3 divides the low
 	 * frequencies (wavelength above orig_maxT / low_freq) by factor, keeps

@@ -113,6 +113,7 @@ CASES = {
     "config_unknown_type": valid,
     "config_heads": valid,
     "config_activation": valid,
+    "config_head_dim": valid,
     "empty_file": lambda: b"",
     "short_file": lambda: b"\x10\x00\x00",
     "header_past_end": lambda: struct.pack("<Q", 1 << 40) + b"{}",

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Cross-check of the Llama family's Hugging Face checkpoints against
 PyTorch: random-weight checkpoints written here in the exact HF layout
-(config.json as LlamaConfig / MistralConfig / Qwen2Config write it, the
+(config.json as LlamaConfig / MistralConfig / Qwen2Config / Qwen3Config
+write it, the
 state_dict names and nn.Linear (out, in) shapes of *ForCausalLM) as F32,
 F16 and BF16 safetensors, one file or sharded with
 model.safetensors.index.json. The forward and its autograd are written here
@@ -13,7 +14,10 @@ bfloat16 weights as they round):
     (_compute_llama3_parameters: wavelengths above
     original_max_position_embeddings / low_freq_factor divided by factor,
     below original / high_freq_factor kept, smoothed in between);
-  - Qwen2's q, k, v biases; tied and untied classifiers.
+  - Qwen2's q, k, v biases; tied and untied classifiers;
+  - Qwen3's q_norm and k_norm (Qwen3Attention): an RMSNorm over each
+    head's head_dim entries of q_proj's and k_proj's outputs, before the
+    rotary embedding.
 
 Compared with `lmscope explain DIR --ids ... --json --top V --attention
 --method M`: every next-token log-probability (relative 1e-4), every
@@ -89,6 +93,9 @@ def make_state(cfg, gen):
             sd[p + "self_attn.k_proj.bias"] = vec(KC, 0.0)
             sd[p + "self_attn.v_proj.bias"] = vec(KC, 0.0)
         sd[p + "self_attn.o_proj.weight"] = mat(C, C)
+        if cfg["model_type"] == "qwen3":
+            sd[p + "self_attn.q_norm.weight"] = vec(C // nh, 1.0)
+            sd[p + "self_attn.k_norm.weight"] = vec(C // nh, 1.0)
         sd[p + "post_attention_layernorm.weight"] = vec(C, 1.0)
         sd[p + "mlp.gate_proj.weight"] = mat(H, C)
         sd[p + "mlp.up_proj.weight"] = mat(H, C)
@@ -172,6 +179,9 @@ def hf_forward(cfg, sd, emb):
         q = lin(h, p + "self_attn.q_proj").reshape(T, nh, hs)
         k = lin(h, p + "self_attn.k_proj").reshape(T, nkv, hs)
         v = lin(h, p + "self_attn.v_proj").reshape(T, nkv, hs)
+        if p + "self_attn.q_norm.weight" in sd:  # Qwen3: per head, before rotary
+            q = norm(q, sd[p + "self_attn.q_norm.weight"])
+            k = norm(k, sd[p + "self_attn.k_norm.weight"])
         q = q * cos + rot_half(q) * sin
         k = k * cos + rot_half(k) * sin
         k = k.repeat_interleave(nh // nkv, dim=1)
@@ -236,6 +246,12 @@ VARIANTS = [
     ("qwen2", dict(BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"],
      tie_word_embeddings=True, use_sliding_window=False, sliding_window=4096,
      max_window_layers=2, rope_theta=1000000.0)),
+    ("qwen3 tied", dict(BASE, model_type="qwen3", architectures=["Qwen3ForCausalLM"],
+     tie_word_embeddings=True, attention_bias=False, head_dim=8, use_sliding_window=False,
+     sliding_window=None, max_window_layers=2, rope_theta=1000000.0, rope_scaling=None)),
+    ("qwen3 untied", dict(BASE, model_type="qwen3", architectures=["Qwen3ForCausalLM"],
+     tie_word_embeddings=False, attention_bias=False, head_dim=8, use_sliding_window=False,
+     sliding_window=4096, max_window_layers=2, rope_theta=1000000.0)),
 ]
 
 
@@ -314,18 +330,22 @@ def flat(x):
     return [x] if isinstance(x, (int, float)) and not isinstance(x, bool) else []
 
 
-def check_interp(tmp):
+def check_interp(tmp, name, cfg):
     """Direct logit attribution and activation patching read the
     unembedding and o_proj as stored: on a BF16 model they give what they
     give on its float32 conversion (the same values; tests/torch/
-    interp_crosscheck.py checks the float32 path against PyTorch)."""
+    interp_crosscheck.py checks the float32 path against PyTorch). The
+    conversion writes config.json back, so this also reopens the model type
+    lmscope saved."""
     gen = torch.Generator().manual_seed(2)
-    cfg = VARIANTS[3][1]
-    d16, d32 = os.path.join(tmp, "interp-bf16"), os.path.join(tmp, "interp-f32")
+    d16, d32 = os.path.join(tmp, name + "-interp-bf16"), os.path.join(tmp, name + "-interp-f32")
     save(cfg, make_state(cfg, gen), d16, "BF16")
     r = subprocess.run([LMSCOPE, "convert", d16, "-o", d32], capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("lmscope convert failed: " + r.stderr)
+    with open(os.path.join(d32, "config.json")) as f:
+        saved = json.load(f)["model_type"]
+    check(saved == cfg["model_type"], "%s converted: model_type %s" % (name, saved))
     runs = (["explain", "--ids", "1,2,3,4,5,6", "--dla", "--json", "--no-faithfulness"],
             ["patch", "--ids-clean", "1,2,3,4,5,6", "--ids-corrupt", "1,2,9,4,5,6", "--json"])
     for args in runs:
@@ -335,14 +355,29 @@ def check_interp(tmp):
         fa, fb = flat(a), flat(b)
         scale = max(1.0, max(abs(v) for v in fb))
         worst = max(abs(x - y) for x, y in zip(fa, fb)) / scale if len(fa) == len(fb) else float("inf")
-        check(worst <= TOL, "%s on BF16 differs from its F32 copy by %.3g" % (args[0], worst))
-    print("direct logit attribution and patching: BF16 model = its F32 copy")
+        check(worst <= TOL, "%s: %s on BF16 differs from its F32 copy by %.3g" % (name, args[0], worst))
+    print("%s: direct logit attribution and patching: BF16 model = its F32 copy" % name)
+
+
+def check_qwen3_gguf_refused(tmp):
+    """GGUF output has no q_norm / k_norm: a qwen3 model is refused in one
+    line rather than written without them."""
+    cfg = VARIANTS[4][1]
+    d = os.path.join(tmp, "qwen3-gguf")
+    save(cfg, make_state(cfg, torch.Generator().manual_seed(3)), d, "F32")
+    out = os.path.join(tmp, "qwen3.gguf")
+    r = subprocess.run([LMSCOPE, "convert", d, "-o", out], capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode != 0 and len(lines) == 1 and "q_norm" in lines[0] and not os.path.exists(out),
+          "qwen3 GGUF output: exit %d, %r" % (r.returncode, r.stderr))
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_variants(tmp)
-        check_interp(tmp)
+        check_interp(tmp, "qwen2", VARIANTS[3][1])
+        check_interp(tmp, "qwen3", VARIANTS[4][1])
+        check_qwen3_gguf_refused(tmp)
         check_memory(tmp)
     if failures:
         print("%d failures" % len(failures))

@@ -28,9 +28,8 @@ static struct lms_config tiny_config(int tied)
 }
 
 /* Parameters large enough that every path matters to the gradient. */
-static struct lms_model *tiny_model(int tied, unsigned seed)
+static struct lms_model *tiny_model_of(struct lms_config c, unsigned seed)
 {
-	struct lms_config c = tiny_config(tied);
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
 	struct lms_rng g;
@@ -45,6 +44,11 @@ static struct lms_model *tiny_model(int tied, unsigned seed)
 			p[j] = t->ndim == 1 ? 1.0f + 0.2f * lms_rng_normal(&g) : scale * lms_rng_normal(&g);
 	}
 	return m;
+}
+
+static struct lms_model *tiny_model(int tied, unsigned seed)
+{
+	return tiny_model_of(tiny_config(tied), seed);
 }
 
 /* ---- a plain-loop Llama, the oracle ---------------------------------------- */
@@ -400,10 +404,9 @@ END_TEST
 
 /* Appending positions one at a time (the KV cache) gives the full forward's
  * activations, and the backward after it the full backward's gradients. */
-START_TEST(test_prefix_reuse)
+static void prefix_reuse(struct lms_model *m)
 {
 	int ids[8] = { 2, 7, 1, 8, 2, 8, 1, 8 };
-	struct lms_model *m = tiny_model(0, 11);
 	int T = 8, C = m->cfg.C;
 	struct lms_run *full, *part;
 	ck_assert_int_eq(lms_run_new(m, 1, T, &full), LMS_OK);
@@ -433,16 +436,21 @@ START_TEST(test_prefix_reuse)
 	ck_assert_double_le(tu_max_rel_err(full->demb, part->demb, (size_t)T * C, 1.0), 1e-5);
 	lms_run_free(full);
 	lms_run_free(part);
+}
+
+START_TEST(test_prefix_reuse)
+{
+	struct lms_model *m = tiny_model(0, 11);
+	prefix_reuse(m);
 	lms_model_free(m);
 }
 END_TEST
 
 /* log p at an earlier position: the positions after it change nothing, so
  * the gradients equal those of a run that ends there (and are zero after). */
-START_TEST(test_earlier_position)
+static void earlier_position(struct lms_model *m)
 {
 	int ids[8] = { 5, 3, 9, 1, 0, 10, 4, 4 }, pos = 4;
-	struct lms_model *m = tiny_model(0, 61);
 	int C = m->cfg.C;
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_run *full, *part;
@@ -466,6 +474,12 @@ START_TEST(test_earlier_position)
 	free(g);
 	lms_run_free(full);
 	lms_run_free(part);
+}
+
+START_TEST(test_earlier_position)
+{
+	struct lms_model *m = tiny_model(0, 61);
+	earlier_position(m);
 	lms_model_free(m);
 }
 END_TEST
@@ -534,6 +548,37 @@ START_TEST(test_gradcheck_double)
 		}
 		free(emb);
 		lms_run_free(r);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* Qwen3's per-head q_norm and k_norm: its tensors, gradients against
+ * central differences (every tensor, the norms' weights included, and the
+ * input, over two batch rows), and the KV cache and an earlier position's
+ * gradients as above. (tests/torch/hf_llama_crosscheck.py checks the
+ * forward and the input gradients against PyTorch.) */
+START_TEST(test_qk_norm)
+{
+	for (int tied = 0; tied < 2; tied++) {
+		struct lms_config c = tiny_config(tied);
+		c.qk_norm = 1;
+		struct lms_model *m = tiny_model_of(c, 71 + tied);
+		int hs = c.C / c.NH, found = 0;
+		for (int i = 0; i < m->n_tensors; i++)
+			if (strstr(m->tensors[i].name, "_norm.weight") && strstr(m->tensors[i].name, "self_attn")) {
+				ck_assert_int_eq(m->tensors[i].ndim, 1);
+				ck_assert_int_eq(m->tensors[i].shape[0], hs);
+				found++;
+			}
+		ck_assert_int_eq(found, 2 * c.L);
+		double e = tu_gradcheck_xent(m, 2, 6, 150, 5 + tied, 1e-2, 1e-4);
+		ck_assert_msg(e < 1e-2, "tied %d: worst relative error %g", tied, e);
+		double e1 = tu_gradcheck_logprob(m, 6, 3, -1, 7, 1e-2, 3e-4);
+		ck_assert_msg(e1 < 1e-2, "tied %d: logprob %g", tied, e1);
+		prefix_reuse(m);
+		lms_model_zero_grads(m);
+		earlier_position(m);
 		lms_model_free(m);
 	}
 }
@@ -825,6 +870,7 @@ Suite *lms_test_suite(void)
 		{ "gradcheck_xent", test_gradcheck_xent },
 		{ "gradcheck_logprob", test_gradcheck_logprob },
 		{ "gradcheck_double", test_gradcheck_double },
+		{ "qk_norm", test_qk_norm },
 		{ "llama2c_load", test_llama2c_load },
 		{ "llama2c_bad", test_llama2c_bad },
 		{ "tokenizer", test_tokenizer },

@@ -12,6 +12,8 @@
  *   model.layers.{l}.self_attn.v_proj.weight       (KC, C)
  *   model.layers.{l}.self_attn.v_proj.bias         (KC)        with qkv_bias
  *   model.layers.{l}.self_attn.o_proj.weight       (C, C)
+ *   model.layers.{l}.self_attn.q_norm.weight       (hs)        with qk_norm (Qwen3)
+ *   model.layers.{l}.self_attn.k_norm.weight       (hs)        with qk_norm
  *   model.layers.{l}.post_attention_layernorm.weight (C)
  *   model.layers.{l}.mlp.gate_proj.weight          (H, C)
  *   model.layers.{l}.mlp.up_proj.weight            (H, C)
@@ -24,6 +26,8 @@
  * One block, x = its input (the token embeddings for l = 0):
  *   xn1 = rmsnorm(x) w_ln1
  *   q, k, v = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk), xn1 Wv^T + bv
+ *             (Qwen3: q = rope(rmsnorm_h(xn1 Wq^T) w_qn), k likewise with
+ *             w_kn, where rmsnorm_h normalizes each head's hs entries)
  *   ao  = causal softmax(q k^T / sqrt(hs)) v   (query head h reads key/value
  *                                               head h / (NH / KV))
  *   r1  = x + ao Wo^T
@@ -53,17 +57,19 @@ static int kv_width(const struct lms_config *c)
 	return c->KV * (c->C / c->NH);
 }
 
-/* Tensors per layer: 9, and the three q, k, v biases with qkv_bias. */
+/* Tensors per layer: 9, the three q, k, v biases with qkv_bias and the two
+ * q, k norms with qk_norm. */
 static int layer_tensors(const struct lms_config *c)
 {
-	return 9 + 3 * !!c->qkv_bias;
+	return 9 + 3 * !!c->qkv_bias + 2 * !!c->qk_norm;
 }
 
 static size_t layer_size(const struct lms_config *c)
 {
 	size_t C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
 	size_t bias = c->qkv_bias ? C + 2 * KC : 0;
-	return C + C * C + 2 * KC * C + C * C + C + 3 * H * C + bias;
+	size_t qkn = c->qk_norm ? 2 * (C / c->NH) : 0;
+	return C + C * C + 2 * KC * C + C * C + C + 3 * H * C + bias + qkn;
 }
 
 static size_t norm_offset(const struct lms_config *c)
@@ -82,54 +88,70 @@ static int norm_index(const struct lms_config *c)
 struct layer_w {
 	const float *ln1, *ln2;                        /* (C) */
 	const float *bq, *bk, *bv;                     /* (C), (KC), (KC); NULL without biases */
+	const float *qn, *kn;                          /* (hs); NULL without qk_norm */
 	const struct lms_wmat *wq, *wk, *wv, *wo;      /* (C, C), (KC, C), (KC, C), (C, C) */
 	const struct lms_wmat *wg, *wu, *wd;           /* (H, C), (H, C), (C, H) */
 };
 
 /* The same layer's gradients, float32, at the tensors' offsets into grads. */
 struct layer_g {
-	float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
+	float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *qn, *kn, *ln2, *wg, *wu, *wd;
 };
+
+/* Layer l's tensors in table order (llama_tensors), optional ones NULL. */
+struct layer_t {
+	const struct lms_wmat *w[14];
+	const struct lms_tensor *t[14];
+};
+
+enum { T_LN1, T_WQ, T_BQ, T_WK, T_BK, T_WV, T_BV, T_WO, T_QN, T_KN, T_LN2, T_WG, T_WU, T_WD };
+
+static struct layer_t layer_tab(const struct lms_model *m, int l)
+{
+	const struct lms_config *c = &m->cfg;
+	int first = 1 + l * layer_tensors(c), i = first;
+	struct layer_t lt = {{0}, {0}};
+	for (int k = T_LN1; k <= T_WD; k++) {
+		int bias = k == T_BQ || k == T_BK || k == T_BV, norm = k == T_QN || k == T_KN;
+		if ((bias && !c->qkv_bias) || (norm && !c->qk_norm))
+			continue;
+		lt.w[k] = m->wm + i;
+		lt.t[k] = m->tensors + i;
+		i++;
+	}
+	return lt;
+}
+
+static const float *data_of(const struct lms_wmat *w)
+{
+	return w ? w->data : NULL;
+}
 
 static struct layer_w layer_of(const struct lms_model *m, int l)
 {
-	const struct lms_wmat *t = m->wm + 1 + l * layer_tensors(&m->cfg);
-	int b = !!m->cfg.qkv_bias;
-	struct layer_w w = {0};
-	w.ln1 = t[0].data;
-	w.wq = &t[1];
-	w.bq = b ? t[2].data : NULL;
-	w.wk = &t[2 + b];
-	w.bk = b ? t[4].data : NULL;
-	w.wv = &t[3 + 2 * b];
-	w.bv = b ? t[6].data : NULL;
-	w.wo = &t[4 + 3 * b];
-	w.ln2 = t[5 + 3 * b].data;
-	w.wg = &t[6 + 3 * b];
-	w.wu = &t[7 + 3 * b];
-	w.wd = &t[8 + 3 * b];
+	struct layer_t t = layer_tab(m, l);
+	struct layer_w w = {
+		.ln1 = data_of(t.w[T_LN1]), .ln2 = data_of(t.w[T_LN2]),
+		.bq = data_of(t.w[T_BQ]), .bk = data_of(t.w[T_BK]), .bv = data_of(t.w[T_BV]),
+		.qn = data_of(t.w[T_QN]), .kn = data_of(t.w[T_KN]),
+		.wq = t.w[T_WQ], .wk = t.w[T_WK], .wv = t.w[T_WV], .wo = t.w[T_WO],
+		.wg = t.w[T_WG], .wu = t.w[T_WU], .wd = t.w[T_WD],
+	};
 	return w;
 }
 
 static struct layer_g grads_of(const struct lms_model *m, int l)
 {
-	const struct lms_tensor *t = m->tensors + 1 + l * layer_tensors(&m->cfg);
-	float *g0 = m->grads;
-	int b = !!m->cfg.qkv_bias;
-	struct layer_g g = {0};
-	g.ln1 = g0 + t[0].offset;
-	g.wq = g0 + t[1].offset;
-	g.bq = b ? g0 + t[2].offset : NULL;
-	g.wk = g0 + t[2 + b].offset;
-	g.bk = b ? g0 + t[4].offset : NULL;
-	g.wv = g0 + t[3 + 2 * b].offset;
-	g.bv = b ? g0 + t[6].offset : NULL;
-	g.wo = g0 + t[4 + 3 * b].offset;
-	g.ln2 = g0 + t[5 + 3 * b].offset;
-	g.wg = g0 + t[6 + 3 * b].offset;
-	g.wu = g0 + t[7 + 3 * b].offset;
-	g.wd = g0 + t[8 + 3 * b].offset;
-	return g;
+	struct layer_t t = layer_tab(m, l);
+	float *g[14] = {0};
+	for (int k = T_LN1; k <= T_WD; k++)
+		g[k] = t.t[k] ? m->grads + t.t[k]->offset : NULL;
+	struct layer_g d = {
+		.ln1 = g[T_LN1], .wq = g[T_WQ], .bq = g[T_BQ], .wk = g[T_WK], .bk = g[T_BK],
+		.wv = g[T_WV], .bv = g[T_BV], .wo = g[T_WO], .qn = g[T_QN], .kn = g[T_KN],
+		.ln2 = g[T_LN2], .wg = g[T_WG], .wu = g[T_WU], .wd = g[T_WD],
+	};
+	return d;
 }
 
 static const float *final_norm_w(const struct lms_model *m)
@@ -164,6 +186,10 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 		if (c->qkv_bias)
 			LAYER("self_attn.v_proj.bias", 1, KC, 0);
 		LAYER("self_attn.o_proj.weight", 2, C, C);
+		if (c->qk_norm) {
+			LAYER("self_attn.q_norm.weight", 1, C / c->NH, 0);
+			LAYER("self_attn.k_norm.weight", 1, C / c->NH, 0);
+		}
 		LAYER("post_attention_layernorm.weight", 1, C, 0);
 		LAYER("mlp.gate_proj.weight", 2, H, C);
 		LAYER("mlp.up_proj.weight", 2, H, C);
@@ -239,6 +265,10 @@ struct layer_a {
 	float *rstd1; /* (B, T) */
 	float *q;     /* (B, T, C) after rope */
 	float *k;     /* (B, T, KC) after rope: the key cache */
+	float *qp;    /* (B, T, C) q_proj output before q_norm; qk_norm only */
+	float *kp;    /* (B, T, KC) k_proj output before k_norm; qk_norm only */
+	float *rstdq; /* (B, T, NH) q_norm's per head; qk_norm only */
+	float *rstdk; /* (B, T, KV) k_norm's per head; qk_norm only */
 	float *v;     /* (B, T, KC) the value cache */
 	float *att;   /* (B, NH, T, T) */
 	float *ao;    /* (B, T, C) attention output, before o_proj */
@@ -260,6 +290,7 @@ struct llama_acts {
 	float *d1, *d2;        /* (B, T, C) */
 	float *dxn, *dao, *dq; /* (B, T, C) */
 	float *dk, *dv;        /* (B, T, KC) */
+	float *dqp, *dkp;      /* (B, T, C), (B, T, KC) before the q, k norms; qk_norm only */
 	float *dg, *du, *ds;   /* (B, T, H) */
 	float *datt;           /* (T, T) */
 	float *block;          /* the one allocation the above point into */
@@ -269,10 +300,11 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 {
 	const struct lms_config *c = &m->cfg;
 	size_t BT = (size_t)B * T, C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
-	size_t hs = C / c->NH;
-	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T;
+	size_t hs = C / c->NH, qkn = !!c->qk_norm;
+	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T +
+	                   qkn * BT * (C + KC + c->NH + c->KV);
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               (size_t)T * T;
+	               qkn * BT * (C + KC) + (size_t)T * T;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -295,6 +327,10 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 		la->q = TAKE(BT * C);
 		la->k = TAKE(BT * KC);
 		la->v = TAKE(BT * KC);
+		la->qp = TAKE(qkn * BT * C);
+		la->kp = TAKE(qkn * BT * KC);
+		la->rstdq = TAKE(qkn * BT * c->NH);
+		la->rstdk = TAKE(qkn * BT * c->KV);
 		la->att = TAKE((size_t)B * c->NH * T * T);
 		la->ao = TAKE(BT * C);
 		la->r1 = TAKE(BT * C);
@@ -315,6 +351,8 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->dq = TAKE(BT * C);
 	a->dk = TAKE(BT * KC);
 	a->dv = TAKE(BT * KC);
+	a->dqp = TAKE(qkn * BT * C);
+	a->dkp = TAKE(qkn * BT * KC);
 	a->dg = TAKE(BT * H);
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
@@ -346,6 +384,27 @@ static struct lms_attn_layout layout_of(const struct lms_config *c, const struct
 
 /* ---- forward ----------------------------------------------------------------- */
 
+/* q, k (rows [row, row + N)) = xn1 Wq^T + bq, xn1 Wk^T + bk, before rope;
+ * with qk_norm each head's hs entries then go through RMSNorm (q_norm,
+ * k_norm): a row of C = NH hs entries is NH rows of hs. */
+static void project_qk(struct layer_a *la, const struct layer_w *w, const struct lms_config *c,
+                       size_t row, int N)
+{
+	int C = c->C, KC = kv_width(c), hs = C / c->NH;
+	const float *x = la->xn1 + row * C;
+	if (!c->qk_norm) {
+		lin(la->q + row * C, x, w->wq, w->bq, N);
+		lin(la->k + row * KC, x, w->wk, w->bk, N);
+		return;
+	}
+	lin(la->qp + row * C, x, w->wq, w->bq, N);
+	lin(la->kp + row * KC, x, w->wk, w->bk, N);
+	lms_rmsnorm_forward(la->q + row * C, la->rstdq + row * c->NH, la->qp + row * C, w->qn,
+	                    N * c->NH, hs, c->eps);
+	lms_rmsnorm_forward(la->k + row * KC, la->rstdk + row * c->KV, la->kp + row * KC, w->kn,
+	                    N * c->KV, hs, c->eps);
+}
+
 static void llama_forward(struct lms_run *r, int from, int n)
 {
 	const struct lms_model *m = r->m;
@@ -365,8 +424,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			size_t row = (size_t)b * r->T + from;
 			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
 			                    c->eps);
-			lin(la->q + row * C, la->xn1 + row * C, w.wq, w.bq, N);
-			lin(la->k + row * KC, la->xn1 + row * C, w.wk, w.bk, N);
+			project_qk(la, &w, c, row, N);
 			lin(la->v + row * KC, la->xn1 + row * C, w.wv, w.bv, N);
 			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, from, N, C, c->NH, hs);
 			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
@@ -428,6 +486,23 @@ static void live_rows(const struct lms_run *r, int *lo, int *hi)
 				*hi = t + 1 > *hi ? t + 1 : *hi;
 			}
 		}
+}
+
+/* q = rmsnorm_h(qp) w_qn, k = rmsnorm_h(kp) w_kn per head: dqp (rows
+ * [lo, n) of batch row row / T) and dkp (rows [0, n)) from dq and dk, and
+ * the norms' weight gradients when asked. */
+static void qk_norm_backward(struct llama_acts *a, const struct layer_a *la,
+                             const struct layer_w *w, const struct layer_g *dw,
+                             const struct lms_config *c, size_t row, int lo, int n)
+{
+	int C = c->C, KC = kv_width(c), hs = C / c->NH;
+	size_t q0 = row + (size_t)lo;
+	memset(a->dqp + q0 * C, 0, (size_t)(n - lo) * C * sizeof(float));
+	memset(a->dkp + row * KC, 0, (size_t)n * KC * sizeof(float));
+	lms_rmsnorm_backward(a->dqp + q0 * C, dw->qn, a->dq + q0 * C, la->qp + q0 * C, w->qn,
+	                     la->rstdq + q0 * c->NH, (n - lo) * c->NH, hs);
+	lms_rmsnorm_backward(a->dkp + row * KC, dw->kn, a->dk + row * KC, la->kp + row * KC, w->kn,
+	                     la->rstdk + row * c->KV, n * c->KV, hs);
 }
 
 /* Work avoided, exactly: the model is causal, so positions after the last
@@ -511,9 +586,15 @@ static void llama_backward(struct lms_run *r, int flags)
 			/* q, k = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk); v = xn1 Wv^T + bv */
 			lms_rope_backward(a->dq + (row + lo) * C, a->cosv, a->sinv, lo, N, C, c->NH, hs);
 			lms_rope_backward(a->dk + row * KC, a->cosv, a->sinv, 0, n, KC, c->KV, hs);
-			lin_back(a->dxn + (row + lo) * C, dw.wq, dw.bq, a->dq + (row + lo) * C,
+			const float *dq = a->dq, *dk = a->dk;
+			if (c->qk_norm) {
+				qk_norm_backward(a, la, &w, &dw, c, row, lo, n);
+				dq = a->dqp;
+				dk = a->dkp;
+			}
+			lin_back(a->dxn + (row + lo) * C, dw.wq, dw.bq, dq + (row + lo) * C,
 			         la->xn1 + (row + lo) * C, w.wq, N);
-			lin_back(a->dxn + row * C, dw.wk, dw.bk, a->dk + row * KC, la->xn1 + row * C, w.wk, n);
+			lin_back(a->dxn + row * C, dw.wk, dw.bk, dk + row * KC, la->xn1 + row * C, w.wk, n);
 			lin_back(a->dxn + row * C, dw.wv, dw.bv, a->dv + row * KC, la->xn1 + row * C, w.wv, n);
 			/* xn1 = rmsnorm(x) w_ln1 */
 			lms_rmsnorm_backward(dxin + row * C, dw.ln1, a->dxn + row * C, xin + row * C,

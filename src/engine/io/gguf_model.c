@@ -538,6 +538,8 @@ enum lms_status lms_gguf_save(const struct lms_model *m, const char *path, const
 	if (c->arch != LMS_LLAMA)
 		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output is for Llama-family models (this is %s)",
 		                path, lms_arch_name(c->arch));
+	if (c->qk_norm)
+		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output of Qwen3 (q_norm, k_norm) is not supported", path);
 	if (c->rope.kind != LMS_ROPE_NONE && c->rope.kind != LMS_ROPE_LINEAR)
 		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output of Llama 3 rope scaling is not supported", path);
 	if (!lms_gguf_type_known(type))

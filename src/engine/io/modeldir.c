@@ -15,6 +15,9 @@
  *   mistral           as llama; sliding_window limits the context
  *   qwen2             as llama, with q, k, v biases; sliding_window limits
  *                     the context when use_sliding_window is true
+ *   qwen3             as qwen2 without the biases (attention_bias false),
+ *                     with a per-head RMSNorm on q and on k before rope;
+ *                     head_dim must be hidden_size / heads
  * Other keys (architectures, torch_dtype, tokenizer ids, ...) are ignored,
  * except settings that would change the computation to something lmscope
  * does not do (a GELU other than the tanh form, an untied GPT-2 head, rope
@@ -223,14 +226,14 @@ static enum lms_status parse_rope_scaling(json_t *o, struct lms_config *c, const
 	return LMS_OK;
 }
 
-/* Sliding-window attention (Mistral; Qwen2 with use_sliding_window): a
+/* Sliding-window attention (Mistral; Qwen2, Qwen3 with use_sliding_window): a
  * query sees the last `sliding_window` keys. lmscope computes full causal
  * attention, which is the same function for every context up to the
  * window, so the context is limited to the window. */
-static enum lms_status limit_to_window(json_t *o, struct lms_config *c, int qwen2, const char *path)
+static enum lms_status limit_to_window(json_t *o, struct lms_config *c, int qwen, const char *path)
 {
 	int window, use = 1;
-	if (qwen2)
+	if (qwen)
 		TRY(get_bool(o, "use_sliding_window", 0, &use, path));
 	TRY(get_int(o, "sliding_window", 0, &window, path));
 	if (use && window > 0 && window < c->maxT)
@@ -238,13 +241,15 @@ static enum lms_status limit_to_window(json_t *o, struct lms_config *c, int qwen
 	return LMS_OK;
 }
 
-/* The Llama family: model_type llama, mistral (Llama with a sliding window)
- * and qwen2 (Llama with q, k, v biases), same tensor names. */
+/* The Llama family: model_type llama, mistral (Llama with a sliding window),
+ * qwen2 (Llama with q, k, v biases) and qwen3 (Llama with q_norm and
+ * k_norm), same tensor names. Qwen2 and Qwen3 have the sliding window only
+ * with use_sliding_window. */
 static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *family,
                                    const char *path)
 {
 	static const char *const silu[] = {"silu", NULL};
-	int qwen2 = !strcmp(family, "qwen2");
+	int qwen2 = !strcmp(family, "qwen2"), qwen3 = !strcmp(family, "qwen3");
 	TRY(get_int(o, "vocab_size", -1, &c->V, path));
 	TRY(get_int(o, "hidden_size", -1, &c->C, path));
 	TRY(get_int(o, "intermediate_size", -1, &c->H, path));
@@ -264,13 +269,15 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 	if (abias || mbias)
 		return lms_fail(LMS_EUNSUPPORTED, "%s: Llama with biases (attention_bias, mlp_bias) is not supported", path);
 	c->qkv_bias = qwen2;
+	c->qk_norm = qwen3;
 	TRY(parse_rope_scaling(o, c, path));
 	if (strcmp(family, "llama"))
-		TRY(limit_to_window(o, c, qwen2, path));
+		TRY(limit_to_window(o, c, qwen2 || qwen3, path));
 	int hd;
 	TRY(get_int(o, "head_dim", c->NH ? c->C / c->NH : 0, &hd, path));
 	if (c->NH && hd != c->C / c->NH)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: \"head_dim\" other than hidden_size / heads", path);
+		return lms_fail(LMS_EUNSUPPORTED, "%s: \"head_dim\" %d other than hidden_size / heads (%d) is not supported",
+		                path, hd, c->C / c->NH);
 	if (!(c->rope_theta > 0.0f))
 		return lms_fail(LMS_EFORMAT, "%s: \"rope_theta\" must be positive", path);
 	return LMS_OK;
@@ -279,7 +286,7 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 /* model_type names of the Llama family besides "llama" itself */
 static int llama_family(const char *name)
 {
-	return !strcmp(name, "mistral") || !strcmp(name, "qwen2");
+	return !strcmp(name, "mistral") || !strcmp(name, "qwen2") || !strcmp(name, "qwen3");
 }
 
 /* Reads and checks dir/config.json (path is its name, for messages). */
@@ -314,7 +321,7 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 		for (char *s = name; *s; s++)
 			if (*s < 0x20 || *s >= 0x7f)
 				*s = '?';
-		st = lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, rnn, lstm, gru)",
+		st = lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, qwen3, rnn, lstm, gru)",
 		              path, name);
 	} else if (c->arch == LMS_GPT2)
 		st = parse_gpt2(o, c, path);
@@ -631,6 +638,17 @@ static json_t *rope_scaling_json(const struct lms_rope_scaling *r)
 	return json_null();
 }
 
+/* The model_type and class name a Llama-family config is saved as. */
+static const char *llama_type(const struct lms_config *c)
+{
+	return c->qk_norm ? "qwen3" : c->qkv_bias ? "qwen2" : "llama";
+}
+
+static const char *llama_class(const struct lms_config *c)
+{
+	return c->qk_norm ? "Qwen3ForCausalLM" : c->qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
+}
+
 static json_t *config_json(const struct lms_config *c, int f16)
 {
 	json_t *o = json_object();
@@ -651,10 +669,10 @@ static json_t *config_json(const struct lms_config *c, int f16)
 		json_object_set_new(o, "tie_word_embeddings", json_true());
 		break;
 	case LMS_LLAMA:
-		/* q, k, v biases are Qwen2's; Llama's attention_bias adds o_proj's too */
-		json_object_set_new(o, "architectures",
-		                    json_pack("[s]", c->qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
-		json_object_set_new(o, "model_type", json_string(c->qkv_bias ? "qwen2" : "llama"));
+		/* q, k, v biases are Qwen2's (Llama's attention_bias adds o_proj's
+		 * too), q_norm and k_norm Qwen3's */
+		json_object_set_new(o, "architectures", json_pack("[s]", llama_class(c)));
+		json_object_set_new(o, "model_type", json_string(llama_type(c)));
 		json_object_set_new(o, "rope_scaling", rope_scaling_json(&c->rope));
 		json_object_set_new(o, "vocab_size", json_integer(c->V));
 		json_object_set_new(o, "hidden_size", json_integer(c->C));
