@@ -115,6 +115,7 @@ int bench_explorer(int argc, char **argv)
 		ids[i] = (int)lms_rng_below(&g, (uint64_t)m->cfg.V);
 	int reps = n > 256 ? 3 : REPS;
 	double key[REPS], key_cpu[REPS], full[REPS], lens[REPS], key_cand[REPS], full_cand[REPS];
+	double full_dla[REPS];
 	for (int rep = 0; rep < reps; rep++) {
 		/* a keystroke that appends the n-th token to n - 1 computed ones:
 		 * forward, logits, surprisal, top-k, saliency backward, attention */
@@ -133,6 +134,12 @@ int bench_explorer(int argc, char **argv)
 		ids_text(&rq, ids, n);
 		full[rep] = update(&e, &rq, &out, NULL);
 		full_cand[rep] = out.cand_ms * 1e-3;
+		/* the same with the direct logit attribution pane open (D) */
+		ids[0] = (ids[0] + 1) % m->cfg.V;
+		ids_text(&rq, ids, n);
+		rq.need_dla = 1;
+		full_dla[rep] = update(&e, &rq, &out, NULL);
+		rq.need_dla = 0;
 	}
 	const char *label = !strcmp(name, "gpt2-small") ? "gpt2small"
 	                    : !strcmp(name, "default-shape") ? "default_shape" : "default";
@@ -147,6 +154,8 @@ int bench_explorer(int argc, char **argv)
 	bench_result(k, 1e3 * bench_median(full_cand, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_update", label, n);
 	bench_result(k, 1e3 * bench_median(full, reps), "ms");
+	snprintf(k, sizeof k, "explorer_%s_ctx%d_full_update_dla", label, n);
+	bench_result(k, 1e3 * bench_median(full_dla, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_lens", label, n);
 	bench_result(k, 1e3 * bench_median(lens, reps), "ms");
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_peak_rss", label, n);
