@@ -3,7 +3,8 @@
  * known results (every unit of an RNN's top layer ablated leaves only the
  * output bias; patching the one position where clean and corrupt differ
  * at layer 0, or the last state, restores everything); the sweep's shared
- * work equals patched forwards from scratch; the neuron pass against a
+ * work equals patched forwards from scratch, and so does the batched
+ * sweep, a layer's sites as the rows of one run; the neuron pass against a
  * direct sum and its cache file; two models' divergence against itself
  * (zeros), against their logits and attention read directly, and refused
  * for other sizes. PyTorch checks the numbers themselves
@@ -15,6 +16,7 @@
 #include <check.h>
 
 #include "arch/arch.h"
+#include "interp/patch_batch.h"
 #include "lmscope/divergence.h"
 #include "lmscope/interp.h"
 #include "testutil.h"
@@ -262,6 +264,92 @@ END_TEST
 START_TEST(test_sweep_vs_scratch_llama) { sweep_vs_scratch(LMS_LLAMA); }
 END_TEST
 
+/* The batched sweep (a layer's sites as the rows of one run, in chunks of
+ * 1, 4 or all of them) equals the sweep done one site at a time, each a
+ * fresh patched forward of the whole corrupt context, for every kind and
+ * head; the contexts differ from position 2 on, so rows start late, and
+ * with and without a contrast (the logit difference from two unembedding
+ * rows, or log p from every logit). */
+static void batched_vs_one_site(enum lms_arch arch, int contrast)
+{
+	struct lms_model *m = random_model(arch, 8);
+	int clean[] = { 1, 5, 2, 8, 3, 9, 6, 4 }, corrupt[] = { 1, 5, 11, 0, 3, 10, 6, 4 };
+	int n = 8, C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH;
+	struct lms_run *rc = forwarded(m, clean, n, NULL);
+	struct lms_intervention *iv;
+	ck_assert_int_eq(lms_intervention_new(m, &iv), LMS_OK);
+	struct lms_patch_result ref;
+	ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, 1, &ref), LMS_OK);
+	ck_assert(fabs(ref.ld_clean - ref.ld_corrupt) > 1e-3);
+	/* the one-site sweep: want (3, L, n) and heads (L, NH) */
+	double *want = malloc((size_t)3 * L * n * sizeof *want), *want_h = malloc((size_t)L * NH * sizeof *want_h);
+	float *mlp = malloc((size_t)n * C * sizeof(float));
+	for (int l = 0; l < L; l++) {
+		struct lms_block_acts b;
+		lms_arch_ops(arch)->block(rc, l, 0, &b);
+		for (int i = 0; i < n * C; i++)
+			mlp[i] = b.resid_post[i] - b.resid_mid[i];
+		struct { enum lms_patch_site site; const float *src; } k[] = {
+			{ LMS_PATCH_RESID_PRE, b.resid_pre }, { LMS_PATCH_ATTN_OUT, b.heads },
+			{ LMS_PATCH_MLP_OUT, mlp },
+		};
+		for (int i = 0; i < 3; i++)
+			for (int t = 0; t < n; t++) {
+				lms_intervention_clear(iv);
+				iv->site = k[i].site;
+				iv->layer = l;
+				iv->pos = t;
+				iv->src = k[i].src;
+				want[((size_t)i * L + l) * n + t] = scratch_score(m, corrupt, n, iv, &ref);
+			}
+		for (int h = 0; h < NH; h++) {
+			lms_intervention_clear(iv);
+			iv->site = LMS_PATCH_HEAD;
+			iv->layer = l;
+			iv->head = h;
+			iv->src = b.heads;
+			want_h[l * NH + h] = scratch_score(m, corrupt, n, iv, &ref);
+		}
+	}
+	int rows[] = { 1, 4, 0 };
+	for (int k = 0; k < 3; k++) {
+		struct lms_patch_result p;
+		ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, rows[k], &p), LMS_OK);
+		const double *got[] = { p.resid_pre, p.attn_out, p.mlp_out };
+		for (int i = 0; i < 3; i++)
+			for (int j = 0; j < L * n; j++)
+				ck_assert_msg(fabs(got[i][j] - want[(size_t)i * L * n + j]) < 1e-4,
+				              "%s rows %d kind %d [%d][%d]: %g, one site at a time %g",
+				              lms_arch_name(arch), rows[k], i, j / n, j % n, got[i][j],
+				              want[(size_t)i * L * n + j]);
+		for (int j = 0; j < L * NH; j++)
+			ck_assert_msg(fabs(p.heads[j] - want_h[j]) < 1e-4, "%s rows %d head %d.%d: %g vs %g",
+			              lms_arch_name(arch), rows[k], j / NH, j % NH, p.heads[j], want_h[j]);
+		/* not all trivially zero */
+		ck_assert(fabs(p.resid_pre[n - 1]) > 1e-3 || fabs(p.resid_pre[2]) > 1e-3);
+		lms_patch_result_free(&p);
+	}
+	free(want);
+	free(want_h);
+	free(mlp);
+	lms_intervention_free(iv);
+	lms_run_free(rc);
+	lms_patch_result_free(&ref);
+	lms_model_free(m);
+}
+
+START_TEST(test_batched_gpt2) { batched_vs_one_site(LMS_GPT2, 2); }
+END_TEST
+
+START_TEST(test_batched_gpt2_logprob) { batched_vs_one_site(LMS_GPT2, -1); }
+END_TEST
+
+START_TEST(test_batched_llama) { batched_vs_one_site(LMS_LLAMA, 2); }
+END_TEST
+
+START_TEST(test_batched_llama_logprob) { batched_vs_one_site(LMS_LLAMA, -1); }
+END_TEST
+
 START_TEST(test_patch_counts)
 {
 	struct lms_model *m = random_model(LMS_GPT2, 1);
@@ -486,6 +574,10 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, test_patch_one_difference_gru);
 	tcase_add_test(tc, test_sweep_vs_scratch_gpt2);
 	tcase_add_test(tc, test_sweep_vs_scratch_llama);
+	tcase_add_test(tc, test_batched_gpt2);
+	tcase_add_test(tc, test_batched_gpt2_logprob);
+	tcase_add_test(tc, test_batched_llama);
+	tcase_add_test(tc, test_batched_llama_logprob);
 	tcase_add_test(tc, test_patch_counts);
 	tcase_add_test(tc, test_neurons);
 	tcase_add_test(tc, test_repeated_tokens);

@@ -183,6 +183,9 @@ struct gpt2_acts {
 	float *dfch_gelu; /* (B, T, H) */
 	float *dfch;      /* (B, T, H) */
 	float *datt;      /* (T, T) attention backward scratch */
+	/* the forward's products over several batch rows' runs (B > 1 only) */
+	float *pack_in;   /* (B, T, max(C, H)) */
+	float *pack_out;  /* (B, T, max(3C, H)) */
 	float *block;
 };
 
@@ -206,6 +209,8 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		{ &a->dresidual, BT * C }, { &a->dln, BT * C }, { &a->dqkv, BT * 3 * C },
 		{ &a->datty, BT * C }, { &a->dfch_gelu, BT * H }, { &a->dfch, BT * H },
 		{ &a->datt, (size_t)T * T },
+		{ &a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0 },
+		{ &a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0 },
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
@@ -238,14 +243,17 @@ static void gpt2_acts_free(void *acts)
 /* The rows one step of the forward or backward touches: positions
  * [from, n) of each batch row, as `nseg` runs of `len` rows, run s starting
  * at row s * stride + from. When those runs are back to back (one batch
- * row, or n == T) they are fused into one, so BLAS sees a single product. */
+ * row, or n == T) they are fused into one, so BLAS sees a single product.
+ * A batched patch (interp/hooks.h) starts batch row b later, at
+ * starts[b]: then run s is [max(from, starts[s]), n). */
 struct span {
-	int nseg, len, from, stride;
+	int nseg, len, from, stride, n;
+	const struct lms_intervention *iv; /* for the starts; NULL: every run at from */
 };
 
 static struct span span_of(int B, int T, int from, int n)
 {
-	struct span s = { B, n - from, from, T };
+	struct span s = { B, n - from, from, T, n, NULL };
 	if (B == 1 || (from == 0 && n == T)) {
 		s.len = (B - 1) * T + (n - from);
 		s.nseg = 1;
@@ -253,15 +261,84 @@ static struct span span_of(int B, int T, int from, int n)
 	return s;
 }
 
+/* The forward's span: batch rows that start late keep their own runs. */
+static struct span span_forward(const struct lms_intervention *iv, int B, int T, int from, int n)
+{
+	if (!iv || !iv->row_from)
+		return span_of(B, T, from, n);
+	if (B == 1)
+		return span_of(1, T, lms_iv_row_from(iv, 0, from), n);
+	struct span s = { B, n - from, from, T, n, iv };
+	return s;
+}
+
+static int seg_from(const struct span *s, int i)
+{
+	return s->iv ? lms_iv_row_from(s->iv, i, s->from) : s->from;
+}
+
 static size_t seg_row(const struct span *s, int i)
 {
-	return (size_t)i * s->stride + s->from;
+	return (size_t)i * s->stride + seg_from(s, i);
+}
+
+static int seg_len(const struct span *s, int i)
+{
+	return s->iv ? s->n - seg_from(s, i) : s->len;
 }
 
 /* Layer l's slice of an (L, B, T, X) activation. */
 static float *layer(float *base, int l, const struct gpt2_acts *a, size_t X)
 {
 	return base + (size_t)l * a->B * a->T * X;
+}
+
+/* out (rows, OC) = inp (rows, C) @ w + b over the span's rows. Several runs
+ * are gathered into one matrix first, so that w is read once for all of
+ * them (a run per batch row would stream it once per row). */
+static void span_matmul(struct gpt2_acts *a, const struct span *sp, float *out, const float *inp,
+                        const float *w, const float *b, int C, int OC)
+{
+	if (sp->nseg == 1) {
+		size_t r0 = seg_row(sp, 0);
+		lms_matmul_forward(out + r0 * OC, inp + r0 * C, w, b, sp->len, C, OC);
+		return;
+	}
+	int rows = 0;
+	for (int i = 0; i < sp->nseg; i++) {
+		int len = seg_len(sp, i);
+		memcpy(a->pack_in + (size_t)rows * C, inp + seg_row(sp, i) * C,
+		       (size_t)len * C * sizeof(float));
+		rows += len;
+	}
+	if (!rows)
+		return;
+	lms_matmul_forward(a->pack_out, a->pack_in, w, b, rows, C, OC);
+	rows = 0;
+	for (int i = 0; i < sp->nseg; i++) {
+		int len = seg_len(sp, i);
+		memcpy(out + seg_row(sp, i) * OC, a->pack_out + (size_t)rows * OC,
+		       (size_t)len * OC * sizeof(float));
+		rows += len;
+	}
+}
+
+/* Attention of queries [from, n) of every batch row, or of each row's own
+ * run when rows start late. */
+static void span_attention(const struct span *sp, float *atty, float *att, const float *qkv,
+                           struct lms_attn_layout lay, int C)
+{
+	if (!sp->iv) {
+		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, sp->from, sp->n);
+		return;
+	}
+	int B = lay.B, T = lay.T;
+	lay.B = 1;
+	for (int b = 0; b < B; b++) {
+		const float *q = qkv + (size_t)b * T * 3 * C;
+		lms_attention_forward(atty + (size_t)b * T * C, att + (size_t)b * lay.NH * T * T, q,
+		                      q + C, q + 2 * C, &lay, seg_from(sp, b), sp->n);
+	}
 }
 
 static void gpt2_forward(struct lms_run *r, int from, int n)
@@ -271,12 +348,12 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 	struct gpt2_params p;
 	params_at(&p, c, r->m->params);
 	int B = a->B, T = a->T, C = c->C, H = c->H;
-	struct span sp = span_of(B, T, from, n);
+	struct span sp = span_forward(r->iv, B, T, from, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
 
 	/* encoded = emb + wpe[t] */
 	for (int b = 0; b < B; b++)
-		for (int t = from; t < n; t++) {
+		for (int t = lms_iv_row_from(r->iv, b, from); t < n; t++) {
 			size_t row = (size_t)b * T + t;
 			lms_residual_forward(a->encoded + row * C, r->emb + row * C, p.wpe + (size_t)t * C, C);
 		}
@@ -297,34 +374,38 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
 			lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C,
-			                      p.ln1w + lC, p.ln1b + lC, sp.len, C, c->eps);
-			lms_matmul_forward(qkv + r0 * 3 * C, ln1 + r0 * C, p.qkvw + lC * 3 * C,
-			                   p.qkvb + lC * 3, sp.len, C, 3 * C);
+			                      p.ln1w + lC, p.ln1b + lC, seg_len(&sp, i), C, c->eps);
 		}
-		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, from, n);
+		span_matmul(a, &sp, qkv, ln1, p.qkvw + lC * 3 * C, p.qkvb + lC * 3, C, 3 * C);
+		span_attention(&sp, atty, att, qkv, lay, C);
 		lms_iv_heads(r->iv, l, atty, B, T, C, from, n);
+		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
+		span_matmul(a, &sp, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
-			/* res2 = res + atty @ c_proj: the product goes straight into res2 */
-			lms_matmul_forward(res2 + r0 * C, atty + r0 * C, p.attprojw + lC * C,
-			                   p.attprojb + lC, sp.len, C, C);
-			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, sp.len * C);
+			int len = seg_len(&sp, i);
+			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, len * C);
 			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
-			                      p.ln2w + lC, p.ln2b + lC, sp.len, C, c->eps);
-			lms_matmul_forward(fch + r0 * H, ln2 + r0 * C, p.fcw + lC * H,
-			                   p.fcb + (size_t)l * H, sp.len, C, H);
-			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, sp.len * H);
-			lms_matmul_forward(res3 + r0 * C, fchg + r0 * H, p.fcprojw + (size_t)l * H * C,
-			                   p.fcprojb + lC, sp.len, H, C);
-			lms_iv_mlp(r->iv, l, res3, r0, sp.len, T, C);
-			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, sp.len * C);
+			                      p.ln2w + lC, p.ln2b + lC, len, C, c->eps);
+		}
+		span_matmul(a, &sp, fch, ln2, p.fcw + lC * H, p.fcb + (size_t)l * H, C, H);
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, seg_len(&sp, i) * H);
+		}
+		span_matmul(a, &sp, res3, fchg, p.fcprojw + (size_t)l * H * C, p.fcprojb + lC, H, C);
+		for (int i = 0; i < sp.nseg; i++) {
+			size_t r0 = seg_row(&sp, i);
+			int len = seg_len(&sp, i);
+			lms_iv_mlp(r->iv, l, res3, r0, len, T, C);
+			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, len * C);
 		}
 	}
 	const float *last = layer(a->residual3, c->L - 1, a, C);
 	for (int i = 0; i < sp.nseg; i++) {
 		size_t r0 = seg_row(&sp, i);
 		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0,
-		                      last + r0 * C, p.lnfw, p.lnfb, sp.len, C, c->eps);
+		                      last + r0 * C, p.lnfw, p.lnfb, seg_len(&sp, i), C, c->eps);
 	}
 }
 

@@ -346,14 +346,34 @@ static struct lms_attn_layout layout_of(const struct lms_config *c, const struct
 
 /* ---- forward ----------------------------------------------------------------- */
 
+/* Attention of queries [from, n) of every batch row, or of each row's own
+ * positions when a batched patch starts rows late (interp/hooks.h). */
+static void attention_rows(const struct lms_intervention *iv, struct layer_a *la,
+                           const struct lms_attn_layout *lay, int from, int n)
+{
+	if (!iv || !iv->row_from) {
+		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, lay, from, n);
+		return;
+	}
+	struct lms_attn_layout one = *lay;
+	one.B = 1;
+	size_t T = (size_t)lay->T;
+	for (int b = 0; b < lay->B; b++) {
+		size_t q = b * T * lay->ldq, kv = b * T * lay->ldkv;
+		lms_attention_forward(la->ao + b * T * lay->ldo, la->att + b * lay->NH * T * T,
+		                      la->q + q, la->k + kv, la->v + kv, &one,
+		                      lms_iv_row_from(iv, b, from), n);
+	}
+}
+
 static void llama_forward(struct lms_run *r, int from, int n)
 {
 	const struct lms_model *m = r->m;
 	const struct lms_config *c = &m->cfg;
 	struct llama_acts *a = r->acts;
-	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH, N = n - from;
+	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH;
 	struct lms_attn_layout lay = layout_of(c, a);
-	if (N <= 0)
+	if (n <= from)
 		return;
 	for (int l = 0; l < c->L; l++) {
 		struct layer_w w = layer_of(m, l);
@@ -362,19 +382,25 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		if (!lms_iv_layer_in(r->iv, l, xin, r->B, r->T, C, from, n))
 			continue;
 		for (int b = 0; b < r->B; b++) {
-			size_t row = (size_t)b * r->T + from;
+			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
 			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
 			                    c->eps);
 			lin(la->q + row * C, la->xn1 + row * C, w.wq, w.bq, N);
 			lin(la->k + row * KC, la->xn1 + row * C, w.wk, w.bk, N);
 			lin(la->v + row * KC, la->xn1 + row * C, w.wv, w.bv, N);
-			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, from, N, C, c->NH, hs);
-			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
+			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, f, N, C, c->NH, hs);
+			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, f, N, KC, c->KV, hs);
 		}
-		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, &lay, from, n);
+		attention_rows(r->iv, la, &lay, from, n);
 		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, from, n);
 		for (int b = 0; b < r->B; b++) {
-			size_t row = (size_t)b * r->T + from;
+			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
 			lin(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N);
 			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
 			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
@@ -390,7 +416,10 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	const float *top = a->layer[c->L - 1].res;
 	const float *wn = final_norm_w(m);
 	for (int b = 0; b < r->B; b++) {
-		size_t row = (size_t)b * r->T + from;
+		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		size_t row = (size_t)b * r->T + f;
+		if (N <= 0)
+			continue;
 		lms_rmsnorm_forward(r->hfin + row * C, a->rstdf + row, top + row * C, wn, N, C, c->eps);
 	}
 }

@@ -14,6 +14,10 @@
  * the whole context). */
 int lms_iv_whole(const struct lms_intervention *iv);
 
+/* Where batch row b of a forward over [from, n) starts: from, or later
+ * for a batched patch (iv->row_from). */
+int lms_iv_row_from(const struct lms_intervention *iv, int b, int from);
+
 /* At the start of layer l, x (B, T, C) its input: returns 0 when the layer
  * is to be skipped (below iv->start_layer); else copies start_resid and a
  * resid_pre patch in. */

@@ -1,0 +1,198 @@
+/* A Transformer's patching sites as the rows of batched runs
+ * (patch_batch.h; the reasoning is at the top of patch.c).
+ *
+ * Positions go in chunks of B (the batch's rows): a plain forward of the
+ * corrupt context in every row, then for each kind and layer one forward
+ * in which row b patches position t0 + b and is computed from there on.
+ * Row b's positions before t0 + b keep the plain forward's values through
+ * the chunk, since every forward of the chunk starts that row at the same
+ * place. The heads of a layer come last, B at a time, each row from the
+ * first difference on; positions before it are never written after the
+ * first plain forward. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "interp/patch_batch.h"
+#include "lmscope/logits.h"
+
+/* Activations a batched run may take (rows of it are chosen to fit). */
+#define BATCH_BYTES (512.0 * 1024.0 * 1024.0)
+
+struct batch {
+	struct lms_run *r;           /* (B, n) */
+	struct lms_intervention *iv; /* attached to r */
+	int *rows, *from;            /* (B) each row's site and start, for iv */
+	double *ld;                  /* (B) each row's logit difference */
+	int n, first;
+	const struct lms_patch_src *s;
+	struct lms_patch_result *p;
+};
+
+/* Rows of a batch over n positions within BATCH_BYTES, at most want: the
+ * per-row estimate counts a layer's (n, X) buffers of both architectures
+ * (widths about 16 C + 3 H) and its attention (NH, n, n). */
+static int rows_that_fit(const struct lms_config *c, int n, int want)
+{
+	double per_layer = 16.0 * c->C + 3.0 * c->H + (double)c->NH * n;
+	double per_row = 4.0 * n * ((double)c->L * per_layer + 8.0 * c->C);
+	double cap = floor(BATCH_BYTES / per_row);
+	if (cap < 1.0)
+		return 1;
+	return cap < want ? (int)cap : want;
+}
+
+/* The logit difference at the last position of rows [0, nb) into bt->ld. */
+static void batch_ld(struct batch *bt, int nb)
+{
+	struct lms_run *r = bt->r;
+	const struct lms_config *c = &r->m->cfg;
+	int target = bt->p->target, contrast = bt->p->contrast, V = c->V;
+	if (contrast >= 0) {
+		for (int b = 0; b < nb; b++)
+			bt->ld[b] = lms_logit_diff_row(r, b, target, contrast);
+		return;
+	}
+	/* log p(target): the rows' logits (nb, V) in one product, so the
+	 * unembedding is read once for the batch */
+	size_t D = (size_t)r->Cout;
+	long bo = lms_arch_ops(c->arch)->bout_offset(c);
+	lms_wmat_forward(r->logits, V, r->hfin + (size_t)(bt->n - 1) * D, (int)(r->T * D),
+	                 lms_model_wout(r->m), bo < 0 ? NULL : r->m->params + bo, nb);
+	r->soft_row = -1;
+	for (int b = 0; b < nb; b++) {
+		const float *x = r->logits + (size_t)b * V;
+		bt->ld[b] = x[target] - lms_logsumexp(x, V);
+	}
+}
+
+/* A plain forward of the corrupt context in every row from position
+ * `from` (0 the first time: the positions before the first difference
+ * are computed once and kept). */
+static void plain(struct batch *bt, int from)
+{
+	struct lms_run *r = bt->r;
+	lms_intervention_clear(bt->iv);
+	for (int b = 0; b < r->B; b++)
+		bt->from[b] = from;
+	bt->iv->row_from = bt->from;
+	lms_forward(r, 0, bt->n);
+}
+
+/* One forward: every row patches site at layer l, row b its own rows[b]
+ * from from[b] on (set by the caller); src (n, C) the clean values. */
+static void patched(struct batch *bt, enum lms_patch_site site, int l, const float *src)
+{
+	size_t per = (size_t)bt->n * bt->r->m->cfg.C;
+	struct lms_intervention *iv = bt->iv;
+	lms_intervention_clear(iv);
+	iv->site = site;
+	iv->layer = l;
+	iv->src = src;
+	iv->start_layer = l;
+	iv->start_resid = bt->s->corrupt_resid + l * per;
+	iv->rows = bt->rows;
+	iv->row_from = bt->from;
+	lms_forward(bt->r, 0, bt->n);
+}
+
+/* Positions [t0, t0 + nb) of every kind at every layer. */
+static void position_chunk(struct batch *bt, int t0, int nb)
+{
+	struct lms_patch_result *p = bt->p;
+	int n = bt->n;
+	size_t per = (size_t)n * bt->r->m->cfg.C;
+	struct { enum lms_patch_site site; const float *src; double *out; } k[] = {
+		{ LMS_PATCH_RESID_PRE, bt->s->clean_resid, p->resid_pre },
+		{ LMS_PATCH_ATTN_OUT, bt->s->clean_heads, p->attn_out },
+		{ LMS_PATCH_MLP_OUT, bt->s->clean_mlp, p->mlp_out },
+	};
+	plain(bt, t0 == bt->first ? 0 : bt->first);
+	for (int b = 0; b < bt->r->B; b++) {
+		bt->rows[b] = b < nb ? t0 + b : -1;
+		bt->from[b] = b < nb ? t0 + b : n;
+	}
+	for (int i = 0; i < 3; i++)
+		for (int l = p->L - 1; l >= 0; l--) {
+			patched(bt, k[i].site, l, k[i].src + l * per);
+			batch_ld(bt, nb);
+			for (int b = 0; b < nb; b++)
+				k[i].out[(size_t)l * n + t0 + b] = lms_patch_score(bt->ld[b], p);
+		}
+}
+
+/* Heads [h0, h0 + nb) of layer l, each at every position. */
+static void head_chunk(struct batch *bt, int l, int h0, int nb)
+{
+	struct lms_patch_result *p = bt->p;
+	size_t per = (size_t)bt->n * bt->r->m->cfg.C;
+	for (int b = 0; b < bt->r->B; b++) {
+		bt->rows[b] = b < nb ? h0 + b : -1;
+		bt->from[b] = b < nb ? bt->first : bt->n;
+	}
+	patched(bt, LMS_PATCH_HEAD, l, bt->s->clean_heads + l * per);
+	batch_ld(bt, nb);
+	for (int b = 0; b < nb; b++)
+		p->heads[(size_t)l * p->NH + h0 + b] = lms_patch_score(bt->ld[b], p);
+}
+
+static void sweep(struct batch *bt)
+{
+	struct lms_patch_result *p = bt->p;
+	int n = bt->n, B = bt->r->B;
+	for (int l = 0; l < p->L; l++)
+		for (int t = 0; t < bt->first; t++) {
+			double same = p->ld_clean == p->ld_corrupt ? NAN : 0.0;
+			p->resid_pre[(size_t)l * n + t] = p->attn_out[(size_t)l * n + t] = same;
+			p->mlp_out[(size_t)l * n + t] = same;
+		}
+	for (int t0 = bt->first; t0 < n; t0 += B)
+		position_chunk(bt, t0, n - t0 < B ? n - t0 : B);
+	if (bt->first == n) {
+		/* nothing differs: every head is the corrupt run's */
+		for (int i = 0; i < p->L * p->NH; i++)
+			p->heads[i] = lms_patch_score(p->ld_corrupt, p);
+		return;
+	}
+	for (int l = p->L - 1; l >= 0; l--)
+		for (int h0 = 0; h0 < p->NH; h0 += B)
+			head_chunk(bt, l, h0, p->NH - h0 < B ? p->NH - h0 : B);
+}
+
+enum lms_status lms_patch_batched(const struct lms_model *m, const int *corrupt, int n, int first,
+                                  int rows, const struct lms_patch_src *s,
+                                  struct lms_patch_result *p)
+{
+	const struct lms_config *c = &m->cfg;
+	int want = n - first > c->NH ? n - first : c->NH;
+	int B = rows > 0 ? (rows < want ? rows : want) : rows_that_fit(c, n, want);
+	struct batch bt = { .n = n, .first = first, .s = s, .p = p };
+	bt.rows = malloc((size_t)B * sizeof *bt.rows);
+	bt.from = malloc((size_t)B * sizeof *bt.from);
+	bt.ld = malloc((size_t)B * sizeof *bt.ld);
+	int *ids = malloc((size_t)B * n * sizeof *ids);
+	enum lms_status st = LMS_OK;
+	if (!bt.rows || !bt.from || !bt.ld || !ids)
+		st = lms_fail(LMS_ENOMEM, "out of memory");
+	if (!st)
+		st = lms_run_new(m, B, n, &bt.r);
+	if (!st)
+		st = lms_intervention_new(m, &bt.iv);
+	if (!st) {
+		for (int b = 0; b < B; b++)
+			memcpy(ids + (size_t)b * n, corrupt, (size_t)n * sizeof *ids);
+		st = lms_embed(bt.r, ids, n);
+	}
+	if (!st) {
+		lms_run_intervene(bt.r, bt.iv);
+		sweep(&bt);
+	}
+	lms_intervention_free(bt.iv);
+	lms_run_free(bt.r);
+	free(ids);
+	free(bt.rows);
+	free(bt.from);
+	free(bt.ld);
+	return st;
+}

@@ -1,0 +1,38 @@
+/* Activation patching's parts shared by patch.c (the sweep, its clean and
+ * corrupt runs, recurrent models) and patch_batch.c (a Transformer's sites
+ * as the rows of batched runs). Internal to the engine. */
+#ifndef LMS_INTERP_PATCH_BATCH_H
+#define LMS_INTERP_PATCH_BATCH_H
+
+#include "lmscope/interp.h"
+
+/* What the batched sweep reads, each (L, n, C) with row stride C: the
+ * clean run's block inputs, heads' outputs (before the output projection)
+ * and MLP outputs, and the corrupt run's block inputs. */
+struct lms_patch_src {
+	const float *clean_resid, *clean_heads, *clean_mlp, *corrupt_resid;
+};
+
+/* lms_logit_diff with a contrast (>= 0) at the last position of batch row
+ * b of a forwarded run. */
+double lms_logit_diff_row(struct lms_run *r, int b, int target, int contrast);
+
+/* (ld - LD_corrupt) / (LD_clean - LD_corrupt), NaN when they are equal. */
+double lms_patch_score(double ld, const struct lms_patch_result *p);
+
+/* Fills p's resid_pre, attn_out, mlp_out (L, n) and heads (L, NH) for a
+ * Transformer, given p's target, contrast and both logit differences:
+ * batched runs of at most `rows` sites each (0: as many as 512 MiB of
+ * activations hold). first: the first position where clean and corrupt
+ * differ; sites before it score 0 without a forward. */
+enum lms_status lms_patch_batched(const struct lms_model *m, const int *corrupt, int n, int first,
+                                  int rows, const struct lms_patch_src *s,
+                                  struct lms_patch_result *p);
+
+/* lms_patch_sweep with the batch size given (see lms_patch_batched); the
+ * unit tests compare batch sizes, down to one site per forward. */
+enum lms_status lms_patch_sweep_rows(const struct lms_model *m, const int *clean,
+                                     const int *corrupt, int n, int target, int contrast, int rows,
+                                     struct lms_patch_result *out);
+
+#endif
