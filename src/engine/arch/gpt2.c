@@ -377,35 +377,41 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			                      p.ln1w + lC, p.ln1b + lC, seg_len(&sp, i), C, c->eps);
 		}
 		span_matmul(a, &sp, qkv, ln1, p.qkvw + lC * 3 * C, p.qkvb + lC * 3, C, 3 * C);
-		span_attention(&sp, atty, att, qkv, lay, C);
-		lms_iv_heads(r->iv, l, atty, B, T, C, from, n);
+		/* the last layer of a patching sweep: past the keys and values,
+		 * only the last position */
+		struct span post = sp;
+		if (lms_iv_last_only(r->iv, l, c->L))
+			post = span_of(B, T, n - 1, n);
+		span_attention(&post, atty, att, qkv, lay, C);
+		lms_iv_heads(r->iv, l, atty, B, T, C, post.from, n);
 		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
-		span_matmul(a, &sp, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
-		for (int i = 0; i < sp.nseg; i++) {
-			size_t r0 = seg_row(&sp, i);
-			int len = seg_len(&sp, i);
+		span_matmul(a, &post, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			int len = seg_len(&post, i);
 			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, len * C);
 			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
 			                      p.ln2w + lC, p.ln2b + lC, len, C, c->eps);
 		}
-		span_matmul(a, &sp, fch, ln2, p.fcw + lC * H, p.fcb + (size_t)l * H, C, H);
-		for (int i = 0; i < sp.nseg; i++) {
-			size_t r0 = seg_row(&sp, i);
-			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, seg_len(&sp, i) * H);
+		span_matmul(a, &post, fch, ln2, p.fcw + lC * H, p.fcb + (size_t)l * H, C, H);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, seg_len(&post, i) * H);
 		}
-		span_matmul(a, &sp, res3, fchg, p.fcprojw + (size_t)l * H * C, p.fcprojb + lC, H, C);
-		for (int i = 0; i < sp.nseg; i++) {
-			size_t r0 = seg_row(&sp, i);
-			int len = seg_len(&sp, i);
+		span_matmul(a, &post, res3, fchg, p.fcprojw + (size_t)l * H * C, p.fcprojb + lC, H, C);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			int len = seg_len(&post, i);
 			lms_iv_mlp(r->iv, l, res3, r0, len, T, C);
 			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, len * C);
 		}
 	}
 	const float *last = layer(a->residual3, c->L - 1, a, C);
-	for (int i = 0; i < sp.nseg; i++) {
-		size_t r0 = seg_row(&sp, i);
+	struct span fin = r->iv && r->iv->last_only ? span_of(B, T, n - 1, n) : sp;
+	for (int i = 0; i < fin.nseg; i++) {
+		size_t r0 = seg_row(&fin, i);
 		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0,
-		                      last + r0 * C, p.lnfw, p.lnfb, seg_len(&sp, i), C, c->eps);
+		                      last + r0 * C, p.lnfw, p.lnfb, seg_len(&fin, i), C, c->eps);
 	}
 }
 

@@ -394,10 +394,13 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, f, N, C, c->NH, hs);
 			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, f, N, KC, c->KV, hs);
 		}
-		attention_rows(r->iv, la, &lay, from, n);
-		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, from, n);
+		/* the last layer of a patching sweep: past the keys and values,
+		 * only the last position */
+		int post = lms_iv_last_only(r->iv, l, c->L) ? n - 1 : from;
+		attention_rows(r->iv, la, &lay, post, n);
+		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, post, n);
 		for (int b = 0; b < r->B; b++) {
-			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
 			size_t row = (size_t)b * r->T + f;
 			if (N <= 0)
 				continue;
@@ -415,8 +418,9 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	}
 	const float *top = a->layer[c->L - 1].res;
 	const float *wn = final_norm_w(m);
+	int fin = r->iv && r->iv->last_only ? n - 1 : from;
 	for (int b = 0; b < r->B; b++) {
-		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		int f = lms_iv_row_from(r->iv, b, fin), N = n - f;
 		size_t row = (size_t)b * r->T + f;
 		if (N <= 0)
 			continue;

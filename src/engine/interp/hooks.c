@@ -38,7 +38,7 @@ int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, i
 {
 	if (!iv)
 		return 1;
-	if (l < iv->start_layer)
+	if (l < iv->start_layer || (iv->stop_layer > 0 && l >= iv->stop_layer))
 		return 0;
 	size_t row = (size_t)C * sizeof(float);
 	for (int b = 0; b < B; b++)
@@ -50,6 +50,11 @@ int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, i
 				memcpy(xt, iv->src + (size_t)t * C, row);
 		}
 	return 1;
+}
+
+int lms_iv_last_only(const struct lms_intervention *iv, int l, int L)
+{
+	return iv && iv->last_only && l == L - 1;
 }
 
 /* Columns [c0, c0 + w) of rows [0, n) of y (T, C) := their mean over the rows. */

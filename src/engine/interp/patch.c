@@ -58,8 +58,7 @@ double lms_logit_diff(struct lms_run *r, int target, int contrast)
 	return (double)r->logits[(size_t)(n - 1) * c->V + target] - r->soft_lse;
 }
 
-/* The logit difference from a row of logits x (V). */
-static double ld_of_row(const float *x, int V, int target, int contrast)
+double lms_ld_of_logits(const float *x, int V, int target, int contrast)
 {
 	if (contrast >= 0)
 		return (double)x[target] - x[contrast];
@@ -82,6 +81,7 @@ static int argmax_last(struct lms_run *r)
 struct saved {
 	float *clean_resid, *clean_heads, *clean_mlp; /* X = C */
 	float *corrupt_resid;                         /* X = C */
+	float *attn_after, *mlp_after;                /* X = C, see patch_batch.h */
 	float *clean_hidden;                          /* X = H, recurrent */
 	float *clean_logits;                          /* (V) at the last position */
 };
@@ -166,7 +166,10 @@ static enum lms_status alloc_saved(struct saved *s, const struct lms_config *c, 
 	s->clean_heads = malloc(per * sizeof(float));
 	s->clean_mlp = malloc(per * sizeof(float));
 	s->corrupt_resid = malloc(per * sizeof(float));
-	if (!s->clean_resid || !s->clean_heads || !s->clean_mlp || !s->corrupt_resid)
+	s->attn_after = malloc(per * sizeof(float));
+	s->mlp_after = malloc(per * sizeof(float));
+	if (!s->clean_resid || !s->clean_heads || !s->clean_mlp || !s->corrupt_resid ||
+	    !s->attn_after || !s->mlp_after)
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	return LMS_OK;
 }
@@ -177,6 +180,8 @@ static void free_saved(struct saved *s)
 	free(s->clean_heads);
 	free(s->clean_mlp);
 	free(s->corrupt_resid);
+	free(s->attn_after);
+	free(s->mlp_after);
 	free(s->clean_hidden);
 	free(s->clean_logits);
 }
@@ -206,6 +211,46 @@ static enum lms_status run_clean(struct lms_run *r, const int *clean, int n, str
 	return LMS_OK;
 }
 
+/* The after-patch block outputs of s (patch_batch.h) from r, the corrupt
+ * run: the MLP's by addition to the corrupt run's stream before the MLP
+ * (as the forward adds), the attention's by a forward of each block alone
+ * with its attention output patched at every position from `first`. */
+static enum lms_status derive_after(struct lms_run *r, int first, struct saved *s, int n)
+{
+	const struct lms_config *c = &r->m->cfg;
+	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
+	size_t per = (size_t)n * c->C;
+	struct lms_intervention *iv;
+	enum lms_status st = lms_intervention_new(r->m, &iv);
+	if (st)
+		return st;
+	lms_run_intervene(r, iv);
+	for (int l = 0; l < c->L; l++) {
+		struct lms_block_acts b;
+		ops->block(r, l, 0, &b);
+		float *mo = s->mlp_after + l * per;
+		const float *cm = s->clean_mlp + l * per;
+		memcpy(mo, b.resid_post, per * sizeof(float));
+		for (size_t i = (size_t)first * c->C; i < per; i++)
+			mo[i] = cm[i] + b.resid_mid[i];
+		/* (layer l's values from first on are the patched ones from here:
+		 * the next layer's run starts from corrupt_resid) */
+		lms_intervention_clear(iv);
+		iv->site = LMS_PATCH_ATTN_OUT;
+		iv->layer = l;
+		iv->src = s->clean_heads + l * per;
+		iv->start_layer = l;
+		iv->start_resid = s->corrupt_resid + l * per;
+		iv->stop_layer = l + 1;
+		lms_forward(r, first, n);
+		ops->block(r, l, 0, &b);
+		memcpy(s->attn_after + l * per, b.resid_post, per * sizeof(float));
+	}
+	lms_run_intervene(r, NULL);
+	lms_intervention_free(iv);
+	return LMS_OK;
+}
+
 static enum lms_status sweep(struct lms_run *r, const int *clean, const int *corrupt, int n,
                              int pick_contrast, int rows, struct saved *s,
                              struct lms_patch_result *p)
@@ -223,14 +268,17 @@ static enum lms_status sweep(struct lms_run *r, const int *clean, const int *cor
 		p->contrast = top == p->target ? -1 : top;
 	}
 	p->ld_corrupt = lms_logit_diff(r, p->target, p->contrast);
-	p->ld_clean = ld_of_row(s->clean_logits, c->V, p->target, p->contrast);
+	p->ld_clean = lms_ld_of_logits(s->clean_logits, c->V, p->target, p->contrast);
 	int first = 0;
 	while (first < n && clean[first] == corrupt[first])
 		first++;
 	if (!lms_arch_is_recurrent(c->arch)) {
 		save_blocks(r, s->corrupt_resid, NULL, NULL, n);
-		struct lms_patch_src src = { s->clean_resid, s->clean_heads, s->clean_mlp,
-		                             s->corrupt_resid };
+		st = derive_after(r, first, s, n);
+		if (st)
+			return st;
+		struct lms_patch_src src = { s->clean_resid, s->clean_heads, s->corrupt_resid,
+		                             s->attn_after, s->mlp_after };
 		return lms_patch_batched(r->m, corrupt, n, first, rows, &src, p);
 	}
 	struct lms_intervention *iv;

@@ -63,13 +63,14 @@ static void batch_ld(struct batch *bt, int nb)
 	r->soft_row = -1;
 	for (int b = 0; b < nb; b++) {
 		const float *x = r->logits + (size_t)b * V;
-		bt->ld[b] = x[target] - lms_logsumexp(x, V);
+		bt->ld[b] = lms_ld_of_logits(x, V, target, -1);
 	}
 }
 
 /* A plain forward of the corrupt context in every row from position
  * `from` (0 the first time: the positions before the first difference
- * are computed once and kept). */
+ * are computed once and kept), its input restored (a patch of layer 0's
+ * may be left in it: Llama's first block reads the embedding rows). */
 static void plain(struct batch *bt, int from)
 {
 	struct lms_run *r = bt->r;
@@ -77,11 +78,13 @@ static void plain(struct batch *bt, int from)
 	for (int b = 0; b < r->B; b++)
 		bt->from[b] = from;
 	bt->iv->row_from = bt->from;
+	bt->iv->start_resid = bt->s->corrupt_resid;
 	lms_forward(r, 0, bt->n);
 }
 
 /* One forward: every row patches site at layer l, row b its own rows[b]
- * from from[b] on (set by the caller); src (n, C) the clean values. */
+ * from from[b] on (set by the caller), from layer l up; src (n, C) the
+ * clean values. */
 static void patched(struct batch *bt, enum lms_patch_site site, int l, const float *src)
 {
 	size_t per = (size_t)bt->n * bt->r->m->cfg.C;
@@ -94,19 +97,39 @@ static void patched(struct batch *bt, enum lms_patch_site site, int l, const flo
 	iv->start_resid = bt->s->corrupt_resid + l * per;
 	iv->rows = bt->rows;
 	iv->row_from = bt->from;
+	iv->last_only = 1;
 	lms_forward(bt->r, 0, bt->n);
 }
 
-/* Positions [t0, t0 + nb) of every kind at every layer. */
-static void position_chunk(struct batch *bt, int t0, int nb)
+/* The last block's attention or MLP output patched at t (x (n, C) its
+ * output so patched): only the last position is read, so t < n - 1
+ * changes nothing, and t = n - 1 needs only the final norm there. */
+static void top_block(struct batch *bt, const float *x, int t0, int nb, double *out)
 {
 	struct lms_patch_result *p = bt->p;
 	int n = bt->n;
+	struct lms_run *r = bt->r;
+	for (int t = t0; t < t0 + nb; t++) {
+		if (t < n - 1) {
+			out[t] = lms_patch_score(p->ld_corrupt, p);
+			continue;
+		}
+		lms_lens(r, x + (size_t)t * r->m->cfg.C, r->logits);
+		out[t] = lms_patch_score(lms_ld_of_logits(r->logits, r->m->cfg.V, p->target, p->contrast), p);
+	}
+}
+
+/* Positions [t0, t0 + nb) of every kind at every layer: resid_pre at
+ * layer l; the attention and MLP outputs as the next layer's input. */
+static void position_chunk(struct batch *bt, int t0, int nb)
+{
+	struct lms_patch_result *p = bt->p;
+	int n = bt->n, L = p->L;
 	size_t per = (size_t)n * bt->r->m->cfg.C;
-	struct { enum lms_patch_site site; const float *src; double *out; } k[] = {
-		{ LMS_PATCH_RESID_PRE, bt->s->clean_resid, p->resid_pre },
-		{ LMS_PATCH_ATTN_OUT, bt->s->clean_heads, p->attn_out },
-		{ LMS_PATCH_MLP_OUT, bt->s->clean_mlp, p->mlp_out },
+	struct { const float *src; int next; double *out; } k[] = {
+		{ bt->s->clean_resid, 0, p->resid_pre },
+		{ bt->s->attn_after, 1, p->attn_out },
+		{ bt->s->mlp_after, 1, p->mlp_out },
 	};
 	plain(bt, t0 == bt->first ? 0 : bt->first);
 	for (int b = 0; b < bt->r->B; b++) {
@@ -114,11 +137,16 @@ static void position_chunk(struct batch *bt, int t0, int nb)
 		bt->from[b] = b < nb ? t0 + b : n;
 	}
 	for (int i = 0; i < 3; i++)
-		for (int l = p->L - 1; l >= 0; l--) {
-			patched(bt, k[i].site, l, k[i].src + l * per);
+		for (int l = L - 1; l >= 0; l--) {
+			double *out = k[i].out + (size_t)l * n;
+			if (l + k[i].next == L) {
+				top_block(bt, k[i].src + l * per, t0, nb, out);
+				continue;
+			}
+			patched(bt, LMS_PATCH_RESID_PRE, l + k[i].next, k[i].src + l * per);
 			batch_ld(bt, nb);
 			for (int b = 0; b < nb; b++)
-				k[i].out[(size_t)l * n + t0 + b] = lms_patch_score(bt->ld[b], p);
+				out[t0 + b] = lms_patch_score(bt->ld[b], p);
 		}
 }
 

@@ -7,11 +7,21 @@
 #include "lmscope/interp.h"
 
 /* What the batched sweep reads, each (L, n, C) with row stride C: the
- * clean run's block inputs, heads' outputs (before the output projection)
- * and MLP outputs, and the corrupt run's block inputs. */
+ * clean run's block inputs and heads' outputs (before the output
+ * projection), the corrupt run's block inputs, and each block's output
+ * with its attention output (attn_after) or its MLP output (mlp_after)
+ * taken from the clean run at every position from the first difference
+ * on. A patch of either at one position t changes its block's output only
+ * at t (what follows in the block works position by position), so the
+ * sweep patches it as the next block's input there. */
 struct lms_patch_src {
-	const float *clean_resid, *clean_heads, *clean_mlp, *corrupt_resid;
+	const float *clean_resid, *clean_heads, *corrupt_resid;
+	const float *attn_after, *mlp_after;
 };
+
+/* The logit difference from a row of logits x (V): x[target] -
+ * x[contrast], or log p(target) when contrast < 0. */
+double lms_ld_of_logits(const float *x, int V, int target, int contrast);
 
 /* lms_logit_diff with a contrast (>= 0) at the last position of batch row
  * b of a forwarded run. */
