@@ -569,6 +569,17 @@ static void gpt2_block(const struct lms_run *r, int l, int b, struct lms_block_a
 	out->neurons = layer(a->fch_gelu, l, a, c->H) + row * c->H;
 }
 
+static void gpt2_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, int n)
+{
+	const struct lms_config *c = &dst->m->cfg;
+	struct gpt2_acts *d = dst->acts;
+	const struct gpt2_acts *s = src->acts;
+	size_t X = 3 * (size_t)c->C; /* q rides along: k and v sit between q's */
+	for (int l = 0; l < c->L; l++)
+		memcpy(layer(d->qkv, l, d, X) + (size_t)b * d->T * X,
+		       s->qkv + (size_t)l * s->B * s->T * X, (size_t)n * X * sizeof(float));
+}
+
 static void gpt2_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	struct gpt2_params p;
@@ -600,6 +611,7 @@ const struct lms_arch_ops lms_gpt2_ops = {
 	.hidden = gpt2_hidden,
 	.gates = NULL,
 	.block = gpt2_block,
+	.kv_copy = gpt2_kv_copy,
 	.final_norm = gpt2_final_norm,
 	.wout_offset = gpt2_wte_offset,
 	.bout_offset = gpt2_bout_offset,

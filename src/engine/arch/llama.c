@@ -591,6 +591,18 @@ static void llama_block(const struct lms_run *r, int l, int b, struct lms_block_
 	out->neurons = la->s + row * c->H;
 }
 
+static void llama_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, int n)
+{
+	const struct lms_config *c = &dst->m->cfg;
+	struct llama_acts *d = dst->acts;
+	const struct llama_acts *s = src->acts;
+	size_t KC = (size_t)kv_width(c), off = (size_t)b * d->T * KC, len = (size_t)n * KC;
+	for (int l = 0; l < c->L; l++) {
+		memcpy(d->layer[l].k + off, s->layer[l].k, len * sizeof(float));
+		memcpy(d->layer[l].v + off, s->layer[l].v, len * sizeof(float));
+	}
+}
+
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	float rstd;
@@ -609,6 +621,7 @@ const struct lms_arch_ops lms_llama_ops = {
 	.hidden = llama_hidden,
 	.gates = NULL,
 	.block = llama_block,
+	.kv_copy = llama_kv_copy,
 	.final_norm = llama_final_norm,
 	.wout_offset = llama_wout_offset,
 	.bout_offset = llama_bout_offset,

@@ -279,7 +279,7 @@ static enum lms_status sweep(struct lms_run *r, const int *clean, const int *cor
 			return st;
 		struct lms_patch_src src = { s->clean_resid, s->clean_heads, s->corrupt_resid,
 		                             s->attn_after, s->mlp_after };
-		return lms_patch_batched(r->m, corrupt, n, first, rows, &src, p);
+		return lms_patch_batched(r, first, rows, &src, p);
 	}
 	struct lms_intervention *iv;
 	st = lms_intervention_new(r->m, &iv);

@@ -1,14 +1,14 @@
 /* A Transformer's patching sites as the rows of batched runs
  * (patch_batch.h; the reasoning is at the top of patch.c).
  *
- * Positions go in chunks of B (the batch's rows): a plain forward of the
- * corrupt context in every row, then for each kind and layer one forward
- * in which row b patches position t0 + b and is computed from there on.
- * Row b's positions before t0 + b keep the plain forward's values through
- * the chunk, since every forward of the chunk starts that row at the same
- * place. The heads of a layer come last, B at a time, each row from the
- * first difference on; positions before it are never written after the
- * first plain forward. */
+ * A forward of row b that starts at position t_b reads of the positions
+ * before t_b only their keys and values, so every row gets the corrupt
+ * run's (refill) and no plain forward of the batch is needed. Positions
+ * go in chunks of B (the batch's rows): for each kind and layer one
+ * forward in which row b patches position t0 + b and is computed from
+ * there on, the keys and values refilled for each chunk. The heads of a
+ * layer come last, B at a time, each row from the first difference on
+ * (no forward ever writes the positions before it). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@ struct batch {
 	struct lms_intervention *iv; /* attached to r */
 	int *rows, *from;            /* (B) each row's site and start, for iv */
 	double *ld;                  /* (B) each row's logit difference */
+	const struct lms_run *corrupt; /* row 0: the corrupt context, forwarded */
 	int n, first;
 	const struct lms_patch_src *s;
 	struct lms_patch_result *p;
@@ -67,19 +68,13 @@ static void batch_ld(struct batch *bt, int nb)
 	}
 }
 
-/* A plain forward of the corrupt context in every row from position
- * `from` (0 the first time: the positions before the first difference
- * are computed once and kept), its input restored (a patch of layer 0's
- * may be left in it: Llama's first block reads the embedding rows). */
-static void plain(struct batch *bt, int from)
+/* Every row's keys and values from the corrupt run: each row continues
+ * it from wherever its forwards start. */
+static void refill(struct batch *bt)
 {
-	struct lms_run *r = bt->r;
-	lms_intervention_clear(bt->iv);
-	for (int b = 0; b < r->B; b++)
-		bt->from[b] = from;
-	bt->iv->row_from = bt->from;
-	bt->iv->start_resid = bt->s->corrupt_resid;
-	lms_forward(r, 0, bt->n);
+	const struct lms_arch_ops *ops = lms_arch_ops(bt->r->m->cfg.arch);
+	for (int b = 0; b < bt->r->B; b++)
+		ops->kv_copy(bt->r, b, bt->corrupt, bt->n);
 }
 
 /* One forward: every row patches site at layer l, row b its own rows[b]
@@ -131,7 +126,7 @@ static void position_chunk(struct batch *bt, int t0, int nb)
 		{ bt->s->attn_after, 1, p->attn_out },
 		{ bt->s->mlp_after, 1, p->mlp_out },
 	};
-	plain(bt, t0 == bt->first ? 0 : bt->first);
+	refill(bt);
 	for (int b = 0; b < bt->r->B; b++) {
 		bt->rows[b] = b < nb ? t0 + b : -1;
 		bt->from[b] = b < nb ? t0 + b : n;
@@ -188,37 +183,36 @@ static void sweep(struct batch *bt)
 			head_chunk(bt, l, h0, p->NH - h0 < B ? p->NH - h0 : B);
 }
 
-enum lms_status lms_patch_batched(const struct lms_model *m, const int *corrupt, int n, int first,
-                                  int rows, const struct lms_patch_src *s,
-                                  struct lms_patch_result *p)
+enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int rows,
+                                  const struct lms_patch_src *s, struct lms_patch_result *p)
 {
+	const struct lms_model *m = corrupt->m;
 	const struct lms_config *c = &m->cfg;
+	int n = corrupt->n;
 	int want = n - first > c->NH ? n - first : c->NH;
 	int B = rows > 0 ? (rows < want ? rows : want) : rows_that_fit(c, n, want);
-	struct batch bt = { .n = n, .first = first, .s = s, .p = p };
+	struct batch bt = { .corrupt = corrupt, .n = n, .first = first, .s = s, .p = p };
 	bt.rows = malloc((size_t)B * sizeof *bt.rows);
 	bt.from = malloc((size_t)B * sizeof *bt.from);
 	bt.ld = malloc((size_t)B * sizeof *bt.ld);
-	int *ids = malloc((size_t)B * n * sizeof *ids);
 	enum lms_status st = LMS_OK;
-	if (!bt.rows || !bt.from || !bt.ld || !ids)
+	if (!bt.rows || !bt.from || !bt.ld)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
 	if (!st)
 		st = lms_run_new(m, B, n, &bt.r);
 	if (!st)
 		st = lms_intervention_new(m, &bt.iv);
 	if (!st) {
-		for (int b = 0; b < B; b++)
-			memcpy(ids + (size_t)b * n, corrupt, (size_t)n * sizeof *ids);
-		st = lms_embed(bt.r, ids, n);
-	}
-	if (!st) {
+		/* the forwards read no embedding (each starts from start_resid),
+		 * and positions before the first difference only as keys and
+		 * values (refill) */
+		bt.r->n = n;
+		refill(&bt);
 		lms_run_intervene(bt.r, bt.iv);
 		sweep(&bt);
 	}
 	lms_intervention_free(bt.iv);
 	lms_run_free(bt.r);
-	free(ids);
 	free(bt.rows);
 	free(bt.from);
 	free(bt.ld);

@@ -31,13 +31,14 @@ double lms_logit_diff_row(struct lms_run *r, int b, int target, int contrast);
 double lms_patch_score(double ld, const struct lms_patch_result *p);
 
 /* Fills p's resid_pre, attn_out, mlp_out (L, n) and heads (L, NH) for a
- * Transformer, given p's target, contrast and both logit differences:
- * batched runs of at most `rows` sites each (0: as many as 512 MiB of
- * activations hold). first: the first position where clean and corrupt
- * differ; sites before it score 0 without a forward. */
-enum lms_status lms_patch_batched(const struct lms_model *m, const int *corrupt, int n, int first,
-                                  int rows, const struct lms_patch_src *s,
-                                  struct lms_patch_result *p);
+ * Transformer, given p's target, contrast and both logit differences and
+ * corrupt, a run forwarded over the corrupt context (row 0, n positions;
+ * only its keys and values are read): batched runs of at most `rows`
+ * sites each (0: as many as 512 MiB of activations hold). first: the
+ * first position where clean and corrupt differ; sites before it score 0
+ * without a forward. */
+enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int rows,
+                                  const struct lms_patch_src *s, struct lms_patch_result *p);
 
 /* lms_patch_sweep with the batch size given (see lms_patch_batched); the
  * unit tests compare batch sizes, down to one site per forward. */
