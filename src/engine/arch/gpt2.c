@@ -249,11 +249,12 @@ static void gpt2_acts_free(void *acts)
 struct span {
 	int nseg, len, from, stride, n;
 	const struct lms_intervention *iv; /* for the starts; NULL: every run at from */
+	int gather; /* products over the runs gathered into one (patching sweeps) */
 };
 
 static struct span span_of(int B, int T, int from, int n)
 {
-	struct span s = { B, n - from, from, T, n, NULL };
+	struct span s = { B, n - from, from, T, n, NULL, 0 };
 	if (B == 1 || (from == 0 && n == T)) {
 		s.len = (B - 1) * T + (n - from);
 		s.nseg = 1;
@@ -268,7 +269,7 @@ static struct span span_forward(const struct lms_intervention *iv, int B, int T,
 		return span_of(B, T, from, n);
 	if (B == 1)
 		return span_of(1, T, lms_iv_row_from(iv, 0, from), n);
-	struct span s = { B, n - from, from, T, n, iv };
+	struct span s = { B, n - from, from, T, n, iv, 1 };
 	return s;
 }
 
@@ -293,15 +294,18 @@ static float *layer(float *base, int l, const struct gpt2_acts *a, size_t X)
 	return base + (size_t)l * a->B * a->T * X;
 }
 
-/* out (rows, OC) = inp (rows, C) @ w + b over the span's rows. Several runs
- * are gathered into one matrix first, so that w is read once for all of
- * them (a run per batch row would stream it once per row). */
+/* out (rows, OC) = inp (rows, C) @ w + b over the span's rows. In a
+ * patching sweep's batch the runs are gathered into one matrix first, so
+ * that w is read once for all of them (a run per batch row would stream
+ * it once per row); other batches keep a product per run. */
 static void span_matmul(struct gpt2_acts *a, const struct span *sp, float *out, const float *inp,
                         const float *w, const float *b, int C, int OC)
 {
-	if (sp->nseg == 1) {
-		size_t r0 = seg_row(sp, 0);
-		lms_matmul_forward(out + r0 * OC, inp + r0 * C, w, b, sp->len, C, OC);
+	if (!sp->gather || sp->nseg == 1) {
+		for (int i = 0; i < sp->nseg; i++) {
+			size_t r0 = seg_row(sp, i);
+			lms_matmul_forward(out + r0 * OC, inp + r0 * C, w, b, seg_len(sp, i), C, OC);
+		}
 		return;
 	}
 	int rows = 0;
@@ -380,8 +384,10 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		/* the last layer of a patching sweep: past the keys and values,
 		 * only the last position */
 		struct span post = sp;
-		if (lms_iv_last_only(r->iv, l, c->L))
+		if (lms_iv_last_only(r->iv, l, c->L)) {
 			post = span_of(B, T, n - 1, n);
+			post.gather = 1;
+		}
 		span_attention(&post, atty, att, qkv, lay, C);
 		lms_iv_heads(r->iv, l, atty, B, T, C, post.from, n);
 		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
