@@ -9,15 +9,18 @@
  * itself, score 0, and takes no forward.
  *
  * Transformers: the sites of one layer are the rows of one batched run
- * (interp/hooks.h), so each weight matrix is read once per layer for all
+ * (patch_batch.c), so each weight matrix is read once per layer for all
  * of them rather than once per site. Row b patches position t_b and is
  * computed from t_b on, from layer l on, with l's input restored from a
- * saved copy of the corrupt run's (iv->start_resid); its positions before
- * t_b keep the corrupt values a plain forward of the batch left (redone
- * when rows take new positions). The heads of a layer are rows likewise,
- * from the first difference on. Only the last position's logit
- * difference is computed: two unembedding rows with a contrast, one
- * product over the batch's last rows and their log-sum-exp without.
+ * saved copy of the corrupt run's (iv->start_resid); of its positions
+ * before t_b only the keys and values are read, copied in from the
+ * corrupt run. An attention or MLP output patched at t changes its
+ * block's output only at t, so it is patched as the next block's input
+ * there (derive_after). The heads of a layer are rows likewise, from the
+ * first difference on. Only the last position's logit difference is
+ * computed: two unembedding rows with a contrast, one product over the
+ * batch's last rows and their log-sum-exp without; the last layer
+ * computes past its keys and values only that position.
  * Recurrent models patch one site per forward, from t on. */
 #include <math.h>
 #include <stdlib.h>

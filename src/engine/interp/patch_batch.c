@@ -21,10 +21,10 @@
 #define BATCH_BYTES (512.0 * 1024.0 * 1024.0)
 
 struct batch {
-	struct lms_run *r;           /* (B, n) */
-	struct lms_intervention *iv; /* attached to r */
-	int *rows, *from;            /* (B) each row's site and start, for iv */
-	double *ld;                  /* (B) each row's logit difference */
+	struct lms_run *r;             /* (B, n) */
+	struct lms_intervention *iv;   /* attached to r */
+	int *rows, *from;              /* (B) each row's site and start, for iv */
+	double *ld;                    /* (B) each row's logit difference */
 	const struct lms_run *corrupt; /* row 0: the corrupt context, forwarded */
 	int n, first;
 	const struct lms_patch_src *s;
@@ -110,7 +110,8 @@ static void top_block(struct batch *bt, const float *x, int t0, int nb, double *
 			continue;
 		}
 		lms_lens(r, x + (size_t)t * r->m->cfg.C, r->logits);
-		out[t] = lms_patch_score(lms_ld_of_logits(r->logits, r->m->cfg.V, p->target, p->contrast), p);
+		double ld = lms_ld_of_logits(r->logits, r->m->cfg.V, p->target, p->contrast);
+		out[t] = lms_patch_score(ld, p);
 	}
 }
 
