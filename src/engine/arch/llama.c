@@ -262,6 +262,8 @@ struct llama_acts {
 	float *dk, *dv;        /* (B, T, KC) */
 	float *dg, *du, *ds;   /* (B, T, H) */
 	float *datt;           /* (T, T) */
+	/* a patching sweep's products over several batch rows (B > 1 only) */
+	float *pack_in, *pack_out; /* (B, T, max(C, H)) */
 	float *block;          /* the one allocation the above point into */
 };
 
@@ -271,8 +273,9 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	size_t BT = (size_t)B * T, C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
 	size_t hs = C / c->NH;
 	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T;
+	size_t pack = B > 1 ? BT * (H > C ? H : C) : 0;
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               (size_t)T * T;
+	               (size_t)T * T + 2 * pack;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -319,6 +322,8 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
 	a->datt = TAKE((size_t)T * T);
+	a->pack_in = TAKE(pack);
+	a->pack_out = TAKE(pack);
 #undef TAKE
 	lms_rope_table(a->cosv, a->sinv, T, (int)hs, c->rope_theta > 0 ? c->rope_theta : 10000.0f,
 	               &c->rope);
@@ -366,6 +371,41 @@ static void attention_rows(const struct lms_intervention *iv, struct layer_a *la
 	}
 }
 
+/* out = in @ w^T + b over positions [start_b, n) of each batch row b
+ * (start_b = from, or later in a patching sweep's batch, interp/hooks.h),
+ * both (B, T, X) run buffers: a product per batch row, or in a sweep's
+ * batch one over all of them gathered, so that w is read once for the
+ * batch rather than once per row. */
+static void rows_lin(const struct lms_run *r, float *out, const float *in,
+                     const struct lms_wmat *w, const float *bias, int from, int n)
+{
+	struct llama_acts *a = r->acts;
+	size_t IC = (size_t)w->cols, OC = (size_t)w->rows, T = (size_t)r->T;
+	int gather = r->B > 1 && r->iv && r->iv->row_from, rows = 0;
+	for (int b = 0; b < r->B; b++) {
+		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		size_t row = b * T + f;
+		if (N <= 0)
+			continue;
+		if (!gather)
+			lin(out + row * OC, in + row * IC, w, bias, N);
+		else
+			memcpy(a->pack_in + rows * IC, in + row * IC, (size_t)N * IC * sizeof(float));
+		rows += N;
+	}
+	if (!gather || !rows)
+		return;
+	lin(a->pack_out, a->pack_in, w, bias, rows);
+	rows = 0;
+	for (int b = 0; b < r->B; b++) {
+		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		if (N <= 0)
+			continue;
+		memcpy(out + (b * T + f) * OC, a->pack_out + rows * OC, (size_t)N * OC * sizeof(float));
+		rows += N;
+	}
+}
+
 static void llama_forward(struct lms_run *r, int from, int n)
 {
 	const struct lms_model *m = r->m;
@@ -384,13 +424,18 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		for (int b = 0; b < r->B; b++) {
 			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
 			size_t row = (size_t)b * r->T + f;
+			if (N > 0)
+				lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1,
+				                    N, C, c->eps);
+		}
+		rows_lin(r, la->q, la->xn1, w.wq, w.bq, from, n);
+		rows_lin(r, la->k, la->xn1, w.wk, w.bk, from, n);
+		rows_lin(r, la->v, la->xn1, w.wv, w.bv, from, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			size_t row = (size_t)b * r->T + f;
 			if (N <= 0)
 				continue;
-			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
-			                    c->eps);
-			lin(la->q + row * C, la->xn1 + row * C, w.wq, w.bq, N);
-			lin(la->k + row * KC, la->xn1 + row * C, w.wk, w.bk, N);
-			lin(la->v + row * KC, la->xn1 + row * C, w.wv, w.bv, N);
 			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, f, N, C, c->NH, hs);
 			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, f, N, KC, c->KV, hs);
 		}
@@ -399,19 +444,30 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		int post = lms_iv_last_only(r->iv, l, c->L) ? n - 1 : from;
 		attention_rows(r->iv, la, &lay, post, n);
 		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, post, n);
+		rows_lin(r, la->r1, la->ao, w.wo, NULL, post, n);
 		for (int b = 0; b < r->B; b++) {
 			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
 			size_t row = (size_t)b * r->T + f;
 			if (N <= 0)
 				continue;
-			lin(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N);
 			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
 			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
 			                    C, c->eps);
-			lin(la->g + row * H, la->xn2 + row * C, w.wg, NULL, N);
-			lin(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N);
-			lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
-			lin(la->res + row * C, la->s + row * H, w.wd, NULL, N);
+		}
+		rows_lin(r, la->g, la->xn2, w.wg, NULL, post, n);
+		rows_lin(r, la->u, la->xn2, w.wu, NULL, post, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N > 0)
+				lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
+		}
+		rows_lin(r, la->res, la->s, w.wd, NULL, post, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
 			lms_iv_mlp(r->iv, l, la->res, row, N, r->T, C);
 			lms_residual_forward(la->res + row * C, la->res + row * C, la->r1 + row * C, N * C);
 		}
