@@ -199,8 +199,11 @@ enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int 
 	enum lms_status st = LMS_OK;
 	if (!bt.rows || !bt.from || !bt.ld)
 		st = lms_fail(LMS_ENOMEM, "out of memory");
-	if (!st)
-		st = lms_run_new(m, B, n, &bt.r);
+	/* fewer rows when memory is short: slower, not a failure */
+	while (!st && (st = lms_run_new(m, B, n, &bt.r)) == LMS_ENOMEM && B > 1) {
+		B = (B + 1) / 2;
+		st = LMS_OK;
+	}
 	if (!st)
 		st = lms_intervention_new(m, &bt.iv);
 	if (!st) {
