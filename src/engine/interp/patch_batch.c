@@ -8,7 +8,9 @@
  * forward in which row b patches position t0 + b and is computed from
  * there on, the keys and values refilled for each chunk. The heads of a
  * layer come last, B at a time, each row from the first difference on
- * (no forward ever writes the positions before it). */
+ * (refilled once: no forward writes the positions before it). Rows a
+ * chunk leaves idle still compute the last position of the last layer,
+ * from whatever finite values they hold. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +70,13 @@ static void batch_ld(struct batch *bt, int nb)
 	}
 }
 
-/* Every row's keys and values from the corrupt run: each row continues
- * it from wherever its forwards start. */
+/* Each row's keys and values before its start (bt->from) from the
+ * corrupt run: the row continues it from there. */
 static void refill(struct batch *bt)
 {
 	const struct lms_arch_ops *ops = lms_arch_ops(bt->r->m->cfg.arch);
 	for (int b = 0; b < bt->r->B; b++)
-		ops->kv_copy(bt->r, b, bt->corrupt, bt->n);
+		ops->kv_copy(bt->r, b, bt->corrupt, bt->from[b] < bt->n ? bt->from[b] : 0);
 }
 
 /* One forward: every row patches site at layer l, row b its own rows[b]
@@ -127,11 +129,11 @@ static void position_chunk(struct batch *bt, int t0, int nb)
 		{ bt->s->attn_after, 1, p->attn_out },
 		{ bt->s->mlp_after, 1, p->mlp_out },
 	};
-	refill(bt);
 	for (int b = 0; b < bt->r->B; b++) {
 		bt->rows[b] = b < nb ? t0 + b : -1;
 		bt->from[b] = b < nb ? t0 + b : n;
 	}
+	refill(bt);
 	for (int i = 0; i < 3; i++)
 		for (int l = L - 1; l >= 0; l--) {
 			double *out = k[i].out + (size_t)l * n;
@@ -179,6 +181,9 @@ static void sweep(struct batch *bt)
 			p->heads[i] = lms_patch_score(p->ld_corrupt, p);
 		return;
 	}
+	for (int b = 0; b < B; b++)
+		bt->from[b] = bt->first;
+	refill(bt);
 	for (int l = p->L - 1; l >= 0; l--)
 		for (int h0 = 0; h0 < p->NH; h0 += B)
 			head_chunk(bt, l, h0, p->NH - h0 < B ? p->NH - h0 : B);
@@ -208,10 +213,8 @@ enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int 
 		st = lms_intervention_new(m, &bt.iv);
 	if (!st) {
 		/* the forwards read no embedding (each starts from start_resid),
-		 * and positions before the first difference only as keys and
-		 * values (refill) */
-		bt.r->n = n;
-		refill(&bt);
+		 * and positions before a row's start only as keys and values
+		 * (refill) */
 		lms_run_intervene(bt.r, bt.iv);
 		sweep(&bt);
 	}
