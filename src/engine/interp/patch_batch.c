@@ -19,8 +19,10 @@
 #include "interp/patch_batch.h"
 #include "lmscope/logits.h"
 
-/* Activations a batched run may take (rows of it are chosen to fit). */
+/* Activations a batched run may take, and the fewest rows it is given
+ * (when they fit). */
 #define BATCH_BYTES (512.0 * 1024.0 * 1024.0)
+#define MIN_ROWS 4.0
 
 struct batch {
 	struct lms_run *r;             /* (B, n) */
@@ -33,17 +35,21 @@ struct batch {
 	struct lms_patch_result *p;
 };
 
-/* Rows of a batch over n positions within BATCH_BYTES, at most want: the
- * per-row estimate counts a layer's (n, X) buffers of both architectures
- * (widths about 16 C + 3 H) and its attention (NH, n, n). */
+/* Rows of a batch over n positions, at most want: about as many as make
+ * one layer's activations for the batch the size of its weights (more
+ * only add memory traffic once the weights are read few times; fewer
+ * read them again for few rows), at least MIN_ROWS, and within
+ * BATCH_BYTES. Per row and layer the estimate counts the (n, X) buffers of
+ * both architectures (widths about 16 C + 3 H) and the attention (NH, n,
+ * n); a layer's weights are about 4 C^2 + 3 C H floats (GPT-2: 2 C H). */
 static int rows_that_fit(const struct lms_config *c, int n, int want)
 {
-	double per_layer = 16.0 * c->C + 3.0 * c->H + (double)c->NH * n;
-	double per_row = 4.0 * n * ((double)c->L * per_layer + 8.0 * c->C);
-	double cap = floor(BATCH_BYTES / per_row);
-	if (cap < 1.0)
-		return 1;
-	return cap < want ? (int)cap : want;
+	double per_layer = 4.0 * n * (16.0 * c->C + 3.0 * c->H + (double)c->NH * n);
+	double weights = 4.0 * (4.0 * c->C * (double)c->C + 2.0 * c->C * (double)c->H);
+	double rows = fmax(MIN_ROWS, round(weights / per_layer));
+	double cap = floor(BATCH_BYTES / (per_layer * c->L));
+	rows = fmax(1.0, fmin(rows, cap));
+	return rows < want ? (int)rows : want;
 }
 
 /* The logit difference at the last position of rows [0, nb) into bt->ld. */

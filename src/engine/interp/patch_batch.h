@@ -34,7 +34,7 @@ double lms_patch_score(double ld, const struct lms_patch_result *p);
  * Transformer, given p's target, contrast and both logit differences and
  * corrupt, a run forwarded over the corrupt context (row 0, n positions;
  * only its keys and values are read): batched runs of at most `rows`
- * sites each (0: as many as 512 MiB of activations hold). first: the
+ * sites each (0: chosen from the model's size, patch_batch.c). first: the
  * first position where clean and corrupt differ; sites before it score 0
  * without a forward. */
 enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int rows,
