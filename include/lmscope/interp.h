@@ -64,6 +64,19 @@ struct lms_intervention {
 	 * Patching sweeps use it to share the work before the patch point. */
 	int start_layer;
 	const float *start_resid;
+	/* > 0: layers from stop_layer on are skipped too (hfin is then not the
+	 * model's): a layer's own output, for the sweeps. */
+	int stop_layer;
+	/* The last layer computes past its keys and values only the last
+	 * position, and hfin only there: all a logit difference reads. */
+	int last_only;
+	/* Batched patching (pos and head unused): batch row b patches its own
+	 * site rows[b], a position (HEAD: a head, at every position; -1: none),
+	 * and a forward computes row b only from position row_from[b] on (its
+	 * earlier positions are taken as they are; n: the row is left alone).
+	 * Either may be NULL (no batching, the forward's own start). */
+	const int *rows;     /* (B) */
+	const int *row_from; /* (B) */
 };
 
 /* An intervention for model m with nothing ablated or patched. */

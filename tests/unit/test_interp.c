@@ -3,18 +3,21 @@
  * known results (every unit of an RNN's top layer ablated leaves only the
  * output bias; patching the one position where clean and corrupt differ
  * at layer 0, or the last state, restores everything); the sweep's shared
- * work equals patched forwards from scratch; the neuron pass against a
+ * work equals patched forwards from scratch, and so does the batched
+ * sweep, a layer's sites as the rows of one run; the neuron pass against a
  * direct sum and its cache file; two models' divergence against itself
  * (zeros), against their logits and attention read directly, and refused
  * for other sizes. PyTorch checks the numbers themselves
  * (tests/torch/interp_crosscheck.py). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
 #include "arch/arch.h"
+#include "interp/patch_batch.h"
 #include "lmscope/divergence.h"
 #include "lmscope/interp.h"
 #include "testutil.h"
@@ -208,25 +211,25 @@ static double scratch_score(const struct lms_model *m, const int *corrupt, int n
 	return (ld - p->ld_corrupt) / (p->ld_clean - p->ld_corrupt);
 }
 
-static void sweep_vs_scratch(enum lms_arch arch)
+/* The sweep done one site at a time: every site's score from a fresh
+ * patched forward (scratch_score), its source from a fresh clean run;
+ * want (3, L, n) for resid_pre, attn_out and mlp_out, want_h (L, NH). */
+static void one_site_sweep(const struct lms_model *m, const int *clean, const int *corrupt, int n,
+                           const struct lms_patch_result *p, double *want, double *want_h)
 {
-	struct lms_model *m = random_model(arch, 4);
-	int clean[] = { 1, 5, 2, 8, 3, 9 }, corrupt[] = { 4, 5, 2, 0, 3, 9 }, n = 6, C = m->cfg.C;
-	struct lms_patch_result p;
-	ck_assert_int_eq(lms_patch_sweep(m, clean, corrupt, n, 7, 2, &p), LMS_OK);
+	int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH;
 	struct lms_run *rc = forwarded(m, clean, n, NULL);
 	struct lms_intervention *iv;
 	ck_assert_int_eq(lms_intervention_new(m, &iv), LMS_OK);
 	float *mlp = malloc((size_t)n * C * sizeof(float));
-	for (int l = 0; l < p.L; l++) {
+	for (int l = 0; l < L; l++) {
 		struct lms_block_acts b;
-		lms_arch_ops(arch)->block(rc, l, 0, &b);
+		lms_arch_ops(m->cfg.arch)->block(rc, l, 0, &b);
 		for (int i = 0; i < n * C; i++)
 			mlp[i] = b.resid_post[i] - b.resid_mid[i];
-		struct { enum lms_patch_site site; const float *src; const double *got; } k[] = {
-			{ LMS_PATCH_RESID_PRE, b.resid_pre, p.resid_pre },
-			{ LMS_PATCH_ATTN_OUT, b.heads, p.attn_out },
-			{ LMS_PATCH_MLP_OUT, mlp, p.mlp_out },
+		struct { enum lms_patch_site site; const float *src; } k[] = {
+			{ LMS_PATCH_RESID_PRE, b.resid_pre }, { LMS_PATCH_ATTN_OUT, b.heads },
+			{ LMS_PATCH_MLP_OUT, mlp },
 		};
 		for (int i = 0; i < 3; i++)
 			for (int t = 0; t < n; t++) {
@@ -235,23 +238,50 @@ static void sweep_vs_scratch(enum lms_arch arch)
 				iv->layer = l;
 				iv->pos = t;
 				iv->src = k[i].src;
-				double want = scratch_score(m, corrupt, n, iv, &p);
-				ck_assert_msg(fabs(k[i].got[l * n + t] - want) < 1e-4, "%s site %d [%d][%d]: %g vs %g",
-				              lms_arch_name(arch), k[i].site, l, t, k[i].got[l * n + t], want);
+				want[((size_t)i * L + l) * n + t] = scratch_score(m, corrupt, n, iv, p);
 			}
-		for (int h = 0; h < p.NH; h++) {
+		for (int h = 0; h < NH; h++) {
 			lms_intervention_clear(iv);
 			iv->site = LMS_PATCH_HEAD;
 			iv->layer = l;
 			iv->head = h;
 			iv->src = b.heads;
-			double want = scratch_score(m, corrupt, n, iv, &p);
-			ck_assert_double_eq_tol(p.heads[l * p.NH + h], want, 1e-4);
+			want_h[l * NH + h] = scratch_score(m, corrupt, n, iv, p);
 		}
 	}
 	free(mlp);
 	lms_intervention_free(iv);
 	lms_run_free(rc);
+}
+
+/* Scores of every kind and head within 1e-4 of want and want_h. */
+static void same_scores(const struct lms_patch_result *p, const double *want, const double *want_h,
+                        const char *what)
+{
+	int L = p->L, n = p->T, NH = p->NH;
+	const double *got[] = { p->resid_pre, p->attn_out, p->mlp_out };
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < L * n; j++)
+			ck_assert_msg(fabs(got[i][j] - want[(size_t)i * L * n + j]) < 1e-4,
+			              "%s kind %d [%d][%d]: %g, one site at a time %g", what, i, j / n, j % n,
+			              got[i][j], want[(size_t)i * L * n + j]);
+	for (int j = 0; j < L * NH; j++)
+		ck_assert_msg(fabs(p->heads[j] - want_h[j]) < 1e-4, "%s head %d.%d: %g vs %g", what,
+		              j / NH, j % NH, p->heads[j], want_h[j]);
+}
+
+static void sweep_vs_scratch(enum lms_arch arch)
+{
+	struct lms_model *m = random_model(arch, 4);
+	int clean[] = { 1, 5, 2, 8, 3, 9 }, corrupt[] = { 4, 5, 2, 0, 3, 9 }, n = 6;
+	struct lms_patch_result p;
+	ck_assert_int_eq(lms_patch_sweep(m, clean, corrupt, n, 7, 2, &p), LMS_OK);
+	double *want = malloc((size_t)3 * p.L * n * sizeof *want);
+	double *want_h = malloc((size_t)p.L * p.NH * sizeof *want_h);
+	one_site_sweep(m, clean, corrupt, n, &p, want, want_h);
+	same_scores(&p, want, want_h, lms_arch_name(arch));
+	free(want);
+	free(want_h);
 	lms_patch_result_free(&p);
 	lms_model_free(m);
 }
@@ -260,6 +290,53 @@ START_TEST(test_sweep_vs_scratch_gpt2) { sweep_vs_scratch(LMS_GPT2); }
 END_TEST
 
 START_TEST(test_sweep_vs_scratch_llama) { sweep_vs_scratch(LMS_LLAMA); }
+END_TEST
+
+/* The batched sweep (a layer's sites as the rows of one run, in chunks of
+ * 1, 4 or all of them) equals the sweep done one site at a time, each a
+ * fresh patched forward of the whole corrupt context, for every kind and
+ * head; the contexts differ from position 2 on, so rows start late, and
+ * with and without a contrast (the logit difference from two unembedding
+ * rows, or log p from every logit). */
+static void batched_vs_one_site(enum lms_arch arch, int contrast)
+{
+	struct lms_model *m = random_model(arch, 8);
+	int clean[] = { 1, 5, 2, 8, 3, 9, 6, 4 }, corrupt[] = { 1, 5, 11, 0, 3, 10, 6, 4 }, n = 8;
+	struct lms_patch_result ref;
+	ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, 1, &ref), LMS_OK);
+	ck_assert(fabs(ref.ld_clean - ref.ld_corrupt) > 1e-3);
+	double *want = malloc((size_t)3 * ref.L * n * sizeof *want);
+	double *want_h = malloc((size_t)ref.L * ref.NH * sizeof *want_h);
+	one_site_sweep(m, clean, corrupt, n, &ref, want, want_h);
+	int rows[] = { 1, 4, 0 };
+	for (int k = 0; k < 3; k++) {
+		struct lms_patch_result p;
+		ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, rows[k], &p),
+		                 LMS_OK);
+		char what[64];
+		snprintf(what, sizeof what, "%s contrast %d rows %d", lms_arch_name(arch), contrast,
+		         rows[k]);
+		same_scores(&p, want, want_h, what);
+		/* not all trivially zero */
+		ck_assert(fabs(p.resid_pre[n - 1]) > 1e-3 || fabs(p.resid_pre[2]) > 1e-3);
+		lms_patch_result_free(&p);
+	}
+	free(want);
+	free(want_h);
+	lms_patch_result_free(&ref);
+	lms_model_free(m);
+}
+
+START_TEST(test_batched_gpt2) { batched_vs_one_site(LMS_GPT2, 2); }
+END_TEST
+
+START_TEST(test_batched_gpt2_logprob) { batched_vs_one_site(LMS_GPT2, -1); }
+END_TEST
+
+START_TEST(test_batched_llama) { batched_vs_one_site(LMS_LLAMA, 2); }
+END_TEST
+
+START_TEST(test_batched_llama_logprob) { batched_vs_one_site(LMS_LLAMA, -1); }
 END_TEST
 
 START_TEST(test_patch_counts)
@@ -506,6 +583,10 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, test_patch_one_difference_gru);
 	tcase_add_test(tc, test_sweep_vs_scratch_gpt2);
 	tcase_add_test(tc, test_sweep_vs_scratch_llama);
+	tcase_add_test(tc, test_batched_gpt2);
+	tcase_add_test(tc, test_batched_gpt2_logprob);
+	tcase_add_test(tc, test_batched_llama);
+	tcase_add_test(tc, test_batched_llama_logprob);
 	tcase_add_test(tc, test_patch_counts);
 	tcase_add_test(tc, test_neurons);
 	tcase_add_test(tc, test_neuron_cache_name);

@@ -37,6 +37,11 @@ struct lms_arch_ops {
 	const float *(*hidden)(const struct lms_run *r, int l, int b, int *D);
 	const float *(*gates)(const struct lms_run *r, int l, int b, int *G);
 	void (*block)(const struct lms_run *r, int l, int b, struct lms_block_acts *out);
+	/* Copies every layer's keys and values (the attention cache) of
+	 * positions [0, n) of batch row 0 of src into batch row b of dst, a
+	 * run of the same model: dst's row b can then continue src's context
+	 * from any position (patching sweeps). NULL for RNNs. */
+	void (*kv_copy)(struct lms_run *dst, int b, const struct lms_run *src, int n);
 	const float *(*cell)(const struct lms_run *r, int l, int b, int *H);
 	/* Final normalisation applied before the unembedding, one vector of
 	 * width Cout (NULL when there is none, as in RNNs). */

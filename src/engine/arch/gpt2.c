@@ -183,6 +183,9 @@ struct gpt2_acts {
 	float *dfch_gelu; /* (B, T, H) */
 	float *dfch;      /* (B, T, H) */
 	float *datt;      /* (T, T) attention backward scratch */
+	/* the forward's products over several batch rows' runs (B > 1 only) */
+	float *pack_in;   /* (B, T, max(C, H)) */
+	float *pack_out;  /* (B, T, max(3C, H)) */
 	float *block;
 };
 
@@ -206,6 +209,8 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		{ &a->dresidual, BT * C }, { &a->dln, BT * C }, { &a->dqkv, BT * 3 * C },
 		{ &a->datty, BT * C }, { &a->dfch_gelu, BT * H }, { &a->dfch, BT * H },
 		{ &a->datt, (size_t)T * T },
+		{ &a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0 },
+		{ &a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0 },
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
@@ -238,14 +243,18 @@ static void gpt2_acts_free(void *acts)
 /* The rows one step of the forward or backward touches: positions
  * [from, n) of each batch row, as `nseg` runs of `len` rows, run s starting
  * at row s * stride + from. When those runs are back to back (one batch
- * row, or n == T) they are fused into one, so BLAS sees a single product. */
+ * row, or n == T) they are fused into one, so BLAS sees a single product.
+ * A batched patch (interp/hooks.h) starts batch row b later, at
+ * starts[b]: then run s is [max(from, starts[s]), n). */
 struct span {
-	int nseg, len, from, stride;
+	int nseg, len, from, stride, n;
+	const struct lms_intervention *iv; /* for the starts; NULL: every run at from */
+	int gather; /* products over the runs gathered into one (patching sweeps) */
 };
 
 static struct span span_of(int B, int T, int from, int n)
 {
-	struct span s = { B, n - from, from, T };
+	struct span s = { B, n - from, from, T, n, NULL, 0 };
 	if (B == 1 || (from == 0 && n == T)) {
 		s.len = (B - 1) * T + (n - from);
 		s.nseg = 1;
@@ -253,15 +262,87 @@ static struct span span_of(int B, int T, int from, int n)
 	return s;
 }
 
+/* The forward's span: batch rows that start late keep their own runs. */
+static struct span span_forward(const struct lms_intervention *iv, int B, int T, int from, int n)
+{
+	if (!iv || !iv->row_from)
+		return span_of(B, T, from, n);
+	if (B == 1)
+		return span_of(1, T, lms_iv_row_from(iv, 0, from), n);
+	struct span s = { B, n - from, from, T, n, iv, 1 };
+	return s;
+}
+
+static int seg_from(const struct span *s, int i)
+{
+	return s->iv ? lms_iv_row_from(s->iv, i, s->from) : s->from;
+}
+
 static size_t seg_row(const struct span *s, int i)
 {
-	return (size_t)i * s->stride + s->from;
+	return (size_t)i * s->stride + seg_from(s, i);
+}
+
+static int seg_len(const struct span *s, int i)
+{
+	return s->iv ? s->n - seg_from(s, i) : s->len;
 }
 
 /* Layer l's slice of an (L, B, T, X) activation. */
 static float *layer(float *base, int l, const struct gpt2_acts *a, size_t X)
 {
 	return base + (size_t)l * a->B * a->T * X;
+}
+
+/* out (rows, OC) = inp (rows, C) @ w + b over the span's rows. In a
+ * patching sweep's batch the runs are gathered into one matrix first, so
+ * that w is read once for all of them (a run per batch row would stream
+ * it once per row); other batches keep a product per run. */
+static void span_matmul(struct gpt2_acts *a, const struct span *sp, float *out, const float *inp,
+                        const float *w, const float *b, int C, int OC)
+{
+	if (!sp->gather || sp->nseg == 1) {
+		for (int i = 0; i < sp->nseg; i++) {
+			size_t r0 = seg_row(sp, i);
+			lms_matmul_forward(out + r0 * OC, inp + r0 * C, w, b, seg_len(sp, i), C, OC);
+		}
+		return;
+	}
+	int rows = 0;
+	for (int i = 0; i < sp->nseg; i++) {
+		int len = seg_len(sp, i);
+		memcpy(a->pack_in + (size_t)rows * C, inp + seg_row(sp, i) * C,
+		       (size_t)len * C * sizeof(float));
+		rows += len;
+	}
+	if (!rows)
+		return;
+	lms_matmul_forward(a->pack_out, a->pack_in, w, b, rows, C, OC);
+	rows = 0;
+	for (int i = 0; i < sp->nseg; i++) {
+		int len = seg_len(sp, i);
+		memcpy(out + seg_row(sp, i) * OC, a->pack_out + (size_t)rows * OC,
+		       (size_t)len * OC * sizeof(float));
+		rows += len;
+	}
+}
+
+/* Attention of queries [from, n) of every batch row, or of each row's own
+ * run when rows start late. */
+static void span_attention(const struct span *sp, float *atty, float *att, const float *qkv,
+                           struct lms_attn_layout lay, int C)
+{
+	if (!sp->iv) {
+		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, sp->from, sp->n);
+		return;
+	}
+	int B = lay.B, T = lay.T;
+	lay.B = 1;
+	for (int b = 0; b < B; b++) {
+		const float *q = qkv + (size_t)b * T * 3 * C;
+		lms_attention_forward(atty + (size_t)b * T * C, att + (size_t)b * lay.NH * T * T, q,
+		                      q + C, q + 2 * C, &lay, seg_from(sp, b), sp->n);
+	}
 }
 
 static void gpt2_forward(struct lms_run *r, int from, int n)
@@ -271,12 +352,12 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 	struct gpt2_params p;
 	params_at(&p, c, r->m->params);
 	int B = a->B, T = a->T, C = c->C, H = c->H;
-	struct span sp = span_of(B, T, from, n);
+	struct span sp = span_forward(r->iv, B, T, from, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
 
 	/* encoded = emb + wpe[t] */
 	for (int b = 0; b < B; b++)
-		for (int t = from; t < n; t++) {
+		for (int t = lms_iv_row_from(r->iv, b, from); t < n; t++) {
 			size_t row = (size_t)b * T + t;
 			lms_residual_forward(a->encoded + row * C, r->emb + row * C, p.wpe + (size_t)t * C, C);
 		}
@@ -297,34 +378,46 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
 			lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C,
-			                      p.ln1w + lC, p.ln1b + lC, sp.len, C, c->eps);
-			lms_matmul_forward(qkv + r0 * 3 * C, ln1 + r0 * C, p.qkvw + lC * 3 * C,
-			                   p.qkvb + lC * 3, sp.len, C, 3 * C);
+			                      p.ln1w + lC, p.ln1b + lC, seg_len(&sp, i), C, c->eps);
 		}
-		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, from, n);
-		lms_iv_heads(r->iv, l, atty, B, T, C, from, n);
-		for (int i = 0; i < sp.nseg; i++) {
-			size_t r0 = seg_row(&sp, i);
-			/* res2 = res + atty @ c_proj: the product goes straight into res2 */
-			lms_matmul_forward(res2 + r0 * C, atty + r0 * C, p.attprojw + lC * C,
-			                   p.attprojb + lC, sp.len, C, C);
-			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, sp.len * C);
+		span_matmul(a, &sp, qkv, ln1, p.qkvw + lC * 3 * C, p.qkvb + lC * 3, C, 3 * C);
+		/* the last layer of a patching sweep: past the keys and values,
+		 * only the last position */
+		struct span post = sp;
+		if (lms_iv_last_only(r->iv, l, c->L)) {
+			post = span_of(B, T, n - 1, n);
+			post.gather = 1;
+		}
+		span_attention(&post, atty, att, qkv, lay, C);
+		lms_iv_heads(r->iv, l, atty, B, T, C, post.from, n);
+		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
+		span_matmul(a, &post, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			int len = seg_len(&post, i);
+			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, len * C);
 			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
-			                      p.ln2w + lC, p.ln2b + lC, sp.len, C, c->eps);
-			lms_matmul_forward(fch + r0 * H, ln2 + r0 * C, p.fcw + lC * H,
-			                   p.fcb + (size_t)l * H, sp.len, C, H);
-			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, sp.len * H);
-			lms_matmul_forward(res3 + r0 * C, fchg + r0 * H, p.fcprojw + (size_t)l * H * C,
-			                   p.fcprojb + lC, sp.len, H, C);
-			lms_iv_mlp(r->iv, l, res3, r0, sp.len, T, C);
-			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, sp.len * C);
+			                      p.ln2w + lC, p.ln2b + lC, len, C, c->eps);
+		}
+		span_matmul(a, &post, fch, ln2, p.fcw + lC * H, p.fcb + (size_t)l * H, C, H);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, seg_len(&post, i) * H);
+		}
+		span_matmul(a, &post, res3, fchg, p.fcprojw + (size_t)l * H * C, p.fcprojb + lC, H, C);
+		for (int i = 0; i < post.nseg; i++) {
+			size_t r0 = seg_row(&post, i);
+			int len = seg_len(&post, i);
+			lms_iv_mlp(r->iv, l, res3, r0, len, T, C);
+			lms_residual_forward(res3 + r0 * C, res3 + r0 * C, res2 + r0 * C, len * C);
 		}
 	}
 	const float *last = layer(a->residual3, c->L - 1, a, C);
-	for (int i = 0; i < sp.nseg; i++) {
-		size_t r0 = seg_row(&sp, i);
+	struct span fin = r->iv && r->iv->last_only ? span_of(B, T, n - 1, n) : sp;
+	for (int i = 0; i < fin.nseg; i++) {
+		size_t r0 = seg_row(&fin, i);
 		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0,
-		                      last + r0 * C, p.lnfw, p.lnfb, sp.len, C, c->eps);
+		                      last + r0 * C, p.lnfw, p.lnfb, seg_len(&fin, i), C, c->eps);
 	}
 }
 
@@ -482,6 +575,17 @@ static void gpt2_block(const struct lms_run *r, int l, int b, struct lms_block_a
 	out->neurons = layer(a->fch_gelu, l, a, c->H) + row * c->H;
 }
 
+static void gpt2_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, int n)
+{
+	const struct lms_config *c = &dst->m->cfg;
+	struct gpt2_acts *d = dst->acts;
+	const struct gpt2_acts *s = src->acts;
+	size_t X = 3 * (size_t)c->C; /* q rides along: k and v sit between q's */
+	for (int l = 0; l < c->L; l++)
+		memcpy(layer(d->qkv, l, d, X) + (size_t)b * d->T * X,
+		       s->qkv + (size_t)l * s->B * s->T * X, (size_t)n * X * sizeof(float));
+}
+
 static void gpt2_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	struct gpt2_params p;
@@ -513,6 +617,7 @@ const struct lms_arch_ops lms_gpt2_ops = {
 	.hidden = gpt2_hidden,
 	.gates = NULL,
 	.block = gpt2_block,
+	.kv_copy = gpt2_kv_copy,
 	.final_norm = gpt2_final_norm,
 	.wout_offset = gpt2_wte_offset,
 	.bout_offset = gpt2_bout_offset,

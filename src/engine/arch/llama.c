@@ -293,6 +293,8 @@ struct llama_acts {
 	float *dqp, *dkp;      /* (B, T, C), (B, T, KC) before the q, k norms; qk_norm only */
 	float *dg, *du, *ds;   /* (B, T, H) */
 	float *datt;           /* (T, T) */
+	/* a patching sweep's products over several batch rows (B > 1 only) */
+	float *pack_in, *pack_out; /* (B, T, max(C, H)) */
 	float *block;          /* the one allocation the above point into */
 };
 
@@ -303,8 +305,9 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	size_t hs = C / c->NH, qkn = !!c->qk_norm;
 	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T +
 	                   qkn * BT * (C + KC + c->NH + c->KV);
+	size_t pack = B > 1 ? BT * (H > C ? H : C) : 0;
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               qkn * BT * (C + KC) + (size_t)T * T;
+	               qkn * BT * (C + KC) + (size_t)T * T + 2 * pack;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -357,6 +360,8 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
 	a->datt = TAKE((size_t)T * T);
+	a->pack_in = TAKE(pack);
+	a->pack_out = TAKE(pack);
 #undef TAKE
 	lms_rope_table(a->cosv, a->sinv, T, (int)hs, c->rope_theta > 0 ? c->rope_theta : 10000.0f,
 	               &c->rope);
@@ -384,25 +389,72 @@ static struct lms_attn_layout layout_of(const struct lms_config *c, const struct
 
 /* ---- forward ----------------------------------------------------------------- */
 
-/* q, k (rows [row, row + N)) = xn1 Wq^T + bq, xn1 Wk^T + bk, before rope;
- * with qk_norm each head's hs entries then go through RMSNorm (q_norm,
- * k_norm): a row of C = NH hs entries is NH rows of hs. */
-static void project_qk(struct layer_a *la, const struct layer_w *w, const struct lms_config *c,
-                       size_t row, int N)
+/* With qk_norm, q and k (rows [row, row + N)) from their projections qp,
+ * kp: each head's hs entries through RMSNorm (q_norm, k_norm), a row of
+ * C = NH hs entries being NH rows of hs; before rope. */
+static void norm_qk(struct layer_a *la, const struct layer_w *w, const struct lms_config *c,
+                    size_t row, int N)
 {
 	int C = c->C, KC = kv_width(c), hs = C / c->NH;
-	const float *x = la->xn1 + row * C;
-	if (!c->qk_norm) {
-		lin(la->q + row * C, x, w->wq, w->bq, N);
-		lin(la->k + row * KC, x, w->wk, w->bk, N);
-		return;
-	}
-	lin(la->qp + row * C, x, w->wq, w->bq, N);
-	lin(la->kp + row * KC, x, w->wk, w->bk, N);
 	lms_rmsnorm_forward(la->q + row * C, la->rstdq + row * c->NH, la->qp + row * C, w->qn,
 	                    N * c->NH, hs, c->eps);
 	lms_rmsnorm_forward(la->k + row * KC, la->rstdk + row * c->KV, la->kp + row * KC, w->kn,
 	                    N * c->KV, hs, c->eps);
+}
+
+/* Attention of queries [from, n) of every batch row, or of each row's own
+ * positions when a batched patch starts rows late (interp/hooks.h). */
+static void attention_rows(const struct lms_intervention *iv, struct layer_a *la,
+                           const struct lms_attn_layout *lay, int from, int n)
+{
+	if (!iv || !iv->row_from) {
+		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, lay, from, n);
+		return;
+	}
+	struct lms_attn_layout one = *lay;
+	one.B = 1;
+	size_t T = (size_t)lay->T;
+	for (int b = 0; b < lay->B; b++) {
+		size_t q = b * T * lay->ldq, kv = b * T * lay->ldkv;
+		lms_attention_forward(la->ao + b * T * lay->ldo, la->att + b * lay->NH * T * T,
+		                      la->q + q, la->k + kv, la->v + kv, &one,
+		                      lms_iv_row_from(iv, b, from), n);
+	}
+}
+
+/* out = in @ w^T + b over positions [start_b, n) of each batch row b
+ * (start_b = from, or later in a patching sweep's batch, interp/hooks.h),
+ * both (B, T, X) run buffers: a product per batch row, or in a sweep's
+ * batch one over all of them gathered, so that w is read once for the
+ * batch rather than once per row. */
+static void rows_lin(const struct lms_run *r, float *out, const float *in,
+                     const struct lms_wmat *w, const float *bias, int from, int n)
+{
+	struct llama_acts *a = r->acts;
+	size_t IC = (size_t)w->cols, OC = (size_t)w->rows, T = (size_t)r->T;
+	int gather = r->B > 1 && r->iv && r->iv->row_from, rows = 0;
+	for (int b = 0; b < r->B; b++) {
+		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		size_t row = b * T + f;
+		if (N <= 0)
+			continue;
+		if (!gather)
+			lin(out + row * OC, in + row * IC, w, bias, N);
+		else
+			memcpy(a->pack_in + rows * IC, in + row * IC, (size_t)N * IC * sizeof(float));
+		rows += N;
+	}
+	if (!gather || !rows)
+		return;
+	lin(a->pack_out, a->pack_in, w, bias, rows);
+	rows = 0;
+	for (int b = 0; b < r->B; b++) {
+		int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+		if (N <= 0)
+			continue;
+		memcpy(out + (b * T + f) * OC, a->pack_out + rows * OC, (size_t)N * OC * sizeof(float));
+		rows += N;
+	}
 }
 
 static void llama_forward(struct lms_run *r, int from, int n)
@@ -410,9 +462,9 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	const struct lms_model *m = r->m;
 	const struct lms_config *c = &m->cfg;
 	struct llama_acts *a = r->acts;
-	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH, N = n - from;
+	int C = c->C, KC = kv_width(c), H = c->H, hs = C / c->NH;
 	struct lms_attn_layout lay = layout_of(c, a);
-	if (N <= 0)
+	if (n <= from)
 		return;
 	for (int l = 0; l < c->L; l++) {
 		struct layer_w w = layer_of(m, l);
@@ -421,34 +473,67 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		if (!lms_iv_layer_in(r->iv, l, xin, r->B, r->T, C, from, n))
 			continue;
 		for (int b = 0; b < r->B; b++) {
-			size_t row = (size_t)b * r->T + from;
-			lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
-			                    c->eps);
-			project_qk(la, &w, c, row, N);
-			lin(la->v + row * KC, la->xn1 + row * C, w.wv, w.bv, N);
-			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, from, N, C, c->NH, hs);
-			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, from, N, KC, c->KV, hs);
+			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N > 0)
+				lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1,
+				                    N, C, c->eps);
 		}
-		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, &lay, from, n);
-		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, from, n);
+		/* with qk_norm the projections go to qp, kp and norm_qk makes q, k */
+		rows_lin(r, c->qk_norm ? la->qp : la->q, la->xn1, w.wq, w.bq, from, n);
+		rows_lin(r, c->qk_norm ? la->kp : la->k, la->xn1, w.wk, w.bk, from, n);
+		rows_lin(r, la->v, la->xn1, w.wv, w.bv, from, n);
 		for (int b = 0; b < r->B; b++) {
-			size_t row = (size_t)b * r->T + from;
-			lin(la->r1 + row * C, la->ao + row * C, w.wo, NULL, N);
+			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
+			if (c->qk_norm)
+				norm_qk(la, &w, c, row, N);
+			lms_rope_forward(la->q + row * C, a->cosv, a->sinv, f, N, C, c->NH, hs);
+			lms_rope_forward(la->k + row * KC, a->cosv, a->sinv, f, N, KC, c->KV, hs);
+		}
+		/* the last layer of a patching sweep: past the keys and values,
+		 * only the last position */
+		int post = lms_iv_last_only(r->iv, l, c->L) ? n - 1 : from;
+		attention_rows(r->iv, la, &lay, post, n);
+		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, post, n);
+		rows_lin(r, la->r1, la->ao, w.wo, NULL, post, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
 			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
 			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
 			                    C, c->eps);
-			lin(la->g + row * H, la->xn2 + row * C, w.wg, NULL, N);
-			lin(la->u + row * H, la->xn2 + row * C, w.wu, NULL, N);
-			lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
-			lin(la->res + row * C, la->s + row * H, w.wd, NULL, N);
+		}
+		rows_lin(r, la->g, la->xn2, w.wg, NULL, post, n);
+		rows_lin(r, la->u, la->xn2, w.wu, NULL, post, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N > 0)
+				lms_swiglu_forward(la->s + row * H, la->g + row * H, la->u + row * H, N * H);
+		}
+		rows_lin(r, la->res, la->s, w.wd, NULL, post, n);
+		for (int b = 0; b < r->B; b++) {
+			int f = lms_iv_row_from(r->iv, b, post), N = n - f;
+			size_t row = (size_t)b * r->T + f;
+			if (N <= 0)
+				continue;
 			lms_iv_mlp(r->iv, l, la->res, row, N, r->T, C);
 			lms_residual_forward(la->res + row * C, la->res + row * C, la->r1 + row * C, N * C);
 		}
 	}
 	const float *top = a->layer[c->L - 1].res;
 	const float *wn = final_norm_w(m);
+	int fin = r->iv && r->iv->last_only ? n - 1 : from;
 	for (int b = 0; b < r->B; b++) {
-		size_t row = (size_t)b * r->T + from;
+		int f = lms_iv_row_from(r->iv, b, fin), N = n - f;
+		size_t row = (size_t)b * r->T + f;
+		if (N <= 0)
+			continue;
 		lms_rmsnorm_forward(r->hfin + row * C, a->rstdf + row, top + row * C, wn, N, C, c->eps);
 	}
 }
@@ -639,6 +724,18 @@ static void llama_block(const struct lms_run *r, int l, int b, struct lms_block_
 	out->neurons = la->s + row * c->H;
 }
 
+static void llama_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, int n)
+{
+	const struct lms_config *c = &dst->m->cfg;
+	struct llama_acts *d = dst->acts;
+	const struct llama_acts *s = src->acts;
+	size_t KC = (size_t)kv_width(c), off = (size_t)b * d->T * KC, len = (size_t)n * KC;
+	for (int l = 0; l < c->L; l++) {
+		memcpy(d->layer[l].k + off, s->layer[l].k, len * sizeof(float));
+		memcpy(d->layer[l].v + off, s->layer[l].v, len * sizeof(float));
+	}
+}
+
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	float rstd;
@@ -657,6 +754,7 @@ const struct lms_arch_ops lms_llama_ops = {
 	.hidden = llama_hidden,
 	.gates = NULL,
 	.block = llama_block,
+	.kv_copy = llama_kv_copy,
 	.final_norm = llama_final_norm,
 	.wout_offset = llama_wout_offset,
 	.bout_offset = llama_bout_offset,

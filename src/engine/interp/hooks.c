@@ -8,10 +8,29 @@ int lms_iv_whole(const struct lms_intervention *iv)
 	return iv && iv->n_ablated && iv->mode == LMS_ABLATE_MEAN;
 }
 
-/* Whether the patch is at (site, layer l) and covers position t. */
-static int patched(const struct lms_intervention *iv, enum lms_patch_site site, int l, int t)
+/* Whether the patch is at (site, layer l) and covers position t of batch
+ * row b (a batched HEAD patch covers every position of a row with a head). */
+static int patched(const struct lms_intervention *iv, enum lms_patch_site site, int l, int b,
+                   int t)
 {
-	return iv->site == site && iv->layer == l && (iv->pos < 0 || iv->pos == t) && iv->src;
+	if (iv->site != site || iv->layer != l || !iv->src)
+		return 0;
+	if (iv->rows)
+		return site == LMS_PATCH_HEAD ? iv->rows[b] >= 0 : iv->rows[b] == t;
+	return iv->pos < 0 || iv->pos == t;
+}
+
+/* The head a HEAD patch replaces in batch row b. */
+static int head_of(const struct lms_intervention *iv, int b)
+{
+	return iv->rows ? iv->rows[b] : iv->head;
+}
+
+int lms_iv_row_from(const struct lms_intervention *iv, int b, int from)
+{
+	if (!iv || !iv->row_from)
+		return from;
+	return iv->row_from[b] > from ? iv->row_from[b] : from;
 }
 
 int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, int T, int C,
@@ -19,18 +38,23 @@ int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, i
 {
 	if (!iv)
 		return 1;
-	if (l < iv->start_layer)
+	if (l < iv->start_layer || (iv->stop_layer > 0 && l >= iv->stop_layer))
 		return 0;
 	size_t row = (size_t)C * sizeof(float);
 	for (int b = 0; b < B; b++)
-		for (int t = from; t < n; t++) {
+		for (int t = lms_iv_row_from(iv, b, from); t < n; t++) {
 			float *xt = x + ((size_t)b * T + t) * C;
 			if (l == iv->start_layer && iv->start_resid)
 				memcpy(xt, iv->start_resid + (size_t)t * C, row);
-			if (patched(iv, LMS_PATCH_RESID_PRE, l, t))
+			if (patched(iv, LMS_PATCH_RESID_PRE, l, b, t))
 				memcpy(xt, iv->src + (size_t)t * C, row);
 		}
 	return 1;
+}
+
+int lms_iv_last_only(const struct lms_intervention *iv, int l, int L)
+{
+	return iv && iv->last_only && l == L - 1;
 }
 
 /* Columns [c0, c0 + w) of rows [0, n) of y (T, C) := their mean over the rows. */
@@ -74,13 +98,14 @@ void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int
 		float *yb = y + (size_t)b * T * C;
 		if (iv->n_ablated)
 			ablate_heads(iv, l, yb, C, from, n);
-		for (int t = from; t < n; t++) {
+		for (int t = lms_iv_row_from(iv, b, from); t < n; t++) {
 			float *yt = yb + (size_t)t * C;
-			if (patched(iv, LMS_PATCH_ATTN_OUT, l, t))
+			if (patched(iv, LMS_PATCH_ATTN_OUT, l, b, t))
 				memcpy(yt, iv->src + (size_t)t * C, (size_t)C * sizeof(float));
-			if (patched(iv, LMS_PATCH_HEAD, l, t))
-				memcpy(yt + iv->head * hs, iv->src + (size_t)t * C + iv->head * hs,
-				       (size_t)hs * sizeof(float));
+			if (patched(iv, LMS_PATCH_HEAD, l, b, t)) {
+				size_t c0 = (size_t)head_of(iv, b) * hs;
+				memcpy(yt + c0, iv->src + (size_t)t * C + c0, (size_t)hs * sizeof(float));
+			}
 		}
 	}
 }
@@ -103,11 +128,11 @@ void lms_iv_mlp(const struct lms_intervention *iv, int l, float *y, size_t row0,
 		return;
 	for (int i = 0; i < len; i++) {
 		size_t row = row0 + (size_t)i;
-		int t = (int)(row % (size_t)T);
+		int t = (int)(row % (size_t)T), b = (int)(row / (size_t)T);
 		float *yt = y + row * C;
 		if (iv->mlp[l])
 			memset(yt, 0, (size_t)C * sizeof(float));
-		if (patched(iv, LMS_PATCH_MLP_OUT, l, t))
+		if (patched(iv, LMS_PATCH_MLP_OUT, l, b, t))
 			memcpy(yt, iv->src + (size_t)t * C, (size_t)C * sizeof(float));
 	}
 }
@@ -124,7 +149,7 @@ void lms_iv_state(const struct lms_intervention *iv, int l, float *h, int B, int
 		return;
 	for (int b = 0; b < B; b++) {
 		float *ht = h + ((size_t)b * T + t) * H;
-		if (patched(iv, LMS_PATCH_HIDDEN, l, t))
+		if (patched(iv, LMS_PATCH_HIDDEN, l, b, t))
 			memcpy(ht, iv->src + (size_t)t * H, (size_t)H * sizeof(float));
 		if (!iv->n_ablated)
 			continue;

@@ -14,11 +14,18 @@
  * the whole context). */
 int lms_iv_whole(const struct lms_intervention *iv);
 
+/* Where batch row b of a forward over [from, n) starts: from, or later
+ * for a batched patch (iv->row_from). */
+int lms_iv_row_from(const struct lms_intervention *iv, int b, int from);
+
 /* At the start of layer l, x (B, T, C) its input: returns 0 when the layer
- * is to be skipped (below iv->start_layer); else copies start_resid and a
- * resid_pre patch in. */
+ * is to be skipped (below iv->start_layer, or from iv->stop_layer on); else
+ * copies start_resid and a resid_pre patch in. */
 int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, int T, int C,
                     int from, int n);
+/* Whether layer l of L computes past its keys and values only position
+ * n - 1 (iv->last_only, the last layer). */
+int lms_iv_last_only(const struct lms_intervention *iv, int l, int L);
 /* After the attention of layer l, y (B, T, C) the heads' outputs before the
  * output projection: ablations and head / attn_out patches. */
 void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int T, int C,

@@ -54,6 +54,8 @@ void lms_intervention_clear(struct lms_intervention *iv)
 	iv->src = NULL;
 	iv->start_layer = 0;
 	iv->start_resid = NULL;
+	iv->stop_layer = iv->last_only = 0;
+	iv->rows = iv->row_from = NULL;
 }
 
 int lms_ablate_mode_from_name(const char *name, enum lms_ablate_mode *out)
