@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "front/front.h"
+#include "front/i18n.h"
 #include "front/opts.h"
 
 enum { FIRST_VAL = 256 }; /* getopt_long's value of the k-th long option: FIRST_VAL + k */
@@ -251,7 +252,7 @@ static void lines(FILE *f, const struct front_opt *opts, int col)
 	for (const struct front_opt *o = opts; o->kind != FRONT_OPT_END; o++) {
 		int w = left(o, buf, sizeof buf);
 		fprintf(f, "%s%*s", buf, w + 2 <= col ? col - w : 2, "");
-		for (const char *h = o->help; *h;) {
+		for (const char *h = front_tr(o->help); *h;) {
 			size_t len = strcspn(h, "\n");
 			fprintf(f, "%.*s\n", (int)len, h);
 			h += len;
@@ -268,7 +269,7 @@ void front_opts_help(FILE *f, const struct front_opt *opts)
 
 void front_help(FILE *f, const struct front_cmd *cmd)
 {
-	fputs(cmd->usage, f);
+	fputs(front_tr(cmd->usage), f);
 	int col = 0;
 	for (int s = 0; s < FRONT_SETS && cmd->set[s].opts; s++) {
 		int c = column(cmd->set[s].opts);
@@ -277,5 +278,5 @@ void front_help(FILE *f, const struct front_cmd *cmd)
 	for (int s = 0; s < FRONT_SETS && cmd->set[s].opts; s++)
 		lines(f, cmd->set[s].opts, col);
 	if (cmd->about)
-		fputs(cmd->about, f);
+		fputs(front_tr(cmd->about), f);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 void tui_theme_set(struct tui_app *app, int theme)
@@ -85,7 +86,7 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 	         tui_token_str(s->tm, v->target, buf, sizeof buf), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, 1);
 	if (!v->have_saliency) {
-		ui_printf(w, 1, 2, getmaxx(w) - 2, "computing...");
+		ui_printf(w, 1, 2, getmaxx(w) - 2, "%s", _("computing..."));
 		return;
 	}
 	pane_saliency_faith(s, w, getmaxy(w) - 2);

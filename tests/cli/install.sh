@@ -46,6 +46,7 @@ cat > "$tmp/want" <<LIST
 ./share/lmscope/models/tiny-gpt2/model.safetensors
 ./share/lmscope/models/tiny-lstm/config.json
 ./share/lmscope/models/tiny-lstm/model.safetensors
+./share/locale/zh_CN/LC_MESSAGES/lmscope.mo
 ./share/man/man1/lmscope.1
 LIST
 cmp -s "$tmp/installed" "$tmp/want" || { fail "installed files differ:"; diff "$tmp/want" "$tmp/installed"; }
