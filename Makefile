@@ -69,7 +69,7 @@ all: lmscope $(MO_FILES)
 # Translations (gettext): po/POTFILES lists the sources with marked strings
 # (_() and N_(), src/front/i18n.h); `make pot` writes the template
 # po/lmscope.pot from them (committed; tests/cli/i18n.sh checks it is up to
-# date), po/LANG.po are the catalogs, compiled with their format strings
+# date; POT=FILE writes FILE instead), po/LANG.po are the catalogs, compiled with their format strings
 # checked into build/locale/LANG/LC_MESSAGES/lmscope.mo (the explorer and
 # the commands read them there when LMSCOPE_LOCALEDIR=build/locale, as
 # `make run` and the tests set it; installed under LOCALEDIR).
@@ -77,8 +77,9 @@ XGETTEXT := xgettext --language=C --keyword=_ --keyword=N_ --from-code=UTF-8 --a
             --package-name=lmscope --package-version=$(VERSION) --msgid-bugs-address=lmscope \
             --add-location=file --sort-by-file
 
+POT ?= po/lmscope.pot
 pot:
-	$(XGETTEXT) --files-from=po/POTFILES -o po/lmscope.pot.tmp && mv po/lmscope.pot.tmp po/lmscope.pot
+	@$(XGETTEXT) --files-from=po/POTFILES -o $(POT).tmp && mv $(POT).tmp $(POT)
 
 build/locale/%/LC_MESSAGES/lmscope.mo: po/%.po
 	@mkdir -p $(dir $@)
