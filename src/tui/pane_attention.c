@@ -92,9 +92,9 @@ static struct geom matrix_geom(struct tui_state *s, WINDOW *w)
 static void head_name(const struct tui_view *v, char *buf, size_t size)
 {
 	if (v->mean_heads)
-		snprintf(buf, size, "layer %d, mean of %d heads", v->layer, v->NH);
+		snprintf(buf, size, _("layer %d, mean of %d heads"), v->layer, v->NH);
 	else
-		snprintf(buf, size, "layer %d head %d", v->layer, v->head);
+		snprintf(buf, size, _("layer %d head %d"), v->layer, v->head);
 }
 
 static void legend(WINDOW *w, int y, int x, int width)
@@ -110,7 +110,7 @@ static void legend(WINDOW *w, int y, int x, int width)
 			mvwaddstr(w, y, x + 3 + i * 2, ui_shade(val)), waddstr(w, ui_shade(val));
 	}
 	ui_set(w, UI_NORMAL);
-	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, "100%%  rows: query, columns: key");
+	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, _("100%%  rows: query, columns: key"));
 }
 
 /* One cell of cw x rh: the probability in percent on its heat shade,
@@ -246,7 +246,7 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 			ui_set(w, picked ? UI_SELECT
 			          : s->over_score && x == x ? ui_heat(x < 0 ? 0 : x > 1 ? 1 : x) : UI_NORMAL);
 			/* the head's number again when there is room, and its entropy */
-			const char *off = tui_head_ablated(s, l, h) ? " ablated" : "";
+			const char *off = tui_head_ablated(s, l, h) ? _(" ablated") : "";
 			if (tw >= 8)
 				ui_printf(w, y0 + th, x0, tw, "H%d %.2f%s", h, x, off);
 			else

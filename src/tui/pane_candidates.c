@@ -218,7 +218,7 @@ int tui_append_token(struct tui_state *s, int id)
 	char buf[32];
 	if (v->len != s->rq.len || memcmp(v->text, s->rq.text, v->len) != 0) {
 		/* the candidates are those of an older text: typing is ahead */
-		snprintf(s->msg, sizeof s->msg, "still computing the typed context; press again");
+		snprintf(s->msg, sizeof s->msg, "%s", _("still computing the typed context; press again"));
 		return TUI_REDRAW;
 	}
 	s->line.cur = s->line.len;

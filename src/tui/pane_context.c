@@ -101,9 +101,9 @@ static int surprisal_numbers(struct tui_state *s, char *out, size_t size)
 	char buf[32];
 	const char *t = tui_view_token(s, q, buf, sizeof buf);
 	float x = v->surprisal[q];
-	int len = x == x ? snprintf(out, size, "%s %.2f nats", t, x) : snprintf(out, size, "%s -", t);
+	int len = x == x ? snprintf(out, size, _("%s %.2f nats"), t, x) : snprintf(out, size, "%s -", t);
 	if (count && len < (int)size)
-		snprintf(out + len, size - (size_t)len, " | sum %.1f, ppl %.2f", sum, exp(sum / count));
+		snprintf(out + len, size - (size_t)len, _(" | sum %.1f, ppl %.2f"), sum, exp(sum / count));
 	return ui_text_width(out, strlen(out), 0);
 }
 
