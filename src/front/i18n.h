@@ -22,7 +22,8 @@
 
 /* Sets the locale from the environment (numbers stay in the C locale's
  * notation: output files and JSON must not depend on LANG) and binds the
- * text domain to $LMSCOPE_LOCALEDIR, else LMS_LOCALEDIR. */
+ * text domain to $LMSCOPE_LOCALEDIR, else LMS_LOCALEDIR (or, when that has
+ * no catalog of ours, ../share/locale beside the binary). */
 void front_i18n_init(void);
 
 /* _(s), except that "" stays "" (gettext("") is the catalog's header). */
