@@ -7,7 +7,6 @@
  * posts it: no engine work and no waiting. A finished view is taken and the
  * screen redrawn (staged with wnoutrefresh, flushed once with doupdate). */
 #include <errno.h>
-#include <locale.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,8 +447,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		front_model_name(model[0], name, sizeof name);
 		snprintf(app.cast_title, sizeof app.cast_title, "lmscope %s", name);
 	}
-	setlocale(LC_ALL, "");
-	ui_utf8 = MB_CUR_MAX > 1;
+	ui_utf8 = MB_CUR_MAX > 1; /* the locale is the environment's (main.c, front_i18n_init) */
 	app.theme = theme;
 	app.rec_path = o->record;
 	int status = LMS_EXIT_OK, player_stopped = 1;
