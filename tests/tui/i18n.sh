@@ -45,8 +45,9 @@ for size in "80 24" "160 48"; do
 	name=s$cols
 	start $name $cols $rows "gpt --text 'In the beginning God created'"
 	wait_all $name "F1 帮助" "下一个词元" || { fail "$cols x $rows: the explorer did not start in Chinese"; continue; }
-	wait_for $name "显著性：" > /dev/null || fail "$cols x $rows: no saliency title"
-	screen $name
+	# every phase done: the saliency, the attention, the faithfulness, not busy
+	wait_all $name "显著性：" "注意力  " "删除面积 " "F1 帮助" ||
+		fail "$cols x $rows: the views did not all arrive"
 	cp "$d/screen" "$d/screen-$cols"
 	widths $cols || fail "$cols x $rows: a line overruns the terminal"
 	lines=$(wc -l < "$d/screen")
