@@ -1,6 +1,7 @@
 /* lmscope info MODEL: architecture, sizes and parameter count. */
 #include <string.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 
@@ -9,14 +10,14 @@ struct info_opts {
 };
 
 static const struct front_opt info_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct info_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct info_opts,
 	          tokenizer),
 	FRONT_END};
 
 int lms_cmd_info(int argc, char **argv)
 {
 	struct info_opts o = {0};
-	struct front_cmd cmd = {"info", "usage: lmscope info MODEL [options]\n", NULL, {{info_options, &o}}, 0, NULL};
+	struct front_cmd cmd = {"info", N_("usage: lmscope info MODEL [options]\n"), NULL, {{info_options, &o}}, 0, NULL};
 	int i, rc = front_parse(&cmd, argc, argv, &i);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
