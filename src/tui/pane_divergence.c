@@ -96,7 +96,7 @@ int tui_k_divergence(struct tui_state *s, int key)
 	}
 	if (!s->app || tui_div_start(s->app)) {
 		snprintf(s->msg, sizeof s->msg, "%s",
-		         s->app ? lms_errmsg() : "the divergence view compares two models");
+		         s->app ? lms_errmsg() : _("the divergence view compares two models"));
 		return TUI_REDRAW;
 	}
 	s->pane[P_LENS] = &pane_divergence;

@@ -123,7 +123,7 @@ static int k_edit(struct tui_state *s, int key)
 		s->rq.corrupt[len] = '\0';
 	}
 	s->patch_edit = 1;
-	snprintf(s->msg, sizeof s->msg, "editing the corrupted context: Enter or Esc ends");
+	snprintf(s->msg, sizeof s->msg, "%s", _("editing the corrupted context: Enter or Esc ends"));
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 int tui_pin_toggle(struct tui_state *s, int on)
@@ -14,20 +15,20 @@ int tui_pin_toggle(struct tui_state *s, int on)
 		if (!s->pinned)
 			return TUI_NONE;
 		s->pinned = 0;
-		snprintf(s->msg, sizeof s->msg, "unpinned");
+		snprintf(s->msg, sizeof s->msg, "%s", _("unpinned"));
 		return TUI_REDRAW;
 	}
 	if (!tui_view_n(s) || s->v->seq != s->rq.seq || !s->v->complete) {
 		/* the pin is of the context as typed, not of an older one */
-		snprintf(s->msg, sizeof s->msg, "still computing the typed context; pin again");
+		snprintf(s->msg, sizeof s->msg, "%s", _("still computing the typed context; pin again"));
 		return TUI_REDRAW;
 	}
 	if (!tui_view_copy(&s->pin, s->v)) {
-		snprintf(s->msg, sizeof s->msg, "out of memory: not pinned");
+		snprintf(s->msg, sizeof s->msg, "%s", _("out of memory: not pinned"));
 		return TUI_REDRAW;
 	}
 	s->pinned = 1;
-	snprintf(s->msg, sizeof s->msg, "pinned: panes show the change against this context");
+	snprintf(s->msg, sizeof s->msg, "%s", _("pinned: panes show the change against this context"));
 	return TUI_REDRAW;
 }
 
