@@ -51,9 +51,9 @@ static void draw_rows(struct tui_state *s, WINDOW *w, const struct tui_div_resul
 	char line[96];
 	int y = getmaxy(w) - 1;
 	if (isnan(r->rho))
-		snprintf(line, sizeof line, "saliency rho -  (one position)");
+		snprintf(line, sizeof line, "%s", _("saliency rho -  (one position)"));
 	else
-		snprintf(line, sizeof line, "saliency rho %+.4f  target ", r->rho);
+		snprintf(line, sizeof line, _("saliency rho %+.4f  target "), r->rho);
 	int x = ui_text(w, y, 0, line, strlen(line), cols, 0);
 	if (!isnan(r->rho) && x < cols)
 		ui_text(w, y, x, t, strlen(t), cols - x, 1);

@@ -92,7 +92,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 	ui_set(w, UI_NORMAL);
 	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20,
-	          "+1  shade; numbers are the values (one decimal), per token (rows) and unit (columns)");
+	          "%s", _("+1  shade; numbers are the values (one decimal), per token (rows) and unit "
+	                  "(columns)"));
 	for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
 		ui_set(w, UI_DIM);
 		ui_printf(w, 2, g.lw + 1 + c * CELL, CELL - 1, "%4d", g.col0 + c);

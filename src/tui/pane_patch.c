@@ -44,7 +44,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	if (!tui_view_n(s))
 		return;
 	if (!v->have_patch) {
-		ui_printf(w, 2, 0, cols, "%s", v->patch_note[0] ? v->patch_note : "computing...");
+		ui_printf(w, 2, 0, cols, "%s", v->patch_note[0] ? v->patch_note : _("computing..."));
 		return;
 	}
 	const struct lms_patch_result *p = &v->patch;
