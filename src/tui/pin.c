@@ -63,7 +63,7 @@ const char *tui_pin_label(const struct tui_state *s, char *buf, size_t size)
 	const char *t = s->pin.text + s->pin.len - n;
 	while (n && ((unsigned char)*t & 0xc0) == 0x80)
 		t++, n--;
-	snprintf(buf, size, "  \u0394 vs '%s%.*s'", n < s->pin.len ? "\u2026" : "", (int)n, t);
+	snprintf(buf, size, _("  \u0394 vs '%s%.*s'"), n < s->pin.len ? "\u2026" : "", (int)n, t);
 	return buf;
 }
 

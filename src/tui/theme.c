@@ -58,7 +58,7 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, "Next token%s", tui_pin_label(s, pin, sizeof pin));
+	snprintf(title, sizeof title, _("Next token%s"), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, 1);
 	int rows = (getmaxy(w) - 1) / BIG_ROWS;
 	int top = s->cand_sel >= rows ? s->cand_sel - rows + 1 : 0;
@@ -82,7 +82,7 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	const struct tui_method_info *mi = &tui_methods[v->method];
 	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, "Saliency (%s) for %s%s", mi->label,
+	snprintf(title, sizeof title, _("Saliency (%s) for %s%s"), mi->label,
 	         tui_token_str(s->tm, v->target, buf, sizeof buf), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, 1);
 	if (!v->have_saliency) {
