@@ -5,7 +5,7 @@
 # po/LANG.po merged with it has no untranslated and no fuzzy message, and
 # compiles with its format strings checked; and `lmscope --help` under
 # LANGUAGE=zh_CN prints the Chinese of a known option line and of the
-# usage, while the C locale keeps English.
+# usage, an option error is Chinese too, while the C locale keeps English.
 #
 # gettext ignores LANGUAGE in the C locale, and zh_CN.UTF-8 is often not
 # generated: the test runs LANG=C.UTF-8 (built into glibc >= 2.35) with
@@ -58,6 +58,16 @@ grep -q '^用法：lmscope ' "$tmp/help" || fail "the usage line is not in Chine
 grep -q '^命令：$' "$tmp/help" || fail "no Chinese commands: heading"
 zh "$LMSCOPE" lesson --help > "$tmp/lesson" 2>&1 || fail "lmscope lesson --help exits with $?"
 grep -q -- '--speed N .*每秒输入的字符数' "$tmp/lesson" || fail "lesson --speed is not in Chinese: $(grep -- --speed "$tmp/lesson")"
+out=$(zh "$LMSCOPE" explain --top x 2>&1)
+[ $? -eq 2 ] && echo "$out" | grep -q "^lmscope: explain: --top 需要一个 >= 1 的整数，而不是“x”$" ||
+	fail "an option error is not in Chinese: $out"
+# With the Chinese locale generated, LANG alone is enough.
+if locale -a 2> /dev/null | grep -qix 'zh_CN\.utf-\?8'; then
+	env -u LC_ALL -u LANGUAGE LANG=zh_CN.UTF-8 LMSCOPE_LOCALEDIR=build/locale "$LMSCOPE" --help |
+		grep -q -- '--version    显示版本号并退出$' || fail "LANG=zh_CN.UTF-8 --help is not in Chinese"
+else
+	echo "i18n.sh: LANG=zh_CN.UTF-8 not tried: the locale is not generated (LANGUAGE=zh_CN was)"
+fi
 # The C locale, and no catalog for the language, keep English.
 env LC_ALL=C LANGUAGE=zh_CN LMSCOPE_LOCALEDIR=build/locale "$LMSCOPE" --help | grep -q -- '--version    print the version and exit$' ||
 	fail "LC_ALL=C does not keep English"
