@@ -5,7 +5,8 @@
 # no screen line is wider than the terminal (display width by Python's
 # unicodedata.east_asian_width), each pane title starts its pane's row
 # with nothing of another title run into it, and the status line keeps the
-# model's name at its start and "F1 帮助" at its end; a lesson's step
+# model's name at its start and "F1 帮助" after its parts (a message, F2's,
+# at its end, placed by display width); a lesson's step
 # header, step count and end message are the translated ones.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
@@ -64,6 +65,15 @@ for size in "80 24" "160 48"; do
 	esac
 	echo "$status" | grep -q "上下文 [0-9]*/32" || [ "$cols" -lt 100 ] ||
 		fail "$cols x $rows: status line without the context count: $status"
+	# a message beside the status line's parts, measured in columns
+	$T send-keys -t $name F2
+	wait_for $name "显著性：gradient x input" > /dev/null || fail "$cols x $rows: no message for F2"
+	status=$(tail -n 1 "$d/screen")
+	case $status in
+	" gpt | "*"F1 帮助"*"显著性：gradient x input") ;;
+	*) fail "$cols x $rows: status line with a message: '$status'" ;;
+	esac
+	widths $cols || fail "$cols x $rows: the status line with a message overruns the terminal"
 	# the help: its sections in Chinese, every line inside the terminal
 	$T send-keys -t $name F1
 	wait_all $name "lmscope 帮助" "任何地方" || fail "$cols x $rows: the help is not in Chinese"
