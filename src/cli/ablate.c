@@ -7,7 +7,7 @@ static int set_mode(void *field, const char *value)
 {
 	struct cli_ablate *a = (struct cli_ablate *)((char *)field - offsetof(struct cli_ablate, mode));
 	if (!lms_ablate_mode_from_name(value, &a->mode))
-		return front_usage("--ablate-mode wants zero or mean, not '%s'", value);
+		return front_usage(_("--ablate-mode wants zero or mean, not '%s'"), value);
 	a->mode_given = 1;
 	return 0;
 }
@@ -23,7 +23,7 @@ int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,
 	*iv = NULL;
 	if (!a->spec) {
 		if (a->mode_given)
-			return front_usage("--ablate-mode needs --ablate");
+			return front_usage(_("--ablate-mode needs --ablate"));
 		return 0;
 	}
 	enum lms_status st = lms_intervention_new(m, iv);

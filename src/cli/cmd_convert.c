@@ -49,11 +49,11 @@ int lms_cmd_convert(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - i > 1)
-		return front_usage("convert: one model at a time");
+		return front_usage(_("convert: one model at a time"));
 	const char *path = i < argc ? argv[i] : NULL, *tokpath = o.tokenizer, *out = o.out;
 	int f16 = o.f16;
 	if (!path || !out)
-		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
+		return front_usage(_("convert: which model, and where? (lmscope convert MODEL -o DIR)"));
 	int gguf = is_gguf_path(out);
 	const char *type = o.type;
 	if (type && (!gguf || !lms_gguf_type_known(type)))

@@ -80,7 +80,7 @@ int lms_cmd_eval(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first < 2)
-		return front_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
+		return front_usage(_("eval needs MODEL and at least one FILE (see lmscope eval --help)"));
 	const char *path = argv[first], *tokpath = o.tokenizer;
 	char **files = argv + first + 1;
 	int nfiles = argc - first - 1;

@@ -125,19 +125,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+		return front_usage(_("explain: which model? (lmscope explain MODEL --ids 1,2,3)"));
 	if (argc - first > 1)
-		return front_usage("explain: one model at a time");
+		return front_usage(_("explain: one model at a time"));
 	o->path = argv[first];
 	if (!o->text == !o->idlist)
-		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
+		return front_usage(_("explain: give exactly one of --text TEXT and --ids LIST"));
 	if (o->cmp.position >= 0 && !o->cmp.model_b)
-		return front_usage("explain: --position is the position --compare looks at; give --compare MODEL_B");
+		return front_usage(_("explain: --position is the position --compare looks at; give --compare MODEL_B"));
 	if (o->cmp.model_b && (o->x.csv || o->ab.spec))
-		return front_usage("explain: --compare compares the models as they are, in the table or --json "
-		                   "(not with --csv or --ablate)");
+		return front_usage(_("explain: --compare compares the models as they are, in the table or --json "
+		                   "(not with --csv or --ablate)"));
 	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
-		return front_usage("explain: give a token by text or by id, not both");
+		return front_usage(_("explain: give a token by text or by id, not both"));
 	return 0;
 }
 

@@ -205,11 +205,11 @@ int lms_cmd_generate(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 1)
-		return front_usage("generate takes one MODEL (see lmscope generate --help)");
+		return front_usage(_("generate takes one MODEL (see lmscope generate --help)"));
 	if (first >= argc || (!o.text == !o.ids))
-		return front_usage("generate needs MODEL and one of --text or --ids");
+		return front_usage(_("generate needs MODEL and one of --text or --ids"));
 	if (!(o.top_p > 0))
-		return front_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
+		return front_usage(_("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0"));
 	struct front_model cm;
 	enum lms_status st = front_open_model(argv[first], o.tokenizer, &cm);
 	if (st)

@@ -51,12 +51,12 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("which model? (lmscope heads MODEL)");
+		return front_usage(_("which model? (lmscope heads MODEL)"));
 	if (argc - first > 1)
-		return front_usage("one model at a time");
+		return front_usage(_("one model at a time"));
 	*path = argv[first];
 	if ((o->text != NULL) + (o->idlist != NULL) + (o->seq_len > 0) > 1)
-		return front_usage("give at most one of --text, --ids and --seq-len");
+		return front_usage(_("give at most one of --text, --ids and --seq-len"));
 	return 0;
 }
 

@@ -198,9 +198,9 @@ int lms_cmd_importance(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 2)
-		return front_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
+		return front_usage(_("importance: one MODEL and one FILE (see lmscope importance --help)"));
 	if (argc - first < 2)
-		return front_usage("importance needs MODEL and FILE (see lmscope importance --help)");
+		return front_usage(_("importance needs MODEL and FILE (see lmscope importance --help)"));
 	const char *path = argv[first], *file = argv[first + 1];
 	struct lms_importance_opts o = io.o;
 	int json = io.json, lines = io.lines;

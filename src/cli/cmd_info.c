@@ -22,9 +22,9 @@ int lms_cmd_info(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (i >= argc)
-		return front_usage("info: which model? (lmscope info MODEL)");
+		return front_usage(_("info: which model? (lmscope info MODEL)"));
 	if (argc - i > 1)
-		return front_usage("info: one model at a time");
+		return front_usage(_("info: one model at a time"));
 	const char *path = argv[i], *tokpath = o.tokenizer;
 	struct front_model cm;
 	enum lms_status st = front_open_model(path, tokpath, &cm);

@@ -58,11 +58,11 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **paths)
 	if (rc)
 		return rc;
 	if (argc - first != 2)
-		return front_usage("neurons needs MODEL and CORPUS (see lmscope neurons --help)");
+		return front_usage(_("neurons needs MODEL and CORPUS (see lmscope neurons --help)"));
 	paths[0] = argv[first];
 	paths[1] = argv[first + 1];
 	if (o->layer < 0)
-		return front_usage("which layer? (--layer L)");
+		return front_usage(_("which layer? (--layer L)"));
 	return 0;
 }
 

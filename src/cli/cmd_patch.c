@@ -57,13 +57,13 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("which model? (lmscope patch MODEL --clean TEXT --corrupt TEXT)");
+		return front_usage(_("which model? (lmscope patch MODEL --clean TEXT --corrupt TEXT)"));
 	if (argc - first > 1)
-		return front_usage("one model at a time");
+		return front_usage(_("one model at a time"));
 	*path = argv[first];
 	if (!o->clean == !o->ids_clean || !o->corrupt == !o->ids_corrupt)
-		return front_usage("give the clean context (--clean or --ids-clean) and the corrupt one "
-		                   "(--corrupt or --ids-corrupt), once each");
+		return front_usage(_("give the clean context (--clean or --ids-clean) and the corrupt one "
+		                   "(--corrupt or --ids-corrupt), once each"));
 	return 0;
 }
 

@@ -50,12 +50,12 @@ int lms_cmd_tokenize(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 2)
-		return front_usage("tokenize: too many arguments (see lmscope tokenize --help)");
+		return front_usage(_("tokenize: too many arguments (see lmscope tokenize --help)"));
 	const char *path = first < argc ? argv[first] : NULL, *text = o.text;
 	const char *file = first + 1 < argc ? argv[first + 1] : NULL;
 	int as_json = o.json, bos = o.bos;
 	if (!path || (!text == !file))
-		return front_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
+		return front_usage(_("tokenize: give PATH and either --text TEXT or FILE (see --help)"));
 	char *data = NULL;
 	size_t len = 0;
 	enum lms_status st;

@@ -56,11 +56,11 @@ static int train(int argc, char **argv)
 	char **corpora = argv + first;
 	int n = argc - first;
 	if (t.bpe + t.word + t.chars != 1)
-		return front_usage("tokenizer train: give one of --bpe, --word, --char");
+		return front_usage(_("tokenizer train: give one of --bpe, --word, --char"));
 	if (!o.vocab_size || !n || !dir)
-		return front_usage("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)");
+		return front_usage(_("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)"));
 	if (o.kind == LMS_TOK_BPE && (o.lowercase || o.pattern || o.bos_eos))
-		return front_usage("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char");
+		return front_usage(_("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char"));
 	char **texts = calloc((size_t)n, sizeof *texts);
 	size_t *lens = calloc((size_t)n, sizeof *lens);
 	rc = texts && lens ? LMS_EXIT_OK : LMS_EXIT_NOMEM;
@@ -104,5 +104,5 @@ int lms_cmd_tokenizer(int argc, char **argv)
 		front_help(stdout, &train_cmd);
 		return LMS_EXIT_OK;
 	}
-	return front_usage("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)");
+	return front_usage(_("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)"));
 }

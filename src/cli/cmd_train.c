@@ -98,11 +98,11 @@ static int parse(int argc, char **argv, struct args *a)
 	a->corpora = (const char **)argv + first;
 	a->ncorpora = argc - first;
 	if (!a->out)
-		return front_usage("train needs -o MODEL_DIR (see lmscope train --help)");
+		return front_usage(_("train needs -o MODEL_DIR (see lmscope train --help)"));
 	if (!a->ncorpora)
-		return front_usage("train needs at least one CORPUS file");
+		return front_usage(_("train needs at least one CORPUS file"));
 	if (a->valid_frac >= 1.0)
-		return front_usage("--valid-frac must be below 1");
+		return front_usage(_("--valid-frac must be below 1"));
 	return 0;
 }
 

@@ -22,14 +22,14 @@ static int set_method(void *field, const char *v)
 {
 	if (lms_attr_method_from_name(v, field))
 		return 0;
-	return front_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
-	                   "occlusion, lime or attention_rollout");
+	return front_usage(_("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
+	                   "occlusion, lime or attention_rollout"));
 }
 
 static int set_occlude(void *field, const char *v)
 {
 	if (strcmp(v, "replace") && strcmp(v, "remove"))
-		return front_usage("explain: --occlude is replace or remove");
+		return front_usage(_("explain: --occlude is replace or remove"));
 	*(enum lms_occlude *)field = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
 	return 0;
 }

@@ -50,11 +50,11 @@ int lms_cmd_lesson(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (i >= argc)
-		return front_usage("which lesson file? (lmscope lesson FILE [MODEL])");
+		return front_usage(_("which lesson file? (lmscope lesson FILE [MODEL])"));
 	o.lesson = argv[i++];
 	for (int n = 0; i < argc; i++, n++) {
 		if (n == 2)
-			return front_usage("unexpected argument %s", argv[i]);
+			return front_usage(_("unexpected argument %s"), argv[i]);
 		o.model[n] = argv[i];
 	}
 	char *found = front_find_lesson(o.lesson); /* `lmscope lesson predict` */

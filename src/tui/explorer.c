@@ -415,7 +415,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	if (o->theme && !strcmp(o->theme, "light"))
 		theme = LESSON_LIGHT;
 	else if (o->theme && strcmp(o->theme, "dark"))
-		return front_usage("--theme wants dark or light, not %s", o->theme);
+		return front_usage(_("--theme wants dark or light, not %s"), o->theme);
 	char err[600], buf[2][1024];
 	if (o->lesson && !tui_lesson_load(o->lesson, &ls, err, sizeof err)) {
 		fprintf(stderr, "lmscope: %s\n", err);
@@ -433,7 +433,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		model[1] = tui_lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
 	if (!model[0]) {
 		tui_lesson_free(&ls);
-		return front_usage("%s names no model: give one after the lesson file", o->lesson);
+		return front_usage(_("%s names no model: give one after the lesson file"), o->lesson);
 	}
 	/* the cast's file first: a path that cannot be written fails at once */
 	if (!tui_casting_open(&app, o->cast, o->cast_speed)) {

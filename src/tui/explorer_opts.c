@@ -38,6 +38,6 @@ int lms_explorer_main(int argc, char **argv)
 	if (first < argc)
 		o.model[1] = argv[first++];
 	if (first < argc)
-		return front_usage("unexpected argument %s (see lmscope --help)", argv[first]);
+		return front_usage(_("unexpected argument %s (see lmscope --help)"), argv[first]);
 	return lms_explorer_run(&o);
 }

@@ -61,6 +61,10 @@ grep -q -- '--speed N .*每秒输入的字符数' "$tmp/lesson" || fail "lesson 
 out=$(zh "$LMSCOPE" explain --top x 2>&1)
 [ $? -eq 2 ] && echo "$out" | grep -q "^lmscope: explain: --top 需要一个 >= 1 的整数，而不是“x”$" ||
 	fail "an option error is not in Chinese: $out"
+# a translated usage error keeps one "CMD: " prefix (front_usage drops the
+# message's own when it starts with the command's name and an ASCII colon)
+out=$(zh "$LMSCOPE" explain 2>&1)
+[ "$out" = "lmscope: explain: 哪个模型？（lmscope explain MODEL --ids 1,2,3）" ] || fail "explain without a model: $out"
 # With the Chinese locale generated, LANG alone is enough.
 if locale -a 2> /dev/null | grep -qix 'zh_CN\.utf-\?8'; then
 	env -u LC_ALL -u LANGUAGE LANG=zh_CN.UTF-8 LMSCOPE_LOCALEDIR=build/locale "$LMSCOPE" --help |
