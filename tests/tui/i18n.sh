@@ -7,7 +7,8 @@
 # with nothing of another title run into it, and the status line keeps the
 # model's name at its start and "F1 帮助" after its parts (a message, F2's,
 # at its end, placed by display width); a lesson's step
-# header, step count and end message are the translated ones.
+# header, step count and end message are the translated ones; the help
+# wraps Chinese between characters, never before closing punctuation.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 root=$(pwd)
@@ -78,6 +79,18 @@ for size in "80 24" "160 48"; do
 	$T send-keys -t $name F1
 	wait_all $name "lmscope 帮助" "任何地方" || fail "$cols x $rows: the help is not in Chinese"
 	widths $cols || fail "$cols x $rows: a help line overruns the terminal"
+	$T send-keys -t $name Escape
+	# the attention pane's section: Chinese wraps between characters (not
+	# only at the English words' spaces), and no line starts with a comma,
+	# full stop, colon or closing bracket
+	$T send-keys -t $name Tab Tab Tab '?'
+	wait_for $name "每个位置（行，即查询）" > /dev/null || fail "$cols x $rows: no attention section in the help"
+	if [ "$cols" = 80 ]; then
+		grep -q "softmax 权重，每行之和为 100%。总览显示每一层 × 每个头" "$d/screen" ||
+			fail "80 x 24: the help breaks a Chinese line early: $(grep -A1 softmax "$d/screen")"
+	fi
+	grep -E '(│|x) +[，。：；）、]' "$d/screen" && fail "$cols x $rows: a help line starts with punctuation"
+	widths $cols || fail "$cols x $rows: a line of the attention help overruns the terminal"
 	$T send-keys -t $name Escape
 	$T send-keys -t $name C-c
 	wait_for $name "EXIT=0" > /dev/null || fail "$cols x $rows: Ctrl-C did not quit"
