@@ -265,52 +265,13 @@ static int help_lines(const struct tui_state *s, struct section *sec)
 	return k;
 }
 
-/* Whether a line may break before the character at s (n bytes): before a
- * wide (CJK) character, as Chinese text breaks between any two characters,
- * unless it is punctuation that must not start a line. */
-static int break_before(const char *s, size_t n)
-{
-	static const wchar_t no_start[] = L"\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300d\u300f"
-	                                  L"\u201d\u2019\u2026\u300b";
-	wchar_t c;
-	mbstate_t st;
-	memset(&st, 0, sizeof st);
-	size_t k = mbrtowc(&c, s, n, &st);
-	if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
-		return 0;
-	return wcwidth(c) == 2 && !wcschr(no_start, c);
-}
-
-/* Bytes of s (len) that fit a line of maxw columns, broken after the last
- * space, or before the last wide character that may start a line, when
- * there is one; at least one character. */
-static size_t wrap_at(const char *s, size_t len, int maxw)
-{
-	size_t fit = 0, brk = 0;
-	while (fit < len) {
-		size_t next = fit + 1;
-		while (next < len && ((unsigned char)s[next] & 0xc0) == 0x80)
-			next++;
-		if (ui_text_width(s, next, 0) > maxw)
-			break;
-		if (fit > 0 && break_before(s + fit, next - fit))
-			brk = fit;
-		fit = next;
-		if (s[fit - 1] == ' ')
-			brk = fit;
-	}
-	if (fit == len)
-		return len;
-	return brk ? brk : fit ? fit : 1;
-}
-
 /* Draws (when y is inside the window) or only counts the wrapped lines of
  * text at column x, width maxw, from row *y on. */
 static void wrapped(WINDOW *win, int *y, int h, int x, int maxw, const char *text)
 {
 	size_t len = strlen(text);
 	while (len > 0) {
-		size_t k = wrap_at(text, len, maxw);
+		size_t k = ui_wrap_at(text, len, maxw);
 		if (*y >= 1 && *y < h - 1)
 			ui_text(win, *y, x, text, k, maxw, 0);
 		(*y)++;

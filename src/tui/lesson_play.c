@@ -460,7 +460,7 @@ int tui_player_free(struct tui_app *app)
 
 /* ---- the caption box ------------------------------------------------------------- */
 
-/* Word-wraps the step's caption into width columns; draws the rows from
+/* Wraps the step's caption into width columns; draws the rows from
  * y = 1 on when w is given. Returns the rows used. */
 static int caption_wrap(const char *c, int width, WINDOW *w)
 {
@@ -472,24 +472,12 @@ static int caption_wrap(const char *c, int width, WINDOW *w)
 		size_t n = e ? (size_t)(e - c) : strlen(c);
 		size_t i = 0;
 		do {
-			/* the longest run of words from i that fits */
-			size_t end = i, last_fit = i;
-			while (end < n) {
-				size_t we = end;
-				while (we < n && c[we] == ' ')
-					we++;
-				while (we < n && c[we] != ' ')
-					we++;
-				if (ui_text_width(c + i, we - i, 0) > width)
-					break;
-				last_fit = end = we;
-			}
-			if (last_fit == i) /* one word wider than the box: cut it */
-				last_fit = n - i > (size_t)width ? i + (size_t)width : n;
+			/* the words (or Chinese characters) from i that fit */
+			size_t k = ui_wrap_at(c + i, n - i, width);
 			if (w && rows + 1 < getmaxy(w))
-				ui_text(w, rows + 1, 1, c + i, last_fit - i, width, 0);
+				ui_text(w, rows + 1, 1, c + i, k, width, 0);
 			rows++;
-			i = last_fit;
+			i += k;
 			while (i < n && c[i] == ' ')
 				i++;
 		} while (i < n);

@@ -7,7 +7,8 @@
 # with nothing of another title run into it, and the status line keeps the
 # model's name at its start and "F1 帮助" after its parts (a message, F2's,
 # at its end, placed by display width); a lesson's step
-# header, step count and end message are the translated ones; the help
+# header, step count and end message are the translated ones, a Chinese
+# caption wraps between characters to the box's width; the help
 # wraps Chinese between characters, never before closing punctuation.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
@@ -99,6 +100,7 @@ done
 
 # A lesson: the step header and the status line's step count in Chinese,
 # the lesson's own words as written; the end of the lesson says so in Chinese.
+long="这一步看模型如何给词表中的每个词分配概率：最可能的词排在最前面，条形的长度就是概率，温度越低分布越尖锐，温度越高分布越平坦，可以按 t 和 T 亲自试一试。"
 cat > "$d/zh.lesson" <<LESSON
 title 第一课
 model gpt
@@ -109,6 +111,7 @@ caption 词表中的每个词都得到一个概率。
 context In the beginning
 
 step Second
+caption $long
 context In the beginning God
 LESSON
 start L 80 24 "lesson zh.lesson"
@@ -120,6 +123,25 @@ wait_all L "> In the beginning" "F1 帮助" > /dev/null || fail "lesson: step 1 
 $T send-keys -t L Space
 wait_for L " 第 2/2 步: Second" || fail "lesson: no second step"
 wait_all L "> In the beginning God" "F1 帮助" > /dev/null || fail "lesson: step 2 not typed out"
+# the long caption: wrapped between characters, lines nearly the box's
+# width, nothing lost, nothing wider than the terminal
+wait_for L "这一步看模型" > /dev/null || fail "lesson: no Chinese caption"
+/usr/bin/python3 - "$d/screen" "$long" <<'PYEOF' || fail "lesson: the Chinese caption is not wrapped well"
+import sys, unicodedata
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+want = sys.argv[2]
+start = next(i for i, l in enumerate(lines) if l.startswith(" 这一步看模型"))
+got, i = "", start
+while len(got.replace(" ", "")) < len(want.replace(" ", "")) and i < len(lines):
+    got += lines[i].strip() + " "
+    i += 1
+w = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+first = w(lines[start].rstrip())
+ok = got.replace(" ", "") == want.replace(" ", "") and first >= 70
+if not ok:
+    print("caption lines:", [l.strip() for l in lines[start:i]], "first line", first, "columns")
+sys.exit(0 if ok else 1)
+PYEOF
 $T send-keys -t L Space
 wait_for L "课程结束（按 q 退出）" > /dev/null || fail "lesson: the end is not said in Chinese"
 $T send-keys -t L q
