@@ -69,10 +69,12 @@ all: lmscope $(MO_FILES)
 # Translations (gettext): po/POTFILES lists the sources with marked strings
 # (_() and N_(), src/front/i18n.h); `make pot` writes the template
 # po/lmscope.pot from them (committed; tests/cli/i18n.sh checks it is up to
-# date; POT=FILE writes FILE instead), po/LANG.po are the catalogs, compiled with their format strings
-# checked into build/locale/LANG/LC_MESSAGES/lmscope.mo (the explorer and
-# the commands read them there when LMSCOPE_LOCALEDIR=build/locale, as
-# `make run` and the tests set it; installed under LOCALEDIR).
+# date; POT=FILE writes FILE instead) and merges it into the catalogs
+# po/LANG.po (new messages untranslated, changed ones fuzzy: translate them),
+# which are compiled with their format strings checked into
+# build/locale/LANG/LC_MESSAGES/lmscope.mo (read from there when
+# LMSCOPE_LOCALEDIR=build/locale, as `make run` and the tests set it;
+# installed under LOCALEDIR).
 XGETTEXT := xgettext --language=C --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS: \
             --package-name=lmscope --package-version=$(VERSION) --msgid-bugs-address=lmscope \
             --add-location=file --sort-by-file
@@ -80,6 +82,8 @@ XGETTEXT := xgettext --language=C --keyword=_ --keyword=N_ --from-code=UTF-8 --a
 POT ?= po/lmscope.pot
 pot:
 	@$(XGETTEXT) --files-from=po/POTFILES -o $(POT).tmp && mv $(POT).tmp $(POT)
+	@[ "$(POT)" != po/lmscope.pot ] || for l in $(LINGUAS); do \
+	  msgmerge -q -U --backup=none po/$$l.po po/lmscope.pot; done
 
 build/locale/%/LC_MESSAGES/lmscope.mo: po/%.po
 	@mkdir -p $(dir $@)
