@@ -5,6 +5,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man/man1
 DATADIR ?= $(PREFIX)/share/lmscope
+LOCALEDIR ?= $(PREFIX)/share/locale
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -17,7 +18,7 @@ FRONT_PKGS  := ncursesw cairo
 TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
-BUILD_DEBS := build-essential pkg-config libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
+BUILD_DEBS := build-essential pkg-config gettext libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
 TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs
 # npm: Debian's package, unless an npm is already on the PATH (NodeSource's
 # nodejs carries its own, and Debian's npm cannot be installed beside it).
@@ -34,12 +35,15 @@ CHECK_LIBS   = $(shell $(PKG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DLMS_VERSION='"$(VERSION)"' -DLMS_DATADIR='"$(DATADIR)"' \
+            -DLMS_LOCALEDIR='"$(LOCALEDIR)"' \
             -Iinclude -Isrc -Isrc/engine $(PKG_CFLAGS) -MMD -MP
 CFLAGS   ?= -O2 -g
 OPT      := -march=native
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS    = $(PKG_LIBS) -lpthread -lm
 
+LINGUAS  := $(basename $(notdir $(wildcard po/*.po)))
+MO_FILES := $(LINGUAS:%=build/locale/%/LC_MESSAGES/lmscope.mo)
 ENGINE_SRC := $(wildcard src/engine/*/*.c)
 FRONT_SRC  := $(wildcard src/front/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
@@ -57,10 +61,33 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 SAN_ENGINE := $(ENGINE_SRC:%.c=$(SAN)/%.o)
 SAN_HELP   := $(UNIT_HELP:%.c=$(SAN)/%.o)
 
-.PHONY: all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan format format-check tags tokref
+.PHONY: pot all deps model-deps check test unit bench run models corpora fuzz fuzz-deps fuzz-replay memcheck install uninstall clean asan format format-check tags tokref
 .DEFAULT_GOAL := all
 
-all: lmscope
+all: lmscope $(MO_FILES)
+
+# Translations (gettext): po/POTFILES lists the sources with marked strings
+# (_() and N_(), src/front/i18n.h); `make pot` writes the template
+# po/lmscope.pot from them (committed; tests/cli/i18n.sh checks it is up to
+# date; POT=FILE writes FILE instead) and merges it into the catalogs
+# po/LANG.po (new messages untranslated, changed ones fuzzy: translate them),
+# which are compiled with their format strings checked into
+# build/locale/LANG/LC_MESSAGES/lmscope.mo (read from there when
+# LMSCOPE_LOCALEDIR=build/locale, as `make run` and the tests set it;
+# installed under LOCALEDIR).
+XGETTEXT := xgettext --language=C --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS: \
+            --package-name=lmscope --package-version=$(VERSION) --msgid-bugs-address=lmscope \
+            --add-location=file --sort-by-file
+
+POT ?= po/lmscope.pot
+pot:
+	@$(XGETTEXT) --files-from=po/POTFILES -o $(POT).tmp && mv $(POT).tmp $(POT)
+	@[ "$(POT)" != po/lmscope.pot ] || for l in $(LINGUAS); do \
+	  msgmerge -q -U --backup=none po/$$l.po po/lmscope.pot; done
+
+build/locale/%/LC_MESSAGES/lmscope.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@.tmp $< && mv $@.tmp $@
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -123,7 +150,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./lmscope models/kjv-transformer
+	LMSCOPE_LOCALEDIR=build/locale ./lmscope models/kjv-transformer
 
 # Corpora (recipes only; the text is not committed): the King James Bible from
 # Debian's bible-kjv, one verse per line without verse numbers or chapter
@@ -370,6 +397,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/models
 	install -m 755 lmscope $(DESTDIR)$(BINDIR)/lmscope
 	install -m 644 man/lmscope.1 $(DESTDIR)$(MANDIR)/lmscope.1
+	@for l in $(LINGUAS); do \
+	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	  install -m 644 build/locale/$$l/LC_MESSAGES/lmscope.mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/lmscope.mo; \
+	done
 	@list=$(DESTDIR)$(DATADIR)/installed-models.txt; touch $$list; cp $$list $$list.tmp; \
 	put() { install -d "$(DESTDIR)$(DATADIR)/models/$$2" && \
 	  install -m 644 "$$1" "$(DESTDIR)$(DATADIR)/models/$$2/" && \
@@ -385,6 +416,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/lmscope $(DESTDIR)$(MANDIR)/lmscope.1
+	rm -f $(LINGUAS:%=$(DESTDIR)$(LOCALEDIR)/%/LC_MESSAGES/lmscope.mo)
+	-@for l in $(LINGUAS); do rmdir $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES $(DESTDIR)$(LOCALEDIR)/$$l 2>/dev/null; done; true
 	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
 	  while IFS= read -r f; do rm -f "$$d/$$f"; p=$$(dirname "$$d/$$f"); \
 	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null; done \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "front/i18n.h"
 #include "front/opts.h"
 #include "tui/tui.h"
 
@@ -16,19 +17,19 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"info", lms_cmd_info, "print a model's architecture, sizes and parameter count"},
-	{"explain", lms_cmd_explain, "next-token prediction with saliency (and attention)"},
-	{"tokenize", lms_cmd_tokenize, "the tokens and ids of a text"},
-	{"tokenizer", lms_cmd_tokenizer, "train a BPE, word or character tokenizer on corpora"},
-	{"train", lms_cmd_train, "train a model on text corpora (AdamW, checkpoints, logs)"},
-	{"eval", lms_cmd_eval, "cross-entropy, perplexity and <unk> rate on texts"},
-	{"generate", lms_cmd_generate, "continue a prompt (greedy or top-p sampling)"},
-	{"convert", lms_cmd_convert, "write a model as a model directory or a GGUF file"},
-	{"importance", lms_cmd_importance, "permutation importance of context offsets over a text"},
-	{"patch", lms_cmd_patch, "activation patching: which layer, position and head carry a difference"},
-	{"heads", lms_cmd_heads, "previous-token, duplicate-token and induction scores of every head"},
-	{"neurons", lms_cmd_neurons, "the corpus contexts where an MLP neuron is most active"},
-	{"lesson", lms_cmd_lesson, "play a lesson file in the explorer (for teaching)"},
+	{"info", lms_cmd_info, N_("print a model's architecture, sizes and parameter count")},
+	{"explain", lms_cmd_explain, N_("next-token prediction with saliency (and attention)")},
+	{"tokenize", lms_cmd_tokenize, N_("the tokens and ids of a text")},
+	{"tokenizer", lms_cmd_tokenizer, N_("train a BPE, word or character tokenizer on corpora")},
+	{"train", lms_cmd_train, N_("train a model on text corpora (AdamW, checkpoints, logs)")},
+	{"eval", lms_cmd_eval, N_("cross-entropy, perplexity and <unk> rate on texts")},
+	{"generate", lms_cmd_generate, N_("continue a prompt (greedy or top-p sampling)")},
+	{"convert", lms_cmd_convert, N_("write a model as a model directory or a GGUF file")},
+	{"importance", lms_cmd_importance, N_("permutation importance of context offsets over a text")},
+	{"patch", lms_cmd_patch, N_("activation patching: which layer, position and head carry a difference")},
+	{"heads", lms_cmd_heads, N_("previous-token, duplicate-token and induction scores of every head")},
+	{"neurons", lms_cmd_neurons, N_("the corpus contexts where an MLP neuron is most active")},
+	{"lesson", lms_cmd_lesson, N_("play a lesson file in the explorer (for teaching)")},
 };
 
 struct global {
@@ -36,22 +37,23 @@ struct global {
 };
 
 static const struct front_opt lmscope_options[] = {
-	FRONT_INT("threads", 0, "N", "OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)",
+	FRONT_INT("threads", 0, "N", N_("OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)"),
 	          struct global, threads, 1, 4096),
-	FRONT_FLAG("version", 0, "print the version and exit", struct global, version, 1),
+	FRONT_FLAG("version", 0, N_("print the version and exit"), struct global, version, 1),
 	FRONT_END};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lmscope [--threads N] MODEL [MODEL_B] [explorer options]  open the explorer\n"
-	           "       lmscope [--threads N] COMMAND [ARGS]   (lmscope COMMAND --help)\n\noptions:\n");
+	fputs(_("usage: lmscope [--threads N] MODEL [MODEL_B] [explorer options]  open the explorer\n"
+	        "       lmscope [--threads N] COMMAND [ARGS]   (lmscope COMMAND --help)\n\noptions:\n"),
+	      f);
 	front_opts_help(f, lmscope_options);
-	fprintf(f, "\nexplorer options:\n");
+	fputs(_("\nexplorer options:\n"), f);
 	front_opts_help(f, explorer_options);
-	fprintf(f, "\ncommands:\n");
+	fputs(_("\ncommands:\n"), f);
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nSee lmscope(1) for the model directory layout, keys and exit statuses.\n");
+		fprintf(f, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+	fputs(_("\nSee lmscope(1) for the model directory layout, keys and exit statuses.\n"), f);
 }
 
 /* What a command printed must have reached its destination: a full disk
@@ -69,6 +71,7 @@ static int check_stdout(int rc)
 int main(int argc, char **argv)
 {
 	front_pick_blas_core(argv);
+	front_i18n_init();
 	struct global g = {0};
 	struct front_cmd cmd = {NULL, "", NULL, {{lmscope_options, &g}}, 1, usage};
 	int i, rc = front_parse(&cmd, argc, argv, &i);

@@ -8,6 +8,7 @@
  * stored as --type says (lmscope/gguf.h). */
 #include <string.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "lmscope/stage.h"
 #include "front/opts.h"
@@ -19,20 +20,20 @@ struct convert_opts {
 };
 
 static const struct front_opt convert_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", "the model's tokenizer (llama2.c's tokenizer.bin)", struct convert_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the model's tokenizer (llama2.c's tokenizer.bin)"), struct convert_opts,
 	          tokenizer),
-	FRONT_STR("output", 'o', "DIR", "the model directory to write (created if missing), or FILE.gguf",
+	FRONT_STR("output", 'o', "DIR", N_("the model directory to write (created if missing), or FILE.gguf"),
 	          struct convert_opts, out),
-	FRONT_FLAG("f16", 0, "store the weights as float16 (default float32)", struct convert_opts, f16, 1),
-	FRONT_FLAG("force", 0, "replace what DIR holds (another model)", struct convert_opts, force, 1),
-	FRONT_STR("type", 0, "T", "GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
-	          "Q5_K, Q6_K or Q4_K_M (default F32, F16 with --f16)", struct convert_opts, type),
+	FRONT_FLAG("f16", 0, N_("store the weights as float16 (default float32)"), struct convert_opts, f16, 1),
+	FRONT_FLAG("force", 0, N_("replace what DIR holds (another model)"), struct convert_opts, force, 1),
+	FRONT_STR("type", 0, "T", N_("GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
+	          "Q5_K, Q6_K or Q4_K_M (default F32, F16 with --f16)"), struct convert_opts, type),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope convert MODEL [--tokenizer FILE] -o DIR|FILE.gguf [--f16] [--force] [--type T]\n"
+	N_("usage: lmscope convert MODEL [--tokenizer FILE] -o DIR|FILE.gguf [--f16] [--force] [--type T]\n"
 	"MODEL is a model directory, a GGUF file or a llama2.c checkpoint (.bin).\n"
-	"An output ending in .gguf writes a GGUF file (Llama-family models).\n";
+	"An output ending in .gguf writes a GGUF file (Llama-family models).\n");
 
 static int is_gguf_path(const char *p)
 {
@@ -48,11 +49,11 @@ int lms_cmd_convert(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - i > 1)
-		return front_usage("convert: one model at a time");
+		return front_usage(_("convert: one model at a time"));
 	const char *path = i < argc ? argv[i] : NULL, *tokpath = o.tokenizer, *out = o.out;
 	int f16 = o.f16;
 	if (!path || !out)
-		return front_usage("convert: which model, and where? (lmscope convert MODEL -o DIR)");
+		return front_usage(_("convert: which model, and where? (lmscope convert MODEL -o DIR)"));
 	int gguf = is_gguf_path(out);
 	const char *type = o.type;
 	if (type && (!gguf || !lms_gguf_type_known(type)))

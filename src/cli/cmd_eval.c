@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 #include "lmscope/dataset.h"
@@ -19,15 +20,15 @@ struct eval_opts {
 };
 
 static const struct front_opt eval_options[] = {
-	FRONT_INT("context", 0, "N", "window length (the model's context)", struct eval_opts, context, 1, 1000000),
-	FRONT_INT("stride", 0, "N", "window advance (half the window): each token is predicted\n"
-	          "with at least N - stride tokens of context", struct eval_opts, stride, 1, 1000000),
-	FRONT_INT("batch", 0, "N", "windows per forward pass (8; at most the windows there are)",
+	FRONT_INT("context", 0, "N", N_("window length (the model's context)"), struct eval_opts, context, 1, 1000000),
+	FRONT_INT("stride", 0, "N", N_("window advance (half the window): each token is predicted\n"
+	          "with at least N - stride tokens of context"), struct eval_opts, stride, 1, 1000000),
+	FRONT_INT("batch", 0, "N", N_("windows per forward pass (8; at most the windows there are)"),
 	          struct eval_opts, batch, 1, 1000000),
-	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct eval_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct eval_opts,
 	          tokenizer),
-	FRONT_FLAG("json", 0, "print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
-	           "\"perplexity\", \"unk_rate\"}", struct eval_opts, json, 1),
+	FRONT_FLAG("json", 0, N_("print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
+	           "\"perplexity\", \"unk_rate\"}"), struct eval_opts, json, 1),
 	FRONT_END};
 
 struct bar {
@@ -73,13 +74,13 @@ int lms_cmd_eval(int argc, char **argv)
 {
 	struct eval_opts o = {.batch = 8};
 	struct cli_ablate ab = {0};
-	struct front_cmd cmd = {"eval", "usage: lmscope eval MODEL FILE... [options]\n", NULL,
+	struct front_cmd cmd = {"eval", N_("usage: lmscope eval MODEL FILE... [options]\n"), NULL,
 	                        {{eval_options, &o}, {cli_ablate_options, &ab}}, 0, NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first < 2)
-		return front_usage("eval needs MODEL and at least one FILE (see lmscope eval --help)");
+		return front_usage(_("eval needs MODEL and at least one FILE (see lmscope eval --help)"));
 	const char *path = argv[first], *tokpath = o.tokenizer;
 	char **files = argv + first + 1;
 	int nfiles = argc - first - 1;

@@ -47,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "explain_attr.h"
 #include "explain_compare.h"
@@ -83,30 +84,30 @@ struct result {
 
 #define O struct opts
 static const struct front_opt explain_options[] = {
-	FRONT_STR("text", 0, "TEXT", "the input, through the model's tokenizer", O, text),
-	FRONT_STR("ids", 0, "5,17,42", "the input as token ids", O, idlist),
-	FRONT_STR("target", 0, "TOKEN", "explain this next token (one token of text; default the most\n"
-	          "probable)", O, target_text),
-	FRONT_INT("target-id", 0, "N", "the target by id", O, target, 0, FRONT_INT_MAX),
-	FRONT_STR("contrast", 0, "TOKEN", "explain log p(target) - log p(contrast) (one token of text)", O,
+	FRONT_STR("text", 0, "TEXT", N_("the input, through the model's tokenizer"), O, text),
+	FRONT_STR("ids", 0, "5,17,42", N_("the input as token ids"), O, idlist),
+	FRONT_STR("target", 0, "TOKEN", N_("explain this next token (one token of text; default the most\n"
+	          "probable)"), O, target_text),
+	FRONT_INT("target-id", 0, "N", N_("the target by id"), O, target, 0, FRONT_INT_MAX),
+	FRONT_STR("contrast", 0, "TOKEN", N_("explain log p(target) - log p(contrast) (one token of text)"), O,
 	          contrast_text),
-	FRONT_INT("contrast-id", 0, "N", "the contrast by id", O, contrast, 0, FRONT_INT_MAX),
-	FRONT_INT("top", 0, "K", "the K most probable next tokens (10)", O, top, 1, FRONT_INT_MAX),
-	FRONT_FLAG("attention", 0, "every layer's attention probabilities (Transformers)", O, attention, 1),
-	FRONT_FLAG("dla", 0, "direct logit attribution of the target at the last position", O, dla, 1),
-	FRONT_FLAG("lens", 0, "the logit lens at the last position: each layer's top K and the\n"
-	           "target's rank and probability", O, lens, 1),
-	FRONT_FLAG("json", 0, "one JSON object on one line", O, json, 1),
-	FRONT_FLAG("faithfulness", 0, "deletion curve and rank agreement (by default when cheap)", O, faith, 1),
-	FRONT_FLAG("no-faithfulness", 0, "leave them out", O, faith, 0),
-	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_INT("contrast-id", 0, "N", N_("the contrast by id"), O, contrast, 0, FRONT_INT_MAX),
+	FRONT_INT("top", 0, "K", N_("the K most probable next tokens (10)"), O, top, 1, FRONT_INT_MAX),
+	FRONT_FLAG("attention", 0, N_("every layer's attention probabilities (Transformers)"), O, attention, 1),
+	FRONT_FLAG("dla", 0, N_("direct logit attribution of the target at the last position"), O, dla, 1),
+	FRONT_FLAG("lens", 0, N_("the logit lens at the last position: each layer's top K and the\n"
+	           "target's rank and probability"), O, lens, 1),
+	FRONT_FLAG("json", 0, N_("one JSON object on one line"), O, json, 1),
+	FRONT_FLAG("faithfulness", 0, N_("deletion curve and rank agreement (by default when cheap)"), O, faith, 1),
+	FRONT_FLAG("no-faithfulness", 0, N_("leave them out"), O, faith, 0),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
-	"usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
+	N_("usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
 	"                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
-	"                       [--json | --csv] [--figure FILE] [--compare MODEL_B] [options]\n";
+	"                       [--json | --csv] [--figure FILE] [--compare MODEL_B] [options]\n");
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -124,19 +125,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("explain: which model? (lmscope explain MODEL --ids 1,2,3)");
+		return front_usage(_("explain: which model? (lmscope explain MODEL --ids 1,2,3)"));
 	if (argc - first > 1)
-		return front_usage("explain: one model at a time");
+		return front_usage(_("explain: one model at a time"));
 	o->path = argv[first];
 	if (!o->text == !o->idlist)
-		return front_usage("explain: give exactly one of --text TEXT and --ids LIST");
+		return front_usage(_("explain: give exactly one of --text TEXT and --ids LIST"));
 	if (o->cmp.position >= 0 && !o->cmp.model_b)
-		return front_usage("explain: --position is the position --compare looks at; give --compare MODEL_B");
+		return front_usage(_("explain: --position is the position --compare looks at; give --compare MODEL_B"));
 	if (o->cmp.model_b && (o->x.csv || o->ab.spec))
-		return front_usage("explain: --compare compares the models as they are, in the table or --json "
-		                   "(not with --csv or --ablate)");
+		return front_usage(_("explain: --compare compares the models as they are, in the table or --json "
+		                   "(not with --csv or --ablate)"));
 	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
-		return front_usage("explain: give a token by text or by id, not both");
+		return front_usage(_("explain: give a token by text or by id, not both"));
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 #include "lmscope/sample.h"
@@ -21,23 +22,23 @@ struct generate_opts {
 };
 
 static const struct front_opt generate_options[] = {
-	FRONT_STR("text", 0, "PROMPT", "the prompt", struct generate_opts, text),
-	FRONT_STR("ids", 0, "1,2,3", "the prompt as token ids", struct generate_opts, ids),
-	FRONT_INT(NULL, 'n', "N", "tokens to generate (20)", struct generate_opts, n, 0, 1000000),
-	FRONT_NUM("temperature", 0, "T", "0 is greedy (default 0.8)", struct generate_opts, temperature, 0, HUGE_VAL),
-	FRONT_NUM("top-p", 0, "P", "sample from the smallest set of tokens with mass >= P (0.95)",
+	FRONT_STR("text", 0, "PROMPT", N_("the prompt"), struct generate_opts, text),
+	FRONT_STR("ids", 0, "1,2,3", N_("the prompt as token ids"), struct generate_opts, ids),
+	FRONT_INT(NULL, 'n', "N", N_("tokens to generate (20)"), struct generate_opts, n, 0, 1000000),
+	FRONT_NUM("temperature", 0, "T", N_("0 is greedy (default 0.8)"), struct generate_opts, temperature, 0, HUGE_VAL),
+	FRONT_NUM("top-p", 0, "P", N_("sample from the smallest set of tokens with mass >= P (0.95)"),
 	          struct generate_opts, top_p, 0, 1),
-	FRONT_U64("seed", 0, "S", "sampling seed (1)", struct generate_opts, seed, 0, FRONT_INT_MAX),
-	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct generate_opts,
+	FRONT_U64("seed", 0, "S", N_("sampling seed (1)"), struct generate_opts, seed, 0, FRONT_INT_MAX),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct generate_opts,
 	          tokenizer),
-	FRONT_FLAG("json", 0, "print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"} at the end",
+	FRONT_FLAG("json", 0, N_("print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"} at the end"),
 	           struct generate_opts, json, 1),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope generate MODEL (--text PROMPT | --ids 1,2,3) [options]\n";
+	N_("usage: lmscope generate MODEL (--text PROMPT | --ids 1,2,3) [options]\n");
 static const char about_text[] =
-	"The text is printed as it is generated; Ctrl-C stops, keeping what was printed.\n";
+	N_("The text is printed as it is generated; Ctrl-C stops, keeping what was printed.\n");
 
 /* Where the tokens go as they come: printed (text or ids) or kept for the
  * JSON at the end. */
@@ -204,11 +205,11 @@ int lms_cmd_generate(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 1)
-		return front_usage("generate takes one MODEL (see lmscope generate --help)");
+		return front_usage(_("generate takes one MODEL (see lmscope generate --help)"));
 	if (first >= argc || (!o.text == !o.ids))
-		return front_usage("generate needs MODEL and one of --text or --ids");
+		return front_usage(_("generate needs MODEL and one of --text or --ids"));
 	if (!(o.top_p > 0))
-		return front_usage("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0");
+		return front_usage(_("--temperature must be >= 0, --top-p in (0, 1], --seed >= 0"));
 	struct front_model cm;
 	enum lms_status st = front_open_model(argv[first], o.tokenizer, &cm);
 	if (st)

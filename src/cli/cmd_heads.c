@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 
 #define DEFAULT_N 50
@@ -26,20 +27,20 @@ struct opts {
 
 #define O struct opts
 static const struct front_opt heads_options[] = {
-	FRONT_STR("text", 0, "TEXT", "the sequence to score the heads on (toy models need\n"
-	          "text like their training data)", O, text),
-	FRONT_STR("ids", 0, "IDS", "the same as comma-separated token ids", O, idlist),
-	FRONT_LONG("seq-len", 0, "N", "N random tokens, then the same N again (50, or half the\n"
-	           "model's context when that is shorter)", O, seq_len, 1, FRONT_INT_MAX),
-	FRONT_U64("seed", 0, "S", "their seed (1)", O, seed, 0, 1e18),
-	FRONT_FLAG("json", 0, "{\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}", O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_STR("text", 0, "TEXT", N_("the sequence to score the heads on (toy models need\n"
+	          "text like their training data)"), O, text),
+	FRONT_STR("ids", 0, "IDS", N_("the same as comma-separated token ids"), O, idlist),
+	FRONT_LONG("seq-len", 0, "N", N_("N random tokens, then the same N again (50, or half the\n"
+	           "model's context when that is shorter)"), O, seq_len, 1, FRONT_INT_MAX),
+	FRONT_U64("seed", 0, "S", N_("their seed (1)"), O, seed, 0, 1e18),
+	FRONT_FLAG("json", 0, N_("{\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}"), O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
-	"usage: lmscope heads MODEL [--text TEXT | --ids IDS | --seq-len N --seed S]\n"
-	"                     [--json] [--tokenizer FILE]\n";
+	N_("usage: lmscope heads MODEL [--text TEXT | --ids IDS | --seq-len N --seed S]\n"
+	"                     [--json] [--tokenizer FILE]\n");
 
 static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 {
@@ -50,12 +51,12 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("which model? (lmscope heads MODEL)");
+		return front_usage(_("which model? (lmscope heads MODEL)"));
 	if (argc - first > 1)
-		return front_usage("one model at a time");
+		return front_usage(_("one model at a time"));
 	*path = argv[first];
 	if ((o->text != NULL) + (o->idlist != NULL) + (o->seq_len > 0) > 1)
-		return front_usage("give at most one of --text, --ids and --seq-len");
+		return front_usage(_("give at most one of --text, --ids and --seq-len"));
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 #include "lmscope/attribution.h"
@@ -22,21 +23,21 @@ struct importance_opts {
 
 #define I struct importance_opts
 static const struct front_opt importance_options[] = {
-	FRONT_INT("positions", 0, "K", "context offsets 1..K, K tokens per example (8)", I, o.positions, 1, 4096),
-	FRONT_INT("repeats", 0, "R", "shuffles per feature, for the spread (5)", I, o.repeats, 1, 1000),
-	FRONT_INT("dims", 0, "G", "also G groups of embedding dimensions (0: none)", I, o.dim_groups, 0, 1 << 20),
-	FRONT_INT("examples", 0, "N", "windows taken from FILE, spread evenly (512)", I, o.max_examples, 2, 1 << 24),
-	FRONT_INT("batch", 0, "N", "windows per forward pass (64)", I, o.batch, 1, 4096),
-	FRONT_U64("seed", 0, "S", "shuffles (1)", I, o.seed, 0, FRONT_INT_MAX),
-	FRONT_FLAG("lines", 0, "one example per line of FILE: its last token is the target,\n"
-	           "the K before it the context (shorter lines are skipped)", I, lines, 1),
-	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", I, json, 1),
+	FRONT_INT("positions", 0, "K", N_("context offsets 1..K, K tokens per example (8)"), I, o.positions, 1, 4096),
+	FRONT_INT("repeats", 0, "R", N_("shuffles per feature, for the spread (5)"), I, o.repeats, 1, 1000),
+	FRONT_INT("dims", 0, "G", N_("also G groups of embedding dimensions (0: none)"), I, o.dim_groups, 0, 1 << 20),
+	FRONT_INT("examples", 0, "N", N_("windows taken from FILE, spread evenly (512)"), I, o.max_examples, 2, 1 << 24),
+	FRONT_INT("batch", 0, "N", N_("windows per forward pass (64)"), I, o.batch, 1, 4096),
+	FRONT_U64("seed", 0, "S", N_("shuffles (1)"), I, o.seed, 0, FRONT_INT_MAX),
+	FRONT_FLAG("lines", 0, N_("one example per line of FILE: its last token is the target,\n"
+	           "the K before it the context (shorter lines are skipped)"), I, lines, 1),
+	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), I, json, 1),
 	FRONT_END};
 #undef I
 
 static const char usage_text[] =
-	"usage: lmscope importance MODEL FILE [options]\n"
-	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n";
+	N_("usage: lmscope importance MODEL FILE [options]\n"
+	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n");
 
 struct bar {
 	int tty;
@@ -197,9 +198,9 @@ int lms_cmd_importance(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 2)
-		return front_usage("importance: one MODEL and one FILE (see lmscope importance --help)");
+		return front_usage(_("importance: one MODEL and one FILE (see lmscope importance --help)"));
 	if (argc - first < 2)
-		return front_usage("importance needs MODEL and FILE (see lmscope importance --help)");
+		return front_usage(_("importance needs MODEL and FILE (see lmscope importance --help)"));
 	const char *path = argv[first], *file = argv[first + 1];
 	struct lms_importance_opts o = io.o;
 	int json = io.json, lines = io.lines;

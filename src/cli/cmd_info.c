@@ -1,6 +1,7 @@
 /* lmscope info MODEL: architecture, sizes and parameter count. */
 #include <string.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 
@@ -9,21 +10,21 @@ struct info_opts {
 };
 
 static const struct front_opt info_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", struct info_opts,
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct info_opts,
 	          tokenizer),
 	FRONT_END};
 
 int lms_cmd_info(int argc, char **argv)
 {
 	struct info_opts o = {0};
-	struct front_cmd cmd = {"info", "usage: lmscope info MODEL [options]\n", NULL, {{info_options, &o}}, 0, NULL};
+	struct front_cmd cmd = {"info", N_("usage: lmscope info MODEL [options]\n"), NULL, {{info_options, &o}}, 0, NULL};
 	int i, rc = front_parse(&cmd, argc, argv, &i);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (i >= argc)
-		return front_usage("info: which model? (lmscope info MODEL)");
+		return front_usage(_("info: which model? (lmscope info MODEL)"));
 	if (argc - i > 1)
-		return front_usage("info: one model at a time");
+		return front_usage(_("info: one model at a time"));
 	const char *path = argv[i], *tokpath = o.tokenizer;
 	struct front_model cm;
 	enum lms_status st = front_open_model(path, tokpath, &cm);

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "lmscope/dataset.h"
 
@@ -28,21 +29,21 @@ struct opts {
 
 #define O struct opts
 static const struct front_opt neurons_options[] = {
-	FRONT_LONG("layer", 0, "L", "the MLP layer (from 0)", O, layer, 0, FRONT_INT_MAX),
-	FRONT_LONG("neuron", 0, "N", "one neuron's strongest contexts", O, neuron, 0, FRONT_INT_MAX),
-	FRONT_LONG("top-neurons", 0, "K", "else the K neurons of highest activation variance (10)", O,
+	FRONT_LONG("layer", 0, "L", N_("the MLP layer (from 0)"), O, layer, 0, FRONT_INT_MAX),
+	FRONT_LONG("neuron", 0, "N", N_("one neuron's strongest contexts"), O, neuron, 0, FRONT_INT_MAX),
+	FRONT_LONG("top-neurons", 0, "K", N_("else the K neurons of highest activation variance (10)"), O,
 	           top_neurons, 1, FRONT_INT_MAX),
-	FRONT_LONG("top", 0, "K", "contexts per neuron (10)", O, top, 1, 1000),
-	FRONT_FLAG("cache", 0, "keep the corpus pass in a file beside the model and\n"
-	           "reuse it (MODEL.neurons-lL-kK-HASH)", O, cache, 1),
-	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_LONG("top", 0, "K", N_("contexts per neuron (10)"), O, top, 1, 1000),
+	FRONT_FLAG("cache", 0, N_("keep the corpus pass in a file beside the model and\n"
+	           "reuse it (MODEL.neurons-lL-kK-HASH)"), O, cache, 1),
+	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
-	"usage: lmscope neurons MODEL CORPUS --layer L [--neuron N | --top-neurons K]\n"
-	"                       [--top K] [--cache] [--json] [--tokenizer FILE]\n";
+	N_("usage: lmscope neurons MODEL CORPUS --layer L [--neuron N | --top-neurons K]\n"
+	"                       [--top K] [--cache] [--json] [--tokenizer FILE]\n");
 
 /* The options, and MODEL and CORPUS in paths[0] and paths[1]. */
 static int parse_opts(int argc, char **argv, struct opts *o, const char **paths)
@@ -55,11 +56,11 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **paths)
 	if (rc)
 		return rc;
 	if (argc - first != 2)
-		return front_usage("neurons needs MODEL and CORPUS (see lmscope neurons --help)");
+		return front_usage(_("neurons needs MODEL and CORPUS (see lmscope neurons --help)"));
 	paths[0] = argv[first];
 	paths[1] = argv[first + 1];
 	if (o->layer < 0)
-		return front_usage("which layer? (--layer L)");
+		return front_usage(_("which layer? (--layer L)"));
 	return 0;
 }
 

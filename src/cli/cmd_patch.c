@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 
 struct opts {
@@ -29,22 +30,22 @@ struct opts {
 
 #define O struct opts
 static const struct front_opt patch_options[] = {
-	FRONT_STR("clean", 0, "TEXT", "the context whose activations are patched in", O, clean),
-	FRONT_STR("corrupt", 0, "TEXT", "the context they are patched into (the same token count)", O, corrupt),
-	FRONT_STR("ids-clean", 0, "IDS", "the clean context as comma-separated token ids", O, ids_clean),
-	FRONT_STR("ids-corrupt", 0, "IDS", "the corrupt context as token ids", O, ids_corrupt),
-	FRONT_INT("target-id", 0, "N", "the token whose logit difference is measured (default:\n"
-	          "the clean run's most probable next token)", O, target, 0, FRONT_INT_MAX),
-	FRONT_INT("contrast-id", 0, "N", "subtracted (default without --target-id: the corrupt\n"
-	          "run's most probable; else none: LD = log p(target))", O, contrast, 0, FRONT_INT_MAX),
-	FRONT_FLAG("json", 0, "one JSON object (see lmscope(1))", O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", "the tokenizer to use instead of the model's own", O, tokpath),
+	FRONT_STR("clean", 0, "TEXT", N_("the context whose activations are patched in"), O, clean),
+	FRONT_STR("corrupt", 0, "TEXT", N_("the context they are patched into (the same token count)"), O, corrupt),
+	FRONT_STR("ids-clean", 0, "IDS", N_("the clean context as comma-separated token ids"), O, ids_clean),
+	FRONT_STR("ids-corrupt", 0, "IDS", N_("the corrupt context as token ids"), O, ids_corrupt),
+	FRONT_INT("target-id", 0, "N", N_("the token whose logit difference is measured (default:\n"
+	          "the clean run's most probable next token)"), O, target, 0, FRONT_INT_MAX),
+	FRONT_INT("contrast-id", 0, "N", N_("subtracted (default without --target-id: the corrupt\n"
+	          "run's most probable; else none: LD = log p(target))"), O, contrast, 0, FRONT_INT_MAX),
+	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
-	"usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
-	"                     [--target-id N] [--contrast-id N] [--json] [--tokenizer FILE]\n";
+	N_("usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
+	"                     [--target-id N] [--contrast-id N] [--json] [--tokenizer FILE]\n");
 
 /* The options, and the model's path in *path. */
 static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
@@ -56,13 +57,13 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 	if (rc)
 		return rc;
 	if (first >= argc)
-		return front_usage("which model? (lmscope patch MODEL --clean TEXT --corrupt TEXT)");
+		return front_usage(_("which model? (lmscope patch MODEL --clean TEXT --corrupt TEXT)"));
 	if (argc - first > 1)
-		return front_usage("one model at a time");
+		return front_usage(_("one model at a time"));
 	*path = argv[first];
 	if (!o->clean == !o->ids_clean || !o->corrupt == !o->ids_corrupt)
-		return front_usage("give the clean context (--clean or --ids-clean) and the corrupt one "
-		                   "(--corrupt or --ids-corrupt), once each");
+		return front_usage(_("give the clean context (--clean or --ids-clean) and the corrupt one "
+		                   "(--corrupt or --ids-corrupt), once each"));
 	return 0;
 }
 

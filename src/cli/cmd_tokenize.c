@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "lmscope/gguf.h"
 #include "lmscope/dataset.h"
@@ -16,19 +17,19 @@ struct tokenize_opts {
 };
 
 static const struct front_opt tokenize_options[] = {
-	FRONT_STR("text", 0, "TEXT", "the text to tokenize (instead of FILE)", struct tokenize_opts, text),
-	FRONT_FLAG("json", 0, "print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}",
+	FRONT_STR("text", 0, "TEXT", N_("the text to tokenize (instead of FILE)"), struct tokenize_opts, text),
+	FRONT_FLAG("json", 0, N_("print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}"),
 	           struct tokenize_opts, json, 1),
-	FRONT_FLAG("bos", 0, "as model input: BOS first when the tokenizer's models expect it\n"
-	           "(llama2.c's tokenizer.bin), as explain, generate and eval do", struct tokenize_opts, bos, 1),
+	FRONT_FLAG("bos", 0, N_("as model input: BOS first when the tokenizer's models expect it\n"
+	           "(llama2.c's tokenizer.bin), as explain, generate and eval do"), struct tokenize_opts, bos, 1),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n";
+	N_("usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n");
 static const char about_text[] =
-	"PATH is a model or tokenizer directory or a GGUF file; FILE the text to\n"
+	N_("PATH is a model or tokenizer directory or a GGUF file; FILE the text to\n"
 	"tokenize (- for standard input), read as bytes.\n"
-	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n";
+	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n");
 
 static void print_string(const struct lms_tokenizer *tok, int id)
 {
@@ -49,12 +50,12 @@ int lms_cmd_tokenize(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (argc - first > 2)
-		return front_usage("tokenize: too many arguments (see lmscope tokenize --help)");
+		return front_usage(_("tokenize: too many arguments (see lmscope tokenize --help)"));
 	const char *path = first < argc ? argv[first] : NULL, *text = o.text;
 	const char *file = first + 1 < argc ? argv[first + 1] : NULL;
 	int as_json = o.json, bos = o.bos;
 	if (!path || (!text == !file))
-		return front_usage("tokenize: give PATH and either --text TEXT or FILE (see --help)");
+		return front_usage(_("tokenize: give PATH and either --text TEXT or FILE (see --help)"));
 	char *data = NULL;
 	size_t len = 0;
 	enum lms_status st;

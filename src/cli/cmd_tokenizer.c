@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "lmscope/dataset.h"
 #include "lmscope/stage.h"
@@ -14,28 +15,28 @@ struct tokenizer_opts {
 };
 
 static const struct front_opt tokenizer_train_options[] = {
-	FRONT_FLAG("bpe", 0, "GPT-2 byte-level BPE: writes vocab.json + merges.txt", struct tokenizer_opts, bpe, 1),
-	FRONT_FLAG("word", 0, "words by a PCRE2 pattern: writes tokenizer_config.json + vocab.json",
+	FRONT_FLAG("bpe", 0, N_("GPT-2 byte-level BPE: writes vocab.json + merges.txt"), struct tokenizer_opts, bpe, 1),
+	FRONT_FLAG("word", 0, N_("words by a PCRE2 pattern: writes tokenizer_config.json + vocab.json"),
 	           struct tokenizer_opts, word, 1),
-	FRONT_FLAG("char", 0, "Unicode code points: writes tokenizer_config.json + vocab.json",
+	FRONT_FLAG("char", 0, N_("Unicode code points: writes tokenizer_config.json + vocab.json"),
 	           struct tokenizer_opts, chars, 1),
-	FRONT_INT("vocab-size", 0, "N", "the largest vocabulary, special tokens included (BPE: >= 256)",
+	FRONT_INT("vocab-size", 0, "N", N_("the largest vocabulary, special tokens included (BPE: >= 256)"),
 	          struct tokenizer_opts, vocab_size, 1, 100000000),
-	FRONT_INT("min-count", 0, "K", "word, char: keep what occurs at least K times (default 1)",
+	FRONT_INT("min-count", 0, "K", N_("word, char: keep what occurs at least K times (default 1)"),
 	          struct tokenizer_opts, min_count, 1, 100000000),
-	FRONT_FLAG("lowercase", 0, "word, char: lower-case the text first", struct tokenizer_opts, lowercase, 1),
-	FRONT_STR("pattern", 0, "P", "word: the pre-tokenization pattern (default: words, and each\n"
-	          "other non-space character)", struct tokenizer_opts, pattern),
-	FRONT_FLAG("bos-eos", 0, "word, char: add <bos> and <eos> after <unk>", struct tokenizer_opts, bos_eos, 1),
-	FRONT_STR("output", 'o', "DIR", "the directory to write the tokenizer's files into", struct tokenizer_opts,
+	FRONT_FLAG("lowercase", 0, N_("word, char: lower-case the text first"), struct tokenizer_opts, lowercase, 1),
+	FRONT_STR("pattern", 0, "P", N_("word: the pre-tokenization pattern (default: words, and each\n"
+	          "other non-space character)"), struct tokenizer_opts, pattern),
+	FRONT_FLAG("bos-eos", 0, N_("word, char: add <bos> and <eos> after <unk>"), struct tokenizer_opts, bos_eos, 1),
+	FRONT_STR("output", 'o', "DIR", N_("the directory to write the tokenizer's files into"), struct tokenizer_opts,
 	          out),
-	FRONT_FLAG("force", 0, "replace what DIR holds (a model, another tokenizer)", struct tokenizer_opts, force, 1),
+	FRONT_FLAG("force", 0, N_("replace what DIR holds (a model, another tokenizer)"), struct tokenizer_opts, force, 1),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope tokenizer train (--bpe | --word | --char) --vocab-size N\n"
+	N_("usage: lmscope tokenizer train (--bpe | --word | --char) --vocab-size N\n"
 	"                               [--min-count K] [--lowercase] [--pattern P] [--bos-eos]\n"
-	"                               CORPUS... -o DIR [--force]\n";
+	"                               CORPUS... -o DIR [--force]\n");
 
 static const struct front_cmd train_cmd = {
 	"tokenizer train", usage_text, NULL, {{tokenizer_train_options, NULL}}, 0, NULL};
@@ -55,11 +56,11 @@ static int train(int argc, char **argv)
 	char **corpora = argv + first;
 	int n = argc - first;
 	if (t.bpe + t.word + t.chars != 1)
-		return front_usage("tokenizer train: give one of --bpe, --word, --char");
+		return front_usage(_("tokenizer train: give one of --bpe, --word, --char"));
 	if (!o.vocab_size || !n || !dir)
-		return front_usage("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)");
+		return front_usage(_("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)"));
 	if (o.kind == LMS_TOK_BPE && (o.lowercase || o.pattern || o.bos_eos))
-		return front_usage("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char");
+		return front_usage(_("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char"));
 	char **texts = calloc((size_t)n, sizeof *texts);
 	size_t *lens = calloc((size_t)n, sizeof *lens);
 	rc = texts && lens ? LMS_EXIT_OK : LMS_EXIT_NOMEM;
@@ -103,5 +104,5 @@ int lms_cmd_tokenizer(int argc, char **argv)
 		front_help(stdout, &train_cmd);
 		return LMS_EXIT_OK;
 	}
-	return front_usage("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)");
+	return front_usage(_("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)"));
 }

@@ -10,15 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "cli.h"
 #include "front/opts.h"
 #include "lmscope/dataset.h"
 #include "lmscope/train.h"
 
 static const char usage_text[] =
-	"usage: lmscope train CORPUS... -o MODEL_DIR [options]\n";
+	N_("usage: lmscope train CORPUS... -o MODEL_DIR [options]\n");
 static const char about_text[] =
-	"Ctrl-C saves a checkpoint and exits; --resume continues from it.\n";
+	N_("Ctrl-C saves a checkpoint and exits; --resume continues from it.\n");
 
 struct args {
 	const char *out, *init, *arch, *tokenizer;
@@ -33,42 +34,42 @@ struct args {
 
 #define A struct args
 static const struct front_opt train_options[] = {
-	FRONT_STR("output", 'o', "MODEL_DIR", "the model directory to write", A, out),
-	FRONT_STR("arch", 0, "gpt2|lstm|gru|rnn", "architecture (gpt2)", A, arch),
-	FRONT_INT("layers", 0, "N", "layers (2)", A, layers, 1, FRONT_INT_MAX),
-	FRONT_INT("heads", 0, "N", "attention heads (4)", A, heads, 1, FRONT_INT_MAX),
-	FRONT_INT("embd", 0, "N", "embedding width (128)", A, embd, 1, FRONT_INT_MAX),
-	FRONT_INT("hidden", 0, "N", "RNN hidden width (embd)", A, hidden, 1, FRONT_INT_MAX),
-	FRONT_INT("context", 0, "N", "positions per training sequence (64)", A, context, 2, FRONT_INT_MAX),
-	FRONT_STR("tokenizer", 0, "word|char|bpe", "tokenizer learnt from the corpus (word)", A, tokenizer),
-	FRONT_INT("vocab-size", 0, "N", "largest vocabulary (8192; bpe >= 256)", A, vocab_size, 2, FRONT_INT_MAX),
-	FRONT_INT("min-count", 0, "N", "word/char vocabulary: minimum count (1)", A, min_count, 1, FRONT_INT_MAX),
-	FRONT_FLAG("lowercase", 0, "word/char vocabulary: lower-case the corpus", A, lowercase, 1),
-	FRONT_STR("init", 0, "MODEL_DIR", "fine-tune that model (keeps its tokenizer)", A, init),
-	FRONT_NUM("lr", 0, "X", "peak learning rate (1e-3)", A, o.lr, 0, HUGE_VAL),
-	FRONT_LONG("warmup", 0, "N", "warm-up updates (100)", A, o.warmup, 0, LONG_MAX),
-	FRONT_NUM("min-lr-frac", 0, "X", "cosine decay ends at lr * X (0.1)", A, o.min_lr_frac, 0, HUGE_VAL),
-	FRONT_NUM("weight-decay", 0, "X", "AdamW decay (0.01)", A, o.weight_decay, 0, HUGE_VAL),
-	FRONT_NUM("clip", 0, "X", "global gradient norm limit (1; 0 off)", A, o.clip, 0, HUGE_VAL),
-	FRONT_INT("batch", 0, "N", "sequences per update (16)", A, o.B, 1, FRONT_INT_MAX),
-	FRONT_NUM("epochs", 0, "X", "length of training in epochs (1)", A, o.epochs, 0, HUGE_VAL),
-	FRONT_LONG("steps", 0, "N", "length of training in updates (instead of epochs)", A, o.steps, 1, LONG_MAX),
-	FRONT_FILES("valid", 0, "FILE", "validation text (repeatable); default: the last", A, valid),
-	FRONT_NUM("valid-frac", 0, "X", "X (0.05) of each corpus file's tokens", A, valid_frac, 0, HUGE_VAL),
-	FRONT_LONG("valid-every", 0, "N", "validate every N updates (and after each epoch)", A, o.valid_every, 0,
+	FRONT_STR("output", 'o', "MODEL_DIR", N_("the model directory to write"), A, out),
+	FRONT_STR("arch", 0, "gpt2|lstm|gru|rnn", N_("architecture (gpt2)"), A, arch),
+	FRONT_INT("layers", 0, "N", N_("layers (2)"), A, layers, 1, FRONT_INT_MAX),
+	FRONT_INT("heads", 0, "N", N_("attention heads (4)"), A, heads, 1, FRONT_INT_MAX),
+	FRONT_INT("embd", 0, "N", N_("embedding width (128)"), A, embd, 1, FRONT_INT_MAX),
+	FRONT_INT("hidden", 0, "N", N_("RNN hidden width (embd)"), A, hidden, 1, FRONT_INT_MAX),
+	FRONT_INT("context", 0, "N", N_("positions per training sequence (64)"), A, context, 2, FRONT_INT_MAX),
+	FRONT_STR("tokenizer", 0, "word|char|bpe", N_("tokenizer learnt from the corpus (word)"), A, tokenizer),
+	FRONT_INT("vocab-size", 0, "N", N_("largest vocabulary (8192; bpe >= 256)"), A, vocab_size, 2, FRONT_INT_MAX),
+	FRONT_INT("min-count", 0, "N", N_("word/char vocabulary: minimum count (1)"), A, min_count, 1, FRONT_INT_MAX),
+	FRONT_FLAG("lowercase", 0, N_("word/char vocabulary: lower-case the corpus"), A, lowercase, 1),
+	FRONT_STR("init", 0, "MODEL_DIR", N_("fine-tune that model (keeps its tokenizer)"), A, init),
+	FRONT_NUM("lr", 0, "X", N_("peak learning rate (1e-3)"), A, o.lr, 0, HUGE_VAL),
+	FRONT_LONG("warmup", 0, "N", N_("warm-up updates (100)"), A, o.warmup, 0, LONG_MAX),
+	FRONT_NUM("min-lr-frac", 0, "X", N_("cosine decay ends at lr * X (0.1)"), A, o.min_lr_frac, 0, HUGE_VAL),
+	FRONT_NUM("weight-decay", 0, "X", N_("AdamW decay (0.01)"), A, o.weight_decay, 0, HUGE_VAL),
+	FRONT_NUM("clip", 0, "X", N_("global gradient norm limit (1; 0 off)"), A, o.clip, 0, HUGE_VAL),
+	FRONT_INT("batch", 0, "N", N_("sequences per update (16)"), A, o.B, 1, FRONT_INT_MAX),
+	FRONT_NUM("epochs", 0, "X", N_("length of training in epochs (1)"), A, o.epochs, 0, HUGE_VAL),
+	FRONT_LONG("steps", 0, "N", N_("length of training in updates (instead of epochs)"), A, o.steps, 1, LONG_MAX),
+	FRONT_FILES("valid", 0, "FILE", N_("validation text (repeatable); default: the last"), A, valid),
+	FRONT_NUM("valid-frac", 0, "X", N_("X (0.05) of each corpus file's tokens"), A, valid_frac, 0, HUGE_VAL),
+	FRONT_LONG("valid-every", 0, "N", N_("validate every N updates (and after each epoch)"), A, o.valid_every, 0,
 	           LONG_MAX),
-	FRONT_LONG("valid-tokens", 0, "N", "at most N validation targets per validation", A, o.valid_tokens, 0,
+	FRONT_LONG("valid-tokens", 0, "N", N_("at most N validation targets per validation"), A, o.valid_tokens, 0,
 	           LONG_MAX),
-	FRONT_LONG("checkpoint-every", 0, "N", "checkpoint every N updates (and at the end)", A,
+	FRONT_LONG("checkpoint-every", 0, "N", N_("checkpoint every N updates (and at the end)"), A,
 	           o.checkpoint_every, 0, LONG_MAX),
-	FRONT_LONG("snapshot-every", 0, "N", "keep an F16 snapshot every N updates (and at the end)", A,
+	FRONT_LONG("snapshot-every", 0, "N", N_("keep an F16 snapshot every N updates (and at the end)"), A,
 	           o.snapshot_every, 0, LONG_MAX),
-	FRONT_LONG("log-every", 0, "N", "CSV/TensorBoard row every N updates (1)", A, o.log_every, 1, LONG_MAX),
-	FRONT_LONG("stop-at", 0, "N", "stop after update N with a checkpoint", A, o.stop_at, 0, LONG_MAX),
-	FRONT_U64("seed", 0, "N", "initialisation and data order (1)", A, o.seed, 0, LONG_MAX),
-	FRONT_FLAG("f16", 0, "store the model in F16 (checkpoint stays F32)", A, o.f16, 1),
-	FRONT_FLAG("resume", 0, "continue MODEL_DIR's checkpoint (same options)", A, resume, 1),
-	FRONT_FLAG("force", 0, "replace what MODEL_DIR holds (another model)", A, force, 1),
+	FRONT_LONG("log-every", 0, "N", N_("CSV/TensorBoard row every N updates (1)"), A, o.log_every, 1, LONG_MAX),
+	FRONT_LONG("stop-at", 0, "N", N_("stop after update N with a checkpoint"), A, o.stop_at, 0, LONG_MAX),
+	FRONT_U64("seed", 0, "N", N_("initialisation and data order (1)"), A, o.seed, 0, LONG_MAX),
+	FRONT_FLAG("f16", 0, N_("store the model in F16 (checkpoint stays F32)"), A, o.f16, 1),
+	FRONT_FLAG("resume", 0, N_("continue MODEL_DIR's checkpoint (same options)"), A, resume, 1),
+	FRONT_FLAG("force", 0, N_("replace what MODEL_DIR holds (another model)"), A, force, 1),
 	FRONT_END};
 #undef A
 
@@ -97,11 +98,11 @@ static int parse(int argc, char **argv, struct args *a)
 	a->corpora = (const char **)argv + first;
 	a->ncorpora = argc - first;
 	if (!a->out)
-		return front_usage("train needs -o MODEL_DIR (see lmscope train --help)");
+		return front_usage(_("train needs -o MODEL_DIR (see lmscope train --help)"));
 	if (!a->ncorpora)
-		return front_usage("train needs at least one CORPUS file");
+		return front_usage(_("train needs at least one CORPUS file"));
 	if (a->valid_frac >= 1.0)
-		return front_usage("--valid-frac must be below 1");
+		return front_usage(_("--valid-frac must be below 1"));
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "explain_attr.h"
 #include "front/figure.h"
 
@@ -21,38 +22,38 @@ static int set_method(void *field, const char *v)
 {
 	if (lms_attr_method_from_name(v, field))
 		return 0;
-	return front_usage("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
-	                   "occlusion, lime or attention_rollout");
+	return front_usage(_("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
+	                   "occlusion, lime or attention_rollout"));
 }
 
 static int set_occlude(void *field, const char *v)
 {
 	if (strcmp(v, "replace") && strcmp(v, "remove"))
-		return front_usage("explain: --occlude is replace or remove");
+		return front_usage(_("explain: --occlude is replace or remove"));
 	*(enum lms_occlude *)field = v[2] == 'p' ? LMS_OCCLUDE_REPLACE : LMS_OCCLUDE_REMOVE;
 	return 0;
 }
 
 #define X struct cli_attr_opts
 const struct front_opt explain_attr_options[] = {
-	FRONT_FN("method", 0, "M", "grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
-	         "lime or attention_rollout (Transformers)", X, a.method, set_method),
-	FRONT_INT("ig-steps", 0, "N", "integration steps (32)", X, a.ig_steps, 0, 4096),
-	FRONT_INT("baseline-id", 0, "N", "IG baseline: token N's embedding (default zeros)", X, a.baseline_id, 0,
+	FRONT_FN("method", 0, "M", N_("grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
+	         "lime or attention_rollout (Transformers)"), X, a.method, set_method),
+	FRONT_INT("ig-steps", 0, "N", N_("integration steps (32)"), X, a.ig_steps, 0, 4096),
+	FRONT_INT("baseline-id", 0, "N", N_("IG baseline: token N's embedding (default zeros)"), X, a.baseline_id, 0,
 	          FRONT_INT_MAX),
-	FRONT_FN("occlude", 0, "HOW", "occlusion and deletion: replace (default) or remove", X, a.occlude,
+	FRONT_FN("occlude", 0, "HOW", N_("occlusion and deletion: replace (default) or remove"), X, a.occlude,
 	         set_occlude),
-	FRONT_INT("replace-id", 0, "N", "hiding token (default <unk>, or zeros without one)", X, replace_id, 0,
+	FRONT_INT("replace-id", 0, "N", N_("hiding token (default <unk>, or zeros without one)"), X, replace_id, 0,
 	          FRONT_INT_MAX),
-	FRONT_INT("lime-samples", 0, "N", "lime's random masks (256)", X, a.lime_samples, 0, 65536),
-	FRONT_U64("seed", 0, "N", "lime's masks and folds (1)", X, a.seed, 0, FRONT_INT_MAX),
-	FRONT_FLAG("embedding-gradient", 0, "d loss / d (embedding matrix) on the rows of the\n"
-	           "tokens involved (the loss: minus the explained log p)", X, embgrad, 1),
-	FRONT_FLAG("csv", 0, "the explanation as CSV rows: section,index,id,token,value", X, csv, 1),
-	FRONT_STR("figure", 0, "FILE", "a figure (.svg, .png or .pdf); with --attention it adds\n"
-	          "the heatmap of --layer L --head H (last layer, head 0)", X, figure),
-	FRONT_INT("layer", 0, "L", "the figure's attention layer", X, layer, 0, FRONT_INT_MAX),
-	FRONT_INT("head", 0, "H", "the figure's attention head", X, head, 0, FRONT_INT_MAX),
+	FRONT_INT("lime-samples", 0, "N", N_("lime's random masks (256)"), X, a.lime_samples, 0, 65536),
+	FRONT_U64("seed", 0, "N", N_("lime's masks and folds (1)"), X, a.seed, 0, FRONT_INT_MAX),
+	FRONT_FLAG("embedding-gradient", 0, N_("d loss / d (embedding matrix) on the rows of the\n"
+	           "tokens involved (the loss: minus the explained log p)"), X, embgrad, 1),
+	FRONT_FLAG("csv", 0, N_("the explanation as CSV rows: section,index,id,token,value"), X, csv, 1),
+	FRONT_STR("figure", 0, "FILE", N_("a figure (.svg, .png or .pdf); with --attention it adds\n"
+	          "the heatmap of --layer L --head H (last layer, head 0)"), X, figure),
+	FRONT_INT("layer", 0, "L", N_("the figure's attention layer"), X, layer, 0, FRONT_INT_MAX),
+	FRONT_INT("head", 0, "H", N_("the figure's attention head"), X, head, 0, FRONT_INT_MAX),
 	FRONT_END};
 #undef X
 

@@ -17,14 +17,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "explain_compare.h"
 
 #define X struct cli_compare_opts
 const struct front_opt explain_compare_options[] = {
-	FRONT_STR("compare", 0, "MODEL_B", "where MODEL_B (same vocabulary, layers and heads) computes\n"
+	FRONT_STR("compare", 0, "MODEL_B", N_("where MODEL_B (same vocabulary, layers and heads) computes\n"
 	          "something else: KL of the logit lens per layer, attention differences, saliency rank\n"
-	          "correlation", X, model_b),
-	FRONT_INT("position", 0, "N", "the position --compare looks at (default the last)", X, position, 0,
+	          "correlation"), X, model_b),
+	FRONT_INT("position", 0, "N", N_("the position --compare looks at (default the last)"), X, position, 0,
 	          FRONT_INT_MAX),
 	FRONT_END};
 #undef X

@@ -66,6 +66,9 @@ const char *front_model_name(const char *path, char *buf, size_t size);
  * LMS_DATADIR/models, or ../share/lmscope/models beside the binary, in that
  * order: the path found (malloc'd), else NULL. */
 char *front_find_installed(const char *rel);
+/* <the running binary's directory>/rel into buf (size bytes); 0 when the
+ * binary's path is unknown or does not fit. */
+int front_beside_exe(const char *rel, char *buf, size_t size);
 /* A lesson given by bare name (no slash, no such file here): NAME.lesson,
  * else NAME, in the lessons/ of the models directories above (malloc'd);
  * NULL when name is a path or none is found. */

@@ -101,16 +101,24 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
  * with a PREFIX other than the one compiled in). */
 static char *model_beside_exe(const char *name)
 {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
-	if (n <= 0 || (size_t)n >= sizeof exe - 64)
+	char dir[4096];
+	if (!front_beside_exe("../share/lmscope/models", dir, sizeof dir))
 		return NULL;
+	return model_in(dir, name);
+}
+
+int front_beside_exe(const char *rel, char *buf, size_t size)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0 || (size_t)n >= sizeof exe - 1)
+		return 0;
 	exe[n] = 0;
 	char *slash = strrchr(exe, '/');
 	if (!slash)
-		return NULL;
-	strcpy(slash, "/../share/lmscope/models");
-	return model_in(exe, name);
+		return 0;
+	*slash = 0;
+	return snprintf(buf, size, "%s/%s", exe, rel) < (int)size;
 }
 
 char *front_find_installed(const char *rel)

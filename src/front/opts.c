@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "front/front.h"
+#include "front/i18n.h"
 #include "front/opts.h"
 
 enum { FIRST_VAL = 256 }; /* getopt_long's value of the k-th long option: FIRST_VAL + k */
@@ -56,7 +57,7 @@ static const char *shown(const struct front_opt *o, char *buf, size_t size)
 
 static const char *see(const struct front_cmd *cmd, char *buf, size_t size)
 {
-	snprintf(buf, size, "(see lmscope %s%s--help)", cmd->name ? cmd->name : "", cmd->name ? " " : "");
+	snprintf(buf, size, _("(see lmscope %s%s--help)"), cmd->name ? cmd->name : "", cmd->name ? " " : "");
 	return buf;
 }
 
@@ -65,12 +66,12 @@ static int bad_number(const struct front_opt *o, const char *v, int integer)
 	char name[64];
 	shown(o, name, sizeof name);
 	if (integer && o->hi >= FRONT_INT_MAX)
-		return front_usage("%s wants an integer >= %.0f, not '%s'", name, o->lo, v);
+		return front_usage(_("%s wants an integer >= %.0f, not '%s'"), name, o->lo, v);
 	if (integer)
-		return front_usage("%s wants an integer from %.0f to %.0f, not '%s'", name, o->lo, o->hi, v);
+		return front_usage(_("%s wants an integer from %.0f to %.0f, not '%s'"), name, o->lo, o->hi, v);
 	if (isinf(o->hi))
-		return front_usage("%s wants a number >= %g, not '%s'", name, o->lo, v);
-	return front_usage("%s wants a number from %g to %g, not '%s'", name, o->lo, o->hi, v);
+		return front_usage(_("%s wants a number >= %g, not '%s'"), name, o->lo, v);
+	return front_usage(_("%s wants a number from %g to %g, not '%s'"), name, o->lo, o->hi, v);
 }
 
 /* Stores value v of option o into its field. */
@@ -145,8 +146,8 @@ static int bad_long(const struct front_cmd *cmd, const char *arg)
 		snprintf(list + at, sizeof list - at, "%s--help", matches++ ? ", " : "");
 	}
 	if (matches > 1)
-		return front_usage("%.*s is ambiguous: %s", (int)len + 2, arg, list);
-	return front_usage("unknown option %.*s %s", (int)len + 2, arg, see(cmd, hint, sizeof hint));
+		return front_usage(_("%.*s is ambiguous: %s"), (int)len + 2, arg, list);
+	return front_usage(_("unknown option %.*s %s"), (int)len + 2, arg, see(cmd, hint, sizeof hint));
 }
 
 /* Which entry getopt_long returned: a short letter or FIRST_VAL + k. */
@@ -204,13 +205,13 @@ int front_parse(const struct front_cmd *cmd, int argc, char **argv, int *first)
 			rc = -1;
 		} else if (c == ':') {
 			o = entry_of(cmd, optopt, &base);
-			rc = front_usage("%s wants a value %s", o ? shown(o, name, sizeof name) : argv[optind - 1],
+			rc = front_usage(_("%s wants a value %s"), o ? shown(o, name, sizeof name) : argv[optind - 1],
 			                 see(cmd, hint, sizeof hint));
 		} else if (c == '?') {
 			if (optopt >= FIRST_VAL && (o = entry_of(cmd, optopt, &base)))
-				rc = front_usage("%s takes no value", shown(o, name, sizeof name));
+				rc = front_usage(_("%s takes no value"), shown(o, name, sizeof name));
 			else if (optopt)
-				rc = front_usage("unknown option -%c %s", optopt, see(cmd, hint, sizeof hint));
+				rc = front_usage(_("unknown option -%c %s"), optopt, see(cmd, hint, sizeof hint));
 			else
 				rc = bad_long(cmd, argv[optind - 1]);
 		} else if ((o = entry_of(cmd, c, &base))) {
@@ -251,7 +252,7 @@ static void lines(FILE *f, const struct front_opt *opts, int col)
 	for (const struct front_opt *o = opts; o->kind != FRONT_OPT_END; o++) {
 		int w = left(o, buf, sizeof buf);
 		fprintf(f, "%s%*s", buf, w + 2 <= col ? col - w : 2, "");
-		for (const char *h = o->help; *h;) {
+		for (const char *h = front_tr(o->help); *h;) {
 			size_t len = strcspn(h, "\n");
 			fprintf(f, "%.*s\n", (int)len, h);
 			h += len;
@@ -268,7 +269,7 @@ void front_opts_help(FILE *f, const struct front_opt *opts)
 
 void front_help(FILE *f, const struct front_cmd *cmd)
 {
-	fputs(cmd->usage, f);
+	fputs(front_tr(cmd->usage), f);
 	int col = 0;
 	for (int s = 0; s < FRONT_SETS && cmd->set[s].opts; s++) {
 		int c = column(cmd->set[s].opts);
@@ -277,5 +278,5 @@ void front_help(FILE *f, const struct front_cmd *cmd)
 	for (int s = 0; s < FRONT_SETS && cmd->set[s].opts; s++)
 		lines(f, cmd->set[s].opts, col);
 	if (cmd->about)
-		fputs(cmd->about, f);
+		fputs(front_tr(cmd->about), f);
 }

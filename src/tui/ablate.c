@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "engine.h"
 #include "lmscope/interp.h"
 #include "lmscope/logits.h"
@@ -93,13 +94,13 @@ int tui_k_ablate(struct tui_state *s, int key)
 	if (!was) {
 		size_t len = strlen(spec);
 		if (len + 16 >= sizeof spec) {
-			snprintf(s->msg, sizeof s->msg, "too many heads ablated: A restores all");
+			snprintf(s->msg, sizeof s->msg, "%s", _("too many heads ablated: A restores all"));
 			return TUI_REDRAW;
 		}
 		snprintf(spec + len, sizeof spec - len, "%s%d.%d", len ? "," : "", l, h);
 	}
 	memcpy(s->rq.ablate, spec, sizeof spec);
-	snprintf(s->msg, sizeof s->msg, "head %d.%d %s", l, h, was ? "restored" : "ablated (zero)");
+	snprintf(s->msg, sizeof s->msg, was ? _("head %d.%d restored") : _("head %d.%d ablated (zero)"), l, h);
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
@@ -109,7 +110,7 @@ int tui_k_restore(struct tui_state *s, int key)
 	if (!s->rq.ablate[0])
 		return TUI_NONE;
 	s->rq.ablate[0] = '\0';
-	snprintf(s->msg, sizeof s->msg, "every head restored");
+	snprintf(s->msg, sizeof s->msg, "%s", _("every head restored"));
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "front/front.h"
 #include "teach.h"
 #include "term.h"
@@ -70,7 +71,7 @@ int tui_casting_toggle(struct tui_app *app)
 		return TUI_REDRAW;
 	}
 	if (stop(app))
-		snprintf(s->msg, sizeof s->msg, "wrote %.200s", app->cast_name);
+		snprintf(s->msg, sizeof s->msg, _("wrote %.200s"), app->cast_name);
 	else
 		snprintf(s->msg, sizeof s->msg, "%.200s", app->cast.err);
 	return TUI_REDRAW;

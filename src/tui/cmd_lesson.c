@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "front/front.h"
+#include "front/i18n.h"
 #include "front/opts.h"
 #include "lesson.h"
 #include "tui.h"
@@ -15,29 +16,29 @@ struct lesson_cmd_opts {
 };
 
 static const struct front_opt check_options[] = {
-	FRONT_FLAG("check", 0, "measure the lesson's expect lines on MODEL without the\n"
-	           "screen, a line each; exit status 1 when one fails", struct lesson_cmd_opts, check, 1),
+	FRONT_FLAG("check", 0, N_("measure the lesson's expect lines on MODEL without the\n"
+	           "screen, a line each; exit status 1 when one fails"), struct lesson_cmd_opts, check, 1),
 	FRONT_END};
 
 static const struct front_opt lesson_options[] = {
-	FRONT_FILE("tokenizer", 0, "DIR", "MODEL's tokenizer", struct lms_explorer_opts, tokenizer),
-	FRONT_STR("theme", 0, "dark|light", "colours in place of the lesson's", struct lms_explorer_opts, theme),
-	FRONT_NUM("speed", 0, "N", "typed characters per second in place of the lesson's\n"
-	          "(a rehearsal goes faster), 0.5 to 1000", struct lms_explorer_opts, speed, 0.5, 1000),
-	FRONT_STR("cast", 0, "OUT.cast", "record the screen as an asciinema v2 file (F10 starts\n"
-	          "and stops casts into lmscope-cast-N.cast)", struct lms_explorer_opts, cast),
-	FRONT_NUM("cast-speed", 0, "X", "in casts, pauses longer than X seconds last X seconds",
+	FRONT_FILE("tokenizer", 0, "DIR", N_("MODEL's tokenizer"), struct lms_explorer_opts, tokenizer),
+	FRONT_STR("theme", 0, "dark|light", N_("colours in place of the lesson's"), struct lms_explorer_opts, theme),
+	FRONT_NUM("speed", 0, "N", N_("typed characters per second in place of the lesson's\n"
+	          "(a rehearsal goes faster), 0.5 to 1000"), struct lms_explorer_opts, speed, 0.5, 1000),
+	FRONT_STR("cast", 0, "OUT.cast", N_("record the screen as an asciinema v2 file (F10 starts\n"
+	          "and stops casts into lmscope-cast-N.cast)"), struct lms_explorer_opts, cast),
+	FRONT_NUM("cast-speed", 0, "X", N_("in casts, pauses longer than X seconds last X seconds"),
 	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n"
-	"       lmscope lesson FILE [MODEL] --check\n";
+	N_("usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n"
+	"       lmscope lesson FILE [MODEL] --check\n");
 
 static const char about_text[] =
-	"Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
+	N_("Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
 	"is typed out), Left steps back. MODEL replaces the lesson's model, MODEL_B\n"
-	"its second model (side by side).\n";
+	"its second model (side by side).\n");
 
 int lms_cmd_lesson(int argc, char **argv)
 {
@@ -49,11 +50,11 @@ int lms_cmd_lesson(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
 	if (i >= argc)
-		return front_usage("which lesson file? (lmscope lesson FILE [MODEL])");
+		return front_usage(_("which lesson file? (lmscope lesson FILE [MODEL])"));
 	o.lesson = argv[i++];
 	for (int n = 0; i < argc; i++, n++) {
 		if (n == 2)
-			return front_usage("unexpected argument %s", argv[i]);
+			return front_usage(_("unexpected argument %s"), argv[i]);
 		o.model[n] = argv[i];
 	}
 	char *found = front_find_lesson(o.lesson); /* `lmscope lesson predict` */

@@ -7,7 +7,6 @@
  * posts it: no engine work and no waiting. A finished view is taken and the
  * screen redrawn (staged with wnoutrefresh, flushed once with doupdate). */
 #include <errno.h>
-#include <locale.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "front/front.h"
+#include "front/i18n.h"
 #include "divergence.h"
 #include "lmscope/clock.h"
 #include "teach.h"
@@ -59,15 +59,15 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 		snprintf(step, sizeof step, "%s | ", tui_player_progress(app, line, sizeof line));
 	snprintf(head, sizeof head, "%s%s%s%s%.40s",
 	         app && app->n_sides > 1 && app->side[app->active] == s ? "*" : " ", step, name,
-	         v && v->ablate[0] ? " | ablated " : "", v ? v->ablate : "");
-	snprintf(part[ST_CONTEXT], sizeof part[0], "context %d/%d%s", n, m->cfg.maxT,
-	         v && v->cut ? " (cut)" : "");
-	snprintf(part[ST_PARAMS], sizeof part[0], "%s %s params", lms_arch_name(m->cfg.arch), params);
-	snprintf(part[ST_CAND], sizeof part[0], "candidates %.1f ms", v ? v->cand_ms : 0.0);
-	snprintf(part[ST_UPDATE], sizeof part[0], "update %.1f ms", v ? v->ms : 0.0);
-	snprintf(part[ST_SCREEN], sizeof part[0], "screen %.1f ms", s->shown_ms);
+	         v && v->ablate[0] ? _(" | ablated ") : "", v ? v->ablate : "");
+	snprintf(part[ST_CONTEXT], sizeof part[0], _("context %d/%d%s"), n, m->cfg.maxT,
+	         v && v->cut ? _(" (cut)") : "");
+	snprintf(part[ST_PARAMS], sizeof part[0], _("%s %s params"), lms_arch_name(m->cfg.arch), params);
+	snprintf(part[ST_CAND], sizeof part[0], _("candidates %.1f ms"), v ? v->cand_ms : 0.0);
+	snprintf(part[ST_UPDATE], sizeof part[0], _("update %.1f ms"), v ? v->ms : 0.0);
+	snprintf(part[ST_SCREEN], sizeof part[0], _("screen %.1f ms"), s->shown_ms);
 	tui_timeline_status(s, ui_utf8, part[ST_STEP], sizeof part[0]);
-	const char *tail = busy ? "computing..." : "F1 help";
+	const char *tail = busy ? _("computing...") : _("F1 help");
 	const char *extra = s->msg[0] ? s->msg : v && v->note[0] ? v->note : "";
 	int width = extra[0] ? ui_text_width(extra, strlen(extra), 0) + 2 : 0;
 	/* as many parts as fit beside the message, in their screen order */
@@ -88,7 +88,8 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	ui_text(w, 0, 0, line, strlen(line), cols, 0);
 	if (extra[0]) {
 		/* after the line, or over its end: a message is news */
-		int x = cols - width > (int)strlen(line) ? cols - width : (int)strlen(line) + 1;
+		int used = ui_text_width(line, strlen(line), 0);
+		int x = cols - width > used ? cols - width : used + 1;
 		if (x + width > cols)
 			x = cols - width > cols / 3 ? cols - width : cols / 3;
 		mvwhline(w, 0, x, ' ', cols - x);
@@ -418,7 +419,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	if (o->theme && !strcmp(o->theme, "light"))
 		theme = LESSON_LIGHT;
 	else if (o->theme && strcmp(o->theme, "dark"))
-		return front_usage("--theme wants dark or light, not %s", o->theme);
+		return front_usage(_("--theme wants dark or light, not %s"), o->theme);
 	char err[600], buf[2][1024];
 	if (o->lesson && !tui_lesson_load(o->lesson, &ls, err, sizeof err)) {
 		fprintf(stderr, "lmscope: %s\n", err);
@@ -436,7 +437,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		model[1] = tui_lesson_model(o->lesson, ls.compare, buf[1], sizeof buf[1]);
 	if (!model[0]) {
 		tui_lesson_free(&ls);
-		return front_usage("%s names no model: give one after the lesson file", o->lesson);
+		return front_usage(_("%s names no model: give one after the lesson file"), o->lesson);
 	}
 	/* the cast's file first: a path that cannot be written fails at once */
 	if (!tui_casting_open(&app, o->cast, o->cast_speed)) {
@@ -450,8 +451,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 		front_model_name(model[0], name, sizeof name);
 		snprintf(app.cast_title, sizeof app.cast_title, "lmscope %s", name);
 	}
-	setlocale(LC_ALL, "");
-	ui_utf8 = MB_CUR_MAX > 1;
+	ui_utf8 = MB_CUR_MAX > 1; /* the locale is the environment's (main.c, front_i18n_init) */
 	app.theme = theme;
 	app.rec_path = o->record;
 	int status = LMS_EXIT_OK, player_stopped = 1;
@@ -482,7 +482,7 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 			post(app.side[i]);
 		}
 		if (o->lesson && !tui_player_start(&app, &ls))
-			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "out of memory: no lesson");
+			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "%s", _("out of memory: no lesson"));
 		tui_app_layout(&app);
 		run_loop(&app);
 		status = tui_casting_end(&app); /* its last frame: the last screen */

@@ -3,20 +3,21 @@
 #include <stdio.h>
 
 #include "front/front.h"
+#include "front/i18n.h"
 #include "front/opts.h"
 #include "tui.h"
 
 const struct front_opt explorer_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", "MODEL's tokenizer (a directory, or llama2.c's tokenizer.bin)",
+	FRONT_FILE("tokenizer", 0, "FILE", N_("MODEL's tokenizer (a directory, or llama2.c's tokenizer.bin)"),
 	          struct lms_explorer_opts, tokenizer),
-	FRONT_STR("text", 0, "TEXT", "the context to start with", struct lms_explorer_opts, text),
-	FRONT_STR("theme", 0, "dark|light", "colours for a dark (default) or light background",
+	FRONT_STR("text", 0, "TEXT", N_("the context to start with"), struct lms_explorer_opts, text),
+	FRONT_STR("theme", 0, "dark|light", N_("colours for a dark (default) or light background"),
 	          struct lms_explorer_opts, theme),
-	FRONT_STR("record", 0, "FILE", "the lesson file F7 adds steps to\n(default lmscope-lesson-N.lesson)",
+	FRONT_STR("record", 0, "FILE", N_("the lesson file F7 adds steps to\n(default lmscope-lesson-N.lesson)"),
 	          struct lms_explorer_opts, record),
-	FRONT_STR("cast", 0, "OUT.cast", "record the screen as an asciinema v2 file (F10 starts\n"
-	          "and stops casts into lmscope-cast-N.cast)", struct lms_explorer_opts, cast),
-	FRONT_NUM("cast-speed", 0, "X", "in casts, pauses longer than X seconds last X seconds",
+	FRONT_STR("cast", 0, "OUT.cast", N_("record the screen as an asciinema v2 file (F10 starts\n"
+	          "and stops casts into lmscope-cast-N.cast)"), struct lms_explorer_opts, cast),
+	FRONT_NUM("cast-speed", 0, "X", N_("in casts, pauses longer than X seconds last X seconds"),
 	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
 	FRONT_FILE("corpus", 0, "FILE", "the corpus of the MLP neurons pane's contexts (N, Enter),\n"
 	           "read from the cache the neurons command keeps",
@@ -24,11 +25,11 @@ const struct front_opt explorer_options[] = {
 	FRONT_END};
 
 static const char usage_text[] =
-	"usage: lmscope [--threads N] MODEL [MODEL_B] [options]\n";
+	N_("usage: lmscope [--threads N] MODEL [MODEL_B] [options]\n");
 
 static const char about_text[] =
-	"Opens the explorer on MODEL (beside MODEL_B: both driven by the same\n"
-	"context); F1 inside shows the keys.\n";
+	N_("Opens the explorer on MODEL (beside MODEL_B: both driven by the same\n"
+	"context); F1 inside shows the keys.\n");
 
 int lms_explorer_main(int argc, char **argv)
 {
@@ -40,6 +41,6 @@ int lms_explorer_main(int argc, char **argv)
 	if (first < argc)
 		o.model[1] = argv[first++];
 	if (first < argc)
-		return front_usage("unexpected argument %s (see lmscope --help)", argv[first]);
+		return front_usage(_("unexpected argument %s (see lmscope --help)"), argv[first]);
 	return lms_explorer_run(&o);
 }

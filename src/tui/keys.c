@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "export.h"
 #include "teach.h"
 #include "ui.h"
@@ -46,7 +47,7 @@ static int k_method(struct tui_state *s, int key)
 {
 	(void)key;
 	s->rq.method = tui_method_next(s->rq.method, s->tm->m->cfg.arch);
-	snprintf(s->msg, sizeof s->msg, "saliency: %s", tui_methods[s->rq.method].label);
+	snprintf(s->msg, sizeof s->msg, _("saliency: %s"), tui_methods[s->rq.method].label);
 	return TUI_RECOMPUTE;
 }
 
@@ -73,7 +74,7 @@ static int k_export(struct tui_state *s, int key)
 	}
 	snprintf(s->rq.export_path, sizeof s->rq.export_path, "lmscope-export-%d.json", s->export_n);
 	s->rq.export_json = s->export_n;
-	snprintf(s->msg, sizeof s->msg, "wrote lmscope-export-%d.txt, .svg and .png; .json follows",
+	snprintf(s->msg, sizeof s->msg, _("wrote lmscope-export-%d.txt, .svg and .png; .json follows"),
 	         s->export_n);
 	return TUI_RECOMPUTE;
 }
@@ -179,52 +180,53 @@ static int k_temperature(struct tui_state *s, int key)
 {
 	float t = s->temperature * (key == 'T' ? 1.25f : 0.8f);
 	s->temperature = t < 0.05f ? 0.05f : t > 5.0f ? 5.0f : t;
-	snprintf(s->msg, sizeof s->msg, "temperature %.2f: the candidates and sampling", s->temperature);
+	snprintf(s->msg, sizeof s->msg, _("temperature %.2f: the candidates and sampling"),
+	         s->temperature);
 	return TUI_REDRAW;
 }
 
 static const struct tui_key global_keys[] = {
-	{KEY_F(1), "F1", "this help", k_help},
-	{TUI_CTRL('c'), "Ctrl-C", "quit", k_quit},
-	{'\t', "Tab / Shift-Tab", "next / previous pane", k_next_pane},
+	{KEY_F(1), "F1", N_("this help"), k_help},
+	{TUI_CTRL('c'), "Ctrl-C", N_("quit"), k_quit},
+	{'\t', "Tab / Shift-Tab", N_("next / previous pane"), k_next_pane},
 	{KEY_BTAB, NULL, NULL, k_next_pane},
-	{TUI_KEY_ESC, "Esc", "back to typing the context", k_typing},
-	{KEY_F(2), "F2", "switch the saliency method", k_method},
-	{KEY_F(3), "F3", "overview of all layers x heads", k_overview},
-	{KEY_F(4), "F4", "append the target token to the context", k_append},
-	{KEY_F(5), "F5", "export the views (text as seen, SVG and PNG figure, JSON)", k_export},
+	{TUI_KEY_ESC, "Esc", N_("back to typing the context"), k_typing},
+	{KEY_F(2), "F2", N_("switch the saliency method"), k_method},
+	{KEY_F(3), "F3", N_("overview of all layers x heads"), k_overview},
+	{KEY_F(4), "F4", N_("append the target token to the context"), k_append},
+	{KEY_F(5), "F5", N_("export the views (text as seen, SVG and PNG figure, JSON)"), k_export},
 	{0, NULL, NULL, NULL},
 };
 
 static const struct tui_key command_keys[] = {
-	{'q', "q", "quit", k_quit},
-	{'?', "?", "this help, at the focused pane's explanation", k_help},
-	{'i', "i", "back to typing the context", k_typing},
-	{'a', "a", "append the target token to the context", k_append},
-	{'s', "s", "sample a token (with the temperature) and append it", k_sample},
-	{'t', "t / T", "lower / raise the temperature (the candidates shown and sampling)", k_temperature},
+	{'q', "q", N_("quit"), k_quit},
+	{'?', "?", N_("this help, at the focused pane's explanation"), k_help},
+	{'i', "i", N_("back to typing the context"), k_typing},
+	{'a', "a", N_("append the target token to the context"), k_append},
+	{'s', "s", N_("sample a token (with the temperature) and append it"), k_sample},
+	{'t', "t / T", N_("lower / raise the temperature (the candidates shown and sampling)"), k_temperature},
 	{'T', NULL, NULL, k_temperature},
-	{'m', "m", "switch the saliency method", k_method},
-	{'[', "[ / ]", "previous / next layer", k_layer},
+	{'m', "m", N_("switch the saliency method"), k_method},
+	{'[', "[ / ]", N_("previous / next layer"), k_layer},
 	{']', NULL, NULL, k_layer},
-	{',', ", / .", "previous / next head (recurrent: hidden state / gates)", k_head},
+	{',', ", / .", N_("previous / next head (recurrent: hidden state / gates)"), k_head},
 	{'.', NULL, NULL, k_head},
 	{'<', NULL, NULL, k_head},
 	{'>', NULL, NULL, k_head},
-	{'M', "M", "mean over the layer's heads", k_mean},
-	{'o', "o", "overview of all layers x heads", k_overview},
-	{'w', "w", "query mode: one token's attention as bars", k_query},
-	{'D', "D", "direct logit attribution in the lens's place (again: the lens)", tui_k_dla},
-	{'N', "N", "the MLP neurons most active at the selected token in the lens's place "
-	           "(again: the lens)", tui_k_neurons},
-	{'K', "K", "the change strip in the saliency's place: how far each token moved the "
-	           "prediction (again: the saliency)", tui_k_change},
-	{'H', "H", "activation patching in the attention's place: the corrupted context and "
-	           "the heatmap (again: the attention)", tui_k_patch},
-	{'V', "V", "two models: where B computes something else than A (KL per layer, attention, "
-	           "saliency) in the lens's place (again: the lens)", tui_k_divergence},
-	{'e', "e", "export the views (text as seen, SVG and PNG figure, JSON)", k_export},
-	{'{', "{ / }", "previous / next training snapshot: its model, same context", tui_k_timeline},
+	{'M', "M", N_("mean over the layer's heads"), k_mean},
+	{'o', "o", N_("overview of all layers x heads"), k_overview},
+	{'w', "w", N_("query mode: one token's attention as bars"), k_query},
+	{'D', "D", N_("direct logit attribution in the lens's place (again: the lens)"), tui_k_dla},
+	{'N', "N", N_("the MLP neurons most active at the selected token in the lens's place "
+	           "(again: the lens)"), tui_k_neurons},
+	{'K', "K", N_("the change strip in the saliency's place: how far each token moved the "
+	           "prediction (again: the saliency)"), tui_k_change},
+	{'H', "H", N_("activation patching in the attention's place: the corrupted context and "
+	           "the heatmap (again: the attention)"), tui_k_patch},
+	{'V', "V", N_("two models: where B computes something else than A (KL per layer, attention, "
+	           "saliency) in the lens's place (again: the lens)"), tui_k_divergence},
+	{'e', "e", N_("export the views (text as seen, SVG and PNG figure, JSON)"), k_export},
+	{'{', "{ / }", N_("previous / next training snapshot: its model, same context"), tui_k_timeline},
 	{'}', NULL, NULL, tui_k_timeline},
 	{0, NULL, NULL, NULL},
 };
@@ -253,35 +255,16 @@ struct section {
 static int help_lines(const struct tui_state *s, struct section *sec)
 {
 	int k = 0;
-	sec[k++] = (struct section){"Everywhere", NULL, global_keys};
-	sec[k++] = (struct section){"Outside the context line", NULL, command_keys};
+	sec[k++] = (struct section){_("Everywhere"), NULL, global_keys};
+	sec[k++] = (struct section){_("Outside the context line"), NULL, command_keys};
 	for (int p = 0; p < P_N; p++)
-		sec[k++] = (struct section){s->pane[p]->name, s->pane[p]->about, s->pane[p]->keys};
-	sec[k++] = (struct section){"Teaching (everywhere)", NULL, tui_teach_global_keys};
-	sec[k++] = (struct section){"Teaching (outside the context line)", NULL, tui_teach_command_keys};
+		sec[k++] = (struct section){_(s->pane[p]->name), front_tr(s->pane[p]->about),
+		                            s->pane[p]->keys};
+	sec[k++] = (struct section){_("Teaching (everywhere)"), NULL, tui_teach_global_keys};
+	sec[k++] = (struct section){_("Teaching (outside the context line)"), NULL, tui_teach_command_keys};
 	if (s->app && s->app->player)
-		sec[k++] = (struct section){"Lesson", NULL, tui_lesson_keys};
+		sec[k++] = (struct section){_("Lesson"), NULL, tui_lesson_keys};
 	return k;
-}
-
-/* Bytes of s (len) that fit a line of maxw columns, broken after a space
- * when there is one; at least one character. */
-static size_t wrap_at(const char *s, size_t len, int maxw)
-{
-	size_t fit = 0, brk = 0;
-	while (fit < len) {
-		size_t next = fit + 1;
-		while (next < len && ((unsigned char)s[next] & 0xc0) == 0x80)
-			next++;
-		if (ui_text_width(s, next, 0) > maxw)
-			break;
-		fit = next;
-		if (s[fit - 1] == ' ')
-			brk = fit;
-	}
-	if (fit == len)
-		return len;
-	return brk ? brk : fit ? fit : 1;
 }
 
 /* Draws (when y is inside the window) or only counts the wrapped lines of
@@ -290,7 +273,7 @@ static void wrapped(WINDOW *win, int *y, int h, int x, int maxw, const char *tex
 {
 	size_t len = strlen(text);
 	while (len > 0) {
-		size_t k = wrap_at(text, len, maxw);
+		size_t k = ui_wrap_at(text, len, maxw);
 		if (*y >= 1 && *y < h - 1)
 			ui_text(win, *y, x, text, k, maxw, 0);
 		(*y)++;
@@ -324,12 +307,12 @@ static int help_layout(struct tui_state *s, WINDOW *win, int h, int w, int y, in
 				ui_printf(win, y, 4, 18, "%s", k->label);
 			}
 			wattrset(win, ui_attr(UI_HELP));
-			wrapped(win, &y, h, 23, w - 25, k->help);
+			wrapped(win, &y, h, 23, w - 25, _(k->help));
 		}
 		y++;
 	}
 	wattrset(win, ui_attr(UI_HELP));
-	wrapped(win, &y, h, 2, w - 4, "Mouse: click a token, candidate, head or pane to select it.");
+	wrapped(win, &y, h, 2, w - 4, _("Mouse: click a token, candidate, head or pane to select it."));
 	return y;
 }
 
@@ -351,9 +334,9 @@ void tui_help_draw(struct tui_state *s)
 	werase(win);
 	help_layout(s, win, h, w, 1 - s->help_top, &focus_row);
 	box(win, 0, 0);
-	ui_printf(win, 0, 2, w - 4, " lmscope help (Up/Down scroll, any other key closes) ");
+	ui_printf(win, 0, 2, w - 4, "%s", _(" lmscope help (Up/Down scroll, any other key closes) "));
 	if (s->help_top < maxtop)
-		ui_printf(win, h - 1, w - 12, 10, " more... ");
+		ui_printf(win, h - 1, w - 12, 10, "%s", _(" more... "));
 	wnoutrefresh(win);
 	delwin(win);
 }

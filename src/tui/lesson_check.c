@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "front/front.h"
 #include "lesson.h"
 #include "lesson_expect.h"
@@ -40,7 +41,7 @@ int tui_lesson_check_run(const char *lesson, const char *model, const char *toke
 		model = tui_lesson_model(lesson, ls.model, buf, sizeof buf);
 	if (!model) {
 		tui_lesson_free(&ls);
-		return front_usage("%s names no model: give one after the lesson file", lesson);
+		return front_usage(_("%s names no model: give one after the lesson file"), lesson);
 	}
 	struct front_model cm;
 	enum lms_status st = front_open_model(model, tokenizer, &cm);

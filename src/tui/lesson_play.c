@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "lesson_expect.h"
 #include "lmscope/clock.h"
 #include "session.h"
@@ -228,9 +229,9 @@ static void apply_selection(struct tui_app *app, const struct fold *f)
 		if (f->candidate > 0)
 			sel = f->candidate <= s->v->k ? f->candidate - 1 : s->v->k - 1;
 		if (f->target && (sel = find_candidate(s, f->target)) < 0)
-			snprintf(s->msg, sizeof s->msg, "lesson: '%s' is not among the candidates", f->target);
+			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"), f->target);
 		if (f->contrast && (con = find_candidate(s, f->contrast)) < 0)
-			snprintf(s->msg, sizeof s->msg, "lesson: '%s' is not among the candidates", f->contrast);
+			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"), f->contrast);
 		int target = sel >= 0 ? s->v->top_id[sel] : -1;
 		int contrast = con >= 0 ? s->v->top_id[con] : -1;
 		if (contrast >= 0 && target < 0)
@@ -257,7 +258,7 @@ static void begin_stage(struct tui_app *app, double now)
 	const struct stage *sg = &p->stages[p->stage];
 	fold_free(&p->f);
 	if (!fold_at(p, sg->step, &p->f)) {
-		snprintf(app->side[app->active]->msg, sizeof app->side[0]->msg, "out of memory");
+		snprintf(app->side[app->active]->msg, sizeof app->side[0]->msg, "%s", _("out of memory"));
 		p->phase = PH_IDLE;
 		return;
 	}
@@ -415,7 +416,8 @@ void tui_player_go(struct tui_app *app, int d)
 	}
 	int k = p->cur + d;
 	if (k < 0 || k >= p->ls.n) {
-		snprintf(s->msg, sizeof s->msg, k < 0 ? "the first step" : "the end of the lesson (q quits)");
+		snprintf(s->msg, sizeof s->msg, "%s",
+		         k < 0 ? _("the first step") : _("the end of the lesson (q quits)"));
 		p->said_end = k >= p->ls.n;
 		return;
 	}
@@ -436,7 +438,7 @@ int tui_player_start(struct tui_app *app, struct lesson *ls)
 	const struct tui_model *tm = app->side[0]->tm;
 	if (claims && !(p->live = tui_live_new(tm->m, tm->tok, &p->ls)))
 		snprintf(app->side[0]->msg, sizeof app->side[0]->msg,
-		         "the lesson's claims cannot be measured (no thread)");
+		         "%s", _("the lesson's claims cannot be measured (no thread)"));
 	app->player = p;
 	start_step(app, 0, 1, lms_now_ms());
 	return 1;
@@ -458,7 +460,7 @@ int tui_player_free(struct tui_app *app)
 
 /* ---- the caption box ------------------------------------------------------------- */
 
-/* Word-wraps the step's caption into width columns; draws the rows from
+/* Wraps the step's caption into width columns; draws the rows from
  * y = 1 on when w is given. Returns the rows used. */
 static int caption_wrap(const char *c, int width, WINDOW *w)
 {
@@ -470,24 +472,12 @@ static int caption_wrap(const char *c, int width, WINDOW *w)
 		size_t n = e ? (size_t)(e - c) : strlen(c);
 		size_t i = 0;
 		do {
-			/* the longest run of words from i that fits */
-			size_t end = i, last_fit = i;
-			while (end < n) {
-				size_t we = end;
-				while (we < n && c[we] == ' ')
-					we++;
-				while (we < n && c[we] != ' ')
-					we++;
-				if (ui_text_width(c + i, we - i, 0) > width)
-					break;
-				last_fit = end = we;
-			}
-			if (last_fit == i) /* one word wider than the box: cut it */
-				last_fit = n - i > (size_t)width ? i + (size_t)width : n;
+			/* the words (or Chinese characters) from i that fit */
+			size_t k = ui_wrap_at(c + i, n - i, width);
 			if (w && rows + 1 < getmaxy(w))
-				ui_text(w, rows + 1, 1, c + i, last_fit - i, width, 0);
+				ui_text(w, rows + 1, 1, c + i, k, width, 0);
 			rows++;
-			i = last_fit;
+			i += k;
 			while (i < n && c[i] == ' ')
 				i++;
 		} while (i < n);
@@ -515,7 +505,7 @@ const char *tui_player_progress(const struct tui_app *app, char *buf, size_t siz
 	const struct tui_player *p = app->player;
 	if (!p)
 		return "";
-	snprintf(buf, size, "step %d/%d", p->cur + 1, p->ls.n);
+	snprintf(buf, size, _("step %d/%d"), p->cur + 1, p->ls.n);
 	return buf;
 }
 
@@ -541,8 +531,8 @@ static void draw_claims(const struct tui_player *p, WINDOW *w)
 		ui_set(w, state == EXPECT_HOLDS ? UI_SAL_POS : state == LIVE_PENDING ? UI_DIM : UI_ERROR);
 		ui_text(w, y0 + j, 1, mark, strlen(mark), 1, 0);
 		snprintf(line, sizeof line, "expect %s: %s%s", st->expect[j].src,
-		         state == EXPECT_UNMEASURED ? "not measured: " : "",
-		         state == LIVE_PENDING ? (p->live ? "measuring" : "not measured") : got);
+		         state == EXPECT_UNMEASURED ? _("not measured: ") : "",
+		         state == LIVE_PENDING ? (p->live ? _("measuring") : _("not measured")) : got);
 		ui_set(w, state == LIVE_PENDING ? UI_DIM : UI_NORMAL);
 		ui_text(w, y0 + j, 3, line, strlen(line), cols - 4, 0);
 	}
@@ -558,7 +548,7 @@ void tui_player_draw(struct tui_app *app, WINDOW *w)
 	int cols = getmaxx(w);
 	char head[256];
 	werase(w);
-	snprintf(head, sizeof head, " Step %d/%d%s%s%s%s ", p->cur + 1, p->ls.n,
+	snprintf(head, sizeof head, _(" Step %d/%d%s%s%s%s "), p->cur + 1, p->ls.n,
 	         st->title && st->title[0] ? ": " : "", st->title ? st->title : "",
 	         p->ls.title ? "  -  " : "", p->ls.title ? p->ls.title : "");
 	ui_set(w, UI_TITLE_FOCUS);

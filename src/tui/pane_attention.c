@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 #include "ui.h"
 
@@ -91,9 +92,9 @@ static struct geom matrix_geom(struct tui_state *s, WINDOW *w)
 static void head_name(const struct tui_view *v, char *buf, size_t size)
 {
 	if (v->mean_heads)
-		snprintf(buf, size, "layer %d, mean of %d heads", v->layer, v->NH);
+		snprintf(buf, size, _("layer %d, mean of %d heads"), v->layer, v->NH);
 	else
-		snprintf(buf, size, "layer %d head %d", v->layer, v->head);
+		snprintf(buf, size, _("layer %d head %d"), v->layer, v->head);
 }
 
 static void legend(WINDOW *w, int y, int x, int width)
@@ -109,7 +110,7 @@ static void legend(WINDOW *w, int y, int x, int width)
 			mvwaddstr(w, y, x + 3 + i * 2, ui_shade(val)), waddstr(w, ui_shade(val));
 	}
 	ui_set(w, UI_NORMAL);
-	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, "100%%  rows: query, columns: key");
+	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, _("100%%  rows: query, columns: key"));
 }
 
 /* One cell of cw x rh: the probability in percent on its heat shade,
@@ -143,11 +144,11 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 	struct geom g = matrix_geom(s, w);
 	char title[200], hn[80], buf[32];
 	head_name(v, hn, sizeof hn);
-	snprintf(title, sizeof title, "Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d", hn,
+	snprintf(title, sizeof title, _("Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d"), hn,
 	         v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 	         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
-	if ((int)strlen(title) > g.cols) /* narrow (two models side by side): the model's shape goes */
-		snprintf(title, sizeof title, "Attention  %s  q %d-%d k %d-%d of %d", hn, g.row0,
+	if (ui_text_width(title, strlen(title), 0) > g.cols) /* narrow (two models side by side): the model's shape goes */
+		snprintf(title, sizeof title, _("Attention  %s  q %d-%d k %d-%d of %d"), hn, g.row0,
 		         g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 		         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
 	ui_title(w, title, s->focus == P_ATTENTION);
@@ -208,13 +209,13 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	struct ogeom o = over_geom(s, w);
 	char title[160];
-	static const char *what[] = {"mean entropy in nats", "previous-token score",
-	                             "duplicate-token score", "induction score"};
-	snprintf(title, sizeof title, "Overview: %d layers x %d heads, %s (Enter picks)", v->L, v->NH,
-	         what[s->over_score]);
+	static const char *what[] = {N_("mean entropy in nats"), N_("previous-token score"),
+	                             N_("duplicate-token score"), N_("induction score")};
+	snprintf(title, sizeof title, _("Overview: %d layers x %d heads, %s (Enter picks)"), v->L, v->NH,
+	         _(what[s->over_score]));
 	ui_title(w, title, s->focus == P_ATTENTION);
 	if (!v->have_overview) {
-		ui_printf(w, 1, 1, getmaxx(w) - 2, "computing...");
+		ui_printf(w, 1, 1, getmaxx(w) - 2, "%s", _("computing..."));
 		return;
 	}
 	int th = o.th, tw = o.tw, TH = TUI_THUMB;
@@ -245,7 +246,7 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 			ui_set(w, picked ? UI_SELECT
 			          : s->over_score && x == x ? ui_heat(x < 0 ? 0 : x > 1 ? 1 : x) : UI_NORMAL);
 			/* the head's number again when there is room, and its entropy */
-			const char *off = tui_head_ablated(s, l, h) ? " ablated" : "";
+			const char *off = tui_head_ablated(s, l, h) ? _(" ablated") : "";
 			if (tw >= 8)
 				ui_printf(w, y0 + th, x0, tw, "H%d %.2f%s", h, x, off);
 			else
@@ -272,7 +273,7 @@ static void draw_query(struct tui_state *s, WINDOW *w)
 	char title[200], hn[80], buf[32];
 	head_name(v, hn, sizeof hn);
 	const char *qt = tui_view_token(s, q, buf, sizeof buf);
-	snprintf(title, sizeof title, "Query %d \"%s\": its attention over the context  (%s)", q, qt, hn);
+	snprintf(title, sizeof title, _("Query %d \"%s\": its attention over the context  (%s)"), q, qt, hn);
 	ui_title(w, title, s->focus == P_ATTENTION);
 	int first = query_first(s, q, rows);
 	int lw = clamp(cols / 4, 8, 16), bw = cols - lw - 9;
@@ -290,7 +291,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 {
 	werase(w);
 	if (!tui_view_n(s)) {
-		ui_title(w, "Attention", s->focus == P_ATTENTION);
+		ui_title(w, _("Attention"), s->focus == P_ATTENTION);
 		return;
 	}
 	switch (s->att_mode) {
@@ -386,33 +387,33 @@ static int k_score(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "arrows", "scroll the matrix (overview: pick a head; query: pick the query)", k_scroll},
+	{KEY_UP, "arrows", N_("scroll the matrix (overview: pick a head; query: pick the query)"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
 	{KEY_RIGHT, NULL, NULL, k_scroll},
-	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", N_("scroll a page"), k_scroll},
 	{KEY_NPAGE, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home", "top left of the matrix", k_scroll},
-	{KEY_END, "End", "follow the end of the context", k_scroll},
-	{'\n', "Enter", "overview: show the picked head", k_pick},
+	{KEY_HOME, "Home", N_("top left of the matrix"), k_scroll},
+	{KEY_END, "End", N_("follow the end of the context"), k_scroll},
+	{'\n', "Enter", N_("overview: show the picked head"), k_pick},
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
-	{'x', "x", "ablate the selected head (zero its output; again: restore it): every pane "
-	           "then shows the ablated model, the candidates their change", tui_k_ablate},
-	{'X', "X", "restore every ablated head", tui_k_restore},
-	{'c', "c", "overview: label and colour the heads by mean entropy, previous-token, "
-	           "duplicate-token or induction score (over the context) in turn", k_score},
+	{'x', "x", N_("ablate the selected head (zero its output; again: restore it): every pane "
+	           "then shows the ablated model, the candidates their change"), tui_k_ablate},
+	{'X', "X", N_("restore every ablated head"), tui_k_restore},
+	{'c', "c", N_("overview: label and colour the heads by mean entropy, previous-token, "
+	           "duplicate-token or induction score (over the context) in turn"), k_score},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_attention = {
-	.name = "Attention",
-	.about = "Where each position (row, the query) looks in the context (column, the key): "
+	.name = N_("Attention"),
+	.about = N_("Where each position (row, the query) looks in the context (column, the key): "
 	         "one head's softmax weights, each row summing to 100%. The overview shows every "
 	         "layer x head with its mean entropy in nats: low entropy is a head that looks at "
 	         "one place, high a head that spreads out. An induction head shows as a stripe "
 	         "one step right of the diagonal on repeated text: it looks at the token after "
-	         "the previous occurrence of the current one.",
+	         "the previous occurrence of the current one."),
 	.win = W_ATT,
 	.draw = draw,
 	.click = click,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 #include "ui.h"
 
@@ -61,7 +62,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	char title[160], buf[32];
 	werase(w);
 	if (!tui_view_n(s) || !v->k) {
-		ui_title(w, "Next token", focused);
+		ui_title(w, _("Next token"), focused);
 		return;
 	}
 	if (tui_presenting(s)) {
@@ -69,9 +70,9 @@ static void draw(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	char pin[80];
-	snprintf(title, sizeof title, "Next token  (T=%.2f%s%s%s)%s", s->temperature,
-	         s->bars_relative ? ", bars relative to the top" : "",
-	         v->contrast >= 0 ? ", contrast " : "",
+	snprintf(title, sizeof title, _("Next token  (T=%.2f%s%s%s)%s"), s->temperature,
+	         s->bars_relative ? _(", bars relative to the top") : "",
+	         v->contrast >= 0 ? _(", contrast ") : "",
 	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "",
 	         tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, focused);
@@ -196,8 +197,10 @@ static int k_bars(struct tui_state *s, int key)
 {
 	(void)key;
 	s->bars_relative = !s->bars_relative;
-	snprintf(s->msg, sizeof s->msg, "probability bars %s",
-	         s->bars_relative ? "relative to the top candidate" : "on an absolute 0-100% scale");
+	snprintf(s->msg, sizeof s->msg, "%s",
+	         s->bars_relative ? _("probability bars relative to the top candidate")
+	                          /* xgettext:no-c-format */
+	                          : _("probability bars on an absolute 0-100% scale"));
 	return TUI_REDRAW;
 }
 
@@ -215,7 +218,7 @@ int tui_append_token(struct tui_state *s, int id)
 	char buf[32];
 	if (v->len != s->rq.len || memcmp(v->text, s->rq.text, v->len) != 0) {
 		/* the candidates are those of an older text: typing is ahead */
-		snprintf(s->msg, sizeof s->msg, "still computing the typed context; press again");
+		snprintf(s->msg, sizeof s->msg, "%s", _("still computing the typed context; press again"));
 		return TUI_REDRAW;
 	}
 	s->line.cur = s->line.len;
@@ -262,27 +265,28 @@ int tui_append_token(struct tui_state *s, int id)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "select a candidate: it becomes the saliency target", k_move},
+	{KEY_UP, "Up/Down", N_("select a candidate: it becomes the saliency target"), k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
-	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_move},
+	{KEY_PPAGE, "PgUp/PgDn", N_("scroll a page"), k_move},
 	{KEY_NPAGE, NULL, NULL, k_move},
-	{KEY_HOME, "Home/End", "first / last candidate", k_move},
+	{KEY_HOME, "Home/End", N_("first / last candidate"), k_move},
 	{KEY_END, NULL, NULL, k_move},
-	{'\n', "Enter", "append the selected candidate to the context", k_append_sel},
+	{'\n', "Enter", N_("append the selected candidate to the context"), k_append_sel},
 	{'\r', NULL, NULL, k_append_sel},
 	{KEY_ENTER, NULL, NULL, k_append_sel},
-	{'c', "c", "contrast: why the target rather than the selected candidate", k_contrast},
-	{'x', "x", "clear the contrast", k_contrast},
-	{'b', "b", "bars on an absolute 0-100% scale / relative to the top candidate", k_bars},
+	{'c', "c", N_("contrast: why the target rather than the selected candidate"), k_contrast},
+	{'x', "x", N_("clear the contrast"), k_contrast},
+	/* xgettext:no-c-format */
+	{'b', "b", N_("bars on an absolute 0-100% scale / relative to the top candidate"), k_bars},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_candidates = {
-	.name = "Next-token candidates",
-	.about = "The model's probability for each possible next token after the whole context, "
+	.name = N_("Next-token candidates"),
+	.about = N_("The model's probability for each possible next token after the whole context, "
 	         "best first: the softmax of the last position's logits. The selected candidate "
 	         "is the target the saliency explains; a contrast asks why the target rather than "
-	         "another candidate.",
+	         "another candidate."),
 	.win = W_CAND,
 	.draw = draw,
 	.click = click,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 static int first_row(const struct tui_state *s, int n, int rows)
@@ -23,12 +24,12 @@ static void draw(struct tui_state *s, WINDOW *w)
 	int cols = getmaxx(w), rows = getmaxy(w) - 1;
 	char buf[32], after[40];
 	werase(w);
-	ui_title(w, "Change per token: KL(after||before) in nats, * new top-1", focused);
+	ui_title(w, _("Change per token: KL(after||before) in nats, * new top-1"), focused);
 	int n = tui_view_n(s);
 	if (!n)
 		return;
 	if (!v->have_change) {
-		ui_printf(w, 1, 1, cols - 2, "computing...");
+		ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	double mx = 0.0;
@@ -74,21 +75,21 @@ static int k_scroll(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "scroll the tokens", k_scroll},
+	{KEY_UP, "Up/Down", N_("scroll the tokens"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
-	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", N_("scroll a page"), k_scroll},
 	{KEY_NPAGE, NULL, NULL, k_scroll},
-	{KEY_END, "End", "follow the end of the context", k_scroll},
+	{KEY_END, "End", N_("follow the end of the context"), k_scroll},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_change = {
-	.name = "Change strip",
-	.about = "For each token of the context, how far appending it moved the model's "
+	.name = N_("Change strip"),
+	.about = N_("For each token of the context, how far appending it moved the model's "
 	         "next-token distribution: KL(after || before), in nats, between the prediction "
 	         "after the token and the one before it. A star and the new guess mark a token "
 	         "that changed the most probable next token: the words that changed the model's "
-	         "mind stand out.",
+	         "mind stand out."),
 	.win = W_SAL,
 	.draw = draw,
 	.keys = keys,

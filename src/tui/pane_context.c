@@ -4,6 +4,7 @@
 #include <string.h>
 #include <wctype.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 void pane_context_draw_input(struct tui_state *s, WINDOW *w)
@@ -52,7 +53,7 @@ void pane_context_draw_input(struct tui_state *s, WINDOW *w)
 		cx = x;
 	if (l->len == 0) {
 		ui_set(w, UI_DIM);
-		mvwaddstr(w, 0, 3, "type a context  (Tab: next pane, F1: help, Ctrl-C: quit)");
+		ui_printf(w, 0, 3, cols - 3, "%s", _("type a context  (Tab: next pane, F1: help, Ctrl-C: quit)"));
 		ui_set(w, UI_NORMAL);
 	}
 	wmove(w, 0, cx < cols ? cx : cols - 1);
@@ -100,9 +101,9 @@ static int surprisal_numbers(struct tui_state *s, char *out, size_t size)
 	char buf[32];
 	const char *t = tui_view_token(s, q, buf, sizeof buf);
 	float x = v->surprisal[q];
-	int len = x == x ? snprintf(out, size, "%s %.2f nats", t, x) : snprintf(out, size, "%s -", t);
+	int len = x == x ? snprintf(out, size, _("%s %.2f nats"), t, x) : snprintf(out, size, "%s -", t);
 	if (count && len < (int)size)
-		snprintf(out + len, size - (size_t)len, " | sum %.1f, ppl %.2f", sum, exp(sum / count));
+		snprintf(out + len, size - (size_t)len, _(" | sum %.1f, ppl %.2f"), sum, exp(sum / count));
 	return ui_text_width(out, strlen(out), 0);
 }
 
@@ -122,10 +123,11 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 	if (!n) {
 		ui_set(w, UI_DIM);
 		if (s->tm->tok)
-			ui_printf(w, 0, 2, cols - 2, "tokens appear here, shaded by surprisal (-log p)");
+			ui_printf(w, 0, 2, cols - 2, "%s", _("tokens appear here, shaded by surprisal (-log p)"));
 		else
-			ui_printf(w, 0, 2, cols - 2, "no tokenizer: type token ids as numbers (3 17 42), "
-			                             "or open the model with --tokenizer FILE");
+			ui_printf(w, 0, 2, cols - 2, "%s",
+			          _("no tokenizer: type token ids as numbers (3 17 42), "
+			            "or open the model with --tokenizer FILE"));
 		ui_set(w, UI_NORMAL);
 		return;
 	}
@@ -341,40 +343,40 @@ static int k_enter(struct tui_state *s, int key)
 {
 	(void)key;
 	tui_line_commit(&s->line);
-	snprintf(s->msg, sizeof s->msg, "context kept in history (Up/Down recall it)");
+	snprintf(s->msg, sizeof s->msg, "%s", _("context kept in history (Up/Down recall it)"));
 	return TUI_REDRAW;
 }
 
 static const struct tui_key keys[] = {
-	{KEY_LEFT, "Left/Right", "move the cursor", k_left},
+	{KEY_LEFT, "Left/Right", N_("move the cursor"), k_left},
 	{KEY_RIGHT, NULL, NULL, k_right},
-	{KEY_HOME, "Home / Ctrl-A", "start of the line", k_home},
+	{KEY_HOME, "Home / Ctrl-A", N_("start of the line"), k_home},
 	{TUI_CTRL('a'), NULL, NULL, k_home},
-	{KEY_END, "End / Ctrl-E", "end of the line", k_end},
+	{KEY_END, "End / Ctrl-E", N_("end of the line"), k_end},
 	{TUI_CTRL('e'), NULL, NULL, k_end},
-	{KEY_BACKSPACE, "Backspace", "delete the character before the cursor", k_backspace},
+	{KEY_BACKSPACE, "Backspace", N_("delete the character before the cursor"), k_backspace},
 	{127, NULL, NULL, k_backspace},
 	{TUI_CTRL('h'), NULL, NULL, k_backspace},
-	{KEY_DC, "Delete", "delete the character under the cursor", k_delete},
-	{TUI_CTRL('w'), "Ctrl-W", "delete the word before the cursor", k_word_back},
-	{TUI_CTRL('b'), "Ctrl-B / Ctrl-F", "move a word left / right", k_word_left},
+	{KEY_DC, "Delete", N_("delete the character under the cursor"), k_delete},
+	{TUI_CTRL('w'), "Ctrl-W", N_("delete the word before the cursor"), k_word_back},
+	{TUI_CTRL('b'), "Ctrl-B / Ctrl-F", N_("move a word left / right"), k_word_left},
 	{TUI_CTRL('f'), NULL, NULL, k_word_right},
-	{TUI_CTRL('u'), "Ctrl-U", "delete to the start of the line", k_kill_start},
-	{TUI_CTRL('k'), "Ctrl-K", "delete to the end of the line", k_kill_end},
-	{KEY_UP, "Up/Down", "previous / next context from the history", k_history},
+	{TUI_CTRL('u'), "Ctrl-U", N_("delete to the start of the line"), k_kill_start},
+	{TUI_CTRL('k'), "Ctrl-K", N_("delete to the end of the line"), k_kill_end},
+	{KEY_UP, "Up/Down", N_("previous / next context from the history"), k_history},
 	{KEY_DOWN, NULL, NULL, k_history},
-	{'\n', "Enter", "keep the context in the history", k_enter},
+	{'\n', "Enter", N_("keep the context in the history"), k_enter},
 	{'\r', NULL, NULL, k_enter},
 	{KEY_ENTER, NULL, NULL, k_enter},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_context = {
-	.name = "Context line",
-	.about = "The text the model reads, typed on the top line, and below it as the model's "
+	.name = N_("Context line"),
+	.about = N_("The text the model reads, typed on the top line, and below it as the model's "
 	         "tokens. Each token is shaded by its surprisal, -log p(token | the tokens before "
 	         "it) in nats: how unexpected the model found it. 0 nats is certain; each "
-	         "further 0.69 nats halves the probability.",
+	         "further 0.69 nats halves the probability."),
 	.win = W_TOKENS,
 	.draw = draw_tokens,
 	.click = click,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "divergence.h"
 
 static int first_row(struct tui_state *s, int L, int rows)
@@ -37,7 +38,7 @@ static void draw_rows(struct tui_state *s, WINDOW *w, const struct tui_div_resul
 	int bw = cols - 8 - 11 - (r->NH ? 14 : 0);
 	for (int i = 0; i < rows && top + i < r->L; i++) {
 		int l = top + i, y = i + 1;
-		ui_printf(w, y, 0, 8, "layer %d", l);
+		ui_printf(w, y, 0, 8, _("layer %d"), l);
 		if (bw > 0)
 			ui_bar(w, y, 8, scale > 0 ? r->kl[l] / scale : 0.0, bw, UI_PROB_BAR);
 		ui_printf(w, y, 8 + (bw > 0 ? bw : 0), 11, " %9.4g", r->kl[l]);
@@ -50,9 +51,9 @@ static void draw_rows(struct tui_state *s, WINDOW *w, const struct tui_div_resul
 	char line[96];
 	int y = getmaxy(w) - 1;
 	if (isnan(r->rho))
-		snprintf(line, sizeof line, "saliency rho -  (one position)");
+		snprintf(line, sizeof line, "%s", _("saliency rho -  (one position)"));
 	else
-		snprintf(line, sizeof line, "saliency rho %+.4f  target ", r->rho);
+		snprintf(line, sizeof line, _("saliency rho %+.4f  target "), r->rho);
 	int x = ui_text(w, y, 0, line, strlen(line), cols, 0);
 	if (!isnan(r->rho) && x < cols)
 		ui_text(w, y, x, t, strlen(t), cols - x, 1);
@@ -66,12 +67,12 @@ static void draw(struct tui_state *s, WINDOW *w)
 	char title[200], buf[32];
 	werase(w);
 	if (!r->valid || !tui_view_n(a) || r->pos >= tui_view_n(a)) {
-		ui_title(w, "B vs A: lens KL, worst head", s->focus == P_LENS);
-		ui_printf(w, 1, 1, cols - 2, "%s", r->err[0] ? r->err : "computing...");
+		ui_title(w, _("B vs A: lens KL, worst head"), s->focus == P_LENS);
+		ui_printf(w, 1, 1, cols - 2, "%s", r->err[0] ? r->err : _("computing..."));
 		return;
 	}
 	const char *t = tui_view_token(a, r->pos, buf, sizeof buf);
-	snprintf(title, sizeof title, "B vs A at %d \"%s\": lens KL, worst head%s", r->pos, t,
+	snprintf(title, sizeof title, _("B vs A at %d \"%s\": lens KL, worst head%s"), r->pos, t,
 	         busy ? " ..." : "");
 	ui_title(w, title, s->focus == P_LENS);
 	draw_rows(s, w, r);
@@ -95,7 +96,7 @@ int tui_k_divergence(struct tui_state *s, int key)
 	}
 	if (!s->app || tui_div_start(s->app)) {
 		snprintf(s->msg, sizeof s->msg, "%s",
-		         s->app ? lms_errmsg() : "the divergence view compares two models");
+		         s->app ? lms_errmsg() : _("the divergence view compares two models"));
 		return TUI_REDRAW;
 	}
 	s->pane[P_LENS] = &pane_divergence;
@@ -105,22 +106,22 @@ int tui_k_divergence(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "scroll the layers", k_scroll},
+	{KEY_UP, "Up/Down", N_("scroll the layers"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home/End", "first / last layers", k_scroll},
+	{KEY_HOME, "Home/End", N_("first / last layers"), k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_divergence = {
-	.name = "Divergence",
-	.about = "Two models side by side (the left one A, the right one B), on A's tokens at the "
+	.name = N_("Divergence"),
+	.about = N_("Two models side by side (the left one A, the right one B), on A's tokens at the "
 	         "selected token (else the last): for each layer the KL divergence KL(A||B), in nats, "
 	         "of the two models' logit lens distributions, as a bar; the head whose attention "
 	         "probabilities differ most in that layer (over the query/key pairs up to the "
 	         "position) and the difference; at the bottom the Spearman rank correlation of the "
 	         "two grad_norm saliencies of A's most probable next token. As `lmscope explain A "
-	         "--compare B --position N`: where quantization changes what a model computes.",
+	         "--compare B --position N`: where quantization changes what a model computes."),
 	.win = W_LENS,
 	.draw = draw,
 	.keys = keys,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 /* One row: its label and value. */
@@ -59,19 +60,19 @@ static void draw(struct tui_state *s, WINDOW *w)
 	char title[200], a[32], b[32];
 	werase(w);
 	if (!tui_view_n(s) || !v->have_dla) {
-		ui_title(w, "Direct logit attribution", focused);
+		ui_title(w, _("Direct logit attribution"), focused);
 		if (tui_view_n(s))
-			ui_printf(w, 1, 1, cols - 2, "computing...");
+			ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	const struct lms_dla *d = &v->dla;
 	const char *ta = tui_token_str(s->tm, v->target, a, sizeof a);
 	char tgt[40];
 	snprintf(tgt, sizeof tgt, "%s", ta);
-	snprintf(title, sizeof title, "Direct logit attribution: %s%s%s  sum %.3f, logit%s %.3f", tgt,
+	snprintf(title, sizeof title, _("Direct logit attribution: %s%s%s  sum %.3f, logit%s %.3f"), tgt,
 	         v->contrast >= 0 ? " - " : "",
 	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, b, sizeof b) : "", d->sum,
-	         v->contrast >= 0 ? " diff" : "", d->logit);
+	         v->contrast >= 0 ? _(" diff") : "", d->logit);
 	ui_title(w, title, focused);
 	static struct dla_row row[MAX_ROWS];
 	int n = dla_rows(s, row, MAX_ROWS);
@@ -139,27 +140,27 @@ static int k_open(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "select a row", k_move},
+	{KEY_UP, "Up/Down", N_("select a row"), k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
-	{KEY_PPAGE, "PgUp/PgDn", "a page up / down", k_move},
+	{KEY_PPAGE, "PgUp/PgDn", N_("a page up / down"), k_move},
 	{KEY_NPAGE, NULL, NULL, k_move},
-	{KEY_HOME, "Home/End", "first / last row", k_move},
+	{KEY_HOME, "Home/End", N_("first / last row"), k_move},
 	{KEY_END, NULL, NULL, k_move},
-	{'\n', "Enter", "open the selected layer's attention into its heads (again: close it)", k_open},
+	{'\n', "Enter", N_("open the selected layer's attention into its heads (again: close it)"), k_open},
 	{'\r', NULL, NULL, k_open},
 	{KEY_ENTER, NULL, NULL, k_open},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_dla = {
-	.name = "Direct logit attribution",
-	.about = "The final residual stream at the last position is a sum: the embeddings, every "
+	.name = N_("Direct logit attribution"),
+	.about = N_("The final residual stream at the last position is a sum: the embeddings, every "
 	         "head's output, every attention output bias and every MLP's output. Each term, "
 	         "through the final norm (its scale frozen from the whole stream) and the "
 	         "unembedding, is how much that component directly pushes the target's logit "
 	         "(minus the contrast's): green up, red down. The terms and the final norm's bias "
 	         "sum to the logit, shown beside it. A direct path only: a component can matter "
-	         "through later layers too (ablate it with x in the attention pane).",
+	         "through later layers too (ablate it with x in the attention pane)."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

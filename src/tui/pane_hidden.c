@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 enum { CELL = 5, HEAD_ROWS = 3 /* title, legend, unit numbers */ };
@@ -30,20 +31,20 @@ static int clamp(int v, int lo, int hi)
 
 static const char *part_name(const struct tui_state *s, int part)
 {
-	static const char *const lstm[] = {"input gate i (sigmoid)", "forget gate f (sigmoid)",
-	                                   "cell candidate g (tanh)", "output gate o (sigmoid)"};
-	static const char *const gru[] = {"reset gate r (sigmoid)", "update gate z (sigmoid)",
-	                                  "candidate n (tanh)"};
+	static const char *const lstm[] = {N_("input gate i (sigmoid)"), N_("forget gate f (sigmoid)"),
+	                                   N_("cell candidate g (tanh)"), N_("output gate o (sigmoid)")};
+	static const char *const gru[] = {N_("reset gate r (sigmoid)"), N_("update gate z (sigmoid)"),
+	                                  N_("candidate n (tanh)")};
 	enum lms_arch a = s->tm->m->cfg.arch;
 	if (part == TUI_PART_HIDDEN)
-		return "hidden state h";
+		return _("hidden state h");
 	if (s->v && s->v->has_cell && part == s->v->G + 1)
-		return "cell state c";
+		return _("cell state c");
 	if (a == LMS_LSTM && part <= 4)
-		return lstm[part - 1];
+		return _(lstm[part - 1]);
 	if (a == LMS_GRU && part <= 3)
-		return gru[part - 1];
-	return "gate";
+		return _(gru[part - 1]);
+	return _("gate");
 }
 
 struct geom {
@@ -73,13 +74,13 @@ static void draw(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	werase(w);
 	if (!tui_view_n(s) || !v->D) {
-		ui_title(w, "Recurrent activations (no attention in RNN/LSTM/GRU)", s->focus == P_ATTENTION);
+		ui_title(w, _("Recurrent activations (no attention in RNN/LSTM/GRU)"), s->focus == P_ATTENTION);
 		return;
 	}
 	struct geom g = geom(s, w);
 	int cols = getmaxx(w);
 	char title[200], buf[32];
-	snprintf(title, sizeof title, "Recurrent activations  layer %d/%d  %s  units %d-%d of %d",
+	snprintf(title, sizeof title, _("Recurrent activations  layer %d/%d  %s  units %d-%d of %d"),
 	         v->layer, v->L - 1, part_name(s, v->part), g.col0,
 	         g.col0 + (g.nc < g.D ? g.nc : g.D) - 1, g.D);
 	ui_title(w, title, s->focus == P_ATTENTION);
@@ -91,7 +92,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 	ui_set(w, UI_NORMAL);
 	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20,
-	          "+1  shade; numbers are the values (one decimal), per token (rows) and unit (columns)");
+	          "%s", _("+1  shade; numbers are the values (one decimal), per token (rows) and unit "
+	                  "(columns)"));
 	for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
 		ui_set(w, UI_DIM);
 		ui_printf(w, 2, g.lw + 1 + c * CELL, CELL - 1, "%4d", g.col0 + c);
@@ -130,25 +132,25 @@ static int k_scroll(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "arrows", "scroll tokens (rows) and units (columns)", k_scroll},
+	{KEY_UP, "arrows", N_("scroll tokens (rows) and units (columns)"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
 	{KEY_RIGHT, NULL, NULL, k_scroll},
-	{KEY_PPAGE, "PgUp/PgDn", "scroll a page of tokens", k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", N_("scroll a page of tokens"), k_scroll},
 	{KEY_NPAGE, NULL, NULL, k_scroll},
-	{KEY_SLEFT, "Shift-Left/Right", "scroll a page of units", k_scroll},
+	{KEY_SLEFT, "Shift-Left/Right", N_("scroll a page of units"), k_scroll},
 	{KEY_SRIGHT, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home", "first token, first unit", k_scroll},
-	{KEY_END, "End", "follow the end of the context", k_scroll},
+	{KEY_HOME, "Home", N_("first token, first unit"), k_scroll},
+	{KEY_END, "End", N_("follow the end of the context"), k_scroll},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_hidden = {
-	.name = "Recurrent activations",
-	.about = "A recurrent model reads the context one token at a time and carries a state "
+	.name = N_("Recurrent activations"),
+	.about = N_("A recurrent model reads the context one token at a time and carries a state "
 	         "forward instead of attending. Rows are tokens, columns units: the hidden state "
 	         "h after each token, the LSTM's cell state c (its long-term memory), or one "
-	         "gate's activations (sigmoid gates in 0..1: how much passes through).",
+	         "gate's activations (sigmoid gates in 0..1: how much passes through)."),
 	.win = W_ATT,
 	.draw = draw,
 	.click = click,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 #define LAYER_W 9  /* "layer 12 " */
@@ -23,12 +24,12 @@ static void title(struct tui_state *s, WINDOW *w, int focused)
 	const struct tui_view *v = s->v;
 	char t[200], b1[32], b2[32];
 	if (!tui_view_n(s) || !v->have_lens) {
-		ui_title(w, "Logit lens: each layer's next tokens and the target's rank", focused);
+		ui_title(w, _("Logit lens: each layer's next tokens and the target's rank"), focused);
 		return;
 	}
 	int p = v->lens_pos;
-	snprintf(t, sizeof t, "Logit lens at %d '%s'%s: target '%s' rank, top %d", p,
-	         tui_view_token(s, p, b1, sizeof b1), p == v->n - 1 ? " (last)" : "",
+	snprintf(t, sizeof t, _("Logit lens at %d '%s'%s: target '%s' rank, top %d"), p,
+	         tui_view_token(s, p, b1, sizeof b1), p == v->n - 1 ? _(" (last)") : "",
 	         tui_token_str(s->tm, v->target, b2, sizeof b2), TUI_LENS_K);
 	ui_title(w, t, focused);
 }
@@ -38,11 +39,11 @@ static void layer_row(struct tui_state *s, WINDOW *w, int y, int l, int cols)
 {
 	const struct tui_view *v = s->v;
 	char buf[32];
-	ui_printf(w, y, 0, LAYER_W, "layer %d", l);
+	ui_printf(w, y, 0, LAYER_W, _("layer %d"), l);
 	const int *id = v->lens_id + (size_t)l * TUI_LENS_K;
 	const float *p = v->lens_p + (size_t)l * TUI_LENS_K;
 	if (id[0] < 0) {
-		ui_printf(w, y, LAYER_W, cols - LAYER_W, "(state not of the unembedding's width)");
+		ui_printf(w, y, LAYER_W, cols - LAYER_W, "%s", _("(state not of the unembedding's width)"));
 		return;
 	}
 	ui_set(w, v->lens_rank[l] == 1 ? UI_TARGET : UI_NORMAL);
@@ -72,7 +73,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	if (!tui_view_n(s))
 		return;
 	if (!v->have_lens) {
-		ui_printf(w, 1, 1, cols - 2, "computing...");
+		ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	int top = first_row(s, v->L, rows);
@@ -114,22 +115,22 @@ static int k_position(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "scroll the layers", k_scroll},
+	{KEY_UP, "Up/Down", N_("scroll the layers"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home/End", "first / last layers", k_scroll},
+	{KEY_HOME, "Home/End", N_("first / last layers"), k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
-	{KEY_LEFT, "Left/Right", "the lens one position earlier / later in the context (the last "
-	                         "follows the typing)", k_position},
+	{KEY_LEFT, "Left/Right", N_("the lens one position earlier / later in the context (the last "
+	                         "follows the typing)"), k_position},
 	{KEY_RIGHT, NULL, NULL, k_position},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_lens = {
-	.name = "Logit lens",
-	.about = "Each layer's hidden state at one position (the last unless Left/Right moved it) "
+	.name = N_("Logit lens"),
+	.about = N_("Each layer's hidden state at one position (the last unless Left/Right moved it) "
 	         "read through the model's final norm and unembedding, as if the model stopped "
 	         "there: the selected target's rank (#1: the top) and probability, then the "
-	         "layer's most probable next tokens. Watch the prediction form layer by layer.",
+	         "layer's most probable next tokens. Watch the prediction form layer by layer."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 static const char *site_name[] = {"resid_pre", "attn_out", "mlp_out", "heads"};
@@ -32,27 +33,29 @@ static void draw(struct tui_state *s, WINDOW *w)
 	int cols = getmaxx(w), rows = getmaxy(w);
 	char title[200], buf[32], tb[32], cb[32];
 	werase(w);
-	snprintf(title, sizeof title, "Patching %s: clean context -> corrupted, %% of the logit "
-	         "difference restored (v site, C edit)", site_name[s->patch_site]);
+	snprintf(title, sizeof title,
+	         _("Patching %s: clean context -> corrupted, %% of the logit "
+	           "difference restored (v site, C edit)"),
+	         site_name[s->patch_site]);
 	ui_title(w, title, focused);
 	ui_set(w, s->patch_edit ? UI_SELECT : UI_DIM);
-	ui_printf(w, 1, 0, cols, "corrupted> %s%s", s->rq.corrupt, s->patch_edit ? "_" : "");
+	ui_printf(w, 1, 0, cols, _("corrupted> %s%s"), s->rq.corrupt, s->patch_edit ? "_" : "");
 	ui_set(w, UI_NORMAL);
 	if (!tui_view_n(s))
 		return;
 	if (!v->have_patch) {
-		ui_printf(w, 2, 0, cols, "%s", v->patch_note[0] ? v->patch_note : "computing...");
+		ui_printf(w, 2, 0, cols, "%s", v->patch_note[0] ? v->patch_note : _("computing..."));
 		return;
 	}
 	const struct lms_patch_result *p = &v->patch;
-	ui_printf(w, 2, 0, cols, "target %s vs %s: LD clean %.3f, corrupted %.3f",
+	ui_printf(w, 2, 0, cols, _("target %s vs %s: LD clean %.3f, corrupted %.3f"),
 	          tui_token_str(s->tm, p->target, tb, sizeof tb),
-	          p->contrast >= 0 ? tui_token_str(s->tm, p->contrast, cb, sizeof cb) : "(none)",
+	          p->contrast >= 0 ? tui_token_str(s->tm, p->contrast, cb, sizeof cb) : _("(none)"),
 	          p->ld_clean, p->ld_corrupt);
 	int nc;
 	const double *a = site(s, &nc);
 	if (!a) {
-		ui_printf(w, 3, 0, cols, "no such site in this model");
+		ui_printf(w, 3, 0, cols, "%s", _("no such site in this model"));
 		return;
 	}
 	int vis_c = (cols - 5) / CW, vis_r = rows - 4;
@@ -120,7 +123,7 @@ static int k_edit(struct tui_state *s, int key)
 		s->rq.corrupt[len] = '\0';
 	}
 	s->patch_edit = 1;
-	snprintf(s->msg, sizeof s->msg, "editing the corrupted context: Enter or Esc ends");
+	snprintf(s->msg, sizeof s->msg, "%s", _("editing the corrupted context: Enter or Esc ends"));
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 
@@ -151,26 +154,26 @@ int tui_patch_edit_key(struct tui_state *s, int key, int is_func)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_LEFT, "arrows", "scroll the heatmap (positions or heads / layers)", k_scroll},
+	{KEY_LEFT, "arrows", N_("scroll the heatmap (positions or heads / layers)"), k_scroll},
 	{KEY_RIGHT, NULL, NULL, k_scroll},
 	{KEY_UP, NULL, NULL, k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home", "back to the first position and layer", k_scroll},
-	{'v', "v", "the patched site: residual stream, attention out, MLP out, heads", k_site},
-	{'C', "C", "edit the corrupted context (prefilled with the context; Enter or Esc ends)",
+	{KEY_HOME, "Home", N_("back to the first position and layer"), k_scroll},
+	{'v', "v", N_("the patched site: residual stream, attention out, MLP out, heads"), k_site},
+	{'C', "C", N_("edit the corrupted context (prefilled with the context; Enter or Esc ends)"),
 	 k_edit},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_patch = {
-	.name = "Activation patching",
-	.about = "Run the corrupted context; at one layer and position put back the clean run's "
+	.name = N_("Activation patching"),
+	.about = N_("Run the corrupted context; at one layer and position put back the clean run's "
 	         "value (the residual stream entering the layer, the attention or MLP output, or "
 	         "one head's output at every position) and see how much of the logit difference "
 	         "LD = logit[target] - logit[contrast] comes back: (LD patched - LD corrupted) / "
 	         "(LD clean - LD corrupted), in percent. The target is the clean context's top "
 	         "token, the contrast the corrupted one's. Both contexts need the same number of "
-	         "tokens. Where 100 shows, that site carries what the corruption changed.",
+	         "tokens. Where 100 shows, that site carries what the corruption changed."),
 	.win = W_ATT,
 	.draw = draw,
 	.keys = keys,

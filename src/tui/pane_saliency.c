@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 #include "ui.h"
 
@@ -22,11 +23,11 @@ void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y)
 	char line[160];
 	ui_set(w, UI_DIM);
 	if (!v->have_saliency || !v->have_faith) {
-		ui_printf(w, y, 0, cols, "deletion area: computing...");
+		ui_printf(w, y, 0, cols, "%s", _("deletion area: computing..."));
 		ui_set(w, UI_NORMAL);
 		return;
 	}
-	ui_printf(w, y, 0, cols, "deletion area %.3f, lower = more faithful", v->faith_area);
+	ui_printf(w, y, 0, cols, _("deletion area %.3f, lower = more faithful"), v->faith_area);
 	int len = snprintf(line, sizeof line, "rank \u03c1:");
 	for (int k = 0; k < TUI_N_METHODS; k++)
 		if (!isnan(v->faith_rho[k]) && len < (int)sizeof line)
@@ -52,7 +53,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	werase(w);
 	int n = tui_view_n(s);
 	if (!n) {
-		ui_title(w, "Saliency", focused);
+		ui_title(w, _("Saliency"), focused);
 		return;
 	}
 	if (tui_presenting(s)) {
@@ -62,11 +63,11 @@ static void draw(struct tui_state *s, WINDOW *w)
 	const struct tui_method_info *mi = &tui_methods[v->method];
 	char pin[80];
 	if (v->contrast >= 0)
-		snprintf(title, sizeof title, "Saliency: %s  for %s vs %s%s", mi->name,
+		snprintf(title, sizeof title, _("Saliency: %s  for %s vs %s%s"), mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1),
 		         tui_token_str(s->tm, v->contrast, b2, sizeof b2), tui_pin_label(s, pin, sizeof pin));
 	else
-		snprintf(title, sizeof title, "Saliency: %s  for %s%s", mi->name,
+		snprintf(title, sizeof title, _("Saliency: %s  for %s%s"), mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, focused);
 	int y0 = 1;
@@ -80,7 +81,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 	pane_saliency_faith(s, w, getmaxy(w) - 2);
 	if (!v->have_saliency) {
-		ui_printf(w, 1, 1, cols - 2, "computing...");
+		ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	float mx = 0.0f;
@@ -113,7 +114,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 			ui_set(w, UI_NORMAL);
 		} else if (dw) {
 			ui_set(w, UI_DIM);
-			ui_printf(w, y, cols - 10 - dw, dw, "   new");
+			ui_printf(w, y, cols - 10 - dw, dw, "%s", _("   new"));
 			ui_set(w, UI_NORMAL);
 		}
 	}
@@ -149,18 +150,18 @@ static int k_scroll(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "scroll the tokens", k_scroll},
+	{KEY_UP, "Up/Down", N_("scroll the tokens"), k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
-	{KEY_PPAGE, "PgUp/PgDn", "scroll a page", k_scroll},
+	{KEY_PPAGE, "PgUp/PgDn", N_("scroll a page"), k_scroll},
 	{KEY_NPAGE, NULL, NULL, k_scroll},
-	{KEY_HOME, "Home/End", "first tokens / follow the end", k_scroll},
+	{KEY_HOME, "Home/End", N_("first tokens / follow the end"), k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_saliency = {
-	.name = "Saliency",
-	.about = "How much each context token drives the target's log-probability, by the "
+	.name = N_("Saliency"),
+	.about = N_("How much each context token drives the target's log-probability, by the "
 	         "selected method: grad_norm (size of the gradient at the token's embedding), "
 	         "grad_x_input (gradient times embedding, signed), integrated_gradients (the "
 	         "gradient averaged along a path from a blank input), occlusion (the change when "
@@ -168,7 +169,7 @@ const struct tui_pane_ops pane_saliency = {
 	         "attention_rollout (attention multiplied through the layers). The deletion area "
 	         "hides tokens from most to least salient and measures the area under p(target): "
 	         "lower means the scores found what the prediction rests on. rank rho is the "
-	         "Spearman rank agreement with the other methods (1: same order).",
+	         "Spearman rank agreement with the other methods (1: same order)."),
 	.win = W_SAL,
 	.draw = draw,
 	.click = click,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "engine.h"
 #include "lmscope/interp.h"
 
@@ -16,29 +17,29 @@ void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq)
 	v->have_patch = 0;
 	v->patch_note[0] = '\0';
 	if (!rq->corrupt[0]) {
-		snprintf(v->patch_note, sizeof v->patch_note, "no corrupted context: C edits it");
+		snprintf(v->patch_note, sizeof v->patch_note, "%s", _("no corrupted context: C edits it"));
 		return;
 	}
 	if (!e->tm->tok) {
-		snprintf(v->patch_note, sizeof v->patch_note, "patching needs the model's tokenizer");
+		snprintf(v->patch_note, sizeof v->patch_note, "%s", _("patching needs the model's tokenizer"));
 		return;
 	}
 	if (v->cut) {
-		snprintf(v->patch_note, sizeof v->patch_note, "the context is longer than the model's");
+		snprintf(v->patch_note, sizeof v->patch_note, "%s", _("the context is longer than the model's"));
 		return;
 	}
 	int *ids = NULL;
 	size_t n = 0, *off = NULL;
 	if (lms_tokenizer_encode_input(e->tm->tok, rq->corrupt, strlen(rq->corrupt), &ids, &n, &off,
 	                               NULL)) {
-		snprintf(v->patch_note, sizeof v->patch_note, "corrupted context: %s", lms_errmsg());
+		snprintf(v->patch_note, sizeof v->patch_note, _("corrupted context: %s"), lms_errmsg());
 		free(ids);
 		free(off);
 		return;
 	}
 	if ((int)n != v->n)
 		snprintf(v->patch_note, sizeof v->patch_note,
-		         "the contexts differ in length: clean %d tokens, corrupted %zu", v->n, n);
+		         _("the contexts differ in length: clean %d tokens, corrupted %zu"), v->n, n);
 	else if (lms_patch_result_free(&v->patch), lms_patch_sweep(e->tm->m, v->ids, ids, v->n, -1, -1, &v->patch))
 		snprintf(v->patch_note, sizeof v->patch_note, "%s", lms_errmsg());
 	else

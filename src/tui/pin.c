@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 int tui_pin_toggle(struct tui_state *s, int on)
@@ -14,20 +15,20 @@ int tui_pin_toggle(struct tui_state *s, int on)
 		if (!s->pinned)
 			return TUI_NONE;
 		s->pinned = 0;
-		snprintf(s->msg, sizeof s->msg, "unpinned");
+		snprintf(s->msg, sizeof s->msg, "%s", _("unpinned"));
 		return TUI_REDRAW;
 	}
 	if (!tui_view_n(s) || s->v->seq != s->rq.seq || !s->v->complete) {
 		/* the pin is of the context as typed, not of an older one */
-		snprintf(s->msg, sizeof s->msg, "still computing the typed context; pin again");
+		snprintf(s->msg, sizeof s->msg, "%s", _("still computing the typed context; pin again"));
 		return TUI_REDRAW;
 	}
 	if (!tui_view_copy(&s->pin, s->v)) {
-		snprintf(s->msg, sizeof s->msg, "out of memory: not pinned");
+		snprintf(s->msg, sizeof s->msg, "%s", _("out of memory: not pinned"));
 		return TUI_REDRAW;
 	}
 	s->pinned = 1;
-	snprintf(s->msg, sizeof s->msg, "pinned: panes show the change against this context");
+	snprintf(s->msg, sizeof s->msg, "%s", _("pinned: panes show the change against this context"));
 	return TUI_REDRAW;
 }
 
@@ -62,7 +63,7 @@ const char *tui_pin_label(const struct tui_state *s, char *buf, size_t size)
 	const char *t = s->pin.text + s->pin.len - n;
 	while (n && ((unsigned char)*t & 0xc0) == 0x80)
 		t++, n--;
-	snprintf(buf, size, "  \u0394 vs '%s%.*s'", n < s->pin.len ? "\u2026" : "", (int)n, t);
+	snprintf(buf, size, _("  \u0394 vs '%s%.*s'"), n < s->pin.len ? "\u2026" : "", (int)n, t);
 	return buf;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 static void token_of(const struct tui_state *s, int id, char *out, size_t size)
@@ -135,7 +136,7 @@ int tui_record_step(struct tui_app *app)
 	}
 	struct tui_snap n;
 	if (!take(app, &n)) {
-		snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
+		snprintf(s->msg, sizeof s->msg, "%s", _("out of memory: not recorded"));
 		return 0;
 	}
 	/* a pin made on another context: first a step that makes it */
@@ -148,7 +149,7 @@ int tui_record_step(struct tui_app *app)
 		if (!st || !describe(st, app->rec_have_last ? &app->rec_last : NULL, &pn)) {
 			free(pn.context);
 			free(n.context);
-			snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
+			snprintf(s->msg, sizeof s->msg, "%s", _("out of memory: not recorded"));
 			return 0;
 		}
 		if (app->rec_have_last)
@@ -159,7 +160,7 @@ int tui_record_step(struct tui_app *app)
 	struct lesson_step *st = tui_lesson_add_step(&app->rec);
 	if (!st || !describe(st, app->rec_have_last ? &app->rec_last : NULL, &n)) {
 		free(n.context);
-		snprintf(s->msg, sizeof s->msg, "out of memory: not recorded");
+		snprintf(s->msg, sizeof s->msg, "%s", _("out of memory: not recorded"));
 		return 0;
 	}
 	if (app->rec_have_last)
@@ -168,7 +169,7 @@ int tui_record_step(struct tui_app *app)
 	app->rec_have_last = 1;
 	char msg[200];
 	if (write_file(app, msg, sizeof msg))
-		snprintf(s->msg, sizeof s->msg, "recorded step %d into %s", app->rec.n, app->rec_path);
+		snprintf(s->msg, sizeof s->msg, _("recorded step %d into %s"), app->rec.n, app->rec_path);
 	else
 		snprintf(s->msg, sizeof s->msg, "%.200s", msg);
 	return 1;

@@ -4,6 +4,7 @@
  * handlers add reactions for every side they touch to app->flags. */
 #include <stdio.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 static int all_sides(struct tui_app *app, int flags)
@@ -32,7 +33,7 @@ static int k_theme(struct tui_state *s, int key)
 	(void)key;
 	struct tui_app *app = s->app;
 	tui_theme_set(app, app->theme == LESSON_LIGHT ? LESSON_DARK : LESSON_LIGHT);
-	snprintf(s->msg, sizeof s->msg, "%s theme", app->theme == LESSON_LIGHT ? "light" : "dark");
+	snprintf(s->msg, sizeof s->msg, "%s", app->theme == LESSON_LIGHT ? _("light theme") : _("dark theme"));
 	return TUI_NONE;
 }
 
@@ -41,7 +42,8 @@ static int k_present(struct tui_state *s, int key)
 	(void)key;
 	struct tui_app *app = s->app;
 	app->present = !app->present;
-	snprintf(s->msg, sizeof s->msg, "presenter mode %s", app->present ? "on (Tab: next pane)" : "off");
+	snprintf(s->msg, sizeof s->msg, "%s",
+	         app->present ? _("presenter mode on (Tab: next pane)") : _("presenter mode off"));
 	return all_sides(app, TUI_RELAYOUT | TUI_REDRAW);
 }
 
@@ -77,35 +79,35 @@ static int k_side(struct tui_state *s, int key)
 	if (app->n_sides < 2)
 		return TUI_NONE;
 	app->active = (app->active + 1) % app->n_sides;
-	snprintf(app->side[app->active]->msg, sizeof s->msg, "keys go to this side");
+	snprintf(app->side[app->active]->msg, sizeof s->msg, "%s", _("keys go to this side"));
 	return all_sides(app, TUI_REDRAW);
 }
 
 const struct tui_key tui_lesson_keys[] = {
-	{' ', "Space / Right", "lesson: next step (the context is typed out)", k_next_step},
+	{' ', "Space / Right", N_("lesson: next step (the context is typed out)"), k_next_step},
 	{KEY_RIGHT, NULL, NULL, k_next_step},
 	{KEY_NPAGE, NULL, NULL, k_next_step},
-	{KEY_LEFT, "Left", "lesson: previous step", k_prev_step},
+	{KEY_LEFT, "Left", N_("lesson: previous step"), k_prev_step},
 	{KEY_PPAGE, NULL, NULL, k_prev_step},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_key tui_teach_global_keys[] = {
-	{KEY_F(6), "F6", "light / dark theme", k_theme},
-	{KEY_F(7), "F7", "record this screen as a lesson step", k_record},
-	{KEY_F(8), "F8", "presenter mode: the focused pane enlarged", k_present},
-	{KEY_F(9), "F9", "pin these results / unpin (panes show the change)", k_pin},
-	{KEY_F(10), "F10", "start / stop a cast: the screen as lmscope-cast-N.cast", k_cast},
-	{TUI_CTRL('o'), "Ctrl-O", "two models: the keys go to the other side", k_side},
+	{KEY_F(6), "F6", N_("light / dark theme"), k_theme},
+	{KEY_F(7), "F7", N_("record this screen as a lesson step"), k_record},
+	{KEY_F(8), "F8", N_("presenter mode: the focused pane enlarged"), k_present},
+	{KEY_F(9), "F9", N_("pin these results / unpin (panes show the change)"), k_pin},
+	{KEY_F(10), "F10", N_("start / stop a cast: the screen as lmscope-cast-N.cast"), k_cast},
+	{TUI_CTRL('o'), "Ctrl-O", N_("two models: the keys go to the other side"), k_side},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_key tui_teach_command_keys[] = {
-	{'L', "L", "light / dark theme", k_theme},
-	{'R', "R", "record this screen as a lesson step", k_record},
-	{'P', "P", "presenter mode: the focused pane enlarged", k_present},
-	{'p', "p", "pin these results / unpin (panes show the change)", k_pin},
-	{'A', "A", "start / stop a cast (asciinema): the screen as lmscope-cast-N.cast", k_cast},
+	{'L', "L", N_("light / dark theme"), k_theme},
+	{'R', "R", N_("record this screen as a lesson step"), k_record},
+	{'P', "P", N_("presenter mode: the focused pane enlarged"), k_present},
+	{'p', "p", N_("pin these results / unpin (panes show the change)"), k_pin},
+	{'A', "A", N_("start / stop a cast (asciinema): the screen as lmscope-cast-N.cast"), k_cast},
 	{0, NULL, NULL, NULL},
 };
 

@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "lmscope/clock.h"
 #include "tee.h"
 #include "term.h"
@@ -177,7 +178,7 @@ static int start_cast(struct tui_cast *c, const char *title)
 int tui_term_open(struct tui_cast *cast, const char *title)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "lmscope: the explorer needs a terminal (use lmscope explain for scripts)\n");
+		fprintf(stderr, "lmscope: %s\n", _("the explorer needs a terminal (use lmscope explain for scripts)"));
 		return 0;
 	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
@@ -192,7 +193,7 @@ int tui_term_open(struct tui_cast *cast, const char *title)
 	SCREEN *scr = newterm(NULL, out ? out : stdout, stdin);
 	if (!scr) {
 		give_back();
-		fprintf(stderr, "lmscope: cannot use the terminal (TERM=%s)\n",
+		fprintf(stderr, _("lmscope: cannot use the terminal (TERM=%s)\n"),
 		        getenv("TERM") ? getenv("TERM") : "");
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "teach.h"
 
 void tui_theme_set(struct tui_app *app, int theme)
@@ -57,7 +58,7 @@ void tui_present_candidates(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, "Next token%s", tui_pin_label(s, pin, sizeof pin));
+	snprintf(title, sizeof title, _("Next token%s"), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, 1);
 	int rows = (getmaxy(w) - 1) / BIG_ROWS;
 	int top = s->cand_sel >= rows ? s->cand_sel - rows + 1 : 0;
@@ -81,11 +82,11 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	const struct tui_method_info *mi = &tui_methods[v->method];
 	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, "Saliency (%s) for %s%s", mi->label,
+	snprintf(title, sizeof title, _("Saliency (%s) for %s%s"), mi->label,
 	         tui_token_str(s->tm, v->target, buf, sizeof buf), tui_pin_label(s, pin, sizeof pin));
 	ui_title(w, title, 1);
 	if (!v->have_saliency) {
-		ui_printf(w, 1, 2, getmaxx(w) - 2, "computing...");
+		ui_printf(w, 1, 2, getmaxx(w) - 2, "%s", _("computing..."));
 		return;
 	}
 	pane_saliency_faith(s, w, getmaxy(w) - 2);

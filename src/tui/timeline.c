@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "front/i18n.h"
 #include "engine.h"
 #include "lmscope/clock.h"
 #include "ui.h"
@@ -104,7 +105,7 @@ int tui_k_timeline(struct tui_state *s, int key)
 	if (!n) {
 		snprintf(s->msg, sizeof s->msg, "%s",
 		         s->tm->snap_note[0] ? s->tm->snap_note
-		                             : "no snapshots here (lmscope train --snapshot-every N)");
+		                             : _("no snapshots here (lmscope train --snapshot-every N)"));
 		return TUI_REDRAW;
 	}
 	int at = s->rq.snapshot < 0 ? n : s->rq.snapshot;
@@ -173,8 +174,8 @@ void tui_timeline_status(const struct tui_state *s, int utf8, char *buf, size_t 
 	sparkline(sn, valid, width, upto, utf8, line, sizeof line);
 	long last = sn->v[sn->n - 1].step;
 	if (at < 0)
-		snprintf(buf, size, "final model %s", line);
+		snprintf(buf, size, _("final model %s"), line);
 	else
-		snprintf(buf, size, "step %ld/%ld %s %.2f %s", sn->v[at].step, last,
-		         valid ? "valid" : "loss", loss_at(sn, at, valid), line);
+		snprintf(buf, size, _("step %ld/%ld %s %.2f %s"), sn->v[at].step, last,
+		         valid ? _("valid") : _("loss"), loss_at(sn, at, valid), line);
 }

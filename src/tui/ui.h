@@ -185,6 +185,10 @@ extern int ui_utf8; /* the terminal takes UTF-8 */
  * the columns used. */
 int ui_text(WINDOW *w, int y, int x, const char *s, size_t len, int maxw, int token);
 int ui_text_width(const char *s, size_t len, int token);
+/* Bytes of s (len) that fit a line of maxw columns: broken after the last
+ * space, or before the last wide (CJK) character that may start a line
+ * (not closing punctuation), when there is one; at least one character. */
+size_t ui_wrap_at(const char *s, size_t len, int maxw);
 /* A horizontal bar of frac * width columns with eighth-block resolution. */
 void ui_bar(WINDOW *w, int y, int x, double frac, int width, enum ui_role role);
 /* The pane's title row (highlighted when focused). */

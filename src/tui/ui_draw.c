@@ -86,6 +86,42 @@ int ui_text_width(const char *s, size_t len, int token)
 	return used;
 }
 
+/* Whether a line may break before the character at s (n bytes): before a
+ * wide (CJK) character, as Chinese text breaks between any two characters,
+ * unless it is punctuation that must not start a line. */
+static int break_before(const char *s, size_t n)
+{
+	static const wchar_t no_start[] = L"\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300d\u300f"
+	                                  L"\u201d\u2019\u2026\u300b";
+	wchar_t c;
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	size_t k = mbrtowc(&c, s, n, &st);
+	if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
+		return 0;
+	return wcwidth(c) == 2 && !wcschr(no_start, c);
+}
+
+size_t ui_wrap_at(const char *s, size_t len, int maxw)
+{
+	size_t fit = 0, brk = 0;
+	while (fit < len) {
+		size_t next = fit + 1;
+		while (next < len && ((unsigned char)s[next] & 0xc0) == 0x80)
+			next++;
+		if (ui_text_width(s, next, 0) > maxw)
+			break;
+		if (fit > 0 && break_before(s + fit, next - fit))
+			brk = fit;
+		fit = next;
+		if (s[fit - 1] == ' ')
+			brk = fit;
+	}
+	if (fit == len || (fit > 0 && s[fit] == ' '))
+		return fit; /* all of it, or words up to a space */
+	return brk ? brk : fit ? fit : 1;
+}
+
 void ui_bar(WINDOW *w, int y, int x, double frac, int width, enum ui_role role)
 {
 	static const wchar_t part[8] = {0, 0x258f, 0x258e, 0x258d, 0x258c, 0x258b, 0x258a, 0x2589};

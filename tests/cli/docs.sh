@@ -13,6 +13,9 @@
 # tables (src/tui/) all appear; --version works.
 LMSCOPE=${LMSCOPE:-./lmscope}
 MAN=man/lmscope.1
+# the English texts (translations would hide the section headings)
+export LC_ALL=C
+unset LANGUAGE
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -122,7 +125,7 @@ for code in $(sed -n 's/^[[:space:]]*LMS_EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' src/f
 	grep -qx "\.B $code" "$tmp/codes" || fail "exit status $code is not documented"
 done
 # Every key label of the explorer's key tables appears in the man page.
-grep -h ', [a-z_]*k_[a-z_]*},' src/tui/*.c | sed -n 's/^[^"]*"\([^"]*\)", ".*/\1/p' |
+grep -h ', [a-z_]*k_[a-z_]*},' src/tui/*.c | sed -n 's/^[^"]*"\([^"]*\)", \(N_(\)\{0,1\}".*/\1/p' |
 	tr ' /' '\n\n' | grep -v '^$' | sort -u > "$tmp/keys"
 while IFS= read -r k; do
 	kk=$(printf '%s' "$k" | sed 's/-/\\-/g')

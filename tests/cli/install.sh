@@ -7,7 +7,8 @@
 # name (info, and the explorer, which gets as far as wanting a terminal),
 # and the installed lessons by name (lesson NAME), each finding its models;
 # $LMSCOPE_MODELS comes first; uninstall removes exactly what install put
-# there and leaves a model added by hand.
+# there and leaves a model added by hand; the Chinese catalog is installed
+# and the installed lmscope finds it beside itself (LANGUAGE=zh_CN).
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -46,13 +47,23 @@ cat > "$tmp/want" <<LIST
 ./share/lmscope/models/tiny-gpt2/model.safetensors
 ./share/lmscope/models/tiny-lstm/config.json
 ./share/lmscope/models/tiny-lstm/model.safetensors
+./share/locale/zh_CN/LC_MESSAGES/lmscope.mo
 ./share/man/man1/lmscope.1
 LIST
 cmp -s "$tmp/installed" "$tmp/want" || { fail "installed files differ:"; diff "$tmp/want" "$tmp/installed"; }
 [ -x "$p/bin/lmscope" ] || fail "the installed lmscope is not executable"
 cmp -s man/lmscope.1 "$p/share/man/man1/lmscope.1" || fail "the installed man page differs"
+cmp -s build/locale/zh_CN/LC_MESSAGES/lmscope.mo "$p/share/locale/zh_CN/LC_MESSAGES/lmscope.mo" ||
+	fail "the installed Chinese catalog differs"
 
 cd "$tmp/elsewhere" || exit 1
+# the installed catalog, found beside the binary (PREFIX is not the compiled one)
+if locale -a 2> /dev/null | grep -qix 'c\.utf-\?8'; then
+	out=$(env -u LC_ALL -u LMSCOPE_LOCALEDIR LANG=C.UTF-8 LANGUAGE=zh_CN "$p/bin/lmscope" --help 2>&1)
+	echo "$out" | grep -q -- '--version *显示版本号并退出' || fail "the installed lmscope --help is not in Chinese: $out"
+else
+	echo "install.sh: the installed catalog not tried: the C.UTF-8 locale is missing"
+fi
 out=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info tiny-gpt2 2>&1) || fail "installed info tiny-gpt2: $out"
 echo "$out" | grep -q "^architecture: *gpt2" || fail "info tiny-gpt2 is not the installed GPT-2: $out"
 echo "$out" | grep -q "$p/bin/../share/lmscope/models/tiny-gpt2\|$p/share/lmscope/models/tiny-gpt2" ||
