@@ -19,8 +19,8 @@ const struct front_opt explorer_options[] = {
 	          "and stops casts into lmscope-cast-N.cast)"), struct lms_explorer_opts, cast),
 	FRONT_NUM("cast-speed", 0, "X", N_("in casts, pauses longer than X seconds last X seconds"),
 	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
-	FRONT_FILE("corpus", 0, "FILE", "the corpus of the MLP neurons pane's contexts (N, Enter),\n"
-	           "read from the cache the neurons command keeps",
+	FRONT_FILE("corpus", 0, "FILE", N_("the corpus of the MLP neurons pane's contexts (N, Enter),\n"
+	           "read from the cache the neurons command keeps"),
 	           struct lms_explorer_opts, corpus),
 	FRONT_END};
 

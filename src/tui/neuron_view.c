@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "front/i18n.h"
 #include "lmscope/clock.h"
 #include "lmscope/dataset.h"
 #include "lmscope/interp.h"
@@ -73,8 +74,8 @@ static int load_stats(struct tui_engine *e, int layer)
 	free(path);
 	if (st)
 		snprintf(v->nctx_note, sizeof v->nctx_note,
-		         "no neuron cache of this corpus and layer: r makes it here, or run\n"
-		         "lmscope neurons %s %s --layer %d --cache\n(then Enter twice)", e->tm->path,
+		         _("no neuron cache of this corpus and layer: r makes it here, or run\n"
+		           "lmscope neurons %s %s --layer %d --cache\n(then Enter twice)"), e->tm->path,
 		         e->tm->corpus, layer);
 	return !st;
 }
@@ -97,7 +98,7 @@ static int pass_progress(void *p, long done, long total)
 	double now = lms_now_ms();
 	if (c->h && c->h->partial && now - c->shown >= PASS_SHOW_MS) {
 		struct tui_view *v = &c->e->cur;
-		snprintf(v->nctx_note, sizeof v->nctx_note, "corpus pass over layer %d: %ld of %ld windows",
+		snprintf(v->nctx_note, sizeof v->nctx_note, _("corpus pass over layer %d: %ld of %ld windows"),
 		         v->nctx_layer, done, total);
 		c->shown = now;
 		c->h->partial(c->h->arg);
@@ -113,7 +114,7 @@ static int run_pass(struct tui_engine *e, int layer, const struct tui_hooks *h)
 	struct tui_view *v = &e->cur;
 	if (e->snap >= 0) {
 		snprintf(v->nctx_note, sizeof v->nctx_note,
-		         "the corpus pass is of the model's own weights: } back to the final model first");
+		         "%s", _("the corpus pass is of the model's own weights: } back to the final model first"));
 		return 0;
 	}
 	struct pass_ctx c = {e, h, lms_now_ms()};
@@ -141,8 +142,8 @@ int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_h
 	v->nctx_note[0] = '\0';
 	if (!e->tm->corpus) {
 		snprintf(v->nctx_note, sizeof v->nctx_note,
-		         "no corpus: open the explorer with --corpus FILE, whose cache is made by\n"
-		         "lmscope neurons %s FILE --layer %d --cache", e->tm->path, v->nctx_layer);
+		         _("no corpus: open the explorer with --corpus FILE, whose cache is made by\n"
+		           "lmscope neurons %s FILE --layer %d --cache"), e->tm->path, v->nctx_layer);
 		return 1;
 	}
 	if (!read_corpus(e))

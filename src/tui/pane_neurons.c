@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "ui.h"
 
 /* The note's lines (separated by newlines), one a row from y. */
@@ -29,18 +30,18 @@ static void draw_contexts(struct tui_state *s, WINDOW *w, int focused)
 	const struct tui_view *v = s->v;
 	int cols = getmaxx(w), rows = getmaxy(w) - 1, open = s->rq.neuron_open;
 	char title[160];
-	snprintf(title, sizeof title, "Neuron L%d.N%d: strongest corpus contexts (Enter: back)",
+	snprintf(title, sizeof title, _("Neuron L%d.N%d: strongest corpus contexts (Enter: back)"),
 	         v->neuron_layer, open);
 	ui_title(w, title, focused);
 	if (!v->have_nctx || v->nctx_neuron != open || v->nctx_layer != v->neuron_layer) {
 		if (v->nctx_note[0] && v->nctx_neuron == open && v->nctx_layer == v->neuron_layer)
 			draw_note(w, 1, cols, v->nctx_note);
 		else
-			ui_printf(w, 1, 1, cols - 2, "computing...");
+			ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	if (!v->nctx_n)
-		ui_printf(w, 1, 1, cols - 2, "no contexts in the cache");
+		ui_printf(w, 1, 1, cols - 2, "%s", _("no contexts in the cache"));
 	for (int k = 0; k < v->nctx_n && k < rows; k++) {
 		ui_printf(w, k + 1, 0, 20, "%9.4f @%-8ld", v->nctx_value[k], v->nctx_offset[k]);
 		const char *t = v->nctx_text[k];
@@ -55,15 +56,15 @@ static void draw(struct tui_state *s, WINDOW *w)
 	int cols = getmaxx(w), rows = getmaxy(w) - 1;
 	werase(w);
 	if (s->recurrent) {
-		ui_title(w, "MLP neurons", focused);
+		ui_title(w, _("MLP neurons"), focused);
 		ui_printf(w, 1, 1, cols - 2,
-		          "recurrent models have no MLP neurons: N brings the lens back");
+		          _("recurrent models have no MLP neurons: N brings the lens back"));
 		return;
 	}
 	if (!tui_view_n(s) || !v->have_neurons) {
-		ui_title(w, "MLP neurons", focused);
+		ui_title(w, _("MLP neurons"), focused);
 		if (tui_view_n(s))
-			ui_printf(w, 1, 1, cols - 2, "computing...");
+			ui_printf(w, 1, 1, cols - 2, "%s", _("computing..."));
 		return;
 	}
 	if (s->rq.neuron_open >= 0) {
@@ -72,7 +73,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 	}
 	char title[160], buf[32];
 	const char *tok = v->neuron_pos < v->n ? tui_view_token(s, v->neuron_pos, buf, sizeof buf) : "";
-	snprintf(title, sizeof title, "MLP neurons L%d at %.24s (#%d): most active", v->neuron_layer,
+	snprintf(title, sizeof title, _("MLP neurons L%d at %.24s (#%d): most active"), v->neuron_layer,
 	         tok, v->neuron_pos);
 	ui_title(w, title, focused);
 	if (s->neuron_sel >= v->neuron_k)
@@ -152,29 +153,29 @@ static int k_pass(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "Up/Down", "select a neuron", k_move},
+	{KEY_UP, "Up/Down", N_("select a neuron"), k_move},
 	{KEY_DOWN, NULL, NULL, k_move},
-	{KEY_HOME, "Home/End", "first / last neuron", k_move},
+	{KEY_HOME, "Home/End", N_("first / last neuron"), k_move},
 	{KEY_END, NULL, NULL, k_move},
-	{KEY_LEFT, "Left/Right", "the previous / next token of the context", k_token},
+	{KEY_LEFT, "Left/Right", N_("the previous / next token of the context"), k_token},
 	{KEY_RIGHT, NULL, NULL, k_token},
-	{'\n', "Enter", "the selected neuron's strongest contexts in the corpus (again: back)", k_open},
+	{'\n', "Enter", N_("the selected neuron's strongest contexts in the corpus (again: back)"), k_open},
 	{'\r', NULL, NULL, k_open},
 	{KEY_ENTER, NULL, NULL, k_open},
-	{'r', "r", "no cache of the layer yet: make it here, the corpus pass on the engine thread "
-	           "(typing stops it)", k_pass},
+	{'r', "r", N_("no cache of the layer yet: make it here, the corpus pass on the engine thread "
+	           "(typing stops it)"), k_pass},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_neurons = {
-	.name = "MLP neurons",
-	.about = "At the selected token of the context (the last when none is; click one, or "
+	.name = N_("MLP neurons"),
+	.about = N_("At the selected token of the context (the last when none is; click one, or "
 	         "Left/Right here) and the selected layer ([ and ]), the MLP neurons with the "
 	         "highest activation - the value after the nonlinearity, as `lmscope neurons` "
 	         "ranks them - and their values as bars. Enter lists a neuron's strongest contexts "
 	         "in the corpus the explorer was opened with (--corpus FILE), read from the cache "
 	         "`lmscope neurons MODEL FILE --layer L --cache` writes (or r here, on the engine "
-	         "thread).",
+	         "thread)."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,
@@ -185,7 +186,7 @@ int tui_k_neurons(struct tui_state *s, int key)
 {
 	(void)key;
 	if (s->recurrent) {
-		snprintf(s->msg, sizeof s->msg, "neurons: recurrent models have no MLP neurons");
+		snprintf(s->msg, sizeof s->msg, "%s", _("neurons: recurrent models have no MLP neurons"));
 		return TUI_REDRAW;
 	}
 	int on = s->pane[P_LENS] != &pane_neurons;
