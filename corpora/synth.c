@@ -46,26 +46,33 @@ static int below(int n)
 
 /* ---- agreement -------------------------------------------------------------- */
 
-struct noun { const char *sg, *pl; };
+struct noun {
+	const char *sg, *pl;
+};
 
 static const struct noun subjects[] = {
-	{"key", "keys"}, {"dog", "dogs"}, {"author", "authors"}, {"teacher", "teachers"},
-	{"boy", "boys"}, {"girl", "girls"}, {"farmer", "farmers"}, {"painting", "paintings"},
-	{"student", "students"}, {"letter", "letters"}, {"king", "kings"}, {"bird", "birds"},
-	{"doctor", "doctors"}, {"car", "cars"}, {"book", "books"}, {"friend", "friends"},
+	{"key", "keys"},         {"dog", "dogs"},           {"author", "authors"},
+	{"teacher", "teachers"}, {"boy", "boys"},           {"girl", "girls"},
+	{"farmer", "farmers"},   {"painting", "paintings"}, {"student", "students"},
+	{"letter", "letters"},   {"king", "kings"},         {"bird", "birds"},
+	{"doctor", "doctors"},   {"car", "cars"},           {"book", "books"},
+	{"friend", "friends"},
 };
 static const struct noun attractors[] = {
-	{"cabinet", "cabinets"}, {"house", "houses"}, {"garden", "gardens"}, {"city", "cities"},
-	{"river", "rivers"}, {"window", "windows"}, {"school", "schools"}, {"village", "villages"},
-	{"tower", "towers"}, {"table", "tables"}, {"forest", "forests"}, {"mountain", "mountains"},
+	{"cabinet", "cabinets"}, {"house", "houses"},     {"garden", "gardens"},
+	{"city", "cities"},      {"river", "rivers"},     {"window", "windows"},
+	{"school", "schools"},   {"village", "villages"}, {"tower", "towers"},
+	{"table", "tables"},     {"forest", "forests"},   {"mountain", "mountains"},
 };
 static const char *const preps[] = {"to", "near", "behind", "of", "beside", "from", "in"};
 static const char *const adjs[] = {"old", "new", "small", "big", "red", "quiet", "dark", "green"};
-struct verb { const char *sg, *pl, *rest; };
+struct verb {
+	const char *sg, *pl, *rest;
+};
 static const struct verb verbs[] = {
-	{"is", "are", "on the table"}, {"was", "were", "here yesterday"},
+	{"is", "are", "on the table"},     {"was", "were", "here yesterday"},
 	{"has", "have", "a long history"}, {"is", "are", "very good"},
-	{"was", "were", "in the box"}, {"has", "have", "no name"},
+	{"was", "were", "in the box"},     {"has", "have", "no name"},
 };
 
 static void agreement(void)

@@ -26,8 +26,10 @@ static const struct command commands[] = {
 	{"generate", lms_cmd_generate, N_("continue a prompt (greedy or top-p sampling)")},
 	{"convert", lms_cmd_convert, N_("write a model as a model directory or a GGUF file")},
 	{"importance", lms_cmd_importance, N_("permutation importance of context offsets over a text")},
-	{"patch", lms_cmd_patch, N_("activation patching: which layer, position and head carry a difference")},
-	{"heads", lms_cmd_heads, N_("previous-token, duplicate-token and induction scores of every head")},
+	{"patch", lms_cmd_patch,
+     N_("activation patching: which layer, position and head carry a difference")},
+	{"heads", lms_cmd_heads,
+     N_("previous-token, duplicate-token and induction scores of every head")},
 	{"neurons", lms_cmd_neurons, N_("the corpus contexts where an MLP neuron is most active")},
 	{"lesson", lms_cmd_lesson, N_("play a lesson file in the explorer (for teaching)")},
 };
@@ -38,7 +40,7 @@ struct global {
 
 static const struct front_opt lmscope_options[] = {
 	FRONT_INT("threads", 0, "N", N_("OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)"),
-	          struct global, threads, 1, 4096),
+              struct global, threads, 1, 4096),
 	FRONT_FLAG("version", 0, N_("print the version and exit"), struct global, version, 1),
 	FRONT_END};
 
@@ -65,7 +67,8 @@ static int check_stdout(int rc)
 	int err = errno;
 	if (!bad || rc != LMS_EXIT_OK)
 		return rc;
-	return front_fail(lms_fail(LMS_EIO, "standard output: %s", err ? strerror(err) : "write error"));
+	return front_fail(
+		lms_fail(LMS_EIO, "standard output: %s", err ? strerror(err) : "write error"));
 }
 
 int main(int argc, char **argv)

@@ -66,7 +66,7 @@ enum lms_occlude {
 
 struct lms_attr_opts {
 	enum lms_attr_method method;
-	struct lms_run *run;      /* optional work run of the model, T >= n */
+	struct lms_run *run; /* optional work run of the model, T >= n */
 	/* Ablations every forward of a run allocated here follows (NULL:
 	 * none; a caller's run keeps its own r->iv; lmscope/interp.h). */
 	const struct lms_intervention *iv;
@@ -133,8 +133,8 @@ enum lms_status lms_rollout_run(float *R, const struct lms_run *r, int b, int n,
  * (each batch of rows) and a non-zero return abandons the curve with
  * LMS_EINTR, leaving curve and area partly written. */
 enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, int n, int target,
-                                   const float *scores, const struct lms_attr_opts *o,
-                                   float *curve, double *area);
+                                   const float *scores, const struct lms_attr_opts *o, float *curve,
+                                   double *area);
 
 /* Spearman rank correlation of a and b (n), ties given their mean rank;
  * 0 when either is constant. */
@@ -152,8 +152,8 @@ double lms_spearman(const float *a, const float *b, int n);
  * forwards) only when they are the method. Nothing is compared below two
  * positions: a rank correlation of one position means nothing (and
  * occlusion by removal cannot remove the only token). */
-int lms_faith_compares(const struct lms_attr_opts *o, enum lms_attr_method other, enum lms_arch arch,
-                       int n);
+int lms_faith_compares(const struct lms_attr_opts *o, enum lms_attr_method other,
+                       enum lms_arch arch, int n);
 
 struct lms_faithfulness {
 	double area;                    /* deletion area of the scores; NAN until computed */
@@ -187,11 +187,11 @@ enum lms_status lms_embgrad(const struct lms_model *m, struct lms_run *run, cons
 typedef int (*lms_progress_fn)(void *userdata, long done, long total);
 
 struct lms_importance_opts {
-	int positions;     /* K: offsets d = 1..K, each example has K context tokens */
-	int repeats;       /* R shuffles per feature (default 5) */
-	int dim_groups;    /* G > 0: also G contiguous groups of embedding dims */
-	int max_examples;  /* windows taken from the token stream (default 512) */
-	int batch;         /* rows per forward (default 64) */
+	int positions;    /* K: offsets d = 1..K, each example has K context tokens */
+	int repeats;      /* R shuffles per feature (default 5) */
+	int dim_groups;   /* G > 0: also G contiguous groups of embedding dims */
+	int max_examples; /* windows taken from the token stream (default 512) */
+	int batch;        /* rows per forward (default 64) */
 	uint64_t seed;
 	lms_progress_fn progress;
 	void *userdata;
@@ -200,25 +200,24 @@ struct lms_importance_opts {
 /* One feature's effect: the rise of the mean cross-entropy (nats) and of the
  * perplexity when the feature is shuffled across examples. */
 struct lms_importance_row {
-	double xent_rise, xent_sd;  /* mean and standard deviation over repeats */
+	double xent_rise, xent_sd; /* mean and standard deviation over repeats */
 	double ppl_rise, ppl_sd;
 };
 
 struct lms_importance {
 	int examples;
-	double xent;                       /* unshuffled mean cross-entropy */
+	double xent; /* unshuffled mean cross-entropy */
 	int positions;
 	struct lms_importance_row *offset; /* (positions): offset d at [d - 1] */
 	int groups;
-	int *group_start;                  /* (groups + 1) dim boundaries */
-	struct lms_importance_row *group;  /* (groups) */
+	int *group_start;                 /* (groups + 1) dim boundaries */
+	struct lms_importance_row *group; /* (groups) */
 };
 
 void lms_importance_opts_default(struct lms_importance_opts *o);
 /* Examples are windows of K tokens of `tokens` and the token after each. */
 enum lms_status lms_importance_run(const struct lms_model *m, const int *tokens, size_t ntok,
-                                   const struct lms_importance_opts *o,
-                                   struct lms_importance *out);
+                                   const struct lms_importance_opts *o, struct lms_importance *out);
 /* The same over given examples: contexts ctx (N, K) and the targets (N). */
 enum lms_status lms_importance_examples(const struct lms_model *m, const int *ctx, const int *tgt,
                                         int N, const struct lms_importance_opts *o,

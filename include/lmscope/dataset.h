@@ -23,11 +23,11 @@
 #include "lmscope/tokenizer.h"
 
 struct lms_dataset {
-	int *train;      /* (n_train) */
+	int *train; /* (n_train) */
 	size_t n_train;
-	int *valid;      /* (n_valid) */
+	int *valid; /* (n_valid) */
 	size_t n_valid;
-	size_t unk;      /* tokens mapped to <unk> over all files */
+	size_t unk; /* tokens mapped to <unk> over all files */
 };
 
 enum lms_status lms_dataset_load(struct lms_dataset *ds, const struct lms_tokenizer *tok,
@@ -50,12 +50,12 @@ enum lms_status lms_read_stream(FILE *f, const char *name, size_t max, char **da
 
 struct lms_batcher {
 	const int *tokens;
-	size_t n;          /* tokens in the stream */
+	size_t n; /* tokens in the stream */
 	int T;
 	size_t nchunks;
-	size_t *perm;      /* (nchunks) this epoch's order */
+	size_t *perm; /* (nchunks) this epoch's order */
 	uint64_t seed;
-	long epoch;        /* data position: epoch and chunk index within it */
+	long epoch; /* data position: epoch and chunk index within it */
 	size_t cursor;
 };
 

@@ -12,8 +12,8 @@
 #include "lmscope/model.h"
 
 struct lms_eval {
-	size_t targets;    /* tokens scored */
-	double nll;        /* their summed negative log-likelihood, nats */
+	size_t targets; /* tokens scored */
+	double nll;     /* their summed negative log-likelihood, nats */
 };
 
 /* Called after each batch of windows with targets done so far and in all. */

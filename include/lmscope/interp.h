@@ -49,15 +49,15 @@ enum lms_patch_site {
 };
 
 struct lms_intervention {
-	int L, NH, H;               /* the model's sizes (lms_intervention_new) */
+	int L, NH, H; /* the model's sizes (lms_intervention_new) */
 	enum lms_ablate_mode mode;
-	unsigned char *heads;       /* (L, NH) 1: ablated (recurrent: (L, H) units) */
-	unsigned char *mlp;         /* (L) 1: the MLP's output is 0 */
-	int n_ablated;              /* heads, units and MLPs set */
+	unsigned char *heads; /* (L, NH) 1: ablated (recurrent: (L, H) units) */
+	unsigned char *mlp;   /* (L) 1: the MLP's output is 0 */
+	int n_ablated;        /* heads, units and MLPs set */
 	/* one patch (site NONE: none) */
 	enum lms_patch_site site;
-	int layer, head, pos;       /* pos -1: every position */
-	const float *src;           /* (T, X) the source run's values, row stride X */
+	int layer, head, pos; /* pos -1: every position */
+	const float *src;     /* (T, X) the source run's values, row stride X */
 	/* A forward may start at layer start_layer (> 0 or with start_resid):
 	 * layers below are taken as they are, and start_resid (T, C), when not
 	 * NULL, is copied in as that layer's input at the forward's positions.
@@ -105,13 +105,13 @@ double lms_logit_diff(struct lms_run *r, int target, int contrast);
  * NULL where the architecture has no such site (recurrent: only hidden). */
 struct lms_patch_result {
 	int L, T, NH;
-	int target, contrast;      /* as used (chosen when the caller gave -1) */
+	int target, contrast; /* as used (chosen when the caller gave -1) */
 	double ld_clean, ld_corrupt;
-	double *resid_pre;         /* (L, T) */
-	double *attn_out;          /* (L, T) */
-	double *mlp_out;           /* (L, T) */
-	double *heads;             /* (L, NH) every position of the head */
-	double *hidden;            /* (L, T) recurrent state */
+	double *resid_pre; /* (L, T) */
+	double *attn_out;  /* (L, T) */
+	double *mlp_out;   /* (L, T) */
+	double *heads;     /* (L, NH) every position of the head */
+	double *hidden;    /* (L, T) recurrent state */
 };
 
 /* Runs clean and corrupt (n ids each, n <= the model's context) and, for
@@ -137,13 +137,13 @@ void lms_patch_result_free(struct lms_patch_result *p);
  * and final_bias sum to the logit (difference) up to rounding. */
 struct lms_dla {
 	int L, NH;
-	double embed;        /* token (and position) embeddings */
-	double *heads;       /* (L, NH) each head through its slice of the output projection */
-	double *attn_bias;   /* (L) the output projection's bias (0 without one) */
-	double *mlp;         /* (L) */
+	double embed;      /* token (and position) embeddings */
+	double *heads;     /* (L, NH) each head through its slice of the output projection */
+	double *attn_bias; /* (L) the output projection's bias (0 without one) */
+	double *mlp;       /* (L) */
 	double final_bias;
-	double sum;          /* of everything above */
-	double logit;        /* logit[target] (- logit[contrast]) from the unembedding */
+	double sum;   /* of everything above */
+	double logit; /* logit[target] (- logit[contrast]) from the unembedding */
 };
 
 /* DLA of position pos of row 0 of a forwarded Transformer run. */
@@ -179,14 +179,14 @@ const float *lms_run_neurons(const struct lms_run *r, int l, int *H);
 /* One neuron's strongest activations over a corpus. */
 struct lms_neuron_hit {
 	float value;
-	long offset;      /* the token's index in the corpus */
+	long offset; /* the token's index in the corpus */
 };
 
 struct lms_neuron_stats {
 	int layer, H, K;
-	long count;                  /* positions seen */
-	double *mean, *var;          /* (H) */
-	struct lms_neuron_hit *top;  /* (H, K) highest first; value -inf where fewer */
+	long count;                 /* positions seen */
+	double *mean, *var;         /* (H) */
+	struct lms_neuron_hit *top; /* (H, K) highest first; value -inf where fewer */
 };
 
 /* Progress callback: done of total windows; return non-zero to stop. */
@@ -203,8 +203,8 @@ void lms_neuron_stats_free(struct lms_neuron_stats *s);
  * (layer, H, K, key) is LMS_EFORMAT. key identifies the corpus. */
 enum lms_status lms_neuron_stats_save(const struct lms_neuron_stats *s, unsigned long long key,
                                       const char *path);
-enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long long key,
-                                      int layer, int H, int K, const char *path);
+enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long long key, int layer,
+                                      int H, int K, const char *path);
 
 /* The cache of a corpus pass, as `lmscope neurons --cache` keeps it: its
  * key is an FNV-1a hash of the corpus's tokens (lms_tokenizer_encode, no

@@ -82,14 +82,14 @@ struct lms_model {
 	size_t n_params; /* parameters, whatever their storage */
 	struct lms_tensor *tensors;
 	int n_tensors;
-	struct lms_wmat *wm;   /* (n_tensors) each tensor as stored, (shape0, shape1);
+	struct lms_wmat *wm; /* (n_tensors) each tensor as stored, (shape0, shape1);
 	                          1-D ones as (1, n). Only the embedding, the
 	                          unembedding and the Llama family's matrices are
 	                          multiplied through it (GPT-2's Conv1D weights,
 	                          (in, out), are read from params directly). */
-	int typed;             /* some tensor is not float32: inference and attribution only */
-	size_t stored_bytes;   /* bytes of the parameters as stored */
-	void *storage;         /* what wm points into besides params (file mappings) */
+	int typed;           /* some tensor is not float32: inference and attribution only */
+	size_t stored_bytes; /* bytes of the parameters as stored */
+	void *storage;       /* what wm points into besides params (file mappings) */
 	void (*storage_free)(void *storage);
 };
 
@@ -106,8 +106,7 @@ size_t lms_config_n_params(const struct lms_config *c);
 
 /* A model with freshly initialised parameters (the architecture's usual
  * initialisation, deterministic in seed). */
-enum lms_status lms_model_create(const struct lms_config *c, uint64_t seed,
-                                 struct lms_model **out);
+enum lms_status lms_model_create(const struct lms_config *c, uint64_t seed, struct lms_model **out);
 void lms_model_free(struct lms_model *m);
 /* Allocates (zeroed) gradients if absent; LMS_EUNSUPPORTED for a typed
  * model (training needs float32 weights: lmscope convert makes them). */
@@ -139,17 +138,17 @@ enum {
 
 struct lms_run {
 	const struct lms_model *m;
-	int B, T;        /* capacity */
-	int n;           /* positions valid in every row after the last forward */
-	int Cout;        /* width of hfin (C, or H for recurrent) */
-	int *ids;        /* (B, T) the tokens of the last lms_embed */
-	float *emb;      /* (B, T, C) input token embedding rows e_j (editable) */
-	float *demb;     /* (B, T, C) d objective / d e_j */
-	float *hfin;     /* (B, T, Cout) what the unembedding reads */
-	float *dhfin;    /* (B, T, Cout) */
-	float *logits;   /* (B, T, V) rows filled by lms_logits; the xent
+	int B, T;       /* capacity */
+	int n;          /* positions valid in every row after the last forward */
+	int Cout;       /* width of hfin (C, or H for recurrent) */
+	int *ids;       /* (B, T) the tokens of the last lms_embed */
+	float *emb;     /* (B, T, C) input token embedding rows e_j (editable) */
+	float *demb;    /* (B, T, C) d objective / d e_j */
+	float *hfin;    /* (B, T, Cout) what the unembedding reads */
+	float *dhfin;   /* (B, T, Cout) */
+	float *logits;  /* (B, T, V) rows filled by lms_logits; the xent
 	                    objective turns them into d objective / d logits */
-	float *scratch;  /* (max(V, Cout)) for the objectives and the lens */
+	float *scratch; /* (max(V, Cout)) for the objectives and the lens */
 	/* The softmax of the row the last lms_logits computed on its own (one
 	 * row), which lms_objective_logprob reuses: that row (b * T + t; -1
 	 * when none), its log-normaliser, and the expected unembedding row
@@ -157,11 +156,11 @@ struct lms_run {
 	long soft_row;
 	double soft_lse;
 	float *soft_mean; /* (Cout) */
-	float *wrows;    /* (max(2, rows of a head block), Cout) unembedding rows as float */
+	float *wrows;     /* (max(2, rows of a head block), Cout) unembedding rows as float */
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;
-	void *acts;      /* architecture-private activations and their gradients */
+	void *acts; /* architecture-private activations and their gradients */
 };
 
 enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_run **out);
@@ -186,8 +185,8 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1);
  * and with LMS_GRAD_PARAMS also accumulates the unembedding's gradient.
  *
  * log p(target | x<=pos) at row b, minus log p(contrast) when contrast >= 0. */
-double lms_objective_logprob(struct lms_run *r, int b, int pos, int target,
-                             int contrast, int flags);
+double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int contrast,
+                             int flags);
 /* Mean cross-entropy over every (b, t < n) with targets[b * n + t] >= 0.
  * With neither LMS_GRAD_INPUT nor LMS_GRAD_PARAMS only the value is
  * computed (evaluation): r->dhfin is left as it was. */

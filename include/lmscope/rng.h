@@ -5,12 +5,14 @@
 
 #include <stdint.h>
 
-struct lms_rng { uint64_t s; };
+struct lms_rng {
+	uint64_t s;
+};
 
 void lms_rng_seed(struct lms_rng *g, uint64_t seed);
 uint64_t lms_rng_u64(struct lms_rng *g);
-float lms_rng_uniform(struct lms_rng *g);           /* [0, 1) */
-float lms_rng_normal(struct lms_rng *g);            /* N(0, 1) */
+float lms_rng_uniform(struct lms_rng *g);              /* [0, 1) */
+float lms_rng_normal(struct lms_rng *g);               /* N(0, 1) */
 uint64_t lms_rng_below(struct lms_rng *g, uint64_t n); /* [0, n), n > 0 */
 
 #endif

@@ -10,11 +10,11 @@
 
 struct lms_sampler {
 	int V;
-	double temperature;   /* 0: greedy */
-	double top_p;         /* 1: the whole distribution */
+	double temperature; /* 0: greedy */
+	double top_p;       /* 1: the whole distribution */
 	struct lms_rng rng;
-	float *prob;          /* (V) scratch */
-	int *idx;             /* (V) scratch */
+	float *prob; /* (V) scratch */
+	int *idx;    /* (V) scratch */
 };
 
 enum lms_status lms_sampler_new(struct lms_sampler *s, int V, double temperature, double top_p,

@@ -18,8 +18,8 @@ struct lms_tokenizer;
 
 /* Counts of what an encoding could not represent exactly. */
 struct lms_tok_stats {
-	size_t unk;          /* tokens mapped to <unk> */
-	size_t replaced;     /* invalid UTF-8 sequences replaced by U+FFFD */
+	size_t unk;      /* tokens mapped to <unk> */
+	size_t replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
 };
 
 /* Loads the tokenizer files found in dir. When the directory holds none,
@@ -75,7 +75,8 @@ enum lms_status lms_tokenizer_decode(const struct lms_tokenizer *tok, const int 
 /* The default word-level pre-tokenization pattern (PCRE2, UTF + UCP): words
  * of letters, marks and digits with inner apostrophes ("don't", "LORD's"),
  * and every other non-space character on its own. */
-#define LMS_TOK_WORD_PATTERN "[\\p{L}\\p{M}\\p{N}]+(?:['\\x{2019}][\\p{L}\\p{M}\\p{N}]+)*|[^\\s\\p{L}\\p{M}\\p{N}]"
+#define LMS_TOK_WORD_PATTERN                                                                       \
+	"[\\p{L}\\p{M}\\p{N}]+(?:['\\x{2019}][\\p{L}\\p{M}\\p{N}]+)*|[^\\s\\p{L}\\p{M}\\p{N}]"
 
 struct lms_tok_train_opts {
 	enum lms_tok_kind kind; /* LMS_TOK_WORD, LMS_TOK_CHAR or LMS_TOK_BPE */

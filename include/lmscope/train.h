@@ -32,24 +32,25 @@
 #include "lmscope/tokenizer.h"
 
 struct lms_train_opts {
-	int B, T;               /* batch rows, positions per row */
-	long steps;             /* updates in all; 0: from epochs */
-	double epochs;          /* used when steps == 0 */
-	double lr;              /* peak learning rate */
-	double min_lr_frac;     /* cosine decays to lr * min_lr_frac */
-	long warmup;            /* linear warm-up updates */
+	int B, T;           /* batch rows, positions per row */
+	long steps;         /* updates in all; 0: from epochs */
+	double epochs;      /* used when steps == 0 */
+	double lr;          /* peak learning rate */
+	double min_lr_frac; /* cosine decays to lr * min_lr_frac */
+	long warmup;        /* linear warm-up updates */
 	double weight_decay;
-	double clip;            /* global gradient norm limit, 0: none */
+	double clip; /* global gradient norm limit, 0: none */
 	double beta1, beta2, eps;
-	long valid_every;       /* validate every N updates (and at each epoch end, and the end); 0: not by count */
-	long valid_tokens;      /* at most this many validation targets per validation, 0: all */
-	long checkpoint_every;  /* 0: only at the end (and on interruption) */
-	long log_every;         /* a CSV / TensorBoard row every N updates (1 = every update) */
-	long snapshot_every;    /* a snapshot (lmscope/snapshots.h), with a validation, every N
+	long
+		valid_every; /* validate every N updates (and at each epoch end, and the end); 0: not by count */
+	long valid_tokens;     /* at most this many validation targets per validation, 0: all */
+	long checkpoint_every; /* 0: only at the end (and on interruption) */
+	long log_every;        /* a CSV / TensorBoard row every N updates (1 = every update) */
+	long snapshot_every;   /* a snapshot (lmscope/snapshots.h), with a validation, every N
 	                           updates and at the end; 0: none */
-	long stop_at;           /* stop after this update with a checkpoint, as if interrupted; 0: never */
-	uint64_t seed;          /* data order (the caller seeds the initialisation) */
-	int f16;                /* the model in the directory's root in F16 (the checkpoint stays F32) */
+	long stop_at;  /* stop after this update with a checkpoint, as if interrupted; 0: never */
+	uint64_t seed; /* data order (the caller seeds the initialisation) */
+	int f16;       /* the model in the directory's root in F16 (the checkpoint stays F32) */
 	volatile sig_atomic_t *interrupt; /* when set non-zero: checkpoint and return LMS_EINTR */
 	const char *const *watch; /* files (the corpora) whose change or removal during training */
 	int nwatch;               /* stops it with LMS_EIO, keeping the last checkpoint */
@@ -62,21 +63,21 @@ struct lms_train_opts {
 void lms_train_defaults(struct lms_train_opts *o);
 
 enum lms_train_event {
-	LMS_TRAIN_STEP,        /* an update was made */
-	LMS_TRAIN_VALID,       /* a validation finished (valid_loss is set) */
-	LMS_TRAIN_CHECKPOINT,  /* a checkpoint was written */
+	LMS_TRAIN_STEP,       /* an update was made */
+	LMS_TRAIN_VALID,      /* a validation finished (valid_loss is set) */
+	LMS_TRAIN_CHECKPOINT, /* a checkpoint was written */
 };
 
 struct lms_train_progress {
 	enum lms_train_event event;
-	long step;              /* updates done */
+	long step; /* updates done */
 	long total;
 	long epoch;
-	double loss;            /* training loss of the last update */
-	double valid_loss;      /* NaN until the first validation */
+	double loss;       /* training loss of the last update */
+	double valid_loss; /* NaN until the first validation */
 	double lr, grad_norm;
-	double tokens_per_s;    /* training tokens per second since the start of this call */
-	double elapsed;         /* seconds since the start of this call */
+	double tokens_per_s; /* training tokens per second since the start of this call */
+	double elapsed;      /* seconds since the start of this call */
 };
 
 typedef void (*lms_train_fn)(void *userdata, const struct lms_train_progress *p);

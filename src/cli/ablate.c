@@ -13,8 +13,14 @@ static int set_mode(void *field, const char *value)
 }
 
 const struct front_opt cli_ablate_options[] = {
-	FRONT_STR("ablate", 0, "L.H,...", N_("run with these heads (L.H) or MLPs (L.mlp) ablated;\nrecurrent models: L.U, unit U of layer L's state"), struct cli_ablate, spec),
-	FRONT_FN("ablate-mode", 0, "M", N_("zero (default), or mean: a head's output replaced by\nits mean over the context (MLPs are always zeroed)"), struct cli_ablate, mode, set_mode),
+	FRONT_STR("ablate", 0, "L.H,...",
+              N_("run with these heads (L.H) or MLPs (L.mlp) ablated;\nrecurrent models: L.U, unit "
+                 "U of layer L's state"),
+              struct cli_ablate, spec),
+	FRONT_FN("ablate-mode", 0, "M",
+             N_("zero (default), or mean: a head's output replaced by\nits mean over the context "
+                "(MLPs are always zeroed)"),
+             struct cli_ablate, mode, set_mode),
 	FRONT_END};
 
 int cli_ablate_make(const struct cli_ablate *a, const struct lms_model *m,

@@ -51,8 +51,8 @@ enum lms_status cli_input_ids(const struct front_model *cm, const char *text, co
 		if (!cm->tok)
 			return lms_fail(LMS_EARG, "%s: no tokenizer to encode %s (use %s, or --tokenizer FILE)",
 			                cm->path, textopt, idopt);
-		enum lms_status st = lms_tokenizer_encode_input(cm->tok, text, strlen(text), ids, n, NULL,
-		                                                NULL);
+		enum lms_status st =
+			lms_tokenizer_encode_input(cm->tok, text, strlen(text), ids, n, NULL, NULL);
 		if (st)
 			return st;
 		if (*n == 0) {
@@ -67,7 +67,8 @@ enum lms_status cli_input_ids(const struct front_model *cm, const char *text, co
 			int bad = (*ids)[i];
 			free(*ids);
 			*ids = NULL;
-			return lms_fail(LMS_EARG, "%s: token id %d outside the vocabulary (0 to %d)", cm->path, bad, V - 1);
+			return lms_fail(LMS_EARG, "%s: token id %d outside the vocabulary (0 to %d)", cm->path,
+			                bad, V - 1);
 		}
 	return LMS_OK;
 }

@@ -53,7 +53,8 @@ json_t *cli_lens_json(const struct front_model *cm, const struct cli_lens *l);
 void cli_lens_print(const struct front_model *cm, const struct cli_lens *l);
 /* The tokens' display names (L * K, NULL where ids are -1), spelled into
  * *bufs when needed; both malloc'd, NULL when out of memory. */
-const char **cli_lens_names(const struct front_model *cm, const struct cli_lens *l, char (**bufs)[32]);
+const char **cli_lens_names(const struct front_model *cm, const struct cli_lens *l,
+                            char (**bufs)[32]);
 
 /* Subcommands: argv[0] is the subcommand's name. */
 int lms_cmd_info(int argc, char **argv);

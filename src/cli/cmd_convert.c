@@ -20,20 +20,26 @@ struct convert_opts {
 };
 
 static const struct front_opt convert_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", N_("the model's tokenizer (llama2.c's tokenizer.bin)"), struct convert_opts,
-	          tokenizer),
-	FRONT_STR("output", 'o', "DIR", N_("the model directory to write (created if missing), or FILE.gguf"),
-	          struct convert_opts, out),
-	FRONT_FLAG("f16", 0, N_("store the weights as float16 (default float32)"), struct convert_opts, f16, 1),
-	FRONT_FLAG("force", 0, N_("replace what DIR holds (another model)"), struct convert_opts, force, 1),
-	FRONT_STR("type", 0, "T", N_("GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
-	          "Q5_K, Q6_K or Q4_K_M (default F32, F16 with --f16)"), struct convert_opts, type),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the model's tokenizer (llama2.c's tokenizer.bin)"),
+               struct convert_opts, tokenizer),
+	FRONT_STR("output", 'o', "DIR",
+              N_("the model directory to write (created if missing), or FILE.gguf"),
+              struct convert_opts, out),
+	FRONT_FLAG("f16", 0, N_("store the weights as float16 (default float32)"), struct convert_opts,
+               f16, 1),
+	FRONT_FLAG("force", 0, N_("replace what DIR holds (another model)"), struct convert_opts, force,
+               1),
+	FRONT_STR("type", 0, "T",
+              N_("GGUF matrix storage: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
+                 "Q5_K, Q6_K or Q4_K_M (default F32, F16 with --f16)"),
+              struct convert_opts, type),
 	FRONT_END};
 
 static const char usage_text[] =
-	N_("usage: lmscope convert MODEL [--tokenizer FILE] -o DIR|FILE.gguf [--f16] [--force] [--type T]\n"
-	"MODEL is a model directory, a GGUF file or a llama2.c checkpoint (.bin).\n"
-	"An output ending in .gguf writes a GGUF file (Llama-family models).\n");
+	N_("usage: lmscope convert MODEL [--tokenizer FILE] -o DIR|FILE.gguf [--f16] [--force] [--type "
+       "T]\n"
+       "MODEL is a model directory, a GGUF file or a llama2.c checkpoint (.bin).\n"
+       "An output ending in .gguf writes a GGUF file (Llama-family models).\n");
 
 static int is_gguf_path(const char *p)
 {
@@ -57,12 +63,13 @@ int lms_cmd_convert(int argc, char **argv)
 	int gguf = is_gguf_path(out);
 	const char *type = o.type;
 	if (type && (!gguf || !lms_gguf_type_known(type)))
-		return front_usage(gguf ? "convert: unknown --type %s" : "convert: --type %s needs -o FILE.gguf",
-		                   type);
+		return front_usage(
+			gguf ? "convert: unknown --type %s" : "convert: --type %s needs -o FILE.gguf", type);
 	/* a GGUF file is written atomically; DIR is built beside itself and
 	 * swapped in whole (lmscope/stage.h) */
 	struct lms_stage stage;
-	enum lms_status st = gguf ? LMS_OK : lms_stage_begin(&stage, out, o.force ? LMS_STAGE_FORCE : 0, NULL);
+	enum lms_status st =
+		gguf ? LMS_OK : lms_stage_begin(&stage, out, o.force ? LMS_STAGE_FORCE : 0, NULL);
 	if (st)
 		return front_fail(st);
 	struct front_model cm;
@@ -84,8 +91,9 @@ int lms_cmd_convert(int argc, char **argv)
 	}
 	if (!st)
 		printf("%s: %s, %zu parameters%s\n", out, lms_arch_name(cm.m->cfg.arch), cm.m->n_params,
-		       !cm.tok ? "" : gguf ? ", without its tokenizer (GGUF output holds the model only)"
-		                           : ", with its tokenizer");
+		       !cm.tok ? ""
+		       : gguf  ? ", without its tokenizer (GGUF output holds the model only)"
+		               : ", with its tokenizer");
 	front_close_model(&cm);
 	return st ? front_fail(st) : LMS_EXIT_OK;
 }

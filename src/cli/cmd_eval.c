@@ -20,15 +20,20 @@ struct eval_opts {
 };
 
 static const struct front_opt eval_options[] = {
-	FRONT_INT("context", 0, "N", N_("window length (the model's context)"), struct eval_opts, context, 1, 1000000),
-	FRONT_INT("stride", 0, "N", N_("window advance (half the window): each token is predicted\n"
-	          "with at least N - stride tokens of context"), struct eval_opts, stride, 1, 1000000),
+	FRONT_INT("context", 0, "N", N_("window length (the model's context)"), struct eval_opts,
+              context, 1, 1000000),
+	FRONT_INT("stride", 0, "N",
+              N_("window advance (half the window): each token is predicted\n"
+                 "with at least N - stride tokens of context"),
+              struct eval_opts, stride, 1, 1000000),
 	FRONT_INT("batch", 0, "N", N_("windows per forward pass (8; at most the windows there are)"),
-	          struct eval_opts, batch, 1, 1000000),
-	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct eval_opts,
-	          tokenizer),
-	FRONT_FLAG("json", 0, N_("print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
-	           "\"perplexity\", \"unk_rate\"}"), struct eval_opts, json, 1),
+              struct eval_opts, batch, 1, 1000000),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"),
+               struct eval_opts, tokenizer),
+	FRONT_FLAG("json", 0,
+               N_("print {\"tokens\", \"cross_entropy\", \"bits_per_token\",\n"
+                  "\"perplexity\", \"unk_rate\"}"),
+               struct eval_opts, json, 1),
 	FRONT_END};
 
 struct bar {
@@ -51,8 +56,8 @@ static void on_progress(void *ud, size_t done, size_t total)
 
 /* The texts' token ids, each file a document (BOS first when the model
  * expects it); unk counts the <unk> tokens. */
-static enum lms_status encode_files(const struct lms_tokenizer *tok, char **files, int nfiles, int **ids,
-                                    size_t *n, size_t *unk)
+static enum lms_status encode_files(const struct lms_tokenizer *tok, char **files, int nfiles,
+                                    int **ids, size_t *n, size_t *unk)
 {
 	for (int f = 0; f < nfiles; f++) {
 		char *text;
@@ -74,8 +79,9 @@ int lms_cmd_eval(int argc, char **argv)
 {
 	struct eval_opts o = {.batch = 8};
 	struct cli_ablate ab = {0};
-	struct front_cmd cmd = {"eval", N_("usage: lmscope eval MODEL FILE... [options]\n"), NULL,
-	                        {{eval_options, &o}, {cli_ablate_options, &ab}}, 0, NULL};
+	struct front_cmd cmd = {"eval", N_("usage: lmscope eval MODEL FILE... [options]\n"),
+	                        NULL,   {{eval_options, &o}, {cli_ablate_options, &ab}},
+	                        0,      NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
@@ -117,7 +123,8 @@ int lms_cmd_eval(int argc, char **argv)
 	}
 	/* rows beyond the windows there are would be computed for nothing */
 	if (!st)
-		st = lms_run_new(cm.m, (int)(most > 0 && most < (size_t)o.batch ? most : (size_t)o.batch), T, &r);
+		st = lms_run_new(cm.m, (int)(most > 0 && most < (size_t)o.batch ? most : (size_t)o.batch),
+		                 T, &r);
 	if (!st)
 		lms_run_intervene(r, iv);
 	struct bar bar = {.tty = isatty(2)};

@@ -57,9 +57,9 @@ struct opts {
 	const char *path, *tokpath, *text, *idlist;
 	const char *target_text, *contrast_text; /* --target, --contrast by text */
 	int target, contrast, top, attention, json;
-	struct cli_attr_opts x; /* the attribution method and its settings */
-	int faith;              /* faithfulness: 1 on, 0 off, -1 when cheap enough */
-	struct cli_ablate ab;   /* --ablate, --ablate-mode */
+	struct cli_attr_opts x;      /* the attribution method and its settings */
+	int faith;                   /* faithfulness: 1 on, 0 off, -1 when cheap enough */
+	struct cli_ablate ab;        /* --ablate, --ablate-mode */
 	struct cli_compare_opts cmp; /* --compare, --position */
 	int dla;
 	int lens;
@@ -67,13 +67,13 @@ struct opts {
 
 /* What one explanation found, computed from a run. */
 struct result {
-	int *ids;          /* (n) the positions explained */
+	int *ids; /* (n) the positions explained */
 	int n;
-	double *logprob;   /* (V) log p(k | ids) for the token after the last position */
-	int *order;        /* (top) ids, most probable first */
+	double *logprob; /* (V) log p(k | ids) for the token after the last position */
+	int *order;      /* (top) ids, most probable first */
 	int top;
 	int target, contrast;
-	double *scores;    /* (n) saliency */
+	double *scores;      /* (n) saliency */
 	struct lms_run *run; /* kept for the attention */
 	struct cli_attr_result attr;
 	struct lms_intervention *iv; /* --ablate, or NULL */
@@ -86,28 +86,36 @@ struct result {
 static const struct front_opt explain_options[] = {
 	FRONT_STR("text", 0, "TEXT", N_("the input, through the model's tokenizer"), O, text),
 	FRONT_STR("ids", 0, "5,17,42", N_("the input as token ids"), O, idlist),
-	FRONT_STR("target", 0, "TOKEN", N_("explain this next token (one token of text; default the most\n"
-	          "probable)"), O, target_text),
+	FRONT_STR("target", 0, "TOKEN",
+              N_("explain this next token (one token of text; default the most\n"
+                 "probable)"),
+              O, target_text),
 	FRONT_INT("target-id", 0, "N", N_("the target by id"), O, target, 0, FRONT_INT_MAX),
-	FRONT_STR("contrast", 0, "TOKEN", N_("explain log p(target) - log p(contrast) (one token of text)"), O,
-	          contrast_text),
+	FRONT_STR("contrast", 0, "TOKEN",
+              N_("explain log p(target) - log p(contrast) (one token of text)"), O, contrast_text),
 	FRONT_INT("contrast-id", 0, "N", N_("the contrast by id"), O, contrast, 0, FRONT_INT_MAX),
 	FRONT_INT("top", 0, "K", N_("the K most probable next tokens (10)"), O, top, 1, FRONT_INT_MAX),
-	FRONT_FLAG("attention", 0, N_("every layer's attention probabilities (Transformers)"), O, attention, 1),
-	FRONT_FLAG("dla", 0, N_("direct logit attribution of the target at the last position"), O, dla, 1),
-	FRONT_FLAG("lens", 0, N_("the logit lens at the last position: each layer's top K and the\n"
-	           "target's rank and probability"), O, lens, 1),
+	FRONT_FLAG("attention", 0, N_("every layer's attention probabilities (Transformers)"), O,
+               attention, 1),
+	FRONT_FLAG("dla", 0, N_("direct logit attribution of the target at the last position"), O, dla,
+               1),
+	FRONT_FLAG("lens", 0,
+               N_("the logit lens at the last position: each layer's top K and the\n"
+                  "target's rank and probability"),
+               O, lens, 1),
 	FRONT_FLAG("json", 0, N_("one JSON object on one line"), O, json, 1),
-	FRONT_FLAG("faithfulness", 0, N_("deletion curve and rank agreement (by default when cheap)"), O, faith, 1),
+	FRONT_FLAG("faithfulness", 0, N_("deletion curve and rank agreement (by default when cheap)"),
+               O, faith, 1),
 	FRONT_FLAG("no-faithfulness", 0, N_("leave them out"), O, faith, 0),
-	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O,
+               tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
 	N_("usage: lmscope explain MODEL (--text TEXT | --ids 5,17,42) [--target TOKEN]\n"
-	"                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
-	"                       [--json | --csv] [--figure FILE] [--compare MODEL_B] [options]\n");
+       "                       [--contrast TOKEN] [--method M] [--top K] [--attention]\n"
+       "                       [--json | --csv] [--figure FILE] [--compare MODEL_B] [options]\n");
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -117,10 +125,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->target = o->contrast = -1;
 	o->top = 10;
 	cli_compare_defaults(&o->cmp);
-	struct front_cmd cmd = {"explain", usage_text, NULL,
-	                        {{explain_options, o}, {explain_attr_options, &o->x}, {cli_ablate_options, &o->ab},
+	struct front_cmd cmd = {"explain",
+	                        usage_text,
+	                        NULL,
+	                        {{explain_options, o},
+	                         {explain_attr_options, &o->x},
+	                         {cli_ablate_options, &o->ab},
 	                         {explain_compare_options, &o->cmp}},
-	                        0, NULL};
+	                        0,
+	                        NULL};
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
 		return rc;
@@ -132,10 +145,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (!o->text == !o->idlist)
 		return front_usage(_("explain: give exactly one of --text TEXT and --ids LIST"));
 	if (o->cmp.position >= 0 && !o->cmp.model_b)
-		return front_usage(_("explain: --position is the position --compare looks at; give --compare MODEL_B"));
+		return front_usage(
+			_("explain: --position is the position --compare looks at; give --compare MODEL_B"));
 	if (o->cmp.model_b && (o->x.csv || o->ab.spec))
-		return front_usage(_("explain: --compare compares the models as they are, in the table or --json "
-		                   "(not with --csv or --ablate)"));
+		return front_usage(
+			_("explain: --compare compares the models as they are, in the table or --json "
+		      "(not with --csv or --ablate)"));
 	if ((o->target_text && o->target >= 0) || (o->contrast_text && o->contrast >= 0))
 		return front_usage(_("explain: give a token by text or by id, not both"));
 	return 0;
@@ -143,7 +158,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 /* The id of a token given as text (--target, --contrast): the text must
  * encode to exactly one token. */
-static enum lms_status token_of(const struct front_model *cm, const char *opt, const char *text, int *id)
+static enum lms_status token_of(const struct front_model *cm, const char *opt, const char *text,
+                                int *id)
 {
 	if (!cm->tok)
 		return lms_fail(LMS_EARG, "%s: no tokenizer to read %s (use %s-id)", cm->path, opt, opt);
@@ -186,8 +202,14 @@ static void free_result(struct result *res)
 static struct cli_attr_pred pred_of(const struct result *res)
 {
 	struct cli_attr_pred p = {
-		.ids = res->ids, .n = res->n, .logprob = res->logprob, .order = res->order,
-		.top = res->top, .target = res->target, .contrast = res->contrast, .run = res->run,
+		.ids = res->ids,
+		.n = res->n,
+		.logprob = res->logprob,
+		.order = res->order,
+		.top = res->top,
+		.target = res->target,
+		.contrast = res->contrast,
+		.run = res->run,
 		.lens = res->lens.L ? &res->lens : NULL,
 	};
 	return p;
@@ -250,7 +272,8 @@ static enum lms_status explain(const struct front_model *cm, struct opts *o, str
 
 static json_t *scored_token(const struct front_model *cm, const struct result *res, int id)
 {
-	return json_pack("{s:i, s:o, s:f}", "id", id, "token", cli_token_json(cm, id), "logprob", res->logprob[id]);
+	return json_pack("{s:i, s:o, s:f}", "id", id, "token", cli_token_json(cm, id), "logprob",
+	                 res->logprob[id]);
 }
 
 static json_t *reals(const double *x, int n)
@@ -263,10 +286,10 @@ static json_t *reals(const double *x, int n)
 
 static json_t *dla_json(const struct lms_dla *d)
 {
-	return json_pack("{s:f, s:o, s:o, s:o, s:f, s:f, s:f}", "embed", d->embed,
-	                 "heads", cli_matrix_json(d->heads, d->L, d->NH),
-	                 "attn_bias", reals(d->attn_bias, d->L), "mlp", reals(d->mlp, d->L),
-	                 "final_bias", d->final_bias, "sum", d->sum, "logit", d->logit);
+	return json_pack("{s:f, s:o, s:o, s:o, s:f, s:f, s:f}", "embed", d->embed, "heads",
+	                 cli_matrix_json(d->heads, d->L, d->NH), "attn_bias", reals(d->attn_bias, d->L),
+	                 "mlp", reals(d->mlp, d->L), "final_bias", d->final_bias, "sum", d->sum,
+	                 "logit", d->logit);
 }
 
 static int print_json(const struct front_model *cm, const struct opts *o, const struct result *res)
@@ -279,8 +302,9 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 	}
 	for (int i = 0; i < res->top; i++) {
 		int id = res->order[i];
-		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token", cli_token_json(cm, id),
-		                                     "prob", exp(res->logprob[id]), "logprob", res->logprob[id]));
+		json_array_append_new(top, json_pack("{s:i, s:o, s:f, s:f}", "id", id, "token",
+		                                     cli_token_json(cm, id), "prob", exp(res->logprob[id]),
+		                                     "logprob", res->logprob[id]));
 	}
 	json_object_set_new(root, "ids", ids);
 	json_object_set_new(root, "tokens", toks);
@@ -307,7 +331,8 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 				for (int q = 0; q < res->n; q++) {
 					json_t *row = json_array();
 					for (int k = 0; k < res->n; k++)
-						json_array_append_new(row, json_real(a ? a[(size_t)q * res->run->T + k] : 0.0));
+						json_array_append_new(row,
+						                      json_real(a ? a[(size_t)q * res->run->T + k] : 0.0));
 					json_array_append_new(rows, row);
 				}
 				json_array_append_new(heads, rows);
@@ -317,8 +342,9 @@ static int print_json(const struct front_model *cm, const struct opts *o, const 
 		json_object_set_new(root, "attention", layers);
 	}
 	if (res->iv)
-		json_object_set_new(root, "ablate", json_pack("{s:s, s:s}", "spec", o->ab.spec, "mode",
-		                                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
+		json_object_set_new(root, "ablate",
+		                    json_pack("{s:s, s:s}", "spec", o->ab.spec, "mode",
+		                              o->ab.mode == LMS_ABLATE_MEAN ? "mean" : "zero"));
 	if (o->dla)
 		json_object_set_new(root, "dla", dla_json(&res->dla));
 	if (o->lens)
@@ -382,7 +408,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 {
 	const struct lms_config *c = &cm->m->cfg;
 	char buf[32];
-	printf("model %s: %s, %d layers, vocabulary %d\n\n", cm->path, lms_arch_name(c->arch), c->L, c->V);
+	printf("model %s: %s, %d layers, vocabulary %d\n\n", cm->path, lms_arch_name(c->arch), c->L,
+	       c->V);
 	double scale = 0.0;
 	for (int j = 0; j < res->n; j++)
 		scale = fmax(scale, fabs(res->scores[j]));
@@ -409,7 +436,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 	}
 	printf("\ntarget   %7d  ", res->target);
 	put_token(front_token_str(cm, res->target, buf, sizeof buf), 18);
-	printf(" logprob %.4f%s\n", res->logprob[res->target], o->target < 0 ? "  (most probable)" : "");
+	printf(" logprob %.4f%s\n", res->logprob[res->target],
+	       o->target < 0 ? "  (most probable)" : "");
 	if (res->contrast >= 0) {
 		printf("contrast %7d  ", res->contrast);
 		put_token(front_token_str(cm, res->contrast, buf, sizeof buf), 18);
@@ -429,7 +457,9 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 				const float *a = lms_run_attention(res->run, l, h, 0);
 				if (!a)
 					continue;
-				printf("\nattention layer %d head %d (row: query position, column: key position)\n     ", l, h);
+				printf("\nattention layer %d head %d (row: query position, column: key position)\n "
+				       "    ",
+				       l, h);
 				for (int k = 0; k < res->n; k++)
 					printf(" %6d", k);
 				putchar('\n');
@@ -444,7 +474,8 @@ static int print_table(const struct front_model *cm, const struct opts *o, const
 }
 
 /* CSV (--csv), JSON (--json) or the table. */
-static int print_output(const struct front_model *cm, const struct opts *o, const struct result *res)
+static int print_output(const struct front_model *cm, const struct opts *o,
+                        const struct result *res)
 {
 	if (o->x.csv) {
 		struct cli_attr_pred p = pred_of(res);
@@ -473,9 +504,11 @@ int lms_cmd_explain(int argc, char **argv)
 	if (!st && o.contrast_text)
 		st = token_of(&cm, "--contrast", o.contrast_text, &o.contrast);
 	if (!st && o.target >= c->V)
-		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path, o.target, c->V - 1);
+		st = lms_fail(LMS_EARG, "%s: --target-id %d outside the vocabulary (0 to %d)", o.path,
+		              o.target, c->V - 1);
 	if (!st && o.contrast >= c->V)
-		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path, o.contrast, c->V - 1);
+		st = lms_fail(LMS_EARG, "%s: --contrast-id %d outside the vocabulary (0 to %d)", o.path,
+		              o.contrast, c->V - 1);
 	if (!st && o.contrast >= 0 && o.contrast == o.target)
 		st = lms_fail(LMS_EARG, "explain: --contrast-id must differ from the target");
 	if (!st && (rc = cli_ablate_make(&o.ab, cm.m, &res.iv))) {
@@ -484,13 +517,16 @@ int lms_cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	if (!st && o.attention && lms_arch_is_recurrent(c->arch))
-		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n", lms_arch_name(c->arch));
+		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n",
+		        lms_arch_name(c->arch));
 	if (!st) {
 		res.ids = ids;
 		res.n = (int)(n < (size_t)c->maxT ? n : (size_t)c->maxT);
 		if (n > (size_t)c->maxT) {
-			fprintf(stderr, "lmscope: %zu tokens exceed the model's context of %d; explaining the last %d\n",
-			        n, c->maxT, c->maxT);
+			fprintf(
+				stderr,
+				"lmscope: %zu tokens exceed the model's context of %d; explaining the last %d\n", n,
+				c->maxT, c->maxT);
 			res.ids = ids + (n - (size_t)c->maxT);
 		}
 		st = explain(&cm, &o, &res);

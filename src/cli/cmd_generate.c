@@ -25,14 +25,16 @@ static const struct front_opt generate_options[] = {
 	FRONT_STR("text", 0, "PROMPT", N_("the prompt"), struct generate_opts, text),
 	FRONT_STR("ids", 0, "1,2,3", N_("the prompt as token ids"), struct generate_opts, ids),
 	FRONT_INT(NULL, 'n', "N", N_("tokens to generate (20)"), struct generate_opts, n, 0, 1000000),
-	FRONT_NUM("temperature", 0, "T", N_("0 is greedy (default 0.8)"), struct generate_opts, temperature, 0, HUGE_VAL),
+	FRONT_NUM("temperature", 0, "T", N_("0 is greedy (default 0.8)"), struct generate_opts,
+              temperature, 0, HUGE_VAL),
 	FRONT_NUM("top-p", 0, "P", N_("sample from the smallest set of tokens with mass >= P (0.95)"),
-	          struct generate_opts, top_p, 0, 1),
-	FRONT_U64("seed", 0, "S", N_("sampling seed (1)"), struct generate_opts, seed, 0, FRONT_INT_MAX),
-	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct generate_opts,
-	          tokenizer),
+              struct generate_opts, top_p, 0, 1),
+	FRONT_U64("seed", 0, "S", N_("sampling seed (1)"), struct generate_opts, seed, 0,
+              FRONT_INT_MAX),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"),
+               struct generate_opts, tokenizer),
 	FRONT_FLAG("json", 0, N_("print {\"prompt_ids\", \"ids\", \"tokens\", \"text\"} at the end"),
-	           struct generate_opts, json, 1),
+               struct generate_opts, json, 1),
 	FRONT_END};
 
 static const char usage_text[] =
@@ -45,7 +47,7 @@ static const char about_text[] =
 struct sink {
 	const struct front_model *cm;
 	int json;
-	size_t np;          /* the prompt's length in seq */
+	size_t np; /* the prompt's length in seq */
 };
 
 /* Bytes of s that end on a whole UTF-8 character: a character cut at the
@@ -103,8 +105,7 @@ static void emit(const struct sink *sk, const int *seq, size_t len)
 /* Generates n ids after the prompt into out, printing each as it comes
  * (unless json); stops with LMS_EINTR on Ctrl-C, *made ids made. */
 static enum lms_status generate(const struct lms_model *m, const int *prompt, size_t np, int n,
-                                struct lms_sampler *s, const struct sink *sk, int *out,
-                                int *made)
+                                struct lms_sampler *s, const struct sink *sk, int *out, int *made)
 {
 	const struct lms_config *c = &m->cfg;
 	int recurrent = lms_arch_is_recurrent(c->arch);
@@ -120,9 +121,9 @@ static enum lms_status generate(const struct lms_model *m, const int *prompt, si
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
 	memcpy(seq, prompt, np * sizeof *seq);
-	size_t len = np;   /* tokens in seq */
-	size_t win = 0;    /* seq[win .. len) is in the run */
-	int have = 0;      /* positions of the window already computed */
+	size_t len = np; /* tokens in seq */
+	size_t win = 0;  /* seq[win .. len) is in the run */
+	int have = 0;    /* positions of the window already computed */
 	for (int k = 0; k < n && !st; k++) {
 		if (len - win > (size_t)T) {
 			/* the context is full: keep the last three quarters and recompute */
@@ -150,8 +151,8 @@ static enum lms_status generate(const struct lms_model *m, const int *prompt, si
 
 /* The prompt's ids: parsed, or the text through the tokenizer (BOS alone
  * for an empty text, when the model has one). */
-static enum lms_status prompt_ids(const struct front_model *cm, const struct generate_opts *o, int **prompt,
-                                  size_t *np)
+static enum lms_status prompt_ids(const struct front_model *cm, const struct generate_opts *o,
+                                  int **prompt, size_t *np)
 {
 	enum lms_status st = LMS_OK;
 	if (o->ids) {
@@ -177,7 +178,8 @@ static enum lms_status prompt_ids(const struct front_model *cm, const struct gen
 	return st;
 }
 
-static void print_json(const struct front_model *cm, const int *prompt, size_t np, const int *gen, int n)
+static void print_json(const struct front_model *cm, const int *prompt, size_t np, const int *gen,
+                       int n)
 {
 	json_t *pj = json_array(), *ij = json_array(), *tj = json_array();
 	for (size_t i = 0; i < np; i++)

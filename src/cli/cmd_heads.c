@@ -27,20 +27,26 @@ struct opts {
 
 #define O struct opts
 static const struct front_opt heads_options[] = {
-	FRONT_STR("text", 0, "TEXT", N_("the sequence to score the heads on (toy models need\n"
-	          "text like their training data)"), O, text),
+	FRONT_STR("text", 0, "TEXT",
+              N_("the sequence to score the heads on (toy models need\n"
+                 "text like their training data)"),
+              O, text),
 	FRONT_STR("ids", 0, "IDS", N_("the same as comma-separated token ids"), O, idlist),
-	FRONT_LONG("seq-len", 0, "N", N_("N random tokens, then the same N again (50, or half the\n"
-	           "model's context when that is shorter)"), O, seq_len, 1, FRONT_INT_MAX),
+	FRONT_LONG("seq-len", 0, "N",
+               N_("N random tokens, then the same N again (50, or half the\n"
+                  "model's context when that is shorter)"),
+               O, seq_len, 1, FRONT_INT_MAX),
 	FRONT_U64("seed", 0, "S", N_("their seed (1)"), O, seed, 0, 1e18),
-	FRONT_FLAG("json", 0, N_("{\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}"), O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
+	FRONT_FLAG("json", 0, N_("{\"ids\", \"previous_token\", \"induction\", \"duplicate_token\"}"),
+               O, json, 1),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O,
+              tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
 	N_("usage: lmscope heads MODEL [--text TEXT | --ids IDS | --seq-len N --seed S]\n"
-	"                     [--json] [--tokenizer FILE]\n");
+       "                     [--json] [--tokenizer FILE]\n");
 
 static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 {
@@ -75,8 +81,9 @@ static enum lms_status sequence(const struct front_model *cm, const struct opts 
 	if (N == 0)
 		N = DEFAULT_N < c->maxT / 2 ? DEFAULT_N : c->maxT / 2;
 	if (N < 1 || 2 * N > c->maxT)
-		return lms_fail(LMS_EARG, "--seq-len %ld twice is %ld tokens, more than the model's context of %d",
-		                N, 2 * N, c->maxT);
+		return lms_fail(LMS_EARG,
+		                "--seq-len %ld twice is %ld tokens, more than the model's context of %d", N,
+		                2 * N, c->maxT);
 	*n = (size_t)(2 * N);
 	*ids = malloc(*n * sizeof **ids);
 	if (!*ids)

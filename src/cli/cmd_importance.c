@@ -23,21 +23,27 @@ struct importance_opts {
 
 #define I struct importance_opts
 static const struct front_opt importance_options[] = {
-	FRONT_INT("positions", 0, "K", N_("context offsets 1..K, K tokens per example (8)"), I, o.positions, 1, 4096),
-	FRONT_INT("repeats", 0, "R", N_("shuffles per feature, for the spread (5)"), I, o.repeats, 1, 1000),
-	FRONT_INT("dims", 0, "G", N_("also G groups of embedding dimensions (0: none)"), I, o.dim_groups, 0, 1 << 20),
-	FRONT_INT("examples", 0, "N", N_("windows taken from FILE, spread evenly (512)"), I, o.max_examples, 2, 1 << 24),
+	FRONT_INT("positions", 0, "K", N_("context offsets 1..K, K tokens per example (8)"), I,
+              o.positions, 1, 4096),
+	FRONT_INT("repeats", 0, "R", N_("shuffles per feature, for the spread (5)"), I, o.repeats, 1,
+              1000),
+	FRONT_INT("dims", 0, "G", N_("also G groups of embedding dimensions (0: none)"), I,
+              o.dim_groups, 0, 1 << 20),
+	FRONT_INT("examples", 0, "N", N_("windows taken from FILE, spread evenly (512)"), I,
+              o.max_examples, 2, 1 << 24),
 	FRONT_INT("batch", 0, "N", N_("windows per forward pass (64)"), I, o.batch, 1, 4096),
 	FRONT_U64("seed", 0, "S", N_("shuffles (1)"), I, o.seed, 0, FRONT_INT_MAX),
-	FRONT_FLAG("lines", 0, N_("one example per line of FILE: its last token is the target,\n"
-	           "the K before it the context (shorter lines are skipped)"), I, lines, 1),
+	FRONT_FLAG("lines", 0,
+               N_("one example per line of FILE: its last token is the target,\n"
+                  "the K before it the context (shorter lines are skipped)"),
+               I, lines, 1),
 	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), I, json, 1),
 	FRONT_END};
 #undef I
 
 static const char usage_text[] =
 	N_("usage: lmscope importance MODEL FILE [options]\n"
-	"FILE is text, or token ids separated by spaces for a model without a tokenizer.\n");
+       "FILE is text, or token ids separated by spaces for a model without a tokenizer.\n");
 
 struct bar {
 	int tty;
@@ -75,8 +81,8 @@ static void print_json(const char *path, const char *file, const struct lms_impo
 		json_array_append_new(offs, row_json(json_pack("{s:i}", "offset", d), &imp->offset[d - 1]));
 	}
 	for (int q = 0; q < imp->groups; q++) {
-		json_t *head = json_pack("{s:i, s:i}", "start", imp->group_start[q], "end",
-		                         imp->group_start[q + 1]);
+		json_t *head =
+			json_pack("{s:i, s:i}", "start", imp->group_start[q], "end", imp->group_start[q + 1]);
 		json_array_append_new(dims, row_json(head, &imp->group[q]));
 	}
 	json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:i, s:f, s:f, s:o, s:o}", "model", path, "file",
@@ -108,8 +114,8 @@ static void print_table(const struct lms_importance_opts *o, const struct lms_im
 {
 	printf("examples %d, %d shuffles each; cross-entropy %.4f nats, perplexity %.3f\n\n",
 	       imp->examples, o->repeats, imp->xent, exp(imp->xent));
-	printf("%-10s %4s  %10s  %8s  %12s  %10s\n", "feature", "rank", "xent rise", "sd",
-	       "ppl rise", "sd");
+	printf("%-10s %4s  %10s  %8s  %12s  %10s\n", "feature", "rank", "xent rise", "sd", "ppl rise",
+	       "sd");
 	char label[32];
 	for (int d = 1; d <= imp->positions; d++) {
 		snprintf(label, sizeof label, "offset %d", d);
@@ -118,7 +124,8 @@ static void print_table(const struct lms_importance_opts *o, const struct lms_im
 	if (imp->groups)
 		putchar('\n');
 	for (int q = 0; q < imp->groups; q++) {
-		snprintf(label, sizeof label, "dims %d-%d", imp->group_start[q], imp->group_start[q + 1] - 1);
+		snprintf(label, sizeof label, "dims %d-%d", imp->group_start[q],
+		         imp->group_start[q + 1] - 1);
 		print_row(label, &imp->group[q], rank_of(imp->group, imp->groups, q));
 	}
 }
@@ -148,7 +155,8 @@ static enum lms_status encode(const struct lms_tokenizer *tok, const char *text,
 		if (k == i || v > 0x7fffffff || (k < len && !strchr(" ,\t\r\n", text[k]))) {
 			free(*ids);
 			*ids = NULL;
-			return lms_fail(LMS_EFORMAT, "the model has no tokenizer, and the text is not a list of token ids");
+			return lms_fail(LMS_EFORMAT,
+			                "the model has no tokenizer, and the text is not a list of token ids");
 		}
 		(*ids)[(*n)++] = (int)v;
 		i = k;

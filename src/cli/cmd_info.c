@@ -10,14 +10,15 @@ struct info_opts {
 };
 
 static const struct front_opt info_options[] = {
-	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), struct info_opts,
-	          tokenizer),
+	FRONT_FILE("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"),
+               struct info_opts, tokenizer),
 	FRONT_END};
 
 int lms_cmd_info(int argc, char **argv)
 {
 	struct info_opts o = {0};
-	struct front_cmd cmd = {"info", N_("usage: lmscope info MODEL [options]\n"), NULL, {{info_options, &o}}, 0, NULL};
+	struct front_cmd cmd = {
+		"info", N_("usage: lmscope info MODEL [options]\n"), NULL, {{info_options, &o}}, 0, NULL};
 	int i, rc = front_parse(&cmd, argc, argv, &i);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
@@ -50,8 +51,10 @@ int lms_cmd_info(int argc, char **argv)
 		printf("norm eps:     %g\n", (double)c->eps);
 	if (cm.tok) {
 		static const char *const kinds[] = {
-			[LMS_TOK_WORD] = "word-level", [LMS_TOK_CHAR] = "character-level",
-			[LMS_TOK_BPE] = "byte-level BPE", [LMS_TOK_SPM] = "sentencepiece BPE",
+			[LMS_TOK_WORD] = "word-level",
+			[LMS_TOK_CHAR] = "character-level",
+			[LMS_TOK_BPE] = "byte-level BPE",
+			[LMS_TOK_SPM] = "sentencepiece BPE",
 		};
 		enum lms_tok_kind k = lms_tokenizer_kind(cm.tok);
 		printf("tokenizer:    %s, %d tokens\n", (unsigned)k < 4 ? kinds[k] : "unknown",

@@ -30,20 +30,24 @@ struct opts {
 #define O struct opts
 static const struct front_opt neurons_options[] = {
 	FRONT_LONG("layer", 0, "L", N_("the MLP layer (from 0)"), O, layer, 0, FRONT_INT_MAX),
-	FRONT_LONG("neuron", 0, "N", N_("one neuron's strongest contexts"), O, neuron, 0, FRONT_INT_MAX),
-	FRONT_LONG("top-neurons", 0, "K", N_("else the K neurons of highest activation variance (10)"), O,
-	           top_neurons, 1, FRONT_INT_MAX),
+	FRONT_LONG("neuron", 0, "N", N_("one neuron's strongest contexts"), O, neuron, 0,
+               FRONT_INT_MAX),
+	FRONT_LONG("top-neurons", 0, "K", N_("else the K neurons of highest activation variance (10)"),
+               O, top_neurons, 1, FRONT_INT_MAX),
 	FRONT_LONG("top", 0, "K", N_("contexts per neuron (10)"), O, top, 1, 1000),
-	FRONT_FLAG("cache", 0, N_("keep the corpus pass in a file beside the model and\n"
-	           "reuse it (MODEL.neurons-lL-kK-HASH)"), O, cache, 1),
+	FRONT_FLAG("cache", 0,
+               N_("keep the corpus pass in a file beside the model and\n"
+                  "reuse it (MODEL.neurons-lL-kK-HASH)"),
+               O, cache, 1),
 	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O,
+              tokpath),
 	FRONT_END};
 #undef O
 
 static const char usage_text[] =
 	N_("usage: lmscope neurons MODEL CORPUS --layer L [--neuron N | --top-neurons K]\n"
-	"                       [--top K] [--cache] [--json] [--tokenizer FILE]\n");
+       "                       [--top K] [--cache] [--json] [--tokenizer FILE]\n");
 
 /* The options, and MODEL and CORPUS in paths[0] and paths[1]. */
 static int parse_opts(int argc, char **argv, struct opts *o, const char **paths)
@@ -80,8 +84,8 @@ static int on_progress(void *ctx, long done, long total)
 	return 0;
 }
 
-static enum lms_status stats_of(const struct front_model *cm, const struct opts *o,
-                                const int *ids, size_t n, struct lms_neuron_stats *s)
+static enum lms_status stats_of(const struct front_model *cm, const struct opts *o, const int *ids,
+                                size_t n, struct lms_neuron_stats *s)
 {
 	const struct lms_config *c = &cm->m->cfg;
 	char *cache = NULL;
@@ -225,7 +229,7 @@ static enum lms_status check(const struct front_model *cm, const struct opts *o)
 int lms_cmd_neurons(int argc, char **argv)
 {
 	struct opts o;
-	const char *paths[2] = { NULL, NULL };
+	const char *paths[2] = {NULL, NULL};
 	int rc = parse_opts(argc, argv, &o, paths);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;

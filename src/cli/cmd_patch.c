@@ -31,20 +31,27 @@ struct opts {
 #define O struct opts
 static const struct front_opt patch_options[] = {
 	FRONT_STR("clean", 0, "TEXT", N_("the context whose activations are patched in"), O, clean),
-	FRONT_STR("corrupt", 0, "TEXT", N_("the context they are patched into (the same token count)"), O, corrupt),
-	FRONT_STR("ids-clean", 0, "IDS", N_("the clean context as comma-separated token ids"), O, ids_clean),
+	FRONT_STR("corrupt", 0, "TEXT", N_("the context they are patched into (the same token count)"),
+              O, corrupt),
+	FRONT_STR("ids-clean", 0, "IDS", N_("the clean context as comma-separated token ids"), O,
+              ids_clean),
 	FRONT_STR("ids-corrupt", 0, "IDS", N_("the corrupt context as token ids"), O, ids_corrupt),
-	FRONT_INT("target-id", 0, "N", N_("the token whose logit difference is measured (default:\n"
-	          "the clean run's most probable next token)"), O, target, 0, FRONT_INT_MAX),
-	FRONT_INT("contrast-id", 0, "N", N_("subtracted (default without --target-id: the corrupt\n"
-	          "run's most probable; else none: LD = log p(target))"), O, contrast, 0, FRONT_INT_MAX),
+	FRONT_INT("target-id", 0, "N",
+              N_("the token whose logit difference is measured (default:\n"
+                 "the clean run's most probable next token)"),
+              O, target, 0, FRONT_INT_MAX),
+	FRONT_INT("contrast-id", 0, "N",
+              N_("subtracted (default without --target-id: the corrupt\n"
+                 "run's most probable; else none: LD = log p(target))"),
+              O, contrast, 0, FRONT_INT_MAX),
 	FRONT_FLAG("json", 0, N_("one JSON object (see lmscope(1))"), O, json, 1),
-	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O, tokpath),
+	FRONT_STR("tokenizer", 0, "FILE", N_("the tokenizer to use instead of the model's own"), O,
+              tokpath),
 	FRONT_END};
 #undef O
 
-static const char usage_text[] =
-	N_("usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
+static const char usage_text[] = N_(
+	"usage: lmscope patch MODEL (--clean TEXT --corrupt TEXT | --ids-clean IDS --ids-corrupt IDS)\n"
 	"                     [--target-id N] [--contrast-id N] [--json] [--tokenizer FILE]\n");
 
 /* The options, and the model's path in *path. */
@@ -63,7 +70,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **path)
 	*path = argv[first];
 	if (!o->clean == !o->ids_clean || !o->corrupt == !o->ids_corrupt)
 		return front_usage(_("give the clean context (--clean or --ids-clean) and the corrupt one "
-		                   "(--corrupt or --ids-corrupt), once each"));
+		                     "(--corrupt or --ids-corrupt), once each"));
 	return 0;
 }
 
@@ -161,14 +168,18 @@ static enum lms_status run(const struct front_model *cm, const struct opts *o, i
 {
 	const struct lms_config *c = &cm->m->cfg;
 	size_t n1 = 0, n2 = 0;
-	enum lms_status st = cli_input_ids(cm, o->clean, "--clean", o->ids_clean, "--ids-clean", clean, &n1);
+	enum lms_status st =
+		cli_input_ids(cm, o->clean, "--clean", o->ids_clean, "--ids-clean", clean, &n1);
 	if (!st)
-		st = cli_input_ids(cm, o->corrupt, "--corrupt", o->ids_corrupt, "--ids-corrupt", corrupt, &n2);
+		st = cli_input_ids(cm, o->corrupt, "--corrupt", o->ids_corrupt, "--ids-corrupt", corrupt,
+		                   &n2);
 	if (st)
 		return st;
 	if (n1 != n2)
-		return lms_fail(LMS_EARG, "the clean context has %zu tokens and the corrupt one %zu; "
-		                "patching needs the same count", n1, n2);
+		return lms_fail(LMS_EARG,
+		                "the clean context has %zu tokens and the corrupt one %zu; "
+		                "patching needs the same count",
+		                n1, n2);
 	if (n1 > (size_t)c->maxT && !lms_arch_is_recurrent(c->arch))
 		return lms_fail(LMS_EARG, "%zu tokens exceed the model's context of %d", n1, c->maxT);
 	if (o->target >= c->V || o->contrast >= c->V)

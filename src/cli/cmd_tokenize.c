@@ -17,19 +17,22 @@ struct tokenize_opts {
 };
 
 static const struct front_opt tokenize_options[] = {
-	FRONT_STR("text", 0, "TEXT", N_("the text to tokenize (instead of FILE)"), struct tokenize_opts, text),
+	FRONT_STR("text", 0, "TEXT", N_("the text to tokenize (instead of FILE)"), struct tokenize_opts,
+              text),
 	FRONT_FLAG("json", 0, N_("print {\"ids\": [...], \"tokens\": [...], \"offsets\": [...]}"),
-	           struct tokenize_opts, json, 1),
-	FRONT_FLAG("bos", 0, N_("as model input: BOS first when the tokenizer's models expect it\n"
-	           "(llama2.c's tokenizer.bin), as explain, generate and eval do"), struct tokenize_opts, bos, 1),
+               struct tokenize_opts, json, 1),
+	FRONT_FLAG("bos", 0,
+               N_("as model input: BOS first when the tokenizer's models expect it\n"
+                  "(llama2.c's tokenizer.bin), as explain, generate and eval do"),
+               struct tokenize_opts, bos, 1),
 	FRONT_END};
 
 static const char usage_text[] =
 	N_("usage: lmscope tokenize PATH (--text TEXT | FILE) [--json] [--bos]\n");
 static const char about_text[] =
 	N_("PATH is a model or tokenizer directory or a GGUF file; FILE the text to\n"
-	"tokenize (- for standard input), read as bytes.\n"
-	"Without --json, one token a line: its id, a tab, its text as a JSON string.\n");
+       "tokenize (- for standard input), read as bytes.\n"
+       "Without --json, one token a line: its id, a tab, its text as a JSON string.\n");
 
 static void print_string(const struct lms_tokenizer *tok, int id)
 {
@@ -75,7 +78,8 @@ int lms_cmd_tokenize(int argc, char **argv)
 	}
 	if (!tok) {
 		free(data);
-		fprintf(stderr, "lmscope: %s: no tokenizer files (see lmscope(1), TOKENIZER FILES)\n", path);
+		fprintf(stderr, "lmscope: %s: no tokenizer files (see lmscope(1), TOKENIZER FILES)\n",
+		        path);
 		return LMS_EXIT_FORMAT;
 	}
 	int *ids;

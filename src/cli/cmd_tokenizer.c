@@ -15,28 +15,35 @@ struct tokenizer_opts {
 };
 
 static const struct front_opt tokenizer_train_options[] = {
-	FRONT_FLAG("bpe", 0, N_("GPT-2 byte-level BPE: writes vocab.json + merges.txt"), struct tokenizer_opts, bpe, 1),
+	FRONT_FLAG("bpe", 0, N_("GPT-2 byte-level BPE: writes vocab.json + merges.txt"),
+               struct tokenizer_opts, bpe, 1),
 	FRONT_FLAG("word", 0, N_("words by a PCRE2 pattern: writes tokenizer_config.json + vocab.json"),
-	           struct tokenizer_opts, word, 1),
+               struct tokenizer_opts, word, 1),
 	FRONT_FLAG("char", 0, N_("Unicode code points: writes tokenizer_config.json + vocab.json"),
-	           struct tokenizer_opts, chars, 1),
-	FRONT_INT("vocab-size", 0, "N", N_("the largest vocabulary, special tokens included (BPE: >= 256)"),
-	          struct tokenizer_opts, vocab_size, 1, 100000000),
+               struct tokenizer_opts, chars, 1),
+	FRONT_INT("vocab-size", 0, "N",
+              N_("the largest vocabulary, special tokens included (BPE: >= 256)"),
+              struct tokenizer_opts, vocab_size, 1, 100000000),
 	FRONT_INT("min-count", 0, "K", N_("word, char: keep what occurs at least K times (default 1)"),
-	          struct tokenizer_opts, min_count, 1, 100000000),
-	FRONT_FLAG("lowercase", 0, N_("word, char: lower-case the text first"), struct tokenizer_opts, lowercase, 1),
-	FRONT_STR("pattern", 0, "P", N_("word: the pre-tokenization pattern (default: words, and each\n"
-	          "other non-space character)"), struct tokenizer_opts, pattern),
-	FRONT_FLAG("bos-eos", 0, N_("word, char: add <bos> and <eos> after <unk>"), struct tokenizer_opts, bos_eos, 1),
-	FRONT_STR("output", 'o', "DIR", N_("the directory to write the tokenizer's files into"), struct tokenizer_opts,
-	          out),
-	FRONT_FLAG("force", 0, N_("replace what DIR holds (a model, another tokenizer)"), struct tokenizer_opts, force, 1),
+              struct tokenizer_opts, min_count, 1, 100000000),
+	FRONT_FLAG("lowercase", 0, N_("word, char: lower-case the text first"), struct tokenizer_opts,
+               lowercase, 1),
+	FRONT_STR("pattern", 0, "P",
+              N_("word: the pre-tokenization pattern (default: words, and each\n"
+                 "other non-space character)"),
+              struct tokenizer_opts, pattern),
+	FRONT_FLAG("bos-eos", 0, N_("word, char: add <bos> and <eos> after <unk>"),
+               struct tokenizer_opts, bos_eos, 1),
+	FRONT_STR("output", 'o', "DIR", N_("the directory to write the tokenizer's files into"),
+              struct tokenizer_opts, out),
+	FRONT_FLAG("force", 0, N_("replace what DIR holds (a model, another tokenizer)"),
+               struct tokenizer_opts, force, 1),
 	FRONT_END};
 
 static const char usage_text[] =
 	N_("usage: lmscope tokenizer train (--bpe | --word | --char) --vocab-size N\n"
-	"                               [--min-count K] [--lowercase] [--pattern P] [--bos-eos]\n"
-	"                               CORPUS... -o DIR [--force]\n");
+       "                               [--min-count K] [--lowercase] [--pattern P] [--bos-eos]\n"
+       "                               CORPUS... -o DIR [--force]\n");
 
 static const struct front_cmd train_cmd = {
 	"tokenizer train", usage_text, NULL, {{tokenizer_train_options, NULL}}, 0, NULL};
@@ -49,18 +56,25 @@ static int train(int argc, char **argv)
 	int first, rc = front_parse(&cmd, argc, argv, &first);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;
-	struct lms_tok_train_opts o = {
-		.kind = t.word ? LMS_TOK_WORD : t.chars ? LMS_TOK_CHAR : LMS_TOK_BPE, .vocab_size = t.vocab_size,
-		.min_count = t.min_count, .lowercase = t.lowercase, .pattern = t.pattern, .bos_eos = t.bos_eos};
+	struct lms_tok_train_opts o = {.kind = t.word    ? LMS_TOK_WORD
+	                                       : t.chars ? LMS_TOK_CHAR
+	                                                 : LMS_TOK_BPE,
+	                               .vocab_size = t.vocab_size,
+	                               .min_count = t.min_count,
+	                               .lowercase = t.lowercase,
+	                               .pattern = t.pattern,
+	                               .bos_eos = t.bos_eos};
 	const char *dir = t.out;
 	char **corpora = argv + first;
 	int n = argc - first;
 	if (t.bpe + t.word + t.chars != 1)
 		return front_usage(_("tokenizer train: give one of --bpe, --word, --char"));
 	if (!o.vocab_size || !n || !dir)
-		return front_usage(_("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)"));
+		return front_usage(
+			_("tokenizer train: give --vocab-size N, a corpus and -o DIR (see --help)"));
 	if (o.kind == LMS_TOK_BPE && (o.lowercase || o.pattern || o.bos_eos))
-		return front_usage(_("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char"));
+		return front_usage(
+			_("tokenizer train: --lowercase, --pattern, --bos-eos are for --word, --char"));
 	char **texts = calloc((size_t)n, sizeof *texts);
 	size_t *lens = calloc((size_t)n, sizeof *lens);
 	rc = texts && lens ? LMS_EXIT_OK : LMS_EXIT_NOMEM;
@@ -86,7 +100,9 @@ static int train(int argc, char **argv)
 	}
 	if (rc == LMS_EXIT_OK)
 		printf("%s: %s tokenizer, %d tokens\n", dir,
-		       o.kind == LMS_TOK_BPE ? "byte-level BPE" : o.kind == LMS_TOK_WORD ? "word-level" : "character-level",
+		       o.kind == LMS_TOK_BPE    ? "byte-level BPE"
+		       : o.kind == LMS_TOK_WORD ? "word-level"
+		                                : "character-level",
 		       lms_tokenizer_vocab_size(tok));
 	lms_tokenizer_free(tok);
 	for (int i = 0; texts && i < n; i++)
@@ -104,5 +120,6 @@ int lms_cmd_tokenizer(int argc, char **argv)
 		front_help(stdout, &train_cmd);
 		return LMS_EXIT_OK;
 	}
-	return front_usage(_("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)"));
+	return front_usage(
+		_("tokenizer: the only subcommand is train (see lmscope tokenizer train --help)"));
 }

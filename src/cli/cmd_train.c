@@ -16,8 +16,7 @@
 #include "lmscope/dataset.h"
 #include "lmscope/train.h"
 
-static const char usage_text[] =
-	N_("usage: lmscope train CORPUS... -o MODEL_DIR [options]\n");
+static const char usage_text[] = N_("usage: lmscope train CORPUS... -o MODEL_DIR [options]\n");
 static const char about_text[] =
 	N_("Ctrl-C saves a checkpoint and exits; --resume continues from it.\n");
 
@@ -40,32 +39,43 @@ static const struct front_opt train_options[] = {
 	FRONT_INT("heads", 0, "N", N_("attention heads (4)"), A, heads, 1, FRONT_INT_MAX),
 	FRONT_INT("embd", 0, "N", N_("embedding width (128)"), A, embd, 1, FRONT_INT_MAX),
 	FRONT_INT("hidden", 0, "N", N_("RNN hidden width (embd)"), A, hidden, 1, FRONT_INT_MAX),
-	FRONT_INT("context", 0, "N", N_("positions per training sequence (64)"), A, context, 2, FRONT_INT_MAX),
-	FRONT_STR("tokenizer", 0, "word|char|bpe", N_("tokenizer learnt from the corpus (word)"), A, tokenizer),
-	FRONT_INT("vocab-size", 0, "N", N_("largest vocabulary (8192; bpe >= 256)"), A, vocab_size, 2, FRONT_INT_MAX),
-	FRONT_INT("min-count", 0, "N", N_("word/char vocabulary: minimum count (1)"), A, min_count, 1, FRONT_INT_MAX),
+	FRONT_INT("context", 0, "N", N_("positions per training sequence (64)"), A, context, 2,
+              FRONT_INT_MAX),
+	FRONT_STR("tokenizer", 0, "word|char|bpe", N_("tokenizer learnt from the corpus (word)"), A,
+              tokenizer),
+	FRONT_INT("vocab-size", 0, "N", N_("largest vocabulary (8192; bpe >= 256)"), A, vocab_size, 2,
+              FRONT_INT_MAX),
+	FRONT_INT("min-count", 0, "N", N_("word/char vocabulary: minimum count (1)"), A, min_count, 1,
+              FRONT_INT_MAX),
 	FRONT_FLAG("lowercase", 0, N_("word/char vocabulary: lower-case the corpus"), A, lowercase, 1),
 	FRONT_STR("init", 0, "MODEL_DIR", N_("fine-tune that model (keeps its tokenizer)"), A, init),
 	FRONT_NUM("lr", 0, "X", N_("peak learning rate (1e-3)"), A, o.lr, 0, HUGE_VAL),
 	FRONT_LONG("warmup", 0, "N", N_("warm-up updates (100)"), A, o.warmup, 0, LONG_MAX),
-	FRONT_NUM("min-lr-frac", 0, "X", N_("cosine decay ends at lr * X (0.1)"), A, o.min_lr_frac, 0, HUGE_VAL),
+	FRONT_NUM("min-lr-frac", 0, "X", N_("cosine decay ends at lr * X (0.1)"), A, o.min_lr_frac, 0,
+              HUGE_VAL),
 	FRONT_NUM("weight-decay", 0, "X", N_("AdamW decay (0.01)"), A, o.weight_decay, 0, HUGE_VAL),
 	FRONT_NUM("clip", 0, "X", N_("global gradient norm limit (1; 0 off)"), A, o.clip, 0, HUGE_VAL),
 	FRONT_INT("batch", 0, "N", N_("sequences per update (16)"), A, o.B, 1, FRONT_INT_MAX),
 	FRONT_NUM("epochs", 0, "X", N_("length of training in epochs (1)"), A, o.epochs, 0, HUGE_VAL),
-	FRONT_LONG("steps", 0, "N", N_("length of training in updates (instead of epochs)"), A, o.steps, 1, LONG_MAX),
-	FRONT_FILES("valid", 0, "FILE", N_("validation text (repeatable); default: the last"), A, valid),
-	FRONT_NUM("valid-frac", 0, "X", N_("X (0.05) of each corpus file's tokens"), A, valid_frac, 0, HUGE_VAL),
-	FRONT_LONG("valid-every", 0, "N", N_("validate every N updates (and after each epoch)"), A, o.valid_every, 0,
-	           LONG_MAX),
-	FRONT_LONG("valid-tokens", 0, "N", N_("at most N validation targets per validation"), A, o.valid_tokens, 0,
-	           LONG_MAX),
+	FRONT_LONG("steps", 0, "N", N_("length of training in updates (instead of epochs)"), A, o.steps,
+               1, LONG_MAX),
+	FRONT_FILES("valid", 0, "FILE", N_("validation text (repeatable); default: the last"), A,
+                valid),
+	FRONT_NUM("valid-frac", 0, "X", N_("X (0.05) of each corpus file's tokens"), A, valid_frac, 0,
+              HUGE_VAL),
+	FRONT_LONG("valid-every", 0, "N", N_("validate every N updates (and after each epoch)"), A,
+               o.valid_every, 0, LONG_MAX),
+	FRONT_LONG("valid-tokens", 0, "N", N_("at most N validation targets per validation"), A,
+               o.valid_tokens, 0, LONG_MAX),
 	FRONT_LONG("checkpoint-every", 0, "N", N_("checkpoint every N updates (and at the end)"), A,
-	           o.checkpoint_every, 0, LONG_MAX),
-	FRONT_LONG("snapshot-every", 0, "N", N_("keep an F16 snapshot every N updates (and at the end)"), A,
-	           o.snapshot_every, 0, LONG_MAX),
-	FRONT_LONG("log-every", 0, "N", N_("CSV/TensorBoard row every N updates (1)"), A, o.log_every, 1, LONG_MAX),
-	FRONT_LONG("stop-at", 0, "N", N_("stop after update N with a checkpoint"), A, o.stop_at, 0, LONG_MAX),
+               o.checkpoint_every, 0, LONG_MAX),
+	FRONT_LONG("snapshot-every", 0, "N",
+               N_("keep an F16 snapshot every N updates (and at the end)"), A, o.snapshot_every, 0,
+               LONG_MAX),
+	FRONT_LONG("log-every", 0, "N", N_("CSV/TensorBoard row every N updates (1)"), A, o.log_every,
+               1, LONG_MAX),
+	FRONT_LONG("stop-at", 0, "N", N_("stop after update N with a checkpoint"), A, o.stop_at, 0,
+               LONG_MAX),
 	FRONT_U64("seed", 0, "N", N_("initialisation and data order (1)"), A, o.seed, 0, LONG_MAX),
 	FRONT_FLAG("f16", 0, N_("store the model in F16 (checkpoint stays F32)"), A, o.f16, 1),
 	FRONT_FLAG("resume", 0, N_("continue MODEL_DIR's checkpoint (same options)"), A, resume, 1),
@@ -110,7 +120,7 @@ static int parse(int argc, char **argv, struct args *a)
 
 struct progress {
 	int tty;
-	long every;        /* plain mode: a line every this many updates */
+	long every; /* plain mode: a line every this many updates */
 	int bar_shown;
 };
 
@@ -226,7 +236,8 @@ static void warn_ignored(const struct args *a, const struct lms_train_opts *give
 		snprintf(buf + len, sizeof buf - len, "%stokenizer %s (checkpoint: %s)", n++ ? ", " : "",
 		         a->tokenizer, kind);
 	if (n)
-		fprintf(stderr, "lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n",
+		fprintf(stderr,
+		        "lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n",
 		        a->out, buf);
 }
 
@@ -280,12 +291,15 @@ int lms_cmd_train(int argc, char **argv)
 	 * times over: cap it (a resumed run keeps the batch it was saved with) */
 	size_t windows = !st && ds.n_train > 0 ? (ds.n_train - 1) / (size_t)a.o.T : 0;
 	if (!a.resume && windows > 0 && (size_t)a.o.B > windows) {
-		fprintf(stderr, "lmscope: train: --batch %d: the corpus holds %zu training sequence%s of %d tokens; using %zu\n",
+		fprintf(stderr,
+		        "lmscope: train: --batch %d: the corpus holds %zu training sequence%s of %d "
+		        "tokens; using %zu\n",
 		        a.o.B, windows, windows == 1 ? "" : "s", a.o.T, windows);
 		a.o.B = (int)windows;
 	}
 	if (!st) {
-		fprintf(stderr, "%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n",
+		fprintf(stderr,
+		        "%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n",
 		        a.out, lms_arch_name(m->cfg.arch), m->n_params, ds.n_train, ds.n_valid, ds.unk);
 		struct progress pg = {.tty = isatty(2)};
 		long total = a.o.steps;

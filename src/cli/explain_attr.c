@@ -23,7 +23,7 @@ static int set_method(void *field, const char *v)
 	if (lms_attr_method_from_name(v, field))
 		return 0;
 	return front_usage(_("explain: --method is grad_norm, grad_x_input, integrated_gradients, "
-	                   "occlusion, lime or attention_rollout"));
+	                     "occlusion, lime or attention_rollout"));
 }
 
 static int set_occlude(void *field, const char *v)
@@ -36,22 +36,29 @@ static int set_occlude(void *field, const char *v)
 
 #define X struct cli_attr_opts
 const struct front_opt explain_attr_options[] = {
-	FRONT_FN("method", 0, "M", N_("grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
-	         "lime or attention_rollout (Transformers)"), X, a.method, set_method),
+	FRONT_FN("method", 0, "M",
+             N_("grad_norm, grad_x_input, integrated_gradients (ig), occlusion,\n"
+                "lime or attention_rollout (Transformers)"),
+             X, a.method, set_method),
 	FRONT_INT("ig-steps", 0, "N", N_("integration steps (32)"), X, a.ig_steps, 0, 4096),
-	FRONT_INT("baseline-id", 0, "N", N_("IG baseline: token N's embedding (default zeros)"), X, a.baseline_id, 0,
-	          FRONT_INT_MAX),
-	FRONT_FN("occlude", 0, "HOW", N_("occlusion and deletion: replace (default) or remove"), X, a.occlude,
-	         set_occlude),
-	FRONT_INT("replace-id", 0, "N", N_("hiding token (default <unk>, or zeros without one)"), X, replace_id, 0,
-	          FRONT_INT_MAX),
+	FRONT_INT("baseline-id", 0, "N", N_("IG baseline: token N's embedding (default zeros)"), X,
+              a.baseline_id, 0, FRONT_INT_MAX),
+	FRONT_FN("occlude", 0, "HOW", N_("occlusion and deletion: replace (default) or remove"), X,
+             a.occlude, set_occlude),
+	FRONT_INT("replace-id", 0, "N", N_("hiding token (default <unk>, or zeros without one)"), X,
+              replace_id, 0, FRONT_INT_MAX),
 	FRONT_INT("lime-samples", 0, "N", N_("lime's random masks (256)"), X, a.lime_samples, 0, 65536),
 	FRONT_U64("seed", 0, "N", N_("lime's masks and folds (1)"), X, a.seed, 0, FRONT_INT_MAX),
-	FRONT_FLAG("embedding-gradient", 0, N_("d loss / d (embedding matrix) on the rows of the\n"
-	           "tokens involved (the loss: minus the explained log p)"), X, embgrad, 1),
-	FRONT_FLAG("csv", 0, N_("the explanation as CSV rows: section,index,id,token,value"), X, csv, 1),
-	FRONT_STR("figure", 0, "FILE", N_("a figure (.svg, .png or .pdf); with --attention it adds\n"
-	          "the heatmap of --layer L --head H (last layer, head 0)"), X, figure),
+	FRONT_FLAG("embedding-gradient", 0,
+               N_("d loss / d (embedding matrix) on the rows of the\n"
+                  "tokens involved (the loss: minus the explained log p)"),
+               X, embgrad, 1),
+	FRONT_FLAG("csv", 0, N_("the explanation as CSV rows: section,index,id,token,value"), X, csv,
+               1),
+	FRONT_STR("figure", 0, "FILE",
+              N_("a figure (.svg, .png or .pdf); with --attention it adds\n"
+                 "the heatmap of --layer L --head H (last layer, head 0)"),
+              X, figure),
 	FRONT_INT("layer", 0, "L", N_("the figure's attention layer"), X, layer, 0, FRONT_INT_MAX),
 	FRONT_INT("head", 0, "H", N_("the figure's attention head"), X, head, 0, FRONT_INT_MAX),
 	FRONT_END};
@@ -80,7 +87,8 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 	if (x->layer < 0)
 		x->layer = c->L - 1;
 	if (x->figure && !lms_arch_is_recurrent(c->arch) && (x->layer >= c->L || x->head >= c->NH))
-		return lms_fail(LMS_EARG, "explain: --layer %d --head %d: the model has %d layers of %d heads",
+		return lms_fail(LMS_EARG,
+		                "explain: --layer %d --head %d: the model has %d layers of %d heads",
 		                x->layer, x->head, c->L, c->NH);
 	if (x->a.ig_steps < 1)
 		return lms_fail(LMS_EARG, "explain: --ig-steps wants at least 1");
@@ -88,8 +96,8 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 	res->curve = faith ? malloc(((size_t)p->n + 1) * sizeof *res->curve) : NULL;
 	if (!res->scores || (faith && !res->curve))
 		return lms_fail(LMS_ENOMEM, "out of memory");
-	enum lms_status st = lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &x->a,
-	                                   res->scores, &res->info);
+	enum lms_status st =
+		lms_attribute(cm->m, p->ids, p->n, p->target, p->contrast, &x->a, res->scores, &res->info);
 	if (!st && faith)
 		st = lms_faithfulness(cm->m, p->ids, p->n, p->target, p->contrast, res->scores, &x->a,
 		                      res->curve, NULL, &res->faith);
@@ -100,8 +108,8 @@ enum lms_status cli_attr_compute(const struct front_model *cm, struct cli_attr_o
 		if (!res->etokens || !res->egrad)
 			return lms_fail(LMS_ENOMEM, "out of memory");
 		/* under an ablation, in the prediction's run, which follows it */
-		st = lms_embgrad(cm->m, x->a.iv ? p->run : NULL, p->ids, p->n, p->target, p->contrast, res->etokens,
-		                 res->egrad, &res->ek);
+		st = lms_embgrad(cm->m, x->a.iv ? p->run : NULL, p->ids, p->n, p->target, p->contrast,
+		                 res->etokens, res->egrad, &res->ek);
 	}
 	return st;
 }
@@ -252,10 +260,12 @@ static void diagnostics(char *buf, size_t size, const struct cli_attr_opts *x,
 		char base[32] = "zeros";
 		if (x->a.baseline_id >= 0)
 			snprintf(base, sizeof base, "token %d", x->a.baseline_id);
-		snprintf(buf, size, "%d steps from %s; completeness gap %.3g (sum %.4g, f(x) - f(baseline) %.4g)",
+		snprintf(buf, size,
+		         "%d steps from %s; completeness gap %.3g (sum %.4g, f(x) - f(baseline) %.4g)",
 		         x->a.ig_steps, base, in->gap, in->sum, in->f - in->f_baseline);
 	} else if (x->a.method == LMS_ATTR_LIME) {
-		snprintf(buf, size, "%d samples; surrogate R^2 %.3f, lambda %.3g (cross-validated), %d nonzero",
+		snprintf(buf, size,
+		         "%d samples; surrogate R^2 %.3f, lambda %.3g (cross-validated), %d nonzero",
 		         x->a.lime_samples, in->r2, in->lambda, in->nonzero);
 	} else if (x->a.method == LMS_ATTR_ATTENTION_ROLLOUT) {
 		snprintf(buf, size, "attention only: the same whatever the target");
@@ -269,12 +279,15 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 	if (buf[0])
 		fprintf(f, "%s: %s\n", lms_attr_method_name(x->a.method), buf);
 	if (res->curve)
-		fprintf(f, "deletion area %.4f (p(target) as tokens are hidden from most to least important;\n"
-		           "  lower means the scores found what the prediction rests on)\n", res->faith.area);
+		fprintf(f,
+		        "deletion area %.4f (p(target) as tokens are hidden from most to least important;\n"
+		        "  lower means the scores found what the prediction rests on)\n",
+		        res->faith.area);
 	int any = 0;
 	for (int k = 0; res->curve && k < LMS_ATTR_N_METHODS; k++)
 		if (!isnan(res->faith.rho[k])) {
-			fprintf(f, "%s %s %+.2f", any ? "," : "rank agreement (Spearman):", lms_attr_method_name(k),
+			fprintf(f, "%s %s %+.2f",
+			        any ? "," : "rank agreement (Spearman):", lms_attr_method_name(k),
 			        res->faith.rho[k]);
 			any = 1;
 		}
@@ -284,7 +297,8 @@ void cli_attr_print_notes(FILE *f, const struct cli_attr_opts *x, const struct c
 		double ss = 0.0;
 		for (int q = 0; q < res->C; q++)
 			ss += (double)res->egrad[(size_t)i * res->C + q] * res->egrad[(size_t)i * res->C + q];
-		fprintf(f, "%s token %d: %.4g", i ? "," : "embedding gradient |d loss / d row| (--json for the rows):",
+		fprintf(f, "%s token %d: %.4g",
+		        i ? "," : "embedding gradient |d loss / d row| (--json for the rows):",
 		        res->etokens[i], sqrt(ss));
 	}
 	if (res->ek)
@@ -295,7 +309,7 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
                                 const struct cli_attr_pred *p, const struct cli_attr_result *res)
 {
 	const struct lms_config *c = &cm->m->cfg;
-	char (*bufs)[32] = malloc(((size_t)p->n + p->top) * sizeof *bufs);
+	char(*bufs)[32] = malloc(((size_t)p->n + p->top) * sizeof *bufs);
 	const char **toks = malloc(((size_t)p->n + p->top) * sizeof *toks);
 	float *probs = malloc(((size_t)p->top + 1) * sizeof *probs);
 	if (!bufs || !toks || !probs) {
@@ -327,18 +341,29 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 	diagnostics(diag, sizeof diag, x, &res->info);
 	snprintf(note, sizeof note, "%s", diag); /* the deletion area titles its own curve */
 	struct figure_spec f = {
-		.title = title, .n = p->n, .tokens = toks, .scores = res->scores,
-		.method = lms_attr_method_name(x->a.method), .note = note[0] ? note : NULL,
+		.title = title,
+		.n = p->n,
+		.tokens = toks,
+		.scores = res->scores,
+		.method = lms_attr_method_name(x->a.method),
+		.note = note[0] ? note : NULL,
 		/* sizes, never negative: a one-sided scale */
 		.one_sided = x->a.method == LMS_ATTR_GRAD_NORM || x->a.method == LMS_ATTR_ATTENTION_ROLLOUT,
-		.k = p->top, .top_tokens = toks + p->n, .top_probs = probs, .highlight = highlight,
+		.k = p->top,
+		.top_tokens = toks + p->n,
+		.top_probs = probs,
+		.highlight = highlight,
 		.contrast = contrast,
-		.layer = x->layer, .head = x->head,
-		.ek = res->egrad ? res->ek : 0, .C = res->C, .egrad = res->egrad,
-		.curve = res->curve, .area = res->faith.area,
+		.layer = x->layer,
+		.head = x->head,
+		.ek = res->egrad ? res->ek : 0,
+		.C = res->C,
+		.egrad = res->egrad,
+		.curve = res->curve,
+		.area = res->faith.area,
 	};
 	const char **etok = malloc(((size_t)res->ek + 1) * sizeof *etok);
-	char (*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);
+	char(*ebuf)[32] = malloc(((size_t)res->ek + 1) * sizeof *ebuf);
 	if (!etok || !ebuf)
 		f.ek = 0;
 	for (int i = 0; i < f.ek; i++)
@@ -348,7 +373,7 @@ enum lms_status cli_attr_figure(const struct front_model *cm, const struct cli_a
 		f.attention = lms_run_attention(p->run, x->layer, x->head, 0);
 		f.att_stride = p->run->T;
 	}
-	char (*lbuf)[32] = NULL;
+	char(*lbuf)[32] = NULL;
 	const char **lnames = p->lens ? cli_lens_names(cm, p->lens, &lbuf) : NULL;
 	if (lnames) {
 		f.lens_L = p->lens->L;

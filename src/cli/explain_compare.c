@@ -22,11 +22,14 @@
 
 #define X struct cli_compare_opts
 const struct front_opt explain_compare_options[] = {
-	FRONT_STR("compare", 0, "MODEL_B", N_("where MODEL_B (same vocabulary, layers and heads) computes\n"
-	          "something else: KL of the logit lens per layer, attention differences, saliency rank\n"
-	          "correlation"), X, model_b),
-	FRONT_INT("position", 0, "N", N_("the position --compare looks at (default the last)"), X, position, 0,
-	          FRONT_INT_MAX),
+	FRONT_STR(
+		"compare", 0, "MODEL_B",
+		N_("where MODEL_B (same vocabulary, layers and heads) computes\n"
+           "something else: KL of the logit lens per layer, attention differences, saliency rank\n"
+           "correlation"),
+		X, model_b),
+	FRONT_INT("position", 0, "N", N_("the position --compare looks at (default the last)"), X,
+              position, 0, FRONT_INT_MAX),
 	FRONT_END};
 #undef X
 
@@ -49,8 +52,8 @@ enum lms_status cli_compare_compute(const struct front_model *cm, const struct c
 		return st;
 	out->open = 1;
 	if (pos >= out->b.m->cfg.maxT)
-		return lms_fail(LMS_EARG, "%s: --position %d beyond the model's context of %d", out->b.path, pos,
-		                out->b.m->cfg.maxT);
+		return lms_fail(LMS_EARG, "%s: --position %d beyond the model's context of %d", out->b.path,
+		                pos, out->b.m->cfg.maxT);
 	st = lms_divergence_new(cm->m, out->b.m, out->b.path, &out->d);
 	if (!st)
 		st = lms_divergence_compute(&out->d, NULL, NULL, ids, pos);
@@ -79,7 +82,8 @@ json_t *cli_compare_json(const struct front_model *cm, const struct cli_compare 
 	json_t *att = d->attn_maxdiff ? cli_matrix_json(d->attn_maxdiff, d->L, d->NH) : json_array();
 	for (int l = 0; !d->attn_maxdiff && l < d->L; l++)
 		json_array_append_new(att, json_array());
-	json_t *target = json_pack("{s:i, s:o}", "id", d->target, "token", cli_token_json(cm, d->target));
+	json_t *target =
+		json_pack("{s:i, s:o}", "id", d->target, "token", cli_token_json(cm, d->target));
 	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:o}", "model_b", c->b.path, "position", d->pos,
 	                 "target", target, "kl", kl, "attn_maxdiff", att, "saliency_spearman",
 	                 real_or_null(d->rho));
@@ -90,7 +94,8 @@ static int worst_head(const struct lms_divergence *d, int l)
 {
 	int best = -1;
 	for (int h = 0; h < d->NH; h++)
-		if (best < 0 || d->attn_maxdiff[(size_t)l * d->NH + h] > d->attn_maxdiff[(size_t)l * d->NH + best])
+		if (best < 0 ||
+		    d->attn_maxdiff[(size_t)l * d->NH + h] > d->attn_maxdiff[(size_t)l * d->NH + best])
 			best = h;
 	return d->attn_maxdiff ? best : -1;
 }
@@ -105,14 +110,16 @@ void cli_compare_print(FILE *f, const struct cli_compare *c)
 	fprintf(f, "%5s %12s  %-20s  %s\n", "layer", "KL(A||B)", "", "largest attention difference");
 	for (int l = 0; l < d->L; l++) {
 		int len = scale > 0 ? (int)lround(20.0 * d->kl[l] / scale) : 0;
-		fprintf(f, "%5d %12.4g  %-*.*s%*s", l, d->kl[l], len, len, "####################", 20 - len, "");
+		fprintf(f, "%5d %12.4g  %-*.*s%*s", l, d->kl[l], len, len, "####################", 20 - len,
+		        "");
 		int h = worst_head(d, l);
 		if (h >= 0)
 			fprintf(f, "  %.4f (head %d)", d->attn_maxdiff[(size_t)l * d->NH + h], h);
 		fputc('\n', f);
 	}
-	fprintf(f, "KL: of the logit lens after each layer, nats; saliency: grad_norm of log p(token %d)\n",
-	        d->target);
+	fprintf(
+		f, "KL: of the logit lens after each layer, nats; saliency: grad_norm of log p(token %d)\n",
+		d->target);
 	if (isnan(d->rho))
 		fprintf(f, "rank correlation (Spearman): none below two positions\n");
 	else

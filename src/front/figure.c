@@ -17,7 +17,7 @@
 #include "front/figure.h"
 #include "front/palette.h"
 
-#define WIDTH 560.0   /* content width */
+#define WIDTH 560.0 /* content width */
 #define MARGIN 18.0
 #define FONT "DejaVu Sans"
 #define PNG_SCALE 2.0
@@ -30,7 +30,8 @@ static void visible(char *out, size_t size, const char *tok)
 	for (const char *p = tok; *p; p++)
 		only_space &= *p == ' ';
 	if (!*tok || only_space) {
-		snprintf(out, size, "%s", *tok ? "\xe2\x90\xa3" : "\xe2\x88\x85"); /* open box / empty set */
+		snprintf(out, size, "%s",
+		         *tok ? "\xe2\x90\xa3" : "\xe2\x88\x85"); /* open box / empty set */
 		return;
 	}
 	for (const unsigned char *p = (const unsigned char *)tok; *p && o + 4 < size; p++) {
@@ -107,7 +108,8 @@ static double section(cairo_t *cr, const char *label, double y)
 static double draw_tokens(cairo_t *cr, const struct figure_spec *f, double y)
 {
 	char head[160], buf[256];
-	snprintf(head, sizeof head, "Attribution%s%s", f->method ? ": " : "", f->method ? f->method : "");
+	snprintf(head, sizeof head, "Attribution%s%s", f->method ? ": " : "",
+	         f->method ? f->method : "");
 	y = section(cr, head, y);
 	double amax = 0.0;
 	for (int j = 0; f->scores && j < f->n; j++)
@@ -176,7 +178,8 @@ static double draw_tokens(cairo_t *cr, const struct figure_spec *f, double y)
 static double draw_curve(cairo_t *cr, const struct figure_spec *f, double y)
 {
 	char buf[96];
-	snprintf(buf, sizeof buf, "Deletion curve (area %.3f; lower: the scores found what matters)", f->area);
+	snprintf(buf, sizeof buf, "Deletion curve (area %.3f; lower: the scores found what matters)",
+	         f->area);
 	y = section(cr, buf, y);
 	double x0 = 36, w = 220, h = 80, pmax = 0;
 	for (int k = 0; k <= f->n; k++)
@@ -256,7 +259,8 @@ static double draw_bars(cairo_t *cr, const struct figure_spec *f, double y)
 static double draw_heatmap(cairo_t *cr, const struct figure_spec *f, double y)
 {
 	char buf[256];
-	snprintf(buf, sizeof buf, "Attention, layer %d head %d (row: query, column: key)", f->layer, f->head);
+	snprintf(buf, sizeof buf, "Attention, layer %d head %d (row: query, column: key)", f->layer,
+	         f->head);
 	y = section(cr, buf, y);
 	int n = f->n;
 	double label_w = 0;
@@ -312,7 +316,8 @@ static double draw_heatmap(cairo_t *cr, const struct figure_spec *f, double y)
 /* Embedding gradient: one row per token, one column per dimension. */
 static double draw_embgrad(cairo_t *cr, const struct figure_spec *f, double y)
 {
-	y = section(cr, "Embedding gradient: d loss / d (embedding row), tokens \xc3\x97 dimensions", y);
+	y = section(cr, "Embedding gradient: d loss / d (embedding row), tokens \xc3\x97 dimensions",
+	            y);
 	char buf[256];
 	double label_w = 0, amax = 0;
 	font(cr, 8, 0);
@@ -355,8 +360,10 @@ static double draw_lens(cairo_t *cr, const struct figure_spec *f, double y)
 {
 	char buf[300], tok[256];
 	visible(tok, sizeof tok, f->lens_target ? f->lens_target : "");
-	snprintf(buf, sizeof buf, "Logit lens at position %d: each layer read through the unembedding "
-	         "(target %.60s: rank, p)", f->lens_pos, tok);
+	snprintf(buf, sizeof buf,
+	         "Logit lens at position %d: each layer read through the unembedding "
+	         "(target %.60s: rank, p)",
+	         f->lens_pos, tok);
 	y = section(cr, buf, y);
 	int shown = f->lens_k < LENS_SHOWN ? f->lens_k : LENS_SHOWN;
 	double x0 = 96, cw = (WIDTH - x0) / (shown > 0 ? shown : 1), h = 14;
@@ -452,8 +459,10 @@ static cairo_status_t render(cairo_surface_t *rec, double x0, double y0, double 
 enum lms_status figure_write(const char *path, const struct figure_spec *f)
 {
 	const char *ext = extension(path);
-	int kind = !strcasecmp(ext, "svg") ? 's' : !strcasecmp(ext, "pdf") ? 'd'
-	         : !strcasecmp(ext, "png") ? 'p' : 0;
+	int kind = !strcasecmp(ext, "svg")   ? 's'
+	           : !strcasecmp(ext, "pdf") ? 'd'
+	           : !strcasecmp(ext, "png") ? 'p'
+	                                     : 0;
 	if (!kind)
 		return lms_fail(LMS_EARG, "%s: a figure is .svg, .png or .pdf", path);
 	cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, NULL);
@@ -474,7 +483,8 @@ enum lms_status figure_write(const char *path, const struct figure_spec *f)
 	cairo_surface_destroy(rec);
 	if (cs != CAIRO_STATUS_SUCCESS) {
 		lms_atomic_abort(&a);
-		return lms_fail(LMS_EIO, "%s: cannot write the figure (%s)", path, cairo_status_to_string(cs));
+		return lms_fail(LMS_EIO, "%s: cannot write the figure (%s)", path,
+		                cairo_status_to_string(cs));
 	}
 	st = lms_atomic_commit(&a);
 	if (st)

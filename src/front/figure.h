@@ -11,20 +11,24 @@
 
 /* The parts of a figure, top to bottom. */
 enum figure_part {
-	FIGURE_SCORES = 1, FIGURE_CURVE = 2, FIGURE_BARS = 4, FIGURE_EMBGRAD = 8,
-	FIGURE_ATTENTION = 16, FIGURE_LENS = 32,
+	FIGURE_SCORES = 1,
+	FIGURE_CURVE = 2,
+	FIGURE_BARS = 4,
+	FIGURE_EMBGRAD = 8,
+	FIGURE_ATTENTION = 16,
+	FIGURE_LENS = 32,
 };
 
 struct figure_spec {
-	const char *title;          /* e.g. the model and what is explained */
-	unsigned parts;             /* enum figure_part to draw (those given); 0: every part given */
+	const char *title; /* e.g. the model and what is explained */
+	unsigned parts;    /* enum figure_part to draw (those given); 0: every part given */
 	/* the input and its scores */
 	int n;
-	const char *const *tokens;  /* (n) display strings */
-	const float *scores;        /* (n), or NULL for plain tokens */
-	const char *method;         /* the scores' name, for the legend */
-	int one_sided;              /* the scores are sizes (never negative): white to green */
-	const char *note;           /* a line under the scores (e.g. the IG gap), or NULL */
+	const char *const *tokens; /* (n) display strings */
+	const float *scores;       /* (n), or NULL for plain tokens */
+	const char *method;        /* the scores' name, for the legend */
+	int one_sided;             /* the scores are sizes (never negative): white to green */
+	const char *note;          /* a line under the scores (e.g. the IG gap), or NULL */
 	/* next-token candidates, best first */
 	int k;
 	const char *const *top_tokens; /* (k) */

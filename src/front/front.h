@@ -14,13 +14,13 @@
 /* Exit statuses (documented in man/lmscope.1). */
 enum {
 	LMS_EXIT_OK = 0,
-	LMS_EXIT_FAIL = 1,     /* a command failed for a reason not listed below */
-	LMS_EXIT_USAGE = 2,    /* bad command line */
-	LMS_EXIT_IO = 3,       /* a file could not be read or written */
-	LMS_EXIT_FORMAT = 4,   /* an input file is malformed */
-	LMS_EXIT_NOMEM = 5,    /* not enough memory */
+	LMS_EXIT_FAIL = 1,   /* a command failed for a reason not listed below */
+	LMS_EXIT_USAGE = 2,  /* bad command line */
+	LMS_EXIT_IO = 3,     /* a file could not be read or written */
+	LMS_EXIT_FORMAT = 4, /* an input file is malformed */
+	LMS_EXIT_NOMEM = 5,  /* not enough memory */
 	LMS_EXIT_UNSUPPORTED = 6,
-	LMS_EXIT_NUMERIC = 7,  /* NaN or Inf (e.g. a diverging training run) */
+	LMS_EXIT_NUMERIC = 7, /* NaN or Inf (e.g. a diverging training run) */
 	LMS_EXIT_INTERRUPTED = 130,
 };
 
@@ -54,7 +54,7 @@ struct front_model {
 	struct lms_model *m;
 	struct lms_tokenizer *tok;
 	const char *path;
-	char *found;      /* the looked-up path (owned), or NULL */
+	char *found; /* the looked-up path (owned), or NULL */
 };
 enum lms_status front_open_model(const char *path, const char *tokpath, struct front_model *cm);
 void front_close_model(struct front_model *cm);

@@ -68,7 +68,8 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 	int bin = S_ISREG(sb.st_mode) && plen > 4 && strcmp(path + plen - 4, ".bin") == 0;
 	int gguf = S_ISREG(sb.st_mode) && lms_gguf_is(path); /* carries its tokenizer */
 	if (!S_ISDIR(sb.st_mode) && !bin && !gguf)
-		return lms_fail(LMS_EFORMAT, "%s: not a model directory, GGUF file or llama2.c checkpoint (.bin)", path);
+		return lms_fail(LMS_EFORMAT,
+		                "%s: not a model directory, GGUF file or llama2.c checkpoint (.bin)", path);
 	enum lms_status st = gguf  ? lms_gguf_load(path, &cm->m, tokpath ? NULL : &cm->tok)
 	                     : bin ? lms_llama2c_load(path, &cm->m)
 	                           : lms_model_load(path, &cm->m);
@@ -87,12 +88,14 @@ static enum lms_status open_model(const char *path, const char *tokpath, struct 
 	if (st)
 		return st;
 	if (tokpath && !cm->tok)
-		return lms_fail(LMS_EFORMAT, "%s: no tokenizer files (see lmscope(1), TOKENIZER FILES)", tokpath);
+		return lms_fail(LMS_EFORMAT, "%s: no tokenizer files (see lmscope(1), TOKENIZER FILES)",
+		                tokpath);
 	if (bin && cm->tok && lms_tokenizer_vocab_size(cm->tok) != cm->m->cfg.V)
 		return lms_fail(LMS_EFORMAT, "%s: %d pieces, but %s has a vocabulary of %d", tokpath,
 		                lms_tokenizer_vocab_size(cm->tok), path, cm->m->cfg.V);
 	if (cm->tok && lms_tokenizer_vocab_size(cm->tok) > cm->m->cfg.V)
-		return lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary", path);
+		return lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary",
+		                path);
 	return LMS_OK;
 }
 

@@ -57,7 +57,8 @@ static const char *shown(const struct front_opt *o, char *buf, size_t size)
 
 static const char *see(const struct front_cmd *cmd, char *buf, size_t size)
 {
-	snprintf(buf, size, _("(see lmscope %s%s--help)"), cmd->name ? cmd->name : "", cmd->name ? " " : "");
+	snprintf(buf, size, _("(see lmscope %s%s--help)"), cmd->name ? cmd->name : "",
+	         cmd->name ? " " : "");
 	return buf;
 }
 
@@ -68,7 +69,8 @@ static int bad_number(const struct front_opt *o, const char *v, int integer)
 	if (integer && o->hi >= FRONT_INT_MAX)
 		return front_usage(_("%s wants an integer >= %.0f, not '%s'"), name, o->lo, v);
 	if (integer)
-		return front_usage(_("%s wants an integer from %.0f to %.0f, not '%s'"), name, o->lo, o->hi, v);
+		return front_usage(_("%s wants an integer from %.0f to %.0f, not '%s'"), name, o->lo, o->hi,
+		                   v);
 	if (isinf(o->hi))
 		return front_usage(_("%s wants a number >= %g, not '%s'"), name, o->lo, v);
 	return front_usage(_("%s wants a number from %g to %g, not '%s'"), name, o->lo, o->hi, v);
@@ -83,13 +85,9 @@ static int store(const struct front_opt *o, void *base, const char *v)
 	if ((o->kind == FRONT_OPT_FILE || o->kind == FRONT_OPT_FILES) && stat(v, &sb) != 0)
 		return front_fail(lms_fail(LMS_EIO, "%s: %s", v, strerror(errno)));
 	switch (o->kind) {
-	case FRONT_OPT_FLAG:
-		*(int *)field = (int)o->lo;
-		return 0;
+	case FRONT_OPT_FLAG: *(int *)field = (int)o->lo; return 0;
 	case FRONT_OPT_STR:
-	case FRONT_OPT_FILE:
-		*(const char **)field = v;
-		return 0;
+	case FRONT_OPT_FILE: *(const char **)field = v; return 0;
 	case FRONT_OPT_LIST:
 	case FRONT_OPT_FILES: {
 		struct front_list *l = (struct front_list *)field;
@@ -103,7 +101,8 @@ static int store(const struct front_opt *o, void *base, const char *v)
 	case FRONT_OPT_INT:
 	case FRONT_OPT_LONG:
 	case FRONT_OPT_U64:
-		if (!front_parse_long(v, (long)o->lo, o->hi >= (double)LONG_MAX ? LONG_MAX : (long)o->hi, &n))
+		if (!front_parse_long(v, (long)o->lo, o->hi >= (double)LONG_MAX ? LONG_MAX : (long)o->hi,
+		                      &n))
 			return bad_number(o, v, 1);
 		if (o->kind == FRONT_OPT_INT)
 			*(int *)field = (int)n;
@@ -120,10 +119,8 @@ static int store(const struct front_opt *o, void *base, const char *v)
 		*(double *)field = x;
 		return 0;
 	}
-	case FRONT_OPT_FN:
-		return o->fn(field, v);
-	case FRONT_OPT_END:
-		break;
+	case FRONT_OPT_FN: return o->fn(field, v);
+	case FRONT_OPT_END: break;
 	}
 	return 0;
 }
@@ -205,7 +202,8 @@ int front_parse(const struct front_cmd *cmd, int argc, char **argv, int *first)
 			rc = -1;
 		} else if (c == ':') {
 			o = entry_of(cmd, optopt, &base);
-			rc = front_usage(_("%s wants a value %s"), o ? shown(o, name, sizeof name) : argv[optind - 1],
+			rc = front_usage(_("%s wants a value %s"),
+			                 o ? shown(o, name, sizeof name) : argv[optind - 1],
 			                 see(cmd, hint, sizeof hint));
 		} else if (c == '?') {
 			if (optopt >= FIRST_VAL && (o = entry_of(cmd, optopt, &base)))
@@ -227,9 +225,10 @@ int front_parse(const struct front_cmd *cmd, int argc, char **argv, int *first)
 /* "  -o, --output DIR" */
 static int left(const struct front_opt *o, char *buf, size_t size)
 {
-	return snprintf(buf, size, "  %s%s%s%s%s%s", o->short_name ? (char[]){'-', o->short_name, 0} : "",
-	                o->short_name && o->name ? ", " : "", o->name ? "--" : "", o->name ? o->name : "",
-	                o->arg ? " " : "", o->arg ? o->arg : "");
+	return snprintf(buf, size, "  %s%s%s%s%s%s",
+	                o->short_name ? (char[]){'-', o->short_name, 0} : "",
+	                o->short_name && o->name ? ", " : "", o->name ? "--" : "",
+	                o->name ? o->name : "", o->arg ? " " : "", o->arg ? o->arg : "");
 }
 
 enum { HELP_COL_MAX = 24 };

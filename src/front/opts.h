@@ -52,16 +52,16 @@
 
 enum front_opt_kind {
 	FRONT_OPT_END,
-	FRONT_OPT_FLAG,   /* int = value (lo) */
-	FRONT_OPT_STR,    /* const char * */
-	FRONT_OPT_FILE,   /* const char *, a path that exists */
-	FRONT_OPT_LIST,   /* struct front_list += value */
-	FRONT_OPT_FILES,  /* struct front_list += value, a path that exists */
-	FRONT_OPT_INT,    /* int in [lo, hi] */
-	FRONT_OPT_LONG,   /* long in [lo, hi] */
-	FRONT_OPT_U64,    /* uint64_t in [lo, hi] */
-	FRONT_OPT_NUM,    /* finite double in [lo, hi] */
-	FRONT_OPT_FN,     /* fn(field, value) */
+	FRONT_OPT_FLAG,  /* int = value (lo) */
+	FRONT_OPT_STR,   /* const char * */
+	FRONT_OPT_FILE,  /* const char *, a path that exists */
+	FRONT_OPT_LIST,  /* struct front_list += value */
+	FRONT_OPT_FILES, /* struct front_list += value, a path that exists */
+	FRONT_OPT_INT,   /* int in [lo, hi] */
+	FRONT_OPT_LONG,  /* long in [lo, hi] */
+	FRONT_OPT_U64,   /* uint64_t in [lo, hi] */
+	FRONT_OPT_NUM,   /* finite double in [lo, hi] */
+	FRONT_OPT_FN,    /* fn(field, value) */
 };
 
 /* fn's result: 0, or an exit status after it printed the error
@@ -69,13 +69,13 @@ enum front_opt_kind {
 typedef int (*front_opt_fn)(void *field, const char *value);
 
 struct front_opt {
-	const char *name;       /* long name without "--", or NULL (short only) */
-	char short_name;        /* 'o' for -o, or 0 */
+	const char *name; /* long name without "--", or NULL (short only) */
+	char short_name;  /* 'o' for -o, or 0 */
 	enum front_opt_kind kind;
-	const char *arg;        /* the value's placeholder ("N"), NULL for flags */
-	const char *help;       /* one line; "\n" starts a continuation line */
-	size_t offset;          /* of the field in the table's struct */
-	double lo, hi;          /* range (FLAG: lo is the value stored) */
+	const char *arg;  /* the value's placeholder ("N"), NULL for flags */
+	const char *help; /* one line; "\n" starts a continuation line */
+	size_t offset;    /* of the field in the table's struct */
+	double lo, hi;    /* range (FLAG: lo is the value stored) */
 	front_opt_fn fn;
 };
 
@@ -86,29 +86,52 @@ struct front_list {
 };
 
 /* The field's offset when it has the given type, else a compile error. */
-#define FRONT_FIELD(T, f, type) _Generic(((T *)0)->f, type: offsetof(T, f))
+#define FRONT_FIELD(T, f, type) _Generic(((T *)0)->f, type : offsetof(T, f))
 
-#define FRONT_FLAG(name, sh, help, T, f, value) \
-	{name, sh, FRONT_OPT_FLAG, NULL, help, FRONT_FIELD(T, f, int), value, value, NULL}
-#define FRONT_STR(name, sh, arg, help, T, f) \
-	{name, sh, FRONT_OPT_STR, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL}
-#define FRONT_FILE(name, sh, arg, help, T, f) \
-	{name, sh, FRONT_OPT_FILE, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL}
-#define FRONT_FILES(name, sh, arg, help, T, f) \
-	{name, sh, FRONT_OPT_FILES, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL}
-#define FRONT_LIST(name, sh, arg, help, T, f) \
-	{name, sh, FRONT_OPT_LIST, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL}
-#define FRONT_INT(name, sh, arg, help, T, f, lo, hi) \
-	{name, sh, FRONT_OPT_INT, arg, help, FRONT_FIELD(T, f, int), lo, hi, NULL}
-#define FRONT_LONG(name, sh, arg, help, T, f, lo, hi) \
-	{name, sh, FRONT_OPT_LONG, arg, help, FRONT_FIELD(T, f, long), lo, hi, NULL}
-#define FRONT_U64(name, sh, arg, help, T, f, lo, hi) \
-	{name, sh, FRONT_OPT_U64, arg, help, FRONT_FIELD(T, f, uint64_t), lo, hi, NULL}
-#define FRONT_NUM(name, sh, arg, help, T, f, lo, hi) \
-	{name, sh, FRONT_OPT_NUM, arg, help, FRONT_FIELD(T, f, double), lo, hi, NULL}
-#define FRONT_FN(name, sh, arg, help, T, f, fn) \
-	{name, sh, FRONT_OPT_FN, arg, help, offsetof(T, f), 0, 0, fn}
-#define FRONT_END {NULL, 0, FRONT_OPT_END, NULL, NULL, 0, 0, 0, NULL}
+#define FRONT_FLAG(name, sh, help, T, f, value)                                                    \
+	{                                                                                              \
+		name, sh, FRONT_OPT_FLAG, NULL, help, FRONT_FIELD(T, f, int), value, value, NULL           \
+	}
+#define FRONT_STR(name, sh, arg, help, T, f)                                                       \
+	{                                                                                              \
+		name, sh, FRONT_OPT_STR, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL            \
+	}
+#define FRONT_FILE(name, sh, arg, help, T, f)                                                      \
+	{                                                                                              \
+		name, sh, FRONT_OPT_FILE, arg, help, FRONT_FIELD(T, f, const char *), 0, 0, NULL           \
+	}
+#define FRONT_FILES(name, sh, arg, help, T, f)                                                     \
+	{                                                                                              \
+		name, sh, FRONT_OPT_FILES, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL     \
+	}
+#define FRONT_LIST(name, sh, arg, help, T, f)                                                      \
+	{                                                                                              \
+		name, sh, FRONT_OPT_LIST, arg, help, FRONT_FIELD(T, f, struct front_list), 0, 0, NULL      \
+	}
+#define FRONT_INT(name, sh, arg, help, T, f, lo, hi)                                               \
+	{                                                                                              \
+		name, sh, FRONT_OPT_INT, arg, help, FRONT_FIELD(T, f, int), lo, hi, NULL                   \
+	}
+#define FRONT_LONG(name, sh, arg, help, T, f, lo, hi)                                              \
+	{                                                                                              \
+		name, sh, FRONT_OPT_LONG, arg, help, FRONT_FIELD(T, f, long), lo, hi, NULL                 \
+	}
+#define FRONT_U64(name, sh, arg, help, T, f, lo, hi)                                               \
+	{                                                                                              \
+		name, sh, FRONT_OPT_U64, arg, help, FRONT_FIELD(T, f, uint64_t), lo, hi, NULL              \
+	}
+#define FRONT_NUM(name, sh, arg, help, T, f, lo, hi)                                               \
+	{                                                                                              \
+		name, sh, FRONT_OPT_NUM, arg, help, FRONT_FIELD(T, f, double), lo, hi, NULL                \
+	}
+#define FRONT_FN(name, sh, arg, help, T, f, fn)                                                    \
+	{                                                                                              \
+		name, sh, FRONT_OPT_FN, arg, help, offsetof(T, f), 0, 0, fn                                \
+	}
+#define FRONT_END                                                                                  \
+	{                                                                                              \
+		NULL, 0, FRONT_OPT_END, NULL, NULL, 0, 0, 0, NULL                                          \
+	}
 
 /* Integer option bounds meaning "no upper limit" in messages. */
 #define FRONT_INT_MAX 2147483647.0
@@ -116,14 +139,14 @@ struct front_list {
 enum { FRONT_SETS = 4 };
 
 struct front_cmd {
-	const char *name;   /* for "(see lmscope NAME --help)"; NULL: lmscope --help */
-	const char *usage;  /* "usage: ..." lines, printed first by --help */
-	const char *about;  /* printed after the option lines, or NULL */
+	const char *name;  /* for "(see lmscope NAME --help)"; NULL: lmscope --help */
+	const char *usage; /* "usage: ..." lines, printed first by --help */
+	const char *about; /* printed after the option lines, or NULL */
 	struct {
 		const struct front_opt *opts; /* a table ending with FRONT_END, or NULL */
 		void *base;                   /* the struct its offsets are in */
 	} set[FRONT_SETS];
-	int stop_at_arg;    /* 1: options end at the first argument (lmscope's own) */
+	int stop_at_arg;             /* 1: options end at the first argument (lmscope's own) */
 	void (*print_help)(FILE *f); /* --help prints this instead of front_help */
 };
 

@@ -66,4 +66,3 @@ int front_usage(const char *fmt, ...)
 		fprintf(stderr, "lmscope: %s\n", msg);
 	return LMS_EXIT_USAGE;
 }
-

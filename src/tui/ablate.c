@@ -100,7 +100,8 @@ int tui_k_ablate(struct tui_state *s, int key)
 		snprintf(spec + len, sizeof spec - len, "%s%d.%d", len ? "," : "", l, h);
 	}
 	memcpy(s->rq.ablate, spec, sizeof spec);
-	snprintf(s->msg, sizeof s->msg, was ? _("head %d.%d restored") : _("head %d.%d ablated (zero)"), l, h);
+	snprintf(s->msg, sizeof s->msg, was ? _("head %d.%d restored") : _("head %d.%d ablated (zero)"),
+	         l, h);
 	return TUI_RECOMPUTE | TUI_REDRAW;
 }
 

@@ -16,36 +16,42 @@ struct lesson_cmd_opts {
 };
 
 static const struct front_opt check_options[] = {
-	FRONT_FLAG("check", 0, N_("measure the lesson's expect lines on MODEL without the\n"
-	           "screen, a line each; exit status 1 when one fails"), struct lesson_cmd_opts, check, 1),
+	FRONT_FLAG("check", 0,
+               N_("measure the lesson's expect lines on MODEL without the\n"
+                  "screen, a line each; exit status 1 when one fails"),
+               struct lesson_cmd_opts, check, 1),
 	FRONT_END};
 
 static const struct front_opt lesson_options[] = {
 	FRONT_FILE("tokenizer", 0, "DIR", N_("MODEL's tokenizer"), struct lms_explorer_opts, tokenizer),
-	FRONT_STR("theme", 0, "dark|light", N_("colours in place of the lesson's"), struct lms_explorer_opts, theme),
-	FRONT_NUM("speed", 0, "N", N_("typed characters per second in place of the lesson's\n"
-	          "(a rehearsal goes faster), 0.5 to 1000"), struct lms_explorer_opts, speed, 0.5, 1000),
-	FRONT_STR("cast", 0, "OUT.cast", N_("record the screen as an asciinema v2 file (F10 starts\n"
-	          "and stops casts into lmscope-cast-N.cast)"), struct lms_explorer_opts, cast),
+	FRONT_STR("theme", 0, "dark|light", N_("colours in place of the lesson's"),
+              struct lms_explorer_opts, theme),
+	FRONT_NUM("speed", 0, "N",
+              N_("typed characters per second in place of the lesson's\n"
+                 "(a rehearsal goes faster), 0.5 to 1000"),
+              struct lms_explorer_opts, speed, 0.5, 1000),
+	FRONT_STR("cast", 0, "OUT.cast",
+              N_("record the screen as an asciinema v2 file (F10 starts\n"
+                 "and stops casts into lmscope-cast-N.cast)"),
+              struct lms_explorer_opts, cast),
 	FRONT_NUM("cast-speed", 0, "X", N_("in casts, pauses longer than X seconds last X seconds"),
-	          struct lms_explorer_opts, cast_speed, 0.01, 3600),
+              struct lms_explorer_opts, cast_speed, 0.01, 3600),
 	FRONT_END};
 
-static const char usage_text[] =
-	N_("usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n"
-	"       lmscope lesson FILE [MODEL] --check\n");
+static const char usage_text[] = N_("usage: lmscope lesson FILE [MODEL [MODEL_B]] [options]\n"
+                                    "       lmscope lesson FILE [MODEL] --check\n");
 
 static const char about_text[] =
 	N_("Plays the lesson FILE in the explorer: Space / Right steps on (the context\n"
-	"is typed out), Left steps back. MODEL replaces the lesson's model, MODEL_B\n"
-	"its second model (side by side).\n");
+       "is typed out), Left steps back. MODEL replaces the lesson's model, MODEL_B\n"
+       "its second model (side by side).\n");
 
 int lms_cmd_lesson(int argc, char **argv)
 {
 	struct lms_explorer_opts o = {.model = {NULL, NULL}};
 	struct lesson_cmd_opts c = {0};
-	struct front_cmd cmd = {"lesson", usage_text, about_text,
-	                        {{lesson_options, &o}, {check_options, &c}}, 0, NULL};
+	struct front_cmd cmd = {
+		"lesson", usage_text, about_text, {{lesson_options, &o}, {check_options, &c}}, 0, NULL};
 	int i, rc = front_parse(&cmd, argc, argv, &i);
 	if (rc)
 		return rc < 0 ? LMS_EXIT_OK : rc;

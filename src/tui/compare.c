@@ -20,7 +20,7 @@ void tui_app_layout(struct tui_app *app)
 		cap = LINES - TUI_MIN_LINES > 0 ? LINES - TUI_MIN_LINES : 0;
 	app->caption_h = cap;
 	int lines = LINES - cap, n = app->n_sides;
-	int w = (COLS - (n - 1)) / n; /* one column between the sides */
+	int w = (COLS - (n - 1)) / n;  /* one column between the sides */
 	int h = (lines - (n - 1)) / n; /* or one row */
 	app->stacked = n > 1 && w < TUI_MIN_COLS && h >= TUI_MIN_LINES && COLS >= TUI_MIN_COLS;
 	for (int i = 0; i < n; i++) {

@@ -17,14 +17,14 @@
 
 /* What the pane draws (the input thread's copy of the newest result). */
 struct tui_div_result {
-	int valid;         /* 0 until the first result, or after an error */
+	int valid; /* 0 until the first result, or after an error */
 	int L, NH;
-	int n, pos;        /* tokens of A's view and the position compared */
-	int target;        /* A's most probable token after pos */
-	double *kl;        /* (L) */
-	double *maxdiff;   /* (L, NH) */
+	int n, pos;      /* tokens of A's view and the position compared */
+	int target;      /* A's most probable token after pos */
+	double *kl;      /* (L) */
+	double *maxdiff; /* (L, NH) */
 	double rho;
-	char err[200];     /* the engine's message when computing failed */
+	char err[200]; /* the engine's message when computing failed */
 };
 
 /* Starts the thread for the app's two models (once; LMS_OK when it runs

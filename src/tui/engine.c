@@ -309,7 +309,8 @@ static int ph_candidates(struct update *u)
 	u->cand_fresh = fresh;
 	int target = rq->target >= 0 && rq->target < c->V ? rq->target : v->top_id[0];
 	v->target = target;
-	v->contrast = rq->contrast >= 0 && rq->contrast < c->V && rq->contrast != target ? rq->contrast : -1;
+	v->contrast =
+		rq->contrast >= 0 && rq->contrast < c->V && rq->contrast != target ? rq->contrast : -1;
 	v->target_lp = v->logprob[target];
 	/* what the later phases will bring, as far as it is not already there */
 	v->have_saliency = memo_hit(e, TUI_PH_SALIENCY);
@@ -381,8 +382,8 @@ static int ph_surprisal(struct update *u)
 	}
 	e->surprisal[0] = NAN;
 	for (int t = 1; t < n; t++)
-		e->surprisal[t] = isnan(e->lse[t - 1]) ? NAN
-		                  : e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + e->ids[t]];
+		e->surprisal[t] =
+			isnan(e->lse[t - 1]) ? NAN : e->lse[t - 1] - r->logits[(size_t)(t - 1) * V + e->ids[t]];
 	memcpy(v->surprisal, e->surprisal, (size_t)n * sizeof *v->surprisal);
 	memo_set(e, TUI_PH_SURPRISAL);
 	return 1;
@@ -397,8 +398,8 @@ static int gradient(struct update *u)
 	if (memo_hit(e, TUI_PH_GRADIENT))
 		return 1;
 	/* the last row's logits are current since ph_forward */
-	e->grad_value = lms_objective_logprob(e->run, 0, v->n - 1, v->target, v->contrast,
-	                                      LMS_LOGITS_READY);
+	e->grad_value =
+		lms_objective_logprob(e->run, 0, v->n - 1, v->target, v->contrast, LMS_LOGITS_READY);
 	lms_backward(e->run, LMS_GRAD_INPUT);
 	memo_set(e, TUI_PH_GRADIENT);
 	return !went_stale(u->h);
@@ -600,7 +601,8 @@ static int ph_lens(struct update *u)
 		v->lens_tp[l] = 0.0f;
 		if (!hs || D != Cout)
 			continue;
-		memcpy(e->lens_h + (size_t)N * Cout, hs + (size_t)v->lens_pos * D, (size_t)D * sizeof(float));
+		memcpy(e->lens_h + (size_t)N * Cout, hs + (size_t)v->lens_pos * D,
+		       (size_t)D * sizeof(float));
 		layer_of[N++] = l;
 	}
 	lms_lens_rows(e->run, e->lens_h, N, e->lens_out);
@@ -703,8 +705,8 @@ static int ph_neurons(struct update *u)
 		return 1;
 	}
 	v->neuron_layer = u->rq->layer < 0 ? 0 : u->rq->layer >= c->L ? c->L - 1 : u->rq->layer;
-	v->neuron_pos = u->rq->neuron_pos >= 0 && u->rq->neuron_pos < v->n ? u->rq->neuron_pos
-	                                                                   : v->n - 1;
+	v->neuron_pos =
+		u->rq->neuron_pos >= 0 && u->rq->neuron_pos < v->n ? u->rq->neuron_pos : v->n - 1;
 	if (!memo_hit(e, TUI_PH_NEURONS)) {
 		tui_engine_neurons(e);
 		memo_set(e, TUI_PH_NEURONS);
@@ -782,8 +784,8 @@ static int ph_input(struct update *u)
 	struct tui_view *v = &e->cur;
 	const struct tui_request *rq = u->rq;
 	const struct lms_config *c = &e->tm->m->cfg;
-	int text_changed = !e->last.text || rq->len != e->last.len ||
-	                   memcmp(rq->text, e->last.text, rq->len) != 0;
+	int text_changed =
+		!e->last.text || rq->len != e->last.len || memcmp(rq->text, e->last.text, rq->len) != 0;
 	if (text_changed) {
 		if (!tui_request_set_text(&e->last, rq->text, rq->len))
 			return 0;
@@ -828,8 +830,8 @@ typedef int (*phase_fn)(struct update *u);
 /* The phases after the input, in order: each returns 0 when the update
  * went stale. */
 static const phase_fn phases[] = {
-	ph_forward, ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency, ph_overview, ph_lens, ph_dla,
-	ph_neurons, ph_faith, ph_patch,
+	ph_forward,  ph_candidates, ph_view, ph_surprisal, ph_change, ph_saliency,
+	ph_overview, ph_lens,       ph_dla,  ph_neurons,   ph_faith,  ph_patch,
 };
 
 int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h)
@@ -850,7 +852,8 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		/* k and every have_ flag are gone: each phase runs again when
 		 * tokens return, even the same tokens (the forward is then kept) */
 		memset(e->memo, 0, sizeof e->memo);
-		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla = v->have_change = 0;
+		v->have_lens = v->have_overview = v->have_saliency = v->have_faith = v->have_dla =
+			v->have_change = 0;
 		v->have_patch = v->have_neurons = v->have_nctx = 0;
 		v->valid = 1;
 		v->ms = v->cand_ms = lms_now_ms() - u.t0;

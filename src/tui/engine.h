@@ -27,8 +27,17 @@ struct tui_memo {
 };
 
 enum tui_phase {
-	TUI_PH_CANDIDATES, TUI_PH_SURPRISAL, TUI_PH_GRADIENT, TUI_PH_SALIENCY, TUI_PH_OVERVIEW,
-	TUI_PH_LENS, TUI_PH_FAITH, TUI_PH_DLA, TUI_PH_CHANGE, TUI_PH_PATCH, TUI_PH_NEURONS,
+	TUI_PH_CANDIDATES,
+	TUI_PH_SURPRISAL,
+	TUI_PH_GRADIENT,
+	TUI_PH_SALIENCY,
+	TUI_PH_OVERVIEW,
+	TUI_PH_LENS,
+	TUI_PH_FAITH,
+	TUI_PH_DLA,
+	TUI_PH_CHANGE,
+	TUI_PH_PATCH,
+	TUI_PH_NEURONS,
 	TUI_PH_NCTX,
 	TUI_PH_N
 };
@@ -36,45 +45,45 @@ enum tui_phase {
 /* What an update keeps between requests. */
 struct tui_engine {
 	const struct tui_model *tm;
-	struct lms_run *run;   /* the context's forward, prefix reused */
-	struct lms_run *work;  /* attribution and faithfulness runs (allocated
+	struct lms_run *run;  /* the context's forward, prefix reused */
+	struct lms_run *work; /* attribution and faithfulness runs (allocated
 	                          at open: nothing is allocated per update) */
-	int T;                 /* run capacity (positions) */
+	int T;                /* run capacity (positions) */
 	/* the tokens the run holds and what is derived from them */
-	int *ids;              /* (T) */
-	int n;                 /* valid positions in the run; 0 = nothing */
-	uint64_t gen;          /* forwards so far: the memo keys' first field */
-	float *lse;            /* (T) log-sum-exp of row t's logits; NaN = not computed */
-	float *surprisal;      /* (T) NaN where unknown */
+	int *ids;         /* (T) */
+	int n;            /* valid positions in the run; 0 = nothing */
+	uint64_t gen;     /* forwards so far: the memo keys' first field */
+	float *lse;       /* (T) log-sum-exp of row t's logits; NaN = not computed */
+	float *surprisal; /* (T) NaN where unknown */
 	/* the last context text, its tokenization and offsets */
 	struct tui_request last;
-	int *all_ids;          /* tokens of the whole text (before the cut) */
+	int *all_ids; /* tokens of the whole text (before the cut) */
 	size_t *all_off;
 	size_t n_all;
-	int bos;               /* 1: all_ids[0] is a BOS that a cut keeps */
+	int bos; /* 1: all_ids[0] is a BOS that a cut keeps */
 	struct tui_memo memo[TUI_PH_N];
-	double grad_value;     /* the objective the gradient memo's gradient is of */
-	float *faith_curve;    /* (T + 1) the deletion curve */
-	float *faith_other;    /* (T) another method's scores */
-	float *lens_h;         /* (L, Cout) the hidden vectors the lens reads */
-	float *lens_out;       /* (L, V) their logits */
+	double grad_value;           /* the objective the gradient memo's gradient is of */
+	float *faith_curve;          /* (T + 1) the deletion curve */
+	float *faith_other;          /* (T) another method's scores */
+	float *lens_h;               /* (L, Cout) the hidden vectors the lens reads */
+	float *lens_out;             /* (L, V) their logits */
 	struct lms_intervention *iv; /* the ablation both runs follow (ablate.c) */
-	char ablate[128];      /* its spec, as the request gave it */
-	struct lms_run *base;  /* the unablated model's run (allocated at the first ablation) */
-	int base_n;            /* positions it holds */
-	int snap;              /* the snapshot m->params hold; -1: the model's own weights */
-	float *own;            /* (n_params) the model's own weights, kept at the first step away */
-	char corrupt[1024];    /* the corrupted context the patch memo is of */
-	int corrupt_ver;       /* changes of it (the patch memo's key) */
+	char ablate[128];            /* its spec, as the request gave it */
+	struct lms_run *base;        /* the unablated model's run (allocated at the first ablation) */
+	int base_n;                  /* positions it holds */
+	int snap;                    /* the snapshot m->params hold; -1: the model's own weights */
+	float *own;         /* (n_params) the model's own weights, kept at the first step away */
+	char corrupt[1024]; /* the corrupted context the patch memo is of */
+	int corrupt_ver;    /* changes of it (the patch memo's key) */
 	/* the neuron contexts' corpus (tm->corpus), tokenized at the first
 	 * use: state 0 unread, 1 read, -1 unreadable (corpus_err says why) */
-	int *corpus_ids;       /* (corpus_n) */
+	int *corpus_ids; /* (corpus_n) */
 	size_t corpus_n;
 	unsigned long long corpus_key;
 	int corpus_state;
 	char corpus_err[256];
 	struct lms_neuron_stats nst; /* one layer's pass, from its cache (top NULL: none) */
-	int pass_asked;        /* the request's neuron_pass last acted on */
+	int pass_asked;              /* the request's neuron_pass last acted on */
 	/* the last results, copied into each published view */
 	struct tui_view cur;
 };
@@ -97,7 +106,8 @@ struct tui_hooks {
  * left. Returns 1 when e->cur is complete, 0 when the update went stale.
  * e->cur.cand_ms is the time from rq->t_post (or from the update's start
  * when rq->t_post is 0) until the candidates were ready to publish. */
-int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const struct tui_hooks *h);
+int tui_engine_update(struct tui_engine *e, const struct tui_request *rq,
+                      const struct tui_hooks *h);
 /* Copies e->cur into out (growing out's arrays). 0 on allocation failure. */
 /* patch_view.c: the patching sweep of the view's context (clean) against
  * rq->corrupt into e->cur.patch, or a note saying why there is none. */

@@ -62,7 +62,8 @@ static void draw_status(struct tui_state *s, WINDOW *w)
 	         v && v->ablate[0] ? _(" | ablated ") : "", v ? v->ablate : "");
 	snprintf(part[ST_CONTEXT], sizeof part[0], _("context %d/%d%s"), n, m->cfg.maxT,
 	         v && v->cut ? _(" (cut)") : "");
-	snprintf(part[ST_PARAMS], sizeof part[0], _("%s %s params"), lms_arch_name(m->cfg.arch), params);
+	snprintf(part[ST_PARAMS], sizeof part[0], _("%s %s params"), lms_arch_name(m->cfg.arch),
+	         params);
 	snprintf(part[ST_CAND], sizeof part[0], _("candidates %.1f ms"), v ? v->cand_ms : 0.0);
 	snprintf(part[ST_UPDATE], sizeof part[0], _("update %.1f ms"), v ? v->ms : 0.0);
 	snprintf(part[ST_SCREEN], sizeof part[0], _("screen %.1f ms"), s->shown_ms);
@@ -364,8 +365,8 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	if (st)
 		return front_fail(st);
 	sd->opened = 1;
-	sd->tm = (struct tui_model){.m = sd->cm.m, .tok = sd->cm.tok, .path = path,
-	                            .dir = sd->cm.path, .corpus = corpus};
+	sd->tm = (struct tui_model){
+		.m = sd->cm.m, .tok = sd->cm.tok, .path = path, .dir = sd->cm.path, .corpus = corpus};
 	tui_timeline_open(&sd->tm, sd->cm.path); /* a bare name found: where it was found */
 	st = tui_worker_start(&sd->worker, &sd->tm);
 	if (st)
@@ -456,8 +457,8 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 	app.rec_path = o->record;
 	int status = LMS_EXIT_OK, player_stopped = 1;
 	for (int i = 0; i < TUI_SIDES && model[i] && status == LMS_EXIT_OK; i++) {
-		status = side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text,
-		                   o->corpus);
+		status =
+			side_open(&sides[i], &app, model[i], i == 0 ? o->tokenizer : NULL, o->text, o->corpus);
 		app.side[i] = &sides[i].s;
 		app.n_sides = i + 1;
 	}
@@ -482,7 +483,8 @@ int lms_explorer_run(const struct lms_explorer_opts *o)
 			post(app.side[i]);
 		}
 		if (o->lesson && !tui_player_start(&app, &ls))
-			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "%s", _("out of memory: no lesson"));
+			snprintf(app.side[0]->msg, sizeof app.side[0]->msg, "%s",
+			         _("out of memory: no lesson"));
 		tui_app_layout(&app);
 		run_loop(&app);
 		status = tui_casting_end(&app); /* its last frame: the last screen */

@@ -148,10 +148,10 @@ static json_t *neurons_json(const struct tui_view *v)
 {
 	json_t *top = json_array();
 	for (int i = 0; i < v->neuron_k; i++)
-		json_array_append_new(top, json_pack("{s:i, s:o}", "neuron", v->neuron_id[i],
-		                                     "activation", num(v->neuron_act[i])));
-	return json_pack("{s:i, s:i, s:o}", "layer", v->neuron_layer, "position", v->neuron_pos,
-	                 "top", top);
+		json_array_append_new(top, json_pack("{s:i, s:o}", "neuron", v->neuron_id[i], "activation",
+		                                     num(v->neuron_act[i])));
+	return json_pack("{s:i, s:i, s:o}", "layer", v->neuron_layer, "position", v->neuron_pos, "top",
+	                 top);
 }
 
 /* n rows of D floats, stride D, as nested arrays. */
@@ -255,7 +255,8 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 					for (int q = 0; q < n; q++) {
 						json_t *row = json_array();
 						for (int k = 0; k < n; k++)
-							json_array_append_new(row, json_real(k <= q ? a[(size_t)q * T + k] : 0.0));
+							json_array_append_new(row,
+							                      json_real(k <= q ? a[(size_t)q * T + k] : 0.0));
 						json_array_append_new(head, row);
 					}
 					json_array_append_new(layer, head);
@@ -289,7 +290,8 @@ unsigned tui_export_parts(const struct tui_state *s)
 		return FIGURE_SCORES;
 	if (p == &pane_lens)
 		return FIGURE_LENS;
-	if (p == &pane_attention && s->att_mode == TUI_ATT_MATRIX && s->v && s->v->NH && !s->v->mean_heads)
+	if (p == &pane_attention && s->att_mode == TUI_ATT_MATRIX && s->v && s->v->NH &&
+	    !s->v->mean_heads)
 		return FIGURE_ATTENTION;
 	return 0; /* a pane the figure does not draw: all of them */
 }
@@ -323,7 +325,7 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsi
 	enum { K = FIG_K, B = FIG_B };
 	size_t LK = v->have_lens ? (size_t)v->L * TUI_LENS_K : 0;
 	const char **tokens = malloc(((size_t)n + LK) * sizeof *tokens);
-	char (*bufs)[B] = malloc(((size_t)n + K + 3 + LK) * sizeof *bufs);
+	char(*bufs)[B] = malloc(((size_t)n + K + 3 + LK) * sizeof *bufs);
 	if (!tokens || !bufs) {
 		free(tokens);
 		free(bufs);

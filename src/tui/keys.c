@@ -204,7 +204,8 @@ static const struct tui_key command_keys[] = {
 	{'i', "i", N_("back to typing the context"), k_typing},
 	{'a', "a", N_("append the target token to the context"), k_append},
 	{'s', "s", N_("sample a token (with the temperature) and append it"), k_sample},
-	{'t', "t / T", N_("lower / raise the temperature (the candidates shown and sampling)"), k_temperature},
+	{'t', "t / T", N_("lower / raise the temperature (the candidates shown and sampling)"),
+     k_temperature},
 	{'T', NULL, NULL, k_temperature},
 	{'m', "m", N_("switch the saliency method"), k_method},
 	{'[', "[ / ]", N_("previous / next layer"), k_layer},
@@ -217,16 +218,25 @@ static const struct tui_key command_keys[] = {
 	{'o', "o", N_("overview of all layers x heads"), k_overview},
 	{'w', "w", N_("query mode: one token's attention as bars"), k_query},
 	{'D', "D", N_("direct logit attribution in the lens's place (again: the lens)"), tui_k_dla},
-	{'N', "N", N_("the MLP neurons most active at the selected token in the lens's place "
-	           "(again: the lens)"), tui_k_neurons},
-	{'K', "K", N_("the change strip in the saliency's place: how far each token moved the "
-	           "prediction (again: the saliency)"), tui_k_change},
-	{'H', "H", N_("activation patching in the attention's place: the corrupted context and "
-	           "the heatmap (again: the attention)"), tui_k_patch},
-	{'V', "V", N_("two models: where B computes something else than A (KL per layer, attention, "
-	           "saliency) in the lens's place (again: the lens)"), tui_k_divergence},
+	{'N', "N",
+     N_("the MLP neurons most active at the selected token in the lens's place "
+        "(again: the lens)"),
+     tui_k_neurons},
+	{'K', "K",
+     N_("the change strip in the saliency's place: how far each token moved the "
+        "prediction (again: the saliency)"),
+     tui_k_change},
+	{'H', "H",
+     N_("activation patching in the attention's place: the corrupted context and "
+        "the heatmap (again: the attention)"),
+     tui_k_patch},
+	{'V', "V",
+     N_("two models: where B computes something else than A (KL per layer, attention, "
+        "saliency) in the lens's place (again: the lens)"),
+     tui_k_divergence},
 	{'e', "e", N_("export the views (text as seen, SVG and PNG figure, JSON)"), k_export},
-	{'{', "{ / }", N_("previous / next training snapshot: its model, same context"), tui_k_timeline},
+	{'{', "{ / }", N_("previous / next training snapshot: its model, same context"),
+     tui_k_timeline},
 	{'}', NULL, NULL, tui_k_timeline},
 	{0, NULL, NULL, NULL},
 };
@@ -258,10 +268,11 @@ static int help_lines(const struct tui_state *s, struct section *sec)
 	sec[k++] = (struct section){_("Everywhere"), NULL, global_keys};
 	sec[k++] = (struct section){_("Outside the context line"), NULL, command_keys};
 	for (int p = 0; p < P_N; p++)
-		sec[k++] = (struct section){_(s->pane[p]->name), front_tr(s->pane[p]->about),
-		                            s->pane[p]->keys};
+		sec[k++] =
+			(struct section){_(s->pane[p]->name), front_tr(s->pane[p]->about), s->pane[p]->keys};
 	sec[k++] = (struct section){_("Teaching (everywhere)"), NULL, tui_teach_global_keys};
-	sec[k++] = (struct section){_("Teaching (outside the context line)"), NULL, tui_teach_command_keys};
+	sec[k++] =
+		(struct section){_("Teaching (outside the context line)"), NULL, tui_teach_command_keys};
 	if (s->app && s->app->player)
 		sec[k++] = (struct section){_("Lesson"), NULL, tui_lesson_keys};
 	return k;

@@ -101,8 +101,8 @@ static int parse_int(struct parser *p, const char *key, const char *v, int lo, i
 	return 1;
 }
 
-static int parse_choice(struct parser *p, const char *key, const char *v,
-                        const char *const *names, int n, int *out)
+static int parse_choice(struct parser *p, const char *key, const char *v, const char *const *names,
+                        int n, int *out)
 {
 	char list[160] = "";
 	for (int i = 0; i < n; i++) {
@@ -279,8 +279,7 @@ static int step_line(struct parser *p, const char *key, char *v)
 	} else if (!strcmp(key, "head")) {
 		ok = parse_head(p, st, v);
 		st->layer_line = p->line;
-	}
-	else if (!strcmp(key, "query")) {
+	} else if (!strcmp(key, "query")) {
 		ok = !strcmp(v, "-1") ? (st->query = -1, 1) : parse_int(p, key, v, 1, &st->query);
 	} else if (!strcmp(key, "mean"))
 		ok = parse_onoff(p, key, v, &st->mean);
@@ -401,12 +400,13 @@ static int parse_patch(struct parser *p, const char **s, struct lesson_expect *e
 
 static int parse_expect_args(struct parser *p, const char *s, struct lesson_expect *e)
 {
-	char *kind = next_word(p, &s, "what to check (top1, prob, head-induction-score, "
+	char *kind = next_word(p, &s,
+	                       "what to check (top1, prob, head-induction-score, "
 	                       "saliency-top, ppl or patch)");
 	if (!kind)
 		return 0;
-	static const char *const kinds[] = {"top1", "prob", "head-induction-score", "saliency-top",
-	                                    "ppl", "patch"};
+	static const char *const kinds[] = {"top1",         "prob", "head-induction-score",
+	                                    "saliency-top", "ppl",  "patch"};
 	int k = 0;
 	while (k < 6 && strcmp(kind, kinds[k]))
 		k++;
@@ -520,8 +520,8 @@ static int one_line(struct parser *p, const char *s, size_t n)
 	return step_line(p, key, val);
 }
 
-int tui_lesson_parse(const char *name, const char *text, size_t len, struct lesson *ls,
-                     char *err, size_t size)
+int tui_lesson_parse(const char *name, const char *text, size_t len, struct lesson *ls, char *err,
+                     size_t size)
 {
 	memset(ls, 0, sizeof *ls);
 	ls->theme = LESSON_UNSET;

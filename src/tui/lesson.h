@@ -48,8 +48,14 @@
 #include <stdio.h>
 
 /* Panes a step can focus (the order of enum tui_pane in ui.h). */
-enum { LESSON_CONTEXT, LESSON_CANDIDATES, LESSON_SALIENCY, LESSON_ATTENTION, LESSON_LENS,
-       LESSON_N_PANES };
+enum {
+	LESSON_CONTEXT,
+	LESSON_CANDIDATES,
+	LESSON_SALIENCY,
+	LESSON_ATTENTION,
+	LESSON_LENS,
+	LESSON_N_PANES
+};
 /* Attention views (the order of enum tui_att_mode in session.h). */
 enum { LESSON_MATRIX, LESSON_OVERVIEW, LESSON_QUERY, LESSON_N_VIEWS };
 enum { LESSON_DARK, LESSON_LIGHT };
@@ -57,54 +63,60 @@ enum { LESSON_DARK, LESSON_LIGHT };
 #define LESSON_UNSET (-1000000) /* an integer setting the step leaves alone */
 
 /* What an `expect` line claims (lesson_expect.c measures it). */
-enum lesson_expect_kind { EXPECT_TOP1, EXPECT_PROB, EXPECT_INDUCTION, EXPECT_SALIENCY_TOP,
-                          EXPECT_PPL, EXPECT_PATCH };
+enum lesson_expect_kind {
+	EXPECT_TOP1,
+	EXPECT_PROB,
+	EXPECT_INDUCTION,
+	EXPECT_SALIENCY_TOP,
+	EXPECT_PPL,
+	EXPECT_PATCH
+};
 /* Patching sites an expectation names (`lmscope patch --json`'s keys). */
 enum { LESSON_RESID_PRE, LESSON_ATTN_OUT, LESSON_MLP_OUT, LESSON_HEADS, LESSON_N_SITES };
 struct lesson_expect {
 	int line;
 	enum lesson_expect_kind kind;
-	char *src;          /* the line after "expect", for messages and the writer */
-	char *token;        /* top1, prob, saliency-top; NULL otherwise */
-	char *file;         /* ppl's text file; NULL otherwise */
-	int layer, head;    /* head-induction-score; patch: layer, position or head */
-	int site;           /* patch: LESSON_RESID_PRE ... */
-	int greater;        /* OP: 1 '>', 0 '<' (prob, head-induction-score, ppl) */
+	char *src;       /* the line after "expect", for messages and the writer */
+	char *token;     /* top1, prob, saliency-top; NULL otherwise */
+	char *file;      /* ppl's text file; NULL otherwise */
+	int layer, head; /* head-induction-score; patch: layer, position or head */
+	int site;        /* patch: LESSON_RESID_PRE ... */
+	int greater;     /* OP: 1 '>', 0 '<' (prob, head-induction-score, ppl) */
 	double value;
 };
 
 struct lesson_step {
-	int line;           /* of its `step` line */
-	char *title;        /* may be empty */
-	char *caption;      /* caption lines joined by '\n'; NULL: none */
-	char *context;      /* NULL: unchanged */
-	char *type;         /* appended to the context after `context`; NULL: none */
-	int focus;          /* LESSON_* pane or LESSON_UNSET */
-	int candidate;      /* rank from 1, or LESSON_UNSET */
-	char *target;       /* candidate by token; NULL: unchanged */
-	char *contrast;     /* NULL unchanged; "" clears */
-	int method;         /* enum tui_method or LESSON_UNSET */
-	int layer, head;    /* LESSON_UNSET: unchanged (head needs layer) */
-	int layer_line;     /* the line that set them, for tui_lesson_check */
-	int mean;           /* 0/1 or LESSON_UNSET */
-	int view;           /* LESSON_* view or LESSON_UNSET */
-	int query;          /* token from 1, -1 the last; or LESSON_UNSET */
-	int pin;            /* 0/1 or LESSON_UNSET */
-	int present;        /* 0/1 or LESSON_UNSET */
-	int theme;          /* LESSON_DARK/LIGHT or LESSON_UNSET */
+	int line;        /* of its `step` line */
+	char *title;     /* may be empty */
+	char *caption;   /* caption lines joined by '\n'; NULL: none */
+	char *context;   /* NULL: unchanged */
+	char *type;      /* appended to the context after `context`; NULL: none */
+	int focus;       /* LESSON_* pane or LESSON_UNSET */
+	int candidate;   /* rank from 1, or LESSON_UNSET */
+	char *target;    /* candidate by token; NULL: unchanged */
+	char *contrast;  /* NULL unchanged; "" clears */
+	int method;      /* enum tui_method or LESSON_UNSET */
+	int layer, head; /* LESSON_UNSET: unchanged (head needs layer) */
+	int layer_line;  /* the line that set them, for tui_lesson_check */
+	int mean;        /* 0/1 or LESSON_UNSET */
+	int view;        /* LESSON_* view or LESSON_UNSET */
+	int query;       /* token from 1, -1 the last; or LESSON_UNSET */
+	int pin;         /* 0/1 or LESSON_UNSET */
+	int present;     /* 0/1 or LESSON_UNSET */
+	int theme;       /* LESSON_DARK/LIGHT or LESSON_UNSET */
 	int n_expect;
 	struct lesson_expect *expect; /* (n_expect) */
-	char *ablate;       /* NULL unchanged; "" restores every head */
-	int score;          /* index into tui_lesson_scores or LESSON_UNSET */
-	char *corrupt;      /* NULL unchanged; "" back to the attention pane */
+	char *ablate;                 /* NULL unchanged; "" restores every head */
+	int score;                    /* index into tui_lesson_scores or LESSON_UNSET */
+	char *corrupt;                /* NULL unchanged; "" back to the attention pane */
 };
 
 struct lesson {
-	char *title;        /* NULL: none */
-	char *model;        /* NULL: given on the command line */
-	char *compare;      /* second model, NULL: none */
-	int theme;          /* LESSON_UNSET: the explorer's default */
-	double speed;       /* typed characters per second */
+	char *title;   /* NULL: none */
+	char *model;   /* NULL: given on the command line */
+	char *compare; /* second model, NULL: none */
+	int theme;     /* LESSON_UNSET: the explorer's default */
+	double speed;  /* typed characters per second */
 	int n;
 	struct lesson_step *steps;
 };
@@ -113,8 +125,8 @@ struct lesson {
  * wrong" (or "FILE: ..." when no line is to blame) into err. */
 int tui_lesson_load(const char *path, struct lesson *ls, char *err, size_t size);
 /* Parses text (len bytes) as if read from the file named name. */
-int tui_lesson_parse(const char *name, const char *text, size_t len, struct lesson *ls,
-                     char *err, size_t size);
+int tui_lesson_parse(const char *name, const char *text, size_t len, struct lesson *ls, char *err,
+                     size_t size);
 void tui_lesson_free(struct lesson *ls);
 /* What the parser cannot know: that every step's layer and head exist in
  * a model of L layers and NH heads (NH 0: recurrent, whose pane ignores

@@ -21,8 +21,8 @@ static int check_all(const struct front_model *cm, const struct lesson *ls, cons
 			char got[400];
 			int rc = lesson_expect_measure(cm->m, cm->tok, ls, k, e, got, sizeof got);
 			failed += rc != EXPECT_HOLDS;
-			printf("%s %s:%d: %s: %s%s\n", rc == EXPECT_HOLDS ? "✓" : "✗", name, e->line,
-			       e->src, rc == EXPECT_UNMEASURED ? "not measured: " : "", got);
+			printf("%s %s:%d: %s: %s%s\n", rc == EXPECT_HOLDS ? "✓" : "✗", name, e->line, e->src,
+			       rc == EXPECT_UNMEASURED ? "not measured: " : "", got);
 		}
 	if (!n)
 		printf("%s: no expect lines to check\n", name);

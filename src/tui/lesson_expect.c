@@ -164,8 +164,8 @@ static int argmax(const float *x, int n)
 }
 
 static int measure_prediction(const struct lms_model *m, const struct lms_tokenizer *tok,
-                              const struct lesson_expect *e, const struct forwarded *fw,
-                              char *out, size_t size)
+                              const struct lesson_expect *e, const struct forwarded *fw, char *out,
+                              size_t size)
 {
 	int top = argmax(fw->logp, m->cfg.V);
 	if (e->kind == EXPECT_TOP1) {
@@ -355,8 +355,8 @@ static int measure(const struct lms_model *m, const struct lms_tokenizer *tok,
 }
 
 int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer *tok,
-                          const struct lesson *ls, int k, const struct lesson_expect *e,
-                          char *out, size_t size)
+                          const struct lesson *ls, int k, const struct lesson_expect *e, char *out,
+                          size_t size)
 {
 	if (!tok) {
 		snprintf(out, size, "the model has no tokenizer to read the lesson's text with");

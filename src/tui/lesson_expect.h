@@ -20,8 +20,8 @@ enum { EXPECT_FAILS = 0, EXPECT_HOLDS = 1, EXPECT_UNMEASURED = -1 };
  * Returns EXPECT_HOLDS or EXPECT_FAILS with what was measured in out
  * ("top1 \"no\" (p 0.317)"), or EXPECT_UNMEASURED with why in out. */
 int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer *tok,
-                          const struct lesson *ls, int k, const struct lesson_expect *e,
-                          char *out, size_t size);
+                          const struct lesson *ls, int k, const struct lesson_expect *e, char *out,
+                          size_t size);
 
 /* ---- lesson_live.c: the claims of the step shown, measured while a lesson
  * plays, on a thread of their own ------------------------------------------- */

@@ -33,8 +33,8 @@ struct fold {
 	const char *target, *contrast; /* NULL: the explorer's own choice */
 	const char *ablate, *corrupt;  /* "" none */
 	int score;
-	int candidate;                 /* 0: none */
-	int pin_step;                  /* step whose results are pinned, -1 none */
+	int candidate; /* 0: none */
+	int pin_step;  /* step whose results are pinned, -1 none */
 };
 
 struct stage {
@@ -45,18 +45,18 @@ struct stage {
 
 struct tui_player {
 	struct lesson ls;
-	int cur;                 /* step shown (or being reached) */
+	int cur; /* step shown (or being reached) */
 	int default_theme;
 	struct stage stages[2];
 	int n_stages, stage;
 	enum phase phase;
-	struct fold f;           /* of the stage being played */
-	size_t typed;            /* bytes of f.context in the line */
-	double t0;               /* when typing started (ms) */
-	size_t typed0;           /* bytes already there then */
-	int said_end;            /* "the end of the lesson (q quits)" is showing */
-	struct tui_live *live;   /* measures the claims; NULL: no claims, or no thread */
-	unsigned live_gen;       /* its results drawn so far */
+	struct fold f;         /* of the stage being played */
+	size_t typed;          /* bytes of f.context in the line */
+	double t0;             /* when typing started (ms) */
+	size_t typed0;         /* bytes already there then */
+	int said_end;          /* "the end of the lesson (q quits)" is showing */
+	struct tui_live *live; /* measures the claims; NULL: no claims, or no thread */
+	unsigned live_gen;     /* its results drawn so far */
 };
 
 static void fold_free(struct fold *f)
@@ -229,9 +229,11 @@ static void apply_selection(struct tui_app *app, const struct fold *f)
 		if (f->candidate > 0)
 			sel = f->candidate <= s->v->k ? f->candidate - 1 : s->v->k - 1;
 		if (f->target && (sel = find_candidate(s, f->target)) < 0)
-			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"), f->target);
+			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"),
+			         f->target);
 		if (f->contrast && (con = find_candidate(s, f->contrast)) < 0)
-			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"), f->contrast);
+			snprintf(s->msg, sizeof s->msg, _("lesson: '%s' is not among the candidates"),
+			         f->contrast);
 		int target = sel >= 0 ? s->v->top_id[sel] : -1;
 		int contrast = con >= 0 ? s->v->top_id[con] : -1;
 		if (contrast >= 0 && target < 0)
@@ -336,8 +338,7 @@ void tui_player_tick(struct tui_app *app, double now)
 			return;
 	size_t len = strlen(p->f.context ? p->f.context : "");
 	switch (p->phase) {
-	case PH_IDLE:
-		return;
+	case PH_IDLE: return;
 	case PH_TYPE: {
 		/* characters due by now, at the lesson's speed */
 		double due = (now - p->t0) * p->ls.speed / 1000.0;
@@ -437,8 +438,8 @@ int tui_player_start(struct tui_app *app, struct lesson *ls)
 		claims += p->ls.steps[k].n_expect;
 	const struct tui_model *tm = app->side[0]->tm;
 	if (claims && !(p->live = tui_live_new(tm->m, tm->tok, &p->ls)))
-		snprintf(app->side[0]->msg, sizeof app->side[0]->msg,
-		         "%s", _("the lesson's claims cannot be measured (no thread)"));
+		snprintf(app->side[0]->msg, sizeof app->side[0]->msg, "%s",
+		         _("the lesson's claims cannot be measured (no thread)"));
 	app->player = p;
 	start_step(app, 0, 1, lms_now_ms());
 	return 1;
@@ -520,7 +521,7 @@ static void draw_claims(const struct tui_player *p, WINDOW *w)
 			continue; /* a box too small for every claim */
 		char got[200], line[480];
 		int state = tui_live_get(p->live, p->cur, j, got, sizeof got);
-		const char *mark = state == EXPECT_HOLDS ? (ui_utf8 ? "✓" : "+")
+		const char *mark = state == EXPECT_HOLDS   ? (ui_utf8 ? "✓" : "+")
 		                   : state == LIVE_PENDING ? "…"
 		                                           : (ui_utf8 ? "✗" : "x");
 		if (!ui_utf8 && state == LIVE_PENDING)

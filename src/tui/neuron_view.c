@@ -23,8 +23,8 @@ void tui_engine_neurons(struct tui_engine *e)
 	v->neuron_k = 0;
 	if (!act)
 		return;
-	v->neuron_k = lms_top_k(act + (size_t)v->neuron_pos * H, H, TUI_NEURON_K, v->neuron_id,
-	                        v->neuron_act);
+	v->neuron_k =
+		lms_top_k(act + (size_t)v->neuron_pos * H, H, TUI_NEURON_K, v->neuron_id, v->neuron_act);
 	v->have_neurons = 1;
 }
 
@@ -39,7 +39,7 @@ static int read_corpus(struct tui_engine *e)
 		size_t len = 0;
 		enum lms_status st =
 			e->tm->tok ? lms_read_file(path, &text, &len)
-			           : lms_fail(LMS_EARG, "%s: the model has no tokenizer to read it with", path);
+					   : lms_fail(LMS_EARG, "%s: the model has no tokenizer to read it with", path);
 		if (!st)
 			st = lms_tokenizer_encode(e->tm->tok, text, len, &e->corpus_ids, &e->corpus_n, NULL,
 			                          NULL);
@@ -75,8 +75,8 @@ static int load_stats(struct tui_engine *e, int layer)
 	if (st)
 		snprintf(v->nctx_note, sizeof v->nctx_note,
 		         _("no neuron cache of this corpus and layer: r makes it here, or run\n"
-		           "lmscope neurons %s %s --layer %d --cache\n(then Enter twice)"), e->tm->path,
-		         e->tm->corpus, layer);
+		           "lmscope neurons %s %s --layer %d --cache\n(then Enter twice)"),
+		         e->tm->path, e->tm->corpus, layer);
 	return !st;
 }
 
@@ -98,8 +98,8 @@ static int pass_progress(void *p, long done, long total)
 	double now = lms_now_ms();
 	if (c->h && c->h->partial && now - c->shown >= PASS_SHOW_MS) {
 		struct tui_view *v = &c->e->cur;
-		snprintf(v->nctx_note, sizeof v->nctx_note, _("corpus pass over layer %d: %ld of %ld windows"),
-		         v->nctx_layer, done, total);
+		snprintf(v->nctx_note, sizeof v->nctx_note,
+		         _("corpus pass over layer %d: %ld of %ld windows"), v->nctx_layer, done, total);
 		c->shown = now;
 		c->h->partial(c->h->arg);
 	}
@@ -113,8 +113,9 @@ static int run_pass(struct tui_engine *e, int layer, const struct tui_hooks *h)
 {
 	struct tui_view *v = &e->cur;
 	if (e->snap >= 0) {
-		snprintf(v->nctx_note, sizeof v->nctx_note,
-		         "%s", _("the corpus pass is of the model's own weights: } back to the final model first"));
+		snprintf(
+			v->nctx_note, sizeof v->nctx_note, "%s",
+			_("the corpus pass is of the model's own weights: } back to the final model first"));
 		return 0;
 	}
 	struct pass_ctx c = {e, h, lms_now_ms()};
@@ -143,7 +144,8 @@ int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_h
 	if (!e->tm->corpus) {
 		snprintf(v->nctx_note, sizeof v->nctx_note,
 		         _("no corpus: open the explorer with --corpus FILE, whose cache is made by\n"
-		           "lmscope neurons %s FILE --layer %d --cache"), e->tm->path, v->nctx_layer);
+		           "lmscope neurons %s FILE --layer %d --cache"),
+		         e->tm->path, v->nctx_layer);
 		return 1;
 	}
 	if (!read_corpus(e))
@@ -154,8 +156,7 @@ int tui_engine_neuron_contexts(struct tui_engine *e, int run, const struct tui_h
 	for (int k = 0; k < e->nst.K && k < TUI_NEURON_K && hit[k].offset >= 0; k++) {
 		char *text = NULL;
 		if (hit[k].offset >= (long)e->corpus_n ||
-		    lms_neuron_context(e->tm->tok, e->corpus_ids, hit[k].offset, LMS_NEURON_CONTEXT,
-		                       &text))
+		    lms_neuron_context(e->tm->tok, e->corpus_ids, hit[k].offset, LMS_NEURON_CONTEXT, &text))
 			break;
 		v->nctx_value[k] = hit[k].value;
 		v->nctx_offset[k] = hit[k].offset;

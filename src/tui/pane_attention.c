@@ -19,10 +19,10 @@ enum { BIG_CELL = 5, BIG_CELL_MAX = 12 };
 
 struct geom {
 	int n, rows, cols;
-	int lw;          /* row label width */
-	int cw, rh;      /* a cell's width and height */
-	int nr, nc;      /* visible matrix rows / columns */
-	int row0, col0;  /* first visible query / key */
+	int lw;         /* row label width */
+	int cw, rh;     /* a cell's width and height */
+	int nr, nc;     /* visible matrix rows / columns */
+	int row0, col0; /* first visible query / key */
 };
 
 static int clamp(int v, int lo, int hi)
@@ -110,7 +110,8 @@ static void legend(WINDOW *w, int y, int x, int width)
 			mvwaddstr(w, y, x + 3 + i * 2, ui_shade(val)), waddstr(w, ui_shade(val));
 	}
 	ui_set(w, UI_NORMAL);
-	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4, _("100%%  rows: query, columns: key"));
+	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4,
+	          _("100%%  rows: query, columns: key"));
 }
 
 /* One cell of cw x rh: the probability in percent on its heat shade,
@@ -144,10 +145,11 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
 	struct geom g = matrix_geom(s, w);
 	char title[200], hn[80], buf[32];
 	head_name(v, hn, sizeof hn);
-	snprintf(title, sizeof title, _("Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d"), hn,
-	         v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
+	snprintf(title, sizeof title, _("Attention  %s  (%d layers x %d heads)  q %d-%d k %d-%d of %d"),
+	         hn, v->L, v->NH, g.row0, g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 	         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
-	if (ui_text_width(title, strlen(title), 0) > g.cols) /* narrow (two models side by side): the model's shape goes */
+	if (ui_text_width(title, strlen(title), 0) >
+	    g.cols) /* narrow (two models side by side): the model's shape goes */
 		snprintf(title, sizeof title, _("Attention  %s  q %d-%d k %d-%d of %d"), hn, g.row0,
 		         g.row0 + (g.nr < g.n ? g.nr : g.n) - 1, g.col0,
 		         g.col0 + (g.nc < g.n ? g.nc : g.n) - 1, g.n);
@@ -179,9 +181,9 @@ static void draw_matrix(struct tui_state *s, WINDOW *w)
  * entropies on the layer's own label row, and a blank row before the next
  * layer. Thumbnails grow with the pane up to the engine's resolution. */
 struct ogeom {
-	int cw, ch;  /* cell width (thumbnail + gap) and block height */
-	int tw, th;  /* thumbnail size */
-	int l0, nl;  /* first visible layer, visible layers */
+	int cw, ch; /* cell width (thumbnail + gap) and block height */
+	int tw, th; /* thumbnail size */
+	int l0, nl; /* first visible layer, visible layers */
 };
 
 static struct ogeom over_geom(struct tui_state *s, WINDOW *w)
@@ -211,8 +213,8 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 	char title[160];
 	static const char *what[] = {N_("mean entropy in nats"), N_("previous-token score"),
 	                             N_("duplicate-token score"), N_("induction score")};
-	snprintf(title, sizeof title, _("Overview: %d layers x %d heads, %s (Enter picks)"), v->L, v->NH,
-	         _(what[s->over_score]));
+	snprintf(title, sizeof title, _("Overview: %d layers x %d heads, %s (Enter picks)"), v->L,
+	         v->NH, _(what[s->over_score]));
 	ui_title(w, title, s->focus == P_ATTENTION);
 	if (!v->have_overview) {
 		ui_printf(w, 1, 1, getmaxx(w) - 2, "%s", _("computing..."));
@@ -243,8 +245,11 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 			/* a detector's score, in [0, 1], colours the label as a heat */
 			float x = s->over_score ? v->detect[(size_t)(s->over_score - 1) * v->L * v->NH + i]
 			                        : v->entropy[i];
-			ui_set(w, picked ? UI_SELECT
-			          : s->over_score && x == x ? ui_heat(x < 0 ? 0 : x > 1 ? 1 : x) : UI_NORMAL);
+			ui_set(w, picked                    ? UI_SELECT
+			          : s->over_score && x == x ? ui_heat(x < 0   ? 0
+			                                              : x > 1 ? 1
+			                                                      : x)
+			                                    : UI_NORMAL);
 			/* the head's number again when there is room, and its entropy */
 			const char *off = tui_head_ablated(s, l, h) ? _(" ablated") : "";
 			if (tw >= 8)
@@ -273,7 +278,8 @@ static void draw_query(struct tui_state *s, WINDOW *w)
 	char title[200], hn[80], buf[32];
 	head_name(v, hn, sizeof hn);
 	const char *qt = tui_view_token(s, q, buf, sizeof buf);
-	snprintf(title, sizeof title, _("Query %d \"%s\": its attention over the context  (%s)"), q, qt, hn);
+	snprintf(title, sizeof title, _("Query %d \"%s\": its attention over the context  (%s)"), q, qt,
+	         hn);
 	ui_title(w, title, s->focus == P_ATTENTION);
 	int first = query_first(s, q, rows);
 	int lw = clamp(cols / 4, 8, 16), bw = cols - lw - 9;
@@ -387,7 +393,8 @@ static int k_score(struct tui_state *s, int key)
 }
 
 static const struct tui_key keys[] = {
-	{KEY_UP, "arrows", N_("scroll the matrix (overview: pick a head; query: pick the query)"), k_scroll},
+	{KEY_UP, "arrows", N_("scroll the matrix (overview: pick a head; query: pick the query)"),
+     k_scroll},
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_LEFT, NULL, NULL, k_scroll},
 	{KEY_RIGHT, NULL, NULL, k_scroll},
@@ -398,22 +405,26 @@ static const struct tui_key keys[] = {
 	{'\n', "Enter", N_("overview: show the picked head"), k_pick},
 	{'\r', NULL, NULL, k_pick},
 	{KEY_ENTER, NULL, NULL, k_pick},
-	{'x', "x", N_("ablate the selected head (zero its output; again: restore it): every pane "
-	           "then shows the ablated model, the candidates their change"), tui_k_ablate},
+	{'x', "x",
+     N_("ablate the selected head (zero its output; again: restore it): every pane "
+        "then shows the ablated model, the candidates their change"),
+     tui_k_ablate},
 	{'X', "X", N_("restore every ablated head"), tui_k_restore},
-	{'c', "c", N_("overview: label and colour the heads by mean entropy, previous-token, "
-	           "duplicate-token or induction score (over the context) in turn"), k_score},
+	{'c', "c",
+     N_("overview: label and colour the heads by mean entropy, previous-token, "
+        "duplicate-token or induction score (over the context) in turn"),
+     k_score},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_attention = {
 	.name = N_("Attention"),
 	.about = N_("Where each position (row, the query) looks in the context (column, the key): "
-	         "one head's softmax weights, each row summing to 100%. The overview shows every "
-	         "layer x head with its mean entropy in nats: low entropy is a head that looks at "
-	         "one place, high a head that spreads out. An induction head shows as a stripe "
-	         "one step right of the diagonal on repeated text: it looks at the token after "
-	         "the previous occurrence of the current one."),
+                "one head's softmax weights, each row summing to 100%. The overview shows every "
+                "layer x head with its mean entropy in nats: low entropy is a head that looks at "
+                "one place, high a head that spreads out. An induction head shows as a stripe "
+                "one step right of the diagonal on repeated text: it looks at the token after "
+                "the previous occurrence of the current one."),
 	.win = W_ATT,
 	.draw = draw,
 	.click = click,

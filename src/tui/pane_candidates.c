@@ -164,7 +164,11 @@ static int select_index(struct tui_state *s, int i)
 static int k_move(struct tui_state *s, int key)
 {
 	int page = rows_of(s->lay.win[W_CAND]);
-	int d = key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_PPAGE ? -page : key == KEY_NPAGE ? page : 0;
+	int d = key == KEY_UP      ? -1
+	        : key == KEY_DOWN  ? 1
+	        : key == KEY_PPAGE ? -page
+	        : key == KEY_NPAGE ? page
+	                           : 0;
 	if (key == KEY_HOME)
 		return select_index(s, 0);
 	if (key == KEY_END)
@@ -244,8 +248,8 @@ int tui_append_token(struct tui_state *s, int id)
 		return TUI_NONE;
 	const char *add = with;
 	size_t alen = lw;
-	if (np == 2 && lms_tokenizer_decode(s->tm->tok, ids, 1, &without, &lo) == LMS_OK &&
-	    lo <= lw && !memcmp(with, without, lo)) {
+	if (np == 2 && lms_tokenizer_decode(s->tm->tok, ids, 1, &without, &lo) == LMS_OK && lo <= lw &&
+	    !memcmp(with, without, lo)) {
 		add += lo;
 		alen -= lo;
 	}
@@ -284,9 +288,9 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_candidates = {
 	.name = N_("Next-token candidates"),
 	.about = N_("The model's probability for each possible next token after the whole context, "
-	         "best first: the softmax of the last position's logits. The selected candidate "
-	         "is the target the saliency explains; a contrast asks why the target rather than "
-	         "another candidate."),
+                "best first: the softmax of the last position's logits. The selected candidate "
+                "is the target the saliency explains; a contrast asks why the target rather than "
+                "another candidate."),
 	.win = W_CAND,
 	.draw = draw,
 	.click = click,

@@ -86,10 +86,10 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_change = {
 	.name = N_("Change strip"),
 	.about = N_("For each token of the context, how far appending it moved the model's "
-	         "next-token distribution: KL(after || before), in nats, between the prediction "
-	         "after the token and the one before it. A star and the new guess mark a token "
-	         "that changed the most probable next token: the words that changed the model's "
-	         "mind stand out."),
+                "next-token distribution: KL(after || before), in nats, between the prediction "
+                "after the token and the one before it. A star and the new guess mark a token "
+                "that changed the most probable next token: the words that changed the model's "
+                "mind stand out."),
 	.win = W_SAL,
 	.draw = draw,
 	.keys = keys,

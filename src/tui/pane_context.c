@@ -53,7 +53,8 @@ void pane_context_draw_input(struct tui_state *s, WINDOW *w)
 		cx = x;
 	if (l->len == 0) {
 		ui_set(w, UI_DIM);
-		ui_printf(w, 0, 3, cols - 3, "%s", _("type a context  (Tab: next pane, F1: help, Ctrl-C: quit)"));
+		ui_printf(w, 0, 3, cols - 3, "%s",
+		          _("type a context  (Tab: next pane, F1: help, Ctrl-C: quit)"));
 		ui_set(w, UI_NORMAL);
 	}
 	wmove(w, 0, cx < cols ? cx : cols - 1);
@@ -101,7 +102,8 @@ static int surprisal_numbers(struct tui_state *s, char *out, size_t size)
 	char buf[32];
 	const char *t = tui_view_token(s, q, buf, sizeof buf);
 	float x = v->surprisal[q];
-	int len = x == x ? snprintf(out, size, _("%s %.2f nats"), t, x) : snprintf(out, size, "%s -", t);
+	int len =
+		x == x ? snprintf(out, size, _("%s %.2f nats"), t, x) : snprintf(out, size, "%s -", t);
 	if (count && len < (int)size)
 		snprintf(out + len, size - (size_t)len, _(" | sum %.1f, ppl %.2f"), sum, exp(sum / count));
 	return ui_text_width(out, strlen(out), 0);
@@ -123,7 +125,8 @@ static void draw_tokens(struct tui_state *s, WINDOW *w)
 	if (!n) {
 		ui_set(w, UI_DIM);
 		if (s->tm->tok)
-			ui_printf(w, 0, 2, cols - 2, "%s", _("tokens appear here, shaded by surprisal (-log p)"));
+			ui_printf(w, 0, 2, cols - 2, "%s",
+			          _("tokens appear here, shaded by surprisal (-log p)"));
 		else
 			ui_printf(w, 0, 2, cols - 2, "%s",
 			          _("no tokenizer: type token ids as numbers (3 17 42), "
@@ -374,9 +377,9 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_context = {
 	.name = N_("Context line"),
 	.about = N_("The text the model reads, typed on the top line, and below it as the model's "
-	         "tokens. Each token is shaded by its surprisal, -log p(token | the tokens before "
-	         "it) in nats: how unexpected the model found it. 0 nats is certain; each "
-	         "further 0.69 nats halves the probability."),
+                "tokens. Each token is shaded by its surprisal, -log p(token | the tokens before "
+                "it) in nats: how unexpected the model found it. 0 nats is certain; each "
+                "further 0.69 nats halves the probability."),
 	.win = W_TOKENS,
 	.draw = draw_tokens,
 	.click = click,

@@ -115,13 +115,14 @@ static const struct tui_key keys[] = {
 
 const struct tui_pane_ops pane_divergence = {
 	.name = N_("Divergence"),
-	.about = N_("Two models side by side (the left one A, the right one B), on A's tokens at the "
-	         "selected token (else the last): for each layer the KL divergence KL(A||B), in nats, "
-	         "of the two models' logit lens distributions, as a bar; the head whose attention "
-	         "probabilities differ most in that layer (over the query/key pairs up to the "
-	         "position) and the difference; at the bottom the Spearman rank correlation of the "
-	         "two grad_norm saliencies of A's most probable next token. As `lmscope explain A "
-	         "--compare B --position N`: where quantization changes what a model computes."),
+	.about =
+		N_("Two models side by side (the left one A, the right one B), on A's tokens at the "
+           "selected token (else the last): for each layer the KL divergence KL(A||B), in nats, "
+           "of the two models' logit lens distributions, as a bar; the head whose attention "
+           "probabilities differ most in that layer (over the query/key pairs up to the "
+           "position) and the difference; at the bottom the Spearman rank correlation of the "
+           "two grad_norm saliencies of A's most probable next token. As `lmscope explain A "
+           "--compare B --position N`: where quantization changes what a model computes."),
 	.win = W_LENS,
 	.draw = draw,
 	.keys = keys,

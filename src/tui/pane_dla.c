@@ -23,13 +23,13 @@ static int dla_rows(const struct tui_state *s, struct dla_row *rows, int cap)
 {
 	const struct lms_dla *d = &s->v->dla;
 	int n = 0;
-#define ROW(val, lay, ...)                                                         \
-	do {                                                                           \
-		if (n < cap) {                                                             \
-			snprintf(rows[n].label, sizeof rows[n].label, __VA_ARGS__);            \
-			rows[n].value = (val);                                                 \
-			rows[n++].layer = (lay);                                               \
-		}                                                                          \
+#define ROW(val, lay, ...)                                                                         \
+	do {                                                                                           \
+		if (n < cap) {                                                                             \
+			snprintf(rows[n].label, sizeof rows[n].label, __VA_ARGS__);                            \
+			rows[n].value = (val);                                                                 \
+			rows[n++].layer = (lay);                                                               \
+		}                                                                                          \
 	} while (0)
 	ROW(d->embed, -1, "embed");
 	for (int l = 0; l < d->L; l++) {
@@ -69,8 +69,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	const char *ta = tui_token_str(s->tm, v->target, a, sizeof a);
 	char tgt[40];
 	snprintf(tgt, sizeof tgt, "%s", ta);
-	snprintf(title, sizeof title, _("Direct logit attribution: %s%s%s  sum %.3f, logit%s %.3f"), tgt,
-	         v->contrast >= 0 ? " - " : "",
+	snprintf(title, sizeof title, _("Direct logit attribution: %s%s%s  sum %.3f, logit%s %.3f"),
+	         tgt, v->contrast >= 0 ? " - " : "",
 	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, b, sizeof b) : "", d->sum,
 	         v->contrast >= 0 ? _(" diff") : "", d->logit);
 	ui_title(w, title, focused);
@@ -95,7 +95,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 		ui_printf(w, y, 14, 10, "%+9.3f", row[i].value);
 		ui_set(w, UI_NORMAL);
 		if (bw > 0 && mx > 0)
-			ui_bar(w, y, 25, fabs(row[i].value) / mx, bw, row[i].value < 0 ? UI_SAL_NEG : UI_SAL_POS);
+			ui_bar(w, y, 25, fabs(row[i].value) / mx, bw,
+			       row[i].value < 0 ? UI_SAL_NEG : UI_SAL_POS);
 	}
 }
 
@@ -111,8 +112,12 @@ static int click(struct tui_state *s, enum tui_win win, int y, int x)
 static int k_move(struct tui_state *s, int key)
 {
 	int page = getmaxy(s->lay.win[W_LENS]) - 1;
-	s->dla_sel += key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_PPAGE ? -page
-	            : key == KEY_NPAGE ? page : key == KEY_HOME ? -MAX_ROWS : MAX_ROWS;
+	s->dla_sel += key == KEY_UP      ? -1
+	              : key == KEY_DOWN  ? 1
+	              : key == KEY_PPAGE ? -page
+	              : key == KEY_NPAGE ? page
+	              : key == KEY_HOME  ? -MAX_ROWS
+	                                 : MAX_ROWS;
 	if (s->dla_sel < 0)
 		s->dla_sel = 0;
 	return TUI_REDRAW; /* draw clamps to the last row */
@@ -146,7 +151,8 @@ static const struct tui_key keys[] = {
 	{KEY_NPAGE, NULL, NULL, k_move},
 	{KEY_HOME, "Home/End", N_("first / last row"), k_move},
 	{KEY_END, NULL, NULL, k_move},
-	{'\n', "Enter", N_("open the selected layer's attention into its heads (again: close it)"), k_open},
+	{'\n', "Enter", N_("open the selected layer's attention into its heads (again: close it)"),
+     k_open},
 	{'\r', NULL, NULL, k_open},
 	{KEY_ENTER, NULL, NULL, k_open},
 	{0, NULL, NULL, NULL},
@@ -155,12 +161,12 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_dla = {
 	.name = N_("Direct logit attribution"),
 	.about = N_("The final residual stream at the last position is a sum: the embeddings, every "
-	         "head's output, every attention output bias and every MLP's output. Each term, "
-	         "through the final norm (its scale frozen from the whole stream) and the "
-	         "unembedding, is how much that component directly pushes the target's logit "
-	         "(minus the contrast's): green up, red down. The terms and the final norm's bias "
-	         "sum to the logit, shown beside it. A direct path only: a component can matter "
-	         "through later layers too (ablate it with x in the attention pane)."),
+                "head's output, every attention output bias and every MLP's output. Each term, "
+                "through the final norm (its scale frozen from the whole stream) and the "
+                "unembedding, is how much that component directly pushes the target's logit "
+                "(minus the contrast's): green up, red down. The terms and the final norm's bias "
+                "sum to the logit, shown beside it. A direct path only: a component can matter "
+                "through later layers too (ablate it with x in the attention pane)."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

@@ -32,7 +32,8 @@ static int clamp(int v, int lo, int hi)
 static const char *part_name(const struct tui_state *s, int part)
 {
 	static const char *const lstm[] = {N_("input gate i (sigmoid)"), N_("forget gate f (sigmoid)"),
-	                                   N_("cell candidate g (tanh)"), N_("output gate o (sigmoid)")};
+	                                   N_("cell candidate g (tanh)"),
+	                                   N_("output gate o (sigmoid)")};
 	static const char *const gru[] = {N_("reset gate r (sigmoid)"), N_("update gate z (sigmoid)"),
 	                                  N_("candidate n (tanh)")};
 	enum lms_arch a = s->tm->m->cfg.arch;
@@ -74,7 +75,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	const struct tui_view *v = s->v;
 	werase(w);
 	if (!tui_view_n(s) || !v->D) {
-		ui_title(w, _("Recurrent activations (no attention in RNN/LSTM/GRU)"), s->focus == P_ATTENTION);
+		ui_title(w, _("Recurrent activations (no attention in RNN/LSTM/GRU)"),
+		         s->focus == P_ATTENTION);
 		return;
 	}
 	struct geom g = geom(s, w);
@@ -91,9 +93,9 @@ static void draw(struct tui_state *s, WINDOW *w)
 		mvwaddstr(w, 1, 4 + 2 * i, ui_color_mode() ? "  " : (i < 3 ? "--" : i > 3 ? "++" : "  "));
 	}
 	ui_set(w, UI_NORMAL);
-	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20,
-	          "%s", _("+1  shade; numbers are the values (one decimal), per token (rows) and unit "
-	                  "(columns)"));
+	ui_printf(w, 1, 5 + 2 * UI_DIV_LEVELS, cols - 20, "%s",
+	          _("+1  shade; numbers are the values (one decimal), per token (rows) and unit "
+	            "(columns)"));
 	for (int c = 0; c < g.nc && g.col0 + c < g.D; c++) {
 		ui_set(w, UI_DIM);
 		ui_printf(w, 2, g.lw + 1 + c * CELL, CELL - 1, "%4d", g.col0 + c);
@@ -148,9 +150,9 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_hidden = {
 	.name = N_("Recurrent activations"),
 	.about = N_("A recurrent model reads the context one token at a time and carries a state "
-	         "forward instead of attending. Rows are tokens, columns units: the hidden state "
-	         "h after each token, the LSTM's cell state c (its long-term memory), or one "
-	         "gate's activations (sigmoid gates in 0..1: how much passes through)."),
+                "forward instead of attending. Rows are tokens, columns units: the hidden state "
+                "h after each token, the LSTM's cell state c (its long-term memory), or one "
+                "gate's activations (sigmoid gates in 0..1: how much passes through)."),
 	.win = W_ATT,
 	.draw = draw,
 	.click = click,

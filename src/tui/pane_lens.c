@@ -9,8 +9,8 @@
 #include "front/i18n.h"
 #include "ui.h"
 
-#define LAYER_W 9  /* "layer 12 " */
-#define RANK_W 15  /* "#12345  99.99% " */
+#define LAYER_W 9 /* "layer 12 " */
+#define RANK_W 15 /* "#12345  99.99% " */
 
 static int first_row(struct tui_state *s, int L, int rows)
 {
@@ -119,8 +119,10 @@ static const struct tui_key keys[] = {
 	{KEY_DOWN, NULL, NULL, k_scroll},
 	{KEY_HOME, "Home/End", N_("first / last layers"), k_scroll},
 	{KEY_END, NULL, NULL, k_scroll},
-	{KEY_LEFT, "Left/Right", N_("the lens one position earlier / later in the context (the last "
-	                         "follows the typing)"), k_position},
+	{KEY_LEFT, "Left/Right",
+     N_("the lens one position earlier / later in the context (the last "
+        "follows the typing)"),
+     k_position},
 	{KEY_RIGHT, NULL, NULL, k_position},
 	{0, NULL, NULL, NULL},
 };
@@ -128,9 +130,9 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_lens = {
 	.name = N_("Logit lens"),
 	.about = N_("Each layer's hidden state at one position (the last unless Left/Right moved it) "
-	         "read through the model's final norm and unembedding, as if the model stopped "
-	         "there: the selected target's rank (#1: the top) and probability, then the "
-	         "layer's most probable next tokens. Watch the prediction form layer by layer."),
+                "read through the model's final norm and unembedding, as if the model stopped "
+                "there: the selected target's rank (#1: the top) and probability, then the "
+                "layer's most probable next tokens. Watch the prediction form layer by layer."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

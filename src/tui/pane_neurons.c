@@ -107,8 +107,10 @@ static int k_move(struct tui_state *s, int key)
 {
 	if (s->rq.neuron_open >= 0)
 		return TUI_NONE;
-	s->neuron_sel += key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_HOME ? -TUI_NEURON_K
-	               : TUI_NEURON_K;
+	s->neuron_sel += key == KEY_UP     ? -1
+	                 : key == KEY_DOWN ? 1
+	                 : key == KEY_HOME ? -TUI_NEURON_K
+	                                   : TUI_NEURON_K;
 	if (s->neuron_sel < 0)
 		s->neuron_sel = 0;
 	return TUI_REDRAW; /* draw clamps to the last row */
@@ -159,23 +161,26 @@ static const struct tui_key keys[] = {
 	{KEY_END, NULL, NULL, k_move},
 	{KEY_LEFT, "Left/Right", N_("the previous / next token of the context"), k_token},
 	{KEY_RIGHT, NULL, NULL, k_token},
-	{'\n', "Enter", N_("the selected neuron's strongest contexts in the corpus (again: back)"), k_open},
+	{'\n', "Enter", N_("the selected neuron's strongest contexts in the corpus (again: back)"),
+     k_open},
 	{'\r', NULL, NULL, k_open},
 	{KEY_ENTER, NULL, NULL, k_open},
-	{'r', "r", N_("no cache of the layer yet: make it here, the corpus pass on the engine thread "
-	           "(typing stops it)"), k_pass},
+	{'r', "r",
+     N_("no cache of the layer yet: make it here, the corpus pass on the engine thread "
+        "(typing stops it)"),
+     k_pass},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_neurons = {
 	.name = N_("MLP neurons"),
 	.about = N_("At the selected token of the context (the last when none is; click one, or "
-	         "Left/Right here) and the selected layer ([ and ]), the MLP neurons with the "
-	         "highest activation - the value after the nonlinearity, as `lmscope neurons` "
-	         "ranks them - and their values as bars. Enter lists a neuron's strongest contexts "
-	         "in the corpus the explorer was opened with (--corpus FILE), read from the cache "
-	         "`lmscope neurons MODEL FILE --layer L --cache` writes (or r here, on the engine "
-	         "thread)."),
+                "Left/Right here) and the selected layer ([ and ]), the MLP neurons with the "
+                "highest activation - the value after the nonlinearity, as `lmscope neurons` "
+                "ranks them - and their values as bars. Enter lists a neuron's strongest contexts "
+                "in the corpus the explorer was opened with (--corpus FILE), read from the cache "
+                "`lmscope neurons MODEL FILE --layer L --cache` writes (or r here, on the engine "
+                "thread)."),
 	.win = W_LENS,
 	.draw = draw,
 	.click = click,

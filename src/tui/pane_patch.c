@@ -161,19 +161,19 @@ static const struct tui_key keys[] = {
 	{KEY_HOME, "Home", N_("back to the first position and layer"), k_scroll},
 	{'v', "v", N_("the patched site: residual stream, attention out, MLP out, heads"), k_site},
 	{'C', "C", N_("edit the corrupted context (prefilled with the context; Enter or Esc ends)"),
-	 k_edit},
+     k_edit},
 	{0, NULL, NULL, NULL},
 };
 
 const struct tui_pane_ops pane_patch = {
 	.name = N_("Activation patching"),
 	.about = N_("Run the corrupted context; at one layer and position put back the clean run's "
-	         "value (the residual stream entering the layer, the attention or MLP output, or "
-	         "one head's output at every position) and see how much of the logit difference "
-	         "LD = logit[target] - logit[contrast] comes back: (LD patched - LD corrupted) / "
-	         "(LD clean - LD corrupted), in percent. The target is the clean context's top "
-	         "token, the contrast the corrupted one's. Both contexts need the same number of "
-	         "tokens. Where 100 shows, that site carries what the corruption changed."),
+                "value (the residual stream entering the layer, the attention or MLP output, or "
+                "one head's output at every position) and see how much of the logit difference "
+                "LD = logit[target] - logit[contrast] comes back: (LD patched - LD corrupted) / "
+                "(LD clean - LD corrupted), in percent. The target is the clean context's top "
+                "token, the contrast the corrupted one's. Both contexts need the same number of "
+                "tokens. Where 100 shows, that site carries what the corruption changed."),
 	.win = W_ATT,
 	.draw = draw,
 	.keys = keys,
@@ -194,8 +194,8 @@ int tui_k_patch(struct tui_state *s, int key)
 int tui_interp_settings(struct tui_state *s, const char *ablate, const char *corrupt, int score)
 {
 	int patch = corrupt[0] && !s->recurrent;
-	int changed = strcmp(s->rq.ablate, ablate) || strcmp(s->rq.corrupt, corrupt) ||
-	              patch != s->rq.need_patch;
+	int changed =
+		strcmp(s->rq.ablate, ablate) || strcmp(s->rq.corrupt, corrupt) || patch != s->rq.need_patch;
 	snprintf(s->rq.ablate, sizeof s->rq.ablate, "%s", ablate);
 	snprintf(s->rq.corrupt, sizeof s->rq.corrupt, "%s", corrupt);
 	s->over_score = score;

@@ -10,8 +10,9 @@
 
 /* Short names of the methods the footer compares against. */
 static const char *const short_name[TUI_N_METHODS] = {
-	[TUI_GRAD_NORM] = "grad", [TUI_GRAD_X_INPUT] = "grad\u00d7x", [TUI_IG] = "ig",
-	[TUI_OCCLUSION] = "occl", [TUI_LIME] = "lime", [TUI_ROLLOUT] = "roll",
+	[TUI_GRAD_NORM] = "grad", [TUI_GRAD_X_INPUT] = "grad\u00d7x",
+	[TUI_IG] = "ig",          [TUI_OCCLUSION] = "occl",
+	[TUI_LIME] = "lime",      [TUI_ROLLOUT] = "roll",
 };
 
 /* The footer, rows y and y + 1: how far the scores can be trusted (see
@@ -65,7 +66,8 @@ static void draw(struct tui_state *s, WINDOW *w)
 	if (v->contrast >= 0)
 		snprintf(title, sizeof title, _("Saliency: %s  for %s vs %s%s"), mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1),
-		         tui_token_str(s->tm, v->contrast, b2, sizeof b2), tui_pin_label(s, pin, sizeof pin));
+		         tui_token_str(s->tm, v->contrast, b2, sizeof b2),
+		         tui_pin_label(s, pin, sizeof pin));
 	else
 		snprintf(title, sizeof title, _("Saliency: %s  for %s%s"), mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1), tui_pin_label(s, pin, sizeof pin));
@@ -162,14 +164,14 @@ static const struct tui_key keys[] = {
 const struct tui_pane_ops pane_saliency = {
 	.name = N_("Saliency"),
 	.about = N_("How much each context token drives the target's log-probability, by the "
-	         "selected method: grad_norm (size of the gradient at the token's embedding), "
-	         "grad_x_input (gradient times embedding, signed), integrated_gradients (the "
-	         "gradient averaged along a path from a blank input), occlusion (the change when "
-	         "the token is hidden), lime (a sparse linear fit to random hidings), "
-	         "attention_rollout (attention multiplied through the layers). The deletion area "
-	         "hides tokens from most to least salient and measures the area under p(target): "
-	         "lower means the scores found what the prediction rests on. rank rho is the "
-	         "Spearman rank agreement with the other methods (1: same order)."),
+                "selected method: grad_norm (size of the gradient at the token's embedding), "
+                "grad_x_input (gradient times embedding, signed), integrated_gradients (the "
+                "gradient averaged along a path from a blank input), occlusion (the change when "
+                "the token is hidden), lime (a sparse linear fit to random hidings), "
+                "attention_rollout (attention multiplied through the layers). The deletion area "
+                "hides tokens from most to least salient and measures the area under p(target): "
+                "lower means the scores found what the prediction rests on. rank rho is the "
+                "Spearman rank agreement with the other methods (1: same order)."),
 	.win = W_SAL,
 	.draw = draw,
 	.click = click,

@@ -21,11 +21,13 @@ void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq)
 		return;
 	}
 	if (!e->tm->tok) {
-		snprintf(v->patch_note, sizeof v->patch_note, "%s", _("patching needs the model's tokenizer"));
+		snprintf(v->patch_note, sizeof v->patch_note, "%s",
+		         _("patching needs the model's tokenizer"));
 		return;
 	}
 	if (v->cut) {
-		snprintf(v->patch_note, sizeof v->patch_note, "%s", _("the context is longer than the model's"));
+		snprintf(v->patch_note, sizeof v->patch_note, "%s",
+		         _("the context is longer than the model's"));
 		return;
 	}
 	int *ids = NULL;
@@ -40,7 +42,8 @@ void tui_engine_patch(struct tui_engine *e, const struct tui_request *rq)
 	if ((int)n != v->n)
 		snprintf(v->patch_note, sizeof v->patch_note,
 		         _("the contexts differ in length: clean %d tokens, corrupted %zu"), v->n, n);
-	else if (lms_patch_result_free(&v->patch), lms_patch_sweep(e->tm->m, v->ids, ids, v->n, -1, -1, &v->patch))
+	else if (lms_patch_result_free(&v->patch),
+	         lms_patch_sweep(e->tm->m, v->ids, ids, v->n, -1, -1, &v->patch))
 		snprintf(v->patch_note, sizeof v->patch_note, "%s", lms_errmsg());
 	else
 		v->have_patch = 1;

@@ -103,7 +103,8 @@ static int write_file(struct tui_app *app, char *msg, size_t size)
 		snprintf(msg, size, "cannot write %.150s", tmp);
 		return 0;
 	}
-	fprintf(f, "# recorded by lmscope (F7); edit the captions and replay with `lmscope lesson FILE`\n");
+	fprintf(
+		f, "# recorded by lmscope (F7); edit the captions and replay with `lmscope lesson FILE`\n");
 	int ok = tui_lesson_write(f, &app->rec);
 	ok &= fclose(f) == 0;
 	if (!ok || rename(tmp, app->rec_path) != 0) {

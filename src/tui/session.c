@@ -10,7 +10,7 @@ const struct tui_method_info tui_methods[TUI_N_METHODS] = {
 	[TUI_GRAD_NORM] = {"grad_norm", "gradient norm", 0, LMS_ATTR_GRAD_NORM},
 	[TUI_GRAD_X_INPUT] = {"grad_x_input", "gradient x input", 1, LMS_ATTR_GRAD_X_INPUT},
 	[TUI_IG] = {"integrated_gradients", "integrated gradients (32 steps)", 1,
-	            LMS_ATTR_INTEGRATED_GRADIENTS},
+                LMS_ATTR_INTEGRATED_GRADIENTS},
 	[TUI_OCCLUSION] = {"occlusion", "occlusion (leave one out)", 1, LMS_ATTR_OCCLUSION},
 	[TUI_LIME] = {"lime", "LIME (256 masks, LASSO)", 1, LMS_ATTR_LIME},
 	[TUI_ROLLOUT] = {"attention_rollout", "attention rollout", 0, LMS_ATTR_ATTENTION_ROLLOUT},
@@ -45,7 +45,7 @@ static int grow(void *p, size_t *cap, size_t want, size_t sz)
 int tui_view_reserve(struct tui_view *v, size_t len, int n, int V, int L, int NH, size_t act)
 {
 	size_t cn = v->cap_n, cn1 = v->cap_n, cn2 = v->cap_n, cn3 = v->cap_n, cn4 = v->cap_n,
-	       cn5 = v->cap_n;
+		   cn5 = v->cap_n;
 	size_t nn = (size_t)n * n;
 	if (!grow(&v->text, &v->cap_text, len + 1, 1))
 		return 0;

@@ -33,7 +33,12 @@ struct tui_model {
  * from the gradient the worker keeps for the target; the others run
  * through lms_attribute (attribution.h). A new method appends here. */
 enum tui_method {
-	TUI_GRAD_NORM, TUI_GRAD_X_INPUT, TUI_IG, TUI_OCCLUSION, TUI_LIME, TUI_ROLLOUT,
+	TUI_GRAD_NORM,
+	TUI_GRAD_X_INPUT,
+	TUI_IG,
+	TUI_OCCLUSION,
+	TUI_LIME,
+	TUI_ROLLOUT,
 	TUI_N_METHODS
 };
 struct tui_method_info {
@@ -52,89 +57,90 @@ enum tui_att_mode { TUI_ATT_MATRIX, TUI_ATT_OVERVIEW, TUI_ATT_QUERY, TUI_ATT_N_M
 /* Recurrent pane: the hidden state, or one of the cell's gates. */
 #define TUI_PART_HIDDEN 0 /* parts 1..G are gate 0..G-1, G + 1 the LSTM's cell state c */
 
-#define TUI_TOPK 100   /* candidates kept per view */
-#define TUI_LENS_K 5   /* logit lens: candidates kept per layer */
-#define TUI_NEURON_K 10 /* neurons: the most active kept, and corpus contexts per neuron
+#define TUI_TOPK 100 /* candidates kept per view */
+#define TUI_LENS_K 5 /* logit lens: candidates kept per layer */
+#define TUI_NEURON_K                                                                               \
+	10                     /* neurons: the most active kept, and corpus contexts per neuron
                            (the neurons command's default --top, whose cache is read) */
 #define TUI_NEURON_CTX 160 /* bytes of one context's text */
-#define TUI_THUMB 16   /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
+#define TUI_THUMB 16       /* overview thumbnails are computed THUMB x THUMB (shown up to that) */
 
 /* One request from the input thread; the worker computes only the newest. */
 struct tui_request {
 	uint64_t seq;
-	char *text;        /* UTF-8 context (not NUL-terminated) */
+	char *text; /* UTF-8 context (not NUL-terminated) */
 	size_t len, cap;
-	int target;        /* saliency target id; -1 = the top candidate */
-	int contrast;      /* -1 = none: why target rather than contrast */
-	int method;        /* enum tui_method */
-	int layer, head;   /* selected attention head / recurrent layer */
-	int mean_heads;    /* show the mean over the layer's heads */
-	int part;          /* recurrent: TUI_PART_HIDDEN or gate + 1 */
-	int need_overview; /* thumbnails and entropies of every head */
-	int need_lens;     /* logit lens per layer */
-	int lens_pos;      /* the lens's position (view index); -1 = the last */
-	int need_faith;    /* deletion area and rank agreement of the saliency */
-	int export_json;   /* nonzero: also write the JSON export to export_path */
-	double t_post;     /* lms_now_ms() at the keystroke that posted it; 0: unknown */
-	int need_patch;    /* the patching sweep (pane_patch.c) */
+	int target;         /* saliency target id; -1 = the top candidate */
+	int contrast;       /* -1 = none: why target rather than contrast */
+	int method;         /* enum tui_method */
+	int layer, head;    /* selected attention head / recurrent layer */
+	int mean_heads;     /* show the mean over the layer's heads */
+	int part;           /* recurrent: TUI_PART_HIDDEN or gate + 1 */
+	int need_overview;  /* thumbnails and entropies of every head */
+	int need_lens;      /* logit lens per layer */
+	int lens_pos;       /* the lens's position (view index); -1 = the last */
+	int need_faith;     /* deletion area and rank agreement of the saliency */
+	int export_json;    /* nonzero: also write the JSON export to export_path */
+	double t_post;      /* lms_now_ms() at the keystroke that posted it; 0: unknown */
+	int need_patch;     /* the patching sweep (pane_patch.c) */
 	char corrupt[1024]; /* the corrupted context, UTF-8, NUL-terminated */
-	int need_change;   /* the change strip (pane_change.c) */
-	int need_dla;      /* direct logit attribution of the target (pane_dla.c) */
-	int need_neurons;  /* the most active MLP neurons (pane_neurons.c) */
-	int neuron_pos;    /* their position (view index); -1 = the last */
-	int neuron_open;   /* the neuron whose corpus contexts are listed; -1 none */
-	int neuron_pass;   /* counts the asks for the corpus pass on the worker (r) */
-	char ablate[128];  /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
-	int snapshot;      /* the training snapshot shown (index into tm->snaps); -1: the model itself */
+	int need_change;    /* the change strip (pane_change.c) */
+	int need_dla;       /* direct logit attribution of the target (pane_dla.c) */
+	int need_neurons;   /* the most active MLP neurons (pane_neurons.c) */
+	int neuron_pos;     /* their position (view index); -1 = the last */
+	int neuron_open;    /* the neuron whose corpus contexts are listed; -1 none */
+	int neuron_pass;    /* counts the asks for the corpus pass on the worker (r) */
+	char ablate[128];   /* heads ablated, as `explain --ablate` (zero): "L.H,L.H"; "" none */
+	int snapshot; /* the training snapshot shown (index into tm->snaps); -1: the model itself */
 	char export_path[512];
 };
 
 /* One engine result. All arrays are owned by the view and grow as needed
  * (only on the worker thread). */
 struct tui_view {
-	uint64_t seq;       /* the request it answers (0: no result yet) */
-	int valid;          /* 0 until the first forward, or after an error */
-	int complete;       /* 0 for a partial result of a slow update */
-	char error[256];    /* engine or tokenizer failure, shown in the status line */
-	char note[256];     /* one-off message (export written) */
-	double ms;          /* time of this update (the engine's, from its start) */
-	double cand_ms;     /* from the keystroke until the candidates were published */
+	uint64_t seq;    /* the request it answers (0: no result yet) */
+	int valid;       /* 0 until the first forward, or after an error */
+	int complete;    /* 0 for a partial result of a slow update */
+	char error[256]; /* engine or tokenizer failure, shown in the status line */
+	char note[256];  /* one-off message (export written) */
+	double ms;       /* time of this update (the engine's, from its start) */
+	double cand_ms;  /* from the keystroke until the candidates were published */
 
-	char *text;         /* the request's text, as the tokens index it */
+	char *text; /* the request's text, as the tokens index it */
 	size_t len;
-	int n;              /* positions computed */
-	int cut;            /* tokens cut from the left (context longer than maxT) */
-	int kept;           /* leading tokens kept before the cut (a BOS), 0 or 1 */
-	size_t cut_byte;    /* byte offset in text where the computed tokens start */
-	int *ids;           /* (n) */
-	size_t *offsets;    /* (n + 1) byte offsets of each token in text */
-	float *surprisal;   /* (n) -log p(ids[t] | ids[<t]) in nats; NaN at t = 0 */
+	int n;            /* positions computed */
+	int cut;          /* tokens cut from the left (context longer than maxT) */
+	int kept;         /* leading tokens kept before the cut (a BOS), 0 or 1 */
+	size_t cut_byte;  /* byte offset in text where the computed tokens start */
+	int *ids;         /* (n) */
+	size_t *offsets;  /* (n + 1) byte offsets of each token in text */
+	float *surprisal; /* (n) -log p(ids[t] | ids[<t]) in nats; NaN at t = 0 */
 
 	int V;
-	float *logprob;     /* (V) log p(next token) after the last position */
-	int k;              /* candidates in top */
+	float *logprob; /* (V) log p(next token) after the last position */
+	int k;          /* candidates in top */
 	int top_id[TUI_TOPK];
 	float top_lp[TUI_TOPK];
-	char ablate[128];      /* the ablation the view is of ("" none) */
-	int snapshot;          /* the weights it is of: the snapshot's index, -1 the model's own */
-	double snap_ms;        /* the last step to a snapshot: loading and copying its weights */
-	int have_base;         /* base_lp is the unablated model's */
+	char ablate[128];        /* the ablation the view is of ("" none) */
+	int snapshot;            /* the weights it is of: the snapshot's index, -1 the model's own */
+	double snap_ms;          /* the last step to a snapshot: loading and copying its weights */
+	int have_base;           /* base_lp is the unablated model's */
 	float base_lp[TUI_TOPK]; /* log p(top_id[i]) without the ablation */
 
-	int target, contrast;  /* ids used (contrast -1 when none) */
-	double objective;      /* log p(target) [- log p(contrast)] */
-	float target_lp;       /* log p(target) */
+	int target, contrast; /* ids used (contrast -1 when none) */
+	double objective;     /* log p(target) [- log p(contrast)] */
+	float target_lp;      /* log p(target) */
 	int method;
-	int have_saliency;     /* 0 while the backward is still running */
-	char sal_note[96];     /* what the method says about itself (IG's gap, ...) */
-	float *saliency;       /* (n) */
+	int have_saliency; /* 0 while the backward is still running */
+	char sal_note[96]; /* what the method says about itself (IG's gap, ...) */
+	float *saliency;   /* (n) */
 	/* the change strip (pane_change.c): what appending token t did to the
 	 * next-token distribution, KL(p(.|ids[<=t]) || p(.|ids[<t])) in nats
 	 * (NaN at t = 0 and where the logits are not kept), and the top-1
 	 * after it (-1: unknown) */
 	int have_change;
-	float *change_kl;      /* (n) */
-	int *change_top;       /* (n) */
+	float *change_kl; /* (n) */
+	int *change_top;  /* (n) */
 	/* faithfulness of the saliency (attribution.h): the area under its
 	 * deletion curve, and its Spearman rank correlation with each other
 	 * cheap method, per enum tui_method (NaN: not compared) */
@@ -145,16 +151,16 @@ struct tui_view {
 	/* attention (Transformers): one selected matrix, row stride n */
 	int L, NH;
 	int layer, head, mean_heads;
-	float *att;            /* (n, n) query rows, key columns; NULL-sized when recurrent */
+	float *att; /* (n, n) query rows, key columns; NULL-sized when recurrent */
 	int have_overview;
-	float *entropy;        /* (L, NH) mean entropy over queries, nats */
-	float *thumb;          /* (L, NH, THUMB, THUMB) */
-	float *detect;         /* (3, L, NH) previous-token, duplicate-token and induction
+	float *entropy; /* (L, NH) mean entropy over queries, nats */
+	float *thumb;   /* (L, NH, THUMB, THUMB) */
+	float *detect;  /* (3, L, NH) previous-token, duplicate-token and induction
 	                          scores over the context (lms_head_scores; NaN: none) */
 
 	/* recurrent: the selected layer's hidden state or gate, (n, D) */
 	int part, G, D;
-	int has_cell;          /* LSTM: part G + 1 is the cell state c */
+	int has_cell; /* LSTM: part G + 1 is the cell state c */
 	float *act;
 
 	/* the logit lens at position lens_pos: each layer's hidden state there
@@ -162,16 +168,16 @@ struct tui_view {
 	 * for a layer whose state is not the unembedding's width */
 	int have_lens;
 	int lens_pos;
-	int *lens_id;          /* (L, TUI_LENS_K) each layer's most probable tokens, best first */
-	float *lens_p;         /* (L, TUI_LENS_K) their probabilities */
-	int *lens_rank;        /* (L) the target's rank in each layer's lens, 1 = top; 0 unknown */
-	float *lens_tp;        /* (L) the target's probability there */
+	int *lens_id;   /* (L, TUI_LENS_K) each layer's most probable tokens, best first */
+	float *lens_p;  /* (L, TUI_LENS_K) their probabilities */
+	int *lens_rank; /* (L) the target's rank in each layer's lens, 1 = top; 0 unknown */
+	float *lens_tp; /* (L) the target's probability there */
 
 	int have_patch;
-	char patch_note[160];  /* why there is no sweep (token counts differ, ...) */
+	char patch_note[160];          /* why there is no sweep (token counts differ, ...) */
 	struct lms_patch_result patch; /* clean: the context, corrupt: rq->corrupt */
 	int have_dla;
-	struct lms_dla dla;    /* of the target (minus the contrast) at the last position */
+	struct lms_dla dla; /* of the target (minus the contrast) at the last position */
 
 	/* the MLP neurons of layer neuron_layer at position neuron_pos: the
 	 * neuron_k most active (after the nonlinearity, lms_run_neurons),

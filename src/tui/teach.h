@@ -29,23 +29,23 @@ struct tui_snap {
 struct tui_app {
 	struct tui_state *side[TUI_SIDES];
 	int n_sides;
-	int active;                 /* side that gets the keys */
-	int stacked;                /* sides one above the other (a narrow screen) */
-	int flags[TUI_SIDES];       /* reactions collected for each side */
-	int theme;                  /* LESSON_DARK or LESSON_LIGHT */
-	int present;                /* presenter mode: the focused pane enlarged */
-	struct tui_player *player;  /* lesson being played, or NULL */
-	struct lesson rec;          /* the recording (rec.n steps so far) */
-	const char *rec_path;       /* where it is written; NULL: not recording */
-	struct tui_snap rec_last;   /* the screen of the step recorded last */
+	int active;                /* side that gets the keys */
+	int stacked;               /* sides one above the other (a narrow screen) */
+	int flags[TUI_SIDES];      /* reactions collected for each side */
+	int theme;                 /* LESSON_DARK or LESSON_LIGHT */
+	int present;               /* presenter mode: the focused pane enlarged */
+	struct tui_player *player; /* lesson being played, or NULL */
+	struct lesson rec;         /* the recording (rec.n steps so far) */
+	const char *rec_path;      /* where it is written; NULL: not recording */
+	struct tui_snap rec_last;  /* the screen of the step recorded last */
 	int rec_have_last;
-	struct tui_cast cast;       /* the cast being written (casting.c) */
-	int casting;                /* cast is open */
-	double cast_pause;          /* --cast-speed: longest pause kept, seconds */
-	char cast_name[512];        /* its file */
-	char cast_title[256];       /* its header's title */
-	WINDOW *caption;            /* the lesson's caption box, or NULL */
-	int caption_h;              /* rows it takes at the bottom */
+	struct tui_cast cast; /* the cast being written (casting.c) */
+	int casting;          /* cast is open */
+	double cast_pause;    /* --cast-speed: longest pause kept, seconds */
+	char cast_name[512];  /* its file */
+	char cast_title[256]; /* its header's title */
+	WINDOW *caption;      /* the lesson's caption box, or NULL */
+	int caption_h;        /* rows it takes at the bottom */
 };
 
 /* ---- compare.c: the screen split between the sides ----------------------- */

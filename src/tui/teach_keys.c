@@ -33,7 +33,8 @@ static int k_theme(struct tui_state *s, int key)
 	(void)key;
 	struct tui_app *app = s->app;
 	tui_theme_set(app, app->theme == LESSON_LIGHT ? LESSON_DARK : LESSON_LIGHT);
-	snprintf(s->msg, sizeof s->msg, "%s", app->theme == LESSON_LIGHT ? _("light theme") : _("dark theme"));
+	snprintf(s->msg, sizeof s->msg, "%s",
+	         app->theme == LESSON_LIGHT ? _("light theme") : _("dark theme"));
 	return TUI_NONE;
 }
 

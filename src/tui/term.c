@@ -178,7 +178,8 @@ static int start_cast(struct tui_cast *c, const char *title)
 int tui_term_open(struct tui_cast *cast, const char *title)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "lmscope: %s\n", _("the explorer needs a terminal (use lmscope explain for scripts)"));
+		fprintf(stderr, "lmscope: %s\n",
+		        _("the explorer needs a terminal (use lmscope explain for scripts)"));
 		return 0;
 	}
 	have_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;

@@ -24,16 +24,16 @@ int lms_cmd_lesson(int argc, char **argv);
  * cast (asciinema file) of the whole session; the corpus whose neuron
  * cache the neurons pane reads. */
 struct lms_explorer_opts {
-	const char *model[2];   /* model[0] NULL: the lesson's */
-	const char *tokenizer;  /* for model[0] */
-	const char *text;       /* initial context */
-	const char *theme;      /* "dark", "light" or NULL */
-	const char *record;     /* NULL: lmscope-lesson-N.lesson on the first F7 */
-	const char *lesson;     /* NULL: none */
-	double speed;           /* typed characters per second; 0: the lesson's */
-	const char *cast;       /* asciinema file of the session, or NULL */
-	double cast_speed;      /* pauses in casts cut to this many seconds; 0: kept */
-	const char *corpus;     /* the MLP neurons' corpus (--corpus FILE), or NULL */
+	const char *model[2];  /* model[0] NULL: the lesson's */
+	const char *tokenizer; /* for model[0] */
+	const char *text;      /* initial context */
+	const char *theme;     /* "dark", "light" or NULL */
+	const char *record;    /* NULL: lmscope-lesson-N.lesson on the first F7 */
+	const char *lesson;    /* NULL: none */
+	double speed;          /* typed characters per second; 0: the lesson's */
+	const char *cast;      /* asciinema file of the session, or NULL */
+	double cast_speed;     /* pauses in casts cut to this many seconds; 0: kept */
+	const char *corpus;    /* the MLP neurons' corpus (--corpus FILE), or NULL */
 };
 int lms_explorer_run(const struct lms_explorer_opts *o);
 

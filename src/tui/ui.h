@@ -20,9 +20,9 @@
 /* ---- reactions of key and mouse handlers ------------------------------------ */
 enum {
 	TUI_NONE = 0,
-	TUI_REDRAW = 1,     /* selection changed: redraw the panes */
-	TUI_RECOMPUTE = 2,  /* the request changed: post it to the engine */
-	TUI_RELAYOUT = 4,   /* the layout changed */
+	TUI_REDRAW = 1,    /* selection changed: redraw the panes */
+	TUI_RECOMPUTE = 2, /* the request changed: post it to the engine */
+	TUI_RELAYOUT = 4,  /* the layout changed */
 	TUI_QUIT = 8,
 	TUI_EDIT = 16,      /* the context text changed */
 	TUI_UNHANDLED = 32, /* not this handler's key */
@@ -35,12 +35,14 @@ enum tui_win { W_INPUT, W_TOKENS, W_CAND, W_SAL, W_ATT, W_LENS, W_STATUS, W_N };
 #define TUI_MIN_COLS 60
 #define TUI_MIN_LINES 16
 
-struct tui_rect { int y, x, h, w; };
+struct tui_rect {
+	int y, x, h, w;
+};
 
 struct tui_layout {
 	int lines, cols;
-	int y0, x0;        /* the area's origin on the screen */
-	int present;       /* window enlarged to the whole pane area, or -1 */
+	int y0, x0;  /* the area's origin on the screen */
+	int present; /* window enlarged to the whole pane area, or -1 */
 	int too_small;
 	struct tui_rect r[W_N];
 	WINDOW *win[W_N];
@@ -51,7 +53,8 @@ struct tui_layout {
 void tui_layout_compute(struct tui_layout *lay, int lines, int cols);
 /* The same for an area of lines x cols at (y0, x0); present is the pane
  * window given the whole pane area (presenter mode), or -1. */
-void tui_layout_compute_at(struct tui_layout *lay, int y0, int x0, int lines, int cols, int present);
+void tui_layout_compute_at(struct tui_layout *lay, int y0, int x0, int lines, int cols,
+                           int present);
 void tui_layout_free(struct tui_layout *lay);
 /* The window under a screen position, or -1. */
 int tui_layout_hit(const struct tui_layout *lay, int y, int x);
@@ -82,8 +85,8 @@ void tui_line_history(struct tui_line *l, int dir);
 struct tui_state {
 	const struct tui_model *tm;
 	struct tui_worker *w;
-	const struct tui_view *v;  /* newest view (the worker's front buffer) */
-	struct tui_request rq;     /* what the engine is asked for */
+	const struct tui_view *v; /* newest view (the worker's front buffer) */
+	struct tui_request rq;    /* what the engine is asked for */
 	struct tui_line line;
 	enum tui_pane focus;
 	const struct tui_pane_ops *pane[P_N]; /* the pane in each focus position */
@@ -91,8 +94,8 @@ struct tui_state {
 	struct tui_layout lay;
 	/* candidates */
 	int cand_sel, cand_top;
-	float temperature;         /* the shown distribution's and sampling's */
-	int bars_relative;         /* bars scaled to the top candidate, not 0-100% */
+	float temperature; /* the shown distribution's and sampling's */
+	int bars_relative; /* bars scaled to the top candidate, not 0-100% */
 	/* log-normaliser of logprob / temperature over the vocabulary, for
 	 * the view and temperature it was computed for */
 	double temp_lse, temp_T;
@@ -102,28 +105,30 @@ struct tui_state {
 	/* saliency */
 	int sal_top;
 	/* attention / hidden */
-	int att_mode;              /* enum tui_att_mode */
-	int over_score;            /* overview labels: 0 entropy, 1 + the detector (pane_attention.c) */
+	int att_mode;   /* enum tui_att_mode */
+	int over_score; /* overview labels: 0 entropy, 1 + the detector (pane_attention.c) */
 	int att_row0, att_col0, att_follow;
-	int query;                 /* selected token (view index), -1 = last */
+	int query; /* selected token (view index), -1 = last */
 	/* lens, and the divergence pane in its place: first rows */
 	int lens_top, div_top;
 	/* direct logit attribution: selected and first rows, layer opened + 1 */
 	int dla_sel, dla_top, dla_open;
-	int neuron_sel;            /* MLP neurons: the selected row */
-	int change_top;            /* change strip's first row, -1: follow the end */
+	int neuron_sel; /* MLP neurons: the selected row */
+	int change_top; /* change strip's first row, -1: follow the end */
 	/* patching: the site shown, the heatmap's first row and column, and
 	 * whether keys go to the corrupted context (pane_patch.c) */
 	int patch_site, patch_row0, patch_col0, patch_edit;
 	/* where the context's tokens were last drawn, for mouse clicks */
-	struct { int y, x0, x1, j; } tok_hit[TUI_TOKEN_HITS];
+	struct {
+		int y, x0, x1, j;
+	} tok_hit[TUI_TOKEN_HITS];
 	int n_tok_hits;
-	int help;                  /* help overlay open */
-	int help_top;              /* first row shown; -1: the focused pane's section */
-	int help_max;              /* the last help_top that still fills the window */
-	char msg[256];             /* one-off message for the status line */
-	double post_ms;            /* when the newest request was posted */
-	double shown_ms;           /* keystroke-to-screen time of the newest view */
+	int help;        /* help overlay open */
+	int help_top;    /* first row shown; -1: the focused pane's section */
+	int help_max;    /* the last help_top that still fills the window */
+	char msg[256];   /* one-off message for the status line */
+	double post_ms;  /* when the newest request was posted */
+	double shown_ms; /* keystroke-to-screen time of the newest view */
 	uint64_t shown_seq;
 	int export_n;
 	/* teaching (teach.h): the app both sides belong to, pinned results */
@@ -134,18 +139,18 @@ struct tui_state {
 
 /* ---- key table ------------------------------------------------------------- */
 enum tui_scope {
-	SCOPE_GLOBAL,   /* in every pane, even while typing */
-	SCOPE_COMMAND,  /* in every pane but the context (letters are typed there) */
-	SCOPE_PANE,     /* in one pane */
+	SCOPE_GLOBAL,  /* in every pane, even while typing */
+	SCOPE_COMMAND, /* in every pane but the context (letters are typed there) */
+	SCOPE_PANE,    /* in one pane */
 };
 typedef int (*tui_key_fn)(struct tui_state *s, int key);
 struct tui_key {
-	int key;            /* ncurses code or character; 0 ends a table */
-	const char *label;  /* as shown in the help */
+	int key;           /* ncurses code or character; 0 ends a table */
+	const char *label; /* as shown in the help */
 	const char *help;
 	tui_key_fn fn;
 };
-#define TUI_CTRL(c) ((c) & 0x1f)
+#define TUI_CTRL(c) ((c)&0x1f)
 #define TUI_KEY_ESC 27
 
 /* Dispatches a key through the focused pane's table, the command table and
@@ -156,11 +161,37 @@ int tui_help_key(struct tui_state *s, int key);
 
 /* ---- colors ---------------------------------------------------------------- */
 enum ui_role {
-	UI_NORMAL, UI_STATUS, UI_STATUS_BUSY, UI_TITLE, UI_TITLE_FOCUS, UI_DIM, UI_SELECT,
-	UI_MARKER, UI_ERROR, UI_PROB_BAR, UI_TARGET, UI_CONTRAST, UI_SAL_POS, UI_SAL_NEG,
-	UI_HELP, UI_HELP_KEY,
-	UI_HEAT_0, UI_HEAT_1, UI_HEAT_2, UI_HEAT_3, UI_HEAT_4, UI_HEAT_5, UI_HEAT_6, UI_HEAT_7,
-	UI_DIV_0, UI_DIV_1, UI_DIV_2, UI_DIV_3, UI_DIV_4, UI_DIV_5, UI_DIV_6,
+	UI_NORMAL,
+	UI_STATUS,
+	UI_STATUS_BUSY,
+	UI_TITLE,
+	UI_TITLE_FOCUS,
+	UI_DIM,
+	UI_SELECT,
+	UI_MARKER,
+	UI_ERROR,
+	UI_PROB_BAR,
+	UI_TARGET,
+	UI_CONTRAST,
+	UI_SAL_POS,
+	UI_SAL_NEG,
+	UI_HELP,
+	UI_HELP_KEY,
+	UI_HEAT_0,
+	UI_HEAT_1,
+	UI_HEAT_2,
+	UI_HEAT_3,
+	UI_HEAT_4,
+	UI_HEAT_5,
+	UI_HEAT_6,
+	UI_HEAT_7,
+	UI_DIV_0,
+	UI_DIV_1,
+	UI_DIV_2,
+	UI_DIV_3,
+	UI_DIV_4,
+	UI_DIV_5,
+	UI_DIV_6,
 	UI_N_ROLES
 };
 #define UI_HEAT_LEVELS 8
@@ -169,7 +200,7 @@ enum ui_role {
 void ui_colors_init(void);
 /* The light theme (on) or the dark one; re-initializes the colors. */
 void ui_colors_light(int on);
-int ui_color_mode(void);          /* 256, 8 or 0 (monochrome) */
+int ui_color_mode(void); /* 256, 8 or 0 (monochrome) */
 attr_t ui_attr(enum ui_role r);
 void ui_set(WINDOW *w, enum ui_role r);
 /* v in [0, 1] -> a sequential heat role; v in [-1, 1] -> a diverging role. */
@@ -211,9 +242,9 @@ void ui_printf(WINDOW *w, int y, int x, int maxw, const char *fmt, ...)
  * tui_win, layout.c). A pane that replaces another for some models (the
  * recurrent activations take the attention pane's slot) is chosen there. */
 struct tui_pane_ops {
-	const char *name;    /* help section title */
-	const char *about;   /* what the pane shows, for the help; NULL: nothing */
-	enum tui_win win;    /* the layout window it draws in */
+	const char *name;  /* help section title */
+	const char *about; /* what the pane shows, for the help; NULL: nothing */
+	enum tui_win win;  /* the layout window it draws in */
 	/* draws into w (the window of `win`), reading s->v and the selections */
 	void (*draw)(struct tui_state *s, WINDOW *w);
 	/* a click at (y, x) inside layout window win; returns reaction flags

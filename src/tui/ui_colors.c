@@ -161,14 +161,26 @@ static int light; /* the light theme is chosen */
 
 /* Monochrome: attributes only; shading is carried by glyphs (ui_shade). */
 static const attr_t scheme_mono[UI_N_ROLES] = {
-	[UI_STATUS] = A_REVERSE, [UI_STATUS_BUSY] = A_REVERSE | A_BOLD,
-	[UI_TITLE] = A_UNDERLINE, [UI_TITLE_FOCUS] = A_REVERSE | A_BOLD,
-	[UI_DIM] = A_DIM, [UI_SELECT] = A_REVERSE, [UI_MARKER] = A_BOLD,
-	[UI_ERROR] = A_REVERSE | A_BOLD, [UI_TARGET] = A_BOLD, [UI_CONTRAST] = A_UNDERLINE,
-	[UI_SAL_NEG] = A_DIM, [UI_HELP_KEY] = A_BOLD,
-	[UI_HEAT_0] = A_DIM, [UI_HEAT_4] = A_UNDERLINE, [UI_HEAT_5] = A_UNDERLINE,
-	[UI_HEAT_6] = A_BOLD | A_UNDERLINE, [UI_HEAT_7] = A_REVERSE,
-	[UI_DIV_0] = A_REVERSE, [UI_DIV_1] = A_BOLD, [UI_DIV_5] = A_BOLD | A_UNDERLINE,
+	[UI_STATUS] = A_REVERSE,
+	[UI_STATUS_BUSY] = A_REVERSE | A_BOLD,
+	[UI_TITLE] = A_UNDERLINE,
+	[UI_TITLE_FOCUS] = A_REVERSE | A_BOLD,
+	[UI_DIM] = A_DIM,
+	[UI_SELECT] = A_REVERSE,
+	[UI_MARKER] = A_BOLD,
+	[UI_ERROR] = A_REVERSE | A_BOLD,
+	[UI_TARGET] = A_BOLD,
+	[UI_CONTRAST] = A_UNDERLINE,
+	[UI_SAL_NEG] = A_DIM,
+	[UI_HELP_KEY] = A_BOLD,
+	[UI_HEAT_0] = A_DIM,
+	[UI_HEAT_4] = A_UNDERLINE,
+	[UI_HEAT_5] = A_UNDERLINE,
+	[UI_HEAT_6] = A_BOLD | A_UNDERLINE,
+	[UI_HEAT_7] = A_REVERSE,
+	[UI_DIV_0] = A_REVERSE,
+	[UI_DIV_1] = A_BOLD,
+	[UI_DIV_5] = A_BOLD | A_UNDERLINE,
 	[UI_DIV_6] = A_REVERSE | A_UNDERLINE,
 };
 
@@ -186,8 +198,8 @@ void ui_colors_init(void)
 			attrs[r] = scheme_mono[r];
 			continue;
 		}
-		const struct scheme_entry *e = mode == 256 ? &(light ? light256 : scheme256)[r]
-		                                           : &(light ? light8 : scheme8)[r];
+		const struct scheme_entry *e =
+			mode == 256 ? &(light ? light256 : scheme256)[r] : &(light ? light8 : scheme8)[r];
 		if (r == UI_NORMAL && !light) {
 			attrs[r] = e->attr;
 			continue;

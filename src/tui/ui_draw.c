@@ -91,8 +91,9 @@ int ui_text_width(const char *s, size_t len, int token)
  * unless it is punctuation that must not start a line. */
 static int break_before(const char *s, size_t n)
 {
-	static const wchar_t no_start[] = L"\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300d\u300f"
-	                                  L"\u201d\u2019\u2026\u300b";
+	static const wchar_t no_start[] =
+		L"\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300d\u300f"
+		L"\u201d\u2019\u2026\u300b";
 	wchar_t c;
 	mbstate_t st;
 	memset(&st, 0, sizeof st);

@@ -25,9 +25,10 @@ static int is_stale(void *p)
 	struct stale_arg *a = p;
 	pthread_mutex_lock(&a->w->mu);
 	const struct tui_request *nw = &a->w->pending;
-	int stale = a->w->stop || (nw->seq != a->rq->seq &&
-	            (nw->len != a->rq->len || memcmp(nw->text, a->rq->text, nw->len) != 0 ||
-	             nw->snapshot != a->rq->snapshot));
+	int stale =
+		a->w->stop || (nw->seq != a->rq->seq &&
+	                   (nw->len != a->rq->len || memcmp(nw->text, a->rq->text, nw->len) != 0 ||
+	                    nw->snapshot != a->rq->snapshot));
 	pthread_mutex_unlock(&a->w->mu);
 	return stale;
 }

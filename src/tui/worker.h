@@ -17,13 +17,13 @@ struct tui_worker {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct tui_request pending;   /* newest request (under mu) */
-	uint64_t done_seq;            /* last request taken by the worker */
+	struct tui_request pending; /* newest request (under mu) */
+	uint64_t done_seq;          /* last request taken by the worker */
 	int stop;
-	struct tui_view bufs[3];      /* front (input thread), ready, back (worker) */
+	struct tui_view bufs[3]; /* front (input thread), ready, back (worker) */
 	struct tui_view *front, *ready, *back;
 	int ready_fresh;
-	int wake_rd, wake_wr;         /* pipe: a byte per published view */
+	int wake_rd, wake_wr; /* pipe: a byte per published view */
 	int started;
 };
 

@@ -9,7 +9,7 @@
  * loaded machine the wall clock also counts other programs' turns. */
 double bench_thread_cpu(void);
 double bench_process_cpu(void);
-double bench_median(double *x, int n);  /* sorts x */
+double bench_median(double *x, int n); /* sorts x */
 /* The smallest of n times: on a shared machine other programs' turns only
  * ever add time. */
 double bench_best(const double *x, int n);

@@ -23,8 +23,16 @@ int bench_attribution(int argc, char **argv)
 		return 2;
 	}
 	int ig = !strcmp(argv[1], "ig"), n = atoi(argv[2]);
-	struct lms_config c = { .arch = LMS_GPT2, .V = 8192, .maxT = 1024, .C = 256, .H = 1024,
-	                        .L = 4, .NH = 4, .KV = 4, .eps = 1e-5f, .tied = 1 };
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = 8192,
+	                       .maxT = 1024,
+	                       .C = 256,
+	                       .H = 1024,
+	                       .L = 4,
+	                       .NH = 4,
+	                       .KV = 4,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
 	struct lms_model *m;
 	if (n < 1 || n > c.maxT || lms_model_create(&c, 1, &m)) {
 		fprintf(stderr, "bench: cannot create the model: %s\n", lms_errmsg());
@@ -62,7 +70,8 @@ int bench_attribution(int argc, char **argv)
 	bench_result(key, 1e3 * bench_median(t, ATTR_REPS), "ms");
 	if (ig) {
 		snprintf(key, sizeof key, "attr_ig32_ctx%d_gap", n);
-		printf("# completeness gap %.3g (f %.4f, f(baseline) %.4f)\n", info.gap, info.f, info.f_baseline);
+		printf("# completeness gap %.3g (f %.4f, f(baseline) %.4f)\n", info.gap, info.f,
+		       info.f_baseline);
 	} else {
 		printf("# lime: lambda %.3g, R^2 %.3f, %d nonzero\n", info.lambda, info.r2, info.nonzero);
 	}

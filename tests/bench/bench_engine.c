@@ -22,13 +22,14 @@ static int bench_sgemm(void)
 {
 	int n = 1024;
 	float *a = calloc((size_t)n * n, sizeof *a), *b = calloc((size_t)n * n, sizeof *b),
-	      *c = calloc((size_t)n * n, sizeof *c);
+		  *c = calloc((size_t)n * n, sizeof *c);
 	for (int i = 0; i < n * n; i++)
 		a[i] = b[i] = (float)(i % 7) * 0.1f;
 	double t[5];
 	for (int r = 0; r < 5; r++) {
 		double t0 = lms_now();
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+		            n);
 		t[r] = lms_now() - t0;
 	}
 	bench_result("sgemm_1024_gflops", 2.0 * n * n * n / bench_median(t, 5) / 1e9, "GFLOP/s");

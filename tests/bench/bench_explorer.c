@@ -59,7 +59,8 @@ static void ids_text(struct tui_request *rq, const int *ids, int n)
 /* Wall time of one update; *cpu gets this thread's CPU time for it, which
  * on a busy machine says what the update costs when it has a core (with
  * OPENBLAS_NUM_THREADS=1 all of the work is on this thread). */
-static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out, double *cpu)
+static double update(struct tui_engine *e, struct tui_request *rq, struct tui_view *out,
+                     double *cpu)
 {
 	double c0 = bench_thread_cpu(), t0 = lms_now();
 	tui_engine_update(e, rq, NULL);
@@ -141,8 +142,9 @@ int bench_explorer(int argc, char **argv)
 		full_dla[rep] = update(&e, &rq, &out, NULL);
 		rq.need_dla = 0;
 	}
-	const char *label = !strcmp(name, "gpt2-small") ? "gpt2small"
-	                    : !strcmp(name, "default-shape") ? "default_shape" : "default";
+	const char *label = !strcmp(name, "gpt2-small")      ? "gpt2small"
+	                    : !strcmp(name, "default-shape") ? "default_shape"
+	                                                     : "default";
 	char k[96];
 	snprintf(k, sizeof k, "explorer_%s_ctx%d_keystroke", label, n);
 	bench_result(k, 1e3 * bench_median(key, reps), "ms");

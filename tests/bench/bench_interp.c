@@ -28,8 +28,16 @@ static struct lms_model *model_of(const char *name)
 			return NULL;
 		return m;
 	}
-	struct lms_config c = { .arch = LMS_GPT2, .V = 50257, .maxT = 1024, .C = 768, .H = 3072,
-	                        .L = 12, .NH = 12, .KV = 12, .eps = 1e-5f, .tied = 1 };
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = 50257,
+	                       .maxT = 1024,
+	                       .C = 768,
+	                       .H = 3072,
+	                       .L = 12,
+	                       .NH = 12,
+	                       .KV = 12,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
 	if (strcmp(name, "gpt2s") || lms_model_create(&c, 1, &m))
 		return NULL;
 	return m;

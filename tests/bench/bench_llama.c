@@ -131,8 +131,8 @@ struct base {
 	const struct lms_config *c;
 	const float *emb, *norm, *wcls;
 	const float **ln1, **wq, **wk, **wv, **wo, **ln2, **wg, **wu, **wd; /* (L) */
-	float *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits; /* one position */
-	float *kc, *vc;                                    /* (L, T, KC) */
+	float *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;                  /* one position */
+	float *kc, *vc;                                                     /* (L, T, KC) */
 };
 
 static const float *tensor(const struct lms_model *m, int l, const char *suffix)
@@ -238,15 +238,15 @@ int bench_llama_baseline(int argc, char **argv)
 		return 2;
 	const struct lms_config *c = &m->cfg;
 	int L = c->L, C = c->C, H = c->H, KC = c->KV * (C / c->NH);
-	struct base b = { .c = c };
+	struct base b = {.c = c};
 	b.emb = tensor(m, -1, "model.embed_tokens.weight");
 	b.norm = tensor(m, -1, "model.norm.weight");
 	b.wcls = c->tied ? b.emb : tensor(m, -1, "lm_head.weight");
-	const float ***lists[] = { &b.ln1, &b.wq, &b.wk, &b.wv, &b.wo, &b.ln2, &b.wg, &b.wu, &b.wd };
-	const char *names[] = { "input_layernorm.weight", "self_attn.q_proj.weight",
-		"self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
-		"post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-		"mlp.down_proj.weight" };
+	const float ***lists[] = {&b.ln1, &b.wq, &b.wk, &b.wv, &b.wo, &b.ln2, &b.wg, &b.wu, &b.wd};
+	const char *names[] = {
+		"input_layernorm.weight",  "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+		"self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+		"mlp.gate_proj.weight",    "mlp.up_proj.weight",      "mlp.down_proj.weight"};
 	for (int i = 0; i < 9; i++) {
 		*lists[i] = malloc(sizeof(float *) * L);
 		for (int l = 0; l < L; l++)
@@ -277,8 +277,16 @@ int bench_llama_baseline(int argc, char **argv)
 	report_generation(t, cpu, seq, n);
 	for (int i = 0; i < 9; i++)
 		free((void *)*lists[i]);
-	free(b.x); free(b.xb); free(b.xb2); free(b.q); free(b.hb); free(b.hb2);
-	free(b.att); free(b.logits); free(b.kc); free(b.vc);
+	free(b.x);
+	free(b.xb);
+	free(b.xb2);
+	free(b.q);
+	free(b.hb);
+	free(b.hb2);
+	free(b.att);
+	free(b.logits);
+	free(b.kc);
+	free(b.vc);
 	free(seq);
 	lms_model_free(m);
 	return 0;

@@ -12,7 +12,8 @@
 #include "lmscope/dataset.h"
 #include "lmscope/tokenizer.h"
 
-static void time_encode(const char *name, const struct lms_tokenizer *tok, const char *text, size_t len)
+static void time_encode(const char *name, const struct lms_tokenizer *tok, const char *text,
+                        size_t len)
 {
 	double best = 1e30;
 	size_t n = 0;
@@ -35,8 +36,8 @@ static void time_encode(const char *name, const struct lms_tokenizer *tok, const
 	bench_result(key, (double)n / best, "tokens/s");
 }
 
-static struct lms_tokenizer *time_train(const char *name, struct lms_tok_train_opts o, const char *text,
-                                        size_t len)
+static struct lms_tokenizer *time_train(const char *name, struct lms_tok_train_opts o,
+                                        const char *text, size_t len)
 {
 	struct lms_tokenizer *tok;
 	double t0 = bench_thread_cpu();

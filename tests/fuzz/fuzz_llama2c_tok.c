@@ -6,7 +6,8 @@
 #include "lmscope/llama2c.h"
 #include "fuzz.h"
 
-static const char text[] = "Once upon a time, \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xff<0x41> ";
+static const char text[] =
+	"Once upon a time, \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xff<0x41> ";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

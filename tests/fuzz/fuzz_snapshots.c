@@ -27,7 +27,8 @@ static void check(const struct lms_snapshots *s)
 			fuzz_die("accepted tokens that decrease");
 		if (!(e->train_loss >= 0) || !(e->valid_loss >= 0 || isnan(e->valid_loss)))
 			fuzz_die("accepted a loss below 0");
-		if (!e->dir || strncmp(e->dir, prefix, strlen(prefix)) || strchr(e->dir + strlen(prefix), '/'))
+		if (!e->dir || strncmp(e->dir, prefix, strlen(prefix)) ||
+		    strchr(e->dir + strlen(prefix), '/'))
 			fuzz_die("accepted a directory outside snapshots/");
 	}
 }

@@ -12,7 +12,8 @@ void fuzz_encode(const struct lms_tokenizer *tok, const uint8_t *data, size_t si
 	int *ids = NULL;
 	size_t n = 0, *off = NULL;
 	struct lms_tok_stats stats = {0, 0};
-	enum lms_status st = lms_tokenizer_encode(tok, (const char *)data, size, &ids, &n, &off, &stats);
+	enum lms_status st =
+		lms_tokenizer_encode(tok, (const char *)data, size, &ids, &n, &off, &stats);
 	if (st != LMS_OK) {
 		/* only running out of memory may fail: any bytes are valid text */
 		if (st != LMS_ENOMEM)
@@ -44,7 +45,8 @@ void fuzz_encode(const struct lms_tokenizer *tok, const uint8_t *data, size_t si
 static const char *corpus[] = {
 	"In the beginning God created the heaven and the earth.",
 	"And the earth was without form, and void; and darkness was upon the face of the deep.",
-	"The LORD's word: \"don't fear\" \xe2\x80\x94 caf\xc3\xa9, na\xc3\xafve, \xe6\x97\xa5\xe6\x9c\xac 42!",
+	"The LORD's word: \"don't fear\" \xe2\x80\x94 caf\xc3\xa9, na\xc3\xafve, "
+	"\xe6\x97\xa5\xe6\x9c\xac 42!",
 };
 
 struct lms_tokenizer *fuzz_trained(enum lms_tok_kind kind)

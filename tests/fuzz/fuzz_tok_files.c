@@ -10,7 +10,8 @@
 #include "fuzz_tok.h"
 
 static const char *const names[] = {"tokenizer_config.json", "vocab.json", "merges.txt"};
-static const char text[] = "In the beginning, caf\xc3\xa9 don't \xe6\x97\xa5\xe6\x9c\xac  \n\t<unk> \xff\x00 end";
+static const char text[] =
+	"In the beginning, caf\xc3\xa9 don't \xe6\x97\xa5\xe6\x9c\xac  \n\t<unk> \xff\x00 end";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (tok) {
-		fuzz_encode(tok, (const uint8_t *)text, sizeof text - 1, lms_tokenizer_kind(tok) == LMS_TOK_BPE);
+		fuzz_encode(tok, (const uint8_t *)text, sizeof text - 1,
+		            lms_tokenizer_kind(tok) == LMS_TOK_BPE);
 		lms_tokenizer_free(tok);
 	}
 	return 0;

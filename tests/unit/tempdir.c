@@ -64,12 +64,12 @@ void tu_write_llama2c_tok(const char *path, long truncate_by)
 	FILE *fp = fopen(path, "wb");
 	int32_t maxlen = 6;
 	fwrite(&maxlen, 4, 1, fp);
-	const char *special[3] = { "<unk>", "\n<s>\n", "\n</s>\n" };
+	const char *special[3] = {"<unk>", "\n<s>\n", "\n</s>\n"};
 	char piece[16];
 	long size = 4;
 	for (int i = 0; i < 3 + 256 + 7; i++) {
-		static const char *extra[7] = { " ", "a", "b", " a", "ab", " ab", "\xc3\xa9" };
-		static const float escore[7] = { -1, -2, -3, -5, -4, -6, -7 };
+		static const char *extra[7] = {" ", "a", "b", " a", "ab", " ab", "\xc3\xa9"};
+		static const float escore[7] = {-1, -2, -3, -5, -4, -6, -7};
 		const char *s = piece;
 		float score = 0;
 		if (i < 3)

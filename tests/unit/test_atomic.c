@@ -114,8 +114,10 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"lms_atomic_write", test_write}, {"lms_atomic_commit", test_stream},
-		{"lms_atomic_abort", test_abort}, {"lms_atomic_put", test_full_disk},
+		{"lms_atomic_write", test_write},
+		{"lms_atomic_commit", test_stream},
+		{"lms_atomic_abort", test_abort},
+		{"lms_atomic_put", test_full_disk},
 	};
 	return TU_SUITE("atomic", cases, 1);
 }

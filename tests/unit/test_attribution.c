@@ -20,8 +20,16 @@ enum { V = 40, N = 8 };
 
 static struct lms_model *gpt2(void)
 {
-	struct lms_config c = { .arch = LMS_GPT2, .V = V, .maxT = 16, .C = 16, .H = 64, .L = 2,
-	                        .NH = 2, .KV = 2, .eps = 1e-5f, .tied = 1 };
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = V,
+	                       .maxT = 16,
+	                       .C = 16,
+	                       .H = 64,
+	                       .L = 2,
+	                       .NH = 2,
+	                       .KV = 2,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 5, &m), LMS_OK);
 	/* GPT-2's 0.02 init leaves a tiny model almost constant; widen the
@@ -32,7 +40,7 @@ static struct lms_model *gpt2(void)
 
 static struct lms_model *lstm(void)
 {
-	struct lms_config c = { .arch = LMS_LSTM, .V = V, .maxT = 16, .C = 12, .H = 16, .L = 2 };
+	struct lms_config c = {.arch = LMS_LSTM, .V = V, .maxT = 16, .C = 12, .H = 16, .L = 2};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 6, &m), LMS_OK);
 	/* larger weights than PyTorch's init, for a prediction that moves */
@@ -131,9 +139,10 @@ START_TEST(test_grad_x_input)
 			for (int j = 0; j < N; j++) {
 				double eps = 1e-2;
 				double fd = (direct_f(m, ids, N, 7, contrast, j, eps) -
-				             direct_f(m, ids, N, 7, contrast, j, -eps)) / (2 * eps);
-				ck_assert_msg(fabs(fd - s[j]) < 2e-3 + 2e-2 * fabs(fd), "arch %d pos %d: fd %g vs %g",
-				              a, j, fd, s[j]);
+				             direct_f(m, ids, N, 7, contrast, j, -eps)) /
+				            (2 * eps);
+				ck_assert_msg(fabs(fd - s[j]) < 2e-3 + 2e-2 * fabs(fd),
+				              "arch %d pos %d: fd %g vs %g", a, j, fd, s[j]);
 				/* Cauchy-Schwarz: |g . e| <= ||g|| ||e|| */
 				ck_assert(sn[j] >= 0.0f);
 			}
@@ -167,13 +176,14 @@ START_TEST(test_ig_completeness)
 			int base[N];
 			for (int j = 0; j < N; j++)
 				base[j] = o.baseline_id;
-			ck_assert_double_eq_tol(info.f_baseline, direct_f(m, base, N, 7, contrast, -1, 0), 1e-5);
+			ck_assert_double_eq_tol(info.f_baseline, direct_f(m, base, N, 7, contrast, -1, 0),
+			                        1e-5);
 			double sum = 0.0;
 			for (int j = 0; j < N; j++)
 				sum += s[j];
 			ck_assert_double_eq_tol(info.sum, sum, 1e-6);
-			ck_assert_msg(fabs(info.f - info.f_baseline) > 0.05, "arch %d: f barely moves (%g, %g)", a,
-			              info.f, info.f_baseline);
+			ck_assert_msg(fabs(info.f - info.f_baseline) > 0.05, "arch %d: f barely moves (%g, %g)",
+			              a, info.f, info.f_baseline);
 			ck_assert_msg(fabs(info.gap) < 1e-2, "arch %d variant %d: gap %g (f %g, f0 %g)", a,
 			              variant, info.gap, info.f, info.f_baseline);
 			ck_assert_double_eq_tol(info.gap, sum - (info.f - info.f_baseline), 1e-9);
@@ -188,9 +198,17 @@ END_TEST
  * token; occlusion against direct recomputation on both. */
 START_TEST(test_gru_llama)
 {
-	struct lms_config cg = { .arch = LMS_GRU, .V = V, .maxT = 16, .C = 12, .H = 16, .L = 2 };
-	struct lms_config cl = { .arch = LMS_LLAMA, .V = V, .maxT = 16, .C = 16, .H = 24, .L = 2,
-	                         .NH = 4, .KV = 2, .eps = 1e-5f, .rope_theta = 10000.0f };
+	struct lms_config cg = {.arch = LMS_GRU, .V = V, .maxT = 16, .C = 12, .H = 16, .L = 2};
+	struct lms_config cl = {.arch = LMS_LLAMA,
+	                        .V = V,
+	                        .maxT = 16,
+	                        .C = 16,
+	                        .H = 24,
+	                        .L = 2,
+	                        .NH = 4,
+	                        .KV = 2,
+	                        .eps = 1e-5f,
+	                        .rope_theta = 10000.0f};
 	struct lms_config *cfgs[2] = {&cg, &cl};
 	for (int a = 0; a < 2; a++) {
 		struct lms_model *m;
@@ -238,7 +256,8 @@ START_TEST(test_progress_stop)
 	random_ids(ids, N, 110);
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 4, N, &r), LMS_OK);
-	enum lms_attr_method meths[] = {LMS_ATTR_INTEGRATED_GRADIENTS, LMS_ATTR_OCCLUSION, LMS_ATTR_LIME};
+	enum lms_attr_method meths[] = {LMS_ATTR_INTEGRATED_GRADIENTS, LMS_ATTR_OCCLUSION,
+	                                LMS_ATTR_LIME};
 	for (int i = 0; i < 3; i++) {
 		struct lms_attr_opts o;
 		lms_attr_opts_default(&o);
@@ -342,7 +361,8 @@ START_TEST(test_known_by_construction)
 		o.method = meth;
 		ck_assert_int_eq(lms_attribute(m, ids, N, 6, -1, &o, s, &info), LMS_OK);
 		for (int j = 0; j < N - 1; j++)
-			ck_assert_msg(fabsf(s[j]) < 1e-4f, "%s pos %d: %g", lms_attr_method_name(meth), j, s[j]);
+			ck_assert_msg(fabsf(s[j]) < 1e-4f, "%s pos %d: %g", lms_attr_method_name(meth), j,
+			              s[j]);
 		ck_assert(meth == LMS_ATTR_GRAD_NORM || fabsf(s[N - 1]) > 1e-3f);
 		if (meth == LMS_ATTR_OCCLUSION || meth == LMS_ATTR_LIME)
 			ck_assert_msg(fabs(s[N - 1] - drop) < 0.01 * fabs(drop), "%s: %g vs %g",
@@ -465,7 +485,8 @@ START_TEST(test_deletion_curve)
 					var[len++] = 2;
 			}
 			double p = len ? exp(direct_f(m, var, len, 4, -1, -1, 0)) : curve[N - 1];
-			ck_assert_msg(fabs(curve[k] - p) < 1e-5, "removal %d, k %d: %g vs %g", rm, k, curve[k], p);
+			ck_assert_msg(fabs(curve[k] - p) < 1e-5, "removal %d, k %d: %g vs %g", rm, k, curve[k],
+			              p);
 			if (k)
 				want_area += 0.5 * (curve[k - 1] + curve[k]) / N;
 		}
@@ -513,7 +534,10 @@ START_TEST(test_faithfulness)
 {
 	struct lms_model *models[2] = {gpt2(), lstm()};
 	/* a method and whether hiding removes: each method once, both hidings */
-	struct { enum lms_attr_method meth; int rm; } cases[] = {
+	struct {
+		enum lms_attr_method meth;
+		int rm;
+	} cases[] = {
 		{LMS_ATTR_GRAD_NORM, 0}, {LMS_ATTR_OCCLUSION, 1}, {LMS_ATTR_INTEGRATED_GRADIENTS, 0}};
 	for (int a = 0; a < 2; a++) {
 		struct lms_model *m = models[a];
@@ -528,14 +552,15 @@ START_TEST(test_faithfulness)
 			float scores[N], curve[N + 1], want_curve[N + 1], other[N];
 			ck_assert_int_eq(lms_attribute(m, ids, N, 3, -1, &o, scores, NULL), LMS_OK);
 			struct lms_faithfulness f;
-			ck_assert_int_eq(lms_faithfulness(m, ids, N, 3, -1, scores, &o, curve, NULL, &f), LMS_OK);
+			ck_assert_int_eq(lms_faithfulness(m, ids, N, 3, -1, scores, &o, curve, NULL, &f),
+			                 LMS_OK);
 			double want_area;
-			ck_assert_int_eq(lms_deletion_curve(m, ids, N, 3, scores, &o, want_curve, &want_area), LMS_OK);
+			ck_assert_int_eq(lms_deletion_curve(m, ids, N, 3, scores, &o, want_curve, &want_area),
+			                 LMS_OK);
 			ck_assert_double_eq_tol(f.area, want_area, 1e-9);
 			for (int k = 0; k < LMS_ATTR_N_METHODS; k++) {
 				int cheap = k == LMS_ATTR_GRAD_NORM || k == LMS_ATTR_GRAD_X_INPUT ||
-				            k == LMS_ATTR_OCCLUSION ||
-				            (k == LMS_ATTR_ATTENTION_ROLLOUT && a == 0);
+				            k == LMS_ATTR_OCCLUSION || (k == LMS_ATTR_ATTENTION_ROLLOUT && a == 0);
 				int want = cheap && k != (int)o.method;
 				ck_assert_int_eq(lms_faith_compares(&o, k, m->cfg.arch, N), want);
 				ck_assert_msg((!isnan(f.rho[k])) == want, "arch %d method %d: rho[%d] %g", a,
@@ -548,7 +573,8 @@ START_TEST(test_faithfulness)
 				ck_assert_double_eq_tol(f.rho[k], lms_spearman(scores, other, N), 1e-12);
 			}
 			/* one position: nothing to rank against */
-			ck_assert_int_eq(lms_faithfulness(m, ids, 1, 3, -1, scores, &o, curve, other, &f), LMS_OK);
+			ck_assert_int_eq(lms_faithfulness(m, ids, 1, 3, -1, scores, &o, curve, other, &f),
+			                 LMS_OK);
 			for (int k = 0; k < LMS_ATTR_N_METHODS; k++)
 				ck_assert(isnan(f.rho[k]) && !lms_faith_compares(&o, k, m->cfg.arch, 1));
 		}
@@ -597,7 +623,8 @@ START_TEST(test_embgrad)
 			lms_forward(r, 0, N);
 			lms_objective_logprob(r, 0, N - 1, 9, contrast, LMS_GRAD_PARAMS);
 			lms_backward(r, LMS_GRAD_PARAMS);
-			const struct lms_tensor *wte = lms_model_tensor(m, a == 0 ? "wte.weight" : "embedding.weight");
+			const struct lms_tensor *wte =
+				lms_model_tensor(m, a == 0 ? "wte.weight" : "embedding.weight");
 			ck_assert_ptr_nonnull(wte);
 			int C = m->cfg.C;
 			for (int i = 0; i < k; i++)

@@ -45,14 +45,16 @@ START_TEST(known_ids)
 		{"I'll they're", 4, {40, 1183, 484, 821}},
 		{"x\n\n  y", 4, {87, 628, 220, 331}},
 		{"1234567", 3, {10163, 2231, 3134}},
-		{"caf\xC3\xA9 \xC2\xA0\xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x98\x80", 11,
-		 {66, 1878, 2634, 220, 1849, 10310, 244, 45911, 234, 30325, 222}},
+		{"caf\xC3\xA9 \xC2\xA0\xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x98\x80",
+	     11,
+	     {66, 1878, 2634, 220, 1849, 10310, 244, 45911, 234, 30325, 222}},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		int *ids;
 		size_t n;
-		ck_assert_int_eq(lms_tokenizer_encode(tok, cases[c].text, strlen(cases[c].text), &ids, &n,
-		                                      NULL, NULL), LMS_OK);
+		ck_assert_int_eq(
+			lms_tokenizer_encode(tok, cases[c].text, strlen(cases[c].text), &ids, &n, NULL, NULL),
+			LMS_OK);
 		ck_assert_uint_eq(n, (size_t)cases[c].n);
 		for (size_t i = 0; i < n; i++)
 			ck_assert_int_eq(ids[i], cases[c].ids[i]);
@@ -95,9 +97,24 @@ START_TEST(random_bytes)
 	struct lms_rng g;
 	lms_rng_seed(&g, 42);
 	char buf[512];
-	static const char *const parts[] = {" ", "  ", "\n", "\t", "'s", "a", "Z", "7", "\xC3\xA9",
-	                                    "\xE4\xB8\x96", "\xF0\x9F\x98\x80", "\xC2\xA0", "\0", "\xFF",
-	                                    "\xC3", "\xED\xA0\x80", "\xF0\x9F", "!"};
+	static const char *const parts[] = {" ",
+	                                    "  ",
+	                                    "\n",
+	                                    "\t",
+	                                    "'s",
+	                                    "a",
+	                                    "Z",
+	                                    "7",
+	                                    "\xC3\xA9",
+	                                    "\xE4\xB8\x96",
+	                                    "\xF0\x9F\x98\x80",
+	                                    "\xC2\xA0",
+	                                    "\0",
+	                                    "\xFF",
+	                                    "\xC3",
+	                                    "\xED\xA0\x80",
+	                                    "\xF0\x9F",
+	                                    "!"};
 	for (int t = 0; t < 300; t++) {
 		size_t len = 0, want = (uint32_t)lms_rng_u64(&g) % 200;
 		while (len < want) {
@@ -171,7 +188,8 @@ static void naive_best(struct naive *nv, char *a, char *b)
 	for (int w = 0; w < nv->n; w++) {
 		int k = 0;
 		for (int i = 0; i < nv->len[w]; i++) {
-			if (i + 1 < nv->len[w] && !strcmp(nv->words[w][i], a) && !strcmp(nv->words[w][i + 1], b)) {
+			if (i + 1 < nv->len[w] && !strcmp(nv->words[w][i], a) &&
+			    !strcmp(nv->words[w][i + 1], b)) {
 				char *dst = nv->words[w][k++];
 				size_t la = strlen(a);
 				memmove(dst, a, la);
@@ -208,10 +226,12 @@ START_TEST(train_first_merges)
 		char ea[32], eb[32];
 		size_t k = 0;
 		for (const char *p = a; *p; p++)
-			k += (size_t)(*p == ' ' ? snprintf(ea + k, 3, "\xC4\xA0") : snprintf(ea + k, 2, "%c", *p));
+			k += (size_t)(*p == ' ' ? snprintf(ea + k, 3, "\xC4\xA0")
+			                        : snprintf(ea + k, 2, "%c", *p));
 		k = 0;
 		for (const char *p = b; *p; p++)
-			k += (size_t)(*p == ' ' ? snprintf(eb + k, 3, "\xC4\xA0") : snprintf(eb + k, 2, "%c", *p));
+			k += (size_t)(*p == ' ' ? snprintf(eb + k, 3, "\xC4\xA0")
+			                        : snprintf(eb + k, 2, "%c", *p));
 		snprintf(want, sizeof want, "%s %s\n", ea, eb);
 		ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
 		ck_assert_msg(!strcmp(line, want), "merge %d: got %s want %s", m + 1, line, want);

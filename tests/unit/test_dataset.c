@@ -111,8 +111,8 @@ START_TEST(test_dataset_load)
 	int *ids;
 	size_t n;
 	ck_assert_int_eq(lms_tokenizer_encode(tok, ta, 20, &ids, &n, NULL, NULL), LMS_OK);
-	ck_assert_mem_eq(ds.train, ids, 15 * sizeof *ids);        /* a's head */
-	ck_assert_mem_eq(ds.valid, ids + 15, 5 * sizeof *ids);    /* a's tail */
+	ck_assert_mem_eq(ds.train, ids, 15 * sizeof *ids);     /* a's head */
+	ck_assert_mem_eq(ds.valid, ids + 15, 5 * sizeof *ids); /* a's tail */
 	free(ids);
 	ck_assert_int_eq(lms_tokenizer_encode(tok, tb, 10, &ids, &n, NULL, NULL), LMS_OK);
 	ck_assert_mem_eq(ds.train + 15, ids, 8 * sizeof *ids);

@@ -15,8 +15,15 @@
 static struct lms_model *model(enum lms_arch arch)
 {
 	struct lms_config c = {
-		.arch = arch, .V = 13, .maxT = 8, .C = 8, .H = arch == LMS_GPT2 ? 32 : 8, .L = 2,
-		.NH = arch == LMS_GPT2 ? 2 : 0, .KV = arch == LMS_GPT2 ? 2 : 0, .eps = 1e-5f,
+		.arch = arch,
+		.V = 13,
+		.maxT = 8,
+		.C = 8,
+		.H = arch == LMS_GPT2 ? 32 : 8,
+		.L = 2,
+		.NH = arch == LMS_GPT2 ? 2 : 0,
+		.KV = arch == LMS_GPT2 ? 2 : 0,
+		.eps = 1e-5f,
 		.tied = arch == LMS_GPT2,
 	};
 	struct lms_model *m;
@@ -83,10 +90,16 @@ static void check_eval(enum lms_arch arch)
 	lms_model_free(m);
 }
 
-START_TEST(test_eval_stream_gpt2) { check_eval(LMS_GPT2); }
+START_TEST(test_eval_stream_gpt2)
+{
+	check_eval(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_eval_stream_lstm) { check_eval(LMS_LSTM); }
+START_TEST(test_eval_stream_lstm)
+{
+	check_eval(LMS_LSTM);
+}
 END_TEST
 
 static void count_batch(void *ud, size_t done, size_t total)
@@ -111,9 +124,11 @@ START_TEST(test_eval_windows)
 			for (size_t n = 0; n <= 40; n++) {
 				struct lms_eval acc = {0};
 				size_t calls = 0;
-				ck_assert_int_eq(lms_eval_stream(r, ids, n, stride, &acc, count_batch, &calls), LMS_OK);
-				ck_assert_msg(lms_eval_windows(n, T, stride) == calls, "n %zu T %d stride %d: %zu, not %zu",
-				              n, T, stride, lms_eval_windows(n, T, stride), calls);
+				ck_assert_int_eq(lms_eval_stream(r, ids, n, stride, &acc, count_batch, &calls),
+				                 LMS_OK);
+				ck_assert_msg(lms_eval_windows(n, T, stride) == calls,
+				              "n %zu T %d stride %d: %zu, not %zu", n, T, stride,
+				              lms_eval_windows(n, T, stride), calls);
 			}
 		lms_run_free(r);
 	}

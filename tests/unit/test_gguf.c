@@ -228,23 +228,56 @@ START_TEST(test_tokenizer)
 	gtype[256] = 1;
 	gtype[257] = 3;
 	static const char *const merges[] = {"a b"};
-	static const char *const ltok[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
-	                                   "\xe2\x96\x81" "a", "ab", "\xe2\x96\x81" "ab"};
+	static const char *const ltok[] = {"<unk>",
+	                                   "<s>",
+	                                   "</s>",
+	                                   "\xe2\x96\x81",
+	                                   "a",
+	                                   "b",
+	                                   "\xe2\x96\x81"
+	                                   "a",
+	                                   "ab",
+	                                   "\xe2\x96\x81"
+	                                   "ab"};
 	static const float lscore[] = {0, 0, 0, -1, -2, -3, -1.5f, -0.5f, -0.2f};
 	static const int32_t ltype[] = {2, 3, 3, 1, 1, 1, 1, 1, 1};
 	struct lms_gguf_out_kv gpt2[] = {
 		{.key = "tokenizer.ggml.model", .type = LMS_GV_STRING, .s = "gpt2"},
-		{.key = "tokenizer.ggml.tokens", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 258, .arr = gtok},
-		{.key = "tokenizer.ggml.token_type", .type = LMS_GV_ARRAY, .etype = LMS_GV_I32, .count = 258, .arr = gtype},
-		{.key = "tokenizer.ggml.merges", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 1, .arr = merges},
+		{.key = "tokenizer.ggml.tokens",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_STRING,
+	     .count = 258,
+	     .arr = gtok},
+		{.key = "tokenizer.ggml.token_type",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_I32,
+	     .count = 258,
+	     .arr = gtype},
+		{.key = "tokenizer.ggml.merges",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_STRING,
+	     .count = 1,
+	     .arr = merges},
 		{.key = "tokenizer.ggml.bos_token_id", .type = LMS_GV_U32, .u = 257},
 		{.key = "tokenizer.ggml.eos_token_id", .type = LMS_GV_U32, .u = 257},
 	};
 	struct lms_gguf_out_kv llama[] = {
 		{.key = "tokenizer.ggml.model", .type = LMS_GV_STRING, .s = "llama"},
-		{.key = "tokenizer.ggml.tokens", .type = LMS_GV_ARRAY, .etype = LMS_GV_STRING, .count = 9, .arr = ltok},
-		{.key = "tokenizer.ggml.scores", .type = LMS_GV_ARRAY, .etype = LMS_GV_F32, .count = 9, .arr = lscore},
-		{.key = "tokenizer.ggml.token_type", .type = LMS_GV_ARRAY, .etype = LMS_GV_I32, .count = 9, .arr = ltype},
+		{.key = "tokenizer.ggml.tokens",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_STRING,
+	     .count = 9,
+	     .arr = ltok},
+		{.key = "tokenizer.ggml.scores",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_F32,
+	     .count = 9,
+	     .arr = lscore},
+		{.key = "tokenizer.ggml.token_type",
+	     .type = LMS_GV_ARRAY,
+	     .etype = LMS_GV_I32,
+	     .count = 9,
+	     .arr = ltype},
 		{.key = "tokenizer.ggml.bos_token_id", .type = LMS_GV_U32, .u = 1},
 		{.key = "tokenizer.ggml.eos_token_id", .type = LMS_GV_U32, .u = 2},
 		{.key = "tokenizer.ggml.unknown_token_id", .type = LMS_GV_U32, .u = 0},
@@ -477,8 +510,17 @@ END_TEST
 
 static struct lms_model *small_llama(int tied)
 {
-	struct lms_config c = {.arch = LMS_LLAMA, .V = 40, .maxT = 16, .C = 64, .H = 96, .L = 2,
-	                       .NH = 4, .KV = 2, .eps = 1e-5f, .rope_theta = 5000.0f, .tied = tied};
+	struct lms_config c = {.arch = LMS_LLAMA,
+	                       .V = 40,
+	                       .maxT = 16,
+	                       .C = 64,
+	                       .H = 96,
+	                       .L = 2,
+	                       .NH = 4,
+	                       .KV = 2,
+	                       .eps = 1e-5f,
+	                       .rope_theta = 5000.0f,
+	                       .tied = tied};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 3, &m), LMS_OK);
 	tu_widen(m, 0.5f, 4);
@@ -504,11 +546,13 @@ START_TEST(test_model_roundtrip)
 			for (int i = 0; i < 8; i++)
 				for (int j = 0; j < 2; j++)
 					for (int col = 0; col < 64; col += 13) {
-						ck_assert_float_eq(gq[(h * 16 + 2 * i + j) * 64 + col],
-						                   m->params[q->offset + (size_t)(h * 16 + j * 8 + i) * 64 + col]);
+						ck_assert_float_eq(
+							gq[(h * 16 + 2 * i + j) * 64 + col],
+							m->params[q->offset + (size_t)(h * 16 + j * 8 + i) * 64 + col]);
 						if (h < 2)
-							ck_assert_float_eq(gk[(h * 16 + 2 * i + j) * 64 + col],
-							                   m->params[k->offset + (size_t)(h * 16 + j * 8 + i) * 64 + col]);
+							ck_assert_float_eq(
+								gk[(h * 16 + 2 * i + j) * 64 + col],
+								m->params[k->offset + (size_t)(h * 16 + j * 8 + i) * 64 + col]);
 					}
 		lms_gguf_close(g);
 		ck_assert_int_eq(lms_gguf_load(tu_path("m.gguf"), &r, NULL), LMS_OK);
@@ -528,8 +572,17 @@ END_TEST
  * scaling survives the round trip. */
 START_TEST(test_model_typed)
 {
-	struct lms_config c = {.arch = LMS_LLAMA, .V = 40, .maxT = 16, .C = 64, .H = 96, .L = 2,
-	                       .NH = 4, .KV = 2, .eps = 1e-5f, .rope_theta = 5000.0f, .qkv_bias = 1,
+	struct lms_config c = {.arch = LMS_LLAMA,
+	                       .V = 40,
+	                       .maxT = 16,
+	                       .C = 64,
+	                       .H = 96,
+	                       .L = 2,
+	                       .NH = 4,
+	                       .KV = 2,
+	                       .eps = 1e-5f,
+	                       .rope_theta = 5000.0f,
+	                       .qkv_bias = 1,
 	                       .rope = {.kind = LMS_ROPE_LINEAR, .factor = 2.0f}};
 	for (int qwen = 0; qwen < 2; qwen++) {
 		c.qkv_bias = qwen;
@@ -557,7 +610,8 @@ START_TEST(test_model_typed)
 		ck_assert(n == 5 && !memcmp(arch, qwen ? "qwen2" : "llama", 5));
 		ck_assert(!qwen == !lms_gguf_tensor(g, "blk.0.attn_q.bias"));
 		if (qwen) { /* stored as Hugging Face stores it */
-			const struct lms_tensor *t = lms_model_tensor(f, "model.layers.0.self_attn.q_proj.weight");
+			const struct lms_tensor *t =
+				lms_model_tensor(f, "model.layers.0.self_attn.q_proj.weight");
 			ck_assert_mem_eq(lms_gguf_tensor(g, "blk.0.attn_q.weight")->data, f->params + t->offset,
 			                 t->numel * sizeof(float));
 		}
@@ -634,8 +688,10 @@ START_TEST(test_model_bad)
 	kv[heads].u = 3;
 	model_bad(kv, nk, t, nt, LMS_EFORMAT, "3 heads do not divide width 64");
 	kv[heads].u = 4;
-	kv[nk] = (struct lms_gguf_out_kv){.key = "llama.rope.scaling.type", .type = LMS_GV_STRING, .s = "yarn"};
-	model_bad(kv, nk + 1, t, nt, LMS_EUNSUPPORTED, "llama.rope.scaling.type \"yarn\" is not supported");
+	kv[nk] = (struct lms_gguf_out_kv){
+		.key = "llama.rope.scaling.type", .type = LMS_GV_STRING, .s = "yarn"};
+	model_bad(kv, nk + 1, t, nt, LMS_EUNSUPPORTED,
+	          "llama.rope.scaling.type \"yarn\" is not supported");
 	struct lms_gguf_out_kv last = kv[nk - 1], ctx = kv[2];
 	kv[2] = last; /* llama.context_length dropped */
 	model_bad(kv, nk - 1, t, nt, LMS_EFORMAT, "missing key llama.context_length");
@@ -661,9 +717,9 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"lms_gguf_open", test_read_handmade}, {"version2", test_read_v2},
-		{"truncations", test_truncations}, {"tokenizer", test_tokenizer},
-		{"bad_headers", test_bad_headers}, {"lms_gguf_write", test_write_roundtrip},
+		{"lms_gguf_open", test_read_handmade},   {"version2", test_read_v2},
+		{"truncations", test_truncations},       {"tokenizer", test_tokenizer},
+		{"bad_headers", test_bad_headers},       {"lms_gguf_write", test_write_roundtrip},
 		{"lms_gguf_save", test_model_roundtrip}, {"typed", test_model_typed},
 		{"lms_gguf_load_bad", test_model_bad},
 	};

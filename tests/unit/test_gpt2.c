@@ -16,8 +16,16 @@
 static struct lms_config tiny(void)
 {
 	struct lms_config c = {
-		.arch = LMS_GPT2, .V = 11, .maxT = 8, .C = 8, .H = 32, .L = 2, .NH = 2, .KV = 2,
-		.eps = 1e-5f, .tied = 1,
+		.arch = LMS_GPT2,
+		.V = 11,
+		.maxT = 8,
+		.C = 8,
+		.H = 32,
+		.L = 2,
+		.NH = 2,
+		.KV = 2,
+		.eps = 1e-5f,
+		.tied = 1,
 	};
 	return c;
 }
@@ -170,7 +178,7 @@ START_TEST(test_input_only)
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
-	int ids[6] = { 1, 4, 9, 2, 2, 10 };
+	int ids[6] = {1, 4, 9, 2, 2, 10};
 	lms_embed(r, ids, 6);
 	lms_forward(r, 0, 6);
 	lms_objective_logprob(r, 0, 5, 3, -1, LMS_GRAD_INPUT);
@@ -217,7 +225,7 @@ START_TEST(test_prefix_reuse)
 	struct lms_run *full, *inc;
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &full), LMS_OK);
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &inc), LMS_OK);
-	int ids[8] = { 3, 1, 4, 1, 5, 9, 2, 6 }, other[8] = { 3, 1, 4, 7, 7, 0, 0, 0 };
+	int ids[8] = {3, 1, 4, 1, 5, 9, 2, 6}, other[8] = {3, 1, 4, 7, 7, 0, 0, 0};
 	int n = 7;
 	lms_embed(full, ids, n);
 	lms_forward(full, 0, n);
@@ -237,7 +245,8 @@ START_TEST(test_prefix_reuse)
 			ck_assert_int_eq(D1, c->C);
 			ck_assert_double_lt(scaled_err(h1, h2, (size_t)n * D1), REUSE_TOL);
 			for (int h = 0; h < c->NH; h++) {
-				const float *a1 = lms_run_attention(full, l, h, 0), *a2 = lms_run_attention(inc, l, h, 0);
+				const float *a1 = lms_run_attention(full, l, h, 0),
+							*a2 = lms_run_attention(inc, l, h, 0);
 				ck_assert_double_lt(scaled_err(a1, a2, (size_t)n * 8), REUSE_TOL);
 			}
 		}
@@ -262,14 +271,15 @@ START_TEST(test_batch_rows)
 	struct lms_run *batch, *one;
 	ck_assert_int_eq(lms_run_new(m, 3, 8, &batch), LMS_OK);
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &one), LMS_OK);
-	int ids[3 * 5] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6, 0, 0, 1, 1, 0 };
+	int ids[3 * 5] = {1, 2, 3, 4, 5, 10, 9, 8, 7, 6, 0, 0, 1, 1, 0};
 	lms_embed(batch, ids, 5);
 	lms_forward(batch, 0, 5);
 	for (int b = 0; b < 3; b++) {
 		lms_embed(one, ids + b * 5, 5);
 		lms_forward(one, 0, 5);
-		ck_assert_double_lt(tu_max_rel_err(one->hfin, batch->hfin + (size_t)b * 8 * c->C,
-		                                   (size_t)5 * c->C, 1e-3), 1e-6);
+		ck_assert_double_lt(
+			tu_max_rel_err(one->hfin, batch->hfin + (size_t)b * 8 * c->C, (size_t)5 * c->C, 1e-3),
+			1e-6);
 	}
 	/* and the backward over a batch whose rows are not contiguous: the
 	 * gradient of one row's log-prob reaches that row only */
@@ -308,7 +318,7 @@ static void check_batch_param_grads(int T)
 	struct lms_run *batch, *one;
 	ck_assert_int_eq(lms_run_new(m, 2, T, &batch), LMS_OK);
 	ck_assert_int_eq(lms_run_new(m, 1, T, &one), LMS_OK);
-	int ids[10] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6 }, tg[10] = { 2, 3, 4, 5, 0, 9, 8, 7, 6, 1 };
+	int ids[10] = {1, 2, 3, 4, 5, 10, 9, 8, 7, 6}, tg[10] = {2, 3, 4, 5, 0, 9, 8, 7, 6, 1};
 	lms_model_zero_grads(m);
 	lms_embed(batch, ids, 5);
 	lms_forward(batch, 0, 5);
@@ -350,7 +360,7 @@ START_TEST(test_xent_value_only)
 	const struct lms_config *c = &m->cfg;
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 2, 5, &r), LMS_OK);
-	int ids[10] = { 1, 2, 3, 4, 5, 10, 9, 8, 7, 6 }, tg[10] = { 2, 3, -1, 5, 0, 9, 8, 7, -1, 1 };
+	int ids[10] = {1, 2, 3, 4, 5, 10, 9, 8, 7, 6}, tg[10] = {2, 3, -1, 5, 0, 9, 8, 7, -1, 1};
 	lms_embed(r, ids, 5);
 	lms_forward(r, 0, 5);
 	double want = 0.0;
@@ -385,7 +395,7 @@ START_TEST(test_attention_view)
 	const struct lms_config *c = &m->cfg;
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 2, 8, &r), LMS_OK);
-	int ids[2 * 6] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1 };
+	int ids[2 * 6] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1};
 	lms_embed(r, ids, 6);
 	lms_forward(r, 0, 6);
 	for (int l = 0; l < c->L; l++)
@@ -421,7 +431,7 @@ START_TEST(test_lens)
 	const struct lms_config *c = &m->cfg;
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
-	int ids[4] = { 5, 6, 7, 8 };
+	int ids[4] = {5, 6, 7, 8};
 	lms_embed(r, ids, 4);
 	lms_forward(r, 0, 4);
 	lms_logits(r, 0, 0, 4);
@@ -448,7 +458,7 @@ START_TEST(test_lens_rows)
 	tu_fill_normal(m->params, m->n_params, 0.4f, &g);
 	struct lms_run *r;
 	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
-	int ids[7] = { 5, 6, 7, 8, 30, 2, 39 };
+	int ids[7] = {5, 6, 7, 8, 30, 2, 39};
 	lms_embed(r, ids, 7);
 	lms_forward(r, 0, 7);
 	lms_logits(r, 0, 0, 7);
@@ -466,18 +476,18 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{ "tensors", test_tensors },
-		{ "init", test_init },
-		{ "gradcheck_xent", test_gradcheck_xent },
-		{ "gradcheck_logprob", test_gradcheck_logprob },
-		{ "input_only", test_input_only },
-		{ "prefix_reuse", test_prefix_reuse },
-		{ "batch_rows", test_batch_rows },
-		{ "batch_param_grads", test_batch_param_grads },
-		{ "xent_value_only", test_xent_value_only },
-		{ "attention_view", test_attention_view },
-		{ "lens", test_lens },
-		{ "lens_rows", test_lens_rows },
+		{"tensors", test_tensors},
+		{"init", test_init},
+		{"gradcheck_xent", test_gradcheck_xent},
+		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"input_only", test_input_only},
+		{"prefix_reuse", test_prefix_reuse},
+		{"batch_rows", test_batch_rows},
+		{"batch_param_grads", test_batch_param_grads},
+		{"xent_value_only", test_xent_value_only},
+		{"attention_view", test_attention_view},
+		{"lens", test_lens},
+		{"lens_rows", test_lens_rows},
 	};
 	return TU_SUITE("gpt2", cases, 0);
 }

@@ -43,7 +43,8 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"lms_infile_open", test_refuse}, {"lms_infile_fopen", test_read},
+		{"lms_infile_open", test_refuse},
+		{"lms_infile_fopen", test_read},
 	};
 	return TU_SUITE("infile", cases, 1);
 }

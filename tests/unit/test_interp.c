@@ -27,8 +27,16 @@
 static struct lms_model *random_model(enum lms_arch arch, unsigned seed)
 {
 	struct lms_config c = {
-		.arch = arch, .V = 13, .maxT = 9, .C = 16, .H = 24, .L = 2, .NH = 4, .KV = 2,
-		.eps = 1e-5f, .rope_theta = 10000.0f,
+		.arch = arch,
+		.V = 13,
+		.maxT = 9,
+		.C = 16,
+		.H = 24,
+		.L = 2,
+		.NH = 4,
+		.KV = 2,
+		.eps = 1e-5f,
+		.rope_theta = 10000.0f,
 	};
 	if (arch == LMS_GPT2)
 		c.KV = 4;
@@ -60,7 +68,7 @@ static struct lms_run *forwarded(const struct lms_model *m, const int *ids, int 
 	return r;
 }
 
-static const int IDS[] = { 3, 7, 1, 9, 4, 7, 2, 12 };
+static const int IDS[] = {3, 7, 1, 9, 4, 7, 2, 12};
 #define N_IDS 8
 
 /* ---- DLA ------------------------------------------------------------------- */
@@ -69,7 +77,7 @@ static void dla_sums(enum lms_arch arch)
 {
 	struct lms_model *m = random_model(arch, 5);
 	struct lms_run *r = forwarded(m, IDS, N_IDS, NULL);
-	int contrasts[] = { -1, 4 };
+	int contrasts[] = {-1, 4};
 	for (int k = 0; k < 2; k++)
 		for (int pos = 0; pos < N_IDS; pos += 3) {
 			struct lms_dla d;
@@ -91,10 +99,16 @@ static void dla_sums(enum lms_arch arch)
 	lms_model_free(m);
 }
 
-START_TEST(test_dla_sum_gpt2) { dla_sums(LMS_GPT2); }
+START_TEST(test_dla_sum_gpt2)
+{
+	dla_sums(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_dla_sum_llama) { dla_sums(LMS_LLAMA); }
+START_TEST(test_dla_sum_llama)
+{
+	dla_sums(LMS_LLAMA);
+}
 END_TEST
 
 START_TEST(test_dla_recurrent)
@@ -118,8 +132,19 @@ START_TEST(test_parse)
 	ck_assert_int_eq(lms_intervention_parse(iv, "0.1,1.3,1.mlp,0.1"), LMS_OK);
 	ck_assert_int_eq(iv->n_ablated, 3);
 	ck_assert(iv->heads[1] && iv->heads[4 + 3] && iv->mlp[1] && !iv->mlp[0]);
-	const char *bad[] = { "", "2.0", "0.4", "0", "0.", ".1", "a.b", "0.1,", "0.1,,1.1", "0.-1",
-	                      "0.1x", "1.mlpx", "99999999999999999999.0" };
+	const char *bad[] = {"",
+	                     "2.0",
+	                     "0.4",
+	                     "0",
+	                     "0.",
+	                     ".1",
+	                     "a.b",
+	                     "0.1,",
+	                     "0.1,,1.1",
+	                     "0.-1",
+	                     "0.1x",
+	                     "1.mlpx",
+	                     "99999999999999999999.0"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		ck_assert_msg(lms_intervention_parse(iv, bad[i]) == LMS_EARG, "accepted '%s'", bad[i]);
 	enum lms_ablate_mode mode;
@@ -146,7 +171,8 @@ START_TEST(test_rnn_units)
 	const struct lms_tensor *b = lms_model_tensor(m, "output.bias");
 	ck_assert_ptr_nonnull(b);
 	for (int k = 0; k < m->cfg.V; k++)
-		ck_assert_float_eq_tol(r->logits[(size_t)(N_IDS - 1) * m->cfg.V + k], m->params[b->offset + k], 1e-6);
+		ck_assert_float_eq_tol(r->logits[(size_t)(N_IDS - 1) * m->cfg.V + k],
+		                       m->params[b->offset + k], 1e-6);
 	lms_run_free(r);
 	lms_intervention_free(iv);
 	lms_model_free(m);
@@ -187,16 +213,28 @@ static void one_difference(enum lms_arch arch)
 	lms_model_free(m);
 }
 
-START_TEST(test_patch_one_difference_gpt2) { one_difference(LMS_GPT2); }
+START_TEST(test_patch_one_difference_gpt2)
+{
+	one_difference(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_patch_one_difference_llama) { one_difference(LMS_LLAMA); }
+START_TEST(test_patch_one_difference_llama)
+{
+	one_difference(LMS_LLAMA);
+}
 END_TEST
 
-START_TEST(test_patch_one_difference_lstm) { one_difference(LMS_LSTM); }
+START_TEST(test_patch_one_difference_lstm)
+{
+	one_difference(LMS_LSTM);
+}
 END_TEST
 
-START_TEST(test_patch_one_difference_gru) { one_difference(LMS_GRU); }
+START_TEST(test_patch_one_difference_gru)
+{
+	one_difference(LMS_GRU);
+}
 END_TEST
 
 /* The sweep's scores equal patched runs computed from scratch, site by
@@ -227,9 +265,13 @@ static void one_site_sweep(const struct lms_model *m, const int *clean, const in
 		lms_arch_ops(m->cfg.arch)->block(rc, l, 0, &b);
 		for (int i = 0; i < n * C; i++)
 			mlp[i] = b.resid_post[i] - b.resid_mid[i];
-		struct { enum lms_patch_site site; const float *src; } k[] = {
-			{ LMS_PATCH_RESID_PRE, b.resid_pre }, { LMS_PATCH_ATTN_OUT, b.heads },
-			{ LMS_PATCH_MLP_OUT, mlp },
+		struct {
+			enum lms_patch_site site;
+			const float *src;
+		} k[] = {
+			{LMS_PATCH_RESID_PRE, b.resid_pre},
+			{LMS_PATCH_ATTN_OUT, b.heads},
+			{LMS_PATCH_MLP_OUT, mlp},
 		};
 		for (int i = 0; i < 3; i++)
 			for (int t = 0; t < n; t++) {
@@ -259,21 +301,21 @@ static void same_scores(const struct lms_patch_result *p, const double *want, co
                         const char *what)
 {
 	int L = p->L, n = p->T, NH = p->NH;
-	const double *got[] = { p->resid_pre, p->attn_out, p->mlp_out };
+	const double *got[] = {p->resid_pre, p->attn_out, p->mlp_out};
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < L * n; j++)
 			ck_assert_msg(fabs(got[i][j] - want[(size_t)i * L * n + j]) < 1e-4,
 			              "%s kind %d [%d][%d]: %g, one site at a time %g", what, i, j / n, j % n,
 			              got[i][j], want[(size_t)i * L * n + j]);
 	for (int j = 0; j < L * NH; j++)
-		ck_assert_msg(fabs(p->heads[j] - want_h[j]) < 1e-4, "%s head %d.%d: %g vs %g", what,
-		              j / NH, j % NH, p->heads[j], want_h[j]);
+		ck_assert_msg(fabs(p->heads[j] - want_h[j]) < 1e-4, "%s head %d.%d: %g vs %g", what, j / NH,
+		              j % NH, p->heads[j], want_h[j]);
 }
 
 static void sweep_vs_scratch(enum lms_arch arch)
 {
 	struct lms_model *m = random_model(arch, 4);
-	int clean[] = { 1, 5, 2, 8, 3, 9 }, corrupt[] = { 4, 5, 2, 0, 3, 9 }, n = 6;
+	int clean[] = {1, 5, 2, 8, 3, 9}, corrupt[] = {4, 5, 2, 0, 3, 9}, n = 6;
 	struct lms_patch_result p;
 	ck_assert_int_eq(lms_patch_sweep(m, clean, corrupt, n, 7, 2, &p), LMS_OK);
 	double *want = malloc((size_t)3 * p.L * n * sizeof *want);
@@ -286,10 +328,16 @@ static void sweep_vs_scratch(enum lms_arch arch)
 	lms_model_free(m);
 }
 
-START_TEST(test_sweep_vs_scratch_gpt2) { sweep_vs_scratch(LMS_GPT2); }
+START_TEST(test_sweep_vs_scratch_gpt2)
+{
+	sweep_vs_scratch(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_sweep_vs_scratch_llama) { sweep_vs_scratch(LMS_LLAMA); }
+START_TEST(test_sweep_vs_scratch_llama)
+{
+	sweep_vs_scratch(LMS_LLAMA);
+}
 END_TEST
 
 /* The batched sweep (a layer's sites as the rows of one run, in chunks of
@@ -301,14 +349,14 @@ END_TEST
 static void batched_vs_one_site(enum lms_arch arch, int contrast)
 {
 	struct lms_model *m = random_model(arch, 8);
-	int clean[] = { 1, 5, 2, 8, 3, 9, 6, 4 }, corrupt[] = { 1, 5, 11, 0, 3, 10, 6, 4 }, n = 8;
+	int clean[] = {1, 5, 2, 8, 3, 9, 6, 4}, corrupt[] = {1, 5, 11, 0, 3, 10, 6, 4}, n = 8;
 	struct lms_patch_result ref;
 	ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, 1, &ref), LMS_OK);
 	ck_assert(fabs(ref.ld_clean - ref.ld_corrupt) > 1e-3);
 	double *want = malloc((size_t)3 * ref.L * n * sizeof *want);
 	double *want_h = malloc((size_t)ref.L * ref.NH * sizeof *want_h);
 	one_site_sweep(m, clean, corrupt, n, &ref, want, want_h);
-	int rows[] = { 1, 4, 0 };
+	int rows[] = {1, 4, 0};
 	for (int k = 0; k < 3; k++) {
 		struct lms_patch_result p;
 		ck_assert_int_eq(lms_patch_sweep_rows(m, clean, corrupt, n, 7, contrast, rows[k], &p),
@@ -327,23 +375,35 @@ static void batched_vs_one_site(enum lms_arch arch, int contrast)
 	lms_model_free(m);
 }
 
-START_TEST(test_batched_gpt2) { batched_vs_one_site(LMS_GPT2, 2); }
+START_TEST(test_batched_gpt2)
+{
+	batched_vs_one_site(LMS_GPT2, 2);
+}
 END_TEST
 
-START_TEST(test_batched_gpt2_logprob) { batched_vs_one_site(LMS_GPT2, -1); }
+START_TEST(test_batched_gpt2_logprob)
+{
+	batched_vs_one_site(LMS_GPT2, -1);
+}
 END_TEST
 
-START_TEST(test_batched_llama) { batched_vs_one_site(LMS_LLAMA, 2); }
+START_TEST(test_batched_llama)
+{
+	batched_vs_one_site(LMS_LLAMA, 2);
+}
 END_TEST
 
-START_TEST(test_batched_llama_logprob) { batched_vs_one_site(LMS_LLAMA, -1); }
+START_TEST(test_batched_llama_logprob)
+{
+	batched_vs_one_site(LMS_LLAMA, -1);
+}
 END_TEST
 
 START_TEST(test_patch_counts)
 {
 	struct lms_model *m = random_model(LMS_GPT2, 1);
 	struct lms_patch_result p;
-	int ids[20] = { 0 };
+	int ids[20] = {0};
 	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 0, -1, -1, &p), LMS_EARG);
 	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 20, -1, -1, &p), LMS_EARG); /* > context */
 	ck_assert_int_eq(lms_patch_sweep(m, ids, ids, 3, 99, -1, &p), LMS_EARG);
@@ -387,7 +447,8 @@ START_TEST(test_neurons)
 		ck_assert_double_eq_tol(s.mean[i], sum[i] / 23, 1e-6);
 	ck_assert_float_eq_tol(s.top[5 * 3].value, best, 1e-6);
 	ck_assert_int_eq(s.top[5 * 3].offset, best_at);
-	ck_assert(s.top[5 * 3].value >= s.top[5 * 3 + 1].value && s.top[5 * 3 + 1].value >= s.top[5 * 3 + 2].value);
+	ck_assert(s.top[5 * 3].value >= s.top[5 * 3 + 1].value &&
+	          s.top[5 * 3 + 1].value >= s.top[5 * 3 + 2].value);
 	const char *path = tu_path("cache");
 	ck_assert_int_eq(lms_neuron_stats_save(&s, 42, path), LMS_OK);
 	struct lms_neuron_stats t;
@@ -462,13 +523,22 @@ static void divergence_self(enum lms_arch arch)
 	lms_model_free(m);
 }
 
-START_TEST(test_divergence_self_gpt2) { divergence_self(LMS_GPT2); }
+START_TEST(test_divergence_self_gpt2)
+{
+	divergence_self(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_divergence_self_llama) { divergence_self(LMS_LLAMA); }
+START_TEST(test_divergence_self_llama)
+{
+	divergence_self(LMS_LLAMA);
+}
 END_TEST
 
-START_TEST(test_divergence_self_lstm) { divergence_self(LMS_LSTM); }
+START_TEST(test_divergence_self_lstm)
+{
+	divergence_self(LMS_LSTM);
+}
 END_TEST
 
 /* Two models: the last layer's KL is that of their own logits (lms_logits,
@@ -501,11 +571,13 @@ static void divergence_direct(enum lms_arch arch)
 		for (int k = 0; k < V; k++)
 			kl += expl(x[k]) / zx * ((x[k] - logl(zx)) - (y[k] - logl(zy)));
 		ck_assert_msg(fabs(d.kl[d.L - 1] - (double)kl) <= 1e-5 * (1 + (double)kl),
-		              "%s pos %d: KL %.8g, direct %.8Lg", lms_arch_name(arch), pos, d.kl[d.L - 1], kl);
+		              "%s pos %d: KL %.8g, direct %.8Lg", lms_arch_name(arch), pos, d.kl[d.L - 1],
+		              kl);
 		ck_assert(kl > 1e-3); /* the two models do differ */
 		for (int l = 0; l < d.L; l++)
 			for (int h = 0; h < d.NH; h++) {
-				const float *p = lms_run_attention(ra, l, h, 0), *q = lms_run_attention(rb, l, h, 0);
+				const float *p = lms_run_attention(ra, l, h, 0),
+							*q = lms_run_attention(rb, l, h, 0);
 				double worst = 0.0;
 				for (int i = 0; i <= pos; i++)
 					for (int j = 0; j <= i; j++)
@@ -528,10 +600,16 @@ static void divergence_direct(enum lms_arch arch)
 	lms_model_free(b);
 }
 
-START_TEST(test_divergence_direct_gpt2) { divergence_direct(LMS_GPT2); }
+START_TEST(test_divergence_direct_gpt2)
+{
+	divergence_direct(LMS_GPT2);
+}
 END_TEST
 
-START_TEST(test_divergence_direct_llama) { divergence_direct(LMS_LLAMA); }
+START_TEST(test_divergence_direct_llama)
+{
+	divergence_direct(LMS_LLAMA);
+}
 END_TEST
 
 /* Models of other sizes are refused, naming the size; so are positions

@@ -12,47 +12,47 @@
 #include "tui/session.h"
 #include "testutil.h"
 
-static const char good[] =
-	"# a lesson\n"
-	"title   Chain rule\n"
-	"model   kjv-transformer\n"
-	"compare kjv-lstm\n"
-	"theme light\n"
-	"speed 20\n"
-	"\n"
-	"step First\n"
-	"caption   One line.  \n"
-	"caption \"  Two, with blanks \\\"kept\\\"  \"\n"
-	"context In the beginning\n"
-	"type \" God\"\n"
-	"focus candidates\n"
-	"candidate 2\n"
-	"method occlusion\n"
-	"head 1 0\n"
-	"mean off\n"
-	"view query\n"
-	"query -1\n"
-	"pin on\n"
-	"present on\n"
-	"ablate 1.0,1.1,0.mlp\n"
-	"score induction\n"
-	"corrupt \" the keys  to the\"\n"
-	"\r\n"
-	"step\r\n"
-	"layer 3\n"
-	"target created\n"
-	"contrast off\n"
-	"theme dark\n"
-	"ablate off\n"
-	"corrupt off\n"
-	"score entropy\n"
-	"expect prob \"a b\" > 0.5\n";
+static const char good[] = "# a lesson\n"
+						   "title   Chain rule\n"
+						   "model   kjv-transformer\n"
+						   "compare kjv-lstm\n"
+						   "theme light\n"
+						   "speed 20\n"
+						   "\n"
+						   "step First\n"
+						   "caption   One line.  \n"
+						   "caption \"  Two, with blanks \\\"kept\\\"  \"\n"
+						   "context In the beginning\n"
+						   "type \" God\"\n"
+						   "focus candidates\n"
+						   "candidate 2\n"
+						   "method occlusion\n"
+						   "head 1 0\n"
+						   "mean off\n"
+						   "view query\n"
+						   "query -1\n"
+						   "pin on\n"
+						   "present on\n"
+						   "ablate 1.0,1.1,0.mlp\n"
+						   "score induction\n"
+						   "corrupt \" the keys  to the\"\n"
+						   "\r\n"
+						   "step\r\n"
+						   "layer 3\n"
+						   "target created\n"
+						   "contrast off\n"
+						   "theme dark\n"
+						   "ablate off\n"
+						   "corrupt off\n"
+						   "score entropy\n"
+						   "expect prob \"a b\" > 0.5\n";
 
 START_TEST(test_parse_good)
 {
 	struct lesson ls;
 	char err[256];
-	ck_assert_msg(tui_lesson_parse("g.lesson", good, strlen(good), &ls, err, sizeof err), "%s", err);
+	ck_assert_msg(tui_lesson_parse("g.lesson", good, strlen(good), &ls, err, sizeof err), "%s",
+	              err);
 	ck_assert_str_eq(ls.title, "Chain rule");
 	ck_assert_str_eq(ls.model, "kjv-transformer");
 	ck_assert_str_eq(ls.compare, "kjv-lstm");
@@ -151,7 +151,7 @@ static const struct {
 	{"step a\nexpect patch attn_out 1.2\n", 2, "the comparison (< or >) is missing"},
 	{"step a\nexpect patch mlp_out 1.2 > 0.5 more\n", 2, "unexpected text 'more'"},
 	{"step a\nscore loud\n", 2,
-	 "score wants one of entropy, previous, duplicate, induction, not 'loud'"},
+     "score wants one of entropy, previous, duplicate, induction, not 'loud'"},
 	{"step a\nscore\n", 2, "score wants a value"},
 	{"step a\nscore Induction\n", 2, "not 'Induction'"},
 	{"step a\nablate\n", 2, "ablate wants a value"},
@@ -172,16 +172,17 @@ static const struct {
 START_TEST(test_parse_expect)
 {
 	const char *text = "step a\n"
-	                   "expect top1 \"them\"\n"
-	                   "expect  prob \"a \\\"b\\\"\"  >  0.25\n"
-	                   "expect head-induction-score 1.0 < 0.5\n"
-	                   "expect saliency-top God\n"
-	                   "expect ppl > 80 corpora/kjv.valid.txt\n"
-	                   "expect patch resid_pre 0.1 > 0.9\n"
-	                   "expect patch heads 1.3 < 0.25\n";
+					   "expect top1 \"them\"\n"
+					   "expect  prob \"a \\\"b\\\"\"  >  0.25\n"
+					   "expect head-induction-score 1.0 < 0.5\n"
+					   "expect saliency-top God\n"
+					   "expect ppl > 80 corpora/kjv.valid.txt\n"
+					   "expect patch resid_pre 0.1 > 0.9\n"
+					   "expect patch heads 1.3 < 0.25\n";
 	struct lesson ls;
 	char err[256];
-	ck_assert_msg(tui_lesson_parse("e.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
+	ck_assert_msg(tui_lesson_parse("e.lesson", text, strlen(text), &ls, err, sizeof err), "%s",
+	              err);
 	ck_assert_int_eq(ls.steps[0].n_expect, 7);
 	const struct lesson_expect *e = ls.steps[0].expect;
 	ck_assert_int_eq(e[0].kind, EXPECT_TOP1);
@@ -303,9 +304,11 @@ START_TEST(test_write)
 	}
 	/* each setting written once, under its own step */
 	ck_assert_msg(strstr(buf, "ablate 1.0,1.1,0.mlp\n") && strstr(buf, "ablate off\n") &&
-	                  strstr(buf, "ablate 0.1\n"), "%s", buf);
+	                  strstr(buf, "ablate 0.1\n"),
+	              "%s", buf);
 	ck_assert_msg(strstr(buf, "score induction\n") && strstr(buf, "score entropy\n") &&
-	                  strstr(buf, "score duplicate\n"), "%s", buf);
+	                  strstr(buf, "score duplicate\n"),
+	              "%s", buf);
 	ck_assert_msg(strstr(buf, "corrupt off\n"), "%s", buf);
 	ck_assert_str_eq(back.steps[2].corrupt, " a \"b\"\\ ");
 	free(buf);
@@ -345,10 +348,11 @@ END_TEST
 START_TEST(test_bom_and_check)
 {
 	static const char text[] = "\xef\xbb\xbfmodel m\nstep One\ncontext a b\nstep Two\nhead 1 3\n"
-	                           "step Three\nlayer 4\n";
+							   "step Three\nlayer 4\n";
 	struct lesson ls;
 	char err[300];
-	ck_assert_msg(tui_lesson_parse("c.lesson", text, strlen(text), &ls, err, sizeof err), "%s", err);
+	ck_assert_msg(tui_lesson_parse("c.lesson", text, strlen(text), &ls, err, sizeof err), "%s",
+	              err);
 	ck_assert_str_eq(ls.model, "m");
 	ck_assert(tui_lesson_check(&ls, "c.lesson", 5, 4, err, sizeof err));
 	ck_assert(!tui_lesson_check(&ls, "c.lesson", 4, 4, err, sizeof err));

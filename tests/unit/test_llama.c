@@ -21,8 +21,17 @@
 static struct lms_config tiny_config(int tied)
 {
 	struct lms_config c = {
-		.arch = LMS_LLAMA, .V = 11, .maxT = 8, .C = 16, .H = 12, .L = 2, .NH = 4, .KV = 2,
-		.eps = 1e-5f, .rope_theta = 10000.0f, .tied = tied,
+		.arch = LMS_LLAMA,
+		.V = 11,
+		.maxT = 8,
+		.C = 16,
+		.H = 12,
+		.L = 2,
+		.NH = 4,
+		.KV = 2,
+		.eps = 1e-5f,
+		.rope_theta = 10000.0f,
+		.tied = tied,
 	};
 	return c;
 }
@@ -119,7 +128,8 @@ static void ref_rope(double *x, int heads, int hs, int p, double theta, int adja
 	for (int h = 0; h < heads; h++)
 		for (int i = 0; i < hs / 2; i++) {
 			double f = p * pow(theta, -2.0 * i / hs);
-			int a = h * hs + (adjacent ? 2 * i : i), b = h * hs + (adjacent ? 2 * i + 1 : i + hs / 2);
+			int a = h * hs + (adjacent ? 2 * i : i),
+				b = h * hs + (adjacent ? 2 * i + 1 : i + hs / 2);
 			double x0 = x[a], x1 = x[b];
 			x[a] = x0 * cos(f) - x1 * sin(f);
 			x[b] = x0 * sin(f) + x1 * cos(f);
@@ -135,7 +145,8 @@ static void ref_forward_emb(const struct lms_config *c, const struct ref_w *w, c
 	int C = c->C, H = c->H, hs = C / c->NH, KC = c->KV * hs, grp = c->NH / c->KV;
 	double *x = calloc(C, sizeof *x), *xb = calloc(C, sizeof *xb), *q = calloc(C, sizeof *q);
 	double *hb = calloc(H, sizeof *hb), *hb2 = calloc(H, sizeof *hb2), *o = calloc(C, sizeof *o);
-	double *kc = calloc((size_t)c->L * n * KC, sizeof *kc), *vc = calloc((size_t)c->L * n * KC, sizeof *vc);
+	double *kc = calloc((size_t)c->L * n * KC, sizeof *kc),
+		   *vc = calloc((size_t)c->L * n * KC, sizeof *vc);
 	double *att = calloc(n, sizeof *att);
 	for (int p = 0; p < n; p++) {
 		for (int i = 0; i < C; i++)
@@ -182,7 +193,15 @@ static void ref_forward_emb(const struct lms_config *c, const struct ref_w *w, c
 		ref_rmsnorm(xb, x, w->norm, C, c->eps);
 		ref_matvec(logits + (size_t)p * c->V, w->wcls, xb, c->V, C);
 	}
-	free(x); free(xb); free(q); free(hb); free(hb2); free(o); free(kc); free(vc); free(att);
+	free(x);
+	free(xb);
+	free(q);
+	free(hb);
+	free(hb2);
+	free(o);
+	free(kc);
+	free(vc);
+	free(att);
 }
 
 static void ref_forward(const struct lms_config *c, const struct ref_w *w, const int *ids, int n,
@@ -251,7 +270,12 @@ static double fd_check(op_fn f, void *ctx, float *in, int nin, const float *dinp
 
 enum { ON = 3, OC = 10 };
 
-struct rms_ctx { float *w; float rstd[ON]; int wrt_w; float *x; };
+struct rms_ctx {
+	float *w;
+	float rstd[ON];
+	int wrt_w;
+	float *x;
+};
 
 static void rms_fn(float *out, float *in, void *p)
 {
@@ -270,7 +294,7 @@ START_TEST(test_rmsnorm)
 	tu_fill_normal(x, ON * OC, 1.0f, &g);
 	tu_fill_normal(w, OC, 1.0f, &g);
 	tu_fill_normal(probe, ON * OC, 1.0f, &g);
-	struct rms_ctx c = { .w = w, .x = x };
+	struct rms_ctx c = {.w = w, .x = x};
 	lms_rmsnorm_forward(out, c.rstd, x, w, ON, OC, 1e-5f);
 	/* by hand, first row */
 	double ss = 0;
@@ -286,7 +310,9 @@ START_TEST(test_rmsnorm)
 }
 END_TEST
 
-struct rope_ctx { float cosv[8 * 4], sinv[8 * 4]; };
+struct rope_ctx {
+	float cosv[8 * 4], sinv[8 * 4];
+};
 
 static void rope_fn(float *out, float *in, void *p)
 {
@@ -320,7 +346,10 @@ START_TEST(test_rope)
 }
 END_TEST
 
-struct swiglu_ctx { float *other; int wrt_up; };
+struct swiglu_ctx {
+	float *other;
+	int wrt_up;
+};
 
 static void swiglu_fn(float *out, float *in, void *p)
 {
@@ -343,9 +372,9 @@ START_TEST(test_swiglu)
 	for (int i = 0; i < 30; i++)
 		ck_assert_double_eq_tol(out[i], gt[i] / (1 + exp(-gt[i])) * up[i], 1e-5);
 	lms_swiglu_backward(dg, du, probe, gt, up, 30);
-	struct swiglu_ctx c = { up, 0 };
+	struct swiglu_ctx c = {up, 0};
 	double eg = fd_check(swiglu_fn, &c, gt, 30, dg, 30, probe);
-	c = (struct swiglu_ctx){ gt, 1 };
+	c = (struct swiglu_ctx){gt, 1};
 	double eu = fd_check(swiglu_fn, &c, up, 30, du, 30, probe);
 	ck_assert_msg(eg < 1e-2 && eu < 1e-2, "swiglu dgate %g dup %g", eg, eu);
 }
@@ -374,7 +403,7 @@ END_TEST
 
 START_TEST(test_forward_reference)
 {
-	int ids[8] = { 3, 1, 4, 1, 5, 9, 2, 6 };
+	int ids[8] = {3, 1, 4, 1, 5, 9, 2, 6};
 	for (int tied = 0; tied < 2; tied++) {
 		struct lms_model *m = tiny_model(tied, 7 + tied);
 		struct lms_run *r;
@@ -406,7 +435,7 @@ END_TEST
  * activations, and the backward after it the full backward's gradients. */
 static void prefix_reuse(struct lms_model *m)
 {
-	int ids[8] = { 2, 7, 1, 8, 2, 8, 1, 8 };
+	int ids[8] = {2, 7, 1, 8, 2, 8, 1, 8};
 	int T = 8, C = m->cfg.C;
 	struct lms_run *full, *part;
 	ck_assert_int_eq(lms_run_new(m, 1, T, &full), LMS_OK);
@@ -427,7 +456,8 @@ static void prefix_reuse(struct lms_model *m)
 		for (int h = 0; h < m->cfg.NH; h++)
 			ck_assert_double_le(tu_max_rel_err(lms_run_attention(full, l, h, 0),
 			                                   lms_run_attention(part, l, h, 0), (size_t)T * T,
-			                                   1e-3), 1e-5);
+			                                   1e-3),
+			                    1e-5);
 	}
 	lms_objective_logprob(full, 0, T - 1, 4, -1, LMS_GRAD_INPUT);
 	lms_backward(full, LMS_GRAD_INPUT);
@@ -450,7 +480,7 @@ END_TEST
  * the gradients equal those of a run that ends there (and are zero after). */
 static void earlier_position(struct lms_model *m)
 {
-	int ids[8] = { 5, 3, 9, 1, 0, 10, 4, 4 }, pos = 4;
+	int ids[8] = {5, 3, 9, 1, 0, 10, 4, 4}, pos = 4;
 	int C = m->cfg.C;
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_run *full, *part;
@@ -503,7 +533,7 @@ END_TEST
  * spread of entries of every tensor. */
 START_TEST(test_gradcheck_double)
 {
-	int T = 6, ids[6] = { 1, 4, 2, 8, 5, 7 }, tg[6] = { 4, 2, 8, 5, 7, 3 };
+	int T = 6, ids[6] = {1, 4, 2, 8, 5, 7}, tg[6] = {4, 2, 8, 5, 7, 3};
 	for (int tied = 0; tied < 2; tied++) {
 		struct lms_model *m = tiny_model(tied, 51 + tied);
 		const struct lms_config *c = &m->cfg;
@@ -566,7 +596,8 @@ START_TEST(test_qk_norm)
 		struct lms_model *m = tiny_model_of(c, 71 + tied);
 		int hs = c.C / c.NH, found = 0;
 		for (int i = 0; i < m->n_tensors; i++)
-			if (strstr(m->tensors[i].name, "_norm.weight") && strstr(m->tensors[i].name, "self_attn")) {
+			if (strstr(m->tensors[i].name, "_norm.weight") &&
+			    strstr(m->tensors[i].name, "self_attn")) {
 				ck_assert_int_eq(m->tensors[i].ndim, 1);
 				ck_assert_int_eq(m->tensors[i].shape[0], hs);
 				found++;
@@ -611,27 +642,60 @@ static float *write_bin(const char *path, const struct lms_config *c, struct ref
 {
 	int hs = c->C / c->NH, KC = c->KV * hs;
 	size_t C = c->C, H = c->H, L = c->L, V = c->V;
-	size_t n = V * C + L * (2 * C + 2 * C * C + 2 * KC * C + 3 * H * C) + C +
-	           (size_t)c->maxT * hs + (c->tied ? 0 : V * C);
+	size_t n = V * C + L * (2 * C + 2 * C * C + 2 * KC * C + 3 * H * C) + C + (size_t)c->maxT * hs +
+	           (c->tied ? 0 : V * C);
 	float *f = malloc(n * sizeof(float));
 	struct lms_rng g;
 	lms_rng_seed(&g, 77);
 	tu_fill_normal(f, n, 0.4f, &g);
 	float *p = f;
-	w->emb = p; p += V * C;
-	for (size_t l = 0; l < L; l++) { w->ln1[l] = p; for (size_t i = 0; i < C; i++) p[i] = 1 + 0.2f * p[i]; p += C; }
-	for (size_t l = 0; l < L; l++) { w->wq[l] = p; p += C * C; }
-	for (size_t l = 0; l < L; l++) { w->wk[l] = p; p += KC * C; }
-	for (size_t l = 0; l < L; l++) { w->wv[l] = p; p += KC * C; }
-	for (size_t l = 0; l < L; l++) { w->wo[l] = p; p += C * C; }
-	for (size_t l = 0; l < L; l++) { w->ln2[l] = p; for (size_t i = 0; i < C; i++) p[i] = 1 + 0.2f * p[i]; p += C; }
-	for (size_t l = 0; l < L; l++) { w->w1[l] = p; p += H * C; }
-	for (size_t l = 0; l < L; l++) { w->w2[l] = p; p += C * H; }
-	for (size_t l = 0; l < L; l++) { w->w3[l] = p; p += H * C; }
-	w->norm = p; p += C;
+	w->emb = p;
+	p += V * C;
+	for (size_t l = 0; l < L; l++) {
+		w->ln1[l] = p;
+		for (size_t i = 0; i < C; i++)
+			p[i] = 1 + 0.2f * p[i];
+		p += C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->wq[l] = p;
+		p += C * C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->wk[l] = p;
+		p += KC * C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->wv[l] = p;
+		p += KC * C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->wo[l] = p;
+		p += C * C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->ln2[l] = p;
+		for (size_t i = 0; i < C; i++)
+			p[i] = 1 + 0.2f * p[i];
+		p += C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->w1[l] = p;
+		p += H * C;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->w2[l] = p;
+		p += C * H;
+	}
+	for (size_t l = 0; l < L; l++) {
+		w->w3[l] = p;
+		p += H * C;
+	}
+	w->norm = p;
+	p += C;
 	p += (size_t)c->maxT * hs;
 	w->wcls = c->tied ? w->emb : p;
-	int32_t h[7] = { c->C, c->H, c->L, c->NH, c->KV, c->tied ? c->V : -c->V, c->maxT };
+	int32_t h[7] = {c->C, c->H, c->L, c->NH, c->KV, c->tied ? c->V : -c->V, c->maxT};
 	FILE *fp = fopen(path, "wb");
 	fwrite(h, sizeof h, 1, fp);
 	fwrite(f, sizeof(float), n, fp);
@@ -643,7 +707,7 @@ static float *write_bin(const char *path, const struct lms_config *c, struct ref
 
 START_TEST(test_llama2c_load)
 {
-	int ids[8] = { 0, 10, 3, 3, 7, 1, 2, 5 };
+	int ids[8] = {0, 10, 3, 3, 7, 1, 2, 5};
 	for (int tied = 0; tied < 2; tied++) {
 		char path[] = "/tmp/lmscope-llama2c-XXXXXX";
 		tmp_file(path);
@@ -690,18 +754,18 @@ static enum lms_status load_header(const int32_t h[7], long extra_bytes)
 START_TEST(test_llama2c_bad)
 {
 	/* absurd sizes: fail on the header, before any allocation */
-	int32_t huge[7] = { 1 << 30, 1 << 30, 1000, 8, 4, 32000, 1 << 30 };
+	int32_t huge[7] = {1 << 30, 1 << 30, 1000, 8, 4, 32000, 1 << 30};
 	ck_assert_int_ne(load_header(huge, 0), LMS_OK);
-	int32_t big[7] = { 65536, 65536, 100, 64, 64, 32000, 4096 }; /* ~1e12 parameters */
+	int32_t big[7] = {65536, 65536, 100, 64, 64, 32000, 4096}; /* ~1e12 parameters */
 	ck_assert_int_ne(load_header(big, 0), LMS_OK);
-	int32_t zero[7] = { 64, 172, 0, 8, 4, 512, 512 };
+	int32_t zero[7] = {64, 172, 0, 8, 4, 512, 512};
 	ck_assert_int_eq(load_header(zero, 0), LMS_EFORMAT);
-	int32_t heads[7] = { 64, 172, 5, 7, 4, 512, 512 };
+	int32_t heads[7] = {64, 172, 5, 7, 4, 512, 512};
 	ck_assert_int_eq(load_header(heads, 0), LMS_EFORMAT);
-	int32_t minv[7] = { 64, 172, 5, 8, 4, INT32_MIN, 512 };
+	int32_t minv[7] = {64, 172, 5, 8, 4, INT32_MIN, 512};
 	ck_assert_int_eq(load_header(minv, 0), LMS_EFORMAT);
 	/* a plausible header on a file far shorter than it implies */
-	int32_t ok[7] = { 64, 172, 5, 8, 4, 512, 512 };
+	int32_t ok[7] = {64, 172, 5, 8, 4, 512, 512};
 	ck_assert_int_eq(load_header(ok, 1000), LMS_EFORMAT);
 	/* shorter than the header itself */
 	char path[] = "/tmp/lmscope-llama2c-XXXXXX";
@@ -754,15 +818,15 @@ START_TEST(test_tokenizer)
 	/* ids: " " 259, "a" 260, "b" 261, " a" 262, "ab" 263, " ab" 264, "é" 265.
 	 * "ab": [" ", "a", "b"]: " a" (-5) loses to "ab" (-4); then " " + "ab"
 	 * gives " ab". */
-	expect_ids(tok, "ab", (int[]){ 264 }, 1);
+	expect_ids(tok, "ab", (int[]){264}, 1);
 	/* "ba": " b" is no piece, "ba" neither: [" ", "b", "a"] */
-	expect_ids(tok, "ba", (int[]){ 259, 261, 260 }, 3);
+	expect_ids(tok, "ba", (int[]){259, 261, 260}, 3);
 	/* "aa": " a" (-5) is the only pair; then " a" + "a" is no piece */
-	expect_ids(tok, "aa", (int[]){ 262, 260 }, 2);
+	expect_ids(tok, "aa", (int[]){262, 260}, 2);
 	/* a two-byte character with a piece, a three-byte one without (bytes) */
-	expect_ids(tok, "\xc3\xa9\xe2\x82\xac", (int[]){ 259, 265, 0xe2 + 3, 0x82 + 3, 0xac + 3 }, 5);
+	expect_ids(tok, "\xc3\xa9\xe2\x82\xac", (int[]){259, 265, 0xe2 + 3, 0x82 + 3, 0xac + 3}, 5);
 	/* stray continuation bytes and invalid UTF-8 still round-trip */
-	expect_ids(tok, "\x80\xff", (int[]){ 259, 0x80 + 3, 0xff + 3 }, 3);
+	expect_ids(tok, "\x80\xff", (int[]){259, 0x80 + 3, 0xff + 3}, 3);
 	/* offsets point at the first byte of each token */
 	int *ids;
 	size_t n, *off;
@@ -792,7 +856,7 @@ START_TEST(test_tokenizer)
 	ck_assert_int_eq(lms_tokenizer_load(dir, &tok), LMS_OK);
 	ck_assert_ptr_nonnull(tok);
 	ck_assert_int_eq(lms_tokenizer_kind(tok), LMS_TOK_SPM);
-	expect_ids(tok, "ab", (int[]){ 264 }, 1);
+	expect_ids(tok, "ab", (int[]){264}, 1);
 	lms_tokenizer_free(tok);
 	unlink(saved);
 	rmdir(dir);
@@ -821,8 +885,9 @@ START_TEST(test_tokenizer_roundtrip)
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 32000);
 	struct lms_rng g;
 	lms_rng_seed(&g, 9);
-	static const char *const alphabet[] = { " ", "  ", "e", "the", "\n", "\t", "\xc3\xa9",
-		"\xe6\x97\xa5", "\xf0\x9f\xa4\x96", "\x80", "\xff", "", "0", "'s", "<s>" };
+	static const char *const alphabet[] = {
+		" ",    "  ",   "e", "the", "\n", "\t", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\xa4\x96",
+		"\x80", "\xff", "",  "0",   "'s", "<s>"};
 	for (int round = 0; round < 200; round++) {
 		char text[256];
 		size_t len = 0;
@@ -859,22 +924,25 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("llama");
-	struct { const char *name; const TTest *fn; } cases[] = {
-		{ "rmsnorm", test_rmsnorm },
-		{ "rope", test_rope },
-		{ "swiglu", test_swiglu },
-		{ "tensors", test_tensors },
-		{ "forward_reference", test_forward_reference },
-		{ "prefix_reuse", test_prefix_reuse },
-		{ "earlier_position", test_earlier_position },
-		{ "gradcheck_xent", test_gradcheck_xent },
-		{ "gradcheck_logprob", test_gradcheck_logprob },
-		{ "gradcheck_double", test_gradcheck_double },
-		{ "qk_norm", test_qk_norm },
-		{ "llama2c_load", test_llama2c_load },
-		{ "llama2c_bad", test_llama2c_bad },
-		{ "tokenizer", test_tokenizer },
-		{ "tokenizer_roundtrip", test_tokenizer_roundtrip },
+	struct {
+		const char *name;
+		const TTest *fn;
+	} cases[] = {
+		{"rmsnorm", test_rmsnorm},
+		{"rope", test_rope},
+		{"swiglu", test_swiglu},
+		{"tensors", test_tensors},
+		{"forward_reference", test_forward_reference},
+		{"prefix_reuse", test_prefix_reuse},
+		{"earlier_position", test_earlier_position},
+		{"gradcheck_xent", test_gradcheck_xent},
+		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"gradcheck_double", test_gradcheck_double},
+		{"qk_norm", test_qk_norm},
+		{"llama2c_load", test_llama2c_load},
+		{"llama2c_bad", test_llama2c_bad},
+		{"tokenizer", test_tokenizer},
+		{"tokenizer_roundtrip", test_tokenizer_roundtrip},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		if (cases[i].fn == test_tokenizer_roundtrip &&

@@ -87,7 +87,10 @@ static void roundtrip(struct lms_config c)
 	lms_model_free(m);
 }
 
-START_TEST(test_roundtrip_gpt2) { roundtrip(small(LMS_GPT2)); }
+START_TEST(test_roundtrip_gpt2)
+{
+	roundtrip(small(LMS_GPT2));
+}
 END_TEST
 START_TEST(test_roundtrip_recurrent)
 {
@@ -154,7 +157,7 @@ START_TEST(test_hf_layout)
 	ck_assert_int_eq(lms_model_create(&c, 3, &m), LMS_OK);
 	int n = m->n_tensors;
 	struct lms_st_out *outs = calloc((size_t)n + 3, sizeof *outs);
-	char (*names)[80] = calloc((size_t)n, sizeof *names);
+	char(*names)[80] = calloc((size_t)n, sizeof *names);
 	for (int i = 0; i < n; i++) {
 		const struct lms_tensor *t = &m->tensors[i];
 		snprintf(names[i], sizeof names[i], "transformer.%s", t->name);
@@ -167,13 +170,15 @@ START_TEST(test_hf_layout)
 	outs[n + 1] = (struct lms_st_out){"transformer.h.1.attn.masked_bias", 1, one, mask};
 	outs[n + 2] = (struct lms_st_out){"lm_head.weight", 2, wte->shape, m->params + wte->offset};
 	ck_assert_int_eq(mkdir(tu_path("hf"), 0777), 0);
-	ck_assert_int_eq(lms_st_write(tu_path("hf/model.safetensors"), outs, n + 3, LMS_ST_BF16, NULL), LMS_OK);
-	tu_write_text(tu_path("hf/config.json"),
-	           "{\"activation_function\": \"gelu_new\", \"architectures\": [\"GPT2LMHeadModel\"],"
-	           " \"bos_token_id\": 50256, \"n_ctx\": 16, \"n_embd\": 8, \"n_head\": 2,"
-	           " \"n_inner\": null, \"n_layer\": 2, \"n_positions\": 16, \"model_type\": \"gpt2\","
-	           " \"layer_norm_epsilon\": 1e-05, \"task_specific_params\": {\"x\": 1},"
-	           " \"torch_dtype\": \"float32\", \"vocab_size\": 13}");
+	ck_assert_int_eq(lms_st_write(tu_path("hf/model.safetensors"), outs, n + 3, LMS_ST_BF16, NULL),
+	                 LMS_OK);
+	tu_write_text(
+		tu_path("hf/config.json"),
+		"{\"activation_function\": \"gelu_new\", \"architectures\": [\"GPT2LMHeadModel\"],"
+		" \"bos_token_id\": 50256, \"n_ctx\": 16, \"n_embd\": 8, \"n_head\": 2,"
+		" \"n_inner\": null, \"n_layer\": 2, \"n_positions\": 16, \"model_type\": \"gpt2\","
+		" \"layer_norm_epsilon\": 1e-05, \"task_specific_params\": {\"x\": 1},"
+		" \"torch_dtype\": \"float32\", \"vocab_size\": 13}");
 	ck_assert_msg(lms_model_load(tu_path("hf"), &back) == LMS_OK, "%s", lms_errmsg());
 	same_config(&m->cfg, &back->cfg);
 	for (size_t i = 0; i < m->n_params; i++)
@@ -295,15 +300,18 @@ START_TEST(test_no_big_allocation)
 	ck_assert_int_eq(lms_model_save(m, tu_dir, 0), LMS_OK);
 	lms_model_free(m);
 	long before = maxrss_kb();
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 1000000, \"n_positions\": 16,"
-	                                  " \"n_embd\": 1024, \"n_layer\": 1, \"n_head\": 2}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"gpt2\", \"vocab_size\": 1000000, \"n_positions\": 16,"
+	              " \"n_embd\": 1024, \"n_layer\": 1, \"n_head\": 2}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &back), LMS_EFORMAT);
 	ck_assert_ptr_null(back);
-	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "has shape [13, 8], config.json implies [1000000, 1024]"));
+	ck_assert_ptr_nonnull(
+		strstr(lms_errmsg(), "has shape [13, 8], config.json implies [1000000, 1024]"));
 	ck_assert_int_lt(maxrss_kb() - before, 100 * 1024);
 	/* 10^12 parameters: refused by the configuration check */
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50000, \"n_positions\": 1024,"
-	                                  " \"n_embd\": 100000, \"n_layer\": 100, \"n_head\": 10}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"gpt2\", \"vocab_size\": 50000, \"n_positions\": 1024,"
+	              " \"n_embd\": 100000, \"n_layer\": 100, \"n_head\": 10}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &back), LMS_ENOMEM);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "config.json: "));
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "parameters is more than lmscope supports"));
@@ -329,24 +337,29 @@ START_TEST(test_load_bad_dirs)
 	tu_write_text(tu_path("config.json"), "{\"model_type\": \"lstm\", \"vocab_size\": 5}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "missing key \"embedding_dim\""));
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"rnn\", \"vocab_size\": 5, \"embedding_dim\": 2,"
-	                                  " \"hidden_dim\": 2, \"num_layers\": 1, \"nonlinearity\": \"relu\"}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"rnn\", \"vocab_size\": 5, \"embedding_dim\": 2,"
+	              " \"hidden_dim\": 2, \"num_layers\": 1, \"nonlinearity\": \"relu\"}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "\"nonlinearity\" must be \"tanh\""));
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"llama\", \"vocab_size\": 5, \"hidden_size\": 8,"
-	                                  " \"intermediate_size\": 8, \"num_hidden_layers\": 1,"
-	                                  " \"num_attention_heads\": 2, \"max_position_embeddings\": 8,"
-	                                  " \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"llama\", \"vocab_size\": 5, \"hidden_size\": 8,"
+	              " \"intermediate_size\": 8, \"num_hidden_layers\": 1,"
+	              " \"num_attention_heads\": 2, \"max_position_embeddings\": 8,"
+	              " \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "rope_scaling \"dynamic\" is not supported"));
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
-	                                  " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"n_embd\": 4}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
+	              " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"n_embd\": 4}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "duplicate"));
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
-	                                  " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"tie_word_embeddings\": false}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"gpt2\", \"vocab_size\": 5, \"n_positions\": 8,"
+	              " \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"tie_word_embeddings\": false}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EUNSUPPORTED);
-	tu_write_text(tu_path("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 99999999999, \"n_positions\": 8}");
+	tu_write_text(tu_path("config.json"),
+	              "{\"model_type\": \"gpt2\", \"vocab_size\": 99999999999, \"n_positions\": 8}");
 	ck_assert_int_eq(lms_model_load(tu_dir, &m), LMS_EFORMAT);
 	ck_assert_ptr_nonnull(strstr(lms_errmsg(), "out of range"));
 }
@@ -399,11 +412,15 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"roundtrip_gpt2", test_roundtrip_gpt2}, {"roundtrip_recurrent", test_roundtrip_recurrent},
-		{"roundtrip_llama", test_roundtrip_llama}, {"config_json", test_config_written},
-		{"hf_layout", test_hf_layout}, {"lms_model_save", test_save_replaces},
+		{"roundtrip_gpt2", test_roundtrip_gpt2},
+		{"roundtrip_recurrent", test_roundtrip_recurrent},
+		{"roundtrip_llama", test_roundtrip_llama},
+		{"config_json", test_config_written},
+		{"hf_layout", test_hf_layout},
+		{"lms_model_save", test_save_replaces},
 		{"killed_save", test_killed_save},
-		{"no_big_allocation", test_no_big_allocation}, {"lms_model_load", test_load_bad_dirs},
+		{"no_big_allocation", test_no_big_allocation},
+		{"lms_model_load", test_load_bad_dirs},
 		{"sharded", test_sharded},
 	};
 	return TU_SUITE("modeldir", cases, 1);

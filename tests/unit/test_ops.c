@@ -85,8 +85,8 @@ static void run_linear(const struct fd_fn *f, float *out)
 }
 
 typedef void (*mm_fwd)(float *, const float *, const float *, const float *, int, int, int);
-typedef void (*mm_bwd)(float *, float *, float *, const float *, const float *, const float *,
-                       int, int, int);
+typedef void (*mm_bwd)(float *, float *, float *, const float *, const float *, const float *, int,
+                       int, int);
 
 static void check_mm(mm_fwd fwd, mm_fwd fwd_ref, mm_bwd bwd, mm_bwd bwd_ref,
                      void (*run)(const struct fd_fn *, float *))
@@ -128,12 +128,22 @@ static void check_mm(mm_fwd fwd, mm_fwd fwd_ref, mm_bwd bwd, mm_bwd bwd_ref,
 	memset(dw, 0, sizeof(float) * C * OC);
 	memset(db, 0, sizeof(float) * OC);
 	bwd(dx, dw, db, dout, x, w, N, C, OC);
-	struct fd_fn f = { .run = run, .a = { x, w, b } };
+	struct fd_fn f = {.run = run, .a = {x, w, b}};
 	ck_assert_double_lt(fd_check(&f, x, N * C, dx, dout, N * OC), FD_TOL);
 	ck_assert_double_lt(fd_check(&f, w, C * OC, dw, dout, N * OC), FD_TOL);
 	ck_assert_double_lt(fd_check(&f, b, OC, db, dout, N * OC), FD_TOL);
-	free(x); free(w); free(b); free(dout); free(out); free(out_ref);
-	free(dx); free(dw); free(db); free(dx_ref); free(dw_ref); free(db_ref);
+	free(x);
+	free(w);
+	free(b);
+	free(dout);
+	free(out);
+	free(out_ref);
+	free(dx);
+	free(dw);
+	free(db);
+	free(dx_ref);
+	free(dw_ref);
+	free(db_ref);
 }
 
 START_TEST(test_matmul)
@@ -163,7 +173,11 @@ START_TEST(test_matmul_linear_agree)
 	lms_matmul_forward(a, x, w, NULL, N, C, OC);
 	lms_linear_forward(b, x, wt, NULL, N, C, OC);
 	ck_assert_double_lt(tu_max_rel_err(a, b, N * OC, 1e-3), REF_TOL);
-	free(x); free(w); free(wt); free(a); free(b);
+	free(x);
+	free(w);
+	free(wt);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -202,7 +216,7 @@ START_TEST(test_layernorm)
 	}
 	float *dx = zeros(N * C), *dw = zeros(C), *db = zeros(C);
 	lms_layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, N, C);
-	struct fd_fn f = { .run = run_layernorm, .a = { x, w, b } };
+	struct fd_fn f = {.run = run_layernorm, .a = {x, w, b}};
 	ck_assert_double_lt(fd_check(&f, x, N * C, dx, dout, N * C), FD_TOL);
 	ck_assert_double_lt(fd_check(&f, w, C, dw, dout, N * C), FD_TOL);
 	ck_assert_double_lt(fd_check(&f, b, C, db, dout, N * C), FD_TOL);
@@ -210,7 +224,15 @@ START_TEST(test_layernorm)
 	float *dx2 = zeros(N * C);
 	lms_layernorm_backward(dx2, NULL, NULL, dout, x, w, mean, rstd, N, C);
 	ck_assert_double_lt(tu_max_rel_err(dx, dx2, N * C, 1e-6), 1e-7);
-	free(x); free(w); free(b); free(dout); free(out); free(dx); free(dw); free(db); free(dx2);
+	free(x);
+	free(w);
+	free(b);
+	free(dout);
+	free(out);
+	free(dx);
+	free(dw);
+	free(db);
+	free(dx2);
 }
 END_TEST
 
@@ -236,10 +258,10 @@ START_TEST(test_gelu)
 		ck_assert_double_lt(fabs(y - out[i]), 1e-6 * fmax(1.0, fabs(y)));
 	}
 	lms_gelu_backward(dx, dout, x, n);
-	struct fd_fn f = { .run = run_gelu, .a = { x }, .i = { n } };
+	struct fd_fn f = {.run = run_gelu, .a = {x}, .i = {n}};
 	ck_assert_double_lt(fd_check(&f, x, n, dx, dout, n), FD_TOL);
 	/* far tails: identity and zero, with slopes 1 and 0; NaN stays NaN */
-	float big[4] = { 30.0f, -30.0f, 1e30f, -1e30f }, yb[4], gb[4] = { 0 }, ones[4] = { 1, 1, 1, 1 };
+	float big[4] = {30.0f, -30.0f, 1e30f, -1e30f}, yb[4], gb[4] = {0}, ones[4] = {1, 1, 1, 1};
 	lms_gelu_forward(yb, big, 4);
 	lms_gelu_backward(gb, ones, big, 4);
 	ck_assert(yb[0] == 30.0f && fabsf(yb[1]) < 1e-30f && yb[2] == 1e30f && fabsf(yb[3]) < 1e-30f);
@@ -248,7 +270,10 @@ START_TEST(test_gelu)
 	lms_gelu_forward(&ynan, &nan, 1);
 	lms_gelu_backward(&gnan, ones, &nan, 1);
 	ck_assert(isnan(ynan) && isnan(gnan));
-	free(x); free(out); free(dout); free(dx);
+	free(x);
+	free(out);
+	free(dout);
+	free(dx);
 }
 END_TEST
 
@@ -273,10 +298,10 @@ END_TEST
 
 START_TEST(test_residual)
 {
-	float a[3] = { 1, 2, 3 }, b[3] = { 10, 20, 30 }, out[3];
+	float a[3] = {1, 2, 3}, b[3] = {10, 20, 30}, out[3];
 	lms_residual_forward(out, a, b, 3);
 	ck_assert(out[0] == 11 && out[1] == 22 && out[2] == 33);
-	float da[3] = { 1, 1, 1 }, db[3] = { 0 }, d[3] = { 0.5f, -1, 2 };
+	float da[3] = {1, 1, 1}, db[3] = {0}, d[3] = {0.5f, -1, 2};
 	lms_residual_backward(da, db, d, 3);
 	ck_assert(da[0] == 1.5f && da[1] == 0 && da[2] == 3);
 	ck_assert(db[0] == 0.5f && db[1] == -1 && db[2] == 2);
@@ -372,10 +397,12 @@ static void check_attention(struct lms_attn_layout s, int fused)
 	}
 	/* backward against the twin, accumulating onto random values */
 	size_t nd = fused ? ac.nq : ac.nq + 2 * ac.nkv;
-	float *dout = vec(ac.nout, 1.0f, &g), *d = vec(nd, 1.0f, &g), *d_ref = malloc(nd * sizeof(float));
+	float *dout = vec(ac.nout, 1.0f, &g), *d = vec(nd, 1.0f, &g),
+		  *d_ref = malloc(nd * sizeof(float));
 	memcpy(d_ref, d, nd * sizeof(float));
 	float *scratch = zeros((size_t)n * n);
-	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq, *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
+	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq,
+		  *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
 	float *dq_ref = d_ref, *dk_ref = d_ref + (dk - d), *dv_ref = d_ref + (dv - d);
 	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
 	lms_attention_backward_ref(dq_ref, dk_ref, dv_ref, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
@@ -385,7 +412,7 @@ static void check_attention(struct lms_attn_layout s, int fused)
 		memset(dout + ((size_t)b * s.T + n) * s.ldo, 0, s.ldo * sizeof(float));
 	memset(d, 0, nd * sizeof(float));
 	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
-	struct fd_fn f = { .run = run_attention, .a = { (const float *)(const void *)&ac }, .i = { n } };
+	struct fd_fn f = {.run = run_attention, .a = {(const float *)(const void *)&ac}, .i = {n}};
 	if (fused) {
 		ck_assert_double_lt(fd_check(&f, ac.q, ac.nq, d, dout, ac.nout), FD_TOL);
 	} else {
@@ -393,7 +420,12 @@ static void check_attention(struct lms_attn_layout s, int fused)
 		ck_assert_double_lt(fd_check(&f, ac.k, ac.nkv, dk, dout, ac.nout), FD_TOL);
 		ck_assert_double_lt(fd_check(&f, ac.v, ac.nkv, dv, dout, ac.nout), FD_TOL);
 	}
-	free(out_ref); free(att_ref); free(dout); free(d); free(d_ref); free(scratch);
+	free(out_ref);
+	free(att_ref);
+	free(dout);
+	free(d);
+	free(d_ref);
+	free(scratch);
 	attn_case_free(&ac);
 }
 
@@ -408,8 +440,8 @@ END_TEST
 START_TEST(test_attention_grouped)
 {
 	/* grouped queries: 4 query heads sharing 2 key/value heads of size 3 */
-	struct lms_attn_layout s = { .B = 1, .T = 6, .NH = 4, .KV = 2, .hs = 3,
-	                             .ldq = 12, .ldkv = 6, .ldo = 12 };
+	struct lms_attn_layout s = {
+		.B = 1, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
 	check_attention(s, 0);
 	s.B = 2;
 	check_attention(s, 0);
@@ -436,7 +468,8 @@ START_TEST(test_attention_long)
 	for (int t = 0; t < 70; t++)
 		for (int j = t + 1; j < 150; j++)
 			ck_assert(ac.att[(size_t)t * 150 + j] == 0.0f);
-	free(out_ref); free(att_ref);
+	free(out_ref);
+	free(att_ref);
 	attn_case_free(&ac);
 }
 END_TEST
@@ -444,16 +477,16 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{ "matmul", test_matmul },
-		{ "linear", test_linear },
-		{ "matmul_linear_agree", test_matmul_linear_agree },
-		{ "layernorm", test_layernorm },
-		{ "gelu", test_gelu },
-		{ "vexp", test_vexp },
-		{ "residual", test_residual },
-		{ "attention_fused", test_attention_fused },
-		{ "attention_grouped", test_attention_grouped },
-		{ "attention_long", test_attention_long },
+		{"matmul", test_matmul},
+		{"linear", test_linear},
+		{"matmul_linear_agree", test_matmul_linear_agree},
+		{"layernorm", test_layernorm},
+		{"gelu", test_gelu},
+		{"vexp", test_vexp},
+		{"residual", test_residual},
+		{"attention_fused", test_attention_fused},
+		{"attention_grouped", test_attention_grouped},
+		{"attention_long", test_attention_long},
 	};
 	return TU_SUITE("ops", cases, 0);
 }

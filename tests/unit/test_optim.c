@@ -13,8 +13,16 @@
 static struct lms_model *small_gpt2(void)
 {
 	struct lms_config c = {
-		.arch = LMS_GPT2, .V = 7, .maxT = 4, .C = 4, .H = 16, .L = 1, .NH = 2, .KV = 2,
-		.eps = 1e-5f, .tied = 1,
+		.arch = LMS_GPT2,
+		.V = 7,
+		.maxT = 4,
+		.C = 4,
+		.H = 16,
+		.L = 1,
+		.NH = 2,
+		.KV = 2,
+		.eps = 1e-5f,
+		.tied = 1,
 	};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 3, &m), LMS_OK);
@@ -38,7 +46,8 @@ START_TEST(test_adamw_step)
 		lms_adamw_step(&o, p, g, lr);
 		for (size_t i = 0; i < n; i++) {
 			double want = p0[i] - s * lr * g[i] / (fabs(g[i]) + 1e-8);
-			ck_assert_msg(fabs(p[i] - want) < 1e-5, "step %d param %zu: %g vs %g", s, i, p[i], want);
+			ck_assert_msg(fabs(p[i] - want) < 1e-5, "step %d param %zu: %g vs %g", s, i, p[i],
+			              want);
 		}
 	}
 	ck_assert_int_eq(o.t, 3);

@@ -115,8 +115,8 @@ END_TEST
  * mins (see quant.c for the packing):
  *   j < 4: s[j] & 63 and s[j+4] & 63;
  *   j >= 4: low four bits from s[j+4], top two from s[j-4] >> 6 and s[j] >> 6. */
-static const uint8_t KS[12] = {0x41, 0x82, 0xc3, 0x04, 0x45, 0x86, 0x07, 0xc8,
-                               0x21, 0x43, 0x65, 0x87};
+static const uint8_t KS[12] = {0x41, 0x82, 0xc3, 0x04, 0x45, 0x86,
+                               0x07, 0xc8, 0x21, 0x43, 0x65, 0x87};
 static const int KSC[8] = {1, 2, 3, 4, 17, 35, 53, 7};
 static const int KMN[8] = {5, 6, 7, 8, 18, 36, 6, 56};
 
@@ -245,9 +245,9 @@ static const struct {
 	enum lms_wtype type;
 	double rel_rms;
 } BOUNDS[] = {
-	{LMS_W_F32, 0},       {LMS_W_F16, 1e-3},    {LMS_W_BF16, 5e-3},   {LMS_W_Q8_0, 0.01},
-	{LMS_W_Q4_0, 0.12},   {LMS_W_Q4_1, 0.09},   {LMS_W_Q5_0, 0.06},   {LMS_W_Q5_1, 0.045},
-	{LMS_W_Q4_K, 0.10},   {LMS_W_Q5_K, 0.05},   {LMS_W_Q6_K, 0.03},
+	{LMS_W_F32, 0},     {LMS_W_F16, 1e-3},  {LMS_W_BF16, 5e-3}, {LMS_W_Q8_0, 0.01},
+	{LMS_W_Q4_0, 0.12}, {LMS_W_Q4_1, 0.09}, {LMS_W_Q5_0, 0.06}, {LMS_W_Q5_1, 0.045},
+	{LMS_W_Q4_K, 0.10}, {LMS_W_Q5_K, 0.05}, {LMS_W_Q6_K, 0.03},
 };
 
 START_TEST(test_round_trip)
@@ -270,8 +270,7 @@ START_TEST(test_round_trip)
 	}
 	double rel = sqrt(se / ss);
 	ck_assert_msg(rel <= BOUNDS[_i].rel_rms, "%s: relative RMS error %g", name, rel);
-	ck_assert_msg(rel >= BOUNDS[_i].rel_rms / 20, "%s: error %g is implausibly small", name,
-	              rel);
+	ck_assert_msg(rel >= BOUNDS[_i].rel_rms / 20, "%s: error %g is implausibly small", name, rel);
 	memset(x, 0, sizeof x);
 	lms_quantize(blocks, x, type, N);
 	lms_wtype_to_f32(y, blocks, type, N);

@@ -14,7 +14,7 @@
 #include "nn/rnn_cell.h"
 #include "testutil.h"
 
-static const enum lms_arch archs[] = { LMS_RNN, LMS_LSTM, LMS_GRU };
+static const enum lms_arch archs[] = {LMS_RNN, LMS_LSTM, LMS_GRU};
 #define N_ARCHS 3
 
 static int gates_per_cell(enum lms_arch a)
@@ -27,7 +27,7 @@ static int gates_per_cell(enum lms_arch a)
 static struct lms_model *make_model(enum lms_arch a, int V, int C, int H, int L, float scale,
                                     unsigned seed)
 {
-	struct lms_config c = { .arch = a, .V = V, .maxT = 16, .C = C, .H = H, .L = L };
+	struct lms_config c = {.arch = a, .V = V, .maxT = 16, .C = C, .H = H, .L = L};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
 	struct lms_rng g;
@@ -65,8 +65,8 @@ static double dot_row(const float *W, int cols, int j, const double *v)
  * the equations in PyTorch's nn.RNN / nn.LSTM / nn.GRU documentation.
  * Outputs: hs (L, T, H), gates (L, T, G*H), cs (L, T, H) for LSTM,
  * logits (T, V). */
-static void reference(const struct lms_model *m, const int *ids, int T, double *hs,
-                      double *gates, double *cs, double *logits)
+static void reference(const struct lms_model *m, const int *ids, int T, double *hs, double *gates,
+                      double *cs, double *logits)
 {
 	const struct lms_config *cf = &m->cfg;
 	int H = cf->H, L = cf->L, G = gates_per_cell(cf->arch);
@@ -82,8 +82,7 @@ static void reference(const struct lms_model *m, const int *ids, int T, double *
 			h[j] = c[j] = 0.0;
 		for (int t = 0; t < T; t++) {
 			for (int k = 0; k < in; k++)
-				x[k] = l ? hs[((size_t)(l - 1) * T + t) * H + k]
-				         : emb[(size_t)ids[t] * cf->C + k];
+				x[k] = l ? hs[((size_t)(l - 1) * T + t) * H + k] : emb[(size_t)ids[t] * cf->C + k];
 			for (int j = 0; j < G * H; j++) {
 				ih[j] = dot_row(Wih, in, j, x) + bih[j];
 				hh[j] = dot_row(Whh, H, j, h) + bhh[j];
@@ -144,9 +143,9 @@ START_TEST(test_tensors)
 	/* the parameter count of PyTorch's modules, written out */
 	for (int a = 0; a < N_ARCHS; a++) {
 		int V = 7, C = 5, H = 6, L = 3, GH = gates_per_cell(archs[a]) * H;
-		struct lms_config c = { .arch = archs[a], .V = V, .maxT = 16, .C = C, .H = H, .L = L };
-		size_t want = (size_t)V * C + (size_t)GH * (C + H + 2) + (size_t)(L - 1) * GH * (2 * H + 2) +
-		              (size_t)V * H + V;
+		struct lms_config c = {.arch = archs[a], .V = V, .maxT = 16, .C = C, .H = H, .L = L};
+		size_t want = (size_t)V * C + (size_t)GH * (C + H + 2) +
+		              (size_t)(L - 1) * GH * (2 * H + 2) + (size_t)V * H + V;
 		ck_assert_uint_eq(lms_config_n_params(&c), want);
 		struct lms_model *m;
 		ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
@@ -203,10 +202,10 @@ START_TEST(test_nonlinearities)
 	}
 	ck_assert_msg(es < 1e-6 && et < 1e-6, "sigmoid %g tanh %g relative error", es, et);
 	/* in place, and the saturated ends */
-	float v[5] = { -200.0f, -20.0f, 0.0f, 20.0f, 200.0f };
+	float v[5] = {-200.0f, -20.0f, 0.0f, 20.0f, 200.0f};
 	lms_vtanh(v, v, 5);
 	ck_assert(v[0] == -1.0f && v[1] == -1.0f && v[2] == 0.0f && v[3] == 1.0f && v[4] == 1.0f);
-	float w[3] = { -200.0f, 0.0f, 200.0f };
+	float w[3] = {-200.0f, 0.0f, 200.0f};
 	lms_vsigmoid(w, w, 3);
 	ck_assert(w[0] >= 0.0f && w[0] < 1e-30f && w[1] == 0.5f && w[2] == 1.0f);
 }
@@ -220,7 +219,7 @@ START_TEST(test_cell_by_hand)
 	for (int a = 0; a < N_ARCHS; a++) {
 		enum lms_arch arch = archs[a];
 		int V = 3, C = 2, H = 2, G = gates_per_cell(arch), GH = G * H;
-		struct lms_config c = { .arch = arch, .V = V, .maxT = 4, .C = C, .H = H, .L = 1 };
+		struct lms_config c = {.arch = arch, .V = V, .maxT = 4, .C = C, .H = H, .L = 1};
 		struct lms_model *m;
 		ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
 		/* parameter p gets the value 0.1 * ((p * 7) % 11 - 5): a fixed pattern
@@ -232,7 +231,7 @@ START_TEST(test_cell_by_hand)
 		const float *Wh = tensor(m, "encoder.weight_hh_l%d", 0);
 		const float *bi = tensor(m, "encoder.bias_ih_l%d", 0);
 		const float *bh = tensor(m, "encoder.bias_hh_l%d", 0);
-		int ids[2] = { 2, 1 };
+		int ids[2] = {2, 1};
 		struct lms_run *r;
 		ck_assert_int_eq(lms_run_new(m, 1, 2, &r), LMS_OK);
 		ck_assert_int_eq(lms_embed(r, ids, 2), LMS_OK);
@@ -247,7 +246,7 @@ START_TEST(test_cell_by_hand)
 		ck_assert(arch == LMS_LSTM ? cv && Hs == H : !cv);
 		ck_assert_ptr_null(lms_run_cell(r, 1, 0, &Hs));
 		ck_assert_ptr_null(lms_run_cell(r, 0, 1, &Hs));
-		double h[2] = { 0, 0 }, cell[2] = { 0, 0 };
+		double h[2] = {0, 0}, cell[2] = {0, 0};
 		for (int t = 0; t < 2; t++) {
 			const float *x = E + ids[t] * C;
 			/* a_q = W_i[q] . x + b_i[q], u_q = W_h[q] . h + b_h[q] for gate row q */
@@ -303,7 +302,7 @@ START_TEST(test_forward_reference)
 		enum lms_arch arch = archs[a];
 		int V = 7, C = 5, H = 6, L = 2, T = 5, B = 2, Tcap = 7, G = gates_per_cell(arch);
 		struct lms_model *m = make_model(arch, V, C, H, L, 0.5f, 11 + a);
-		int ids[10] = { 3, 1, 4, 1, 5, 6, 2, 0, 2, 3 };
+		int ids[10] = {3, 1, 4, 1, 5, 6, 2, 0, 2, 3};
 		struct lms_run *r;
 		ck_assert_int_eq(lms_run_new(m, B, Tcap, &r), LMS_OK);
 		ck_assert_int_eq(lms_embed(r, ids, T), LMS_OK);
@@ -343,7 +342,7 @@ START_TEST(test_continuation)
 		enum lms_arch arch = archs[a];
 		int V = 7, C = 5, H = 6, L = 2, T = 8, G = gates_per_cell(arch);
 		struct lms_model *m = make_model(arch, V, C, H, L, 0.5f, 21 + a);
-		int ids[8] = { 3, 1, 4, 1, 5, 6, 2, 0 }, other[8] = { 0, 0, 6, 6, 2, 2, 1, 1 };
+		int ids[8] = {3, 1, 4, 1, 5, 6, 2, 0}, other[8] = {0, 0, 6, 6, 2, 2, 1, 1};
 		struct lms_run *full, *part;
 		ck_assert_int_eq(lms_run_new(m, 1, T, &full), LMS_OK);
 		ck_assert_int_eq(lms_run_new(m, 1, T, &part), LMS_OK);
@@ -370,8 +369,8 @@ START_TEST(test_continuation)
 			                           lms_run_hidden(part, l, 0, &D), (size_t)T * H, 1e-3);
 			double eg = tu_max_rel_err(lms_run_gates(full, l, 0, &Gs),
 			                           lms_run_gates(part, l, 0, &Gs), (size_t)T * G * H, 1e-3);
-			ck_assert_msg(eh < 1e-5 && eg < 1e-5, "%s layer %d: h %g gates %g",
-			              lms_arch_name(arch), l, eh, eg);
+			ck_assert_msg(eh < 1e-5 && eg < 1e-5, "%s layer %d: h %g gates %g", lms_arch_name(arch),
+			              l, eh, eg);
 		}
 		double ed = tu_max_rel_err(full->demb, part->demb, (size_t)T * C, 1e-3);
 		ck_assert_msg(ed < 1e-5, "%s demb after continuation %g", lms_arch_name(arch), ed);
@@ -424,8 +423,8 @@ START_TEST(test_batch_stride)
 		int B = 3, n = 4, C = 5;
 		struct lms_model *m = make_model(archs[a], 7, C, 6, 2, 0.5f, 61 + a);
 		ck_assert_int_eq(lms_model_grads(m), LMS_OK);
-		int ids[12] = { 1, 2, 3, 4, 6, 5, 4, 3, 0, 0, 1, 1 };
-		int tg[12] = { 2, 3, 4, 5, 5, 4, 3, 2, 0, 1, 1, -1 };
+		int ids[12] = {1, 2, 3, 4, 6, 5, 4, 3, 0, 0, 1, 1};
+		int tg[12] = {2, 3, 4, 5, 5, 4, 3, 2, 0, 1, 1, -1};
 		float *want = malloc(m->n_params * sizeof(float)), demb[3 * 4 * 5];
 		for (int pass = 0; pass < 2; pass++) {
 			int cap = pass ? n + 3 : n;
@@ -443,8 +442,8 @@ START_TEST(test_batch_stride)
 						demb[b * n * C + i] = d;
 					else
 						ck_assert_msg(fabsf(d - demb[b * n * C + i]) <= 1e-6f * (1 + fabsf(d)),
-						              "%s demb row %d entry %d: %g vs %g",
-						              lms_arch_name(archs[a]), b, i, d, demb[b * n * C + i]);
+						              "%s demb row %d entry %d: %g vs %g", lms_arch_name(archs[a]),
+						              b, i, d, demb[b * n * C + i]);
 				}
 			if (!pass)
 				memcpy(want, m->grads, m->n_params * sizeof(float));
@@ -516,15 +515,15 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{ "tensors", test_tensors },
-		{ "nonlinearities", test_nonlinearities },
-		{ "cell_by_hand", test_cell_by_hand },
-		{ "forward_reference", test_forward_reference },
-		{ "continuation", test_continuation },
-		{ "gradcheck_xent", test_gradcheck_xent },
-		{ "gradcheck_logprob", test_gradcheck_logprob },
-		{ "batch_stride", test_batch_stride },
-		{ "long_context", test_long_context },
+		{"tensors", test_tensors},
+		{"nonlinearities", test_nonlinearities},
+		{"cell_by_hand", test_cell_by_hand},
+		{"forward_reference", test_forward_reference},
+		{"continuation", test_continuation},
+		{"gradcheck_xent", test_gradcheck_xent},
+		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"batch_stride", test_batch_stride},
+		{"long_context", test_long_context},
 	};
 	return TU_SUITE("rnn", cases, 0);
 }

@@ -80,7 +80,8 @@ START_TEST(test_f32_to_f16)
 	ck_assert_uint_eq(lms_f32_to_f16(ldexpf(3.0f, -25)), 0x0002); /* 1.5 units: tie to even 2 */
 	ck_assert_uint_eq(lms_f32_to_f16(1e-9f), 0x0000);
 	ck_assert_uint_eq(lms_f32_to_f16(-1e-9f), 0x8000);
-	ck_assert_uint_eq(lms_f32_to_f16(ldexpf(1023.5f, -24)), 0x0400); /* rounds up into the normals */
+	ck_assert_uint_eq(lms_f32_to_f16(ldexpf(1023.5f, -24)),
+	                  0x0400); /* rounds up into the normals */
 	ck_assert_uint_eq(lms_f32_to_f16(ldexpf(1.0f, -14)), 0x0400);
 	ck_assert_uint_eq(lms_f32_to_f16(INFINITY), 0x7c00);
 	ck_assert_uint_eq(lms_f32_to_f16(NAN) & 0x7c00, 0x7c00);
@@ -98,9 +99,9 @@ START_TEST(test_bf16)
 	ck_assert_float_eq(lms_bf16_to_f32(0x4049), 3.140625f);
 	ck_assert_float_eq(lms_bf16_to_f32(0xc2f7), -123.5f);
 	ck_assert_uint_eq(lms_f32_to_bf16(1.0f), 0x3f80);
-	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x40490fdb)), 0x4049);  /* pi rounds down */
-	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x3f808000)), 0x3f80);  /* tie to even */
-	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x3f818000)), 0x3f82);  /* tie to even */
+	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x40490fdb)), 0x4049); /* pi rounds down */
+	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x3f808000)), 0x3f80); /* tie to even */
+	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x3f818000)), 0x3f82); /* tie to even */
 	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x3f808001)), 0x3f81);
 	ck_assert_uint_eq(lms_f32_to_bf16(from_bits(0x7f7fffff)), 0x7f80); /* FLT_MAX rounds to Inf */
 	ck_assert(isnan(lms_bf16_to_f32(lms_f32_to_bf16(NAN))));
@@ -113,18 +114,26 @@ START_TEST(test_read_handmade)
 {
 	unsigned char data[64] = {0};
 	/* a: F16 [1.0, -2.0, 65504] at bytes 1..7 */
-	data[1] = 0x00; data[2] = 0x3c; data[3] = 0x00; data[4] = 0xc0; data[5] = 0xff; data[6] = 0x7b;
+	data[1] = 0x00;
+	data[2] = 0x3c;
+	data[3] = 0x00;
+	data[4] = 0xc0;
+	data[5] = 0xff;
+	data[6] = 0x7b;
 	/* b: BF16 [1.0, 3.140625] at 7..11 */
-	data[7] = 0x80; data[8] = 0x3f; data[9] = 0x49; data[10] = 0x40;
+	data[7] = 0x80;
+	data[8] = 0x3f;
+	data[9] = 0x49;
+	data[10] = 0x40;
 	/* c: F32 [[0.5], [-0.25]] at 11..19 */
 	float c[2] = {0.5f, -0.25f};
 	memcpy(data + 11, c, 8);
 	const char *h = "{\"__metadata__\":{\"format\":\"pt\"},"
-	                "\"a\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[1,7]},"
-	                "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[7,11]},"
-	                "\"c\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[11,19]},"
-	                "\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]},"
-	                "\"e\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[19,19]}}   ";
+					"\"a\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[1,7]},"
+					"\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[7,11]},"
+					"\"c\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[11,19]},"
+					"\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]},"
+					"\"e\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[19,19]}}   ";
 	write_file(tu_path("m.safetensors"), h, data, sizeof data);
 	struct lms_st_file *f;
 	ck_assert_int_eq(lms_st_open(tu_path("m.safetensors"), &f), LMS_OK);
@@ -184,8 +193,9 @@ START_TEST(test_write_roundtrip)
 		float out[6];
 		ck_assert_int_eq(lms_st_read_f32(f, ta, out), LMS_OK);
 		for (int i = 0; i < 6; i++) {
-			float want = k == 0 ? a[i] : k == 1 ? lms_f16_to_f32(lms_f32_to_f16(a[i]))
-			                                    : lms_bf16_to_f32(lms_f32_to_bf16(a[i]));
+			float want = k == 0   ? a[i]
+			             : k == 1 ? lms_f16_to_f32(lms_f32_to_f16(a[i]))
+			                      : lms_bf16_to_f32(lms_f32_to_bf16(a[i]));
 			ck_assert_float_eq(out[i], want);
 		}
 		ck_assert_int_eq(lms_st_read_f32(f, lms_st_find(f, "b"), out), LMS_OK);
@@ -218,7 +228,8 @@ static void expect_bad(const char *header, size_t datalen, enum lms_status st, c
 	struct lms_st_file *f = (void *)1;
 	ck_assert_int_eq(lms_st_open(p, &f), st);
 	ck_assert_ptr_null(f);
-	if (!strstr(lms_errmsg(), want) || strncmp(lms_errmsg(), p, strlen(p)) || strchr(lms_errmsg(), '\n'))
+	if (!strstr(lms_errmsg(), want) || strncmp(lms_errmsg(), p, strlen(p)) ||
+	    strchr(lms_errmsg(), '\n'))
 		ck_abort_msg("message \"%s\", wanted \"%s\"", lms_errmsg(), want);
 }
 
@@ -228,7 +239,8 @@ START_TEST(test_open_bad)
 	           "not valid JSON");
 	expect_bad("[]", 0, LMS_EFORMAT, "not a JSON object");
 	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-	           "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, LMS_EFORMAT, "duplicate");
+	           "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+	           8, LMS_EFORMAT, "duplicate");
 	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, LMS_EFORMAT,
 	           "past the end of the data");
 	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, LMS_EFORMAT,
@@ -242,16 +254,19 @@ START_TEST(test_open_bad)
 	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 8, LMS_EFORMAT,
 	           "not [begin, end]");
 	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-	           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 16, LMS_EFORMAT, "overlap");
-	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,8]}}",
+	           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+	           16, LMS_EFORMAT, "overlap");
+	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_"
+	           "offsets\":[0,8]}}",
 	           8, LMS_EFORMAT, "absurdly large");
-	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
-	           LMS_EFORMAT, "9 dimensions");
+	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}",
+	           4, LMS_EFORMAT, "9 dimensions");
 	expect_bad("{\"__metadata__\":{\"format\":1}}", 0, LMS_EFORMAT, "__metadata__");
 	expect_bad("{\"a\":[1,2]}", 0, LMS_EFORMAT, "not an object");
-	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, LMS_EFORMAT, "needs dtype, shape and data_offsets");
-	expect_bad("{\"\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, LMS_EFORMAT,
-	           "unable to decode byte 0xff");
+	expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, LMS_EFORMAT,
+	           "needs dtype, shape and data_offsets");
+	expect_bad("{\"\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+	           LMS_EFORMAT, "unable to decode byte 0xff");
 }
 END_TEST
 
@@ -324,7 +339,8 @@ START_TEST(test_mutations)
 			/* mostly in the header, where the structure is */
 			size_t at = q % 4 ? 8 + q / 4 % hlen : q / 4 % len;
 			static const char chars[] = "0123456789[]{},:\"\\ -eE.FBI";
-			buf[at] = q % 3 ? (unsigned char)chars[(q >> 8) % (sizeof chars - 1)] : (unsigned char)(q >> 8);
+			buf[at] = q % 3 ? (unsigned char)chars[(q >> 8) % (sizeof chars - 1)]
+			                : (unsigned char)(q >> 8);
 		}
 		if (r % 7 == 0)
 			n = r / 7 % len; /* cut */
@@ -367,7 +383,8 @@ START_TEST(test_truncated_after_open)
 		ck_assert_int_eq(lms_st_open(p, &f), LMS_OK);
 		ck_assert_int_eq(truncate(p, 4096), 0);
 		ck_assert_int_eq(lms_st_read_f32(f, lms_st_find(f, "w"), a), LMS_EIO);
-		ck_assert_ptr_nonnull(strstr(lms_errmsg(), "t.safetensors: the file shrank while being read"));
+		ck_assert_ptr_nonnull(
+			strstr(lms_errmsg(), "t.safetensors: the file shrank while being read"));
 		lms_st_close(f);
 		/* and it still works on a whole file afterwards */
 		ck_assert_int_eq(lms_st_write(p, t, 1, dts[k], NULL), LMS_OK);
@@ -382,11 +399,16 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"lms_f16_to_f32", test_f16_to_f32}, {"lms_f32_to_f16", test_f32_to_f16},
-		{"bf16", test_bf16}, {"lms_st_read_f32", test_read_handmade},
-		{"lms_st_write", test_write_roundtrip}, {"lms_st_write_f16", test_write_f16_overflow},
-		{"lms_st_open", test_open_bad}, {"lms_st_open_size", test_open_bad_size},
-		{"mutations", test_mutations}, {"truncated", test_truncated_after_open},
+		{"lms_f16_to_f32", test_f16_to_f32},
+		{"lms_f32_to_f16", test_f32_to_f16},
+		{"bf16", test_bf16},
+		{"lms_st_read_f32", test_read_handmade},
+		{"lms_st_write", test_write_roundtrip},
+		{"lms_st_write_f16", test_write_f16_overflow},
+		{"lms_st_open", test_open_bad},
+		{"lms_st_open_size", test_open_bad_size},
+		{"mutations", test_mutations},
+		{"truncated", test_truncated_after_open},
 	};
 	return TU_SUITE("safetensors", cases, 1);
 }

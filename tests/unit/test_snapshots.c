@@ -80,38 +80,51 @@ static const struct {
 	{"[{\"step\": 10, \"step\": 11}]", "index.json: line "},
 	{"[3]", "index.json: entry 1: not an object"},
 	{"[{\"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"step\" is not a positive integer"},
-	{"[{\"step\": 0, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"step\" is not a positive integer"},
-	{"[{\"step\": 2.5, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"step\" is not a positive integer"},
-	{"[{\"step\": 20, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000020\"},"
-	 " {\"step\": 10, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 2: step 10 does not follow step 20"},
-	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"},"
-	 " {\"step\": 10, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000020\"}]",
-	 "index.json: entry 2: step 10 does not follow step 10"},
-	{"[{\"step\": 10, \"tokens\": -1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"tokens\" is not a count"},
-	{"[{\"step\": 10, \"tokens\": 9, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"},"
-	 " {\"step\": 20, \"tokens\": 8, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000020\"}]",
-	 "index.json: entry 2: tokens 8 are fewer than the 9 before"},
-	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": \"low\", \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"train_loss\" is not a loss (a number >= 0)"},
-	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": -0.5, \"valid_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"train_loss\" is not a loss (a number >= 0)"},
+     "index.json: entry 1: \"step\" is not a positive integer"},
+	{"[{\"step\": 0, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"step\" is not a positive integer"},
+	{"[{\"step\": 2.5, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"step\" is not a positive integer"},
+	{"[{\"step\": 20, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000020\"},"
+     " {\"step\": 10, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 2: step 10 does not follow step 20"},
+	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"},"
+     " {\"step\": 10, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000020\"}]",
+     "index.json: entry 2: step 10 does not follow step 10"},
+	{"[{\"step\": 10, \"tokens\": -1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"tokens\" is not a count"},
+	{"[{\"step\": 10, \"tokens\": 9, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"},"
+     " {\"step\": 20, \"tokens\": 8, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"step-000020\"}]",
+     "index.json: entry 2: tokens 8 are fewer than the 9 before"},
+	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": \"low\", \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"train_loss\" is not a loss (a number >= 0)"},
+	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": -0.5, \"valid_loss\": 1, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"train_loss\" is not a loss (a number >= 0)"},
 	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"valid_loss\" is neither a loss (a number >= 0) nor null"},
-	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": true, \"path\": \"step-000010\"}]",
-	 "index.json: entry 1: \"valid_loss\" is neither a loss (a number >= 0) nor null"},
+     "index.json: entry 1: \"valid_loss\" is neither a loss (a number >= 0) nor null"},
+	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": true, \"path\": "
+     "\"step-000010\"}]",
+     "index.json: entry 1: \"valid_loss\" is neither a loss (a number >= 0) nor null"},
 	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1}]",
-	 "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
-	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"../step-000010\"}]",
-	 "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
+     "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
+	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+     "\"../step-000010\"}]",
+     "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
 	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"..\"}]",
-	 "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
+     "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
 	{"[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"\"}]",
-	 "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
+     "index.json: entry 1: \"path\" is not the name of a directory beside the index"},
 };
 
 START_TEST(test_read_malformed)
@@ -124,15 +137,18 @@ START_TEST(test_read_malformed)
 	char want[512];
 	snprintf(want, sizeof want, "%s/%s", tu_path("m/snapshots"), malformed[_i].what);
 	const char *msg = lms_errmsg();
-	ck_assert_msg(!strncmp(msg, want, strlen(want)), "case %d: \"%s\", wanted \"%s...\"", _i, msg, want);
+	ck_assert_msg(!strncmp(msg, want, strlen(want)), "case %d: \"%s\", wanted \"%s...\"", _i, msg,
+	              want);
 	ck_assert_ptr_null(strchr(msg, '\n'));
 }
 END_TEST
 
 START_TEST(test_read_missing_dir)
 {
-	run_dir("[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000010\"},"
-	        " {\"step\": 30, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": \"step-000030\"}]");
+	run_dir("[{\"step\": 10, \"tokens\": 1, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+	        "\"step-000010\"},"
+	        " {\"step\": 30, \"tokens\": 2, \"train_loss\": 1, \"valid_loss\": 1, \"path\": "
+	        "\"step-000030\"}]");
 	struct lms_snapshots s;
 	ck_assert_int_eq(lms_snapshots_read(tu_path("m"), &s), LMS_EFORMAT);
 	char want[512];
@@ -152,8 +168,16 @@ END_TEST
 
 static struct lms_model *tiny_model(unsigned seed)
 {
-	struct lms_config c = {.arch = LMS_GPT2, .V = 11, .C = 8, .H = 32, .L = 1, .NH = 2, .KV = 2,
-	                       .maxT = 8, .eps = 1e-5f, .tied = 1};
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = 11,
+	                       .C = 8,
+	                       .H = 32,
+	                       .L = 1,
+	                       .NH = 2,
+	                       .KV = 2,
+	                       .maxT = 8,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
 	tu_widen(m, 0.5f, seed);
@@ -268,10 +292,16 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	Suite *s = suite_create("snapshots");
-	struct { const char *name; const TTest *fn; } cases[] = {
-		{"lms_snapshots_read", test_read_good}, {"no index", test_read_none},
-		{"missing snapshot", test_read_missing_dir}, {"lms_snapshot_add", test_add},
-		{"a step again", test_add_again}, {"lms_snapshots_truncate", test_truncate},
+	struct {
+		const char *name;
+		const TTest *fn;
+	} cases[] = {
+		{"lms_snapshots_read", test_read_good},
+		{"no index", test_read_none},
+		{"missing snapshot", test_read_missing_dir},
+		{"lms_snapshot_add", test_add},
+		{"a step again", test_add_again},
+		{"lms_snapshots_truncate", test_truncate},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		TCase *tc = tcase_create(cases[i].name);

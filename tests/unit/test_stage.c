@@ -16,8 +16,16 @@
 
 static struct lms_model *tiny_model(int V)
 {
-	struct lms_config c = {.arch = LMS_GPT2, .V = V, .C = 8, .H = 32, .L = 1, .NH = 2, .KV = 2,
-	                       .maxT = 8, .eps = 1e-5f, .tied = 1};
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = V,
+	                       .C = 8,
+	                       .H = 32,
+	                       .L = 1,
+	                       .NH = 2,
+	                       .KV = 2,
+	                       .maxT = 8,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
 	return m;
@@ -190,8 +198,8 @@ Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
 		{"lms_stage_commit", test_new_target}, {"lms_stage_begin", test_refuse},
-		{"replace", test_replace_whole}, {"lms_stage_check", test_check_fails},
-		{"LMS_STAGE_KEEP", test_keep}, {"stale", test_stale},
+		{"replace", test_replace_whole},       {"lms_stage_check", test_check_fails},
+		{"LMS_STAGE_KEEP", test_keep},         {"stale", test_stale},
 	};
 	return TU_SUITE("stage", cases, 1);
 }

@@ -14,8 +14,8 @@
 #include "lmscope/tokenizer.h"
 #include "testutil.h"
 
-static struct lms_tokenizer *train(enum lms_tok_kind kind, const char *text, int vocab, int min_count,
-                                   int lowercase, int bos_eos)
+static struct lms_tokenizer *train(enum lms_tok_kind kind, const char *text, int vocab,
+                                   int min_count, int lowercase, int bos_eos)
 {
 	struct lms_tok_train_opts o = {kind, vocab, min_count, lowercase, NULL, bos_eos};
 	size_t len = strlen(text);
@@ -55,7 +55,8 @@ END_TEST
 
 START_TEST(word_encode)
 {
-	struct lms_tokenizer *tok = train(LMS_TOK_WORD, "The LORD's people don't sleep. Ça va!", 100, 1, 1, 0);
+	struct lms_tokenizer *tok =
+		train(LMS_TOK_WORD, "The LORD's people don't sleep. Ça va!", 100, 1, 1, 0);
 	const char *text = "the lord's PEOPLE, \xff zebra";
 	int *ids;
 	size_t n, *off;
@@ -71,7 +72,9 @@ START_TEST(word_encode)
 	ck_assert_uint_eq(off[n], strlen(text));
 	ck_assert_uint_eq(st.unk, 3);      /* ",", the invalid byte, "zebra" */
 	ck_assert_uint_eq(st.replaced, 1); /* \xff */
-	ck_assert_int_ne(id_of(tok, "\xc3\xa7" "a"), -1); /* "Ça" lower-cased */
+	ck_assert_int_ne(id_of(tok, "\xc3\xa7"
+	                            "a"),
+	                 -1); /* "Ça" lower-cased */
 	free(ids);
 	free(off);
 	lms_tokenizer_free(tok);
@@ -95,14 +98,18 @@ static void check_decode(struct lms_tokenizer *tok, const char *text, const char
 START_TEST(word_decode)
 {
 	const char *corpus = "he said \" yes , ( maybe ) ! \" and ' no ' ; then : why ? well . . . "
-	                     "\xE2\x80\x9C" "quoted" "\xE2\x80\x9D" " [ x ] 50 %";
+						 "\xE2\x80\x9C"
+						 "quoted"
+						 "\xE2\x80\x9D"
+						 " [ x ] 50 %";
 	struct lms_tokenizer *tok = train(LMS_TOK_WORD, corpus, 100, 1, 0, 1);
 	check_decode(tok, "he   said\"yes,(maybe)!\"and 'no';then:why?well...",
 	             "he said \"yes, (maybe)!\" and 'no'; then: why? well...");
 	check_decode(tok, "\xE2\x80\x9C quoted \xE2\x80\x9D [x] 50%",
 	             "\xE2\x80\x9Cquoted\xE2\x80\x9D [x] 50%");
 	/* <bos> and <eos> are not written. */
-	int ids[] = {lms_tokenizer_bos(tok), id_of(tok, "yes"), id_of(tok, "!"), lms_tokenizer_eos(tok)};
+	int ids[] = {lms_tokenizer_bos(tok), id_of(tok, "yes"), id_of(tok, "!"),
+	             lms_tokenizer_eos(tok)};
 	char *out;
 	ck_assert_int_eq(lms_tokenizer_decode(tok, ids, 4, &out, NULL), LMS_OK);
 	ck_assert_str_eq(out, "yes!");
@@ -115,10 +122,12 @@ END_TEST
 
 START_TEST(char_encode)
 {
-	struct lms_tokenizer *tok = train(LMS_TOK_CHAR, "h\xC3\xA9llo w\xF0\x9F\x98\x80rld", 100, 1, 0, 0);
+	struct lms_tokenizer *tok =
+		train(LMS_TOK_CHAR, "h\xC3\xA9llo w\xF0\x9F\x98\x80rld", 100, 1, 0, 0);
 	ck_assert_int_eq(lms_tokenizer_vocab_size(tok), 10); /* <unk> l o h é space w 😀 r d */
 	ck_assert_str_eq(lms_tokenizer_piece(tok, 1), "l");  /* three l: the most frequent */
-	const char *text = "h\xC3\xA9\xFF" "z\xF0\x9F\x98\x80";
+	const char *text = "h\xC3\xA9\xFF"
+					   "z\xF0\x9F\x98\x80";
 	int *ids;
 	size_t n, *off;
 	struct lms_tok_stats st;
@@ -148,13 +157,15 @@ END_TEST
  * known and valid. */
 START_TEST(random_bytes)
 {
-	const char *corpus = "abc d\xC3\xA9" "f, gh! \"ij\" \xE4\xB8\x96 \xF0\x9F\x98\x80\n\t";
+	const char *corpus = "abc d\xC3\xA9"
+						 "f, gh! \"ij\" \xE4\xB8\x96 \xF0\x9F\x98\x80\n\t";
 	struct lms_tokenizer *toks[2] = {train(LMS_TOK_WORD, corpus, 100, 1, 1, 0),
 	                                 train(LMS_TOK_CHAR, corpus, 100, 1, 0, 0)};
 	struct lms_rng g;
 	lms_rng_seed(&g, 7);
-	static const char *const parts[] = {"a", "b", "c", " ", "\n", ",", "\"", "\xC3\xA9", "\xE4\xB8\x96",
-	                                    "\xF0\x9F\x98\x80", "\xFF", "\xC3", "Z", "\x00"};
+	static const char *const parts[] = {
+		"a",    "b",    "c", " ",   "\n", ",", "\"", "\xC3\xA9", "\xE4\xB8\x96", "\xF0\x9F\x98\x80",
+		"\xFF", "\xC3", "Z", "\x00"};
 	char buf[400];
 	for (int t = 0; t < 400; t++) {
 		size_t len = 0, want = lms_rng_below(&g, 120);
@@ -252,12 +263,15 @@ START_TEST(malformed)
 	/* No tokenizer files: LMS_OK with no tokenizer. */
 	ck_assert_int_eq(lms_tokenizer_load(d, &tok), LMS_OK);
 	ck_assert_ptr_null(tok);
-	tu_write_text(tu_path("tokenizer_config.json"), "{\"type\": \"word\", \"pattern\": \"\\\\w+\", \"unk_token\": \"<unk>\"}\n");
+	tu_write_text(tu_path("tokenizer_config.json"),
+	              "{\"type\": \"word\", \"pattern\": \"\\\\w+\", \"unk_token\": \"<unk>\"}\n");
 	const char *bad[][2] = {
 		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\" 2\n}\n", "line 4: expected ':'"},
 		{"{\n  \"<unk>\": 0,\n  \"a\": 2\n}\n", "ids are not 0..1"},
-		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\": 1\n}\n", "line 4: id 1 already given on line 3"},
-		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"a\": 2\n}\n", "line 4: token already given on line 3"},
+		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"b\": 1\n}\n",
+	     "line 4: id 1 already given on line 3"},
+		{"{\n  \"<unk>\": 0,\n  \"a\": 1,\n  \"a\": 2\n}\n",
+	     "line 4: token already given on line 3"},
 		{"{\n  \"<unk>\": 0,\n  \"\\ud800\": 1\n}\n", "line 3: unpaired surrogate"},
 		{"{\n  \"<unk>\": 0,\n  \"\xff\": 1\n}\n", "line 3: invalid UTF-8"},
 		{"{\n  \"x\": 0\n}\n", "\"<unk>\" is not in the vocabulary"},
@@ -315,7 +329,8 @@ START_TEST(mutated_files)
 			if (st == LMS_OK) {
 				int *ids;
 				size_t ni;
-				ck_assert_int_eq(lms_tokenizer_encode(tok, corpus, len, &ids, &ni, NULL, NULL), LMS_OK);
+				ck_assert_int_eq(lms_tokenizer_encode(tok, corpus, len, &ids, &ni, NULL, NULL),
+				                 LMS_OK);
 				free(ids);
 				lms_tokenizer_free(tok);
 			} else {
@@ -397,11 +412,16 @@ Suite *lms_test_suite(void)
 		const char *name;
 		const TTest *test;
 	} cases[] = {
-		{"word_vocabulary", word_vocabulary}, {"word_encode", word_encode},
-		{"word_decode", word_decode},         {"char_encode", char_encode},
-		{"save_load", save_load},             {"malformed", malformed},
-		{"random_bytes", random_bytes},       {"word_whitespace_tokens", word_whitespace_tokens},
-		{"mutated_files", mutated_files},     {"encode_input", encode_input},
+		{"word_vocabulary", word_vocabulary},
+		{"word_encode", word_encode},
+		{"word_decode", word_decode},
+		{"char_encode", char_encode},
+		{"save_load", save_load},
+		{"malformed", malformed},
+		{"random_bytes", random_bytes},
+		{"word_whitespace_tokens", word_whitespace_tokens},
+		{"mutated_files", mutated_files},
+		{"encode_input", encode_input},
 		{"encode_input_llama2", encode_input_llama2},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -85,8 +85,8 @@ static struct lms_tokenizer *load_ok(void)
 }
 
 /* Encodes text and checks ids (n of them) and, when offs, the offsets. */
-static void check_ids(const struct lms_tokenizer *tok, const char *text, size_t len, const int *want,
-                      size_t n, const size_t *offs)
+static void check_ids(const struct lms_tokenizer *tok, const char *text, size_t len,
+                      const int *want, size_t n, const size_t *offs)
 {
 	int *ids;
 	size_t got, *o;
@@ -104,8 +104,8 @@ static void check_ids(const struct lms_tokenizer *tok, const char *text, size_t 
 	free(o);
 }
 
-static void check_decode(const struct lms_tokenizer *tok, const int *ids, size_t n, const char *want,
-                         size_t want_len)
+static void check_decode(const struct lms_tokenizer *tok, const int *ids, size_t n,
+                         const char *want, size_t want_len)
 {
 	char *text;
 	size_t len;
@@ -121,7 +121,12 @@ static void check_decode(const struct lms_tokenizer *tok, const int *ids, size_t
 
 static void write_bytelevel(int ignore_merges, const char *normalizer)
 {
-	static const char *const extra[] = {"ab", "\xC4\xA0" "a", "\xC4\xA0" "ab", "abc"};
+	static const char *const extra[] = {"ab",
+	                                    "\xC4\xA0"
+	                                    "a",
+	                                    "\xC4\xA0"
+	                                    "ab",
+	                                    "abc"};
 	char *vocab = bytelevel_vocab(extra, 4);
 	char *json = malloc(80000);
 	snprintf(json, 80000,
@@ -134,7 +139,8 @@ static void write_bytelevel(int ignore_merges, const char *normalizer)
 	         " \"post_processor\": null, \"decoder\": {\"type\": \"ByteLevel\"},"
 	         " \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null,"
 	         " \"ignore_merges\": %s, \"vocab\": %s,"
-	         " \"merges\": [[\"\xC4\xA0\", \"a\"], \"\xC4\xA0" "a b\", \"a b\"]}}",
+	         " \"merges\": [[\"\xC4\xA0\", \"a\"], \"\xC4\xA0"
+	         "a b\", \"a b\"]}}",
 	         normalizer, ignore_merges ? "true" : "false", vocab);
 	write_dir(json, NULL);
 	free(vocab);
@@ -155,8 +161,14 @@ START_TEST(bytelevel)
 	/* the added token is matched before pre-tokenization */
 	check_ids(tok, "a<|end|>b", 9, IDS('a', 260, 'b'), (const size_t[]){0, 1, 8});
 	/* invalid UTF-8: each invalid byte is the token of that byte */
-	check_ids(tok, "a\xff" "b", 3, IDS('a', 0xff, 'b'), (const size_t[]){0, 1, 2});
-	check_decode(tok, IDS('a', 0xff, 'b', 258), "a\xff" "b ab", 6);
+	check_ids(tok,
+	          "a\xff"
+	          "b",
+	          3, IDS('a', 0xff, 'b'), (const size_t[]){0, 1, 2});
+	check_decode(tok, IDS('a', 0xff, 'b', 258),
+	             "a\xff"
+	             "b ab",
+	             6);
 	/* pieces: a lone invalid byte shows as U+FFFD, a space as a space */
 	ck_assert_str_eq(lms_tokenizer_piece(tok, 'a'), "a");
 	ck_assert_str_eq(lms_tokenizer_piece(tok, 0xC3), "\xEF\xBF\xBD");
@@ -206,10 +218,9 @@ static char *spm_vocab(void)
 	return v;
 }
 
-static const char spm_added[] =
-	"[{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
-	" {\"id\": 1, \"content\": \"<s>\", \"special\": true},"
-	" {\"id\": 2, \"content\": \"</s>\", \"special\": true}]";
+static const char spm_added[] = "[{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
+								" {\"id\": 1, \"content\": \"<s>\", \"special\": true},"
+								" {\"id\": 2, \"content\": \"</s>\", \"special\": true}]";
 
 /* Llama 2's layout: Prepend + Replace normalizers and the Strip decoder. */
 static void write_llama2(int byte_fallback, const char *config)
@@ -220,7 +231,8 @@ static void write_llama2(int byte_fallback, const char *config)
 	         "{\"added_tokens\": %s,"
 	         " \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": ["
 	         "{\"type\": \"Prepend\", \"prepend\": \"" SP "\"},"
-	         " {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"" SP "\"}]},"
+	         " {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"" SP
+	         "\"}]},"
 	         " \"pre_tokenizer\": null,"
 	         " \"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": ["
 	         "{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\","
@@ -269,8 +281,9 @@ START_TEST(sentencepiece_style)
 	lms_tokenizer_free(tok);
 
 	/* without byte fallback, unknown characters in a row fuse into one unk */
-	write_llama2(0, "{\"add_bos_token\": false, \"bos_token\": {\"content\": \"<s>\"},"
-	                " \"eos_token\": \"</s>\", \"model_max_length\": 1000000000000000019884624838656}");
+	write_llama2(
+		0, "{\"add_bos_token\": false, \"bos_token\": {\"content\": \"<s>\"},"
+		   " \"eos_token\": \"</s>\", \"model_max_length\": 1000000000000000019884624838656}");
 	tok = load_ok();
 	struct lms_tok_stats stats;
 	ck_assert_int_eq(lms_tokenizer_encode(tok, "ab \xC3\xA9\xC3\xA9", 7, &ids, &n, NULL, &stats),
@@ -370,13 +383,13 @@ static void check_split(const char *behavior, int invert, const char *text, cons
 
 START_TEST(split_behaviors)
 {
-	check_split("MergedWithPrevious", 0, "a b", IDS(3, 1));  /* "a " "b" */
-	check_split("MergedWithNext", 0, "a b", IDS(0, 4));      /* "a" " b" */
-	check_split("Isolated", 0, "a b", IDS(0, 2, 1));         /* "a" " " "b" */
-	check_split("Removed", 0, "a b", IDS(0, 1));             /* "a" "b" */
-	check_split("Removed", 1, "a b", IDS(2));                /* inverted: only " " stays */
-	check_split("Contiguous", 0, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
-	check_split("Contiguous", 1, "a  b", IDS(0, 2, 2, 1));   /* "a" "  " "b" */
+	check_split("MergedWithPrevious", 0, "a b", IDS(3, 1));    /* "a " "b" */
+	check_split("MergedWithNext", 0, "a b", IDS(0, 4));        /* "a" " b" */
+	check_split("Isolated", 0, "a b", IDS(0, 2, 1));           /* "a" " " "b" */
+	check_split("Removed", 0, "a b", IDS(0, 1));               /* "a" "b" */
+	check_split("Removed", 1, "a b", IDS(2));                  /* inverted: only " " stays */
+	check_split("Contiguous", 0, "a  b", IDS(0, 2, 2, 1));     /* "a" "  " "b" */
+	check_split("Contiguous", 1, "a  b", IDS(0, 2, 2, 1));     /* "a" "  " "b" */
 	check_split("Contiguous", 0, "a  ab", IDS(0, 2, 2, 0, 1)); /* "a" "  " "ab": no merge in "ab" */
 	check_split("MergedWithNext", 1, "ab b", IDS(0, 1, 2, 1)); /* "ab " "b" */
 	check_split("MergedWithPrevious", 0, "a  b", IDS(3, 2, 1)); /* "a " " " "b" */
@@ -399,30 +412,37 @@ static void expect_refused(const char *json, enum lms_status want, const char *m
 	ck_assert_msg(strstr(m, "tokenizer.json") != NULL, "message \"%s\" names no file", m);
 }
 
-#define TINY_MODEL "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\"]}"
+#define TINY_MODEL                                                                                 \
+	"\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a " \
+	"b\"]}"
 
 START_TEST(refused)
 {
-	expect_refused("{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, " TINY_MODEL "}", LMS_EUNSUPPORTED,
-	               "pre_tokenizer \"Whitespace\" is not supported");
-	expect_refused("{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"},"
-	               " {\"type\": \"Lowercase\"}]}, " TINY_MODEL "}",
-	               LMS_EUNSUPPORTED, "normalizer \"Lowercase\" is not supported");
+	expect_refused("{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, " TINY_MODEL "}",
+	               LMS_EUNSUPPORTED, "pre_tokenizer \"Whitespace\" is not supported");
+	expect_refused(
+		"{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"},"
+		" {\"type\": \"Lowercase\"}]}, " TINY_MODEL "}",
+		LMS_EUNSUPPORTED, "normalizer \"Lowercase\" is not supported");
 	expect_refused("{\"decoder\": {\"type\": \"WordPiece\"}, " TINY_MODEL "}", LMS_EUNSUPPORTED,
 	               "decoder \"WordPiece\" is not supported");
-	expect_refused("{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0.0]]}}", LMS_EUNSUPPORTED,
-	               "model \"Unigram\" is not supported");
+	expect_refused("{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0.0]]}}",
+	               LMS_EUNSUPPORTED, "model \"Unigram\" is not supported");
 	expect_refused("{\"model\": {\"type\": \"BPE\", \"dropout\": 0.1, \"vocab\": {\"a\": 0},"
-	               " \"merges\": []}}", LMS_EUNSUPPORTED, "BPE option \"dropout\" is not supported");
+	               " \"merges\": []}}",
+	               LMS_EUNSUPPORTED, "BPE option \"dropout\" is not supported");
 	expect_refused("{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \" \"},"
 	               " \"behavior\": \"Shuffled\"}, " TINY_MODEL "}",
 	               LMS_EUNSUPPORTED, "Split behavior \"Shuffled\" is not supported");
-	expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2}, \"merges\": []}}",
-	               LMS_EFORMAT, "id 1 has no token (ids must be dense from 0)");
-	expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a c\"]}}",
-	               LMS_EFORMAT, "merge 1: a token is not in the vocabulary");
-	expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}",
-	               LMS_EFORMAT, "merge 1 makes a token missing from the vocabulary");
+	expect_refused(
+		"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2}, \"merges\": []}}",
+		LMS_EFORMAT, "id 1 has no token (ids must be dense from 0)");
+	expect_refused(
+		"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a c\"]}}",
+		LMS_EFORMAT, "merge 1: a token is not in the vocabulary");
+	expect_refused(
+		"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}",
+		LMS_EFORMAT, "merge 1 makes a token missing from the vocabulary");
 	expect_refused("{\"model\": {", LMS_EFORMAT, "line 1: string or '}' expected near end of file");
 }
 END_TEST
@@ -479,17 +499,30 @@ START_TEST(gguf_gpt2)
 		tokens[b] = chars[b];
 	}
 	tokens[256] = "ab";
-	tokens[257] = "\xC4\xA0" "a";
-	tokens[258] = "\xC4\xA0" "ab";
+	tokens[257] = "\xC4\xA0"
+				  "a";
+	tokens[258] = "\xC4\xA0"
+				  "ab";
 	tokens[259] = "abc";
 	tokens[260] = "<|end|>";
 	int types[261];
 	for (int i = 0; i < 261; i++)
 		types[i] = i == 260 ? LMS_TOKTYPE_CONTROL : LMS_TOKTYPE_NORMAL;
-	const char *merges[] = {"\xC4\xA0 a", "\xC4\xA0" "a b", "a b"};
-	struct lms_tok_arrays a = {.n = 261, .tokens = tokens, .token_types = types, .n_merges = 3,
-	                           .merges = merges, .bos = 260, .eos = 260, .unk = -1, .add_bos = 1,
-	                           .pre = "gpt-2", .where = "test.gguf"};
+	const char *merges[] = {"\xC4\xA0 a",
+	                        "\xC4\xA0"
+	                        "a b",
+	                        "a b"};
+	struct lms_tok_arrays a = {.n = 261,
+	                           .tokens = tokens,
+	                           .token_types = types,
+	                           .n_merges = 3,
+	                           .merges = merges,
+	                           .bos = 260,
+	                           .eos = 260,
+	                           .unk = -1,
+	                           .add_bos = 1,
+	                           .pre = "gpt-2",
+	                           .where = "test.gguf"};
 	struct lms_tokenizer *tok;
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
 	check_ids(tok, "ab ab", 5, IDS(256, 258), (const size_t[]){0, 2});
@@ -518,11 +551,15 @@ START_TEST(gguf_gpt2)
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_EUNSUPPORTED);
 	ck_assert_str_eq(lms_errmsg(), "test.gguf: tokenizer.ggml.pre \"default\" is not supported");
 	a.pre = NULL;
-	merges[1] = "\xC4\xA0" "x";
+	merges[1] = "\xC4\xA0"
+				"x";
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_EFORMAT);
-	ck_assert_str_eq(lms_errmsg(), "test.gguf: merge 2: expected two tokens separated by one space");
+	ck_assert_str_eq(lms_errmsg(),
+	                 "test.gguf: merge 2: expected two tokens separated by one space");
 	/* with a b ranked first, " ab" becomes Ġ ab: BPE merges the best rank */
-	const char *merges2[] = {"a b", "\xC4\xA0 a", "\xC4\xA0" "a b"};
+	const char *merges2[] = {"a b", "\xC4\xA0 a",
+	                         "\xC4\xA0"
+	                         "a b"};
 	a.merges = merges2;
 	ck_assert_int_eq(lms_tokenizer_from_gpt2(&a, &tok), LMS_OK);
 	check_ids(tok, "ab ab", 5, IDS(256, ' ', 256), (const size_t[]){0, 2, 3});
@@ -555,8 +592,15 @@ START_TEST(gguf_llama)
 		scores[259 + i] = sc[i];
 		types[259 + i] = LMS_TOKTYPE_NORMAL;
 	}
-	struct lms_tok_arrays a = {.n = 265, .tokens = tokens, .scores = scores, .token_types = types,
-	                           .bos = 1, .eos = 2, .unk = -1, .add_bos = 1, .add_space_prefix = 1,
+	struct lms_tok_arrays a = {.n = 265,
+	                           .tokens = tokens,
+	                           .scores = scores,
+	                           .token_types = types,
+	                           .bos = 1,
+	                           .eos = 2,
+	                           .unk = -1,
+	                           .add_bos = 1,
+	                           .add_space_prefix = 1,
 	                           .where = "test.gguf"};
 	struct lms_tokenizer *tok;
 	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_OK);
@@ -615,25 +659,39 @@ START_TEST(gguf_llama_real)
 		}
 		*q = 0;
 		tokens[i] = t;
-		types[i] = i == 0 ? LMS_TOKTYPE_UNKNOWN : i < 3 ? LMS_TOKTYPE_CONTROL
-		         : i < 259 ? LMS_TOKTYPE_BYTE : LMS_TOKTYPE_NORMAL;
+		types[i] = i == 0    ? LMS_TOKTYPE_UNKNOWN
+		           : i < 3   ? LMS_TOKTYPE_CONTROL
+		           : i < 259 ? LMS_TOKTYPE_BYTE
+		                     : LMS_TOKTYPE_NORMAL;
 	}
 	fclose(f);
 	free(tokens[1]);
 	free(tokens[2]);
 	tokens[1] = strdup("<s>"); /* tokenizer.bin spells them "\n<s>\n" */
 	tokens[2] = strdup("</s>");
-	struct lms_tok_arrays a = {.n = V, .tokens = (const char *const *)tokens, .scores = scores,
-	                           .token_types = types, .bos = 1, .eos = 2, .unk = 0, .add_bos = 1,
-	                           .add_space_prefix = 1, .where = "llama2.gguf"};
+	struct lms_tok_arrays a = {.n = V,
+	                           .tokens = (const char *const *)tokens,
+	                           .scores = scores,
+	                           .token_types = types,
+	                           .bos = 1,
+	                           .eos = 2,
+	                           .unk = 0,
+	                           .add_bos = 1,
+	                           .add_space_prefix = 1,
+	                           .where = "llama2.gguf"};
 	struct lms_tokenizer *tok, *ref;
 	ck_assert_int_eq(lms_tokenizer_from_llama(&a, &tok), LMS_OK);
 	ck_assert_int_eq(lms_tokenizer_load(path, &ref), LMS_OK);
-	static const char *const texts[] = {
-		"Hello world", "   leading spaces and trailing   ", "a  b   c\t\td\n\n\ne \n \n",
-		"1234567890 12 345 6789 3.14159", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xed\x95\x9c",
-		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 emoji", "I'M HE'S WE'LL DON'T",
-		"caf\xc3\xa9 cafe\xcc\x81", "def f(x):\n    return x**2\n", "Once upon a time, there was"};
+	static const char *const texts[] = {"Hello world",
+	                                    "   leading spaces and trailing   ",
+	                                    "a  b   c\t\td\n\n\ne \n \n",
+	                                    "1234567890 12 345 6789 3.14159",
+	                                    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xed\x95\x9c",
+	                                    "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 emoji",
+	                                    "I'M HE'S WE'LL DON'T",
+	                                    "caf\xc3\xa9 cafe\xcc\x81",
+	                                    "def f(x):\n    return x**2\n",
+	                                    "Once upon a time, there was"};
 	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
 		int *ids;
 		size_t n, *offs, len = strlen(texts[k]);
@@ -668,8 +726,8 @@ END_TEST
  * llama.cpp gives the model: the reference's ids again. */
 static void check_as_gguf(const char *dir, json_t *ref)
 {
-	static const char *const pre[][2] = {{"gpt2", "gpt-2"}, {"llama3", "llama-bpe"},
-	                                     {"qwen3", "qwen2"}};
+	static const char *const pre[][2] = {
+		{"gpt2", "gpt-2"}, {"llama3", "llama-bpe"}, {"qwen3", "qwen2"}};
 	const char *name = NULL;
 	for (int k = 0; k < 3; k++)
 		if (strstr(dir, pre[k][0]))
@@ -688,27 +746,28 @@ static void check_as_gguf(const char *dir, json_t *ref)
 	const char *key;
 	json_t *v;
 	size_t i;
-	json_object_foreach(vocab, key, v)
-		if (json_integer_value(v) + 1 > n)
-			n = (int)json_integer_value(v) + 1;
-	json_array_foreach(added, i, v)
-		if (json_integer_value(json_object_get(v, "id")) + 1 > n)
-			n = (int)json_integer_value(json_object_get(v, "id")) + 1;
+	json_object_foreach(vocab, key, v) if (json_integer_value(v) + 1 > n) n =
+		(int)json_integer_value(v) + 1;
+	json_array_foreach(added, i, v) if (json_integer_value(json_object_get(v, "id")) + 1 > n) n =
+		(int)json_integer_value(json_object_get(v, "id")) + 1;
 	const char **tokens = calloc((size_t)n, sizeof *tokens);
 	int *types = calloc((size_t)n, sizeof *types);
 	int n_merges = (int)json_array_size(merges);
 	char **mer = calloc((size_t)n_merges + 1, sizeof *mer);
-	json_object_foreach(vocab, key, v) {
+	json_object_foreach(vocab, key, v)
+	{
 		tokens[json_integer_value(v)] = key;
 		types[json_integer_value(v)] = LMS_TOKTYPE_NORMAL;
 	}
-	json_array_foreach(added, i, v) {
+	json_array_foreach(added, i, v)
+	{
 		int id = (int)json_integer_value(json_object_get(v, "id"));
 		tokens[id] = json_string_value(json_object_get(v, "content"));
 		types[id] = json_is_true(json_object_get(v, "special")) ? LMS_TOKTYPE_CONTROL
-		                                                         : LMS_TOKTYPE_USER_DEFINED;
+		                                                        : LMS_TOKTYPE_USER_DEFINED;
 	}
-	json_array_foreach(merges, i, v) {
+	json_array_foreach(merges, i, v)
+	{
 		if (json_is_string(v)) {
 			mer[i] = strdup(json_string_value(v));
 		} else {
@@ -718,15 +777,23 @@ static void check_as_gguf(const char *dir, json_t *ref)
 			sprintf(mer[i], "%s %s", l, r);
 		}
 	}
-	struct lms_tok_arrays a = {.n = n, .tokens = tokens, .token_types = types,
-	                           .n_merges = n_merges, .merges = (const char *const *)mer,
-	                           .bos = -1, .eos = -1, .unk = -1, .pre = name, .where = path};
+	struct lms_tok_arrays a = {.n = n,
+	                           .tokens = tokens,
+	                           .token_types = types,
+	                           .n_merges = n_merges,
+	                           .merges = (const char *const *)mer,
+	                           .bos = -1,
+	                           .eos = -1,
+	                           .unk = -1,
+	                           .pre = name,
+	                           .where = path};
 	struct lms_tokenizer *tok;
 	enum lms_status st = lms_tokenizer_from_gpt2(&a, &tok);
 	ck_assert_msg(st == LMS_OK, "%s", lms_errmsg());
 	int checked = 0;
 	json_t *c;
-	json_array_foreach(json_object_get(ref, "texts"), i, c) {
+	json_array_foreach(json_object_get(ref, "texts"), i, c)
+	{
 		json_t *want = json_object_get(c, "ids");
 		const char *text = json_string_value(json_object_get(c, "text"));
 		size_t len = json_string_length(json_object_get(c, "text"));
@@ -765,7 +832,8 @@ static void check_reference_dir(const char *dir, json_t *ref)
 	size_t i;
 	json_t *c;
 	int checked = 0;
-	json_array_foreach(json_object_get(ref, "texts"), i, c) {
+	json_array_foreach(json_object_get(ref, "texts"), i, c)
+	{
 		const char *text = json_string_value(json_object_get(c, "text"));
 		size_t len = json_string_length(json_object_get(c, "text"));
 		static const char *const keys[] = {"ids", "ids_input"};
@@ -787,15 +855,16 @@ static void check_reference_dir(const char *dir, json_t *ref)
 				fprintf(stderr, "\n  reference: %s\n", w);
 				free(w);
 			}
-			ck_assert_msg(same, "%s: the %s of text %zu differ from the reference", dir, keys[k], i);
+			ck_assert_msg(same, "%s: the %s of text %zu differ from the reference", dir, keys[k],
+			              i);
 			if (k == 0) { /* decode(ids) as the reference decodes them */
 				char *out;
 				size_t lo;
 				ck_assert_int_eq(lms_tokenizer_decode(tok, ids, n, &out, &lo), LMS_OK);
 				const char *wd = json_string_value(json_object_get(c, "decoded"));
 				ck_assert_msg(lo == json_string_length(json_object_get(c, "decoded")) &&
-				              !memcmp(out, wd, lo), "%s: decoded \"%s\", reference \"%s\"", dir,
-				              out, wd);
+				                  !memcmp(out, wd, lo),
+				              "%s: decoded \"%s\", reference \"%s\"", dir, out, wd);
 				free(out);
 			}
 			free(ids);
@@ -807,10 +876,12 @@ static void check_reference_dir(const char *dir, json_t *ref)
 	 * either side tokenize as the reference tokenizes them alone */
 	json_t *bytes = json_object_get(ref, "bytes");
 	if (lms_tokenizer_kind(tok) == LMS_TOK_BPE) {
-		const char *text = "Hello\xff" "world\xc3";
+		const char *text = "Hello\xff"
+						   "world\xc3";
 		int *ids;
 		size_t n;
-		ck_assert_int_eq(lms_tokenizer_encode(tok, text, strlen(text), &ids, &n, NULL, NULL), LMS_OK);
+		ck_assert_int_eq(lms_tokenizer_encode(tok, text, strlen(text), &ids, &n, NULL, NULL),
+		                 LMS_OK);
 		int *a, *b;
 		size_t na, nb;
 		ck_assert_int_eq(lms_tokenizer_encode(tok, "Hello", 5, &a, &na, NULL, NULL), LMS_OK);
@@ -846,8 +917,7 @@ START_TEST(reference)
 	ck_assert_msg(root != NULL, "%s: %s", path, err.text);
 	const char *dir;
 	json_t *ref;
-	json_object_foreach(root, dir, ref)
-		check_reference_dir(dir, ref);
+	json_object_foreach(root, dir, ref) check_reference_dir(dir, ref);
 	json_decref(root);
 }
 END_TEST
@@ -859,12 +929,17 @@ Suite *lms_test_suite(void)
 		const char *name;
 		const TTest *test;
 	} cases[] = {
-		{"bytelevel", bytelevel},       {"unicode_normalizers", unicode_normalizers},
-		{"sentencepiece_style", sentencepiece_style}, {"metaspace", metaspace},
-		{"added_tokens", added_tokens}, {"split_behaviors", split_behaviors},
+		{"bytelevel", bytelevel},
+		{"unicode_normalizers", unicode_normalizers},
+		{"sentencepiece_style", sentencepiece_style},
+		{"metaspace", metaspace},
+		{"added_tokens", added_tokens},
+		{"split_behaviors", split_behaviors},
 		{"refused", refused},
-		{"precedence", precedence},     {"gguf_gpt2", gguf_gpt2},
-		{"gguf_llama", gguf_llama},     {"gguf_llama_real", gguf_llama_real},
+		{"precedence", precedence},
+		{"gguf_gpt2", gguf_gpt2},
+		{"gguf_llama", gguf_llama},
+		{"gguf_llama_real", gguf_llama_real},
 		{"reference", reference},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

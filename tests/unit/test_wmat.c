@@ -49,16 +49,16 @@ START_TEST(test_convert)
 {
 	/* 1, -2, 0.5, 65504 (largest half), 2^-24 (smallest subnormal), -0 */
 	const uint16_t h[] = {0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x3555, 0x0400, 0x7c00};
-	const float want_h[] = {1.0f, -2.0f, 0.5f, 65504.0f, 5.9604645e-8f, -0.0f,
-	                        0.33325195f, 6.1035156e-5f, INFINITY};
+	const float want_h[] = {1.0f,  -2.0f,       0.5f,          65504.0f, 5.9604645e-8f,
+	                        -0.0f, 0.33325195f, 6.1035156e-5f, INFINITY};
 	/* bfloat16: 1, -2, pi's top half, 2^-126 */
 	const uint16_t b[] = {0x3f80, 0xc000, 0x4049, 0x0080, 0x3f80, 0x3f80, 0x3f80, 0x3f80, 0x3f80};
 	const float want_b[] = {1.0f, -2.0f, 3.140625f, 1.1754944e-38f, 1, 1, 1, 1, 1};
 	float out[9];
 	lms_wtype_to_f32(out, h, LMS_W_F16, 9);
 	for (int i = 0; i < 9; i++)
-		ck_assert_msg(out[i] == want_h[i] && signbit(out[i]) == signbit(want_h[i]),
-		              "f16 %d: %g", i, out[i]);
+		ck_assert_msg(out[i] == want_h[i] && signbit(out[i]) == signbit(want_h[i]), "f16 %d: %g", i,
+		              out[i]);
 	lms_wtype_to_f32(out, b, LMS_W_BF16, 9);
 	for (int i = 0; i < 9; i++)
 		ck_assert_msg(out[i] == want_b[i], "bf16 %d: %g", i, out[i]);
@@ -97,24 +97,32 @@ static void check_products(enum lms_wtype t, int rows, int cols, int N, unsigned
 	ck_assert_double_lt(tu_max_rel_err(out, ref, (size_t)N * ldo, sqrt(cols)), REF_TOL);
 
 	float *dout = malloc((size_t)N * ldo * sizeof *dout);
-	float *din = malloc((size_t)N * ldi * sizeof *din), *dref = malloc((size_t)N * ldi * sizeof *dref);
+	float *din = malloc((size_t)N * ldi * sizeof *din),
+		  *dref = malloc((size_t)N * ldi * sizeof *dref);
 	tu_fill_normal(dout, (size_t)N * ldo, 1.0f, &g);
 	tu_fill_normal(din, (size_t)N * ldi, 1.0f, &g);
 	memcpy(dref, din, (size_t)N * ldi * sizeof *din);
 	lms_wmat_backward(din, ldi, dout, ldo, &w, N);
 	lms_wmat_backward_ref(dref, ldi, dout, ldo, &w, N);
 	ck_assert_double_lt(tu_max_rel_err(din, dref, (size_t)N * ldi, sqrt(rows)), REF_TOL);
-	free(data); free(in); free(bias); free(out); free(ref); free(dout); free(din); free(dref);
+	free(data);
+	free(in);
+	free(bias);
+	free(out);
+	free(ref);
+	free(dout);
+	free(din);
+	free(dref);
 }
 
 START_TEST(test_products)
 {
 	static const enum lms_wtype t[] = {LMS_W_F32, LMS_W_F16, LMS_W_BF16};
 	for (int i = 0; i < 3; i++) {
-		check_products(t[i], 7, 5, 1, 1);        /* one input row */
-		check_products(t[i], 37, 24, 3, 2);      /* one tile */
-		check_products(t[i], 3000, 40, 2, 3);    /* several tiles of rows */
-		check_products(t[i], 3, 40000, 2, 4);    /* rows wider than a tile */
+		check_products(t[i], 7, 5, 1, 1);     /* one input row */
+		check_products(t[i], 37, 24, 3, 2);   /* one tile */
+		check_products(t[i], 3000, 40, 2, 3); /* several tiles of rows */
+		check_products(t[i], 3, 40000, 2, 4); /* rows wider than a tile */
 		check_products(t[i], 2, 40000, 1, 5);
 	}
 }
@@ -123,9 +131,9 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{ "types", test_types },
-		{ "convert", test_convert },
-		{ "products", test_products },
+		{"types", test_types},
+		{"convert", test_convert},
+		{"products", test_products},
 	};
 	return TU_SUITE("wmat", cases, 0);
 }

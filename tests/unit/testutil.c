@@ -28,7 +28,8 @@ void tu_widen(struct lms_model *m, float scale, unsigned seed)
 
 void tu_zero_block_outputs(struct lms_model *m)
 {
-	const char *zero[] = {"attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
+	const char *zero[] = {"attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight",
+	                      "mlp.c_proj.bias"};
 	char name[64];
 	for (int l = 0; l < m->cfg.L; l++)
 		for (int i = 0; i < 4; i++) {
@@ -79,8 +80,8 @@ static double xent_value(struct lms_run *r, const int *targets, int T)
 	return lms_objective_xent(r, targets, 0);
 }
 
-double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed,
-                         double eps, double abs_tol)
+double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
+                         double abs_tol)
 {
 	struct lms_rng g;
 	lms_rng_seed(&g, seed);
@@ -128,7 +129,8 @@ double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigne
 	memcpy(demb, r->demb, sizeof(float) * (size_t)r->B * r->T * C);
 	double escale = 1e-2 * max_abs(demb, (size_t)r->B * r->T * C);
 	for (int s = 0; s < samples; s++) {
-		int b = (int)lms_rng_below(&g, B), t = (int)lms_rng_below(&g, T), k = (int)lms_rng_below(&g, C);
+		int b = (int)lms_rng_below(&g, B), t = (int)lms_rng_below(&g, T),
+			k = (int)lms_rng_below(&g, C);
 		size_t i = ((size_t)b * r->T + t) * C + k;
 		lms_embed(r, ids, T);
 		float keep = r->emb[i];

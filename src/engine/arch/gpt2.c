@@ -51,22 +51,22 @@ static void kinds(const struct lms_config *c, struct kind k[N_KINDS])
 {
 	int64_t V = c->V, C = c->C, H = c->H, P = c->maxT;
 	struct kind t[N_KINDS] = {
-		{ "wte.weight", 0, 2, { V, C } },
-		{ "wpe.weight", 0, 2, { P, C } },
-		{ "h.%d.ln_1.weight", 1, 1, { C, 0 } },
-		{ "h.%d.ln_1.bias", 1, 1, { C, 0 } },
-		{ "h.%d.attn.c_attn.weight", 1, 2, { C, 3 * C } },
-		{ "h.%d.attn.c_attn.bias", 1, 1, { 3 * C, 0 } },
-		{ "h.%d.attn.c_proj.weight", 1, 2, { C, C } },
-		{ "h.%d.attn.c_proj.bias", 1, 1, { C, 0 } },
-		{ "h.%d.ln_2.weight", 1, 1, { C, 0 } },
-		{ "h.%d.ln_2.bias", 1, 1, { C, 0 } },
-		{ "h.%d.mlp.c_fc.weight", 1, 2, { C, H } },
-		{ "h.%d.mlp.c_fc.bias", 1, 1, { H, 0 } },
-		{ "h.%d.mlp.c_proj.weight", 1, 2, { H, C } },
-		{ "h.%d.mlp.c_proj.bias", 1, 1, { C, 0 } },
-		{ "ln_f.weight", 0, 1, { C, 0 } },
-		{ "ln_f.bias", 0, 1, { C, 0 } },
+		{"wte.weight", 0, 2, {V, C}},
+		{"wpe.weight", 0, 2, {P, C}},
+		{"h.%d.ln_1.weight", 1, 1, {C, 0}},
+		{"h.%d.ln_1.bias", 1, 1, {C, 0}},
+		{"h.%d.attn.c_attn.weight", 1, 2, {C, 3 * C}},
+		{"h.%d.attn.c_attn.bias", 1, 1, {3 * C, 0}},
+		{"h.%d.attn.c_proj.weight", 1, 2, {C, C}},
+		{"h.%d.attn.c_proj.bias", 1, 1, {C, 0}},
+		{"h.%d.ln_2.weight", 1, 1, {C, 0}},
+		{"h.%d.ln_2.bias", 1, 1, {C, 0}},
+		{"h.%d.mlp.c_fc.weight", 1, 2, {C, H}},
+		{"h.%d.mlp.c_fc.bias", 1, 1, {H, 0}},
+		{"h.%d.mlp.c_proj.weight", 1, 2, {H, C}},
+		{"h.%d.mlp.c_proj.bias", 1, 1, {C, 0}},
+		{"ln_f.weight", 0, 1, {C, 0}},
+		{"ln_f.bias", 0, 1, {C, 0}},
 	};
 	memcpy(k, t, sizeof t);
 }
@@ -108,8 +108,9 @@ static void params_at(struct gpt2_params *p, const struct lms_config *c, float *
 	struct kind k[N_KINDS];
 	kinds(c, k);
 	float **slot[N_KINDS] = {
-		&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
-		&p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
+		&p->wte,      &p->wpe,      &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb,
+		&p->attprojw, &p->attprojb, &p->ln2w, &p->ln2b, &p->fcw,  &p->fcb,
+		&p->fcprojw,  &p->fcprojb,  &p->lnfw, &p->lnfb,
 	};
 	size_t off = 0;
 	for (int i = 0; i < N_KINDS; i++) {
@@ -128,15 +129,19 @@ static void gpt2_init(const struct lms_config *c, float *params, uint64_t seed)
 	lms_rng_seed(&g, seed);
 	size_t C = c->C, H = c->H, L = c->L;
 	float s = 0.02f, sres = 0.02f / sqrtf(2.0f * (float)c->L);
-	struct { float *w; size_t n; float std; } normal[] = {
-		{ p.wte, (size_t)c->V * C, s }, { p.wpe, (size_t)c->maxT * C, s },
-		{ p.qkvw, L * C * 3 * C, s }, { p.attprojw, L * C * C, sres },
-		{ p.fcw, L * C * H, s }, { p.fcprojw, L * H * C, sres },
+	struct {
+		float *w;
+		size_t n;
+		float std;
+	} normal[] = {
+		{p.wte, (size_t)c->V * C, s}, {p.wpe, (size_t)c->maxT * C, s},
+		{p.qkvw, L * C * 3 * C, s},   {p.attprojw, L * C * C, sres},
+		{p.fcw, L * C * H, s},        {p.fcprojw, L * H * C, sres},
 	};
 	for (size_t i = 0; i < sizeof normal / sizeof *normal; i++)
 		for (size_t j = 0; j < normal[i].n; j++)
 			normal[i].w[j] = normal[i].std * lms_rng_normal(&g);
-	float *ones[] = { p.ln1w, p.ln2w };
+	float *ones[] = {p.ln1w, p.ln2w};
 	for (int i = 0; i < 2; i++)
 		for (size_t j = 0; j < L * C; j++)
 			ones[i][j] = 1.0f;
@@ -184,8 +189,8 @@ struct gpt2_acts {
 	float *dfch;      /* (B, T, H) */
 	float *datt;      /* (T, T) attention backward scratch */
 	/* the forward's products over several batch rows' runs (B > 1 only) */
-	float *pack_in;   /* (B, T, max(C, H)) */
-	float *pack_out;  /* (B, T, max(3C, H)) */
+	float *pack_in;  /* (B, T, max(C, H)) */
+	float *pack_out; /* (B, T, max(3C, H)) */
 	float *block;
 };
 
@@ -198,19 +203,35 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 	a->B = B;
 	a->T = T;
 	size_t BT = (size_t)B * T, L = c->L, C = c->C, H = c->H, NH = c->NH;
-	struct { float **p; size_t n; } parts[] = {
-		{ &a->encoded, BT * C },
-		{ &a->ln1, L * BT * C }, { &a->ln1_mean, L * BT }, { &a->ln1_rstd, L * BT },
-		{ &a->qkv, L * BT * 3 * C }, { &a->atty, L * BT * C },
-		{ &a->att, L * B * NH * T * T }, { &a->residual2, L * BT * C },
-		{ &a->ln2, L * BT * C }, { &a->ln2_mean, L * BT }, { &a->ln2_rstd, L * BT },
-		{ &a->fch, L * BT * H }, { &a->fch_gelu, L * BT * H }, { &a->residual3, L * BT * C },
-		{ &a->lnf_mean, BT }, { &a->lnf_rstd, BT },
-		{ &a->dresidual, BT * C }, { &a->dln, BT * C }, { &a->dqkv, BT * 3 * C },
-		{ &a->datty, BT * C }, { &a->dfch_gelu, BT * H }, { &a->dfch, BT * H },
-		{ &a->datt, (size_t)T * T },
-		{ &a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0 },
-		{ &a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0 },
+	struct {
+		float **p;
+		size_t n;
+	} parts[] = {
+		{&a->encoded, BT * C},
+		{&a->ln1, L * BT * C},
+		{&a->ln1_mean, L * BT},
+		{&a->ln1_rstd, L * BT},
+		{&a->qkv, L * BT * 3 * C},
+		{&a->atty, L * BT * C},
+		{&a->att, L * B * NH * T * T},
+		{&a->residual2, L * BT * C},
+		{&a->ln2, L * BT * C},
+		{&a->ln2_mean, L * BT},
+		{&a->ln2_rstd, L * BT},
+		{&a->fch, L * BT * H},
+		{&a->fch_gelu, L * BT * H},
+		{&a->residual3, L * BT * C},
+		{&a->lnf_mean, BT},
+		{&a->lnf_rstd, BT},
+		{&a->dresidual, BT * C},
+		{&a->dln, BT * C},
+		{&a->dqkv, BT * 3 * C},
+		{&a->datty, BT * C},
+		{&a->dfch_gelu, BT * H},
+		{&a->dfch, BT * H},
+		{&a->datt, (size_t)T * T},
+		{&a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0},
+		{&a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
@@ -254,7 +275,7 @@ struct span {
 
 static struct span span_of(int B, int T, int from, int n)
 {
-	struct span s = { B, n - from, from, T, n, NULL, 0 };
+	struct span s = {B, n - from, from, T, n, NULL, 0};
 	if (B == 1 || (from == 0 && n == T)) {
 		s.len = (B - 1) * T + (n - from);
 		s.nseg = 1;
@@ -269,7 +290,7 @@ static struct span span_forward(const struct lms_intervention *iv, int B, int T,
 		return span_of(B, T, from, n);
 	if (B == 1)
 		return span_of(1, T, lms_iv_row_from(iv, 0, from), n);
-	struct span s = { B, n - from, from, T, n, iv, 1 };
+	struct span s = {B, n - from, from, T, n, iv, 1};
 	return s;
 }
 
@@ -340,8 +361,8 @@ static void span_attention(const struct span *sp, float *atty, float *att, const
 	lay.B = 1;
 	for (int b = 0; b < B; b++) {
 		const float *q = qkv + (size_t)b * T * 3 * C;
-		lms_attention_forward(atty + (size_t)b * T * C, att + (size_t)b * lay.NH * T * T, q,
-		                      q + C, q + 2 * C, &lay, seg_from(sp, b), sp->n);
+		lms_attention_forward(atty + (size_t)b * T * C, att + (size_t)b * lay.NH * T * T, q, q + C,
+		                      q + 2 * C, &lay, seg_from(sp, b), sp->n);
 	}
 }
 
@@ -377,8 +398,8 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
-			lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C,
-			                      p.ln1w + lC, p.ln1b + lC, seg_len(&sp, i), C, c->eps);
+			lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C, p.ln1w + lC,
+			                      p.ln1b + lC, seg_len(&sp, i), C, c->eps);
 		}
 		span_matmul(a, &sp, qkv, ln1, p.qkvw + lC * 3 * C, p.qkvb + lC * 3, C, 3 * C);
 		/* the last layer of a patching sweep: past the keys and values,
@@ -396,8 +417,8 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			size_t r0 = seg_row(&post, i);
 			int len = seg_len(&post, i);
 			lms_residual_forward(res2 + r0 * C, res2 + r0 * C, res + r0 * C, len * C);
-			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
-			                      p.ln2w + lC, p.ln2b + lC, len, C, c->eps);
+			lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C, p.ln2w + lC,
+			                      p.ln2b + lC, len, C, c->eps);
 		}
 		span_matmul(a, &post, fch, ln2, p.fcw + lC * H, p.fcb + (size_t)l * H, C, H);
 		for (int i = 0; i < post.nseg; i++) {
@@ -416,8 +437,8 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 	struct span fin = r->iv && r->iv->last_only ? span_of(B, T, n - 1, n) : sp;
 	for (int i = 0; i < fin.nseg; i++) {
 		size_t r0 = seg_row(&fin, i);
-		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0,
-		                      last + r0 * C, p.lnfw, p.lnfb, seg_len(&fin, i), C, c->eps);
+		lms_layernorm_forward(r->hfin + r0 * C, a->lnf_mean + r0, a->lnf_rstd + r0, last + r0 * C,
+		                      p.lnfw, p.lnfb, seg_len(&fin, i), C, c->eps);
 	}
 }
 
@@ -449,7 +470,7 @@ static void gpt2_backward(struct lms_run *r, int flags)
 {
 	const struct lms_config *c = &r->m->cfg;
 	struct gpt2_acts *a = r->acts;
-	struct gpt2_params p, g = { 0 };
+	struct gpt2_params p, g = {0};
 	params_at(&p, c, r->m->params);
 	int want = (flags & LMS_GRAD_PARAMS) && r->m->grads;
 	if (want)
@@ -515,13 +536,13 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			                       ln2r + r0, len, C);
 			/* res2 = res + atty @ c_proj: d res is d res2 plus the attention branch */
 			lms_matmul_backward(a->datty + r0 * C, pg(g.attprojw, lC * C, want),
-			                    pg(g.attprojb, lC, want), dres, atty + r0 * C,
-			                    p.attprojw + lC * C, len, C, C);
+			                    pg(g.attprojb, lC, want), dres, atty + r0 * C, p.attprojw + lC * C,
+			                    len, C, C);
 		}
 		float *dqkv = a->dqkv;
 		lms_iv_heads_backward(r->iv, l, a->datty, B, T, C, n);
-		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv,
-		                       qkv + C, qkv + 2 * C, &lay, n);
+		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv, qkv + C,
+		                       qkv + 2 * C, &lay, n);
 		zero_rows(a->dln, &sp, C);
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
@@ -529,8 +550,8 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			                    pg(g.qkvb, lC * 3, want), dqkv + r0 * 3 * C, ln1 + r0 * C,
 			                    p.qkvw + lC * 3 * C, sp.len, C, 3 * C);
 			lms_layernorm_backward(a->dresidual + r0 * C, pg(g.ln1w, lC, want),
-			                       pg(g.ln1b, lC, want), a->dln + r0 * C, res + r0 * C,
-			                       p.ln1w + lC, ln1m + r0, ln1r + r0, sp.len, C);
+			                       pg(g.ln1b, lC, want), a->dln + r0 * C, res + r0 * C, p.ln1w + lC,
+			                       ln1m + r0, ln1r + r0, sp.len, C);
 		}
 	}
 	/* encoded = emb + wpe[t] */
@@ -582,8 +603,8 @@ static void gpt2_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, 
 	const struct gpt2_acts *s = src->acts;
 	size_t X = 3 * (size_t)c->C; /* q rides along: k and v sit between q's */
 	for (int l = 0; l < c->L; l++)
-		memcpy(layer(d->qkv, l, d, X) + (size_t)b * d->T * X,
-		       s->qkv + (size_t)l * s->B * s->T * X, (size_t)n * X * sizeof(float));
+		memcpy(layer(d->qkv, l, d, X) + (size_t)b * d->T * X, s->qkv + (size_t)l * s->B * s->T * X,
+		       (size_t)n * X * sizeof(float));
 }
 
 static void gpt2_final_norm(const struct lms_model *m, float *out, const float *in)

@@ -86,11 +86,11 @@ static int norm_index(const struct lms_config *c)
 
 /* One layer's weights as stored (values are read through wm, see model.h). */
 struct layer_w {
-	const float *ln1, *ln2;                        /* (C) */
-	const float *bq, *bk, *bv;                     /* (C), (KC), (KC); NULL without biases */
-	const float *qn, *kn;                          /* (hs); NULL without qk_norm */
-	const struct lms_wmat *wq, *wk, *wv, *wo;      /* (C, C), (KC, C), (KC, C), (C, C) */
-	const struct lms_wmat *wg, *wu, *wd;           /* (H, C), (H, C), (C, H) */
+	const float *ln1, *ln2;                   /* (C) */
+	const float *bq, *bk, *bv;                /* (C), (KC), (KC); NULL without biases */
+	const float *qn, *kn;                     /* (hs); NULL without qk_norm */
+	const struct lms_wmat *wq, *wk, *wv, *wo; /* (C, C), (KC, C), (KC, C), (C, C) */
+	const struct lms_wmat *wg, *wu, *wd;      /* (H, C), (H, C), (C, H) */
 };
 
 /* The same layer's gradients, float32, at the tensors' offsets into grads. */
@@ -131,11 +131,20 @@ static struct layer_w layer_of(const struct lms_model *m, int l)
 {
 	struct layer_t t = layer_tab(m, l);
 	struct layer_w w = {
-		.ln1 = data_of(t.w[T_LN1]), .ln2 = data_of(t.w[T_LN2]),
-		.bq = data_of(t.w[T_BQ]), .bk = data_of(t.w[T_BK]), .bv = data_of(t.w[T_BV]),
-		.qn = data_of(t.w[T_QN]), .kn = data_of(t.w[T_KN]),
-		.wq = t.w[T_WQ], .wk = t.w[T_WK], .wv = t.w[T_WV], .wo = t.w[T_WO],
-		.wg = t.w[T_WG], .wu = t.w[T_WU], .wd = t.w[T_WD],
+		.ln1 = data_of(t.w[T_LN1]),
+		.ln2 = data_of(t.w[T_LN2]),
+		.bq = data_of(t.w[T_BQ]),
+		.bk = data_of(t.w[T_BK]),
+		.bv = data_of(t.w[T_BV]),
+		.qn = data_of(t.w[T_QN]),
+		.kn = data_of(t.w[T_KN]),
+		.wq = t.w[T_WQ],
+		.wk = t.w[T_WK],
+		.wv = t.w[T_WV],
+		.wo = t.w[T_WO],
+		.wg = t.w[T_WG],
+		.wu = t.w[T_WU],
+		.wd = t.w[T_WD],
 	};
 	return w;
 }
@@ -147,9 +156,20 @@ static struct layer_g grads_of(const struct lms_model *m, int l)
 	for (int k = T_LN1; k <= T_WD; k++)
 		g[k] = t.t[k] ? m->grads + t.t[k]->offset : NULL;
 	struct layer_g d = {
-		.ln1 = g[T_LN1], .wq = g[T_WQ], .bq = g[T_BQ], .wk = g[T_WK], .bk = g[T_BK],
-		.wv = g[T_WV], .bv = g[T_BV], .wo = g[T_WO], .qn = g[T_QN], .kn = g[T_KN],
-		.ln2 = g[T_LN2], .wg = g[T_WG], .wu = g[T_WU], .wd = g[T_WD],
+		.ln1 = g[T_LN1],
+		.wq = g[T_WQ],
+		.bq = g[T_BQ],
+		.wk = g[T_WK],
+		.bk = g[T_BK],
+		.wv = g[T_WV],
+		.bv = g[T_BV],
+		.wo = g[T_WO],
+		.qn = g[T_QN],
+		.kn = g[T_KN],
+		.ln2 = g[T_LN2],
+		.wg = g[T_WG],
+		.wu = g[T_WU],
+		.wd = g[T_WD],
 	};
 	return d;
 }
@@ -170,10 +190,10 @@ static int llama_tensors(const struct lms_config *c, struct lms_tensor *out)
 	struct lms_tensor *t = out;
 	lms_tensor_set(t++, "model.embed_tokens.weight", 2, c->V, C, &off);
 	for (int l = 0; l < c->L; l++) {
-#define LAYER(suffix, nd, d0, d1) \
-	do { \
-		snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix); \
-		lms_tensor_set(t++, name, nd, d0, d1, &off); \
+#define LAYER(suffix, nd, d0, d1)                                                                  \
+	do {                                                                                           \
+		snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix);                              \
+		lms_tensor_set(t++, name, nd, d0, d1, &off);                                               \
 	} while (0)
 		LAYER("input_layernorm.weight", 1, C, 0);
 		LAYER("self_attn.q_proj.weight", 2, C, C);
@@ -295,7 +315,7 @@ struct llama_acts {
 	float *datt;           /* (T, T) */
 	/* a patching sweep's products over several batch rows (B > 1 only) */
 	float *pack_in, *pack_out; /* (B, T, max(C, H)) */
-	float *block;          /* the one allocation the above point into */
+	float *block;              /* the one allocation the above point into */
 };
 
 static void *llama_acts_new(const struct lms_model *m, int B, int T)
@@ -381,8 +401,14 @@ static void llama_acts_free(void *p)
 static struct lms_attn_layout layout_of(const struct lms_config *c, const struct llama_acts *a)
 {
 	struct lms_attn_layout s = {
-		.B = a->B, .T = a->T, .NH = c->NH, .KV = c->KV, .hs = c->C / c->NH,
-		.ldq = c->C, .ldkv = kv_width(c), .ldo = c->C,
+		.B = a->B,
+		.T = a->T,
+		.NH = c->NH,
+		.KV = c->KV,
+		.hs = c->C / c->NH,
+		.ldq = c->C,
+		.ldkv = kv_width(c),
+		.ldo = c->C,
 	};
 	return s;
 }
@@ -416,9 +442,8 @@ static void attention_rows(const struct lms_intervention *iv, struct layer_a *la
 	size_t T = (size_t)lay->T;
 	for (int b = 0; b < lay->B; b++) {
 		size_t q = b * T * lay->ldq, kv = b * T * lay->ldkv;
-		lms_attention_forward(la->ao + b * T * lay->ldo, la->att + b * lay->NH * T * T,
-		                      la->q + q, la->k + kv, la->v + kv, &one,
-		                      lms_iv_row_from(iv, b, from), n);
+		lms_attention_forward(la->ao + b * T * lay->ldo, la->att + b * lay->NH * T * T, la->q + q,
+		                      la->k + kv, la->v + kv, &one, lms_iv_row_from(iv, b, from), n);
 	}
 }
 
@@ -427,8 +452,8 @@ static void attention_rows(const struct lms_intervention *iv, struct layer_a *la
  * both (B, T, X) run buffers: a product per batch row, or in a sweep's
  * batch one over all of them gathered, so that w is read once for the
  * batch rather than once per row. */
-static void rows_lin(const struct lms_run *r, float *out, const float *in,
-                     const struct lms_wmat *w, const float *bias, int from, int n)
+static void rows_lin(const struct lms_run *r, float *out, const float *in, const struct lms_wmat *w,
+                     const float *bias, int from, int n)
 {
 	struct llama_acts *a = r->acts;
 	size_t IC = (size_t)w->cols, OC = (size_t)w->rows, T = (size_t)r->T;
@@ -476,8 +501,8 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			int f = lms_iv_row_from(r->iv, b, from), N = n - f;
 			size_t row = (size_t)b * r->T + f;
 			if (N > 0)
-				lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1,
-				                    N, C, c->eps);
+				lms_rmsnorm_forward(la->xn1 + row * C, la->rstd1 + row, xin + row * C, w.ln1, N, C,
+				                    c->eps);
 		}
 		/* with qk_norm the projections go to qp, kp and norm_qk makes q, k */
 		rows_lin(r, c->qk_norm ? la->qp : la->q, la->xn1, w.wq, w.bq, from, n);
@@ -505,8 +530,8 @@ static void llama_forward(struct lms_run *r, int from, int n)
 			if (N <= 0)
 				continue;
 			lms_residual_forward(la->r1 + row * C, la->r1 + row * C, xin + row * C, N * C);
-			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N,
-			                    C, c->eps);
+			lms_rmsnorm_forward(la->xn2 + row * C, la->rstd2 + row, la->r1 + row * C, w.ln2, N, C,
+			                    c->eps);
 		}
 		rows_lin(r, la->g, la->xn2, w.wg, NULL, post, n);
 		rows_lin(r, la->u, la->xn2, w.wu, NULL, post, n);
@@ -642,13 +667,13 @@ static void llama_backward(struct lms_run *r, int flags)
 			lin_back(a->ds + row * H, dw.wd, NULL, dcur + row * C, la->s + row * H, w.wd, N);
 			lms_iv_mlp_backward(r->iv, l, a->ds + row * H, (size_t)N * H);
 			/* s = silu(g) u; g, u = xn2 Wg^T, xn2 Wu^T */
-			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H,
-			                    la->g + row * H, la->u + row * H, N * H);
+			lms_swiglu_backward(a->dg + row * H, a->du + row * H, a->ds + row * H, la->g + row * H,
+			                    la->u + row * H, N * H);
 			lin_back(a->dxn + row * C, dw.wg, NULL, a->dg + row * H, la->xn2 + row * C, w.wg, N);
 			lin_back(a->dxn + row * C, dw.wu, NULL, a->du + row * H, la->xn2 + row * C, w.wu, N);
 			/* xn2 = rmsnorm(r1) w_ln2 */
-			lms_rmsnorm_backward(dr1 + row * C, dw.ln2, a->dxn + row * C, la->r1 + row * C,
-			                     w.ln2, la->rstd2 + row, N, C);
+			lms_rmsnorm_backward(dr1 + row * C, dw.ln2, a->dxn + row * C, la->r1 + row * C, w.ln2,
+			                     la->rstd2 + row, N, C);
 		}
 
 		/* r1 = x + ao Wo^T: dx = dr1 (+ the attention path below) */
@@ -664,8 +689,8 @@ static void llama_backward(struct lms_run *r, int flags)
 		}
 		lms_iv_heads_backward(r->iv, l, a->dao, B, T, C, n);
 		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
-		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k,
-		                       la->v, &lay, n);
+		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k, la->v,
+		                       &lay, n);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T;
 			/* q, k = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk); v = xn1 Wv^T + bv */
@@ -682,8 +707,8 @@ static void llama_backward(struct lms_run *r, int flags)
 			lin_back(a->dxn + row * C, dw.wk, dw.bk, dk + row * KC, la->xn1 + row * C, w.wk, n);
 			lin_back(a->dxn + row * C, dw.wv, dw.bv, a->dv + row * KC, la->xn1 + row * C, w.wv, n);
 			/* xn1 = rmsnorm(x) w_ln1 */
-			lms_rmsnorm_backward(dxin + row * C, dw.ln1, a->dxn + row * C, xin + row * C,
-			                     w.ln1, la->rstd1 + row, n, C);
+			lms_rmsnorm_backward(dxin + row * C, dw.ln1, a->dxn + row * C, xin + row * C, w.ln1,
+			                     la->rstd1 + row, n, C);
 		}
 		dcur = dxin;
 		lo = 0; /* below the top block every position has gradient */
@@ -739,8 +764,7 @@ static void llama_kv_copy(struct lms_run *dst, int b, const struct lms_run *src,
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)
 {
 	float rstd;
-	lms_rmsnorm_forward(out, &rstd, in, final_norm_w(m), 1, m->cfg.C,
-	                    m->cfg.eps);
+	lms_rmsnorm_forward(out, &rstd, in, final_norm_w(m), 1, m->cfg.C, m->cfg.eps);
 }
 
 const struct lms_arch_ops lms_llama_ops = {

@@ -8,7 +8,7 @@
 #include "nn/wmat.h"
 
 static const char *const arch_names[] = {
-	[LMS_RNN] = "rnn", [LMS_LSTM] = "lstm", [LMS_GRU] = "gru",
+	[LMS_RNN] = "rnn",   [LMS_LSTM] = "lstm",   [LMS_GRU] = "gru",
 	[LMS_GPT2] = "gpt2", [LMS_LLAMA] = "llama",
 };
 
@@ -48,14 +48,16 @@ enum lms_status lms_config_check(const struct lms_config *c, const char *what)
 	if (c->C <= 0 || c->C > MAX_DIM || c->H <= 0 || c->H > MAX_DIM)
 		return lms_fail(LMS_EFORMAT, "%s: width %d / hidden %d out of range", what, c->C, c->H);
 	if (c->L <= 0 || c->L > LMS_MAX_LAYERS)
-		return lms_fail(LMS_EFORMAT, "%s: %d layers (1 to %d supported)", what, c->L, LMS_MAX_LAYERS);
+		return lms_fail(LMS_EFORMAT, "%s: %d layers (1 to %d supported)", what, c->L,
+		                LMS_MAX_LAYERS);
 	if (c->maxT <= 0 || c->maxT > MAX_DIM)
 		return lms_fail(LMS_EFORMAT, "%s: context length %d out of range", what, c->maxT);
 	if (!lms_arch_is_recurrent(c->arch)) {
 		if (c->NH <= 0 || c->C % c->NH)
 			return lms_fail(LMS_EFORMAT, "%s: %d heads do not divide width %d", what, c->NH, c->C);
 		if (c->KV <= 0 || c->NH % c->KV)
-			return lms_fail(LMS_EFORMAT, "%s: %d key/value heads do not divide %d heads", what, c->KV, c->NH);
+			return lms_fail(LMS_EFORMAT, "%s: %d key/value heads do not divide %d heads", what,
+			                c->KV, c->NH);
 		if (c->arch == LMS_LLAMA && (c->C / c->NH) % 2)
 			return lms_fail(LMS_EFORMAT, "%s: rotary embeddings need an even head size", what);
 	}
@@ -70,7 +72,9 @@ enum lms_status lms_config_check(const struct lms_config *c, const char *what)
 const struct lms_arch_ops *lms_arch_ops(enum lms_arch a)
 {
 	switch (a) {
-	case LMS_RNN: case LMS_LSTM: case LMS_GRU: return &lms_rnn_ops;
+	case LMS_RNN:
+	case LMS_LSTM:
+	case LMS_GRU: return &lms_rnn_ops;
 	case LMS_GPT2: return &lms_gpt2_ops;
 	case LMS_LLAMA: return &lms_llama_ops;
 	}
@@ -100,7 +104,8 @@ enum lms_status lms_model_alloc_table(const struct lms_config *c, struct lms_mod
 		return st;
 	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
 	if (!ops)
-		return lms_fail(LMS_EUNSUPPORTED, "architecture %s is not available", lms_arch_name(c->arch));
+		return lms_fail(LMS_EUNSUPPORTED, "architecture %s is not available",
+		                lms_arch_name(c->arch));
 	struct lms_model *m = calloc(1, sizeof *m);
 	if (!m)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -187,7 +192,7 @@ enum lms_status lms_model_grads(struct lms_model *m)
 		return LMS_OK;
 	if (m->typed)
 		return lms_fail(LMS_EUNSUPPORTED, "weights kept as stored (half, bfloat16, quantized) "
-		                "cannot be trained: convert the model to float32 first");
+		                                  "cannot be trained: convert the model to float32 first");
 	m->grads = calloc(m->n_params, sizeof(float));
 	if (!m->grads)
 		return lms_fail(LMS_ENOMEM, "cannot allocate gradients for %zu parameters", m->n_params);

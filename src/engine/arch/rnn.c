@@ -170,19 +170,19 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 	size_t BT = (size_t)B * T, H = (size_t)c->H, GH = (size_t)a->G * H, L = (size_t)c->L;
 	int lstm = c->arch == LMS_LSTM, gru = c->arch == LMS_GRU;
 	size_t sizes[] = {
-		L * BT * GH,                  /* gates */
-		(L - 1) * BT * H,             /* h */
-		lstm ? L * BT * H : 0,        /* c */
-		lstm ? L * BT * H : 0,        /* tc */
-		gru ? L * BT * H : 0,         /* hn */
-		BT * GH,                      /* xg */
-		(size_t)B * GH,               /* hg */
-		BT * GH,                      /* dxg */
-		gru ? BT * GH : 0,            /* dhg */
-		BT * H,                       /* dh */
-		(size_t)B * H,                /* dcur */
-		(size_t)B * H,                /* drec */
-		lstm ? (size_t)B * H : 0,     /* dcrec */
+		L * BT * GH,              /* gates */
+		(L - 1) * BT * H,         /* h */
+		lstm ? L * BT * H : 0,    /* c */
+		lstm ? L * BT * H : 0,    /* tc */
+		gru ? L * BT * H : 0,     /* hn */
+		BT * GH,                  /* xg */
+		(size_t)B * GH,           /* hg */
+		BT * GH,                  /* dxg */
+		gru ? BT * GH : 0,        /* dhg */
+		BT * H,                   /* dh */
+		(size_t)B * H,            /* dcur */
+		(size_t)B * H,            /* drec */
+		lstm ? (size_t)B * H : 0, /* dcrec */
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -192,8 +192,8 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		free(a);
 		return NULL;
 	}
-	float **ptrs[] = { &a->gates, &a->h, &a->c, &a->tc, &a->hn, &a->xg, &a->hg, &a->dxg, &a->dhg,
-	                   &a->dh, &a->dcur, &a->drec, &a->dcrec };
+	float **ptrs[] = {&a->gates, &a->h,   &a->c,  &a->tc,   &a->hn,   &a->xg,   &a->hg,
+	                  &a->dxg,   &a->dhg, &a->dh, &a->dcur, &a->drec, &a->dcrec};
 	float *p = a->mem;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		*ptrs[i] = sizes[i] ? p : NULL;
@@ -257,13 +257,16 @@ static void rows_times_w(float *out, int ldo, const float *in, int lda, const fl
 	if (M == 1)
 		cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, W, N, in, 1, beta, out, 1);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in, lda, W, N,
-		            beta, out, ldo);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in, lda, W, N, beta,
+		            out, ldo);
 }
 
 /* Positions [t0, t1) of every row of a (B, T, X) buffer as runs of
  * consecutive rows (first row, count): one run when they are contiguous. */
-struct span { size_t first; int count; };
+struct span {
+	size_t first;
+	int count;
+};
 
 static int spans(int B, int T, int t0, int t1, struct span *s)
 {
@@ -299,9 +302,15 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 			lms_linear_forward(a->xg + sp[i].first * GH, x + sp[i].first * w.nin, P + w.wih,
 			                   P + w.bih, sp[i].count, w.nin, GH);
 		struct lms_cell_fwd s = {
-			.B = B, .T = T, .H = H, .xg = a->xg, .hg = a->hg,
-			.gates = layer_gates(a, l), .hout = layer_out(r, l),
-			.cout = layer_state(a, a->c, l), .tcout = layer_state(a, a->tc, l),
+			.B = B,
+			.T = T,
+			.H = H,
+			.xg = a->xg,
+			.hg = a->hg,
+			.gates = layer_gates(a, l),
+			.hout = layer_out(r, l),
+			.cout = layer_state(a, a->c, l),
+			.tcout = layer_state(a, a->tc, l),
 			.hn = layer_state(a, a->hn, l),
 		};
 		for (int t = from; t < n; t++) {
@@ -312,8 +321,8 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 			for (int b = 0; b < B; b++)
 				memcpy(a->hg + (size_t)b * GH, P + w.bhh, GH * sizeof(float));
 			if (t)
-				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH,
-				              H, 1.0f);
+				rows_times_wt(a->hg, GH, s.hout + (size_t)(t - 1) * H, T * H, P + w.whh, B, GH, H,
+				              1.0f);
 			lms_cell_forward(c->arch, &s);
 			lms_iv_state(r->iv, l, s.hout, B, T, H, t);
 		}
@@ -409,11 +418,19 @@ static void rnn_backward(struct lms_run *r, int flags)
 		struct layer_w w = layer_offsets(c, l);
 		const float *dout = l == c->L - 1 ? r->dhfin : a->dh; /* (B, T, H) */
 		struct lms_cell_bwd s = {
-			.B = B, .T = T, .H = H, .dcur = a->dcur, .gates = layer_gates(a, l),
-			.hout = layer_out(r, l), .cst = layer_state(a, a->c, l),
+			.B = B,
+			.T = T,
+			.H = H,
+			.dcur = a->dcur,
+			.gates = layer_gates(a, l),
+			.hout = layer_out(r, l),
+			.cst = layer_state(a, a->c, l),
 			.tc = layer_state(a, a->tc, l),
-			.hn = layer_state(a, a->hn, l), .dxg = a->dxg, .dhg = a->dhg,
-			.drec = a->drec, .dcrec = a->dcrec,
+			.hn = layer_state(a, a->hn, l),
+			.dxg = a->dxg,
+			.dhg = a->dhg,
+			.drec = a->drec,
+			.dcrec = a->dcrec,
 		};
 		memset(a->drec, 0, (size_t)B * H * sizeof(float));
 		if (a->dcrec)
@@ -461,8 +478,7 @@ static void rnn_backward(struct lms_run *r, int flags)
 			                    params ? dP + w.bih : NULL, a->dxg + f * GH, x + f * w.nin,
 			                    P + w.wih, m, w.nin, GH);
 			if (params)
-				lms_linear_backward(NULL, NULL, dP + w.bhh, a->dhg + f * GH, NULL, NULL, m, H,
-				                    GH);
+				lms_linear_backward(NULL, NULL, dP + w.bhh, a->dhg + f * GH, NULL, NULL, m, H, GH);
 		}
 		/* dW_hh (G*H, H) += sum over t >= 1 of dhg_t^T h_{t-1}, row by row
 		 * (h_{-1} = 0 contributes nothing) */

@@ -34,7 +34,8 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	const struct lms_config *c = &m->cfg;
 	*out = NULL;
 	if (B <= 0 || T <= 0 || (T > c->maxT && !lms_arch_is_recurrent(c->arch)))
-		return lms_fail(LMS_EARG, "run of %d x %d does not fit the model (context %d)", B, T, c->maxT);
+		return lms_fail(LMS_EARG, "run of %d x %d does not fit the model (context %d)", B, T,
+		                c->maxT);
 	enum lms_status st = lms_memory_check_run(c, B, T);
 	if (st)
 		return st;
@@ -60,8 +61,8 @@ enum lms_status lms_run_new(const struct lms_model *m, int B, int T, struct lms_
 	r->soft_mean = calloc((size_t)r->Cout, sizeof(float));
 	r->wrows = calloc(head_block_rows(r->Cout) * (size_t)r->Cout, sizeof(float));
 	r->acts = ops_of(r)->acts_new(m, B, T);
-	if (!r->ids || !r->emb || !r->demb || !r->hfin || !r->dhfin || !r->logits ||
-	    !r->scratch || !r->soft_mean || !r->wrows || !r->acts) {
+	if (!r->ids || !r->emb || !r->demb || !r->hfin || !r->dhfin || !r->logits || !r->scratch ||
+	    !r->soft_mean || !r->wrows || !r->acts) {
 		lms_run_free(r);
 		return lms_fail(LMS_ENOMEM, "cannot allocate activations for %d x %d positions", B, T);
 	}
@@ -127,7 +128,8 @@ enum lms_status lms_embed(struct lms_run *r, const int *ids, int n)
 		for (int t = 0; t < n; t++) {
 			int id = ids[b * n + t];
 			if (id < 0 || id >= c->V)
-				return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", id, c->V - 1);
+				return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", id,
+				                c->V - 1);
 			size_t row = (size_t)b * r->T + t;
 			r->ids[row] = id;
 			lms_wmat_row(r->emb + row * c->C, wte, id);
@@ -190,8 +192,8 @@ static void logits_row(struct lms_run *r, size_t row, float *out)
 		if (bias)
 			memcpy(xb, bias + k0, (size_t)nb * sizeof(float));
 		/* xb (nb) = wb (nb, D) @ h (D) + bias */
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, D, 1.0f, wb, D, h, 1, bias ? 1.0f : 0.0f,
-		            xb, 1);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, D, 1.0f, wb, D, h, 1, bias ? 1.0f : 0.0f, xb,
+		            1);
 		float bm = xb[0];
 		for (int j = 1; j < nb; j++)
 			bm = xb[j] > bm ? xb[j] : bm;

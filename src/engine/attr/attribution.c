@@ -110,15 +110,19 @@ static enum lms_status check_args(const struct lms_model *m, const int *ids, int
 		return lms_fail(LMS_EARG, "%d positions exceed the model's context of %d", n, c->maxT);
 	for (int j = 0; j < n; j++)
 		if (ids[j] < 0 || ids[j] >= c->V)
-			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j], c->V - 1);
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j],
+			                c->V - 1);
 	if (target < 0 || target >= c->V)
-		return lms_fail(LMS_EARG, "target id %d outside the vocabulary (0 to %d)", target, c->V - 1);
+		return lms_fail(LMS_EARG, "target id %d outside the vocabulary (0 to %d)", target,
+		                c->V - 1);
 	if (contrast >= c->V)
-		return lms_fail(LMS_EARG, "contrast id %d outside the vocabulary (0 to %d)", contrast, c->V - 1);
+		return lms_fail(LMS_EARG, "contrast id %d outside the vocabulary (0 to %d)", contrast,
+		                c->V - 1);
 	if (contrast == target)
 		return lms_fail(LMS_EARG, "contrast and target are the same token (%d)", target);
 	if (o->baseline_id >= c->V || o->replace_id >= c->V)
-		return lms_fail(LMS_EARG, "baseline or replacement id outside the vocabulary (0 to %d)", c->V - 1);
+		return lms_fail(LMS_EARG, "baseline or replacement id outside the vocabulary (0 to %d)",
+		                c->V - 1);
 	if (!lms_attr_method_supported(o->method, c->arch))
 		return lms_fail(LMS_EUNSUPPORTED, "%s needs attention: %s models have none",
 		                lms_attr_method_name(o->method), lms_arch_name(c->arch));
@@ -158,7 +162,8 @@ enum lms_status lms_attribute(const struct lms_model *m, const int *ids, int n, 
 	switch (o->method) {
 	case LMS_ATTR_GRAD_NORM:
 	case LMS_ATTR_GRAD_X_INPUT:
-		grad_methods(&w, ids, n, target, contrast, o->method == LMS_ATTR_GRAD_X_INPUT, scores, info);
+		grad_methods(&w, ids, n, target, contrast, o->method == LMS_ATTR_GRAD_X_INPUT, scores,
+		             info);
 		break;
 	case LMS_ATTR_INTEGRATED_GRADIENTS:
 		st = lms_attr_ig(&w, ids, n, target, contrast, o, scores, info);
@@ -166,9 +171,7 @@ enum lms_status lms_attribute(const struct lms_model *m, const int *ids, int n, 
 	case LMS_ATTR_OCCLUSION:
 		st = lms_attr_occlusion(&w, ids, n, target, contrast, o, scores, info);
 		break;
-	case LMS_ATTR_LIME:
-		st = lms_attr_lime(&w, ids, n, target, contrast, o, scores, info);
-		break;
+	case LMS_ATTR_LIME: st = lms_attr_lime(&w, ids, n, target, contrast, o, scores, info); break;
 	case LMS_ATTR_ATTENTION_ROLLOUT: {
 		size_t nn = (size_t)n * n;
 		float *buf = malloc(nn * (m->cfg.L + 3) * sizeof(float));
@@ -185,8 +188,7 @@ enum lms_status lms_attribute(const struct lms_model *m, const int *ids, int n, 
 		free(buf);
 		break;
 	}
-	default:
-		st = lms_fail(LMS_EARG, "unknown attribution method %d", (int)o->method);
+	default: st = lms_fail(LMS_EARG, "unknown attribution method %d", (int)o->method);
 	}
 	lms_attrwork_close(&w);
 	if (st)

@@ -8,8 +8,8 @@
 
 struct lms_attrwork {
 	const struct lms_model *m;
-	struct lms_run *r;    /* where variants are evaluated */
-	struct lms_run *own;  /* r when allocated here, else NULL */
+	struct lms_run *r;   /* where variants are evaluated */
+	struct lms_run *own; /* r when allocated here, else NULL */
 };
 
 /* Opens a work area for inputs of n positions: run when given (T >= n, of
@@ -36,8 +36,8 @@ int lms_attrwork_stop(const struct lms_attr_opts *o, long done, long total);
 double lms_attrwork_logprob(struct lms_attrwork *w, int b, int n, int target);
 
 /* The methods, each in its own file; scores (n), info never NULL. */
-enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int target,
-                            int contrast, const struct lms_attr_opts *o, float *scores,
+enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int target, int contrast,
+                            const struct lms_attr_opts *o, float *scores,
                             struct lms_attr_info *info);
 enum lms_status lms_attr_occlusion(struct lms_attrwork *w, const int *ids, int n, int target,
                                    int contrast, const struct lms_attr_opts *o, float *scores,

@@ -27,7 +27,8 @@ enum lms_status lms_embgrad(const struct lms_model *m, struct lms_run *run, cons
 		                contrast, c->V - 1);
 	for (int j = 0; j < n; j++)
 		if (ids[j] < 0 || ids[j] >= c->V)
-			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j], c->V - 1);
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j],
+			                c->V - 1);
 	struct lms_attrwork w;
 	enum lms_status st = lms_attrwork_open(&w, m, run, n, 1);
 	if (st)

@@ -83,8 +83,8 @@ static enum lms_status curve_replaced(struct lms_attrwork *w, const int *ids, in
 }
 
 enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, int n, int target,
-                                   const float *scores, const struct lms_attr_opts *o,
-                                   float *curve, double *area)
+                                   const float *scores, const struct lms_attr_opts *o, float *curve,
+                                   double *area)
 {
 	struct lms_attr_opts def;
 	if (!o) {
@@ -92,10 +92,12 @@ enum lms_status lms_deletion_curve(const struct lms_model *m, const int *ids, in
 		o = &def;
 	}
 	if (target < 0 || target >= m->cfg.V)
-		return lms_fail(LMS_EARG, "target id %d outside the vocabulary (0 to %d)", target, m->cfg.V - 1);
+		return lms_fail(LMS_EARG, "target id %d outside the vocabulary (0 to %d)", target,
+		                m->cfg.V - 1);
 	for (int j = 0; j < n; j++)
 		if (ids[j] < 0 || ids[j] >= m->cfg.V)
-			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j], m->cfg.V - 1);
+			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", ids[j],
+			                m->cfg.V - 1);
 	int remove = o->occlude == LMS_OCCLUDE_REMOVE;
 	struct lms_attrwork w;
 	enum lms_status st = lms_attrwork_open(&w, m, o->run, n, remove ? 1 : n + 1);
@@ -167,8 +169,8 @@ double lms_spearman(const float *a, const float *b, int n)
 	return saa > 0.0 && sbb > 0.0 ? sab / sqrt(saa * sbb) : 0.0;
 }
 
-int lms_faith_compares(const struct lms_attr_opts *o, enum lms_attr_method other, enum lms_arch arch,
-                       int n)
+int lms_faith_compares(const struct lms_attr_opts *o, enum lms_attr_method other,
+                       enum lms_arch arch, int n)
 {
 	int cheap = other == LMS_ATTR_GRAD_NORM || other == LMS_ATTR_GRAD_X_INPUT ||
 	            other == LMS_ATTR_OCCLUSION || other == LMS_ATTR_ATTENTION_ROLLOUT;

@@ -35,8 +35,8 @@ struct job {
 	struct lms_attrwork w;
 	const struct lms_importance_opts *o;
 	int N, K;
-	const int *ctx;  /* (N, K) */
-	const int *tgt;  /* (N) */
+	const int *ctx; /* (N, K) */
+	const int *tgt; /* (N) */
 	long done, total;
 };
 
@@ -128,19 +128,20 @@ static enum lms_status check_opts(const struct lms_model *m, int N,
 }
 
 enum lms_status lms_importance_run(const struct lms_model *m, const int *tokens, size_t ntok,
-                                   const struct lms_importance_opts *o,
-                                   struct lms_importance *out)
+                                   const struct lms_importance_opts *o, struct lms_importance *out)
 {
 	memset(out, 0, sizeof *out);
 	int K = o->positions;
 	if (K < 1 || K > 4096 || o->max_examples < 2)
 		return lms_fail(LMS_EARG, "positions %d / examples %d out of range", K, o->max_examples);
 	if (ntok < (size_t)K + 2)
-		return lms_fail(LMS_EARG, "%zu tokens make fewer than two examples of %d positions", ntok, K);
+		return lms_fail(LMS_EARG, "%zu tokens make fewer than two examples of %d positions", ntok,
+		                K);
 	/* windows start every `stride` tokens, as many as allowed */
 	size_t avail = ntok - K;
 	size_t stride = avail > (size_t)o->max_examples ? avail / o->max_examples : 1;
-	int N = (int)(avail / stride < (size_t)o->max_examples ? avail / stride : (size_t)o->max_examples);
+	int N =
+		(int)(avail / stride < (size_t)o->max_examples ? avail / stride : (size_t)o->max_examples);
 	int *ctx = malloc((size_t)N * (K + 1) * sizeof(int));
 	if (!ctx)
 		return lms_fail(LMS_ENOMEM, "out of memory");
@@ -171,7 +172,7 @@ enum lms_status lms_importance_examples(const struct lms_model *m, const int *ct
 		if (tgt[e] < 0 || tgt[e] >= m->cfg.V)
 			return lms_fail(LMS_EARG, "token id %d outside the vocabulary (0 to %d)", tgt[e],
 			                m->cfg.V - 1);
-	struct job j = { .o = o, .N = N, .K = K, .ctx = ctx, .tgt = tgt };
+	struct job j = {.o = o, .N = N, .K = K, .ctx = ctx, .tgt = tgt};
 	int *shuf = malloc(((size_t)N * K + N) * sizeof(int));
 	double *xs = malloc((size_t)R * sizeof(double));
 	out->offset = calloc((size_t)K, sizeof *out->offset);

@@ -14,8 +14,8 @@
 #include "arch/arch.h"
 #include "attr/attrwork.h"
 
-enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int target,
-                            int contrast, const struct lms_attr_opts *o, float *scores,
+enum lms_status lms_attr_ig(struct lms_attrwork *w, const int *ids, int n, int target, int contrast,
+                            const struct lms_attr_opts *o, float *scores,
                             struct lms_attr_info *info)
 {
 	struct lms_run *r = w->r;

@@ -192,7 +192,8 @@ enum lms_status lms_lasso_cv(const float *X, const double *y, const double *w, i
                              double *lambda, double *cv_err)
 {
 	if (folds < 2 || folds > S || n_lambda < 1 || P < 1)
-		return lms_fail(LMS_EARG, "lasso: %d folds, %d penalties for %d samples", folds, n_lambda, S);
+		return lms_fail(LMS_EARG, "lasso: %d folds, %d penalties for %d samples", folds, n_lambda,
+		                S);
 	double *lam = malloc((size_t)n_lambda * 2 * sizeof(double));
 	double *wf = malloc((size_t)S * sizeof(double));
 	int *fold = malloc((size_t)S * sizeof(int));

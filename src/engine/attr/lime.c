@@ -21,7 +21,7 @@ enum lms_status lms_attr_lime(struct lms_attrwork *w, const int *ids, int n, int
 {
 	struct lms_run *r = w->r;
 	int S = o->lime_samples;
-	float *z = malloc((size_t)S * n * sizeof *z);       /* (S, n) keep-masks */
+	float *z = malloc((size_t)S * n * sizeof *z); /* (S, n) keep-masks */
 	double *y = malloc((size_t)(3 * S + n + r->B) * sizeof(double));
 	int *var = malloc((size_t)n * sizeof *var);
 	if (!z || !y || !var) {
@@ -42,7 +42,8 @@ enum lms_status lms_attr_lime(struct lms_attrwork *w, const int *ids, int n, int
 		}
 		/* cosine distance between z and the all-ones mask */
 		double d = 1.0 - sqrt((double)kept / n);
-		wt[s] = o->lime_kernel > 0.0f ? exp(-d * d / ((double)o->lime_kernel * o->lime_kernel)) : 1.0;
+		wt[s] =
+			o->lime_kernel > 0.0f ? exp(-d * d / ((double)o->lime_kernel * o->lime_kernel)) : 1.0;
 	}
 	for (int first = 0; first < S; first += r->B) {
 		int rows = S - first < r->B ? S - first : r->B;
@@ -66,8 +67,9 @@ enum lms_status lms_attr_lime(struct lms_attrwork *w, const int *ids, int n, int
 	info->evaluations = S;
 	memset(beta, 0, n * sizeof *beta);
 	double b0 = 0.0;
-	enum lms_status st = lms_lasso_cv(z, y, wt, S, n, o->lime_folds, LIME_LAMBDAS, o->seed ^ 0x9e3779b97f4a7c15ull,
-	                                  beta, &b0, &info->lambda, NULL);
+	enum lms_status st =
+		lms_lasso_cv(z, y, wt, S, n, o->lime_folds, LIME_LAMBDAS, o->seed ^ 0x9e3779b97f4a7c15ull,
+	                 beta, &b0, &info->lambda, NULL);
 	if (!st) {
 		double W = 0.0, ybar = 0.0, sse = 0.0, sst = 0.0;
 		for (int s = 0; s < S; s++) {

@@ -73,7 +73,8 @@ enum lms_status lms_atomic_open(struct lms_atomic *a, const char *path)
 	if (a->fd < 0) {
 		int e = errno;
 		release(a);
-		return lms_fail(LMS_EIO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
+		return lms_fail(LMS_EIO, "%s: cannot create a temporary file beside it: %s", path,
+		                strerror(e));
 	}
 	return LMS_OK;
 }

@@ -24,10 +24,10 @@
 #include "lmscope/status.h"
 
 struct lms_atomic {
-	int fd;          /* -1 once closed */
-	char *path;      /* final name */
-	char *tmp;       /* temporary name in the same directory; NULL once renamed */
-	int failed;      /* a put failed: commit refuses */
+	int fd;     /* -1 once closed */
+	char *path; /* final name */
+	char *tmp;  /* temporary name in the same directory; NULL once renamed */
+	int failed; /* a put failed: commit refuses */
 };
 
 enum lms_status lms_atomic_open(struct lms_atomic *a, const char *path);

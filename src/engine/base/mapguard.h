@@ -34,7 +34,7 @@ void lms_mapguard_arm(struct lms_mapguard *g);
 void lms_mapguard_leave(struct lms_mapguard *g);
 /* Non-zero when the guarded code was abandoned because of SIGBUS (the
  * guard is then already left). */
-#define LMS_MAPGUARD_ENTER(g) \
+#define LMS_MAPGUARD_ENTER(g)                                                                      \
 	(sigsetjmp((g)->env, 1) ? (lms_mapguard_leave(g), 1) : (lms_mapguard_arm(g), 0))
 
 /* memcpy under a guard: 0, or -1 when src's pages went away. */

@@ -111,10 +111,11 @@ enum lms_status lms_memory_check_run(const struct lms_config *c, int B, int T)
 	if (need <= avail)
 		return LMS_OK;
 	const double gib = 1024.0 * 1024.0 * 1024.0;
-	return lms_fail(LMS_ENOMEM,
-	                "%d sequences of %d positions need %.2f GiB of activations but only %.2f GiB of "
-	                "memory is available",
-	                B, T, need / gib, avail / gib);
+	return lms_fail(
+		LMS_ENOMEM,
+		"%d sequences of %d positions need %.2f GiB of activations but only %.2f GiB of "
+		"memory is available",
+		B, T, need / gib, avail / gib);
 }
 
 size_t lms_memory_needed_train(const struct lms_config *c, int B, int T)
@@ -128,8 +129,9 @@ enum lms_status lms_memory_check_train(const struct lms_config *c, int B, int T,
 	if (need <= avail)
 		return LMS_OK;
 	const double gib = 1024.0 * 1024.0 * 1024.0;
-	return lms_fail(LMS_ENOMEM,
-	                "%s: batch %d x context %d needs %.2f GiB more (activations and their gradients, "
-	                "parameter gradients and AdamW state) but only %.2f GiB of memory is available",
-	                what, B, T, need / gib, avail / gib);
+	return lms_fail(
+		LMS_ENOMEM,
+		"%s: batch %d x context %d needs %.2f GiB more (activations and their gradients, "
+		"parameter gradients and AdamW state) but only %.2f GiB of memory is available",
+		what, B, T, need / gib, avail / gib);
 }

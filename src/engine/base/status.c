@@ -50,7 +50,10 @@ enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
 	return st;
 }
 
-const char *lms_errmsg(void) { return errbuf; }
+const char *lms_errmsg(void)
+{
+	return errbuf;
+}
 
 const char *lms_status_name(enum lms_status st)
 {

@@ -145,7 +145,8 @@ enum lms_status lms_dla_compute(struct lms_run *r, int pos, int target, int cont
 	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
 	memset(out, 0, sizeof *out);
 	if (!ops->block)
-		return lms_fail(LMS_EUNSUPPORTED, "direct logit attribution needs a Transformer (%s has no heads)",
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "direct logit attribution needs a Transformer (%s has no heads)",
 		                lms_arch_name(c->arch));
 	if (pos < 0 || pos >= r->n || target < 0 || target >= c->V || contrast >= c->V)
 		return lms_fail(LMS_EARG, "direct logit attribution: position or token out of range");
@@ -154,7 +155,7 @@ enum lms_status lms_dla_compute(struct lms_run *r, int pos, int target, int cont
 	const float *nb = layernorm ? param(m, "ln_f.bias") : NULL;
 	int D;
 	const float *x = lms_run_hidden(r, c->L - 1, 0, &D);
-	struct probe p = { .u = malloc((size_t)c->C * sizeof(double)) };
+	struct probe p = {.u = malloc((size_t)c->C * sizeof(double))};
 	float *w = malloc((size_t)c->C * sizeof(float)), *tmp = malloc((size_t)c->C * sizeof(float));
 	float *ym = malloc((size_t)c->C * sizeof(float));
 	enum lms_status st = alloc_dla(out, c);

@@ -10,8 +10,7 @@ int lms_iv_whole(const struct lms_intervention *iv)
 
 /* Whether the patch is at (site, layer l) and covers position t of batch
  * row b (a batched HEAD patch covers every position of a row with a head). */
-static int patched(const struct lms_intervention *iv, enum lms_patch_site site, int l, int b,
-                   int t)
+static int patched(const struct lms_intervention *iv, enum lms_patch_site site, int l, int b, int t)
 {
 	if (iv->site != site || iv->layer != l || !iv->src)
 		return 0;
@@ -88,8 +87,8 @@ static void ablate_heads(const struct lms_intervention *iv, int l, float *yb, in
 	}
 }
 
-void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int T, int C,
-                  int from, int n)
+void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int T, int C, int from,
+                  int n)
 {
 	if (!iv)
 		return;
@@ -110,8 +109,8 @@ void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int
 	}
 }
 
-void lms_iv_heads_backward(const struct lms_intervention *iv, int l, float *dy, int B, int T,
-                           int C, int n)
+void lms_iv_heads_backward(const struct lms_intervention *iv, int l, float *dy, int B, int T, int C,
+                           int n)
 {
 	if (!iv || !iv->n_ablated)
 		return;

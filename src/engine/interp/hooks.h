@@ -28,13 +28,13 @@ int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, i
 int lms_iv_last_only(const struct lms_intervention *iv, int l, int L);
 /* After the attention of layer l, y (B, T, C) the heads' outputs before the
  * output projection: ablations and head / attn_out patches. */
-void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int T, int C,
-                  int from, int n);
+void lms_iv_heads(const struct lms_intervention *iv, int l, float *y, int B, int T, int C, int from,
+                  int n);
 /* The same in the backward: dy (B, T, C) over [0, n) gets the gradient of
  * the ablated forward (0 for a zero ablation, the mean of dy over the
  * positions for a mean ablation). */
-void lms_iv_heads_backward(const struct lms_intervention *iv, int l, float *dy, int B, int T,
-                           int C, int n);
+void lms_iv_heads_backward(const struct lms_intervention *iv, int l, float *dy, int B, int T, int C,
+                           int n);
 /* After layer l's MLP output projection, before the residual add: rows
  * [row0, row0 + len) of y (B * T, C) (position = row % T). */
 void lms_iv_mlp(const struct lms_intervention *iv, int l, float *y, size_t row0, int len, int T,

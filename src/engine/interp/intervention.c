@@ -94,12 +94,14 @@ static enum lms_status parse_item(struct lms_intervention *iv, const char *s, si
 	const char *p = item;
 	long l = number(&p, iv->L);
 	if (l < 0 || *p != '.')
-		return lms_fail(LMS_EARG, "--ablate: \"%s\" is not LAYER.HEAD or LAYER.mlp (layers 0 to %d)",
-		                item, iv->L - 1);
+		return lms_fail(LMS_EARG,
+		                "--ablate: \"%s\" is not LAYER.HEAD or LAYER.mlp (layers 0 to %d)", item,
+		                iv->L - 1);
 	p++;
 	if (!strcmp(p, "mlp")) {
 		if (!iv->NH)
-			return lms_fail(LMS_EARG, "--ablate: \"%s\": recurrent models have no MLP (LAYER.UNIT)", item);
+			return lms_fail(LMS_EARG, "--ablate: \"%s\": recurrent models have no MLP (LAYER.UNIT)",
+			                item);
 		iv->n_ablated += !iv->mlp[l];
 		iv->mlp[l] = 1;
 		return LMS_OK;

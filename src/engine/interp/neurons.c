@@ -40,7 +40,7 @@ static enum lms_status alloc_stats(struct lms_neuron_stats *s, int layer, int H,
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < (size_t)H * K; i++)
-		s->top[i] = (struct lms_neuron_hit){ -INFINITY, -1 };
+		s->top[i] = (struct lms_neuron_hit){-INFINITY, -1};
 	return LMS_OK;
 }
 
@@ -54,7 +54,7 @@ static void keep_top(struct lms_neuron_hit *top, int K, float v, long offset)
 		top[i] = top[i - 1];
 		i--;
 	}
-	top[i] = (struct lms_neuron_hit){ v, offset };
+	top[i] = (struct lms_neuron_hit){v, offset};
 }
 
 /* Adds a window's activations act (len, H) at corpus offset off0; sums of
@@ -140,8 +140,8 @@ struct header {
 enum lms_status lms_neuron_stats_save(const struct lms_neuron_stats *s, unsigned long long key,
                                       const char *path)
 {
-	struct header h = { .key = (int64_t)key, .layer = s->layer, .H = s->H, .K = s->K,
-	                    .count = s->count };
+	struct header h = {
+		.key = (int64_t)key, .layer = s->layer, .H = s->H, .K = s->K, .count = s->count};
 	memcpy(h.magic, MAGIC, sizeof MAGIC);
 	size_t HK = (size_t)s->H * s->K;
 	struct lms_atomic a;
@@ -171,8 +171,8 @@ static int read_all(FILE *f, void *p, size_t n)
 	return fread(p, 1, n, f) == n;
 }
 
-enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long long key,
-                                      int layer, int H, int K, const char *path)
+enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long long key, int layer,
+                                      int H, int K, const char *path)
 {
 	memset(s, 0, sizeof *s);
 	FILE *f = fopen(path, "rb");
@@ -193,7 +193,7 @@ enum lms_status lms_neuron_stats_load(struct lms_neuron_stats *s, unsigned long 
 		int64_t off;
 		if (!read_all(f, &v, sizeof v) || !read_all(f, &off, sizeof off))
 			st = lms_fail(LMS_EFORMAT, "%s: truncated", path);
-		s->top[i] = (struct lms_neuron_hit){ v, (long)off };
+		s->top[i] = (struct lms_neuron_hit){v, (long)off};
 	}
 	fclose(f);
 	if (st)
@@ -237,8 +237,8 @@ enum lms_status lms_neuron_context(const struct lms_tokenizer *tok, const int *i
                                    int max_tokens, char **out)
 {
 	long from = offset + 1 > max_tokens ? offset + 1 - max_tokens : 0;
-	enum lms_status st = lms_tokenizer_decode(tok, ids + from, (size_t)(offset + 1 - from), out,
-	                                          NULL);
+	enum lms_status st =
+		lms_tokenizer_decode(tok, ids + from, (size_t)(offset + 1 - from), out, NULL);
 	if (st)
 		return st;
 	for (char *p = *out; *p; p++)

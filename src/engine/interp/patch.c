@@ -134,7 +134,8 @@ static void sweep_hidden(struct lms_run *r, struct lms_intervention *iv, const f
 			iv->pos = t;
 			iv->src = src + l * per;
 			lms_forward(r, t, n);
-			p->hidden[(size_t)l * n + t] = lms_patch_score(lms_logit_diff(r, p->target, p->contrast), p);
+			p->hidden[(size_t)l * n + t] =
+				lms_patch_score(lms_logit_diff(r, p->target, p->contrast), p);
 		}
 }
 
@@ -280,8 +281,8 @@ static enum lms_status sweep(struct lms_run *r, const int *clean, const int *cor
 		st = derive_after(r, first, s, n);
 		if (st)
 			return st;
-		struct lms_patch_src src = { s->clean_resid, s->clean_heads, s->corrupt_resid,
-		                             s->attn_after, s->mlp_after };
+		struct lms_patch_src src = {s->clean_resid, s->clean_heads, s->corrupt_resid, s->attn_after,
+		                            s->mlp_after};
 		return lms_patch_batched(r, first, rows, &src, p);
 	}
 	struct lms_intervention *iv;

@@ -130,10 +130,14 @@ static void position_chunk(struct batch *bt, int t0, int nb)
 	struct lms_patch_result *p = bt->p;
 	int n = bt->n, L = p->L;
 	size_t per = (size_t)n * bt->r->m->cfg.C;
-	struct { const float *src; int next; double *out; } k[] = {
-		{ bt->s->clean_resid, 0, p->resid_pre },
-		{ bt->s->attn_after, 1, p->attn_out },
-		{ bt->s->mlp_after, 1, p->mlp_out },
+	struct {
+		const float *src;
+		int next;
+		double *out;
+	} k[] = {
+		{bt->s->clean_resid, 0, p->resid_pre},
+		{bt->s->attn_after, 1, p->attn_out},
+		{bt->s->mlp_after, 1, p->mlp_out},
 	};
 	for (int b = 0; b < bt->r->B; b++) {
 		bt->rows[b] = b < nb ? t0 + b : -1;
@@ -203,7 +207,7 @@ enum lms_status lms_patch_batched(const struct lms_run *corrupt, int first, int 
 	int n = corrupt->n;
 	int want = n - first > c->NH ? n - first : c->NH;
 	int B = rows > 0 ? (rows < want ? rows : want) : rows_that_fit(c, n, want);
-	struct batch bt = { .corrupt = corrupt, .n = n, .first = first, .s = s, .p = p };
+	struct batch bt = {.corrupt = corrupt, .n = n, .first = first, .s = s, .p = p};
 	bt.rows = malloc((size_t)B * sizeof *bt.rows);
 	bt.from = malloc((size_t)B * sizeof *bt.from);
 	bt.ld = malloc((size_t)B * sizeof *bt.ld);

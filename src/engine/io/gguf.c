@@ -47,7 +47,7 @@ static size_t scalar_size(uint32_t t)
 
 static const char *vtype_name(uint32_t t)
 {
-	static const char *const names[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32",
+	static const char *const names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
 	                                    "bool", "string", "array", "u64", "i64", "f64"};
 	return t < sizeof names / sizeof names[0] ? names[t] : "unknown type";
 }
@@ -109,8 +109,9 @@ static enum lms_status str(struct cur *c, const char *what, const unsigned char 
 	if (st)
 		return st;
 	if (n > c->size - c->pos)
-		return lms_fail(LMS_EFORMAT, "%s: %s at byte %zu claims %llu bytes, more than the file holds",
-		                c->path, what, c->pos - 8, (unsigned long long)n);
+		return lms_fail(LMS_EFORMAT,
+		                "%s: %s at byte %zu claims %llu bytes, more than the file holds", c->path,
+		                what, c->pos - 8, (unsigned long long)n);
 	*len = (size_t)n;
 	return take(c, (size_t)n, what, s);
 }
@@ -174,8 +175,9 @@ static enum lms_status value(struct cur *c, struct lms_gguf_kv *kv, const char *
 	kv->count = n;
 	size_t es = et == LMS_GV_STRING ? 8 : scalar_size(et); /* a string takes 8 bytes at least */
 	if (n > (c->size - c->pos) / es)
-		return lms_fail(LMS_EFORMAT, "%s: key \"%s\" claims %llu elements, more than the file holds",
-		                c->path, key, (unsigned long long)n);
+		return lms_fail(LMS_EFORMAT,
+		                "%s: key \"%s\" claims %llu elements, more than the file holds", c->path,
+		                key, (unsigned long long)n);
 	size_t start = c->pos;
 	kv->val = c->p + start;
 	if (et != LMS_GV_STRING)
@@ -241,8 +243,9 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 		return st;
 	char nb[80];
 	if (bad_name(s, len))
-		return lms_fail(LMS_EFORMAT, "%s: tensor name \"%s\" is empty, too long or not printable ASCII",
-		                g->path, shown(s, len, nb, sizeof nb));
+		return lms_fail(LMS_EFORMAT,
+		                "%s: tensor name \"%s\" is empty, too long or not printable ASCII", g->path,
+		                shown(s, len, nb, sizeof nb));
 	t->name = keep(g, used, s, len);
 	if ((st = u32(c, "a tensor's dimension count", &nd)))
 		return st;
@@ -264,11 +267,13 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 		return st;
 	int wt = lms_gguf_wtype(code);
 	if (wt < 0)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: tensor \"%s\" has ggml type %u, which lmscope does not read",
-		                g->path, t->name, code);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: tensor \"%s\" has ggml type %u, which lmscope does not read", g->path,
+		                t->name, code);
 	t->type = (enum lms_wtype)wt;
 	if (t->ne[0] > (1 << 30) || !lms_wtype_row_bytes(t->type, (int)t->ne[0]))
-		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": %lld values per row is not a whole number of %s blocks",
+		return lms_fail(LMS_EFORMAT,
+		                "%s: tensor \"%s\": %lld values per row is not a whole number of %s blocks",
 		                g->path, t->name, (long long)t->ne[0], lms_wtype_name(t->type));
 	t->bytes = lms_wtype_row_bytes(t->type, (int)t->ne[0]) * (size_t)(numel / (uint64_t)t->ne[0]);
 	return LMS_OK;
@@ -295,12 +300,15 @@ static enum lms_status place_tensors(struct lms_gguf *g, uint64_t align)
 	for (int i = 0; i < g->n_tensors && !st; i++) {
 		struct lms_gguf_tensor *t = &g->tensors[i];
 		if (t->offset % align)
-			st = lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" at offset %llu is not aligned to %llu bytes",
-			              g->path, t->name, (unsigned long long)t->offset, (unsigned long long)align);
+			st = lms_fail(LMS_EFORMAT,
+			              "%s: tensor \"%s\" at offset %llu is not aligned to %llu bytes", g->path,
+			              t->name, (unsigned long long)t->offset, (unsigned long long)align);
 		else if (t->offset > data_size || t->bytes > data_size - t->offset)
-			st = lms_fail(LMS_EFORMAT, "%s: truncated (tensor \"%s\" needs bytes %llu to %llu of a data section of %zu)",
-			              g->path, t->name, (unsigned long long)t->offset,
-			              (unsigned long long)(t->offset + t->bytes), data_size);
+			st = lms_fail(
+				LMS_EFORMAT,
+				"%s: truncated (tensor \"%s\" needs bytes %llu to %llu of a data section of %zu)",
+				g->path, t->name, (unsigned long long)t->offset,
+				(unsigned long long)(t->offset + t->bytes), data_size);
 		else {
 			t->data = g->map + g->data_start + t->offset;
 			sp[i] = (struct span){t->offset, t->offset + t->bytes, t->name};
@@ -355,13 +363,15 @@ static enum lms_status parse(struct lms_gguf *g)
 	if ((st = take(&c, 4, "the magic", &magic)) || (st = u32(&c, "the version", &g->version)))
 		return st;
 	if (g->version != 2 && g->version != 3)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF version %u (lmscope reads 2 and 3, little-endian)",
-		                g->path, g->version);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: GGUF version %u (lmscope reads 2 and 3, little-endian)", g->path,
+		                g->version);
 	if ((st = u64(&c, "the tensor count", &nt)) || (st = u64(&c, "the key count", &nkv)))
 		return st;
 	/* each key takes >= 13 bytes and each tensor info >= 29: bound the counts by the file */
 	if (nkv > g->size / 13 || nt > g->size / 29)
-		return lms_fail(LMS_EFORMAT, "%s: header claims %llu keys and %llu tensors, more than the file holds",
+		return lms_fail(LMS_EFORMAT,
+		                "%s: header claims %llu keys and %llu tensors, more than the file holds",
 		                g->path, (unsigned long long)nkv, (unsigned long long)nt);
 	g->n_kv = (int)nkv;
 	g->n_tensors = (int)nt;
@@ -465,7 +475,8 @@ static enum lms_status find(const struct lms_gguf *g, const char *key, int optio
 	return LMS_OK;
 }
 
-static enum lms_status wrong(const struct lms_gguf *g, const struct lms_gguf_kv *kv, const char *want)
+static enum lms_status wrong(const struct lms_gguf *g, const struct lms_gguf_kv *kv,
+                             const char *want)
 {
 	return lms_fail(LMS_EFORMAT, "%s: %s is of type %s, not %s", g->path, kv->key,
 	                vtype_name(kv->type), want);
@@ -694,8 +705,9 @@ static enum lms_status put_tensor(struct wr *w, const struct lms_gguf_out_tensor
 		if (t->type == LMS_W_F16)
 			for (size_t j = 0; j < rb; j += 2)
 				if ((((const unsigned char *)buf)[j + 1] & 0x7c) == 0x7c)
-					return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds a value beyond float16's range",
-					                path, t->name);
+					return lms_fail(LMS_ENUMERIC,
+					                "%s: tensor \"%s\" holds a value beyond float16's range", path,
+					                t->name);
 		put(w, buf, rb);
 	}
 	return w->st;
@@ -707,8 +719,8 @@ enum lms_status lms_gguf_write(const char *path, const struct lms_gguf_out_kv *k
 	size_t maxrow = 1;
 	for (int i = 0; i < n_t; i++) {
 		if (!lms_wtype_row_bytes(t[i].type, (int)t[i].cols))
-			return lms_fail(LMS_EARG, "%s: tensor \"%s\": %lld columns are not whole %s blocks", path,
-			                t[i].name, (long long)t[i].cols, lms_wtype_name(t[i].type));
+			return lms_fail(LMS_EARG, "%s: tensor \"%s\": %lld columns are not whole %s blocks",
+			                path, t[i].name, (long long)t[i].cols, lms_wtype_name(t[i].type));
 		size_t rb = lms_wtype_row_bytes(t[i].type, (int)t[i].cols);
 		maxrow = rb > maxrow ? rb : maxrow;
 	}

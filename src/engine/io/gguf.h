@@ -28,28 +28,38 @@
 #include "nn/wmat.h"
 
 enum lms_gguf_vtype {
-	LMS_GV_U8 = 0, LMS_GV_I8 = 1, LMS_GV_U16 = 2, LMS_GV_I16 = 3, LMS_GV_U32 = 4,
-	LMS_GV_I32 = 5, LMS_GV_F32 = 6, LMS_GV_BOOL = 7, LMS_GV_STRING = 8, LMS_GV_ARRAY = 9,
-	LMS_GV_U64 = 10, LMS_GV_I64 = 11, LMS_GV_F64 = 12,
+	LMS_GV_U8 = 0,
+	LMS_GV_I8 = 1,
+	LMS_GV_U16 = 2,
+	LMS_GV_I16 = 3,
+	LMS_GV_U32 = 4,
+	LMS_GV_I32 = 5,
+	LMS_GV_F32 = 6,
+	LMS_GV_BOOL = 7,
+	LMS_GV_STRING = 8,
+	LMS_GV_ARRAY = 9,
+	LMS_GV_U64 = 10,
+	LMS_GV_I64 = 11,
+	LMS_GV_F64 = 12,
 };
 
 struct lms_gguf_kv {
-	const char *key;        /* NUL-terminated copy */
+	const char *key; /* NUL-terminated copy */
 	enum lms_gguf_vtype type;
 	enum lms_gguf_vtype etype; /* arrays: the element type */
-	uint64_t count;         /* arrays: elements; else 1 */
-	const unsigned char *val; /* into the mapping: the value (arrays: the first element) */
-	size_t size;            /* bytes of the value (arrays: of all elements) */
+	uint64_t count;            /* arrays: elements; else 1 */
+	const unsigned char *val;  /* into the mapping: the value (arrays: the first element) */
+	size_t size;               /* bytes of the value (arrays: of all elements) */
 };
 
 struct lms_gguf_tensor {
-	const char *name;       /* NUL-terminated copy */
+	const char *name; /* NUL-terminated copy */
 	enum lms_wtype type;
 	int ndim;
-	int64_t ne[4];          /* ne[0] fastest */
-	uint64_t offset;        /* into the data section */
+	int64_t ne[4];   /* ne[0] fastest */
+	uint64_t offset; /* into the data section */
 	size_t bytes;
-	const void *data;       /* into the mapping */
+	const void *data; /* into the mapping */
 };
 
 struct lms_gguf {
@@ -61,8 +71,8 @@ struct lms_gguf {
 	int n_kv;
 	struct lms_gguf_tensor *tensors;
 	int n_tensors;
-	size_t data_start;      /* offset of the data section in the file */
-	char *strings;          /* the keys' and names' copies */
+	size_t data_start; /* offset of the data section in the file */
+	char *strings;     /* the keys' and names' copies */
 };
 
 enum lms_status lms_gguf_open(const char *path, struct lms_gguf **out);
@@ -76,7 +86,8 @@ const struct lms_gguf_tensor *lms_gguf_tensor(const struct lms_gguf *g, const ch
  * ("<path>: KEY is a string, not an integer"). Integers of any width and
  * sign are accepted when the value fits. */
 enum lms_status lms_gguf_int(const struct lms_gguf *g, const char *key, int optional, int64_t *out);
-enum lms_status lms_gguf_float(const struct lms_gguf *g, const char *key, int optional, double *out);
+enum lms_status lms_gguf_float(const struct lms_gguf *g, const char *key, int optional,
+                               double *out);
 enum lms_status lms_gguf_bool(const struct lms_gguf *g, const char *key, int optional, int *out);
 /* A string value: pointer into the mapping and its length (not
  * NUL-terminated); NULL and 0 when optional and absent. */
@@ -118,7 +129,7 @@ struct lms_gguf_out_kv {
 struct lms_gguf_out_tensor {
 	const char *name;
 	enum lms_wtype type;
-	int ndim;         /* 1 or 2 */
+	int ndim; /* 1 or 2 */
 	int64_t rows, cols;
 	const float *data;
 };

@@ -22,7 +22,12 @@
 #include "nn/llama_ops.h"
 #include "nn/quant.h"
 
-#define TRY(x) do { enum lms_status st_ = (x); if (st_) return st_; } while (0)
+#define TRY(x)                                                                                     \
+	do {                                                                                           \
+		enum lms_status st_ = (x);                                                                 \
+		if (st_)                                                                                   \
+			return st_;                                                                            \
+	} while (0)
 
 int lms_gguf_is(const char *path)
 {
@@ -88,8 +93,9 @@ static int rotary_heads(const struct lms_config *c, int pairs, const char *hf)
 {
 	if (!pairs)
 		return 0;
-	return ends_with(hf, "self_attn.q_proj.weight") ? c->NH :
-	       ends_with(hf, "self_attn.k_proj.weight") ? c->KV : 0;
+	return ends_with(hf, "self_attn.q_proj.weight")   ? c->NH
+	       : ends_with(hf, "self_attn.k_proj.weight") ? c->KV
+	                                                  : 0;
 }
 
 /* ---- metadata -> config ----------------------------------------------------------- */
@@ -123,7 +129,8 @@ static enum lms_status arch_float(const struct lms_gguf *g, const char *arch, co
 
 /* rope.scaling.type "linear" with its factor, or none; other scalings
  * (yarn, Llama 3's rope_freqs.weight) are refused by name. */
-static enum lms_status rope_scaling(const struct lms_gguf *g, const char *arch, struct lms_config *c)
+static enum lms_status rope_scaling(const struct lms_gguf *g, const char *arch,
+                                    struct lms_config *c)
 {
 	char k[128];
 	const char *s;
@@ -131,8 +138,8 @@ static enum lms_status rope_scaling(const struct lms_gguf *g, const char *arch, 
 	snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
 	TRY(lms_gguf_str(g, k, 1, &s, &n));
 	if (lms_gguf_tensor(g, "rope_freqs.weight"))
-		return lms_fail(LMS_EUNSUPPORTED, "%s: rope_freqs.weight (Llama 3 rope scaling) is not supported",
-		                g->path);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: rope_freqs.weight (Llama 3 rope scaling) is not supported", g->path);
 	if (!s || (n == 4 && !memcmp(s, "none", 4)))
 		return LMS_OK;
 	if (!(n == 6 && !memcmp(s, "linear", 6)))
@@ -142,13 +149,15 @@ static enum lms_status rope_scaling(const struct lms_gguf *g, const char *arch, 
 	c->rope.factor = 0;
 	TRY(arch_float(g, arch, "rope.scaling.factor", &c->rope.factor));
 	if (!(c->rope.factor >= 1.0f))
-		return lms_fail(LMS_EFORMAT, "%s: %s.rope.scaling.factor must be at least 1", g->path, arch);
+		return lms_fail(LMS_EFORMAT, "%s: %s.rope.scaling.factor must be at least 1", g->path,
+		                arch);
 	return LMS_OK;
 }
 
 /* Head sizes other than C / NH are refused; a sliding window limits the
  * context (full attention is the same function up to the window). */
-static enum lms_status heads_and_window(const struct lms_gguf *g, const char *arch, struct lms_config *c)
+static enum lms_status heads_and_window(const struct lms_gguf *g, const char *arch,
+                                        struct lms_config *c)
 {
 	int hs = c->C / c->NH, dim = hs;
 	TRY(arch_int(g, arch, "rope.dimension_count", 1, &dim));
@@ -159,8 +168,9 @@ static enum lms_status heads_and_window(const struct lms_gguf *g, const char *ar
 	TRY(arch_int(g, arch, "attention.key_length", 1, &kl));
 	TRY(arch_int(g, arch, "attention.value_length", 1, &vl));
 	if (kl != hs || vl != hs)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: head size %d/%d other than embedding_length / head_count",
-		                g->path, kl, vl);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: head size %d/%d other than embedding_length / head_count", g->path, kl,
+		                vl);
 	int window = c->maxT;
 	TRY(arch_int(g, arch, "attention.sliding_window", 1, &window));
 	if (window < c->maxT)
@@ -182,8 +192,9 @@ static enum lms_status arch_of(const struct lms_gguf *g, char *buf, size_t size,
 			*pairs = i < 2;
 			return LMS_OK;
 		}
-	return lms_fail(LMS_EUNSUPPORTED, "%s: architecture \"%.*s\" is not supported (llama, mistral, qwen2)",
-	                g->path, (int)(n > 40 ? 40 : n), s);
+	return lms_fail(LMS_EUNSUPPORTED,
+	                "%s: architecture \"%.*s\" is not supported (llama, mistral, qwen2)", g->path,
+	                (int)(n > 40 ? 40 : n), s);
 }
 
 static enum lms_status read_config(const struct lms_gguf *g, struct lms_config *c, int *pairs)
@@ -233,9 +244,11 @@ static enum lms_status match_tensors(const struct lms_gguf *g, const struct lms_
 		int64_t rows = tab[i].ndim == 2 ? tab[i].shape[0] : 1;
 		int64_t cols = tab[i].ndim == 2 ? tab[i].shape[1] : tab[i].shape[0];
 		if (t->ndim != tab[i].ndim || t->ne[0] != cols || t->ne[1] != rows)
-			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" has shape [%lld, %lld], the metadata implies [%lld, %lld]",
-			                g->path, name, (long long)t->ne[0], (long long)t->ne[1], (long long)cols,
-			                (long long)rows);
+			return lms_fail(
+				LMS_EFORMAT,
+				"%s: tensor \"%s\" has shape [%lld, %lld], the metadata implies [%lld, %lld]",
+				g->path, name, (long long)t->ne[0], (long long)t->ne[1], (long long)cols,
+				(long long)rows);
 		used++;
 	}
 	if (used == g->n_tensors)
@@ -245,7 +258,8 @@ static enum lms_status match_tensors(const struct lms_gguf *g, const struct lms_
 		for (int i = 0; i < n && !hit; i++)
 			hit = found[i] == &g->tensors[j];
 		if (!hit)
-			return lms_fail(LMS_EUNSUPPORTED, "%s: unexpected tensor \"%s\"", g->path, g->tensors[j].name);
+			return lms_fail(LMS_EUNSUPPORTED, "%s: unexpected tensor \"%s\"", g->path,
+			                g->tensors[j].name);
 	}
 	return LMS_OK;
 }
@@ -276,12 +290,12 @@ static int keep_stored(const struct lms_tensor *t)
 /* One kept matrix: wm[i] over the mapping, or over its rows permuted into
  * perm (advanced past them) for a rotary projection. */
 static enum lms_status keep_tensor(const struct lms_gguf *g, struct lms_model *m, int i,
-                                   const struct lms_gguf_tensor *t, int heads,
-                                   unsigned char **perm)
+                                   const struct lms_gguf_tensor *t, int heads, unsigned char **perm)
 {
 	const void *data = t->data;
 	if (!lms_quant_finite(t->data, t->type, (size_t)t->ne[0] * (size_t)t->ne[1]))
-		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
+		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path,
+		                t->name);
 	if (heads) {
 		size_t rb = lms_wtype_row_bytes(t->type, (int)t->ne[0]);
 		lms_rope_rows_permute(*perm, t->data, heads, m->cfg.C / m->cfg.NH, rb, 0);
@@ -298,7 +312,8 @@ static enum lms_status read_tensor(const struct lms_gguf *g, const struct lms_gg
 {
 	size_t n = (size_t)t->ne[0] * (size_t)t->ne[1];
 	if (!lms_quant_finite(t->data, t->type, n))
-		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
+		return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path,
+		                t->name);
 	if (heads) {
 		float *tmp = malloc(n * sizeof(float));
 		if (!tmp)
@@ -311,7 +326,8 @@ static enum lms_status read_tensor(const struct lms_gguf *g, const struct lms_gg
 	}
 	for (size_t k = 0; k < n; k++)
 		if (!isfinite(dst[k]))
-			return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path, t->name);
+			return lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", g->path,
+			                t->name);
 	return LMS_OK;
 }
 
@@ -438,29 +454,46 @@ static enum lms_wtype type_for(const char *type, const char *gname, int cols)
 	enum lms_wtype t = LMS_W_F32;
 	if (!strcmp(type, "Q4_K_M"))
 		t = ends_with(gname, "attn_v.weight") || ends_with(gname, "ffn_down.weight") ||
-		            !strcmp(gname, "output.weight") ? LMS_W_Q6_K : LMS_W_Q4_K;
+		            !strcmp(gname, "output.weight")
+		        ? LMS_W_Q6_K
+		        : LMS_W_Q4_K;
 	else
 		for (int k = 0; k < LMS_W_NTYPES; k++)
 			if (!strcmp(type, lms_wtype_name((enum lms_wtype)k)))
 				t = (enum lms_wtype)k;
 	if (!lms_wtype_row_bytes(t, cols))
 		t = lms_wtype_row_bytes(LMS_W_Q8_0, cols) && t != LMS_W_F32 && t != LMS_W_F16 &&
-		            t != LMS_W_BF16 ? LMS_W_Q8_0 : LMS_W_F16;
+		            t != LMS_W_BF16
+		        ? LMS_W_Q8_0
+		        : LMS_W_F16;
 	return t;
 }
 
-#define KV_U32(k, v) (struct lms_gguf_out_kv){.key = (k), .type = LMS_GV_U32, .u = (uint64_t)(v)}
-#define KV_F32(k, v) (struct lms_gguf_out_kv){.key = (k), .type = LMS_GV_F32, .f = (v)}
-#define KV_STR(k, v) (struct lms_gguf_out_kv){.key = (k), .type = LMS_GV_STRING, .s = (v)}
+#define KV_U32(k, v)                                                                               \
+	(struct lms_gguf_out_kv)                                                                       \
+	{                                                                                              \
+		.key = (k), .type = LMS_GV_U32, .u = (uint64_t)(v)                                         \
+	}
+#define KV_F32(k, v)                                                                               \
+	(struct lms_gguf_out_kv)                                                                       \
+	{                                                                                              \
+		.key = (k), .type = LMS_GV_F32, .f = (v)                                                   \
+	}
+#define KV_STR(k, v)                                                                               \
+	(struct lms_gguf_out_kv)                                                                       \
+	{                                                                                              \
+		.key = (k), .type = LMS_GV_STRING, .s = (v)                                                \
+	}
 
 /* The architecture's metadata (keys named after it, kept in keys). */
 static int config_kvs(const struct lms_config *c, const char *arch, struct lms_gguf_out_kv *kv,
                       char (*keys)[64])
 {
 	static const char *const names[] = {
-		"context_length", "embedding_length", "block_count", "feed_forward_length",
-		"attention.head_count", "attention.head_count_kv", "rope.dimension_count", "vocab_size",
-		"attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.scaling.factor",
+		"context_length",       "embedding_length",     "block_count",
+		"feed_forward_length",  "attention.head_count", "attention.head_count_kv",
+		"rope.dimension_count", "vocab_size",           "attention.layer_norm_rms_epsilon",
+		"rope.freq_base",       "rope.scaling.factor",
 	};
 	const int vals[] = {c->maxT, c->C, c->L, c->H, c->NH, c->KV, c->C / c->NH, c->V};
 	int nk = 0;
@@ -514,7 +547,7 @@ static enum lms_status save_f32(const struct lms_model *m, const char *path, con
 	int nk = config_kvs(c, c->qkv_bias ? "qwen2" : "llama", kv, keys);
 	enum lms_status st = LMS_OK;
 	struct lms_gguf_out_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
-	char (*names)[96] = calloc((size_t)m->n_tensors, sizeof *names);
+	char(*names)[96] = calloc((size_t)m->n_tensors, sizeof *names);
 	size_t permuted = 0; /* floats of q and k rows kept permuted in perm */
 	for (int i = 0; i < m->n_tensors; i++)
 		if (rotary_heads(c, pairs, m->tensors[i].name))
@@ -539,9 +572,11 @@ enum lms_status lms_gguf_save(const struct lms_model *m, const char *path, const
 		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output is for Llama-family models (this is %s)",
 		                path, lms_arch_name(c->arch));
 	if (c->qk_norm)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output of Qwen3 (q_norm, k_norm) is not supported", path);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: GGUF output of Qwen3 (q_norm, k_norm) is not supported", path);
 	if (c->rope.kind != LMS_ROPE_NONE && c->rope.kind != LMS_ROPE_LINEAR)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: GGUF output of Llama 3 rope scaling is not supported", path);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: GGUF output of Llama 3 rope scaling is not supported", path);
 	if (!lms_gguf_type_known(type))
 		return lms_fail(LMS_EARG, "%s: unknown GGUF type %s", path, type);
 	if (!m->typed)

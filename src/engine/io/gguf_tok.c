@@ -16,7 +16,12 @@
 #include "io/gguf.h"
 #include "tok/tok_build.h"
 
-#define TRY(x) do { enum lms_status st_ = (x); if (st_) return st_; } while (0)
+#define TRY(x)                                                                                     \
+	do {                                                                                           \
+		enum lms_status st_ = (x);                                                                 \
+		if (st_)                                                                                   \
+			return st_;                                                                            \
+	} while (0)
 
 /* Pointers and lengths of a string array's n elements (malloc'd pair). */
 static enum lms_status strings(const struct lms_gguf *g, const struct lms_gguf_kv *kv,
@@ -143,8 +148,9 @@ enum lms_status lms_gguf_tokenizer(const struct lms_gguf *g, struct lms_tokenize
 	int gpt2 = n == 4 && !memcmp(model, "gpt2", 4);
 	int llama = n == 5 && !memcmp(model, "llama", 5);
 	if (!gpt2 && !llama)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: tokenizer.ggml.model \"%.*s\" is not supported (gpt2, llama)",
-		                g->path, (int)(n > 40 ? 40 : n), model);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: tokenizer.ggml.model \"%.*s\" is not supported (gpt2, llama)", g->path,
+		                (int)(n > 40 ? 40 : n), model);
 	struct lms_tok_arrays a = {.where = g->path};
 	struct held h = {0};
 	enum lms_status st = arrays(g, gpt2, &a, &h);

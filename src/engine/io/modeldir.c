@@ -103,7 +103,8 @@ static enum lms_status get_int(json_t *o, const char *key, long def, int *out, c
 	return LMS_OK;
 }
 
-static enum lms_status get_float(json_t *o, const char *key, double def, float *out, const char *path)
+static enum lms_status get_float(json_t *o, const char *key, double def, float *out,
+                                 const char *path)
 {
 	json_t *v = json_object_get(o, key);
 	if (!v || json_is_null(v)) {
@@ -144,11 +145,16 @@ static enum lms_status want_string(json_t *o, const char *key, const char *const
 		for (int i = 0; allowed[i]; i++)
 			if (!strcmp(json_string_value(v), allowed[i]))
 				return LMS_OK;
-	return lms_fail(LMS_EUNSUPPORTED, "%s: \"%s\" must be \"%s\" (lmscope computes only that)", path,
-	                key, allowed[0]);
+	return lms_fail(LMS_EUNSUPPORTED, "%s: \"%s\" must be \"%s\" (lmscope computes only that)",
+	                path, key, allowed[0]);
 }
 
-#define TRY(x) do { enum lms_status st_ = (x); if (st_) return st_; } while (0)
+#define TRY(x)                                                                                     \
+	do {                                                                                           \
+		enum lms_status st_ = (x);                                                                 \
+		if (st_)                                                                                   \
+			return st_;                                                                            \
+	} while (0)
 
 static enum lms_status parse_gpt2(json_t *o, struct lms_config *c, const char *path)
 {
@@ -169,8 +175,9 @@ static enum lms_status parse_gpt2(json_t *o, struct lms_config *c, const char *p
 	TRY(get_bool(o, "scale_attn_weights", 1, &scale, path));
 	TRY(get_bool(o, "scale_attn_by_inverse_layer_idx", 0, &by_layer, path));
 	if (!tied || !scale || by_layer)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: GPT-2 variant not supported (untied head or changed attention scaling)",
-		                path);
+		return lms_fail(
+			LMS_EUNSUPPORTED,
+			"%s: GPT-2 variant not supported (untied head or changed attention scaling)", path);
 	c->KV = c->NH;
 	c->tied = 1;
 	return LMS_OK;
@@ -208,8 +215,8 @@ static enum lms_status parse_rope_scaling(json_t *o, struct lms_config *c, const
 	if (!strcmp(k, "default"))
 		return LMS_OK;
 	if (strcmp(k, "linear") && strcmp(k, "llama3"))
-		return lms_fail(LMS_EUNSUPPORTED, "%s: rope_scaling \"%.20s\" is not supported (linear, llama3)",
-		                path, k);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: rope_scaling \"%.20s\" is not supported (linear, llama3)", path, k);
 	TRY(get_float(rs, "factor", -1.0, &c->rope.factor, path));
 	if (!(c->rope.factor >= 1.0f))
 		return lms_fail(LMS_EFORMAT, "%s: rope_scaling \"factor\" must be at least 1", path);
@@ -221,7 +228,8 @@ static enum lms_status parse_rope_scaling(json_t *o, struct lms_config *c, const
 	TRY(get_float(rs, "high_freq_factor", 4.0, &c->rope.high_freq, path));
 	TRY(get_int(rs, "original_max_position_embeddings", 8192, &c->rope.orig_maxT, path));
 	if (!(c->rope.low_freq > 0.0f && c->rope.high_freq > c->rope.low_freq && c->rope.orig_maxT > 0))
-		return lms_fail(LMS_EFORMAT, "%s: rope_scaling llama3 needs 0 < low_freq_factor < high_freq_factor",
+		return lms_fail(LMS_EFORMAT,
+		                "%s: rope_scaling llama3 needs 0 < low_freq_factor < high_freq_factor",
 		                path);
 	return LMS_OK;
 }
@@ -267,7 +275,8 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 		TRY(get_bool(o, "mlp_bias", 0, &mbias, path));
 	}
 	if (abias || mbias)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: Llama with biases (attention_bias, mlp_bias) is not supported", path);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: Llama with biases (attention_bias, mlp_bias) is not supported", path);
 	c->qkv_bias = qwen2;
 	c->qk_norm = qwen3;
 	TRY(parse_rope_scaling(o, c, path));
@@ -276,7 +285,8 @@ static enum lms_status parse_llama(json_t *o, struct lms_config *c, const char *
 	int hd;
 	TRY(get_int(o, "head_dim", c->NH ? c->C / c->NH : 0, &hd, path));
 	if (c->NH && hd != c->C / c->NH)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: \"head_dim\" %d other than hidden_size / heads (%d) is not supported",
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: \"head_dim\" %d other than hidden_size / heads (%d) is not supported",
 		                path, hd, c->C / c->NH);
 	if (!(c->rope_theta > 0.0f))
 		return lms_fail(LMS_EFORMAT, "%s: \"rope_theta\" must be positive", path);
@@ -321,7 +331,9 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 		for (char *s = name; *s; s++)
 			if (*s < 0x20 || *s >= 0x7f)
 				*s = '?';
-		st = lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, qwen3, rnn, lstm, gru)",
+		st = lms_fail(LMS_EUNSUPPORTED,
+		              "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2, qwen3, "
+		              "rnn, lstm, gru)",
 		              path, name);
 	} else if (c->arch == LMS_GPT2)
 		st = parse_gpt2(o, c, path);
@@ -334,8 +346,8 @@ static enum lms_status read_config(const char *path, struct lms_config *c)
 		return st;
 	TRY(lms_config_check(c, path));
 	if (!lms_arch_ops(c->arch))
-		return lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not available in this build", path,
-		                lms_arch_name(c->arch));
+		return lms_fail(LMS_EUNSUPPORTED, "%s: model_type \"%s\" is not available in this build",
+		                path, lms_arch_name(c->arch));
 	return LMS_OK;
 }
 
@@ -350,7 +362,8 @@ static int ends_with(const char *s, const char *suffix)
 /* Tensors a checkpoint may carry that lmscope does not need. */
 static int ignorable(const char *name, const struct lms_config *c)
 {
-	if (c->arch == LMS_GPT2 && (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias")))
+	if (c->arch == LMS_GPT2 &&
+	    (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias")))
 		return 1;
 	if (c->tied && (!strcmp(name, "lm_head.weight") || !strcmp(name, "transformer.lm_head.weight")))
 		return 1;
@@ -416,8 +429,10 @@ static enum lms_status match_tensors(const struct lms_shards *f, const struct lm
 				for (char *p = name; *p; p++)
 					if (*p < 0x20 || *p >= 0x7f)
 						*p = '?';
-				return lms_fail(LMS_EFORMAT, "%s: unexpected tensor \"%s\" (not part of the model config.json describes)",
-				                f->files[s]->path, name);
+				return lms_fail(
+					LMS_EFORMAT,
+					"%s: unexpected tensor \"%s\" (not part of the model config.json describes)",
+					f->files[s]->path, name);
 			}
 		}
 	return LMS_OK;
@@ -494,8 +509,8 @@ static enum lms_status fill_model(struct lms_shards *f, const struct lms_config 
 			const unsigned char *data = file[i]->data + ft->begin;
 			m->wm[i] = lms_tensor_wmat(t, wtype_of(ft->dtype), data);
 			if (!finite16(data, t->numel, ft->dtype))
-				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", file[i]->path,
-				              t->name);
+				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values",
+				              file[i]->path, t->name);
 			continue;
 		}
 		/* a float32 model keeps the packed layout of tensors[] */
@@ -505,8 +520,8 @@ static enum lms_status fill_model(struct lms_shards *f, const struct lms_config 
 		st = lms_st_read_f32(file[i], ft, p);
 		for (size_t k = 0; k < t->numel && !st; k++)
 			if (!isfinite(p[k]))
-				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values", file[i]->path,
-				              t->name);
+				st = lms_fail(LMS_ENUMERIC, "%s: tensor \"%s\" holds NaN or Inf values",
+				              file[i]->path, t->name);
 	}
 	if (st) {
 		lms_model_free(m);
@@ -520,7 +535,8 @@ static enum lms_status fill_model(struct lms_shards *f, const struct lms_config 
 	return LMS_OK;
 }
 
-static enum lms_status load_weights(const char *dir, const struct lms_config *c, struct lms_model **out)
+static enum lms_status load_weights(const char *dir, const struct lms_config *c,
+                                    struct lms_model **out)
 {
 	const struct lms_arch_ops *ops = lms_arch_ops(c->arch);
 	int n = ops->tensors(c, NULL);
@@ -558,7 +574,8 @@ static enum lms_status open_dir(const char *dir, struct lms_config *c)
 	if (stat(dir, &sb) != 0)
 		return lms_fail(LMS_EIO, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
-		return lms_fail(LMS_EFORMAT, "%s: not a model directory (config.json and model.safetensors)", dir);
+		return lms_fail(LMS_EFORMAT,
+		                "%s: not a model directory (config.json and model.safetensors)", dir);
 	int has_config = exists(dir, "config.json");
 	if (has_config < 0)
 		return lms_fail(errno == ENOMEM ? LMS_ENOMEM : LMS_EIO, "%s: %s", dir, strerror(errno));
@@ -566,7 +583,9 @@ static enum lms_status open_dir(const char *dir, struct lms_config *c)
 		return lms_fail(LMS_EFORMAT, "%s: not a model directory (no config.json)", dir);
 	if (exists(dir, "model.safetensors") <= 0 && exists(dir, "model.safetensors.index.json") <= 0) {
 		if (exists(dir, "pytorch_model.bin") > 0)
-			return lms_fail(LMS_EUNSUPPORTED, "%s: pytorch_model.bin is not read (convert it to model.safetensors)", dir);
+			return lms_fail(LMS_EUNSUPPORTED,
+			                "%s: pytorch_model.bin is not read (convert it to model.safetensors)",
+			                dir);
 		return lms_fail(LMS_EFORMAT, "%s: no model.safetensors", dir);
 	}
 	char *cpath = join(dir, "config.json");
@@ -632,9 +651,10 @@ static json_t *rope_scaling_json(const struct lms_rope_scaling *r)
 	if (r->kind == LMS_ROPE_LINEAR)
 		return json_pack("{s:s,s:o}", "rope_type", "linear", "factor", real_of(r->factor));
 	if (r->kind == LMS_ROPE_LLAMA3)
-		return json_pack("{s:s,s:o,s:o,s:o,s:i}", "rope_type", "llama3", "factor", real_of(r->factor),
-		                 "low_freq_factor", real_of(r->low_freq), "high_freq_factor",
-		                 real_of(r->high_freq), "original_max_position_embeddings", r->orig_maxT);
+		return json_pack("{s:s,s:o,s:o,s:o,s:i}", "rope_type", "llama3", "factor",
+		                 real_of(r->factor), "low_freq_factor", real_of(r->low_freq),
+		                 "high_freq_factor", real_of(r->high_freq),
+		                 "original_max_position_embeddings", r->orig_maxT);
 	return json_null();
 }
 
@@ -715,8 +735,9 @@ enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f
 		const struct lms_tensor *t = &m->tensors[i];
 		for (size_t k = 0; k < t->numel; k++)
 			if (!isfinite(m->params[t->offset + k]))
-				return lms_fail(LMS_ENUMERIC, "%s: cannot save: tensor \"%s\" holds NaN or Inf values",
-				                dir, t->name);
+				return lms_fail(LMS_ENUMERIC,
+				                "%s: cannot save: tensor \"%s\" holds NaN or Inf values", dir,
+				                t->name);
 	}
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
 		return lms_fail(LMS_EIO, "%s: %s", dir, strerror(errno));

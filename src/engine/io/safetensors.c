@@ -105,11 +105,11 @@ static const struct {
 	int size;
 	enum lms_st_dtype dtype;
 } dtypes[] = {
-	{"F32", 4, LMS_ST_F32}, {"F16", 2, LMS_ST_F16}, {"BF16", 2, LMS_ST_BF16},
-	{"F64", 8, LMS_ST_F64}, {"BOOL", 1, LMS_ST_OTHER}, {"U8", 1, LMS_ST_OTHER},
-	{"I8", 1, LMS_ST_OTHER}, {"F8_E5M2", 1, LMS_ST_OTHER}, {"F8_E4M3", 1, LMS_ST_OTHER},
-	{"I16", 2, LMS_ST_OTHER}, {"U16", 2, LMS_ST_OTHER}, {"I32", 4, LMS_ST_OTHER},
-	{"U32", 4, LMS_ST_OTHER}, {"I64", 8, LMS_ST_OTHER}, {"U64", 8, LMS_ST_OTHER},
+	{"F32", 4, LMS_ST_F32},   {"F16", 2, LMS_ST_F16},       {"BF16", 2, LMS_ST_BF16},
+	{"F64", 8, LMS_ST_F64},   {"BOOL", 1, LMS_ST_OTHER},    {"U8", 1, LMS_ST_OTHER},
+	{"I8", 1, LMS_ST_OTHER},  {"F8_E5M2", 1, LMS_ST_OTHER}, {"F8_E4M3", 1, LMS_ST_OTHER},
+	{"I16", 2, LMS_ST_OTHER}, {"U16", 2, LMS_ST_OTHER},     {"I32", 4, LMS_ST_OTHER},
+	{"U32", 4, LMS_ST_OTHER}, {"I64", 8, LMS_ST_OTHER},     {"U64", 8, LMS_ST_OTHER},
 };
 
 /* A printable, bounded copy of an untrusted string for error messages. */
@@ -158,9 +158,10 @@ static enum lms_status parse_entry(const struct lms_st_file *f, const char *name
 	char nb[80];
 	const char *pn = printable(name, nb, sizeof nb);
 	if (!json_is_object(v))
-		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": header entry is not an object", f->path, pn);
+		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": header entry is not an object", f->path,
+		                pn);
 	json_t *dt = json_object_get(v, "dtype"), *sh = json_object_get(v, "shape"),
-	       *off = json_object_get(v, "data_offsets");
+		   *off = json_object_get(v, "data_offsets");
 	if (!json_is_string(dt) || !json_is_array(sh) || !json_is_array(off))
 		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": needs dtype, shape and data_offsets",
 		                f->path, pn);
@@ -187,7 +188,8 @@ static enum lms_status parse_entry(const struct lms_st_file *f, const char *name
 	for (int d = 0; d < t->ndim; d++) {
 		json_t *x = json_array_get(sh, (size_t)d);
 		if (!json_is_integer(x) || json_integer_value(x) < 0)
-			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": shape is not a list of sizes", f->path, pn);
+			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": shape is not a list of sizes", f->path,
+			                pn);
 		t->shape[d] = json_integer_value(x);
 		if (t->shape[d] && numel > SIZE_MAX / 8 / (uint64_t)t->shape[d])
 			overflow = 1;
@@ -196,7 +198,8 @@ static enum lms_status parse_entry(const struct lms_st_file *f, const char *name
 	}
 	if (json_array_size(off) != 2 || !json_is_integer(json_array_get(off, 0)) ||
 	    !json_is_integer(json_array_get(off, 1)))
-		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": data_offsets is not [begin, end]", f->path, pn);
+		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": data_offsets is not [begin, end]", f->path,
+		                pn);
 	json_int_t b = json_integer_value(json_array_get(off, 0));
 	json_int_t e = json_integer_value(json_array_get(off, 1));
 	if (b < 0 || e < b)
@@ -204,7 +207,8 @@ static enum lms_status parse_entry(const struct lms_st_file *f, const char *name
 		                f->path, pn, (long long)b, (long long)e);
 	if ((uint64_t)e > f->data_size)
 		return lms_fail(LMS_EFORMAT,
-		                "%s: tensor \"%s\": data ends at byte %lld, past the end of the data (%zu bytes; file truncated?)",
+		                "%s: tensor \"%s\": data ends at byte %lld, past the end of the data (%zu "
+		                "bytes; file truncated?)",
 		                f->path, pn, (long long)e, f->data_size);
 	t->begin = (size_t)b;
 	t->end = (size_t)e;
@@ -212,7 +216,8 @@ static enum lms_status parse_entry(const struct lms_st_file *f, const char *name
 	if (overflow)
 		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": shape is absurdly large", f->path, pn);
 	if (numel * (size_t)size != t->end - t->begin)
-		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\": shape and dtype need %zu bytes, data_offsets give %zu",
+		return lms_fail(LMS_EFORMAT,
+		                "%s: tensor \"%s\": shape and dtype need %zu bytes, data_offsets give %zu",
 		                f->path, pn, numel * (size_t)size, t->end - t->begin);
 	return LMS_OK;
 }
@@ -234,15 +239,15 @@ static enum lms_status parse_header(struct lms_st_file *f, const char *text, siz
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", f->path);
 	const char *key;
 	json_t *v;
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (!strcmp(key, "__metadata__")) {
 			const char *mk;
 			json_t *mv;
 			if (!json_is_object(v))
 				return lms_fail(LMS_EFORMAT, "%s: __metadata__ is not a map of strings", f->path);
-			json_object_foreach(v, mk, mv)
-				if (!json_is_string(mv))
-					return lms_fail(LMS_EFORMAT, "%s: __metadata__ is not a map of strings", f->path);
+			json_object_foreach(v, mk, mv) if (!json_is_string(mv)) return lms_fail(
+				LMS_EFORMAT, "%s: __metadata__ is not a map of strings", f->path);
 			continue;
 		}
 		enum lms_status st = parse_entry(f, key, v, &f->tensors[f->n]);
@@ -262,9 +267,10 @@ static enum lms_status parse_header(struct lms_st_file *f, const char *text, siz
 	for (int i = 1; i < k; i++)
 		if (sp[i].begin < sp[i - 1].end) {
 			char b1[80], b2[80];
-			enum lms_status st = lms_fail(LMS_EFORMAT, "%s: tensors \"%s\" and \"%s\" overlap", f->path,
-			                              printable(f->tensors[sp[i - 1].i].name, b1, sizeof b1),
-			                              printable(f->tensors[sp[i].i].name, b2, sizeof b2));
+			enum lms_status st =
+				lms_fail(LMS_EFORMAT, "%s: tensors \"%s\" and \"%s\" overlap", f->path,
+			             printable(f->tensors[sp[i - 1].i].name, b1, sizeof b1),
+			             printable(f->tensors[sp[i].i].name, b2, sizeof b2));
 			free(sp);
 			return st;
 		}
@@ -275,8 +281,9 @@ static enum lms_status parse_header(struct lms_st_file *f, const char *text, siz
 /* The message for a mapped file that shrank under us (SIGBUS). */
 static enum lms_status shrank(const char *path)
 {
-	return lms_fail(LMS_EIO, "%s: the file shrank while being read (replaced or truncated by another program)",
-	                path);
+	return lms_fail(
+		LMS_EIO, "%s: the file shrank while being read (replaced or truncated by another program)",
+		path);
 }
 
 enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
@@ -301,8 +308,9 @@ enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 	f->size = (size_t)sb.st_size;
 	void *map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
-		st = errno == ENOMEM ? lms_fail(LMS_ENOMEM, "%s: cannot map %zu bytes: out of memory", path, f->size)
-		                     : lms_fail(LMS_EIO, "%s: cannot map: %s", path, strerror(errno));
+		st = errno == ENOMEM
+		         ? lms_fail(LMS_ENOMEM, "%s: cannot map %zu bytes: out of memory", path, f->size)
+		         : lms_fail(LMS_EIO, "%s: cannot map: %s", path, strerror(errno));
 		goto fail;
 	}
 	close(fd);
@@ -320,8 +328,8 @@ enum lms_status lms_st_open(const char *path, struct lms_st_file **out)
 	for (int i = 7; i >= 0; i--)
 		hlen = hlen << 8 | len8[i];
 	if (hlen > f->size - 8) {
-		st = lms_fail(LMS_EFORMAT, "%s: header length %llu past the end of the file (%zu bytes)", path,
-		              (unsigned long long)hlen, f->size);
+		st = lms_fail(LMS_EFORMAT, "%s: header length %llu past the end of the file (%zu bytes)",
+		              path, (unsigned long long)hlen, f->size);
 		goto fail;
 	}
 	if (hlen > MAX_HEADER) {
@@ -371,9 +379,7 @@ static void convert(const struct lms_st_tensor *t, const unsigned char *p, size_
 {
 	/* element by element through memcpy: the data section need not be aligned */
 	switch (t->dtype) {
-	case LMS_ST_F32:
-		memcpy(out, p, n * sizeof(float));
-		break;
+	case LMS_ST_F32: memcpy(out, p, n * sizeof(float)); break;
 	case LMS_ST_F16:
 	case LMS_ST_BF16:
 		for (size_t i = 0; i < n; i++) {
@@ -388,17 +394,18 @@ static void convert(const struct lms_st_tensor *t, const unsigned char *p, size_
 			out[i] = (float)d;
 		}
 		break;
-	case LMS_ST_OTHER:
-		break;
+	case LMS_ST_OTHER: break;
 	}
 }
 
-enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t, float *out)
+enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t,
+                                float *out)
 {
 	if (t->dtype == LMS_ST_OTHER) {
 		char nb[80];
-		return lms_fail(LMS_EUNSUPPORTED, "%s: tensor \"%s\" has dtype %s (F32, F16, BF16 or F64 needed)",
-		                f->path, printable(t->name, nb, sizeof nb), t->dtype_name);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: tensor \"%s\" has dtype %s (F32, F16, BF16 or F64 needed)", f->path,
+		                printable(t->name, nb, sizeof nb), t->dtype_name);
 	}
 	struct lms_mapguard g;
 	if (LMS_MAPGUARD_ENTER(&g))
@@ -423,7 +430,8 @@ static size_t numel_of(const struct lms_st_out *t)
 	return n;
 }
 
-static enum lms_status put_tensor(struct lms_atomic *a, const struct lms_st_out *t, enum lms_st_dtype dtype)
+static enum lms_status put_tensor(struct lms_atomic *a, const struct lms_st_out *t,
+                                  enum lms_st_dtype dtype)
 {
 	size_t n = numel_of(t);
 	if (dtype == LMS_ST_F32)

@@ -25,29 +25,32 @@
 #define LMS_ST_MAX_DIM 8
 
 enum lms_st_dtype {
-	LMS_ST_F32, LMS_ST_F16, LMS_ST_BF16, LMS_ST_F64,
+	LMS_ST_F32,
+	LMS_ST_F16,
+	LMS_ST_BF16,
+	LMS_ST_F64,
 	LMS_ST_OTHER, /* a valid safetensors dtype lmscope does not convert (I64, U8, ...) */
 };
 
 struct lms_st_tensor {
-	const char *name;          /* owned by the file */
+	const char *name; /* owned by the file */
 	enum lms_st_dtype dtype;
-	const char *dtype_name;    /* as written in the header ("F16", "I64", ...) */
+	const char *dtype_name; /* as written in the header ("F16", "I64", ...) */
 	int ndim;
 	int64_t shape[LMS_ST_MAX_DIM];
 	size_t numel;
-	size_t begin, end;         /* bytes, into the data section */
+	size_t begin, end; /* bytes, into the data section */
 };
 
 struct lms_st_file {
 	char *path;
-	const unsigned char *map;  /* the whole file */
+	const unsigned char *map; /* the whole file */
 	size_t size;
 	const unsigned char *data; /* data section: map + 8 + header length */
 	size_t data_size;
 	struct lms_st_tensor *tensors; /* in header order */
 	int n;
-	void *json;                /* the parsed header (owns the names) */
+	void *json; /* the parsed header (owns the names) */
 };
 
 enum lms_status lms_st_open(const char *path, struct lms_st_file **out);
@@ -57,7 +60,8 @@ const struct lms_st_tensor *lms_st_find(const struct lms_st_file *f, const char 
 const char *lms_st_meta(const struct lms_st_file *f, const char *key);
 /* Converts tensor t to float32 into out (t->numel floats). Fails only for a
  * dtype lmscope does not convert. */
-enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t, float *out);
+enum lms_status lms_st_read_f32(const struct lms_st_file *f, const struct lms_st_tensor *t,
+                                float *out);
 
 /* One tensor to write: float32 values, converted to the file's dtype. */
 struct lms_st_out {

@@ -80,7 +80,8 @@ static enum lms_status check_map(const struct lms_shards *s, json_t *map, const 
 	size_t listed = 0, k = 0;
 	const char *name;
 	json_t *v;
-	json_object_foreach(map, name, v) {
+	json_object_foreach(map, name, v)
+	{
 		if (!lms_st_find(s->files[where[k]], name))
 			return lms_fail(LMS_EFORMAT, "%s: tensor \"%.60s\" is not in %s", s->what, name,
 			                s->files[where[k]]->path);
@@ -128,7 +129,8 @@ static enum lms_status open_index(struct lms_shards *s, const char *dir)
 	const char *name;
 	json_t *v;
 	size_t k = 0;
-	json_object_foreach(map, name, v) {
+	json_object_foreach(map, name, v)
+	{
 		if (!json_is_string(v)) {
 			st = lms_fail(LMS_EFORMAT, "%s: the shard of \"%.60s\" is not a string", s->what, name);
 			goto done;

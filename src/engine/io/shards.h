@@ -13,8 +13,8 @@
 struct lms_shards {
 	struct lms_st_file **files; /* (n) */
 	int n;
-	const char *what;           /* the name for messages: the index or the one file */
-	char *index_path;           /* owned; NULL without an index */
+	const char *what; /* the name for messages: the index or the one file */
+	char *index_path; /* owned; NULL without an index */
 };
 
 /* Opens dir's weights. A shard name must be a plain file name inside dir;

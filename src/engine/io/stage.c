@@ -101,7 +101,8 @@ static enum lms_status link_tree(const char *from, const char *to, const char *c
 			if (link(src, dst) != 0 && copy_file(src, dst, sb.st_mode) != 0)
 				st = lms_fail(LMS_EIO, "%s: cannot carry over: %s", src, strerror(errno));
 		} else if (S_ISLNK(sb.st_mode)) {
-			if ((k = readlink(src, target, sizeof target - 1)) < 0 || (target[k] = 0, symlink(target, dst) != 0))
+			if ((k = readlink(src, target, sizeof target - 1)) < 0 ||
+			    (target[k] = 0, symlink(target, dst) != 0))
 				st = lms_fail(LMS_EIO, "%s: cannot carry over: %s", src, strerror(errno));
 		}
 		free(src);
@@ -159,12 +160,14 @@ static void clean_stale(const char *target, const char *parent, const char *base
 			continue;
 		char *end;
 		long pid = strtol(n + 1 + bl + 9, &end, 10);
-		if (pid <= 0 || *end != '-' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (pid <= 0 || *end != '-' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
 			continue;
 		char *p = fmt_path(parent, "/", n);
 		struct stat sb;
 		size_t len = strlen(n);
-		if (p && len > 4 && !strcmp(n + len - 4, ".old") && lstat(target, &sb) != 0 && errno == ENOENT)
+		if (p && len > 4 && !strcmp(n + len - 4, ".old") && lstat(target, &sb) != 0 &&
+		    errno == ENOENT)
 			rename(p, target);
 		else if (p)
 			remove_tree(p);
@@ -244,7 +247,8 @@ enum lms_status lms_stage_begin(struct lms_stage *s, const char *target, int fla
 	int exists = stat(target, &sb) == 0, stat_errno = errno;
 	/* a symbolic link to a directory: replace what it points to */
 	s->target = exists && S_ISDIR(sb.st_mode) ? realpath(target, NULL) : strdup(target);
-	if (!s->target || split(s->target, &parent, &base) != 0 || !(prefix = stage_prefix(parent, base))) {
+	if (!s->target || split(s->target, &parent, &base) != 0 ||
+	    !(prefix = stage_prefix(parent, base))) {
 		st = lms_fail(LMS_ENOMEM, "%s: out of memory", target);
 		goto done;
 	}
@@ -272,7 +276,8 @@ enum lms_status lms_stage_begin(struct lms_stage *s, const char *target, int fla
 		goto done;
 	}
 	if (mkdir(s->dir, exists ? sb.st_mode & 07777 : 0777) != 0) {
-		st = lms_fail(LMS_EIO, "%s: cannot create a directory beside it: %s", target, strerror(errno));
+		st = lms_fail(LMS_EIO, "%s: cannot create a directory beside it: %s", target,
+		              strerror(errno));
 		free(s->dir);
 		s->dir = NULL;
 		goto done;
@@ -302,14 +307,16 @@ void lms_stage_abort(struct lms_stage *s)
  * pieces. */
 static const char sample_text[] =
 	"The quick brown fox, said the LORD's servant, jumps over 12 lazy dogs!\n"
-	"caf\xc3\xa9 na\xc3\xafve \xce\xbb\xcf\x8c\xce\xb3\xce\xbf\xcf\x82 \xe2\x80\x94 \xe4\xb8\xad\xe6\x96\x87 ";
+	"caf\xc3\xa9 na\xc3\xafve \xce\xbb\xcf\x8c\xce\xb3\xce\xbf\xcf\x82 \xe2\x80\x94 "
+	"\xe4\xb8\xad\xe6\x96\x87 ";
 
 static enum lms_status compare_tokenizers(const char *dir, const struct lms_tokenizer *a,
                                           const struct lms_tokenizer *b)
 {
 	int V = lms_tokenizer_vocab_size(a);
 	if (lms_tokenizer_kind(a) != lms_tokenizer_kind(b) || V != lms_tokenizer_vocab_size(b))
-		return lms_fail(LMS_EFORMAT, "%s: the tokenizer written reads back as a different one", dir);
+		return lms_fail(LMS_EFORMAT, "%s: the tokenizer written reads back as a different one",
+		                dir);
 	size_t len = sizeof sample_text - 1;
 	for (int id = 0; id < V; id++) {
 		size_t la, lb;
@@ -357,18 +364,21 @@ enum lms_status lms_stage_check(const struct lms_stage *s, const struct lms_mode
 	enum lms_status st = LMS_OK;
 	if (has_model || m)
 		st = lms_model_probe(s->dir, &c);
-	if (!st && m && (c.arch != m->cfg.arch || lms_config_n_params(&c) != m->n_params || c.V != m->cfg.V))
+	if (!st && m &&
+	    (c.arch != m->cfg.arch || lms_config_n_params(&c) != m->n_params || c.V != m->cfg.V))
 		st = lms_fail(LMS_EFORMAT, "%s: the model written reads back as a different one", s->dir);
 	struct lms_tokenizer *back = NULL;
 	if (!st)
 		st = lms_tokenizer_load(s->dir, &back);
 	if (!st && !tok != !back)
 		st = lms_fail(LMS_EFORMAT, "%s: %s", s->dir,
-		              tok ? "the tokenizer written does not read back" : "an unexpected tokenizer is there");
+		              tok ? "the tokenizer written does not read back"
+		                  : "an unexpected tokenizer is there");
 	if (!st && tok)
 		st = compare_tokenizers(s->dir, tok, back);
 	if (!st && tok && has_model && lms_tokenizer_vocab_size(tok) > c.V)
-		st = lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary", s->dir);
+		st = lms_fail(LMS_EFORMAT, "%s: tokenizer has more tokens than the model's vocabulary",
+		              s->dir);
 	lms_tokenizer_free(back);
 	return st;
 }
@@ -399,12 +409,14 @@ static enum lms_status swap_in(struct lms_stage *s, char **old)
 	if (!aside)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", s->target);
 	if (rename(s->target, aside) != 0) {
-		enum lms_status st = lms_fail(LMS_EIO, "%s: cannot move aside: %s", s->target, strerror(errno));
+		enum lms_status st =
+			lms_fail(LMS_EIO, "%s: cannot move aside: %s", s->target, strerror(errno));
 		free(aside);
 		return st;
 	}
 	if (rename(s->dir, s->target) != 0) {
-		enum lms_status st = lms_fail(LMS_EIO, "%s: cannot rename into place: %s", s->target, strerror(errno));
+		enum lms_status st =
+			lms_fail(LMS_EIO, "%s: cannot rename into place: %s", s->target, strerror(errno));
 		rename(aside, s->target);
 		free(aside);
 		return st;

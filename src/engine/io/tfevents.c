@@ -108,7 +108,8 @@ static size_t event_head(uint8_t *buf, double wall_time, int64_t step)
 	return n;
 }
 
-size_t lms_tfevent_scalar(uint8_t *buf, double wall_time, int64_t step, const char *tag, float value)
+size_t lms_tfevent_scalar(uint8_t *buf, double wall_time, int64_t step, const char *tag,
+                          float value)
 {
 	size_t tlen = strlen(tag);
 	/* Value { tag = 1; simple_value = 2 } */
@@ -190,7 +191,8 @@ enum lms_status lms_tfevents_open(struct lms_tfevents *w, const char *dir)
 	return st;
 }
 
-enum lms_status lms_tfevents_scalar(struct lms_tfevents *w, int64_t step, const char *tag, float value)
+enum lms_status lms_tfevents_scalar(struct lms_tfevents *w, int64_t step, const char *tag,
+                                    float value)
 {
 	uint8_t *buf = malloc(strlen(tag) + 96);
 	if (!buf)

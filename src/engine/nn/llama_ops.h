@@ -13,8 +13,8 @@
 /* ---- RMSNorm (rmsnorm.c) ------------------------------------------------
  * out (N, C) = inp * rstd * w per row, rstd (N) = 1 / sqrt(mean(inp^2) + eps),
  * saved for the backward. out may alias inp. */
-void lms_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w,
-                         int N, int C, float eps);
+void lms_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C,
+                         float eps);
 /* dinp (N, C) += d/dinp, dw (C) += d/dw; dw may be NULL. */
 void lms_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                           const float *w, const float *rstd, int N, int C);
@@ -33,8 +33,8 @@ void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta,
                     const struct lms_rope_scaling *scaling);
 /* In place over rows for positions [p0, p0 + N): x (N, ld) holds nh heads of
  * hs entries at the start of each row (row stride ld). */
-void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,
-                      int nh, int hs);
+void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld, int nh,
+                      int hs);
 /* The inverse rotation, in place: turns d/d(rotated) into d/d(unrotated).
  * (A rotation's transpose is its inverse.) */
 void lms_rope_backward(float *dx, const float *cosv, const float *sinv, int p0, int N, int ld,

@@ -33,8 +33,8 @@ static void bias_backward(float *db, const float *dout, int N, int OC)
 /* ---- matmul, Conv1D layout ------------------------------------------------ */
 
 /* out (N, OC) = inp (N, C) @ w (C, OC) + b (OC) */
-void lms_matmul_forward(float *out, const float *inp, const float *w, const float *b,
-                        int N, int C, int OC)
+void lms_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C,
+                        int OC)
 {
 	if (N <= 0)
 		return;
@@ -42,16 +42,16 @@ void lms_matmul_forward(float *out, const float *inp, const float *w, const floa
 	if (N == 1)
 		cblas_sgemv(CblasRowMajor, CblasTrans, C, OC, 1.0f, w, OC, inp, 1, beta, out, 1);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, w, OC,
-		            beta, out, OC);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, w, OC, beta,
+		            out, OC);
 }
 
 /* Differentiates out = inp @ w + b:
  *   dinp (N, C) += dout (N, OC) @ w^T (OC, C)
  *   dw (C, OC)  += inp^T (C, N) @ dout (N, OC)
  *   db (OC)     += sum_rows dout */
-void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int N, int C, int OC)
+void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC)
 {
 	if (N <= 0)
 		return;
@@ -63,8 +63,8 @@ void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
 			            1.0f, dinp, C);
 	}
 	if (dw)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC,
-		            1.0f, dw, OC);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f,
+		            dw, OC);
 	if (db)
 		bias_backward(db, dout, N, OC);
 }
@@ -72,8 +72,8 @@ void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
 /* ---- linear, nn.Linear layout --------------------------------------------- */
 
 /* out (N, OC) = inp (N, C) @ w^T (C, OC) + b (OC), w stored (OC, C) */
-void lms_linear_forward(float *out, const float *inp, const float *w, const float *b,
-                        int N, int C, int OC)
+void lms_linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C,
+                        int OC)
 {
 	if (N <= 0)
 		return;
@@ -81,16 +81,16 @@ void lms_linear_forward(float *out, const float *inp, const float *w, const floa
 	if (N == 1)
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp, 1, beta, out, 1);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
-		            beta, out, OC);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta,
+		            out, OC);
 }
 
 /* Differentiates out = inp @ w^T + b:
  *   dinp (N, C) += dout (N, OC) @ w (OC, C)
  *   dw (OC, C)  += dout^T (OC, N) @ inp (N, C)
  *   db (OC)     += sum_rows dout */
-void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int N, int C, int OC)
+void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC)
 {
 	if (N <= 0)
 		return;
@@ -102,8 +102,8 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
 			            1.0f, dinp, C);
 	}
 	if (dw)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
-		            1.0f, dw, C);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
+		            dw, C);
 	if (db)
 		bias_backward(db, dout, N, OC);
 }
@@ -118,7 +118,7 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
 /* sum_k x[k] */
 static float row_sum(const float *x, int n)
 {
-	float acc[SUM_LANES] = { 0 };
+	float acc[SUM_LANES] = {0};
 	int k = 0;
 	for (; k + SUM_LANES <= n; k += SUM_LANES)
 		for (int j = 0; j < SUM_LANES; j++)
@@ -134,7 +134,7 @@ static float row_sum(const float *x, int n)
 /* sum_k (x[k] - m)^2 */
 static float row_sqdev(const float *x, float m, int n)
 {
-	float acc[SUM_LANES] = { 0 };
+	float acc[SUM_LANES] = {0};
 	int k = 0;
 	for (; k + SUM_LANES <= n; k += SUM_LANES)
 		for (int j = 0; j < SUM_LANES; j++) {
@@ -163,8 +163,8 @@ static void layernorm_row(float *restrict y, const float *restrict x, const floa
 }
 
 /* out (N, C) = (inp - mean) * rstd * w (C) + b (C); mean (N), rstd (N) saved */
-void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                           const float *w, const float *b, int N, int C, float eps)
+void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                           const float *b, int N, int C, float eps)
 {
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (size_t)i * C;
@@ -180,9 +180,9 @@ void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *in
 
 /* dx (C) += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) of one
  * row, in blocks of SUM_LANES that vectorise (dx is apart from the inputs) */
-static void layernorm_dx_row(float *restrict dx, const float *restrict dy,
-                             const float *restrict x, const float *restrict w, float m, float s,
-                             float dnorm_mean, float dnorm_norm_mean, int C)
+static void layernorm_dx_row(float *restrict dx, const float *restrict dy, const float *restrict x,
+                             const float *restrict w, float m, float s, float dnorm_mean,
+                             float dnorm_norm_mean, int C)
 {
 	int k = 0;
 	for (; k + SUM_LANES <= C; k += SUM_LANES)
@@ -203,9 +203,8 @@ static void layernorm_dx_row(float *restrict dx, const float *restrict dy,
  *   dnorm = dout * w
  *   dx    = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
  *   dw   += dout * norm,  db += dout */
-void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
-                            const float *inp, const float *w, const float *mean,
-                            const float *rstd, int N, int C)
+void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, const float *mean, const float *rstd, int N, int C)
 {
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (size_t)i * C;
@@ -213,7 +212,7 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 		float *dx = dinp + (size_t)i * C;
 		float m = mean[i], s = rstd[i];
 		/* the two means in SUM_LANES partial sums each (see row_sum) */
-		float acc[SUM_LANES] = { 0 }, accn[SUM_LANES] = { 0 };
+		float acc[SUM_LANES] = {0}, accn[SUM_LANES] = {0};
 		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
 		int k = 0;
 		for (; k + SUM_LANES <= C; k += SUM_LANES)
@@ -263,8 +262,14 @@ static inline float exp_fast(float x)
 	float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
 	int32_t ki = (int32_t)k;
 	float r = x - k * 0.693145751953125f - k * 1.428606765330187045e-06f;
-	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-	union { uint32_t u; float f; } scale = { .u = (uint32_t)(ki + 127) << 23 };
+	float p =
+		1.0f +
+		r * (1.0f +
+	         r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+	union {
+		uint32_t u;
+		float f;
+	} scale = {.u = (uint32_t)(ki + 127) << 23};
 	return p * scale.f;
 }
 
@@ -305,7 +310,8 @@ static inline float gelu_grad(float x)
 	return u < -43.0f ? 0.0f : g; /* as in gelu() */
 }
 
-void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp, int n)
+void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+                       int n)
 {
 	int i = 0;
 	for (; i + GELU_BLOCK <= n; i += GELU_BLOCK)
@@ -358,8 +364,14 @@ void lms_residual_backward(float *da, float *db, const float *dout, int n)
 struct lms_attn_layout lms_attn_layout_fused(int B, int T, int C, int NH)
 {
 	struct lms_attn_layout s = {
-		.B = B, .T = T, .NH = NH, .KV = NH, .hs = C / NH,
-		.ldq = 3 * C, .ldkv = 3 * C, .ldo = C,
+		.B = B,
+		.T = T,
+		.NH = NH,
+		.KV = NH,
+		.hs = C / NH,
+		.ldq = 3 * C,
+		.ldkv = 3 * C,
+		.ldo = C,
 	};
 	return s;
 }
@@ -390,8 +402,8 @@ static void causal_softmax_row(float *row, int t, int end)
 
 /* att[b, h, t, :] = softmax(q_t k^T / sqrt(hs)) masked to j <= t;
  * out[b, t, h] = att[b, h, t, :] @ v, for t in [t0, t1) */
-void lms_attention_forward(float *out, float *att, const float *q, const float *k,
-                           const float *v, const struct lms_attn_layout *s, int t0, int t1)
+void lms_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                           const struct lms_attn_layout *s, int t0, int t1)
 {
 	int T = s->T, hs = s->hs, group = s->NH / s->KV;
 	float scale = 1.0f / sqrtf((float)hs);
@@ -414,8 +426,8 @@ void lms_attention_forward(float *out, float *att, const float *q, const float *
 					causal_softmax_row(ab + (size_t)t * T, t, r1);
 				/* out[r0:r1] (nq, hs) = att[r0:r1, 0:r1] (nq, r1) @ v[0:r1] (r1, hs) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f,
-				            ab + (size_t)r0 * T, T, vb, s->ldkv, 0.0f,
-				            ob + (size_t)r0 * s->ldo, s->ldo);
+				            ab + (size_t)r0 * T, T, vb, s->ldkv, 0.0f, ob + (size_t)r0 * s->ldo,
+				            s->ldo);
 			}
 		}
 }
@@ -445,8 +457,8 @@ void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hs, 1.0f, dob, s->ldo,
 			            v + kvo, s->ldkv, 0.0f, scratch, n);
 			/* dv (n, hs) += att^T (n, n) @ dout (n, hs) */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, ab, T, dob,
-			            s->ldo, 1.0f, dv + kvo, s->ldkv);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, ab, T, dob, s->ldo,
+			            1.0f, dv + kvo, s->ldkv);
 			for (int i = 0; i < n; i++) {
 				const float *a = ab + (size_t)i * T;
 				float *d = scratch + (size_t)i * n;
@@ -461,7 +473,7 @@ void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
 			/* dq (n, hs) += dP (n, n) @ k (n, hs); dk (n, hs) += dP^T (n, n) @ q (n, hs) */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n,
 			            k + kvo, s->ldkv, 1.0f, dq + qo, s->ldq);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n,
-			            q + qo, s->ldq, 1.0f, dk + kvo, s->ldkv);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n, q + qo,
+			            s->ldq, 1.0f, dk + kvo, s->ldkv);
 		}
 }

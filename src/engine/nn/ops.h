@@ -18,32 +18,31 @@
 
 /* ---- matmul, Hugging Face Conv1D layout -------------------------------
  * out (N, OC) = inp (N, C) @ w (C, OC) + b (OC); b may be NULL. */
-void lms_matmul_forward(float *out, const float *inp, const float *w, const float *b,
-                        int N, int C, int OC);
+void lms_matmul_forward(float *out, const float *inp, const float *w, const float *b, int N, int C,
+                        int OC);
 /* dinp (N, C) += dout @ w^T; dw (C, OC) += inp^T @ dout; db (OC) += sum of
  * the rows of dout. Any of dinp, dw, db may be NULL. */
-void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int N, int C, int OC);
+void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC);
 
 /* ---- linear, PyTorch nn.Linear layout ---------------------------------
  * out (N, OC) = inp (N, C) @ w^T + b, with w (OC, C) and b (OC) or NULL. */
-void lms_linear_forward(float *out, const float *inp, const float *w, const float *b,
-                        int N, int C, int OC);
+void lms_linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C,
+                        int OC);
 /* dinp (N, C) += dout @ w; dw (OC, C) += dout^T @ inp; db (OC) += sum of
  * the rows of dout. Any of dinp, dw, db may be NULL. */
-void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout,
-                         const float *inp, const float *w, int N, int C, int OC);
+void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC);
 
 /* ---- layer normalisation ----------------------------------------------
  * out (N, C) = (inp - mean) * rstd * w + b per row; saves mean (N) and
  * rstd (N) = 1 / sqrt(var + eps) (biased variance) for the backward. out
  * (and dinp below) must not overlap the inputs. */
-void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                           const float *w, const float *b, int N, int C, float eps);
+void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                           const float *b, int N, int C, float eps);
 /* dinp (N, C), dw (C), db (C); dw and db may be NULL. */
-void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
-                            const float *inp, const float *w, const float *mean,
-                            const float *rstd, int N, int C);
+void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, const float *mean, const float *rstd, int N, int C);
 
 /* ---- GELU, tanh approximation -----------------------------------------
  * out (n) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
@@ -68,12 +67,12 @@ void lms_residual_backward(float *da, float *db, const float *dout, int n);
  * it reads key/value head h / (NH / KV) at the same columns of k and v
  * (KV == NH: ordinary multi-head attention; KV < NH: grouped queries). */
 struct lms_attn_layout {
-	int B, T;      /* batch rows, positions per batch row (row stride) */
-	int NH, KV;    /* query heads, key/value heads (KV divides NH) */
-	int hs;        /* head size */
-	int ldq;       /* floats from one position to the next in q (and dq) */
-	int ldkv;      /* the same in k and v (and dk, dv) */
-	int ldo;       /* the same in out (and dout) */
+	int B, T;   /* batch rows, positions per batch row (row stride) */
+	int NH, KV; /* query heads, key/value heads (KV divides NH) */
+	int hs;     /* head size */
+	int ldq;    /* floats from one position to the next in q (and dq) */
+	int ldkv;   /* the same in k and v (and dk, dv) */
+	int ldo;    /* the same in out (and dout) */
 };
 
 /* GPT-2's fused layout: one qkv buffer (B, T, 3C) holding q, k, v side by
@@ -86,8 +85,8 @@ struct lms_attn_layout lms_attn_layout_fused(int B, int T, int C, int NH);
  * att is (B, NH, T, T) with row stride T and is kept for the backward and
  * the explorer. Keys and values of positions before t0 are read as left by
  * earlier calls: that is the KV cache. */
-void lms_attention_forward(float *out, float *att, const float *q, const float *k,
-                           const float *v, const struct lms_attn_layout *s, int t0, int t1);
+void lms_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                           const struct lms_attn_layout *s, int t0, int t1);
 /* Backward over positions [0, n) of every batch row: accumulates into dq,
  * dk, dv (laid out as q, k, v). scratch holds n * n floats. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
@@ -96,18 +95,18 @@ void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
 
 /* ---- plain-loop twins, for the unit tests only (ops_ref.c) -------------
  * Same contracts as the ops above, written as the textbook loops. */
-void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const float *b,
-                            int N, int C, int OC);
-void lms_matmul_backward_ref(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, int N, int C, int OC);
-void lms_linear_forward_ref(float *out, const float *inp, const float *w, const float *b,
-                            int N, int C, int OC);
-void lms_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, int N, int C, int OC);
+void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const float *b, int N,
+                            int C, int OC);
+void lms_matmul_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC);
+void lms_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int N,
+                            int C, int OC);
+void lms_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC);
 void lms_attention_forward_ref(float *out, float *att, const float *q, const float *k,
                                const float *v, const struct lms_attn_layout *s, int t0, int t1);
 void lms_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout,
-                                const float *att, const float *q, const float *k,
-                                const float *v, const struct lms_attn_layout *s, int n);
+                                const float *att, const float *q, const float *k, const float *v,
+                                const struct lms_attn_layout *s, int n);
 
 #endif

@@ -7,8 +7,8 @@
 #include "nn/ops.h"
 
 /* out (N, OC) = inp (N, C) @ w (C, OC) + b */
-void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const float *b,
-                            int N, int C, int OC)
+void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const float *b, int N,
+                            int C, int OC)
 {
 	for (int i = 0; i < N; i++)
 		for (int o = 0; o < OC; o++) {
@@ -19,8 +19,8 @@ void lms_matmul_forward_ref(float *out, const float *inp, const float *w, const 
 		}
 }
 
-void lms_matmul_backward_ref(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, int N, int C, int OC)
+void lms_matmul_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC)
 {
 	for (int i = 0; i < N; i++)
 		for (int o = 0; o < OC; o++) {
@@ -37,8 +37,8 @@ void lms_matmul_backward_ref(float *dinp, float *dw, float *db, const float *dou
 }
 
 /* out (N, OC) = inp (N, C) @ w^T + b, w (OC, C) */
-void lms_linear_forward_ref(float *out, const float *inp, const float *w, const float *b,
-                            int N, int C, int OC)
+void lms_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int N,
+                            int C, int OC)
 {
 	for (int i = 0; i < N; i++)
 		for (int o = 0; o < OC; o++) {
@@ -49,8 +49,8 @@ void lms_linear_forward_ref(float *out, const float *inp, const float *w, const 
 		}
 }
 
-void lms_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, int N, int C, int OC)
+void lms_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC)
 {
 	for (int i = 0; i < N; i++)
 		for (int o = 0; o < OC; o++) {
@@ -107,8 +107,8 @@ void lms_attention_forward_ref(float *out, float *att, const float *q, const flo
 }
 
 void lms_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout,
-                                const float *att, const float *q, const float *k,
-                                const float *v, const struct lms_attn_layout *s, int n)
+                                const float *att, const float *q, const float *k, const float *v,
+                                const struct lms_attn_layout *s, int n)
 {
 	int T = s->T, hs = s->hs, group = s->NH / s->KV;
 	double scale = 1.0 / sqrt((double)hs);
@@ -133,8 +133,10 @@ void lms_attention_backward_ref(float *dq, float *dk, float *dv, const float *do
 					/* a_ij = softmax_j(P_ij), P_ij = q_i . k_j * scale */
 					double dp = a[j] * (datt[j] - dot) * scale;
 					for (int c = 0; c < hs; c++) {
-						dq[at(s, s->ldq, b, i, h, c)] += (float)(dp * k[at(s, s->ldkv, b, j, g, c)]);
-						dk[at(s, s->ldkv, b, j, g, c)] += (float)(dp * q[at(s, s->ldq, b, i, h, c)]);
+						dq[at(s, s->ldq, b, i, h, c)] +=
+							(float)(dp * k[at(s, s->ldkv, b, j, g, c)]);
+						dk[at(s, s->ldkv, b, j, g, c)] +=
+							(float)(dp * q[at(s, s->ldq, b, i, h, c)]);
 					}
 				}
 			}

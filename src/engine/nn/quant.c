@@ -454,8 +454,8 @@ int lms_quant_finite(const void *src, enum lms_wtype t, size_t n)
 	static const struct {
 		int at[2]; /* byte offsets of the block's halves (-1: none) */
 	} scales[LMS_W_NTYPES] = {
-		[LMS_W_Q8_0] = {{0, -1}}, [LMS_W_Q4_0] = {{0, -1}}, [LMS_W_Q5_0] = {{0, -1}},
-		[LMS_W_Q4_1] = {{0, 2}},  [LMS_W_Q5_1] = {{0, 2}},  [LMS_W_Q4_K] = {{0, 2}},
+		[LMS_W_Q8_0] = {{0, -1}}, [LMS_W_Q4_0] = {{0, -1}},   [LMS_W_Q5_0] = {{0, -1}},
+		[LMS_W_Q4_1] = {{0, 2}},  [LMS_W_Q5_1] = {{0, 2}},    [LMS_W_Q4_K] = {{0, 2}},
 		[LMS_W_Q5_K] = {{0, 2}},  [LMS_W_Q6_K] = {{208, -1}},
 	};
 	if (t == LMS_W_F32) {

@@ -10,8 +10,8 @@
 
 #include "nn/llama_ops.h"
 
-void lms_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w,
-                         int N, int C, float eps)
+void lms_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C,
+                         float eps)
 {
 	for (int n = 0; n < N; n++) {
 		const float *x = inp + (size_t)n * C;

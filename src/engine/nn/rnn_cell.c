@@ -17,7 +17,7 @@ typedef int32_t vi __attribute__((vector_size(16)));
 
 static vf splat(float x)
 {
-	return (vf){ x, x, x, x };
+	return (vf){x, x, x, x};
 }
 
 /* mask ? a : b, lane by lane (mask lanes are all ones or all zeros) */
@@ -74,22 +74,22 @@ static vf vtanh(vf x)
 }
 
 /* Applies f to n floats: whole vectors, then the tail through a padded one. */
-#define MAP_LANES(f, y, x, n)                                      \
-	do {                                                       \
-		int i_ = 0;                                        \
-		for (; i_ + LANES <= (n); i_ += LANES) {           \
-			vf v_;                                     \
-			memcpy(&v_, (x) + i_, sizeof v_);          \
-			v_ = f(v_);                                \
-			memcpy((y) + i_, &v_, sizeof v_);          \
-		}                                                  \
-		if (i_ < (n)) {                                    \
-			vf v_ = splat(0.0f);                       \
-			int k_ = (n) - i_;                         \
-			memcpy(&v_, (x) + i_, k_ * sizeof(float)); \
-			v_ = f(v_);                                \
-			memcpy((y) + i_, &v_, k_ * sizeof(float)); \
-		}                                                  \
+#define MAP_LANES(f, y, x, n)                                                                      \
+	do {                                                                                           \
+		int i_ = 0;                                                                                \
+		for (; i_ + LANES <= (n); i_ += LANES) {                                                   \
+			vf v_;                                                                                 \
+			memcpy(&v_, (x) + i_, sizeof v_);                                                      \
+			v_ = f(v_);                                                                            \
+			memcpy((y) + i_, &v_, sizeof v_);                                                      \
+		}                                                                                          \
+		if (i_ < (n)) {                                                                            \
+			vf v_ = splat(0.0f);                                                                   \
+			int k_ = (n)-i_;                                                                       \
+			memcpy(&v_, (x) + i_, k_ * sizeof(float));                                             \
+			v_ = f(v_);                                                                            \
+			memcpy((y) + i_, &v_, k_ * sizeof(float));                                             \
+		}                                                                                          \
 	} while (0)
 
 void lms_vsigmoid(float *y, const float *x, int n)

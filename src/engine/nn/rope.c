@@ -43,8 +43,8 @@ void lms_rope_table(float *cosv, float *sinv, int maxT, int hs, float theta,
 	}
 }
 
-static void rotate(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,
-                   int nh, int hs, float sign)
+static void rotate(float *x, const float *cosv, const float *sinv, int p0, int N, int ld, int nh,
+                   int hs, float sign)
 {
 	int half = hs / 2;
 	for (int n = 0; n < N; n++) {
@@ -61,8 +61,8 @@ static void rotate(float *x, const float *cosv, const float *sinv, int p0, int N
 	}
 }
 
-void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld,
-                      int nh, int hs)
+void lms_rope_forward(float *x, const float *cosv, const float *sinv, int p0, int N, int ld, int nh,
+                      int hs)
 {
 	rotate(x, cosv, sinv, p0, N, ld, nh, hs, 1.0f);
 }
@@ -80,7 +80,8 @@ void lms_rope_rows_permute(void *dst, const void *src, int heads, int hs, size_t
 	for (int h = 0; h < heads; h++)
 		for (int i = 0; i < half; i++)
 			for (int j = 0; j < 2; j++) {
-				size_t pair = (size_t)h * hs + 2 * i + j, rh = (size_t)h * hs + (size_t)j * half + i;
+				size_t pair = (size_t)h * hs + 2 * i + j,
+					   rh = (size_t)h * hs + (size_t)j * half + i;
 				size_t d = to_pairs ? pair : rh, s = to_pairs ? rh : pair;
 				memcpy((char *)dst + d * row_bytes, (const char *)src + s * row_bytes, row_bytes);
 			}

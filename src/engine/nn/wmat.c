@@ -174,13 +174,13 @@ static inline __m512 load16(const void *p, enum lms_wtype t)
 #endif
 
 /* out[t, r] += in[t] . w_r for t < N <= DIRECT_ROWS, w F16 or BF16 */
-static void direct_forward(float *out, int ldo, const float *in, int ldi,
-                           const struct lms_wmat *w, int N)
+static void direct_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
+                           int N)
 {
 	int cols = w->cols;
 	for (int r = 0; r < w->rows; r++) {
-		const uint16_t *row = (const uint16_t *)((const unsigned char *)w->data +
-		                                         (size_t)r * w->row_bytes);
+		const uint16_t *row =
+			(const uint16_t *)((const unsigned char *)w->data + (size_t)r * w->row_bytes);
 		float acc[DIRECT_ROWS] = {0};
 		int i = 0;
 #ifdef __AVX512F__
@@ -188,7 +188,8 @@ static void direct_forward(float *out, int ldo, const float *in, int ldi,
 			__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
 			for (; i + 32 <= cols; i += 32) {
 				s0 = _mm512_fmadd_ps(load16(row + i, w->type), _mm512_loadu_ps(in + i), s0);
-				s1 = _mm512_fmadd_ps(load16(row + i + 16, w->type), _mm512_loadu_ps(in + i + 16), s1);
+				s1 = _mm512_fmadd_ps(load16(row + i + 16, w->type), _mm512_loadu_ps(in + i + 16),
+				                     s1);
 			}
 			acc[0] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 		}
@@ -222,8 +223,8 @@ static void direct_backward(float *din, int ldd, const float *dout, int ldo,
 {
 	int cols = w->cols;
 	for (int r = 0; r < w->rows; r++) {
-		const uint16_t *row = (const uint16_t *)((const unsigned char *)w->data +
-		                                         (size_t)r * w->row_bytes);
+		const uint16_t *row =
+			(const uint16_t *)((const unsigned char *)w->data + (size_t)r * w->row_bytes);
 		float g[DIRECT_ROWS];
 		int any = 0;
 		for (int t = 0; t < N; t++) {

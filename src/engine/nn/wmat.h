@@ -84,8 +84,8 @@ void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const st
                        int N);
 
 /* ---- plain-loop twins, for the unit tests only (wmat_ref.c) -------------- */
-void lms_wmat_forward_ref(float *out, int ldo, const float *in, int ldi,
-                          const struct lms_wmat *w, const float *b, int N);
+void lms_wmat_forward_ref(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
+                          const float *b, int N);
 void lms_wmat_backward_ref(float *din, int ldd, const float *dout, int ldo,
                            const struct lms_wmat *w, int N);
 

@@ -14,8 +14,8 @@ static float weight(const struct lms_wmat *w, int o, int i)
 	return blk[i % nb];
 }
 
-void lms_wmat_forward_ref(float *out, int ldo, const float *in, int ldi,
-                          const struct lms_wmat *w, const float *b, int N)
+void lms_wmat_forward_ref(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
+                          const float *b, int N)
 {
 	for (int t = 0; t < N; t++)
 		for (int o = 0; o < w->rows; o++) {

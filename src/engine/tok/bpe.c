@@ -18,13 +18,13 @@
 #include "base/utf8.h"
 
 struct bpe {
-	struct tok_vocab vocab;   /* byte-encoded token strings, as in the files */
-	struct tok_vocab bytes;   /* each token's raw bytes (not indexed) */
-	struct tok_vocab shown;   /* raw bytes with invalid UTF-8 shown as U+FFFD */
+	struct tok_vocab vocab; /* byte-encoded token strings, as in the files */
+	struct tok_vocab bytes; /* each token's raw bytes (not indexed) */
+	struct tok_vocab shown; /* raw bytes with invalid UTF-8 shown as U+FFFD */
 	int byte_id[256];
 	int *left, *right, *merged; /* (n_merges) by rank */
 	int n_merges;
-	struct tok_intmap rank;     /* left << 32 | right -> rank */
+	struct tok_intmap rank; /* left << 32 | right -> rank */
 	struct tok_regex re;
 };
 
@@ -228,7 +228,8 @@ static enum lms_status read_merges(const char *path, const struct tok_vocab *v, 
 			continue;
 		}
 		char *sp = memchr(s, ' ', n_line);
-		if (!sp || sp == s || sp == s + n_line - 1 || memchr(sp + 1, ' ', n_line - (size_t)(sp - s) - 1)) {
+		if (!sp || sp == s || sp == s + n_line - 1 ||
+		    memchr(sp + 1, ' ', n_line - (size_t)(sp - s) - 1)) {
 			st = lms_fail(LMS_EFORMAT, "%s: line %d: expected two tokens separated by one space",
 			              path, line);
 			break;
@@ -337,12 +338,12 @@ struct encode_call {
 	const struct bpe *b;
 	const char *text;
 	struct tok_out *out;
-	struct tok_strmap cache;  /* piece bytes (in text) -> entry */
+	struct tok_strmap cache; /* piece bytes (in text) -> entry */
 	struct cache_entry *ent;
 	size_t n_ent, cap_ent;
-	int *pool;                /* ids of cached pieces */
+	int *pool; /* ids of cached pieces */
 	size_t n_pool, cap_pool;
-	int *sym, *nxt, *prv;     /* merge scratch (cap_scratch) */
+	int *sym, *nxt, *prv; /* merge scratch (cap_scratch) */
 	uint64_t *heap;
 	size_t cap_scratch;
 };

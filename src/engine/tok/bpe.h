@@ -6,7 +6,7 @@
 #include "tok/tok_impl.h"
 
 /* GPT-2's pre-tokenization pattern, as in OpenAI's encoder.py. */
-#define BPE_GPT2_PATTERN \
+#define BPE_GPT2_PATTERN                                                                           \
 	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 /* GPT-2's byte -> code point table: printable Latin-1 bytes stand for

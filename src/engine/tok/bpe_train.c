@@ -10,7 +10,7 @@
 #include "base/utf8.h"
 
 struct word_seq {
-	int *sym;   /* current tokens of the word */
+	int *sym; /* current tokens of the word */
 	int n;
 	int freq;
 };

@@ -22,7 +22,7 @@ enum lms_tok_type {
 	LMS_TOKTYPE_CONTROL = 3,      /* <s>, </s>, <|begin_of_text|>: matched before the model */
 	LMS_TOKTYPE_USER_DEFINED = 4, /* added tokens: matched before the model too */
 	LMS_TOKTYPE_UNUSED = 5,
-	LMS_TOKTYPE_BYTE = 6,         /* <0xXX> byte-fallback tokens */
+	LMS_TOKTYPE_BYTE = 6, /* <0xXX> byte-fallback tokens */
 };
 
 struct lms_tok_arrays {
@@ -56,6 +56,7 @@ enum lms_status lms_tokenizer_from_gpt2(const struct lms_tok_arrays *a, struct l
  * llama.cpp's and llama2.c's tokenizers), spaces as U+2581, a dummy prefix
  * when a->add_space_prefix, byte fallback to the BYTE tokens <0xXX> (or unk
  * when there are none); CONTROL and USER_DEFINED tokens matched first. */
-enum lms_status lms_tokenizer_from_llama(const struct lms_tok_arrays *a, struct lms_tokenizer **out);
+enum lms_status lms_tokenizer_from_llama(const struct lms_tok_arrays *a,
+                                         struct lms_tokenizer **out);
 
 #endif

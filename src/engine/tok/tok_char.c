@@ -10,9 +10,9 @@
 struct chars {
 	struct tok_vocab vocab;
 	struct tok_config cfg;
-	int ascii[128];         /* code point -> id, -1 when absent */
+	int ascii[128];          /* code point -> id, -1 when absent */
 	struct tok_intmap other; /* the other code points -> id */
-	int replacement;        /* id of U+FFFD, or unk */
+	int replacement;         /* id of U+FFFD, or unk */
 };
 
 static void char_free(void *impl)

@@ -12,11 +12,13 @@
 #include "tok/tok_hf.h"
 #include "tok/bpe.h"
 
-#define LLAMA3_PATTERN \
-	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
+#define LLAMA3_PATTERN                                                                             \
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                     \
+	"?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"                                                               \
 	"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define QWEN2_PATTERN \
-	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
+#define QWEN2_PATTERN                                                                              \
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "                          \
+	"?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"                                                               \
 	"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 /* tokenizer.ggml.pre -> the pre-tokenizer: an optional digit split first
@@ -29,12 +31,9 @@ static const struct {
 	const char *pattern;
 	int ignore_merges;
 } pres[] = {
-	{"gpt-2", 0, BPE_GPT2_PATTERN, 0},
-	{"gpt2", 0, BPE_GPT2_PATTERN, 0},
-	{"llama-bpe", 0, LLAMA3_PATTERN, 1},
-	{"llama3", 0, LLAMA3_PATTERN, 1},
-	{"qwen2", 0, QWEN2_PATTERN, 0},
-	{"smollm", 1, BPE_GPT2_PATTERN, 0},
+	{"gpt-2", 0, BPE_GPT2_PATTERN, 0},     {"gpt2", 0, BPE_GPT2_PATTERN, 0},
+	{"llama-bpe", 0, LLAMA3_PATTERN, 1},   {"llama3", 0, LLAMA3_PATTERN, 1},
+	{"qwen2", 0, QWEN2_PATTERN, 0},        {"smollm", 1, BPE_GPT2_PATTERN, 0},
 	{"starcoder", 1, BPE_GPT2_PATTERN, 0},
 };
 
@@ -84,7 +83,8 @@ static enum lms_status fill_vocab(struct hf *h, const struct lms_tok_arrays *a)
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
 	for (int i = 0; i < a->n; i++) {
 		int old;
-		if (tok_strmap_put(&h->vocab.map, tok_vocab_str(&h->vocab, i), h->vocab.len[i], i, &old) < 0)
+		if (tok_strmap_put(&h->vocab.map, tok_vocab_str(&h->vocab, i), h->vocab.len[i], i, &old) <
+		    0)
 			return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
 	}
 	return LMS_OK;
@@ -150,8 +150,8 @@ enum lms_status lms_tokenizer_from_gpt2(const struct lms_tok_arrays *a, struct l
 		if (!strcmp(pres[k].name, pre))
 			p = (int)k;
 	if (p < 0)
-		return lms_fail(LMS_EUNSUPPORTED, "%s: tokenizer.ggml.pre \"%s\" is not supported", a->where,
-		                pre);
+		return lms_fail(LMS_EUNSUPPORTED, "%s: tokenizer.ggml.pre \"%s\" is not supported",
+		                a->where, pre);
 	struct hf *h = calloc(1, sizeof *h);
 	if (!h || !(h->pre = calloc(2, sizeof *h->pre)) || !(h->dec = calloc(1, sizeof *h->dec))) {
 		hf_free(h);
@@ -195,7 +195,8 @@ static enum lms_status llama_pipeline(struct hf *h, const struct lms_tok_arrays 
 		return lms_fail(LMS_ENOMEM, "%s: out of memory", a->where);
 	for (int i = 0; i < a->n; i++) {
 		if (!(a->scores[i] - a->scores[i] == 0.0f))
-			return lms_fail(LMS_EFORMAT, "%s: token %d has a score that is not finite", a->where, i);
+			return lms_fail(LMS_EFORMAT, "%s: token %d has a score that is not finite", a->where,
+			                i);
 		h->score[i] = a->scores[i];
 	}
 	if (a->add_space_prefix) {

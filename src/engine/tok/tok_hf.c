@@ -118,7 +118,8 @@ static enum lms_status flatten(const struct ctx *c, json_t *node, const char *ke
 	}
 	size_t i;
 	json_t *it;
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		enum lms_status st = flatten(c, it, key, what, list);
 		if (st)
 			return st;
@@ -167,8 +168,8 @@ static enum lms_status read_behavior(const struct ctx *c, json_t *n, struct hf_p
 {
 	int ok = 1;
 	const char *b = get_str(n, "behavior", &ok);
-	static const char *const names[] = {"Isolated", "Removed", "MergedWithPrevious", "MergedWithNext",
-	                                    "Contiguous"};
+	static const char *const names[] = {"Isolated", "Removed", "MergedWithPrevious",
+	                                    "MergedWithNext", "Contiguous"};
 	if (!b || !ok)
 		return bad(c, "pre_tokenizer Split needs a \"behavior\"");
 	for (int k = 0; k < 5; k++)
@@ -354,7 +355,8 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 	long long n = 0;
 	const char *key;
 	json_t *v;
-	json_object_foreach(vocab, key, v) {
+	json_object_foreach(vocab, key, v)
+	{
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= (1 << 24))
 			return bad(c, "model vocab: every id must be an integer from 0 to 2^24");
 		if (json_integer_value(v) + 1 > n)
@@ -362,9 +364,11 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 	}
 	size_t i;
 	json_t *a;
-	json_array_foreach(added, i, a) {
+	json_array_foreach(added, i, a)
+	{
 		json_t *id = json_object_get(a, "id");
-		if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 24))
+		if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+		    json_integer_value(id) >= (1 << 24))
 			return bad(c, "added_tokens: every \"id\" must be an integer from 0 to 2^24");
 		if (json_integer_value(id) + 1 > n)
 			n = json_integer_value(id) + 1;
@@ -374,7 +378,8 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 	const char **str = calloc((size_t)n, sizeof *str);
 	size_t *len = calloc((size_t)n, sizeof *len);
 	enum lms_status st = str && len ? LMS_OK : oom(c);
-	json_object_foreach(vocab, key, v) {
+	json_object_foreach(vocab, key, v)
+	{
 		if (st)
 			break;
 		long long id = json_integer_value(v);
@@ -386,7 +391,8 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 		str[id] = key;
 		len[id] = strlen(key);
 	}
-	json_array_foreach(added, i, a) {
+	json_array_foreach(added, i, a)
+	{
 		if (st)
 			break;
 		json_t *ct = json_object_get(a, "content");
@@ -424,7 +430,8 @@ static enum lms_status read_added(const struct ctx *c, json_t *added)
 	json_t *a;
 	if (n && !(c->h->added = calloc(n, sizeof *c->h->added)))
 		return oom(c);
-	json_array_foreach(added, i, a) {
+	json_array_foreach(added, i, a)
+	{
 		int ok = 1;
 		struct hf_added *ad = &c->h->added[c->h->n_added];
 		json_t *ct = json_object_get(a, "content");
@@ -456,15 +463,16 @@ static enum lms_status read_merge(const struct ctx *c, json_t *m, size_t r, int 
 		const char *sp = strchr(s, ' ');
 		if (!sp || sp == s || !sp[1] || strchr(sp + 1, ' ')) {
 			char msg[96];
-			snprintf(msg, sizeof msg, "merge %zu: expected two tokens separated by one space", r + 1);
+			snprintf(msg, sizeof msg, "merge %zu: expected two tokens separated by one space",
+			         r + 1);
 			return bad(c, msg);
 		}
 		s1 = s;
 		l1 = (size_t)(sp - s);
 		s2 = sp + 1;
 		l2 = strlen(s2);
-	} else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
-	           json_is_string(json_array_get(m, 1))) {
+	} else if (json_is_array(m) && json_array_size(m) == 2 &&
+	           json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
 		s1 = json_string_value(json_array_get(m, 0));
 		l1 = json_string_length(json_array_get(m, 0));
 		s2 = json_string_value(json_array_get(m, 1));
@@ -494,12 +502,14 @@ static enum lms_status read_model(const struct ctx *c, json_t *model)
 		return unsupported(c, "model", t);
 	int ok = 1;
 	json_t *dropout = json_object_get(model, "dropout");
-	if (dropout && !json_is_null(dropout) && !(json_is_number(dropout) && json_number_value(dropout) == 0))
+	if (dropout && !json_is_null(dropout) &&
+	    !(json_is_number(dropout) && json_number_value(dropout) == 0))
 		return unsupported(c, "BPE option", "dropout");
 	const char *pre = get_str(model, "continuing_subword_prefix", &ok);
 	const char *suf = get_str(model, "end_of_word_suffix", &ok);
 	if ((pre && *pre) || (suf && *suf))
-		return unsupported(c, "BPE option", pre && *pre ? "continuing_subword_prefix" : "end_of_word_suffix");
+		return unsupported(c, "BPE option",
+		                   pre && *pre ? "continuing_subword_prefix" : "end_of_word_suffix");
 	h->byte_fallback = get_bool(model, "byte_fallback", 0, &ok);
 	h->fuse_unk = get_bool(model, "fuse_unk", 0, &ok);
 	h->ignore_merges = get_bool(model, "ignore_merges", 0, &ok);
@@ -561,7 +571,8 @@ static int template_bos(const struct hf *h, json_t *root)
 		return -1;
 	json_t *entry = json_object_get(json_object_get(pp, "special_tokens"), json_string_value(name));
 	json_t *ids = json_object_get(entry, "ids");
-	if (json_is_array(ids) && json_array_size(ids) == 1 && json_is_integer(json_array_get(ids, 0))) {
+	if (json_is_array(ids) && json_array_size(ids) == 1 &&
+	    json_is_integer(json_array_get(ids, 0))) {
 		json_int_t id = json_integer_value(json_array_get(ids, 0));
 		return id >= 0 && id < h->vocab.n ? (int)id : -1;
 	}
@@ -633,9 +644,8 @@ static enum lms_status read_all(struct ctx *c, json_t *root, json_t *cfg, struct
 		return bad(c, "\"added_tokens\" must be a list");
 	size_t i;
 	json_t *a;
-	json_array_foreach(added, i, a)
-		if (!json_is_object(a))
-			return bad(c, "added_tokens: every entry must be an object");
+	json_array_foreach(added, i, a) if (!json_is_object(a)) return bad(
+		c, "added_tokens: every entry must be an object");
 	enum lms_status st;
 	if ((st = read_vocab(c, vocab, added)) || (st = tok_vocab_index(&h->vocab, c->path)) ||
 	    (st = read_added(c, added)) || (st = read_model(c, model)))
@@ -644,8 +654,8 @@ static enum lms_status read_all(struct ctx *c, json_t *root, json_t *cfg, struct
 	                     sizeof *h->norm, one_norm)) ||
 	    (st = read_stage(c, root, "pre_tokenizer", "pretokenizers", (void **)&h->pre, &h->n_pre,
 	                     sizeof *h->pre, one_pre)) ||
-	    (st = read_stage(c, root, "decoder", "decoders", (void **)&h->dec, &h->n_dec, sizeof *h->dec,
-	                     one_dec)))
+	    (st = read_stage(c, root, "decoder", "decoders", (void **)&h->dec, &h->n_dec,
+	                     sizeof *h->dec, one_dec)))
 		return st;
 	for (int k = 0; k < h->n_pre; k++)
 		if (h->pre[k].kind == HF_PRE_METASPACE && k > 0)
@@ -660,7 +670,8 @@ enum lms_status tok_hf_load(const char *dir, struct lms_tokenizer *tok)
 	char *path = tok_path(dir, HF_FILE), *cpath = tok_path(dir, HF_CONFIG);
 	struct hf *h = calloc(1, sizeof *h);
 	json_t *root = NULL, *cfg = NULL;
-	enum lms_status st = path && cpath && h ? LMS_OK : lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
+	enum lms_status st =
+		path && cpath && h ? LMS_OK : lms_fail(LMS_ENOMEM, "%s: out of memory", dir);
 	if (!st)
 		st = load_json(path, 0, &h->json, &h->json_n, &root);
 	if (!st && tok_file_exists(dir, HF_CONFIG))

@@ -28,21 +28,27 @@ enum hf_behavior { HF_ISOLATED, HF_REMOVED, HF_MERGED_PREV, HF_MERGED_NEXT, HF_C
 
 struct hf_pre {
 	enum hf_pre_kind kind;
-	struct tok_regex re;   /* SPLIT with a regex, BYTELEVEL with use_regex */
-	const char *pattern;   /* SPLIT from GGUF: re's source, for writing (static) */
-	char *literal;         /* SPLIT with a string pattern (malloc'd) */
+	struct tok_regex re; /* SPLIT with a regex, BYTELEVEL with use_regex */
+	const char *pattern; /* SPLIT from GGUF: re's source, for writing (static) */
+	char *literal;       /* SPLIT with a string pattern (malloc'd) */
 	enum hf_behavior behavior;
 	int invert;
-	int prefix_space;      /* BYTELEVEL add_prefix_space */
-	int individual;        /* DIGITS individual_digits */
-	char *repl;            /* METASPACE replacement (malloc'd) */
-	int prepend;           /* METASPACE: 0 never, 1 first, 2 always */
-	int split;             /* METASPACE split */
+	int prefix_space; /* BYTELEVEL add_prefix_space */
+	int individual;   /* DIGITS individual_digits */
+	char *repl;       /* METASPACE replacement (malloc'd) */
+	int prepend;      /* METASPACE: 0 never, 1 first, 2 always */
+	int split;        /* METASPACE split */
 };
 
 /* Decoders, applied in order to the list of token strings. */
-enum hf_dec_kind { HF_DEC_BYTELEVEL, HF_DEC_REPLACE, HF_DEC_BYTEFALLBACK, HF_DEC_FUSE, HF_DEC_STRIP,
-	           HF_DEC_METASPACE };
+enum hf_dec_kind {
+	HF_DEC_BYTELEVEL,
+	HF_DEC_REPLACE,
+	HF_DEC_BYTEFALLBACK,
+	HF_DEC_FUSE,
+	HF_DEC_STRIP,
+	HF_DEC_METASPACE
+};
 
 struct hf_dec {
 	enum hf_dec_kind kind;
@@ -59,34 +65,34 @@ struct hf_added {
 };
 
 struct hf {
-	struct tok_vocab vocab;  /* id -> token string as stored; every id, added ones too */
-	struct tok_vocab shown;  /* id -> display string (lms_tokenizer_piece) */
-	struct hf_norm *norm;    /* (n_norm) */
+	struct tok_vocab vocab; /* id -> token string as stored; every id, added ones too */
+	struct tok_vocab shown; /* id -> display string (lms_tokenizer_piece) */
+	struct hf_norm *norm;   /* (n_norm) */
 	int n_norm;
-	struct hf_pre *pre;      /* (n_pre) */
+	struct hf_pre *pre; /* (n_pre) */
 	int n_pre;
-	struct hf_dec *dec;      /* (n_dec) */
+	struct hf_dec *dec; /* (n_dec) */
 	int n_dec;
-	struct hf_added *added;  /* (n_added) */
+	struct hf_added *added; /* (n_added) */
 	int n_added;
-	struct tok_intmap trie;  /* added tokens: (node << 8 | byte) -> child node */
-	int *trie_id;            /* (n_trie) the added token ending at a node, or -1 */
+	struct tok_intmap trie; /* added tokens: (node << 8 | byte) -> child node */
+	int *trie_id;           /* (n_trie) the added token ending at a node, or -1 */
 	int n_trie;
 	/* The model: BPE by merge ranks (tokenizer.json, GGUF gpt2) or by
 	 * piece scores (GGUF llama). */
-	int byte_level;          /* pieces are bytes mapped to GPT-2's byte characters */
-	int byte_fallback;       /* characters without a token become <0xXX> tokens */
+	int byte_level;    /* pieces are bytes mapped to GPT-2's byte characters */
+	int byte_fallback; /* characters without a token become <0xXX> tokens */
 	int fuse_unk, ignore_merges;
-	int unk;                 /* the model's unk id, -1 when none */
-	int byte_of[512];        /* GPT-2 byte character (code point < 512) -> byte, or -1 */
-	int byte_id[256];        /* byte-level: the byte character's token; byte fallback:
+	int unk;                    /* the model's unk id, -1 when none */
+	int byte_of[512];           /* GPT-2 byte character (code point < 512) -> byte, or -1 */
+	int byte_id[256];           /* byte-level: the byte character's token; byte fallback:
 	                          * <0xXX>'s id; -1 when absent */
 	int *left, *right, *merged; /* (n_merges) by rank */
 	int n_merges;
-	struct tok_intmap rank;  /* left << 32 | right -> rank */
-	float *score;            /* (vocab.n) scores mode, else NULL */
-	int max_len;             /* the longest token, in bytes (scores mode) */
-	char *json, *config;     /* tokenizer.json, tokenizer_config.json as read (saving); may be NULL */
+	struct tok_intmap rank; /* left << 32 | right -> rank */
+	float *score;           /* (vocab.n) scores mode, else NULL */
+	int max_len;            /* the longest token, in bytes (scores mode) */
+	char *json, *config; /* tokenizer.json, tokenizer_config.json as read (saving); may be NULL */
 	size_t json_n, config_n;
 };
 

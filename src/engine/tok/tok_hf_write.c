@@ -47,10 +47,11 @@ static json_t *normalizers(const struct hf *h)
 	json_t *a = json_array();
 	for (int k = 0; k < h->n_norm; k++) {
 		const struct hf_norm *n = &h->norm[k];
-		json_t *o = n->kind == HF_PREPEND ? json_pack("{s:s, s:s}", "type", "Prepend", "prepend", n->a)
-		          : n->kind == HF_REPLACE ? json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace",
-		                                              "pattern", "String", n->a, "content", n->b)
-		                                  : typed(unicode[n->kind]);
+		json_t *o = n->kind == HF_PREPEND
+		                ? json_pack("{s:s, s:s}", "type", "Prepend", "prepend", n->a)
+		            : n->kind == HF_REPLACE ? json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace",
+		                                                "pattern", "String", n->a, "content", n->b)
+		                                    : typed(unicode[n->kind]);
 		json_array_append_new(a, o);
 	}
 	return sequence("normalizers", a);
@@ -62,16 +63,17 @@ static json_t *pre_tokenizers(const struct hf *h)
 	for (int k = 0; k < h->n_pre; k++) {
 		const struct hf_pre *p = &h->pre[k];
 		if (p->kind == HF_PRE_DIGITS)
-			json_array_append_new(a, json_pack("{s:s, s:b}", "type", "Digits", "individual_digits",
-			                                   p->individual));
+			json_array_append_new(
+				a, json_pack("{s:s, s:b}", "type", "Digits", "individual_digits", p->individual));
 		else if (p->kind == HF_PRE_SPLIT && p->pattern)
 			json_array_append_new(a, json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split",
 			                                   "pattern", "Regex", p->pattern, "behavior",
 			                                   "Isolated", "invert", 0));
 	}
 	if (h->byte_level)
-		json_array_append_new(a, json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel",
-		                                   "add_prefix_space", 0, "trim_offsets", 0, "use_regex", 0));
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel",
+		                                "add_prefix_space", 0, "trim_offsets", 0, "use_regex", 0));
 	if (!json_array_size(a)) {
 		json_decref(a);
 		return json_null();
@@ -196,8 +198,8 @@ static json_t *added(const struct hf *h)
 		const struct hf_added *ad = &h->added[k];
 		json_array_append_new(a, json_pack("{s:i, s:s%, s:b, s:b, s:b, s:b, s:b}", "id", ad->id,
 		                                   "content", ad->content, ad->len, "single_word", 0,
-		                                   "lstrip", ad->lstrip, "rstrip", ad->rstrip,
-		                                   "normalized", 0, "special", ad->special));
+		                                   "lstrip", ad->lstrip, "rstrip", ad->rstrip, "normalized",
+		                                   0, "special", ad->special));
 	}
 	return a;
 }
@@ -208,8 +210,10 @@ static enum lms_status write_json(json_t *root, const char *dir, const char *nam
 	char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);
 	if (!s)
-		return lms_fail(LMS_EFORMAT, "%s/%s: the tokenizer cannot be written as JSON (a token that "
-		                "is not UTF-8?)", dir, name);
+		return lms_fail(LMS_EFORMAT,
+		                "%s/%s: the tokenizer cannot be written as JSON (a token that "
+		                "is not UTF-8?)",
+		                dir, name);
 	size_t n = strlen(s);
 	char *t = realloc(s, n + 2);
 	if (!t) {
@@ -226,8 +230,10 @@ enum lms_status hf_write(const struct lms_tokenizer *tok, const char *dir)
 {
 	const struct hf *h = tok->impl;
 	if (h->vocab.map.n != (size_t)h->vocab.n) /* GGUF allows it, a JSON object does not */
-		return lms_fail(LMS_EUNSUPPORTED, "%s: the vocabulary holds a token string twice, which "
-		                "tokenizer.json cannot", dir);
+		return lms_fail(LMS_EUNSUPPORTED,
+		                "%s: the vocabulary holds a token string twice, which "
+		                "tokenizer.json cannot",
+		                dir);
 	json_t *parts[5] = {added(h), normalizers(h), pre_tokenizers(h), decoders(h), model(h)};
 	json_t *root = NULL;
 	if (parts[0] && parts[1] && parts[2] && parts[3] && parts[4])

@@ -59,10 +59,10 @@ struct tok_config;
 
 /* A vocabulary: id -> string (NUL-terminated in one arena), string -> id. */
 struct tok_vocab {
-	char *arena;    /* every string, each followed by a NUL */
+	char *arena; /* every string, each followed by a NUL */
 	size_t arena_n, arena_cap;
-	size_t *off;    /* (n) start of each id's string in arena */
-	uint32_t *len;  /* (n) */
+	size_t *off;   /* (n) start of each id's string in arena */
+	uint32_t *len; /* (n) */
 	int n, cap;
 	struct tok_strmap map; /* built by tok_vocab_index */
 };
@@ -124,7 +124,7 @@ struct tok_split_cb {
 	int (*piece)(void *ud, size_t off, size_t n); /* a match, or a gap when gaps */
 	int (*invalid)(void *ud, size_t off);         /* one byte of invalid UTF-8 */
 	void *ud;
-	int gaps; /* report the text between matches as pieces too */
+	int gaps;                                   /* report the text between matches as pieces too */
 	int (*gap)(void *ud, size_t off, size_t n); /* when set, gaps go here, not to piece */
 };
 
@@ -137,7 +137,7 @@ enum lms_status tok_regex_split(const struct tok_regex *r, const char *text, siz
 /* Word- and char-level settings, from and to tokenizer_config.json. */
 struct tok_config {
 	enum lms_tok_kind kind;
-	char *pattern;   /* word only; malloc'd */
+	char *pattern; /* word only; malloc'd */
 	int lowercase;
 	char *unk, *bos, *eos; /* malloc'd token strings; bos, eos may be NULL */
 };

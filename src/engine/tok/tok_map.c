@@ -88,7 +88,8 @@ int tok_strmap_get(const struct tok_strmap *m, const char *key, size_t len)
 	return s->key ? s->val : -1;
 }
 
-struct tok_strmap_slot *tok_strmap_upsert(struct tok_strmap *m, const char *key, size_t len, int val)
+struct tok_strmap_slot *tok_strmap_upsert(struct tok_strmap *m, const char *key, size_t len,
+                                          int val)
 {
 	if (len > UINT32_MAX)
 		return NULL;

@@ -33,7 +33,8 @@ int tok_strmap_get(const struct tok_strmap *m, const char *key, size_t len);
 int tok_strmap_put(struct tok_strmap *m, const char *key, size_t len, int val, int *old);
 /* The slot of key, inserting it with val when absent (NULL when out of memory).
  * The pointer is valid until the next insertion. */
-struct tok_strmap_slot *tok_strmap_upsert(struct tok_strmap *m, const char *key, size_t len, int val);
+struct tok_strmap_slot *tok_strmap_upsert(struct tok_strmap *m, const char *key, size_t len,
+                                          int val);
 
 struct tok_intmap_slot {
 	uint64_t key; /* stored as key + 1; 0 when empty */

@@ -19,15 +19,15 @@
 #include "base/utf8.h"
 
 struct sym {
-	int id;         /* token, or -1 for a span without one (scores mode) */
+	int id;              /* token, or -1 for a span without one (scores mode) */
 	uint32_t start, len; /* bytes of the piece */
-	int prev, next; /* live neighbours, -1 at the ends */
+	int prev, next;      /* live neighbours, -1 at the ends */
 };
 
 struct cand {
-	uint64_t key;   /* priority << 32 | left symbol: smaller first */
-	int l, r;       /* symbols */
-	int id;         /* the merged token */
+	uint64_t key;        /* priority << 32 | left symbol: smaller first */
+	int l, r;            /* symbols */
+	int id;              /* the merged token */
 	uint32_t llen, rlen; /* their lengths when queued (stale check) */
 	int lid, rid;
 };
@@ -141,7 +141,8 @@ static void char_syms(const struct hf *h, const char *p, size_t i, size_t k, str
 		bytes_ok = h->byte_id[(unsigned char)p[i + j]] >= 0;
 	if (bytes_ok) {
 		for (size_t j = 0; j < k; j++)
-			sy[(*n)++] = (struct sym){h->byte_id[(unsigned char)p[i + j]], (uint32_t)(i + j), 1, 0, 0};
+			sy[(*n)++] =
+				(struct sym){h->byte_id[(unsigned char)p[i + j]], (uint32_t)(i + j), 1, 0, 0};
 		return;
 	}
 	stats->unk++;
@@ -193,7 +194,8 @@ enum lms_status hf_model_encode(const struct hf *h, const char *p, size_t n, siz
 	int ns = 0;
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t k = h->byte_level ? 1 : (size_t)lms_utf8_decode((const unsigned char *)p + i, n - i, &cp);
+		size_t k =
+			h->byte_level ? 1 : (size_t)lms_utf8_decode((const unsigned char *)p + i, n - i, &cp);
 		if (!k)
 			k = 1; /* an invalid byte is a character of its own */
 		char_syms(h, p, i, k, sy, &ns, stats);
@@ -209,8 +211,8 @@ enum lms_status hf_model_encode(const struct hf *h, const char *p, size_t n, siz
 	while (hp.n && !bad) {
 		struct cand c = heap_pop(&hp);
 		struct sym *l = &sy[c.l], *r = &sy[c.r];
-		if (l->len == 0 || r->len == 0 || l->next != c.r || l->len != c.llen ||
-		    r->len != c.rlen || l->id != c.lid || r->id != c.rid)
+		if (l->len == 0 || r->len == 0 || l->next != c.r || l->len != c.llen || r->len != c.rlen ||
+		    l->id != c.lid || r->id != c.rid)
 			continue; /* stale: a side changed since it was queued */
 		l->id = c.id;
 		l->len += r->len;

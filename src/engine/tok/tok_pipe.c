@@ -286,8 +286,8 @@ static int group_parts(const struct parts *pt, enum hf_behavior beh, int invert,
 	for (size_t i = 0; i < pt->n && !bad; i++) {
 		const struct part *q = &pt->p[i];
 		int m = q->match == 2 ? 0 : q->match != invert;
-		int join = q->match != 2 && out->n > first && out->p[out->n - 1].b == q->a &&
-		           i > 0 && pt->p[i - 1].match != 2 &&
+		int join = q->match != 2 && out->n > first && out->p[out->n - 1].b == q->a && i > 0 &&
+		           pt->p[i - 1].match != 2 &&
 		           ((beh == HF_CONTIGUOUS && m == prev) || (beh == HF_MERGED_PREV && m && !prev));
 		if (join)
 			out->p[out->n - 1].b = q->b;
@@ -311,8 +311,9 @@ static int rewrite(struct seg *g, struct pieces *ps, const char *prefix, int pre
 		size_t a = ps->p[k].a, b = ps->p[k].b, start = out.n;
 		/* 2: every piece; 1: the first piece of the text */
 		int want = prefix && (prefix_scheme == 2 || (prefix_scheme == 1 && k == 0 && seg_first));
-		int has = repl ? (b - a >= 1 && g->s[a] == ' ') || (b - a >= lp && !memcmp(g->s + a, prefix, lp))
-		               : b - a >= lp && !memcmp(g->s + a, prefix, lp);
+		int has =
+			repl ? (b - a >= 1 && g->s[a] == ' ') || (b - a >= lp && !memcmp(g->s + a, prefix, lp))
+				 : b - a >= lp && !memcmp(g->s + a, prefix, lp);
 		if (want && !has)
 			bad = seg_add(&out, prefix, lp, g->orig[a]);
 		for (size_t i = a; i < b && !bad; i++)
@@ -363,9 +364,7 @@ static enum lms_status pre_tokenize(const struct hf *h, struct seg *g, struct pi
 		enum lms_status st = LMS_OK;
 		switch (pr->kind) {
 		case HF_PRE_SPLIT:
-		case HF_PRE_DIGITS:
-			st = pre_split(pr, g, ps);
-			break;
+		case HF_PRE_DIGITS: st = pre_split(pr, g, ps); break;
 		case HF_PRE_BYTELEVEL:
 			if (pr->prefix_space && rewrite(g, ps, " ", 2, NULL, seg_first))
 				return lms_fail(LMS_ENOMEM, "tokenizer: out of memory");
@@ -487,15 +486,13 @@ static int unbyte(const struct hf *h, const char *s, size_t n, struct tok_buf *o
 /* One decoder step on one token's string t (in place through tmp). first
  * says whether it is the first token; display skips the steps that only
  * make sense for whole texts (Strip, Metaspace's first space). */
-static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *t, struct tok_buf *tmp, int first,
-                    int display)
+static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *t,
+                    struct tok_buf *tmp, int first, int display)
 {
 	tmp->n = 0;
 	int bad = tok_buf_add(tmp, "", 0);
 	switch (d->kind) {
-	case HF_DEC_BYTELEVEL:
-		bad = bad || unbyte(h, t->p, t->n, tmp);
-		break;
+	case HF_DEC_BYTELEVEL: bad = bad || unbyte(h, t->p, t->n, tmp); break;
 	case HF_DEC_METASPACE:
 	case HF_DEC_REPLACE: {
 		const char *a = d->a, *b = d->kind == HF_DEC_REPLACE ? d->b : " ";
@@ -522,16 +519,16 @@ static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *
 	}
 	case HF_DEC_STRIP: {
 		size_t la = strlen(d->a), a = 0, b = t->n;
-		for (int k = 0; k < d->start && !display && la && a + la <= b && !memcmp(t->p + a, d->a, la); k++)
+		for (int k = 0;
+		     k < d->start && !display && la && a + la <= b && !memcmp(t->p + a, d->a, la); k++)
 			a += la;
-		for (int k = 0; k < d->stop && !display && la && b >= a + la && !memcmp(t->p + b - la, d->a, la); k++)
+		for (int k = 0;
+		     k < d->stop && !display && la && b >= a + la && !memcmp(t->p + b - la, d->a, la); k++)
 			b -= la;
 		bad = bad || tok_buf_add(tmp, t->p + a, b - a);
 		break;
 	}
-	case HF_DEC_FUSE:
-		bad = bad || tok_buf_add(tmp, t->p, t->n);
-		break;
+	case HF_DEC_FUSE: bad = bad || tok_buf_add(tmp, t->p, t->n); break;
 	}
 	if (bad)
 		return -1;
@@ -542,7 +539,8 @@ static int dec_step(const struct hf *h, const struct hf_dec *d, struct tok_buf *
 }
 
 /* Decodes ids (all in range) through the decoders into out. */
-static int decode_ids(const struct hf *h, const int *ids, size_t n, struct tok_buf *out, int display)
+static int decode_ids(const struct hf *h, const int *ids, size_t n, struct tok_buf *out,
+                      int display)
 {
 	struct tok_buf *t = calloc(n ? n : 1, sizeof *t);
 	struct tok_buf tmp = {0};
@@ -577,7 +575,7 @@ static enum lms_status hf_decode(const struct lms_tokenizer *tok, const int *ids
                                  struct tok_buf *out)
 {
 	return decode_ids(tok->impl, ids, n, out, 0) ? lms_fail(LMS_ENOMEM, "tokenizer: out of memory")
-	                                              : LMS_OK;
+	                                             : LMS_OK;
 }
 
 static const char *hf_piece(const struct lms_tokenizer *tok, int id, size_t *len)
@@ -673,7 +671,8 @@ static enum lms_status build_shown(struct hf *h, const char *where)
 		for (size_t i = 0; i < raw.n && !bad;) {
 			uint32_t cp;
 			int k = lms_utf8_decode((const unsigned char *)raw.p + i, raw.n - i, &cp);
-			bad = k ? tok_buf_add(&show, raw.p + i, (size_t)k) : tok_buf_add(&show, "\xEF\xBF\xBD", 3);
+			bad = k ? tok_buf_add(&show, raw.p + i, (size_t)k)
+			        : tok_buf_add(&show, "\xEF\xBF\xBD", 3);
 			i += k ? (size_t)k : 1;
 		}
 		bad = bad || tok_vocab_add(&h->shown, show.n ? show.p : "", show.n) < 0;
@@ -717,11 +716,11 @@ void hf_adopt(struct lms_tokenizer *tok, struct hf *h)
 
 /* The same table twice but for the kind: byte-level (GPT-2, Llama 3, Qwen)
  * or sentencepiece-style (Llama 2, Gemma), as lms_tokenizer_kind reports. */
-#define HF_OPS(k)                                                                                 \
-	{                                                                                         \
-		.kind = k, .name = "tokenizer.json", .detect = tok_hf_detect, .load = tok_hf_load, \
-		.train = NULL, .save = tok_hf_save, .free = hf_free_impl, .encode = hf_encode,     \
-		.piece = hf_piece, .decode = hf_decode,                                            \
+#define HF_OPS(k)                                                                                  \
+	{                                                                                              \
+		.kind = k, .name = "tokenizer.json", .detect = tok_hf_detect, .load = tok_hf_load,         \
+		.train = NULL, .save = tok_hf_save, .free = hf_free_impl, .encode = hf_encode,             \
+		.piece = hf_piece, .decode = hf_decode,                                                    \
 	}
 
 const struct tok_ops tok_hf_ops = HF_OPS(LMS_TOK_BPE);

@@ -10,12 +10,14 @@ enum lms_status tok_regex_compile(struct tok_regex *r, const char *pattern, cons
 	int err;
 	PCRE2_SIZE at;
 	r->jit = 0;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                               PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C,
-	                               &err, &at, NULL);
+	pcre2_code *re =
+		pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                  PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &err, &at, NULL);
 	if (!re && err == PCRE2_ERROR_BACKSLASH_C_CALLER_DISABLED)
-		return lms_fail(LMS_EFORMAT, "%s: pattern, at offset %zu: \\C would split UTF-8 characters "
-		                "into tokens that are not text", where, (size_t)at);
+		return lms_fail(LMS_EFORMAT,
+		                "%s: pattern, at offset %zu: \\C would split UTF-8 characters "
+		                "into tokens that are not text",
+		                where, (size_t)at);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof msg);
@@ -35,8 +37,8 @@ void tok_regex_free(struct tok_regex *r)
 
 /* Splits one valid UTF-8 run [base, base + n) of text. */
 static enum lms_status split_run(const struct tok_regex *r, pcre2_match_data *md,
-                                 pcre2_match_context *mc, const char *text,
-                                 size_t base, size_t n, const struct tok_split_cb *cb)
+                                 pcre2_match_context *mc, const char *text, size_t base, size_t n,
+                                 const struct tok_split_cb *cb)
 {
 	PCRE2_SPTR s = (PCRE2_SPTR)(text + base);
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);

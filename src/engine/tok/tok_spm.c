@@ -31,8 +31,8 @@
 
 struct spm {
 	struct tok_vocab v;
-	float *score;  /* (n) */
-	int max_len;   /* the header's max_token_length */
+	float *score; /* (n) */
+	int max_len;  /* the header's max_token_length */
 };
 
 static void spm_free(void *impl)
@@ -73,13 +73,12 @@ static enum lms_status spm_read(const char *path, struct lms_tokenizer *tok)
 		if (got != sizeof score || fread(&len, sizeof len, 1, f) != 1)
 			st = lms_fail(LMS_EFORMAT, "%s: ends inside the record of piece %d", path, s->v.n);
 		else if (len < 0 || len > max_len)
-			st = lms_fail(LMS_EFORMAT, "%s: piece %d has length %d (maximum %d)", path, s->v.n,
-			              len, max_len);
+			st = lms_fail(LMS_EFORMAT, "%s: piece %d has length %d (maximum %d)", path, s->v.n, len,
+			              max_len);
 		else if (fread(buf, 1, (size_t)len, f) != (size_t)len)
 			st = lms_fail(LMS_EFORMAT, "%s: ends inside the bytes of piece %d", path, s->v.n);
 		else if (!(score - score == 0.0f))
-			st = lms_fail(LMS_EFORMAT, "%s: piece %d has a score that is not finite", path,
-			              s->v.n);
+			st = lms_fail(LMS_EFORMAT, "%s: piece %d has a score that is not finite", path, s->v.n);
 		else if (s->v.n >= 4 * (1 << 20))
 			st = lms_fail(LMS_EFORMAT, "%s: more pieces than lmscope supports", path);
 		if (st)
@@ -144,8 +143,7 @@ static enum lms_status spm_save(const struct lms_tokenizer *tok, const char *dir
 	int bad = tok_buf_add(&b, &max_len, sizeof max_len);
 	for (int i = 0; i < s->v.n && !bad; i++) {
 		int32_t len = (int32_t)s->v.len[i];
-		bad = tok_buf_add(&b, &s->score[i], sizeof(float)) ||
-		      tok_buf_add(&b, &len, sizeof len) ||
+		bad = tok_buf_add(&b, &s->score[i], sizeof(float)) || tok_buf_add(&b, &len, sizeof len) ||
 		      tok_buf_add(&b, tok_vocab_str(&s->v, i), (size_t)len);
 	}
 	enum lms_status st = bad ? lms_fail(LMS_ENOMEM, "%s: out of memory", dir)
@@ -233,7 +231,7 @@ static int consider(const struct spm *s, struct sym *sy, int left, char *buf, st
 	/* llama2.c's search starts from a best score of -1e10 */
 	if (id < 0 || !(s->score[id] > -1e10f))
 		return 0;
-	struct cand c = { s->score[id], left, right, id };
+	struct cand c = {s->score[id], left, right, id};
 	return heap_push(h, c);
 }
 
@@ -246,7 +244,7 @@ static void byte_sym(const struct lms_tokenizer *tok, struct sym *sy, int *n, un
 		id = tok->unk;
 		stats->unk++;
 	}
-	sy[*n] = (struct sym){ id, *n - 1, -1, off };
+	sy[*n] = (struct sym){id, *n - 1, -1, off};
 	(*n)++;
 }
 
@@ -266,7 +264,7 @@ static enum lms_status spm_encode(const struct lms_tokenizer *tok, const char *t
 	int n = 0;
 	int space = tok_vocab_id(&s->v, " ", 1);
 	if (space >= 0)
-		sy[n++] = (struct sym){ space, -1, -1, 0 };
+		sy[n++] = (struct sym){space, -1, -1, 0};
 	else
 		byte_sym(tok, sy, &n, ' ', 0, stats);
 	const unsigned char *u = (const unsigned char *)text;
@@ -276,7 +274,7 @@ static enum lms_status spm_encode(const struct lms_tokenizer *tok, const char *t
 			j++;
 		int id = tok_vocab_id(&s->v, text + i, j - i);
 		if (id >= 0 && u[i] != 0) {
-			sy[n] = (struct sym){ id, n - 1, -1, i };
+			sy[n] = (struct sym){id, n - 1, -1, i};
 			n++;
 		} else {
 			for (size_t k = i; k < j; k++)

@@ -95,8 +95,10 @@ static int hex4(const char *s, uint32_t *v)
 	*v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (d < 0)
 			return -1;
 		*v = *v << 4 | (uint32_t)d;
@@ -129,7 +131,9 @@ static enum lms_status parse_string(struct parser *p)
 		char out[4];
 		int k = 1;
 		switch (e) {
-		case '"': case '\\': case '/': out[0] = e; break;
+		case '"':
+		case '\\':
+		case '/': out[0] = e; break;
 		case 'b': out[0] = '\b'; break;
 		case 'f': out[0] = '\f'; break;
 		case 'n': out[0] = '\n'; break;
@@ -152,8 +156,7 @@ static enum lms_status parse_string(struct parser *p)
 			k = lms_utf8_encode(cp, out);
 			break;
 		}
-		default:
-			return perr(p, "bad escape in a string");
+		default: return perr(p, "bad escape in a string");
 		}
 		if (tok_buf_add(&p->str, out, (size_t)k))
 			return lms_fail(LMS_ENOMEM, "%s: out of memory", p->path);
@@ -252,7 +255,8 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v)
 	/* Place strings by id: every id once, and ids dense from 0 (an id past
 	 * the count is refused before anything is allocated for it). */
 	if (max_id >= raw.n) {
-		st = lms_fail(LMS_EFORMAT, "%s: ids are not 0..%d (largest is %d)", path, raw.n - 1, max_id);
+		st =
+			lms_fail(LMS_EFORMAT, "%s: ids are not 0..%d (largest is %d)", path, raw.n - 1, max_id);
 		goto done;
 	}
 	int *where = malloc((size_t)(raw.n ? raw.n : 1) * sizeof *where);
@@ -281,8 +285,8 @@ enum lms_status tok_vocab_read(const char *path, struct tok_vocab *v)
 			for (int i = 0; i < raw.n; i++) {
 				int old;
 				if (tok_strmap_put(&seen, tok_vocab_str(&raw, i), raw.len[i], i, &old) == 0) {
-					st = lms_fail(LMS_EFORMAT, "%s: line %d: token already given on line %d",
-					              path, lines[i], lines[old]);
+					st = lms_fail(LMS_EFORMAT, "%s: line %d: token already given on line %d", path,
+					              lines[i], lines[old]);
 					break;
 				}
 			}
@@ -363,7 +367,8 @@ enum lms_status tok_vocab_from_counts(struct tok_vocab *v, const struct tok_conf
 	for (size_t i = 0; i < n && v->n < vocab_size && !st; i++) {
 		int is_special = 0;
 		for (int k = 0; k < 3; k++)
-			if (special[k] && strlen(special[k]) == r[i].len && !memcmp(special[k], r[i].s, r[i].len))
+			if (special[k] && strlen(special[k]) == r[i].len &&
+			    !memcmp(special[k], r[i].s, r[i].len))
 				is_special = 1;
 		if (!is_special && tok_vocab_add(v, r[i].s, r[i].len) < 0)
 			st = lms_fail(LMS_ENOMEM, "tokenizer: out of memory");

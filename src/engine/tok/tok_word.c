@@ -10,12 +10,12 @@
 
 /* How a token joins its neighbours when decoding. */
 enum spacing {
-	SP_WORD,        /* a space on both sides */
-	SP_CLOSE,       /* no space before: , . ; : ! ? ) ] } and closing quotes */
-	SP_OPEN,        /* no space after: ( [ { and opening quotes */
-	SP_QUOTE,       /* " or ': opening and closing in turn */
-	SP_SPACE,       /* whitespace, written as it is with no spaces added */
-	SP_SILENT,      /* <bos>, <eos>: not written */
+	SP_WORD,   /* a space on both sides */
+	SP_CLOSE,  /* no space before: , . ; : ! ? ) ] } and closing quotes */
+	SP_OPEN,   /* no space after: ( [ { and opening quotes */
+	SP_QUOTE,  /* " or ': opening and closing in turn */
+	SP_SPACE,  /* whitespace, written as it is with no spaces added */
+	SP_SILENT, /* <bos>, <eos>: not written */
 };
 
 struct word {
@@ -49,10 +49,11 @@ static int is_one_of(const char *s, size_t n, const char *const *set)
 
 static enum spacing classify(const char *s, size_t n)
 {
-	static const char *const close[] = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%",
-	                                    "\xE2\x80\x9D", "\xE2\x80\x99", "\xC2\xBB", "...", NULL};
-	static const char *const open[] = {"(", "[", "{", "\xE2\x80\x9C", "\xE2\x80\x98", "\xC2\xAB",
-	                                   NULL};
+	static const char *const close[] = {
+		",",        ".",   ";", ":", "!", "?", ")", "]", "}", "%", "\xE2\x80\x9D", "\xE2\x80\x99",
+		"\xC2\xBB", "...", NULL};
+	static const char *const open[] = {"(",        "[", "{", "\xE2\x80\x9C", "\xE2\x80\x98",
+	                                   "\xC2\xAB", NULL};
 	static const char *const quote[] = {"\"", "'", NULL};
 	if (is_one_of(s, n, close))
 		return SP_CLOSE;

@@ -21,11 +21,7 @@
  * word and char tokenizers (tokenizer_config.json with a "type") keep
  * their files whatever else is beside them. */
 static const struct tok_ops *const kinds[] = {
-	&tok_hf_ops,
-	&tok_word_ops,
-	&tok_char_ops,
-	&tok_bpe_ops,
-	&tok_spm_ops,
+	&tok_hf_ops, &tok_word_ops, &tok_char_ops, &tok_bpe_ops, &tok_spm_ops,
 };
 
 #define N_KINDS (sizeof kinds / sizeof *kinds)
@@ -59,8 +55,9 @@ static enum lms_status load_dir(const char *dir, struct lms_tokenizer **out)
 	struct stat fsb;
 	/* a directory (or device) where a tokenizer file belongs is an error, not
 	 * a missing file that would quietly leave the model without a tokenizer */
-	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
-	                                    "encoder.json", "vocab.bpe", "tokenizer.bin"};
+	static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json",
+	                                    "merges.txt",     "encoder.json",          "vocab.bpe",
+	                                    "tokenizer.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *p = tok_path(dir, names[i]);
 		if (!p)
@@ -147,11 +144,26 @@ void lms_tokenizer_free(struct lms_tokenizer *tok)
 	free(tok);
 }
 
-enum lms_tok_kind lms_tokenizer_kind(const struct lms_tokenizer *tok) { return tok->ops->kind; }
-int lms_tokenizer_vocab_size(const struct lms_tokenizer *tok) { return tok ? tok->vocab_size : 0; }
-int lms_tokenizer_unk(const struct lms_tokenizer *tok) { return tok->unk; }
-int lms_tokenizer_bos(const struct lms_tokenizer *tok) { return tok->bos; }
-int lms_tokenizer_eos(const struct lms_tokenizer *tok) { return tok->eos; }
+enum lms_tok_kind lms_tokenizer_kind(const struct lms_tokenizer *tok)
+{
+	return tok->ops->kind;
+}
+int lms_tokenizer_vocab_size(const struct lms_tokenizer *tok)
+{
+	return tok ? tok->vocab_size : 0;
+}
+int lms_tokenizer_unk(const struct lms_tokenizer *tok)
+{
+	return tok->unk;
+}
+int lms_tokenizer_bos(const struct lms_tokenizer *tok)
+{
+	return tok->bos;
+}
+int lms_tokenizer_eos(const struct lms_tokenizer *tok)
+{
+	return tok->eos;
+}
 
 const char *lms_tokenizer_piece(const struct lms_tokenizer *tok, int id)
 {

@@ -190,7 +190,8 @@ static void shuffle(struct lms_batcher *b)
 	}
 }
 
-enum lms_status lms_batcher_new(struct lms_batcher *b, const int *tokens, size_t n, int T, uint64_t seed)
+enum lms_status lms_batcher_new(struct lms_batcher *b, const int *tokens, size_t n, int T,
+                                uint64_t seed)
 {
 	memset(b, 0, sizeof *b);
 	if (T <= 0 || n < (size_t)T + 1)

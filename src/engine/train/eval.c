@@ -25,8 +25,8 @@ static enum lms_status stream(struct lms_run *r, const int *ids, size_t n, int s
 	}
 	size_t total = n - 1;
 	int len = n < (size_t)T ? (int)n : T; /* padding past n would change nothing: causal */
-	size_t done = 0;  /* targets ids[1 .. done] are scored */
-	size_t start = 0; /* the next window's first position */
+	size_t done = 0;                      /* targets ids[1 .. done] are scored */
+	size_t start = 0;                     /* the next window's first position */
 	enum lms_status st = LMS_OK;
 	while (done < total && !st) {
 		size_t batch = 0;

@@ -16,7 +16,8 @@ enum lms_status lms_adamw_new(struct lms_adamw *o, const struct lms_model *m, fl
 	o->decay = calloc(o->n, 1);
 	if (!o->m || !o->v || !o->decay) {
 		lms_adamw_free(o);
-		return lms_fail(LMS_ENOMEM, "cannot allocate optimizer state for %zu parameters", m->n_params);
+		return lms_fail(LMS_ENOMEM, "cannot allocate optimizer state for %zu parameters",
+		                m->n_params);
 	}
 	for (int i = 0; i < m->n_tensors; i++) {
 		const struct lms_tensor *t = &m->tensors[i];

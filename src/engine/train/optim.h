@@ -12,11 +12,11 @@
 #include "lmscope/model.h"
 
 struct lms_adamw {
-	size_t n;          /* parameters */
-	float *m;          /* (n) first moment */
-	float *v;          /* (n) second moment */
-	uint8_t *decay;    /* (n) 1 where weight decay applies (matrices), 0 for biases and norms */
-	long t;            /* updates made so far */
+	size_t n;       /* parameters */
+	float *m;       /* (n) first moment */
+	float *v;       /* (n) second moment */
+	uint8_t *decay; /* (n) 1 where weight decay applies (matrices), 0 for biases and norms */
+	long t;         /* updates made so far */
 	float beta1, beta2, eps, weight_decay;
 };
 

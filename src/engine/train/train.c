@@ -206,9 +206,9 @@ static json_t *opts_json(const struct lms_train_opts *o)
 static enum lms_status write_state(const char *path, const struct lms_train_opts *o,
                                    const struct position *p, long adam_t, double valid_loss)
 {
-	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:o}", "step", (json_int_t)p->step,
-	                      "epoch", (json_int_t)p->epoch, "cursor", (json_int_t)p->cursor,
-	                      "adam_t", (json_int_t)adam_t, "options", opts_json(o));
+	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:o}", "step", (json_int_t)p->step, "epoch",
+	                      (json_int_t)p->epoch, "cursor", (json_int_t)p->cursor, "adam_t",
+	                      (json_int_t)adam_t, "options", opts_json(o));
 	if (!j)
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	if (isfinite(valid_loss))
@@ -224,7 +224,7 @@ static enum lms_status write_state(const char *path, const struct lms_train_opts
 
 /* What a checkpoint rewrites in the run's directory; everything else there
  * (logs, the tokenizer, files the user put there) is carried over. */
-static const char *const rewritten[] = {"checkpoint", "checkpoint.new", "checkpoint.old",
+static const char *const rewritten[] = {"checkpoint",  "checkpoint.new",    "checkpoint.old",
                                         "config.json", "model.safetensors", NULL};
 
 /* Writes the checkpoint and the root model into s->dir. */
@@ -436,8 +436,8 @@ static enum lms_status load_optimizer(const char *dir, struct lms_adamw *opt, st
 struct trainer {
 	struct lms_model *m;
 	const struct lms_dataset *ds;
-	char *dir;                 /* where the run writes: the fresh stage, then the target */
-	struct lms_stage *fresh;   /* o->stage until its first checkpoint commits it */
+	char *dir;               /* where the run writes: the fresh stage, then the target */
+	struct lms_stage *fresh; /* o->stage until its first checkpoint commits it */
 	const struct lms_train_opts *o;
 	lms_train_fn cb;
 	void *ud;
@@ -478,7 +478,8 @@ static enum lms_status check_watch(const struct trainer *tr)
 			return lms_fail(LMS_EIO, "%s: vanished during training (%s); stopped at step %ld, %s",
 			                path, strerror(errno), tr->pr.step, kept(tr, note, sizeof note));
 		if (now.st_size != was->st_size || now.st_ino != was->st_ino || now.st_dev != was->st_dev ||
-		    now.st_mtim.tv_sec != was->st_mtim.tv_sec || now.st_mtim.tv_nsec != was->st_mtim.tv_nsec)
+		    now.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+		    now.st_mtim.tv_nsec != was->st_mtim.tv_nsec)
 			return lms_fail(LMS_EIO, "%s: changed during training; stopped at step %ld, %s", path,
 			                tr->pr.step, kept(tr, note, sizeof note));
 	}
@@ -499,7 +500,8 @@ static enum lms_status validate(struct trainer *tr)
 	if (!tr->ds->n_valid)
 		return LMS_OK;
 	size_t count;
-	double v = lms_stream_xent(tr->run, tr->ds->valid, tr->ds->n_valid, tr->o->valid_tokens, &count);
+	double v =
+		lms_stream_xent(tr->run, tr->ds->valid, tr->ds->n_valid, tr->o->valid_tokens, &count);
 	tr->pr.valid_loss = v;
 	emit(tr, LMS_TRAIN_VALID);
 	return LMS_OK;
@@ -537,8 +539,8 @@ static enum lms_status log_row(struct trainer *tr, int with_valid)
 static enum lms_status checkpoint(struct trainer *tr)
 {
 	struct position p = {tr->pr.step, tr->bat.epoch, tr->bat.cursor};
-	enum lms_status st = save_checkpoint(tr->m, &tr->opt, &tr->dir, &tr->fresh, tr->o, &p,
-	                                     tr->pr.valid_loss);
+	enum lms_status st =
+		save_checkpoint(tr->m, &tr->opt, &tr->dir, &tr->fresh, tr->o, &p, tr->pr.valid_loss);
 	if (!st)
 		emit(tr, LMS_TRAIN_CHECKPOINT);
 	return st;
@@ -560,7 +562,8 @@ static enum lms_status setup(struct trainer *tr, int resume)
 	const struct lms_train_opts *o = tr->o;
 	struct lms_model *m = tr->m;
 	if (o->B <= 0 || o->T <= 0 || (o->T > m->cfg.maxT && !lms_arch_is_recurrent(m->cfg.arch)))
-		return lms_fail(LMS_EARG, "context %d does not fit the model (at most %d)", o->T, m->cfg.maxT);
+		return lms_fail(LMS_EARG, "context %d does not fit the model (at most %d)", o->T,
+		                m->cfg.maxT);
 	/* the whole run, before any of it is allocated */
 	enum lms_status st = lms_memory_check_train(&m->cfg, o->B, o->T, "train");
 	if (!st)
@@ -593,8 +596,8 @@ static enum lms_status setup(struct trainer *tr, int resume)
 	if (!tr->x || !tr->y)
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	tr->pr.valid_loss = NAN;
-	tr->pr.total = o->steps > 0 ? o->steps
-	             : (long)ceil(o->epochs * (double)tr->bat.nchunks / (double)o->B);
+	tr->pr.total =
+		o->steps > 0 ? o->steps : (long)ceil(o->epochs * (double)tr->bat.nchunks / (double)o->B);
 	if (tr->pr.total <= 0)
 		return lms_fail(LMS_EARG, "nothing to train: zero steps");
 	if (resume) {
@@ -663,12 +666,14 @@ static enum lms_status loop(struct trainer *tr)
 		double loss = lms_objective_xent(tr->run, tr->y, LMS_GRAD_PARAMS);
 		char note[64];
 		if (!isfinite(loss))
-			return lms_fail(LMS_ENUMERIC, "training loss became %s at step %ld; %s (try a lower --lr)",
+			return lms_fail(LMS_ENUMERIC,
+			                "training loss became %s at step %ld; %s (try a lower --lr)",
 			                isnan(loss) ? "NaN" : "Inf", p->step + 1, kept(tr, note, sizeof note));
 		lms_backward(tr->run, LMS_GRAD_PARAMS);
 		double gnorm = lms_clip_grad_norm(m->grads, m->n_params, o->clip);
 		if (!isfinite(gnorm))
-			return lms_fail(LMS_ENUMERIC, "gradient norm became %s at step %ld; %s (try a lower --lr)",
+			return lms_fail(LMS_ENUMERIC,
+			                "gradient norm became %s at step %ld; %s (try a lower --lr)",
 			                isnan(gnorm) ? "NaN" : "Inf", p->step + 1, kept(tr, note, sizeof note));
 		double lr = lms_lr_at(p->step, p->total, o->warmup, o->lr, o->min_lr_frac);
 		lms_adamw_step(&tr->opt, m->params, m->grads, (float)lr);
@@ -682,8 +687,8 @@ static enum lms_status loop(struct trainer *tr)
 		emit(tr, LMS_TRAIN_STEP);
 		int last = p->step == p->total;
 		int snap = o->snapshot_every > 0 && (last || p->step % o->snapshot_every == 0);
-		int do_valid = last || epoch_end || snap ||
-		               (o->valid_every > 0 && p->step % o->valid_every == 0);
+		int do_valid =
+			last || epoch_end || snap || (o->valid_every > 0 && p->step % o->valid_every == 0);
 		if (do_valid && (st = validate(tr)))
 			return st;
 		if (snap && (st = snapshot(tr)))
