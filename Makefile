@@ -19,7 +19,7 @@ TEST_PKGS   := check
 
 # Debian packages: to build, to test, and to make the corpora and models.
 BUILD_DEBS := build-essential pkg-config gettext libncurses-dev libopenblas-dev libpcre2-dev libjansson-dev libcairo2-dev libutf8proc-dev
-TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs
+TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base nodejs clang-format
 # npm: Debian's package, unless an npm is already on the PATH (NodeSource's
 # nodejs carries its own, and Debian's npm cannot be installed beside it).
 TEST_CMDS  := npm
