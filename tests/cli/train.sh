@@ -69,11 +69,13 @@ done
 # ---- Ctrl-C saves a checkpoint, exits 130, and --resume continues ---------------------
 # (lmscope itself in the background, not a shell function: the signal must reach it)
 "$LMSCOPE" --threads 1 train "$tmp/corpus.txt" --vocab-size 64 --context 16 --batch 4 --embd 16 \
-	--layers 2 --heads 2 --steps 100000 -o "$tmp/int" 2> "$tmp/int.err" &
+	--layers 2 --heads 2 --steps 100000000 -o "$tmp/int" 2> "$tmp/int.err" &
 pid=$!
+# the run is under way once it reports progress (the model directory itself
+# appears only with the first checkpoint: it is built beside the target)
 i=0
-while [ $i -lt 200 ]; do
-	[ -f "$tmp/int/logs/train.csv" ] && [ "$(wc -l < "$tmp/int/logs/train.csv")" -gt 5 ] && break
+while [ $i -lt 600 ]; do
+	[ "$(grep -c '^step ' "$tmp/int.err")" -gt 2 ] && break
 	sleep 0.1; i=$((i + 1))
 done
 kill -INT $pid || fail "Ctrl-C: the run ended early"
