@@ -55,25 +55,17 @@
 #include "arch/arch.h"
 #include "base/atomic.h"
 #include "base/infile.h"
+#include "base/path.h"
 #include "base/memlimit.h"
 #include "io/safetensors.h"
 #include "io/shards.h"
 #include "nn/wmat.h"
 
-static char *join(const char *dir, const char *name)
-{
-	size_t d = strlen(dir), n = d + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", dir, d && dir[d - 1] == '/' ? "" : "/", name);
-	return p;
-}
-
 /* 1 when dir/name exists, 0 when it does not, -1 (with errno) when that
  * cannot be told (an unreadable directory). */
 static int exists(const char *dir, const char *name)
 {
-	char *p = join(dir, name);
+	char *p = lms_path_join(dir, name);
 	struct stat sb;
 	int r = !p ? -1 : stat(p, &sb) == 0 ? 1 : errno == ENOENT ? 0 : -1;
 	int e = errno;
@@ -588,7 +580,7 @@ static enum lms_status open_dir(const char *dir, struct lms_config *c)
 			                dir);
 		return lms_fail(LMS_EFORMAT, "%s: no model.safetensors", dir);
 	}
-	char *cpath = join(dir, "config.json");
+	char *cpath = lms_path_join(dir, "config.json");
 	if (!cpath)
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	enum lms_status st = read_config(cpath, c);
@@ -749,7 +741,8 @@ enum lms_status lms_model_save(const struct lms_model *m, const char *dir, int f
 	json_t *cj = config_json(&m->cfg, f16);
 	char *text = cj ? json_dumps(cj, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(cj);
-	char *cpath = join(dir, "config.json"), *wpath = join(dir, "model.safetensors");
+	char *cpath = lms_path_join(dir, "config.json"),
+		 *wpath = lms_path_join(dir, "model.safetensors");
 	enum lms_status st = LMS_OK;
 	struct lms_atomic wa = {.fd = -1}, ca = {.fd = -1};
 	int wopen = 0, copen = 0;

@@ -7,18 +7,10 @@
 #include <jansson.h>
 
 #include "base/infile.h"
+#include "base/path.h"
 #include "io/shards.h"
 
 #define MAX_SHARDS 4096
-
-static char *join(const char *dir, const char *name)
-{
-	size_t d = strlen(dir), n = d + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", dir, d && dir[d - 1] == '/' ? "" : "/", name);
-	return p;
-}
 
 void lms_shards_close(struct lms_shards *s)
 {
@@ -60,7 +52,7 @@ static enum lms_status shard_of(struct lms_shards *s, const char *dir, const cha
 	}
 	if (s->n >= MAX_SHARDS)
 		return lms_fail(LMS_EFORMAT, "%s: more than %d shards", s->what, MAX_SHARDS);
-	char *path = join(dir, name);
+	char *path = lms_path_join(dir, name);
 	if (!path)
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	struct lms_st_file *f = NULL;
@@ -151,8 +143,8 @@ enum lms_status lms_shards_open(const char *dir, struct lms_shards **out)
 	struct lms_shards *s = calloc(1, sizeof *s);
 	if (!s)
 		return lms_fail(LMS_ENOMEM, "out of memory");
-	char *single = join(dir, "model.safetensors");
-	s->index_path = join(dir, "model.safetensors.index.json");
+	char *single = lms_path_join(dir, "model.safetensors");
+	s->index_path = lms_path_join(dir, "model.safetensors.index.json");
 	enum lms_status st = LMS_OK;
 	struct stat sb;
 	if (!single || !s->index_path) {
