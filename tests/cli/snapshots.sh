@@ -15,11 +15,8 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "snapshots.sh: $*" >&2; exit 1; }
 
-awk 'BEGIN { srand(3);
-	split("cat dog bird fish horse", n, " "); split("runs sleeps eats jumps sings", v, " ");
-	split("quickly slowly loudly today", a, " ");
-	for (i = 0; i < 1500; i++)
-		printf "the %s %s %s .\n", n[int(rand() * 5) + 1], v[int(rand() * 5) + 1], a[int(rand() * 4) + 1] }' > "$tmp/corpus.txt"
+. "$(dirname "$0")/lib/corpus.sh"
+tiny_corpus "$tmp/corpus.txt"
 
 # 25 updates of 4 x 16 tokens; checkpoints at 7, 14, 21 and 25 replace the
 # directory between the snapshots at 10, 20 and 25

@@ -15,11 +15,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "train.sh: $*" >&2; exit 1; }
 
 # a tiny corpus with structure to learn: a few sentence templates
-awk 'BEGIN { srand(3);
-	split("cat dog bird fish horse", n, " "); split("runs sleeps eats jumps sings", v, " ");
-	split("quickly slowly loudly today", a, " ");
-	for (i = 0; i < 1500; i++)
-		printf "the %s %s %s .\n", n[int(rand() * 5) + 1], v[int(rand() * 5) + 1], a[int(rand() * 4) + 1] }' > "$tmp/corpus.txt"
+. "$(dirname "$0")/lib/corpus.sh"
+tiny_corpus "$tmp/corpus.txt"
 
 train() {
 	"$LMSCOPE" --threads 1 train "$tmp/corpus.txt" --vocab-size 64 --context 16 --batch 4 \

@@ -110,29 +110,14 @@ $T kill-session -t a
 
 # --- an LSTM: hidden and cell states of every layer ----------------------------------
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-	/usr/bin/python3 - "$d" "$(cd "$(dirname "$0")/../torch" && pwd)" <<'PYEOF' || fail "cannot build the LSTM"
+	/usr/bin/python3 - "$d" "$(cd "$(dirname "$0")/../torch" && pwd)" "$(cd "$(dirname "$0")/lib" && pwd)" <<'PYEOF' || fail "cannot build the LSTM"
 import json, os, sys
 import torch
 from torch import nn
 sys.path.insert(0, sys.argv[2])
-from gpt2_crosscheck import write_safetensors
-V, E, H, L = 13, 8, 10, 2
-torch.manual_seed(11)
-class LanguageModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embedding = nn.Embedding(V, E)
-        self.encoder = nn.LSTM(E, H, L, batch_first=True)
-        self.output = nn.Linear(H, V)
-m = LanguageModel()
-with torch.no_grad():
-    for p in m.encoder.parameters():
-        p.mul_(3.0)
-out = os.path.join(sys.argv[1], "lstm")
-os.makedirs(out)
-json.dump({"model_type": "lstm", "vocab_size": V, "embedding_dim": E, "hidden_dim": H,
-           "num_layers": L}, open(os.path.join(out, "config.json"), "w"))
-write_safetensors(m.state_dict(), os.path.join(out, "model.safetensors"))
+sys.path.insert(0, sys.argv[3])
+from torch_lstm import E, H, L, V, write_lstm  # noqa: E402
+m = write_lstm(sys.argv[1], 11)
 # each layer stepped one token at a time, the next layer reading its h
 ids = [3, 1, 4, 1, 5, 9, 2, 6]
 with torch.no_grad():
