@@ -95,6 +95,10 @@ struct lms_model {
 
 /* Architecture name as in config.json's model_type ("gpt2", "lstm", ...). */
 const char *lms_arch_name(enum lms_arch a);
+/* config.json's model_type for c: the architecture's name, except that a
+ * Llama-family model with q/k/v biases is "qwen2" and one with q/k norms
+ * "qwen3", as Hugging Face names them. */
+const char *lms_model_type(const struct lms_config *c);
 int lms_arch_from_name(const char *name, enum lms_arch *out);
 int lms_arch_is_recurrent(enum lms_arch a);
 

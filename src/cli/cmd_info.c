@@ -33,7 +33,7 @@ int lms_cmd_info(int argc, char **argv)
 		return front_fail(st);
 	const struct lms_config *c = &cm.m->cfg;
 	printf("model:        %s\n", cm.path);
-	printf("architecture: %s\n", lms_arch_name(c->arch));
+	printf("architecture: %s\n", lms_model_type(c));
 	printf("layers:       %d\n", c->L);
 	printf("width:        %d\n", c->C);
 	printf("hidden:       %d\n", c->H);

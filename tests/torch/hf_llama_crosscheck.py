@@ -255,6 +255,16 @@ VARIANTS = [
 ]
 
 
+def check_info(d, cfg):
+    """`lmscope info` names the family as config.json does (mistral is
+    read as llama, the architecture it is)."""
+    r = subprocess.run([LMSCOPE, "info", d], capture_output=True, text=True)
+    want = {"mistral": "llama"}.get(cfg["model_type"], cfg["model_type"])
+    line = [l for l in r.stdout.splitlines() if l.startswith("architecture:")]
+    check(r.returncode == 0 and line == ["architecture: " + want],
+          "info %s: %r, want architecture: %s" % (d, line, want))
+
+
 def check_variants(tmp):
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(0, BASE["vocab_size"], (24,), generator=gen).tolist()
@@ -267,6 +277,7 @@ def check_variants(tmp):
                 d = os.path.join(tmp, "%s-%s-%d" % (name.split()[0], dtype, shards)).replace(",", "")
                 d += "-" + str(len(os.listdir(tmp)))
                 save(cfg, sd, d, dtype, shards)
+                check_info(d, cfg)
                 ref = {k: stored(v, dtype) for k, v in sd.items()}
                 for n in (1, 3, 7, 24):
                     check_explain("%s %s%s" % (name, dtype, " sharded" if shards > 1 else ""),

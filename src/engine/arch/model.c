@@ -19,6 +19,15 @@ const char *lms_arch_name(enum lms_arch a)
 	return arch_names[a];
 }
 
+const char *lms_model_type(const struct lms_config *c)
+{
+	if (c->arch == LMS_LLAMA && c->qk_norm)
+		return "qwen3";
+	if (c->arch == LMS_LLAMA && c->qkv_bias)
+		return "qwen2";
+	return lms_arch_name(c->arch);
+}
+
 int lms_arch_from_name(const char *name, enum lms_arch *out)
 {
 	for (size_t i = 0; i < sizeof arch_names / sizeof *arch_names; i++)

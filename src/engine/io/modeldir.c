@@ -650,12 +650,7 @@ static json_t *rope_scaling_json(const struct lms_rope_scaling *r)
 	return json_null();
 }
 
-/* The model_type and class name a Llama-family config is saved as. */
-static const char *llama_type(const struct lms_config *c)
-{
-	return c->qk_norm ? "qwen3" : c->qkv_bias ? "qwen2" : "llama";
-}
-
+/* The class name a Llama-family config is saved as. */
 static const char *llama_class(const struct lms_config *c)
 {
 	return c->qk_norm ? "Qwen3ForCausalLM" : c->qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
@@ -684,7 +679,7 @@ static json_t *config_json(const struct lms_config *c, int f16)
 		/* q, k, v biases are Qwen2's (Llama's attention_bias adds o_proj's
 		 * too), q_norm and k_norm Qwen3's */
 		json_object_set_new(o, "architectures", json_pack("[s]", llama_class(c)));
-		json_object_set_new(o, "model_type", json_string(llama_type(c)));
+		json_object_set_new(o, "model_type", json_string(lms_model_type(c)));
 		json_object_set_new(o, "rope_scaling", rope_scaling_json(&c->rope));
 		json_object_set_new(o, "vocab_size", json_integer(c->V));
 		json_object_set_new(o, "hidden_size", json_integer(c->C));
