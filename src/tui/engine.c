@@ -463,7 +463,7 @@ static void attribute(struct update *u)
 	if (v->method == TUI_IG)
 		snprintf(v->sal_note, sizeof v->sal_note, _("completeness gap %.2g"), info.gap);
 	else if (v->method == TUI_LIME)
-		snprintf(v->sal_note, sizeof v->sal_note, "R2 %.2f, %d nonzero", info.r2, info.nonzero);
+		snprintf(v->sal_note, sizeof v->sal_note, _("R2 %.2f, %d nonzero"), info.r2, info.nonzero);
 }
 
 static int ph_saliency(struct update *u)

@@ -277,7 +277,7 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 	free(text);
 	if (!ok)
 		return 0;
-	snprintf(msg, size, "wrote %s", path);
+	snprintf(msg, size, _("wrote %s"), path);
 	return 1;
 }
 

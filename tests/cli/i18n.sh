@@ -11,8 +11,8 @@
 # lms_fail format is a literal xgettext can see, a translation keeps a
 # message's leading "SUBJECT: " (front_fail and front_usage read it), and
 # an engine error (not a model directory, a bad GGUF file, an --ablate the
-# engine rejects) is one Chinese line "lmscope: ..." under LANGUAGE=zh_CN
-# and the English one otherwise; `lesson --check` prints the same lines in
+# engine rejects) and a lesson file's are one Chinese line "lmscope: ..."
+# under LANGUAGE=zh_CN and the English one otherwise; `lesson --check` prints the same lines in
 # both (they are data).
 #
 # gettext ignores LANGUAGE in the C locale, and zh_CN.UTF-8 is often not
@@ -151,6 +151,11 @@ en_zh "a GGUF key past the end" 4 "$tmp/key.gguf: a key at byte 24 claims 1000 b
 en_zh "an --ablate head the model lacks" 2 'explain: --ablate: "0.99": heads 0 to 3, or mlp' \
 	'explain: --ablate: “0.99”：头应为 0 到 3，或 mlp' \
 	"$LMSCOPE" explain models/kjv-transformer --text "In the" --ablate 0.99
+# a lesson file's mistake, as its author reads it
+printf 'step One\nfrobnicate 3\n' > "$tmp/bad.lesson"
+en_zh "an unknown lesson keyword" 4 "$tmp/bad.lesson:2: unknown keyword 'frobnicate'" \
+	"$tmp/bad.lesson:2: 未知的关键字“frobnicate”" \
+	"$LMSCOPE" lesson "$tmp/bad.lesson" models/kjv-transformer --check
 # lesson --check's lines are data: the same under LANGUAGE=zh_CN, though a
 # missing file's reason comes from the engine and a missing head's from the
 # lesson code, both translated in the explorer
