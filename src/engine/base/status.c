@@ -42,9 +42,10 @@ static void escape(char *out, size_t size, const char *msg)
 	out[j] = 0;
 }
 
+/* "" stays "" (its translation would be the catalog's header). */
 const char *lms_tr(const char *s)
 {
-	return dgettext(LMS_TEXTDOMAIN, s);
+	return *s ? dgettext(LMS_TEXTDOMAIN, s) : s;
 }
 
 enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)

@@ -3,7 +3,8 @@
  * helper's `what`, one of two phrases): lms_tr(s) is s's translation in
  * LMS_TEXTDOMAIN (lmscope/status.h), N_(s) marks a literal for xgettext
  * where it is passed on and translated later. lms_fail and lms_log
- * translate their formats themselves. */
+ * translate their formats themselves (base/status.c, which defines
+ * lms_tr). */
 #ifndef LMS_BASE_TR_H
 #define LMS_BASE_TR_H
 
