@@ -232,7 +232,7 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 	}
 	const char *piece = lms_tokenizer_piece(tok, fw->ids[argmax(scores, fw->n)]);
 	free(scores);
-	snprintf(out, size, "%s's top word for \"%s\": \"%s\"", tui_methods[f->method].name,
+	snprintf(out, size, _("%s's top word for \"%s\": \"%s\""), tui_methods[f->method].name,
 	         lms_tokenizer_piece(tok, target), piece);
 	return same_token(piece, e->token) ? EXPECT_HOLDS : EXPECT_FAILS;
 }
@@ -277,7 +277,7 @@ static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *
                          const struct expect_fold *f, const struct lesson_expect *e, char *out,
                          size_t size)
 {
-	static const char *const what[] = {"position", "position", "position", "head"};
+	static const char *const what[] = {N_("position"), N_("position"), N_("position"), N_("head")};
 	if (!f->corrupt[0]) {
 		snprintf(out, size, "%s", _("no corrupted context (a corrupt line) in the steps so far"));
 		return EXPECT_UNMEASURED;
@@ -297,16 +297,16 @@ static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *
 		snprintf(out, size, _("the contexts differ in length: clean %d tokens, corrupted %d"), n,
 		         nc);
 	else if (e->layer >= m->cfg.L || e->head >= N)
-		snprintf(out, size, "layer %d %s %d does not exist (%d layers, %d %ss)", e->layer,
-		         what[e->site], e->head, m->cfg.L, N, what[e->site]);
+		snprintf(out, size, _("layer %d %s %d does not exist (%d layers, %d %ss)"), e->layer,
+		         _(what[e->site]), e->head, m->cfg.L, N, _(what[e->site]));
 	else if (lms_patch_sweep(m, clean, corrupt, n, -1, -1, &pr))
 		snprintf(out, size, "%s", lms_errmsg());
 	else {
 		const double *grid[] = {pr.resid_pre, pr.attn_out, pr.mlp_out, pr.heads};
 		double x = grid[e->site][(size_t)e->layer * (e->site == LESSON_HEADS ? pr.NH : pr.T) +
 		                         (size_t)e->head];
-		snprintf(out, size, "%s patched at layer %d %s %d restores %.3f of the logit difference",
-		         tui_lesson_sites[e->site], e->layer, what[e->site], e->head, x);
+		snprintf(out, size, _("%s patched at layer %d %s %d restores %.3f of the logit difference"),
+		         tui_lesson_sites[e->site], e->layer, _(what[e->site]), e->head, x);
 		if (isnan(x))
 			snprintf(out, size, "%s",
 			         _("the clean and corrupted contexts give the same logit difference"));
