@@ -75,7 +75,17 @@ all: lmscope $(MO_FILES)
 # build/locale/LANG/LC_MESSAGES/lmscope.mo (read from there when
 # LMSCOPE_LOCALEDIR=build/locale, as `make run` and the tests set it;
 # installed under LOCALEDIR).
+# The engine's messages are collected too: the formats given to lms_fail and
+# lms_log, lms_tr's phrases (src/engine/base/tr.h), and the literals its
+# file-local helpers pass on to lms_fail as a translated "%s" (tok_hf.c's
+# bad(c, WHAT) and unsupported(c, WHAT, name), tok_vocab.c's perr(p, WHAT),
+# snapshots.c's bad(index, k, FORMAT, ...)), and the explorer's lesson
+# parser's fail(p, FORMAT, ...) and next_word(p, s, WHAT) (src/tui/lesson.c).
 XGETTEXT := xgettext --language=C --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS: \
+            --keyword=lms_fail:2 --flag=lms_fail:2:c-format --keyword=lms_log:1 --flag=lms_log:1:c-format \
+            --keyword=lms_tr --keyword=bad:2,2t --keyword=unsupported:2,3t --keyword=perr:2 \
+            --keyword=bad:3 --flag=bad:3:c-format --keyword=fail:2 --flag=fail:2:c-format \
+            --keyword=next_word:3 \
             --package-name=lmscope --package-version=$(VERSION) --msgid-bugs-address=lmscope \
             --add-location=file --sort-by-file
 

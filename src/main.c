@@ -68,7 +68,7 @@ static int check_stdout(int rc)
 	if (!bad || rc != LMS_EXIT_OK)
 		return rc;
 	return front_fail(
-		lms_fail(LMS_EIO, "standard output: %s", err ? strerror(err) : "write error"));
+		lms_fail(LMS_EIO, "standard output: %s", err ? strerror(err) : _("write error")));
 }
 
 int main(int argc, char **argv)

@@ -4,9 +4,18 @@
  * and leaves a one-line message ("<file>: <what is wrong>") that the caller
  * reads with lms_errmsg(); the front end adds the "lmscope: " prefix. The
  * message is per thread, so the explorer's engine thread cannot clobber the
- * message of the input thread. */
+ * message of the input thread.
+ *
+ * Messages are in the user's language: lms_fail and lms_log look their
+ * format up in the catalog of the text domain LMS_TEXTDOMAIN (dgettext)
+ * before formatting, and lms_status_name its name. The engine never sets
+ * the locale or binds the domain; the front end does (with numbers kept in
+ * the C locale's notation), and a program that does neither gets English. */
 #ifndef LMSCOPE_STATUS_H
 #define LMSCOPE_STATUS_H
+
+/* The gettext text domain of the engine's messages (the front end's too). */
+#define LMS_TEXTDOMAIN "lmscope"
 
 enum lms_status {
 	LMS_OK = 0,
@@ -19,19 +28,22 @@ enum lms_status {
 	LMS_EINTR = 7,        /* interrupted on request (Ctrl-C) */
 };
 
-/* Sets this thread's message from a printf format and returns st, so that a
- * failure path reads `return lms_fail(LMS_EFORMAT, "%s: bad header", path);`. */
+/* Sets this thread's message from a printf format (translated) and returns
+ * st, so that a failure path reads
+ * `return lms_fail(LMS_EFORMAT, "%s: bad header", path);`. The format must be
+ * a literal for xgettext to collect it (the Makefile's XGETTEXT); a
+ * translation keeps "<file>: " at its start. */
 enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The message of this thread's most recent failure ("" when none). */
 const char *lms_errmsg(void);
 
-/* A short name for a status ("format error", ...). */
+/* A short name for a status ("format error", ...), translated. */
 const char *lms_status_name(enum lms_status st);
 
-/* Optional log sink for progress and warnings; by default messages are
- * dropped. The front end routes them (stderr, or a status line under curses). */
+/* Optional log sink for progress and warnings (lms_log's format is
+ * translated as lms_fail's); by default messages are dropped. The front end routes them (stderr, or a status line under curses). */
 typedef void (*lms_log_fn)(void *userdata, const char *msg);
 void lms_set_log(lms_log_fn fn, void *userdata);
 void lms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

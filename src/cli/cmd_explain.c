@@ -517,7 +517,7 @@ int lms_cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	if (!st && o.attention && lms_arch_is_recurrent(c->arch))
-		fprintf(stderr, "lmscope: %s models have no attention; --attention ignored\n",
+		fprintf(stderr, _("lmscope: %s models have no attention; --attention ignored\n"),
 		        lms_arch_name(c->arch));
 	if (!st) {
 		res.ids = ids;

@@ -78,7 +78,7 @@ int lms_cmd_tokenize(int argc, char **argv)
 	}
 	if (!tok) {
 		free(data);
-		fprintf(stderr, "lmscope: %s: no tokenizer files (see lmscope(1), TOKENIZER FILES)\n",
+		fprintf(stderr, _("lmscope: %s: no tokenizer files (see lmscope(1), TOKENIZER FILES)\n"),
 		        path);
 		return LMS_EXIT_FORMAT;
 	}
@@ -112,8 +112,8 @@ int lms_cmd_tokenize(int argc, char **argv)
 			putchar('\n');
 		}
 		if (stats.unk || stats.replaced)
-			fprintf(stderr, "lmscope: %zu tokens, %zu <unk>, %zu invalid UTF-8 bytes replaced\n", n,
-			        stats.unk, stats.replaced);
+			fprintf(stderr, _("lmscope: %zu tokens, %zu <unk>, %zu invalid UTF-8 bytes replaced\n"),
+			        n, stats.unk, stats.replaced);
 	}
 	free(ids);
 	free(offs);

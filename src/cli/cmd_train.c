@@ -142,7 +142,7 @@ static void on_progress(void *ud, const struct lms_train_progress *p)
 	if (p->event == LMS_TRAIN_VALID) {
 		if (pg->tty && pg->bar_shown)
 			fputs("\r\033[K", stderr);
-		fprintf(stderr, "step %ld/%ld  epoch %ld  valid loss %.4f  perplexity %.2f\n", p->step,
+		fprintf(stderr, _("step %ld/%ld  epoch %ld  valid loss %.4f  perplexity %.2f\n"), p->step,
 		        p->total, p->epoch, p->valid_loss, exp(p->valid_loss));
 		pg->bar_shown = 0;
 		return;
@@ -155,11 +155,12 @@ static void on_progress(void *ud, const struct lms_train_progress *p)
 		for (int i = 0; i < width; i++)
 			bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 		bar[width] = 0;
-		fprintf(stderr, "\r\033[Kstep %ld/%ld [%s] loss %.4f  %.0f tok/s  lr %.2e  ETA %s", p->step,
+		fputs("\r\033[K", stderr);
+		fprintf(stderr, _("step %ld/%ld [%s] loss %.4f  %.0f tok/s  lr %.2e  ETA %s"), p->step,
 		        p->total, bar, p->loss, p->tokens_per_s, p->lr, eta);
 		pg->bar_shown = 1;
 	} else if (p->step % pg->every == 0 || p->step == p->total) {
-		fprintf(stderr, "step %ld/%ld  loss %.4f  grad norm %.3f  lr %.3g  %.0f tok/s  ETA %s\n",
+		fprintf(stderr, _("step %ld/%ld  loss %.4f  grad norm %.3f  lr %.3g  %.0f tok/s  ETA %s\n"),
 		        p->step, p->total, p->loss, p->grad_norm, p->lr, p->tokens_per_s, eta);
 	}
 	fflush(stderr);
@@ -237,7 +238,7 @@ static void warn_ignored(const struct args *a, const struct lms_train_opts *give
 		         a->tokenizer, kind);
 	if (n)
 		fprintf(stderr,
-		        "lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n",
+		        _("lmscope: %s: --resume continues with the checkpoint's options; ignored: %s\n"),
 		        a->out, buf);
 }
 
@@ -292,14 +293,14 @@ int lms_cmd_train(int argc, char **argv)
 	size_t windows = !st && ds.n_train > 0 ? (ds.n_train - 1) / (size_t)a.o.T : 0;
 	if (!a.resume && windows > 0 && (size_t)a.o.B > windows) {
 		fprintf(stderr,
-		        "lmscope: train: --batch %d: the corpus holds %zu training sequence%s of %d "
-		        "tokens; using %zu\n",
+		        _("lmscope: train: --batch %d: the corpus holds %zu training sequence%s of %d "
+		          "tokens; using %zu\n"),
 		        a.o.B, windows, windows == 1 ? "" : "s", a.o.T, windows);
 		a.o.B = (int)windows;
 	}
 	if (!st) {
 		fprintf(stderr,
-		        "%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n",
+		        _("%s: %s, %zu parameters; %zu training and %zu validation tokens (%zu <unk>)\n"),
 		        a.out, lms_arch_name(m->cfg.arch), m->n_params, ds.n_train, ds.n_valid, ds.unk);
 		struct progress pg = {.tty = isatty(2)};
 		long total = a.o.steps;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "front/i18n.h"
 #include "base/utf8.h"
 #include "cast.h"
 #include "lmscope/status.h"
@@ -20,7 +21,7 @@ static int put(struct tui_cast *c, const void *s, size_t n)
 		char *b = realloc(c->buf, cap);
 		if (!b) {
 			c->failed = 1;
-			snprintf(c->err, sizeof c->err, "out of memory");
+			snprintf(c->err, sizeof c->err, "%s", _("out of memory"));
 			return 0;
 		}
 		c->buf = b;

@@ -46,7 +46,7 @@ static int start(struct tui_app *app, char *msg, size_t size)
 			break;
 	}
 	if (i == 10000) {
-		snprintf(msg, size, "no free lmscope-cast-N.cast here (N up to 9999)");
+		snprintf(msg, size, "%s", _("no free lmscope-cast-N.cast here (N up to 9999)"));
 		return 0;
 	}
 	if (!tui_cast_open(&app->cast, app->cast_name, app->cast_pause)) {
@@ -59,7 +59,7 @@ static int start(struct tui_app *app, char *msg, size_t size)
 		return 0;
 	}
 	app->casting = 1;
-	snprintf(msg, size, "casting into %.200s (F10 stops)", app->cast_name);
+	snprintf(msg, size, _("casting into %.200s (F10 stops)"), app->cast_name);
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "front/i18n.h"
 #include "engine.h"
 #include "lmscope/attribution.h"
 #include "lmscope/clock.h"
@@ -460,9 +461,9 @@ static void attribute(struct update *u)
 		return;
 	}
 	if (v->method == TUI_IG)
-		snprintf(v->sal_note, sizeof v->sal_note, "completeness gap %.2g", info.gap);
+		snprintf(v->sal_note, sizeof v->sal_note, _("completeness gap %.2g"), info.gap);
 	else if (v->method == TUI_LIME)
-		snprintf(v->sal_note, sizeof v->sal_note, "R2 %.2f, %d nonzero", info.r2, info.nonzero);
+		snprintf(v->sal_note, sizeof v->sal_note, _("R2 %.2f, %d nonzero"), info.r2, info.nonzero);
 }
 
 static int ph_saliency(struct update *u)
@@ -843,7 +844,7 @@ int tui_engine_update(struct tui_engine *e, const struct tui_request *rq, const 
 		snprintf(v->error, sizeof v->error, "%s", lms_errmsg());
 	v->snapshot = e->snap;
 	if (!ph_input(&u)) {
-		snprintf(v->error, sizeof v->error, "out of memory");
+		snprintf(v->error, sizeof v->error, "%s", _("out of memory"));
 		return 1;
 	}
 	if (v->n == 0) {

@@ -393,7 +393,7 @@ static int side_open(struct side *sd, struct tui_app *app, const char *path, con
 	s->change_top = -1;
 	s->query = -1;
 	if (!tui_line_init(&s->line) || (text && !tui_line_set_utf8(&s->line, text, strlen(text)))) {
-		fprintf(stderr, "lmscope: out of memory\n");
+		fprintf(stderr, _("lmscope: out of memory\n"));
 		return LMS_EXIT_NOMEM;
 	}
 	return LMS_EXIT_OK;

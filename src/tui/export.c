@@ -17,6 +17,7 @@
 #include "base/atomic.h"
 #include "front/figure.h"
 #include "front/front.h"
+#include "front/i18n.h"
 #include "export.h"
 #include "teach.h"
 #include "ui.h"
@@ -55,7 +56,7 @@ int tui_export_text(const char *path, char *msg, size_t size)
 	if (!line || !out) {
 		free(line);
 		free(out);
-		snprintf(msg, size, "out of memory");
+		snprintf(msg, size, "%s", _("out of memory"));
 		return 0;
 	}
 	for (int y = 0; y < LINES; y++) {
@@ -269,14 +270,14 @@ int tui_export_json(const struct tui_engine *e, const char *path, char *msg, siz
 	char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	if (!text) {
-		snprintf(msg, size, "out of memory");
+		snprintf(msg, size, "%s", _("out of memory"));
 		return 0;
 	}
 	int ok = write_file(path, text, strlen(text), msg, size);
 	free(text);
 	if (!ok)
 		return 0;
-	snprintf(msg, size, "wrote %s", path);
+	snprintf(msg, size, _("wrote %s"), path);
 	return 1;
 }
 
@@ -319,7 +320,7 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsi
 {
 	int n = v && v->valid ? v->n : 0;
 	if (!n) {
-		snprintf(msg, size, "nothing to draw yet");
+		snprintf(msg, size, "%s", _("nothing to draw yet"));
 		return 0;
 	}
 	enum { K = FIG_K, B = FIG_B };
@@ -329,7 +330,7 @@ int tui_export_figure(const struct tui_model *tm, const struct tui_view *v, unsi
 	if (!tokens || !bufs) {
 		free(tokens);
 		free(bufs);
-		snprintf(msg, size, "out of memory");
+		snprintf(msg, size, "%s", _("out of memory"));
 		return 0;
 	}
 	for (int j = 0; j < n; j++)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "lesson.h"
 #include "lmscope/dataset.h"
 #include "session.h"
@@ -31,10 +32,10 @@ struct parser {
 static int fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct parser *p, const char *fmt, ...)
 {
-	char msg[200];
+	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(msg, sizeof msg, _(fmt), ap);
 	va_end(ap);
 	/* a quoted value may hold "\n": the message stays one line */
 	for (char *c = msg; *c; c++)
@@ -323,7 +324,7 @@ static char *next_word(struct parser *p, const char **s, const char *what)
 	while (isspace((unsigned char)*c))
 		c++;
 	if (!*c) {
-		fail(p, "expect: %s is missing", what);
+		fail(p, "expect: %s is missing", _(what));
 		return NULL;
 	}
 	size_t n = 0;
@@ -337,7 +338,7 @@ static char *next_word(struct parser *p, const char **s, const char *what)
 		if (c[n] == '\\' && c[n + 1])
 			n++;
 	if (!c[n]) {
-		fail(p, "expect: the quoted %s has no closing \"", what);
+		fail(p, "expect: the quoted %s has no closing \"", _(what));
 		return NULL;
 	}
 	*s = c + n + 1;
@@ -369,8 +370,8 @@ static int parse_bound(struct parser *p, const char **s, struct lesson_expect *e
 static int parse_dotted(struct parser *p, const char **s, struct lesson_expect *e, const char *what,
                         const char *WHAT)
 {
-	char name[48];
-	snprintf(name, sizeof name, "the %s (LAYER.%s)", what, WHAT);
+	char name[96];
+	snprintf(name, sizeof name, _("the %s (LAYER.%s)"), _(what), WHAT);
 	char *lh = next_word(p, s, name);
 	if (!lh)
 		return 0;
@@ -378,7 +379,8 @@ static int parse_dotted(struct parser *p, const char **s, struct lesson_expect *
 	int ok = sscanf(lh, "%d.%d%c", &e->layer, &e->head, &extra) == 2 && e->layer >= 0 &&
 	         e->head >= 0 && e->layer < 1000000 && e->head < 1000000;
 	free(lh);
-	return ok ? parse_bound(p, s, e) : fail(p, "expect: the %s is LAYER.%s, e.g. 1.0", what, WHAT);
+	return ok ? parse_bound(p, s, e)
+	          : fail(p, "expect: the %s is LAYER.%s, e.g. 1.0", _(what), WHAT);
 }
 
 /* "SITE L.N OP X". */
@@ -394,8 +396,8 @@ static int parse_patch(struct parser *p, const char **s, struct lesson_expect *e
 	if (e->site == LESSON_N_SITES)
 		return fail(p, "expect: the patching site is resid_pre, attn_out, mlp_out or heads");
 	if (e->site == LESSON_HEADS)
-		return parse_dotted(p, s, e, "head", "HEAD");
-	return parse_dotted(p, s, e, "position", "POSITION");
+		return parse_dotted(p, s, e, N_("head"), "HEAD");
+	return parse_dotted(p, s, e, N_("position"), "POSITION");
 }
 
 static int parse_expect_args(struct parser *p, const char *s, struct lesson_expect *e)
@@ -416,7 +418,7 @@ static int parse_expect_args(struct parser *p, const char *s, struct lesson_expe
 	e->kind = (enum lesson_expect_kind)k;
 	int ok;
 	if (k == EXPECT_INDUCTION)
-		ok = parse_dotted(p, &s, e, "head", "HEAD");
+		ok = parse_dotted(p, &s, e, N_("head"), "HEAD");
 	else if (k == EXPECT_PATCH)
 		ok = parse_patch(p, &s, e);
 	else if (k == EXPECT_PPL)

@@ -3,6 +3,7 @@
  * folder of models in a shell loop:
  *   ✓ predict.lesson:12: top1 "earth": top1 "earth" (p 0.048)
  *   ✗ predict.lesson:13: prob earth > 0.5: p("earth") = 0.048 */
+#include <locale.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -11,9 +12,17 @@
 #include "lesson.h"
 #include "lesson_expect.h"
 
-/* Prints one line per expectation; returns how many did not hold. */
+/* Prints one line per expectation; returns how many did not hold. The lines
+ * are data a script compares, so they stay English whatever LANG says: the
+ * measurements (lesson_expect's notes and the engine's messages, which the
+ * explorer shows translated) are taken with this thread's LC_MESSAGES "C". */
 static int check_all(const struct front_model *cm, const struct lesson *ls, const char *name)
 {
+	locale_t base = duplocale(LC_GLOBAL_LOCALE);
+	locale_t english = base ? newlocale(LC_MESSAGES_MASK, "C", base) : (locale_t)0;
+	if (!english && base)
+		freelocale(base);
+	locale_t old = english ? uselocale(english) : (locale_t)0;
 	int failed = 0, n = 0;
 	for (int k = 0; k < ls->n; k++)
 		for (int j = 0; j < ls->steps[k].n_expect; j++, n++) {
@@ -26,6 +35,10 @@ static int check_all(const struct front_model *cm, const struct lesson *ls, cons
 		}
 	if (!n)
 		printf("%s: no expect lines to check\n", name);
+	if (english) {
+		uselocale(old);
+		freelocale(english);
+	}
 	return failed;
 }
 

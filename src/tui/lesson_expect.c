@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/i18n.h"
 #include "lesson_expect.h"
 #include "lmscope/attribution.h"
 #include "lmscope/dataset.h"
@@ -126,7 +127,7 @@ static int encode(const struct lms_model *m, const struct lms_tokenizer *tok, co
 		return 0;
 	}
 	if (len == 0 || len > (size_t)m->cfg.maxT) {
-		snprintf(out, size, "the context is %zu tokens (1 to %d fit)", len, m->cfg.maxT);
+		snprintf(out, size, _("the context is %zu tokens (1 to %d fit)"), len, m->cfg.maxT);
 		return 0;
 	}
 	*n = (int)len;
@@ -143,7 +144,7 @@ static int forward_context(const struct lms_model *m, const struct lms_tokenizer
 	int V = m->cfg.V;
 	if (lms_run_new(m, 1, fw->n, &fw->r) || lms_embed(fw->r, fw->ids, fw->n) ||
 	    !(fw->logp = malloc((size_t)V * sizeof *fw->logp))) {
-		snprintf(out, size, "%s", fw->logp ? lms_errmsg() : "out of memory");
+		snprintf(out, size, "%s", fw->logp ? lms_errmsg() : _("out of memory"));
 		return 0;
 	}
 	lms_run_intervene(fw->r, iv);
@@ -175,7 +176,7 @@ static int measure_prediction(const struct lms_model *m, const struct lms_tokeni
 	}
 	int id = token_id(tok, e->token);
 	if (id < 0) {
-		snprintf(out, size, "\"%s\" is not one token of the model's vocabulary", e->token);
+		snprintf(out, size, _("\"%s\" is not one token of the model's vocabulary"), e->token);
 		return EXPECT_UNMEASURED;
 	}
 	double p = exp(fw->logp[id]);
@@ -187,7 +188,7 @@ static int measure_induction(const struct lms_model *m, const struct lesson_expe
                              const struct forwarded *fw, char *out, size_t size)
 {
 	if (!m->cfg.NH || e->layer >= m->cfg.L || e->head >= m->cfg.NH) {
-		snprintf(out, size, "head %d.%d does not exist in this model", e->layer, e->head);
+		snprintf(out, size, _("head %d.%d does not exist in this model"), e->layer, e->head);
 		return EXPECT_UNMEASURED;
 	}
 	struct lms_head_scores hs;
@@ -197,9 +198,9 @@ static int measure_induction(const struct lms_model *m, const struct lesson_expe
 	}
 	double x = hs.induction[e->layer * hs.NH + e->head];
 	lms_head_scores_free(&hs);
-	snprintf(out, size, "induction score of head %d.%d = %.3f", e->layer, e->head, x);
+	snprintf(out, size, _("induction score of head %d.%d = %.3f"), e->layer, e->head, x);
 	if (isnan(x)) {
-		snprintf(out, size, "no repeated token in the context to score head %d.%d on", e->layer,
+		snprintf(out, size, _("no repeated token in the context to score head %d.%d on"), e->layer,
 		         e->head);
 		return EXPECT_UNMEASURED;
 	}
@@ -214,7 +215,8 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 	int target = f->target ? token_id(tok, f->target) : argmax(fw->logp, m->cfg.V);
 	int contrast = f->contrast ? token_id(tok, f->contrast) : -1;
 	if (target < 0 || (f->contrast && contrast < 0)) {
-		snprintf(out, size, "the step's target or contrast is not one token of the vocabulary");
+		snprintf(out, size, "%s",
+		         _("the step's target or contrast is not one token of the vocabulary"));
 		return EXPECT_UNMEASURED;
 	}
 	struct lms_attr_opts o;
@@ -224,13 +226,13 @@ static int measure_saliency(const struct lms_model *m, const struct lms_tokenize
 	o.iv = iv;
 	float *scores = malloc((size_t)fw->n * sizeof *scores);
 	if (!scores || lms_attribute(m, fw->ids, fw->n, target, contrast, &o, scores, NULL)) {
-		snprintf(out, size, "%s", scores ? lms_errmsg() : "out of memory");
+		snprintf(out, size, "%s", scores ? lms_errmsg() : _("out of memory"));
 		free(scores);
 		return EXPECT_UNMEASURED;
 	}
 	const char *piece = lms_tokenizer_piece(tok, fw->ids[argmax(scores, fw->n)]);
 	free(scores);
-	snprintf(out, size, "%s's top word for \"%s\": \"%s\"", tui_methods[f->method].name,
+	snprintf(out, size, _("%s's top word for \"%s\": \"%s\""), tui_methods[f->method].name,
 	         lms_tokenizer_piece(tok, target), piece);
 	return same_token(piece, e->token) ? EXPECT_HOLDS : EXPECT_FAILS;
 }
@@ -259,11 +261,11 @@ static int measure_ppl(const struct lms_model *m, const struct lms_tokenizer *to
 	free(ids);
 	free(text);
 	if (st || !acc.targets) {
-		snprintf(out, size, "%s", st ? lms_errmsg() : "the text has fewer than two tokens");
+		snprintf(out, size, "%s", st ? lms_errmsg() : _("the text has fewer than two tokens"));
 		return EXPECT_UNMEASURED;
 	}
 	double ppl = exp(acc.nll / (double)acc.targets);
-	snprintf(out, size, "perplexity %.2f on %s", ppl, e->file);
+	snprintf(out, size, _("perplexity %.2f on %s"), ppl, e->file);
 	return compare(e, ppl);
 }
 
@@ -275,13 +277,14 @@ static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *
                          const struct expect_fold *f, const struct lesson_expect *e, char *out,
                          size_t size)
 {
-	static const char *const what[] = {"position", "position", "position", "head"};
+	static const char *const what[] = {N_("position"), N_("position"), N_("position"), N_("head")};
 	if (!f->corrupt[0]) {
-		snprintf(out, size, "no corrupted context (a corrupt line) in the steps so far");
+		snprintf(out, size, "%s", _("no corrupted context (a corrupt line) in the steps so far"));
 		return EXPECT_UNMEASURED;
 	}
 	if (lms_arch_is_recurrent(m->cfg.arch)) {
-		snprintf(out, size, "the model is recurrent: it has no %s site", tui_lesson_sites[e->site]);
+		snprintf(out, size, _("the model is recurrent: it has no %s site"),
+		         tui_lesson_sites[e->site]);
 		return EXPECT_UNMEASURED;
 	}
 	int *clean = NULL, *corrupt = NULL, n = 0, nc = 0, rc = EXPECT_UNMEASURED;
@@ -291,20 +294,22 @@ static int measure_patch(const struct lms_model *m, const struct lms_tokenizer *
 		goto done;
 	int N = e->site == LESSON_HEADS ? m->cfg.NH : n;
 	if (nc != n)
-		snprintf(out, size, "the contexts differ in length: clean %d tokens, corrupted %d", n, nc);
+		snprintf(out, size, _("the contexts differ in length: clean %d tokens, corrupted %d"), n,
+		         nc);
 	else if (e->layer >= m->cfg.L || e->head >= N)
-		snprintf(out, size, "layer %d %s %d does not exist (%d layers, %d %ss)", e->layer,
-		         what[e->site], e->head, m->cfg.L, N, what[e->site]);
+		snprintf(out, size, _("layer %d %s %d does not exist (%d layers, %d %ss)"), e->layer,
+		         _(what[e->site]), e->head, m->cfg.L, N, _(what[e->site]));
 	else if (lms_patch_sweep(m, clean, corrupt, n, -1, -1, &pr))
 		snprintf(out, size, "%s", lms_errmsg());
 	else {
 		const double *grid[] = {pr.resid_pre, pr.attn_out, pr.mlp_out, pr.heads};
 		double x = grid[e->site][(size_t)e->layer * (e->site == LESSON_HEADS ? pr.NH : pr.T) +
 		                         (size_t)e->head];
-		snprintf(out, size, "%s patched at layer %d %s %d restores %.3f of the logit difference",
-		         tui_lesson_sites[e->site], e->layer, what[e->site], e->head, x);
+		snprintf(out, size, _("%s patched at layer %d %s %d restores %.3f of the logit difference"),
+		         tui_lesson_sites[e->site], e->layer, _(what[e->site]), e->head, x);
 		if (isnan(x))
-			snprintf(out, size, "the clean and corrupted contexts give the same logit difference");
+			snprintf(out, size, "%s",
+			         _("the clean and corrupted contexts give the same logit difference"));
 		else
 			rc = compare(e, x);
 	}
@@ -359,13 +364,13 @@ int lesson_expect_measure(const struct lms_model *m, const struct lms_tokenizer 
                           size_t size)
 {
 	if (!tok) {
-		snprintf(out, size, "the model has no tokenizer to read the lesson's text with");
+		snprintf(out, size, "%s", _("the model has no tokenizer to read the lesson's text with"));
 		return EXPECT_UNMEASURED;
 	}
 	struct expect_fold f;
 	struct lms_intervention *iv;
 	if (!fold_to(ls, k, &f)) {
-		snprintf(out, size, "out of memory");
+		snprintf(out, size, "%s", _("out of memory"));
 		return EXPECT_UNMEASURED;
 	}
 	int rc = EXPECT_UNMEASURED;

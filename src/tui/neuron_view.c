@@ -130,7 +130,7 @@ static int run_pass(struct tui_engine *e, int layer, const struct tui_hooks *h)
 	free(path);
 	if (st) {
 		lms_neuron_stats_free(&e->nst);
-		snprintf(v->nctx_note, sizeof v->nctx_note, "%s (r runs it again)", lms_errmsg());
+		snprintf(v->nctx_note, sizeof v->nctx_note, _("%s (r runs it again)"), lms_errmsg());
 	}
 	return !st;
 }

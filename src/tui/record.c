@@ -100,7 +100,7 @@ static int write_file(struct tui_app *app, char *msg, size_t size)
 	snprintf(tmp, sizeof tmp, "%s.tmp", app->rec_path);
 	FILE *f = fopen(tmp, "w");
 	if (!f) {
-		snprintf(msg, size, "cannot write %.150s", tmp);
+		snprintf(msg, size, _("cannot write %.150s"), tmp);
 		return 0;
 	}
 	fprintf(
@@ -109,7 +109,7 @@ static int write_file(struct tui_app *app, char *msg, size_t size)
 	ok &= fclose(f) == 0;
 	if (!ok || rename(tmp, app->rec_path) != 0) {
 		unlink(tmp);
-		snprintf(msg, size, "cannot write %.150s", app->rec_path);
+		snprintf(msg, size, _("cannot write %.150s"), app->rec_path);
 		return 0;
 	}
 	return 1;

@@ -164,7 +164,7 @@ static int start_cast(struct tui_cast *c, const char *title)
 {
 	int rows, cols;
 	if (!tui_tee_on()) {
-		snprintf(c->err, sizeof c->err, "%s: cannot record: no pseudo-terminal", c->file.path);
+		snprintf(c->err, sizeof c->err, _("%s: cannot record: no pseudo-terminal"), c->file.path);
 		return 0;
 	}
 	tui_tee_size(&rows, &cols);

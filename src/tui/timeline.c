@@ -27,12 +27,12 @@ void tui_timeline_open(struct tui_model *tm, const char *dir)
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return;
 	if (lms_snapshots_read(dir, &tm->snaps)) {
-		snprintf(tm->snap_note, sizeof tm->snap_note, "no timeline: %s", lms_errmsg());
+		snprintf(tm->snap_note, sizeof tm->snap_note, _("no timeline: %s"), lms_errmsg());
 		return;
 	}
 	if (tm->snaps.n && tm->m->typed) {
 		snprintf(tm->snap_note, sizeof tm->snap_note,
-		         "no timeline: the model's weights are kept as stored (convert it to F32)");
+		         _("no timeline: the model's weights are kept as stored (convert it to F32)"));
 		lms_snapshots_free(&tm->snaps);
 	}
 }

@@ -1,4 +1,6 @@
-/* Per-thread error messages and the log sink (see lmscope/status.h). */
+/* Per-thread error messages and the log sink (see lmscope/status.h), in
+ * the user's language through gettext. */
+#include <libintl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +8,7 @@
 
 #include <cblas.h>
 
+#include "base/tr.h"
 #include "base/utf8.h"
 #include "lmscope/status.h"
 
@@ -39,12 +42,18 @@ static void escape(char *out, size_t size, const char *msg)
 	out[j] = 0;
 }
 
+/* "" stays "" (its translation would be the catalog's header). */
+const char *lms_tr(const char *s)
+{
+	return *s ? dgettext(LMS_TEXTDOMAIN, s) : s;
+}
+
 enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
 {
 	char raw[sizeof errbuf];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	vsnprintf(raw, sizeof raw, lms_tr(fmt), ap);
 	va_end(ap);
 	escape(errbuf, sizeof errbuf, raw);
 	return st;
@@ -57,17 +66,18 @@ const char *lms_errmsg(void)
 
 const char *lms_status_name(enum lms_status st)
 {
+	const char *name = N_("unknown status");
 	switch (st) {
-	case LMS_OK: return "ok";
-	case LMS_EIO: return "input/output error";
-	case LMS_EFORMAT: return "format error";
-	case LMS_ENOMEM: return "out of memory";
-	case LMS_EARG: return "invalid argument";
-	case LMS_EUNSUPPORTED: return "unsupported";
-	case LMS_ENUMERIC: return "numeric error";
-	case LMS_EINTR: return "interrupted";
+	case LMS_OK: name = N_("ok"); break;
+	case LMS_EIO: name = N_("input/output error"); break;
+	case LMS_EFORMAT: name = N_("format error"); break;
+	case LMS_ENOMEM: name = N_("out of memory"); break;
+	case LMS_EARG: name = N_("invalid argument"); break;
+	case LMS_EUNSUPPORTED: name = N_("unsupported"); break;
+	case LMS_ENUMERIC: name = N_("numeric error"); break;
+	case LMS_EINTR: name = N_("interrupted"); break;
 	}
-	return "unknown status";
+	return lms_tr(name);
 }
 
 void lms_set_log(lms_log_fn fn, void *userdata)
@@ -83,7 +93,7 @@ void lms_log(const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	vsnprintf(buf, sizeof buf, lms_tr(fmt), ap);
 	va_end(ap);
 	log_fn(log_ud, buf);
 }

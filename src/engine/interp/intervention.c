@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tr.h"
 #include "lmscope/interp.h"
 
 enum lms_status lms_intervention_new(const struct lms_model *m, struct lms_intervention **out)
@@ -109,7 +110,7 @@ static enum lms_status parse_item(struct lms_intervention *iv, const char *s, si
 	long h = number(&p, per_layer(iv));
 	if (h < 0 || *p)
 		return lms_fail(LMS_EARG, "--ablate: \"%s\": %s 0 to %d, or mlp", item,
-		                iv->NH ? "heads" : "units", per_layer(iv) - 1);
+		                lms_tr(iv->NH ? N_("heads") : N_("units")), per_layer(iv) - 1);
 	unsigned char *slot = &iv->heads[(size_t)l * per_layer(iv) + h];
 	iv->n_ablated += !*slot;
 	*slot = 1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/atomic.h"
+#include "base/tr.h"
 #include "io/gguf.h"
 #include "nn/quant.h"
 
@@ -63,7 +64,7 @@ struct cur {
 static enum lms_status truncated(const struct cur *c, const char *what)
 {
 	return lms_fail(LMS_EFORMAT, "%s: truncated (%s at byte %zu runs past the end of the file)",
-	                c->path, what, c->pos);
+	                c->path, lms_tr(what), c->pos);
 }
 
 static enum lms_status take(struct cur *c, size_t n, const char *what, const unsigned char **out)
@@ -111,7 +112,7 @@ static enum lms_status str(struct cur *c, const char *what, const unsigned char 
 	if (n > c->size - c->pos)
 		return lms_fail(LMS_EFORMAT,
 		                "%s: %s at byte %zu claims %llu bytes, more than the file holds", c->path,
-		                what, c->pos - 8, (unsigned long long)n);
+		                lms_tr(what), c->pos - 8, (unsigned long long)n);
 	*len = (size_t)n;
 	return take(c, (size_t)n, what, s);
 }
@@ -145,7 +146,7 @@ static int bad_name(const unsigned char *s, size_t len)
 static enum lms_status value(struct cur *c, struct lms_gguf_kv *kv, const char *key)
 {
 	uint32_t t;
-	enum lms_status st = u32(c, "a value type", &t);
+	enum lms_status st = u32(c, N_("a value type"), &t);
 	if (st)
 		return st;
 	if (t > LMS_GV_F64)
@@ -155,22 +156,23 @@ static enum lms_status value(struct cur *c, struct lms_gguf_kv *kv, const char *
 	const unsigned char *p;
 	size_t len;
 	if (t == LMS_GV_STRING) {
-		st = str(c, "a string value", &p, &len);
+		st = str(c, N_("a string value"), &p, &len);
 		kv->val = p;
 		kv->size = len;
 		return st;
 	}
 	if (t != LMS_GV_ARRAY) {
 		kv->size = scalar_size(t);
-		return take(c, kv->size, "a value", &kv->val);
+		return take(c, kv->size, N_("a value"), &kv->val);
 	}
 	uint32_t et;
 	uint64_t n;
-	if ((st = u32(c, "an array's element type", &et)) || (st = u64(c, "an array's length", &n)))
+	if ((st = u32(c, N_("an array's element type"), &et)) ||
+	    (st = u64(c, N_("an array's length"), &n)))
 		return st;
 	if (et == LMS_GV_ARRAY || et > LMS_GV_F64)
 		return lms_fail(LMS_EFORMAT, "%s: key \"%s\" is an array of %s (not supported)", c->path,
-		                key, et == LMS_GV_ARRAY ? "arrays" : "an unknown type");
+		                key, lms_tr(et == LMS_GV_ARRAY ? N_("arrays") : N_("an unknown type")));
 	kv->etype = (enum lms_gguf_vtype)et;
 	kv->count = n;
 	size_t es = et == LMS_GV_STRING ? 8 : scalar_size(et); /* a string takes 8 bytes at least */
@@ -181,9 +183,9 @@ static enum lms_status value(struct cur *c, struct lms_gguf_kv *kv, const char *
 	size_t start = c->pos;
 	kv->val = c->p + start;
 	if (et != LMS_GV_STRING)
-		return take(c, (size_t)n * es, "an array", &p);
+		return take(c, (size_t)n * es, N_("an array"), &p);
 	for (uint64_t i = 0; i < n; i++)
-		if ((st = str(c, "a string in an array", &p, &len)))
+		if ((st = str(c, N_("a string in an array"), &p, &len)))
 			return st;
 	kv->size = c->pos - start;
 	return LMS_OK;
@@ -220,7 +222,7 @@ static enum lms_status read_kvs(struct lms_gguf *g, struct cur *c, size_t *used)
 	for (int i = 0; i < g->n_kv && !st; i++) {
 		const unsigned char *k;
 		size_t len;
-		if ((st = str(c, "a key", &k, &len)))
+		if ((st = str(c, N_("a key"), &k, &len)))
 			return st;
 		char nb[80];
 		if (bad_name(k, len))
@@ -238,7 +240,7 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 	const unsigned char *s;
 	size_t len;
 	uint32_t nd, code;
-	enum lms_status st = str(c, "a tensor name", &s, &len);
+	enum lms_status st = str(c, N_("a tensor name"), &s, &len);
 	if (st)
 		return st;
 	char nb[80];
@@ -247,7 +249,7 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 		                "%s: tensor name \"%s\" is empty, too long or not printable ASCII", g->path,
 		                shown(s, len, nb, sizeof nb));
 	t->name = keep(g, used, s, len);
-	if ((st = u32(c, "a tensor's dimension count", &nd)))
+	if ((st = u32(c, N_("a tensor's dimension count"), &nd)))
 		return st;
 	if (nd < 1 || nd > 4)
 		return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" has %u dimensions (1 to 4)", g->path,
@@ -256,14 +258,15 @@ static enum lms_status tensor_info(struct lms_gguf *g, struct cur *c, size_t *us
 	uint64_t numel = 1;
 	for (uint32_t d = 0; d < 4; d++) {
 		uint64_t ne = 1;
-		if (d < nd && (st = u64(c, "a tensor dimension", &ne)))
+		if (d < nd && (st = u64(c, N_("a tensor dimension"), &ne)))
 			return st;
 		if (ne == 0 || ne > ((uint64_t)1 << 40) || numel > ((uint64_t)1 << 40) / ne)
 			return lms_fail(LMS_EFORMAT, "%s: tensor \"%s\" has an absurd shape", g->path, t->name);
 		t->ne[d] = (int64_t)ne;
 		numel *= ne;
 	}
-	if ((st = u32(c, "a tensor type", &code)) || (st = u64(c, "a tensor offset", &t->offset)))
+	if ((st = u32(c, N_("a tensor type"), &code)) ||
+	    (st = u64(c, N_("a tensor offset"), &t->offset)))
 		return st;
 	int wt = lms_gguf_wtype(code);
 	if (wt < 0)
@@ -360,13 +363,14 @@ static enum lms_status parse(struct lms_gguf *g)
 	enum lms_status st;
 	if (g->size < 4 || memcmp(g->map, GGUF_MAGIC, 4))
 		return lms_fail(LMS_EFORMAT, "%s: not a GGUF file (no GGUF magic)", g->path);
-	if ((st = take(&c, 4, "the magic", &magic)) || (st = u32(&c, "the version", &g->version)))
+	if ((st = take(&c, 4, N_("the magic"), &magic)) ||
+	    (st = u32(&c, N_("the version"), &g->version)))
 		return st;
 	if (g->version != 2 && g->version != 3)
 		return lms_fail(LMS_EUNSUPPORTED,
 		                "%s: GGUF version %u (lmscope reads 2 and 3, little-endian)", g->path,
 		                g->version);
-	if ((st = u64(&c, "the tensor count", &nt)) || (st = u64(&c, "the key count", &nkv)))
+	if ((st = u64(&c, N_("the tensor count"), &nt)) || (st = u64(&c, N_("the key count"), &nkv)))
 		return st;
 	/* each key takes >= 13 bytes and each tensor info >= 29: bound the counts by the file */
 	if (nkv > g->size / 13 || nt > g->size / 29)
@@ -479,7 +483,7 @@ static enum lms_status wrong(const struct lms_gguf *g, const struct lms_gguf_kv 
                              const char *want)
 {
 	return lms_fail(LMS_EFORMAT, "%s: %s is of type %s, not %s", g->path, kv->key,
-	                vtype_name(kv->type), want);
+	                vtype_name(kv->type), lms_tr(want));
 }
 
 static int is_int(enum lms_gguf_vtype t)
@@ -523,7 +527,7 @@ enum lms_status lms_gguf_int(const struct lms_gguf *g, const char *key, int opti
 	if (st || !kv)
 		return st;
 	if (!is_int(kv->type))
-		return wrong(g, kv, "an integer");
+		return wrong(g, kv, N_("an integer"));
 	int ovf;
 	int64_t v = int_at(kv->val, kv->type, &ovf);
 	if (ovf)
@@ -539,7 +543,7 @@ enum lms_status lms_gguf_float(const struct lms_gguf *g, const char *key, int op
 	if (st || !kv)
 		return st;
 	if (kv->type != LMS_GV_F32 && kv->type != LMS_GV_F64)
-		return wrong(g, kv, "a number");
+		return wrong(g, kv, N_("a number"));
 	double v = float_at(kv->val, kv->type);
 	if (!isfinite(v))
 		return lms_fail(LMS_EFORMAT, "%s: %s is not a finite number", g->path, key);
@@ -554,7 +558,7 @@ enum lms_status lms_gguf_bool(const struct lms_gguf *g, const char *key, int opt
 	if (st || !kv)
 		return st;
 	if (kv->type != LMS_GV_BOOL)
-		return wrong(g, kv, "true or false");
+		return wrong(g, kv, N_("true or false"));
 	*out = kv->val[0] != 0;
 	return LMS_OK;
 }
@@ -569,7 +573,7 @@ enum lms_status lms_gguf_str(const struct lms_gguf *g, const char *key, int opti
 	if (st || !kv)
 		return st;
 	if (kv->type != LMS_GV_STRING)
-		return wrong(g, kv, "a string");
+		return wrong(g, kv, N_("a string"));
 	*s = (const char *)kv->val;
 	*len = kv->size;
 	return LMS_OK;
@@ -586,7 +590,7 @@ enum lms_status lms_gguf_array(const struct lms_gguf *g, const char *key, enum l
 	          (etype == LMS_GV_F32 && (*kv)->etype == LMS_GV_F64));
 	if (!ok)
 		return lms_fail(LMS_EFORMAT, "%s: %s is not an array of %s", g->path, key,
-		                is_int(etype) ? "integers" : vtype_name(etype));
+		                is_int(etype) ? lms_tr(N_("integers")) : vtype_name(etype));
 	return LMS_OK;
 }
 

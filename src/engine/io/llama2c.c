@@ -16,6 +16,7 @@
 #include "lmscope/llama2c.h"
 #include "base/infile.h"
 #include "base/memlimit.h"
+#include "base/tr.h"
 #include "nn/llama_ops.h"
 
 /* llama2.c's newer export formats start with this magic ("ak42"). */
@@ -25,7 +26,7 @@ static enum lms_status read_floats(FILE *f, float *dst, size_t n, const char *pa
 {
 	if (fread(dst, sizeof(float), n, f) != n)
 		return lms_fail(LMS_EIO, "%s: read failed: %s", path,
-		                ferror(f) ? strerror(errno) : "unexpected end of file");
+		                ferror(f) ? strerror(errno) : lms_tr(N_("unexpected end of file")));
 	return LMS_OK;
 }
 

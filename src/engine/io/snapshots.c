@@ -13,6 +13,7 @@
 #include "base/atomic.h"
 #include "base/infile.h"
 #include "base/path.h"
+#include "base/tr.h"
 #include "lmscope/snapshots.h"
 #include "lmscope/stage.h"
 
@@ -35,7 +36,7 @@ static enum lms_status bad(const char *index, int k, const char *fmt, ...)
 	char what[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
+	vsnprintf(what, sizeof what, lms_tr(fmt), ap);
 	va_end(ap);
 	return lms_fail(LMS_EFORMAT, "%s: entry %d: %s", index, k, what);
 }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "base/infile.h"
+#include "base/tr.h"
 #include "lmscope/stage.h"
 
 static char *fmt_path(const char *a, const char *b, const char *c)
@@ -211,9 +212,9 @@ static void describe(const char *dir, char *buf, size_t size)
 	}
 	free(cpath);
 	if (*kind)
-		snprintf(buf, size, "holds a %s model (%s)", kind, names);
+		snprintf(buf, size, lms_tr(N_("holds a %s model (%s)")), kind, names);
 	else
-		snprintf(buf, size, "is not empty (%s)", names);
+		snprintf(buf, size, lms_tr(N_("is not empty (%s)")), names);
 }
 
 static int is_empty_dir(const char *dir)
@@ -372,8 +373,8 @@ enum lms_status lms_stage_check(const struct lms_stage *s, const struct lms_mode
 		st = lms_tokenizer_load(s->dir, &back);
 	if (!st && !tok != !back)
 		st = lms_fail(LMS_EFORMAT, "%s: %s", s->dir,
-		              tok ? "the tokenizer written does not read back"
-		                  : "an unexpected tokenizer is there");
+		              lms_tr(tok ? N_("the tokenizer written does not read back")
+		                         : N_("an unexpected tokenizer is there")));
 	if (!st && tok)
 		st = compare_tokenizers(s->dir, tok, back);
 	if (!st && tok && has_model && lms_tokenizer_vocab_size(tok) > c.V)

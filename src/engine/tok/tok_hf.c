@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "base/tr.h"
 #include "tok/tok_hf.h"
 #include "tok/bpe.h"
 
@@ -41,12 +42,13 @@ struct ctx {
 
 static enum lms_status unsupported(const struct ctx *c, const char *what, const char *name)
 {
-	return lms_fail(LMS_EUNSUPPORTED, "%s: %s \"%s\" is not supported", c->path, what, name);
+	return lms_fail(LMS_EUNSUPPORTED, "%s: %s \"%s\" is not supported", c->path, lms_tr(what),
+	                name);
 }
 
 static enum lms_status bad(const struct ctx *c, const char *what)
 {
-	return lms_fail(LMS_EFORMAT, "%s: %s", c->path, what);
+	return lms_fail(LMS_EFORMAT, "%s: %s", c->path, lms_tr(what));
 }
 
 static enum lms_status oom(const struct ctx *c)
@@ -104,16 +106,16 @@ static enum lms_status flatten(const struct ctx *c, json_t *node, const char *ke
 		return LMS_OK;
 	const char *t = type_of(node);
 	if (!t) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s has no \"type\"", what);
+		char msg[256];
+		snprintf(msg, sizeof msg, lms_tr(N_("%s has no \"type\"")), what);
 		return bad(c, msg);
 	}
 	if (strcmp(t, "Sequence") != 0)
 		return json_array_append(list, node) ? oom(c) : LMS_OK;
 	json_t *items = json_object_get(node, key);
 	if (!json_is_array(items)) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s Sequence has no \"%s\" list", what, key);
+		char msg[256];
+		snprintf(msg, sizeof msg, lms_tr(N_("%s Sequence has no \"%s\" list")), what, key);
 		return bad(c, msg);
 	}
 	size_t i;
@@ -384,8 +386,8 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 			break;
 		long long id = json_integer_value(v);
 		if (str[id]) {
-			char msg[64];
-			snprintf(msg, sizeof msg, "model vocab: id %lld is given twice", id);
+			char msg[256];
+			snprintf(msg, sizeof msg, lms_tr(N_("model vocab: id %lld is given twice")), id);
 			st = bad(c, msg);
 		}
 		str[id] = key;
@@ -403,8 +405,9 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 		}
 		const char *s = json_string_value(ct);
 		if (str[id] && (len[id] != json_string_length(ct) || memcmp(str[id], s, len[id]))) {
-			char msg[64];
-			snprintf(msg, sizeof msg, "added_tokens: id %lld is another token in the vocab", id);
+			char msg[256];
+			snprintf(msg, sizeof msg,
+			         lms_tr(N_("added_tokens: id %lld is another token in the vocab")), id);
 			st = bad(c, msg);
 		}
 		str[id] = s;
@@ -412,8 +415,9 @@ static enum lms_status read_vocab(const struct ctx *c, json_t *vocab, json_t *ad
 	}
 	for (long long id = 0; id < n && !st; id++) {
 		if (!str[id]) {
-			char msg[64];
-			snprintf(msg, sizeof msg, "id %lld has no token (ids must be dense from 0)", id);
+			char msg[256];
+			snprintf(msg, sizeof msg, lms_tr(N_("id %lld has no token (ids must be dense from 0)")),
+			         id);
 			st = bad(c, msg);
 		} else if (tok_vocab_add(&c->h->vocab, str[id], len[id]) < 0) {
 			st = oom(c);
@@ -462,9 +466,9 @@ static enum lms_status read_merge(const struct ctx *c, json_t *m, size_t r, int 
 		const char *s = json_string_value(m);
 		const char *sp = strchr(s, ' ');
 		if (!sp || sp == s || !sp[1] || strchr(sp + 1, ' ')) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "merge %zu: expected two tokens separated by one space",
-			         r + 1);
+			char msg[256];
+			snprintf(msg, sizeof msg,
+			         lms_tr(N_("merge %zu: expected two tokens separated by one space")), r + 1);
 			return bad(c, msg);
 		}
 		s1 = s;
@@ -478,15 +482,16 @@ static enum lms_status read_merge(const struct ctx *c, json_t *m, size_t r, int 
 		s2 = json_string_value(json_array_get(m, 1));
 		l2 = json_string_length(json_array_get(m, 1));
 	} else {
-		char msg[96];
-		snprintf(msg, sizeof msg, "merge %zu: expected \"a b\" or [\"a\", \"b\"]", r + 1);
+		char msg[256];
+		snprintf(msg, sizeof msg, lms_tr(N_("merge %zu: expected \"a b\" or [\"a\", \"b\"]")),
+		         r + 1);
 		return bad(c, msg);
 	}
 	*a = tok_vocab_id(&c->h->vocab, s1, l1);
 	*b = tok_vocab_id(&c->h->vocab, s2, l2);
 	if (*a < 0 || *b < 0) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "merge %zu: a token is not in the vocabulary", r + 1);
+		char msg[256];
+		snprintf(msg, sizeof msg, lms_tr(N_("merge %zu: a token is not in the vocabulary")), r + 1);
 		return bad(c, msg);
 	}
 	return LMS_OK;

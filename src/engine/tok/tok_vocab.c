@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "tok/tok_impl.h"
+#include "base/tr.h"
 #include "base/utf8.h"
 
 void tok_vocab_free(struct tok_vocab *v)
@@ -54,15 +55,16 @@ enum lms_status tok_vocab_index(struct tok_vocab *v, const char *path)
 {
 	tok_strmap_free(&v->map);
 	if (tok_strmap_init(&v->map, (size_t)v->n))
-		return lms_fail(LMS_ENOMEM, "%s: out of memory", path ? path : "vocabulary");
+		return lms_fail(LMS_ENOMEM, "%s: out of memory", path ? path : lms_tr(N_("vocabulary")));
 	for (int id = 0; id < v->n; id++) {
 		int old;
 		int r = tok_strmap_put(&v->map, tok_vocab_str(v, id), v->len[id], id, &old);
 		if (r < 0)
-			return lms_fail(LMS_ENOMEM, "%s: out of memory", path ? path : "vocabulary");
+			return lms_fail(LMS_ENOMEM, "%s: out of memory",
+			                path ? path : lms_tr(N_("vocabulary")));
 		if (r == 0)
 			return lms_fail(LMS_EFORMAT, "%s: ids %d and %d have the same token",
-			                path ? path : "vocabulary", old, id);
+			                path ? path : lms_tr(N_("vocabulary")), old, id);
 	}
 	return LMS_OK;
 }
@@ -78,7 +80,7 @@ struct parser {
 
 static enum lms_status perr(struct parser *p, const char *what)
 {
-	return lms_fail(LMS_EFORMAT, "%s: line %d: %s", p->path, p->line, what);
+	return lms_fail(LMS_EFORMAT, "%s: line %d: %s", p->path, p->line, lms_tr(what));
 }
 
 static void skip_space(struct parser *p)

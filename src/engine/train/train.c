@@ -13,6 +13,7 @@
 #include "base/atomic.h"
 #include "base/memlimit.h"
 #include "base/path.h"
+#include "base/tr.h"
 #include "lmscope/clock.h"
 #include "lmscope/eval.h"
 #include "lmscope/snapshots.h"
@@ -326,7 +327,8 @@ static enum lms_status read_state(const char *dir, json_t **out)
 	json_t *j = json_load_file(spath, 0, &err);
 	enum lms_status st = LMS_OK;
 	if (!j || !json_is_object(j) || !json_is_object(json_object_get(j, "options")))
-		st = lms_fail(LMS_EFORMAT, "%s: %s", spath, j ? "not a training state" : err.text);
+		st = lms_fail(LMS_EFORMAT, "%s: %s", spath,
+		              j ? lms_tr(N_("not a training state")) : err.text);
 	free(spath);
 	if (st) {
 		json_decref(j);
@@ -459,8 +461,8 @@ struct trainer {
 static const char *kept(const struct trainer *tr, char *buf, size_t size)
 {
 	if (tr->saved < 0)
-		return "no checkpoint had been written yet";
-	snprintf(buf, size, "the last checkpoint (step %ld) is kept", tr->saved);
+		return lms_tr(N_("no checkpoint had been written yet"));
+	snprintf(buf, size, lms_tr(N_("the last checkpoint (step %ld) is kept")), tr->saved);
 	return buf;
 }
 
