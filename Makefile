@@ -93,7 +93,7 @@ POT ?= po/lmscope.pot
 pot:
 	@$(XGETTEXT) --files-from=po/POTFILES -o $(POT).tmp && mv $(POT).tmp $(POT)
 	@[ "$(POT)" != po/lmscope.pot ] || for l in $(LINGUAS); do \
-	  msgmerge -q -U --backup=none po/$$l.po po/lmscope.pot; done
+	  msgmerge -q -U --no-fuzzy-matching --backup=none po/$$l.po po/lmscope.pot; done
 
 build/locale/%/LC_MESSAGES/lmscope.mo: po/%.po
 	@mkdir -p $(dir $@)

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 {
 	front_pick_blas_core(argv);
 	front_i18n_init();
+	front_mapguard_hook();
 	struct global g = {0};
 	struct front_cmd cmd = {NULL, "", NULL, {{lmscope_options, &g}}, 1, usage};
 	int i, rc = front_parse(&cmd, argc, argv, &i);

@@ -36,6 +36,14 @@ enum lms_status {
 enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Weights kept memory-mapped after loading (16-bit and quantized tensors)
+ * are read on every forward, outside any guard: a file truncated by another
+ * program meanwhile raises SIGBUS on the next read. The engine then calls
+ * fn with the file's path from the signal handler; fn may only do
+ * async-signal-safe things (write a line, _exit). Without fn the signal
+ * keeps its default action. */
+void lms_mapguard_set_hook(void (*fn)(const char *path));
+
 /* The message of this thread's most recent failure ("" when none). */
 const char *lms_errmsg(void);
 

@@ -38,6 +38,10 @@ int front_exit_code(enum lms_status st);
 /* Ctrl-C sets front_interrupted (from front_sigint_catch until
  * front_sigint_restore puts the old handler, saved in *old, back). */
 extern volatile sig_atomic_t front_interrupted;
+
+/* A model file mapped in place and cut short by another program while in
+ * use ends the run with one line naming it (exit 3) instead of SIGBUS. */
+void front_mapguard_hook(void);
 void front_sigint_catch(struct sigaction *old);
 void front_sigint_restore(const struct sigaction *old);
 

@@ -6,7 +6,9 @@
 # loop while `info` loads it, under `timeout`); a terminal escape sequence
 # in merges.txt reaches stderr escaped; a NUL-byte token prints as
 # "\u0000"; an unreadable model directory or tokenizer_config.json says
-# "Permission denied" (exit 3), not "no config.json" or "line -1".
+# "Permission denied" (exit 3), not "no config.json" or "line -1"; a
+# 16-bit Llama whose weights stay mapped, cut short while `generate` reads
+# it, ends with one line naming the file (exit 3).
 LMSCOPE=${LMSCOPE:-./lmscope}
 tmp=$(mktemp -d) || exit 1
 trap 'kill $writer 2> /dev/null; rm -rf "$tmp"' EXIT
@@ -52,6 +54,21 @@ for i in $(seq 25); do
 done
 kill $writer; wait $writer 2> /dev/null
 echo "inputs.sh: 25 loads of a file being rewritten: $errors refused with a message, $bad deaths"
+
+# ---- a model whose weights stay mapped (16-bit Llama) cut short while a
+# generation reads it: one line naming the file and exit 3, not SIGBUS
+/usr/bin/python3 "$(dirname "$0")/lib/llama_f16.py" "$tmp/l" "$(/usr/bin/python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$tmp/m/vocab.json")" ||
+	{ echo "inputs.sh: setup: llama_f16.py failed"; exit 1; }
+cp "$tmp/m/vocab.json" "$tmp/m/tokenizer_config.json" "$tmp/l/"
+timeout 60 "$LMSCOPE" --threads 1 generate "$tmp/l" --text "the" -n 100000 > /dev/null 2> "$tmp/err" &
+gen=$!
+sleep 1
+truncate -s 3000000 "$tmp/l/model.safetensors"
+wait $gen
+rc=$?
+[ $rc -eq 3 ] || fail "mapped weights cut short: exit status $rc, wanted 3 (135: SIGBUS, 124: it hung)"
+[ "$(cat "$tmp/err")" = "lmscope: $tmp/l/model.safetensors: the file shrank while in use (replaced or truncated by another program)" ] ||
+	fail "mapped weights cut short: $(cat "$tmp/err")"
 
 # ---- an escape sequence in merges.txt stays text
 mkdir "$tmp/esc"

@@ -25,6 +25,8 @@
 #include <setjmp.h>
 #include <stddef.h>
 
+#include "lmscope/status.h"
+
 struct lms_mapguard {
 	sigjmp_buf env;
 	struct lms_mapguard *prev;
@@ -44,7 +46,6 @@ int lms_mapguard_copy(void *dst, const void *src, size_t n);
  * not copied: it must live until lms_mapguard_unregister. */
 void lms_mapguard_register(const void *base, size_t len, const char *path);
 void lms_mapguard_unregister(const void *base);
-/* Called from the SIGBUS handler with the registered file's name. */
-void lms_mapguard_set_hook(void (*hook)(const char *path));
+/* lms_mapguard_set_hook (lmscope/status.h) names the handler's hook. */
 
 #endif
