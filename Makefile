@@ -23,7 +23,7 @@ TEST_DEBS  := check python3-torch python3-numpy tmux python3-regex groff-base no
 # npm: Debian's package, unless an npm is already on the PATH (NodeSource's
 # nodejs carries its own, and Debian's npm cannot be installed beside it).
 TEST_CMDS  := npm
-MODEL_DEBS := bible-kjv irstlm
+MODEL_DEBS := bible-kjv fortunes-zh irstlm
 FUZZ_DEBS  := clang libclang-rt-14-dev
 MEMCHECK_DEBS := valgrind
 
@@ -155,9 +155,16 @@ run: deps
 # Corpora (recipes only; the text is not committed): the King James Bible from
 # Debian's bible-kjv, one verse per line without verse numbers or chapter
 # headings, split by chapter (every 20th chapter, starting with the 20th, is
-# validation text); and the synthetic teaching corpora of corpora/synth.c.
+# validation text); Chinese text from Debian's fortunes-zh (the Three Hundred
+# Tang Poems, a hundred Song poems, then the sayings, classics and ci of its
+# chinese file), one item per line without titles or attributions, every
+# 20th item validation text (corpora/fortunes-zh.awk); and the synthetic
+# teaching corpora of corpora/synth.c.
 KJV_SPLIT := 20
+ZH_SPLIT  := 20
+ZH_FORTUNES := $(addprefix /usr/share/games/fortunes/,tang300 song100 chinese)
 CORPORA := corpora/kjv.txt corpora/kjv.train.txt corpora/kjv.valid.txt \
+           corpora/zh.txt corpora/zh.train.txt corpora/zh.valid.txt \
            corpora/agreement.txt corpora/induction.txt corpora/brackets.txt
 
 corpora: $(CORPORA)
@@ -178,6 +185,12 @@ corpora/kjv.txt corpora/kjv.train.txt corpora/kjv.valid.txt &:
 	  /^ +[0-9]+ / { sub(/^ +[0-9]+ /, ""); print > "corpora/kjv.txt"; \
 	                 print > (ch % every == 0 ? "corpora/kjv.valid.txt" : "corpora/kjv.train.txt"); next } \
 	  /[^ ]/ { ch++ }'
+
+corpora/zh.txt corpora/zh.train.txt corpora/zh.valid.txt &: corpora/fortunes-zh.awk
+	@$(MAKE) --no-print-directory model-deps
+	LC_ALL=C awk -v every=$(ZH_SPLIT) -v out=corpora/zh.txt.tmp -v train=corpora/zh.train.txt.tmp \
+	  -v valid=corpora/zh.valid.txt.tmp -f corpora/fortunes-zh.awk $(ZH_FORTUNES)
+	for f in zh zh.train zh.valid; do mv corpora/$$f.txt.tmp corpora/$$f.txt; done
 
 build/synth: corpora/synth.c
 	@mkdir -p $(dir $@)
