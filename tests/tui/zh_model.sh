@@ -88,9 +88,9 @@ for size in "80 24" "160 48"; do
 		fail "$cols x $rows: the long context did not arrive"
 	widths $cols || fail "$cols x $rows: a line of the long context overruns the terminal"
 	# the end of a poem: a newline (↵, one column) among the candidates
-	grep -q '^ *[0-9]*.↵ ' "$d/screen" || fail "$cols x $rows: no ↵ candidate after the poem"
 	sleep 0.3
 	screen $name
+	grep -q '^ *[0-9]*.↵ ' "$d/screen" || fail "$cols x $rows: no ↵ candidate after the poem"
 	columns "$rest" > "$d/cols"
 	grep -qx 'candidates one' "$d/cols" ||
 		fail "$cols x $rows: percentages out of line after the poem: $(cat "$d/cols")"
