@@ -1,7 +1,7 @@
 #!/bin/sh
 # make install / make uninstall into a temporary PREFIX, from a temporary
-# models directory (MODELS_DIR) of two tiny models and two lessons (one with
-# a model beside it): the binary, the man page, each model's files (not its
+# models directory (MODELS_DIR) of two tiny models and three lessons (one with
+# a model beside it, one a translation named NAME.zh.lesson): the binary, the man page, each model's files (not its
 # checkpoint/ or logs/) and the lessons are installed; the
 # installed lmscope, run from elsewhere, finds the installed models by bare
 # name (info, and the explorer, which gets as far as wanting a terminal),
@@ -28,6 +28,7 @@ mkdir -p "$tmp/models/lessons"
 	{ echo "install.sh: tinymodel.py failed"; exit 1; }
 printf 'title Hello\nmodel tiny-gpt2\n\nstep One\ncaption A caption.\ncontext a b\n' > "$tmp/models/lessons/hello.lesson"
 printf 'title Side\nmodel lessons/tiny-side\n\nstep One\ncaption A caption.\ncontext a b\n' > "$tmp/models/lessons/side.lesson"
+printf 'title 你好\nmodel tiny-gpt2\n\nstep 一\ncaption 一行说明。\ncontext a b\n' > "$tmp/models/lessons/hello.zh.lesson"
 echo "lessons, not installed" > "$tmp/models/lessons/README.md"
 echo x > "$tmp/models/tiny-gpt2/checkpoint/state.json"
 echo x > "$tmp/models/notamodel/readme.txt"
@@ -40,6 +41,7 @@ cat > "$tmp/want" <<LIST
 ./bin/lmscope
 ./share/lmscope/installed-models.txt
 ./share/lmscope/models/lessons/hello.lesson
+./share/lmscope/models/lessons/hello.zh.lesson
 ./share/lmscope/models/lessons/side.lesson
 ./share/lmscope/models/lessons/tiny-side/config.json
 ./share/lmscope/models/lessons/tiny-side/model.safetensors
@@ -75,7 +77,7 @@ err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info no-such-model 2>&1)
 [ $? -eq 3 ] && [ "$err" = "lmscope: no-such-model: No such file or directory" ] ||
 	fail "an unknown bare name: $err"
 # lessons by name: the lesson found, then its model (the explorer then wants a terminal)
-for lesson in hello side; do
+for lesson in hello side hello.zh; do
 	err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" lesson $lesson < /dev/null 2>&1)
 	[ "$err" = "lmscope: the explorer needs a terminal (use lmscope explain for scripts)" ] ||
 		fail "the installed lesson $lesson did not open: $err"

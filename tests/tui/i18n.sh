@@ -24,24 +24,6 @@ export LANGUAGE=zh_CN LMSCOPE_LOCALEDIR="$root/build/locale"
 train gpt --arch gpt2 --layers 2 --heads 2 --embd 32 --context 32 --steps 20 --lr 0.02 \
 	--warmup 1 --batch 4
 
-# widths COLS: every line of the screen fits COLS display columns.
-widths() {
-	/usr/bin/python3 - "$1" "$d/screen" <<'PYEOF'
-import sys, unicodedata
-cols = int(sys.argv[1])
-def width(s):
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in s)
-bad = 0
-for i, line in enumerate(open(sys.argv[2], encoding="utf-8").read().split("\n")):
-    w = width(line.rstrip("\n"))
-    if w > cols:
-        print("line %d is %d columns wide: %s" % (i + 1, w, line))
-        bad = 1
-sys.exit(bad)
-PYEOF
-}
-
 for size in "80 24" "160 48"; do
 	set -- $size
 	cols=$1 rows=$2

@@ -256,18 +256,20 @@ for f in models/lessons/*.lesson; do
 	done
 	[ -n "$missing" ] && { fail "$name: its model is missing:$missing"; continue; }
 	steps=$(grep -c '^step' "$f")
-	start "S$name" 170 45 "lesson '$(pwd)/$f' --speed 400"
+	# a session named for the lesson; tmux reads a dot in a target as a pane
+	session=S$(echo "$name" | tr . _)
+	start "$session" 170 45 "lesson '$(pwd)/$f' --speed 400"
 	k=1
 	while [ $k -le "$steps" ]; do
-		settle "S$name" "Step $k/$steps" || { fail "$name: step $k not reached"; break; }
+		settle "$session" "Step $k/$steps" || { fail "$name: step $k not reached"; break; }
 		grep -q "lesson: " "$d/screen" && { fail "$name step $k: $(grep -o 'lesson: .*' "$d/screen")"; }
 		grep -q "<unk>" "$d/settled" && [ "$name" != tokenization ] && [ "$name" != predict ] &&
 			fail "$name step $k: a word of the lesson is unknown to the model"
-		$T send-keys -t "S$name" Space
+		$T send-keys -t "$session" Space
 		k=$((k + 1))
 	done
-	$T send-keys -t "S$name" C-c
-	wait_for "S$name" "EXIT=0" || fail "$name did not quit"
+	$T send-keys -t "$session" C-c
+	wait_for "$session" "EXIT=0" || fail "$name did not quit"
 done
 
 [ $fails -eq 0 ] && echo "teaching.sh: all passed"

@@ -75,6 +75,25 @@ with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("%df" % n, *(rng.gauss(0, 0.5) for _ in range(n))))
 PYEOF
 }
+# widths COLS: every line of the screen fits COLS display columns (a
+# character's width by Python's unicodedata: two for East Asian wide and
+# full-width, none for combining marks), or print the lines that do not.
+widths() {
+	/usr/bin/python3 - "$1" "$d/screen" <<'PYEOF'
+import sys, unicodedata
+cols = int(sys.argv[1])
+def width(s):
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in s)
+bad = 0
+for i, line in enumerate(open(sys.argv[2], encoding="utf-8").read().split("\n")):
+    w = width(line.rstrip("\n"))
+    if w > cols:
+        print("line %d is %d columns wide: %s" % (i + 1, w, line))
+        bad = 1
+sys.exit(bad)
+PYEOF
+}
 # The candidates as drawn: the token after each rank in the left column.
 candidates() { sed -n 's/^ *[0-9][0-9]*.\([^ ]*\) .*[0-9]%.*/\1/p' "$d/screen"; }
 # explain_top MODEL TEXT K: the top K tokens by `lmscope explain --json`.
