@@ -219,7 +219,7 @@ LMSCOPE   ?= ./lmscope
 BLAS_CORE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || \
                (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell))
 TRAIN      = OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$(BLAS_CORE)} $(LMSCOPE) --threads 1 train
-MODELS    := kjv-transformer agreement induction kjv-lstm
+MODELS    := kjv-transformer agreement induction brackets kjv-lstm
 
 models: $(MODELS:%=models/%/model.safetensors) models/kjv-baseline.txt
 
@@ -256,10 +256,23 @@ models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
 	  --lr 3e-3 --warmup 100 --valid-every 250 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
+# The induction model ships with its training snapshots, for a class to
+# watch the induction heads form ({ and } in the explorer): taken every 100
+# updates, then thinned to these (dense over the phase change at 1,500-2,500,
+# where the loss falls and the heads' induction scores rise; models/README.md).
+INDUCTION_SNAPSHOTS := 500 1000 1500 1600 1700 1800 2000 2200 2500 3000 3300 3500 3700 4000 5000 6000
 models/induction/model.safetensors: corpora/induction.txt | $(LMSCOPE)
 	rm -rf $(@D)
 	$(TRAIN) corpora/induction.txt --valid-frac 0.05 -o $(@D) --tokenizer word --vocab-size 256 \
 	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 6000 \
+	  --lr 3e-3 --warmup 100 --valid-every 250 --snapshot-every 100 --log-every 10 --seed 1 --f16
+	rm -rf $(@D)/checkpoint
+	/usr/bin/python3 models/thin_snapshots.py $(@D) $(INDUCTION_SNAPSHOTS)
+
+models/brackets/model.safetensors: corpora/brackets.txt | $(LMSCOPE)
+	rm -rf $(@D)
+	$(TRAIN) corpora/brackets.txt --valid-frac 0.05 -o $(@D) --tokenizer word --vocab-size 256 \
+	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 4000 \
 	  --lr 3e-3 --warmup 100 --valid-every 250 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
