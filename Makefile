@@ -398,7 +398,8 @@ memcheck: deps
 	@sh tests/memcheck/run.sh $(MC)/lmscope $(MC_UNIT)
 
 # Installs the binary, the man page, the default models (the files of each
-# MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs) and the
+# MODELS_DIR/NAME/ holding a config.json, and its training snapshots when it
+# has snapshots/index.json: not checkpoints or logs) and the
 # lessons (MODELS_DIR/lessons/*.lesson and the models beside them, as
 # lessons/kjv-bpe/), in the same layout under DATADIR/models, so a lesson
 # finds its models as in the source tree and `lmscope lesson NAME` finds it;
@@ -421,6 +422,9 @@ install: all
 	for d in $(MODELS_DIR)/*/ $(MODELS_DIR)/lessons/*/; do [ -f "$$d/config.json" ] || continue; \
 	  n=$${d#$(MODELS_DIR)/}; n=$${n%/}; \
 	  for f in "$$d"*; do [ -f "$$f" ] && put "$$f" "$$n"; done; \
+	  [ -f "$$d/snapshots/index.json" ] || continue; put "$$d/snapshots/index.json" "$$n/snapshots"; \
+	  for s in "$$d"snapshots/*/; do for f in "$$s"*; do \
+	    [ -f "$$f" ] && put "$$f" "$$n/snapshots/$$(basename "$$s")"; done; done; \
 	done; \
 	for f in $(MODELS_DIR)/lessons/*.lesson; do [ -f "$$f" ] && put "$$f" lessons; done; \
 	sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
@@ -433,7 +437,8 @@ uninstall:
 	-@for l in $(LINGUAS); do rmdir $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES $(DESTDIR)$(LOCALEDIR)/$$l 2>/dev/null; done; true
 	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
 	  while IFS= read -r f; do rm -f "$$d/$$f"; p=$$(dirname "$$d/$$f"); \
-	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null; done \
+	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null && \
+	    rmdir "$$(dirname "$$(dirname "$$p")")" 2>/dev/null; done \
 	    < $$d/installed-models.txt; \
 	  rm -f $$d/installed-models.txt; \
 	fi; rmdir $$d/models $$d 2>/dev/null; true
