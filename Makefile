@@ -258,8 +258,9 @@ models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
 
 # The induction model ships with its training snapshots, for a class to
 # watch the induction heads form ({ and } in the explorer): taken every 100
-# updates, then thinned to these (dense over the phase change at 1,500-2,500,
-# where the loss falls and the heads' induction scores rise; models/README.md).
+# updates, then thinned to these: dense over the two falls of the loss,
+# 1,500-2,200 (the previous-token and induction heads form) and 3,000-4,000
+# (the copy becomes the top candidate); models/README.md.
 INDUCTION_SNAPSHOTS := 500 1000 1500 1600 1700 1800 2000 2200 2500 3000 3300 3500 3700 4000 5000 6000
 models/induction/model.safetensors: corpora/induction.txt | $(LMSCOPE)
 	rm -rf $(@D)
