@@ -242,7 +242,7 @@ LMSCOPE   ?= ./lmscope
 BLAS_CORE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || \
                (grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell))
 TRAIN      = OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$(BLAS_CORE)} $(LMSCOPE) --threads 1 train
-MODELS    := kjv-transformer agreement induction kjv-lstm zh-transformer
+MODELS    := kjv-transformer agreement induction brackets kjv-lstm zh-transformer
 
 models: $(MODELS:%=models/%/model.safetensors) models/kjv-baseline.txt models/zh-baseline.txt
 
@@ -279,10 +279,24 @@ models/agreement/model.safetensors: corpora/agreement.txt | $(LMSCOPE)
 	  --lr 3e-3 --warmup 100 --valid-every 250 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
+# The induction model ships with its training snapshots, for a class to
+# watch the induction heads form ({ and } in the explorer): taken every 100
+# updates, then thinned to these: dense over the two falls of the loss,
+# 1,500-2,200 (the previous-token and induction heads form) and 3,000-4,000
+# (the copy becomes the top candidate); models/README.md.
+INDUCTION_SNAPSHOTS := 500 1000 1500 1600 1700 1800 2000 2200 2500 3000 3300 3500 3700 4000 5000 6000
 models/induction/model.safetensors: corpora/induction.txt | $(LMSCOPE)
 	rm -rf $(@D)
 	$(TRAIN) corpora/induction.txt --valid-frac 0.05 -o $(@D) --tokenizer word --vocab-size 256 \
 	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 6000 \
+	  --lr 3e-3 --warmup 100 --valid-every 250 --snapshot-every 100 --log-every 10 --seed 1 --f16
+	rm -rf $(@D)/checkpoint
+	/usr/bin/python3 models/thin_snapshots.py $(@D) $(INDUCTION_SNAPSHOTS)
+
+models/brackets/model.safetensors: corpora/brackets.txt | $(LMSCOPE)
+	rm -rf $(@D)
+	$(TRAIN) corpora/brackets.txt --valid-frac 0.05 -o $(@D) --tokenizer word --vocab-size 256 \
+	  --arch gpt2 --layers 2 --heads 4 --embd 64 --context 64 --batch 16 --steps 4000 \
 	  --lr 3e-3 --warmup 100 --valid-every 250 --log-every 10 --seed 1 --f16
 	rm -rf $(@D)/checkpoint
 
@@ -422,7 +436,8 @@ memcheck: deps
 	@sh tests/memcheck/run.sh $(MC)/lmscope $(MC_UNIT)
 
 # Installs the binary, the man page, the default models (the files of each
-# MODELS_DIR/NAME/ holding a config.json: not checkpoints or logs) and the
+# MODELS_DIR/NAME/ holding a config.json, and its training snapshots when it
+# has snapshots/index.json: not checkpoints or logs) and the
 # lessons (MODELS_DIR/lessons/*.lesson and the models beside them, as
 # lessons/kjv-bpe/), in the same layout under DATADIR/models, so a lesson
 # finds its models as in the source tree and `lmscope lesson NAME` finds it;
@@ -445,6 +460,9 @@ install: all
 	for d in $(MODELS_DIR)/*/ $(MODELS_DIR)/lessons/*/; do [ -f "$$d/config.json" ] || continue; \
 	  n=$${d#$(MODELS_DIR)/}; n=$${n%/}; \
 	  for f in "$$d"*; do [ -f "$$f" ] && put "$$f" "$$n"; done; \
+	  [ -f "$$d/snapshots/index.json" ] || continue; put "$$d/snapshots/index.json" "$$n/snapshots"; \
+	  for s in "$$d"snapshots/*/; do for f in "$$s"*; do \
+	    [ -f "$$f" ] && put "$$f" "$$n/snapshots/$$(basename "$$s")"; done; done; \
 	done; \
 	for f in $(MODELS_DIR)/lessons/*.lesson; do [ -f "$$f" ] && put "$$f" lessons; done; \
 	sort -u $$list.tmp > $$list && rm -f $$list.tmp; \
@@ -457,7 +475,8 @@ uninstall:
 	-@for l in $(LINGUAS); do rmdir $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES $(DESTDIR)$(LOCALEDIR)/$$l 2>/dev/null; done; true
 	@d=$(DESTDIR)$(DATADIR); if [ -f $$d/installed-models.txt ]; then \
 	  while IFS= read -r f; do rm -f "$$d/$$f"; p=$$(dirname "$$d/$$f"); \
-	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null; done \
+	    rmdir "$$p" 2>/dev/null && rmdir "$$(dirname "$$p")" 2>/dev/null && \
+	    rmdir "$$(dirname "$$(dirname "$$p")")" 2>/dev/null; done \
 	    < $$d/installed-models.txt; \
 	  rm -f $$d/installed-models.txt; \
 	fi; rmdir $$d/models $$d 2>/dev/null; true

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Which attention heads of models/agreement and models/induction do the job.
+"""Which attention heads of models/agreement, models/induction and
+models/brackets do the job.
 
-Reads the held-out tail of corpora/agreement.txt and corpora/induction.txt
-(the part the models were validated on) and asks `lmscope explain
---attention --json` about each example:
+Reads the held-out tail of corpora/agreement.txt, corpora/induction.txt and
+corpora/brackets.txt (the part the models were validated on) and asks
+`lmscope explain --attention --json` about each example:
 
 agreement  prompt = the sentence up to the verb ("the keys to the old
            cabinet"). Per head: the attention from the last position (where
@@ -16,8 +17,14 @@ induction  prompt = "A | A'" and "A | A | A'" where A' is a prefix of the
            occurrences of the current token (the induction pattern), and to
            the previous position (the previous-token pattern). Accuracy: the
            greedy next token is the copy.
+brackets   prompt = the line up to each closing bracket. Accuracy: the most
+           probable token is the right closer; the right closer is the most
+           probable of the three. Per head: the attention from the last
+           position to the matching open bracket, to the brackets still open
+           further out, to brackets already closed, to closing brackets, to
+           letters and to itself.
 
-usage: models/heads.py [LMSCOPE] [EXAMPLES]
+usage: models/heads.py [LMSCOPE] [EXAMPLES] [--only-induction | --only-brackets]
 """
 import json
 import subprocess
@@ -25,11 +32,13 @@ import sys
 
 LMSCOPE = sys.argv[1] if len(sys.argv) > 1 else "./lmscope"
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+OPEN, CLOSE = "([{", ")]}"
 TWIN = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "have": "has"}
 
 
-def explain(model, text, target=None):
-    cmd = [LMSCOPE, "explain", model, "--text", text, "--attention", "--json", "--top", "1"]
+def explain(model, text, target=None, top=1):
+    cmd = [LMSCOPE, "explain", model, "--text", text, "--attention", "--json", "--top", str(top),
+           "--no-faithfulness"]
     if target is not None:
         cmd += ["--target-id", str(target)]
     return json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
@@ -116,6 +125,44 @@ def induction():
     table("previous-token pattern (attention to the position before)", prev, count)
 
 
+def brackets():
+    model = "models/brackets"
+    kinds = ["match", "open", "closed", "closer", "letter", "self"]
+    att, n, top1, best = None, 0, 0, 0
+    for line in tail("corpora/brackets.txt", N):
+        words, stack = line.split(), []
+        for k, w in enumerate(words):
+            if w in OPEN:
+                stack.append(k)
+            if w not in CLOSE:
+                continue
+            m = stack.pop()
+            d = explain(model, " ".join(words[:k]), top=13)
+            p = {t["token"]: t["prob"] for t in d["top"]}
+            top1 += d["top"][0]["token"] == w
+            best += max(CLOSE, key=lambda c: p.get(c, 0)) == w
+            a = d["attention"]
+            if att is None:
+                att = [[[0.0] * len(kinds) for _ in a[0]] for _ in a]
+            for j in range(k):
+                kind = ("self" if j == k - 1 else "match" if j == m else "open" if j in stack else
+                        "closed" if words[j] in OPEN else "closer" if words[j] in CLOSE else "letter")
+                for l in range(len(a)):
+                    for h in range(len(a[l])):
+                        att[l][h][kinds.index(kind)] += a[l][h][k - 1][j]
+            n += 1
+    print("brackets: the most probable token is the right closer at %d of %d held-out closing "
+          "positions; the right closer is the most probable closer at %d" % (top1, n, best))
+    print("mean attention from the last position (rows = heads) to: " + "  ".join(kinds))
+    for l in range(len(att)):
+        for h in range(len(att[l])):
+            print("  %d.%d  " % (l, h) + "  ".join("%.2f" % (x / n) for x in att[l][h]))
+
+
 if __name__ == "__main__":
-    if "--only-induction" not in sys.argv: agreement()
-    induction()
+    if "--only-induction" not in sys.argv and "--only-brackets" not in sys.argv:
+        agreement()
+    if "--only-brackets" not in sys.argv:
+        induction()
+    if "--only-induction" not in sys.argv:
+        brackets()

@@ -1,8 +1,10 @@
 #!/bin/sh
 # make install / make uninstall into a temporary PREFIX, from a temporary
 # models directory (MODELS_DIR) of two tiny models and three lessons (one with
-# a model beside it, one a translation named NAME.zh.lesson): the binary, the man page, each model's files (not its
-# checkpoint/ or logs/) and the lessons are installed; the
+# a model beside it, one a translation named NAME.zh.lesson): the binary, the
+# man page, each model's files and its training snapshots (not its
+# checkpoint/ or logs/) and the lessons are installed, and the installed
+# snapshots open; the
 # installed lmscope, run from elsewhere, finds the installed models by bare
 # name (info, and the explorer, which gets as far as wanting a terminal),
 # and the installed lessons by name (lesson NAME), each finding its models;
@@ -31,6 +33,13 @@ printf 'title Side\nmodel lessons/tiny-side\n\nstep One\ncaption A caption.\ncon
 printf 'title 你好\nmodel tiny-gpt2\n\nstep 一\ncaption 一行说明。\ncontext a b\n' > "$tmp/models/lessons/hello.zh.lesson"
 echo "lessons, not installed" > "$tmp/models/lessons/README.md"
 echo x > "$tmp/models/tiny-gpt2/checkpoint/state.json"
+# training snapshots (train --snapshot-every): the index and a model directory
+mkdir -p "$tmp/models/tiny-gpt2/snapshots/step-000010" "$tmp/models/tiny-gpt2/logs"
+cp "$tmp/models/tiny-gpt2/config.json" "$tmp/models/tiny-gpt2/model.safetensors" \
+	"$tmp/models/tiny-gpt2/snapshots/step-000010/"
+printf '[{"step": 10, "tokens": 640, "train_loss": 2.5, "valid_loss": null, "path": "step-000010"}]\n' \
+	> "$tmp/models/tiny-gpt2/snapshots/index.json"
+echo x > "$tmp/models/tiny-gpt2/logs/train.csv"
 echo x > "$tmp/models/notamodel/readme.txt"
 
 # -o all: install what is built (make test has just built it).
@@ -47,6 +56,9 @@ cat > "$tmp/want" <<LIST
 ./share/lmscope/models/lessons/tiny-side/model.safetensors
 ./share/lmscope/models/tiny-gpt2/config.json
 ./share/lmscope/models/tiny-gpt2/model.safetensors
+./share/lmscope/models/tiny-gpt2/snapshots/index.json
+./share/lmscope/models/tiny-gpt2/snapshots/step-000010/config.json
+./share/lmscope/models/tiny-gpt2/snapshots/step-000010/model.safetensors
 ./share/lmscope/models/tiny-lstm/config.json
 ./share/lmscope/models/tiny-lstm/model.safetensors
 ./share/locale/zh_CN/LC_MESSAGES/lmscope.mo
@@ -70,6 +82,8 @@ out=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" info tiny-gpt2 2>&1) || fail "insta
 echo "$out" | grep -q "^architecture: *gpt2" || fail "info tiny-gpt2 is not the installed GPT-2: $out"
 echo "$out" | grep -q "$p/bin/../share/lmscope/models/tiny-gpt2\|$p/share/lmscope/models/tiny-gpt2" ||
 	fail "info tiny-gpt2 does not name the installed directory: $out"
+out=$("$p/bin/lmscope" info "$p/share/lmscope/models/tiny-gpt2/snapshots/step-000010" 2>&1) ||
+	fail "the installed snapshot does not open: $out"
 err=$(env -u LMSCOPE_MODELS "$p/bin/lmscope" tiny-lstm < /dev/null 2>&1)
 [ "$err" = "lmscope: the explorer needs a terminal (use lmscope explain for scripts)" ] ||
 	fail "the installed explorer did not open tiny-lstm: $err"

@@ -77,12 +77,12 @@ PYEOF
 
 # ---- under a step's ablation, against explain --ablate ---------------------------
 text='gon non te fun mo lu kon vo dan | gon non te fun mo lu kon vo dan | gon non te'
-"$LMSCOPE" explain models/induction --text "$text" --ablate 1.1 --top 3 --json \
+"$LMSCOPE" explain models/induction --text "$text" --ablate 1.2 --top 3 --json \
 	--no-faithfulness > "$tmp/a.json" || fail "explain --ablate: exit $?"
 cat > "$tmp/z.lesson" <<LEOF
 step Ablated
 context $text
-ablate 1.1
+ablate 1.2
 expect prob "fun" > 0.5
 expect top1 "fun"
 step Restored

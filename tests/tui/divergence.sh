@@ -84,7 +84,7 @@ $T send-keys -t one q
 wait_for one "EXIT=0" || fail "explorer one did not quit cleanly"
 
 start two 162 36 "'$models/agreement' '$models/induction' --text '$text'"
-wait_for two " induction | gpt2" || fail "explorer two did not start"
+wait_for two " induction | final model" || fail "explorer two did not start"
 $T send-keys -t two Tab V
 wait_for two "induction: vocabulary size 143 differs" || fail "V with another vocabulary: no message"
 $T send-keys -t two q

@@ -263,8 +263,9 @@ for f in models/lessons/*.lesson; do
 	while [ $k -le "$steps" ]; do
 		settle "$session" "Step $k/$steps" || { fail "$name: step $k not reached"; break; }
 		grep -q "lesson: " "$d/screen" && { fail "$name step $k: $(grep -o 'lesson: .*' "$d/screen")"; }
+		# (brackets: the model's 14 tokens, <unk> among them, are all on screen as candidates)
 		grep -q "<unk>" "$d/settled" && [ "$name" != tokenization ] && [ "$name" != predict ] &&
-			fail "$name step $k: a word of the lesson is unknown to the model"
+			[ "$name" != brackets ] && fail "$name step $k: a word of the lesson is unknown to the model"
 		$T send-keys -t "$session" Space
 		k=$((k + 1))
 	done

@@ -8,7 +8,8 @@
 # line names the step; an export there says which snapshot it is of. A
 # model without snapshots, and one whose index is malformed, say why there
 # is no timeline; a snapshot that does not open says so and leaves the
-# weights shown as they were.
+# weights shown as they were. The last step of attention-induction.lesson
+# steps through the snapshots models/induction ships.
 set -u
 . "$(dirname "$0")/lib/tmux.sh"
 text='In the beginning God created the heaven and the'
@@ -101,6 +102,25 @@ wait_all e "broken/snapshots/step-000020/config.json: invalid JSON" "| step 30/3
 	fail "broken: the snapshot that does not open"
 $T send-keys -t e '{'
 wait_for e "| step 10/30 " || fail "broken: { past the snapshot that does not open"
+
+# the shipped lesson's last step scrubs the shipped model's snapshots: {
+# from the model itself to its last snapshot and the one before, the status
+# line naming each (models/induction keeps them; the Makefile lists them)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+steps=$(sed -n 's/^INDUCTION_SNAPSHOTS := //p' "$root/Makefile")
+last=${steps##* }
+prev=$(echo "$steps" | awk '{print $(NF - 1)}')
+start L 170 45 "lesson '$root/models/lessons/attention-induction.lesson' --speed 400"
+wait_for L "Step 1/9" || fail "attention-induction: no first step"
+for k in 2 3 4 5 6 7 8 9; do
+	$T send-keys -t L Space
+	wait_for L "Step $k/9" || { fail "attention-induction: no step $k"; break; }
+done
+wait_all L "final model" "Attention  layer 1 head 2" || fail "the last step: not head 1.2 of the model itself"
+$T send-keys -t L '{'
+wait_for L "step $last/$last " || fail "{ in the lesson: not the last snapshot"
+$T send-keys -t L '{'
+wait_for L "step $prev/$last " || fail "{ { in the lesson: not the snapshot before the last"
 
 [ $fails = 0 ] && echo "timeline: all passed"
 exit $((fails > 0))
