@@ -40,6 +40,8 @@ static int fold_to(const struct lesson *ls, int k, struct expect_fold *f)
 		const struct lesson_step *st = &ls->steps[i];
 		if (st->context)
 			from = i;
+		if (st->context || st->type) /* a new text: the player's choice resets too */
+			f->target = f->contrast = NULL;
 		if (st->method != LESSON_UNSET)
 			f->method = st->method;
 		if (st->target)
