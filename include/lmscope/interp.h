@@ -173,7 +173,8 @@ void lms_repeated_tokens(int *out, int N, int V, unsigned long long seed);
 
 /* Layer l's MLP neuron activations (after the nonlinearity: GPT-2's GELU
  * output, Llama's silu(gate) * up) of row 0: (T, H) with row stride H. NULL
- * for recurrent models or a bad layer. */
+ * for recurrent models or a bad layer. GPT-2 recomputes them into one
+ * buffer of the run: valid until the next call or forward. */
 const float *lms_run_neurons(const struct lms_run *r, int l, int *H);
 
 /* One neuron's strongest activations over a corpus. */

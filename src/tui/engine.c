@@ -526,7 +526,8 @@ static void overview(struct tui_engine *e)
 }
 
 /* The head detectors' scores over the context (interp.h), for the
- * overview's colouring: a pass over the stored attention. */
+ * overview's colouring: a pass over every head's attention (recomputed
+ * head by head from the run's queries and keys, lms_run_attention). */
 static void detect(struct tui_engine *e)
 {
 	struct tui_view *v = &e->cur;
