@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include "lmscope/status.h"
 #include "nn/ops.h"
 #include "testutil.h"
 
@@ -483,8 +484,9 @@ static void run_attention_streamed(const struct fd_fn *f, float *out)
 
 /* The streamed forward (no probabilities kept), the probabilities
  * recomputed one head at a time and the backward that recomputes them,
- * against the textbook loops and finite differences; queries in two calls
- * [0, split) and [split, n), as a keystroke reuses a prefix. */
+ * against the textbook loops and finite differences; queries in three
+ * calls [0, split), [split, n - 1) and [n - 1, n), as keystrokes reuse a
+ * prefix. */
 static void check_streamed(struct lms_attn_layout s, int fused, int split)
 {
 	struct lms_rng g;
@@ -495,8 +497,10 @@ static void check_streamed(struct lms_attn_layout s, int fused, int split)
 	float *out_ref = zeros(ac.nout), *att_ref = zeros(ac.natt);
 	float *work = zeros(2 * (size_t)T * T);
 	lms_attention_forward_ref(out_ref, att_ref, ac.q, ac.k, ac.v, &s, 0, n);
+	/* then one query on its own, as a keystroke appends one token */
 	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, 0, split);
-	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, split, n);
+	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, split, n - 1);
+	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, n - 1, n);
 	ck_assert_double_lt(tu_max_rel_err(ac.out, out_ref, ac.nout, 1e-1), 1e-5);
 	/* each head's probabilities, in a buffer holding garbage beforehand */
 	float *p = vec((size_t)T * T, 5.0f, &g);
@@ -574,6 +578,18 @@ START_TEST(test_attention_streamed)
 }
 END_TEST
 
+/* With one BLAS thread a single query takes sgemv (ops.c one_query). */
+START_TEST(test_attention_one_thread)
+{
+	lms_set_threads(1);
+	check_streamed(lms_attn_layout_fused(2, 6, 8, 2), 1, 2);
+	struct lms_attn_layout s = {
+		.B = 2, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
+	check_streamed(s, 0, 3);
+	check_streamed(lms_attn_layout_fused(1, 150, 8, 2), 1, 70);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
@@ -588,6 +604,7 @@ Suite *lms_test_suite(void)
 		{"attention_grouped", test_attention_grouped},
 		{"attention_long", test_attention_long},
 		{"attention_streamed", test_attention_streamed},
+		{"attention_one_thread", test_attention_one_thread},
 	};
 	return TU_SUITE("ops", cases, 0);
 }
