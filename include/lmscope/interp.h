@@ -166,6 +166,12 @@ struct lms_head_scores {
 enum lms_status lms_head_scores_compute(const struct lms_run *r, const int *ids, int n,
                                         struct lms_head_scores *out);
 void lms_head_scores_free(struct lms_head_scores *s);
+/* The same for one head, from its attention a (n, n) with row stride T, for
+ * a caller that already holds it (the explorer's overview reads every head
+ * once); prev (n) from lms_head_prev. */
+void lms_head_prev(int *prev, const int *ids, int n);
+void lms_head_scores_of(const float *a, int T, const int *prev, int n, double *previous,
+                        double *duplicate, double *induction);
 /* N random ids in [0, V) (seeded), then the same N again: 2N ids in out. */
 void lms_repeated_tokens(int *out, int N, int V, unsigned long long seed);
 
@@ -173,7 +179,8 @@ void lms_repeated_tokens(int *out, int N, int V, unsigned long long seed);
 
 /* Layer l's MLP neuron activations (after the nonlinearity: GPT-2's GELU
  * output, Llama's silu(gate) * up) of row 0: (T, H) with row stride H. NULL
- * for recurrent models or a bad layer. */
+ * for recurrent models or a bad layer. GPT-2 recomputes them into one
+ * buffer of the run: valid until the next call or forward. */
 const float *lms_run_neurons(const struct lms_run *r, int l, int *H);
 
 /* One neuron's strongest activations over a corpus. */

@@ -205,7 +205,10 @@ void lms_backward(struct lms_run *r, int flags);
 /* ---- what the explorer shows ---------------------------------------------- */
 
 /* Attention probabilities of layer l, head h, row b: (T, T) with row stride
- * r->T, causal (entries past the query are 0). NULL for recurrent models. */
+ * r->T, causal (entries past the query are 0), rows [0, r->n) valid. NULL
+ * for recurrent models. GPT-2 recomputes one head at a time from the run's
+ * queries and keys into one buffer of the run: the pointer is valid until
+ * the next call for another head or the next forward. */
 const float *lms_run_attention(const struct lms_run *r, int l, int h, int b);
 /* Hidden state after layer l (0 <= l < L) for row b: (T, D) with row stride D;
  * *D is set. Transformers: the residual stream after block l. Recurrent: the

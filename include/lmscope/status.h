@@ -62,7 +62,8 @@ void lms_set_threads(int n);
 /* OpenBLAS picks its kernels when the library loads. On processors newer
  * than the OpenBLAS build knows, it falls back to its generic SSE3
  * ("Prescott") kernels, several times slower than the AVX2/AVX-512 ones the
- * processor can run. Returns the OPENBLAS_CORETYPE that matches this
+ * processor can run, or to its AVX2 kernels on an AVX-512 processor it
+ * takes for an older one (Zen 4 under OpenBLAS 0.3.21). Returns the OPENBLAS_CORETYPE that matches this
  * processor when that happened and the user has not chosen one, else NULL.
  * Front ends set it in the environment and re-execute themselves (the
  * library cannot: OpenBLAS reads the variable only at load time). */

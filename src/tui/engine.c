@@ -57,12 +57,13 @@ enum lms_status tui_engine_open(struct tui_engine *e, const struct tui_model *tm
 	e->ids = calloc((size_t)e->T, sizeof *e->ids);
 	e->lse = calloc((size_t)e->T, sizeof *e->lse);
 	e->surprisal = calloc((size_t)e->T, sizeof *e->surprisal);
+	e->prev = calloc((size_t)e->T, sizeof *e->prev);
 	e->lens_h = calloc((size_t)c->L * e->run->Cout, sizeof *e->lens_h);
 	e->lens_out = calloc((size_t)c->L * c->V, sizeof *e->lens_out);
 	e->faith_curve = calloc((size_t)e->T + 1, sizeof *e->faith_curve);
 	e->faith_other = calloc((size_t)e->T, sizeof *e->faith_other);
-	if (!e->ids || !e->lse || !e->surprisal || !e->lens_h || !e->lens_out || !e->faith_curve ||
-	    !e->faith_other) {
+	if (!e->ids || !e->lse || !e->surprisal || !e->prev || !e->lens_h || !e->lens_out ||
+	    !e->faith_curve || !e->faith_other) {
 		tui_engine_close(e);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
@@ -78,6 +79,7 @@ void tui_engine_close(struct tui_engine *e)
 	free(e->ids);
 	free(e->lse);
 	free(e->surprisal);
+	free(e->prev);
 	free(e->lens_h);
 	free(e->lens_out);
 	free(e->faith_curve);
@@ -492,58 +494,55 @@ static int ph_saliency(struct update *u)
 	return 1;
 }
 
+/* A head's thumbnail th (TH, TH): the mean attention a (n, n) of each cell. */
+static void thumb(float *th, const float *a, int n, int T)
+{
+	int TH = TUI_THUMB;
+	for (int i = 0; i < TH; i++)
+		for (int j = 0; j < TH; j++) {
+			int q0 = i * n / TH, q1 = (i + 1) * n / TH;
+			int k0 = j * n / TH, k1 = (j + 1) * n / TH;
+			if (q1 <= q0)
+				q1 = q0 + 1;
+			if (k1 <= k0)
+				k1 = k0 + 1;
+			double s = 0.0;
+			for (int q = q0; q < q1 && q < n; q++)
+				for (int k = k0; k < k1 && k <= q; k++)
+					s += a[(size_t)q * T + k];
+			th[i * TH + j] = (float)(s / ((q1 - q0) * (k1 - k0)));
+		}
+}
+
+/* Every head's entropy, thumbnail and head detectors' scores (interp.h),
+ * for the overview's colouring: one pass that reads each head's attention
+ * once (recomputed head by head from the run's queries and keys,
+ * lms_run_attention). */
 static void overview(struct tui_engine *e)
 {
 	struct tui_view *v = &e->cur;
 	const struct lms_config *c = &e->tm->m->cfg;
-	int n = e->n, T = e->run->T, TH = TUI_THUMB;
+	int n = e->n, T = e->run->T;
+	size_t LH = (size_t)c->L * c->NH;
+	lms_head_prev(e->prev, e->ids, n);
 	for (int l = 0; l < c->L; l++)
 		for (int h = 0; h < c->NH; h++) {
+			size_t k = (size_t)l * c->NH + h;
 			const float *a = lms_run_attention(e->run, l, h, 0);
 			double ent = 0.0;
 			for (int q = 0; q < n; q++)
-				for (int k = 0; k <= q; k++) {
-					float p = a[(size_t)q * T + k];
+				for (int j = 0; j <= q; j++) {
+					float p = a[(size_t)q * T + j];
 					if (p > 0.0f)
 						ent -= p * log(p);
 				}
-			v->entropy[l * c->NH + h] = (float)(ent / n);
-			float *th = v->thumb + (size_t)(l * c->NH + h) * TH * TH;
-			for (int i = 0; i < TH; i++)
-				for (int j = 0; j < TH; j++) {
-					int q0 = i * n / TH, q1 = (i + 1) * n / TH;
-					int k0 = j * n / TH, k1 = (j + 1) * n / TH;
-					if (q1 <= q0)
-						q1 = q0 + 1;
-					if (k1 <= k0)
-						k1 = k0 + 1;
-					double s = 0.0;
-					for (int q = q0; q < q1 && q < n; q++)
-						for (int k = k0; k < k1 && k <= q; k++)
-							s += a[(size_t)q * T + k];
-					th[i * TH + j] = (float)(s / ((q1 - q0) * (k1 - k0)));
-				}
+			v->entropy[k] = (float)(ent / n);
+			thumb(v->thumb + k * TUI_THUMB * TUI_THUMB, a, n, T);
+			double sc[3];
+			lms_head_scores_of(a, T, e->prev, n, &sc[0], &sc[1], &sc[2]);
+			for (int i = 0; i < 3; i++)
+				v->detect[i * LH + k] = (float)sc[i];
 		}
-}
-
-/* The head detectors' scores over the context (interp.h), for the
- * overview's colouring: a pass over the stored attention. */
-static void detect(struct tui_engine *e)
-{
-	struct tui_view *v = &e->cur;
-	size_t LH = (size_t)v->L * v->NH;
-	struct lms_head_scores hs;
-	if (lms_head_scores_compute(e->run, e->ids, e->n, &hs)) {
-		for (size_t i = 0; i < 3 * LH; i++)
-			v->detect[i] = NAN;
-		return;
-	}
-	for (size_t i = 0; i < LH; i++) {
-		v->detect[i] = (float)hs.previous[i];
-		v->detect[LH + i] = (float)hs.duplicate[i];
-		v->detect[2 * LH + i] = (float)hs.induction[i];
-	}
-	lms_head_scores_free(&hs);
 }
 
 static int ph_overview(struct update *u)
@@ -554,7 +553,6 @@ static int ph_overview(struct update *u)
 		return 1;
 	show_partial(u);
 	overview(e);
-	detect(e);
 	memo_set(e, TUI_PH_OVERVIEW);
 	e->cur.have_overview = 1;
 	return 1;

@@ -55,6 +55,7 @@ struct tui_engine {
 	uint64_t gen;     /* forwards so far: the memo keys' first field */
 	float *lse;       /* (T) log-sum-exp of row t's logits; NaN = not computed */
 	float *surprisal; /* (T) NaN where unknown */
+	int *prev;        /* (T) the head detectors' earlier occurrences (lms_head_prev) */
 	/* the last context text, its tokenization and offsets */
 	struct tui_request last;
 	int *all_ids; /* tokens of the whole text (before the cut) */

@@ -2,7 +2,7 @@
 # thread's work for one keystroke) at context 64 on the default model (goal:
 # under 10 ms median) and on a GPT-2-small-sized model with random weights
 # (goal: full forward + saliency under 150 ms), and resident memory at
-# context 1024 on the latter (goal: under 2 GB); and one step of the
+# context 1024 on the latter (goal: under 1 GB); and one step of the
 # training timeline (another snapshot's weights, then the update) on
 # snapshots of the default model, made by fine-tuning it for a few updates.
 echo "== explorer (issue 5)"

@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include "lmscope/status.h"
 #include "nn/ops.h"
 #include "testutil.h"
 
@@ -474,6 +475,121 @@ START_TEST(test_attention_long)
 }
 END_TEST
 
+static void run_attention_streamed(const struct fd_fn *f, float *out)
+{
+	const struct attn_case *ac = (const void *)f->a[0];
+	float *scratch = (float *)(const void *)f->a[1];
+	lms_attention_forward_streamed(out, scratch, ac->q, ac->k, ac->v, &ac->s, 0, f->i[0]);
+}
+
+/* The streamed forward (no probabilities kept), the probabilities
+ * recomputed one head at a time and the backward that recomputes them,
+ * against the textbook loops and finite differences; queries in three
+ * calls [0, split), [split, n - 1) and [n - 1, n), as keystrokes reuse a
+ * prefix. */
+static void check_streamed(struct lms_attn_layout s, int fused, int split)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, 37);
+	struct attn_case ac;
+	attn_case_init(&ac, s, fused, &g);
+	int n = s.T - 1, T = s.T;
+	float *out_ref = zeros(ac.nout), *att_ref = zeros(ac.natt);
+	float *work = zeros(2 * (size_t)T * T);
+	lms_attention_forward_ref(out_ref, att_ref, ac.q, ac.k, ac.v, &s, 0, n);
+	/* then one query on its own, as a keystroke appends one token */
+	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, 0, split);
+	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, split, n - 1);
+	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, n - 1, n);
+	ck_assert_double_lt(tu_max_rel_err(ac.out, out_ref, ac.nout, 1e-1), 1e-5);
+	/* each head's probabilities, in a buffer holding garbage beforehand */
+	float *p = vec((size_t)T * T, 5.0f, &g);
+	for (int b = 0; b < s.B; b++)
+		for (int h = 0; h < s.NH; h++) {
+			lms_attention_probs(p, T, ac.q, ac.k, &s, b, h, n);
+			const float *r = att_ref + ((size_t)b * s.NH + h) * T * T;
+			for (int t = 0; t < n; t++)
+				for (int j = 0; j < n; j++) {
+					float x = p[(size_t)t * T + j], y = r[(size_t)t * T + j];
+					if (j > t)
+						ck_assert(x == 0.0f);
+					ck_assert_double_lt(fabs(x - y), 1e-5);
+				}
+		}
+	/* backward recomputing the probabilities, against the twin given them */
+	size_t nd = fused ? ac.nq : ac.nq + 2 * ac.nkv;
+	float *dout = vec(ac.nout, 1.0f, &g), *d = vec(nd, 1.0f, &g),
+		  *d_ref = malloc(nd * sizeof(float));
+	for (int b = 0; b < s.B; b++)
+		memset(dout + ((size_t)b * T + n) * s.ldo, 0, s.ldo * sizeof(float));
+	memcpy(d_ref, d, nd * sizeof(float));
+	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq,
+		  *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
+	float *dq_ref = d_ref, *dk_ref = d_ref + (dk - d), *dv_ref = d_ref + (dv - d);
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward_ref(dq_ref, dk_ref, dv_ref, dout, att_ref, ac.q, ac.k, ac.v, &s, n);
+	/* the twin's probabilities differ from the recomputed ones by float
+	 * rounding, which sums of up to 150 terms carry into the gradient */
+	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-1), REF_TOL);
+	/* given the probabilities a storing forward kept: the same numbers */
+	float *att = zeros(ac.natt), *out2 = zeros(ac.nout);
+	lms_attention_forward(out2, att, ac.q, ac.k, ac.v, &s, 0, n);
+	memset(d, 0, nd * sizeof(float));
+	memset(d_ref, 0, nd * sizeof(float));
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq_ref, dk_ref, dv_ref, work, dout, att, ac.q, ac.k, ac.v, &s, n);
+	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-3), 1e-6);
+	free(att);
+	free(out2);
+	/* finite differences in float drown in the rounding of 150-term sums:
+	 * the long case is held to the twin above only */
+	if (T > 16)
+		goto done;
+	memset(d, 0, nd * sizeof(float));
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
+	struct fd_fn f = {
+		.run = run_attention_streamed, .a = {(const float *)(const void *)&ac, work}, .i = {n}};
+	if (fused) {
+		ck_assert_double_lt(fd_check(&f, ac.q, ac.nq, d, dout, ac.nout), FD_TOL);
+	} else {
+		ck_assert_double_lt(fd_check(&f, ac.q, ac.nq, dq, dout, ac.nout), FD_TOL);
+		ck_assert_double_lt(fd_check(&f, ac.k, ac.nkv, dk, dout, ac.nout), FD_TOL);
+		ck_assert_double_lt(fd_check(&f, ac.v, ac.nkv, dv, dout, ac.nout), FD_TOL);
+	}
+done:
+	free(p);
+	free(out_ref);
+	free(att_ref);
+	free(work);
+	free(dout);
+	free(d);
+	free(d_ref);
+	attn_case_free(&ac);
+}
+
+START_TEST(test_attention_streamed)
+{
+	check_streamed(lms_attn_layout_fused(2, 6, 8, 2), 1, 2);
+	struct lms_attn_layout s = {
+		.B = 2, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
+	check_streamed(s, 0, 3);
+	/* several blocks of LMS_ATT_BLOCK queries, the split inside one */
+	check_streamed(lms_attn_layout_fused(1, 150, 8, 2), 1, 70);
+}
+END_TEST
+
+/* With one BLAS thread a single query takes sgemv (ops.c one_query). */
+START_TEST(test_attention_one_thread)
+{
+	lms_set_threads(1);
+	check_streamed(lms_attn_layout_fused(2, 6, 8, 2), 1, 2);
+	struct lms_attn_layout s = {
+		.B = 2, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
+	check_streamed(s, 0, 3);
+	check_streamed(lms_attn_layout_fused(1, 150, 8, 2), 1, 70);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
@@ -487,6 +603,8 @@ Suite *lms_test_suite(void)
 		{"attention_fused", test_attention_fused},
 		{"attention_grouped", test_attention_grouped},
 		{"attention_long", test_attention_long},
+		{"attention_streamed", test_attention_streamed},
+		{"attention_one_thread", test_attention_one_thread},
 	};
 	return TU_SUITE("ops", cases, 0);
 }

@@ -16,7 +16,7 @@ struct lms_block_acts {
 	const float *heads;      /* (T, C) attention-weighted values, before the output projection */
 	const float *resid_mid;  /* (T, C) after the attention half */
 	const float *resid_post; /* (T, C) the block's output */
-	const float *neurons;    /* (T, H) the MLP's hidden activations */
+	const float *neurons;    /* (T, H) the MLP's hidden activations; NULL: see ops.neurons */
 };
 
 struct lms_arch_ops {
@@ -37,6 +37,10 @@ struct lms_arch_ops {
 	const float *(*hidden)(const struct lms_run *r, int l, int b, int *D);
 	const float *(*gates)(const struct lms_run *r, int l, int b, int *G);
 	void (*block)(const struct lms_run *r, int l, int b, struct lms_block_acts *out);
+	/* The MLP's hidden activations of layer l, row b, (T, H), when the
+	 * architecture recomputes them rather than keep them (block's neurons
+	 * NULL); valid until the next call or forward. */
+	const float *(*neurons)(const struct lms_run *r, int l, int b);
 	/* Copies every layer's keys and values (the attention cache) of
 	 * positions [0, n) of batch row 0 of src into batch row b of dst, a
 	 * run of the same model: dst's row b can then continue src's context

@@ -164,22 +164,27 @@ static void gpt2_init(const struct lms_config *c, float *params, uint64_t seed)
  * row stride T positions. */
 struct gpt2_acts {
 	int B, T;
-	float *encoded;   /* (B, T, C) emb + wpe */
-	float *ln1;       /* (L, B, T, C) */
+	float *encoded; /* (B, T, C) emb + wpe */
+	/* One LayerNorm's output, ln_1's or ln_2's of the layer being computed:
+	 * only a weight gradient reads them again, and recomputes them */
+	float *ln;        /* (B, T, C) */
 	float *ln1_mean;  /* (L, B, T) */
 	float *ln1_rstd;  /* (L, B, T) */
 	float *qkv;       /* (L, B, T, 3C) the KV cache lives here */
 	float *atty;      /* (L, B, T, C) attention output before c_proj */
-	float *att;       /* (L, B, NH, T, T) probabilities, row stride T */
 	float *residual2; /* (L, B, T, C) after the attention half of a block */
-	float *ln2;       /* (L, B, T, C) */
 	float *ln2_mean;  /* (L, B, T) */
 	float *ln2_rstd;  /* (L, B, T) */
 	float *fch;       /* (L, B, T, H) c_fc output */
-	float *fch_gelu;  /* (L, B, T, H) */
-	float *residual3; /* (L, B, T, C) the residual stream after each block */
-	float *lnf_mean;  /* (B, T) */
-	float *lnf_rstd;  /* (B, T) */
+	/* GELU(fch) of one layer: the forward's layer being computed, the
+	 * backward's (weight gradients), or layer gelu_l of batch row gelu_b for
+	 * the neurons view; not kept per layer (151 MB for GPT-2 small at 1024
+	 * positions) since it is one cheap function of fch */
+	float *fch_gelu;    /* (B, T, H) */
+	int gelu_l, gelu_b; /* the layer and batch row fch_gelu holds for the view; -1: none */
+	float *residual3;   /* (L, B, T, C) the residual stream after each block */
+	float *lnf_mean;    /* (B, T) */
+	float *lnf_rstd;    /* (B, T) */
 	/* backward, reused by every layer */
 	float *dresidual; /* (B, T, C) d objective / d residual stream */
 	float *dln;       /* (B, T, C) */
@@ -187,7 +192,12 @@ struct gpt2_acts {
 	float *datty;     /* (B, T, C) */
 	float *dfch_gelu; /* (B, T, H) */
 	float *dfch;      /* (B, T, H) */
-	float *datt;      /* (T, T) attention backward scratch */
+	/* Attention probabilities are not kept (L x NH x T x T floats, 604 MB
+	 * for GPT-2 small at 1024 positions): the forward streams them and
+	 * the backward and the views recompute them from q and k. */
+	float *attwork; /* (2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
+	float *attview; /* (T, T) head view_h of layer view_l, batch row view_b, row stride T */
+	int view_l, view_h, view_b; /* which head attview holds; view_l -1: none */
 	/* the forward's products over several batch rows' runs (B > 1 only) */
 	float *pack_in;  /* (B, T, max(C, H)) */
 	float *pack_out; /* (B, T, max(3C, H)) */
@@ -202,24 +212,23 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		return NULL;
 	a->B = B;
 	a->T = T;
-	size_t BT = (size_t)B * T, L = c->L, C = c->C, H = c->H, NH = c->NH;
+	a->view_l = a->gelu_l = -1;
+	size_t BT = (size_t)B * T, L = c->L, C = c->C, H = c->H;
 	struct {
 		float **p;
 		size_t n;
 	} parts[] = {
 		{&a->encoded, BT * C},
-		{&a->ln1, L * BT * C},
+		{&a->ln, BT * C},
 		{&a->ln1_mean, L * BT},
 		{&a->ln1_rstd, L * BT},
 		{&a->qkv, L * BT * 3 * C},
 		{&a->atty, L * BT * C},
-		{&a->att, L * B * NH * T * T},
 		{&a->residual2, L * BT * C},
-		{&a->ln2, L * BT * C},
 		{&a->ln2_mean, L * BT},
 		{&a->ln2_rstd, L * BT},
 		{&a->fch, L * BT * H},
-		{&a->fch_gelu, L * BT * H},
+		{&a->fch_gelu, BT * H},
 		{&a->residual3, L * BT * C},
 		{&a->lnf_mean, BT},
 		{&a->lnf_rstd, BT},
@@ -229,7 +238,8 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		{&a->datty, BT * C},
 		{&a->dfch_gelu, BT * H},
 		{&a->dfch, BT * H},
-		{&a->datt, (size_t)T * T},
+		{&a->attwork, 2 * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T},
+		{&a->attview, (size_t)T * T},
 		{&a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0},
 		{&a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0},
 	};
@@ -350,19 +360,20 @@ static void span_matmul(struct gpt2_acts *a, const struct span *sp, float *out, 
 
 /* Attention of queries [from, n) of every batch row, or of each row's own
  * run when rows start late. */
-static void span_attention(const struct span *sp, float *atty, float *att, const float *qkv,
+static void span_attention(const struct span *sp, float *atty, float *work, const float *qkv,
                            struct lms_attn_layout lay, int C)
 {
 	if (!sp->iv) {
-		lms_attention_forward(atty, att, qkv, qkv + C, qkv + 2 * C, &lay, sp->from, sp->n);
+		lms_attention_forward_streamed(atty, work, qkv, qkv + C, qkv + 2 * C, &lay, sp->from,
+		                               sp->n);
 		return;
 	}
 	int B = lay.B, T = lay.T;
 	lay.B = 1;
 	for (int b = 0; b < B; b++) {
 		const float *q = qkv + (size_t)b * T * 3 * C;
-		lms_attention_forward(atty + (size_t)b * T * C, att + (size_t)b * lay.NH * T * T, q, q + C,
-		                      q + 2 * C, &lay, seg_from(sp, b), sp->n);
+		lms_attention_forward_streamed(atty + (size_t)b * T * C, work, q, q + C, q + 2 * C, &lay,
+		                               seg_from(sp, b), sp->n);
 	}
 }
 
@@ -375,6 +386,7 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 	int B = a->B, T = a->T, C = c->C, H = c->H;
 	struct span sp = span_forward(r->iv, B, T, from, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
+	a->view_l = a->gelu_l = -1;
 
 	/* encoded = emb + wpe[t] */
 	for (int b = 0; b < B; b++)
@@ -385,13 +397,12 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 
 	for (int l = 0; l < c->L; l++) {
 		float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
-		float *ln1 = layer(a->ln1, l, a, C), *ln1m = layer(a->ln1_mean, l, a, 1);
+		float *ln1 = a->ln, *ln1m = layer(a->ln1_mean, l, a, 1);
 		float *ln1r = layer(a->ln1_rstd, l, a, 1), *qkv = layer(a->qkv, l, a, 3 * C);
 		float *atty = layer(a->atty, l, a, C), *res2 = layer(a->residual2, l, a, C);
-		float *ln2 = layer(a->ln2, l, a, C), *ln2m = layer(a->ln2_mean, l, a, 1);
+		float *ln2 = a->ln, *ln2m = layer(a->ln2_mean, l, a, 1);
 		float *ln2r = layer(a->ln2_rstd, l, a, 1), *fch = layer(a->fch, l, a, H);
-		float *fchg = layer(a->fch_gelu, l, a, H), *res3 = layer(a->residual3, l, a, C);
-		float *att = a->att + (size_t)l * B * c->NH * T * T;
+		float *fchg = a->fch_gelu, *res3 = layer(a->residual3, l, a, C);
 		size_t lC = (size_t)l * C;
 		if (!lms_iv_layer_in(r->iv, l, res, B, T, C, from, n))
 			continue;
@@ -409,7 +420,7 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			post = span_of(B, T, n - 1, n);
 			post.gather = 1;
 		}
-		span_attention(&post, atty, att, qkv, lay, C);
+		span_attention(&post, atty, a->attwork, qkv, lay, C);
 		lms_iv_heads(r->iv, l, atty, B, T, C, post.from, n);
 		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
 		span_matmul(a, &post, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
@@ -475,6 +486,7 @@ static void gpt2_backward(struct lms_run *r, int flags)
 	int want = (flags & LMS_GRAD_PARAMS) && r->m->grads;
 	if (want)
 		params_at(&g, c, r->m->grads);
+	a->gelu_l = -1;
 	int B = a->B, T = a->T, C = c->C, H = c->H, n = r->n;
 	struct span sp = span_of(B, T, 0, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
@@ -502,13 +514,12 @@ static void gpt2_backward(struct lms_run *r, int flags)
 
 	for (int l = c->L - 1; l >= 0; l--) {
 		const float *res = l == 0 ? a->encoded : layer(a->residual3, l - 1, a, C);
-		float *ln1 = layer(a->ln1, l, a, C), *ln1m = layer(a->ln1_mean, l, a, 1);
+		float *ln1 = a->ln, *ln1m = layer(a->ln1_mean, l, a, 1);
 		float *ln1r = layer(a->ln1_rstd, l, a, 1), *qkv = layer(a->qkv, l, a, 3 * C);
 		float *atty = layer(a->atty, l, a, C), *res2 = layer(a->residual2, l, a, C);
-		float *ln2 = layer(a->ln2, l, a, C), *ln2m = layer(a->ln2_mean, l, a, 1);
+		float *ln2 = a->ln, *ln2m = layer(a->ln2_mean, l, a, 1);
 		float *ln2r = layer(a->ln2_rstd, l, a, 1), *fch = layer(a->fch, l, a, H);
-		float *fchg = layer(a->fch_gelu, l, a, H);
-		float *att = a->att + (size_t)l * B * c->NH * T * T;
+		float *fchg = a->fch_gelu;
 		size_t lC = (size_t)l * C;
 
 		zero_rows(a->dfch_gelu, &sp, H);
@@ -523,11 +534,18 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			size_t r0 = seg_row(ms, i);
 			int len = ms->len;
 			float *dres = a->dresidual + r0 * C;
+			/* the weight gradient of c_proj reads its input again */
+			if (want)
+				lms_gelu_forward(fchg + r0 * H, fch + r0 * H, len * H);
 			lms_matmul_backward(a->dfch_gelu + r0 * H, pg(g.fcprojw, (size_t)l * H * C, want),
 			                    pg(g.fcprojb, lC, want), dres, fchg + r0 * H,
 			                    p.fcprojw + (size_t)l * H * C, len, H, C);
 			lms_iv_mlp_backward(r->iv, l, a->dfch_gelu + r0 * H, (size_t)len * H);
 			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, len * H);
+			/* so does c_fc's (the same mean and rstd are written again) */
+			if (want)
+				lms_layernorm_forward(ln2 + r0 * C, ln2m + r0, ln2r + r0, res2 + r0 * C,
+				                      p.ln2w + lC, p.ln2b + lC, len, C, c->eps);
 			lms_matmul_backward(a->dln + r0 * C, pg(g.fcw, lC * H, want),
 			                    pg(g.fcb, (size_t)l * H, want), a->dfch + r0 * H, ln2 + r0 * C,
 			                    p.fcw + lC * H, len, C, H);
@@ -541,11 +559,14 @@ static void gpt2_backward(struct lms_run *r, int flags)
 		}
 		float *dqkv = a->dqkv;
 		lms_iv_heads_backward(r->iv, l, a->datty, B, T, C, n);
-		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->datt, a->datty, att, qkv, qkv + C,
-		                       qkv + 2 * C, &lay, n);
+		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->attwork, a->datty, NULL, qkv,
+		                       qkv + C, qkv + 2 * C, &lay, n);
 		zero_rows(a->dln, &sp, C);
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);
+			if (want)
+				lms_layernorm_forward(ln1 + r0 * C, ln1m + r0, ln1r + r0, res + r0 * C, p.ln1w + lC,
+				                      p.ln1b + lC, sp.len, C, c->eps);
 			lms_matmul_backward(a->dln + r0 * C, pg(g.qkvw, lC * 3 * C, want),
 			                    pg(g.qkvb, lC * 3, want), dqkv + r0 * 3 * C, ln1 + r0 * C,
 			                    p.qkvw + lC * 3 * C, sp.len, C, 3 * C);
@@ -565,13 +586,28 @@ static void gpt2_backward(struct lms_run *r, int flags)
 
 /* ---- explorer views and the tied head --------------------------------------- */
 
+/* One head's probabilities, recomputed from the run's q and k for rows
+ * [0, n) of the last forward (0 above the diagonal and right of n), and
+ * kept until another head is asked for or the run changes. */
 static const float *gpt2_attention(const struct lms_run *r, int l, int h, int b)
 {
 	const struct lms_config *c = &r->m->cfg;
-	const struct gpt2_acts *a = r->acts;
+	struct gpt2_acts *a = r->acts;
 	if (l < 0 || l >= c->L || h < 0 || h >= c->NH || b < 0 || b >= a->B)
 		return NULL;
-	return a->att + (((size_t)l * a->B + b) * c->NH + h) * a->T * a->T;
+	if (a->view_l == l && a->view_h == h && a->view_b == b)
+		return a->attview;
+	int T = a->T, n = r->n > 0 && r->n <= T ? r->n : 0;
+	struct lms_attn_layout lay = lms_attn_layout_fused(a->B, T, c->C, c->NH);
+	const float *qkv = layer(a->qkv, l, a, 3 * (size_t)c->C);
+	lms_attention_probs(a->attview, T, qkv, qkv + c->C, &lay, b, h, n);
+	/* what an earlier, longer run left right of n */
+	for (int t = 0; t < n; t++)
+		memset(a->attview + (size_t)t * T + n, 0, (size_t)(T - n) * sizeof(float));
+	a->view_l = l;
+	a->view_h = h;
+	a->view_b = b;
+	return a->attview;
 }
 
 static const float *gpt2_hidden(const struct lms_run *r, int l, int b, int *D)
@@ -593,7 +629,24 @@ static void gpt2_block(const struct lms_run *r, int l, int b, struct lms_block_a
 	out->heads = layer(a->atty, l, a, C) + row * C;
 	out->resid_mid = layer(a->residual2, l, a, C) + row * C;
 	out->resid_post = layer(a->residual3, l, a, C) + row * C;
-	out->neurons = layer(a->fch_gelu, l, a, c->H) + row * c->H;
+	out->neurons = NULL; /* recomputed on demand: gpt2_neurons */
+}
+
+/* GELU(fch) of layer l for rows [0, n) of batch row b, kept until another
+ * is asked for or the run changes. */
+static const float *gpt2_neurons(const struct lms_run *r, int l, int b)
+{
+	const struct lms_config *c = &r->m->cfg;
+	struct gpt2_acts *a = r->acts;
+	if (l < 0 || l >= c->L || b < 0 || b >= a->B)
+		return NULL;
+	size_t H = c->H, row = (size_t)b * a->T;
+	if (a->gelu_l != l || a->gelu_b != b)
+		lms_gelu_forward(a->fch_gelu + row * H, layer(a->fch, l, a, H) + row * H,
+		                 (int)((size_t)r->n * H));
+	a->gelu_l = l;
+	a->gelu_b = b;
+	return a->fch_gelu + row * H;
 }
 
 static void gpt2_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, int n)
@@ -602,6 +655,7 @@ static void gpt2_kv_copy(struct lms_run *dst, int b, const struct lms_run *src, 
 	struct gpt2_acts *d = dst->acts;
 	const struct gpt2_acts *s = src->acts;
 	size_t X = 3 * (size_t)c->C; /* q rides along: k and v sit between q's */
+	d->view_l = d->gelu_l = -1;
 	for (int l = 0; l < c->L; l++)
 		memcpy(layer(d->qkv, l, d, X) + (size_t)b * d->T * X, s->qkv + (size_t)l * s->B * s->T * X,
 		       (size_t)n * X * sizeof(float));
@@ -638,6 +692,7 @@ const struct lms_arch_ops lms_gpt2_ops = {
 	.hidden = gpt2_hidden,
 	.gates = NULL,
 	.block = gpt2_block,
+	.neurons = gpt2_neurons,
 	.kv_copy = gpt2_kv_copy,
 	.final_norm = gpt2_final_norm,
 	.wout_offset = gpt2_wte_offset,

@@ -112,13 +112,20 @@ const char *lms_blas_better_core(void)
 {
 	if (getenv("OPENBLAS_CORETYPE"))
 		return NULL;
-	if (strcmp(openblas_get_corename(), "Prescott") != 0)
+	const char *name = openblas_get_corename();
+	/* AVX2 kernels on a processor with AVX-512 (Zen 4 under OpenBLAS
+	 * 0.3.21, which takes it for an older Zen): the SkylakeX kernels ran a
+	 * GPT-2 forward 1.3 to 1.7 times as fast there */
+	int avx2 = !strcmp(name, "Haswell") || !strcmp(name, "Zen");
+	if (strcmp(name, "Prescott") != 0 && !avx2)
 		return NULL;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
 		return "SkylakeX";
+	if (avx2)
+		return NULL;
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		return "Haswell";
 #endif

@@ -18,7 +18,7 @@ void lms_repeated_tokens(int *out, int N, int V, unsigned long long seed)
 }
 
 /* prev[i] = the latest j < i with ids[j] == ids[i], or -1. */
-static void earlier(int *prev, const int *ids, int n)
+void lms_head_prev(int *prev, const int *ids, int n)
 {
 	for (int i = 0; i < n; i++) {
 		prev[i] = -1;
@@ -31,7 +31,7 @@ static void earlier(int *prev, const int *ids, int n)
 }
 
 /* The three scores of one head's attention a (n, n) with row stride T. */
-static void head_scores(const float *a, int T, const int *prev, int n, double *p, double *d,
+void lms_head_scores_of(const float *a, int T, const int *prev, int n, double *p, double *d,
                         double *ind)
 {
 	double sp = 0.0, sd = 0.0, si = 0.0;
@@ -76,12 +76,12 @@ enum lms_status lms_head_scores_compute(const struct lms_run *r, const int *ids,
 		lms_head_scores_free(out);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
-	earlier(prev, ids, n);
+	lms_head_prev(prev, ids, n);
 	for (int l = 0; l < c->L; l++)
 		for (int h = 0; h < c->NH; h++) {
 			size_t k = (size_t)l * c->NH + h;
-			head_scores(lms_run_attention(r, l, h, 0), r->T, prev, n, &out->previous[k],
-			            &out->duplicate[k], &out->induction[k]);
+			lms_head_scores_of(lms_run_attention(r, l, h, 0), r->T, prev, n, &out->previous[k],
+			                   &out->duplicate[k], &out->induction[k]);
 		}
 	free(prev);
 	return LMS_OK;

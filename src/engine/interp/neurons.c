@@ -23,7 +23,7 @@ const float *lms_run_neurons(const struct lms_run *r, int l, int *H)
 	struct lms_block_acts b;
 	ops->block(r, l, 0, &b);
 	*H = c->H;
-	return b.neurons;
+	return b.neurons ? b.neurons : ops->neurons(r, l, 0);
 }
 
 static enum lms_status alloc_stats(struct lms_neuron_stats *s, int layer, int H, int K)

@@ -376,23 +376,32 @@ struct lms_attn_layout lms_attn_layout_fused(int B, int T, int C, int NH)
 	return s;
 }
 
-/* Queries are taken in blocks of this many rows; a block attends to the
- * keys up to its last row only, which skips most of the masked half of
+/* Queries are taken in blocks of LMS_ATT_BLOCK rows; a block attends to
+ * the keys up to its last row only, which skips most of the masked half of
  * q k^T and att v on long contexts. */
-#define ATT_BLOCK 64
 
-/* Softmax over row[0..t] in place; row[t+1..end) = 0. */
+/* Softmax over row[0..t] in place; row[t+1..end) = 0. The exponentials
+ * through lms_vexp's branch-free exp in blocks that vectorise (libm's expf
+ * was a tenth of a GPT-2 forward at 256 positions). */
 static void causal_softmax_row(float *row, int t, int end)
 {
 	float mx = row[0];
 	for (int j = 1; j <= t; j++)
 		if (row[j] > mx)
 			mx = row[j];
-	float sum = 0.0f;
-	for (int j = 0; j <= t; j++) {
-		row[j] = expf(row[j] - mx);
+	float acc[SUM_LANES] = {0}, sum = 0.0f;
+	int j = 0;
+	for (; j + SUM_LANES <= t + 1; j += SUM_LANES)
+		for (int i = 0; i < SUM_LANES; i++) {
+			row[j + i] = exp_or_zero(row[j + i] - mx);
+			acc[i] += row[j + i];
+		}
+	for (; j <= t; j++) {
+		row[j] = exp_or_zero(row[j] - mx);
 		sum += row[j];
 	}
+	for (int i = 0; i < SUM_LANES; i++)
+		sum += acc[i];
 	float inv = 1.0f / sum;
 	for (int j = 0; j <= t; j++)
 		row[j] *= inv;
@@ -400,80 +409,176 @@ static void causal_softmax_row(float *row, int t, int end)
 		row[j] = 0.0f;
 }
 
+/* One head's pointers into q, k, v and out for batch row b, query head h. */
+struct head {
+	const float *q, *k, *v;
+	float *out;
+};
+
+static struct head head_of(const float *q, const float *k, const float *v, float *out,
+                           const struct lms_attn_layout *s, int b, int h)
+{
+	int kvh = h / (s->NH / s->KV);
+	size_t T = (size_t)s->T;
+	struct head x = {
+		q + b * T * s->ldq + (size_t)h * s->hs,
+		k + b * T * s->ldkv + (size_t)kvh * s->hs,
+		v + b * T * s->ldkv + (size_t)kvh * s->hs,
+		out ? out + b * T * s->ldo + (size_t)h * s->hs : NULL,
+	};
+	return x;
+}
+
+/* Whether queries [r0, r1) are a single query (a keystroke's) that sgemv
+ * should take: it reads k and v in place, where sgemm first copies all of
+ * them into its packed layout (at 1024 positions GPT-2 small's 144 heads
+ * took 10 ms that way against 5.5 with sgemv, one thread). With more
+ * threads OpenBLAS splits sgemv and each head waits for the other core,
+ * which on a busy two-core machine made it 3 to 10 times slower than
+ * sgemm: then sgemm. */
+static int one_query(int r0, int r1)
+{
+	return r1 - r0 == 1 && openblas_get_num_threads() == 1;
+}
+
+/* p[0:r1-r0, 0:r1] (row stride ldp) = softmax_causal(q[r0:r1] k[0:r1]^T
+ * * scale): the probabilities of queries [r0, r1) over keys [0, r1). */
+static void block_probs(float *p, int ldp, const struct head *x, const struct lms_attn_layout *s,
+                        int r0, int r1)
+{
+	float scale = 1.0f / sqrtf((float)s->hs);
+	/* scores (nq, r1) = q[r0:r1] (nq, hs) @ k[0:r1]^T (hs, r1) * scale */
+	if (one_query(r0, r1))
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, r1, s->hs, scale, x->k, s->ldkv,
+		            x->q + (size_t)r0 * s->ldq, 1, 0.0f, p, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, s->hs, scale,
+		            x->q + (size_t)r0 * s->ldq, s->ldq, x->k, s->ldkv, 0.0f, p, ldp);
+	for (int t = r0; t < r1; t++)
+		causal_softmax_row(p + (size_t)(t - r0) * ldp, t, r1);
+}
+
+/* out[r0:r1] (nq, hs) = p (nq, r1) @ v[0:r1] (r1, hs) */
+static void block_out(const struct head *x, const float *p, int ldp,
+                      const struct lms_attn_layout *s, int r0, int r1)
+{
+	if (one_query(r0, r1)) { /* out (hs) = v[0:r1]^T (hs, r1) @ p (r1) */
+		cblas_sgemv(CblasRowMajor, CblasTrans, r1, s->hs, 1.0f, x->v, s->ldkv, p, 1, 0.0f,
+		            x->out + (size_t)r0 * s->ldo, 1);
+		return;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, s->hs, r1, 1.0f, p, ldp, x->v,
+	            s->ldkv, 0.0f, x->out + (size_t)r0 * s->ldo, s->ldo);
+}
+
 /* att[b, h, t, :] = softmax(q_t k^T / sqrt(hs)) masked to j <= t;
  * out[b, t, h] = att[b, h, t, :] @ v, for t in [t0, t1) */
 void lms_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const struct lms_attn_layout *s, int t0, int t1)
 {
-	int T = s->T, hs = s->hs, group = s->NH / s->KV;
-	float scale = 1.0f / sqrtf((float)hs);
+	int T = s->T;
 	for (int b = 0; b < s->B; b++)
 		for (int h = 0; h < s->NH; h++) {
-			int kvh = h / group;
-			const float *qb = q + (size_t)b * T * s->ldq + (size_t)h * hs;
-			const float *kb = k + (size_t)b * T * s->ldkv + (size_t)kvh * hs;
-			const float *vb = v + (size_t)b * T * s->ldkv + (size_t)kvh * hs;
-			float *ob = out + (size_t)b * T * s->ldo + (size_t)h * hs;
+			struct head x = head_of(q, k, v, out, s, b, h);
 			float *ab = att + ((size_t)b * s->NH + h) * T * T;
-			for (int r0 = t0; r0 < t1; r0 += ATT_BLOCK) {
-				int r1 = r0 + ATT_BLOCK < t1 ? r0 + ATT_BLOCK : t1;
-				int nq = r1 - r0;
-				/* scores (nq, r1) = q[r0:r1] (nq, hs) @ k[0:r1]^T (hs, r1) * scale */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, scale,
-				            qb + (size_t)r0 * s->ldq, s->ldq, kb, s->ldkv, 0.0f,
-				            ab + (size_t)r0 * T, T);
-				for (int t = r0; t < r1; t++)
-					causal_softmax_row(ab + (size_t)t * T, t, r1);
-				/* out[r0:r1] (nq, hs) = att[r0:r1, 0:r1] (nq, r1) @ v[0:r1] (r1, hs) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f,
-				            ab + (size_t)r0 * T, T, vb, s->ldkv, 0.0f, ob + (size_t)r0 * s->ldo,
-				            s->ldo);
+			for (int r0 = t0; r0 < t1; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < t1 ? r0 + LMS_ATT_BLOCK : t1;
+				block_probs(ab + (size_t)r0 * T, T, &x, s, r0, r1);
+				block_out(&x, ab + (size_t)r0 * T, T, s, r0, r1);
 			}
 		}
+}
+
+/* The same blocks, each block's probabilities in scratch (a block's rows,
+ * row stride T) and dropped once its output is made. */
+void lms_attention_forward_streamed(float *out, float *scratch, const float *q, const float *k,
+                                    const float *v, const struct lms_attn_layout *s, int t0, int t1)
+{
+	int T = s->T;
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			struct head x = head_of(q, k, v, out, s, b, h);
+			for (int r0 = t0; r0 < t1; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < t1 ? r0 + LMS_ATT_BLOCK : t1;
+				block_probs(scratch, T, &x, s, r0, r1);
+				block_out(&x, scratch, T, s, r0, r1);
+			}
+		}
+}
+
+/* att (n, n) rows [0, n) of batch row b's head h, row stride lda */
+void lms_attention_probs(float *att, int lda, const float *q, const float *k,
+                         const struct lms_attn_layout *s, int b, int h, int n)
+{
+	struct head x = head_of(q, k, k, NULL, s, b, h);
+	for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
+		int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n;
+		block_probs(att + (size_t)r0 * lda, lda, &x, s, r0, r1);
+		/* a block's rows stop at its last key; the rest of the row up to n is masked */
+		for (int t = r0; t < r1; t++)
+			memset(att + (size_t)t * lda + r1, 0, (size_t)(n - r1) * sizeof(float));
+	}
 }
 
 /* Differentiates, per batch row and head (P = pre-softmax scores):
  *   P = q k^T / sqrt(hs);  att = softmax_causal(P);  out = att v
  * as
- *   datt = dout v^T                        (n, n)
+ *   datt = dout v^T
  *   dv  += att^T dout
  *   dP   = att * (datt - rowsum(att * datt)) on j <= i, 0 above
  *   dq  += dP k / sqrt(hs);  dk += dP^T q / sqrt(hs)
- * The scratch (n, n) holds datt, then dP * scale. */
+ * in the forward's blocks of queries [r0, r1), each over keys [0, r1):
+ * the masked upper triangle beyond a block is never multiplied. The
+ * scratch holds a block's datt, then dP * scale, (min(n, LMS_ATT_BLOCK),
+ * n); with att NULL the block's probabilities, recomputed from q and k,
+ * follow it. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
                             const struct lms_attn_layout *s, int n)
 {
-	int T = s->T, hs = s->hs, group = s->NH / s->KV;
+	int T = s->T, hs = s->hs;
 	float scale = 1.0f / sqrtf((float)hs);
+	size_t rows = n < LMS_ATT_BLOCK ? (size_t)n : LMS_ATT_BLOCK;
 	for (int b = 0; b < s->B; b++)
 		for (int h = 0; h < s->NH; h++) {
-			int kvh = h / group;
-			size_t qo = (size_t)b * T * s->ldq + (size_t)h * hs;
-			size_t kvo = (size_t)b * T * s->ldkv + (size_t)kvh * hs;
+			struct head x = head_of(q, k, v, NULL, s, b, h);
+			/* the gradients sit where x's q, k and v sit in q, k and v */
+			float *dqh = dq + (x.q - q), *dkh = dk + (x.k - k), *dvh = dv + (x.v - v);
 			const float *dob = dout + (size_t)b * T * s->ldo + (size_t)h * hs;
-			const float *ab = att + ((size_t)b * s->NH + h) * T * T;
-			/* datt (n, n) = dout (n, hs) @ v^T (hs, n) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hs, 1.0f, dob, s->ldo,
-			            v + kvo, s->ldkv, 0.0f, scratch, n);
-			/* dv (n, hs) += att^T (n, n) @ dout (n, hs) */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, ab, T, dob, s->ldo,
-			            1.0f, dv + kvo, s->ldkv);
-			for (int i = 0; i < n; i++) {
-				const float *a = ab + (size_t)i * T;
-				float *d = scratch + (size_t)i * n;
-				float dot = 0.0f;
-				for (int j = 0; j <= i; j++)
-					dot += a[j] * d[j];
-				for (int j = 0; j <= i; j++)
-					d[j] = scale * a[j] * (d[j] - dot);
-				for (int j = i + 1; j < n; j++)
-					d[j] = 0.0f;
+			for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n, nq = r1 - r0;
+				const float *p = att ? att + (((size_t)b * s->NH + h) * T + r0) * T : NULL;
+				int ldp = T;
+				if (!att) {
+					float *re = scratch + rows * n;
+					block_probs(re, n, &x, s, r0, r1);
+					p = re;
+					ldp = n;
+				}
+				const float *dor = dob + (size_t)r0 * s->ldo;
+				/* datt (nq, r1) = dout[r0:r1] (nq, hs) @ v[0:r1]^T (hs, r1) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, 1.0f, dor, s->ldo,
+				            x.v, s->ldkv, 0.0f, scratch, n);
+				/* dv[0:r1] (r1, hs) += att^T (r1, nq) @ dout[r0:r1] (nq, hs) */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, p, ldp, dor,
+				            s->ldo, 1.0f, dvh, s->ldkv);
+				for (int i = r0; i < r1; i++) {
+					const float *a = p + (size_t)(i - r0) * ldp;
+					float *dr = scratch + (size_t)(i - r0) * n;
+					float dot = 0.0f;
+					for (int j = 0; j <= i; j++)
+						dot += a[j] * dr[j];
+					for (int j = 0; j <= i; j++)
+						dr[j] = scale * a[j] * (dr[j] - dot);
+					for (int j = i + 1; j < r1; j++)
+						dr[j] = 0.0f;
+				}
+				/* dq[r0:r1] (nq, hs) += dP (nq, r1) @ k[0:r1] (r1, hs);
+				 * dk[0:r1] (r1, hs) += dP^T (r1, nq) @ q[r0:r1] (nq, hs) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f, scratch, n,
+				            x.k, s->ldkv, 1.0f, dqh + (size_t)r0 * s->ldq, s->ldq);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, scratch, n,
+				            x.q + (size_t)r0 * s->ldq, s->ldq, 1.0f, dkh, s->ldkv);
 			}
-			/* dq (n, hs) += dP (n, n) @ k (n, hs); dk (n, hs) += dP^T (n, n) @ q (n, hs) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n,
-			            k + kvo, s->ldkv, 1.0f, dq + qo, s->ldq);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hs, n, 1.0f, scratch, n, q + qo,
-			            s->ldq, 1.0f, dk + kvo, s->ldkv);
 		}
 }

@@ -87,8 +87,27 @@ struct lms_attn_layout lms_attn_layout_fused(int B, int T, int C, int NH);
  * earlier calls: that is the KV cache. */
 void lms_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const struct lms_attn_layout *s, int t0, int t1);
+/* Queries go through the kernels below in blocks of this many rows. */
+#define LMS_ATT_BLOCK 64
+
+/* The same outputs without keeping att: each block of at most
+ * LMS_ATT_BLOCK queries has its probabilities in scratch (min(T,
+ * LMS_ATT_BLOCK), T) only until its output is made. For runs whose T x T
+ * per head would not fit (GPT-2 small at 1024 positions: 604 MB); the
+ * probabilities are recomputed from q and k where they are needed
+ * (lms_attention_probs, lms_attention_backward with att NULL). */
+void lms_attention_forward_streamed(float *out, float *scratch, const float *q, const float *k,
+                                    const float *v, const struct lms_attn_layout *s, int t0,
+                                    int t1);
+/* att (n, n), row stride lda >= n: the probabilities of queries [0, n) of
+ * batch row b's head h over keys [0, n), as lms_attention_forward keeps
+ * them (0 above the diagonal). */
+void lms_attention_probs(float *att, int lda, const float *q, const float *k,
+                         const struct lms_attn_layout *s, int b, int h, int n);
 /* Backward over positions [0, n) of every batch row: accumulates into dq,
- * dk, dv (laid out as q, k, v). scratch holds n * n floats. */
+ * dk, dv (laid out as q, k, v). scratch holds min(n, LMS_ATT_BLOCK) * n
+ * floats; with att NULL (a streamed forward) twice that, and the
+ * probabilities are recomputed. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
                             const struct lms_attn_layout *s, int n);
