@@ -93,6 +93,10 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -c $< -o $@
 
+# AdamW's update and the gradient norm (train/optim.c) vectorise only with
+# the dynamic cost model and without errno from sqrtf.
+$(OBJ)/src/engine/train/optim.o: OPT += -fno-math-errno -fvect-cost-model=dynamic
+
 $(SAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(WARN) $(BASEFLAGS) $(CHECK_CFLAGS) -c $< -o $@
