@@ -21,11 +21,13 @@ enum lms_status lms_attrwork_open(struct lms_attrwork *w, const struct lms_model
 	if (st)
 		return st;
 	if (run) {
-		if (run->m != m || run->T < n) {
+		if (run->m != m)
+			st = lms_fail(LMS_EARG, "the work run belongs to another model");
+		else if (run->T < n)
+			st = lms_fail(LMS_EARG, "%d positions do not fit a run of %d", n, run->T);
+		if (st) {
 			lms_attrwork_close(w);
-			return run->m != m
-			               ? lms_fail(LMS_EARG, "the work run belongs to another model")
-			               : lms_fail(LMS_EARG, "%d positions do not fit a run of %d", n, run->T);
+			return st;
 		}
 		w->r = run;
 	} else {
