@@ -103,6 +103,12 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(OPT) $(WARN) $(BASEFLAGS) -c $< -o $@
 
+# AdamW's update and the gradient norm (train/optim.c) vectorise only with
+# the dynamic cost model and without errno from sqrtf; the log-sum-exp's
+# lanes (base/logits.c) with the dynamic cost model.
+$(OBJ)/src/engine/train/optim.o: OPT += -fno-math-errno -fvect-cost-model=dynamic
+$(OBJ)/src/engine/base/logits.o: OPT += -fvect-cost-model=dynamic
+
 $(SAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) $(WARN) $(BASEFLAGS) $(CHECK_CFLAGS) -c $< -o $@

@@ -299,6 +299,40 @@ START_TEST(test_ig_batching)
 }
 END_TEST
 
+/* The values and gradients of a batch of variants (one product over the
+ * rows' last positions, attrwork.c) against the same method evaluated a row
+ * at a time in a one-row run (a row's own pass over the unembedding), for
+ * integrated gradients and lime, with and without a contrast. */
+START_TEST(test_batched_rows)
+{
+	struct lms_model *m = gpt2();
+	int ids[N];
+	random_ids(ids, N, 31);
+	struct lms_run *one;
+	ck_assert_int_eq(lms_run_new(m, 1, N, &one), LMS_OK);
+	for (int variant = 0; variant < 4; variant++) {
+		struct lms_attr_opts o;
+		lms_attr_opts_default(&o);
+		o.method = variant < 2 ? LMS_ATTR_INTEGRATED_GRADIENTS : LMS_ATTR_LIME;
+		o.ig_steps = 12;
+		o.lime_samples = 40;
+		int contrast = variant % 2 ? 11 : -1;
+		float a[N], b[N];
+		struct lms_attr_info ia, ib;
+		ck_assert_int_eq(lms_attribute(m, ids, N, 3, contrast, &o, a, &ia), LMS_OK);
+		o.run = one;
+		ck_assert_int_eq(lms_attribute(m, ids, N, 3, contrast, &o, b, &ib), LMS_OK);
+		ck_assert_double_eq_tol(ia.f, ib.f, 1e-5);
+		ck_assert_double_eq_tol(ia.f, direct_f(m, ids, N, 3, contrast, -1, 0), 1e-5);
+		for (int j = 0; j < N; j++)
+			ck_assert_msg(fabsf(a[j] - b[j]) <= 1e-4f * (1.0f + fabsf(b[j])),
+			              "variant %d pos %d: batched %g, row by row %g", variant, j, a[j], b[j]);
+	}
+	lms_run_free(one);
+	lms_model_free(m);
+}
+END_TEST
+
 START_TEST(test_occlusion)
 {
 	struct lms_model *models[2] = {gpt2(), lstm()};
@@ -678,6 +712,7 @@ Suite *lms_test_suite(void)
 		{"grad_x_input", test_grad_x_input},
 		{"ig_completeness", test_ig_completeness},
 		{"ig_batching", test_ig_batching},
+		{"batched_rows", test_batched_rows},
 		{"gru_llama", test_gru_llama},
 		{"progress_stop", test_progress_stop},
 		{"occlusion", test_occlusion},

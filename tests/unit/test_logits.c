@@ -24,6 +24,14 @@ START_TEST(test_logsumexp)
 	/* exp(1000) overflows: the shift by the maximum keeps it finite */
 	float big[3] = {1000.0f, 1000.0f, -1000.0f};
 	ck_assert_double_eq_tol(lms_logsumexp(big, 3), 1000.0 + log(2.0), 1e-9);
+	/* the maximum in the tail past the 16 lanes, then inside them: log(e^40 +
+	 * 36 e^0) either way (36 zeros beside one 40) */
+	float z[37] = {0};
+	z[36] = 40.0f;
+	ck_assert_double_eq_tol(lms_logsumexp(z, 37), 40.0 + log1p(36.0 * exp(-40.0)), 1e-9);
+	z[36] = 0.0f;
+	z[5] = 40.0f;
+	ck_assert_double_eq_tol(lms_logsumexp(z, 37), 40.0 + log1p(36.0 * exp(-40.0)), 1e-9);
 	float one = -7.5f;
 	ck_assert_double_eq(lms_logsumexp(&one, 1), -7.5);
 }

@@ -118,6 +118,17 @@ START_TEST(test_clip_grad_norm)
 	ck_assert(fabsf(g[0] - 0.6f) < 1e-6f && fabsf(g[2] - 0.8f) < 1e-6f && g[1] == 0);
 	float bad[2] = {NAN, 1};
 	ck_assert(isnan(lms_clip_grad_norm(bad, 2, 1.0)));
+	/* a length past the partial sums' lanes with a tail (1003 = 125 * 8 + 3):
+	 * the norm against a long double sum of the squares */
+	enum { NG = 1003 };
+	float *x = malloc(NG * sizeof *x);
+	long double ss = 0.0L;
+	for (int i = 0; i < NG; i++) {
+		x[i] = (float)((i * 37 % 101) - 50) / 7.0f;
+		ss += (long double)x[i] * x[i];
+	}
+	ck_assert(fabs(lms_clip_grad_norm(x, NG, 0.0) - (double)sqrtl(ss)) < 1e-9 * (double)sqrtl(ss));
+	free(x);
 }
 END_TEST
 

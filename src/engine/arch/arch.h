@@ -83,6 +83,10 @@ struct lms_wmat lms_tensor_wmat(const struct lms_tensor *t, enum lms_wtype type,
  * (C and Cout floats; run.c). */
 void lms_model_embed_row(const struct lms_model *m, int id, float *out);
 void lms_model_unembed_row(const struct lms_model *m, int k, float *out);
+/* The logits at position pos of batch rows [0, rows), one product over
+ * them (wout read once, where lms_logits of each row would stream it per
+ * row): r->logits row b * T + pos. */
+void lms_logits_at(struct lms_run *r, int rows, int pos);
 /* The unembedding (V, Cout) and the token embedding (V, C) as stored. */
 const struct lms_wmat *lms_model_wout(const struct lms_model *m);
 const struct lms_wmat *lms_model_wte(const struct lms_model *m);

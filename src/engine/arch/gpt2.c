@@ -494,13 +494,14 @@ static void gpt2_backward(struct lms_run *r, int flags)
 	/* Positions whose output is not differentiated (all but the last for a
 	 * log-prob objective) get no gradient until the last layer's attention
 	 * spreads it: down to there, only rows [g0, n) need work. */
-	struct span top = sp;
-	if (B == 1) {
-		int g0 = 0;
-		while (g0 < n - 1 && !any_nonzero(r->dhfin + (size_t)g0 * C, C))
-			g0++;
-		top = span_of(1, T, g0, n);
+	int g0 = n - 1;
+	for (int b = 0; b < B && g0 > 0; b++) {
+		int f = 0;
+		while (f < g0 && !any_nonzero(r->dhfin + ((size_t)b * T + f) * C, C))
+			f++;
+		g0 = f;
 	}
+	struct span top = span_of(B, T, g0, n);
 
 	/* hfin = layernorm(residual3[L-1]) */
 	zero_rows(a->dresidual, &sp, C);

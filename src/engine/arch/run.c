@@ -240,6 +240,17 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 	                 bout_of(r->m), rows);
 }
 
+void lms_logits_at(struct lms_run *r, int rows, int pos)
+{
+	const struct lms_config *c = &r->m->cfg;
+	r->soft_row = -1;
+	if (rows <= 0)
+		return;
+	/* logits (rows, V) = hfin (rows, Cout) @ wout^T + bout, rows T apart */
+	lms_wmat_forward(r->logits + (size_t)pos * c->V, r->T * c->V, r->hfin + (size_t)pos * r->Cout,
+	                 r->T * r->Cout, lms_model_wout(r->m), bout_of(r->m), rows);
+}
+
 static void zero_dhfin(struct lms_run *r)
 {
 	for (int b = 0; b < r->B; b++)

@@ -180,6 +180,7 @@ enum lms_status lms_attribute(const struct lms_model *m, const int *ids, int n, 
 			break;
 		}
 		lms_attrwork_set_ids(&w, 0, ids, n);
+		w.all_positions = 1;
 		lms_attrwork_eval(&w, 1, n, target, contrast, &info->f, 0);
 		info->evaluations = 1;
 		st = lms_rollout_run(buf, w.r, 0, n, buf + nn);

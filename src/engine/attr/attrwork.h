@@ -5,11 +5,16 @@
 #define LMS_ATTRWORK_H
 
 #include "lmscope/attribution.h"
+#include "lmscope/interp.h"
 
 struct lms_attrwork {
 	const struct lms_model *m;
 	struct lms_run *r;   /* where variants are evaluated */
 	struct lms_run *own; /* r when allocated here, else NULL */
+	/* every position of the last forward is read afterwards (rollout's
+	 * attention), so the last layer may not be trimmed to the last one */
+	int all_positions;
+	struct lms_intervention *blank; /* owned: nothing ablated, copied when r follows none */
 };
 
 /* Opens a work area for inputs of n positions: run when given (T >= n, of

@@ -4,13 +4,48 @@
 #include "lmscope/logits.h"
 #include "nn/ops.h"
 
+/* Lanes of the maximum and of the block sums: independent accumulators the
+ * compiler turns into vector registers (one running value would chain
+ * every element behind the previous one). */
+enum { LANES = 16 };
+
+static float row_max(const float *x, int n)
+{
+	float m[LANES];
+	int i = 0;
+	for (int k = 0; k < LANES; k++)
+		m[k] = x[0];
+	for (; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++)
+			m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+	float mx = m[0];
+	for (int k = 1; k < LANES; k++)
+		mx = m[k] > mx ? m[k] : mx;
+	for (; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	return mx;
+}
+
+static float lane_sum(const float *e, int n)
+{
+	float a[LANES] = {0};
+	int i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++)
+			a[k] += e[i + k];
+	float s = 0.0f;
+	for (; i < n; i++)
+		s += e[i];
+	for (int k = 0; k < LANES; k++)
+		s += a[k];
+	return s;
+}
+
 double lms_logsumexp(const float *x, int n)
 {
 	enum { NB = 256 };
 	float sh[NB], e[NB];
-	float mx = x[0];
-	for (int i = 1; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
+	float mx = row_max(x, n);
 	/* blocks through lms_vexp (vectorised; libm's expf is one at a time),
 	 * each block's sum in float, the blocks' in double */
 	double s = 0.0;
@@ -19,10 +54,7 @@ double lms_logsumexp(const float *x, int n)
 		for (int j = 0; j < nb; j++)
 			sh[j] = x[i0 + j] - mx;
 		lms_vexp(e, sh, nb);
-		float bs = 0.0f;
-		for (int j = 0; j < nb; j++)
-			bs += e[j];
-		s += bs;
+		s += lane_sum(e, nb);
 	}
 	return mx + log(s);
 }
