@@ -113,6 +113,8 @@ prev=$(echo "$steps" | awk '{print $(NF - 1)}')
 start L 170 45 "lesson '$root/models/lessons/attention-induction.lesson' --speed 400"
 wait_for L "Step 1/9" || fail "attention-induction: no first step"
 for k in 2 3 4 5 6 7 8 9; do
+	# (Space while a context is still being typed out finishes the typing)
+	settle L "Step $((k - 1))/9" || { fail "attention-induction: step $((k - 1)) never settled"; break; }
 	$T send-keys -t L Space
 	wait_for L "Step $k/9" || { fail "attention-induction: no step $k"; break; }
 done

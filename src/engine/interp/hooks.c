@@ -51,9 +51,22 @@ int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, i
 	return 1;
 }
 
+/* Whether a head of layer l is mean-ablated: its output at every
+ * position is then its mean over the positions, which reads them all (an
+ * MLP is always ablated to zero). */
+static int mean_ablated(const struct lms_intervention *iv, int l)
+{
+	if (!iv->n_ablated || iv->mode != LMS_ABLATE_MEAN)
+		return 0;
+	for (int h = 0; iv->heads && h < iv->NH; h++)
+		if (iv->heads[(size_t)l * iv->NH + h])
+			return 1;
+	return 0;
+}
+
 int lms_iv_last_only(const struct lms_intervention *iv, int l, int L)
 {
-	return iv && iv->last_only && l == L - 1;
+	return iv && iv->last_only && l == L - 1 && !mean_ablated(iv, l);
 }
 
 /* Columns [c0, c0 + w) of rows [0, n) of y (T, C) := their mean over the rows. */

@@ -24,7 +24,8 @@ int lms_iv_row_from(const struct lms_intervention *iv, int b, int from);
 int lms_iv_layer_in(const struct lms_intervention *iv, int l, float *x, int B, int T, int C,
                     int from, int n);
 /* Whether layer l of L computes past its keys and values only position
- * n - 1 (iv->last_only, the last layer). */
+ * n - 1 (iv->last_only, the last layer, unless a mean ablation there needs
+ * every position's head outputs). */
 int lms_iv_last_only(const struct lms_intervention *iv, int l, int L);
 /* After the attention of layer l, y (B, T, C) the heads' outputs before the
  * output projection: ablations and head / attn_out patches. */

@@ -25,6 +25,36 @@ train() {
 		{ cat "$d/train.log"; echo "cannot train the test model $name"; exit 1; }
 }
 
+# settle NAME TEXT [TEXT2]: TEXT (and TEXT2) show, no engine is computing
+# and the screen stays the same over three looks 0.15 s apart; the screen
+# without its status lines ends in $d/settled.
+settle() {
+	wait_for "$1" "$2" || return 1
+	same=0
+	i=0
+	while [ $i -lt 60 ]; do
+		screen "$1"
+		if grep -qF -- "$2" "$d/screen" && grep -qF -- "${3:-$2}" "$d/screen" &&
+			! grep -q "computing" "$d/screen"; then
+			grep -v "params | context" "$d/screen" > "$d/settled"
+			if [ $same -gt 0 ] && cmp -s "$d/settled" "$d/prev"; then
+				same=$((same + 1))
+				[ $same -ge 3 ] && return 0
+			else
+				same=1
+				cp "$d/settled" "$d/prev"
+			fi
+		else
+			same=0
+		fi
+		sleep 0.15
+		i=$((i + 1))
+	done
+	echo "--- screen of $1 never settled on: $2"
+	cat "$d/screen"
+	return 1
+}
+
 # start NAME COLS ROWS 'ARGS': the explorer in its own session (in the
 # temporary directory); the shell prints its exit status when it ends.
 start() {
