@@ -85,14 +85,15 @@ rc=$?
 	fail "big-gpt2 under ulimit -v 2000000: message: $err"
 # training: the check before the run covers the activations of batch x
 # context and their gradients, the parameters' gradients and AdamW's state
-# (here 4 GiB of attention activations under a 3 GB address space), and
+# (here 16 sequences of 2048 positions through 8 layers of width 128: 4.5
+# GiB of activations and their gradients under a 3 GB address space), and
 # refuses before any of it is allocated, leaving no directory behind
-awk 'BEGIN { for (i = 0; i < 800; i++) printf "the cat %d runs .\n", i % 7 }' > "$tmp/c.txt"
+awk 'BEGIN { for (i = 0; i < 8000; i++) printf "the cat %d runs .\n", i % 7 }' > "$tmp/c.txt"
 err=$(sh -c 'ulimit -v 3000000; timeout 60 "$0" --threads 1 train "$1/c.txt" -o "$1/t" --context 2048 \
-	--heads 16 --layers 4 --embd 64 --steps 1' "$LMSCOPE" "$tmp" 2>&1 > /dev/null)
+	--batch 16 --heads 16 --layers 8 --embd 128 --steps 1' "$LMSCOPE" "$tmp" 2>&1 > /dev/null)
 rc=$?
 [ $rc -eq 5 ] || fail "train under ulimit -v 3000000: exit status $rc, wanted 5 ($err)"
-printf '%s\n' "$err" | tail -n 1 | grep -qE '^lmscope: train: batch 1 x context 2048 needs [0-9.]+ GiB more \(activations and their gradients, parameter gradients and AdamW state\) but only [0-9.]+ GiB of memory is available$' ||
+printf '%s\n' "$err" | tail -n 1 | grep -qE '^lmscope: train: batch 16 x context 2048 needs [0-9.]+ GiB more \(activations and their gradients, parameter gradients and AdamW state\) but only [0-9.]+ GiB of memory is available$' ||
 	fail "train under ulimit -v 3000000: message: $err"
 [ -e "$tmp/t" ] && fail "train under ulimit -v 3000000: $tmp/t was created"
 echo "limits.sh: $failed problems"
