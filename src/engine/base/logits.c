@@ -26,21 +26,6 @@ static float row_max(const float *x, int n)
 	return mx;
 }
 
-static float lane_sum(const float *e, int n)
-{
-	float a[LANES] = {0};
-	int i = 0;
-	for (; i + LANES <= n; i += LANES)
-		for (int k = 0; k < LANES; k++)
-			a[k] += e[i + k];
-	float s = 0.0f;
-	for (; i < n; i++)
-		s += e[i];
-	for (int k = 0; k < LANES; k++)
-		s += a[k];
-	return s;
-}
-
 double lms_logsumexp(const float *x, int n)
 {
 	enum { NB = 256 };
@@ -54,7 +39,7 @@ double lms_logsumexp(const float *x, int n)
 		for (int j = 0; j < nb; j++)
 			sh[j] = x[i0 + j] - mx;
 		lms_vexp(e, sh, nb);
-		s += lane_sum(e, nb);
+		s += lms_lane_sum(e, nb);
 	}
 	return mx + log(s);
 }

@@ -115,8 +115,7 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout, c
  * scalar to keep its order). */
 #define SUM_LANES 16
 
-/* sum_k x[k] */
-static float row_sum(const float *x, int n)
+float lms_lane_sum(const float *x, int n)
 {
 	float acc[SUM_LANES] = {0};
 	int k = 0;
@@ -169,7 +168,7 @@ void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *in
 	for (int i = 0; i < N; i++) {
 		const float *x = inp + (size_t)i * C;
 		float *y = out + (size_t)i * C;
-		float m = row_sum(x, C) / (float)C;
+		float m = lms_lane_sum(x, C) / (float)C;
 		float v = row_sqdev(x, m, C) / (float)C;
 		float s = 1.0f / sqrtf(v + eps);
 		layernorm_row(y, x, w, b, m, s, C);
@@ -211,7 +210,7 @@ void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
 		const float *dy = dout + (size_t)i * C;
 		float *dx = dinp + (size_t)i * C;
 		float m = mean[i], s = rstd[i];
-		/* the two means in SUM_LANES partial sums each (see row_sum) */
+		/* the two means in SUM_LANES partial sums each (see lms_lane_sum) */
 		float acc[SUM_LANES] = {0}, accn[SUM_LANES] = {0};
 		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
 		int k = 0;

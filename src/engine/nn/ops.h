@@ -53,6 +53,9 @@ void lms_gelu_backward(float *dinp, const float *dout, const float *inp, int n);
  * out (n) = e^inp, to a few float ulps, 0 below -87; branch-free so that it
  * vectorises (softmax over a vocabulary). out may not alias inp. */
 void lms_vexp(float *out, const float *inp, int n);
+/* sum_k x[k] (n) in 16 interleaved partial sums: a fixed-width inner loop
+ * the compiler vectorises, in the same order whether or not it does. */
+float lms_lane_sum(const float *x, int n);
 
 /* ---- residual addition -------------------------------------------------
  * out (n) = a + b (out may alias a or b). */
