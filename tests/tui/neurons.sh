@@ -190,13 +190,13 @@ ls "$d"/m.neurons-l1-k10-* > /dev/null 2>&1 || fail "the command named wrote no 
 $T send-keys -t a Enter
 wait_for a "MLP neurons L1" || fail "Enter did not go back to the neurons"
 $T send-keys -t a Enter
-wait_for a " @" || fail "Enter did not list the contexts from the cache"
+settle a " @" || fail "Enter did not list the contexts from the cache"
 contexts 1 || fail "the contexts differ from lmscope neurons --neuron N --json"
 # layer 0 has no cache: r runs the pass on the engine thread and writes it
 $T send-keys -t a '['
 wait_for a "lmscope neurons ./m ncorpus.txt --layer 0 --cache" || fail "layer 0: no cache, yet no command named"
 $T send-keys -t a r
-wait_for a " @" || fail "r did not list the contexts"
+settle a " @" || fail "r did not list the contexts"
 contexts 0 || fail "the contexts of the pass run by r differ from lmscope neurons --neuron N --json"
 ls "$d"/m.neurons-l0-k10-* > /dev/null 2>&1 || fail "r wrote no cache"
 $T send-keys -t a Enter N
