@@ -175,6 +175,22 @@ static int start_cast(struct tui_cast *c, const char *title)
 	return 1;
 }
 
+/* Home and End as terminals send them when terminfo says otherwise: a
+ * terminal multiplexer sends \e[1~ and \e[4~ whatever TERM names inside it
+ * (xterm's terminfo has \eOH and \eOF), and xterm's normal cursor mode
+ * \e[H and \e[F; unknown, they would be typed into the context. */
+static void home_end_keys(void)
+{
+	static const char *const home[] = {"\033[1~", "\033[7~", "\033[H", "\033OH"};
+	static const char *const end[] = {"\033[4~", "\033[8~", "\033[F", "\033OF"};
+	for (size_t i = 0; i < sizeof home / sizeof *home; i++) {
+		if (key_defined(home[i]) == 0)
+			define_key(home[i], KEY_HOME);
+		if (key_defined(end[i]) == 0)
+			define_key(end[i], KEY_END);
+	}
+}
+
 int tui_term_open(struct tui_cast *cast, const char *title)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -205,6 +221,7 @@ int tui_term_open(struct tui_cast *cast, const char *title)
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	home_end_keys();
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);

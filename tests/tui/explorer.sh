@@ -296,6 +296,17 @@ else
 	$T send-keys -t g q
 fi
 
+# --- Home and End as a multiplexer sends them (\e[1~, \e[4~, not the \eOH and
+# \eOF of TERM=xterm-256color's terminfo) are keys, never typed into the context
+start h 100 30 "gpt --text 'In the'"
+wait_for h "F1 help" || fail "explorer h did not start"
+$T send-keys -t h Home End
+sleep 0.5
+$T send-keys -t h -l " beginning"
+wait_for h "> In the beginning" || fail "explorer h: typing after Home/End"
+sed -n 1p "$d/screen" | grep -q '^> In the beginning *$' || fail "Home/End typed into the context: $(sed -n 1p "$d/screen")"
+$T send-keys -t h q
+
 # --- a crash signal restores the terminal and still kills -------------------------
 start e 100 30 "gpt --text 'In the'"
 wait_for e "F1 help" || fail "explorer e did not start"
