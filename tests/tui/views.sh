@@ -202,7 +202,7 @@ wait_for t "EXIT=0" || fail "Ctrl-C did not quit t"
 start h 80 24 "gpt --text 'In the'"
 wait_for h "F1 help" || fail "explorer h did not start"
 $T send-keys -t h F1
-wait_for h "lmscope help" || fail "no help on F1"
+settle h "lmscope help" || fail "no help on F1"
 # the F5 line's text, longer than the help column at 80 columns, continues on the next row
 /usr/bin/python3 - "$d/screen" <<'EOF' || fail "the help cuts a line instead of wrapping it"
 import sys
