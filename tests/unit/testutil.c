@@ -17,6 +17,23 @@ void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g)
 		x[i] = scale * lms_rng_normal(g);
 }
 
+struct lms_model *tu_gpt2(int V, int maxT, int C, int L, int NH, unsigned seed)
+{
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = V,
+	                       .maxT = maxT,
+	                       .C = C,
+	                       .H = 4 * C,
+	                       .L = L,
+	                       .NH = NH,
+	                       .KV = NH,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
+	struct lms_model *m = NULL;
+	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	return m;
+}
+
 void tu_widen(struct lms_model *m, float scale, unsigned seed)
 {
 	struct lms_rng g;

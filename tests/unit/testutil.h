@@ -11,6 +11,10 @@
 #include "lmscope/rng.h"
 
 void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g);
+/* A GPT-2 with the engine's init for seed, as the unit tests build them:
+ * V tokens, context maxT, width C, L layers of NH heads, H = 4 C, tied
+ * embeddings. The test fails if it cannot be made. */
+struct lms_model *tu_gpt2(int V, int maxT, int C, int L, int NH, unsigned seed);
 /* Every matrix (2-D tensor) of m drawn again from N(0, scale^2): the small
  * default inits leave a tiny model almost constant in its input. */
 void tu_widen(struct lms_model *m, float scale, unsigned seed);
