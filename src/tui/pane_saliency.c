@@ -62,16 +62,14 @@ static void draw(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	const struct tui_method_info *mi = &tui_methods[v->method];
-	char pin[80];
 	if (v->contrast >= 0)
-		snprintf(title, sizeof title, _("Saliency: %s  for %s vs %s%s"), mi->name,
+		snprintf(title, sizeof title, _("Saliency: %s  for %s vs %s"), mi->name,
 		         tui_token_str(s->tm, v->target, b1, sizeof b1),
-		         tui_token_str(s->tm, v->contrast, b2, sizeof b2),
-		         tui_pin_label(s, pin, sizeof pin));
+		         tui_token_str(s->tm, v->contrast, b2, sizeof b2));
 	else
-		snprintf(title, sizeof title, _("Saliency: %s  for %s%s"), mi->name,
-		         tui_token_str(s->tm, v->target, b1, sizeof b1), tui_pin_label(s, pin, sizeof pin));
-	ui_title(w, title, focused);
+		snprintf(title, sizeof title, _("Saliency: %s  for %s"), mi->name,
+		         tui_token_str(s->tm, v->target, b1, sizeof b1));
+	ui_title(w, tui_pin_append(s, title, sizeof title, cols - 2), focused);
 	int y0 = 1;
 	if (v->have_saliency && v->sal_note[0]) {
 		/* what the method says about its own reliability */
