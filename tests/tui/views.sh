@@ -204,8 +204,8 @@ wait_for t "EXIT=0" || fail "Ctrl-C did not quit t"
 # At 160 columns in full (the temperature, the pin's "Δ vs '…he beginning
 # God'"); at 80 (a pane of 37 columns) shortened to the pin's Δ and what
 # fits of its context; with a lower temperature, relative bars and a
-# contrast too, still ending in the whole Δ label. The title runs from the
-# pane's start to the attention pane's title.
+# contrast too, still ending in the whole Δ label (the saliency title as
+# well). The title runs from the pane's start to the attention pane's title.
 root=$(cd "$(dirname "$0")/../.." && pwd)
 for lang in en zh; do
 	for cols in 160 80; do
@@ -222,7 +222,7 @@ for lang in en zh; do
 		cp "$d/screen" "$d/pinned"
 		$T send-keys -t $name Tab b Down c t
 		settle $name "T=0.80" || fail "$lang $cols: b, c, t did not show"
-		/usr/bin/python3 - "$d/pinned" "$d/screen" $lang $cols <<'EOF' || fail "$lang $cols: the pinned candidates title is cut"
+		/usr/bin/python3 - "$d/pinned" "$d/screen" $lang $cols <<'EOF' || fail "$lang $cols: a pinned title (candidates or saliency) is cut"
 import re, sys
 lang, cols = sys.argv[3], int(sys.argv[4])
 def title(path):
@@ -242,6 +242,13 @@ else:
 # shortened or not, the title ends in the pin's whole label, at least its Δ
 assert re.search(pin, second) or second.endswith("  Δ"), second
 assert "T=0.80" in second, second
+# the saliency title (c set a contrast) keeps the contrast and ends in the
+# pin's label too: at 80 columns without the method's name
+sal = [l.strip() for l in open(sys.argv[2], encoding="utf-8").read().split("\n")
+       if re.match(r"^ (Saliency|显著性)", l)]
+assert sal, "no saliency title"
+assert re.search(pin, sal[0]) or sal[0].endswith("  Δ"), sal[0]
+assert re.search(r"(vs|对) created", sal[0]), sal[0]
 EOF
 		$T send-keys -t $name C-c
 		wait_for $name "EXIT=0" > /dev/null || fail "$lang $cols: Ctrl-C did not quit"
