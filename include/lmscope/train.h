@@ -60,9 +60,10 @@ struct lms_train_opts {
 	                             holding the tokenizer) the run writes into; the first
 	                             checkpoint commits it. NULL: dir is already the run's own */
 	const struct lms_tokenizer *tok; /* checked against what each checkpoint holds (NULL: none) */
-	const char *dropout_masks; /* for tests: the masks of the run's first update written here
-	                              (safetensors, F32 1 kept / 0 dropped, "site.S" (B, T, C)
-	                              for each site S, nn/dropout.h); NULL: not */
+	/* for tests: the masks of the run's first update written here (safetensors,
+	 * F32 1 kept / 0 dropped, "site.S" (B, T, C) for each site S, nn/dropout.h);
+	 * NULL: not */
+	const char *dropout_masks;
 };
 
 void lms_train_defaults(struct lms_train_opts *o);

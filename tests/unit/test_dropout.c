@@ -37,8 +37,8 @@ START_TEST(test_kept_fraction)
 		double p = ps[k], sd = sqrt((double)n * p * (1 - p));
 		for (int s = 0; s < 2; s++) {
 			double kept = (double)count_kept(&d, s);
-			ck_assert_msg(fabs(kept - (double)n * (1 - p)) < 5 * sd, "p %g site %d: %.0f of %zu kept",
-			              p, s, kept, n);
+			ck_assert_msg(fabs(kept - (double)n * (1 - p)) < 5 * sd,
+			              "p %g site %d: %.0f of %zu kept", p, s, kept, n);
 		}
 		/* bits past the last unit are never read as units but stay clear */
 		ck_assert_uint_eq(d.bits[d.words - 1] >> (n % 64), 0);

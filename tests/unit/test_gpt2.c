@@ -224,9 +224,8 @@ START_TEST(test_dropout_zero_bitwise)
 	int B = 2, T = 8, C = m->cfg.C;
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_dropout d;
-	ck_assert_int_eq(lms_dropout_new(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg),
-	                                 (size_t)B * T * C),
-	                 LMS_OK);
+	ck_assert_int_eq(
+		lms_dropout_new(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg), (size_t)B * T * C), LMS_OK);
 	struct lms_rng g;
 	lms_rng_seed(&g, 1);
 	lms_dropout_draw(&d, &g);

@@ -391,8 +391,7 @@ static void span_attention(const struct span *sp, float *atty, float *work, cons
 
 /* Training dropout of site s over the span's rows of x (B, T, C), in
  * place; the masks cover every row of the run. */
-static void span_dropout(const struct lms_dropout *d, int s, float *x, const struct span *sp,
-                         int C)
+static void span_dropout(const struct lms_dropout *d, int s, float *x, const struct span *sp, int C)
 {
 	if (!d)
 		return;

@@ -20,11 +20,11 @@
 #include "lmscope/status.h"
 
 struct lms_dropout {
-	float p;       /* drop probability, [0, 1) */
-	float scale;   /* 1 / (1 - p), what a kept unit is multiplied by */
-	int sites;     /* masks, one per site */
-	size_t units;  /* units per site: B * T * X */
-	size_t words;  /* uint64_t words per site's mask */
+	float p;        /* drop probability, [0, 1) */
+	float scale;    /* 1 / (1 - p), what a kept unit is multiplied by */
+	int sites;      /* masks, one per site */
+	size_t units;   /* units per site: B * T * X */
+	size_t words;   /* uint64_t words per site's mask */
 	uint64_t *bits; /* (sites, words) */
 };
 
