@@ -100,6 +100,12 @@ static double xent_value(struct lms_run *r, const int *targets, int T)
 double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
                          double abs_tol)
 {
+	return tu_gradcheck_xent_drop(m, B, T, samples, seed, eps, abs_tol, NULL);
+}
+
+double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                              double eps, double abs_tol, const struct lms_dropout *drop)
+{
 	struct lms_rng g;
 	lms_rng_seed(&g, seed);
 	int V = m->cfg.V, C = m->cfg.C;
@@ -111,6 +117,7 @@ double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigne
 	struct lms_run *r;
 	if (lms_run_new(m, B, T, &r) || lms_model_grads(m))
 		abort();
+	r->drop = drop;
 	lms_model_zero_grads(m);
 	lms_embed(r, ids, T);
 	xent_value(r, tg, T);

@@ -32,6 +32,10 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
  * where a difference below abs_tol counts as zero error. */
 double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
                          double abs_tol);
+/* The same with training dropout: every forward applies drop's masks
+ * (lmscope/model.h, nn/dropout.h), the same ones each time. */
+double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                              double eps, double abs_tol, const struct lms_dropout *drop);
 /* The same for log p(target | x<=T-1) (contrast < 0) or the contrastive
  * difference, on the input embeddings only, with B = 1. */
 double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,
