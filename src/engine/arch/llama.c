@@ -312,7 +312,7 @@ struct llama_acts {
 	float *dk, *dv;        /* (B, T, KC) */
 	float *dqp, *dkp;      /* (B, T, C), (B, T, KC) before the q, k norms; qk_norm only */
 	float *dg, *du, *ds;   /* (B, T, H) */
-	float *datt;           /* (T, T) */
+	float *datt;           /* (LMS_ATT_SLOTS, min(T, LMS_ATT_BLOCK), T) */
 	/* a patching sweep's products over several batch rows (B > 1 only) */
 	float *pack_in, *pack_out; /* (B, T, max(C, H)) */
 	float *block;              /* the one allocation the above point into */
@@ -326,8 +326,9 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T +
 	                   qkn * BT * (C + KC + c->NH + c->KV);
 	size_t pack = B > 1 ? BT * (H > C ? H : C) : 0;
+	size_t datt = LMS_ATT_SLOTS * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T;
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               qkn * BT * (C + KC) + (size_t)T * T + 2 * pack;
+	               qkn * BT * (C + KC) + datt + 2 * pack;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -379,7 +380,7 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->dg = TAKE(BT * H);
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
-	a->datt = TAKE((size_t)T * T);
+	a->datt = TAKE(datt);
 	a->pack_in = TAKE(pack);
 	a->pack_out = TAKE(pack);
 #undef TAKE
