@@ -39,7 +39,8 @@ struct global {
 };
 
 static const struct front_opt lmscope_options[] = {
-	FRONT_INT("threads", 0, "N", N_("threads, OpenBLAS's and the engine's (LMSCOPE_THREADS, else one per processor)"),
+	FRONT_INT("threads", 0, "N",
+              N_("threads, OpenBLAS's and the engine's (LMSCOPE_THREADS, else one per processor)"),
               struct global, threads, 1, 4096),
 	FRONT_FLAG("version", 0, N_("print the version and exit"), struct global, version, 1),
 	FRONT_END};
