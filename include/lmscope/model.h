@@ -25,6 +25,7 @@
 #define LMS_MAX_LAYERS 128
 
 struct lms_intervention;
+struct lms_dropout;
 
 enum lms_arch { LMS_RNN, LMS_LSTM, LMS_GRU, LMS_GPT2, LMS_LLAMA };
 
@@ -164,6 +165,11 @@ struct lms_run {
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;
+	/* Training-only dropout (nn/dropout.h): the masks the forward applies
+	 * and the backward follows. NULL (as lms_run_new leaves it, and as
+	 * every evaluation, explanation and view runs): none. The training
+	 * loop sets it for an update's forward and backward only. */
+	const struct lms_dropout *drop;
 	void *acts; /* architecture-private activations and their gradients */
 };
 

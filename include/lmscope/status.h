@@ -41,7 +41,9 @@ enum lms_status lms_fail(enum lms_status st, const char *fmt, ...)
  * program meanwhile raises SIGBUS on the next read. The engine then calls
  * fn with the file's path from the signal handler; fn may only do
  * async-signal-safe things (write a line, _exit). Without fn the signal
- * keeps its default action. */
+ * keeps its default action. The engine's SIGBUS handler is installed here
+ * (if not before): a handler the caller installs later must pass SIGBUS on
+ * to the one it replaced, or guarded reads of mapped files die of it. */
 void lms_mapguard_set_hook(void (*fn)(const char *path));
 
 /* The message of this thread's most recent failure ("" when none). */

@@ -39,7 +39,9 @@ struct lms_train_opts {
 	double min_lr_frac; /* cosine decays to lr * min_lr_frac */
 	long warmup;        /* linear warm-up updates */
 	double weight_decay;
-	double clip; /* global gradient norm limit, 0: none */
+	double dropout; /* inverted dropout's drop probability, [0, 1), in training
+	                   updates only (GPT-2); 0: none */
+	double clip;    /* global gradient norm limit, 0: none */
 	double beta1, beta2, eps;
 	long
 		valid_every; /* validate every N updates (and at each epoch end, and the end); 0: not by count */
@@ -58,6 +60,10 @@ struct lms_train_opts {
 	                             holding the tokenizer) the run writes into; the first
 	                             checkpoint commits it. NULL: dir is already the run's own */
 	const struct lms_tokenizer *tok; /* checked against what each checkpoint holds (NULL: none) */
+	/* for tests: the masks of the run's first update written here (safetensors,
+	 * F32 1 kept / 0 dropped, "site.S" (B, T, C) for each site S, nn/dropout.h);
+	 * NULL: not */
+	const char *dropout_masks;
 };
 
 void lms_train_defaults(struct lms_train_opts *o);

@@ -4,7 +4,8 @@
  * repeated twice. With --json:
  *   {"ids": [n], "previous_token": [L][NH], "induction": [L][NH],
  *    "duplicate_token": [L][NH]}
- * a score with no position to average over being null. */
+ * a score with no position to average over being null (in the table, "-",
+ * explained below it). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,16 +124,32 @@ static void print_json(const int *ids, int n, const struct lms_head_scores *s)
 	putchar('\n');
 }
 
+/* A score in its column, or "-" when it had no position to average over. */
+static int put_score(double v)
+{
+	if (isfinite(v))
+		return printf(" %10.4f", v), 0;
+	printf(" %10s", "-");
+	return 1;
+}
+
 static void print_table(int n, const struct lms_head_scores *s)
 {
 	printf("%d tokens; mean attention of each head to the pattern's key\n", n);
 	printf("%-6s %-4s %10s %10s %10s\n", "layer", "head", "previous", "duplicate", "induction");
+	int none = 0;
 	for (int l = 0; l < s->L; l++)
 		for (int h = 0; h < s->NH; h++) {
 			size_t k = (size_t)l * s->NH + h;
-			printf("%-6d %-4d %10.4f %10.4f %10.4f\n", l, h, s->previous[k], s->duplicate[k],
-			       s->induction[k]);
+			printf("%-6d %-4d", l, h);
+			none |= put_score(s->previous[k]);
+			none |= put_score(s->duplicate[k]);
+			none |= put_score(s->induction[k]);
+			putchar('\n');
 		}
+	if (none)
+		printf("-: no position to average over (the duplicate and induction scores need a "
+		       "repeated token)\n");
 }
 
 int lms_cmd_heads(int argc, char **argv)

@@ -54,6 +54,8 @@ static const struct front_opt train_options[] = {
 	FRONT_NUM("min-lr-frac", 0, "X", N_("cosine decay ends at lr * X (0.1)"), A, o.min_lr_frac, 0,
               HUGE_VAL),
 	FRONT_NUM("weight-decay", 0, "X", N_("AdamW decay (0.01)"), A, o.weight_decay, 0, HUGE_VAL),
+	FRONT_NUM("dropout", 0, "P", N_("training dropout probability, gpt2 only (0)"), A, o.dropout, 0,
+              1),
 	FRONT_NUM("clip", 0, "X", N_("global gradient norm limit (1; 0 off)"), A, o.clip, 0, HUGE_VAL),
 	FRONT_INT("batch", 0, "N", N_("sequences per update (16)"), A, o.B, 1, FRONT_INT_MAX),
 	FRONT_NUM("epochs", 0, "X", N_("length of training in epochs (1)"), A, o.epochs, 0, HUGE_VAL),
@@ -113,6 +115,10 @@ static int parse(int argc, char **argv, struct args *a)
 		return front_usage(_("train needs at least one CORPUS file"));
 	if (a->valid_frac >= 1.0)
 		return front_usage(_("--valid-frac must be below 1"));
+	if (a->o.dropout >= 1.0)
+		return front_usage(_("--dropout must be below 1"));
+	/* for tests: the first update's dropout masks (lmscope/train.h) */
+	a->o.dropout_masks = getenv("LMSCOPE_DROPOUT_MASKS");
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* Figures with cairo (figure.h). Everything is drawn once onto a recording
  * surface, whose ink extents then size the real SVG, PDF or PNG surface, so
  * the layout code never has to predict its own height; the file is written
- * atomically (base/atomic.h). Units are points
+ * atomically (lmscope/atomic.h). Units are points
  * (1/72 in); PNGs are rendered at 2x for screens and slides. */
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "front/figure.h"
 #include "front/palette.h"
 

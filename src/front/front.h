@@ -42,6 +42,10 @@ extern volatile sig_atomic_t front_interrupted;
 /* A model file mapped in place and cut short by another program while in
  * use ends the run with one line naming it (exit 3) instead of SIGBUS. */
 void front_mapguard_hook(void);
+/* fn (NULL: none) runs before that line, from the SIGBUS handler, so it may
+ * only make async-signal-safe calls: the explorer gives the terminal back
+ * there (tui/term.c), so that the line lands on the normal screen. */
+void front_mapguard_restore(void (*fn)(void));
 void front_sigint_catch(struct sigaction *old);
 void front_sigint_restore(const struct sigaction *old);
 

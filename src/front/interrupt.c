@@ -44,9 +44,15 @@ static void put(const char *s)
 	}
 }
 
+/* What gives the terminal back first (front_mapguard_restore). */
+static void (*volatile restore)(void);
+
 /* From the SIGBUS handler: one line, and the I/O error's exit status. */
 static void on_shrunk(const char *path)
 {
+	void (*fn)(void) = restore;
+	if (fn)
+		fn();
 	put("lmscope: ");
 	put(path);
 	put(shrank_msg);
@@ -58,4 +64,9 @@ void front_mapguard_hook(void)
 	snprintf(shrank_msg, sizeof shrank_msg, ": %s\n",
 	         _("the file shrank while in use (replaced or truncated by another program)"));
 	lms_mapguard_set_hook(on_shrunk);
+}
+
+void front_mapguard_restore(void (*fn)(void))
+{
+	restore = fn;
 }

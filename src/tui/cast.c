@@ -6,8 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <utf8proc.h>
+
 #include "front/i18n.h"
-#include "base/utf8.h"
 #include "cast.h"
 #include "lmscope/status.h"
 
@@ -66,8 +67,10 @@ static int put_escaped(struct tui_cast *c, const unsigned char *s, size_t n, int
 {
 	size_t i = 0;
 	while (i < n) {
-		uint32_t cp;
-		int k = lms_utf8_decode(s + i, n - i, &cp);
+		/* strict: no overlong forms, no surrogates, nothing past U+10FFFF */
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t r = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+		int k = r > 0 ? (int)r : 0;
 		if (k == 0 && keep && n - i < 4 && cut_short(s + i, n - i)) {
 			memcpy(c->tail, s + i, n - i);
 			c->ntail = (int)(n - i);

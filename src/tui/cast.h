@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 
 struct tui_cast {
 	struct lms_atomic file; /* the temporary file until finished */

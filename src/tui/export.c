@@ -14,7 +14,7 @@
 
 #include <unistd.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "front/figure.h"
 #include "front/front.h"
 #include "front/i18n.h"

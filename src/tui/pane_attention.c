@@ -250,12 +250,16 @@ static void draw_overview(struct tui_state *s, WINDOW *w)
 			                                              : x > 1 ? 1
 			                                                      : x)
 			                                    : UI_NORMAL);
-			/* the head's number again when there is room, and its entropy */
+			/* the head's number again when there is room, and its entropy
+			 * or score ("-": no position to average over, as in heads) */
 			const char *off = tui_head_ablated(s, l, h) ? _(" ablated") : "";
+			char num[16] = "-";
+			if (x == x)
+				snprintf(num, sizeof num, "%.2f", x);
 			if (tw >= 8)
-				ui_printf(w, y0 + th, x0, tw, "H%d %.2f%s", h, x, off);
+				ui_printf(w, y0 + th, x0, tw, "H%d %s%s", h, num, off);
 			else
-				ui_printf(w, y0 + th, x0, tw, "%.2f%s", x, off[0] ? "x" : "");
+				ui_printf(w, y0 + th, x0, tw, "%s%s", num, off[0] ? "x" : "");
 			ui_set(w, UI_NORMAL);
 		}
 	}

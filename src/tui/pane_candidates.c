@@ -2,6 +2,7 @@
  * probabilities, log-probs and ranks. The selected candidate is the
  * saliency target; another can be marked as the contrast (why the target
  * rather than it); a candidate can be appended to the context. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +55,59 @@ double tui_cand_bar(struct tui_state *s, int i)
 	return s->bars_relative ? (top > 0 ? p / top : 0.0) : p;
 }
 
+/* The short title with the first keep of its parts, most telling first:
+ * a temperature other than 1 (the probabilities shown are at it), the
+ * contrast (as its row's mark), relative bars. */
+static void short_title(struct tui_state *s, char *title, size_t size, const char *contrast,
+                        int keep)
+{
+	/* TRANSLATORS: between the parts of a title shortened for a narrow pane */
+	const char *sep = _(", ");
+	char items[96] = "";
+	size_t k = 0;
+	if (s->temperature != 1.0f && keep-- > 0)
+		k += snprintf(items, sizeof items, "T=%.2f", s->temperature);
+	if (contrast[0] && keep-- > 0 && k < sizeof items)
+		k += snprintf(items + k, sizeof items - k, "%s%s%s", k ? sep : "", ui_utf8 ? "\u2717" : "x",
+		              contrast);
+	if (s->bars_relative && keep-- > 0 && k < sizeof items)
+		snprintf(items + k, sizeof items - k, "%s%s", k ? sep : "", _("relative bars"));
+	if (items[0])
+		snprintf(title, size, _("Next token (%s)"), items);
+	else
+		snprintf(title, size, "%s", _("Next token"));
+}
+
+/* The title in width columns: in full when it fits; else the short one
+ * with as many of its parts as leave room for the pin (at least its Δ),
+ * whose label takes the columns left (pin.c). */
+static const char *title_of(struct tui_state *s, char *title, size_t size, int width)
+{
+	const struct tui_view *v = s->v;
+	char buf[32];
+	const char *c = v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "";
+	snprintf(title, size, _("Next token  (T=%.2f%s%s%s)"), s->temperature,
+	         s->bars_relative ? _(", bars relative to the top") : "",
+	         v->contrast >= 0 ? _(", contrast ") : "", c);
+	tui_pin_append(s, title, size, INT_MAX);
+	if (ui_text_width(title, strlen(title), 0) <= width)
+		return title;
+	for (int keep = 3; keep >= 0; keep--) {
+		short_title(s, title, size, c, keep);
+		size_t n = strlen(title);
+		tui_pin_append(s, title, size, width);
+		if (ui_text_width(title, n, 0) <= width && (!s->pinned || strlen(title) > n))
+			return title;
+	}
+	return title; /* too narrow for the shortest: cut where it ends */
+}
+
 static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_CANDIDATES;
 	int cols = getmaxx(w), rows = rows_of(w);
-	char title[160], buf[32];
+	char title[192], buf[32];
 	werase(w);
 	if (!tui_view_n(s) || !v->k) {
 		ui_title(w, _("Next token"), focused);
@@ -69,13 +117,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 		tui_present_candidates(s, w);
 		return;
 	}
-	char pin[80];
-	snprintf(title, sizeof title, _("Next token  (T=%.2f%s%s%s)%s"), s->temperature,
-	         s->bars_relative ? _(", bars relative to the top") : "",
-	         v->contrast >= 0 ? _(", contrast ") : "",
-	         v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, buf, sizeof buf) : "",
-	         tui_pin_label(s, pin, sizeof pin));
-	ui_title(w, title, focused);
+	ui_title(w, title_of(s, title, sizeof title, cols - 2), focused);
 	if (s->cand_sel < s->cand_top)
 		s->cand_top = s->cand_sel;
 	if (s->cand_sel >= s->cand_top + rows)

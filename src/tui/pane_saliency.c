@@ -45,12 +45,49 @@ static int first_row(struct tui_state *s, int n, int rows)
 	return s->sal_top;
 }
 
+/* Titles from the fullest to the shortest: the method, the target and the
+ * contrast; then without the method's name, which the status line also
+ * shows; then the target alone. */
+static void title_at(const struct tui_state *s, char *title, size_t size, int level)
+{
+	const struct tui_view *v = s->v;
+	const char *method = tui_methods[v->method].name;
+	char b1[32], b2[32];
+	const char *target = tui_token_str(s->tm, v->target, b1, sizeof b1);
+	const char *contrast =
+		v->contrast >= 0 ? tui_token_str(s->tm, v->contrast, b2, sizeof b2) : NULL;
+	if (level == 0 && contrast)
+		snprintf(title, size, _("Saliency: %s  for %s vs %s"), method, target, contrast);
+	else if (level == 0)
+		snprintf(title, size, _("Saliency: %s  for %s"), method, target);
+	else if (level == 1 && contrast)
+		/* TRANSLATORS: a saliency title shortened for a narrow pane: target vs contrast */
+		snprintf(title, size, _("Saliency: %s vs %s"), target, contrast);
+	else
+		/* TRANSLATORS: a saliency title shortened for a narrow pane: the target alone */
+		snprintf(title, size, _("Saliency: %s"), target);
+}
+
+/* The title in width columns: the fullest that leaves room for the pin (at
+ * least its Δ), whose label takes the columns left (pin.c). */
+static const char *title_of(struct tui_state *s, char *title, size_t size, int width)
+{
+	for (int level = 0; level < 3; level++) {
+		title_at(s, title, size, level);
+		size_t n = strlen(title);
+		tui_pin_append(s, title, size, width);
+		if (ui_text_width(title, n, 0) <= width && (!s->pinned || strlen(title) > n))
+			return title;
+	}
+	return title; /* too narrow for the shortest: cut where it ends */
+}
+
 static void draw(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	int focused = s->focus == P_SALIENCY;
 	int cols = getmaxx(w), rows = getmaxy(w) - 3; /* title, two rows of faithfulness */
-	char title[200], b1[32], b2[32];
+	char title[200], b1[32];
 	werase(w);
 	int n = tui_view_n(s);
 	if (!n) {
@@ -62,16 +99,7 @@ static void draw(struct tui_state *s, WINDOW *w)
 		return;
 	}
 	const struct tui_method_info *mi = &tui_methods[v->method];
-	char pin[80];
-	if (v->contrast >= 0)
-		snprintf(title, sizeof title, _("Saliency: %s  for %s vs %s%s"), mi->name,
-		         tui_token_str(s->tm, v->target, b1, sizeof b1),
-		         tui_token_str(s->tm, v->contrast, b2, sizeof b2),
-		         tui_pin_label(s, pin, sizeof pin));
-	else
-		snprintf(title, sizeof title, _("Saliency: %s  for %s%s"), mi->name,
-		         tui_token_str(s->tm, v->target, b1, sizeof b1), tui_pin_label(s, pin, sizeof pin));
-	ui_title(w, title, focused);
+	ui_title(w, title_of(s, title, sizeof title, cols - 2), focused);
 	int y0 = 1;
 	if (v->have_saliency && v->sal_note[0]) {
 		/* what the method says about its own reliability */

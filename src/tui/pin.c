@@ -8,6 +8,7 @@
 
 #include "front/i18n.h"
 #include "teach.h"
+#include "ui.h"
 
 int tui_pin_toggle(struct tui_state *s, int on)
 {
@@ -54,17 +55,36 @@ int tui_pin_dsal(const struct tui_state *s, int j, double *d)
 	return 1;
 }
 
-const char *tui_pin_label(const struct tui_state *s, char *buf, size_t size)
+/* The pin's label in at most maxw columns into buf, or "". */
+static const char *label(const struct tui_state *s, char *buf, size_t size, int maxw)
 {
 	if (!s->pinned)
 		return "";
-	/* the pinned context's last 16 bytes, from a character boundary */
+	/* the pinned context's last 16 bytes, from a character boundary; a
+	 * character fewer at a time while the label is wider than maxw */
 	size_t n = s->pin.len > 16 ? 16 : s->pin.len;
-	const char *t = s->pin.text + s->pin.len - n;
-	while (n && ((unsigned char)*t & 0xc0) == 0x80)
-		t++, n--;
-	snprintf(buf, size, _("  \u0394 vs '%s%.*s'"), n < s->pin.len ? "\u2026" : "", (int)n, t);
-	return buf;
+	for (;;) {
+		const char *t = s->pin.text + s->pin.len - n;
+		while (n && ((unsigned char)*t & 0xc0) == 0x80)
+			t++, n--;
+		snprintf(buf, size, _("  \u0394 vs '%s%.*s'"), n < s->pin.len ? "\u2026" : "", (int)n, t);
+		if (ui_text_width(buf, strlen(buf), 0) <= maxw)
+			return buf;
+		if (!n)
+			break;
+		n--;
+	}
+	snprintf(buf, size, "  \u0394");
+	return ui_text_width(buf, strlen(buf), 0) <= maxw ? buf : "";
+}
+
+char *tui_pin_append(const struct tui_state *s, char *title, size_t size, int width)
+{
+	char buf[96];
+	size_t n = strlen(title);
+	snprintf(title + n, size - n, "%s",
+	         label(s, buf, sizeof buf, width - ui_text_width(title, n, 0)));
+	return title;
 }
 
 void tui_pin_free(struct tui_state *s)

@@ -87,8 +87,11 @@ int tui_pin_dprob(const struct tui_state *s, int id, double *d);
 /* Δ saliency of the token at position j against the pin's position j
  * (same method): 1 and *d, or 0 when there is nothing to compare with. */
 int tui_pin_dsal(const struct tui_state *s, int j, double *d);
-/* A short description of the pin for titles ("pinned: 'the key'"). */
-const char *tui_pin_label(const struct tui_state *s, char *buf, size_t size);
+/* Appends the pin to title (nothing when not pinned) in the columns of
+ * width that title leaves: "  Δ vs '…the context's end'", the end cut to
+ * fewer characters where the label would be wider, "  Δ" alone where not
+ * one fits, nothing where not even that does. Returns title. */
+char *tui_pin_append(const struct tui_state *s, char *title, size_t size, int width);
 void tui_pin_free(struct tui_state *s);
 
 /* ---- lesson_play.c --------------------------------------------------------- */

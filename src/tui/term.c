@@ -6,6 +6,8 @@
  * (write, tcsetattr, dup2) from strings prepared at startup, then re-raises
  * the signal with its default action; it also removes the temporary file
  * of a cast being written (tui_term_cast), so a crash leaves no cast.
+ * A mapped model file cut short (SIGBUS, the engine's handler) is restored
+ * the same way before its one-line message.
  *
  * Curses writes to a pty (tee.c) whose output goes on to the terminal and
  * to a cast while one is attached; where no pty can be had, to the
@@ -18,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "front/front.h"
 #include "front/i18n.h"
 #include "lmscope/clock.h"
 #include "tee.h"
@@ -78,7 +81,9 @@ static void replay(int fd)
 	}
 }
 
-static void on_crash(int sig)
+/* The terminal as it was, stderr back on it with what it got meanwhile, no
+ * cast left behind: for a process about to end from a signal handler. */
+static void restore_now(void)
 {
 	ssize_t wr = write(STDOUT_FILENO, restore_seq, restore_len);
 	(void)wr;
@@ -90,8 +95,29 @@ static void on_crash(int sig)
 		dup2(saved_err, STDERR_FILENO);
 		replay(STDERR_FILENO);
 	}
-	/* SA_RESETHAND restored the default action: die of the same signal */
+}
+
+static void on_crash(int sig)
+{
+	restore_now();
+	/* SA_RESETHAND (on_bus: signal) restored the default action: die of
+	 * the same signal */
 	raise(sig);
+}
+
+/* SIGBUS goes to the engine's handler first (installed before this one,
+ * lmscope/status.h): a guarded read of a mapped file returns from it with
+ * an error; a mapped model cut short ends the process there with its line,
+ * after restore_now (front_mapguard_restore). What it leaves to the
+ * default action is a crash like the others. */
+static struct sigaction engine_bus;
+
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+	if ((engine_bus.sa_flags & SA_SIGINFO) && engine_bus.sa_sigaction)
+		engine_bus.sa_sigaction(sig, si, uc);
+	signal(sig, SIG_DFL);
+	on_crash(sig);
 }
 
 static void on_quit(int sig)
@@ -107,9 +133,18 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_crash;
 	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-	const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	const int crash[] = {SIGSEGV, SIGFPE, SIGILL, SIGABRT};
 	for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
 		sigaction(crash[i], &sa, NULL);
+	/* not reset on entry: the engine's handler may return into the
+	 * guarded read, which may fault again later */
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	struct sigaction before;
+	sigaction(SIGBUS, &sa, &before);
+	if (!(before.sa_flags & SA_SIGINFO) || before.sa_sigaction != on_bus)
+		engine_bus = before;
+	front_mapguard_restore(restore_now);
 	sa.sa_handler = on_quit;
 	sa.sa_flags = 0;
 	const int quit[] = {SIGINT, SIGTERM, SIGHUP};
@@ -236,6 +271,7 @@ void tui_term_close(void)
 		return;
 	char *rmcup = tigetstr((char *)"rmcup");
 	int alternate = rmcup && rmcup != (char *)-1 && *rmcup;
+	front_mapguard_restore(NULL);
 	endwin();
 	open_ = 0;
 	if (tui_tee_on()) {

@@ -57,9 +57,9 @@ static void big_entry(WINDOW *w, int y, const char *rank, const char *label, con
 void tui_present_candidates(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
-	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, _("Next token%s"), tui_pin_label(s, pin, sizeof pin));
-	ui_title(w, title, 1);
+	char title[160], buf[32], value[64];
+	snprintf(title, sizeof title, "%s", _("Next token"));
+	ui_title(w, tui_pin_append(s, title, sizeof title, getmaxx(w) - 2), 1);
 	int rows = (getmaxy(w) - 1) / BIG_ROWS;
 	int top = s->cand_sel >= rows ? s->cand_sel - rows + 1 : 0;
 	for (int r = 0; r < rows && top + r < v->k; r++) {
@@ -81,10 +81,10 @@ void tui_present_saliency(struct tui_state *s, WINDOW *w)
 {
 	const struct tui_view *v = s->v;
 	const struct tui_method_info *mi = &tui_methods[v->method];
-	char title[160], pin[80], buf[32], value[64];
-	snprintf(title, sizeof title, _("Saliency (%s) for %s%s"), mi->label,
-	         tui_token_str(s->tm, v->target, buf, sizeof buf), tui_pin_label(s, pin, sizeof pin));
-	ui_title(w, title, 1);
+	char title[160], buf[32], value[64];
+	snprintf(title, sizeof title, _("Saliency (%s) for %s"), mi->label,
+	         tui_token_str(s->tm, v->target, buf, sizeof buf));
+	ui_title(w, tui_pin_append(s, title, sizeof title, getmaxx(w) - 2), 1);
 	if (!v->have_saliency) {
 		ui_printf(w, 1, 2, getmaxx(w) - 2, "%s", _("computing..."));
 		return;

@@ -28,6 +28,5 @@ int bench_llama_baseline(int argc, char **argv);
 int bench_gguf(int argc, char **argv); /* gguf and gguf-make */
 int bench_hf_llama(int argc, char **argv);
 int bench_interp(int argc, char **argv);
-int bench_hf_llama(int argc, char **argv);
 
 #endif

@@ -9,8 +9,9 @@ Hugging Face directory with BF16 safetensors (tensor by tensor, so that a
 
 Weights N(0, 1/in) and unit norms, so activations keep their scale through
 the layers. max_position_embeddings is 256 (the real models say 2048 and
-8192): lmscope's memory check counts the activations of a run at the full
-context, which at 2048 or 8192 positions is more than this machine has. Nothing is rewritten when DIR/config.json already exists."""
+8192): lmscope's runs are allocated, and its memory check counts their
+activations, at the full context (SmolLM2 at 8192 positions: 12 GB, most of
+it a row of logits per position), while the bench uses 64 to 1024. Nothing is rewritten when DIR/config.json already exists."""
 import json
 import math
 import os

@@ -1,7 +1,8 @@
 #!/bin/sh
 # lmscope patch, heads, neurons, and explain/eval --ablate and --dla: the
 # JSON schemas on tiny models written by tests/cli/tinymodel.py, one-line
-# errors, the neuron cache; and the known results on the shipped models:
+# errors, the neuron cache, a head score with nothing to average over
+# ("-" in the table, null in the JSON, never nan); and the known results on the shipped models:
 # patching the subject position restores the verb's number in
 # models/agreement, and in models/induction the two heads the induction
 # detector ranks highest are the two of their layer whose ablation raises
@@ -61,6 +62,26 @@ PYEOF
 grep -q '^resid_pre (layer x position)' "$tmp/p.txt" || fail "patch table: no resid_pre"
 "$LMSCOPE" heads "$tmp/gpt2" > "$tmp/h.txt" || fail "heads table: exit $?"
 grep -q 'previous  *duplicate  *induction' "$tmp/h.txt" || fail "heads table: header"
+# no token repeats in 1,2,3,4: no position to average the duplicate-token and
+# induction scores over, shown as "-" with the reason under the table (never
+# nan) and as null in the JSON; the previous-token score is there
+"$LMSCOPE" heads "$tmp/gpt2" --ids 1,2,3,4 > "$tmp/h.txt" || fail "heads, no repeat: exit $?"
+"$LMSCOPE" heads "$tmp/gpt2" --ids 1,2,3,4 --json > "$tmp/h.json" || fail "heads --json, no repeat: exit $?"
+grep -qi nan "$tmp/h.txt" && fail "heads, no repeat: nan in the table: $(cat "$tmp/h.txt")"
+$PY - "$tmp/h.txt" "$tmp/h.json" <<'PYEOF' || fail "heads, no repeat: $(cat "$tmp/h.txt")"
+import json, sys
+sys.path.insert(0, "tests/cli")
+import tinymodel as tm
+lines = open(sys.argv[1]).read().split("\n")
+rows = [l.split() for l in lines[2:2 + tm.GPT2["L"] * tm.GPT2["NH"]]]
+h = json.load(open(sys.argv[2]))
+for r in rows:
+    l, hd, prev, dup, ind = r
+    assert dup == "-" and ind == "-", r
+    assert abs(float(prev) - h["previous_token"][int(l)][int(hd)]) < 1e-4, r
+assert lines[2 + len(rows)].startswith("-: no position to average over"), lines
+assert all(v is None for k in ("duplicate_token", "induction") for row in h[k] for v in row), h
+PYEOF
 
 # ---- errors: one line, the documented exit status ----------------------------------
 expect() {

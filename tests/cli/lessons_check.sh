@@ -30,7 +30,7 @@ done
 "$LMSCOPE" lesson models/lessons/predict.lesson models/induction --check > "$tmp/out"
 rc=$?
 [ "$rc" = 1 ] || fail "predict.lesson on models/induction: exit $rc, not 1"
-grep -q '^✗ models/lessons/predict.lesson:[0-9]*: top1 "of": top1 ' "$tmp/out" ||
+grep -q '^✗ models/lessons/predict.lesson:[0-9]*: top1 ",": top1 ' "$tmp/out" ||
 	fail "no ✗ line for the false top1: $(cat "$tmp/out")"
 cat > "$tmp/x.lesson" <<'LEOF'
 step One

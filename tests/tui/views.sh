@@ -7,7 +7,9 @@
 # temperature changes the distribution shown; the all-heads overview puts
 # each layer's entropies on its own row and grows its thumbnails; two
 # models side by side with a pin fit their columns (stacked when the screen
-# is too narrow); the help wraps, stops at its end and explains the
+# is too narrow); pinned, the candidates title fits its pane at 80 and 160
+# columns, in English and Chinese, shortened but ending in the pin's
+# label; the help wraps, stops at its end and explains the
 # focused pane; figures use the screen's palette (green raises, red
 # lowers) and one-sided scales for one-sided scores; the context pane gives
 # the surprisal as numbers (against explain); the BOS stays when a long
@@ -197,6 +199,61 @@ grep -q "terminal too small" "$d/screen" && fail "two models on 100x44 are not s
 [ "$(grep -c "params" "$d/screen")" = 2 ] || fail "the stacked sides do not both show their status line"
 $T send-keys -t t C-c
 wait_for t "EXIT=0" || fail "Ctrl-C did not quit t"
+
+# --- pinned, the candidates title fits its pane, in English and Chinese -----------
+# At 160 columns in full (the temperature, the pin's "Δ vs '…he beginning
+# God'"); at 80 (a pane of 37 columns) shortened to the pin's Δ and what
+# fits of its context; with a lower temperature, relative bars and a
+# contrast too, still ending in the whole Δ label (the saliency title as
+# well). The title runs from the pane's start to the attention pane's title.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+for lang in en zh; do
+	for cols in 160 80; do
+		name=pin$lang$cols env=
+		[ $lang = zh ] && env="LANGUAGE=zh_CN LMSCOPE_LOCALEDIR='$root/build/locale'"
+		$T new-session -d -s $name -x $cols -y 30 -c "$d" \
+			"$env TERM=xterm-256color \"$LMSCOPE\" gpt --text 'In the beginning God'; echo EXIT=\$?; sleep 60"
+		settle $name "4/32" || { fail "$lang $cols: the explorer did not start"; continue; }
+		$T send-keys -t $name F9
+		wait_for $name "Δ" > /dev/null || fail "$lang $cols: F9 did not pin"
+		$T send-keys -t $name BSpace BSpace BSpace made
+		settle $name "4/32" || fail "$lang $cols: no result after the edit"
+		widths $cols || fail "$lang $cols: a line overruns the terminal"
+		cp "$d/screen" "$d/pinned"
+		$T send-keys -t $name Tab b Down c t
+		settle $name "T=0.80" || fail "$lang $cols: b, c, t did not show"
+		/usr/bin/python3 - "$d/pinned" "$d/screen" $lang $cols <<'EOF' || fail "$lang $cols: a pinned title (candidates or saliency) is cut"
+import re, sys
+lang, cols = sys.argv[3], int(sys.argv[4])
+def title(path):
+    for l in open(path, encoding="utf-8").read().split("\n"):
+        m = re.match(r"^ ((Next token|下一个词元).*?) *(Attention|注意力)  ", l)
+        if m:
+            return m.group(1)
+    raise SystemExit("no candidates title in " + path)
+pin = r"  Δ vs '…?[^']*'$" if lang == "en" else r"  相对“…?[^”]*”的 Δ$"
+first, second = title(sys.argv[1]), title(sys.argv[2])
+if cols == 160:
+    full = "Next token  (T=1.00)  Δ vs '…he beginning God'" if lang == "en" else \
+        "下一个词元  （T=1.00）  相对“…he beginning God”的 Δ"
+    assert first == full, first
+else:
+    assert re.search(pin, first) and ("God'" in first or "God”" in first), first
+# shortened or not, the title ends in the pin's whole label, at least its Δ
+assert re.search(pin, second) or second.endswith("  Δ"), second
+assert "T=0.80" in second, second
+# the saliency title (c set a contrast) keeps the contrast and ends in the
+# pin's label too: at 80 columns without the method's name
+sal = [l.strip() for l in open(sys.argv[2], encoding="utf-8").read().split("\n")
+       if re.match(r"^ (Saliency|显著性)", l)]
+assert sal, "no saliency title"
+assert re.search(pin, sal[0]) or sal[0].endswith("  Δ"), sal[0]
+assert re.search(r"(vs|对) created", sal[0]), sal[0]
+EOF
+		$T send-keys -t $name C-c
+		wait_for $name "EXIT=0" > /dev/null || fail "$lang $cols: Ctrl-C did not quit"
+	done
+done
 
 # --- help: wraps its lines, stops at its end, explains the focused pane ----------
 start h 80 24 "gpt --text 'In the'"

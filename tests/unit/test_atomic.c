@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "testutil.h"
 
 /* The file's contents (NUL-terminated, malloc'd). */

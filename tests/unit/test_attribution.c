@@ -20,18 +20,7 @@ enum { V = 40, N = 8 };
 
 static struct lms_model *gpt2(void)
 {
-	struct lms_config c = {.arch = LMS_GPT2,
-	                       .V = V,
-	                       .maxT = 16,
-	                       .C = 16,
-	                       .H = 64,
-	                       .L = 2,
-	                       .NH = 2,
-	                       .KV = 2,
-	                       .eps = 1e-5f,
-	                       .tied = 1};
-	struct lms_model *m;
-	ck_assert_int_eq(lms_model_create(&c, 5, &m), LMS_OK);
+	struct lms_model *m = tu_gpt2(V, 16, 16, 2, 2, 5);
 	/* GPT-2's 0.02 init leaves a tiny model almost constant; widen the
 	 * matrices so the prediction depends on the input nonlinearly */
 	tu_widen(m, 0.25f, 11);

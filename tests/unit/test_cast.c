@@ -1,7 +1,8 @@
 /* cast.c: asciinema v2 files, line by line against texts written by hand:
  * the header, JSON escapes, a character cut by a chunk's end carried to the
- * next chunk, invalid bytes as U+FFFD, long pauses cut, resizes, and the
- * file absent under its name until finished. */
+ * next chunk, invalid bytes (also surrogates, overlong forms, past U+10FFFF)
+ * as U+FFFD, long pauses cut, resizes, and the file absent under its name
+ * until finished. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,28 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/* What is not UTF-8 though shaped like it: a surrogate (ed a0 80), an
+ * overlong '/' (e0 80 af) and U+110000 (f4 90 80 80) are a U+FFFD for each
+ * byte, so the file stays UTF-8 a strict reader accepts. */
+START_TEST(test_not_characters)
+{
+	struct tui_cast c;
+	start(&c, "n.cast", 0);
+	tui_cast_output(&c,
+	                "a\xed\xa0\x80"
+	                "b\xe0\x80\xaf"
+	                "c\xf4\x90\x80\x80"
+	                "d",
+	                14, 11.0);
+	ck_assert(tui_cast_finish(&c));
+	char *ev = events_of(tu_path("n.cast"));
+#define R "\xef\xbf\xbd"
+	ck_assert_str_eq(ev, "[1.000000, \"o\", \"a" R R R "b" R R R "c" R R R R "d\"]\n");
+#undef R
+	free(ev);
+}
+END_TEST
+
 START_TEST(test_pauses_and_resize)
 {
 	struct tui_cast c;
@@ -160,6 +183,7 @@ Suite *lms_test_suite(void)
 	tcase_add_test(tc, test_escapes);
 	tcase_add_test(tc, test_utf8_cut);
 	tcase_add_test(tc, test_invalid);
+	tcase_add_test(tc, test_not_characters);
 	tcase_add_test(tc, test_pauses_and_resize);
 	tcase_add_test(tc, test_atomic);
 	suite_add_tcase(s, tc);

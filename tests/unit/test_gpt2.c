@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "arch/arch.h"
+#include "nn/dropout.h"
 #include "testutil.h"
 
 /* Tiny enough for finite differences over every tensor, big enough that
@@ -166,6 +167,98 @@ START_TEST(test_gradcheck_logprob)
 	ck_assert_msg(worst < GC_TOL, "contrastive: worst relative error %g", worst);
 	worst = tu_gradcheck_logprob(m, 8, 0, -1, 8, GC_EPS, GC_ABS);
 	ck_assert_msg(worst < GC_TOL, "full context: worst relative error %g", worst);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Training dropout (nn/dropout.h) with fixed masks: the forward is then
+ * an ordinary function of the weights and inputs, and its gradients must
+ * match central differences like the plain model's. The masks must
+ * change the loss, or the check would not see them. */
+START_TEST(test_gradcheck_dropout)
+{
+	struct lms_model *m = tiny_model(5);
+	int B = 2, T = 8, C = m->cfg.C, sites = lms_gpt2_ops.dropout_sites(&m->cfg);
+	ck_assert_int_eq(sites, 1 + 2 * m->cfg.L);
+	struct lms_dropout d;
+	ck_assert_int_eq(lms_dropout_new(&d, 0.3f, sites, (size_t)B * T * C), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, 21);
+	lms_dropout_draw(&d, &g);
+	double worst = tu_gradcheck_xent_drop(m, B, T, 120, 23, GC_EPS, GC_ABS, &d);
+	ck_assert_msg(worst < GC_TOL, "worst relative error %g", worst);
+	/* every site's mask matters: dropping none of one site's units changes the loss */
+	int ids[16], tg[16];
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 7 + 3) % m->cfg.V;
+		tg[i] = (i * 5 + 1) % m->cfg.V;
+	}
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
+	r->drop = &d;
+	lms_embed(r, ids, T);
+	lms_forward(r, 0, T);
+	double with = lms_objective_xent(r, tg, 0);
+	for (int s = 0; s < sites; s++) {
+		uint64_t *mask = d.bits + (size_t)s * d.words, *keep = malloc(d.words * sizeof *keep);
+		memcpy(keep, mask, d.words * sizeof *keep);
+		memset(mask, 0xff, d.words * sizeof *mask);
+		lms_embed(r, ids, T);
+		lms_forward(r, 0, T);
+		double without = lms_objective_xent(r, tg, 0);
+		ck_assert_msg(fabs(with - without) > 1e-4, "site %d: loss %g either way", s, with);
+		memcpy(mask, keep, d.words * sizeof *keep);
+		free(keep);
+	}
+	lms_run_free(r);
+	lms_dropout_free(&d);
+	lms_model_free(m);
+}
+END_TEST
+
+/* Dropout at p = 0 (every unit kept, scaled by exactly 1) is bitwise the
+ * forward and backward without it: loss, parameter and input gradients. */
+START_TEST(test_dropout_zero_bitwise)
+{
+	struct lms_model *m = tiny_model(6);
+	int B = 2, T = 8, C = m->cfg.C;
+	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+	struct lms_dropout d;
+	ck_assert_int_eq(
+		lms_dropout_new(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg), (size_t)B * T * C), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, 1);
+	lms_dropout_draw(&d, &g);
+	int ids[16], tg[16];
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 3 + 1) % m->cfg.V;
+		tg[i] = (i * 5 + 2) % m->cfg.V;
+	}
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
+	float *grads[2], *demb[2];
+	double loss[2];
+	for (int k = 0; k < 2; k++) {
+		r->drop = k ? &d : NULL;
+		lms_model_zero_grads(m);
+		lms_embed(r, ids, T);
+		lms_forward(r, 0, T);
+		loss[k] = lms_objective_xent(r, tg, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+		lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+		grads[k] = malloc(m->n_params * sizeof(float));
+		demb[k] = malloc((size_t)B * T * C * sizeof(float));
+		memcpy(grads[k], m->grads, m->n_params * sizeof(float));
+		memcpy(demb[k], r->demb, (size_t)B * T * C * sizeof(float));
+	}
+	ck_assert(memcmp(&loss[0], &loss[1], sizeof loss[0]) == 0);
+	ck_assert(memcmp(grads[0], grads[1], m->n_params * sizeof(float)) == 0);
+	ck_assert(memcmp(demb[0], demb[1], (size_t)B * T * C * sizeof(float)) == 0);
+	for (int k = 0; k < 2; k++) {
+		free(grads[k]);
+		free(demb[k]);
+	}
+	lms_run_free(r);
+	lms_dropout_free(&d);
 	lms_model_free(m);
 }
 END_TEST
@@ -480,6 +573,8 @@ Suite *lms_test_suite(void)
 		{"init", test_init},
 		{"gradcheck_xent", test_gradcheck_xent},
 		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"gradcheck_dropout", test_gradcheck_dropout},
+		{"dropout_zero_bitwise", test_dropout_zero_bitwise},
 		{"input_only", test_input_only},
 		{"prefix_reuse", test_prefix_reuse},
 		{"batch_rows", test_batch_rows},

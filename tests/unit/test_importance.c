@@ -18,18 +18,7 @@ enum { V = 30 };
 /* A GPT-2 with widened random weights whose blocks add nothing. */
 static struct lms_model *last_token_only(void)
 {
-	struct lms_config c = {.arch = LMS_GPT2,
-	                       .V = V,
-	                       .maxT = 16,
-	                       .C = 16,
-	                       .H = 64,
-	                       .L = 2,
-	                       .NH = 2,
-	                       .KV = 2,
-	                       .eps = 1e-5f,
-	                       .tied = 1};
-	struct lms_model *m;
-	ck_assert_int_eq(lms_model_create(&c, 3, &m), LMS_OK);
+	struct lms_model *m = tu_gpt2(V, 16, 16, 2, 2, 3);
 	tu_widen(m, 0.5f, 4);
 	tu_zero_block_outputs(m);
 	return m;

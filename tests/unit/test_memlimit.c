@@ -47,16 +47,21 @@ START_TEST(test_needed)
 	ck_assert_uint_ge(need, params * sizeof(float) + (size_t)32 * 100 * sizeof(float));
 	/* and not absurdly more: under 4x for this small context */
 	ck_assert_uint_lt(need, 4 * params * sizeof(float));
-	/* attention grows with the square of the context: GPT-2 keeps one
-	 * head's T x T for the views (its forward streams the probabilities),
-	 * so far less than a score and a probability per head and layer */
+	/* attention grows with the square of the context: a Transformer
+	 * keeps one head's T x T for the views (its forward streams the
+	 * probabilities), so far less than a score and a probability per head
+	 * and layer (2 x 2 layers x 4 heads x T x T) */
 	struct lms_config longer = gpt2(100, 64, 2, 4096);
 	size_t tt = (size_t)4096 * 4096 * sizeof(float);
 	ck_assert_uint_gt(lms_memory_needed(&longer), tt);
 	ck_assert_uint_lt(lms_memory_needed(&longer), 2 * tt);
-	/* a Llama keeps every head's probabilities */
 	longer.arch = LMS_LLAMA;
-	ck_assert_uint_gt(lms_memory_needed(&longer), (size_t)2 * 2 * 4 * tt);
+	ck_assert_uint_gt(lms_memory_needed(&longer), tt);
+	ck_assert_uint_lt(lms_memory_needed(&longer), 2 * tt);
+	/* a recurrent model has no T x T at all */
+	longer.arch = LMS_LSTM;
+	longer.NH = 0;
+	ck_assert_uint_lt(lms_memory_needed(&longer), tt);
 }
 END_TEST
 

@@ -168,18 +168,7 @@ END_TEST
 
 static struct lms_model *tiny_model(unsigned seed)
 {
-	struct lms_config c = {.arch = LMS_GPT2,
-	                       .V = 11,
-	                       .C = 8,
-	                       .H = 32,
-	                       .L = 1,
-	                       .NH = 2,
-	                       .KV = 2,
-	                       .maxT = 8,
-	                       .eps = 1e-5f,
-	                       .tied = 1};
-	struct lms_model *m;
-	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	struct lms_model *m = tu_gpt2(11, 8, 8, 1, 2, seed);
 	tu_widen(m, 0.5f, seed);
 	return m;
 }

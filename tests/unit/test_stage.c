@@ -16,19 +16,7 @@
 
 static struct lms_model *tiny_model(int V)
 {
-	struct lms_config c = {.arch = LMS_GPT2,
-	                       .V = V,
-	                       .C = 8,
-	                       .H = 32,
-	                       .L = 1,
-	                       .NH = 2,
-	                       .KV = 2,
-	                       .maxT = 8,
-	                       .eps = 1e-5f,
-	                       .tied = 1};
-	struct lms_model *m;
-	ck_assert_int_eq(lms_model_create(&c, 1, &m), LMS_OK);
-	return m;
+	return tu_gpt2(V, 8, 8, 1, 2, 1);
 }
 
 static struct lms_tokenizer *tiny_tokenizer(enum lms_tok_kind kind, int vocab)

@@ -17,6 +17,23 @@ void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g)
 		x[i] = scale * lms_rng_normal(g);
 }
 
+struct lms_model *tu_gpt2(int V, int maxT, int C, int L, int NH, unsigned seed)
+{
+	struct lms_config c = {.arch = LMS_GPT2,
+	                       .V = V,
+	                       .maxT = maxT,
+	                       .C = C,
+	                       .H = 4 * C,
+	                       .L = L,
+	                       .NH = NH,
+	                       .KV = NH,
+	                       .eps = 1e-5f,
+	                       .tied = 1};
+	struct lms_model *m = NULL;
+	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
+	return m;
+}
+
 void tu_widen(struct lms_model *m, float scale, unsigned seed)
 {
 	struct lms_rng g;
@@ -83,6 +100,12 @@ static double xent_value(struct lms_run *r, const int *targets, int T)
 double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
                          double abs_tol)
 {
+	return tu_gradcheck_xent_drop(m, B, T, samples, seed, eps, abs_tol, NULL);
+}
+
+double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                              double eps, double abs_tol, const struct lms_dropout *drop)
+{
 	struct lms_rng g;
 	lms_rng_seed(&g, seed);
 	int V = m->cfg.V, C = m->cfg.C;
@@ -94,6 +117,7 @@ double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigne
 	struct lms_run *r;
 	if (lms_run_new(m, B, T, &r) || lms_model_grads(m))
 		abort();
+	r->drop = drop;
 	lms_model_zero_grads(m);
 	lms_embed(r, ids, T);
 	xent_value(r, tg, T);

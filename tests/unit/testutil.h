@@ -11,6 +11,10 @@
 #include "lmscope/rng.h"
 
 void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g);
+/* A GPT-2 with the engine's init for seed, as the unit tests build them:
+ * V tokens, context maxT, width C, L layers of NH heads, H = 4 C, tied
+ * embeddings. The test fails if it cannot be made. */
+struct lms_model *tu_gpt2(int V, int maxT, int C, int L, int NH, unsigned seed);
 /* Every matrix (2-D tensor) of m drawn again from N(0, scale^2): the small
  * default inits leave a tiny model almost constant in its input. */
 void tu_widen(struct lms_model *m, float scale, unsigned seed);
@@ -28,6 +32,10 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
  * where a difference below abs_tol counts as zero error. */
 double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
                          double abs_tol);
+/* The same with training dropout: every forward applies drop's masks
+ * (lmscope/model.h, nn/dropout.h), the same ones each time. */
+double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, unsigned seed,
+                              double eps, double abs_tol, const struct lms_dropout *drop);
 /* The same for log p(target | x<=T-1) (contrast < 0) or the contrastive
  * difference, on the input embeddings only, with B = 1. */
 double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,

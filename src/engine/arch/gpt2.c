@@ -5,7 +5,13 @@
  * Parameters keep Hugging Face's names and shapes (Conv1D weights stored
  * (in, out)) but are stacked over layers, llm.c style: every layer's
  * ln_1.weight, then every layer's ln_1.bias, and so on, so each kind of
- * tensor is one (L, ...) array. */
+ * tensor is one (L, ...) array.
+ *
+ * Training dropout (r->drop, nn/dropout.h) where GPT-2 has it: on the
+ * embedding sum (site 0) and on each block's two residual branches before
+ * they are added, the attention's after c_proj (site 1 + 2l) and the
+ * MLP's after its c_proj (site 2 + 2l); not on the attention
+ * probabilities, which are streamed and recomputed in the backward. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +20,7 @@
 #include "arch/arch.h"
 #include "interp/hooks.h"
 #include "lmscope/rng.h"
+#include "nn/dropout.h"
 #include "nn/ops.h"
 
 /* The parameter block, or a gradient block with the same layout. */
@@ -192,6 +199,10 @@ struct gpt2_acts {
 	float *datty;     /* (B, T, C) */
 	float *dfch_gelu; /* (B, T, H) */
 	float *dfch;      /* (B, T, H) */
+	float *dbranch;   /* (B, T, C) a residual branch's gradient through its dropout mask */
+	/* the masks the last forward applied (r->drop then), which its
+	 * backward follows; NULL: none */
+	const struct lms_dropout *drop;
 	/* Attention probabilities are not kept (L x NH x T x T floats, 604 MB
 	 * for GPT-2 small at 1024 positions): the forward streams them and
 	 * the backward and the views recompute them from q and k. */
@@ -238,6 +249,7 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		{&a->datty, BT * C},
 		{&a->dfch_gelu, BT * H},
 		{&a->dfch, BT * H},
+		{&a->dbranch, BT * C},
 		{&a->attwork, LMS_ATT_SLOTS * 2 * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T},
 		{&a->attview, (size_t)T * T},
 		{&a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0},
@@ -377,6 +389,19 @@ static void span_attention(const struct span *sp, float *atty, float *work, cons
 	}
 }
 
+/* Training dropout of site s over the span's rows of x (B, T, C), in
+ * place; the masks cover every row of the run. */
+static void span_dropout(const struct lms_dropout *d, int s, float *x, const struct span *sp, int C)
+{
+	if (!d)
+		return;
+	const uint64_t *mask = lms_dropout_mask(d, s);
+	for (int i = 0; i < sp->nseg; i++) {
+		size_t u0 = seg_row(sp, i) * C;
+		lms_dropout_forward(x + u0, x + u0, mask, u0, (size_t)seg_len(sp, i) * C, d->scale);
+	}
+}
+
 static void gpt2_forward(struct lms_run *r, int from, int n)
 {
 	const struct lms_config *c = &r->m->cfg;
@@ -387,12 +412,19 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 	struct span sp = span_forward(r->iv, B, T, from, n);
 	struct lms_attn_layout lay = lms_attn_layout_fused(B, T, C, c->NH);
 	a->view_l = a->gelu_l = -1;
+	/* the masks cover the run's B x T positions (nn/dropout.h) */
+	const struct lms_dropout *drop =
+		r->drop && r->drop->units == (size_t)B * T * C ? r->drop : NULL;
+	a->drop = drop;
 
-	/* encoded = emb + wpe[t] */
+	/* encoded = dropout(emb + wpe[t]) */
 	for (int b = 0; b < B; b++)
 		for (int t = lms_iv_row_from(r->iv, b, from); t < n; t++) {
 			size_t row = (size_t)b * T + t;
-			lms_residual_forward(a->encoded + row * C, r->emb + row * C, p.wpe + (size_t)t * C, C);
+			float *enc = a->encoded + row * C;
+			lms_residual_forward(enc, r->emb + row * C, p.wpe + (size_t)t * C, C);
+			if (drop)
+				lms_dropout_forward(enc, enc, lms_dropout_mask(drop, 0), row * C, C, drop->scale);
 		}
 
 	for (int l = 0; l < c->L; l++) {
@@ -422,8 +454,9 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 		}
 		span_attention(&post, atty, a->attwork, qkv, lay, C);
 		lms_iv_heads(r->iv, l, atty, B, T, C, post.from, n);
-		/* res2 = res + atty @ c_proj: the product goes straight into res2 */
+		/* res2 = res + dropout(atty @ c_proj): the branch goes straight into res2 */
 		span_matmul(a, &post, res2, atty, p.attprojw + lC * C, p.attprojb + lC, C, C);
+		span_dropout(drop, 1 + 2 * l, res2, &post, C);
 		for (int i = 0; i < post.nseg; i++) {
 			size_t r0 = seg_row(&post, i);
 			int len = seg_len(&post, i);
@@ -436,7 +469,9 @@ static void gpt2_forward(struct lms_run *r, int from, int n)
 			size_t r0 = seg_row(&post, i);
 			lms_gelu_forward(fchg + r0 * H, fch + r0 * H, seg_len(&post, i) * H);
 		}
+		/* res3 = res2 + dropout(fchg @ c_proj) */
 		span_matmul(a, &post, res3, fchg, p.fcprojw + (size_t)l * H * C, p.fcprojb + lC, H, C);
+		span_dropout(drop, 2 + 2 * l, res3, &post, C);
 		for (int i = 0; i < post.nseg; i++) {
 			size_t r0 = seg_row(&post, i);
 			int len = seg_len(&post, i);
@@ -475,6 +510,18 @@ static int any_nonzero(const float *x, int n)
 		if (x[i] != 0.0f)
 			return 1;
 	return 0;
+}
+
+/* The gradient of a dropout site's input from that of its output dout,
+ * units [u0, u0 + n) of the run: dout itself without dropout, else
+ * through the forward's mask into dbranch. */
+static const float *branch_grad(struct gpt2_acts *a, int s, const float *dout, size_t u0, size_t n)
+{
+	if (!a->drop)
+		return dout;
+	lms_dropout_backward(a->dbranch + u0, dout, lms_dropout_mask(a->drop, s), u0, n,
+	                     a->drop->scale);
+	return a->dbranch + u0;
 }
 
 static void gpt2_backward(struct lms_run *r, int flags)
@@ -528,8 +575,8 @@ static void gpt2_backward(struct lms_run *r, int flags)
 		zero_rows(a->dln, &sp, C);
 		zero_rows(a->datty, &sp, C);
 		zero_rows(a->dqkv, &sp, 3 * C);
-		/* dresidual holds d res3; res3 = res2 + fchg @ c_proj, so d res2
-		 * starts as d res3 and the ln_2 branch adds to it in place */
+		/* dresidual holds d res3; res3 = res2 + dropout(fchg @ c_proj), so
+		 * d res2 starts as d res3 and the ln_2 branch adds to it in place */
 		const struct span *ms = l == c->L - 1 ? &top : &sp;
 		for (int i = 0; i < ms->nseg; i++) {
 			size_t r0 = seg_row(ms, i);
@@ -538,8 +585,9 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			/* the weight gradient of c_proj reads its input again */
 			if (want)
 				lms_gelu_forward(fchg + r0 * H, fch + r0 * H, len * H);
+			const float *dmlp = branch_grad(a, 2 + 2 * l, dres, r0 * C, (size_t)len * C);
 			lms_matmul_backward(a->dfch_gelu + r0 * H, pg(g.fcprojw, (size_t)l * H * C, want),
-			                    pg(g.fcprojb, lC, want), dres, fchg + r0 * H,
+			                    pg(g.fcprojb, lC, want), dmlp, fchg + r0 * H,
 			                    p.fcprojw + (size_t)l * H * C, len, H, C);
 			lms_iv_mlp_backward(r->iv, l, a->dfch_gelu + r0 * H, (size_t)len * H);
 			lms_gelu_backward(a->dfch + r0 * H, a->dfch_gelu + r0 * H, fch + r0 * H, len * H);
@@ -553,9 +601,11 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			lms_layernorm_backward(dres, pg(g.ln2w, lC, want), pg(g.ln2b, lC, want),
 			                       a->dln + r0 * C, res2 + r0 * C, p.ln2w + lC, ln2m + r0,
 			                       ln2r + r0, len, C);
-			/* res2 = res + atty @ c_proj: d res is d res2 plus the attention branch */
+			/* res2 = res + dropout(atty @ c_proj): d res is d res2 plus the
+			 * attention branch */
+			const float *datt = branch_grad(a, 1 + 2 * l, dres, r0 * C, (size_t)len * C);
 			lms_matmul_backward(a->datty + r0 * C, pg(g.attprojw, lC * C, want),
-			                    pg(g.attprojb, lC, want), dres, atty + r0 * C, p.attprojw + lC * C,
+			                    pg(g.attprojb, lC, want), datt, atty + r0 * C, p.attprojw + lC * C,
 			                    len, C, C);
 		}
 		float *dqkv = a->dqkv;
@@ -576,11 +626,11 @@ static void gpt2_backward(struct lms_run *r, int flags)
 			                       ln1m + r0, ln1r + r0, sp.len, C);
 		}
 	}
-	/* encoded = emb + wpe[t] */
+	/* encoded = dropout(emb + wpe[t]) */
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < n; t++) {
 			size_t row = (size_t)b * T + t;
-			const float *d = a->dresidual + row * C;
+			const float *d = branch_grad(a, 0, a->dresidual + row * C, row * C, C);
 			lms_residual_backward(r->demb + row * C, want ? g.wpe + (size_t)t * C : NULL, d, C);
 		}
 }
@@ -676,6 +726,11 @@ static size_t gpt2_wte_offset(const struct lms_config *c)
 	return 0;
 }
 
+static int gpt2_dropout_sites(const struct lms_config *c)
+{
+	return 1 + 2 * c->L;
+}
+
 static long gpt2_bout_offset(const struct lms_config *c)
 {
 	(void)c;
@@ -699,4 +754,5 @@ const struct lms_arch_ops lms_gpt2_ops = {
 	.wout_offset = gpt2_wte_offset,
 	.bout_offset = gpt2_bout_offset,
 	.wte_offset = gpt2_wte_offset,
+	.dropout_sites = gpt2_dropout_sites,
 };

@@ -290,7 +290,6 @@ struct layer_a {
 	float *rstdq; /* (B, T, NH) q_norm's per head; qk_norm only */
 	float *rstdk; /* (B, T, KV) k_norm's per head; qk_norm only */
 	float *v;     /* (B, T, KC) the value cache */
-	float *att;   /* (B, NH, T, T) */
 	float *ao;    /* (B, T, C) attention output, before o_proj */
 	float *r1;    /* (B, T, C) residual after attention */
 	float *xn2;   /* (B, T, C) */
@@ -312,7 +311,12 @@ struct llama_acts {
 	float *dk, *dv;        /* (B, T, KC) */
 	float *dqp, *dkp;      /* (B, T, C), (B, T, KC) before the q, k norms; qk_norm only */
 	float *dg, *du, *ds;   /* (B, T, H) */
-	float *datt;           /* (LMS_ATT_SLOTS, min(T, LMS_ATT_BLOCK), T) */
+	/* Attention probabilities are not kept (L x NH x T x T floats: 4.5 GB
+	 * for a 30-layer, 9-head model at 2048 positions): the forward streams
+	 * them, the backward and the views recompute them from q and k. */
+	float *attwork; /* (LMS_ATT_SLOTS, 2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
+	float *attview; /* (T, T) head view_h of layer view_l, batch row view_b, row stride T */
+	int view_l, view_h, view_b; /* which head attview holds; view_l -1: none */
 	/* a patching sweep's products over several batch rows (B > 1 only) */
 	float *pack_in, *pack_out; /* (B, T, max(C, H)) */
 	float *block;              /* the one allocation the above point into */
@@ -323,12 +327,11 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	const struct lms_config *c = &m->cfg;
 	size_t BT = (size_t)B * T, C = (size_t)c->C, KC = (size_t)kv_width(c), H = (size_t)c->H;
 	size_t hs = C / c->NH, qkn = !!c->qk_norm;
-	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + (size_t)B * c->NH * T * T +
-	                   qkn * BT * (C + KC + c->NH + c->KV);
+	size_t per_layer = BT * (6 * C + 2 * KC + 3 * H + 2) + qkn * BT * (C + KC + c->NH + c->KV);
+	size_t rows = T < LMS_ATT_BLOCK ? (size_t)T : LMS_ATT_BLOCK;
 	size_t pack = B > 1 ? BT * (H > C ? H : C) : 0;
-	size_t datt = LMS_ATT_SLOTS * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T;
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               qkn * BT * (C + KC) + datt + 2 * pack;
+	               qkn * BT * (C + KC) + LMS_ATT_SLOTS * 2 * rows * T + (size_t)T * T + 2 * pack;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -342,6 +345,7 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	}
 	a->B = B;
 	a->T = T;
+	a->view_l = -1;
 	float *p = a->block;
 #define TAKE(n) (p += (n), p - (n))
 	for (int l = 0; l < c->L; l++) {
@@ -355,7 +359,6 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 		la->kp = TAKE(qkn * BT * KC);
 		la->rstdq = TAKE(qkn * BT * c->NH);
 		la->rstdk = TAKE(qkn * BT * c->KV);
-		la->att = TAKE((size_t)B * c->NH * T * T);
 		la->ao = TAKE(BT * C);
 		la->r1 = TAKE(BT * C);
 		la->xn2 = TAKE(BT * C);
@@ -380,7 +383,8 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->dg = TAKE(BT * H);
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
-	a->datt = TAKE(datt);
+	a->attwork = TAKE(LMS_ATT_SLOTS * 2 * rows * T);
+	a->attview = TAKE((size_t)T * T);
 	a->pack_in = TAKE(pack);
 	a->pack_out = TAKE(pack);
 #undef TAKE
@@ -431,11 +435,11 @@ static void norm_qk(struct layer_a *la, const struct layer_w *w, const struct lm
 
 /* Attention of queries [from, n) of every batch row, or of each row's own
  * positions when a batched patch starts rows late (interp/hooks.h). */
-static void attention_rows(const struct lms_intervention *iv, struct layer_a *la,
+static void attention_rows(const struct lms_intervention *iv, struct layer_a *la, float *work,
                            const struct lms_attn_layout *lay, int from, int n)
 {
 	if (!iv || !iv->row_from) {
-		lms_attention_forward(la->ao, la->att, la->q, la->k, la->v, lay, from, n);
+		lms_attention_forward_streamed(la->ao, work, la->q, la->k, la->v, lay, from, n);
 		return;
 	}
 	struct lms_attn_layout one = *lay;
@@ -443,8 +447,8 @@ static void attention_rows(const struct lms_intervention *iv, struct layer_a *la
 	size_t T = (size_t)lay->T;
 	for (int b = 0; b < lay->B; b++) {
 		size_t q = b * T * lay->ldq, kv = b * T * lay->ldkv;
-		lms_attention_forward(la->ao + b * T * lay->ldo, la->att + b * lay->NH * T * T, la->q + q,
-		                      la->k + kv, la->v + kv, &one, lms_iv_row_from(iv, b, from), n);
+		lms_attention_forward_streamed(la->ao + b * T * lay->ldo, work, la->q + q, la->k + kv,
+		                               la->v + kv, &one, lms_iv_row_from(iv, b, from), n);
 	}
 }
 
@@ -492,6 +496,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 	struct lms_attn_layout lay = layout_of(c, a);
 	if (n <= from)
 		return;
+	a->view_l = -1;
 	for (int l = 0; l < c->L; l++) {
 		struct layer_w w = layer_of(m, l);
 		struct layer_a *la = &a->layer[l];
@@ -522,7 +527,7 @@ static void llama_forward(struct lms_run *r, int from, int n)
 		/* the last layer of a patching sweep: past the keys and values,
 		 * only the last position */
 		int post = lms_iv_last_only(r->iv, l, c->L) ? n - 1 : from;
-		attention_rows(r->iv, la, &lay, post, n);
+		attention_rows(r->iv, la, a->attwork, &lay, post, n);
 		lms_iv_heads(r->iv, l, la->ao, r->B, r->T, C, post, n);
 		rows_lin(r, la->r1, la->ao, w.wo, NULL, post, n);
 		for (int b = 0; b < r->B; b++) {
@@ -690,7 +695,7 @@ static void llama_backward(struct lms_run *r, int flags)
 		}
 		lms_iv_heads_backward(r->iv, l, a->dao, B, T, C, n);
 		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
-		lms_attention_backward(a->dq, a->dk, a->dv, a->datt, a->dao, la->att, la->q, la->k, la->v,
+		lms_attention_backward(a->dq, a->dk, a->dv, a->attwork, a->dao, NULL, la->q, la->k, la->v,
 		                       &lay, n);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T;
@@ -718,13 +723,27 @@ static void llama_backward(struct lms_run *r, int flags)
 
 /* ---- what the explorer shows ------------------------------------------------ */
 
+/* One head's probabilities, recomputed from the run's q and k for rows
+ * [0, n) of the last forward (0 above the diagonal and right of n), and
+ * kept until another head is asked for or the run changes. */
 static const float *llama_attention(const struct lms_run *r, int l, int h, int b)
 {
 	const struct lms_config *c = &r->m->cfg;
-	const struct llama_acts *a = r->acts;
+	struct llama_acts *a = r->acts;
 	if (l < 0 || l >= c->L || h < 0 || h >= c->NH || b < 0 || b >= r->B)
 		return NULL;
-	return a->layer[l].att + ((size_t)b * c->NH + h) * r->T * r->T;
+	if (a->view_l == l && a->view_h == h && a->view_b == b)
+		return a->attview;
+	int T = a->T, n = r->n > 0 && r->n <= T ? r->n : 0;
+	struct lms_attn_layout lay = layout_of(c, a);
+	lms_attention_probs(a->attview, T, a->layer[l].q, a->layer[l].k, &lay, b, h, n);
+	/* what an earlier, longer run left right of n */
+	for (int t = 0; t < n; t++)
+		memset(a->attview + (size_t)t * T + n, 0, (size_t)(T - n) * sizeof(float));
+	a->view_l = l;
+	a->view_h = h;
+	a->view_b = b;
+	return a->attview;
 }
 
 static const float *llama_hidden(const struct lms_run *r, int l, int b, int *D)
@@ -760,6 +779,7 @@ static void llama_kv_copy(struct lms_run *dst, int b, const struct lms_run *src,
 		memcpy(d->layer[l].k + off, s->layer[l].k, len * sizeof(float));
 		memcpy(d->layer[l].v + off, s->layer[l].v, len * sizeof(float));
 	}
+	d->view_l = -1;
 }
 
 static void llama_final_norm(const struct lms_model *m, float *out, const float *in)

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 
 static char *dup_str(const char *s)
 {

@@ -93,5 +93,8 @@ void lms_mapguard_unregister(const void *base)
 
 void lms_mapguard_set_hook(void (*fn)(const char *path))
 {
+	/* installed now, before a front end's own SIGBUS handler, which can
+	 * then pass the signal on to it (tui/term.c) */
+	pthread_once(&once, install);
 	hook = fn;
 }

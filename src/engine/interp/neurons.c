@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "lmscope/interp.h"
 #include "lmscope/tokenizer.h"
 

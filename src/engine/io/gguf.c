@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "base/tr.h"
 #include "io/gguf.h"
 #include "nn/quant.h"

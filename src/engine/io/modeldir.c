@@ -53,7 +53,7 @@
 #include <jansson.h>
 
 #include "arch/arch.h"
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "base/infile.h"
 #include "base/path.h"
 #include "base/memlimit.h"

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "lmscope/status.h"
 
 #define LMS_ST_MAX_DIM 8

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "base/infile.h"
 #include "base/path.h"
 #include "base/tr.h"

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "base/infile.h"
 #include "lmscope/dataset.h"
 #include "lmscope/llama2c.h"

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "base/atomic.h"
+#include "lmscope/atomic.h"
 #include "base/memlimit.h"
 #include "base/path.h"
 #include "base/tr.h"
@@ -19,6 +19,8 @@
 #include "lmscope/snapshots.h"
 #include "lmscope/stage.h"
 #include "lmscope/train.h"
+#include "arch/arch.h"
+#include "nn/dropout.h"
 #include "train/optim.h"
 #include "io/safetensors.h"
 #include "io/tfevents.h"
@@ -127,6 +129,7 @@ static const struct opt_field {
 	{"min_lr_frac", OPT_DOUBLE, offsetof(struct lms_train_opts, min_lr_frac)},
 	{"warmup", OPT_LONG, offsetof(struct lms_train_opts, warmup)},
 	{"weight_decay", OPT_DOUBLE, offsetof(struct lms_train_opts, weight_decay)},
+	{"dropout", OPT_DOUBLE, offsetof(struct lms_train_opts, dropout)},
 	{"clip", OPT_DOUBLE, offsetof(struct lms_train_opts, clip)},
 	{"beta1", OPT_DOUBLE, offsetof(struct lms_train_opts, beta1)},
 	{"beta2", OPT_DOUBLE, offsetof(struct lms_train_opts, beta2)},
@@ -445,6 +448,7 @@ struct trainer {
 	void *ud;
 	struct lms_run *run;
 	struct lms_adamw opt;
+	struct lms_dropout drop; /* the masks of one update; bits NULL: no dropout */
 	struct lms_batcher bat;
 	FILE *csv;
 	struct lms_tfevents tb;
@@ -455,6 +459,7 @@ struct trainer {
 	int *x, *y;
 	struct stat *watch; /* (o->nwatch) the watched files as training began */
 	long saved;         /* step of the checkpoint in dir, -1: none written yet */
+	long first;         /* the step this call started at */
 };
 
 /* What a run that stops on an error leaves behind, for its message. */
@@ -559,6 +564,58 @@ static enum lms_status snapshot(struct trainer *tr)
 	return lms_snapshot_add(tr->dir, tr->m, &s);
 }
 
+/* Dropout's masks for the run, when asked for: an architecture without
+ * dropout sites refuses it rather than train without it. */
+static enum lms_status dropout_setup(struct trainer *tr)
+{
+	const struct lms_train_opts *o = tr->o;
+	const struct lms_config *c = &tr->m->cfg;
+	if (!(o->dropout >= 0.0 && o->dropout < 1.0))
+		return lms_fail(LMS_EARG, "dropout %g is outside [0, 1)", o->dropout);
+	if (o->dropout == 0.0)
+		return LMS_OK;
+	int (*sites)(const struct lms_config *) = lms_arch_ops(c->arch)->dropout_sites;
+	if (!sites)
+		return lms_fail(LMS_EARG, "dropout is not implemented for %s models (only gpt2)",
+		                lms_arch_name(c->arch));
+	return lms_dropout_new(&tr->drop, (float)o->dropout, sites(c), (size_t)o->B * o->T * c->C);
+}
+
+/* The masks of update `step`, from a stream of their own seeded by the
+ * run's seed and the step: the same for a seed whether or not the run
+ * was resumed, and the data order's stream is left as it was. */
+static void dropout_draw(struct trainer *tr, long step)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, tr->o->seed ^ 0x64726f706f7574ull); /* "dropout" */
+	lms_rng_seed(&g, lms_rng_u64(&g) + (uint64_t)step);
+	lms_dropout_draw(&tr->drop, &g);
+}
+
+/* The test hook's file (o->dropout_masks): each site's mask as 1 and 0. */
+static enum lms_status dropout_write(const struct trainer *tr)
+{
+	const struct lms_dropout *d = &tr->drop;
+	float *v = malloc(((size_t)d->sites * d->units + 1) * sizeof *v);
+	struct lms_st_out *t = calloc((size_t)d->sites + 1, sizeof *t);
+	char(*names)[24] = calloc((size_t)d->sites + 1, sizeof *names);
+	enum lms_status st = v && t && names ? LMS_OK : lms_fail(LMS_ENOMEM, "out of memory");
+	int64_t shape[3] = {tr->o->B, tr->o->T, tr->m->cfg.C};
+	for (int s = 0; !st && s < d->sites; s++) {
+		float *x = v + (size_t)s * d->units;
+		for (size_t u = 0; u < d->units; u++)
+			x[u] = (float)lms_dropout_kept(lms_dropout_mask(d, s), u);
+		snprintf(names[s], sizeof names[s], "site.%d", s);
+		t[s] = (struct lms_st_out){names[s], 3, shape, x};
+	}
+	if (!st)
+		st = lms_st_write(tr->o->dropout_masks, t, d->sites, LMS_ST_F32, NULL);
+	free(v);
+	free(t);
+	free(names);
+	return st;
+}
+
 static enum lms_status setup(struct trainer *tr, int resume)
 {
 	const struct lms_train_opts *o = tr->o;
@@ -584,6 +641,8 @@ static enum lms_status setup(struct trainer *tr, int resume)
 		return st;
 	if ((st = lms_adamw_new(&tr->opt, m, (float)o->beta1, (float)o->beta2, (float)o->eps,
 	                        (float)o->weight_decay)))
+		return st;
+	if ((st = dropout_setup(tr)))
 		return st;
 	if (o->nwatch > 0) {
 		tr->watch = calloc((size_t)o->nwatch, sizeof *tr->watch);
@@ -613,6 +672,7 @@ static enum lms_status setup(struct trainer *tr, int resume)
 			return st;
 	}
 	tr->pr.epoch = tr->bat.epoch;
+	tr->first = tr->pr.step;
 	char *logs = lms_path_join(tr->dir, "logs");
 	char *csv = logs ? lms_path_join(logs, "train.csv") : NULL;
 	if (!csv)
@@ -632,6 +692,7 @@ static void teardown(struct trainer *tr)
 {
 	lms_run_free(tr->run);
 	lms_adamw_free(&tr->opt);
+	lms_dropout_free(&tr->drop);
 	lms_batcher_free(&tr->bat);
 	if (tr->csv)
 		fclose(tr->csv);
@@ -664,6 +725,12 @@ static enum lms_status loop(struct trainer *tr)
 		if ((st = lms_embed(tr->run, tr->x, o->T)))
 			return st;
 		lms_model_zero_grads(m);
+		if (tr->drop.bits) {
+			dropout_draw(tr, p->step);
+			if (o->dropout_masks && p->step == tr->first && (st = dropout_write(tr)))
+				return st;
+			tr->run->drop = &tr->drop; /* this update's forward and backward only */
+		}
 		lms_forward(tr->run, 0, o->T);
 		double loss = lms_objective_xent(tr->run, tr->y, LMS_GRAD_PARAMS);
 		char note[64];
@@ -672,6 +739,7 @@ static enum lms_status loop(struct trainer *tr)
 			                "training loss became %s at step %ld; %s (try a lower --lr)",
 			                isnan(loss) ? "NaN" : "Inf", p->step + 1, kept(tr, note, sizeof note));
 		lms_backward(tr->run, LMS_GRAD_PARAMS);
+		tr->run->drop = NULL;
 		double gnorm = lms_clip_grad_norm(m->grads, m->n_params, o->clip);
 		if (!isfinite(gnorm))
 			return lms_fail(LMS_ENUMERIC,

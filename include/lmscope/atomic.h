@@ -16,8 +16,8 @@
  * model.safetensors) can be prepared with lms_atomic_finish (fsync and close,
  * the temp file stays) and renamed afterwards with lms_atomic_commit, one
  * after the other. */
-#ifndef LMS_ATOMIC_H
-#define LMS_ATOMIC_H
+#ifndef LMSCOPE_ATOMIC_H
+#define LMSCOPE_ATOMIC_H
 
 #include <stddef.h>
 
