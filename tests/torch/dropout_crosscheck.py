@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gpt2_crosscheck as ref  # noqa: E402  (layer_norm, gelu_tanh, write_safetensors)
+import gpt2_crosscheck as ref  # noqa: E402  (weights, layer_norm, gelu_tanh, write_safetensors)
 
 LMSCOPE = os.environ.get("LMSCOPE", "./lmscope")
 TOL = 1e-4
@@ -71,32 +71,6 @@ def tensor_order(V):
     names = ["wte.weight", "wpe.weight"]
     names += [f"h.{l}.{k}" for k in kinds for l in range(L)]
     return names + ["ln_f.weight", "ln_f.bias"]
-
-
-def make_weights(V, seed):
-    g = torch.Generator().manual_seed(seed)
-
-    def normal(*shape, std):
-        return torch.randn(*shape, generator=g) * std
-
-    w = {"wte.weight": normal(V, C, std=0.5), "wpe.weight": normal(T, C, std=0.3)}
-    for l in range(L):
-        h = f"h.{l}."
-        w[h + "ln_1.weight"] = 1.0 + normal(C, std=0.2)
-        w[h + "ln_1.bias"] = normal(C, std=0.2)
-        w[h + "attn.c_attn.weight"] = normal(C, 3 * C, std=0.4)
-        w[h + "attn.c_attn.bias"] = normal(3 * C, std=0.2)
-        w[h + "attn.c_proj.weight"] = normal(C, C, std=0.3)
-        w[h + "attn.c_proj.bias"] = normal(C, std=0.1)
-        w[h + "ln_2.weight"] = 1.0 + normal(C, std=0.2)
-        w[h + "ln_2.bias"] = normal(C, std=0.2)
-        w[h + "mlp.c_fc.weight"] = normal(C, 4 * C, std=0.3)
-        w[h + "mlp.c_fc.bias"] = normal(4 * C, std=0.2)
-        w[h + "mlp.c_proj.weight"] = normal(4 * C, C, std=0.2)
-        w[h + "mlp.c_proj.bias"] = normal(C, std=0.1)
-    w["ln_f.weight"] = 1.0 + normal(C, std=0.2)
-    w["ln_f.bias"] = normal(C, std=0.2)
-    return w
 
 
 def forward(w, x, y, masks, scale):
@@ -158,7 +132,7 @@ def check(tmp):
                               "--embd", str(C)])
     with open(os.path.join(base, "config.json")) as f:
         V = json.load(f)["vocab_size"]
-    w = make_weights(V, 20261207)
+    w = ref.make_weights(20261207, V=V, P=T, C=C, L=L)
     shutil.rmtree(os.path.join(base, "checkpoint"), ignore_errors=True)
     ref.write_safetensors(w, os.path.join(base, "model.safetensors"))
     env = dict(os.environ, LMSCOPE_DROPOUT_MASKS=masks_path)

@@ -46,9 +46,10 @@ V, P, C, NH, L = 23, 12, 16, 4, 2
 EPS = 1e-5
 
 
-def make_weights(seed):
+def make_weights(seed, V=V, P=P, C=C, L=L):
     """HF GPT-2 tensors (Conv1D weights stored (in, out)), float32, with
-    values large enough that attention is far from uniform."""
+    values large enough that attention is far from uniform; this file's
+    shape unless others are given."""
     g = torch.Generator().manual_seed(seed)
 
     def normal(*shape, std):
