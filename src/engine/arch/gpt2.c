@@ -652,9 +652,6 @@ static const float *gpt2_attention(const struct lms_run *r, int l, int h, int b)
 	struct lms_attn_layout lay = lms_attn_layout_fused(a->B, T, c->C, c->NH);
 	const float *qkv = layer(a->qkv, l, a, 3 * (size_t)c->C);
 	lms_attention_probs(a->attview, T, qkv, qkv + c->C, &lay, b, h, n);
-	/* what an earlier, longer run left right of n */
-	for (int t = 0; t < n; t++)
-		memset(a->attview + (size_t)t * T + n, 0, (size_t)(T - n) * sizeof(float));
 	a->view_l = l;
 	a->view_h = h;
 	a->view_b = b;

@@ -737,9 +737,6 @@ static const float *llama_attention(const struct lms_run *r, int l, int h, int b
 	int T = a->T, n = r->n > 0 && r->n <= T ? r->n : 0;
 	struct lms_attn_layout lay = layout_of(c, a);
 	lms_attention_probs(a->attview, T, a->layer[l].q, a->layer[l].k, &lay, b, h, n);
-	/* what an earlier, longer run left right of n */
-	for (int t = 0; t < n; t++)
-		memset(a->attview + (size_t)t * T + n, 0, (size_t)(T - n) * sizeof(float));
 	a->view_l = l;
 	a->view_h = h;
 	a->view_b = b;

@@ -735,9 +735,9 @@ void lms_attention_probs(float *att, int lda, const float *q, const float *k,
 	for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
 		int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n;
 		block_probs(att + (size_t)r0 * lda, lda, &x, s, r0, r1);
-		/* a block's rows stop at its last key; the rest of the row up to n is masked */
+		/* a block's rows stop at its last key; the rest of the row is masked */
 		for (int t = r0; t < r1; t++)
-			memset(att + (size_t)t * lda + r1, 0, (size_t)(n - r1) * sizeof(float));
+			memset(att + (size_t)t * lda + r1, 0, (size_t)(lda - r1) * sizeof(float));
 	}
 }
 

@@ -106,9 +106,10 @@ void lms_attention_forward(float *out, float *att, const float *q, const float *
 void lms_attention_forward_streamed(float *out, float *scratch, const float *q, const float *k,
                                     const float *v, const struct lms_attn_layout *s, int t0,
                                     int t1);
-/* att (n, n), row stride lda >= n: the probabilities of queries [0, n) of
- * batch row b's head h over keys [0, n), as lms_attention_forward keeps
- * them (0 above the diagonal). */
+/* att (n, lda), lda >= n: the probabilities of queries [0, n) of batch
+ * row b's head h over keys [0, n), as lms_attention_forward keeps them,
+ * and 0 above the diagonal through column lda - 1 (a view's buffer keeps
+ * nothing a longer run left there). */
 void lms_attention_probs(float *att, int lda, const float *q, const float *k,
                          const struct lms_attn_layout *s, int b, int h, int n);
 /* Backward over positions [0, n) of every batch row: accumulates into dq,
