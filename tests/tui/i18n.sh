@@ -52,6 +52,14 @@ for size in "80 24" "160 48"; do
 	# a message beside the status line's parts, measured in columns
 	$T send-keys -t $name F2
 	wait_for $name "显著性：gradient x input" > /dev/null || fail "$cols x $rows: no message for F2"
+	# the message shows while the new method computes ("计算中…" where the
+	# help hint goes): the status line is read once it is done
+	i=0
+	while grep -q "计算中" "$d/screen" && [ $i -lt 60 ]; do
+		sleep 0.15
+		screen $name
+		i=$((i + 1))
+	done
 	status=$(tail -n 1 "$d/screen")
 	case $status in
 	" gpt | "*"F1 帮助"*"显著性：gradient x input") ;;
