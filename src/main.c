@@ -39,8 +39,7 @@ struct global {
 };
 
 static const struct front_opt lmscope_options[] = {
-	FRONT_INT("threads", 0, "N",
-              N_("threads, OpenBLAS's and the engine's (LMSCOPE_THREADS, else one per processor)"),
+	FRONT_INT("threads", 0, "N", N_("OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)"),
               struct global, threads, 1, 4096),
 	FRONT_FLAG("version", 0, N_("print the version and exit"), struct global, version, 1),
 	FRONT_END};
@@ -98,6 +97,6 @@ int main(int argc, char **argv)
 		}
 	/* not a command: a model to open in the explorer */
 	if (g.threads == 0)
-		lms_set_blas_threads(tui_blas_threads());
+		lms_set_threads(tui_blas_threads());
 	return check_stdout(lms_explorer_main(argc - i, argv + i));
 }

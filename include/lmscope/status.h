@@ -58,14 +58,8 @@ typedef void (*lms_log_fn)(void *userdata, const char *msg);
 void lms_set_log(lms_log_fn fn, void *userdata);
 void lms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Threads for the engine: OpenBLAS's and the engine's own pool (GELU,
- * LayerNorm, attention heads, one-row products; one per processor unless
- * set). n <= 0 reads LMSCOPE_THREADS, else leaves the defaults. */
+/* OpenBLAS thread count; n <= 0 reads LMSCOPE_THREADS, else leaves the default. */
 void lms_set_threads(int n);
-/* OpenBLAS's threads alone (n <= 0: unchanged); the pool keeps its size.
- * For a front end that pins OpenBLAS, which cannot change its count per
- * product without racing its other engine threads (the explorer). */
-void lms_set_blas_threads(int n);
 
 /* OpenBLAS picks its kernels when the library loads. On processors newer
  * than the OpenBLAS build knows, it falls back to its generic SSE3

@@ -13,8 +13,7 @@ extern const struct front_opt explorer_options[];
 
 /* OpenBLAS threads for the explorer when none were asked for (no --threads,
  * LMSCOPE_THREADS or OPENBLAS_NUM_THREADS): 1 on a machine of up to two
- * cores, else 0 (OpenBLAS's default). For lms_set_blas_threads: the engine's
- * own pool keeps one thread per core. */
+ * cores, else 0 (OpenBLAS's default). For lms_set_threads. */
 int tui_blas_threads(void);
 
 /* `lmscope lesson FILE [MODEL [MODEL_B]]`: argv[0] is "lesson". */

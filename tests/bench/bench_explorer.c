@@ -79,7 +79,7 @@ int bench_explorer(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	int n = atoi(argv[2]);
-	lms_set_blas_threads(tui_blas_threads()); /* as the explorer's main does */
+	lms_set_threads(tui_blas_threads()); /* as the explorer's main does */
 	struct lms_model *m = NULL;
 	enum lms_status st;
 	if (!strcmp(name, "gpt2-small") || !strcmp(name, "default-shape")) {

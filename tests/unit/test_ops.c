@@ -401,7 +401,7 @@ static void check_attention(struct lms_attn_layout s, int fused)
 	float *dout = vec(ac.nout, 1.0f, &g), *d = vec(nd, 1.0f, &g),
 		  *d_ref = malloc(nd * sizeof(float));
 	memcpy(d_ref, d, nd * sizeof(float));
-	float *scratch = zeros(LMS_ATT_SLOTS * (size_t)n * n);
+	float *scratch = zeros((size_t)n * n);
 	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq,
 		  *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
 	float *dq_ref = d_ref, *dk_ref = d_ref + (dk - d), *dv_ref = d_ref + (dv - d);
@@ -495,7 +495,7 @@ static void check_streamed(struct lms_attn_layout s, int fused, int split)
 	attn_case_init(&ac, s, fused, &g);
 	int n = s.T - 1, T = s.T;
 	float *out_ref = zeros(ac.nout), *att_ref = zeros(ac.natt);
-	float *work = zeros(LMS_ATT_SLOTS * 2 * (size_t)T * T);
+	float *work = zeros(2 * (size_t)T * T);
 	lms_attention_forward_ref(out_ref, att_ref, ac.q, ac.k, ac.v, &s, 0, n);
 	/* then one query on its own, as a keystroke appends one token */
 	lms_attention_forward_streamed(ac.out, work, ac.q, ac.k, ac.v, &s, 0, split);

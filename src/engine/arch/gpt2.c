@@ -206,7 +206,7 @@ struct gpt2_acts {
 	/* Attention probabilities are not kept (L x NH x T x T floats, 604 MB
 	 * for GPT-2 small at 1024 positions): the forward streams them and
 	 * the backward and the views recompute them from q and k. */
-	float *attwork; /* (LMS_ATT_SLOTS, 2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
+	float *attwork; /* (2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
 	float *attview; /* (T, T) head view_h of layer view_l, batch row view_b, row stride T */
 	int view_l, view_h, view_b; /* which head attview holds; view_l -1: none */
 	/* the forward's products over several batch rows' runs (B > 1 only) */
@@ -250,7 +250,7 @@ static void *gpt2_acts_new(const struct lms_model *m, int B, int T)
 		{&a->dfch_gelu, BT * H},
 		{&a->dfch, BT * H},
 		{&a->dbranch, BT * C},
-		{&a->attwork, LMS_ATT_SLOTS * 2 * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T},
+		{&a->attwork, 2 * (size_t)(T < LMS_ATT_BLOCK ? T : LMS_ATT_BLOCK) * T},
 		{&a->attview, (size_t)T * T},
 		{&a->pack_in, B > 1 ? BT * (H > C ? H : C) : 0},
 		{&a->pack_out, B > 1 ? BT * (H > 3 * C ? H : 3 * C) : 0},

@@ -314,7 +314,7 @@ struct llama_acts {
 	/* Attention probabilities are not kept (L x NH x T x T floats: 4.5 GB
 	 * for a 30-layer, 9-head model at 2048 positions): the forward streams
 	 * them, the backward and the views recompute them from q and k. */
-	float *attwork; /* (LMS_ATT_SLOTS, 2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
+	float *attwork; /* (2, min(T, LMS_ATT_BLOCK), T) the kernels' scratch (ops.h) */
 	float *attview; /* (T, T) head view_h of layer view_l, batch row view_b, row stride T */
 	int view_l, view_h, view_b; /* which head attview holds; view_l -1: none */
 	/* a patching sweep's products over several batch rows (B > 1 only) */
@@ -331,7 +331,7 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	size_t rows = T < LMS_ATT_BLOCK ? (size_t)T : LMS_ATT_BLOCK;
 	size_t pack = B > 1 ? BT * (H > C ? H : C) : 0;
 	size_t total = per_layer * c->L + BT + T * hs + BT * (5 * C + 2 * KC + 3 * H) +
-	               qkn * BT * (C + KC) + LMS_ATT_SLOTS * 2 * rows * T + (size_t)T * T + 2 * pack;
+	               qkn * BT * (C + KC) + 2 * rows * T + (size_t)T * T + 2 * pack;
 	struct llama_acts *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
@@ -383,7 +383,7 @@ static void *llama_acts_new(const struct lms_model *m, int B, int T)
 	a->dg = TAKE(BT * H);
 	a->du = TAKE(BT * H);
 	a->ds = TAKE(BT * H);
-	a->attwork = TAKE(LMS_ATT_SLOTS * 2 * rows * T);
+	a->attwork = TAKE(2 * rows * T);
 	a->attview = TAKE((size_t)T * T);
 	a->pack_in = TAKE(pack);
 	a->pack_out = TAKE(pack);

@@ -16,12 +16,11 @@ static double activations(const struct lms_config *c, double T)
 	 * probabilities per head (2 NH T); per position: logits and their
 	 * probabilities (2 V). Recurrent layers have NH = 0 and gates in H.
 	 * Transformers keep no probabilities: one head's T x T for the views
-	 * and the kernels' scratch of LMS_ATT_BLOCK query rows per slot of
-	 * the thread pool (LMS_ATT_SLOTS x 2 x 64 x T);
+	 * and the kernels' scratch of LMS_ATT_BLOCK query rows (2 x 64 x T);
 	 * a Llama's feed-forward keeps three H-wide rows (gate, up, product). */
 	if (c->arch == LMS_GPT2 || c->arch == LMS_LLAMA) {
 		double ffn = c->arch == LMS_LLAMA ? 3.0 * H : 2.0 * H;
-		return T * (L * (8.0 * C + ffn) + 2.0 * V + T + 4.0 * 2.0 * 64.0);
+		return T * (L * (8.0 * C + ffn) + 2.0 * V + T + 2.0 * 64.0);
 	}
 	return T * (L * (8.0 * C + 2.0 * H + 2.0 * NH * T) + 2.0 * V);
 }

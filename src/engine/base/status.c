@@ -8,7 +8,6 @@
 
 #include <cblas.h>
 
-#include "base/par.h"
 #include "base/tr.h"
 #include "base/utf8.h"
 #include "lmscope/status.h"
@@ -105,14 +104,6 @@ void lms_set_threads(int n)
 		const char *s = getenv("LMSCOPE_THREADS");
 		n = s ? atoi(s) : 0;
 	}
-	if (n > 0) {
-		openblas_set_num_threads(n);
-		lms_par_set_threads(n);
-	}
-}
-
-void lms_set_blas_threads(int n)
-{
 	if (n > 0)
 		openblas_set_num_threads(n);
 }

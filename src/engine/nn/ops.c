@@ -7,7 +7,6 @@
 
 #include <cblas.h>
 
-#include "base/par.h"
 #include "nn/ops.h"
 
 /* out (N, OC) = b broadcast over the rows; returns the beta a following
@@ -162,96 +161,20 @@ static void layernorm_row(float *restrict y, const float *restrict x, const floa
 		y[k] = (x[k] - m) * s * w[k] + b[k];
 }
 
-/* Row-wise work (LayerNorm, GELU) goes to the pool (base/par.h) in parts
- * of about PART_FLOATS floats, cut by the size alone: a part costs 15 to
- * 30 us on one core, against a few us to wake a worker and hand it over
- * (GELU over 65536 floats: 30 us on one thread, 19 on two), and anything
- * smaller than one part (the explorer's keystroke row) stays on the
- * calling thread without touching the pool. */
-#define PART_FLOATS 32768
-
-/* Whether this thread's kernels may use the pool: only while OpenBLAS
- * runs one thread (the explorer pins it on two cores). With more, its
- * threads hold the other cores through the products and its server
- * thread spins between them, where a pool worker would have to take turns
- * with it: a GPT-2 forward at 256 positions measured 1 to 6 % slower with
- * GELU and LayerNorm pooled, and each head's products, above OpenBLAS's
- * own threshold, would be split again by OpenBLAS from two threads at
- * once, which spin on its one server thread (5 times as slow). */
-static int pool_ok(void)
-{
-	return openblas_get_num_threads() == 1;
-}
-
-/* lms_par_for when pool_ok, else the tasks in order on this thread */
-static void par_for(int n, int slots, lms_par_fn fn, void *ctx)
-{
-	if (pool_ok()) {
-		lms_par_for(n, slots, fn, ctx);
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		fn(ctx, i, 0);
-}
-
-/* Rows per part for rows of C floats */
-static int part_rows(int C)
-{
-	int r = PART_FLOATS / (C > 0 ? C : 1);
-	return r < 1 ? 1 : r;
-}
-
-static int parts_of(int n, int per)
-{
-	return (n + per - 1) / per;
-}
-
-struct ln_job {
-	float *out, *mean, *rstd, *dinp, *dw, *db;
-	const float *inp, *dout, *w, *b;
-	const float *cmean, *crstd;
-	int N, C, rows, row_tasks, cols;
-	float eps;
-};
-
-static void layernorm_rows(const struct ln_job *j, int i0, int i1)
-{
-	int C = j->C;
-	for (int i = i0; i < i1; i++) {
-		const float *x = j->inp + (size_t)i * C;
-		float *y = j->out + (size_t)i * C;
-		float m = lms_lane_sum(x, C) / (float)C;
-		float v = row_sqdev(x, m, C) / (float)C;
-		float s = 1.0f / sqrtf(v + j->eps);
-		layernorm_row(y, x, j->w, j->b, m, s, C);
-		j->mean[i] = m;
-		j->rstd[i] = s;
-	}
-}
-
-static void layernorm_task(void *ctx, int task, int slot)
-{
-	(void)slot;
-	const struct ln_job *j = ctx;
-	int i0 = task * j->rows, i1 = i0 + j->rows < j->N ? i0 + j->rows : j->N;
-	layernorm_rows(j, i0, i1);
-}
-
 /* out (N, C) = (inp - mean) * rstd * w (C) + b (C); mean (N), rstd (N) saved */
 void lms_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                            const float *b, int N, int C, float eps)
 {
-	struct ln_job j = {.out = out,
-	                   .mean = mean,
-	                   .rstd = rstd,
-	                   .inp = inp,
-	                   .w = w,
-	                   .b = b,
-	                   .N = N,
-	                   .C = C,
-	                   .rows = part_rows(C),
-	                   .eps = eps};
-	par_for(parts_of(N, j.rows), 0, layernorm_task, &j);
+	for (int i = 0; i < N; i++) {
+		const float *x = inp + (size_t)i * C;
+		float *y = out + (size_t)i * C;
+		float m = lms_lane_sum(x, C) / (float)C;
+		float v = row_sqdev(x, m, C) / (float)C;
+		float s = 1.0f / sqrtf(v + eps);
+		layernorm_row(y, x, w, b, m, s, C);
+		mean[i] = m;
+		rstd[i] = s;
+	}
 }
 
 /* dx (C) += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) of one
@@ -274,76 +197,6 @@ static void layernorm_dx_row(float *restrict dx, const float *restrict dy, const
 	}
 }
 
-/* dx rows [i0, i1) of the backward below */
-static void layernorm_dx_rows(const struct ln_job *j, int i0, int i1)
-{
-	int C = j->C;
-	const float *w = j->w;
-	for (int i = i0; i < i1; i++) {
-		const float *x = j->inp + (size_t)i * C;
-		const float *dy = j->dout + (size_t)i * C;
-		float *dx = j->dinp + (size_t)i * C;
-		float m = j->cmean[i], s = j->crstd[i];
-		/* the two means in SUM_LANES partial sums each (see lms_lane_sum) */
-		float acc[SUM_LANES] = {0}, accn[SUM_LANES] = {0};
-		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-		int k = 0;
-		for (; k + SUM_LANES <= C; k += SUM_LANES)
-			for (int l = 0; l < SUM_LANES; l++) {
-				float norm = (x[k + l] - m) * s;
-				float dnorm = dy[k + l] * w[k + l];
-				acc[l] += dnorm;
-				accn[l] += dnorm * norm;
-			}
-		for (; k < C; k++) {
-			float norm = (x[k] - m) * s;
-			float dnorm = dy[k] * w[k];
-			dnorm_mean += dnorm;
-			dnorm_norm_mean += dnorm * norm;
-		}
-		for (int l = 0; l < SUM_LANES; l++) {
-			dnorm_mean += acc[l];
-			dnorm_norm_mean += accn[l];
-		}
-		dnorm_mean /= (float)C;
-		dnorm_norm_mean /= (float)C;
-		layernorm_dx_row(dx, dy, x, w, m, s, dnorm_mean, dnorm_norm_mean, C);
-	}
-}
-
-/* dw[k0:k1] += sum_i dout[i] * norm[i], db[k0:k1] += sum_i dout[i], rows
- * in order: a column's sum is the same whichever part holds it */
-static void layernorm_dw_cols(const struct ln_job *j, int k0, int k1)
-{
-	int C = j->C;
-	for (int i = 0; i < j->N; i++) {
-		const float *x = j->inp + (size_t)i * C;
-		const float *dy = j->dout + (size_t)i * C;
-		float m = j->cmean[i], s = j->crstd[i];
-		if (j->dw)
-			for (int k = k0; k < k1; k++)
-				j->dw[k] += dy[k] * (x[k] - m) * s;
-		if (j->db)
-			for (int k = k0; k < k1; k++)
-				j->db[k] += dy[k];
-	}
-}
-
-/* Tasks [0, row_tasks) make dx a part of the rows at a time, the rest dw
- * and db a part of the columns at a time (cols columns, over all rows). */
-static void layernorm_back_task(void *ctx, int task, int slot)
-{
-	(void)slot;
-	const struct ln_job *j = ctx;
-	if (task < j->row_tasks) {
-		int i0 = task * j->rows;
-		layernorm_dx_rows(j, i0, i0 + j->rows < j->N ? i0 + j->rows : j->N);
-		return;
-	}
-	int k0 = (task - j->row_tasks) * j->cols;
-	layernorm_dw_cols(j, k0, k0 + j->cols < j->C ? k0 + j->cols : j->C);
-}
-
 /* Differentiates y = norm * w + b with norm = (x - mean) * rstd. Through
  * the mean and the variance, per row:
  *   dnorm = dout * w
@@ -352,27 +205,42 @@ static void layernorm_back_task(void *ctx, int task, int slot)
 void lms_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                             const float *w, const float *mean, const float *rstd, int N, int C)
 {
-	struct ln_job j = {.dinp = dinp,
-	                   .dw = dw,
-	                   .db = db,
-	                   .inp = inp,
-	                   .dout = dout,
-	                   .w = w,
-	                   .cmean = mean,
-	                   .crstd = rstd,
-	                   .N = N,
-	                   .C = C,
-	                   .rows = part_rows(C)};
-	j.row_tasks = parts_of(N, j.rows);
-	int col_tasks = 0;
-	if ((dw || db) && N > 0) {
-		/* columns per part: a multiple of SUM_LANES near PART_FLOATS / N */
-		int cols = part_rows(N);
-		cols = (cols + SUM_LANES - 1) / SUM_LANES * SUM_LANES;
-		j.cols = cols < C ? cols : C;
-		col_tasks = parts_of(C, j.cols);
+	for (int i = 0; i < N; i++) {
+		const float *x = inp + (size_t)i * C;
+		const float *dy = dout + (size_t)i * C;
+		float *dx = dinp + (size_t)i * C;
+		float m = mean[i], s = rstd[i];
+		/* the two means in SUM_LANES partial sums each (see lms_lane_sum) */
+		float acc[SUM_LANES] = {0}, accn[SUM_LANES] = {0};
+		float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+		int k = 0;
+		for (; k + SUM_LANES <= C; k += SUM_LANES)
+			for (int j = 0; j < SUM_LANES; j++) {
+				float norm = (x[k + j] - m) * s;
+				float dnorm = dy[k + j] * w[k + j];
+				acc[j] += dnorm;
+				accn[j] += dnorm * norm;
+			}
+		for (; k < C; k++) {
+			float norm = (x[k] - m) * s;
+			float dnorm = dy[k] * w[k];
+			dnorm_mean += dnorm;
+			dnorm_norm_mean += dnorm * norm;
+		}
+		for (int j = 0; j < SUM_LANES; j++) {
+			dnorm_mean += acc[j];
+			dnorm_norm_mean += accn[j];
+		}
+		dnorm_mean /= (float)C;
+		dnorm_norm_mean /= (float)C;
+		layernorm_dx_row(dx, dy, x, w, m, s, dnorm_mean, dnorm_norm_mean, C);
+		if (dw)
+			for (int k = 0; k < C; k++)
+				dw[k] += dy[k] * (x[k] - m) * s;
+		if (db)
+			for (int k = 0; k < C; k++)
+				db[k] += dy[k];
 	}
-	par_for(j.row_tasks + col_tasks, 0, layernorm_back_task, &j);
 }
 
 /* ---- GELU (tanh form) ------------------------------------------------------- */
@@ -419,7 +287,7 @@ static inline float gelu(float x)
  * compiler vectorises at -O2; the remainder one by one. */
 #define GELU_BLOCK 16
 
-static void gelu_forward_part(float *restrict out, const float *restrict inp, int n)
+void lms_gelu_forward(float *restrict out, const float *restrict inp, int n)
 {
 	int i = 0;
 	for (; i + GELU_BLOCK <= n; i += GELU_BLOCK)
@@ -427,34 +295,6 @@ static void gelu_forward_part(float *restrict out, const float *restrict inp, in
 			out[i + j] = gelu(inp[i + j]);
 	for (; i < n; i++)
 		out[i] = gelu(inp[i]);
-}
-
-/* Element-wise work in parts of PART_FLOATS (a multiple of GELU_BLOCK:
- * every element takes the path, block or remainder, it takes in one call) */
-struct ew_job {
-	float *out;
-	const float *a, *b;
-	int n;
-};
-
-static int ew_len(const struct ew_job *j, int task)
-{
-	int i0 = task * PART_FLOATS;
-	return j->n - i0 < PART_FLOATS ? j->n - i0 : PART_FLOATS;
-}
-
-static void gelu_forward_task(void *ctx, int task, int slot)
-{
-	(void)slot;
-	const struct ew_job *j = ctx;
-	size_t i0 = (size_t)task * PART_FLOATS;
-	gelu_forward_part(j->out + i0, j->a + i0, ew_len(j, task));
-}
-
-void lms_gelu_forward(float *restrict out, const float *restrict inp, int n)
-{
-	struct ew_job j = {out, inp, NULL, n};
-	par_for(parts_of(n, PART_FLOATS), 0, gelu_forward_task, &j);
 }
 
 /* Differentiates y = 0.5 x (1 + tanh u), u = s (x + a x^3):
@@ -469,8 +309,8 @@ static inline float gelu_grad(float x)
 	return u < -43.0f ? 0.0f : g; /* as in gelu() */
 }
 
-static void gelu_backward_part(float *restrict dinp, const float *restrict dout,
-                               const float *restrict inp, int n)
+void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+                       int n)
 {
 	int i = 0;
 	for (; i + GELU_BLOCK <= n; i += GELU_BLOCK)
@@ -478,21 +318,6 @@ static void gelu_backward_part(float *restrict dinp, const float *restrict dout,
 			dinp[i + j] += dout[i + j] * gelu_grad(inp[i + j]);
 	for (; i < n; i++)
 		dinp[i] += dout[i] * gelu_grad(inp[i]);
-}
-
-static void gelu_backward_task(void *ctx, int task, int slot)
-{
-	(void)slot;
-	const struct ew_job *j = ctx;
-	size_t i0 = (size_t)task * PART_FLOATS;
-	gelu_backward_part(j->out + i0, j->a + i0, j->b + i0, ew_len(j, task));
-}
-
-void lms_gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                       int n)
-{
-	struct ew_job j = {dinp, dout, inp, n};
-	par_for(parts_of(n, PART_FLOATS), 0, gelu_backward_task, &j);
 }
 
 /* ---- exponential ---------------------------------------------------------------- */
@@ -645,86 +470,39 @@ static void block_out(const struct head *x, const float *p, int ldp,
 	            s->ldkv, 0.0f, x->out + (size_t)r0 * s->ldo, s->ldo);
 }
 
-/* The forward's tasks: one block of queries of one head of one batch row
- * each, (b, h, block) in that order; blocks write disjoint rows of out
- * (and att). A call goes to the pool only when its products come to
- * ATT_PAR_MADS multiply-adds or more (about 50 us on one core): a
- * keystroke's single query over 64 positions is 100 times less. */
-#define ATT_PAR_MADS (1L << 20)
-
-/* Whether attention of mads multiply-adds goes to the pool */
-static int att_pooled(long mads)
-{
-	return mads >= ATT_PAR_MADS && pool_ok();
-}
-
-struct att_job {
-	float *out, *att, *scratch;
-	const float *q, *k, *v;
-	const struct lms_attn_layout *s;
-	int t0, t1, blocks;
-	size_t slot_floats; /* scratch per slot */
-};
-
-static void att_forward_task(void *ctx, int task, int slot)
-{
-	const struct att_job *j = ctx;
-	const struct lms_attn_layout *s = j->s;
-	int blk = task % j->blocks, bh = task / j->blocks;
-	int b = bh / s->NH, h = bh % s->NH, T = s->T;
-	struct head x = head_of(j->q, j->k, j->v, j->out, s, b, h);
-	int r0 = j->t0 + blk * LMS_ATT_BLOCK;
-	int r1 = r0 + LMS_ATT_BLOCK < j->t1 ? r0 + LMS_ATT_BLOCK : j->t1;
-	float *p = j->att ? j->att + (((size_t)b * s->NH + h) * T + r0) * T
-	                  : j->scratch + (size_t)slot * j->slot_floats;
-	block_probs(p, T, &x, s, r0, r1);
-	block_out(&x, p, T, s, r0, r1);
-}
-
-/* Multiply-adds of queries [t0, t1) of every head: q k^T and att v over
- * keys up to each block's end */
-static long att_mads(const struct lms_attn_layout *s, int t0, int t1)
-{
-	long m = 0;
-	for (int r0 = t0; r0 < t1; r0 += LMS_ATT_BLOCK) {
-		int r1 = r0 + LMS_ATT_BLOCK < t1 ? r0 + LMS_ATT_BLOCK : t1;
-		m += 2L * (r1 - r0) * r1 * s->hs;
-	}
-	return m * s->B * s->NH;
-}
-
-static void att_forward(struct att_job *j)
-{
-	if (j->t1 <= j->t0)
-		return;
-	j->blocks = (j->t1 - j->t0 + LMS_ATT_BLOCK - 1) / LMS_ATT_BLOCK;
-	int n = j->s->B * j->s->NH * j->blocks;
-	if (att_pooled(att_mads(j->s, j->t0, j->t1)))
-		lms_par_for(n, LMS_ATT_SLOTS, att_forward_task, j);
-	else
-		for (int i = 0; i < n; i++)
-			att_forward_task(j, i, 0);
-}
-
 /* att[b, h, t, :] = softmax(q_t k^T / sqrt(hs)) masked to j <= t;
  * out[b, t, h] = att[b, h, t, :] @ v, for t in [t0, t1) */
 void lms_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const struct lms_attn_layout *s, int t0, int t1)
 {
-	struct att_job j = {.out = out, .att = att, .q = q, .k = k, .v = v, .s = s, .t0 = t0, .t1 = t1};
-	att_forward(&j);
+	int T = s->T;
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			struct head x = head_of(q, k, v, out, s, b, h);
+			float *ab = att + ((size_t)b * s->NH + h) * T * T;
+			for (int r0 = t0; r0 < t1; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < t1 ? r0 + LMS_ATT_BLOCK : t1;
+				block_probs(ab + (size_t)r0 * T, T, &x, s, r0, r1);
+				block_out(&x, ab + (size_t)r0 * T, T, s, r0, r1);
+			}
+		}
 }
 
-/* The same blocks, each block's probabilities in its thread's slot of
- * scratch (a block's rows, row stride T) and dropped once its output is
- * made. */
+/* The same blocks, each block's probabilities in scratch (a block's rows,
+ * row stride T) and dropped once its output is made. */
 void lms_attention_forward_streamed(float *out, float *scratch, const float *q, const float *k,
                                     const float *v, const struct lms_attn_layout *s, int t0, int t1)
 {
-	struct att_job j = {
-		.out = out, .scratch = scratch, .q = q, .k = k, .v = v, .s = s, .t0 = t0, .t1 = t1};
-	j.slot_floats = (size_t)(s->T < LMS_ATT_BLOCK ? s->T : LMS_ATT_BLOCK) * s->T;
-	att_forward(&j);
+	int T = s->T;
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			struct head x = head_of(q, k, v, out, s, b, h);
+			for (int r0 = t0; r0 < t1; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < t1 ? r0 + LMS_ATT_BLOCK : t1;
+				block_probs(scratch, T, &x, s, r0, r1);
+				block_out(&x, scratch, T, s, r0, r1);
+			}
+		}
 }
 
 /* att (n, n) rows [0, n) of batch row b's head h, row stride lda */
@@ -741,74 +519,6 @@ void lms_attention_probs(float *att, int lda, const float *q, const float *k,
 	}
 }
 
-struct att_back_job {
-	float *dq, *dk, *dv, *scratch;
-	const float *dout, *att, *q, *k, *v;
-	const struct lms_attn_layout *s;
-	int n;
-	size_t slot_floats; /* scratch per slot */
-};
-
-/* The backward of batch row b's query head h, blocks in order (each adds
- * into dk and dv of keys [0, r1)), scratch the thread's slot */
-static void att_back_head(const struct att_back_job *j, int b, int h, float *scratch)
-{
-	const struct lms_attn_layout *s = j->s;
-	int T = s->T, hs = s->hs, n = j->n;
-	float scale = 1.0f / sqrtf((float)hs);
-	size_t rows = n < LMS_ATT_BLOCK ? (size_t)n : LMS_ATT_BLOCK;
-	struct head x = head_of(j->q, j->k, j->v, NULL, s, b, h);
-	/* the gradients sit where x's q, k and v sit in q, k and v */
-	float *dqh = j->dq + (x.q - j->q), *dkh = j->dk + (x.k - j->k), *dvh = j->dv + (x.v - j->v);
-	const float *dob = j->dout + (size_t)b * T * s->ldo + (size_t)h * hs;
-	for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
-		int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n, nq = r1 - r0;
-		const float *p = j->att ? j->att + (((size_t)b * s->NH + h) * T + r0) * T : NULL;
-		int ldp = T;
-		if (!j->att) {
-			float *re = scratch + rows * n;
-			block_probs(re, n, &x, s, r0, r1);
-			p = re;
-			ldp = n;
-		}
-		const float *dor = dob + (size_t)r0 * s->ldo;
-		/* datt (nq, r1) = dout[r0:r1] (nq, hs) @ v[0:r1]^T (hs, r1) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, 1.0f, dor, s->ldo, x.v,
-		            s->ldkv, 0.0f, scratch, n);
-		/* dv[0:r1] (r1, hs) += att^T (r1, nq) @ dout[r0:r1] (nq, hs) */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, p, ldp, dor, s->ldo,
-		            1.0f, dvh, s->ldkv);
-		for (int i = r0; i < r1; i++) {
-			const float *a = p + (size_t)(i - r0) * ldp;
-			float *dr = scratch + (size_t)(i - r0) * n;
-			float dot = 0.0f;
-			for (int c = 0; c <= i; c++)
-				dot += a[c] * dr[c];
-			for (int c = 0; c <= i; c++)
-				dr[c] = scale * a[c] * (dr[c] - dot);
-			for (int c = i + 1; c < r1; c++)
-				dr[c] = 0.0f;
-		}
-		/* dq[r0:r1] (nq, hs) += dP (nq, r1) @ k[0:r1] (r1, hs);
-		 * dk[0:r1] (r1, hs) += dP^T (r1, nq) @ q[r0:r1] (nq, hs) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f, scratch, n, x.k,
-		            s->ldkv, 1.0f, dqh + (size_t)r0 * s->ldq, s->ldq);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, scratch, n,
-		            x.q + (size_t)r0 * s->ldq, s->ldq, 1.0f, dkh, s->ldkv);
-	}
-}
-
-/* One task: batch row b's key/value head g, its query heads in order (they
- * all add into g's dk and dv); tasks touch disjoint gradients. */
-static void att_back_task(void *ctx, int task, int slot)
-{
-	const struct att_back_job *j = ctx;
-	const struct lms_attn_layout *s = j->s;
-	int b = task / s->KV, g = task % s->KV, group = s->NH / s->KV;
-	for (int h = g * group; h < (g + 1) * group; h++)
-		att_back_head(j, b, h, j->scratch + (size_t)slot * j->slot_floats);
-}
-
 /* Differentiates, per batch row and head (P = pre-softmax scores):
  *   P = q k^T / sqrt(hs);  att = softmax_causal(P);  out = att v
  * as
@@ -817,25 +527,57 @@ static void att_back_task(void *ctx, int task, int slot)
  *   dP   = att * (datt - rowsum(att * datt)) on j <= i, 0 above
  *   dq  += dP k / sqrt(hs);  dk += dP^T q / sqrt(hs)
  * in the forward's blocks of queries [r0, r1), each over keys [0, r1):
- * the masked upper triangle beyond a block is never multiplied. A slot's
+ * the masked upper triangle beyond a block is never multiplied. The
  * scratch holds a block's datt, then dP * scale, (min(n, LMS_ATT_BLOCK),
  * n); with att NULL the block's probabilities, recomputed from q and k,
- * follow it. Heads go to the pool as the forward's do (the backward
- * multiplies about twice the forward's products, three times with att
- * recomputed). */
+ * follow it. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
                             const struct lms_attn_layout *s, int n)
 {
-	if (n <= 0)
-		return;
+	int T = s->T, hs = s->hs;
+	float scale = 1.0f / sqrtf((float)hs);
 	size_t rows = n < LMS_ATT_BLOCK ? (size_t)n : LMS_ATT_BLOCK;
-	struct att_back_job j = {dq, dk, dv, scratch, dout, att,
-	                         q,  k,  v,  s,       n,    (att ? 1 : 2) * rows * (size_t)n};
-	int tasks = s->B * s->KV;
-	if (att_pooled(2 * att_mads(s, 0, n)))
-		lms_par_for(tasks, LMS_ATT_SLOTS, att_back_task, &j);
-	else
-		for (int i = 0; i < tasks; i++)
-			att_back_task(&j, i, 0);
+	for (int b = 0; b < s->B; b++)
+		for (int h = 0; h < s->NH; h++) {
+			struct head x = head_of(q, k, v, NULL, s, b, h);
+			/* the gradients sit where x's q, k and v sit in q, k and v */
+			float *dqh = dq + (x.q - q), *dkh = dk + (x.k - k), *dvh = dv + (x.v - v);
+			const float *dob = dout + (size_t)b * T * s->ldo + (size_t)h * hs;
+			for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
+				int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n, nq = r1 - r0;
+				const float *p = att ? att + (((size_t)b * s->NH + h) * T + r0) * T : NULL;
+				int ldp = T;
+				if (!att) {
+					float *re = scratch + rows * n;
+					block_probs(re, n, &x, s, r0, r1);
+					p = re;
+					ldp = n;
+				}
+				const float *dor = dob + (size_t)r0 * s->ldo;
+				/* datt (nq, r1) = dout[r0:r1] (nq, hs) @ v[0:r1]^T (hs, r1) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, 1.0f, dor, s->ldo,
+				            x.v, s->ldkv, 0.0f, scratch, n);
+				/* dv[0:r1] (r1, hs) += att^T (r1, nq) @ dout[r0:r1] (nq, hs) */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, p, ldp, dor,
+				            s->ldo, 1.0f, dvh, s->ldkv);
+				for (int i = r0; i < r1; i++) {
+					const float *a = p + (size_t)(i - r0) * ldp;
+					float *dr = scratch + (size_t)(i - r0) * n;
+					float dot = 0.0f;
+					for (int j = 0; j <= i; j++)
+						dot += a[j] * dr[j];
+					for (int j = 0; j <= i; j++)
+						dr[j] = scale * a[j] * (dr[j] - dot);
+					for (int j = i + 1; j < r1; j++)
+						dr[j] = 0.0f;
+				}
+				/* dq[r0:r1] (nq, hs) += dP (nq, r1) @ k[0:r1] (r1, hs);
+				 * dk[0:r1] (r1, hs) += dP^T (r1, nq) @ q[r0:r1] (nq, hs) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f, scratch, n,
+				            x.k, s->ldkv, 1.0f, dqh + (size_t)r0 * s->ldq, s->ldq);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, scratch, n,
+				            x.q + (size_t)r0 * s->ldq, s->ldq, 1.0f, dkh, s->ldkv);
+			}
+		}
 }

@@ -92,14 +92,10 @@ void lms_attention_forward(float *out, float *att, const float *q, const float *
                            const struct lms_attn_layout *s, int t0, int t1);
 /* Queries go through the kernels below in blocks of this many rows. */
 #define LMS_ATT_BLOCK 64
-/* Blocks (and heads) of a call run on up to this many threads at once
- * (base/par.h), each with its own slot of the scratch below. */
-#define LMS_ATT_SLOTS 4
 
 /* The same outputs without keeping att: each block of at most
- * LMS_ATT_BLOCK queries has its probabilities in its thread's slot of
- * scratch (LMS_ATT_SLOTS, min(T, LMS_ATT_BLOCK), T) only until its output
- * is made. For runs whose T x T
+ * LMS_ATT_BLOCK queries has its probabilities in scratch (min(T,
+ * LMS_ATT_BLOCK), T) only until its output is made. For runs whose T x T
  * per head would not fit (GPT-2 small at 1024 positions: 604 MB); the
  * probabilities are recomputed from q and k where they are needed
  * (lms_attention_probs, lms_attention_backward with att NULL). */
@@ -113,9 +109,9 @@ void lms_attention_forward_streamed(float *out, float *scratch, const float *q, 
 void lms_attention_probs(float *att, int lda, const float *q, const float *k,
                          const struct lms_attn_layout *s, int b, int h, int n);
 /* Backward over positions [0, n) of every batch row: accumulates into dq,
- * dk, dv (laid out as q, k, v). scratch holds LMS_ATT_SLOTS * min(n,
- * LMS_ATT_BLOCK) * n floats; with att NULL (a streamed forward) twice
- * that, and the probabilities are recomputed. */
+ * dk, dv (laid out as q, k, v). scratch holds min(n, LMS_ATT_BLOCK) * n
+ * floats; with att NULL (a streamed forward) twice that, and the
+ * probabilities are recomputed. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
                             const struct lms_attn_layout *s, int n);
