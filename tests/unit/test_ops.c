@@ -568,14 +568,20 @@ done:
 	attn_case_free(&ac);
 }
 
-START_TEST(test_attention_streamed)
+/* The streamed kernels' cases: fused q, k, v; grouped queries; several
+ * blocks of LMS_ATT_BLOCK queries with the split inside one. */
+static void streamed_cases(void)
 {
 	check_streamed(lms_attn_layout_fused(2, 6, 8, 2), 1, 2);
 	struct lms_attn_layout s = {
 		.B = 2, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
 	check_streamed(s, 0, 3);
-	/* several blocks of LMS_ATT_BLOCK queries, the split inside one */
 	check_streamed(lms_attn_layout_fused(1, 150, 8, 2), 1, 70);
+}
+
+START_TEST(test_attention_streamed)
+{
+	streamed_cases();
 }
 END_TEST
 
@@ -583,11 +589,7 @@ END_TEST
 START_TEST(test_attention_one_thread)
 {
 	lms_set_threads(1);
-	check_streamed(lms_attn_layout_fused(2, 6, 8, 2), 1, 2);
-	struct lms_attn_layout s = {
-		.B = 2, .T = 6, .NH = 4, .KV = 2, .hs = 3, .ldq = 12, .ldkv = 6, .ldo = 12};
-	check_streamed(s, 0, 3);
-	check_streamed(lms_attn_layout_fused(1, 150, 8, 2), 1, 70);
+	streamed_cases();
 }
 END_TEST
 
