@@ -51,10 +51,7 @@ END_TEST
 START_TEST(test_zero_keeps_all)
 {
 	struct lms_dropout d;
-	ck_assert_int_eq(lms_dropout_new(&d, 0.0f, 3, 1000), LMS_OK);
-	struct lms_rng g;
-	lms_rng_seed(&g, 1);
-	lms_dropout_draw(&d, &g);
+	tu_dropout_drawn(&d, 0.0f, 3, 1000, 1);
 	for (int s = 0; s < 3; s++)
 		ck_assert_uint_eq(count_kept(&d, s), 1000);
 	ck_assert(d.scale == 1.0f);
@@ -88,10 +85,7 @@ END_TEST
 START_TEST(test_forward_backward)
 {
 	struct lms_dropout d;
-	ck_assert_int_eq(lms_dropout_new(&d, 0.75f, 1, 200), LMS_OK);
-	struct lms_rng g;
-	lms_rng_seed(&g, 3);
-	lms_dropout_draw(&d, &g);
+	tu_dropout_drawn(&d, 0.75f, 1, 200, 3);
 	ck_assert(d.scale == 4.0f);
 	const uint64_t *mask = lms_dropout_mask(&d, 0);
 	float x[50], y[50], dx[50];

@@ -181,10 +181,7 @@ START_TEST(test_gradcheck_dropout)
 	int B = 2, T = 8, C = m->cfg.C, sites = lms_gpt2_ops.dropout_sites(&m->cfg);
 	ck_assert_int_eq(sites, 1 + 2 * m->cfg.L);
 	struct lms_dropout d;
-	ck_assert_int_eq(lms_dropout_new(&d, 0.3f, sites, (size_t)B * T * C), LMS_OK);
-	struct lms_rng g;
-	lms_rng_seed(&g, 21);
-	lms_dropout_draw(&d, &g);
+	tu_dropout_drawn(&d, 0.3f, sites, (size_t)B * T * C, 21);
 	double worst = tu_gradcheck_xent_drop(m, B, T, 120, 23, GC_EPS, GC_ABS, &d);
 	ck_assert_msg(worst < GC_TOL, "worst relative error %g", worst);
 	/* every site's mask matters: dropping none of one site's units changes the loss */
@@ -224,11 +221,7 @@ START_TEST(test_dropout_zero_bitwise)
 	int B = 2, T = 8, C = m->cfg.C;
 	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
 	struct lms_dropout d;
-	ck_assert_int_eq(
-		lms_dropout_new(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg), (size_t)B * T * C), LMS_OK);
-	struct lms_rng g;
-	lms_rng_seed(&g, 1);
-	lms_dropout_draw(&d, &g);
+	tu_dropout_drawn(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg), (size_t)B * T * C, 1);
 	int ids[16], tg[16];
 	for (int i = 0; i < B * T; i++) {
 		ids[i] = (i * 3 + 1) % m->cfg.V;

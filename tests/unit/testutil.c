@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "nn/dropout.h"
 #include "testutil.h"
 
 void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g)
@@ -32,6 +33,14 @@ struct lms_model *tu_gpt2(int V, int maxT, int C, int L, int NH, unsigned seed)
 	struct lms_model *m = NULL;
 	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
 	return m;
+}
+
+void tu_dropout_drawn(struct lms_dropout *d, float p, int sites, size_t n, unsigned seed)
+{
+	ck_assert_int_eq(lms_dropout_new(d, p, sites, n), LMS_OK);
+	struct lms_rng g;
+	lms_rng_seed(&g, seed);
+	lms_dropout_draw(d, &g);
 }
 
 void tu_widen(struct lms_model *m, float scale, unsigned seed)

@@ -32,6 +32,9 @@ double tu_max_rel_err(const float *a, const float *b, size_t n, double floor);
  * where a difference below abs_tol counts as zero error. */
 double tu_gradcheck_xent(struct lms_model *m, int B, int T, int samples, unsigned seed, double eps,
                          double abs_tol);
+/* d made for sites x n units at rate p, and its masks drawn from a
+ * generator seeded with seed (the test fails if d cannot be made). */
+void tu_dropout_drawn(struct lms_dropout *d, float p, int sites, size_t n, unsigned seed);
 /* The same with training dropout: every forward applies drop's masks
  * (lmscope/model.h, nn/dropout.h), the same ones each time. */
 double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, unsigned seed,
