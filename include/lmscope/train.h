@@ -40,7 +40,7 @@ struct lms_train_opts {
 	long warmup;        /* linear warm-up updates */
 	double weight_decay;
 	double dropout; /* inverted dropout's drop probability, [0, 1), in training
-	                   updates only (GPT-2); 0: none */
+	                   updates only (not Llama); 0: none */
 	double clip;    /* global gradient norm limit, 0: none */
 	double beta1, beta2, eps;
 	long
@@ -61,7 +61,8 @@ struct lms_train_opts {
 	                             checkpoint commits it. NULL: dir is already the run's own */
 	const struct lms_tokenizer *tok; /* checked against what each checkpoint holds (NULL: none) */
 	/* for tests: the masks of the run's first update written here (safetensors,
-	 * F32 1 kept / 0 dropped, "site.S" (B, T, C) for each site S, nn/dropout.h);
+	 * F32 1 kept / 0 dropped, "site.S" (B, T, width) for each site S,
+	 * arch/arch.h's dropout_sites, nn/dropout.h);
 	 * NULL: not */
 	const char *dropout_masks;
 };

@@ -8,9 +8,9 @@
 # schema, greedy determinism, and prefix reuse against full recomputation;
 # eval --json schema, perplexity == exp(cross_entropy), and the
 # cross-entropy against per-position log-probs from lmscope explain;
-# --dropout: 0 is no dropout byte for byte, the checkpoint keeps P for
-# --resume (the same curve as uninterrupted), bad values and architectures
-# without dropout are refused in one line.
+# --dropout (GPT-2 and LSTM): 0 is no dropout byte for byte, the checkpoint
+# keeps P for --resume (the same curve as uninterrupted), bad values are
+# refused in one line.
 LMSCOPE=${LMSCOPE:-./lmscope}
 PY=/usr/bin/python3
 tmp=$(mktemp -d) || exit 1
@@ -114,35 +114,34 @@ train --arch gpt2 --steps 30 -o "$tmp/rgpt2" --resume --stop-at 31 2> "$tmp/err"
 ! grep -q "ignored" "$tmp/err" || fail "resume with the same options: $(cat "$tmp/err")"
 
 # ---- dropout: recorded, kept by --resume, drawn the same way again ---------------------
+# for a Transformer and a recurrent model (arch/gpt2.c's sites, arch/rnn.c's):
 # --dropout 0 is the run without it, byte for byte; 0.2 trains otherwise; a
 # run stopped and resumed without naming --dropout again (the checkpoint
 # holds it) gives the uninterrupted run's curve and weights, masks and all
-train --arch gpt2 --steps 20 -o "$tmp/d0" --dropout 0 2> "$tmp/err" || fail "--dropout 0: $(cat "$tmp/err")"
-train --arch gpt2 --steps 20 -o "$tmp/dn" 2> "$tmp/err" || fail "$(cat "$tmp/err")"
-cmp -s "$tmp/d0/model.safetensors" "$tmp/dn/model.safetensors" || fail "--dropout 0 changes the weights"
-same_curve "$tmp/d0/logs/train.csv" "$tmp/dn/logs/train.csv" || fail "--dropout 0 changes the curve"
-train --arch gpt2 --steps 20 --checkpoint-every 7 -o "$tmp/du" --dropout 0.2 2> "$tmp/err" ||
-	fail "--dropout 0.2: $(cat "$tmp/err")"
-! same_curve "$tmp/du/logs/train.csv" "$tmp/dn/logs/train.csv" 2> /dev/null || fail "--dropout 0.2 changes nothing"
-grep -q '"dropout": 0.2' "$tmp/du/checkpoint/state.json" || fail "the checkpoint does not record --dropout"
-train --arch gpt2 --steps 20 --checkpoint-every 7 -o "$tmp/dr" --dropout 0.2 --stop-at 9 2> "$tmp/err" ||
-	fail "--dropout --stop-at: $(cat "$tmp/err")"
-train --arch gpt2 --steps 20 --checkpoint-every 7 -o "$tmp/dr" --resume 2> "$tmp/err" ||
-	fail "--dropout --resume: $(cat "$tmp/err")"
-same_curve "$tmp/du/logs/train.csv" "$tmp/dr/logs/train.csv" ||
-	fail "--dropout: the resumed run's curve differs from the uninterrupted one"
-cmp -s "$tmp/du/model.safetensors" "$tmp/dr/model.safetensors" ||
-	fail "--dropout: the resumed run ends with other weights"
-# refused: outside [0, 1), and where the architecture has no dropout
+for arch in gpt2 lstm; do
+	train --arch $arch --steps 20 -o "$tmp/d0$arch" --dropout 0 2> "$tmp/err" || fail "$arch --dropout 0: $(cat "$tmp/err")"
+	train --arch $arch --steps 20 -o "$tmp/dn$arch" 2> "$tmp/err" || fail "$arch $(cat "$tmp/err")"
+	cmp -s "$tmp/d0$arch/model.safetensors" "$tmp/dn$arch/model.safetensors" || fail "$arch --dropout 0 changes the weights"
+	same_curve "$tmp/d0$arch/logs/train.csv" "$tmp/dn$arch/logs/train.csv" || fail "$arch --dropout 0 changes the curve"
+	train --arch $arch --steps 20 --checkpoint-every 7 -o "$tmp/du$arch" --dropout 0.2 2> "$tmp/err" ||
+		fail "$arch --dropout 0.2: $(cat "$tmp/err")"
+	! same_curve "$tmp/du$arch/logs/train.csv" "$tmp/dn$arch/logs/train.csv" 2> /dev/null || fail "$arch --dropout 0.2 changes nothing"
+	grep -q '"dropout": 0.2' "$tmp/du$arch/checkpoint/state.json" || fail "$arch the checkpoint does not record --dropout"
+	train --arch $arch --steps 20 --checkpoint-every 7 -o "$tmp/dr$arch" --dropout 0.2 --stop-at 9 2> "$tmp/err" ||
+		fail "$arch --dropout --stop-at: $(cat "$tmp/err")"
+	train --arch $arch --steps 20 --checkpoint-every 7 -o "$tmp/dr$arch" --resume 2> "$tmp/err" ||
+		fail "$arch --dropout --resume: $(cat "$tmp/err")"
+	same_curve "$tmp/du$arch/logs/train.csv" "$tmp/dr$arch/logs/train.csv" ||
+		fail "$arch --dropout: the resumed run's curve differs from the uninterrupted one"
+	cmp -s "$tmp/du$arch/model.safetensors" "$tmp/dr$arch/model.safetensors" ||
+		fail "$arch --dropout: the resumed run ends with other weights"
+done
+# refused: outside [0, 1)
 for p in 1 1.5 -0.1 nan; do
 	train --arch gpt2 --steps 2 -o "$tmp/dbad" --dropout $p > /dev/null 2> "$tmp/err"
 	[ $? -eq 2 ] || fail "--dropout $p: exit status ($(cat "$tmp/err"))"
 	[ "$(grep -c 'lmscope: train: --dropout' "$tmp/err")" -eq 1 ] || fail "--dropout $p: $(cat "$tmp/err")"
 done
-train --arch lstm --steps 2 -o "$tmp/dbad" --dropout 0.1 > /dev/null 2> "$tmp/err"
-[ $? -eq 2 ] || fail "lstm --dropout: exit status ($(cat "$tmp/err"))"
-grep -q '^lmscope: train: dropout is not implemented for lstm models (only gpt2)$' "$tmp/err" ||
-	fail "lstm --dropout: $(cat "$tmp/err")"
 [ ! -e "$tmp/dbad" ] || fail "a refused --dropout left a model directory"
 
 # ---- a run that fails before its first checkpoint says so -------------------------------

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""Cross-check of one training update of lmscope's GPT-2 with dropout
-against the same update written out in PyTorch.
+"""Cross-check of one training update with dropout, of lmscope's GPT-2 and
+of its LSTM, against the same update written out in PyTorch.
 
-A tiny word-level GPT-2 is trained for one step by lmscope with
+A tiny word-level GPT-2 (then LSTM) is trained for one step by lmscope with
 `--dropout 0.3`, from weights written here (`--init`, values of order 1
 so that every mask changes the loss), with the learning rate, weight
 decay and clipping at 0 and one sequence a batch on a corpus that holds
 exactly one sequence. LMSCOPE_DROPOUT_MASKS makes lmscope write the
-masks it drew for that update (one per site: the embedding sum, then
-each layer's attention branch and MLP branch). Then
+masks it drew for that update (one per site; GPT-2: the embedding sum,
+then each layer's attention branch and MLP branch; LSTM: each layer's
+input, then the top layer's output). Then
 
   loss      train_loss of logs/train.csv's first row
   gradient  the AdamW first moment in checkpoint/optimizer.safetensors,
@@ -32,6 +33,7 @@ import tempfile
 
 import numpy as np
 import torch
+from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpt2_crosscheck as ref  # noqa: E402  (weights, layer_norm, gelu_tanh, write_safetensors)
@@ -40,6 +42,7 @@ LMSCOPE = os.environ.get("LMSCOPE", "./lmscope")
 TOL = 1e-4
 P_DROP = 0.3
 T, C, NH, L = 12, 16, 2, 2
+LSTM_E, LSTM_H = 12, 16
 BETA1 = np.float32(0.9)
 
 CORPUS = "and in the beginning was the word and the word was with god\n"  # T + 1 words
@@ -118,70 +121,80 @@ def main():
         shutil.rmtree(tmp)
 
 
-def check(tmp):
+def write_corpus(tmp):
     corpus, valid = os.path.join(tmp, "corpus.txt"), os.path.join(tmp, "valid.txt")
     with open(corpus, "w") as f:
         f.write(CORPUS)
     with open(valid, "w") as f:
         f.write(VALID)
-    base, out = os.path.join(tmp, "base"), os.path.join(tmp, "out")
-    masks_path = os.path.join(tmp, "masks.safetensors")
+    return corpus, valid
+
+
+def one_update(tmp, arch, shape_args, make_weights):
+    """A model directory of arch with this corpus's tokenizer and the weights
+    make_weights(V) gives, then one update of it by lmscope with dropout.
+    Returns (weights, x, y, the masks as given, loss, gradient, weights after)."""
+    corpus, valid = write_corpus(tmp)
+    base, out = os.path.join(tmp, arch + ".base"), os.path.join(tmp, arch + ".out")
+    masks_path = os.path.join(tmp, arch + ".masks.safetensors")
     common = [corpus, "--valid", valid, "--context", str(T), "--batch", "1", "--steps", "1"]
-    # a model directory with this corpus's tokenizer; its weights are replaced
-    run(["train"] + common + ["-o", base, "--layers", str(L), "--heads", str(NH),
-                              "--embd", str(C)])
+    run(["train"] + common + ["-o", base, "--arch", arch] + shape_args)
     with open(os.path.join(base, "config.json")) as f:
         V = json.load(f)["vocab_size"]
-    w = ref.make_weights(20261207, V=V, P=T, C=C, L=L)
+    w = make_weights(V)
     shutil.rmtree(os.path.join(base, "checkpoint"), ignore_errors=True)
     ref.write_safetensors(w, os.path.join(base, "model.safetensors"))
     env = dict(os.environ, LMSCOPE_DROPOUT_MASKS=masks_path)
     run(["train"] + common + ["--init", base, "-o", out, "--lr", "0", "--warmup", "0",
                               "--clip", "0", "--weight-decay", "0", "--dropout", str(P_DROP),
                               "--seed", "5", "--log-every", "1"], env)
-
     ids = [int(line.split("\t")[0]) for line in run(["tokenize", base, corpus]).splitlines()]
     if len(ids) != T + 1:
-        print(f"dropout_crosscheck: the corpus is {len(ids)} tokens, not {T + 1}")
-        return 1
-    x, y = ids[:T], ids[1:]
-    masks = read_safetensors(masks_path)
-    if sorted(masks) != sorted(f"site.{s}" for s in range(1 + 2 * L)):
-        print(f"dropout_crosscheck: mask sites {sorted(masks)}")
-        return 1
-    masks = [masks[f"site.{s}"].reshape(T, C).double() for s in range(1 + 2 * L)]
-    kept = sum(float(m.sum()) for m in masks) / (len(masks) * T * C)
-    if not 0.55 < kept < 0.85:  # 960 units at p = 0.3: 0.70 +- 0.015
-        print(f"dropout_crosscheck: {kept:.3f} of the units kept at p {P_DROP}")
-        return 1
-    scale = float(np.float32(1) / (np.float32(1) - np.float32(P_DROP)))
-
+        raise SystemExit(f"dropout_crosscheck: the corpus is {len(ids)} tokens, not {T + 1}")
     with open(os.path.join(out, "logs", "train.csv")) as f:
         row = f.read().splitlines()[1].split(",")
-    lms_loss = float(row[2])
     m = read_safetensors(os.path.join(out, "checkpoint", "optimizer.safetensors"))["m"]
-    lms_grad = m.double() / float(np.float32(1) - BETA1)
     after = read_safetensors(os.path.join(out, "checkpoint", "model.safetensors"))
+    return (w, ids[:T], ids[1:], read_safetensors(masks_path), float(row[2]),
+            m.double() / float(np.float32(1) - BETA1), after)
 
+
+def site_masks(masks, widths):
+    """Site s's mask as (T, widths[s]): the first T * X units of its
+    (1, T, W) tensor, W the widest site."""
+    if sorted(masks) != sorted(f"site.{s}" for s in range(len(widths))):
+        raise SystemExit(f"dropout_crosscheck: mask sites {sorted(masks)}")
+    out = [masks[f"site.{s}"].reshape(-1)[:T * X].reshape(T, X).double()
+           for s, X in enumerate(widths)]
+    kept = sum(float(m.sum()) for m in out) / sum(T * X for X in widths)
+    if not 0.55 < kept < 0.85:  # hundreds of units at p = 0.3: 0.70 +- 0.03
+        raise SystemExit(f"dropout_crosscheck: {kept:.3f} of the units kept at p {P_DROP}")
+    return out
+
+
+def compare(label, lms, w, names, forward):
+    """lmscope's loss, gradient and unchanged weights (lms, from one_update)
+    against forward(w64, masks, scale) in float64 autograd; 0 when they agree."""
+    lms_loss, masks, lms_grad, after = lms
+    scale = float(np.float32(1) / (np.float32(1) - np.float32(P_DROP)))
     w64 = {k: v.double().requires_grad_() for k, v in w.items()}
-    loss = forward(w64, x, y, masks, scale)
+    loss = forward(w64, masks, scale)
     loss.backward()
     with torch.no_grad():
-        plain = float(forward(w64, x, y, None, 1.0))
+        plain = float(forward(w64, None, 1.0))
 
     failures = 0
     err = abs(lms_loss - float(loss)) / abs(float(loss))
-    print(f"dropout_crosscheck: loss lmscope {lms_loss:.6f} torch {float(loss):.6f} "
+    print(f"dropout_crosscheck: {label}: loss lmscope {lms_loss:.6f} torch {float(loss):.6f} "
           f"(relative error {err:.1e}); without the masks torch gives {plain:.6f}")
     if err > TOL:
         failures += 1
     if abs(plain - float(loss)) < 100 * TOL * abs(float(loss)):
-        print("dropout_crosscheck: the masks hardly change the loss; the check would not see them")
+        print(f"dropout_crosscheck: {label}: the masks hardly change the loss; the check would not see them")
         failures += 1
-    names = tensor_order(V)
     grad = torch.cat([w64[k].grad.reshape(-1) for k in names])
     if grad.numel() != lms_grad.numel():
-        print(f"dropout_crosscheck: {lms_grad.numel()} gradient entries, torch {grad.numel()}")
+        print(f"dropout_crosscheck: {label}: {lms_grad.numel()} gradient entries, torch {grad.numel()}")
         return 1
     floor = 1e-2 * float(grad.abs().max())
     off = 0
@@ -199,7 +212,91 @@ def check(tmp):
             print(f"  {k} changed at --lr 0")
             failures += 1
         off += n
-    print(f"dropout_crosscheck: worst gradient error {worst:.1e} (relative; tolerance {TOL:g})")
+    print(f"dropout_crosscheck: {label}: worst gradient error {worst:.1e} (relative; tolerance {TOL:g})")
+    return failures
+
+
+def check_gpt2(tmp):
+    w, x, y, masks, loss, grad, after = one_update(
+        tmp, "gpt2", ["--layers", str(L), "--heads", str(NH), "--embd", str(C)],
+        lambda V: ref.make_weights(20261207, V=V, P=T, C=C, L=L))
+    masks = site_masks(masks, [C] * (1 + 2 * L))
+    V = w["wte.weight"].shape[0]
+    return compare("gpt2", (loss, masks, grad, after), w, tensor_order(V),
+                   lambda w64, m, scale: forward(w64, x, y, m, scale))
+
+
+def lstm_weights(V):
+    """The textbook LSTM language model's tensors (arch/rnn.c's order),
+    normal with std 0.5 so that the gates are far from their linear regime."""
+    g = torch.Generator().manual_seed(20261208)
+    w = {"embedding.weight": torch.randn(V, LSTM_E, generator=g) * 0.5}
+    for k in range(L):
+        nin = LSTM_E if k == 0 else LSTM_H
+        for name, shape in (("weight_ih", (4 * LSTM_H, nin)), ("weight_hh", (4 * LSTM_H, LSTM_H)),
+                            ("bias_ih", (4 * LSTM_H,)), ("bias_hh", (4 * LSTM_H,))):
+            w[f"encoder.{name}_l{k}"] = torch.randn(*shape, generator=g) * 0.5
+    w["output.weight"] = torch.randn(V, LSTM_H, generator=g) * 0.5
+    w["output.bias"] = torch.randn(V, generator=g) * 0.1
+    return w
+
+
+def lstm_layer(x, w, k):
+    """Layer k of the LSTM over x (n, I), PyTorch's equations and gate order
+    (i, f, g, o), written out so that autograd reaches the weights."""
+    p = lambda name: w[f"encoder.{name}_l{k}"]
+    h = c = torch.zeros(LSTM_H, dtype=x.dtype)
+    out = []
+    for t in range(x.shape[0]):
+        i, f, g, o = (x[t] @ p("weight_ih").T + p("bias_ih") + h @ p("weight_hh").T
+                      + p("bias_hh")).chunk(4)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        out.append(h)
+    return torch.stack(out)
+
+
+def lstm_layer_is_torchs(w, x):
+    """lstm_layer agrees with torch's own nn.LSTM on layer 0."""
+    cell = nn.LSTM(x.shape[-1], LSTM_H, 1, batch_first=True).double()
+    with torch.no_grad():
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, f"{n}_l0").copy_(w[f"encoder.{n}_l0"])
+        want, _ = cell(x.unsqueeze(0))
+        return torch.allclose(lstm_layer(x, w, 0), want.squeeze(0), rtol=1e-12, atol=1e-12)
+
+
+def lstm_forward(w, x, y, masks, scale):
+    """Mean next-token cross-entropy of the LSTM language model with
+    inverted dropout on each layer's input (site l) and on the top layer's
+    output (site L) where masks is given: the connections between layers,
+    never the recurrent ones."""
+    def drop(s, v):
+        return v if masks is None else v * masks[s] * scale
+
+    h = w["embedding.weight"][x]
+    for k in range(L):
+        h = lstm_layer(drop(k, h), w, k)
+    logits = drop(L, h) @ w["output.weight"].T + w["output.bias"]
+    return torch.nn.functional.cross_entropy(logits, torch.tensor(y))
+
+
+def check_lstm(tmp):
+    """The embedding narrower than the state, so the sites differ in width."""
+    w, x, y, masks, loss, grad, after = one_update(
+        tmp, "lstm", ["--layers", str(L), "--embd", str(LSTM_E), "--hidden", str(LSTM_H)],
+        lstm_weights)
+    masks = site_masks(masks, [LSTM_E] + [LSTM_H] * L)
+    w64 = {k: v.double() for k, v in w.items()}
+    if not lstm_layer_is_torchs(w64, w64["embedding.weight"][x]):
+        print("dropout_crosscheck: the written-out LSTM layer differs from nn.LSTM")
+        return 1
+    return compare("lstm", (loss, masks, grad, after), w, list(w),
+                   lambda w64, m, scale: lstm_forward(w64, x, y, m, scale))
+
+
+def check(tmp):
+    failures = check_gpt2(tmp) + check_lstm(tmp)
     if failures:
         print(f"dropout_crosscheck: {failures} mismatches")
         return 1

@@ -178,36 +178,14 @@ END_TEST
 START_TEST(test_gradcheck_dropout)
 {
 	struct lms_model *m = tiny_model(5);
-	int B = 2, T = 8, C = m->cfg.C, sites = lms_gpt2_ops.dropout_sites(&m->cfg);
+	int B = 2, T = 8, width, sites = lms_gpt2_ops.dropout_sites(&m->cfg, &width);
 	ck_assert_int_eq(sites, 1 + 2 * m->cfg.L);
+	ck_assert_int_eq(width, m->cfg.C);
 	struct lms_dropout d;
-	tu_dropout_drawn(&d, 0.3f, sites, (size_t)B * T * C, 21);
+	tu_dropout_drawn(&d, 0.3f, sites, (size_t)B * T * width, 21);
 	double worst = tu_gradcheck_xent_drop(m, B, T, 120, 23, GC_EPS, GC_ABS, &d);
 	ck_assert_msg(worst < GC_TOL, "worst relative error %g", worst);
-	/* every site's mask matters: dropping none of one site's units changes the loss */
-	int ids[16], tg[16];
-	for (int i = 0; i < B * T; i++) {
-		ids[i] = (i * 7 + 3) % m->cfg.V;
-		tg[i] = (i * 5 + 1) % m->cfg.V;
-	}
-	struct lms_run *r;
-	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
-	r->drop = &d;
-	lms_embed(r, ids, T);
-	lms_forward(r, 0, T);
-	double with = lms_objective_xent(r, tg, 0);
-	for (int s = 0; s < sites; s++) {
-		uint64_t *mask = d.bits + (size_t)s * d.words, *keep = malloc(d.words * sizeof *keep);
-		memcpy(keep, mask, d.words * sizeof *keep);
-		memset(mask, 0xff, d.words * sizeof *mask);
-		lms_embed(r, ids, T);
-		lms_forward(r, 0, T);
-		double without = lms_objective_xent(r, tg, 0);
-		ck_assert_msg(fabs(with - without) > 1e-4, "site %d: loss %g either way", s, with);
-		memcpy(mask, keep, d.words * sizeof *keep);
-		free(keep);
-	}
-	lms_run_free(r);
+	tu_dropout_sites_matter(m, B, T, &d);
 	lms_dropout_free(&d);
 	lms_model_free(m);
 }
@@ -218,40 +196,7 @@ END_TEST
 START_TEST(test_dropout_zero_bitwise)
 {
 	struct lms_model *m = tiny_model(6);
-	int B = 2, T = 8, C = m->cfg.C;
-	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
-	struct lms_dropout d;
-	tu_dropout_drawn(&d, 0.0f, lms_gpt2_ops.dropout_sites(&m->cfg), (size_t)B * T * C, 1);
-	int ids[16], tg[16];
-	for (int i = 0; i < B * T; i++) {
-		ids[i] = (i * 3 + 1) % m->cfg.V;
-		tg[i] = (i * 5 + 2) % m->cfg.V;
-	}
-	struct lms_run *r;
-	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
-	float *grads[2], *demb[2];
-	double loss[2];
-	for (int k = 0; k < 2; k++) {
-		r->drop = k ? &d : NULL;
-		lms_model_zero_grads(m);
-		lms_embed(r, ids, T);
-		lms_forward(r, 0, T);
-		loss[k] = lms_objective_xent(r, tg, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
-		lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
-		grads[k] = malloc(m->n_params * sizeof(float));
-		demb[k] = malloc((size_t)B * T * C * sizeof(float));
-		memcpy(grads[k], m->grads, m->n_params * sizeof(float));
-		memcpy(demb[k], r->demb, (size_t)B * T * C * sizeof(float));
-	}
-	ck_assert(memcmp(&loss[0], &loss[1], sizeof loss[0]) == 0);
-	ck_assert(memcmp(grads[0], grads[1], m->n_params * sizeof(float)) == 0);
-	ck_assert(memcmp(demb[0], demb[1], (size_t)B * T * C * sizeof(float)) == 0);
-	for (int k = 0; k < 2; k++) {
-		free(grads[k]);
-		free(demb[k]);
-	}
-	lms_run_free(r);
-	lms_dropout_free(&d);
+	tu_dropout_zero_bitwise(m, &lms_gpt2_ops, 2, 8);
 	lms_model_free(m);
 }
 END_TEST

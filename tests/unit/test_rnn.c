@@ -11,6 +11,8 @@
 
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
+#include "arch/arch.h"
+#include "nn/dropout.h"
 #include "nn/rnn_cell.h"
 #include "testutil.h"
 
@@ -413,6 +415,41 @@ START_TEST(test_gradcheck_logprob)
 }
 END_TEST
 
+/* Training dropout between layers (arch/rnn.c: each layer's input and the
+ * top layer's output) with fixed masks, with an embedding narrower than the
+ * state so the sites differ in width: the gradients match central
+ * differences, and every site's mask changes the loss. */
+START_TEST(test_gradcheck_dropout)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		struct lms_model *m = make_model(archs[a], 7, 5, 6, 2, 0.5f, 51 + a);
+		int B = 2, T = 5, width, sites = lms_rnn_ops.dropout_sites(&m->cfg, &width);
+		ck_assert_int_eq(sites, m->cfg.L + 1);
+		ck_assert_int_eq(width, 6);
+		struct lms_dropout d;
+		tu_dropout_drawn(&d, 0.3f, sites, (size_t)B * T * width, 61 + a);
+		double e = tu_gradcheck_xent_drop(m, B, T, 120, 15 + a, 1e-2, 2e-5, &d);
+		ck_assert_msg(e < GC_TOL, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		tu_dropout_sites_matter(m, B, T, &d);
+		lms_dropout_free(&d);
+		lms_model_free(m);
+	}
+}
+END_TEST
+
+/* Dropout at p = 0 is bitwise no dropout, state wider than the embedding
+ * and narrower. */
+START_TEST(test_dropout_zero_bitwise)
+{
+	for (int a = 0; a < N_ARCHS; a++)
+		for (int wide = 0; wide < 2; wide++) {
+			struct lms_model *m = make_model(archs[a], 7, wide ? 5 : 8, 6, 2, 0.5f, 71 + a);
+			tu_dropout_zero_bitwise(m, &lms_rnn_ops, 2, 5);
+			lms_model_free(m);
+		}
+}
+END_TEST
+
 /* Gradients of a batch whose rows use only part of the run's capacity (row
  * stride T > n: the products run row by row) equal those of a run of exactly
  * n positions (the products run over the whole batch at once, the case the
@@ -522,6 +559,8 @@ Suite *lms_test_suite(void)
 		{"continuation", test_continuation},
 		{"gradcheck_xent", test_gradcheck_xent},
 		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"gradcheck_dropout", test_gradcheck_dropout},
+		{"dropout_zero_bitwise", test_dropout_zero_bitwise},
 		{"batch_stride", test_batch_stride},
 		{"long_context", test_long_context},
 	};

@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "arch/arch.h"
 #include "nn/dropout.h"
 #include "testutil.h"
 
@@ -234,4 +235,75 @@ Suite *tu_suite(const char *name, const struct tu_case *cases, size_t n, int dir
 		suite_add_tcase(s, tc);
 	}
 	return s;
+}
+
+void tu_dropout_sites_matter(struct lms_model *m, int B, int T, struct lms_dropout *d)
+{
+	int *ids = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 7 + 3) % m->cfg.V;
+		tg[i] = (i * 5 + 1) % m->cfg.V;
+	}
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
+	r->drop = d;
+	lms_embed(r, ids, T);
+	lms_forward(r, 0, T);
+	double with = lms_objective_xent(r, tg, 0);
+	uint64_t *keep = malloc(d->words * sizeof *keep);
+	for (int s = 0; s < d->sites; s++) {
+		uint64_t *mask = d->bits + (size_t)s * d->words;
+		memcpy(keep, mask, d->words * sizeof *keep);
+		memset(mask, 0xff, d->words * sizeof *mask);
+		lms_embed(r, ids, T);
+		lms_forward(r, 0, T);
+		double without = lms_objective_xent(r, tg, 0);
+		ck_assert_msg(fabs(with - without) > 1e-4, "site %d: loss %g either way", s, with);
+		memcpy(mask, keep, d->words * sizeof *keep);
+	}
+	free(keep);
+	lms_run_free(r);
+	free(ids);
+	free(tg);
+}
+
+void tu_dropout_zero_bitwise(struct lms_model *m, const struct lms_arch_ops *ops, int B, int T)
+{
+	int C = m->cfg.C, width, sites = ops->dropout_sites(&m->cfg, &width);
+	size_t nemb = (size_t)B * T * C;
+	ck_assert_int_eq(lms_model_grads(m), LMS_OK);
+	struct lms_dropout d;
+	tu_dropout_drawn(&d, 0.0f, sites, (size_t)B * T * width, 1);
+	int *ids = malloc(sizeof(int) * B * T), *tg = malloc(sizeof(int) * B * T);
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 3 + 1) % m->cfg.V;
+		tg[i] = (i * 5 + 2) % m->cfg.V;
+	}
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, B, T, &r), LMS_OK);
+	float *grads[2], *demb[2];
+	double loss[2];
+	for (int k = 0; k < 2; k++) {
+		r->drop = k ? &d : NULL;
+		lms_model_zero_grads(m);
+		lms_embed(r, ids, T);
+		lms_forward(r, 0, T);
+		loss[k] = lms_objective_xent(r, tg, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+		lms_backward(r, LMS_GRAD_PARAMS | LMS_GRAD_INPUT);
+		grads[k] = malloc(m->n_params * sizeof(float));
+		demb[k] = malloc(nemb * sizeof(float));
+		memcpy(grads[k], m->grads, m->n_params * sizeof(float));
+		memcpy(demb[k], r->demb, nemb * sizeof(float));
+	}
+	ck_assert(memcmp(&loss[0], &loss[1], sizeof loss[0]) == 0);
+	ck_assert(memcmp(grads[0], grads[1], m->n_params * sizeof(float)) == 0);
+	ck_assert(memcmp(demb[0], demb[1], nemb * sizeof(float)) == 0);
+	for (int k = 0; k < 2; k++) {
+		free(grads[k]);
+		free(demb[k]);
+	}
+	lms_run_free(r);
+	lms_dropout_free(&d);
+	free(ids);
+	free(tg);
 }

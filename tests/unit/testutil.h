@@ -10,6 +10,8 @@
 #include "lmscope/model.h"
 #include "lmscope/rng.h"
 
+struct lms_arch_ops;
+
 void tu_fill_normal(float *x, size_t n, float scale, struct lms_rng *g);
 /* A GPT-2 with the engine's init for seed, as the unit tests build them:
  * V tokens, context maxT, width C, L layers of NH heads, H = 4 C, tied
@@ -43,6 +45,12 @@ double tu_gradcheck_xent_drop(struct lms_model *m, int B, int T, int samples, un
  * difference, on the input embeddings only, with B = 1. */
 double tu_gradcheck_logprob(struct lms_model *m, int T, int target, int contrast, unsigned seed,
                             double eps, double abs_tol);
+/* Fails unless making each site of d keep every unit changes the mean
+ * cross-entropy of a fixed batch (the masks are restored after). */
+void tu_dropout_sites_matter(struct lms_model *m, int B, int T, struct lms_dropout *d);
+/* Fails unless masks drawn at p = 0 for ops' dropout sites give bitwise the
+ * loss, parameter gradients and input gradients of no dropout. */
+void tu_dropout_zero_bitwise(struct lms_model *m, const struct lms_arch_ops *ops, int B, int T);
 
 /* A fresh temporary directory per test, removed with its contents after:
  * tcase_add_checked_fixture(tc, tu_dir_setup, tu_dir_teardown). */

@@ -57,8 +57,9 @@ struct lms_arch_ops {
 	/* Offset of the token embedding (V, C), whose rows lms_embed gathers. */
 	size_t (*wte_offset)(const struct lms_config *c);
 	/* Dropout sites of a training forward (r->drop, nn/dropout.h), each
-	 * (B, T, C) units; NULL: the architecture has no dropout. */
-	int (*dropout_sites)(const struct lms_config *c);
+	 * (B, T, *width) units (a narrower site uses the first B * T * X);
+	 * NULL: the architecture has no dropout. */
+	int (*dropout_sites)(const struct lms_config *c, int *width);
 };
 
 extern const struct lms_arch_ops lms_gpt2_ops;

@@ -723,8 +723,9 @@ static size_t gpt2_wte_offset(const struct lms_config *c)
 	return 0;
 }
 
-static int gpt2_dropout_sites(const struct lms_config *c)
+static int gpt2_dropout_sites(const struct lms_config *c, int *width)
 {
+	*width = c->C;
 	return 1 + 2 * c->L;
 }
 

@@ -27,7 +27,15 @@
  * product per layer), then the recurrence one position at a time for all
  * rows together. The gate activations, every layer's h (the top layer's is
  * r->hfin) and the LSTM cell states are kept, so that the explorer can show
- * them and a forward from position `from` can continue the saved state. */
+ * them and a forward from position `from` can continue the saved state.
+ *
+ * Training dropout (r->drop, nn/dropout.h) on the connections between
+ * layers only, never on the recurrent ones (Zaremba et al. 2014, the
+ * textbook model's nn.Dropout): site l on layer l's input (the embedding
+ * for l = 0, else the layer below's output), site L on the top layer's
+ * output before the unembedding. The recurrence reads each layer's own,
+ * undropped output; with dropout the top layer's is kept in a->htop and
+ * r->hfin holds its dropped copy. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +45,7 @@
 
 #include "arch/arch.h"
 #include "interp/hooks.h"
+#include "nn/dropout.h"
 #include "lmscope/rng.h"
 #include "nn/ops.h"
 #include "nn/rnn_cell.h"
@@ -145,6 +154,10 @@ struct rnn_acts {
 	float *c;     /* (L, B, T, H) LSTM cell states; NULL otherwise */
 	float *tc;    /* (L, B, T, H) LSTM tanh(c), for the backward; NULL otherwise */
 	float *hn;    /* (L, B, T, H) GRU W_hn h + b_hn; NULL otherwise */
+	float *htop;  /* (B, T, H) the top layer's output under dropout (r->hfin: dropped) */
+	float *xin;   /* (B, T, W) the dropped input of the layer being computed, W = max(C, H) */
+	float *dxin;  /* (B, T, W) d objective / d xin */
+	float *dtop;  /* (B, T, H) d objective / d htop */
 	float *xg;    /* (B, T, G*H) input projections of the layer being computed */
 	float *hg;    /* (B, G*H) one step's W_hh h + b_hh */
 	float *dxg;   /* (B, T, G*H) d objective / d xg of the layer being differentiated */
@@ -154,7 +167,16 @@ struct rnn_acts {
 	float *drec;  /* (B, H) d objective / d h_{t-1} through step t */
 	float *dcrec; /* (B, H) d objective / d c_{t-1} through step t (LSTM) */
 	float *mem;   /* the one allocation the above point into */
+	/* the masks the last forward applied (r->drop then, if it covers the
+	 * run), which its backward follows; NULL: none */
+	const struct lms_dropout *drop;
 };
+
+/* Units per position of a dropout site: the wider of a layer's inputs. */
+static int drop_width(const struct lms_config *c)
+{
+	return c->C > c->H ? c->C : c->H;
+}
 
 static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 {
@@ -168,6 +190,7 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 	a->G = gates_of(c->arch);
 	a->H = c->H;
 	size_t BT = (size_t)B * T, H = (size_t)c->H, GH = (size_t)a->G * H, L = (size_t)c->L;
+	size_t W = (size_t)drop_width(c);
 	int lstm = c->arch == LMS_LSTM, gru = c->arch == LMS_GRU;
 	size_t sizes[] = {
 		L * BT * GH,              /* gates */
@@ -175,6 +198,10 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		lstm ? L * BT * H : 0,    /* c */
 		lstm ? L * BT * H : 0,    /* tc */
 		gru ? L * BT * H : 0,     /* hn */
+		BT * H,                   /* htop */
+		BT * W,                   /* xin */
+		BT * W,                   /* dxin */
+		BT * H,                   /* dtop */
 		BT * GH,                  /* xg */
 		(size_t)B * GH,           /* hg */
 		BT * GH,                  /* dxg */
@@ -192,8 +219,9 @@ static void *rnn_acts_new(const struct lms_model *m, int B, int T)
 		free(a);
 		return NULL;
 	}
-	float **ptrs[] = {&a->gates, &a->h,   &a->c,  &a->tc,   &a->hn,   &a->xg,   &a->hg,
-	                  &a->dxg,   &a->dhg, &a->dh, &a->dcur, &a->drec, &a->dcrec};
+	float **ptrs[] = {&a->gates, &a->h,    &a->c,    &a->tc,   &a->hn,   &a->htop,
+	                  &a->xin,   &a->dxin, &a->dtop, &a->xg,   &a->hg,   &a->dxg,
+	                  &a->dhg,   &a->dh,   &a->dcur, &a->drec, &a->dcrec};
 	float *p = a->mem;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		*ptrs[i] = sizes[i] ? p : NULL;
@@ -213,12 +241,13 @@ static void rnn_acts_free(void *acts)
 	free(a);
 }
 
-/* Layer l's output (B, T, H): the top layer writes straight into r->hfin. */
+/* Layer l's output (B, T, H): the top layer writes straight into r->hfin,
+ * or into a->htop under dropout. */
 static float *layer_out(const struct lms_run *r, int l)
 {
 	const struct rnn_acts *a = r->acts;
 	if (l == a->L - 1)
-		return r->hfin;
+		return a->drop ? a->htop : r->hfin;
 	return a->h + (size_t)l * a->B * a->T * a->H;
 }
 
@@ -282,6 +311,30 @@ static int spans(int B, int T, int t0, int t1, struct span *s)
 	return B;
 }
 
+/* ---- dropout between layers ------------------------------------------------- */
+
+/* out = dropout of site s applied to x (B, T, X) over the spans' rows. */
+static void spans_dropout(const struct lms_dropout *d, int s, float *out, const float *x,
+                          const struct span *sp, int ns, int X)
+{
+	for (int i = 0; i < ns; i++) {
+		size_t u0 = sp[i].first * X;
+		lms_dropout_forward(out + u0, x + u0, lms_dropout_mask(d, s), u0, (size_t)sp[i].count * X,
+		                    d->scale);
+	}
+}
+
+/* dinp = the gradient through site s's mask of dout (B, T, X), the spans' rows. */
+static void spans_dropout_backward(const struct lms_dropout *d, int s, float *dinp,
+                                   const float *dout, const struct span *sp, int ns, int X)
+{
+	for (int i = 0; i < ns; i++) {
+		size_t u0 = sp[i].first * X;
+		lms_dropout_backward(dinp + u0, dout + u0, lms_dropout_mask(d, s), u0,
+		                     (size_t)sp[i].count * X, d->scale);
+	}
+}
+
 /* ---- forward ------------------------------------------------------------- */
 
 static void rnn_forward(struct lms_run *r, int from, int n)
@@ -294,9 +347,14 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 		return;
 	struct span sp[B];
 	int ns = spans(B, T, from, n, sp);
+	a->drop = r->drop && r->drop->units == (size_t)B * T * drop_width(c) ? r->drop : NULL;
 	for (int l = 0; l < c->L; l++) {
 		struct layer_w w = layer_offsets(c, l);
 		const float *x = l ? layer_out(r, l - 1) : r->emb; /* (B, T, I) */
+		if (a->drop) {
+			spans_dropout(a->drop, l, a->xin, x, sp, ns, w.nin);
+			x = a->xin;
+		}
 		/* xg (B, T, G*H) = x @ W_ih^T + b_ih, positions [from, n) */
 		for (int i = 0; i < ns; i++)
 			lms_linear_forward(a->xg + sp[i].first * GH, x + sp[i].first * w.nin, P + w.wih,
@@ -327,6 +385,8 @@ static void rnn_forward(struct lms_run *r, int from, int n)
 			lms_iv_state(r->iv, l, s.hout, B, T, H, t);
 		}
 	}
+	if (a->drop)
+		spans_dropout(a->drop, c->L, r->hfin, a->htop, sp, ns, H);
 }
 
 /* ---- backward through time ------------------------------------------------- */
@@ -414,9 +474,14 @@ static void rnn_backward(struct lms_run *r, int flags)
 		return;
 	struct span sp[B];
 	int ns = spans(B, T, 0, n, sp);
+	const float *dtop = r->dhfin; /* (B, T, H) d objective / d the top layer's output */
+	if (a->drop) {
+		spans_dropout_backward(a->drop, c->L, a->dtop, r->dhfin, sp, ns, H);
+		dtop = a->dtop;
+	}
 	for (int l = c->L - 1; l >= 0; l--) {
 		struct layer_w w = layer_offsets(c, l);
-		const float *dout = l == c->L - 1 ? r->dhfin : a->dh; /* (B, T, H) */
+		const float *dout = l == c->L - 1 ? dtop : a->dh; /* (B, T, H) */
 		struct lms_cell_bwd s = {
 			.B = B,
 			.T = T,
@@ -466,20 +531,32 @@ static void rnn_backward(struct lms_run *r, int flags)
 				rows_times_w(a->drec, H, a->dhg + (size_t)t * GH, T * GH, P + w.whh, B, H, GH,
 				             c->arch == LMS_GRU ? 1.0f : 0.0f);
 		}
-		/* forward: xg = x @ W_ih^T + b_ih, hg = h_{t-1} @ W_hh^T + b_hh */
+		/* forward: xg = x @ W_ih^T + b_ih, hg = h_{t-1} @ W_hh^T + b_hh, with x
+		 * the layer's input after dropout when there is dropout (recomputed
+		 * from the same mask); its gradient then goes through the mask */
 		const float *x = l ? layer_out(r, l - 1) : r->emb; /* (B, T, I) */
 		float *dx = l ? a->dh : r->demb;                   /* (B, T, I) */
+		float *dlin = dx;
+		if (a->drop) {
+			spans_dropout(a->drop, l, a->xin, x, sp, ns, w.nin);
+			x = a->xin;
+			dlin = a->dxin;
+		}
 		for (int i = 0; i < ns; i++) {
 			size_t f = sp[i].first;
 			int m = sp[i].count;
-			if (l) /* demb was zeroed by lms_backward; dh holds the layer above's */
-				memset(dx + f * w.nin, 0, (size_t)m * w.nin * sizeof(float));
-			lms_linear_backward(dx + f * w.nin, params ? dP + w.wih : NULL,
+			/* demb was zeroed by lms_backward; dh holds the layer above's */
+			if (l || dlin != dx)
+				memset(dlin + f * w.nin, 0, (size_t)m * w.nin * sizeof(float));
+			lms_linear_backward(dlin + f * w.nin, params ? dP + w.wih : NULL,
 			                    params ? dP + w.bih : NULL, a->dxg + f * GH, x + f * w.nin,
 			                    P + w.wih, m, w.nin, GH);
 			if (params)
 				lms_linear_backward(NULL, NULL, dP + w.bhh, a->dhg + f * GH, NULL, NULL, m, H, GH);
 		}
+		/* dx is the input's whole gradient: demb has no other term, dh's was cleared */
+		if (a->drop)
+			spans_dropout_backward(a->drop, l, dx, dlin, sp, ns, w.nin);
 		/* dW_hh (G*H, H) += sum over t >= 1 of dhg_t^T h_{t-1}, row by row
 		 * (h_{-1} = 0 contributes nothing) */
 		if (params && n > 1)
@@ -518,6 +595,12 @@ static const float *rnn_cell(const struct lms_run *r, int l, int b, int *H)
 	return layer_state(a, a->c, l) + (size_t)b * a->T * a->H;
 }
 
+static int rnn_dropout_sites(const struct lms_config *c, int *width)
+{
+	*width = drop_width(c);
+	return c->L + 1;
+}
+
 const struct lms_arch_ops lms_rnn_ops = {
 	.tensors = rnn_tensors,
 	.init = rnn_init,
@@ -533,4 +616,5 @@ const struct lms_arch_ops lms_rnn_ops = {
 	.wout_offset = rnn_wout_offset,
 	.bout_offset = rnn_bout_offset,
 	.wte_offset = rnn_wte_offset,
+	.dropout_sites = rnn_dropout_sites,
 };

@@ -449,6 +449,7 @@ struct trainer {
 	struct lms_run *run;
 	struct lms_adamw opt;
 	struct lms_dropout drop; /* the masks of one update; bits NULL: no dropout */
+	int drop_width;          /* units per position of a site (arch.h's dropout_sites) */
 	struct lms_batcher bat;
 	FILE *csv;
 	struct lms_tfevents tb;
@@ -574,11 +575,13 @@ static enum lms_status dropout_setup(struct trainer *tr)
 		return lms_fail(LMS_EARG, "dropout %g is outside [0, 1)", o->dropout);
 	if (o->dropout == 0.0)
 		return LMS_OK;
-	int (*sites)(const struct lms_config *) = lms_arch_ops(c->arch)->dropout_sites;
+	int (*sites)(const struct lms_config *, int *) = lms_arch_ops(c->arch)->dropout_sites;
 	if (!sites)
-		return lms_fail(LMS_EARG, "dropout is not implemented for %s models (only gpt2)",
-		                lms_arch_name(c->arch));
-	return lms_dropout_new(&tr->drop, (float)o->dropout, sites(c), (size_t)o->B * o->T * c->C);
+		return lms_fail(
+			LMS_EARG, "dropout is not implemented for %s models (gpt2, lstm, gru and rnn have it)",
+			lms_arch_name(c->arch));
+	int n = sites(c, &tr->drop_width);
+	return lms_dropout_new(&tr->drop, (float)o->dropout, n, (size_t)o->B * o->T * tr->drop_width);
 }
 
 /* The masks of update `step`, from a stream of their own seeded by the
@@ -600,7 +603,7 @@ static enum lms_status dropout_write(const struct trainer *tr)
 	struct lms_st_out *t = calloc((size_t)d->sites + 1, sizeof *t);
 	char(*names)[24] = calloc((size_t)d->sites + 1, sizeof *names);
 	enum lms_status st = v && t && names ? LMS_OK : lms_fail(LMS_ENOMEM, "out of memory");
-	int64_t shape[3] = {tr->o->B, tr->o->T, tr->m->cfg.C};
+	int64_t shape[3] = {tr->o->B, tr->o->T, tr->drop_width};
 	for (int s = 0; !st && s < d->sites; s++) {
 		float *x = v + (size_t)s * d->units;
 		for (size_t u = 0; u < d->units; u++)
