@@ -25,7 +25,7 @@ struct args {
 	const char **corpora;
 	struct front_list valid;
 	int ncorpora;
-	int layers, heads, embd, hidden, context, vocab_size, min_count, lowercase;
+	int layers, heads, embd, hidden, tied, context, vocab_size, min_count, lowercase;
 	double valid_frac;
 	int resume, force;
 	struct lms_train_opts o;
@@ -39,6 +39,8 @@ static const struct front_opt train_options[] = {
 	FRONT_INT("heads", 0, "N", N_("attention heads (4)"), A, heads, 1, FRONT_INT_MAX),
 	FRONT_INT("embd", 0, "N", N_("embedding width (128)"), A, embd, 1, FRONT_INT_MAX),
 	FRONT_INT("hidden", 0, "N", N_("RNN hidden width (embd)"), A, hidden, 1, FRONT_INT_MAX),
+	FRONT_FLAG("tied", 0, N_("RNN output layer tied to the embedding (GPT-2's always is)"), A, tied,
+               1),
 	FRONT_INT("context", 0, "N", N_("positions per training sequence (64)"), A, context, 2,
               FRONT_INT_MAX),
 	FRONT_STR("tokenizer", 0, "word|char|bpe", N_("tokenizer learnt from the corpus (word)"), A,
@@ -218,6 +220,10 @@ static enum lms_status build_model(const struct args *a, int V, struct lms_model
 		c.tied = 1;
 	} else {
 		c.H = a->hidden ? a->hidden : a->embd;
+		c.tied = a->tied;
+		if (c.tied && c.H != c.C)
+			return lms_fail(LMS_EARG, "--tied needs --hidden equal to --embd (%d and %d)", c.H,
+			                c.C);
 	}
 	return lms_model_create(&c, a->o.seed, out);
 }

@@ -10,7 +10,8 @@
 # cross-entropy against per-position log-probs from lmscope explain;
 # --dropout (GPT-2 and LSTM): 0 is no dropout byte for byte, the checkpoint
 # keeps P for --resume (the same curve as uninterrupted), bad values are
-# refused in one line.
+# refused in one line; --tied stores a recurrent model's output layer as its
+# embedding and refuses an untied width.
 LMSCOPE=${LMSCOPE:-./lmscope}
 PY=/usr/bin/python3
 tmp=$(mktemp -d) || exit 1
@@ -143,6 +144,22 @@ for p in 1 1.5 -0.1 nan; do
 	[ "$(grep -c 'lmscope: train: --dropout' "$tmp/err")" -eq 1 ] || fail "--dropout $p: $(cat "$tmp/err")"
 done
 [ ! -e "$tmp/dbad" ] || fail "a refused --dropout left a model directory"
+
+# ---- --tied: a recurrent model's output layer is its embedding ---------------------------
+# stored once, named in config.json; read back by eval; an untied width is refused
+train --arch lstm --tied --steps 20 -o "$tmp/tied" 2> "$tmp/err" || fail "--tied: $(cat "$tmp/err")"
+grep -q '"tie_word_embeddings": true' "$tmp/tied/config.json" || fail "--tied: config.json does not say so"
+$PY - "$tmp/tied/model.safetensors" <<'PYEOF' || fail "--tied: the stored tensors"
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+names = set(json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])) - {"__metadata__"}
+sys.exit(0 if "embedding.weight" in names and "output.bias" in names and "output.weight" not in names else 1)
+PYEOF
+"$LMSCOPE" eval "$tmp/tied" "$tmp/corpus.txt" > /dev/null 2> "$tmp/err" || fail "--tied: eval: $(cat "$tmp/err")"
+train --arch lstm --tied --hidden 8 --steps 2 -o "$tmp/tbad" > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] || fail "--tied --hidden 8: exit status ($(cat "$tmp/err"))"
+grep -q '^lmscope: train: --tied needs --hidden equal to --embd (8 and 16)$' "$tmp/err" ||
+	fail "--tied --hidden 8: $(cat "$tmp/err")"
 
 # ---- a run that fails before its first checkpoint says so -------------------------------
 train --arch gpt2 --steps 200 --lr 1e12 --clip 0 --warmup 0 -o "$tmp/nan0" 2> "$tmp/nan0.err"

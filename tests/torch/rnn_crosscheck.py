@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Cross-check of the recurrent models against PyTorch.
 
-For each of rnn, lstm and gru, builds the textbook PyTorch language model
+For each of rnn, lstm and gru, and an LSTM whose output layer is tied to
+its embedding, builds the textbook PyTorch language model
 (nn.Embedding -> nn.RNN / nn.LSTM / nn.GRU, batch_first -> nn.Linear) with
 torch's own modules, saves it as a model directory (config.json +
 model.safetensors, written byte by byte by gpt2_crosscheck.py), and runs
@@ -37,11 +38,14 @@ failures = []
 class LanguageModel(nn.Module):
     """The textbook word-level language model."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, tied=False):
         super().__init__()
-        self.embedding = nn.Embedding(V, E)
-        self.encoder = CELLS[kind](E, H, L, batch_first=True)
+        width = H if tied else E
+        self.embedding = nn.Embedding(V, width)
+        self.encoder = CELLS[kind](width, H, L, batch_first=True)
         self.output = nn.Linear(H, V)
+        if tied:  # the word_language_model example's --tied
+            self.output.weight = self.embedding.weight
 
     def from_embeddings(self, e):
         out, _ = self.encoder(e)
@@ -73,18 +77,27 @@ def explain(model_dir, ids, extra):
     return json.loads(res.stdout)
 
 
-def crosscheck(kind, ids, tmp, seed):
+def crosscheck(kind, ids, tmp, seed, tied=False):
     torch.manual_seed(seed)
-    model = LanguageModel(kind)
+    model = LanguageModel(kind, tied)
     with torch.no_grad():  # larger than the default init, so the gates saturate somewhat
         for p in model.encoder.parameters():
             p.mul_(2.0)
-    model_dir = os.path.join(tmp, kind)
+    model_dir = os.path.join(tmp, kind + ("-tied" if tied else ""))
     os.makedirs(model_dir, exist_ok=True)
+    config = {"model_type": kind, "vocab_size": V, "embedding_dim": H if tied else E,
+              "hidden_dim": H, "num_layers": L}
+    if tied:
+        config["tie_word_embeddings"] = True
     with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump({"model_type": kind, "vocab_size": V, "embedding_dim": E,
-                   "hidden_dim": H, "num_layers": L}, f)
-    write_safetensors(model.state_dict(), os.path.join(model_dir, "model.safetensors"))
+        json.dump(config, f)
+    # a tied model is stored with the shared tensor once, under the
+    # embedding's name (safetensors' save_model drops the alias), so that a
+    # reader ignoring tie_word_embeddings fails here
+    state = model.state_dict()
+    if tied:
+        del state["output.weight"]
+    write_safetensors(state, os.path.join(model_dir, "model.safetensors"))
 
     # the reference: the same float32 weights, evaluated in float64
     ref = model.double()
@@ -102,7 +115,7 @@ def crosscheck(kind, ids, tmp, seed):
             out = explain(model_dir, ids, extra + ["--method", method])
             if out is None:
                 return worst
-            tag = f"{kind} target {t} {method}"
+            tag = f"{kind}{' tied' if tied else ''} target {t} {method}"
             if out["ids"] != ids:
                 failures.append(f"{tag} ids")
                 print(f"  MISMATCH {tag}: ids {out['ids']}")
@@ -136,12 +149,16 @@ def main():
             for ids in ([3, 1, 4, 1, 5], [9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 12, 0, 11, 4]):
                 worst = crosscheck(kind, ids, tmp, 1234 + i)
                 print(f"{kind:4s} T={len(ids):2d}: worst relative error {worst:.2e}")
+        # the output layer tied to the embedding
+        ids = [9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2]
+        worst = crosscheck("lstm", ids, tmp, 4321, tied=True)
+        print(f"lstm tied T={len(ids):2d}: worst relative error {worst:.2e}")
     finally:
         shutil.rmtree(tmp)
     if failures:
         print(f"rnn_crosscheck: {len(failures)} mismatches")
         return 1
-    print("rnn_crosscheck: lmscope agrees with PyTorch (rnn, lstm, gru)")
+    print("rnn_crosscheck: lmscope agrees with PyTorch (rnn, lstm, gru, tied lstm)")
     return 0
 
 

@@ -26,16 +26,22 @@ static int gates_per_cell(enum lms_arch a)
 
 /* A model with every parameter N(0, scale^2): larger than the default
  * initialisation so that every gate is away from its linear regime. */
-static struct lms_model *make_model(enum lms_arch a, int V, int C, int H, int L, float scale,
-                                    unsigned seed)
+static struct lms_model *make_model_tied(enum lms_arch a, int V, int C, int H, int L, int tied,
+                                         float scale, unsigned seed)
 {
-	struct lms_config c = {.arch = a, .V = V, .maxT = 16, .C = C, .H = H, .L = L};
+	struct lms_config c = {.arch = a, .V = V, .maxT = 16, .C = C, .H = H, .L = L, .tied = tied};
 	struct lms_model *m;
 	ck_assert_int_eq(lms_model_create(&c, seed, &m), LMS_OK);
 	struct lms_rng g;
 	lms_rng_seed(&g, seed + 1000);
 	tu_fill_normal(m->params, m->n_params, scale, &g);
 	return m;
+}
+
+static struct lms_model *make_model(enum lms_arch a, int V, int C, int H, int L, float scale,
+                                    unsigned seed)
+{
+	return make_model_tied(a, V, C, H, L, 0, scale, seed);
 }
 
 static const float *tensor(const struct lms_model *m, const char *fmt, int k)
@@ -415,6 +421,29 @@ START_TEST(test_gradcheck_logprob)
 }
 END_TEST
 
+/* The output layer tied to the embedding (C = H): one tensor fewer, the
+ * embedding is the unembedding, and its gradient sums both uses (central
+ * differences move both at once). An untied width is refused. */
+START_TEST(test_tied)
+{
+	for (int a = 0; a < N_ARCHS; a++) {
+		struct lms_model *m = make_model_tied(archs[a], 7, 6, 6, 2, 1, 0.5f, 81 + a);
+		struct lms_model *u = make_model(archs[a], 7, 6, 6, 2, 0.5f, 81 + a);
+		ck_assert_ptr_null(lms_model_tensor(m, "output.weight"));
+		ck_assert_ptr_nonnull(lms_model_tensor(m, "output.bias"));
+		ck_assert_uint_eq(m->n_params + 7 * 6, u->n_params);
+		double e = tu_gradcheck_xent(m, 2, 5, 120, 25 + a, 1e-2, 2e-5);
+		ck_assert_msg(e < GC_TOL, "%s: worst relative error %g", lms_arch_name(archs[a]), e);
+		lms_model_free(u);
+		lms_model_free(m);
+	}
+	struct lms_config c = {.arch = LMS_LSTM, .V = 7, .maxT = 16, .C = 5, .H = 6, .L = 1, .tied = 1};
+	struct lms_model *m = NULL;
+	ck_assert_int_ne(lms_model_create(&c, 1, &m), LMS_OK);
+	ck_assert_ptr_null(m);
+}
+END_TEST
+
 /* Training dropout between layers (arch/rnn.c: each layer's input and the
  * top layer's output) with fixed masks, with an embedding narrower than the
  * state so the sites differ in width: the gradients match central
@@ -559,6 +588,7 @@ Suite *lms_test_suite(void)
 		{"continuation", test_continuation},
 		{"gradcheck_xent", test_gradcheck_xent},
 		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"tied", test_tied},
 		{"gradcheck_dropout", test_gradcheck_dropout},
 		{"dropout_zero_bitwise", test_dropout_zero_bitwise},
 		{"batch_stride", test_batch_stride},

@@ -61,6 +61,11 @@ enum lms_status lms_config_check(const struct lms_config *c, const char *what)
 		                LMS_MAX_LAYERS);
 	if (c->maxT <= 0 || c->maxT > MAX_DIM)
 		return lms_fail(LMS_EFORMAT, "%s: context length %d out of range", what, c->maxT);
+	if (lms_arch_is_recurrent(c->arch) && c->tied && c->C != c->H)
+		return lms_fail(LMS_EFORMAT,
+		                "%s: tied embeddings need the embedding as wide as the state "
+		                "(%d and %d)",
+		                what, c->C, c->H);
 	if (!lms_arch_is_recurrent(c->arch)) {
 		if (c->NH <= 0 || c->C % c->NH)
 			return lms_fail(LMS_EFORMAT, "%s: %d heads do not divide width %d", what, c->NH, c->C);

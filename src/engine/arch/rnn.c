@@ -11,7 +11,7 @@
  *   encoder.weight_hh_l{k}    (G*H, H)
  *   encoder.bias_ih_l{k}      (G*H)
  *   encoder.bias_hh_l{k}      (G*H)      for k = 0 .. L-1
- *   output.weight             (V, H)
+ *   output.weight             (V, H)    unless tied (C = H): then the embedding
  *   output.bias               (V)
  *
  * One step of layer k, x = the layer's input at t, h = its state at t-1
@@ -59,7 +59,7 @@ static int gates_of(enum lms_arch a)
 
 static int rnn_tensors(const struct lms_config *c, struct lms_tensor *out)
 {
-	int n = 1 + 4 * c->L + 2;
+	int n = 1 + 4 * c->L + 1 + !c->tied;
 	if (!out)
 		return n;
 	int64_t GH = (int64_t)gates_of(c->arch) * c->H;
@@ -77,7 +77,8 @@ static int rnn_tensors(const struct lms_config *c, struct lms_tensor *out)
 		snprintf(name, sizeof name, "encoder.bias_hh_l%d", k);
 		lms_tensor_set(t++, name, 1, GH, 0, &off);
 	}
-	lms_tensor_set(t++, "output.weight", 2, c->V, c->H, &off);
+	if (!c->tied)
+		lms_tensor_set(t++, "output.weight", 2, c->V, c->H, &off);
 	lms_tensor_set(t++, "output.bias", 1, c->V, 0, &off);
 	return n;
 }
@@ -112,15 +113,21 @@ static size_t rnn_wte_offset(const struct lms_config *c)
 	return 0;
 }
 
-static size_t rnn_wout_offset(const struct lms_config *c)
+/* One past the recurrent layers' parameters. */
+static size_t layers_end(const struct lms_config *c)
 {
 	struct layer_w w = layer_offsets(c, c->L - 1);
 	return w.bhh + (size_t)gates_of(c->arch) * c->H;
 }
 
+static size_t rnn_wout_offset(const struct lms_config *c)
+{
+	return c->tied ? rnn_wte_offset(c) : layers_end(c);
+}
+
 static long rnn_bout_offset(const struct lms_config *c)
 {
-	return (long)(rnn_wout_offset(c) + (size_t)c->V * c->H);
+	return (long)(layers_end(c) + (c->tied ? 0 : (size_t)c->V * c->H));
 }
 
 static void fill_uniform(float *x, size_t n, float bound, struct lms_rng *g)
@@ -138,9 +145,10 @@ static void rnn_init(const struct lms_config *c, float *params, uint64_t seed)
 	struct lms_rng g;
 	lms_rng_seed(&g, seed);
 	fill_uniform(params, (size_t)c->V * c->C, 0.1f, &g);
-	size_t start = layer_offsets(c, 0).wih, wout = rnn_wout_offset(c);
-	fill_uniform(params + start, wout - start, 1.0f / sqrtf((float)c->H), &g);
-	fill_uniform(params + wout, (size_t)c->V * c->H, 0.1f, &g);
+	size_t start = layer_offsets(c, 0).wih, end = layers_end(c);
+	fill_uniform(params + start, end - start, 1.0f / sqrtf((float)c->H), &g);
+	if (!c->tied)
+		fill_uniform(params + end, (size_t)c->V * c->H, 0.1f, &g);
 	memset(params + rnn_bout_offset(c), 0, (size_t)c->V * sizeof(float));
 }
 

@@ -5,7 +5,8 @@
  *   gpt2              vocab_size, n_positions (or n_ctx), n_embd, n_layer,
  *                     n_head, layer_norm_epsilon (1e-5), n_inner (4 n_embd)
  *   rnn | lstm | gru  vocab_size, embedding_dim, hidden_dim, num_layers,
- *                     max_length (1024: the run buffer default)
+ *                     max_length (1024: the run buffer default),
+ *                     tie_word_embeddings (false: the output layer its own)
  *   llama             vocab_size, hidden_size, intermediate_size,
  *                     num_hidden_layers, num_attention_heads,
  *                     num_key_value_heads (= heads), max_position_embeddings,
@@ -184,6 +185,7 @@ static enum lms_status parse_recurrent(json_t *o, struct lms_config *c, const ch
 	TRY(get_int(o, "num_layers", -1, &c->L, path));
 	TRY(get_int(o, "max_length", 1024, &c->maxT, path));
 	TRY(want_string(o, "nonlinearity", tanh_only, path));
+	TRY(get_bool(o, "tie_word_embeddings", 0, &c->tied, path));
 	return LMS_OK;
 }
 
@@ -359,6 +361,8 @@ static int ignorable(const char *name, const struct lms_config *c)
 		return 1;
 	if (c->tied && (!strcmp(name, "lm_head.weight") || !strcmp(name, "transformer.lm_head.weight")))
 		return 1;
+	if (c->tied && lms_arch_is_recurrent(c->arch) && !strcmp(name, "output.weight"))
+		return 1; /* PyTorch's state_dict names the shared tensor twice */
 	return ends_with(name, "rotary_emb.inv_freq");
 }
 
@@ -702,6 +706,8 @@ static json_t *config_json(const struct lms_config *c, int f16)
 		json_object_set_new(o, "hidden_dim", json_integer(c->H));
 		json_object_set_new(o, "num_layers", json_integer(c->L));
 		json_object_set_new(o, "max_length", json_integer(c->maxT));
+		if (c->tied)
+			json_object_set_new(o, "tie_word_embeddings", json_true());
 		break;
 	}
 	json_object_set_new(o, "torch_dtype", json_string(dtype));
