@@ -39,7 +39,8 @@ struct global {
 };
 
 static const struct front_opt lmscope_options[] = {
-	FRONT_INT("threads", 0, "N", N_("OpenBLAS threads (LMSCOPE_THREADS, else OpenBLAS's default)"),
+	FRONT_INT("threads", 0, "N",
+              N_("OpenBLAS threads for every product (LMSCOPE_THREADS; else each by its size)"),
               struct global, threads, 1, 4096),
 	FRONT_FLAG("version", 0, N_("print the version and exit"), struct global, version, 1),
 	FRONT_END};
@@ -96,7 +97,5 @@ int main(int argc, char **argv)
 			return check_stdout(commands[c].run(argc - i, argv + i));
 		}
 	/* not a command: a model to open in the explorer */
-	if (g.threads == 0)
-		lms_set_threads(tui_blas_threads());
 	return check_stdout(lms_explorer_main(argc - i, argv + i));
 }

@@ -160,8 +160,9 @@ struct lms_run {
 	 * sum_k p_k wout_k. lms_forward and every lms_logits reset it. */
 	long soft_row;
 	double soft_lse;
-	float *soft_mean; /* (Cout) */
-	float *wrows;     /* (max(2, rows of a head block), Cout) unembedding rows as float */
+	float *soft_mean;    /* (Cout); read it through lms_soft_mean */
+	int soft_mean_ready; /* 0: soft_mean is still to be made from the logits */
+	float *wrows;        /* (max(2, rows of a head block), Cout) unembedding rows as float */
 	/* Ablations and patches every forward follows (lmscope/interp.h);
 	 * NULL (as lms_run_new leaves it): the model as it is. */
 	const struct lms_intervention *iv;
@@ -190,6 +191,10 @@ void lms_forward(struct lms_run *r, int from, int n);
 
 /* logits[b, t] for t in [t0, t1) of row b. */
 void lms_logits(struct lms_run *r, int b, int t0, int t1);
+/* The expected unembedding row sum_k p_k wout_k (Cout) of the row the last
+ * one-row lms_logits computed (r->soft_row): made on first use when that
+ * lms_logits left it for later. */
+const float *lms_soft_mean(struct lms_run *r);
 
 /* Objectives: each computes its value, seeds r->dhfin (zeroing it first),
  * and with LMS_GRAD_PARAMS also accumulates the unembedding's gradient.

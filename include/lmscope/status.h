@@ -58,8 +58,17 @@ typedef void (*lms_log_fn)(void *userdata, const char *msg);
 void lms_set_log(lms_log_fn fn, void *userdata);
 void lms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* OpenBLAS thread count; n <= 0 reads LMSCOPE_THREADS, else leaves the default. */
+/* OpenBLAS threads: n for every product; n <= 0 reads LMSCOPE_THREADS,
+ * else leaves OPENBLAS_NUM_THREADS's count when that is set, else gives
+ * each product one thread or every core by its size
+ * (lms_set_threads_by_size). */
 void lms_set_threads(int n);
+/* Each product on the threads its size deserves (nn/blas.c): those large
+ * enough for a second core to pay on `most` threads, the rest on one (as
+ * the explorer runs, where a keystroke's products range from one head's
+ * 64-element vectors to GPT-2 small's 154 MB unembedding). most <= 1: one
+ * thread for all. Until lms_set_threads is called again. */
+void lms_set_threads_by_size(int most);
 
 /* OpenBLAS picks its kernels when the library loads. On processors newer
  * than the OpenBLAS build knows, it falls back to its generic SSE3

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "front/i18n.h"
 #include "engine.h"
@@ -18,18 +17,6 @@
 #include "lmscope/clock.h"
 #include "lmscope/interp.h"
 #include "lmscope/logits.h"
-
-/* An update's products are small (a new row, a few dozen positions): with
- * two cores, a second OpenBLAS thread mostly waits for the core the input
- * thread, a second model's worker or another process holds. Measured on
- * two busy cores, keystroke update with one thread against two: 3.7 against
- * 7.1 ms on the default model's shape, 167 against 223 ms on GPT-2 small's. */
-int tui_blas_threads(void)
-{
-	if (getenv("LMSCOPE_THREADS") || getenv("OPENBLAS_NUM_THREADS"))
-		return 0;
-	return sysconf(_SC_NPROCESSORS_ONLN) <= 2 ? 1 : 0;
-}
 
 /* Rows of the work run: the attribution methods and the deletion curve
  * evaluate that many perturbed contexts per forward. About 2048 positions

@@ -11,11 +11,6 @@ int lms_explorer_main(int argc, char **argv);
 /* Its options (explorer_opts.c), for lmscope --help. */
 extern const struct front_opt explorer_options[];
 
-/* OpenBLAS threads for the explorer when none were asked for (no --threads,
- * LMSCOPE_THREADS or OPENBLAS_NUM_THREADS): 1 on a machine of up to two
- * cores, else 0 (OpenBLAS's default). For lms_set_threads. */
-int tui_blas_threads(void);
-
 /* `lmscope lesson FILE [MODEL [MODEL_B]]`: argv[0] is "lesson". */
 int lms_cmd_lesson(int argc, char **argv);
 

@@ -79,7 +79,7 @@ int bench_explorer(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	int n = atoi(argv[2]);
-	lms_set_threads(tui_blas_threads()); /* as the explorer's main does */
+	lms_set_threads(0); /* as the explorer's main does */
 	struct lms_model *m = NULL;
 	enum lms_status st;
 	if (!strcmp(name, "gpt2-small") || !strcmp(name, "default-shape")) {
@@ -186,7 +186,7 @@ int bench_timeline(int argc, char **argv)
 		return 2;
 	}
 	int n = atoi(argv[2]);
-	lms_set_threads(tui_blas_threads());
+	lms_set_threads(0);
 	struct tui_model tm = {.path = argv[1]};
 	enum lms_status st = lms_model_load(argv[1], &tm.m);
 	if (!st)

@@ -171,6 +171,41 @@ START_TEST(test_gradcheck_logprob)
 }
 END_TEST
 
+/* One row's logits take two paths (run.c): on one thread a single pass over
+ * the unembedding makes the log-normaliser and the mean row sum_k p_k w_k
+ * together; split over threads, the logits come first and the mean row
+ * when the objective reads it. Both must give the same log-prob and input
+ * gradient, and the split path's gradient must match central differences. */
+START_TEST(test_logits_two_paths)
+{
+	struct lms_model *m = tiny_model(4);
+	int ids[6] = {1, 4, 9, 2, 2, 10};
+	float demb[2][6 * 16];
+	double val[2];
+	for (int k = 0; k < 2; k++) {
+		lms_set_threads(k ? 2 : 1);
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
+		ck_assert_int_le(6 * r->m->cfg.C, 6 * 16);
+		lms_embed(r, ids, 6);
+		lms_forward(r, 0, 6);
+		lms_logits(r, 0, 5, 6);
+		/* the path taken: the mean row made at once, or left for later */
+		ck_assert_int_eq(r->soft_mean_ready, !k);
+		val[k] = lms_objective_logprob(r, 0, 5, 3, -1, LMS_GRAD_INPUT | LMS_LOGITS_READY);
+		ck_assert_int_eq(r->soft_mean_ready, 1);
+		lms_backward(r, LMS_GRAD_INPUT);
+		memcpy(demb[k], r->demb, (size_t)6 * m->cfg.C * sizeof(float));
+		lms_run_free(r);
+	}
+	ck_assert_double_lt(fabs(val[0] - val[1]), 1e-5);
+	ck_assert_double_lt(tu_max_rel_err(demb[0], demb[1], (size_t)6 * m->cfg.C, 1e-4), 1e-4);
+	double worst = tu_gradcheck_logprob(m, 6, 3, -1, 5, GC_EPS, GC_ABS);
+	ck_assert_msg(worst < GC_TOL, "split path: worst relative error %g", worst);
+	lms_model_free(m);
+}
+END_TEST
+
 /* Training dropout (nn/dropout.h) with fixed masks: the forward is then
  * an ordinary function of the weights and inputs, and its gradients must
  * match central differences like the plain model's. The masks must
@@ -511,6 +546,7 @@ Suite *lms_test_suite(void)
 		{"init", test_init},
 		{"gradcheck_xent", test_gradcheck_xent},
 		{"gradcheck_logprob", test_gradcheck_logprob},
+		{"logits_two_paths", test_logits_two_paths},
 		{"gradcheck_dropout", test_gradcheck_dropout},
 		{"dropout_zero_bitwise", test_dropout_zero_bitwise},
 		{"input_only", test_input_only},

@@ -593,6 +593,15 @@ START_TEST(test_attention_one_thread)
 }
 END_TEST
 
+/* Each product by its size (nn/blas.c): a small head's single query is
+ * small, so sgemv takes it, whatever the larger products get. */
+START_TEST(test_attention_by_size)
+{
+	lms_set_threads_by_size(2);
+	streamed_cases();
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
@@ -608,6 +617,7 @@ Suite *lms_test_suite(void)
 		{"attention_long", test_attention_long},
 		{"attention_streamed", test_attention_streamed},
 		{"attention_one_thread", test_attention_one_thread},
+		{"attention_by_size", test_attention_by_size},
 	};
 	return TU_SUITE("ops", cases, 0);
 }

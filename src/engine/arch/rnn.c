@@ -44,6 +44,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "nn/blas.h"
 #include "interp/hooks.h"
 #include "nn/dropout.h"
 #include "lmscope/rng.h"
@@ -281,10 +282,9 @@ static void rows_times_wt(float *out, int ldo, const float *in, int lda, const f
                           int N, int K, float beta)
 {
 	if (M == 1)
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, in, 1, beta, out, 1);
+		lms_sgemv(CblasNoTrans, N, K, 1.0f, W, K, in, beta, out);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, in, lda, W, K, beta,
-		            out, ldo);
+		lms_sgemm(CblasNoTrans, CblasTrans, M, N, K, 1.0f, in, lda, W, K, beta, out, ldo);
 }
 
 /* out (M, N) = in (M, K) @ W (K, N) + beta * out, W (K, N) row-major. */
@@ -292,10 +292,9 @@ static void rows_times_w(float *out, int ldo, const float *in, int lda, const fl
                          int N, int K, float beta)
 {
 	if (M == 1)
-		cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, W, N, in, 1, beta, out, 1);
+		lms_sgemv(CblasTrans, K, N, 1.0f, W, N, in, beta, out);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in, lda, W, N, beta,
-		            out, ldo);
+		lms_sgemm(CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in, lda, W, N, beta, out, ldo);
 }
 
 /* Positions [t0, t1) of every row of a (B, T, X) buffer as runs of

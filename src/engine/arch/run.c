@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "arch/arch.h"
+#include "nn/blas.h"
 #include "base/memlimit.h"
 #include "interp/hooks.h"
 #include "lmscope/logits.h"
@@ -192,8 +193,7 @@ static void logits_row(struct lms_run *r, size_t row, float *out)
 		if (bias)
 			memcpy(xb, bias + k0, (size_t)nb * sizeof(float));
 		/* xb (nb) = wb (nb, D) @ h (D) + bias */
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, D, 1.0f, wb, D, h, 1, bias ? 1.0f : 0.0f, xb,
-		            1);
+		lms_sgemv(CblasNoTrans, nb, D, 1.0f, wb, D, h, bias ? 1.0f : 0.0f, xb);
 		float bm = xb[0];
 		for (int j = 1; j < nb; j++)
 			bm = xb[j] > bm ? xb[j] : bm;
@@ -213,11 +213,49 @@ static void logits_row(struct lms_run *r, size_t row, float *out)
 			s += e[j];
 		S += s;
 		/* mean (D) += wb^T (D, nb) @ e (nb) */
-		cblas_sgemv(CblasRowMajor, CblasTrans, nb, D, 1.0f, wb, D, e, 1, 1.0f, mean, 1);
+		lms_sgemv(CblasTrans, nb, D, 1.0f, wb, D, e, 1.0f, mean);
 	}
 	cblas_sscal(D, (float)(1.0 / S), mean, 1);
 	r->soft_lse = m + log(S);
 	r->soft_row = (long)row;
+	r->soft_mean_ready = 1;
+}
+
+/* The same row on several threads (nn/blas.c), float32 wout: one pass over
+ * wout for the logits and their log-normaliser now, which is all the
+ * candidates need; the mean row, a second pass, when something reads it
+ * (lms_soft_mean). On two cores each pass streams wout twice as fast as one
+ * core does, so the logits come in half the fused pass's time. */
+static void logits_row_split(struct lms_run *r, size_t row, float *out)
+{
+	const struct lms_config *c = &r->m->cfg;
+	lms_wmat_forward(out, c->V, r->hfin + row * r->Cout, r->Cout, lms_model_wout(r->m),
+	                 bout_of(r->m), 1);
+	r->soft_lse = lms_logsumexp(out, c->V);
+	r->soft_row = (long)row;
+	r->soft_mean_ready = 0;
+}
+
+const float *lms_soft_mean(struct lms_run *r)
+{
+	if (r->soft_mean_ready || r->soft_row < 0)
+		return r->soft_mean;
+	const struct lms_config *c = &r->m->cfg;
+	int V = c->V;
+	const float *x = r->logits + (size_t)r->soft_row * V;
+	float *p = r->scratch; /* (V) softmax of the row */
+	float sh[HEAD_BLOCK_MAX];
+	for (int k0 = 0; k0 < V; k0 += HEAD_BLOCK_MAX) {
+		int nb = V - k0 < HEAD_BLOCK_MAX ? V - k0 : HEAD_BLOCK_MAX;
+		for (int j = 0; j < nb; j++)
+			sh[j] = (float)((double)x[k0 + j] - r->soft_lse);
+		lms_vexp(p + k0, sh, nb);
+	}
+	/* mean (Cout) = p (V) @ wout (V, Cout) */
+	memset(r->soft_mean, 0, (size_t)r->Cout * sizeof(float));
+	lms_wmat_backward(r->soft_mean, r->Cout, p, V, lms_model_wout(r->m), 1);
+	r->soft_mean_ready = 1;
+	return r->soft_mean;
 }
 
 void lms_logits(struct lms_run *r, int b, int t0, int t1)
@@ -232,7 +270,11 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 	/* one row (every keystroke): blocks of sgemv stream wout once, where
 	 * sgemm would first repack all of it */
 	if (rows == 1) {
-		logits_row(r, row0, out);
+		const struct lms_wmat *wm = lms_model_wout(r->m);
+		if (wm->type == LMS_W_F32 && !lms_sgemv_single((size_t)c->V * r->Cout))
+			logits_row_split(r, row0, out);
+		else
+			logits_row(r, row0, out);
 		return;
 	}
 	/* logits (rows, V) = hfin (rows, Cout) @ wout^T (Cout, V) + bout */
@@ -315,9 +357,10 @@ double lms_objective_logprob(struct lms_run *r, int b, int pos, int target, int 
 	float *d = r->scratch;
 	if (r->soft_row == (long)row) {
 		/* d log p_t / d h = wout^T (onehot(t) - p) = wout_t - sum_k p_k wout_k,
-		 * the mean row left by lms_logits: no pass over wout */
+		 * the mean row lms_logits left or leaves for now */
+		const float *mean = lms_soft_mean(r);
 		for (int j = 0; j < D; j++)
-			dh[j] = wt[j] - r->soft_mean[j];
+			dh[j] = wt[j] - mean[j];
 		if (flags & LMS_GRAD_PARAMS) {
 			logprob_dlogits(d, x, c->V, target, r->soft_lse);
 			head_params_row(r, row, d);
@@ -411,8 +454,8 @@ double lms_objective_xent(struct lms_run *r, const int *targets, int flags)
 			continue;
 		float *g = r->m->grads;
 		/* dwout (V, Cout) += dlogits^T (V, rows) @ hfin (rows, Cout) */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->V, r->Cout, rows, 1.0f, dl, c->V,
-		            r->hfin + row0 * r->Cout, r->Cout, 1.0f, g + ops->wout_offset(c), r->Cout);
+		lms_sgemm(CblasTrans, CblasNoTrans, c->V, r->Cout, rows, 1.0f, dl, c->V,
+		          r->hfin + row0 * r->Cout, r->Cout, 1.0f, g + ops->wout_offset(c), r->Cout);
 		long bo = ops->bout_offset(c);
 		if (bo >= 0)
 			for (int t = 0; t < rows; t++)

@@ -89,9 +89,11 @@ static double row_value(struct lms_attrwork *w, int b, int n, int target, int co
 		}
 		return (double)x[target] - x[contrast];
 	}
-	if (dh)
+	if (dh) {
+		const float *mean = lms_soft_mean(r);
 		for (int j = 0; j < D; j++)
-			dh[j] = wt[j] - r->soft_mean[j];
+			dh[j] = wt[j] - mean[j];
+	}
 	return x[target] - r->soft_lse;
 }
 

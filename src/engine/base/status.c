@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
 #include "base/tr.h"
 #include "base/utf8.h"
 #include "lmscope/status.h"
+#include "nn/blas.h"
 
 static _Thread_local char errbuf[1024];
 static lms_log_fn log_fn;
@@ -104,8 +106,14 @@ void lms_set_threads(int n)
 		const char *s = getenv("LMSCOPE_THREADS");
 		n = s ? atoi(s) : 0;
 	}
+	if (n <= 0 && !getenv("OPENBLAS_NUM_THREADS")) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		lms_set_threads_by_size(cores > 1 ? (int)cores : 1);
+		return;
+	}
 	if (n > 0)
 		openblas_set_num_threads(n);
+	lms_blas_fixed();
 }
 
 const char *lms_blas_better_core(void)

@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "nn/ops.h"
+#include "nn/blas.h"
 
 /* out (N, OC) = b broadcast over the rows; returns the beta a following
  * sgemm should use (1 with a bias, 0 without). */
@@ -40,10 +41,9 @@ void lms_matmul_forward(float *out, const float *inp, const float *w, const floa
 		return;
 	float beta = bias_rows(out, b, N, OC);
 	if (N == 1)
-		cblas_sgemv(CblasRowMajor, CblasTrans, C, OC, 1.0f, w, OC, inp, 1, beta, out, 1);
+		lms_sgemv(CblasTrans, C, OC, 1.0f, w, OC, inp, beta, out);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, w, OC, beta,
-		            out, OC);
+		lms_sgemm(CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, w, OC, beta, out, OC);
 }
 
 /* Differentiates out = inp @ w + b:
@@ -57,14 +57,12 @@ void lms_matmul_backward(float *dinp, float *dw, float *db, const float *dout, c
 		return;
 	if (dinp) {
 		if (N == 1)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, C, OC, 1.0f, w, OC, dout, 1, 1.0f, dinp, 1);
+			lms_sgemv(CblasNoTrans, C, OC, 1.0f, w, OC, dout, 1.0f, dinp);
 		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, OC, 1.0f, dout, OC, w, OC,
-			            1.0f, dinp, C);
+			lms_sgemm(CblasNoTrans, CblasTrans, N, C, OC, 1.0f, dout, OC, w, OC, 1.0f, dinp, C);
 	}
 	if (dw)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f,
-		            dw, OC);
+		lms_sgemm(CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
 	if (db)
 		bias_backward(db, dout, N, OC);
 }
@@ -79,10 +77,9 @@ void lms_linear_forward(float *out, const float *inp, const float *w, const floa
 		return;
 	float beta = bias_rows(out, b, N, OC);
 	if (N == 1)
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp, 1, beta, out, 1);
+		lms_sgemv(CblasNoTrans, OC, C, 1.0f, w, C, inp, beta, out);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta,
-		            out, OC);
+		lms_sgemm(CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta, out, OC);
 }
 
 /* Differentiates out = inp @ w^T + b:
@@ -96,14 +93,12 @@ void lms_linear_backward(float *dinp, float *dw, float *db, const float *dout, c
 		return;
 	if (dinp) {
 		if (N == 1)
-			cblas_sgemv(CblasRowMajor, CblasTrans, OC, C, 1.0f, w, C, dout, 1, 1.0f, dinp, 1);
+			lms_sgemv(CblasTrans, OC, C, 1.0f, w, C, dout, 1.0f, dinp);
 		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
-			            1.0f, dinp, C);
+			lms_sgemm(CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
 	}
 	if (dw)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
-		            dw, C);
+		lms_sgemm(CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
 	if (db)
 		bias_backward(db, dout, N, OC);
 }
@@ -431,13 +426,13 @@ static struct head head_of(const float *q, const float *k, const float *v, float
 /* Whether queries [r0, r1) are a single query (a keystroke's) that sgemv
  * should take: it reads k and v in place, where sgemm first copies all of
  * them into its packed layout (at 1024 positions GPT-2 small's 144 heads
- * took 10 ms that way against 5.5 with sgemv, one thread). With more
- * threads OpenBLAS splits sgemv and each head waits for the other core,
- * which on a busy two-core machine made it 3 to 10 times slower than
- * sgemm: then sgemm. */
-static int one_query(int r0, int r1)
+ * took 10 ms that way against 5.5 with sgemv, one thread). When OpenBLAS
+ * would split it over threads, each head waits for the other core, which
+ * on a busy two-core machine made it 3 to 10 times slower than sgemm: then
+ * sgemm. */
+static int one_query(const struct lms_attn_layout *s, int r0, int r1)
 {
-	return r1 - r0 == 1 && openblas_get_num_threads() == 1;
+	return r1 - r0 == 1 && lms_sgemv_single((size_t)r1 * s->hs);
 }
 
 /* p[0:r1-r0, 0:r1] (row stride ldp) = softmax_causal(q[r0:r1] k[0:r1]^T
@@ -447,12 +442,12 @@ static void block_probs(float *p, int ldp, const struct head *x, const struct lm
 {
 	float scale = 1.0f / sqrtf((float)s->hs);
 	/* scores (nq, r1) = q[r0:r1] (nq, hs) @ k[0:r1]^T (hs, r1) * scale */
-	if (one_query(r0, r1))
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, r1, s->hs, scale, x->k, s->ldkv,
-		            x->q + (size_t)r0 * s->ldq, 1, 0.0f, p, 1);
+	if (one_query(s, r0, r1))
+		lms_sgemv(CblasNoTrans, r1, s->hs, scale, x->k, s->ldkv, x->q + (size_t)r0 * s->ldq, 0.0f,
+		          p);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, s->hs, scale,
-		            x->q + (size_t)r0 * s->ldq, s->ldq, x->k, s->ldkv, 0.0f, p, ldp);
+		lms_sgemm(CblasNoTrans, CblasTrans, r1 - r0, r1, s->hs, scale, x->q + (size_t)r0 * s->ldq,
+		          s->ldq, x->k, s->ldkv, 0.0f, p, ldp);
 	for (int t = r0; t < r1; t++)
 		causal_softmax_row(p + (size_t)(t - r0) * ldp, t, r1);
 }
@@ -461,13 +456,13 @@ static void block_probs(float *p, int ldp, const struct head *x, const struct lm
 static void block_out(const struct head *x, const float *p, int ldp,
                       const struct lms_attn_layout *s, int r0, int r1)
 {
-	if (one_query(r0, r1)) { /* out (hs) = v[0:r1]^T (hs, r1) @ p (r1) */
-		cblas_sgemv(CblasRowMajor, CblasTrans, r1, s->hs, 1.0f, x->v, s->ldkv, p, 1, 0.0f,
-		            x->out + (size_t)r0 * s->ldo, 1);
+	if (one_query(s, r0, r1)) { /* out (hs) = v[0:r1]^T (hs, r1) @ p (r1) */
+		lms_sgemv(CblasTrans, r1, s->hs, 1.0f, x->v, s->ldkv, p, 0.0f,
+		          x->out + (size_t)r0 * s->ldo);
 		return;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, s->hs, r1, 1.0f, p, ldp, x->v,
-	            s->ldkv, 0.0f, x->out + (size_t)r0 * s->ldo, s->ldo);
+	lms_sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, s->hs, r1, 1.0f, p, ldp, x->v, s->ldkv, 0.0f,
+	          x->out + (size_t)r0 * s->ldo, s->ldo);
 }
 
 /* att[b, h, t, :] = softmax(q_t k^T / sqrt(hs)) masked to j <= t;
@@ -556,11 +551,11 @@ void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
 				}
 				const float *dor = dob + (size_t)r0 * s->ldo;
 				/* datt (nq, r1) = dout[r0:r1] (nq, hs) @ v[0:r1]^T (hs, r1) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, r1, hs, 1.0f, dor, s->ldo,
-				            x.v, s->ldkv, 0.0f, scratch, n);
+				lms_sgemm(CblasNoTrans, CblasTrans, nq, r1, hs, 1.0f, dor, s->ldo, x.v, s->ldkv,
+				          0.0f, scratch, n);
 				/* dv[0:r1] (r1, hs) += att^T (r1, nq) @ dout[r0:r1] (nq, hs) */
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, p, ldp, dor,
-				            s->ldo, 1.0f, dvh, s->ldkv);
+				lms_sgemm(CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, p, ldp, dor, s->ldo, 1.0f,
+				          dvh, s->ldkv);
 				for (int i = r0; i < r1; i++) {
 					const float *a = p + (size_t)(i - r0) * ldp;
 					float *dr = scratch + (size_t)(i - r0) * n;
@@ -574,10 +569,10 @@ void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, con
 				}
 				/* dq[r0:r1] (nq, hs) += dP (nq, r1) @ k[0:r1] (r1, hs);
 				 * dk[0:r1] (r1, hs) += dP^T (r1, nq) @ q[r0:r1] (nq, hs) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f, scratch, n,
-				            x.k, s->ldkv, 1.0f, dqh + (size_t)r0 * s->ldq, s->ldq);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, scratch, n,
-				            x.q + (size_t)r0 * s->ldq, s->ldq, 1.0f, dkh, s->ldkv);
+				lms_sgemm(CblasNoTrans, CblasNoTrans, nq, hs, r1, 1.0f, scratch, n, x.k, s->ldkv,
+				          1.0f, dqh + (size_t)r0 * s->ldq, s->ldq);
+				lms_sgemm(CblasTrans, CblasNoTrans, r1, hs, nq, 1.0f, scratch, n,
+				          x.q + (size_t)r0 * s->ldq, s->ldq, 1.0f, dkh, s->ldkv);
 			}
 		}
 }

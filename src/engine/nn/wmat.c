@@ -12,6 +12,7 @@
 #endif
 
 #include "io/safetensors.h"
+#include "nn/blas.h"
 #include "nn/quant.h"
 #include "nn/wmat.h"
 
@@ -266,14 +267,11 @@ static void block_product(int back, float *y, int ldy, const float *x, int ldx, 
                           int rows, int cols, int ld, int N)
 {
 	if (N == 1)
-		cblas_sgemv(CblasRowMajor, back ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, m, ld, x, 1,
-		            1.0f, y, 1);
+		lms_sgemv(back ? CblasTrans : CblasNoTrans, rows, cols, 1.0f, m, ld, x, 1.0f, y);
 	else if (back)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, x, ldx, m, ld,
-		            1.0f, y, ldy);
+		lms_sgemm(CblasNoTrans, CblasNoTrans, N, cols, rows, 1.0f, x, ldx, m, ld, 1.0f, y, ldy);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, x, ldx, m, ld,
-		            1.0f, y, ldy);
+		lms_sgemm(CblasNoTrans, CblasTrans, N, rows, cols, 1.0f, x, ldx, m, ld, 1.0f, y, ldy);
 }
 
 /* Both products of a typed w over more rows than DIRECT_ROWS: tile by
