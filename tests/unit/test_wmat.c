@@ -11,6 +11,8 @@
 
 #include "io/safetensors.h"
 #include "nn/wmat.h"
+#include "lmscope/status.h"
+#include "nn/blas.h"
 #include "testutil.h"
 
 #define REF_TOL 1e-5
@@ -128,12 +130,29 @@ START_TEST(test_products)
 }
 END_TEST
 
+/* Large 16-bit products split over two cores (nn/blas.c lms_split): each
+ * half of the rows on its own thread, the backward's second half summed
+ * apart. The shapes are large enough to be split, and were. */
+START_TEST(test_products_split)
+{
+	lms_set_threads_by_size(2);
+	long before = lms_split_count();
+	static const enum lms_wtype t[] = {LMS_W_F16, LMS_W_BF16};
+	for (int i = 0; i < 2; i++) {
+		check_products(t[i], 2049, 1536, 1, 6); /* a keystroke's row, odd rows */
+		check_products(t[i], 1023, 768, 16, 7); /* tiles of rows */
+	}
+	ck_assert_int_eq(lms_split_count() - before, 8);
+}
+END_TEST
+
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
 		{"types", test_types},
 		{"convert", test_convert},
 		{"products", test_products},
+		{"products_split", test_products_split},
 	};
 	return TU_SUITE("wmat", cases, 0);
 }

@@ -12,7 +12,9 @@
  * on the other's count. That is a matter of speed and of the last bits:
  * OpenBLAS's sums may be ordered differently on one thread than on two, as
  * they always were between LMSCOPE_THREADS settings. */
+#include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "lmscope/status.h"
 #include "nn/blas.h"
@@ -49,11 +51,15 @@ void lms_blas_fixed(void)
 	current = 0;
 }
 
+/* Set on both threads of a split product (lms_split): each half's
+ * products run on the calling thread alone. */
+static _Thread_local int serial;
+
 static void use(int large)
 {
 	if (!most)
 		return;
-	int want = large ? most : 1;
+	int want = large && !serial ? most : 1;
 	if (want != current) {
 		openblas_set_num_threads(want);
 		current = want;
@@ -85,4 +91,115 @@ int lms_sgemv_single(size_t floats)
 	if (most)
 		return floats < GEMV_MIN_FLOATS;
 	return openblas_get_num_threads() == 1;
+}
+
+/* ---- one product's work split over two cores ---------------------------------
+
+ * The 16-bit and quantized weights are converted to float a tile at a time
+ * (wmat.c) and the conversion is the caller's thread's work, which OpenBLAS
+ * threads cannot share; so such a product, when large, is split in two
+ * halves, the second on a helper thread that waits for them. One helper for
+ * the process, taken by one caller at a time: a second caller meanwhile
+ * runs both halves itself. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
+static pthread_t helper;
+static int helper_up, taken, pending, finished, quit;
+static long splits; /* works split in two so far */
+static lms_split_fn job_fn;
+static void *job_arg;
+
+static void *helper_main(void *unused)
+{
+	(void)unused;
+	serial = 1;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (!pending && !quit)
+			pthread_cond_wait(&job_cv, &mu);
+		if (quit)
+			break;
+		pending = 0;
+		pthread_mutex_unlock(&mu);
+		job_fn(job_arg, 1, 2);
+		pthread_mutex_lock(&mu);
+		finished = 1;
+		pthread_cond_signal(&done_cv);
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+/* At exit the helper is stopped and joined (valgrind sees no thread left
+ * behind); after fork the child has no helper, and starts its own. */
+static void helper_stop(void)
+{
+	pthread_mutex_lock(&mu);
+	quit = 1;
+	pthread_cond_signal(&job_cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(helper, NULL);
+}
+
+static void helper_forget(void)
+{
+	pthread_mutex_init(&mu, NULL);
+	pthread_cond_init(&job_cv, NULL);
+	pthread_cond_init(&done_cv, NULL);
+	helper_up = taken = pending = finished = quit = 0;
+}
+
+/* mu held; 0 when the helper runs */
+static int helper_start(void)
+{
+	if (helper_up)
+		return 0;
+	if (pthread_create(&helper, NULL, helper_main, NULL) != 0)
+		return -1;
+	helper_up = 1;
+	static int registered;
+	if (!registered) {
+		registered = 1;
+		atexit(helper_stop);
+		pthread_atfork(NULL, NULL, helper_forget);
+	}
+	return 0;
+}
+
+int lms_split(lms_split_fn fn, void *arg, int large)
+{
+	if (!large || most < 2 || serial) {
+		fn(arg, 0, 1);
+		return 1;
+	}
+	pthread_mutex_lock(&mu);
+	if (taken || helper_start()) {
+		pthread_mutex_unlock(&mu);
+		fn(arg, 0, 1);
+		return 1;
+	}
+	taken = pending = 1;
+	finished = 0;
+	job_fn = fn;
+	job_arg = arg;
+	pthread_cond_signal(&job_cv);
+	pthread_mutex_unlock(&mu);
+	serial = 1;
+	fn(arg, 0, 2);
+	serial = 0;
+	pthread_mutex_lock(&mu);
+	while (!finished)
+		pthread_cond_wait(&done_cv, &mu);
+	taken = 0;
+	splits++;
+	pthread_mutex_unlock(&mu);
+	return 2;
+}
+
+long lms_split_count(void)
+{
+	pthread_mutex_lock(&mu);
+	long n = splits;
+	pthread_mutex_unlock(&mu);
+	return n;
 }

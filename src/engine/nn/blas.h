@@ -19,6 +19,17 @@ void lms_sgemv(CBLAS_TRANSPOSE ta, int rows, int cols, float alpha, const float 
  * thread (callers that would otherwise pick sgemm for its threading). */
 int lms_sgemv_single(size_t floats);
 
+/* Part `part` of `parts` (0 <= part < parts) of some work. */
+typedef void (*lms_split_fn)(void *arg, int part, int parts);
+
+/* Runs fn(arg, 0, 2) here and fn(arg, 1, 2) on a helper thread at once,
+ * when the work is large and the products go by size over two or more
+ * cores; else fn(arg, 0, 1). Products inside either part run on their
+ * thread alone. Returns the parts used. */
+int lms_split(lms_split_fn fn, void *arg, int large);
+/* How many works lms_split has run in two halves (for tests). */
+long lms_split_count(void);
+
 /* Back to one count for every product (lms_set_threads calls it). */
 void lms_blas_fixed(void);
 

@@ -3,6 +3,7 @@
  * small per-thread buffer that stays in the cache, and each tile is
  * multiplied there by OpenBLAS: every stored byte is read once per product,
  * float32 copies of whole matrices never exist. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -174,12 +175,13 @@ static inline __m512 load16(const void *p, enum lms_wtype t)
 }
 #endif
 
-/* out[t, r] += in[t] . w_r for t < N <= DIRECT_ROWS, w F16 or BF16 */
+/* out[t, r] += in[t] . w_r for t < N <= DIRECT_ROWS and rows r in [r0, r1),
+ * w F16 or BF16 */
 static void direct_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
-                           int N)
+                           int N, int r0, int r1)
 {
 	int cols = w->cols;
-	for (int r = 0; r < w->rows; r++) {
+	for (int r = r0; r < r1; r++) {
 		const uint16_t *row =
 			(const uint16_t *)((const unsigned char *)w->data + (size_t)r * w->row_bytes);
 		float acc[DIRECT_ROWS] = {0};
@@ -218,12 +220,13 @@ static void direct_forward(float *out, int ldo, const float *in, int ldi, const 
 	}
 }
 
-/* din[t] += dout[t, r] w_r for t < N <= DIRECT_ROWS, w F16 or BF16 */
+/* din[t] += dout[t, r] w_r for t < N <= DIRECT_ROWS and rows r in [r0, r1),
+ * w F16 or BF16 */
 static void direct_backward(float *din, int ldd, const float *dout, int ldo,
-                            const struct lms_wmat *w, int N)
+                            const struct lms_wmat *w, int N, int r0, int r1)
 {
 	int cols = w->cols;
-	for (int r = 0; r < w->rows; r++) {
+	for (int r = r0; r < r1; r++) {
 		const uint16_t *row =
 			(const uint16_t *)((const unsigned char *)w->data + (size_t)r * w->row_bytes);
 		float g[DIRECT_ROWS];
@@ -277,14 +280,14 @@ static void block_product(int back, float *y, int ldy, const float *x, int ldx, 
 /* Both products of a typed w over more rows than DIRECT_ROWS: tile by
  * tile, converted and multiplied as float32 blocks. */
 static void tiled_product(int back, float *y, int ldy, const float *x, int ldx,
-                          const struct lms_wmat *w, int N)
+                          const struct lms_wmat *w, int N, int r_begin, int r_end)
 {
 	int K, R;
 	tile_shape(w, &K, &R);
 	for (int k0 = 0; k0 < w->cols; k0 += K) {
 		int kn = w->cols - k0 < K ? w->cols - k0 : K;
-		for (int r0 = 0; r0 < w->rows; r0 += R) {
-			int rn = w->rows - r0 < R ? w->rows - r0 : R;
+		for (int r0 = r_begin; r0 < r_end; r0 += R) {
+			int rn = r_end - r0 < R ? r_end - r0 : R;
 			load_tile(w, r0, rn, k0, kn);
 			/* the tile is w[r0 .. r0+rn, k0 .. k0+kn) */
 			if (back)
@@ -293,6 +296,65 @@ static void tiled_product(int back, float *y, int ldy, const float *x, int ldx,
 				block_product(0, y + r0, ldy, x + k0, ldx, tile, rn, kn, kn, N);
 		}
 	}
+}
+
+/* ---- typed products over two cores ---------------------------------------------
+
+ * A typed product's halves of w's rows, one per core (lms_split): forward,
+ * each half writes its own outputs; backward, both would add into every
+ * output, so the second half adds into a buffer of its own, added in after. */
+struct typed_job {
+	int back;
+	float *y;
+	int ldy;
+	const float *x;
+	int ldx;
+	const struct lms_wmat *w;
+	int N;
+	float *y2; /* (N, cols) the second half's backward sums; NULL forward */
+};
+
+static void typed_part(void *arg, int part, int parts)
+{
+	const struct typed_job *j = arg;
+	int r0 = (int)((long)j->w->rows * part / parts),
+		r1 = (int)((long)j->w->rows * (part + 1) / parts);
+	float *y = j->y;
+	int ldy = j->ldy;
+	if (j->back && part == 1) {
+		y = j->y2;
+		ldy = j->w->cols;
+	}
+	if (direct(j->w, j->N) && j->back)
+		direct_backward(y, ldy, j->x, j->ldx, j->w, j->N, r0, r1);
+	else if (direct(j->w, j->N))
+		direct_forward(y, ldy, j->x, j->ldx, j->w, j->N, r0, r1);
+	else
+		tiled_product(j->back, y, ldy, j->x, j->ldx, j->w, j->N, r0, r1);
+}
+
+/* About 0.2 ms of work or more, at one core's 24 GB/s and 100 GFLOP/s: then
+ * a second core pays for waking it */
+static int worth_splitting(const struct lms_wmat *w, int N)
+{
+	double bytes = (double)w->rows * w->row_bytes, flops = 2.0 * N * w->rows * w->cols;
+	return bytes / 24e3 + flops / 100e3 >= 200.0;
+}
+
+static void typed_product(int back, float *y, int ldy, const float *x, int ldx,
+                          const struct lms_wmat *w, int N)
+{
+	struct typed_job j = {back, y, ldy, x, ldx, w, N, NULL};
+	int large = worth_splitting(w, N);
+	if (large && back) {
+		j.y2 = calloc((size_t)N * w->cols, sizeof(float));
+		large = j.y2 != NULL;
+	}
+	if (lms_split(typed_part, &j, large) == 2 && back)
+		for (int t = 0; t < N; t++)
+			for (int c = 0; c < w->cols; c++)
+				y[(size_t)t * ldy + c] += j.y2[(size_t)t * w->cols + c];
+	free(j.y2);
 }
 
 void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struct lms_wmat *w,
@@ -306,10 +368,8 @@ void lms_wmat_forward(float *out, int ldo, const float *in, int ldi, const struc
 	}
 	if (w->type == LMS_W_F32)
 		block_product(0, out, ldo, in, ldi, w->data, w->rows, w->cols, w->cols, N);
-	else if (direct(w, N))
-		direct_forward(out, ldo, in, ldi, w, N);
 	else
-		tiled_product(0, out, ldo, in, ldi, w, N);
+		typed_product(0, out, ldo, in, ldi, w, N);
 }
 
 void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const struct lms_wmat *w,
@@ -317,8 +377,6 @@ void lms_wmat_backward(float *din, int ldd, const float *dout, int ldo, const st
 {
 	if (w->type == LMS_W_F32)
 		block_product(1, din, ldd, dout, ldo, w->data, w->rows, w->cols, w->cols, N);
-	else if (direct(w, N))
-		direct_backward(din, ldd, dout, ldo, w, N);
 	else
-		tiled_product(1, din, ldd, dout, ldo, w, N);
+		typed_product(1, din, ldd, dout, ldo, w, N);
 }

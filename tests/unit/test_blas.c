@@ -1,0 +1,173 @@
+/* nn/blas.c, the engine's door to OpenBLAS: lms_sgemm and lms_sgemv against
+ * plain loops written here, for products on either side of the by-size
+ * thresholds, under one fixed thread and under the by-size policy; and two
+ * threads using it at once (the explorer's two models' workers), each
+ * product checked, while the products around it flip OpenBLAS's thread
+ * count. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <check.h>
+
+#include "lmscope/rng.h"
+#include "lmscope/status.h"
+#include "nn/blas.h"
+#include "testutil.h"
+
+/* c (M, N) = a (M, K) @ op(b) + beta c, op(b) = b^T with b (N, K) when
+ * bt, else b (K, N); in double */
+static void ref_gemm(int bt, int M, int N, int K, const float *a, const float *b, float beta,
+                     float *c)
+{
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = beta * c[(size_t)i * N + j];
+			for (int k = 0; k < K; k++)
+				s += (double)a[(size_t)i * K + k] *
+				     (bt ? b[(size_t)j * K + k] : b[(size_t)k * N + j]);
+			c[(size_t)i * N + j] = (float)s;
+		}
+}
+
+/* worst |x - y| over n, relative to 1 + |y| */
+static double worst(const float *x, const float *y, size_t n)
+{
+	double w = 0.0;
+	for (size_t i = 0; i < n; i++)
+		w = fmax(w, fabs((double)x[i] - y[i]) / (1.0 + fabs(y[i])));
+	return w;
+}
+
+/* (M, N, K): below and above GEMM_MIN_FLOP and GEMM_MIN_ROWS; one row */
+static const int shapes[][3] = {
+	{3, 5, 7}, {64, 64, 64}, {64, 768, 256}, {8, 1024, 256}, {1, 300, 40}};
+
+static void products_match(void)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, 11);
+	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+		int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+		float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * N * K);
+		float *c = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
+		tu_fill_normal(a, (size_t)M * K, 1.0f, &g);
+		tu_fill_normal(b, (size_t)N * K, 1.0f, &g);
+		for (int bt = 0; bt < 2; bt++) {
+			tu_fill_normal(c, (size_t)M * N, 1.0f, &g);
+			for (int i = 0; i < M * N; i++)
+				r[i] = c[i];
+			lms_sgemm(CblasNoTrans, bt ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a, K, b,
+			          bt ? K : N, 0.5f, c, N);
+			ref_gemm(bt, M, N, K, a, b, 0.5f, r);
+			ck_assert_msg(worst(c, r, (size_t)M * N) < 1e-4, "sgemm %dx%dx%d bt %d: %g", M, N, K,
+			              bt, worst(c, r, (size_t)M * N));
+		}
+		/* y (N) = b (N, K) @ a[0] (K) + 0.5 y, and y (K) = b^T (K, N) @ c[0:N] */
+		float *y = malloc(sizeof(float) * (N > K ? N : K)),
+			  *yr = malloc(sizeof(float) * (N > K ? N : K));
+		tu_fill_normal(y, (size_t)N, 1.0f, &g);
+		for (int i = 0; i < N; i++)
+			yr[i] = y[i];
+		lms_sgemv(CblasNoTrans, N, K, 1.0f, b, K, a, 0.5f, y);
+		ref_gemm(1, 1, N, K, a, b, 0.5f, yr);
+		ck_assert_double_lt(worst(y, yr, (size_t)N), 1e-4);
+		lms_sgemv(CblasTrans, N, K, 1.0f, b, K, c, 0.0f, y);
+		for (int i = 0; i < K; i++)
+			yr[i] = 0.0f;
+		ref_gemm(0, 1, K, N, c, b, 0.0f, yr);
+		ck_assert_double_lt(worst(y, yr, (size_t)K), 1e-4);
+		free(a);
+		free(b);
+		free(c);
+		free(r);
+		free(y);
+		free(yr);
+	}
+}
+
+START_TEST(test_one_thread)
+{
+	lms_set_threads(1);
+	products_match();
+}
+END_TEST
+
+START_TEST(test_by_size)
+{
+	lms_set_threads_by_size(2);
+	ck_assert(lms_sgemv_single(1000));
+	ck_assert(!lms_sgemv_single(768 * 3072));
+	products_match();
+}
+END_TEST
+
+/* One engine thread's stream of products: a large and a small sgemm and a
+ * large sgemv, in turn, each against its reference. */
+struct stream {
+	const float *a, *w;
+	const float *ref_big, *ref_small, *ref_v;
+	int bad;
+};
+
+enum { BIG_M = 64, SMALL_M = 8, WN = 1024, WK = 256, ROUNDS = 12 };
+
+static void *stream_run(void *arg)
+{
+	struct stream *s = arg;
+	float *c = malloc(sizeof(float) * BIG_M * WN);
+	for (int it = 0; it < ROUNDS; it++) {
+		lms_sgemm(CblasNoTrans, CblasTrans, BIG_M, WN, WK, 1.0f, s->a, WK, s->w, WK, 0.0f, c, WN);
+		s->bad += worst(c, s->ref_big, (size_t)BIG_M * WN) > 1e-4;
+		lms_sgemm(CblasNoTrans, CblasTrans, SMALL_M, WN, WK, 1.0f, s->a, WK, s->w, WK, 0.0f, c, WN);
+		s->bad += worst(c, s->ref_small, (size_t)SMALL_M * WN) > 1e-4;
+		lms_sgemv(CblasNoTrans, WN, WK, 1.0f, s->w, WK, s->a, 0.0f, c);
+		s->bad += worst(c, s->ref_v, WN) > 1e-4;
+	}
+	free(c);
+	return NULL;
+}
+
+START_TEST(test_two_threads)
+{
+	lms_set_threads_by_size(2);
+	struct lms_rng g;
+	lms_rng_seed(&g, 5);
+	float *w = malloc(sizeof(float) * WN * WK), *a[2], *ref[2][3];
+	tu_fill_normal(w, (size_t)WN * WK, 1.0f, &g);
+	struct stream st[2];
+	for (int t = 0; t < 2; t++) {
+		a[t] = malloc(sizeof(float) * BIG_M * WK);
+		tu_fill_normal(a[t], (size_t)BIG_M * WK, 1.0f, &g);
+		ref[t][0] = calloc((size_t)BIG_M * WN, sizeof(float));
+		ref[t][1] = calloc((size_t)SMALL_M * WN, sizeof(float));
+		ref[t][2] = calloc(WN, sizeof(float));
+		ref_gemm(1, BIG_M, WN, WK, a[t], w, 0.0f, ref[t][0]);
+		ref_gemm(1, SMALL_M, WN, WK, a[t], w, 0.0f, ref[t][1]);
+		ref_gemm(1, 1, WN, WK, a[t], w, 0.0f, ref[t][2]);
+		st[t] = (struct stream){a[t], w, ref[t][0], ref[t][1], ref[t][2], 0};
+	}
+	pthread_t other;
+	ck_assert_int_eq(pthread_create(&other, NULL, stream_run, &st[1]), 0);
+	stream_run(&st[0]);
+	pthread_join(other, NULL);
+	ck_assert_int_eq(st[0].bad, 0);
+	ck_assert_int_eq(st[1].bad, 0);
+	for (int t = 0; t < 2; t++) {
+		free(a[t]);
+		for (int k = 0; k < 3; k++)
+			free(ref[t][k]);
+	}
+	free(w);
+}
+END_TEST
+
+Suite *lms_test_suite(void)
+{
+	const struct tu_case cases[] = {
+		{"one_thread", test_one_thread},
+		{"by_size", test_by_size},
+		{"two_threads", test_two_threads},
+	};
+	return TU_SUITE("blas", cases, 0);
+}
