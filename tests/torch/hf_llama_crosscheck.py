@@ -285,6 +285,29 @@ def check_variants(tmp):
         print("%s: log-probs, attention and saliency agree (F32, F16, BF16, sharded)" % name)
 
 
+def check_split(tmp):
+    """A BF16 model wide enough that its products and its unembedding are
+    split over two cores (nn/blas.c lms_split, the one-row logits in two
+    passes): the same log-probabilities, saliency and attention as PyTorch.
+    lmscope runs with each product's threads by its size, the default when
+    no thread count is set."""
+    cfg = dict(VARIANTS[1][1], vocab_size=4096, hidden_size=512, intermediate_size=2048,
+               num_hidden_layers=1, num_attention_heads=8, num_key_value_heads=4)
+    gen = torch.Generator().manual_seed(3)
+    sd = make_state(cfg, gen)
+    d = os.path.join(tmp, "wide-bf16")
+    save(cfg, sd, d, "BF16")
+    ref = {k: stored(v, "BF16") for k, v in sd.items()}
+    ids = torch.randint(0, cfg["vocab_size"], (24,), generator=gen).tolist()
+    saved = {k: os.environ.pop(k) for k in ("LMSCOPE_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ}
+    try:
+        for n in (1, 7, 24):
+            check_explain("wide BF16 (split products)", d, cfg, ref, ids[:n])
+    finally:
+        os.environ.update(saved)
+    print("wide BF16: log-probs, attention and saliency agree with products split over two cores")
+
+
 # ---- resident memory ------------------------------------------------------------
 
 def measure(*args):
@@ -386,6 +409,7 @@ def check_qwen3_gguf_refused(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_variants(tmp)
+        check_split(tmp)
         check_interp(tmp, "qwen2", VARIANTS[3][1])
         check_interp(tmp, "qwen3", VARIANTS[4][1])
         check_qwen3_gguf_refused(tmp)

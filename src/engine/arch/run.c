@@ -221,11 +221,23 @@ static void logits_row(struct lms_run *r, size_t row, float *out)
 	r->soft_mean_ready = 1;
 }
 
-/* The same row on several threads (nn/blas.c), float32 wout: one pass over
- * wout for the logits and their log-normaliser now, which is all the
- * candidates need; the mean row, a second pass, when something reads it
- * (lms_soft_mean). On two cores each pass streams wout twice as fast as one
- * core does, so the logits come in half the fused pass's time. */
+/* Whether one row's logits go over several threads (nn/blas.c): a float32
+ * wout large enough for sgemv to split, or a typed one whose products
+ * lms_split halves. */
+static int head_split(const struct lms_model *m, int D)
+{
+	const struct lms_wmat *wm = lms_model_wout(m);
+	size_t n = (size_t)m->cfg.V * D;
+	if (wm->type == LMS_W_F32)
+		return !lms_sgemv_single(n);
+	return lms_split_available() && !lms_sgemv_single(n);
+}
+
+/* The same row on several threads: one pass over wout for the logits and
+ * their log-normaliser now, which is all the candidates need; the mean row,
+ * a second pass, when something reads it (lms_soft_mean). On two cores each
+ * pass streams wout twice as fast as one core does, so the logits come in
+ * half the fused pass's time. */
 static void logits_row_split(struct lms_run *r, size_t row, float *out)
 {
 	const struct lms_config *c = &r->m->cfg;
@@ -270,8 +282,7 @@ void lms_logits(struct lms_run *r, int b, int t0, int t1)
 	/* one row (every keystroke): blocks of sgemv stream wout once, where
 	 * sgemm would first repack all of it */
 	if (rows == 1) {
-		const struct lms_wmat *wm = lms_model_wout(r->m);
-		if (wm->type == LMS_W_F32 && !lms_sgemv_single((size_t)c->V * r->Cout))
+		if (head_split(r->m, r->Cout))
 			logits_row_split(r, row0, out);
 		else
 			logits_row(r, row0, out);

@@ -196,6 +196,11 @@ int lms_split(lms_split_fn fn, void *arg, int large)
 	return 2;
 }
 
+int lms_split_available(void)
+{
+	return most >= 2;
+}
+
 long lms_split_count(void)
 {
 	pthread_mutex_lock(&mu);

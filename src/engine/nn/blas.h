@@ -27,6 +27,9 @@ typedef void (*lms_split_fn)(void *arg, int part, int parts);
  * cores; else fn(arg, 0, 1). Products inside either part run on their
  * thread alone. Returns the parts used. */
 int lms_split(lms_split_fn fn, void *arg, int large);
+/* Whether lms_split may split large work (products go by size over two or
+ * more cores). */
+int lms_split_available(void);
 /* How many works lms_split has run in two halves (for tests). */
 long lms_split_count(void);
 
