@@ -109,22 +109,34 @@ static long splits; /* works split in two so far */
 static lms_split_fn job_fn;
 static void *job_arg;
 
+/* Waits up to about 0.2 ms for *flag, without sleeping */
+static void spin_until(const int *flag)
+{
+	for (int i = 0; i < 20000 && !__atomic_load_n(flag, __ATOMIC_ACQUIRE); i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
 static void *helper_main(void *unused)
 {
 	(void)unused;
 	serial = 1;
-	pthread_mutex_lock(&mu);
 	for (;;) {
+		spin_until(&pending);
+		pthread_mutex_lock(&mu);
 		while (!pending && !quit)
 			pthread_cond_wait(&job_cv, &mu);
 		if (quit)
 			break;
-		pending = 0;
+		__atomic_store_n(&pending, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mu);
 		job_fn(job_arg, 1, 2);
 		pthread_mutex_lock(&mu);
-		finished = 1;
+		__atomic_store_n(&finished, 1, __ATOMIC_RELEASE);
 		pthread_cond_signal(&done_cv);
+		pthread_mutex_unlock(&mu);
 	}
 	pthread_mutex_unlock(&mu);
 	return NULL;
@@ -178,15 +190,17 @@ int lms_split(lms_split_fn fn, void *arg, int large)
 		fn(arg, 0, 1);
 		return 1;
 	}
-	taken = pending = 1;
-	finished = 0;
+	taken = 1;
+	__atomic_store_n(&finished, 0, __ATOMIC_RELAXED);
 	job_fn = fn;
 	job_arg = arg;
+	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&job_cv);
 	pthread_mutex_unlock(&mu);
 	serial = 1;
 	fn(arg, 0, 2);
 	serial = 0;
+	spin_until(&finished);
 	pthread_mutex_lock(&mu);
 	while (!finished)
 		pthread_cond_wait(&done_cv, &mu);
