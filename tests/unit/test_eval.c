@@ -10,6 +10,8 @@
 
 #include "lmscope/eval.h"
 #include "lmscope/train.h"
+#include "lmscope/status.h"
+#include "nn/blas.h"
 #include "testutil.h"
 
 static struct lms_model *model(enum lms_arch arch)
@@ -102,6 +104,72 @@ START_TEST(test_eval_stream_lstm)
 }
 END_TEST
 
+struct progress {
+	size_t calls, last;
+	int ordered; /* every call's done above the last, none past the total */
+};
+
+static void on_progress(void *ud, size_t done, size_t total)
+{
+	struct progress *p = ud;
+	p->ordered &= done > p->last && done <= total;
+	p->last = done;
+	p->calls++;
+}
+
+/* The same checks with two cores, where batches go two at a time, each on
+ * a run of its own (eval.c pair_part): the oracle's sums again, and the
+ * same sums bit for bit as on one thread (each batch's products on one
+ * thread either way, accumulated in order). The stream must have been
+ * split, or the check would not see the pairs. */
+static void check_eval_two_cores(enum lms_arch arch)
+{
+	lms_set_threads_by_size(2);
+	long splits = lms_split_count();
+	check_eval(arch);
+	ck_assert_int_gt(lms_split_count(), splits);
+	struct lms_model *m = model(arch);
+	int ids[61];
+	for (int i = 0; i < 61; i++)
+		ids[i] = (i * 5 + i / 4) % 13;
+	struct lms_eval acc[2] = {{0}};
+	for (int k = 0; k < 2; k++) {
+		if (k == 0)
+			lms_set_threads(1);
+		else
+			lms_set_threads_by_size(2);
+		struct lms_run *r;
+		ck_assert_int_eq(lms_run_new(m, 2, 8, &r), LMS_OK);
+		ck_assert_int_eq(lms_eval_stream(r, ids, 61, 3, &acc[k], NULL, NULL), LMS_OK);
+		lms_run_free(r);
+	}
+	ck_assert_uint_eq(acc[0].targets, acc[1].targets);
+	ck_assert(acc[0].nll == acc[1].nll);
+	/* progress: once per window with one window per batch, in order */
+	struct lms_run *r;
+	ck_assert_int_eq(lms_run_new(m, 1, 8, &r), LMS_OK);
+	struct progress pr = {0, 0, 1};
+	struct lms_eval acc1 = {0};
+	ck_assert_int_eq(lms_eval_stream(r, ids, 61, 3, &acc1, on_progress, &pr), LMS_OK);
+	ck_assert_uint_eq(pr.calls, lms_eval_windows(61, 8, 3));
+	ck_assert_uint_eq(pr.last, 60);
+	ck_assert(pr.ordered);
+	lms_run_free(r);
+	lms_model_free(m);
+}
+
+START_TEST(test_eval_two_cores_gpt2)
+{
+	check_eval_two_cores(LMS_GPT2);
+}
+END_TEST
+
+START_TEST(test_eval_two_cores_lstm)
+{
+	check_eval_two_cores(LMS_LSTM);
+}
+END_TEST
+
 static void count_batch(void *ud, size_t done, size_t total)
 {
 	(void)done;
@@ -172,6 +240,8 @@ Suite *lms_test_suite(void)
 	tcase_add_test(t, test_eval_stream_gpt2);
 	tcase_add_test(t, test_eval_stream_lstm);
 	tcase_add_test(t, test_eval_windows);
+	tcase_add_test(t, test_eval_two_cores_gpt2);
+	tcase_add_test(t, test_eval_two_cores_lstm);
 	suite_add_tcase(s, t);
 	t = tcase_create("stream_xent");
 	tcase_add_test(t, test_stream_xent);

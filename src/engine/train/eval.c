@@ -6,59 +6,131 @@
 #include <string.h>
 
 #include "lmscope/eval.h"
+#include "nn/blas.h"
 
 /* Windows of len = min(n, T) tokens start every `stride` tokens; a window
  * starting at s scores the targets ids[i + 1] with prev < i + 1 <= s + reach
  * (prev: the last target already scored), so each target once. reach is
  * len - 1 for sliding windows (every target inside the window) and len for
  * consecutive windows of T + 1 tokens (T new targets each). */
+struct cursor {
+	const int *ids;
+	size_t n, total; /* tokens; targets in all (n - 1) */
+	int stride, reach, len, B;
+	size_t done;  /* targets ids[1 .. done] are scored */
+	size_t start; /* the next window's first position */
+};
+
+/* One forward's windows: inputs x and targets y (B, len), -1 where nothing
+ * is scored, and how many targets they score. */
+struct batch {
+	int *x, *y;
+	size_t scored;
+	double mean; /* the mean cross-entropy over its targets, once run */
+	enum lms_status st;
+};
+
+/* Fills b with the next windows (rows past the text padded) and advances
+ * the cursor as if they were scored. */
+static void next_batch(struct cursor *c, struct batch *b)
+{
+	int rows = 0, len = c->len;
+	b->scored = 0;
+	for (; rows < c->B && c->done + b->scored < c->total; rows++) {
+		size_t end = c->start + c->reach < c->n - 1 ? c->start + c->reach : c->n - 1;
+		size_t prev = c->done + b->scored;
+		for (int t = 0; t < len; t++) {
+			size_t i = c->start + t; /* position i predicts ids[i + 1] */
+			b->x[rows * len + t] = i < c->n ? c->ids[i] : 0;
+			b->y[rows * len + t] = i + 1 <= end && i + 1 > prev ? c->ids[i + 1] : -1;
+		}
+		b->scored += end - prev;
+		c->start += (size_t)c->stride;
+	}
+	for (int r = rows; r < c->B; r++)
+		for (int t = 0; t < len; t++) {
+			b->x[r * len + t] = 0;
+			b->y[r * len + t] = -1;
+		}
+	c->done += b->scored;
+}
+
+/* Up to two batches, each on a run of its own, on two cores when
+ * lms_split gives them (each forward then on its core alone: a batch of a
+ * few windows is too small a product for a second core to pay, two
+ * batches side by side are not), else one after the other on the first. */
+struct pair {
+	struct lms_run *run[2];
+	struct batch bt[2];
+	int nb, len;
+};
+
+static void pair_part(void *arg, int part, int parts)
+{
+	struct pair *p = arg;
+	struct lms_run *r = p->run[parts == 2 ? part : 0];
+	for (int k = part; k < p->nb; k += parts) {
+		struct batch *b = &p->bt[k];
+		if ((b->st = lms_embed(r, b->x, p->len)))
+			continue;
+		lms_forward(r, 0, p->len);
+		b->mean = lms_objective_xent(r, b->y, 0);
+	}
+}
+
+/* A second run for the pair, when there are two cores to use and it is
+ * small (up to 4096 positions: its activations, not the model, are what a
+ * second run costs); NULL otherwise or when it cannot be had. */
+static struct lms_run *second_run(const struct lms_run *r, size_t batches)
+{
+	if (batches < 2 || !lms_split_available() || (size_t)r->B * r->T > 4096)
+		return NULL;
+	struct lms_run *r2 = NULL;
+	if (lms_run_new(r->m, r->B, r->T, &r2))
+		return NULL;
+	r2->iv = r->iv;
+	return r2;
+}
+
 static enum lms_status stream(struct lms_run *r, const int *ids, size_t n, int stride, int reach,
                               struct lms_eval *acc, lms_eval_fn cb, void *userdata)
 {
 	int B = r->B, T = r->T;
-	int *x = malloc((size_t)B * T * sizeof *x);
-	int *y = malloc((size_t)B * T * sizeof *y);
-	if (!x || !y) {
-		free(x);
-		free(y);
+	struct cursor c = {ids, n, n - 1, stride, reach, n < (size_t)T ? (int)n : T, B, 0, 0};
+	/* padding past n would change nothing: causal */
+	struct pair p = {{r, NULL}, {{0}}, 0, c.len};
+	size_t per = (size_t)B * T * sizeof(int);
+	int *buf = malloc(4 * per);
+	if (!buf)
 		return lms_fail(LMS_ENOMEM, "out of memory");
+	for (int k = 0; k < 2; k++) {
+		p.bt[k].x = buf + (size_t)2 * k * B * T;
+		p.bt[k].y = p.bt[k].x + (size_t)B * T;
 	}
-	size_t total = n - 1;
-	int len = n < (size_t)T ? (int)n : T; /* padding past n would change nothing: causal */
-	size_t done = 0;                      /* targets ids[1 .. done] are scored */
-	size_t start = 0;                     /* the next window's first position */
+	/* the first batch scores its first window's targets, then stride more
+	 * per window */
+	size_t first = (size_t)c.reach + (size_t)(B - 1) * (size_t)stride;
+	p.run[1] = second_run(r, c.total > first ? 2 : 1);
+	size_t done = 0;
 	enum lms_status st = LMS_OK;
-	while (done < total && !st) {
-		size_t batch = 0;
-		int rows = 0;
-		for (; rows < B && done + batch < total; rows++) {
-			size_t end = start + reach < n - 1 ? start + reach : n - 1;
-			size_t prev = done + batch;
-			for (int t = 0; t < len; t++) {
-				size_t i = start + t; /* position i predicts ids[i + 1] */
-				x[rows * len + t] = i < n ? ids[i] : 0;
-				y[rows * len + t] = i + 1 <= end && i + 1 > prev ? ids[i + 1] : -1;
-			}
-			batch += end - prev;
-			start += (size_t)stride;
+	while (c.done < c.total && !st) {
+		p.nb = 0;
+		for (int k = 0; k < (p.run[1] ? 2 : 1) && c.done < c.total; k++)
+			next_batch(&c, &p.bt[p.nb++]);
+		lms_split(pair_part, &p, p.nb == 2);
+		/* in order, so that the sums do not depend on the cores */
+		for (int k = 0; k < p.nb && !st; k++) {
+			if ((st = p.bt[k].st))
+				break;
+			acc->nll += p.bt[k].mean * (double)p.bt[k].scored;
+			acc->targets += p.bt[k].scored;
+			done += p.bt[k].scored;
+			if (cb)
+				cb(userdata, done, c.total);
 		}
-		for (int b = rows; b < B; b++)
-			for (int t = 0; t < len; t++) {
-				x[b * len + t] = 0;
-				y[b * len + t] = -1;
-			}
-		if ((st = lms_embed(r, x, len)))
-			break;
-		lms_forward(r, 0, len);
-		double mean = lms_objective_xent(r, y, 0);
-		acc->nll += mean * (double)batch;
-		acc->targets += batch;
-		done += batch;
-		if (cb)
-			cb(userdata, done, total);
 	}
-	free(x);
-	free(y);
+	lms_run_free(p.run[1]);
+	free(buf);
 	return st;
 }
 
