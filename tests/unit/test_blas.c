@@ -6,7 +6,9 @@
  * count. */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <check.h>
 
@@ -39,9 +41,10 @@ static double worst(const float *x, const float *y, size_t n)
 	return w;
 }
 
-/* (M, N, K): below and above GEMM_MIN_FLOP and GEMM_MIN_ROWS; one row */
-static const int shapes[][3] = {
-	{3, 5, 7}, {64, 64, 64}, {64, 768, 256}, {8, 1024, 256}, {1, 300, 40}};
+/* (M, N, K): below and above GEMM_MIN_FLOP and GEMM_MIN_ROWS; one row; a
+ * few rows against a large matrix (split by columns over two cores) */
+static const int shapes[][3] = {{3, 5, 7},      {64, 64, 64}, {64, 768, 256},
+                                {8, 1024, 256}, {1, 300, 40}, {12, 4099, 520}};
 
 static void products_match(void)
 {
@@ -89,7 +92,9 @@ static void products_match(void)
 START_TEST(test_one_thread)
 {
 	lms_set_threads(1);
+	long s0 = lms_split_count();
 	products_match();
+	ck_assert_int_eq(lms_split_count(), s0);
 }
 END_TEST
 
@@ -98,25 +103,53 @@ START_TEST(test_by_size)
 	lms_set_threads_by_size(2);
 	ck_assert(lms_sgemv_single(1000));
 	ck_assert(!lms_sgemv_single(768 * 3072));
+	long s0 = lms_split_count();
 	products_match();
+	/* the few-row product, with b transposed and not */
+	ck_assert_int_eq(lms_split_count() - s0, 2);
 }
 END_TEST
 
-/* One engine thread's stream of products: a large and a small sgemm and a
- * large sgemv, in turn, each against its reference. */
+/* OpenBLAS's idle threads are to sleep a quarter of a millisecond after a
+ * product (blas.c short_spin), unless the user said otherwise: the value
+ * this process started with, else 19. */
+START_TEST(test_thread_timeout)
+{
+	lms_set_threads_by_size(2);
+	const char *now = getenv("OPENBLAS_THREAD_TIMEOUT");
+	ck_assert_ptr_nonnull(now);
+	char buf[1 << 16];
+	FILE *f = fopen("/proc/self/environ", "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *start = NULL, *key = "OPENBLAS_THREAD_TIMEOUT=";
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (!strncmp(buf + i, key, strlen(key)))
+			start = buf + i + strlen(key);
+	ck_assert_str_eq(now, start ? start : "19");
+}
+END_TEST
+
+/* One engine thread's stream of products: a large, a small and a few-row
+ * sgemm (split over the helper thread, or both halves here while the other
+ * thread has it) and a large sgemv, in turn, each against its reference. */
 struct stream {
 	const float *a, *w;
-	const float *ref_big, *ref_small, *ref_v;
+	const float *ref_big, *ref_small, *ref_v, *ref_few;
 	int bad;
 };
 
-enum { BIG_M = 64, SMALL_M = 8, WN = 1024, WK = 256, ROUNDS = 12 };
+enum { BIG_M = 64, SMALL_M = 8, FEW_M = 12, WN = 4096, WK = 256, ROUNDS = 12 };
 
 static void *stream_run(void *arg)
 {
 	struct stream *s = arg;
 	float *c = malloc(sizeof(float) * BIG_M * WN);
 	for (int it = 0; it < ROUNDS; it++) {
+		lms_sgemm(CblasNoTrans, CblasTrans, FEW_M, WN, WK, 1.0f, s->a, WK, s->w, WK, 0.0f, c, WN);
+		s->bad += worst(c, s->ref_few, (size_t)FEW_M * WN) > 1e-4;
 		lms_sgemm(CblasNoTrans, CblasTrans, BIG_M, WN, WK, 1.0f, s->a, WK, s->w, WK, 0.0f, c, WN);
 		s->bad += worst(c, s->ref_big, (size_t)BIG_M * WN) > 1e-4;
 		lms_sgemm(CblasNoTrans, CblasTrans, SMALL_M, WN, WK, 1.0f, s->a, WK, s->w, WK, 0.0f, c, WN);
@@ -133,7 +166,7 @@ START_TEST(test_two_threads)
 	lms_set_threads_by_size(2);
 	struct lms_rng g;
 	lms_rng_seed(&g, 5);
-	float *w = malloc(sizeof(float) * WN * WK), *a[2], *ref[2][3];
+	float *w = malloc(sizeof(float) * WN * WK), *a[2], *ref[2][4];
 	tu_fill_normal(w, (size_t)WN * WK, 1.0f, &g);
 	struct stream st[2];
 	for (int t = 0; t < 2; t++) {
@@ -142,20 +175,26 @@ START_TEST(test_two_threads)
 		ref[t][0] = calloc((size_t)BIG_M * WN, sizeof(float));
 		ref[t][1] = calloc((size_t)SMALL_M * WN, sizeof(float));
 		ref[t][2] = calloc(WN, sizeof(float));
+		ref[t][3] = calloc((size_t)FEW_M * WN, sizeof(float));
 		ref_gemm(1, BIG_M, WN, WK, a[t], w, 0.0f, ref[t][0]);
+		ref_gemm(1, FEW_M, WN, WK, a[t], w, 0.0f, ref[t][3]);
 		ref_gemm(1, SMALL_M, WN, WK, a[t], w, 0.0f, ref[t][1]);
 		ref_gemm(1, 1, WN, WK, a[t], w, 0.0f, ref[t][2]);
-		st[t] = (struct stream){a[t], w, ref[t][0], ref[t][1], ref[t][2], 0};
+		st[t] = (struct stream){a[t], w, ref[t][0], ref[t][1], ref[t][2], ref[t][3], 0};
 	}
+	long s0 = lms_split_count();
 	pthread_t other;
 	ck_assert_int_eq(pthread_create(&other, NULL, stream_run, &st[1]), 0);
 	stream_run(&st[0]);
 	pthread_join(other, NULL);
+	/* each few-row product split, on the helper or, when the other thread
+	 * had it, both halves here; at least one thread's every one did */
+	ck_assert_int_ge(lms_split_count() - s0, ROUNDS);
 	ck_assert_int_eq(st[0].bad, 0);
 	ck_assert_int_eq(st[1].bad, 0);
 	for (int t = 0; t < 2; t++) {
 		free(a[t]);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			free(ref[t][k]);
 	}
 	free(w);
@@ -168,6 +207,7 @@ Suite *lms_test_suite(void)
 		{"one_thread", test_one_thread},
 		{"by_size", test_by_size},
 		{"two_threads", test_two_threads},
+		{"thread_timeout", test_thread_timeout},
 	};
 	return TU_SUITE("blas", cases, 0);
 }

@@ -35,12 +35,38 @@ enum {
 static int most;    /* threads for a large product; 0: OpenBLAS's own count throughout */
 static int current; /* the count last set here */
 
+/* OpenBLAS's idle threads spin for 2^28 cycles (a tenth of a second here)
+ * after each threaded product before they sleep. Work that lms_split puts
+ * on the helper thread next then shares a core with a spinning worker: the
+ * lens took 26 ms split or not, 14 ms once the worker slept. OpenBLAS reads
+ * OPENBLAS_THREAD_TIMEOUT (2^n cycles) when it is loaded, before any code
+ * of ours runs, and starts its threads with it. So, unless the user has
+ * set it, it is set here to 2^19 cycles (a quarter of a millisecond at 2.1
+ * GHz, about as long as the helper spins), OpenBLAS reads its environment
+ * again, and its threads are stopped, as its own fork handler stops them,
+ * to start with the new timeout at the next threaded product. Both
+ * functions are exported by OpenBLAS but not declared in cblas.h. Called
+ * once, from main's lms_set_threads, before any other thread runs. */
+void openblas_read_env(void);
+int blas_thread_shutdown_(void);
+
+static void short_spin(void)
+{
+	if (getenv("OPENBLAS_THREAD_TIMEOUT"))
+		return;
+	setenv("OPENBLAS_THREAD_TIMEOUT", "19", 0);
+	openblas_read_env();
+	blas_thread_shutdown_();
+}
+
 void lms_set_threads_by_size(int n)
 {
 	if (n <= 1) {
 		lms_set_threads(1);
 		return;
 	}
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, short_spin);
 	most = n;
 	current = 0;
 }
@@ -72,10 +98,44 @@ static int min3(int a, int b, int c)
 	return m < c ? m : c;
 }
 
+/* One sgemm's arguments, for the halves of a few-row product */
+struct gemm {
+	CBLAS_TRANSPOSE ta, tb;
+	int M, N, K;
+	float alpha, beta;
+	const float *A, *B;
+	int lda, ldb, ldc;
+	float *C;
+};
+
+/* Columns [N part / parts, N (part + 1) / parts) of C, each on its thread
+ * alone: op(B)'s columns are B's rows when tb transposes, else its columns */
+static void gemm_part(void *arg, int part, int parts)
+{
+	const struct gemm *g = arg;
+	int n0 = (int)((long)g->N * part / parts), n1 = (int)((long)g->N * (part + 1) / parts);
+	const float *B = g->tb == CblasTrans ? g->B + (size_t)n0 * g->ldb : g->B + n0;
+	use(0);
+	cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->M, n1 - n0, g->K, g->alpha, g->A, g->lda, B, g->ldb,
+	            g->beta, g->C + n0, g->ldc);
+}
+
 void lms_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-	use(2.0 * M * N * K >= GEMM_MIN_FLOP && min3(M, N, K) >= GEMM_MIN_ROWS);
+	int large = 2.0 * M * N * K >= GEMM_MIN_FLOP;
+	/* A few rows against a large matrix (the logit lens's dozen rows
+	 * against the unembedding) gain nothing from OpenBLAS's second thread,
+	 * which packs the whole matrix too; split by columns, each half packs
+	 * its own and both cores stream it (25 against 13 ms for the lens of
+	 * GPT-2 small's 12 layers). */
+	if (large && M < GEMM_MIN_ROWS && min3(N, K, GEMM_MIN_ROWS) >= GEMM_MIN_ROWS &&
+	    lms_split_available() && !serial) {
+		struct gemm g = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+		lms_split(gemm_part, &g, 1);
+		return;
+	}
+	use(large && min3(M, N, K) >= GEMM_MIN_ROWS);
 	cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
