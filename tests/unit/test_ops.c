@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "lmscope/status.h"
+#include "nn/blas.h"
 #include "nn/ops.h"
 #include "testutil.h"
 
@@ -594,11 +595,19 @@ START_TEST(test_attention_one_thread)
 END_TEST
 
 /* Each product by its size (nn/blas.c): a small head's single query is
- * small, so sgemv takes it, whatever the larger products get. */
+ * small, so sgemv takes it, whatever the larger products get. And a long
+ * context's heads in two halves over two cores (ops.c second_scratch), by
+ * groups of heads sharing keys and values: forward and backward. */
 START_TEST(test_attention_by_size)
 {
 	lms_set_threads_by_size(2);
 	streamed_cases();
+	long s0 = lms_split_count();
+	struct lms_attn_layout s = {
+		.B = 2, .T = 300, .NH = 4, .KV = 2, .hs = 32, .ldq = 128, .ldkv = 64, .ldo = 128};
+	check_streamed(s, 0, 150);
+	/* the forward's middle call, the backward (twice) */
+	ck_assert_int_ge(lms_split_count() - s0, 3);
 }
 END_TEST
 
