@@ -110,8 +110,15 @@ static void legend(WINDOW *w, int y, int x, int width)
 			mvwaddstr(w, y, x + 3 + i * 2, ui_shade(val)), waddstr(w, ui_shade(val));
 	}
 	ui_set(w, UI_NORMAL);
-	ui_printf(w, y, x + 3 + steps * 2 + 1, width - steps * 2 - 4,
-	          _("100%%  rows: query, columns: key"));
+	/* the axes in words, or in arrows where the words would be cut */
+	int room = width - steps * 2 - 4;
+	char axes[96];
+	snprintf(axes, sizeof axes, _("100%%  rows: query, columns: key"));
+	if (ui_text_width(axes, strlen(axes), 0) > room)
+		/* TRANSLATORS: the attention legend shortened for a narrow pane:
+		 * queries down the rows, keys along the columns */
+		snprintf(axes, sizeof axes, _("100%%  ↓query →key"));
+	ui_printf(w, y, x + 3 + steps * 2 + 1, room, "%s", axes);
 }
 
 /* One cell of cw x rh: the probability in percent on its heat shade,

@@ -18,7 +18,9 @@ static int first_row(struct tui_state *s, int L, int rows)
 	return s->lens_top < 0 || s->lens_top > maxr ? maxr : s->lens_top;
 }
 
-/* The title: where the lens looks and at which target. */
+/* The title: where the lens looks and at which target, the fullest form
+ * that fits the pane (an 80-column terminal's lens is about 45 wide); the
+ * shortest is cut where the pane ends. */
 static void title(struct tui_state *s, WINDOW *w, int focused)
 {
 	const struct tui_view *v = s->v;
@@ -27,10 +29,18 @@ static void title(struct tui_state *s, WINDOW *w, int focused)
 		ui_title(w, _("Logit lens: each layer's next tokens and the target's rank"), focused);
 		return;
 	}
-	int p = v->lens_pos;
-	snprintf(t, sizeof t, _("Logit lens at %d '%s'%s: target '%s' rank, top %d"), p,
-	         tui_view_token(s, p, b1, sizeof b1), p == v->n - 1 ? _(" (last)") : "",
-	         tui_token_str(s->tm, v->target, b2, sizeof b2), TUI_LENS_K);
+	int p = v->lens_pos, width = getmaxx(w) - 2;
+	const char *tok = tui_view_token(s, p, b1, sizeof b1),
+			   *last = p == v->n - 1 ? _(" (last)") : "";
+	const char *target = tui_token_str(s->tm, v->target, b2, sizeof b2);
+	snprintf(t, sizeof t, _("Logit lens at %d '%s'%s: target '%s' rank, top %d"), p, tok, last,
+	         target, TUI_LENS_K);
+	if (ui_text_width(t, strlen(t), 0) > width)
+		/* TRANSLATORS: the logit lens's title shortened for a narrow pane */
+		snprintf(t, sizeof t, _("Logit lens at %d '%s'%s: target '%s'"), p, tok, last, target);
+	if (ui_text_width(t, strlen(t), 0) > width)
+		/* TRANSLATORS: the logit lens's title shortened further: the position alone */
+		snprintf(t, sizeof t, _("Logit lens at %d '%s'%s"), p, tok, last);
 	ui_title(w, t, focused);
 }
 

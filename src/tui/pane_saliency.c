@@ -28,12 +28,24 @@ void pane_saliency_faith(struct tui_state *s, WINDOW *w, int y)
 		ui_set(w, UI_NORMAL);
 		return;
 	}
-	ui_printf(w, y, 0, cols, _("deletion area %.3f, lower = more faithful"), v->faith_area);
+	char area[120];
+	snprintf(area, sizeof area, _("deletion area %.3f, lower = more faithful"), v->faith_area);
+	if (ui_text_width(area, strlen(area), 0) > cols)
+		/* TRANSLATORS: the faithfulness line shortened for a narrow pane */
+		snprintf(area, sizeof area, _("deletion area %.3f"), v->faith_area);
+	ui_printf(w, y, 0, cols, "%s", area);
+	/* whole methods only, as many as the pane has room for */
 	int len = snprintf(line, sizeof line, "rank \u03c1:");
-	for (int k = 0; k < TUI_N_METHODS; k++)
-		if (!isnan(v->faith_rho[k]) && len < (int)sizeof line)
-			len += snprintf(line + len, sizeof line - len, " %s %+.2f", short_name[k],
-			                v->faith_rho[k]);
+	for (int k = 0; k < TUI_N_METHODS; k++) {
+		if (isnan(v->faith_rho[k]))
+			continue;
+		char one[40];
+		int n = snprintf(one, sizeof one, " %s %+.2f", short_name[k], v->faith_rho[k]);
+		if (len + n >= (int)sizeof line || ui_text_width(line, len, 0) + n > cols)
+			break;
+		memcpy(line + len, one, (size_t)n + 1);
+		len += n;
+	}
 	ui_printf(w, y + 1, 0, cols, "%s", line);
 	ui_set(w, UI_NORMAL);
 }
