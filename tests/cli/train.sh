@@ -9,8 +9,8 @@
 # eval --json schema, perplexity == exp(cross_entropy), and the
 # cross-entropy against per-position log-probs from lmscope explain;
 # --dropout (GPT-2 and LSTM): 0 is no dropout byte for byte, the checkpoint
-# keeps P for --resume (the same curve as uninterrupted), bad values are
-# refused in one line; --tied stores a recurrent model's output layer as its
+# keeps P for --resume (the same curve as uninterrupted), bad values and a
+# Llama (no dropout sites) are refused in one line; --tied stores a recurrent model's output layer as its
 # embedding and refuses an untied width.
 LMSCOPE=${LMSCOPE:-./lmscope}
 PY=/usr/bin/python3
@@ -144,6 +144,17 @@ for p in 1 1.5 -0.1 nan; do
 	[ "$(grep -c 'lmscope: train: --dropout' "$tmp/err")" -eq 1 ] || fail "--dropout $p: $(cat "$tmp/err")"
 done
 [ ! -e "$tmp/dbad" ] || fail "a refused --dropout left a model directory"
+# refused: a Llama (fine-tuned from --init) has no dropout sites, and says so
+# rather than train without it
+$PY "$(dirname "$0")/lib/llama_f16.py" "$tmp/l16" "$($PY -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$tmp/d0gpt2/vocab.json")" ||
+	fail "setup: llama_f16.py"
+cp "$tmp/d0gpt2/vocab.json" "$tmp/d0gpt2/tokenizer_config.json" "$tmp/l16/"
+"$LMSCOPE" convert "$tmp/l16" -o "$tmp/l32" > /dev/null 2> "$tmp/err" || fail "setup: convert: $(cat "$tmp/err")"
+"$LMSCOPE" --threads 1 train "$tmp/corpus.txt" --init "$tmp/l32" --steps 2 --dropout 0.2 -o "$tmp/dllama" > /dev/null 2> "$tmp/err"
+[ $? -eq 2 ] || fail "llama --dropout 0.2: exit status ($(cat "$tmp/err"))"
+[ "$(grep -c '^lmscope: train: dropout is not implemented for llama models' "$tmp/err")" -eq 1 ] ||
+	fail "llama --dropout 0.2: $(cat "$tmp/err")"
+[ ! -e "$tmp/dllama" ] || fail "a refused llama --dropout left a model directory"
 
 # ---- --tied: a recurrent model's output layer is its embedding ---------------------------
 # stored once, named in config.json; read back by eval; an untied width is refused
