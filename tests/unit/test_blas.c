@@ -17,19 +17,26 @@
 #include "nn/blas.h"
 #include "testutil.h"
 
-/* c (M, N) = a (M, K) @ op(b) + beta c, op(b) = b^T with b (N, K) when
- * bt, else b (K, N); in double */
-static void ref_gemm(int bt, int M, int N, int K, const float *a, const float *b, float beta,
-                     float *c)
+/* c (M, N) = op(a) (M, K) @ op(b) + beta c, in double: op(a) = a^T with a
+ * (K, M) when at, else a (M, K); op(b) = b^T with b (N, K) when bt, else
+ * b (K, N) */
+static void ref_gemm2(int at, int bt, int M, int N, int K, const float *a, const float *b,
+                      float beta, float *c)
 {
 	for (int i = 0; i < M; i++)
 		for (int j = 0; j < N; j++) {
 			double s = beta * c[(size_t)i * N + j];
 			for (int k = 0; k < K; k++)
-				s += (double)a[(size_t)i * K + k] *
+				s += (double)(at ? a[(size_t)k * M + i] : a[(size_t)i * K + k]) *
 				     (bt ? b[(size_t)j * K + k] : b[(size_t)k * N + j]);
 			c[(size_t)i * N + j] = (float)s;
 		}
+}
+
+static void ref_gemm(int bt, int M, int N, int K, const float *a, const float *b, float beta,
+                     float *c)
+{
+	ref_gemm2(0, bt, M, N, K, a, b, beta, c);
 }
 
 /* worst |x - y| over n, relative to 1 + |y| */
@@ -42,9 +49,11 @@ static double worst(const float *x, const float *y, size_t n)
 }
 
 /* (M, N, K): below and above GEMM_MIN_FLOP and GEMM_MIN_ROWS; one row; a
- * few rows against a large matrix (split by columns over two cores) */
-static const int shapes[][3] = {{3, 5, 7},      {64, 64, 64}, {64, 768, 256},
-                                {8, 1024, 256}, {1, 300, 40}, {12, 4099, 520}};
+ * few rows against a large matrix; on two cores the large ones split, by
+ * columns (64 x 768, 12 x 4099) or by rows (300 x 64) */
+static const int shapes[][3] = {{3, 5, 7},    {64, 64, 64},    {64, 768, 256}, {8, 1024, 256},
+                                {1, 300, 40}, {12, 4099, 520}, {300, 64, 520}};
+enum { SPLIT_SHAPES = 3 };
 
 static void products_match(void)
 {
@@ -56,15 +65,16 @@ static void products_match(void)
 		float *c = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
 		tu_fill_normal(a, (size_t)M * K, 1.0f, &g);
 		tu_fill_normal(b, (size_t)N * K, 1.0f, &g);
-		for (int bt = 0; bt < 2; bt++) {
+		for (int t = 0; t < 4; t++) {
+			int at = t / 2, bt = t % 2;
 			tu_fill_normal(c, (size_t)M * N, 1.0f, &g);
 			for (int i = 0; i < M * N; i++)
 				r[i] = c[i];
-			lms_sgemm(CblasNoTrans, bt ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a, K, b,
-			          bt ? K : N, 0.5f, c, N);
-			ref_gemm(bt, M, N, K, a, b, 0.5f, r);
-			ck_assert_msg(worst(c, r, (size_t)M * N) < 1e-4, "sgemm %dx%dx%d bt %d: %g", M, N, K,
-			              bt, worst(c, r, (size_t)M * N));
+			lms_sgemm(at ? CblasTrans : CblasNoTrans, bt ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
+			          a, at ? M : K, b, bt ? K : N, 0.5f, c, N);
+			ref_gemm2(at, bt, M, N, K, a, b, 0.5f, r);
+			ck_assert_msg(worst(c, r, (size_t)M * N) < 1e-4, "sgemm %dx%dx%d at %d bt %d: %g", M, N,
+			              K, at, bt, worst(c, r, (size_t)M * N));
 		}
 		/* y (N) = b (N, K) @ a[0] (K) + 0.5 y, and y (K) = b^T (K, N) @ c[0:N] */
 		float *y = malloc(sizeof(float) * (N > K ? N : K)),
@@ -105,8 +115,8 @@ START_TEST(test_by_size)
 	ck_assert(!lms_sgemv_single(768 * 3072));
 	long s0 = lms_split_count();
 	products_match();
-	/* the few-row product, with b transposed and not */
-	ck_assert_int_eq(lms_split_count() - s0, 2);
+	/* the large products, with a and b transposed and not */
+	ck_assert_int_eq(lms_split_count() - s0, 4 * SPLIT_SHAPES);
 }
 END_TEST
 
