@@ -406,14 +406,14 @@ static void check_attention(struct lms_attn_layout s, int fused)
 	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq,
 		  *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
 	float *dq_ref = d_ref, *dk_ref = d_ref + (dk - d), *dv_ref = d_ref + (dv - d);
-	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, 0, n);
 	lms_attention_backward_ref(dq_ref, dk_ref, dv_ref, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
 	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-3), REF_TOL);
 	/* backward against finite differences (dout zero at the unused position) */
 	for (int b = 0; b < s.B; b++)
 		memset(dout + ((size_t)b * s.T + n) * s.ldo, 0, s.ldo * sizeof(float));
 	memset(d, 0, nd * sizeof(float));
-	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq, dk, dv, scratch, dout, ac.att, ac.q, ac.k, ac.v, &s, 0, n);
 	struct fd_fn f = {.run = run_attention, .a = {(const float *)(const void *)&ac}, .i = {n}};
 	if (fused) {
 		ck_assert_double_lt(fd_check(&f, ac.q, ac.nq, d, dout, ac.nout), FD_TOL);
@@ -528,27 +528,39 @@ static void check_streamed(struct lms_attn_layout s, int fused, int split)
 	float *dq = d, *dk = fused ? d + s.NH * s.hs : d + ac.nq,
 		  *dv = fused ? d + 2 * s.NH * s.hs : dk + ac.nkv;
 	float *dq_ref = d_ref, *dk_ref = d_ref + (dk - d), *dv_ref = d_ref + (dv - d);
-	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, 0, n);
 	lms_attention_backward_ref(dq_ref, dk_ref, dv_ref, dout, att_ref, ac.q, ac.k, ac.v, &s, n);
 	/* the twin's probabilities differ from the recomputed ones by float
-	 * rounding, which sums of up to 150 terms carry into the gradient */
-	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-1), REF_TOL);
+	 * rounding, which sums of up to n terms carry into the gradient: the
+	 * bound grows with n (at 300 positions OpenBLAS's AVX-512 kernels,
+	 * which sum in another order than its AVX2 ones, came to 1.25e-5) */
+	double tol = n > 150 ? REF_TOL * n / 150.0 : REF_TOL;
+	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-1), tol);
 	/* given the probabilities a storing forward kept: the same numbers */
 	float *att = zeros(ac.natt), *out2 = zeros(ac.nout);
 	lms_attention_forward(out2, att, ac.q, ac.k, ac.v, &s, 0, n);
 	memset(d, 0, nd * sizeof(float));
 	memset(d_ref, 0, nd * sizeof(float));
-	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
-	lms_attention_backward(dq_ref, dk_ref, dv_ref, work, dout, att, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, 0, n);
+	lms_attention_backward(dq_ref, dk_ref, dv_ref, work, dout, att, ac.q, ac.k, ac.v, &s, 0, n);
 	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-3), 1e-6);
 	free(att);
 	free(out2);
+	/* queries [split, n) alone, dout zero below them (a top layer's last
+	 * rows): every key's gradient still, and dq below split untouched */
+	for (int b = 0; b < s.B; b++)
+		memset(dout + (size_t)b * T * s.ldo, 0, (size_t)split * s.ldo * sizeof(float));
+	for (size_t i = 0; i < nd; i++)
+		d[i] = d_ref[i] = 0.25f * (float)(i % 7) - 0.5f;
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, split, n);
+	lms_attention_backward_ref(dq_ref, dk_ref, dv_ref, dout, att_ref, ac.q, ac.k, ac.v, &s, n);
+	ck_assert_double_lt(tu_max_rel_err(d, d_ref, nd, 1e-1), tol);
 	/* finite differences in float drown in the rounding of 150-term sums:
 	 * the long case is held to the twin above only */
 	if (T > 16)
 		goto done;
 	memset(d, 0, nd * sizeof(float));
-	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, n);
+	lms_attention_backward(dq, dk, dv, work, dout, NULL, ac.q, ac.k, ac.v, &s, 0, n);
 	struct fd_fn f = {
 		.run = run_attention_streamed, .a = {(const float *)(const void *)&ac, work}, .i = {n}};
 	if (fused) {

@@ -610,8 +610,11 @@ static void gpt2_backward(struct lms_run *r, int flags)
 		}
 		float *dqkv = a->dqkv;
 		lms_iv_heads_backward(r->iv, l, a->datty, B, T, C, n);
+		/* in the top layer datty is zero below g0, unless a mean
+		 * ablation spread it to every query */
+		int q0 = l == c->L - 1 && !lms_iv_whole(r->iv) ? g0 : 0;
 		lms_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, a->attwork, a->datty, NULL, qkv,
-		                       qkv + C, qkv + 2 * C, &lay, n);
+		                       qkv + C, qkv + 2 * C, &lay, q0, n);
 		zero_rows(a->dln, &sp, C);
 		for (int i = 0; i < sp.nseg; i++) {
 			size_t r0 = seg_row(&sp, i);

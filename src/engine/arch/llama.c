@@ -696,7 +696,7 @@ static void llama_backward(struct lms_run *r, int flags)
 		lms_iv_heads_backward(r->iv, l, a->dao, B, T, C, n);
 		/* ao = softmax(q k^T / sqrt(hs)) v: dq is zero where dao is, below lo */
 		lms_attention_backward(a->dq, a->dk, a->dv, a->attwork, a->dao, NULL, la->q, la->k, la->v,
-		                       &lay, n);
+		                       &lay, lo, n);
 		for (int b = 0; b < B; b++) {
 			size_t row = (size_t)b * T;
 			/* q, k = rope(xn1 Wq^T + bq), rope(xn1 Wk^T + bk); v = xn1 Wv^T + bv */

@@ -583,7 +583,7 @@ struct attback {
 	float *dq, *dk, *dv, *scratch, *scratch2;
 	const float *dout, *att, *q, *k, *v;
 	const struct lms_attn_layout *s;
-	int n;
+	int from, n;
 };
 
 /* One head's part of lms_attention_backward, scratch its own */
@@ -598,7 +598,7 @@ static void back_head(const struct attback *w, float *scratch, int b, int h)
 	/* the gradients sit where x's q, k and v sit in q, k and v */
 	float *dqh = w->dq + (x.q - q), *dkh = w->dk + (x.k - k), *dvh = w->dv + (x.v - v);
 	const float *dob = w->dout + (size_t)b * T * s->ldo + (size_t)h * hs;
-	for (int r0 = 0; r0 < n; r0 += LMS_ATT_BLOCK) {
+	for (int r0 = w->from; r0 < n; r0 += LMS_ATT_BLOCK) {
 		int r1 = r0 + LMS_ATT_BLOCK < n ? r0 + LMS_ATT_BLOCK : n, nq = r1 - r0;
 		const float *p = att ? att + (((size_t)b * s->NH + h) * T + r0) * T : NULL;
 		int ldp = T;
@@ -645,11 +645,13 @@ static void back_part(void *arg, int part, int parts)
 
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
-                            const struct lms_attn_layout *s, int n)
+                            const struct lms_attn_layout *s, int from, int n)
 {
-	struct attback w = {dq, dk, dv, scratch, NULL, dout, att, q, k, v, s, n};
-	/* four products over keys [0, t] for each query t, per head */
-	double flops = 4.0 * s->B * s->NH * s->hs * (double)n * n;
+	if (from < 0 || from > n)
+		from = 0;
+	struct attback w = {dq, dk, dv, scratch, NULL, dout, att, q, k, v, s, from, n};
+	/* four products over keys [0, t] for each query t in [from, n), per head */
+	double flops = 4.0 * s->B * s->NH * s->hs * ((double)n * n - (double)from * from);
 	size_t rows = n < LMS_ATT_BLOCK ? (size_t)n : LMS_ATT_BLOCK;
 	w.scratch2 = second_scratch(s, flops, 2 * rows * n);
 	lms_split(back_part, &w, w.scratch2 != NULL);

@@ -109,12 +109,15 @@ void lms_attention_forward_streamed(float *out, float *scratch, const float *q, 
 void lms_attention_probs(float *att, int lda, const float *q, const float *k,
                          const struct lms_attn_layout *s, int b, int h, int n);
 /* Backward over positions [0, n) of every batch row: accumulates into dq,
- * dk, dv (laid out as q, k, v). scratch holds min(n, LMS_ATT_BLOCK) * n
- * floats; with att NULL (a streamed forward) twice that, and the
- * probabilities are recomputed. */
+ * dk, dv (laid out as q, k, v). Only queries [from, n) are differentiated:
+ * the caller's dout is zero on rows below from (a top layer under a
+ * next-token objective, whose gradient sits at the last rows), so their dq
+ * stays as it was and they add nothing to dk and dv; keys [0, n) get
+ * theirs. scratch holds min(n, LMS_ATT_BLOCK) * n floats; with att NULL
+ * (a streamed forward) twice that, and the probabilities are recomputed. */
 void lms_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                             const float *att, const float *q, const float *k, const float *v,
-                            const struct lms_attn_layout *s, int n);
+                            const struct lms_attn_layout *s, int from, int n);
 
 /* ---- plain-loop twins, for the unit tests only (ops_ref.c) -------------
  * Same contracts as the ops above, written as the textbook loops. */
