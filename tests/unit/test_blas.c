@@ -120,6 +120,94 @@ START_TEST(test_by_size)
 }
 END_TEST
 
+/* The few-row kernels (nn/gemm_few.c) against a double loop written here:
+ * A (M, K) row stride lda; B (K, N) or, bt, (N, K), row stride ldb; C
+ * (M, N) row stride ldc; beta 0 reads nothing of C */
+static void ref_strided(int bt, int M, int N, int K, float alpha, const float *a, int lda,
+                        const float *b, int ldb, float beta, float *c, int ldc)
+{
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = 0.0;
+			for (int k = 0; k < K; k++)
+				s += (double)a[(size_t)i * lda + k] *
+				     (bt ? b[(size_t)j * ldb + k] : b[(size_t)k * ldb + j]);
+			float *y = c + (size_t)i * ldc + j;
+			*y = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *y));
+		}
+}
+
+/* (M, N, K), each with B of 256K floats or more: whole and partial tiles
+ * of rows (6 at a time; 63 leaves 3), of a 64-column panel (1000 = 15 x 64
+ * + 40), of B's rows (16, 12, 8 or 6 at a time as M takes 1 to 4 vectors
+ * of 16), K past one 768 block (1500), a short K, and 2 to 64 rows */
+static const int few_shapes[][3] = {{63, 1000, 1500}, {64, 4099, 64}, {7, 1000, 300},
+                                    {33, 333, 800},   {2, 3000, 100}, {17, 530, 500},
+                                    {48, 700, 400},   {12, 4099, 520}};
+
+static void few_match(void)
+{
+	struct lms_rng g;
+	lms_rng_seed(&g, 21);
+	for (size_t s = 0; s < sizeof few_shapes / sizeof *few_shapes; s++) {
+		int M = few_shapes[s][0], N = few_shapes[s][1], K = few_shapes[s][2];
+		/* padded strides, to catch a kernel that assumes them tight */
+		int lda = K + 3, ldc = N + 5;
+		float *a = malloc(sizeof(float) * M * lda), *b = malloc(sizeof(float) * (N + 7) * (K + 7));
+		float *c = malloc(sizeof(float) * M * ldc), *r = malloc(sizeof(float) * M * ldc);
+		tu_fill_normal(a, (size_t)M * lda, 1.0f, &g);
+		tu_fill_normal(b, (size_t)(N + 7) * (K + 7), 1.0f, &g);
+		for (int t = 0; t < 6; t++) {
+			int bt = t % 2, ldb = bt ? K + 7 : N + 7;
+			float beta = t < 2 ? 0.0f : t < 4 ? 0.5f : 1.0f, alpha = t < 4 ? 1.0f : -0.75f;
+			tu_fill_normal(c, (size_t)M * ldc, 1.0f, &g);
+			if (beta == 0.0f) /* not to be read */
+				for (int i = 0; i < M * ldc; i++)
+					c[i] = NAN;
+			memcpy(r, c, sizeof(float) * M * ldc);
+			long f0 = lms_few_count();
+			lms_sgemm(CblasNoTrans, bt ? CblasTrans : CblasNoTrans, M, N, K, alpha, a, lda, b, ldb,
+			          beta, c, ldc);
+			ref_strided(bt, M, N, K, alpha, a, lda, b, ldb, beta, r, ldc);
+			/* every product here is theirs, but for B unmoved under 6 rows */
+			ck_assert_int_eq(lms_few_count() - f0, bt || M >= 6);
+			double e = 0.0;
+			for (int i = 0; i < M; i++)
+				e = fmax(e, worst(c + (size_t)i * ldc, r + (size_t)i * ldc, (size_t)N));
+			ck_assert_msg(e < 1e-4, "few rows %dx%dx%d bt %d beta %g: %g", M, N, K, bt, beta, e);
+			/* the padding between C's rows is left alone */
+			for (int i = 0; i < M; i++)
+				for (int j = N; j < ldc; j++) {
+					float x = c[(size_t)i * ldc + j], y = r[(size_t)i * ldc + j];
+					ck_assert(x == y || (isnan(x) && isnan(y)));
+				}
+		}
+		free(a);
+		free(b);
+		free(c);
+		free(r);
+	}
+}
+
+START_TEST(test_few_rows)
+{
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx512f")) {
+		printf("SKIP: few_rows: no AVX-512 on this processor\n");
+		return;
+	}
+	lms_set_threads(1);
+	few_match();
+	lms_set_threads_by_size(2);
+	long s0 = lms_split_count();
+	few_match();
+	/* the large ones over two cores: 63 x 1000 x 1500 and 12 x 4099 x 520
+	 * both ways, 64 x 4099 x 64 and 33 x 333 x 800 with B transposed
+	 * (every product but the three smallest, each both ways) */
+	ck_assert_int_ge(lms_split_count() - s0, 6);
+}
+END_TEST
+
 /* OpenBLAS's idle threads are to sleep a quarter of a millisecond after a
  * product (blas.c short_spin), unless the user said otherwise: the value
  * this process started with, else 19. */
@@ -214,10 +302,9 @@ END_TEST
 Suite *lms_test_suite(void)
 {
 	const struct tu_case cases[] = {
-		{"one_thread", test_one_thread},
-		{"by_size", test_by_size},
-		{"two_threads", test_two_threads},
-		{"thread_timeout", test_thread_timeout},
+		{"one_thread", test_one_thread},   {"by_size", test_by_size},
+		{"two_threads", test_two_threads}, {"thread_timeout", test_thread_timeout},
+		{"few_rows", test_few_rows},
 	};
 	return TU_SUITE("blas", cases, 0);
 }

@@ -32,6 +32,8 @@ int lms_split(lms_split_fn fn, void *arg, int large);
 int lms_split_available(void);
 /* How many works lms_split has run in two halves (for tests). */
 long lms_split_count(void);
+/* How many products the few-row kernels took (gemm_few.h; for tests). */
+long lms_few_count(void);
 
 /* Back to one count for every product (lms_set_threads calls it). */
 void lms_blas_fixed(void);
