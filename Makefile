@@ -335,7 +335,8 @@ build/bench: $(BENCH_SRC) $(BENCH_TUI) build/liblmscope.a
 
 bench: deps
 	@$(MAKE) --no-print-directory all build/bench
-	@sh tests/bench/run.sh
+	@BENCH_CORE=$(if $(filter command line environment,$(origin BLAS_CORE)),$(BLAS_CORE)) \
+		sh tests/bench/run.sh
 
 # Fuzzing (tests/fuzz/): libFuzzer targets built with clang over an engine
 # built with clang's sanitizers. `make fuzz` runs each target for

@@ -1,4 +1,5 @@
 /* Dispatches `build/bench NAME [ARGS]` to one workload (see bench.h). */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,22 @@ static int bench_blascore(int argc, char **argv)
 	return 0;
 }
 
+/* Prints the kernel OpenBLAS runs in this process, for the report. */
+static int bench_corename(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("%s\n", openblas_get_corename());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	lms_set_threads(0);
 	if (argc >= 2 && !strcmp(argv[1], "blascore"))
 		return bench_blascore(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "corename"))
+		return bench_corename(argc - 1, argv + 1);
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench NAME [ARGS]\n");
 		return 2;

@@ -9,6 +9,9 @@ import sys
 best = {}
 order = []
 for line in open(sys.argv[1]):
+    if line.startswith("OpenBLAS kernel:"):
+        print(line.rstrip())
+        continue
     parts = line.split()
     if len(parts) != 5 or parts[1] != "RESULT":
         continue

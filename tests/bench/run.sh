@@ -8,10 +8,23 @@ out=build/bench-results.txt
 : > "$out"
 B=build/bench
 PY=/usr/bin/python3
-# OpenBLAS falls back to generic kernels on processors it does not know;
-# both sides then get the kernels this processor can run, as lmscope does.
-core=$("$B" blascore)
-[ -n "$core" ] && export OPENBLAS_CORETYPE="$core" && echo "OPENBLAS_CORETYPE=$core for lmscope and PyTorch alike"
+# Both sides run on the kernel lmscope runs on when nothing names one:
+# OpenBLAS's own choice, or, where it falls back to older kernels on a
+# processor it does not know, the one lms_blas_better_core names. An
+# OPENBLAS_CORETYPE (and the OPENBLAS_L2_SIZE that goes with it) in the
+# environment is set aside, as `make models` sets it aside: on this
+# project's AVX-512 machine an environment naming Haswell halves sgemm's
+# rate. `make bench BLAS_CORE=Haswell` names a kernel.
+unset OPENBLAS_L2_SIZE
+if [ -n "${BENCH_CORE:-}" ]; then
+	export OPENBLAS_CORETYPE="$BENCH_CORE"
+else
+	unset OPENBLAS_CORETYPE
+	core=$("$B" blascore)
+	[ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
+fi
+torch_core=$($PY -c "import torch, ctypes; f = ctypes.CDLL('libopenblas.so.0').openblas_get_corename; f.restype = ctypes.c_char_p; print(f().decode())" 2>/dev/null)
+echo "OpenBLAS kernel: lmscope $("$B" corename), PyTorch ${torch_core:-unknown}" | tee -a "$out"
 lms() { "$B" "$@" | sed 's/^/lms /' | tee -a "$out"; }
 torch_best() {
 	script=$1; shift
