@@ -10,61 +10,65 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "lmscope/logits.h"
 
-/* Layer l's lens at position t into lp (V) as log-probabilities; 0 when
- * the layer's state cannot be read through the unembedding. */
-static int layer_lens(struct lms_run *r, int l, int t, float *lp)
-{
-	int D = 0, V = r->m->cfg.V;
-	const float *h = lms_run_hidden(r, l, 0, &D);
-	if (!h || D != r->Cout)
-		return 0;
-	lms_lens(r, h + (size_t)t * D, lp);
-	float lse = (float)lms_logsumexp(lp, V);
-	for (int k = 0; k < V; k++)
-		lp[k] -= lse;
-	return 1;
-}
-
-/* Layer l's slots of out from its log-probabilities lp. */
-static void fill_layer(struct cli_lens *out, int l, const float *lp, int V)
+/* Layer l's slots of out from its lens logits x (V). The rank is taken on
+ * the logits as they are, as the explorer takes it: log-probabilities
+ * (x - lse) can round two different logits to one value. */
+static void fill_layer(struct cli_lens *out, int l, const float *x, int V)
 {
 	int *id = out->ids + (size_t)l * out->K;
-	float *p = out->probs + (size_t)l * out->K;
-	int k = lms_top_k(lp, V, out->K, id, p);
+	float *p = out->probs + (size_t)l * out->K, lse = (float)lms_logsumexp(x, V);
+	int k = lms_top_k(x, V, out->K, id, p);
 	for (int i = 0; i < k; i++)
-		p[i] = expf(p[i]);
+		p[i] = expf(p[i] - lse);
 	int rank = 1;
 	for (int i = 0; i < V; i++)
-		rank += lp[i] > lp[out->target];
+		rank += x[i] > x[out->target];
 	out->rank[l] = rank;
-	out->tp[l] = expf(lp[out->target]);
+	out->tp[l] = expf(x[out->target] - lse);
 }
 
+/* Every readable layer's state at position t, in one product with the
+ * unembedding (lms_lens_rows), as the explorer makes it: a row at a time
+ * may take another kernel, whose last bits can reorder near-equal
+ * logits. */
 enum lms_status cli_lens_compute(struct lms_run *r, int t, int K, int target, struct cli_lens *out)
 {
 	const struct lms_config *c = &r->m->cfg;
+	int D = r->Cout, N = 0, layer_of[LMS_MAX_LAYERS];
 	K = K < c->V ? K : c->V;
 	*out = (struct cli_lens){.L = c->L, .K = K, .pos = t, .target = target};
 	out->ids = malloc((size_t)c->L * K * sizeof *out->ids);
 	out->probs = calloc((size_t)c->L * K, sizeof *out->probs);
 	out->rank = calloc((size_t)c->L, sizeof *out->rank);
 	out->tp = calloc((size_t)c->L, sizeof *out->tp);
-	float *lp = malloc((size_t)c->V * sizeof *lp);
-	if (!out->ids || !out->probs || !out->rank || !out->tp || !lp) {
-		free(lp);
+	float *h = malloc((size_t)c->L * D * sizeof *h), *x = malloc((size_t)c->L * c->V * sizeof *x);
+	if (!out->ids || !out->probs || !out->rank || !out->tp || !h || !x) {
+		free(h);
+		free(x);
 		cli_lens_free(out);
 		return lms_fail(LMS_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < (size_t)c->L * K; i++)
 		out->ids[i] = -1;
-	for (int l = 0; l < c->L; l++)
-		if (layer_lens(r, l, t, lp))
-			fill_layer(out, l, lp, c->V);
-	free(lp);
+	for (int l = 0; l < c->L; l++) {
+		int Dl = 0;
+		const float *hl = lms_run_hidden(r, l, 0, &Dl);
+		if (!hl || Dl != D)
+			continue;
+		memcpy(h + (size_t)N * D, hl + (size_t)t * D, (size_t)D * sizeof *h);
+		layer_of[N++] = l;
+	}
+	if (N > 0)
+		lms_lens_rows(r, h, N, x);
+	for (int i = 0; i < N; i++)
+		fill_layer(out, layer_of[i], x + (size_t)i * c->V, c->V);
+	free(h);
+	free(x);
 	return LMS_OK;
 }
 

@@ -38,7 +38,12 @@ for l in lines:
 assert sorted(rows) == list(range(len(want["layers"]))), sorted(rows)
 for layer, w in enumerate(want["layers"]):
     m = rows[layer]
-    assert int(m.group(2)) == w["target"]["rank"], (layer, m.group(0), w["target"])
+    # explain runs the first pos + 1 tokens, the explorer the whole
+    # context: OpenBLAS sums a product of another row count in another
+    # order, and deep in the ranking (thousands) logits that close swap
+    # places; the first thousand ranks must agree exactly
+    want_rank = w["target"]["rank"]
+    assert abs(int(m.group(2)) - want_rank) <= want_rank // 1000, (layer, m.group(0), w["target"])
     assert abs(float(m.group(3)) - 100 * w["target"]["prob"]) <= 0.0051, (layer, m.group(0), w["target"])
     shown = re.findall(r"(\S+)\s+([0-9.]+)%", m.group(4))
     assert len(shown) >= 3, (layer, m.group(0))
