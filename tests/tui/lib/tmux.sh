@@ -57,9 +57,17 @@ settle() {
 
 # start NAME COLS ROWS 'ARGS': the explorer in its own session (in the
 # temporary directory); the shell prints its exit status when it ends.
+# When a test has just killed the server's last session, the server is on
+# its way out and may drop the new client ("server exited unexpectedly",
+# seen once under load): then the session is asked for again, of a new
+# server.
 start() {
-	$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
-		"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60"
+	for try in 1 2 3; do
+		$T new-session -d -s "$1" -x "$2" -y "$3" -c "$d" \
+			"TERM=xterm-256color \"$LMSCOPE\" $4; echo EXIT=\$?; sleep 60" && return 0
+		sleep 0.3
+	done
+	return 1
 }
 screen() { $T capture-pane -p -t "$1" > "$d/screen"; }
 # wait_for NAME TEXT [TRIES]: poll the screen (0.1 s apart) until TEXT shows.
