@@ -17,7 +17,6 @@
  * K is taken in blocks of KC, so that a panel (KC x 64) and the rows of
  * the other operand it meets stay in L2; C gathers the blocks' sums. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "nn/gemm_few.h"
 
